@@ -1,0 +1,70 @@
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Client;
+
+/// <summary>
+/// The typed API of one node's daemon. The CLI and the cmdlets use only this; they never touch the kernel.
+/// Every method throws <see cref="ContainerOpsException"/> with the daemon's <see cref="ApiError"/> on failure.
+/// <paramref name="idOrName"/> accepts a full id, a unique id prefix, or a name.
+/// </summary>
+public interface IContainerOpsClient : IDisposable
+{
+    /// <summary>Where the client talks to (socket path or ssh target), for messages.</summary>
+    string Endpoint { get; }
+
+    Task PingAsync(CancellationToken ct = default);
+
+    // Containers
+    Task<ContainerCreateResponse> CreateContainerAsync(ContainerCreateRequest request, CancellationToken ct = default);
+    Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(bool all = false, IDictionary<string, string>? filters = null, CancellationToken ct = default);
+    Task<ContainerDetails> InspectContainerAsync(string idOrName, CancellationToken ct = default);
+    Task StartContainerAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>Signal (the image's STOPSIGNAL or SIGTERM), wait <paramref name="timeoutSeconds"/> (null: the container's or 10), then SIGKILL.</summary>
+    Task StopContainerAsync(string idOrName, int? timeoutSeconds = null, CancellationToken ct = default);
+    Task RestartContainerAsync(string idOrName, int? timeoutSeconds = null, CancellationToken ct = default);
+    /// <summary><paramref name="signal"/> by name ("KILL", "SIGHUP") or number ("9").</summary>
+    Task KillContainerAsync(string idOrName, string signal = "KILL", CancellationToken ct = default);
+    Task PauseContainerAsync(string idOrName, CancellationToken ct = default);
+    Task UnpauseContainerAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>Blocks until the container is not running; returns its exit status.</summary>
+    Task<ContainerWaitResponse> WaitContainerAsync(string idOrName, CancellationToken ct = default);
+    Task RemoveContainerAsync(string idOrName, bool force = false, CancellationToken ct = default);
+    Task RenameContainerAsync(string idOrName, string newName, CancellationToken ct = default);
+    /// <summary>Log lines; with <paramref name="follow"/> the sequence ends when the container stops or <paramref name="ct"/> fires.
+    /// <paramref name="tail"/>: last N lines (null: all). <paramref name="since"/>: only entries at or after.</summary>
+    IAsyncEnumerable<LogEntry> GetLogsAsync(string idOrName, bool follow = false, int? tail = null, DateTimeOffset? since = null,
+        bool stdout = true, bool stderr = true, CancellationToken ct = default);
+    Task<ContainerProcessList> TopContainerAsync(string idOrName, CancellationToken ct = default);
+    Task<ContainerStats> StatsContainerAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>Runs a command in a running container without a terminal; output arrives as frames, the last one has Stream "exit" and ExitCode.
+    /// <paramref name="stdin"/>, when given, is copied to the command's standard input and then closed.</summary>
+    IAsyncEnumerable<StreamFrame> ExecAsync(string idOrName, ExecCreateRequest request, Stream? stdin = null, CancellationToken ct = default);
+    /// <summary>Interactive session (exec with a terminal, or attach to a container's terminal/stdin): a raw duplex byte stream
+    /// (HTTP upgrade). Dispose to detach. <see cref="InteractiveSession.ExitCode"/> resolves when the process ends.</summary>
+    Task<InteractiveSession> ExecInteractiveAsync(string idOrName, ExecCreateRequest request, CancellationToken ct = default);
+    Task<InteractiveSession> AttachAsync(string idOrName, CancellationToken ct = default);
+
+    // Images
+    Task<IReadOnlyList<ImageSummary>> ListImagesAsync(bool all = false, CancellationToken ct = default);
+    Task<ImageDetails> InspectImageAsync(string nameOrId, CancellationToken ct = default);
+    /// <summary>`docker import`: a root filesystem tarball (optionally gzip) becomes a one-layer image.
+    /// <paramref name="changes"/> are Dockerfile lines: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL, VOLUME.</summary>
+    Task<ImageLoadResponse> ImportImageAsync(Stream rootfsTar, string? reference, IEnumerable<string>? changes = null,
+        IProgress<long>? bytesSent = null, CancellationToken ct = default);
+    /// <summary>`docker load`: a docker-save archive or an OCI image layout archive (tar, optionally gzip).</summary>
+    Task<ImageLoadResponse> LoadImageAsync(Stream archive, IProgress<long>? bytesSent = null, CancellationToken ct = default);
+    Task TagImageAsync(string source, string target, CancellationToken ct = default);
+    Task<ImageRemoveResponse> RemoveImageAsync(string nameOrId, bool force = false, CancellationToken ct = default);
+}
+
+/// <summary>A live interactive stream to a process's terminal or stdio.</summary>
+public abstract class InteractiveSession : IAsyncDisposable
+{
+    /// <summary>Bytes to and from the process (terminal bytes when it has a terminal).</summary>
+    public abstract Stream Stream { get; }
+    /// <summary>Tell the process's terminal its new size.</summary>
+    public abstract Task ResizeAsync(int rows, int columns, CancellationToken ct = default);
+    /// <summary>The process's exit code (Docker conventions), when it ends.</summary>
+    public abstract Task<int> ExitCode { get; }
+    public abstract ValueTask DisposeAsync();
+}

@@ -1,0 +1,31 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ContainerOps.Core.Api;
+
+/// <summary>Source-generated JSON for every wire type (the NativeAOT CLI cannot use reflection-based JSON).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.Unspecified,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true, WriteIndented = false)]
+[JsonSerializable(typeof(ContainerCreateRequest))]
+[JsonSerializable(typeof(ContainerCreateResponse))]
+[JsonSerializable(typeof(List<ContainerSummary>))]
+[JsonSerializable(typeof(ContainerDetails))]
+[JsonSerializable(typeof(List<ContainerDetails>))]
+[JsonSerializable(typeof(ContainerWaitResponse))]
+[JsonSerializable(typeof(LogEntry))]
+[JsonSerializable(typeof(ContainerProcessList))]
+[JsonSerializable(typeof(ContainerStats))]
+[JsonSerializable(typeof(ExecCreateRequest))]
+[JsonSerializable(typeof(StreamFrame))]
+[JsonSerializable(typeof(List<ImageSummary>))]
+[JsonSerializable(typeof(ImageDetails))]
+[JsonSerializable(typeof(ImageLoadResponse))]
+[JsonSerializable(typeof(ImageRemoveResponse))]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(List<string>))]
+[JsonSerializable(typeof(JsonElement))]
+public sealed partial class ApiJsonContext : JsonSerializerContext
+{
+}

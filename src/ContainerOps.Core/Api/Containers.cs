@@ -1,0 +1,212 @@
+using System.Text.Json.Serialization;
+
+namespace ContainerOps.Core.Api;
+
+// Wire shapes of the daemon API. Property names follow Docker's Engine API where Docker has the concept,
+// so `inspect` output reads the same and scripts can move over.
+
+/// <summary>Everything `docker create` takes, flattened. The daemon validates it and turns it into an OCI spec.</summary>
+public sealed class ContainerCreateRequest
+{
+    public string? Name { get; set; }
+    public string Image { get; set; } = "";
+    /// <summary>Overrides the image's ENTRYPOINT when not null (empty list clears it).</summary>
+    public List<string>? Entrypoint { get; set; }
+    /// <summary>Overrides the image's CMD when not null.</summary>
+    public List<string>? Cmd { get; set; }
+    /// <summary>KEY=VALUE entries, added over the image's ENV.</summary>
+    public List<string> Env { get; set; } = new();
+    public string? WorkingDir { get; set; }
+    /// <summary>uid[:gid] or user[:group], resolved from the image's /etc/passwd and /etc/group.</summary>
+    public string? User { get; set; }
+    public string? Hostname { get; set; }
+    public Dictionary<string, string> Labels { get; set; } = new();
+    public bool Tty { get; set; }
+    public bool OpenStdin { get; set; }
+    public string? StopSignal { get; set; }
+    /// <summary>Seconds; null means the default of 10.</summary>
+    public int? StopTimeout { get; set; }
+    public HostConfig HostConfig { get; set; } = new();
+}
+
+public sealed class HostConfig
+{
+    /// <summary>none | host | container:&lt;id&gt; (bridges come with the network engine). Default: none.</summary>
+    public string NetworkMode { get; set; } = "none";
+    public bool AutoRemove { get; set; }
+    public bool Privileged { get; set; }
+    public bool ReadonlyRootfs { get; set; }
+    public List<string> CapAdd { get; set; } = new();
+    public List<string> CapDrop { get; set; } = new();
+    /// <summary>"no-new-privileges" (or "no-new-privileges:true") is honoured.</summary>
+    public List<string> SecurityOpt { get; set; } = new();
+    /// <summary>Bytes; 0 = unlimited.</summary>
+    public long Memory { get; set; }
+    /// <summary>Bytes of memory+swap; 0 = default (twice Memory), -1 = unlimited swap.</summary>
+    public long MemorySwap { get; set; }
+    /// <summary>CPUs × 1e9, as Docker's NanoCpus.</summary>
+    public long NanoCpus { get; set; }
+    public long CpuShares { get; set; }
+    /// <summary>0 = default limit, -1 = unlimited.</summary>
+    public long PidsLimit { get; set; }
+    public string? CpusetCpus { get; set; }
+    public RestartPolicy RestartPolicy { get; set; } = new();
+    /// <summary>"builtin" (default), "crun" or "runc".</summary>
+    public string? Runtime { get; set; }
+    /// <summary>host:container[:ro] bind mounts (absolute host paths only in this release).</summary>
+    public List<string> Binds { get; set; } = new();
+    public List<string> Tmpfs { get; set; } = new();
+    public Dictionary<string, string> Sysctls { get; set; } = new();
+}
+
+public sealed class RestartPolicy
+{
+    /// <summary>"no" | "on-failure" | "always" | "unless-stopped"</summary>
+    public string Name { get; set; } = "no";
+    public int MaximumRetryCount { get; set; }
+}
+
+public sealed class ContainerCreateResponse
+{
+    public string Id { get; set; } = "";
+    public List<string> Warnings { get; set; } = new();
+}
+
+/// <summary>One row of `ps`.</summary>
+public sealed class ContainerSummary
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Image { get; set; } = "";
+    public string ImageId { get; set; } = "";
+    public string Command { get; set; } = "";
+    public DateTimeOffset Created { get; set; }
+    /// <summary>created | running | paused | restarting | removing | exited | dead</summary>
+    public string State { get; set; } = "";
+    /// <summary>Docker's human text: "Up 5 minutes", "Exited (0) 3 seconds ago".</summary>
+    public string Status { get; set; } = "";
+    public int ExitCode { get; set; }
+    public int RestartCount { get; set; }
+    public Dictionary<string, string> Labels { get; set; } = new();
+}
+
+/// <summary>`inspect`: Docker-shaped.</summary>
+public sealed class ContainerDetails
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public DateTimeOffset Created { get; set; }
+    public string Path { get; set; } = "";
+    public List<string> Args { get; set; } = new();
+    public ContainerState State { get; set; } = new();
+    public string Image { get; set; } = "";
+    public string ImageName { get; set; } = "";
+    public int RestartCount { get; set; }
+    public string Driver { get; set; } = "overlay";
+    public string LogPath { get; set; } = "";
+    public ContainerConfig Config { get; set; } = new();
+    public HostConfig HostConfig { get; set; } = new();
+    public List<MountPoint> Mounts { get; set; } = new();
+    public string? RootfsPath { get; set; }
+}
+
+public sealed class ContainerState
+{
+    public string Status { get; set; } = "created";
+    public bool Running { get; set; }
+    public bool Paused { get; set; }
+    public bool Restarting { get; set; }
+    public bool OOMKilled { get; set; }
+    public bool Dead { get; set; }
+    public int Pid { get; set; }
+    public int ExitCode { get; set; }
+    public string Error { get; set; } = "";
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+}
+
+/// <summary>The container's effective configuration (request merged over the image's config).</summary>
+public sealed class ContainerConfig
+{
+    public string Hostname { get; set; } = "";
+    public string User { get; set; } = "";
+    public List<string> Env { get; set; } = new();
+    public List<string> Cmd { get; set; } = new();
+    public List<string> Entrypoint { get; set; } = new();
+    public string Image { get; set; } = "";
+    public string WorkingDir { get; set; } = "";
+    public Dictionary<string, string> Labels { get; set; } = new();
+    public bool Tty { get; set; }
+    public bool OpenStdin { get; set; }
+    public string? StopSignal { get; set; }
+    public int? StopTimeout { get; set; }
+}
+
+public sealed class MountPoint
+{
+    public string Type { get; set; } = "bind";
+    public string Source { get; set; } = "";
+    public string Destination { get; set; } = "";
+    public bool RW { get; set; } = true;
+}
+
+public sealed class ContainerWaitResponse
+{
+    public int StatusCode { get; set; }
+    public bool OOMKilled { get; set; }
+    public string? Error { get; set; }
+}
+
+/// <summary>One log line as the shim wrote it (Docker json-file shape on disk: log/stream/time).</summary>
+public sealed class LogEntry
+{
+    /// <summary>stdout | stderr</summary>
+    public string Stream { get; set; } = "stdout";
+    public DateTimeOffset Time { get; set; }
+    /// <summary>The text, including its trailing newline when it had one.</summary>
+    public string Log { get; set; } = "";
+}
+
+public sealed class ContainerProcessList
+{
+    public List<string> Titles { get; set; } = new();
+    public List<List<string>> Processes { get; set; } = new();
+}
+
+public sealed class ContainerStats
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public DateTimeOffset Read { get; set; }
+    /// <summary>Total CPU time used, nanoseconds.</summary>
+    public long CpuUsageNanos { get; set; }
+    /// <summary>Percent of one CPU over the sampling interval (100 = one full core).</summary>
+    public double CpuPercent { get; set; }
+    public long MemoryUsage { get; set; }
+    /// <summary>0 when unlimited.</summary>
+    public long MemoryLimit { get; set; }
+    public double MemoryPercent { get; set; }
+    public long Pids { get; set; }
+    public long PidsLimit { get; set; }
+}
+
+public sealed class ExecCreateRequest
+{
+    public List<string> Cmd { get; set; } = new();
+    public List<string> Env { get; set; } = new();
+    public string? User { get; set; }
+    public string? WorkingDir { get; set; }
+    public bool Tty { get; set; }
+    public bool AttachStdin { get; set; }
+    public bool Privileged { get; set; }
+}
+
+/// <summary>Frames of a streamed, non-interactive exec or attach (NDJSON): output chunks, then one exit frame.</summary>
+public sealed class StreamFrame
+{
+    /// <summary>stdout | stderr | exit | error</summary>
+    public string Stream { get; set; } = "stdout";
+    /// <summary>Output text (UTF-8) for stdout/stderr frames; the message for error frames.</summary>
+    public string? Data { get; set; }
+    public int? ExitCode { get; set; }
+}

@@ -1,0 +1,57 @@
+namespace ContainerOps.Core.Api;
+
+public sealed class ImageSummary
+{
+    /// <summary>sha256:… of the image config (Docker's image ID).</summary>
+    public string Id { get; set; } = "";
+    /// <summary>sha256:… of the manifest.</summary>
+    public string Digest { get; set; } = "";
+    public List<string> RepoTags { get; set; } = new();
+    public DateTimeOffset Created { get; set; }
+    /// <summary>Sum of uncompressed layer sizes, bytes.</summary>
+    public long Size { get; set; }
+    public int Containers { get; set; }
+    public Dictionary<string, string> Labels { get; set; } = new();
+}
+
+public sealed class ImageDetails
+{
+    public string Id { get; set; } = "";
+    public string Digest { get; set; } = "";
+    public List<string> RepoTags { get; set; } = new();
+    public DateTimeOffset Created { get; set; }
+    public string Architecture { get; set; } = "amd64";
+    public string Os { get; set; } = "linux";
+    public long Size { get; set; }
+    public string? Author { get; set; }
+    public string? Comment { get; set; }
+    public ImageRunConfig Config { get; set; } = new();
+    /// <summary>Layer diff IDs (sha256 of uncompressed layer tars), base first.</summary>
+    public List<string> Layers { get; set; } = new();
+}
+
+/// <summary>The OCI image config's "config" object: what a container from this image runs by default.</summary>
+public sealed class ImageRunConfig
+{
+    public string? User { get; set; }
+    public List<string> Env { get; set; } = new();
+    public List<string>? Entrypoint { get; set; }
+    public List<string>? Cmd { get; set; }
+    public string? WorkingDir { get; set; }
+    public Dictionary<string, string> Labels { get; set; } = new();
+    public string? StopSignal { get; set; }
+    public Dictionary<string, object>? ExposedPorts { get; set; }
+    public Dictionary<string, object>? Volumes { get; set; }
+}
+
+/// <summary>Result of import/load: the images that arrived and the references that now point at them.</summary>
+public sealed class ImageLoadResponse
+{
+    public List<ImageSummary> Images { get; set; } = new();
+}
+
+public sealed class ImageRemoveResponse
+{
+    public List<string> Untagged { get; set; } = new();
+    public List<string> Deleted { get; set; } = new();
+}
