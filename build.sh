@@ -4,12 +4,27 @@
 #   bin/containerops-shim     the C shim
 #   bin/daemon/               the daemon (containerops-daemon)
 #   bin/module/               the PowerShell module's assemblies (loaded by ./ContainerOps.psd1)
-# Usage: ./build.sh [build|test|demo|clean]   (build.ps1 does the same from pwsh)
+# Usage: ./build.sh [build|test|demo|deps|shim|clean]
+#   demo: install what is missing, build, run examples/demo.sh (needs root)
+#   test: install what is missing, build, run every test suite (needs root)   (build.ps1 does the same from pwsh)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
 config=${CONFIGURATION:-Release}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# Debian packages the build, the demo and the tests need; installs only what is missing.
+install_deps() {
+  local want=(busybox-static runc file iproute2 procps gcc libc6-dev)
+  [ "${1:-}" = test ] && want+=(crun)
+  local missing=()
+  for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then echo "build.sh: missing packages (${missing[*]}); run as root or install them" >&2; return 1; fi
+  echo "build.sh: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+}
 
 build_shim() {
   mkdir -p bin
@@ -27,10 +42,11 @@ build_dotnet() {
 }
 
 case "${1:-build}" in
+  deps) install_deps "${2:-}" ;;
   build) build_shim; build_dotnet ;;
   shim) build_shim ;;
-  test) exec tests/run-all.sh ;;
-  demo) exec examples/demo.sh ;;
+  test) install_deps test; build_shim; build_dotnet; exec tests/run-all.sh ;;
+  demo) install_deps; build_shim; build_dotnet; exec examples/demo.sh ;;
   clean) rm -rf bin; find src tests -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) echo "usage: $0 [build|shim|test|demo|clean]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|shim|test|demo|deps|clean]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every test suite against the built ./bin and prints one closing line:
+#   N passed, N failed, N skipped
+# xunit projects run one after another (their integration tests create kernel objects as root);
+# the Pester suite runs when pwsh is found, and is reported as skipped, loudly, when it is not.
+# Exits non-zero when a test failed, a suite could not run, or kernel objects were left behind.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+results="$repo/tests/results"
+rm -rf "$results"; mkdir -p "$results"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export CONTAINEROPS_SHIM="$repo/bin/containerops-shim" CONTAINEROPS_DAEMON="$repo/bin/daemon/containerops-daemon"
+
+passed=0; failed=0; skipped=0; broken=()
+
+snapshot_kernel() {
+  {
+    echo "overlay mounts: $(grep -c ' overlay ' /proc/mounts)"
+    echo "shim processes: $(pgrep -fc 'containerops-shim' || true)"
+    echo "daemons: $(pgrep -fc 'containerops-daemon' || true)"
+    echo "netns: $(ip netns list 2>/dev/null | wc -l)"
+    echo "cgroups: $(find /sys/fs/cgroup -maxdepth 3 -type d -name 'containerops-test*' 2>/dev/null | wc -l)"
+  }
+}
+before=$(snapshot_kernel)
+
+# One xunit project at a time; counts come from the trx files.
+for proj in tests/*.Tests/*.Tests.csproj; do
+  name=$(basename "$proj" .csproj)
+  echo "=== $name"
+  if ! dotnet build "$proj" -c Release --nologo -v quiet >"$results/$name.build.log" 2>&1; then
+    echo "!!! $name does not build:"; tail -20 "$results/$name.build.log"; broken+=("$name (build)"); continue
+  fi
+  dotnet test "$proj" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" --results-directory "$results" \
+    -- RunConfiguration.DisableParallelization=true 2>&1 | tee "$results/$name.log" | grep -vE '^\s*$' | tail -25
+  trx="$results/$name.trx"
+  if [ ! -f "$trx" ]; then echo "!!! $name produced no results"; broken+=("$name (no results)"); continue; fi
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  total=$(get total); p=$(get passed); f=$(get failed); e=$(get error); nx=$(get notExecuted)
+  passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + total - p - f - e))
+  [ "${nx:-0}" -gt 0 ] && grep -o 'testName="[^"]*"[^>]*outcome="NotExecuted"' "$trx" | sed 's/^/    skipped: /' | head -20
+done
+
+# Pester: wherever pwsh is found.
+pwsh_bin=$(command -v pwsh || true)
+[ -z "$pwsh_bin" ] && [ -x /opt/pwsh/pwsh ] && pwsh_bin=/opt/pwsh/pwsh
+if [ -n "$pwsh_bin" ] && ls tests/Pester/*.Tests.ps1 >/dev/null 2>&1; then
+  echo "=== Pester ($pwsh_bin)"
+  "$pwsh_bin" -NoProfile -NonInteractive -File tests/Pester/Invoke-Tests.ps1 -ResultFile "$results/pester.counts" 2>&1 | tee "$results/pester.log" | tail -40
+  if [ -f "$results/pester.counts" ]; then
+    read -r pp pf ps <"$results/pester.counts"
+    passed=$((passed + pp)); failed=$((failed + pf)); skipped=$((skipped + ps))
+  else
+    broken+=("Pester (no results)")
+  fi
+else
+  n=$(cat tests/Pester/*.Tests.ps1 2>/dev/null | grep -cE '^\s*It ' || true)
+  echo
+  echo "################################################################################"
+  echo "### PESTER SUITE SKIPPED: pwsh was not found (not on PATH, not at /opt/pwsh)."
+  echo "### Debian 12 has no pwsh package; install PowerShell 7.6 and Pester 5 to run"
+  echo "### the module tests in tests/Pester ($n tests counted as skipped)."
+  echo "################################################################################"
+  skipped=$((skipped + n))
+fi
+
+after=$(snapshot_kernel)
+if [ "$before" != "$after" ]; then
+  echo "!!! kernel objects left behind by the tests:"; diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
+  broken+=("leak check")
+fi
+
+echo
+[ ${#broken[@]} -gt 0 ] && { echo "suites that did not run cleanly: ${broken[*]}"; failed=$((failed + ${#broken[@]})); }
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
