@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Benchmark 1: /bin/true start-to-exit on one bundle: the built-in runtime (`containerops oci run`)
+# side by side with `crun run` and `runc run` in one hyperfine run. Needs root and ./build.sh build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine runc crun busybox-static >/dev/null
+work=$(mktemp -d)
+trap 'umount -R "$work/bundle/rootfs" 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$work/bundle/rootfs" "$work/state"
+tar -C "$work/bundle/rootfs" -xf <(examples/make-busybox-rootfs.sh /dev/stdout)
+(cd "$work/bundle" && runc spec)
+sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"$/"\/bin\/true"/' "$work/bundle/config.json"
+
+cmds=(-n builtin "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co-\$RANDOM")
+cmds+=(-n runc "runc --root $work/state/runc run --bundle $work/bundle bench-runc-\$RANDOM")
+# crun 1.8 refuses the hybrid cgroup v1 layout of some hosts: include it only where it works.
+if crun --root "$work/state/crun" run --bundle "$work/bundle" bench-crun-probe >/dev/null 2>&1; then
+  cmds+=(-n crun "crun --root $work/state/crun run --bundle $work/bundle bench-crun-\$RANDOM")
+else
+  echo "crun cannot run a container on this host; leaving it out" >&2
+fi
+hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-markdown "$work/result.md" "${cmds[@]}" 2>&1 | grep -v '^$'
+cat "$work/result.md"
