@@ -12,11 +12,11 @@ tar -C "$work/bundle/rootfs" -xf <(examples/make-busybox-rootfs.sh /dev/stdout)
 (cd "$work/bundle" && runc spec)
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"$/"\/bin\/true"/' "$work/bundle/config.json"
 
-cmds=(-n builtin "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co-\$RANDOM")
-cmds+=(-n runc "runc --root $work/state/runc run --bundle $work/bundle bench-runc-\$RANDOM")
+cmds=(-n builtin "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co")
+cmds+=(-n runc "runc --root $work/state/runc run --bundle $work/bundle bench-runc")
 # crun 1.8 refuses the hybrid cgroup v1 layout of some hosts: include it only where it works.
 if crun --root "$work/state/crun" run --bundle "$work/bundle" bench-crun-probe >/dev/null 2>&1; then
-  cmds+=(-n crun "crun --root $work/state/crun run --bundle $work/bundle bench-crun-\$RANDOM")
+  cmds+=(-n crun "crun --root $work/state/crun run --bundle $work/bundle bench-crun")
 else
   echo "crun cannot run a container on this host; leaving it out" >&2
 fi
