@@ -1,0 +1,47 @@
+using System.Text;
+
+namespace ContainerOps.Core.IO;
+
+/// <summary>
+/// Crash-safe file replacement: write a temporary file beside the target, fsync it, rename it over the
+/// target, then fsync the directory. A reader sees the old content or the new one, never a torn file.
+/// Every piece of state the daemon and the stores keep on disk goes through here.
+/// </summary>
+public static class AtomicFile
+{
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + "." + Environment.CurrentManagedThreadId + ".tmp");
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
+            {
+                fs.Write(content);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+        SyncDirectory(dir);
+    }
+
+    public static void WriteAllText(string path, string content) => WriteAllBytes(path, Encoding.UTF8.GetBytes(content));
+
+    /// <summary>Makes a rename or create in <paramref name="dir"/> durable.</summary>
+    public static void SyncDirectory(string dir)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (UnauthorizedAccessException) { }
+        catch (IOException) { }
+    }
+}
