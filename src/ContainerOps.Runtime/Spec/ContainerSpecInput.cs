@@ -1,0 +1,28 @@
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Runtime.Spec;
+
+/// <summary>What the daemon knows about a container when it writes its bundle: the request merged over
+/// the image's config. <see cref="SpecBuilder"/> turns it into an OCI runtime spec with Docker's defaults.</summary>
+public sealed class ContainerSpecInput
+{
+    public required string Id { get; init; }
+    /// <summary>The mounted root filesystem (overlay) on the host.</summary>
+    public required string RootfsPath { get; init; }
+    /// <summary>argv: entrypoint + cmd after merging.</summary>
+    public required IReadOnlyList<string> Args { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = Array.Empty<string>();
+    public string? WorkingDir { get; init; }
+    /// <summary>uid[:gid] or user[:group]; names are resolved from the rootfs' /etc/passwd and /etc/group.</summary>
+    public string? User { get; init; }
+    public string? Hostname { get; init; }
+    public bool Tty { get; init; }
+    public bool OpenStdin { get; init; }
+    public HostConfig HostConfig { get; init; } = new();
+    /// <summary>cgroup parent name/path (v1: relative dir in every hierarchy; v2: relative to the unified root).</summary>
+    public string CgroupParent { get; init; } = "containerops";
+    /// <summary>Host files bind-mounted read-only over /etc/hostname, /etc/hosts, /etc/resolv.conf (written by the caller).</summary>
+    public string? HostnameFile { get; init; }
+    public string? HostsFile { get; init; }
+    public string? ResolvConfFile { get; init; }
+}
