@@ -1,6 +1,158 @@
+using System.Text.Json.Serialization;
+
 namespace ContainerOps.Runtime.Spec;
 
-/// <summary>The OCI runtime spec's config.json.</summary>
+// The OCI runtime spec's config.json (the subset the runtimes here act on; unknown fields are kept in
+// ExtensionData so a bundle written by another tool survives a read-modify-write).
+
 public sealed class OciSpec
+{
+    public string OciVersion { get; set; } = "1.2.0";
+    public OciProcess? Process { get; set; }
+    public OciRoot? Root { get; set; }
+    public string? Hostname { get; set; }
+    public List<OciMount> Mounts { get; set; } = new();
+    public OciLinux? Linux { get; set; }
+    public Dictionary<string, string>? Annotations { get; set; }
+    [JsonExtensionData] public Dictionary<string, object>? Extra { get; set; }
+}
+
+public sealed class OciProcess
+{
+    public bool Terminal { get; set; }
+    public OciUser User { get; set; } = new();
+    public List<string> Args { get; set; } = new();
+    public List<string> Env { get; set; } = new();
+    public string Cwd { get; set; } = "/";
+    public OciCapabilities? Capabilities { get; set; }
+    public List<OciRlimit>? Rlimits { get; set; }
+    public bool NoNewPrivileges { get; set; }
+    public int? OomScoreAdj { get; set; }
+}
+
+public sealed class OciUser
+{
+    public uint Uid { get; set; }
+    public uint Gid { get; set; }
+    public uint? Umask { get; set; }
+    public List<uint>? AdditionalGids { get; set; }
+}
+
+public sealed class OciCapabilities
+{
+    public List<string>? Bounding { get; set; }
+    public List<string>? Effective { get; set; }
+    public List<string>? Inheritable { get; set; }
+    public List<string>? Permitted { get; set; }
+    public List<string>? Ambient { get; set; }
+}
+
+public sealed class OciRlimit
+{
+    public string Type { get; set; } = "";
+    public ulong Hard { get; set; }
+    public ulong Soft { get; set; }
+}
+
+public sealed class OciRoot
+{
+    public string Path { get; set; } = "rootfs";
+    public bool Readonly { get; set; }
+}
+
+public sealed class OciMount
+{
+    public string Destination { get; set; } = "";
+    public string? Type { get; set; }
+    public string? Source { get; set; }
+    public List<string>? Options { get; set; }
+}
+
+public sealed class OciLinux
+{
+    public List<OciNamespace> Namespaces { get; set; } = new();
+    public List<OciDevice>? Devices { get; set; }
+    public string? CgroupsPath { get; set; }
+    public OciResources? Resources { get; set; }
+    public Dictionary<string, string>? Sysctl { get; set; }
+    public List<string>? MaskedPaths { get; set; }
+    public List<string>? ReadonlyPaths { get; set; }
+    public string? RootfsPropagation { get; set; }
+    [JsonExtensionData] public Dictionary<string, object>? Extra { get; set; }
+}
+
+public sealed class OciNamespace
+{
+    public string Type { get; set; } = "";
+    public string? Path { get; set; }
+}
+
+public sealed class OciDevice
+{
+    public string Path { get; set; } = "";
+    public string Type { get; set; } = "c";
+    public long Major { get; set; }
+    public long Minor { get; set; }
+    public uint? FileMode { get; set; }
+    public uint? Uid { get; set; }
+    public uint? Gid { get; set; }
+}
+
+public sealed class OciResources
+{
+    public List<OciDeviceRule>? Devices { get; set; }
+    public OciMemory? Memory { get; set; }
+    public OciCpu? Cpu { get; set; }
+    public OciPids? Pids { get; set; }
+}
+
+public sealed class OciDeviceRule
+{
+    public bool Allow { get; set; }
+    public string? Type { get; set; }
+    public long? Major { get; set; }
+    public long? Minor { get; set; }
+    public string? Access { get; set; }
+}
+
+public sealed class OciMemory
+{
+    public long? Limit { get; set; }
+    public long? Reservation { get; set; }
+    public long? Swap { get; set; }
+}
+
+public sealed class OciCpu
+{
+    public ulong? Shares { get; set; }
+    public long? Quota { get; set; }
+    public ulong? Period { get; set; }
+    public string? Cpus { get; set; }
+    public string? Mems { get; set; }
+}
+
+public sealed class OciPids
+{
+    public long Limit { get; set; }
+}
+
+/// <summary>State as `runtime state` prints it (OCI runtime spec "state").</summary>
+public sealed class OciState
+{
+    public string OciVersion { get; set; } = "1.2.0";
+    public string Id { get; set; } = "";
+    public string Status { get; set; } = "";
+    public int Pid { get; set; }
+    public string Bundle { get; set; } = "";
+    public Dictionary<string, string>? Annotations { get; set; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+[JsonSerializable(typeof(OciSpec))]
+[JsonSerializable(typeof(OciState))]
+[JsonSerializable(typeof(ContainerRuntimeRecord))]
+[JsonSerializable(typeof(System.Text.Json.JsonElement))]
+public sealed partial class OciJsonContext : JsonSerializerContext
 {
 }

@@ -1,13 +1,308 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 
 namespace ContainerOps.Runtime.Spec;
 
-/// <summary>Request + image config → OCI runtime spec with Docker's defaults (capabilities, masked paths, /dev, cgroup limits).</summary>
+/// <summary>
+/// Request + image config → OCI runtime spec with Docker's defaults: the 14 capabilities, masked and
+/// read-only /proc and /sys paths, a minimal /dev, a devices cgroup allow-list, and the cgroup limits asked for.
+/// All validation happens here, before any kernel object exists, and each error names its field.
+/// </summary>
 public static partial class SpecBuilder
 {
-    /// <summary>Validates the input (errors name the field) and builds the spec.</summary>
-    public static OciSpec Build(ContainerSpecInput input) => throw new NotImplementedException();
+    /// <summary>Docker refuses memory limits below 6 MB: the container could not even start.</summary>
+    public const long MinimumMemory = 6 * 1024 * 1024;
+    public const ulong CpuPeriod = 100_000;
 
-    /// <summary>Writes <c>config.json</c> atomically into <paramref name="bundleDir"/>.</summary>
-    public static void WriteBundle(string bundleDir, OciSpec spec) => throw new NotImplementedException();
+    public static readonly string[] DefaultMaskedPaths =
+    {
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    };
+
+    public static readonly string[] DefaultReadonlyPaths =
+    {
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    };
+
+    private static readonly (string Path, long Major, long Minor)[] DefaultDevices =
+    {
+        ("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
+    };
+
+    public static OciSpec Build(ContainerSpecInput input)
+    {
+        var hc = input.HostConfig;
+        var target = input.Id;
+        if (input.Args.Count == 0 || string.IsNullOrEmpty(input.Args[0]))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand",
+                "no command specified: the image has no CMD or ENTRYPOINT and none was given", target, "Cmd");
+
+        var user = UserResolver.Resolve(input.RootfsPath, input.User, target);
+        var hostNetwork = string.Equals(hc.NetworkMode, "host", StringComparison.Ordinal);
+        if (!hostNetwork && hc.NetworkMode is not ("none" or "" or "default" or "bridge") && !hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidNetworkMode",
+                $"network mode '{hc.NetworkMode}' is not supported (none, host or container:<id>)", target, "HostConfig.NetworkMode");
+
+        var hostname = hostNetwork ? Environment.MachineName : (input.Hostname is { Length: > 0 } h ? h : input.Id[..Math.Min(12, input.Id.Length)]);
+        if (hostname.Length > 64 || !HostnamePattern().IsMatch(hostname))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidHostname",
+                $"hostname '{hostname}' is not a valid RFC 1123 host name", target, "Hostname");
+
+        var env = new List<string>(input.Env);
+        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
+            env.Insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal))) env.Add("HOSTNAME=" + hostname);
+        if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
+        if (input.Tty && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal))) env.Add("TERM=xterm");
+        foreach (var e in env)
+            if (!e.Contains('=') || e.StartsWith('='))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidEnvironment",
+                    $"environment entry '{e}' is not KEY=VALUE", target, "Env");
+
+        var cwd = string.IsNullOrEmpty(input.WorkingDir) ? "/" : input.WorkingDir;
+        if (!cwd.StartsWith('/'))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidWorkingDir",
+                $"working directory '{cwd}' must be an absolute path", target, "WorkingDir");
+
+        var caps = BuildCapabilities(hc, target);
+        var noNewPrivs = hc.SecurityOpt.Any(o => o is "no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true");
+        foreach (var opt in hc.SecurityOpt)
+            if (!opt.StartsWith("no-new-privileges", StringComparison.Ordinal) && !opt.StartsWith("seccomp", StringComparison.Ordinal)
+                && !opt.StartsWith("apparmor", StringComparison.Ordinal) && !opt.StartsWith("label", StringComparison.Ordinal))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidSecurityOpt",
+                    $"unknown security option '{opt}'", target, "HostConfig.SecurityOpt");
+
+        var spec = new OciSpec
+        {
+            Process = new OciProcess
+            {
+                Terminal = input.Tty,
+                User = new OciUser { Uid = user.Uid, Gid = user.Gid, AdditionalGids = user.AdditionalGids.Count > 0 ? user.AdditionalGids.ToList() : null },
+                Args = input.Args.ToList(),
+                Env = env,
+                Cwd = cwd,
+                Capabilities = new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
+                Rlimits = new List<OciRlimit> { new() { Type = "RLIMIT_NOFILE", Soft = 1048576, Hard = 1048576 } },
+                NoNewPrivileges = noNewPrivs,
+            },
+            Root = new OciRoot { Path = input.RootfsPath, Readonly = hc.ReadonlyRootfs },
+            Hostname = hostNetwork ? null : hostname,
+            Mounts = DefaultMounts(hc.Privileged),
+            Linux = new OciLinux
+            {
+                Namespaces = BuildNamespaces(hc),
+                CgroupsPath = "/" + input.CgroupParent.Trim('/') + "/" + input.Id,
+                Resources = BuildResources(hc, target),
+                MaskedPaths = hc.Privileged ? null : DefaultMaskedPaths.ToList(),
+                ReadonlyPaths = hc.Privileged ? null : DefaultReadonlyPaths.ToList(),
+                Devices = DefaultDevices.Select(d => new OciDevice { Path = d.Path, Type = "c", Major = d.Major, Minor = d.Minor, FileMode = 438, Uid = 0, Gid = 0 }).ToList(),
+                Sysctl = BuildSysctls(hc, hostNetwork, target),
+            },
+        };
+
+        if (input.HostnameFile is not null) spec.Mounts.Add(BindFile(input.HostnameFile, "/etc/hostname", hc.ReadonlyRootfs));
+        if (input.HostsFile is not null) spec.Mounts.Add(BindFile(input.HostsFile, "/etc/hosts", hc.ReadonlyRootfs));
+        if (input.ResolvConfFile is not null) spec.Mounts.Add(BindFile(input.ResolvConfFile, "/etc/resolv.conf", hc.ReadonlyRootfs));
+        foreach (var bind in hc.Binds) spec.Mounts.Add(ParseBind(bind, target));
+        foreach (var tmpfs in hc.Tmpfs) spec.Mounts.Add(ParseTmpfs(tmpfs, target));
+        return spec;
+    }
+
+    public static void WriteBundle(string bundleDir, OciSpec spec)
+    {
+        Directory.CreateDirectory(bundleDir);
+        AtomicFile.WriteAllBytes(Path.Combine(bundleDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec));
+    }
+
+    public static OciSpec ReadBundle(string bundleDir)
+    {
+        var path = Path.Combine(bundleDir, "config.json");
+        if (!File.Exists(path))
+            throw new ContainerOpsException(ErrorKind.NotFound, "BundleNotFound", $"bundle '{bundleDir}' has no config.json", bundleDir);
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), OciJsonContext.Default.OciSpec)
+                ?? throw new JsonException("empty document");
+        }
+        catch (JsonException e)
+        {
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle", $"{path}: {e.Message}", bundleDir, "config.json");
+        }
+    }
+
+    private static List<string> BuildCapabilities(HostConfig hc, string target)
+    {
+        if (hc.Privileged) return Capabilities.All.ToList();
+        var add = hc.CapAdd.Select(c => Capabilities.Normalize(c, "HostConfig.CapAdd", target)).ToList();
+        var drop = hc.CapDrop.Select(c => Capabilities.Normalize(c, "HostConfig.CapDrop", target)).ToList();
+        var set = drop.Contains("ALL") ? new List<string>() : Capabilities.DockerDefault.Where(c => !drop.Contains(c)).ToList();
+        if (add.Contains("ALL")) set = Capabilities.All.Where(c => !drop.Contains(c)).ToList();
+        else foreach (var c in add) if (!set.Contains(c)) set.Add(c);
+        return set;
+    }
+
+    private static List<OciNamespace> BuildNamespaces(HostConfig hc)
+    {
+        var ns = new List<OciNamespace> { new() { Type = "pid" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" } };
+        if (hc.NetworkMode == "host") { }
+        else if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
+            ns.Add(new OciNamespace { Type = "network", Path = hc.NetworkMode["container:".Length..] });
+        else ns.Add(new OciNamespace { Type = "network" });
+        return ns;
+    }
+
+    private static OciResources BuildResources(HostConfig hc, string target)
+    {
+        var r = new OciResources();
+        if (hc.Privileged) r.Devices = new() { new OciDeviceRule { Allow = true, Access = "rwm" } };
+        else
+        {
+            r.Devices = new() { new OciDeviceRule { Allow = false, Access = "rwm" } };
+            // Docker's allow-list: mknod of anything, then the standard character devices and ptys.
+            r.Devices.Add(new OciDeviceRule { Allow = true, Type = "c", Access = "m" });
+            r.Devices.Add(new OciDeviceRule { Allow = true, Type = "b", Access = "m" });
+            foreach (var (major, minor) in new (long, long?)[] { (1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, null), (10, 200) })
+                r.Devices.Add(new OciDeviceRule { Allow = true, Type = "c", Major = major, Minor = minor, Access = "rwm" });
+        }
+
+        if (hc.Memory < 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMemoryLimit", $"memory limit {hc.Memory} is negative", target, "HostConfig.Memory");
+        if (hc.Memory > 0 && hc.Memory < MinimumMemory)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMemoryLimit",
+                $"memory limit {hc.Memory} bytes is below the minimum of 6MB a container needs", target, "HostConfig.Memory");
+        if (hc.MemorySwap != 0)
+        {
+            if (hc.Memory == 0)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMemorySwap",
+                    "a memory-swap limit needs a memory limit too", target, "HostConfig.MemorySwap");
+            if (hc.MemorySwap > 0 && hc.MemorySwap < hc.Memory)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMemorySwap",
+                    $"memory-swap limit {hc.MemorySwap} must be at least the memory limit {hc.Memory} (or -1 for unlimited)", target, "HostConfig.MemorySwap");
+            if (hc.MemorySwap < -1)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMemorySwap", $"memory-swap limit {hc.MemorySwap} is invalid", target, "HostConfig.MemorySwap");
+        }
+        if (hc.Memory > 0)
+            r.Memory = new OciMemory { Limit = hc.Memory, Swap = hc.MemorySwap == 0 ? hc.Memory * 2 : hc.MemorySwap };
+
+        var cpu = new OciCpu();
+        var any = false;
+        if (hc.NanoCpus != 0)
+        {
+            var max = (long)Environment.ProcessorCount * 1_000_000_000L;
+            if (hc.NanoCpus < 10_000_000 || hc.NanoCpus > max)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidCpus",
+                    $"cpus {hc.NanoCpus / 1e9} out of range: the range of CPUs is from 0.01 to {Environment.ProcessorCount}", target, "HostConfig.NanoCpus");
+            cpu.Period = CpuPeriod;
+            cpu.Quota = (long)(hc.NanoCpus * (long)CpuPeriod / 1_000_000_000L);
+            any = true;
+        }
+        if (hc.CpuShares != 0)
+        {
+            if (hc.CpuShares < 2 || hc.CpuShares > 262144)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidCpuShares",
+                    $"cpu shares {hc.CpuShares} out of range 2..262144", target, "HostConfig.CpuShares");
+            cpu.Shares = (ulong)hc.CpuShares;
+            any = true;
+        }
+        if (!string.IsNullOrEmpty(hc.CpusetCpus))
+        {
+            foreach (var cpuIndex in ParseCpuList(hc.CpusetCpus, target))
+                if (cpuIndex >= Environment.ProcessorCount)
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidCpuset",
+                        $"cpuset {hc.CpusetCpus}: CPU {cpuIndex} does not exist (this node has {Environment.ProcessorCount})", target, "HostConfig.CpusetCpus");
+            cpu.Cpus = hc.CpusetCpus;
+            any = true;
+        }
+        if (any) r.Cpu = cpu;
+
+        if (hc.PidsLimit < -1)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPidsLimit", $"pids limit {hc.PidsLimit} is invalid", target, "HostConfig.PidsLimit");
+        if (hc.PidsLimit > 0) r.Pids = new OciPids { Limit = hc.PidsLimit };
+        return r;
+    }
+
+    internal static List<int> ParseCpuList(string list, string target)
+    {
+        var result = new List<int>();
+        foreach (var part in list.Split(','))
+        {
+            var range = part.Split('-');
+            if (range.Length is < 1 or > 2 || !int.TryParse(range[0], out var lo) || lo < 0
+                || (range.Length == 2 && (!int.TryParse(range[1], out var hi) || hi < lo)))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidCpuset", $"cpuset '{list}' is not a CPU list like 0-1,3", target, "HostConfig.CpusetCpus");
+            var end = range.Length == 2 ? int.Parse(range[1]) : lo;
+            for (var i = lo; i <= end; i++) result.Add(i);
+        }
+        return result;
+    }
+
+    private static Dictionary<string, string>? BuildSysctls(HostConfig hc, bool hostNetwork, string target)
+    {
+        if (hc.Sysctls.Count == 0) return null;
+        foreach (var key in hc.Sysctls.Keys)
+        {
+            var namespaced = key.StartsWith("kernel.msg", StringComparison.Ordinal) || key is "kernel.sem" || key.StartsWith("kernel.shm", StringComparison.Ordinal)
+                || key.StartsWith("fs.mqueue.", StringComparison.Ordinal) || (key.StartsWith("net.", StringComparison.Ordinal) && !hostNetwork);
+            if (!namespaced || key.Contains("..") || key.Contains('/'))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidSysctl",
+                    $"sysctl '{key}' is not allowed: only namespaced sysctls (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.* without host network) can be set",
+                    target, "HostConfig.Sysctls");
+        }
+        return new Dictionary<string, string>(hc.Sysctls);
+    }
+
+    private static List<OciMount> DefaultMounts(bool privileged) => new()
+    {
+        new() { Destination = "/proc", Type = "proc", Source = "proc", Options = new() { "nosuid", "noexec", "nodev" } },
+        new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = new() { "nosuid", "strictatime", "mode=755", "size=65536k" } },
+        new() { Destination = "/dev/pts", Type = "devpts", Source = "devpts", Options = new() { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
+        new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = privileged ? new() { "nosuid", "noexec", "nodev" } : new() { "nosuid", "noexec", "nodev", "ro" } },
+        new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = new() { "nosuid", "noexec", "nodev" } },
+        new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = new() { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
+    };
+
+    private static OciMount BindFile(string source, string destination, bool readOnly) => new()
+    {
+        Destination = destination, Type = "bind", Source = source,
+        Options = readOnly ? new() { "rbind", "rprivate", "ro" } : new() { "rbind", "rprivate" },
+    };
+
+    private static OciMount ParseBind(string bind, string target)
+    {
+        var parts = bind.Split(':');
+        if (parts.Length is < 2 or > 3 || !parts[0].StartsWith('/') || !parts[1].StartsWith('/'))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind",
+                $"bind '{bind}' must be /host/path:/container/path[:ro|rw] with absolute paths", target, "HostConfig.Binds");
+        if (!File.Exists(parts[0]) && !Directory.Exists(parts[0]))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind",
+                $"bind source path '{parts[0]}' does not exist", target, "HostConfig.Binds");
+        var options = new List<string> { "rbind", "rprivate" };
+        if (parts.Length == 3)
+        {
+            foreach (var o in parts[2].Split(','))
+            {
+                if (o == "ro") options.Add("ro");
+                else if (o != "rw" && o != "z" && o != "Z")
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind", $"bind '{bind}': unknown option '{o}'", target, "HostConfig.Binds");
+            }
+        }
+        return new OciMount { Destination = parts[1], Type = "bind", Source = parts[0], Options = options };
+    }
+
+    private static OciMount ParseTmpfs(string tmpfs, string target)
+    {
+        var idx = tmpfs.IndexOf(':');
+        var path = idx < 0 ? tmpfs : tmpfs[..idx];
+        if (!path.StartsWith('/'))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidTmpfs", $"tmpfs '{tmpfs}' needs an absolute path", target, "HostConfig.Tmpfs");
+        var options = new List<string> { "nosuid", "nodev", "noexec" };
+        if (idx >= 0) options = tmpfs[(idx + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        return new OciMount { Destination = path, Type = "tmpfs", Source = "tmpfs", Options = options };
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")]
+    private static partial Regex HostnamePattern();
 }

@@ -1,0 +1,337 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Cgroups;
+using ContainerOps.Runtime.Native;
+using ContainerOps.Runtime.Shim;
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime.Builtin;
+
+/// <summary>
+/// The default runtime: the C shim sets each container up from a plan written here, then stays as its parent.
+/// All state lives in STATE_ROOT/&lt;id&gt; and in the cgroup, so a fresh instance (a restarted daemon, or the
+/// `containerops oci` command line) sees every container an earlier one started.
+/// </summary>
+public sealed partial class BuiltinRuntime : IContainerRuntime
+{
+    private readonly RuntimeContext _context;
+    private readonly CgroupManager _cgroups;
+
+    public BuiltinRuntime(RuntimeContext context, CgroupManager? cgroups = null)
+    {
+        _context = context;
+        _cgroups = cgroups ?? CgroupManager.ForHost();
+    }
+
+    public string Name => "builtin";
+    public CgroupManager Cgroups => _cgroups;
+
+    public Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default) => Task.FromResult(Launch(options, createOnly: false));
+
+    /// <summary>OCI `create`: everything is set up and the init waits on the exec fifo until <see cref="Start"/>.</summary>
+    public RuntimeStatus Create(RunOptions options) => Launch(options, createOnly: true);
+
+    /// <summary>OCI `start`: releases a created container's init into execve.</summary>
+    public void Start(string id)
+    {
+        var dir = StateDir(id);
+        var record = dir.Read() ?? throw NotFound(id);
+        if (record.Status != "created")
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotCreated", $"container {id} is not in the created state", id);
+        // Opening the fifo for reading releases the init, which has it open for writing; it writes one byte then execs.
+        using (var fifo = new FileStream(dir.ExecFifo, FileMode.Open, FileAccess.Read))
+            fifo.ReadByte();
+        File.Delete(dir.ExecFifo);
+        record.Status = "running";
+        dir.Write(record);
+    }
+
+    private RuntimeStatus Launch(RunOptions options, bool createOnly)
+    {
+        ValidateId(options.Id);
+        var dir = StateDir(options.Id);
+        if (dir.Exists)
+        {
+            var existing = GetStatus(options.Id);
+            if (existing.State is RuntimeState.Running or RuntimeState.Paused or RuntimeState.Created)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerExists", $"container {options.Id} already exists and is {existing.State.ToString().ToLowerInvariant()}", options.Id);
+            Cleanup(dir, dir.Read()?.CgroupsPath);
+        }
+
+        var spec = SpecBuilder.ReadBundle(options.BundlePath);
+        var rootfs = spec.Root?.Path ?? "rootfs";
+        if (!Path.IsPathRooted(rootfs)) rootfs = Path.GetFullPath(Path.Combine(options.BundlePath, rootfs));
+        if (!Directory.Exists(rootfs))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "RootfsNotFound", $"container {options.Id}: root filesystem {rootfs} does not exist", options.Id, "root.path");
+        var cgroupsPath = spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : "/containerops/" + options.Id;
+
+        Directory.CreateDirectory(dir.Dir);
+        var cgroupCreated = false;
+        try
+        {
+            _cgroups.Create(cgroupsPath, spec.Linux?.Resources, options.Id);
+            cgroupCreated = true;
+            if (createOnly && Libc.mkfifo(dir.ExecFifo, Convert.ToInt32("600", 8)) != 0) Libc.ThrowErrno("mkfifo " + dir.ExecFifo);
+
+            var paths = new ShimPaths
+            {
+                LogPath = options.LogPath, LogMaxBytes = options.LogMaxBytes, LogMaxFiles = options.LogMaxFiles,
+                ExitFile = dir.ExitFile, PidFile = dir.PidFile, AttachSocket = dir.AttachSocket, ControlSocket = dir.ControlSocket,
+                ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin,
+            };
+            File.WriteAllText(dir.PlanFile, PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths));
+            var record = new ContainerRuntimeRecord
+            {
+                Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
+                Status = createOnly ? "created" : "running", Created = DateTimeOffset.UtcNow,
+            };
+            dir.Write(record);
+
+            var pid = RunShimFront(createOnly ? "create" : "run", dir.PlanFile, options.Id, spec.Process?.Args.FirstOrDefault());
+            record.Pid = pid;
+            record.PidStartTime = ContainerStateDir.ProcessStartTime(pid);
+            dir.Write(record);
+            return new RuntimeStatus(options.Id, createOnly ? RuntimeState.Created : RuntimeState.Running, pid, 0, 0, null, false);
+        }
+        catch
+        {
+            Cleanup(dir, cgroupCreated ? cgroupsPath : null);
+            throw;
+        }
+    }
+
+    /// <summary>Runs the shim's front process and returns the container's pid, or throws what it reported.</summary>
+    private int RunShimFront(string mode, string planFile, string id, string? command)
+    {
+        Span<int> fds = stackalloc int[2];
+        if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0) Libc.ThrowErrno("pipe2");
+        int pid;
+        try
+        {
+            pid = Spawn.Start(_context.ShimPath, new[] { _context.ShimPath, mode, planFile }, -1, fds[1], fds[1]);
+        }
+        catch (IOException e)
+        {
+            Libc.close(fds[0]);
+            Libc.close(fds[1]);
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "ShimNotFound", $"cannot start the container shim {_context.ShimPath}: {e.Message}", id, inner: e);
+        }
+        Libc.close(fds[1]);
+        string? line;
+        using (var reader = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read, 1), Encoding.UTF8))
+            line = reader.ReadLine();
+        var exit = Spawn.WaitForExit(pid);
+        return ParseFrontReport(line, exit, id, command);
+    }
+
+    internal static int ParseFrontReport(string? line, int exitCode, string id, string? command)
+    {
+        if (line is not null && line.StartsWith("ok ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(3).Trim(), out var pid) && exitCode == 0)
+            return pid;
+        var m = line is null ? null : FrontError().Match(line);
+        if (m is null || !m.Success)
+            throw new ContainerOpsException(ErrorKind.Internal, "ShimFailed",
+                $"container {id}: the shim exited with {exitCode} without a report" + (line is null ? "" : $" (it said: {line})"), id);
+        var errno = int.Parse(m.Groups[1].Value);
+        var stage = m.Groups[2].Value;
+        var message = m.Groups[3].Value;
+        if (stage == "exec")
+        {
+            if (errno == Libc.ENOENT)
+                throw new ContainerOpsException(ErrorKind.CommandNotFound, "CommandNotFound",
+                    $"container {id}: exec: \"{command}\": executable file not found ({message})", id, "Cmd");
+            throw new ContainerOpsException(ErrorKind.CannotExecute, "CannotExecute",
+                $"container {id}: exec: \"{command}\": cannot execute ({message})", id, "Cmd");
+        }
+        var field = stage switch { "cwd" => "WorkingDir", "hostname" => "Hostname", "user" or "uid" or "gid" or "groups" => "User", _ => null };
+        throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "ContainerSetupFailed", $"container {id}: {stage}: {message}", id, field);
+    }
+
+    [GeneratedRegex(@"^error (\d+) ([^:]+): (.*)$")]
+    private static partial Regex FrontError();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    private static partial Regex IdPattern();
+
+    public static void ValidateId(string id)
+    {
+        if (!IdPattern().IsMatch(id))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidContainerId",
+                $"container id '{id}' is invalid: use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit", id, "id");
+    }
+
+    private ContainerStateDir StateDir(string id) => new(_context.StateRoot, id);
+
+    private static ContainerOpsException NotFound(string id) =>
+        new(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist in the runtime", id);
+
+    public RuntimeStatus GetStatus(string id)
+    {
+        var dir = StateDir(id);
+        var record = dir.Read();
+        if (record is null) return RuntimeStatus.Unknown(id);
+        var exit = dir.ReadExit();
+        if (exit is null && !IsAlive(record))
+        {
+            // The init died; give the shim a moment to record the exit.
+            for (var i = 0; i < 50 && exit is null; i++) { Thread.Sleep(2); exit = dir.ReadExit(); }
+            if (exit is null)
+            {
+                if (record.Pid == 0) return RuntimeStatus.Unknown(id);
+                return Exited(dir, record, (255, 0, DateTimeOffset.UtcNow));
+            }
+        }
+        if (exit is not null) return Exited(dir, record, exit.Value);
+        var state = record.Status == "created" ? RuntimeState.Created
+            : _cgroups.IsFrozen(record.CgroupsPath) ? RuntimeState.Paused : RuntimeState.Running;
+        return new RuntimeStatus(id, state, record.Pid, 0, 0, null, false);
+    }
+
+    private RuntimeStatus Exited(ContainerStateDir dir, ContainerRuntimeRecord record, (int ExitCode, int Signal, DateTimeOffset Finished) exit)
+    {
+        if (!record.OomKilled && _cgroups.Exists(record.CgroupsPath) && _cgroups.OomKills(record.CgroupsPath) > 0)
+        {
+            record.OomKilled = true;
+            dir.Write(record);
+        }
+        return new RuntimeStatus(record.Id, RuntimeState.Exited, 0, exit.ExitCode, exit.Signal, exit.Finished, record.OomKilled);
+    }
+
+    private static bool IsAlive(ContainerRuntimeRecord record) =>
+        record.Pid > 0 && Libc.ProcessExists(record.Pid) && ContainerStateDir.ProcessStartTime(record.Pid) == record.PidStartTime;
+
+    public async Task<RuntimeStatus> WaitAsync(string id, CancellationToken ct = default)
+    {
+        var dir = StateDir(id);
+        if (!dir.Exists) throw NotFound(id);
+        // The shim closes attach clients when the container exits: EOF is the prompt wake-up. Polling covers the rest.
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(dir.AttachSocket), ct);
+            var buffer = new byte[16384];
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, ct) > 0) { }
+        }
+        catch (SocketException) { }
+        var delay = 1;
+        while (true)
+        {
+            var status = GetStatus(id);
+            if (status.State is RuntimeState.Exited or RuntimeState.Unknown) return status;
+            await Task.Delay(delay, ct);
+            delay = Math.Min(delay * 2, 100);
+        }
+    }
+
+    public void Kill(string id, int signal, bool all = false)
+    {
+        var record = StateDir(id).Read() ?? throw NotFound(id);
+        if (!IsAlive(record))
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        if (all)
+            foreach (var pid in _cgroups.Pids(record.CgroupsPath)) Libc.kill(pid, signal);
+        else if (Libc.kill(record.Pid, signal) != 0)
+            Libc.ThrowErrno($"kill {record.Pid}");
+    }
+
+    public void Pause(string id) => Freeze(id, true);
+    public void Resume(string id) => Freeze(id, false);
+
+    private void Freeze(string id, bool frozen)
+    {
+        var record = StateDir(id).Read() ?? throw NotFound(id);
+        if (!IsAlive(record))
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        _cgroups.Freeze(record.CgroupsPath, frozen);
+    }
+
+    public async Task DeleteAsync(string id, bool force = false, CancellationToken ct = default)
+    {
+        var dir = StateDir(id);
+        var record = dir.Read();
+        if (record is null)
+        {
+            if (Directory.Exists(dir.Dir)) Directory.Delete(dir.Dir, true);
+            return;
+        }
+        if (IsAlive(record))
+        {
+            if (!force)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"container {id} is running: stop it first or force the removal", id);
+            if (_cgroups.IsFrozen(record.CgroupsPath)) _cgroups.Freeze(record.CgroupsPath, false);
+            Libc.kill(record.Pid, Libc.SIGKILL);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            try { await WaitAsync(id, timeout.Token); } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+        }
+        Cleanup(dir, record.CgroupsPath);
+    }
+
+    private void Cleanup(ContainerStateDir dir, string? cgroupsPath)
+    {
+        if (cgroupsPath is not null) _cgroups.Remove(cgroupsPath);
+        try { if (Directory.Exists(dir.Dir)) Directory.Delete(dir.Dir, true); }
+        catch (IOException) { }
+    }
+
+    public CgroupStats ReadStats(string id)
+    {
+        var record = StateDir(id).Read() ?? throw NotFound(id);
+        return _cgroups.ReadStats(record.CgroupsPath);
+    }
+
+    public IReadOnlyList<int> ListPids(string id)
+    {
+        var record = StateDir(id).Read() ?? throw NotFound(id);
+        return _cgroups.Pids(record.CgroupsPath);
+    }
+
+    public ExecProcess Exec(string id, ExecOptions options)
+    {
+        var dir = StateDir(id);
+        var record = dir.Read() ?? throw NotFound(id);
+        if (!IsAlive(record) || record.Status != "running")
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        if (_cgroups.IsFrozen(record.CgroupsPath))
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerPaused", $"container {id} is paused: unpause it first", id);
+        var spec = SpecBuilder.ReadBundle(record.Bundle);
+        var baseProcess = spec.Process ?? new OciProcess();
+        var env = new List<string>(baseProcess.Env);
+        foreach (var e in options.Env)
+        {
+            var key = e.Split('=', 2)[0] + "=";
+            env.RemoveAll(x => x.StartsWith(key, StringComparison.Ordinal));
+            env.Add(e);
+        }
+        var caps = options.Privileged ? Capabilities.All.ToList() : null;
+        var process = new OciProcess
+        {
+            Terminal = options.Tty,
+            User = new OciUser
+            {
+                Uid = options.Uid ?? baseProcess.User.Uid,
+                Gid = options.Gid ?? baseProcess.User.Gid,
+                AdditionalGids = options.Uid is null ? baseProcess.User.AdditionalGids : options.AdditionalGids.ToList(),
+            },
+            Args = options.Args.ToList(),
+            Env = env,
+            Cwd = options.WorkingDir ?? baseProcess.Cwd,
+            Capabilities = caps is null ? baseProcess.Capabilities : new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
+            NoNewPrivileges = baseProcess.NoNewPrivileges,
+            Rlimits = baseProcess.Rlimits,
+        };
+        var planFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.plan");
+        File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath)));
+        try
+        {
+            return ShimExecProcess.Start(_context.ShimPath, planFile, options.Tty);
+        }
+        catch
+        {
+            File.Delete(planFile);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Native;
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime.Cgroups;
+
+/// <summary>
+/// One container's cgroup, v1 (a directory in each controller hierarchy) or v2 (one unified directory),
+/// behind one interface. <c>cgroupsPath</c> is the spec's linux.cgroupsPath, e.g. "/containerops/&lt;id&gt;".
+/// </summary>
+public abstract class CgroupManager
+{
+    /// <summary>The manager for this host's layout: v2 when /sys/fs/cgroup is a cgroup2 mount, else v1 (hybrid layouts use the v1 controllers).</summary>
+    public static CgroupManager ForHost(string sysFsCgroup = "/sys/fs/cgroup")
+    {
+        var mounts = MountInfo.Read();
+        var unified = mounts.FirstOrDefault(m => m.MountPoint == sysFsCgroup && m.FsType == "cgroup2");
+        return unified is not null ? new CgroupV2(sysFsCgroup) : new CgroupV1(mounts);
+    }
+
+    public abstract int Version { get; }
+
+    /// <summary>Creates the cgroup with its limits. A limit the kernel refuses is an InvalidArgument/ResourceUnavailable error and nothing stays behind.</summary>
+    public abstract void Create(string cgroupsPath, OciResources? resources, string target);
+
+    /// <summary>The cgroup.procs files a new process must be written into.</summary>
+    public abstract IReadOnlyList<string> ProcsFiles(string cgroupsPath);
+
+    public abstract bool Exists(string cgroupsPath);
+    public abstract void Freeze(string cgroupsPath, bool frozen);
+    public abstract bool IsFrozen(string cgroupsPath);
+    public abstract CgroupStats ReadStats(string cgroupsPath);
+    public abstract long OomKills(string cgroupsPath);
+
+    /// <summary>Every pid in the container's cgroup.</summary>
+    public IReadOnlyList<int> Pids(string cgroupsPath)
+    {
+        var result = new List<int>();
+        foreach (var procs in ProcsFiles(cgroupsPath).Take(1))
+        {
+            try
+            {
+                foreach (var line in File.ReadAllLines(procs))
+                    if (int.TryParse(line, out var pid)) result.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return result;
+    }
+
+    /// <summary>Removes the cgroup, first killing anything still inside (a frozen cgroup is thawed so SIGKILL lands).
+    /// Retries while the kernel still reports it busy.</summary>
+    public void Remove(string cgroupsPath)
+    {
+        if (!Exists(cgroupsPath)) return;
+        if (IsFrozen(cgroupsPath)) Freeze(cgroupsPath, false);
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            foreach (var pid in Pids(cgroupsPath)) Libc.kill(pid, Libc.SIGKILL);
+            if (TryRemoveDirectories(cgroupsPath)) return;
+            Thread.Sleep(attempt < 20 ? 1 : 10);
+        }
+        throw new ContainerOpsException(ErrorKind.Internal, "CgroupBusy", $"cgroup {cgroupsPath} is still busy after killing its processes", cgroupsPath);
+    }
+
+    protected abstract bool TryRemoveDirectories(string cgroupsPath);
+
+    protected static bool TryRmdir(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir); return true; }
+        catch (IOException) { return !Directory.Exists(dir); }
+    }
+
+    protected static void WriteSetting(string dir, string file, string value, string target, string field)
+    {
+        try { File.WriteAllText(Path.Combine(dir, file), value); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "CgroupLimitRefused",
+                $"the kernel refused {field} ({file} = {value.Trim()}): {e.Message}", target, field, e);
+        }
+    }
+
+    protected static long ReadLong(string path, long fallback = 0)
+    {
+        try
+        {
+            var text = File.ReadAllText(path).Trim();
+            if (text == "max") return 0;
+            return long.TryParse(text, out var v) ? v : fallback;
+        }
+        catch (IOException) { return fallback; }
+        catch (UnauthorizedAccessException) { return fallback; }
+    }
+
+    protected static long ReadKey(string path, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                var parts = line.Split(' ', 2);
+                if (parts.Length == 2 && parts[0] == key && long.TryParse(parts[1], out var v)) return v;
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return 0;
+    }
+}
+
+/// <summary>Mount table lines of /proc/self/mountinfo (mount point, fs type, super options).</summary>
+public sealed record MountInfo(string MountPoint, string FsType, string Source, string SuperOptions)
+{
+    public static List<MountInfo> Read(string path = "/proc/self/mountinfo")
+    {
+        var result = new List<MountInfo>();
+        foreach (var line in File.ReadLines(path))
+        {
+            var dash = line.IndexOf(" - ", StringComparison.Ordinal);
+            if (dash < 0) continue;
+            var left = line[..dash].Split(' ');
+            var right = line[(dash + 3)..].Split(' ');
+            if (left.Length < 5 || right.Length < 3) continue;
+            result.Add(new MountInfo(Unescape(left[4]), right[0], Unescape(right[1]), right[2]));
+        }
+        return result;
+    }
+
+    /// <summary>mountinfo escapes space, tab, newline and backslash as \ooo.</summary>
+    public static string Unescape(string s)
+    {
+        if (!s.Contains('\\')) return s;
+        var sb = new System.Text.StringBuilder();
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '\\' && i + 3 < s.Length && char.IsDigit(s[i + 1]))
+            {
+                sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else sb.Append(s[i]);
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,89 @@
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime.Cgroups;
+
+/// <summary>cgroup v2: one directory in the unified hierarchy; controllers enabled down the path through cgroup.subtree_control.
+/// (Device rules need an eBPF program on v2; they are not enforced there yet.)</summary>
+public sealed class CgroupV2 : CgroupManager
+{
+    private readonly string _root;
+    public CgroupV2(string root) => _root = root;
+    public override int Version => 2;
+
+    private string Dir(string cgroupsPath) => Path.Combine(_root, cgroupsPath.TrimStart('/'));
+
+    public override void Create(string cgroupsPath, OciResources? resources, string target)
+    {
+        var created = new List<string>();
+        try
+        {
+            var current = _root;
+            var available = File.ReadAllText(Path.Combine(_root, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var wanted = new[] { "cpu", "cpuset", "memory", "pids", "io" }.Where(available.Contains).ToList();
+            foreach (var part in cgroupsPath.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                // Enable controllers for the children of every level on the way down (no-internal-process rule aside, the parent is ours).
+                try { File.WriteAllText(Path.Combine(current, "cgroup.subtree_control"), string.Join(' ', wanted.Select(c => "+" + c))); }
+                catch (IOException) { }
+                current = Path.Combine(current, part);
+                if (!Directory.Exists(current)) { Directory.CreateDirectory(current); created.Add(current); }
+            }
+            Apply(current, resources, target);
+        }
+        catch
+        {
+            for (var i = created.Count - 1; i >= 0; i--) TryRmdir(created[i]);
+            throw;
+        }
+    }
+
+    private static void Apply(string dir, OciResources? r, string target)
+    {
+        if (r is null) return;
+        if (r.Memory?.Limit is long limit)
+        {
+            WriteSetting(dir, "memory.max", limit.ToString(), target, "HostConfig.Memory");
+            if (r.Memory.Swap is long swap && File.Exists(Path.Combine(dir, "memory.swap.max")))
+                WriteSetting(dir, "memory.swap.max", swap < 0 ? "max" : Math.Max(0, swap - limit).ToString(), target, "HostConfig.MemorySwap");
+        }
+        if (r.Cpu is { } cpu)
+        {
+            if (cpu.Shares is ulong shares)
+                WriteSetting(dir, "cpu.weight", (1 + (shares - 2) * 9999 / 262142).ToString(), target, "HostConfig.CpuShares");
+            if (cpu.Quota is long quota)
+                WriteSetting(dir, "cpu.max", $"{quota} {cpu.Period ?? SpecBuilder.CpuPeriod}", target, "HostConfig.NanoCpus");
+            if (cpu.Cpus is { Length: > 0 } cpus) WriteSetting(dir, "cpuset.cpus", cpus, target, "HostConfig.CpusetCpus");
+        }
+        if (r.Pids is { } pids) WriteSetting(dir, "pids.max", pids.Limit > 0 ? pids.Limit.ToString() : "max", target, "HostConfig.PidsLimit");
+    }
+
+    public override IReadOnlyList<string> ProcsFiles(string cgroupsPath) => new[] { Path.Combine(Dir(cgroupsPath), "cgroup.procs") };
+    public override bool Exists(string cgroupsPath) => Directory.Exists(Dir(cgroupsPath));
+
+    public override void Freeze(string cgroupsPath, bool frozen)
+    {
+        var dir = Dir(cgroupsPath);
+        File.WriteAllText(Path.Combine(dir, "cgroup.freeze"), frozen ? "1" : "0");
+        if (!frozen) return;
+        for (var i = 0; i < 1000 && ReadKey(Path.Combine(dir, "cgroup.events"), "frozen") != 1; i++) Thread.Sleep(1);
+    }
+
+    public override bool IsFrozen(string cgroupsPath) =>
+        Exists(cgroupsPath) && ReadLong(Path.Combine(Dir(cgroupsPath), "cgroup.freeze")) == 1;
+
+    public override CgroupStats ReadStats(string cgroupsPath)
+    {
+        var dir = Dir(cgroupsPath);
+        return new CgroupStats(
+            ReadKey(Path.Combine(dir, "cpu.stat"), "usage_usec") * 1000,
+            ReadLong(Path.Combine(dir, "memory.current")),
+            ReadLong(Path.Combine(dir, "memory.max")),
+            ReadLong(Path.Combine(dir, "pids.current")),
+            ReadLong(Path.Combine(dir, "pids.max")),
+            OomKills(cgroupsPath));
+    }
+
+    public override long OomKills(string cgroupsPath) => ReadKey(Path.Combine(Dir(cgroupsPath), "memory.events"), "oom_kill");
+
+    protected override bool TryRemoveDirectories(string cgroupsPath) => TryRmdir(Dir(cgroupsPath));
+}

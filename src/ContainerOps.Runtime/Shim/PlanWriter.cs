@@ -1,0 +1,237 @@
+using System.Text;
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime.Shim;
+
+/// <summary>Paths of the files and sockets a shim owns for one container (or one exec).</summary>
+public sealed class ShimPaths
+{
+    public string? LogPath { get; init; }
+    public long LogMaxBytes { get; init; }
+    public int LogMaxFiles { get; init; } = 1;
+    public string? ExitFile { get; init; }
+    public string? PidFile { get; init; }
+    public string? AttachSocket { get; init; }
+    public string? ControlSocket { get; init; }
+    public string? ExecFifo { get; init; }
+    public bool OpenStdin { get; init; }
+}
+
+/// <summary>
+/// Translates an OCI spec into the shim's plan (src/ContainerOps.Shim/PLAN.md): tab-separated directives the C
+/// shim executes literally. Every decision is made here; the shim never parses JSON.
+/// </summary>
+public static class PlanWriter
+{
+    // MS_* flags (linux/mount.h)
+    public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_SYNCHRONOUS = 16, MS_REMOUNT = 32,
+        MS_MANDLOCK = 64, MS_DIRSYNC = 128, MS_NOATIME = 1024, MS_NODIRATIME = 2048, MS_BIND = 4096, MS_REC = 16384,
+        MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_SHARED = 1 << 20, MS_RELATIME = 1 << 21, MS_STRICTATIME = 1 << 24, MS_UNBINDABLE = 1 << 17;
+
+    private static readonly Dictionary<string, string> RlimitNumbers = new()
+    {
+        ["RLIMIT_CPU"] = "0", ["RLIMIT_FSIZE"] = "1", ["RLIMIT_DATA"] = "2", ["RLIMIT_STACK"] = "3", ["RLIMIT_CORE"] = "4",
+        ["RLIMIT_RSS"] = "5", ["RLIMIT_NPROC"] = "6", ["RLIMIT_NOFILE"] = "7", ["RLIMIT_MEMLOCK"] = "8", ["RLIMIT_AS"] = "9",
+        ["RLIMIT_LOCKS"] = "10", ["RLIMIT_SIGPENDING"] = "11", ["RLIMIT_MSGQUEUE"] = "12", ["RLIMIT_NICE"] = "13",
+        ["RLIMIT_RTPRIO"] = "14", ["RLIMIT_RTTIME"] = "15",
+    };
+
+    private static readonly Dictionary<string, string> NamespaceNames = new()
+    {
+        ["pid"] = "pid", ["network"] = "net", ["mount"] = "mount", ["ipc"] = "ipc", ["uts"] = "uts", ["cgroup"] = "cgroup", ["user"] = "user",
+    };
+
+    /// <summary>The plan for `shim run|create`: a new container from <paramref name="spec"/>, rooted at <paramref name="rootfs"/>.</summary>
+    public static string ForContainer(string id, OciSpec spec, string rootfs, IReadOnlyList<string> cgroupProcsFiles, ShimPaths paths)
+    {
+        var process = spec.Process ?? throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle", "config.json has no process", id, "process");
+        var linux = spec.Linux ?? new OciLinux();
+        var plan = new PlanBuilder();
+        plan.Line("version", "1");
+        plan.Line("id", id);
+        plan.Line("rootfs", rootfs);
+        plan.Line("readonly_rootfs", spec.Root?.Readonly == true ? "1" : "0");
+        foreach (var ns in linux.Namespaces)
+        {
+            if (!NamespaceNames.TryGetValue(ns.Type, out var name))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidNamespace", $"unknown namespace type '{ns.Type}'", id, "linux.namespaces");
+            if (string.IsNullOrEmpty(ns.Path)) plan.Line("namespace", name);
+            else plan.Line("namespace", name, ns.Path);
+        }
+        if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
+        plan.Line("propagation", PropagationFlags(linux.RootfsPropagation).ToString());
+
+        foreach (var m in spec.Mounts)
+        {
+            var (flags, data) = MountFlags(m.Options);
+            var type = m.Type is null or "bind" || (flags & MS_BIND) != 0 ? "none" : m.Type;
+            if (m.Type == "bind") flags |= MS_BIND;
+            var source = m.Source ?? type;
+            if ((flags & MS_BIND) != 0 && !source.StartsWith('/'))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMount", $"bind mount source '{source}' for {m.Destination} must be absolute", id, "mounts");
+            if (!m.Destination.StartsWith('/'))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMount", $"mount destination '{m.Destination}' must be absolute", id, "mounts");
+            plan.Line("mount", source, m.Destination, type, flags.ToString(), data);
+        }
+
+        foreach (var d in linux.Devices ?? new())
+            plan.Line("device", d.Path, d.Type, d.Major.ToString(), d.Minor.ToString(),
+                Convert.ToString((d.FileMode ?? 438) & 0xfff, 8), (d.Uid ?? 0).ToString(), (d.Gid ?? 0).ToString());
+        // The standard /dev symlinks every runtime creates.
+        plan.Line("symlink", "/proc/self/fd", "/dev/fd");
+        plan.Line("symlink", "/proc/self/fd/0", "/dev/stdin");
+        plan.Line("symlink", "/proc/self/fd/1", "/dev/stdout");
+        plan.Line("symlink", "/proc/self/fd/2", "/dev/stderr");
+        plan.Line("symlink", "pts/ptmx", "/dev/ptmx");
+        foreach (var (key, value) in linux.Sysctl ?? new()) plan.Line("sysctl", key, value);
+        foreach (var p in linux.MaskedPaths ?? new()) plan.Line("masked", p);
+        foreach (var p in linux.ReadonlyPaths ?? new()) plan.Line("readonly", p);
+        foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
+        ProcessLines(plan, process);
+        PathLines(plan, paths);
+        return plan.ToString();
+    }
+
+    /// <summary>The plan for `shim exec`: join the namespaces of the running init <paramref name="initPid"/> and run <paramref name="process"/>.</summary>
+    public static string ForExec(string id, int initPid, IEnumerable<OciNamespace> containerNamespaces, OciProcess process, IReadOnlyList<string> cgroupProcsFiles)
+    {
+        var plan = new PlanBuilder();
+        plan.Line("version", "1");
+        plan.Line("id", id);
+        foreach (var ns in containerNamespaces)
+        {
+            if (!NamespaceNames.TryGetValue(ns.Type, out var name)) continue;
+            var procName = name == "mount" ? "mnt" : name;
+            plan.Line("namespace", name, $"/proc/{initPid}/ns/{procName}");
+        }
+        foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
+        ProcessLines(plan, process);
+        return plan.ToString();
+    }
+
+    /// <summary>The plan for an external runtime (crun/runc) monitored by the shim.</summary>
+    public static string ForExternalRuntime(string id, string runtimeBinary, string bundle, bool terminal, ShimPaths paths)
+    {
+        var plan = new PlanBuilder();
+        plan.Line("version", "1");
+        plan.Line("id", id);
+        plan.Line("runtime", runtimeBinary, bundle);
+        plan.Line("terminal", terminal ? "1" : "0");
+        PathLines(plan, paths);
+        return plan.ToString();
+    }
+
+    private static void ProcessLines(PlanBuilder plan, OciProcess process)
+    {
+        if (process.Args.Count == 0) throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", "process.args is empty", null, "process.args");
+        plan.Line("uid", process.User.Uid.ToString());
+        plan.Line("gid", process.User.Gid.ToString());
+        plan.Line("groups", string.Join(',', process.User.AdditionalGids ?? new()));
+        var c = process.Capabilities;
+        plan.Line("caps",
+            Capabilities.Mask(c?.Bounding).ToString("x"), Capabilities.Mask(c?.Effective).ToString("x"), Capabilities.Mask(c?.Permitted).ToString("x"),
+            Capabilities.Mask(c?.Inheritable).ToString("x"), Capabilities.Mask(c?.Ambient).ToString("x"));
+        plan.Line("no_new_privs", process.NoNewPrivileges ? "1" : "0");
+        if (process.OomScoreAdj is int adj) plan.Line("oom_score_adj", adj.ToString());
+        foreach (var r in process.Rlimits ?? new())
+        {
+            if (!RlimitNumbers.TryGetValue(r.Type, out var number))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRlimit", $"unknown rlimit '{r.Type}'", null, "process.rlimits");
+            plan.Line("rlimit", number, Limit(r.Soft), Limit(r.Hard));
+        }
+        foreach (var e in process.Env) plan.Line("env", e);
+        plan.Line("cwd", string.IsNullOrEmpty(process.Cwd) ? "/" : process.Cwd);
+        foreach (var a in process.Args) plan.Line("arg", a);
+        plan.Line("terminal", process.Terminal ? "1" : "0");
+    }
+
+    private static string Limit(ulong v) => v == ulong.MaxValue ? "-1" : v.ToString();
+
+    private static void PathLines(PlanBuilder plan, ShimPaths paths)
+    {
+        plan.Line("stdin", paths.OpenStdin ? "1" : "0");
+        if (paths.LogPath is not null) plan.Line("log", paths.LogPath, paths.LogMaxBytes.ToString(), Math.Max(1, paths.LogMaxFiles).ToString());
+        if (paths.ExitFile is not null) plan.Line("exit_file", paths.ExitFile);
+        if (paths.PidFile is not null) plan.Line("pid_file", paths.PidFile);
+        if (paths.AttachSocket is not null) plan.Line("attach_socket", paths.AttachSocket);
+        if (paths.ControlSocket is not null) plan.Line("control_socket", paths.ControlSocket);
+        if (paths.ExecFifo is not null) plan.Line("exec_fifo", paths.ExecFifo);
+    }
+
+    private static ulong PropagationFlags(string? propagation) => propagation switch
+    {
+        null or "" or "rprivate" => MS_REC | MS_PRIVATE,
+        "private" => MS_PRIVATE,
+        "rslave" => MS_REC | MS_SLAVE,
+        "slave" => MS_SLAVE,
+        "rshared" => MS_REC | MS_SHARED,
+        "shared" => MS_SHARED,
+        "runbindable" => MS_REC | MS_UNBINDABLE,
+        "unbindable" => MS_UNBINDABLE,
+        _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPropagation", $"unknown rootfs propagation '{propagation}'", null, "linux.rootfsPropagation"),
+    };
+
+    /// <summary>Mount options → MS_* flags plus the data string the file system gets (size=, mode=…).</summary>
+    public static (ulong Flags, string Data) MountFlags(IEnumerable<string>? options)
+    {
+        ulong flags = 0;
+        var data = new List<string>();
+        foreach (var o in options ?? Array.Empty<string>())
+        {
+            switch (o)
+            {
+                case "ro": flags |= MS_RDONLY; break;
+                case "rw": flags &= ~MS_RDONLY; break;
+                case "nosuid": flags |= MS_NOSUID; break;
+                case "suid": flags &= ~MS_NOSUID; break;
+                case "nodev": flags |= MS_NODEV; break;
+                case "dev": flags &= ~MS_NODEV; break;
+                case "noexec": flags |= MS_NOEXEC; break;
+                case "exec": flags &= ~MS_NOEXEC; break;
+                case "sync": flags |= MS_SYNCHRONOUS; break;
+                case "async": flags &= ~MS_SYNCHRONOUS; break;
+                case "dirsync": flags |= MS_DIRSYNC; break;
+                case "mand": flags |= MS_MANDLOCK; break;
+                case "noatime": flags |= MS_NOATIME; break;
+                case "nodiratime": flags |= MS_NODIRATIME; break;
+                case "relatime": flags |= MS_RELATIME; break;
+                case "strictatime": flags |= MS_STRICTATIME; break;
+                case "bind": flags |= MS_BIND; break;
+                case "rbind": flags |= MS_BIND | MS_REC; break;
+                case "defaults": break;
+                // Per-mount propagation is not applied by the shim: the root is made private before any mount.
+                case "private" or "rprivate" or "shared" or "rshared" or "slave" or "rslave" or "unbindable" or "runbindable": break;
+                default: data.Add(o); break;
+            }
+        }
+        return (flags, string.Join(',', data));
+    }
+
+    private sealed class PlanBuilder
+    {
+        private readonly StringBuilder _sb = new();
+
+        public void Line(string keyword, params string[] args)
+        {
+            _sb.Append(keyword);
+            foreach (var a in args)
+            {
+                _sb.Append('\t');
+                foreach (var ch in a)
+                {
+                    switch (ch)
+                    {
+                        case '\\': _sb.Append("\\\\"); break;
+                        case '\t': _sb.Append("\\t"); break;
+                        case '\n': _sb.Append("\\n"); break;
+                        default: _sb.Append(ch); break;
+                    }
+                }
+            }
+            _sb.Append('\n');
+        }
+
+        public override string ToString() => _sb.ToString();
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using ContainerOps.Core.IO;
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime;
+
+/// <summary>What a runtime remembers about one container, in STATE_ROOT/&lt;id&gt;/state.json. Together with the files the
+/// shim writes there (pid, exit) it is all a restarted daemon needs to find the container again.</summary>
+public sealed class ContainerRuntimeRecord
+{
+    public string Id { get; set; } = "";
+    public string Runtime { get; set; } = "builtin";
+    public string Bundle { get; set; } = "";
+    public string CgroupsPath { get; set; } = "";
+    /// <summary>created (waiting on the exec fifo) | running</summary>
+    public string Status { get; set; } = "running";
+    public int Pid { get; set; }
+    /// <summary>/proc/&lt;pid&gt;/stat start time, so a recycled pid is never mistaken for the container.</summary>
+    public long PidStartTime { get; set; }
+    public DateTimeOffset Created { get; set; }
+    public bool OomKilled { get; set; }
+}
+
+/// <summary>The files of one container's runtime state directory.</summary>
+public sealed class ContainerStateDir
+{
+    public ContainerStateDir(string stateRoot, string id)
+    {
+        Id = id;
+        Dir = Path.Combine(stateRoot, id);
+    }
+
+    public string Id { get; }
+    public string Dir { get; }
+    public string RecordFile => Path.Combine(Dir, "state.json");
+    public string PlanFile => Path.Combine(Dir, "plan");
+    public string PidFile => Path.Combine(Dir, "pid");
+    public string ExitFile => Path.Combine(Dir, "exit");
+    public string ExecFifo => Path.Combine(Dir, "exec.fifo");
+    public string AttachSocket => Path.Combine(Dir, "a.sock");
+    public string ControlSocket => Path.Combine(Dir, "c.sock");
+
+    public bool Exists => File.Exists(RecordFile);
+
+    public ContainerRuntimeRecord? Read()
+    {
+        try { return JsonSerializer.Deserialize(File.ReadAllBytes(RecordFile), OciJsonContext.Default.ContainerRuntimeRecord); }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+        catch (JsonException) { return null; }
+    }
+
+    public void Write(ContainerRuntimeRecord record) =>
+        AtomicFile.WriteAllBytes(RecordFile, JsonSerializer.SerializeToUtf8Bytes(record, OciJsonContext.Default.ContainerRuntimeRecord));
+
+    /// <summary>The exit file the shim wrote: `exit_code=N signal=N finished=&lt;unix-ns&gt; oom=0`.</summary>
+    public (int ExitCode, int Signal, DateTimeOffset Finished)? ReadExit()
+    {
+        string text;
+        try { text = File.ReadAllText(ExitFile); }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+        int code = 0, signal = 0;
+        long finished = 0;
+        foreach (var field in text.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = field.Split('=', 2);
+            if (kv.Length != 2) continue;
+            switch (kv[0])
+            {
+                case "exit_code": int.TryParse(kv[1], out code); break;
+                case "signal": int.TryParse(kv[1], out signal); break;
+                case "finished": long.TryParse(kv[1], out finished); break;
+            }
+        }
+        var at = finished > 0 ? DateTimeOffset.UnixEpoch.AddTicks(finished / 100) : File.GetLastWriteTimeUtc(ExitFile);
+        return (code, signal, at);
+    }
+
+    /// <summary>Start time of <paramref name="pid"/> in clock ticks since boot (field 22 of /proc/pid/stat), or -1.</summary>
+    public static long ProcessStartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            var fields = stat[(close + 2)..].Split(' ');
+            return long.Parse(fields[19]);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException) { return -1; }
+    }
+}
