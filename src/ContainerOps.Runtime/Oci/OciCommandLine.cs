@@ -1,7 +1,194 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using ContainerOps.Core.Api;
+using ContainerOps.Core.Processes;
+using ContainerOps.Runtime.Builtin;
+using ContainerOps.Runtime.Spec;
+
 namespace ContainerOps.Runtime.Oci;
 
-/// <summary>`containerops oci create|start|state|kill|delete|run`: the built-in runtime behind the OCI runtime command line.</summary>
+/// <summary>
+/// `containerops oci [--root DIR] create|start|state|kill|delete|run …`: the built-in runtime behind the OCI runtime
+/// command line, so bundles can be run, compared with crun/runc and checked with the OCI validation tools.
+/// </summary>
 public static class OciCommandLine
 {
-    public static int Run(string[] args) => throw new NotImplementedException();
+    public const string DefaultRoot = "/run/containerops/oci";
+
+    public static int Run(string[] args)
+    {
+        try { return RunCore(args); }
+        catch (ContainerOpsException e)
+        {
+            Console.Error.WriteLine($"containerops oci: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"containerops oci: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int RunCore(string[] args)
+    {
+        var root = DefaultRoot;
+        var i = 0;
+        for (; i < args.Length && args[i].StartsWith('-'); i++)
+        {
+            if (args[i] == "--root" && i + 1 < args.Length) root = args[++i];
+            else if (args[i].StartsWith("--root=", StringComparison.Ordinal)) root = args[i]["--root=".Length..];
+            else if (args[i] is "--log" or "--log-format" && i + 1 < args.Length) i++; // accepted for compatibility with runc callers
+            else if (args[i] is "--systemd-cgroup" or "--debug") { }
+            else return Usage($"unknown global option {args[i]}");
+        }
+        if (i >= args.Length) return Usage(null);
+        var verb = args[i];
+        var rest = args[(i + 1)..];
+        var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = root });
+
+        string? bundle = null, pidFile = null;
+        bool detach = false, force = false, all = false;
+        var positional = new List<string>();
+        for (var j = 0; j < rest.Length; j++)
+        {
+            var a = rest[j];
+            switch (a)
+            {
+                case "-b" or "--bundle" when j + 1 < rest.Length: bundle = rest[++j]; break;
+                case "--pid-file" when j + 1 < rest.Length: pidFile = rest[++j]; break;
+                case "-d" or "--detach": detach = true; break;
+                case "-f" or "--force": force = true; break;
+                case "-a" or "--all": all = true; break;
+                case "--console-socket" or "--preserve-fds" when j + 1 < rest.Length: j++; break;
+                default:
+                    if (a.StartsWith("--bundle=", StringComparison.Ordinal)) bundle = a["--bundle=".Length..];
+                    else if (a.StartsWith("--pid-file=", StringComparison.Ordinal)) pidFile = a["--pid-file=".Length..];
+                    else if (a.StartsWith('-') && a.Length > 1 && !(verb == "kill" && positional.Count == 1)) return Usage($"unknown option {a} for {verb}");
+                    else positional.Add(a);
+                    break;
+            }
+        }
+        if (positional.Count == 0) return Usage($"{verb} needs a container id");
+        var id = positional[0];
+        bundle ??= Directory.GetCurrentDirectory();
+
+        switch (verb)
+        {
+            case "create":
+            {
+                var status = runtime.Create(Options(root, id, bundle));
+                WritePidFile(pidFile, status.Pid);
+                return 0;
+            }
+            case "start":
+                runtime.Start(id);
+                return 0;
+            case "run":
+            {
+                var status = runtime.RunAsync(Options(root, id, bundle)).GetAwaiter().GetResult();
+                WritePidFile(pidFile, status.Pid);
+                if (detach) return 0;
+                RelayUntilExit(Path.Combine(root, id, "a.sock"));
+                var final = runtime.WaitAsync(id).GetAwaiter().GetResult();
+                runtime.DeleteAsync(id, force: true).GetAwaiter().GetResult();
+                return final.ExitCode;
+            }
+            case "state":
+            {
+                var status = runtime.GetStatus(id);
+                if (status.State == RuntimeState.Unknown)
+                    throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
+                var record = new ContainerStateDir(root, id).Read();
+                var state = new OciState
+                {
+                    Id = id,
+                    Status = status.State switch { RuntimeState.Created => "created", RuntimeState.Running => "running", RuntimeState.Paused => "paused", _ => "stopped" },
+                    Pid = status.State == RuntimeState.Exited ? 0 : status.Pid,
+                    Bundle = record?.Bundle ?? "",
+                };
+                Console.Out.WriteLine(JsonSerializer.Serialize(state, OciJsonContext.Default.OciState));
+                return 0;
+            }
+            case "kill":
+                runtime.Kill(id, positional.Count > 1 ? Signals.Parse(positional[1]) : Signals.SIGTERM, all);
+                return 0;
+            case "delete":
+            {
+                var status = runtime.GetStatus(id);
+                if (status.State == RuntimeState.Unknown && !force)
+                    throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
+                if (status.State is RuntimeState.Running or RuntimeState.Paused && !force)
+                    throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"container {id} is running: kill it first or use --force", id);
+                runtime.DeleteAsync(id, force: true).GetAwaiter().GetResult();
+                return 0;
+            }
+            case "pause": runtime.Pause(id); return 0;
+            case "resume": runtime.Resume(id); return 0;
+            default: return Usage($"unknown command {verb}");
+        }
+    }
+
+    private static RunOptions Options(string root, string id, string bundle) => new()
+    {
+        Id = id,
+        BundlePath = Path.GetFullPath(bundle),
+        LogPath = Path.Combine(root, id, "container.log"),
+        LogMaxBytes = 1024 * 1024,
+        LogMaxFiles = 1,
+    };
+
+    private static void WritePidFile(string? path, int pid)
+    {
+        if (path is not null) Core.IO.AtomicFile.WriteAllText(path, pid.ToString());
+    }
+
+    /// <summary>Copies the container's output from its attach socket (stdcopy frames) to our stdout/stderr until it exits.</summary>
+    private static void RelayUntilExit(string attachSocket)
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            socket.Connect(new UnixDomainSocketEndPoint(attachSocket));
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            using var stdout = Console.OpenStandardOutput();
+            using var stderr = Console.OpenStandardError();
+            var header = new byte[8];
+            var buffer = new byte[32768];
+            while (ReadExactly(stream, header))
+            {
+                var length = (header[4] << 24) | (header[5] << 16) | (header[6] << 8) | header[7];
+                var target = header[0] == 2 ? stderr : stdout;
+                while (length > 0)
+                {
+                    var n = stream.Read(buffer, 0, Math.Min(buffer.Length, length));
+                    if (n <= 0) return;
+                    target.Write(buffer, 0, n);
+                    length -= n;
+                }
+                target.Flush();
+            }
+        }
+        catch (SocketException) { }
+        catch (IOException) { }
+    }
+
+    private static bool ReadExactly(Stream s, byte[] buffer)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = s.Read(buffer, read, buffer.Length - read);
+            if (n <= 0) return false;
+            read += n;
+        }
+        return true;
+    }
+
+    private static int Usage(string? error)
+    {
+        if (error is not null) Console.Error.WriteLine($"containerops oci: {error}");
+        Console.Error.WriteLine("usage: containerops oci [--root DIR] create|start|run|state|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
+        return error is null ? 0 : 2;
+    }
 }
