@@ -1,0 +1,206 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
+using ContainerOps.Images.Content;
+using ContainerOps.Images.Layers;
+using ContainerOps.Runtime.Native;
+using static ContainerOps.Runtime.Native.Libc.Fs;
+
+namespace ContainerOps.Images.Snapshots;
+
+/// <summary>
+/// Extracted layers keyed by chain ID (<c>snapshots/&lt;hex&gt;/fs</c>, shared by every image with that layer prefix) and
+/// container layers (<c>containers/&lt;id&gt;/{upper,work,merged}</c>) overlay-mounted over them.
+/// </summary>
+public sealed class SnapshotStore
+{
+    private readonly string _snapshots;
+    private readonly string _containers;
+
+    public SnapshotStore(string root)
+    {
+        _snapshots = Path.Combine(root, "snapshots");
+        _containers = Path.Combine(root, "containers");
+        Directory.CreateDirectory(_snapshots);
+        Directory.CreateDirectory(_containers);
+    }
+
+    public string SnapshotDir(string chainId) => Path.Combine(_snapshots, Digest.Hex(chainId));
+    public string SnapshotFs(string chainId) => Path.Combine(SnapshotDir(chainId), "fs");
+    public bool Exists(string chainId) => Directory.Exists(SnapshotFs(chainId));
+
+    public IEnumerable<string> List() => Directory.EnumerateDirectories(_snapshots)
+        .Select(Path.GetFileName).Where(n => Digest.IsHex(n!)).Select(n => Digest.Prefix + n);
+
+    /// <summary>Uncompressed size of the layer recorded when it was extracted (0 when unknown).</summary>
+    public long SizeOf(string chainId)
+    {
+        var f = Path.Combine(SnapshotDir(chainId), "size");
+        return File.Exists(f) && long.TryParse(File.ReadAllText(f), out var n) ? n : 0;
+    }
+
+    /// <summary>Extracts a layer into a new temporary snapshot directory. Returns the directory (to <see cref="Commit"/>
+    /// or <see cref="Discard"/>) and what the extractor measured. Nothing is left behind when it throws.</summary>
+    public (string TempDir, ExtractResult Result) Prepare(Stream layer, ExtractOptions? options, CancellationToken ct)
+    {
+        var tmp = Path.Combine(_snapshots, ".tmp-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(tmp, "fs"));
+            var result = LayerExtractor.Extract(layer, Path.Combine(tmp, "fs"), options, ct);
+            File.WriteAllText(Path.Combine(tmp, "size"), result.ContentSize.ToString());
+            return (tmp, result);
+        }
+        catch
+        {
+            Discard(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Renames a prepared snapshot into place; false when one with this chain ID already exists (the temp goes).</summary>
+    public bool Commit(string tempDir, string chainId)
+    {
+        var dir = SnapshotDir(chainId);
+        if (Directory.Exists(dir)) { Discard(tempDir); return false; }
+        Directory.Move(tempDir, dir);
+        AtomicFile.SyncDirectory(_snapshots);
+        return true;
+    }
+
+    public void Discard(string dir) => DeleteTree(dir);
+
+    public bool Remove(string chainId)
+    {
+        var dir = SnapshotDir(chainId);
+        if (!Directory.Exists(dir)) return false;
+        // Rename first so a crash half-way never leaves a partial snapshot under a valid name.
+        var doomed = Path.Combine(_snapshots, ".del-" + Guid.NewGuid().ToString("N"));
+        Directory.Move(dir, doomed);
+        DeleteTree(doomed);
+        return true;
+    }
+
+    /// <summary>Removes temporary directories a crash left behind.</summary>
+    public void CleanTemporary()
+    {
+        foreach (var d in Directory.EnumerateDirectories(_snapshots, ".*")) DeleteTree(d);
+    }
+
+    // ---- container layers ----
+
+    public string ContainerDir(string containerId) => Path.Combine(_containers, ValidContainerId(containerId));
+    public string MergedDir(string containerId) => Path.Combine(ContainerDir(containerId), "merged");
+
+    public IEnumerable<string> ListContainers() => Directory.EnumerateDirectories(_containers).Select(p => Path.GetFileName(p)!);
+
+    /// <summary>Chain IDs the container's layer sits on (recorded at creation).</summary>
+    public IReadOnlyList<string> ContainerLowers(string containerId)
+    {
+        var f = Path.Combine(ContainerDir(containerId), "lowers");
+        return File.Exists(f) ? File.ReadAllLines(f).Where(l => l.Length > 0).ToList() : [];
+    }
+
+    /// <summary>Creates the container's upper/work dirs if needed and overlay-mounts them over <paramref name="chainIds"/>
+    /// (base first). Idempotent: an existing mount is kept.</summary>
+    public string Mount(string containerId, IReadOnlyList<string> chainIds)
+    {
+        if (chainIds.Count == 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ImageHasNoLayers", "the image has no layers to mount", containerId);
+        var dir = ContainerDir(containerId);
+        var merged = Path.Combine(dir, "merged");
+        if (IsMountPoint(merged)) return merged;
+        foreach (var c in chainIds)
+            if (!Exists(c))
+                throw new ContainerOpsException(ErrorKind.NotFound, "SnapshotNotFound", $"layer snapshot {c} is missing", containerId);
+        Directory.CreateDirectory(Path.Combine(dir, "upper"));
+        Directory.CreateDirectory(Path.Combine(dir, "work"));
+        Directory.CreateDirectory(merged);
+        AtomicFile.WriteAllText(Path.Combine(dir, "lowers"), string.Join('\n', chainIds) + "\n");
+        var lower = string.Join(':', chainIds.Reverse().Select(SnapshotFs));
+        var data = $"lowerdir={lower},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
+        if (Encoding.UTF8.GetByteCount(data) >= 4096)
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "TooManyLayers",
+                $"overlay mount options for {chainIds.Count} layers exceed one page", containerId);
+        if (Libc.mount("overlay", merged, "overlay", 0, data) != 0)
+        {
+            var e = Marshal.GetLastPInvokeError();
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "MountFailed",
+                $"overlay mount of container {containerId} failed: {Libc.StrError(e)}", containerId);
+        }
+        return merged;
+    }
+
+    public void Unmount(string containerId)
+    {
+        var merged = MergedDir(containerId);
+        while (IsMountPoint(merged))
+        {
+            if (Libc.umount2(merged, 0) == 0) continue;
+            var e = Marshal.GetLastPInvokeError();
+            if (e == EINVAL) break; // not a mount point after all
+            if (Libc.umount2(merged, MNT_DETACH) != 0)
+            {
+                e = Marshal.GetLastPInvokeError();
+                throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "UnmountFailed",
+                    $"unmounting container {containerId} failed: {Libc.StrError(e)}", containerId);
+            }
+        }
+    }
+
+    public void RemoveContainer(string containerId)
+    {
+        Unmount(containerId);
+        var dir = ContainerDir(containerId);
+        if (Directory.Exists(dir)) DeleteTree(dir);
+    }
+
+    public static bool IsMountPoint(string path)
+    {
+        var full = Path.GetFullPath(path);
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var f = line.Split(' ');
+            if (f.Length > 4 && UnescapeMountInfo(f[4]) == full) return true;
+        }
+        return false;
+    }
+
+    private static string UnescapeMountInfo(string s)
+    {
+        if (!s.Contains('\\')) return s;
+        var sb = new StringBuilder();
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '\\' && i + 3 < s.Length && s.Substring(i + 1, 3).All(c => c is >= '0' and <= '7'))
+            {
+                sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else sb.Append(s[i]);
+        }
+        return sb.ToString();
+    }
+
+    private static string ValidContainerId(string id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > 128 || id.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')) || id[0] == '.')
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidContainerId", $"'{id}' is not a valid container id", id, "containerId");
+        return id;
+    }
+
+    /// <summary>Deletes a tree without following symlinks and without crossing into mounts.</summary>
+    internal static void DeleteTree(string dir)
+    {
+        if (!Directory.Exists(dir) && !File.Exists(dir)) return;
+        var full = Path.GetFullPath(dir);
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var mp = UnescapeMountInfo(line.Split(' ')[4]);
+            if (mp.StartsWith(full + "/", StringComparison.Ordinal))
+                throw new ContainerOpsException(ErrorKind.Conflict, "MountPointBusy", $"{mp} is still mounted", mp);
+        }
+        Directory.Delete(dir, recursive: true);
+    }
+}
