@@ -1,0 +1,59 @@
+using ContainerOps.Core.Processes;
+using ContainerOps.Runtime.Shim;
+using ContainerOps.Runtime.Spec;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Runtime.Tests;
+
+public sealed class PlanWriterTests
+{
+    [Fact]
+    public void Mount_options_become_flags_and_data()
+    {
+        var (flags, data) = PlanWriter.MountFlags(new[] { "nosuid", "noexec", "mode=755", "size=65536k", "rbind", "ro", "rprivate" });
+        Assert.Equal(PlanWriter.MS_NOSUID | PlanWriter.MS_NOEXEC | PlanWriter.MS_BIND | PlanWriter.MS_REC | PlanWriter.MS_RDONLY, flags);
+        Assert.Equal("mode=755,size=65536k", data);
+    }
+
+    [Fact]
+    public void Plan_escapes_arguments_and_carries_capability_masks()
+    {
+        using var root = new TempDir("co-plan");
+        var spec = SpecBuilder.Build(new ContainerSpecInput { Id = "p1", RootfsPath = root.Path, Args = new[] { "/bin/sh", "-c", "printf 'a\tb\n' \\" } });
+        var plan = PlanWriter.ForContainer("p1", spec, root.Path, new[] { "/sys/fs/cgroup/memory/x/cgroup.procs" }, new ShimPaths { ExitFile = "/run/x/exit" });
+        var lines = plan.Split('\n');
+        Assert.Equal("version\t1", lines[0]);
+        Assert.Contains("arg\tprintf 'a\\tb\\n' \\\\", lines);
+        var expected = Capabilities.Mask(Capabilities.DockerDefault).ToString("x");
+        Assert.Equal("a80425fb", expected);
+        Assert.Contains(lines, l => l.StartsWith("caps\ta80425fb\ta80425fb\ta80425fb\t0\t0", StringComparison.Ordinal));
+        Assert.Contains("cgroup\t/sys/fs/cgroup/memory/x/cgroup.procs", lines);
+        Assert.Contains("namespace\tnet", lines);
+        Assert.Contains("masked\t/proc/kcore", lines);
+        Assert.Contains(lines, l => l.StartsWith("mount\tproc\t/proc\tproc\t", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Front_reports_map_to_dockers_error_kinds()
+    {
+        Assert.Equal(4242, Builtin.BuiltinRuntime.ParseFrontReport("ok 4242", 0, "c", "x"));
+        var notFound = Assert.Throws<Core.Api.ContainerOpsException>(() => Builtin.BuiltinRuntime.ParseFrontReport("error 2 exec: /nope: No such file or directory", 1, "c", "/nope"));
+        Assert.Equal(127, notFound.CliExitCode);
+        var cannot = Assert.Throws<Core.Api.ContainerOpsException>(() => Builtin.BuiltinRuntime.ParseFrontReport("error 13 exec: /etc: Permission denied", 1, "c", "/etc"));
+        Assert.Equal(126, cannot.CliExitCode);
+        var setup = Assert.Throws<Core.Api.ContainerOpsException>(() => Builtin.BuiltinRuntime.ParseFrontReport("error 2 cwd: /nowhere: No such file or directory", 1, "c", "x"));
+        Assert.Equal(125, setup.CliExitCode);
+        Assert.Equal("WorkingDir", setup.Error.Field);
+        Assert.Throws<Core.Api.ContainerOpsException>(() => Builtin.BuiltinRuntime.ParseFrontReport(null, 139, "c", "x"));
+    }
+
+    [Theory]
+    [InlineData("KILL", 9)]
+    [InlineData("sigterm", 15)]
+    [InlineData("1", 1)]
+    [InlineData("SIGRTMIN+1", 35)]
+    public void Signals_parse(string name, int number) => Assert.Equal(number, Signals.Parse(name));
+
+    [Fact]
+    public void Bad_signal_is_refused() => Assert.Throws<Core.Api.ContainerOpsException>(() => Signals.Parse("NOPE"));
+}

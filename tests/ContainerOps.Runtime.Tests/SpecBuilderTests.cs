@@ -1,0 +1,122 @@
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Spec;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Runtime.Tests;
+
+public sealed class SpecBuilderTests : IDisposable
+{
+    private readonly TempDir _root = new("co-spec");
+
+    public SpecBuilderTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_root.Path, "etc"));
+        File.WriteAllText(Path.Combine(_root.Path, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1001:web:/home/web:/bin/sh\n");
+        File.WriteAllText(Path.Combine(_root.Path, "etc/group"), "root:x:0:\nwebgrp:x:1001:\naudio:x:29:web\nstaff:x:50:web,other\n");
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private ContainerSpecInput Input(HostConfig? hc = null, string? user = null, IReadOnlyList<string>? args = null) => new()
+    {
+        Id = "abc123", RootfsPath = _root.Path, Args = args ?? new[] { "/bin/true" }, HostConfig = hc ?? new HostConfig(), User = user,
+    };
+
+    private static ContainerOpsException Refused(Action a) => Assert.Throws<ContainerOpsException>(a);
+
+    [Fact]
+    public void Defaults_match_dockers_capabilities_and_masks()
+    {
+        var spec = SpecBuilder.Build(Input());
+        Assert.Equal(14, spec.Process!.Capabilities!.Bounding!.Count);
+        Assert.Contains("CAP_NET_BIND_SERVICE", spec.Process.Capabilities.Effective!);
+        Assert.DoesNotContain("CAP_SYS_ADMIN", spec.Process.Capabilities.Bounding);
+        Assert.Contains("/proc/kcore", spec.Linux!.MaskedPaths!);
+        Assert.Contains("/proc/sys", spec.Linux.ReadonlyPaths!);
+        Assert.Contains(spec.Linux.Namespaces, n => n.Type == "network" && n.Path is null);
+        Assert.Equal("/containerops/abc123", spec.Linux.CgroupsPath);
+        Assert.Contains(spec.Process.Env, e => e.StartsWith("PATH=", StringComparison.Ordinal));
+        Assert.Equal("abc123", spec.Hostname);
+        Assert.False(spec.Process.NoNewPrivileges);
+    }
+
+    [Fact]
+    public void Cap_add_and_drop_and_privileged()
+    {
+        var spec = SpecBuilder.Build(Input(new HostConfig { CapAdd = { "net_admin" }, CapDrop = { "CAP_CHOWN", "kill" } }));
+        Assert.Contains("CAP_NET_ADMIN", spec.Process!.Capabilities!.Bounding!);
+        Assert.DoesNotContain("CAP_CHOWN", spec.Process.Capabilities.Bounding!);
+        Assert.DoesNotContain("CAP_KILL", spec.Process.Capabilities.Bounding!);
+
+        var all = SpecBuilder.Build(Input(new HostConfig { CapDrop = { "ALL" }, CapAdd = { "SETUID" } }));
+        Assert.Equal(new[] { "CAP_SETUID" }, all.Process!.Capabilities!.Bounding);
+
+        var privileged = SpecBuilder.Build(Input(new HostConfig { Privileged = true }));
+        Assert.Contains("CAP_SYS_ADMIN", privileged.Process!.Capabilities!.Bounding!);
+        Assert.Null(privileged.Linux!.MaskedPaths);
+
+        var e = Refused(() => SpecBuilder.Build(Input(new HostConfig { CapAdd = { "FLY" } })));
+        Assert.Equal("HostConfig.CapAdd", e.Error.Field);
+    }
+
+    [Fact]
+    public void Limits_are_validated_with_the_field_named()
+    {
+        Assert.Equal("HostConfig.Memory", Refused(() => SpecBuilder.Build(Input(new HostConfig { Memory = 1024 * 1024 }))).Error.Field);
+        Assert.Equal("HostConfig.MemorySwap", Refused(() => SpecBuilder.Build(Input(new HostConfig { Memory = 64 << 20, MemorySwap = 32 << 20 }))).Error.Field);
+        Assert.Equal("HostConfig.MemorySwap", Refused(() => SpecBuilder.Build(Input(new HostConfig { MemorySwap = 64 << 20 }))).Error.Field);
+        Assert.Equal("HostConfig.NanoCpus", Refused(() => SpecBuilder.Build(Input(new HostConfig { NanoCpus = 1000 }))).Error.Field);
+        Assert.Equal("HostConfig.NanoCpus", Refused(() => SpecBuilder.Build(Input(new HostConfig { NanoCpus = (Environment.ProcessorCount + 1) * 1_000_000_000L }))).Error.Field);
+        Assert.Equal("HostConfig.CpuShares", Refused(() => SpecBuilder.Build(Input(new HostConfig { CpuShares = 1 }))).Error.Field);
+        Assert.Equal("HostConfig.CpusetCpus", Refused(() => SpecBuilder.Build(Input(new HostConfig { CpusetCpus = "0-x" }))).Error.Field);
+        Assert.Equal("HostConfig.CpusetCpus", Refused(() => SpecBuilder.Build(Input(new HostConfig { CpusetCpus = "999" }))).Error.Field);
+        Assert.Equal("HostConfig.PidsLimit", Refused(() => SpecBuilder.Build(Input(new HostConfig { PidsLimit = -5 }))).Error.Field);
+        Assert.Equal("HostConfig.Sysctls", Refused(() => SpecBuilder.Build(Input(new HostConfig { Sysctls = { ["kernel.panic"] = "1" } }))).Error.Field);
+        Assert.Equal("HostConfig.Binds", Refused(() => SpecBuilder.Build(Input(new HostConfig { Binds = { "relative:/x" } }))).Error.Field);
+
+        var ok = SpecBuilder.Build(Input(new HostConfig { Memory = 64 << 20, NanoCpus = 500_000_000, CpuShares = 512, PidsLimit = 20, CpusetCpus = "0" }));
+        Assert.Equal(64L << 20, ok.Linux!.Resources!.Memory!.Limit);
+        Assert.Equal(128L << 20, ok.Linux.Resources.Memory.Swap);
+        Assert.Equal(50_000, ok.Linux.Resources.Cpu!.Quota);
+        Assert.Equal(20, ok.Linux.Resources.Pids!.Limit);
+    }
+
+    [Fact]
+    public void Command_env_and_workdir_are_checked()
+    {
+        Assert.Equal("Cmd", Refused(() => SpecBuilder.Build(Input(args: Array.Empty<string>()))).Error.Field);
+        Assert.Equal("WorkingDir", Refused(() => SpecBuilder.Build(new ContainerSpecInput { Id = "a", RootfsPath = _root.Path, Args = new[] { "x" }, WorkingDir = "rel" })).Error.Field);
+        Assert.Equal("Env", Refused(() => SpecBuilder.Build(new ContainerSpecInput { Id = "a", RootfsPath = _root.Path, Args = new[] { "x" }, Env = new[] { "=oops" } })).Error.Field);
+        Assert.Equal("HostConfig.NetworkMode", Refused(() => SpecBuilder.Build(Input(new HostConfig { NetworkMode = "bogus" }))).Error.Field);
+    }
+
+    [Fact]
+    public void Users_resolve_from_the_images_passwd_and_group()
+    {
+        var named = SpecBuilder.Build(Input(user: "web"));
+        Assert.Equal(1000u, named.Process!.User.Uid);
+        Assert.Equal(1001u, named.Process.User.Gid);
+        Assert.Equal(new uint[] { 29, 50 }, named.Process.User.AdditionalGids);
+        Assert.Contains("HOME=/home/web", named.Process.Env);
+
+        var numeric = SpecBuilder.Build(Input(user: "4242:4343"));
+        Assert.Equal(4242u, numeric.Process!.User.Uid);
+        Assert.Equal(4343u, numeric.Process.User.Gid);
+
+        var withGroup = SpecBuilder.Build(Input(user: "web:staff"));
+        Assert.Equal(50u, withGroup.Process!.User.Gid);
+
+        Assert.Equal("User", Refused(() => SpecBuilder.Build(Input(user: "nobody-here"))).Error.Field);
+        Assert.Equal("User", Refused(() => SpecBuilder.Build(Input(user: "web:nogroup"))).Error.Field);
+    }
+
+    [Fact]
+    public void Passwd_behind_a_symlink_is_not_read()
+    {
+        using var other = new TempDir("co-spec-link");
+        Directory.CreateDirectory(Path.Combine(other.Path, "etc"));
+        File.CreateSymbolicLink(Path.Combine(other.Path, "etc/passwd"), "/etc/passwd");
+        var e = Refused(() => SpecBuilder.Build(new ContainerSpecInput { Id = "a", RootfsPath = other.Path, Args = new[] { "x" }, User = "root" }));
+        Assert.Equal("InvalidUser", e.Error.Id);
+    }
+}
