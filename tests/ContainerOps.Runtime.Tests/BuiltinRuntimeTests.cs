@@ -1,0 +1,281 @@
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime.Tests;
+
+/// <summary>Real containers under the built-in runtime (root). Each asserts what a process inside observes.</summary>
+[Collection("kernel")]
+public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
+{
+    private readonly RuntimeFixture _f;
+    public BuiltinRuntimeTests(RuntimeFixture f) => _f = f;
+
+    private Task<(RuntimeStatus Status, string Stdout, string Stderr)> Sh(string script, HostConfig? hc = null, string? user = null, string? workingDir = null) =>
+        _f.RunToEnd(_f.Bundle(new[] { "/bin/sh", "-c", script }, hc, user, workingDir));
+
+    [Fact]
+    public async Task Output_goes_to_the_log_by_stream_and_the_exit_code_is_kept()
+    {
+        var (status, stdout, stderr) = await Sh("echo out; echo err >&2; exit 3");
+        Assert.Equal(RuntimeState.Exited, status.State);
+        Assert.Equal(3, status.ExitCode);
+        Assert.Equal("out\n", stdout);
+        Assert.Equal("err\n", stderr);
+        Assert.NotNull(status.FinishedAt);
+    }
+
+    [Fact]
+    public async Task Pid_uts_ipc_mount_and_net_namespaces_are_private()
+    {
+        var hostIpc = File.ReadAllText("/proc/sysvipc/shm").Split('\n').Length;
+        var (status, stdout, _) = await Sh("echo pid=$$; hostname; ls /proc | grep -c '^[0-9]'; cat /proc/net/dev | grep -c ':'; ip link 2>/dev/null | head -1; cat /proc/sysvipc/shm | wc -l; cat /proc/self/mountinfo | wc -l");
+        Assert.Equal(0, status.ExitCode);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("pid=1", lines[0]);
+        Assert.StartsWith("box-", lines[1]);
+        Assert.True(int.Parse(lines[2]) <= 3, "only the container's processes are visible: " + lines[2]);
+        Assert.Equal("1", lines[3]); // only lo
+        Assert.True(int.Parse(lines[^1]) < 40, "the container sees its own mount table");
+        _ = hostIpc;
+    }
+
+    [Fact]
+    public async Task Loopback_is_up_in_a_new_network_namespace()
+    {
+        var (status, stdout, _) = await Sh("cat /sys/class/net/lo/operstate; cat /sys/class/net/lo/flags");
+        Assert.Equal(0, status.ExitCode);
+        var flags = Convert.ToInt32(stdout.Split('\n')[1].Trim(), 16);
+        Assert.Equal(1, flags & 1); // IFF_UP
+    }
+
+    [Fact]
+    public async Task Host_network_shares_the_hosts_interfaces()
+    {
+        var hostLinks = Directory.GetFileSystemEntries("/sys/class/net").Length;
+        var (status, stdout, _) = await Sh("ls /sys/class/net | wc -l", new HostConfig { NetworkMode = "host" });
+        Assert.Equal(0, status.ExitCode);
+        Assert.Equal(hostLinks, int.Parse(stdout.Trim()));
+    }
+
+    [Fact]
+    public async Task Default_capabilities_are_dockers_and_can_be_changed()
+    {
+        var (_, stdout, _) = await Sh("grep -E '^Cap(Eff|Bnd)' /proc/self/status");
+        Assert.Contains("CapEff:\t00000000a80425fb", stdout);
+        Assert.Contains("CapBnd:\t00000000a80425fb", stdout);
+
+        var (_, dropped, _) = await Sh("grep CapEff /proc/self/status; chown 1 /tmp 2>&1; echo rc=$?", new HostConfig { CapDrop = { "CHOWN" } });
+        Assert.Contains("CapEff:\t00000000a80425fa", dropped);
+        Assert.Contains("rc=1", dropped);
+
+        var (_, privileged, _) = await Sh("grep CapEff /proc/self/status", new HostConfig { Privileged = true });
+        Assert.Matches(@"CapEff:\t000001ffffffffff|CapEff:\t000000ffffffffff|CapEff:\t0000003fffffffff", privileged);
+    }
+
+    [Fact]
+    public async Task Masked_and_readonly_paths_and_no_new_privs()
+    {
+        var (_, stdout, _) = await Sh("wc -c < /proc/kcore; ls /sys/firmware | wc -l; echo 1 > /proc/sys/vm/drop_caches 2>/dev/null; echo w=$?; touch /sys/x 2>/dev/null; echo s=$?; grep NoNewPrivs /proc/self/status",
+            new HostConfig { SecurityOpt = { "no-new-privileges" } });
+        var lines = stdout.Split('\n');
+        Assert.Equal("0", lines[0].Trim());
+        Assert.Equal("0", lines[1].Trim());
+        Assert.Equal("w=1", lines[2]);
+        Assert.Equal("s=1", lines[3]);
+        Assert.Contains("NoNewPrivs:\t1", stdout);
+    }
+
+    [Fact]
+    public async Task Dev_is_minimal()
+    {
+        var (status, stdout, _) = await Sh("ls /dev | sort | tr '\\n' ' '; echo; echo x > /dev/null && head -c 4 /dev/zero | wc -c");
+        Assert.Equal(0, status.ExitCode);
+        foreach (var d in new[] { "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "fd", "stdin", "stdout", "stderr", "mqueue" })
+            Assert.Contains(d + " ", stdout);
+        Assert.DoesNotContain("sda", stdout);
+        Assert.Equal("4", stdout.Split('\n')[1].Trim());
+    }
+
+    [Fact]
+    public async Task User_switching_by_number()
+    {
+        var (status, stdout, _) = await Sh("id -u; id -g; touch /root-owned 2>/dev/null; echo rc=$?", user: "1000:1000");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Equal("1000\n1000\nrc=1\n", stdout);
+    }
+
+    [Fact]
+    public async Task Working_directory_is_used_and_must_exist()
+    {
+        var (_, stdout, _) = await Sh("pwd", workingDir: "/tmp");
+        Assert.Equal("/tmp\n", stdout);
+        var b = _f.Bundle(new[] { "/bin/true" }, workingDir: "/no/such/dir");
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(b)));
+        Assert.Contains("/no/such/dir", e.Message);
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(b.Id).State);
+    }
+
+    [Fact]
+    public async Task Readonly_rootfs_refuses_writes()
+    {
+        var (_, stdout, _) = await Sh("touch /bin/x 2>/dev/null; echo rc=$?; touch /dev/shm/ok; echo shm=$?", new HostConfig { ReadonlyRootfs = true });
+        Assert.Contains("rc=1", stdout);
+        Assert.Contains("shm=0", stdout);
+    }
+
+    [Fact]
+    public async Task Missing_command_is_127_and_leaves_nothing()
+    {
+        var b = _f.Bundle(new[] { "/bin/no-such-command" });
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(b)));
+        Assert.Equal(127, e.CliExitCode);
+        Assert.Contains("no-such-command", e.Message);
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(b.Id).State);
+        Assert.False(Directory.Exists(Path.Combine(_f.Root.Path, "state", b.Id)));
+        Assert.False(_f.Runtime.Cgroups.Exists($"/{_f.CgroupParent}/{b.Id}"));
+
+        var notExecutable = _f.Bundle(new[] { "/etc" });
+        var e2 = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(notExecutable)));
+        Assert.Equal(126, e2.CliExitCode);
+    }
+
+    [Fact]
+    public async Task Memory_limit_kills_with_oom_reported()
+    {
+        var (status, _, _) = await Sh("x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done", new HostConfig { Memory = 8 << 20, MemorySwap = 8 << 20 });
+        Assert.Equal(137, status.ExitCode);
+        Assert.True(status.OomKilled);
+    }
+
+    [Fact]
+    public async Task Pids_limit_stops_forks()
+    {
+        var (_, stdout, stderr) = await Sh("i=0; while [ $i -lt 12 ]; do sleep 5 & i=$((i+1)); done 2>&1; echo started", new HostConfig { PidsLimit = 5 });
+        Assert.Contains("can't fork", stdout + stderr);
+    }
+
+    [Fact]
+    public async Task Cgroup_limits_are_written()
+    {
+        var b = _f.Bundle(new[] { "/bin/sleep", "30" }, new HostConfig { Memory = 64 << 20, NanoCpus = 500_000_000, CpuShares = 512, PidsLimit = 50, CpusetCpus = "0" });
+        await _f.Runtime.RunAsync(_f.Options(b));
+        try
+        {
+            var stats = _f.Runtime.ReadStats(b.Id);
+            Assert.Equal(64L << 20, stats.MemoryLimit);
+            Assert.Equal(50, stats.PidsLimit);
+            Assert.Equal(1, stats.Pids);
+            var path = $"/{_f.CgroupParent}/{b.Id}";
+            if (_f.Runtime.Cgroups.Version == 1)
+            {
+                Assert.Equal("50000", File.ReadAllText($"/sys/fs/cgroup/cpu{path}/cpu.cfs_quota_us").Trim());
+                Assert.Equal("512", File.ReadAllText($"/sys/fs/cgroup/cpu{path}/cpu.shares").Trim());
+                Assert.Equal("0", File.ReadAllText($"/sys/fs/cgroup/cpuset{path}/cpuset.cpus").Trim());
+            }
+            Assert.Single(_f.Runtime.ListPids(b.Id));
+        }
+        finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
+    }
+
+    [Fact]
+    public async Task Exec_joins_the_container_and_passes_the_exit_code()
+    {
+        var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+        await _f.Runtime.RunAsync(_f.Options(b));
+        try
+        {
+            using var p = _f.Runtime.Exec(b.Id, new ExecOptions { Args = new[] { "/bin/sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; id -u; echo oops >&2; exit 7" }, Uid = 1000, Gid = 1000 });
+            p.Stdin!.Dispose();
+            var stdout = await new StreamReader(p.Stdout!).ReadToEndAsync();
+            var stderr = await new StreamReader(p.Stderr!).ReadToEndAsync();
+            Assert.Equal(7, await p.WaitForExitAsync());
+            Assert.Equal($"box-{b.Id[..6]}\n/bin/sleep 60 \n1000\n", stdout);
+            Assert.Equal("oops\n", stderr);
+            Assert.Equal(1, _f.Runtime.ListPids(b.Id).Count);
+
+            using var missing = _f.Runtime.Exec(b.Id, new ExecOptions { Args = new[] { "nope" } });
+            missing.Stdin!.Dispose();
+            Assert.Equal(127, await missing.WaitForExitAsync());
+        }
+        finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
+    }
+
+    [Fact]
+    public async Task Exec_with_a_terminal()
+    {
+        var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+        await _f.Runtime.RunAsync(_f.Options(b));
+        try
+        {
+            using var p = _f.Runtime.Exec(b.Id, new ExecOptions { Args = new[] { "/bin/sh", "-c", "stty size; tty; exit 4" }, Tty = true });
+            p.Resize(33, 101);
+            var output = new MemoryStream();
+            var copy = p.Terminal!.CopyToAsync(output);
+            Assert.Equal(4, await p.WaitForExitAsync());
+            await Task.WhenAny(copy, Task.Delay(2000));
+            var text = System.Text.Encoding.UTF8.GetString(output.ToArray());
+            Assert.Contains("/dev/pts/", text);
+        }
+        finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
+    }
+
+    [Fact]
+    public async Task Kill_pause_resume_and_delete()
+    {
+        var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+        var started = await _f.Runtime.RunAsync(_f.Options(b));
+        Assert.Equal(RuntimeState.Running, started.State);
+        Assert.True(started.Pid > 0);
+        var refused = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.DeleteAsync(b.Id));
+        Assert.Equal(ErrorKind.Conflict, refused.Error.Kind);
+
+        _f.Runtime.Pause(b.Id);
+        Assert.Equal(RuntimeState.Paused, _f.Runtime.GetStatus(b.Id).State);
+        _f.Runtime.Resume(b.Id);
+        Assert.Equal(RuntimeState.Running, _f.Runtime.GetStatus(b.Id).State);
+
+        _f.Runtime.Kill(b.Id, 9);
+        var status = await _f.Runtime.WaitAsync(b.Id);
+        Assert.Equal(137, status.ExitCode);
+        Assert.Equal(9, status.Signal);
+        await _f.Runtime.DeleteAsync(b.Id);
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(b.Id).State);
+    }
+
+    [Fact]
+    public async Task A_new_runtime_instance_finds_running_containers()
+    {
+        var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+        var started = await _f.Runtime.RunAsync(_f.Options(b));
+        try
+        {
+            var fresh = new Builtin.BuiltinRuntime(new RuntimeContext { StateRoot = Path.Combine(_f.Root.Path, "state"), ShimPath = RuntimeFixture.ShimPath });
+            var seen = fresh.GetStatus(b.Id);
+            Assert.Equal(RuntimeState.Running, seen.State);
+            Assert.Equal(started.Pid, seen.Pid);
+            fresh.Kill(b.Id, 15);
+            // pid 1 ignores SIGTERM without a handler: still running.
+            await Task.Delay(100);
+            Assert.Equal(RuntimeState.Running, fresh.GetStatus(b.Id).State);
+        }
+        finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
+    }
+
+    [Fact]
+    public async Task Create_then_start_through_the_exec_fifo()
+    {
+        var b = _f.Bundle(new[] { "/bin/sh", "-c", "echo started" });
+        var created = _f.Runtime.Create(_f.Options(b));
+        Assert.Equal(RuntimeState.Created, _f.Runtime.GetStatus(b.Id).State);
+        Assert.Empty(RuntimeFixture.ReadLog(b.Log).Stdout);
+        _f.Runtime.Start(b.Id);
+        var status = await _f.Runtime.WaitAsync(b.Id);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Equal("started\n", RuntimeFixture.ReadLog(b.Log).Stdout);
+        Assert.True(created.Pid > 0);
+        await _f.Runtime.DeleteAsync(b.Id);
+    }
+}
+
+[CollectionDefinition("kernel", DisableParallelization = true)]
+public sealed class KernelCollection { }
