@@ -211,7 +211,6 @@ public static class LayerExtractor
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         if (entry.DataStream is { } data)
         {
-            using var fs = new FileStream(handle, FileAccess.Write, 1);
             var buf = new byte[81920];
             long written = 0;
             int n;
@@ -220,12 +219,11 @@ public static class LayerExtractor
                 st.ContentBytes += n;
                 if (st.ContentBytes > st.Options.MaxTotalBytes)
                     throw Invalid("LayerTooLarge", $"layer content exceeds {st.Options.MaxTotalBytes} bytes", entry.Name);
-                fs.Write(buf, 0, n);
+                RandomAccess.Write(handle, buf.AsSpan(0, n), written);
                 written += n;
             }
             if (written != entry.Length)
                 throw Invalid("CorruptLayer", $"layer archive is truncated inside '{entry.Name}'", entry.Name);
-            fs.Flush();
         }
         var raw = (int)handle.DangerousGetHandle();
         if (st.Options.ApplyOwners) Check(Libc.fchown(raw, (uint)entry.Uid, (uint)entry.Gid), "chown", entry.Name);
