@@ -14,10 +14,10 @@ namespace ContainerOps.Runtime.Builtin;
 /// All state lives in STATE_ROOT/&lt;id&gt; and in the cgroup, so a fresh instance (a restarted daemon, or the
 /// `containerops oci` command line) sees every container an earlier one started.
 /// </summary>
-public sealed partial class BuiltinRuntime : IContainerRuntime
+public partial class BuiltinRuntime : IContainerRuntime
 {
-    private readonly RuntimeContext _context;
-    private readonly CgroupManager _cgroups;
+    protected readonly RuntimeContext _context;
+    protected readonly CgroupManager _cgroups;
 
     public BuiltinRuntime(RuntimeContext context, CgroupManager? cgroups = null)
     {
@@ -25,7 +25,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         _cgroups = cgroups ?? CgroupManager.ForHost();
     }
 
-    public string Name => "builtin";
+    public virtual string Name => "builtin";
     public CgroupManager Cgroups => _cgroups;
 
     public Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default) => Task.FromResult(Launch(options, createOnly: false));
@@ -71,8 +71,11 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         var cgroupCreated = false;
         try
         {
-            _cgroups.Create(cgroupsPath, spec.Linux?.Resources, options.Id);
-            cgroupCreated = true;
+            if (CreatesCgroups)
+            {
+                _cgroups.Create(cgroupsPath, spec.Linux?.Resources, options.Id);
+                cgroupCreated = true;
+            }
             if (createOnly && Libc.mkfifo(dir.ExecFifo, Convert.ToInt32("600", 8)) != 0) Libc.ThrowErrno("mkfifo " + dir.ExecFifo);
 
             var paths = new ShimPaths
@@ -81,7 +84,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
                 ExitFile = dir.ExitFile, PidFile = dir.PidFile, AttachSocket = dir.AttachSocket, ControlSocket = dir.ControlSocket,
                 ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin,
             };
-            File.WriteAllText(dir.PlanFile, PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths));
+            File.WriteAllText(dir.PlanFile, WritePlan(options, spec, rootfs, cgroupsPath, paths));
             var record = new ContainerRuntimeRecord
             {
                 Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
@@ -101,6 +104,12 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
             throw;
         }
     }
+
+    /// <summary>Whether this runtime makes the cgroup itself (an external runtime makes its own from the spec).</summary>
+    protected virtual bool CreatesCgroups => true;
+
+    protected virtual string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths) =>
+        PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths);
 
     /// <summary>Runs the shim's front process and returns the container's pid, or throws what it reported.</summary>
     private int RunShimFront(string mode, string planFile, string id, string? command)
@@ -162,9 +171,9 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
                 $"container id '{id}' is invalid: use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit", id, "id");
     }
 
-    private ContainerStateDir StateDir(string id) => new(_context.StateRoot, id);
+    protected ContainerStateDir StateDir(string id) => new(_context.StateRoot, id);
 
-    private static ContainerOpsException NotFound(string id) =>
+    protected static ContainerOpsException NotFound(string id) =>
         new(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist in the runtime", id);
 
     public RuntimeStatus GetStatus(string id)
@@ -199,7 +208,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         return new RuntimeStatus(record.Id, RuntimeState.Exited, 0, exit.ExitCode, exit.Signal, exit.Finished, record.OomKilled);
     }
 
-    private static bool IsAlive(ContainerRuntimeRecord record) =>
+    protected static bool IsAlive(ContainerRuntimeRecord record) =>
         record.Pid > 0 && Libc.ProcessExists(record.Pid) && ContainerStateDir.ProcessStartTime(record.Pid) == record.PidStartTime;
 
     public async Task<RuntimeStatus> WaitAsync(string id, CancellationToken ct = default)
@@ -225,7 +234,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         }
     }
 
-    public void Kill(string id, int signal, bool all = false)
+    public virtual void Kill(string id, int signal, bool all = false)
     {
         var record = StateDir(id).Read() ?? throw NotFound(id);
         if (!IsAlive(record))
@@ -239,7 +248,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
     public void Pause(string id) => Freeze(id, true);
     public void Resume(string id) => Freeze(id, false);
 
-    private void Freeze(string id, bool frozen)
+    protected virtual void Freeze(string id, bool frozen)
     {
         var record = StateDir(id).Read() ?? throw NotFound(id);
         if (!IsAlive(record))
@@ -247,7 +256,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         _cgroups.Freeze(record.CgroupsPath, frozen);
     }
 
-    public async Task DeleteAsync(string id, bool force = false, CancellationToken ct = default)
+    public virtual async Task DeleteAsync(string id, bool force = false, CancellationToken ct = default)
     {
         var dir = StateDir(id);
         var record = dir.Read();
@@ -269,7 +278,7 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         Cleanup(dir, record.CgroupsPath);
     }
 
-    private void Cleanup(ContainerStateDir dir, string? cgroupsPath)
+    protected void Cleanup(ContainerStateDir dir, string? cgroupsPath)
     {
         if (cgroupsPath is not null) _cgroups.Remove(cgroupsPath);
         try { if (Directory.Exists(dir.Dir)) Directory.Delete(dir.Dir, true); }
@@ -288,7 +297,24 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
         return _cgroups.Pids(record.CgroupsPath);
     }
 
-    public ExecProcess Exec(string id, ExecOptions options)
+    public virtual ExecProcess Exec(string id, ExecOptions options)
+    {
+        var (dir, record, spec, process) = PrepareExec(id, options);
+        var planFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.plan");
+        File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath)));
+        try
+        {
+            return ShimExecProcess.Start(_context.ShimPath, new[] { _context.ShimPath, "exec", planFile }, planFile, options.Tty);
+        }
+        catch
+        {
+            File.Delete(planFile);
+            throw;
+        }
+    }
+
+    /// <summary>The exec'd process: the container's user, capabilities, env and cwd unless the options override them.</summary>
+    protected (ContainerStateDir Dir, ContainerRuntimeRecord Record, OciSpec Spec, OciProcess Process) PrepareExec(string id, ExecOptions options)
     {
         var dir = StateDir(id);
         var record = dir.Read() ?? throw NotFound(id);
@@ -322,16 +348,6 @@ public sealed partial class BuiltinRuntime : IContainerRuntime
             NoNewPrivileges = baseProcess.NoNewPrivileges,
             Rlimits = baseProcess.Rlimits,
         };
-        var planFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.plan");
-        File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath)));
-        try
-        {
-            return ShimExecProcess.Start(_context.ShimPath, planFile, options.Tty);
-        }
-        catch
-        {
-            File.Delete(planFile);
-            throw;
-        }
+        return (dir, record, spec, process);
     }
 }

@@ -26,9 +26,12 @@ internal sealed class ShimExecProcess : ExecProcess
         }, TaskScheduler.Default);
     }
 
-    public static ShimExecProcess Start(string shimPath, string planFile, bool tty)
+    /// <summary>Starts <paramref name="args"/> (the shim in exec mode, or an external runtime's exec) with pipes or a pty;
+    /// <paramref name="tempFile"/> is deleted when the process ends.</summary>
+    public static ShimExecProcess Start(string program, string[] args, string tempFile, bool tty)
     {
-        var args = new[] { shimPath, "exec", planFile };
+        var shimPath = program;
+        var planFile = tempFile;
         if (tty)
         {
             var (master, slave) = OpenPty();

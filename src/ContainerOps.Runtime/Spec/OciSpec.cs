@@ -151,6 +151,7 @@ public sealed class OciState
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
 [JsonSerializable(typeof(OciSpec))]
 [JsonSerializable(typeof(OciState))]
+[JsonSerializable(typeof(OciProcess))]
 [JsonSerializable(typeof(ContainerRuntimeRecord))]
 [JsonSerializable(typeof(System.Text.Json.JsonElement))]
 public sealed partial class OciJsonContext : JsonSerializerContext

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Cgroups;
+using ContainerOps.Runtime.Native;
+using ContainerOps.Runtime.Shim;
+using ContainerOps.Runtime.Spec;
+
+namespace ContainerOps.Runtime.Builtin;
+
+/// <summary>
+/// crun or runc behind the same interface. Our shim still monitors the container (log, exit file, attach socket):
+/// it runs `&lt;runtime&gt; run --bundle B id` as its child. Signals, pause and exec go through the runtime's own verbs.
+/// </summary>
+public sealed class ExternalRuntime : BuiltinRuntime
+{
+    private readonly string _name;
+    private readonly string _binary;
+
+    public ExternalRuntime(string name, string binary, RuntimeContext context, CgroupManager? cgroups = null) : base(context, cgroups)
+    {
+        _name = name;
+        _binary = binary;
+    }
+
+    public override string Name => _name;
+    protected override bool CreatesCgroups => false;
+    private string RuntimeRoot => Path.Combine(_context.StateRoot, "." + _name);
+
+    public static string? Find(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(new[] { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" })
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    protected override string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths)
+    {
+        // The shim runs `<runtime> run`; a wrapper script carries the global --root so runc state stays beside ours.
+        var wrapper = Path.Combine(StateDir(options.Id).Dir, "runtime");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nexec '{_binary}' --root '{RuntimeRoot}' \"$@\"\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return PlanWriter.ForExternalRuntime(options.Id, wrapper, options.BundlePath, spec.Process?.Terminal == true, paths);
+    }
+
+    private void Invoke(params string[] args)
+    {
+        var all = new List<string> { _binary, "--root", RuntimeRoot };
+        all.AddRange(args);
+        Span<int> fds = stackalloc int[2];
+        if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0) Libc.ThrowErrno("pipe2");
+        var pid = Spawn.Start(_binary, all, -1, -1, fds[1]);
+        Libc.close(fds[1]);
+        string error;
+        using (var reader = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read, 1)))
+            error = reader.ReadToEnd();
+        var code = Spawn.WaitForExit(pid);
+        if (code != 0)
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "RuntimeCommandFailed", $"{_name} {string.Join(' ', args)}: {error.Trim()}", args.LastOrDefault());
+    }
+
+    public override void Kill(string id, int signal, bool all = false)
+    {
+        var record = StateDir(id).Read() ?? throw NotFound(id);
+        if (!IsAlive(record)) throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        if (all) Invoke("kill", "--all", id, signal.ToString());
+        else Invoke("kill", id, signal.ToString());
+    }
+
+    protected override void Freeze(string id, bool frozen) => Invoke(frozen ? "pause" : "resume", id);
+
+    public override async Task DeleteAsync(string id, bool force = false, CancellationToken ct = default)
+    {
+        var dir = StateDir(id);
+        var record = dir.Read();
+        if (record is not null && IsAlive(record))
+        {
+            if (!force) throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"container {id} is running: stop it first or force the removal", id);
+            try { Invoke("kill", id, "9"); } catch (ContainerOpsException) { }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            try { await WaitAsync(id, timeout.Token); } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+        }
+        try { Invoke("delete", "--force", id); } catch (ContainerOpsException) { }
+        Cleanup(dir, record?.CgroupsPath);
+    }
+
+    public override ExecProcess Exec(string id, ExecOptions options)
+    {
+        var (dir, _, _, process) = PrepareExec(id, options);
+        var processFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.json");
+        File.WriteAllText(processFile, JsonSerializer.Serialize(process, OciJsonContext.Default.OciProcess));
+        var args = new List<string> { _binary, "--root", RuntimeRoot, "exec", "--process", processFile };
+        if (options.Tty) args.Add("--tty");
+        args.Add(id);
+        try { return ShimExecProcess.Start(_binary, args.ToArray(), processFile, false); }
+        catch { File.Delete(processFile); throw; }
+    }
+}
