@@ -1,0 +1,50 @@
+using ContainerOps.Images.Snapshots;
+
+namespace ContainerOps.Images.Tests;
+
+public class MountTests
+{
+    [Fact]
+    public async Task TwoContainersShareASnapshot_WritesStayPrivate()
+    {
+        using var f = new StoreFixture();
+        var tar = Archives.BusyboxLayer(f.Scratch(""));
+        var img = Assert.Single((await f.Service.ImportRootfsAsync(new MemoryStream(tar), "bb", [])).Images);
+
+        var r1 = f.Service.MountContainerRootfs("ctr-one", img.Id);
+        var r2 = f.Service.MountContainerRootfs("ctr-two", "bb");
+        Assert.NotEqual(r1, r2);
+        Assert.Equal(r1, f.Service.MountContainerRootfs("ctr-one", img.Id)); // idempotent
+        Assert.True(SnapshotStore.IsMountPoint(r1) && SnapshotStore.IsMountPoint(r2));
+        Assert.Single(Directory.GetDirectories(Path.Combine(f.Root, "snapshots")));
+
+        File.WriteAllText(Path.Combine(r1, "etc/only-in-one"), "1");
+        File.Delete(Path.Combine(r1, "etc/group"));
+        Assert.False(File.Exists(Path.Combine(r2, "etc/only-in-one")));
+        Assert.True(File.Exists(Path.Combine(r2, "etc/group")));
+        Assert.True(File.Exists(Path.Combine(f.Root, "containers/ctr-one/upper/etc/only-in-one")));
+
+        // The writable layer survives an unmount and a remount.
+        f.Service.UnmountContainerRootfs("ctr-one");
+        Assert.False(SnapshotStore.IsMountPoint(r1));
+        f.Service.UnmountContainerRootfs("ctr-one"); // twice is fine
+        Assert.Equal(r1, f.Service.MountContainerRootfs("ctr-one", img.Id));
+        Assert.True(File.Exists(Path.Combine(r1, "etc/only-in-one")));
+
+        f.Service.UnmountContainerRootfs("ctr-one");
+        f.Service.RemoveContainerLayer("ctr-two");
+        f.Service.RemoveContainerLayer("ctr-one");
+        Assert.False(Directory.Exists(Path.Combine(f.Root, "containers/ctr-one")));
+        Assert.Empty(f.Leaks());
+        // The image's snapshot is untouched by the containers.
+        Assert.True(File.Exists(Path.Combine(f.Root, "snapshots", Archives.DiffId(tar)[7..], "fs/etc/group")));
+    }
+
+    [Fact]
+    public void BadContainerIdIsRefused()
+    {
+        using var f = new StoreFixture();
+        var e = Assert.Throws<ContainerOps.Core.Api.ContainerOpsException>(() => f.Service.RemoveContainerLayer("../x"));
+        Assert.Equal("containerId", e.Error.Field);
+    }
+}
