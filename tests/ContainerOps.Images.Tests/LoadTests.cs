@@ -33,6 +33,13 @@ public class LoadTests
         Assert.Equal("test", d.Config.Labels["origin"]);
         Assert.Equal(2, d.Layers.Count);
 
+        // In the top snapshot the deletions are overlay whiteouts: a 0/0 character device and an opaque directory.
+        var chains = ContainerOps.Images.Snapshots.ChainId.For(d.Layers);
+        var topFs = Path.Combine(f.Root, "snapshots", chains[1][7..], "fs");
+        Assert.Equal("character special file 0,0", TestSupport.Shell.Run("stat", $"-c \"%F %Hr,%Lr\" {topFs}/etc/group").Trim());
+        Assert.Equal("y", OpaqueXattr(Path.Combine(topFs, "home")));
+        Assert.False(Path.Exists(Path.Combine(topFs, "home/.wh..wh..opq")));
+
         var root = f.Service.MountContainerRootfs("c1", img.Id);
         try
         {
@@ -99,5 +106,12 @@ public class LoadTests
         var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Service.LoadArchiveAsync(new MemoryStream(Archives.Tar(w => w.File("x", "y")))));
         Assert.Equal("InvalidArchive", e.Error.Id);
         Assert.Equal(before, f.Listing());
+    }
+
+    private static unsafe string? OpaqueXattr(string path)
+    {
+        var buf = stackalloc byte[16];
+        var n = ContainerOps.Runtime.Native.Libc.lgetxattr(path, "trusted.overlay.opaque", buf, 16);
+        return n < 0 ? null : System.Text.Encoding.ASCII.GetString(buf, (int)n);
     }
 }

@@ -80,10 +80,10 @@ public static class LayerExtractor
         }
     }
 
-    /// <summary>Splits a tar name into components inside the root; null for the root itself. Throws when it escapes.</summary>
+    /// <summary>Splits a tar name into components inside the root (empty for the root itself). Throws when it escapes.</summary>
     public static string[] Normalize(string name, ExtractOptions options)
     {
-        if (name.Length > options.MaxPathLength) throw Invalid("InvalidLayerEntry", $"entry name longer than {options.MaxPathLength} bytes", name[..64] + "…");
+        if (name.Length > options.MaxPathLength) throw Invalid("InvalidLayerEntry", $"entry name longer than {options.MaxPathLength} bytes", name[..Math.Min(64, name.Length)] + "…");
         if (name.Contains('\0')) throw Invalid("InvalidLayerEntry", "entry name contains NUL", name);
         var stack = new List<string>();
         foreach (var comp in name.Split('/'))
@@ -343,7 +343,7 @@ public static class LayerExtractor
     private static void ApplyOwnerMode(State st, int dirFd, string name, TarEntry entry, bool isSymlink)
     {
         if (st.Options.ApplyOwners)
-            Check(Libc.fchownat(dirFd, name, (uint)entry.Uid, (uint)entry.Gid, AT_SYMLINK_NOFOLLOW | (name == "." ? 0 : 0)), "chown", entry.Name);
+            Check(Libc.fchownat(dirFd, name, (uint)entry.Uid, (uint)entry.Gid, AT_SYMLINK_NOFOLLOW), "chown", entry.Name);
         // Symlink modes are meaningless on Linux. For others the last component was created by us just now and is
         // not a symlink, so following it is safe; chmod after chown keeps setuid bits.
         if (!isSymlink) Check(Libc.fchmodat(dirFd, name, (uint)entry.Mode & 0xFFF, 0), "chmod", entry.Name);
