@@ -26,6 +26,9 @@ public sealed class ImageService : IImageService
 
     public ExtractOptions ExtractOptions { get; init; } = ExtractOptions.Default;
 
+    /// <summary>Upper bound for an import or load input as received (compressed or not), staged before any check.</summary>
+    public long MaxInputBytes { get; init; } = 64L << 30;
+
     public ImageService(string root)
     {
         Directory.CreateDirectory(root);
@@ -98,7 +101,7 @@ public sealed class ImageService : IImageService
 
         return Task.Run(() =>
         {
-            var (tmp, blobDigest, size) = _content.Stage(tar, ct);
+            var (tmp, blobDigest, size) = _content.Stage(tar, ct, MaxInputBytes);
             try
             {
                 lock (_lock)
@@ -131,7 +134,7 @@ public sealed class ImageService : IImageService
 
     public Task<ImageLoadResponse> LoadArchiveAsync(Stream archive, CancellationToken ct = default) => Task.Run(() =>
     {
-        using var staged = StagedArchive.Read(archive, _content, ct);
+        using var staged = StagedArchive.Read(archive, _content, ct, MaxInputBytes);
         lock (_lock)
         {
             var plans = ArchiveFormats.Plan(staged);

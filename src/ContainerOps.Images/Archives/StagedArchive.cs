@@ -17,13 +17,14 @@ public sealed class StagedArchive : IDisposable
     private readonly Dictionary<string, StagedFile> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _links = new(StringComparer.Ordinal);
 
-    public static StagedArchive Read(Stream archive, ContentStore content, CancellationToken ct)
+    public static StagedArchive Read(Stream archive, ContentStore content, CancellationToken ct, long maxBytes = long.MaxValue)
     {
         var staged = new StagedArchive();
         try
         {
             using var plain = StreamSniffer.Decompressed(archive, out _);
             using var reader = new TarReader(plain, leaveOpen: true);
+            long total = 0;
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
                 ct.ThrowIfCancellationRequested();
@@ -33,7 +34,8 @@ public sealed class StagedArchive : IDisposable
                 switch (entry.EntryType)
                 {
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                        var (tmp, digest, size) = content.Stage(entry.DataStream ?? Stream.Null, ct);
+                        var (tmp, digest, size) = content.Stage(entry.DataStream ?? Stream.Null, ct, maxBytes - total);
+                        total += size;
                         if (size != entry.Length) { ContentStore.TryDelete(tmp); throw Corrupt($"archive is truncated inside '{entry.Name}'"); }
                         if (staged._files.Remove(name, out var old)) ContentStore.TryDelete(old.TempPath);
                         staged._files[name] = new StagedFile(tmp, digest, size);

@@ -75,7 +75,7 @@ public sealed class ContentStore
 
     /// <summary>Copies <paramref name="source"/> into a temporary file, hashing it; returns the temp path, digest and size.
     /// The caller commits it with <see cref="Commit"/> or deletes it.</summary>
-    public (string TempPath, string Digest, long Size) Stage(Stream source, CancellationToken ct = default)
+    public (string TempPath, string Digest, long Size) Stage(Stream source, CancellationToken ct = default, long maxBytes = long.MaxValue)
     {
         var tmp = NewTempPath();
         try
@@ -83,7 +83,15 @@ public sealed class ContentStore
             using var hs = new HashingStream(source, leaveOpen: true);
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
             {
-                hs.CopyTo(fs);
+                var buf = new byte[81920];
+                int n;
+                while ((n = hs.Read(buf, 0, buf.Length)) > 0)
+                {
+                    if (hs.BytesRead > maxBytes)
+                        throw new ContainerOpsException(ErrorKind.InvalidArgument, "ArchiveTooLarge", $"input exceeds {maxBytes} bytes");
+                    fs.Write(buf, 0, n);
+                    ct.ThrowIfCancellationRequested();
+                }
                 fs.Flush(flushToDisk: true);
             }
             ct.ThrowIfCancellationRequested();
