@@ -1,0 +1,125 @@
+/* containerops-shim entry point: run/create front process, exec, --version (PLAN.md "Invocation"). */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: containerops-shim run|create|exec <plan-file>\n       containerops-shim --version\n");
+}
+
+static int print_line(const char *line)
+{
+    size_t n = strlen(line);
+    write_all(STDOUT_FILENO, line, n);
+    if (n == 0 || line[n - 1] != '\n') write_all(STDOUT_FILENO, "\n", 1);
+    return strncmp(line, "ok ", 3) == 0 ? 0 : 1;
+}
+
+/* The front: fork the monitor (double fork + setsid), wait for its one-line report, print it. */
+static int front(struct plan *p, int create)
+{
+    char err[512];
+    int rp[2];
+    if (pipe2(rp, O_CLOEXEC) < 0) {
+        fmt_error(err, sizeof err, errno, "pipe", "%s", strerror(errno));
+        return print_line(err);
+    }
+    pid_t a = fork();
+    if (a < 0) {
+        fmt_error(err, sizeof err, errno, "fork", "%s", strerror(errno));
+        return print_line(err);
+    }
+    if (a == 0) {
+        close(rp[0]);
+        setsid();
+        pid_t b = fork();
+        if (b < 0) {
+            fmt_error(err, sizeof err, errno, "fork", "monitor: %s", strerror(errno));
+            size_t n = strlen(err);
+            err[n] = '\n';
+            write_all(rp[1], err, n + 1);
+            _exit(1);
+        }
+        if (b == 0) monitor_main(p, create, rp[1]);
+        _exit(0);
+    }
+    close(rp[1]);
+    int st;
+    while (waitpid(a, &st, 0) < 0 && errno == EINTR) {}
+    char line[1024];
+    size_t len = 0;
+    while (len < sizeof line - 1) {
+        ssize_t n = read(rp[0], line + len, sizeof line - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (memchr(line, '\n', len)) break;
+    }
+    line[len] = 0;
+    char *nl = strchr(line, '\n');
+    if (nl) nl[1] = 0;
+    close(rp[0]);
+    if (!nl || (strncmp(line, "ok ", 3) && strncmp(line, "error ", 6))) {
+        fmt_error(err, sizeof err, EIO, "monitor", "exited without a report");
+        return print_line(err);
+    }
+    return print_line(line);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("%s\n", SHIM_VERSION);
+        return 0;
+    }
+    if (argc != 3) {
+        usage();
+        return 2;
+    }
+    int mode;
+    if (!strcmp(argv[1], "run")) mode = 0;
+    else if (!strcmp(argv[1], "create")) mode = 1;
+    else if (!strcmp(argv[1], "exec")) mode = 2;
+    else {
+        usage();
+        return 2;
+    }
+    /* Nothing inherited from the caller's signal setup. */
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    struct plan p;
+    char err[512];
+    if (plan_load(argv[2], &p, err, sizeof err) < 0) {
+        if (mode == 2) {
+            fprintf(stderr, "%s\n", err);
+            return 125;
+        }
+        return print_line(err);
+    }
+    if (mode == 2) return exec_main(&p);
+    if (p.nargs == 0 && !p.runtime) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "no arg lines");
+        return print_line(err);
+    }
+    if (!p.runtime && (!p.rootfs || !p.ns_set[NS_MOUNT] || p.ns_path[NS_MOUNT])) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "a rootfs and a new mount namespace are required");
+        return print_line(err);
+    }
+    if (mode == 1 && !p.exec_fifo && !p.runtime) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "create needs exec_fifo");
+        return print_line(err);
+    }
+    return front(&p, mode == 1);
+}

@@ -1,0 +1,99 @@
+/* containerops-shim: shared declarations. The contract is PLAN.md in this directory. */
+#ifndef CONTAINEROPS_SHIM_H
+#define CONTAINEROPS_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHIM_VERSION "containerops-shim 1.0"
+
+/* Namespace kinds, in the order exec joins them (user first, mount after pid, cgroup last). */
+enum ns_kind { NS_USER, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MOUNT, NS_CGROUP, NS_COUNT };
+
+struct plan_mount {
+    char *source, *dest, *fstype, *data;
+    unsigned long flags;
+};
+
+struct plan_device {
+    char *path;
+    char type;
+    unsigned major, minor;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+};
+
+struct plan_rlimit {
+    int resource;
+    uint64_t soft, hard;
+};
+
+struct plan {
+    char *id;
+    char *rootfs;
+    int readonly_rootfs;
+    char *hostname;
+    int ns_set[NS_COUNT];       /* namespace line present */
+    char *ns_path[NS_COUNT];    /* NULL: new namespace */
+    unsigned long propagation;
+    int has_propagation;
+    struct plan_mount *mounts; int nmounts;
+    struct plan_device *devices; int ndevices;
+    char **symlink_target, **symlink_path; int nsymlinks;
+    char **masked; int nmasked;
+    char **readonly; int nreadonly;
+    char **sysctl_key, **sysctl_value; int nsysctls;
+    char **cgroups; int ncgroups;
+    int has_uid, has_gid;
+    uid_t uid; gid_t gid;
+    int has_groups; gid_t *groups; int ngroups;
+    int has_caps; uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
+    int no_new_privs;
+    int has_oom; int oom_score_adj;
+    struct plan_rlimit *rlimits; int nrlimits;
+    char *seccomp;
+    char **env; int nenv;
+    char *cwd;
+    char **args; int nargs;
+    int terminal;
+    int open_stdin;
+    char *log_path; uint64_t log_max_bytes; int log_max_files;
+    char *exit_file, *pid_file, *attach_socket, *control_socket, *exec_fifo;
+    char *runtime, *bundle;
+};
+
+/* plan.c: on failure returns -1 with an "error <errno> plan: ..." line in err. */
+int plan_load(const char *path, struct plan *p, char *err, size_t errlen);
+
+/* util (plan.c) */
+int write_all(int fd, const void *buf, size_t len);
+int write_file_atomic(const char *path, const char *data, size_t len);
+int write_string_file(const char *path, const char *s);
+void fmt_error(char *buf, size_t len, int err, const char *stage, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+const char *ns_name(int kind);
+
+/* container.c: runs in the cloned init; never returns. sync_fd: read one byte before setup;
+ * report_fd: CLOEXEC pipe for the error line (or "ready\n" in create mode). */
+void container_init(struct plan *p, int create, int sync_fd, int report_fd,
+                    int stdin_fd, int stdout_fd, int stderr_fd, const char *pty_slave);
+
+/* Process setup shared by the init and exec: creds, caps, no_new_privs, cwd, close fds.
+ * Returns 0 or -1 with err filled (stage named). */
+int process_early(struct plan *p, char *err, size_t errlen);   /* rlimits, oom_score_adj */
+int process_creds(struct plan *p, char *err, size_t errlen);   /* bounding, groups/gid/uid, caps, nnp */
+int process_cwd(struct plan *p, char *err, size_t errlen);
+int seccomp_read(const char *path, void **prog, size_t *len, char *err, size_t errlen);
+int seccomp_load(void *prog, size_t len, char *err, size_t errlen);
+/* Resolves argv[0] through PATH of env and execs; returns errno on failure with err filled. */
+int process_exec(struct plan *p, char *err, size_t errlen);
+
+/* monitor.c: the run/create monitor (after the double fork). Writes the report line to report_fd. */
+void monitor_main(struct plan *p, int create, int report_fd) __attribute__((noreturn));
+
+/* exec.c */
+int exec_main(struct plan *p);
+
+#endif
