@@ -1,0 +1,187 @@
+using System.Management.Automation;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.PowerShell;
+
+/// <summary>Cmdlets that act on containers named by id, id prefix or name, one at a time, from arguments or the pipeline
+/// (container objects bind by their Id property).</summary>
+public abstract class ContainerTargetCmdlet : ContainerOpsCmdlet
+{
+    /// <summary>Container ids, unique id prefixes or names.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name", "ContainerId", "Container")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[] Id { get; set; } = [];
+}
+
+/// <summary>Base of the simple lifecycle verbs: ShouldProcess, one call, optional -PassThru of the container.</summary>
+public abstract class ContainerActionCmdlet : ContainerTargetCmdlet
+{
+    /// <summary>Write the container object after the action.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected abstract string Action { get; }
+
+    protected abstract Task Act(string container, CancellationToken ct);
+
+    protected virtual bool Confirm(string container) => ShouldProcess(container, Action);
+
+    protected override void ProcessRecord()
+    {
+        foreach (var container in Id)
+        {
+            if (!Confirm(container)) continue;
+            if (TryStep(() => Run(ct => Act(container, ct))) && PassThru)
+                TryStep(() => WriteObject(GetContainerObject(container)));
+        }
+    }
+}
+
+/// <summary>Starts created or stopped containers (`docker start`).</summary>
+[Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ContainerSummary))]
+public sealed class StartContainerCommand : ContainerActionCmdlet
+{
+    protected override string Action => "Start";
+    protected override Task Act(string c, CancellationToken ct) => Client.StartContainerAsync(c, ct);
+}
+
+/// <summary>Stops running containers: the stop signal, then SIGKILL after -Timeout seconds (`docker stop -t`).</summary>
+[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ContainerSummary))]
+public sealed class StopContainerCommand : ContainerActionCmdlet
+{
+    /// <summary>Seconds to wait after the stop signal before SIGKILL (default: the container's, else 10).</summary>
+    [Parameter]
+    [Alias("Time")]
+    [ValidateRange(0, int.MaxValue)]
+    public int? Timeout { get; set; }
+
+    protected override string Action => "Stop";
+    protected override Task Act(string c, CancellationToken ct) => Client.StopContainerAsync(c, Timeout, ct);
+}
+
+/// <summary>Stops and starts containers again (`docker restart`).</summary>
+[Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ContainerSummary))]
+public sealed class RestartContainerCommand : ContainerActionCmdlet
+{
+    /// <summary>Seconds to wait after the stop signal before SIGKILL.</summary>
+    [Parameter]
+    [Alias("Time")]
+    [ValidateRange(0, int.MaxValue)]
+    public int? Timeout { get; set; }
+
+    protected override string Action => "Restart";
+    protected override Task Act(string c, CancellationToken ct) => Client.RestartContainerAsync(c, Timeout, ct);
+}
+
+/// <summary>Freezes every process of containers (`docker pause`).</summary>
+[Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ContainerSummary))]
+public sealed class SuspendContainerCommand : ContainerActionCmdlet
+{
+    protected override string Action => "Suspend";
+    protected override Task Act(string c, CancellationToken ct) => Client.PauseContainerAsync(c, ct);
+}
+
+/// <summary>Thaws suspended containers (`docker unpause`).</summary>
+[Cmdlet(VerbsLifecycle.Resume, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ContainerSummary))]
+public sealed class ResumeContainerCommand : ContainerActionCmdlet
+{
+    protected override string Action => "Resume";
+    protected override Task Act(string c, CancellationToken ct) => Client.UnpauseContainerAsync(c, ct);
+}
+
+/// <summary>Removes containers (`docker rm`); -Force kills a running one first (`docker rm -f`) and, unless -Confirm is
+/// given, does not ask. -WhatIf always only reports.</summary>
+[Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(void))]
+public sealed class RemoveContainerCommand : ContainerActionCmdlet
+{
+    /// <summary>Kill the container if it runs, and do not ask for confirmation.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override string Action => "Remove";
+
+    protected override bool Confirm(string container) =>
+        Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
+            ? true
+            : ShouldProcess(container, Action);
+
+    protected override Task Act(string c, CancellationToken ct) => Client.RemoveContainerAsync(c, Force, ct);
+
+    protected override void ProcessRecord()
+    {
+        // A removed container has nothing to pass through.
+        PassThru = false;
+        base.ProcessRecord();
+    }
+}
+
+/// <summary>Renames a container (`docker rename`).</summary>
+[Cmdlet(VerbsCommon.Rename, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ContainerSummary))]
+public sealed class RenameContainerCommand : ContainerOpsCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name", "ContainerId", "Container")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Id { get; set; } = "";
+
+    /// <summary>The new name.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string NewName { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Id, $"Rename to '{NewName}'")) return;
+        if (TryStep(() => Run(ct => Client.RenameContainerAsync(Id, NewName, ct))) && PassThru)
+            TryStep(() => WriteObject(GetContainerObject(NewName)));
+    }
+}
+
+/// <summary>Blocks until containers stop and writes their exit status (`docker wait`).</summary>
+[Cmdlet(VerbsLifecycle.Wait, "Container")]
+[OutputType(typeof(ContainerWaitResponse))]
+public sealed class WaitContainerCommand : ContainerTargetCmdlet
+{
+    /// <summary>Give up after this many seconds (an OperationTimeout error).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? Timeout { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var container in Id)
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+            if (Timeout is int t) limit.CancelAfter(TimeSpan.FromSeconds(t));
+            try
+            {
+                var status = Run(_ => Client.WaitContainerAsync(container, limit.Token));
+                var pso = PSObject.AsPSObject(status);
+                pso.Properties.Add(new PSNoteProperty("Container", container));
+                WriteObject(pso);
+            }
+            catch (ContainerOpsException ex)
+            {
+                WriteApiError(ex);
+            }
+            catch (OperationCanceledException) when (!StopToken.IsCancellationRequested)
+            {
+                WriteError(new ErrorRecord(new TimeoutException($"Container '{container}' did not stop within {Timeout} seconds."),
+                    "WaitTimeout", ErrorCategory.OperationTimeout, container));
+            }
+        }
+    }
+}
