@@ -304,6 +304,38 @@ static void mkdir_p(const char *path)
     mkdir(buf, 0755);
 }
 
+/* Opens a pty in the container's devpts, makes it the controlling terminal and stdio, and sends the master
+ * to the monitor over sock. */
+static int setup_console(struct plan *p, int sock, char *err, size_t errlen)
+{
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) FAIL("terminal", "open /dev/ptmx: %s", strerror(errno));
+    int unlock = 0;
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0) FAIL("terminal", "unlock pty: %s", strerror(errno));
+    int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (s < 0) FAIL("terminal", "open pty peer: %s", strerror(errno));
+    if (setsid() < 0) FAIL("terminal", "setsid: %s", strerror(errno));
+    if (ioctl(s, TIOCSCTTY, 0) < 0) FAIL("terminal", "TIOCSCTTY: %s", strerror(errno));
+    if (p->has_uid && fchown(s, p->uid, (gid_t)-1) < 0) FAIL("terminal", "chown pty: %s", strerror(errno));
+    if (dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0) FAIL("terminal", "dup2: %s", strerror(errno));
+    if (s > 2) close(s);
+    char data = 'm';
+    char ctl[CMSG_SPACE(sizeof(int))];
+    memset(ctl, 0, sizeof ctl);
+    struct iovec iov = { &data, 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &m, sizeof m);
+    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) FAIL("terminal", "send pty: %s", strerror(errno));
+    close(m);
+    close(sock);
+    return 0;
+}
+
 /* ---- process setup shared with exec ---- */
 
 int process_early(struct plan *p, char *err, size_t errlen)
@@ -445,19 +477,12 @@ static void report(int fd, const char *line)
 #define INIT_FAIL() do { report(report_fd, err); _exit(1); } while (0)
 
 void container_init(struct plan *p, int create, int sync_fd, int report_fd,
-                    int stdin_fd, int stdout_fd, int stderr_fd, const char *pty_slave)
+                    int stdin_fd, int stdout_fd, int stderr_fd, int console_fd)
 {
     char err[1024];
     size_t errlen = sizeof err;
 
-    if (pty_slave) {
-        setsid();
-        int fd = open(pty_slave, O_RDWR);
-        if (fd < 0) { fmt_error(err, errlen, errno, "terminal", "open %s: %s", pty_slave, strerror(errno)); INIT_FAIL(); }
-        if (ioctl(fd, TIOCSCTTY, 0) < 0) { fmt_error(err, errlen, errno, "terminal", "TIOCSCTTY: %s", strerror(errno)); INIT_FAIL(); }
-        stdin_fd = stdout_fd = stderr_fd = fd;
-    }
-    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
+    if (console_fd < 0 && (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0)) {
         fmt_error(err, errlen, errno, "stdio", "dup2: %s", strerror(errno));
         INIT_FAIL();
     }
@@ -524,6 +549,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         INIT_FAIL();
     }
     if (p->ns_set[NS_NET] && !p->ns_path[NS_NET] && loopback_up(err, errlen) < 0) INIT_FAIL();
+    if (console_fd >= 0 && setup_console(p, console_fd, err, errlen) < 0) INIT_FAIL();
     if (p->cwd && !p->readonly_rootfs) mkdir_p(p->cwd);
     umask(022);
 

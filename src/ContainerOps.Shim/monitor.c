@@ -329,6 +329,24 @@ static void write_exit_file(int status)
     write_file_atomic(P->exit_file, buf, (size_t)n);
 }
 
+static int recv_fd(int sock)
+{
+    char data;
+    char ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { &data, 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+    ssize_t n;
+    do n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            return fd;
+        }
+    return -1;
+}
+
 static pid_t start_external(int stdin_fd, int stdout_fd, int stderr_fd, const char *slave, int report_w)
 {
     pid_t pid = fork();
@@ -386,7 +404,14 @@ void monitor_main(struct plan *p, int create, int report_fd)
     /* stdio */
     int child_in = 0, child_out = -1, child_err = -1;
     char slave[128] = "";
-    if (p->terminal) {
+    int cons[2] = { -1, -1 };
+    if (p->terminal && !p->runtime) {
+        /* The init opens the pty inside the container's devpts and passes the master back. */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
+            fmt_error(err, sizeof err, errno, "terminal", "socketpair: %s", strerror(errno));
+            fail(report_fd, err, 0);
+        }
+    } else if (p->terminal) {
         master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, slave, sizeof slave) != 0) {
             fmt_error(err, sizeof err, errno, "terminal", "open pty: %s", strerror(errno));
@@ -440,7 +465,8 @@ void monitor_main(struct plan *p, int create, int report_fd)
             close(sync[1]);
             close(rep[0]);
             close(report_fd);
-            container_init(p, create, sync[0], rep[1], child_in, child_out, child_err, *slave ? slave : NULL);
+            if (cons[0] >= 0) close(cons[0]);
+            container_init(p, create, sync[0], rep[1], child_in, child_out, child_err, cons[1]);
             _exit(1);
         }
     }
@@ -468,6 +494,12 @@ void monitor_main(struct plan *p, int create, int report_fd)
         fail(report_fd, err, pid);
     }
     close(sync[1]);
+    if (cons[0] >= 0) {
+        close(cons[1]);
+        master = recv_fd(cons[0]);
+        close(cons[0]);
+        out_fd[0] = master;
+    }
 
     /* Wait for the init's verdict: an error line, "ready" (create), or EOF when execve succeeded. */
     char line[1100];

@@ -76,9 +76,10 @@ void fmt_error(char *buf, size_t len, int err, const char *stage, const char *fm
 const char *ns_name(int kind);
 
 /* container.c: runs in the cloned init; never returns. sync_fd: read one byte before setup;
- * report_fd: CLOEXEC pipe for the error line (or "ready\n" in create mode). */
+ * report_fd: CLOEXEC pipe for the error line (or "ready\n" in create mode). With console_fd >= 0 the init
+ * opens a pty inside the container and sends its master over that socket; stdio fds are then unused. */
 void container_init(struct plan *p, int create, int sync_fd, int report_fd,
-                    int stdin_fd, int stdout_fd, int stderr_fd, const char *pty_slave);
+                    int stdin_fd, int stdout_fd, int stderr_fd, int console_fd);
 
 /* Process setup shared by the init and exec: creds, caps, no_new_privs, cwd, close fds.
  * Returns 0 or -1 with err filled (stage named). */
