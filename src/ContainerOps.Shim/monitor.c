@@ -489,7 +489,7 @@ void monitor_main(struct plan *p, int create, int report_fd)
         fmt_error(err, sizeof err, errno, "pid_file", "%s: %s", p->pid_file, strerror(errno));
         fail(report_fd, err, pid);
     }
-    if (write_all(sync[1], "1", 1) < 0) {
+    if (!p->runtime && write_all(sync[1], "1", 1) < 0) {
         fmt_error(err, sizeof err, errno, "sync", "%s", strerror(errno));
         fail(report_fd, err, pid);
     }
