@@ -1,0 +1,350 @@
+using System.Collections;
+using System.Management.Automation;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.PowerShell;
+
+/// <summary>
+/// Lists containers (`docker ps`). Without arguments only running ones, as docker does; -All, -Name, -Id and -Status
+/// look at every container. -Name takes wildcards; a plain name that matches nothing is an ObjectNotFound error.
+/// -Detailed writes the inspect objects (ContainerDetails) instead of the summary rows: one cmdlet with one set of
+/// filters, rather than a second Get- cmdlet that would repeat them.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "Container")]
+[OutputType(typeof(ContainerSummary), typeof(ContainerDetails))]
+public sealed class GetContainerCommand : ContainerOpsCmdlet
+{
+    /// <summary>Container names; wildcards allowed.</summary>
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[]? Name { get; set; }
+
+    /// <summary>Container ids or id prefixes.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("ContainerId")]
+    public string[]? Id { get; set; }
+
+    /// <summary>Include stopped containers (`docker ps -a`).</summary>
+    [Parameter]
+    public SwitchParameter All { get; set; }
+
+    /// <summary>Daemon-side filters, docker's names: @{ label = 'app=web'; status = 'exited' }.</summary>
+    [Parameter]
+    public Hashtable? Filter { get; set; }
+
+    /// <summary>Only containers in these states.</summary>
+    [Parameter]
+    [ValidateSet("created", "running", "paused", "restarting", "removing", "exited", "dead", IgnoreCase = true)]
+    [Alias("State")]
+    public string[]? Status { get; set; }
+
+    /// <summary>Write full inspect objects (ContainerDetails).</summary>
+    [Parameter]
+    public SwitchParameter Detailed { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var all = All || Name is not null || Id is not null || Status is not null;
+        Dictionary<string, string>? filters = null;
+        if (Filter is { Count: > 0 })
+        {
+            filters = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (DictionaryEntry de in Filter)
+                filters[de.Key.ToString()!] = (de.Value is PSObject p ? p.BaseObject : de.Value)?.ToString() ?? "";
+        }
+
+        IReadOnlyList<ContainerSummary> list;
+        try
+        {
+            list = Run(ct => Client.ListContainersAsync(all, filters, ct));
+        }
+        catch (ContainerOpsException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex));
+            return;
+        }
+
+        IEnumerable<ContainerSummary> selected = list;
+        if (Status is not null)
+            selected = selected.Where(c => Status.Contains(c.State, StringComparer.OrdinalIgnoreCase));
+
+        if (Name is not null)
+        {
+            var patterns = Name.Select(n => (Text: n, Pattern: new WildcardPattern(TrimSlash(n), WildcardOptions.IgnoreCase))).ToList();
+            var matched = selected.Where(c => patterns.Any(p => p.Pattern.IsMatch(TrimSlash(c.Name)))).ToList();
+            foreach (var p in patterns.Where(p => !WildcardPattern.ContainsWildcardCharacters(p.Text)))
+                if (!matched.Any(c => p.Pattern.IsMatch(TrimSlash(c.Name))))
+                    WriteError(ErrorRecords.NotFound("container", "ContainerNotFound", p.Text));
+            selected = matched;
+        }
+
+        if (Id is not null)
+        {
+            var matched = selected.Where(c => Id.Any(i => c.Id.StartsWith(i, StringComparison.OrdinalIgnoreCase))).ToList();
+            foreach (var i in Id.Where(i => !matched.Any(c => c.Id.StartsWith(i, StringComparison.OrdinalIgnoreCase))))
+                WriteError(ErrorRecords.NotFound("container", "ContainerNotFound", i));
+            selected = matched;
+        }
+
+        foreach (var c in selected)
+        {
+            if (Detailed)
+                TryStep(() => WriteObject(Run(ct => Client.InspectContainerAsync(c.Id, ct))));
+            else
+                WriteObject(c);
+        }
+    }
+}
+
+/// <summary>
+/// Creates a container (`docker create`); with -Start also starts it (`docker run -d`); with -Wait starts it, writes its
+/// output while it runs and sets $LASTEXITCODE to its exit status (`docker run`); -Rm with -Wait removes it afterwards
+/// (`docker run --rm`), without -Wait it asks the daemon to remove it when it exits.
+///
+///   docker run --rm busybox echo hi          New-Container busybox echo hi -Wait -Rm
+///   docker run -d --name web -m 64m busybox  New-Container busybox -Name web -Memory 64MB -Start
+///   docker create -e A=1 busybox env         New-Container busybox env -Environment @{ A = 1 }
+///
+/// Output: the container object (ContainerSummary); with -Wait the container's output lines (stdout as strings,
+/// stderr as non-terminating errors), and with -PassThru the container object, exit code included, last.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ContainerSummary), typeof(string))]
+public sealed class NewContainerCommand : ContainerOpsCmdlet
+{
+    /// <summary>Image reference or id.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ImageReferenceCompleter))]
+    public string Image { get; set; } = "";
+
+    /// <summary>The command and its arguments (overrides the image's CMD); everything after the image.</summary>
+    [Parameter(Position = 1, ValueFromRemainingArguments = true)]
+    [Alias("Cmd", "ArgumentList")]
+    public string[]? Command { get; set; }
+
+    [Parameter]
+    public string? Name { get; set; }
+
+    /// <summary>Overrides the image's ENTRYPOINT (an empty array clears it).</summary>
+    [Parameter]
+    [AllowEmptyCollection]
+    public string[]? Entrypoint { get; set; }
+
+    /// <summary>Environment: a hashtable (@{ A = 1 }) or KEY=VALUE strings; a bare KEY copies this session's value.</summary>
+    [Parameter]
+    [Alias("Env")]
+    public object[]? Environment { get; set; }
+
+    [Parameter]
+    [Alias("WorkDir")]
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>user[:group] or uid[:gid].</summary>
+    [Parameter]
+    public string? User { get; set; }
+
+    [Parameter]
+    public string? HostName { get; set; }
+
+    /// <summary>Labels: a hashtable or KEY=VALUE strings.</summary>
+    [Parameter]
+    public object[]? Label { get; set; }
+
+    /// <summary>Memory limit in bytes (256MB works).</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long Memory { get; set; }
+
+    /// <summary>Memory plus swap in bytes; -1 for unlimited swap.</summary>
+    [Parameter]
+    [ValidateRange(-1, long.MaxValue)]
+    public long MemorySwap { get; set; }
+
+    /// <summary>CPUs (1.5 = one and a half cores).</summary>
+    [Parameter]
+    [ValidateRange(0.0, 1024.0)]
+    public double Cpus { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 262144)]
+    public long CpuShares { get; set; }
+
+    /// <summary>Maximum number of processes; -1 for unlimited.</summary>
+    [Parameter]
+    [ValidateRange(-1, long.MaxValue)]
+    public long PidsLimit { get; set; }
+
+    /// <summary>CPUs the container may run on ("0-1", "0,2").</summary>
+    [Parameter]
+    public string? CpusetCpus { get; set; }
+
+    [Parameter]
+    [ValidateSet("none", "host")]
+    public string? Network { get; set; }
+
+    [Parameter]
+    [ValidateSet("no", "on-failure", "always", "unless-stopped")]
+    [Alias("Restart")]
+    public string? RestartPolicy { get; set; }
+
+    /// <summary>With -RestartPolicy on-failure: give up after this many restarts.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int MaximumRetryCount { get; set; }
+
+    [Parameter]
+    public SwitchParameter ReadOnly { get; set; }
+
+    [Parameter]
+    public SwitchParameter Privileged { get; set; }
+
+    [Parameter]
+    [Alias("CapAdd")]
+    public string[]? CapabilityAdd { get; set; }
+
+    [Parameter]
+    [Alias("CapDrop")]
+    public string[]? CapabilityDrop { get; set; }
+
+    /// <summary>e.g. no-new-privileges.</summary>
+    [Parameter]
+    [Alias("SecurityOpt")]
+    public string[]? SecurityOption { get; set; }
+
+    /// <summary>Bind mounts: /host/path:/container/path[:ro].</summary>
+    [Parameter]
+    [Alias("Bind")]
+    public string[]? Volume { get; set; }
+
+    [Parameter]
+    [ValidateSet("builtin", "crun", "runc")]
+    public string? Runtime { get; set; }
+
+    /// <summary>Give the container a terminal.</summary>
+    [Parameter]
+    public SwitchParameter Tty { get; set; }
+
+    /// <summary>Keep the container's stdin open.</summary>
+    [Parameter]
+    public SwitchParameter Interactive { get; set; }
+
+    /// <summary>Start the container and write it (`docker run -d`).</summary>
+    [Parameter]
+    [Alias("Detach")]
+    public SwitchParameter Start { get; set; }
+
+    /// <summary>Start the container, write its output until it exits, set $LASTEXITCODE (`docker run`).</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    /// <summary>Remove the container once it has exited (`docker run --rm`).</summary>
+    [Parameter]
+    [Alias("AutoRemove")]
+    public SwitchParameter Rm { get; set; }
+
+    /// <summary>With -Wait: write the container object (with its exit code) after its output.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    internal ContainerCreateRequest BuildRequest()
+    {
+        var request = new ContainerCreateRequest
+        {
+            Name = string.IsNullOrEmpty(Name) ? null : Name,
+            Image = Image,
+            Cmd = Command is { Length: > 0 } ? Command.ToList() : null,
+            Entrypoint = Entrypoint?.ToList(),
+            Env = ToKeyValueList(Environment, inheritBareKeys: true),
+            WorkingDir = WorkingDirectory,
+            User = User,
+            Hostname = HostName,
+            Labels = ToDictionary(Label),
+            Tty = Tty,
+            OpenStdin = Interactive,
+        };
+        var h = request.HostConfig;
+        if (Network is not null) h.NetworkMode = Network;
+        h.AutoRemove = Rm && !Wait;
+        h.Privileged = Privileged;
+        h.ReadonlyRootfs = ReadOnly;
+        if (CapabilityAdd is not null) h.CapAdd = CapabilityAdd.ToList();
+        if (CapabilityDrop is not null) h.CapDrop = CapabilityDrop.ToList();
+        if (SecurityOption is not null) h.SecurityOpt = SecurityOption.ToList();
+        h.Memory = Memory;
+        h.MemorySwap = MemorySwap;
+        h.NanoCpus = (long)Math.Round(Cpus * 1e9);
+        h.CpuShares = CpuShares;
+        h.PidsLimit = PidsLimit;
+        h.CpusetCpus = CpusetCpus;
+        if (RestartPolicy is not null) h.RestartPolicy = new RestartPolicy { Name = RestartPolicy, MaximumRetryCount = MaximumRetryCount };
+        h.Runtime = Runtime;
+        if (Volume is not null) h.Binds = Volume.ToList();
+        return request;
+    }
+
+    protected override void ProcessRecord()
+    {
+        ContainerCreateRequest request;
+        try
+        {
+            request = BuildRequest();
+        }
+        catch (ArgumentException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, "InvalidKeyValue", ErrorCategory.InvalidArgument, null));
+            return;
+        }
+
+        var what = request.Name is null ? $"image {Image}" : $"{request.Name} (image {Image})";
+        if (!ShouldProcess(what, Wait || Start ? "Create and start container" : "Create container")) return;
+
+        ContainerCreateResponse created;
+        try
+        {
+            created = Run(ct => Client.CreateContainerAsync(request, ct));
+        }
+        catch (ContainerOpsException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex));
+            return;
+        }
+        foreach (var w in created.Warnings) WriteWarning(w);
+        var id = created.Id;
+
+        try
+        {
+            if (Start || Wait) Run(ct => Client.StartContainerAsync(id, ct));
+            if (!Wait)
+            {
+                WriteObject(GetContainerObject(id));
+                return;
+            }
+
+            foreach (var entry in Enumerate(Client.GetLogsAsync(id, follow: true, ct: StopToken)))
+                WriteLogLine(entry, id);
+            var exit = Run(ct => Client.WaitContainerAsync(id, ct));
+            if (exit.OOMKilled) WriteWarning($"Container {id[..Math.Min(12, id.Length)]} was killed for running out of memory.");
+            if (!string.IsNullOrEmpty(exit.Error))
+                WriteError(new ErrorRecord(new InvalidOperationException(exit.Error), "ContainerFailed", ErrorCategory.InvalidResult, id));
+            SetLastExitCode(exit.StatusCode);
+            var final = PassThru ? GetContainerObject(id) : null;
+            if (Rm) Run(ct => Client.RemoveContainerAsync(id, true, ct));
+            if (final is not null) WriteObject(final);
+        }
+        catch (ContainerOpsException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex));
+        }
+    }
+
+    private void WriteLogLine(LogEntry entry, string id)
+    {
+        var text = entry.Log.TrimEnd('\n').TrimEnd('\r');
+        if (entry.Stream == "stderr")
+            WriteError(new ErrorRecord(new RemoteException(text), "ContainerStandardError", ErrorCategory.NotSpecified, id));
+        else
+            WriteObject(text);
+    }
+}

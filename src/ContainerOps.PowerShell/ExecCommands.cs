@@ -1,0 +1,262 @@
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+using System.Text;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.PowerShell;
+
+/// <summary>How a command run in a container ended.</summary>
+public sealed class ContainerCommandResult
+{
+    public string Container { get; set; } = "";
+    public string[] Command { get; set; } = [];
+    public int ExitCode { get; set; }
+}
+
+/// <summary>Shared parameters of exec-style cmdlets.</summary>
+public abstract class ContainerExecCmdlet : ContainerOpsCmdlet
+{
+    /// <summary>Container id, id prefix or name.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Id", "Name", "ContainerId")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Container { get; set; } = "";
+
+    /// <summary>Environment for the command: a hashtable or KEY=VALUE strings.</summary>
+    [Parameter]
+    [Alias("Env")]
+    public object[]? Environment { get; set; }
+
+    [Parameter]
+    public string? User { get; set; }
+
+    [Parameter]
+    [Alias("WorkDir")]
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>Run with extended privileges (all capabilities).</summary>
+    [Parameter]
+    public SwitchParameter Privileged { get; set; }
+
+    /// <summary>Write a ContainerCommandResult with the exit code at the end.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected ExecCreateRequest BuildRequest(string[] command, bool tty) => new()
+    {
+        Cmd = command.ToList(),
+        Env = ToKeyValueList(Environment, inheritBareKeys: true),
+        User = User,
+        WorkingDir = WorkingDirectory,
+        Privileged = Privileged,
+        Tty = tty,
+        AttachStdin = tty,
+    };
+
+    protected void Finish(string[] command, int exitCode)
+    {
+        SetLastExitCode(exitCode);
+        if (PassThru) WriteObject(new ContainerCommandResult { Container = Container, Command = command, ExitCode = exitCode });
+    }
+}
+
+/// <summary>
+/// Runs a command in a running container without a terminal (`docker exec`). Standard output arrives on the pipeline as
+/// lines of text, standard error as non-terminating errors (ErrorId ContainerStandardError), so `2>$null`, `2>&amp;1` and
+/// -ErrorAction work as with native commands. $LASTEXITCODE gets the exit code; -PassThru also writes it as an object.
+/// -InputObject strings become the command's standard input, one per line.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand")]
+[OutputType(typeof(string), typeof(ContainerCommandResult))]
+public sealed class InvokeContainerCommandCommand : ContainerExecCmdlet
+{
+    /// <summary>The command and its arguments.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromRemainingArguments = true)]
+    [Alias("Cmd", "ArgumentList")]
+    public string[] Command { get; set; } = [];
+
+    /// <summary>Text sent to the command's standard input.</summary>
+    [Parameter]
+    public string[]? InputObject { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var request = BuildRequest(Command, tty: false);
+        Stream? stdin = InputObject is null ? null : new MemoryStream(new UTF8Encoding(false).GetBytes(string.Join("\n", InputObject) + "\n"));
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        int? exitCode = null;
+        try
+        {
+            foreach (var frame in Enumerate(Client.ExecAsync(Container, request, stdin, StopToken)))
+            {
+                switch (frame.Stream)
+                {
+                    case "stdout":
+                        stdout.Append(frame.Data);
+                        FlushLines(stdout, WriteObject);
+                        break;
+                    case "stderr":
+                        stderr.Append(frame.Data);
+                        FlushLines(stderr, WriteStandardError);
+                        break;
+                    case "exit":
+                        exitCode = frame.ExitCode ?? 0;
+                        break;
+                    case "error":
+                        WriteError(new ErrorRecord(new InvalidOperationException(frame.Data ?? "exec failed"), "ExecFailed",
+                            ErrorCategory.InvalidResult, Container));
+                        break;
+                }
+            }
+        }
+        catch (ContainerOpsException ex)
+        {
+            WriteApiError(ex);
+            return;
+        }
+        finally
+        {
+            stdin?.Dispose();
+        }
+        if (stdout.Length > 0) WriteObject(stdout.ToString());
+        if (stderr.Length > 0) WriteStandardError(stderr.ToString());
+        if (exitCode is int code) Finish(Command, code);
+    }
+
+    private static void FlushLines(StringBuilder buffer, Action<string> write)
+    {
+        var text = buffer.ToString();
+        var last = text.LastIndexOf('\n');
+        if (last < 0) return;
+        foreach (var line in text[..last].Split('\n')) write(line.TrimEnd('\r'));
+        buffer.Remove(0, last + 1);
+    }
+
+    private void WriteStandardError(string line) =>
+        WriteError(new ErrorRecord(new RemoteException(line), "ContainerStandardError", ErrorCategory.NotSpecified, Container));
+}
+
+/// <summary>
+/// An interactive shell (or any command) in a running container with a terminal (`docker exec -it`); -Attach connects to
+/// the container's main process instead (`docker attach`). The console is in raw mode while connected, so keys such as
+/// Ctrl+C go to the container; it is restored when the process ends. $LASTEXITCODE gets the exit code.
+/// </summary>
+[Cmdlet(VerbsCommon.Enter, "Container")]
+[OutputType(typeof(ContainerCommandResult))]
+public sealed class EnterContainerCommand : ContainerExecCmdlet
+{
+    /// <summary>The command to run (default: sh).</summary>
+    [Parameter(Position = 1, ValueFromRemainingArguments = true)]
+    [Alias("Cmd", "ArgumentList")]
+    public string[]? Command { get; set; }
+
+    /// <summary>Attach to the container's own process instead of starting a new one.</summary>
+    [Parameter]
+    public SwitchParameter Attach { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!RawTerminal.IsTerminal(0) || Console.IsInputRedirected)
+        {
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
+                    "Enter-Container needs an interactive terminal; use Invoke-ContainerCommand to run commands from scripts."),
+                "NotATerminal", ErrorCategory.InvalidOperation, Container));
+            return;
+        }
+        var command = Command is { Length: > 0 } ? Command : ["sh"];
+        InteractiveSession session;
+        try
+        {
+            session = Attach
+                ? Run(ct => Client.AttachAsync(Container, ct))
+                : Run(ct => Client.ExecInteractiveAsync(Container, BuildRequest(command, tty: true), ct));
+        }
+        catch (ContainerOpsException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex));
+            return;
+        }
+
+        int? exitCode = null;
+        try
+        {
+            exitCode = RunSession(session);
+        }
+        finally
+        {
+            try { session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)); } catch { }
+        }
+        if (exitCode is int code) Finish(Attach ? [] : command, code);
+    }
+
+    private int? RunSession(InteractiveSession session)
+    {
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+        var stdout = System.Console.OpenStandardOutput();
+        Task? input = null;
+        Task output;
+        using (var raw = RawTerminal.Enter(0))
+        using (var winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => Resize(session)))
+        {
+            Resize(session);
+            output = Task.Run(async () =>
+            {
+                var buffer = new byte[16384];
+                int n;
+                while ((n = await session.Stream.ReadAsync(buffer, done.Token).ConfigureAwait(false)) > 0)
+                {
+                    await stdout.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
+                    await stdout.FlushAsync(done.Token).ConfigureAwait(false);
+                }
+            });
+            input = Task.Run(async () =>
+            {
+                var buffer = new byte[4096];
+                while (!done.IsCancellationRequested)
+                {
+                    var n = RawTerminal.Read(0, buffer);
+                    if (n < 0) break;
+                    if (n > 0) await session.Stream.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
+                }
+            });
+            try
+            {
+                // The session ends when the process's output ends or the process exits (or Ctrl+C reaches us via StopProcessing).
+                Task.WaitAny([output, session.ExitCode], done.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                done.Cancel();
+                try { input.Wait(TimeSpan.FromSeconds(1)); } catch { }
+                try { output.Wait(TimeSpan.FromSeconds(1)); } catch { }
+            }
+        }
+        if (StopToken.IsCancellationRequested) throw new PipelineStoppedException();
+        try
+        {
+            return session.ExitCode.Wait(TimeSpan.FromSeconds(5)) ? session.ExitCode.Result : null;
+        }
+        catch (AggregateException ae) when (ae.InnerException is ContainerOpsException ex)
+        {
+            WriteApiError(ex);
+            return null;
+        }
+    }
+
+    private static void Resize(InteractiveSession session)
+    {
+        try
+        {
+            int rows = System.Console.WindowHeight, cols = System.Console.WindowWidth;
+            if (rows > 0 && cols > 0) _ = session.ResizeAsync(rows, cols).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        }
+        catch (IOException) { }
+        catch (InvalidOperationException) { }
+    }
+}
