@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -141,31 +142,64 @@ static void log_rotate(void)
     log_size = 0;
 }
 
+static char *put_digits(char *o, unsigned long v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) { o[i] = (char)('0' + v % 10); v /= 10; }
+    return o + width;
+}
+
+/* ",\"stream\":\"stdout\",\"time\":\"2026-11-23T07:31:02.123456789Z\"}\n" without printf or gmtime, which
+ * keeps the relay loop's resident code small. */
+static size_t format_tail(char *o, int stream, const struct timespec *ts)
+{
+    char *start = o;
+    const char *s1 = stream ? ",\"stream\":\"stderr\",\"time\":\"" : ",\"stream\":\"stdout\",\"time\":\"";
+    size_t l = strlen(s1);
+    memcpy(o, s1, l);
+    o += l;
+    long long days = ts->tv_sec / 86400, rem = ts->tv_sec % 86400;
+    /* days since 1970-01-01 to a civil date (proleptic Gregorian) */
+    long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long y = (long long)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    o = put_digits(o, (unsigned long)y, 4); *o++ = '-';
+    o = put_digits(o, m, 2); *o++ = '-';
+    o = put_digits(o, d, 2); *o++ = 'T';
+    o = put_digits(o, (unsigned long)(rem / 3600), 2); *o++ = ':';
+    o = put_digits(o, (unsigned long)(rem / 60 % 60), 2); *o++ = ':';
+    o = put_digits(o, (unsigned long)(rem % 60), 2); *o++ = '.';
+    o = put_digits(o, (unsigned long)ts->tv_nsec, 9);
+    memcpy(o, "Z\"}\n", 4);
+    return (size_t)(o + 4 - start);
+}
+
 static void log_record(int stream, const char *data, size_t len)
 {
     if (log_fd < 0 && !P->log_path) return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char head[32], tail[64];
-    snprintf(head, sizeof head, "{\"log\":");
-    int tl = snprintf(tail, sizeof tail, ",\"stream\":\"%s\",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\"}\n",
-                      stream ? "stderr" : "stdout", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+    static const char head[] = "{\"log\":";
+    char tail[80];
+    size_t tl = format_tail(tail, stream, &ts);
     /* First measure the record, so rotation happens before a record, never inside one. */
     counting = 1;
     outcount = 0;
-    out_put(head, strlen(head));
+    out_put(head, sizeof head - 1);
     json_string((const unsigned char *)data, len);
-    out_put(tail, (size_t)tl);
+    out_put(tail, tl);
     counting = 0;
     uint64_t size = outcount;
     if (P->log_max_bytes && log_size > 0 && log_size + size > P->log_max_bytes) log_rotate();
     if (log_fd < 0) return;
-    out_put(head, strlen(head));
+    out_put(head, sizeof head - 1);
     json_string((const unsigned char *)data, len);
-    out_put(tail, (size_t)tl);
+    out_put(tail, tl);
     out_flush();
     log_size += size;
 }
@@ -327,6 +361,18 @@ static void write_exit_file(int status)
     int n = snprintf(buf, sizeof buf, "exit_code=%d signal=%d finished=%lld oom=0\n", code, sig,
                      (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
     write_file_atomic(P->exit_file, buf, (size_t)n);
+}
+
+/* The monitor stays resident for the container's lifetime. Setup code and libc paths it no longer uses were
+ * faulted in (with fault-around) while starting; drop those mappings so only what the relay loop touches
+ * stays resident. Text pages are clean file pages: they are simply faulted in again when needed. */
+extern char __executable_start[], etext[];
+static void trim_resident_text(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)__executable_start + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t b = (uintptr_t)etext & ~((uintptr_t)pg - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 static int recv_fd(int sock)
@@ -522,6 +568,8 @@ void monitor_main(struct plan *p, int create, int report_fd)
     int okn = snprintf(ok, sizeof ok, "ok %d\n", (int)pid);
     write_all(report_fd, ok, (size_t)okn);
     close(report_fd);
+
+    trim_resident_text();
 
     /* Relay until the init has exited and its output is drained. */
     static char buf[8192];
