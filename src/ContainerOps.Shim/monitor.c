@@ -278,8 +278,21 @@ static void broadcast(int stream, const char *data, size_t len)
     }
 }
 
+/* Input for the container that did not fit into its stdin yet. While some is pending, clients are not read
+ * (so a container that does not read stdin never blocks the monitor, nor its output relay). */
+static char pend[8192];
+static size_t pend_len, pend_off;
+static int close_after_pend;
+
+static int stdin_target(void)
+{
+    if (!P->open_stdin) return -1;
+    return master >= 0 ? master : in_w;
+}
+
 static void close_stdin(void)
 {
+    if (pend_len) { close_after_pend = 1; return; }
     if (master >= 0) {
         if (P->open_stdin) write_all(master, "\x04", 1);
         return;
@@ -288,11 +301,28 @@ static void close_stdin(void)
     in_w = -1;
 }
 
+static void flush_stdin(void)
+{
+    int fd = stdin_target();
+    while (pend_len && fd >= 0) {
+        ssize_t n = write(fd, pend + pend_off, pend_len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) break; /* the container closed its stdin: the input is dropped */
+        pend_off += (size_t)n;
+        pend_len -= (size_t)n;
+    }
+    pend_len = pend_off = 0;
+    if (close_after_pend) { close_after_pend = 0; close_stdin(); }
+}
+
 static void to_stdin(const char *data, size_t len)
 {
-    if (!P->open_stdin) return;
-    int fd = master >= 0 ? master : in_w;
-    if (fd >= 0) write_all(fd, data, len);
+    if (stdin_target() < 0) return;
+    if (len > sizeof pend - pend_len - pend_off) len = sizeof pend - pend_len - pend_off;
+    memcpy(pend + pend_off + pend_len, data, len);
+    pend_len += len;
+    flush_stdin();
 }
 
 static void control_command(int i, char *line)
@@ -574,7 +604,9 @@ void monitor_main(struct plan *p, int create, int report_fd)
     /* Relay until the init has exited and its output is drained. */
     static char buf[8192];
     int status = 0, exited = 0;
-    struct pollfd pf[5 + MAX_ATTACH + MAX_CONTROL];
+    struct pollfd pf[6 + MAX_ATTACH + MAX_CONTROL];
+    if (in_w >= 0) fcntl(in_w, F_SETFL, O_NONBLOCK);
+    if (master >= 0) fcntl(master, F_SETFL, O_RDWR | O_NONBLOCK);
     for (;;) {
         int n = 0;
         pf[n++] = (struct pollfd){ sfd, POLLIN, 0 };
@@ -582,8 +614,10 @@ void monitor_main(struct plan *p, int create, int report_fd)
         pf[n++] = (struct pollfd){ out_fd[1], POLLIN, 0 };
         pf[n++] = (struct pollfd){ attach_listen, POLLIN, 0 };
         pf[n++] = (struct pollfd){ control_listen, POLLIN, 0 };
+        pf[n++] = (struct pollfd){ pend_len ? stdin_target() : -1, POLLOUT, 0 };
         int base_a = n;
-        for (int i = 0; i < nattach; i++) pf[n++] = (struct pollfd){ attach_fd[i], attach_reading[i] ? POLLIN : 0, 0 };
+        for (int i = 0; i < nattach; i++)
+            pf[n++] = (struct pollfd){ attach_reading[i] && pend_len ? -1 : attach_fd[i], attach_reading[i] ? POLLIN : 0, 0 };
         int base_c = n;
         for (int i = 0; i < ncontrol; i++) pf[n++] = (struct pollfd){ control[i].fd, POLLIN, 0 };
         if (exited && out_fd[0] < 0 && out_fd[1] < 0) break;
@@ -623,6 +657,7 @@ void monitor_main(struct plan *p, int create, int report_fd)
                 }
             }
         }
+        if (pf[5].revents) flush_stdin();
         if (pf[4].revents) {
             int c = accept4(control_listen, NULL, NULL, SOCK_CLOEXEC);
             if (c >= 0) {
