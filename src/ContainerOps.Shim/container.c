@@ -260,7 +260,7 @@ static int do_masked(const char *path, char *err, size_t errlen)
         FAIL("masked", "%s: %s", path, strerror(errno));
     }
     int r;
-    if (S_ISDIR(st.st_mode)) r = mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
+    if (S_ISDIR(st.st_mode)) r = mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     else r = mount("/dev/null", path, NULL, MS_BIND, NULL);
     if (r < 0) FAIL("masked", "%s: %s", path, strerror(errno));
     return 0;

@@ -69,11 +69,6 @@ int exec_main(struct plan *p)
         close(nsfd[k]);
     }
 
-    int rep[2];
-    if (pipe2(rep, O_CLOEXEC) < 0) {
-        fmt_error(err, sizeof err, errno, "pipe", "%s", strerror(errno));
-        return setup_error(err);
-    }
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
@@ -84,7 +79,6 @@ int exec_main(struct plan *p)
     }
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        close(rep[0]);
         if (p->terminal) {
             setsid();
             if (ioctl(0, TIOCSCTTY, 0) < 0) {
@@ -99,15 +93,12 @@ int exec_main(struct plan *p)
         if (filter && seccomp_load(filter, filter_len, err, sizeof err) < 0) goto fail;
         int e = process_exec(p, err, sizeof err);
         fprintf(stderr, "%s\n", err);
-        write_all(rep[1], "x", 1);
         _exit(e == ENOENT ? 127 : 126);
     fail:
         fprintf(stderr, "%s\n", err);
-        write_all(rep[1], "s", 1);
         _exit(125);
     }
     child_pid = pid;
-    close(rep[1]);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = forward;
@@ -121,7 +112,6 @@ int exec_main(struct plan *p)
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) return 125;
-    close(rep[0]);
     if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
     return WEXITSTATUS(st);
 }
