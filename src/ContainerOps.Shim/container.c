@@ -11,6 +11,7 @@
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ static int mkdir_in_root(int rootfd, const char *path, mode_t mode)
 {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    for (size_t l = strlen(buf); l > 1 && buf[l - 1] == '/'; l--) buf[l - 1] = 0;
     int fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
     if (fd >= 0 || errno != ENOENT) return fd;
     char *slash = strrchr(buf, '/');
@@ -393,10 +395,8 @@ int process_cwd(struct plan *p, char *err, size_t errlen)
     if (chdir(cwd) < 0) FAIL("cwd", "chdir %s: %s", cwd, strerror(errno));
     char buf[4096];
     /* A working directory reached through a leaked host fd is not below the new root. */
-    if (!getcwd(buf, sizeof buf) || buf[0] != '/') {
-        if (errno == 0 || buf[0] != '/') errno = ENOENT;
-        FAIL("cwd", "%s is outside the container root", cwd);
-    }
+    if (!getcwd(buf, sizeof buf)) FAIL("cwd", "%s: getcwd: %s (outside the container root?)", cwd, strerror(errno));
+    if (buf[0] != '/') { errno = ENOENT; FAIL("cwd", "%s is outside the container root", cwd); }
     return 0;
 }
 
@@ -464,6 +464,15 @@ int process_exec(struct plan *p, char *err, size_t errlen)
 
 /* ---- the init ---- */
 
+void reset_signals(void)
+{
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void report(int fd, const char *line)
 {
     size_t n = strlen(line);
@@ -482,6 +491,9 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     char err[1024];
     size_t errlen = sizeof err;
 
+    /* The container starts with default signal dispositions and nothing blocked (the monitor ignores
+     * SIGPIPE/SIGHUP and blocks SIGCHLD; ignored signals and the mask would survive execve). */
+    reset_signals();
     if (console_fd < 0 && (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0)) {
         fmt_error(err, errlen, errno, "stdio", "dup2: %s", strerror(errno));
         INIT_FAIL();

@@ -94,10 +94,7 @@ int main(int argc, char **argv)
         return 2;
     }
     /* Nothing inherited from the caller's signal setup. */
-    signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    reset_signals();
 
     struct plan p;
     char err[512];

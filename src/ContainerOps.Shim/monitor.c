@@ -428,6 +428,7 @@ static pid_t start_external(int stdin_fd, int stdout_fd, int stderr_fd, const ch
     pid_t pid = fork();
     if (pid != 0) return pid;
     char err[600];
+    reset_signals();
     if (slave) {
         setsid();
         int fd = open(slave, O_RDWR);

@@ -91,6 +91,9 @@ int seccomp_load(void *prog, size_t len, char *err, size_t errlen);
 /* Resolves argv[0] through PATH of env and execs; returns errno on failure with err filled. */
 int process_exec(struct plan *p, char *err, size_t errlen);
 
+/* Default dispositions for every signal, empty mask (container.c). */
+void reset_signals(void);
+
 /* monitor.c: the run/create monitor (after the double fork). Writes the report line to report_fd. */
 void monitor_main(struct plan *p, int create, int report_fd) __attribute__((noreturn));
 
