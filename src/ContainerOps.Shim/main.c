@@ -93,6 +93,9 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    /* fds 0-2 must exist, or pipes created below could land on them. */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) return 125;
     /* Nothing inherited from the caller's signal setup. */
     reset_signals();
 
