@@ -1,0 +1,400 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.PowerShell.Tests;
+
+public class ModuleShapeTests
+{
+    private static readonly Type[] CmdletTypes = typeof(ContainerOpsCmdlet).Assembly.GetTypes()
+        .Where(t => !t.IsAbstract && t.GetCustomAttributes(typeof(CmdletAttribute), false).Length > 0).ToArray();
+
+    private static CmdletAttribute Attr(Type t) => (CmdletAttribute)t.GetCustomAttributes(typeof(CmdletAttribute), false)[0];
+    private static string NameOf(Type t) => $"{Attr(t).VerbName}-{Attr(t).NounName}";
+
+    private static readonly string RepoRoot = FindRoot();
+
+    private static string FindRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "ContainerOps.sln"))) dir = Path.GetDirectoryName(dir);
+        return dir ?? throw new InvalidOperationException("repo root not found");
+    }
+
+    private static Hashtable Manifest()
+    {
+        var ast = Parser.ParseFile(Path.Combine(RepoRoot, "ContainerOps.psd1"), out _, out var errors);
+        Assert.Empty(errors);
+        return (Hashtable)((HashtableAst)ast.Find(a => a is HashtableAst, false)!).SafeGetValue();
+    }
+
+    [Fact]
+    public void ManifestExportsExactlyTheCmdletsOfTheAssembly()
+    {
+        var exported = ((object[])Manifest()["CmdletsToExport"]!).Cast<string>().OrderBy(s => s).ToArray();
+        var defined = CmdletTypes.Select(NameOf).OrderBy(s => s).ToArray();
+        Assert.Equal(defined, exported);
+        Assert.DoesNotContain(exported, e => e.Contains('*'));
+    }
+
+    [Fact]
+    public void ManifestPointsAtThePublishedAssemblyAndFormatFile()
+    {
+        var m = Manifest();
+        Assert.Equal("bin/module/ContainerOps.PowerShell.dll", m["RootModule"]);
+        Assert.Equal("0.1.0", m["ModuleVersion"]);
+        Assert.Equal("7.6", m["PowerShellVersion"]);
+        Assert.Equal(["Module/ContainerOps.Format.ps1xml"], ((object[])m["FormatsToProcess"]!).Cast<string>());
+        Assert.True(File.Exists(Path.Combine(RepoRoot, "Module", "ContainerOps.Format.ps1xml")));
+        Assert.True(Guid.TryParse((string)m["GUID"]!, out _));
+    }
+
+    [Fact]
+    public void VerbsAreApproved()
+    {
+        var approved = new[] { typeof(VerbsCommon), typeof(VerbsData), typeof(VerbsLifecycle), typeof(VerbsDiagnostic), typeof(VerbsCommunications), typeof(VerbsSecurity), typeof(VerbsOther) }
+            .SelectMany(t => t.GetFields()).Select(f => (string)f.GetValue(null)!).ToHashSet();
+        foreach (var t in CmdletTypes) Assert.Contains(Attr(t).VerbName, approved);
+    }
+
+    [Fact]
+    public void EveryCmdletDeclaresOutputType()
+    {
+        foreach (var t in CmdletTypes)
+            Assert.True(t.GetCustomAttributes(typeof(OutputTypeAttribute), false).Length > 0, NameOf(t));
+    }
+
+    [Fact]
+    public void ChangesSupportShouldProcessAndRemovalsAskFirst()
+    {
+        var changing = new[] { "New", "Start", "Stop", "Restart", "Suspend", "Resume", "Remove", "Rename", "Import", "Add" };
+        foreach (var t in CmdletTypes.Where(t => changing.Contains(Attr(t).VerbName)))
+        {
+            Assert.True(Attr(t).SupportsShouldProcess, NameOf(t));
+            if (Attr(t).VerbName == "Remove") Assert.Equal(ConfirmImpact.High, Attr(t).ConfirmImpact);
+        }
+    }
+}
+
+public class ContainerCmdletTests : IDisposable
+{
+    private readonly Shell _sh = new();
+    public void Dispose() => _sh.Dispose();
+
+    [Fact]
+    public void GetContainerPipesIntoStopContainerByProperty()
+    {
+        _sh.Client.Add("web");
+        _sh.Client.Add("db");
+        _sh.Client.Add("old", "exited");
+        _sh.Run("Get-Container | Stop-Container -Timeout 3");
+        Assert.Empty(_sh.Errors);
+        Assert.Equal(2, _sh.Client.Calls.Count(c => c.StartsWith("stop t=3 ")));
+        Assert.All(_sh.Client.Containers, c => Assert.Equal("exited", c.State));
+    }
+
+    [Fact]
+    public void StopContainerPassThruWritesTheContainer()
+    {
+        _sh.Client.Add("web");
+        var output = _sh.Run("Stop-Container web -PassThru");
+        var c = Assert.IsType<ContainerSummary>(Assert.Single(output).BaseObject);
+        Assert.Equal("web", c.Name);
+    }
+
+    [Fact]
+    public void RemoveWhatIfLeavesTheContainer()
+    {
+        _sh.Client.Add("web", "exited");
+        _sh.Run("Get-Container -All | Remove-Container -WhatIf");
+        Assert.Single(_sh.Client.Containers);
+        _sh.Run("Get-Container -All | Remove-Container -Force -WhatIf");
+        Assert.Single(_sh.Client.Containers);
+    }
+
+    [Fact]
+    public void RemoveRunningContainerIsAnInvalidOperationUnlessForced()
+    {
+        _sh.Client.Add("web");
+        _sh.Run("Remove-Container web -Confirm:$false");
+        var e = Assert.Single(_sh.Errors);
+        Assert.Equal("ContainerRunning", e.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Equal(ErrorCategory.InvalidOperation, e.CategoryInfo.Category);
+        Assert.Equal("web", e.TargetObject);
+        _sh.Run("Get-Container web | Remove-Container -Force");
+        Assert.Empty(_sh.Client.Containers);
+        Assert.Contains(_sh.Client.Calls, c => c.StartsWith("remove force=True"));
+    }
+
+    [Fact]
+    public void MissingContainerIsObjectNotFoundAndThePipelineGoesOn()
+    {
+        _sh.Client.Add("web");
+        _sh.Run("'nope', 'web' | Start-Container");
+        var e = Assert.Single(_sh.Errors);
+        Assert.Equal(ErrorCategory.ObjectNotFound, e.CategoryInfo.Category);
+        Assert.StartsWith("ContainerNotFound", e.FullyQualifiedErrorId);
+        Assert.Contains("start web", _sh.Client.Calls);
+    }
+
+    [Fact]
+    public void GetContainerNameTakesWildcardsAndReportsPlainNamesNotFound()
+    {
+        _sh.Client.Add("web1");
+        _sh.Client.Add("web2", "exited");
+        _sh.Client.Add("db");
+        var names = _sh.Run("Get-Container -Name web*").Select(o => ((ContainerSummary)o.BaseObject).Name).ToArray();
+        Assert.Equal(["web1", "web2"], names);
+        Assert.Empty(_sh.Errors);
+        Assert.Empty(_sh.Run("Get-Container -Name nothing*"));
+        Assert.Empty(_sh.Errors);
+        _sh.Run("Get-Container missing");
+        Assert.Equal(ErrorCategory.ObjectNotFound, Assert.Single(_sh.Errors).CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void GetContainerDefaultsToRunningAndStatusFilters()
+    {
+        _sh.Client.Add("a");
+        _sh.Client.Add("b", "exited");
+        Assert.Single(_sh.Run("Get-Container"));
+        Assert.Equal(2, _sh.Run("Get-Container -All").Count);
+        var exited = Assert.Single(_sh.Run("Get-Container -Status exited"));
+        Assert.Equal("b", ((ContainerSummary)exited.BaseObject).Name);
+        _sh.Run("Get-Container -Filter @{ label = 'app=web' }");
+        Assert.Contains("list all=False filters=label=app=web", _sh.Client.Calls);
+        var details = Assert.Single(_sh.Run("Get-Container a -Detailed"));
+        Assert.IsType<ContainerDetails>(details.BaseObject);
+    }
+
+    [Fact]
+    public void NewContainerBuildsTheCreateRequest()
+    {
+        var output = _sh.Run("New-Container busybox echo hello world -Name web -Memory 256MB -Cpus 1.5 -Environment @{ A = 1 }, 'B=2' " +
+                             "-Label app=web -RestartPolicy on-failure -MaximumRetryCount 3 -Network host -Volume /tmp:/data:ro -ReadOnly -CapabilityDrop ALL");
+        Assert.Empty(_sh.Errors);
+        var r = _sh.Client.LastCreate!;
+        Assert.Equal("busybox", r.Image);
+        Assert.Equal(["echo", "hello", "world"], r.Cmd);
+        Assert.Equal("web", r.Name);
+        Assert.Equal(256L * 1024 * 1024, r.HostConfig.Memory);
+        Assert.Equal(1_500_000_000L, r.HostConfig.NanoCpus);
+        Assert.Equal(["A=1", "B=2"], r.Env);
+        Assert.Equal("web", r.Labels["app"]);
+        Assert.Equal("on-failure", r.HostConfig.RestartPolicy.Name);
+        Assert.Equal(3, r.HostConfig.RestartPolicy.MaximumRetryCount);
+        Assert.Equal("host", r.HostConfig.NetworkMode);
+        Assert.Equal(["/tmp:/data:ro"], r.HostConfig.Binds);
+        Assert.True(r.HostConfig.ReadonlyRootfs);
+        Assert.Equal(["ALL"], r.HostConfig.CapDrop);
+        Assert.False(r.HostConfig.AutoRemove);
+        var c = Assert.IsType<ContainerSummary>(Assert.Single(output).BaseObject);
+        Assert.Equal("created", c.State);
+    }
+
+    [Fact]
+    public void NewContainerWaitRmIsDockerRunRm()
+    {
+        _sh.Client.Logs.Add(new LogEntry { Stream = "stdout", Log = "hello\n" });
+        _sh.Client.Logs.Add(new LogEntry { Stream = "stderr", Log = "oops\n" });
+        _sh.Client.ExitCode = 3;
+        var output = _sh.Run("New-Container busybox sh -Wait -Rm; $LASTEXITCODE");
+        Assert.Equal(["hello", "3"], output.Select(o => o.ToString()));
+        var e = Assert.Single(_sh.Errors);
+        Assert.Equal("oops", e.Exception.Message);
+        Assert.Empty(_sh.Client.Containers);
+        Assert.Contains(_sh.Client.Calls, c => c.StartsWith("start "));
+    }
+
+    [Fact]
+    public void NewContainerRmWithoutWaitAsksTheDaemonToRemove()
+    {
+        _sh.Run("New-Container busybox -Rm -Start");
+        Assert.True(_sh.Client.LastCreate!.HostConfig.AutoRemove);
+        Assert.Equal("running", Assert.Single(_sh.Client.Containers).State);
+    }
+
+    [Fact]
+    public void NewContainerNameInUseIsResourceExists()
+    {
+        _sh.Client.Add("web");
+        _sh.Run("New-Container busybox -Name web");
+        var e = Assert.Single(_sh.Errors);
+        Assert.Equal(ErrorCategory.ResourceExists, e.CategoryInfo.Category);
+        Assert.StartsWith("NameInUse", e.FullyQualifiedErrorId);
+        Assert.Equal("web", e.TargetObject);
+    }
+
+    [Fact]
+    public void NewContainerWhatIfCreatesNothing()
+    {
+        _sh.Run("New-Container busybox -Name web -WhatIf");
+        Assert.Null(_sh.Client.LastCreate);
+    }
+
+    [Fact]
+    public void InvokeContainerCommandWritesLinesErrorsAndExitCode()
+    {
+        _sh.Client.Add("web");
+        _sh.Client.ExecFrames.AddRange([
+            new StreamFrame { Stream = "stdout", Data = "one\ntw" },
+            new StreamFrame { Stream = "stdout", Data = "o\nthree" },
+            new StreamFrame { Stream = "stderr", Data = "bad\n" },
+            new StreamFrame { Stream = "exit", ExitCode = 2 }]);
+        var output = _sh.Run("Get-Container web | Invoke-ContainerCommand -Command cat, /etc/passwd -Environment X=1 -PassThru");
+        Assert.Equal(["one", "two", "three"], output.Take(3).Select(o => o.ToString()));
+        var result = Assert.IsType<ContainerCommandResult>(output[3].BaseObject);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("bad", Assert.Single(_sh.Errors).Exception.Message);
+        Assert.Equal(["cat", "/etc/passwd"], _sh.Client.LastExec!.Cmd);
+        Assert.Equal(["X=1"], _sh.Client.LastExec.Env);
+        Assert.Equal(2, _sh.Run("$LASTEXITCODE")[0].BaseObject);
+    }
+
+    [Fact]
+    public void InvokeContainerCommandSendsInput()
+    {
+        _sh.Client.Add("web");
+        _sh.Client.ExecFrames.Add(new StreamFrame { Stream = "exit", ExitCode = 0 });
+        _sh.Run("Invoke-ContainerCommand web cat -InputObject a, b");
+        Assert.Equal("a\nb\n", _sh.Client.LastExecStdin);
+    }
+
+    [Fact]
+    public void GetContainerLogWritesTextOrEntries()
+    {
+        _sh.Client.Add("web");
+        var t = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+        _sh.Client.Logs.AddRange([new LogEntry { Log = "a\n", Time = t }, new LogEntry { Log = "b\n", Time = t }, new LogEntry { Log = "c\r\n", Time = t, Stream = "stderr" }]);
+        Assert.Equal(["b", "c"], _sh.Run("Get-ContainerLog web -Tail 2").Select(o => o.ToString()));
+        Assert.Equal("2026-11-22T10:00:00.0000000Z a", _sh.Run("Get-ContainerLog web -Timestamps")[0].ToString());
+        Assert.IsType<LogEntry>(_sh.Run("Get-ContainerLog web -AsObject")[0].BaseObject);
+        Assert.Equal(["c"], _sh.Run("Get-ContainerLog web -Stream Stderr").Select(o => o.ToString()));
+    }
+
+    [Fact]
+    public void GetContainerProcessMapsColumns()
+    {
+        _sh.Client.Add("web");
+        var p = Assert.IsType<ContainerProcess>(Assert.Single(_sh.Run("Get-Container web | Get-ContainerProcess")).BaseObject);
+        Assert.Equal(4242, p.Pid);
+        Assert.Equal(4200, p.ParentPid);
+        Assert.Equal("sh -c sleep 100", p.Command);
+        Assert.Equal("root", p.User);
+    }
+
+    [Fact]
+    public void StatisticsDefaultToRunningContainers()
+    {
+        _sh.Client.Add("a");
+        _sh.Client.Add("b", "exited");
+        var s = Assert.IsType<ContainerStats>(Assert.Single(_sh.Run("Get-ContainerStatistic")).BaseObject);
+        Assert.Equal("a", s.Name);
+    }
+
+    [Fact]
+    public void RenameAndWait()
+    {
+        _sh.Client.Add("web", "exited");
+        _sh.Run("Rename-Container web -NewName site");
+        Assert.Equal("site", _sh.Client.Containers[0].Name);
+        var w = Assert.Single(_sh.Run("Wait-Container site"));
+        Assert.Equal(0, ((ContainerWaitResponse)w.BaseObject).StatusCode);
+        Assert.Equal("site", w.Properties["Container"].Value);
+    }
+
+    [Fact]
+    public void StoppingThePipelineCancelsAWait()
+    {
+        _sh.Client.Add("forever");
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _sh.Runspace;
+        ps.AddScript("Wait-Container forever");
+        var pending = ps.BeginInvoke();
+        SpinWait.SpinUntil(() => _sh.Client.Calls.Contains("wait forever"), TimeSpan.FromSeconds(10));
+        var stopped = Task.Run(ps.Stop);
+        Assert.True(stopped.Wait(TimeSpan.FromSeconds(10)), "Stop did not return");
+        Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
+    }
+
+    [Fact]
+    public void WaitTimeoutIsOperationTimeout()
+    {
+        _sh.Client.Add("forever");
+        _sh.Run("Wait-Container forever -Timeout 1");
+        Assert.Equal(ErrorCategory.OperationTimeout, Assert.Single(_sh.Errors).CategoryInfo.Category);
+    }
+}
+
+public class ImageCmdletTests : IDisposable
+{
+    private readonly Shell _sh = new();
+    public void Dispose() => _sh.Dispose();
+
+    [Fact]
+    public void ImportTagListRemove()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(file, new byte[100_000]);
+            var imported = _sh.Run($"Import-ContainerImage -Path '{file}' -Reference busybox:1 -Change 'CMD [\"sh\"]'");
+            Assert.Empty(_sh.Errors);
+            Assert.IsType<ImageSummary>(Assert.Single(imported).BaseObject);
+            Assert.Contains("import busybox:1 changes=CMD [\"sh\"] bytes=100000", _sh.Client.Calls);
+
+            _sh.Run("Add-ContainerImageTag busybox:1 busybox:latest");
+            Assert.Equal(["busybox:1", "busybox:latest"], _sh.Client.Images[0].RepoTags);
+            Assert.Single(_sh.Run("Get-ContainerImage busybox"));
+            Assert.Single(_sh.Run("Get-ContainerImage bus*"));
+            Assert.Single(_sh.Run("Get-ContainerImage bbbbbbbb"));
+            Assert.Empty(_sh.Errors);
+            _sh.Run("Get-ContainerImage nothing");
+            Assert.Equal(ErrorCategory.ObjectNotFound, Assert.Single(_sh.Errors).CategoryInfo.Category);
+
+            _sh.Run("Get-ContainerImage | Remove-ContainerImage -WhatIf");
+            Assert.Single(_sh.Client.Images);
+            _sh.Run("Get-ContainerImage | Remove-ContainerImage -Confirm:$false");
+            Assert.Empty(_sh.Client.Images);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void ImportOfAMissingFileIsObjectNotFound()
+    {
+        _sh.Run("Import-ContainerImage -Path /nonexistent/rootfs.tar -Reference x");
+        Assert.Equal(ErrorCategory.ObjectNotFound, Assert.Single(_sh.Errors).CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void ReferencesSplitForDisplay()
+    {
+        Assert.Equal(("busybox", "1.36"), ImageReferenceParts.Split("busybox:1.36"));
+        Assert.Equal(("localhost:5000/app", "latest"), ImageReferenceParts.Split("localhost:5000/app"));
+        Assert.Equal(("app", "sha256:abc"), ImageReferenceParts.Split("app@sha256:abc"));
+    }
+}
+
+public class ErrorMappingTests
+{
+    [Theory]
+    [InlineData(ErrorKind.InvalidArgument, "InvalidMemoryLimit", ErrorCategory.InvalidArgument)]
+    [InlineData(ErrorKind.NotFound, "ImageNotFound", ErrorCategory.ObjectNotFound)]
+    [InlineData(ErrorKind.Conflict, "NameInUse", ErrorCategory.ResourceExists)]
+    [InlineData(ErrorKind.Conflict, "TagExists", ErrorCategory.ResourceExists)]
+    [InlineData(ErrorKind.Conflict, "ContainerRunning", ErrorCategory.InvalidOperation)]
+    [InlineData(ErrorKind.ResourceUnavailable, "RuntimeMissing", ErrorCategory.ResourceUnavailable)]
+    [InlineData(ErrorKind.Internal, "Internal", ErrorCategory.NotSpecified)]
+    public void CategoriesFollowKinds(ErrorKind kind, string id, ErrorCategory expected)
+    {
+        var record = ErrorRecords.From(new ContainerOpsException(kind, id, "m", "target"));
+        Assert.Equal(expected, record.CategoryInfo.Category);
+        Assert.Equal(id, record.FullyQualifiedErrorId);
+        Assert.Equal("target", record.TargetObject);
+    }
+}

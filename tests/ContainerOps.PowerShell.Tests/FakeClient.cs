@@ -1,0 +1,199 @@
+using System.Runtime.CompilerServices;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.PowerShell.Tests;
+
+/// <summary>An in-memory daemon: enough behaviour for the cmdlets' binding, pipelines and error paths.</summary>
+internal sealed class FakeClient : IContainerOpsClient
+{
+    public string Endpoint => "fake";
+    public List<ContainerSummary> Containers { get; } = new();
+    public List<ImageSummary> Images { get; } = new();
+    public List<string> Calls { get; } = new();
+    public ContainerCreateRequest? LastCreate { get; private set; }
+    public ExecCreateRequest? LastExec { get; private set; }
+    public string? LastExecStdin { get; private set; }
+    public List<LogEntry> Logs { get; } = new();
+    public List<StreamFrame> ExecFrames { get; } = new();
+    public int ExitCode { get; set; }
+    private int _next = 1;
+
+    public ContainerSummary Add(string name, string state = "running", string image = "busybox:latest")
+    {
+        var id = (_next++).ToString("x2") + new string('a', 62);
+        var c = new ContainerSummary { Id = id, Name = name, Image = image, State = state, Status = state == "running" ? "Up 1 second" : "Exited (0) 1 second ago", Created = DateTimeOffset.UtcNow, Command = "sh" };
+        Containers.Add(c);
+        return c;
+    }
+
+    private ContainerSummary Find(string idOrName) =>
+        Containers.FirstOrDefault(c => c.Id == idOrName || c.Name == idOrName)
+        ?? Containers.FirstOrDefault(c => c.Id.StartsWith(idOrName, StringComparison.Ordinal))
+        ?? throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"No such container: {idOrName}", idOrName);
+
+    private Task Record(string call, string target)
+    {
+        Find(target);
+        Calls.Add($"{call} {target}");
+        return Task.CompletedTask;
+    }
+
+    public Task PingAsync(CancellationToken ct = default) => Task.CompletedTask;
+
+    public Task<ContainerCreateResponse> CreateContainerAsync(ContainerCreateRequest request, CancellationToken ct = default)
+    {
+        LastCreate = request;
+        if (request.Name is not null && Containers.Any(c => c.Name == request.Name))
+            throw new ContainerOpsException(ErrorKind.Conflict, "NameInUse", $"The name {request.Name} is in use.", request.Name, "Name");
+        var c = Add(request.Name ?? $"auto{_next}", "created", request.Image);
+        Calls.Add($"create {c.Name}");
+        return Task.FromResult(new ContainerCreateResponse { Id = c.Id, Warnings = request.HostConfig.Memory == 1 ? ["tiny memory"] : [] });
+    }
+
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(bool all = false, IDictionary<string, string>? filters = null, CancellationToken ct = default)
+    {
+        Calls.Add($"list all={all} filters={(filters is null ? "" : string.Join(",", filters.Select(kv => kv.Key + "=" + kv.Value)))}");
+        return Task.FromResult<IReadOnlyList<ContainerSummary>>(Containers.Where(c => all || c.State == "running").ToList());
+    }
+
+    public Task<ContainerDetails> InspectContainerAsync(string idOrName, CancellationToken ct = default)
+    {
+        var c = Find(idOrName);
+        return Task.FromResult(new ContainerDetails { Id = c.Id, Name = "/" + c.Name, ImageName = c.Image, State = new ContainerState { Status = c.State, Running = c.State == "running" } });
+    }
+
+    public Task StartContainerAsync(string idOrName, CancellationToken ct = default)
+    {
+        Find(idOrName).State = "running";
+        return Record("start", idOrName);
+    }
+
+    public Task StopContainerAsync(string idOrName, int? timeoutSeconds = null, CancellationToken ct = default)
+    {
+        Find(idOrName).State = "exited";
+        return Record($"stop t={timeoutSeconds}", idOrName);
+    }
+
+    public Task RestartContainerAsync(string idOrName, int? timeoutSeconds = null, CancellationToken ct = default) => Record("restart", idOrName);
+    public Task KillContainerAsync(string idOrName, string signal = "KILL", CancellationToken ct = default) => Record("kill", idOrName);
+    public Task PauseContainerAsync(string idOrName, CancellationToken ct = default) => Record("pause", idOrName);
+    public Task UnpauseContainerAsync(string idOrName, CancellationToken ct = default) => Record("unpause", idOrName);
+
+    public async Task<ContainerWaitResponse> WaitContainerAsync(string idOrName, CancellationToken ct = default)
+    {
+        var c = Find(idOrName);
+        Calls.Add($"wait {idOrName}");
+        if (c.State == "running" && c.Name.StartsWith("forever", StringComparison.Ordinal)) await Task.Delay(Timeout.Infinite, ct);
+        c.State = "exited";
+        c.ExitCode = ExitCode;
+        return new ContainerWaitResponse { StatusCode = ExitCode };
+    }
+
+    public Task RemoveContainerAsync(string idOrName, bool force = false, CancellationToken ct = default)
+    {
+        var c = Find(idOrName);
+        if (c.State == "running" && !force)
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"Container {c.Name} is running; stop it or use -Force.", c.Name);
+        Containers.Remove(c);
+        Calls.Add($"remove force={force} {idOrName}");
+        return Task.CompletedTask;
+    }
+
+    public Task RenameContainerAsync(string idOrName, string newName, CancellationToken ct = default)
+    {
+        Find(idOrName).Name = newName;
+        Calls.Add($"rename {idOrName} {newName}");
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<LogEntry> GetLogsAsync(string idOrName, bool follow = false, int? tail = null, DateTimeOffset? since = null,
+        bool stdout = true, bool stderr = true, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        Find(idOrName);
+        Calls.Add($"logs follow={follow} tail={tail} stdout={stdout} stderr={stderr} {idOrName}");
+        var entries = Logs.Where(l => (stdout || l.Stream != "stdout") && (stderr || l.Stream != "stderr")).ToList();
+        if (tail is int t) entries = entries.TakeLast(t).ToList();
+        foreach (var e in entries)
+        {
+            await Task.Yield();
+            yield return e;
+        }
+        if (follow && idOrName.StartsWith("forever", StringComparison.Ordinal)) await Task.Delay(Timeout.Infinite, ct);
+    }
+
+    public Task<ContainerProcessList> TopContainerAsync(string idOrName, CancellationToken ct = default)
+    {
+        Find(idOrName);
+        return Task.FromResult(new ContainerProcessList
+        {
+            Titles = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+            Processes = [["root", "4242", "4200", "0", "08:00", "?", "00:00:00", "sh -c sleep 100"]],
+        });
+    }
+
+    public Task<ContainerStats> StatsContainerAsync(string idOrName, CancellationToken ct = default)
+    {
+        var c = Find(idOrName);
+        return Task.FromResult(new ContainerStats { Id = c.Id, Name = c.Name, MemoryUsage = 1 << 20, Pids = 2 });
+    }
+
+    public async IAsyncEnumerable<StreamFrame> ExecAsync(string idOrName, ExecCreateRequest request, Stream? stdin = null,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        Find(idOrName);
+        LastExec = request;
+        if (stdin is not null) LastExecStdin = await new StreamReader(stdin).ReadToEndAsync(ct);
+        foreach (var f in ExecFrames)
+        {
+            await Task.Yield();
+            yield return f;
+        }
+    }
+
+    public Task<InteractiveSession> ExecInteractiveAsync(string idOrName, ExecCreateRequest request, CancellationToken ct = default) => throw new NotSupportedException();
+    public Task<InteractiveSession> AttachAsync(string idOrName, CancellationToken ct = default) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<ImageSummary>> ListImagesAsync(bool all = false, CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<ImageSummary>>(Images.ToList());
+
+    public Task<ImageDetails> InspectImageAsync(string nameOrId, CancellationToken ct = default) => throw new NotSupportedException();
+
+    public async Task<ImageLoadResponse> ImportImageAsync(Stream rootfsTar, string? reference, IEnumerable<string>? changes = null,
+        IProgress<long>? bytesSent = null, CancellationToken ct = default)
+    {
+        var buffer = new byte[4096];
+        long total = 0;
+        int n;
+        while ((n = await rootfsTar.ReadAsync(buffer, ct)) > 0) bytesSent?.Report(total += n);
+        Calls.Add($"import {reference} changes={string.Join("|", changes ?? [])} bytes={total}");
+        var image = new ImageSummary { Id = "sha256:" + new string('b', 64), RepoTags = reference is null ? [] : [reference], Size = total };
+        Images.Add(image);
+        return new ImageLoadResponse { Images = [image] };
+    }
+
+    public Task<ImageLoadResponse> LoadImageAsync(Stream archive, IProgress<long>? bytesSent = null, CancellationToken ct = default)
+    {
+        Calls.Add("load");
+        return Task.FromResult(new ImageLoadResponse());
+    }
+
+    public Task TagImageAsync(string source, string target, CancellationToken ct = default)
+    {
+        var image = Images.FirstOrDefault(i => i.RepoTags.Contains(source) || i.Id == source)
+                    ?? throw new ContainerOpsException(ErrorKind.NotFound, "ImageNotFound", $"No such image: {source}", source);
+        image.RepoTags.Add(target);
+        return Task.CompletedTask;
+    }
+
+    public Task<ImageRemoveResponse> RemoveImageAsync(string nameOrId, bool force = false, CancellationToken ct = default)
+    {
+        var image = Images.FirstOrDefault(i => i.RepoTags.Contains(nameOrId) || i.Id == nameOrId)
+                    ?? throw new ContainerOpsException(ErrorKind.NotFound, "ImageNotFound", $"No such image: {nameOrId}", nameOrId);
+        Images.Remove(image);
+        Calls.Add($"rmi force={force} {nameOrId}");
+        return Task.FromResult(new ImageRemoveResponse { Deleted = [image.Id] });
+    }
+
+    public void Dispose() { }
+}
