@@ -16,7 +16,7 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
 
     private const string Probe =
         "echo pid=$$; hostname; id; grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp:)' /proc/self/status; " +
-        "pwd; ls /dev | grep -vE '^(console|core)$' | sort | tr '\\n' ' '; echo; wc -c < /proc/kcore; ls /sys/firmware | wc -l; " +
+        "pwd; ls /dev | grep -vE '^(console|core)$' | sort | tr '\\n' ' '; echo; cat /proc/timer_list /proc/keys | wc -c; ls /sys/firmware | wc -l; " +
         "touch /proc/sys/x 2>/dev/null; echo procsys=$?; cat /sys/class/net/lo/operstate; ulimit -n; " +
         "echo $PATH; echo HOME=$HOME; grep -c . /proc/self/mountinfo >/dev/null; exit 5";
 

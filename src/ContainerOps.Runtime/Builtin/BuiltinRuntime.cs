@@ -331,7 +331,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             env.RemoveAll(x => x.StartsWith(key, StringComparison.Ordinal));
             env.Add(e);
         }
-        var caps = options.Privileged ? Capabilities.All.ToList() : null;
+        var caps = options.Privileged ? Capabilities.HostBounding() : null;
         var process = new OciProcess
         {
             Terminal = options.Tty,

@@ -38,6 +38,23 @@ public static class Capabilities
     /// <summary>Bit number, or -1 for a name this table does not know (ignored, as newer kernels may add some).</summary>
     public static int Number(string name) => Array.IndexOf(All, name);
 
+    /// <summary>Every capability this process may hand on (its bounding set): what `--privileged` grants. On a nested host
+    /// that is less than <see cref="All"/>, and asking capset for more fails.</summary>
+    public static List<string> HostBounding()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("CapBnd:", StringComparison.Ordinal))
+                {
+                    var mask = Convert.ToUInt64(line[7..].Trim(), 16);
+                    return All.Where((_, bit) => (mask & (1UL << bit)) != 0).ToList();
+                }
+        }
+        catch (IOException) { }
+        return All.ToList();
+    }
+
     public static ulong Mask(IEnumerable<string>? names)
     {
         ulong mask = 0;

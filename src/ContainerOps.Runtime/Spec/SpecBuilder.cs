@@ -85,7 +85,8 @@ public static partial class SpecBuilder
                 Env = env,
                 Cwd = cwd,
                 Capabilities = new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
-                Rlimits = new List<OciRlimit> { new() { Type = "RLIMIT_NOFILE", Soft = 1048576, Hard = 1048576 } },
+                // No rlimits by default: the container inherits the daemon's, as with runc when the spec names none
+                // (raising a hard limit needs CAP_SYS_RESOURCE in the initial namespace, which a nested host may not have).
                 NoNewPrivileges = noNewPrivs,
             },
             Root = new OciRoot { Path = input.RootfsPath, Readonly = hc.ReadonlyRootfs },
@@ -135,7 +136,7 @@ public static partial class SpecBuilder
 
     private static List<string> BuildCapabilities(HostConfig hc, string target)
     {
-        if (hc.Privileged) return Capabilities.All.ToList();
+        if (hc.Privileged) return Capabilities.HostBounding();
         var add = hc.CapAdd.Select(c => Capabilities.Normalize(c, "HostConfig.CapAdd", target)).ToList();
         var drop = hc.CapDrop.Select(c => Capabilities.Normalize(c, "HostConfig.CapDrop", target)).ToList();
         var set = drop.Contains("ALL") ? new List<string>() : Capabilities.DockerDefault.Where(c => !drop.Contains(c)).ToList();
