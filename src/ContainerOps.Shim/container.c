@@ -243,6 +243,51 @@ static int do_sysctl(int rootfd, const char *key, const char *value, char *err, 
     return 0;
 }
 
+/* The mount point (from /proc/self/mountinfo) of the mount that holds path. */
+static int containing_mount(const char *path, char *out, size_t outlen)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) return -1;
+    char line[4096], best[4096] = "";
+    size_t bestlen = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *mp = line;
+        for (int i = 0; i < 4 && mp; i++) { mp = strchr(mp, ' '); if (mp) mp++; }
+        if (!mp) continue;
+        char *end = strchr(mp, ' ');
+        if (!end) continue;
+        *end = 0;
+        /* undo the octal escapes of space, tab, newline and backslash */
+        char *o = mp;
+        for (char *i = mp; *i; i++) {
+            if (i[0] == '\\' && i[1] >= '0' && i[1] <= '7' && i[2] && i[3]) {
+                *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+                i += 3;
+            } else *o++ = *i;
+        }
+        *o = 0;
+        size_t l = strlen(mp);
+        int prefix = !strcmp(mp, "/") || (!strncmp(path, mp, l) && (path[l] == '/' || path[l] == 0));
+        if (prefix && l >= bestlen) { bestlen = l; snprintf(best, sizeof best, "%s", mp); }
+    }
+    fclose(f);
+    if (!bestlen) return -1;
+    snprintf(out, outlen, "%s", best);
+    return 0;
+}
+
+/* pivot_root refuses shared mounts: with a shared rootfs propagation, keep the submounts shared but make
+ * the root mount and the mount holding the rootfs private (not recursively). */
+static int unshare_pivot_mounts(const char *rootfs, char *err, size_t errlen)
+{
+    char real[4096], mp[4096];
+    if (!realpath(rootfs, real)) FAIL("propagation", "%s: %s", rootfs, strerror(errno));
+    if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0) FAIL("propagation", "make / private: %s", strerror(errno));
+    if (containing_mount(real, mp, sizeof mp) < 0) { errno = ENOENT; FAIL("propagation", "no mount holds %s", real); }
+    if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0) FAIL("propagation", "make %s private: %s", mp, strerror(errno));
+    return 0;
+}
+
 static int do_pivot(int rootfd, char *err, size_t errlen)
 {
     if (fchdir(rootfd) < 0) FAIL("pivot_root", "chdir: %s", strerror(errno));
@@ -535,6 +580,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     umask(0);
     unsigned long prop = p->has_propagation ? p->propagation : (MS_REC | MS_PRIVATE);
     if (mount(NULL, "/", NULL, prop, NULL) < 0) { fmt_error(err, errlen, errno, "propagation", "/: %s", strerror(errno)); INIT_FAIL(); }
+    if ((prop & MS_SHARED) && unshare_pivot_mounts(p->rootfs, err, errlen) < 0) INIT_FAIL();
     if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         fmt_error(err, errlen, errno, "rootfs", "bind %s: %s", p->rootfs, strerror(errno));
         INIT_FAIL();
