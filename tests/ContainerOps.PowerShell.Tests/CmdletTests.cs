@@ -14,6 +14,7 @@ public class ModuleShapeTests
     private static string NameOf(Type t) => $"{Attr(t).VerbName}-{Attr(t).NounName}";
 
     private static readonly string RepoRoot = FindRoot();
+    internal static string RepoRootForTests => RepoRoot;
 
     private static string FindRoot()
     {
