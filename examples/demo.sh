@@ -13,7 +13,7 @@ examples/make-busybox-rootfs.sh "$tar"
 step $co import "$tar" busybox:latest --change 'CMD ["/bin/sh"]'
 step $co images
 step $co run --rm busybox echo "hello from a container"
-step $co run --rm --hostname demo --memory 64m --pids-limit 50 busybox sh -c 'echo "I am $(hostname), pid $$, uid $(id -u)"; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'
+step $co run --rm --hostname demo --memory 64m --pids-limit 50 busybox sh -c 'echo "I am $(hostname), pid $$, uid $(id -u)"; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status'
 step $co run -d --name demo-web --restart on-failure:3 busybox sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done'
 sleep 2
 step $co ps
