@@ -209,6 +209,15 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void NewContainerTakesShDashCAsAnArray()
+    {
+        _sh.Run("New-Container busybox -Command sh, -c, 'echo $HOME; exit 3' -Entrypoint @()");
+        Assert.Empty(_sh.Errors);
+        Assert.Equal(["sh", "-c", "echo $HOME; exit 3"], _sh.Client.LastCreate!.Cmd);
+        Assert.Equal([], _sh.Client.LastCreate.Entrypoint!);
+    }
+
+    [Fact]
     public void NewContainerRmWithoutWaitAsksTheDaemonToRemove()
     {
         _sh.Run("New-Container busybox -Rm -Start");

@@ -75,3 +75,23 @@ public sealed class ManifestTests : IDisposable
         Assert.Empty(output);
     }
 }
+
+/// <summary>The Pester suites need pwsh and Pester to run; here at least they must parse.</summary>
+public class PesterScriptTests
+{
+    public static TheoryData<string> Scripts()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(Path.Combine(ModuleShapeTests.RepoRootForTests, "tests", "Pester"), "*.ps1")) data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Scripts))]
+    public void Parses(string script)
+    {
+        System.Management.Automation.Language.Parser.ParseFile(
+            Path.Combine(ModuleShapeTests.RepoRootForTests, "tests", "Pester", script), out _, out var errors);
+        Assert.Empty(errors.Select(e => $"{e.Extent.StartLineNumber}: {e.Message}"));
+    }
+}

@@ -1,0 +1,208 @@
+#requires -Version 7.0
+# Containers end to end through the cmdlets, against a private daemon (its own state and run roots under a temp dir).
+# Needs root, a build (./build.sh build) and busybox-static; skipped with the reason otherwise.
+
+BeforeDiscovery {
+    $repo = (Resolve-Path "$PSScriptRoot/../..").Path
+    $daemon = if ($env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON } else { Join-Path $repo 'bin/daemon/containerops-daemon' }
+    $script:skipReason = if (-not $IsLinux) { 'needs Linux' }
+        elseif ((id -u) -ne '0') { 'needs root' }
+        elseif (-not (Test-Path $daemon)) { "no daemon at $daemon (./build.sh build)" }
+        elseif (-not (Test-Path /bin/busybox)) { 'needs busybox-static' }
+        else { $null }
+}
+
+Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
+    BeforeAll {
+        $repo = (Resolve-Path "$PSScriptRoot/../..").Path
+        $script:saved = @{ Root = $env:CONTAINEROPS_ROOT; RunRoot = $env:CONTAINEROPS_RUN_ROOT; Host = $env:CONTAINEROPS_HOST; Daemon = $env:CONTAINEROPS_DAEMON }
+        $script:tmp = Join-Path ([IO.Path]::GetTempPath()) ("containerops-pester-" + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $null = New-Item -ItemType Directory -Path "$tmp/root", "$tmp/run"
+        $env:CONTAINEROPS_ROOT = "$tmp/root"
+        $env:CONTAINEROPS_RUN_ROOT = "$tmp/run"
+        Remove-Item Env:CONTAINEROPS_HOST -ErrorAction Ignore
+        if (-not $env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON = Join-Path $repo 'bin/daemon/containerops-daemon' }
+
+        Import-Module (Join-Path $repo 'ContainerOps.psd1') -Force
+        & (Join-Path $repo 'examples/make-busybox-rootfs.sh') "$tmp/busybox.tar"
+        $script:image = Import-ContainerImage -Path "$tmp/busybox.tar" -Reference 'pester-busybox:latest' -Change 'CMD ["sh"]' -ErrorAction Stop
+        $script:prefix = 'pester-' + [guid]::NewGuid().ToString('n').Substring(0, 6)
+
+        # Polls until the script block returns something truthy (container output arrives asynchronously).
+        function script:WaitFor([scriptblock] $Condition, [int] $Seconds = 10) {
+            $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                $value = & $Condition
+                if ($value) { return $value }
+                Start-Sleep -Milliseconds 100
+            }
+            & $Condition
+        }
+    }
+
+    AfterAll {
+        if ($tmp) {
+            Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue
+            # Stop the private daemon: the pid it recorded in its run root, else the daemon started with our roots.
+            $pids = @(Get-ChildItem "$tmp/run" -Filter '*.pid' -File -ErrorAction Ignore | ForEach-Object { [int](Get-Content -Raw $_.FullName).Trim() })
+            if ($pids.Count -eq 0) {
+                $pids = @(Get-Process -ErrorAction Ignore | Where-Object { $_.Path -like '*containerops-daemon' -and $_.CommandLine -like "*$tmp*" } | ForEach-Object Id)
+            }
+            foreach ($p in $pids) {
+                Stop-Process -Id $p -ErrorAction Ignore
+                Wait-Process -Id $p -Timeout 10 -ErrorAction Ignore
+                Stop-Process -Id $p -Force -ErrorAction Ignore
+            }
+            Remove-Module ContainerOps -ErrorAction Ignore
+            # Whatever is still mounted under the temp dir (an overlay left by a failure) is unmounted before removal.
+            Get-Content /proc/mounts | ForEach-Object { ($_ -split ' ')[1] } | Where-Object { $_ -like "$tmp*" } |
+                Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
+            Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
+        }
+        $env:CONTAINEROPS_ROOT = $saved.Root; $env:CONTAINEROPS_RUN_ROOT = $saved.RunRoot
+        $env:CONTAINEROPS_HOST = $saved.Host; $env:CONTAINEROPS_DAEMON = $saved.Daemon
+    }
+
+    Context 'images' {
+        It 'imports a root filesystem tarball' {
+            $image | Should -Not -BeNullOrEmpty
+            $image.RepoTags | Should -Contain 'pester-busybox:latest'
+        }
+
+        It 'finds it by name and wildcard, and shows it in a table' {
+            Get-ContainerImage pester-busybox | Should -Not -BeNullOrEmpty
+            Get-ContainerImage 'pester-busy*' | Should -Not -BeNullOrEmpty
+            Get-ContainerImage pester-busybox | Format-Table | Out-String | Should -Match 'pester-busybox'
+        }
+
+        It 'tags and untags' {
+            Add-ContainerImageTag pester-busybox:latest pester-busybox:extra
+            (Get-ContainerImage pester-busybox:extra).Id | Should -Be $image.Id
+            Remove-ContainerImage pester-busybox:extra -Confirm:$false
+            Get-ContainerImage pester-busybox:extra -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Get-ContainerImage pester-busybox:latest | Should -Not -BeNullOrEmpty
+        }
+    }
+
+    Context 'docker run, the pwsh way' {
+        It 'New-Container IMAGE CMD -Wait -Rm writes the output and leaves nothing behind' {
+            $before = @(Get-Container -All).Count
+            $out = New-Container pester-busybox echo hello from busybox -Wait -Rm
+            $out | Should -Be 'hello from busybox'
+            $LASTEXITCODE | Should -Be 0
+            @(Get-Container -All).Count | Should -Be $before
+        }
+
+        It 'sets $LASTEXITCODE to the exit status and keeps stderr apart' {
+            $out = New-Container pester-busybox -Command sh, -c, 'echo out; echo err >&2; exit 3' -Wait -Rm -ErrorVariable err -ErrorAction SilentlyContinue
+            $LASTEXITCODE | Should -Be 3
+            $out | Should -Be 'out'
+            ($err | ForEach-Object { $_.Exception.Message }) | Should -Contain 'err'
+        }
+
+        It 'passes environment and limits' {
+            $out = New-Container pester-busybox -Command sh, -c, 'echo $GREETING' -Environment @{ GREETING = 'hi there' } -Memory 64MB -Wait -Rm
+            $out | Should -Be 'hi there'
+        }
+
+        It 'reports a missing image as an error with an id and category' {
+            $err = $null
+            try { New-Container pester-no-such-image:1 -ErrorAction Stop } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty
+            $err.CategoryInfo.Category | Should -BeIn 'ObjectNotFound', 'InvalidArgument'
+            $err.FullyQualifiedErrorId | Should -Not -BeNullOrEmpty
+        }
+    }
+
+    Context 'a running container' {
+        BeforeAll {
+            $script:name = "$prefix-web"
+            $script:web = New-Container pester-busybox -Name $name -Command sh, -c, 'echo line1; echo line2; while :; do sleep 1; done' -Start
+        }
+
+        It 'is listed as running' {
+            $web.Name | Should -Be $name
+            $c = Get-Container -Name $name
+            $c.State | Should -Be 'running'
+            Get-Container -Name "$prefix-*" | Should -Not -BeNullOrEmpty
+        }
+
+        It 'formats as a table that shows its name and short id' {
+            $text = Get-Container | Format-Table | Out-String -Width 300
+            $text | Should -Match ([regex]::Escape($name))
+            $text | Should -Match $web.Id.Substring(0, 12)
+        }
+
+        It 'runs commands in it' {
+            Invoke-ContainerCommand -Container $name -Command echo, exec-ok | Should -Be 'exec-ok'
+            $result = Get-Container -Name $name | Invoke-ContainerCommand -Command sh, -c, 'exit 4' -PassThru
+            $result.ExitCode | Should -Be 4
+            $LASTEXITCODE | Should -Be 4
+            Invoke-ContainerCommand $name cat /etc/passwd | Should -Contain 'root:x:0:0:root:/root:/bin/sh'
+        }
+
+        It 'has logs' {
+            WaitFor { (Get-ContainerLog $name) -contains 'line2' } | Should -BeTrue
+            Get-ContainerLog $name -Tail 1 | Should -Be 'line2'
+            (Get-ContainerLog $name -AsObject)[0].Stream | Should -Be 'stdout'
+            Get-ContainerLog $name -Timestamps | Select-Object -First 1 | Should -Match '^\d{4}-\d\d-\d\dT.*Z line1$'
+        }
+
+        It 'lists its processes and statistics' {
+            Get-ContainerProcess $name | Where-Object Command -like '*sh*' | Should -Not -BeNullOrEmpty
+            $stats = Get-Container -Name $name | Get-ContainerStatistic
+            $stats.Pids | Should -BeGreaterThan 0
+            $stats | Format-Table | Out-String | Should -Match ([regex]::Escape($name))
+        }
+
+        It 'suspends and resumes' {
+            Suspend-Container $name
+            (Get-Container -Name $name).State | Should -Be 'paused'
+            Resume-Container $name
+            (Get-Container -Name $name).State | Should -Be 'running'
+        }
+
+        It 'is left alone by -WhatIf' {
+            Get-Container -Name $name | Stop-Container -WhatIf
+            Get-Container -Name $name | Remove-Container -Force -WhatIf
+            (Get-Container -Name $name).State | Should -Be 'running'
+        }
+
+        It 'refuses removal while running without -Force' {
+            $err = $null
+            try { Remove-Container $name -Confirm:$false -ErrorAction Stop } catch { $err = $_ }
+            $err.CategoryInfo.Category | Should -BeIn 'InvalidOperation', 'ResourceExists'
+            Get-Container -Name $name | Should -Not -BeNullOrEmpty
+        }
+
+        It 'stops through the pipeline' {
+            Get-Container -Name $name | Stop-Container -Timeout 1
+            (Get-Container -Name $name).State | Should -Be 'exited'
+            (Get-Container -Name $name | Wait-Container).StatusCode | Should -Not -Be $null
+        }
+
+        It 'renames' {
+            Rename-Container $name -NewName "$name-renamed"
+            Get-Container -Name "$name-renamed" | Should -Not -BeNullOrEmpty
+            Rename-Container "$name-renamed" -NewName $name
+        }
+    }
+
+    Context 'cleaning up with the pipeline' {
+        It 'Get-Container | Where-Object ... | Remove-Container removes exactly those' {
+            $keep = New-Container pester-busybox -Name "$prefix-keep" -Command true
+            1..2 | ForEach-Object { New-Container pester-busybox -Name "$prefix-gone$_" -Command true } | Out-Null
+            Get-Container -All | Where-Object Name -like "$prefix-gone*" | Remove-Container -Confirm:$false
+            Get-Container -Name "$prefix-gone*" | Should -BeNullOrEmpty
+            Get-Container -Name "$prefix-keep" | Should -Not -BeNullOrEmpty
+            $keep | Remove-Container -Force
+        }
+
+        It 'reports a missing container as ObjectNotFound' {
+            $err = $null
+            try { Start-Container "$prefix-missing" -ErrorAction Stop } catch { $err = $_ }
+            $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err.TargetObject | Should -Not -BeNullOrEmpty
+        }
+    }
+}
