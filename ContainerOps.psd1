@@ -1,6 +1,7 @@
 @{
-    # The cmdlets live in the published assembly (./build.sh build writes bin/module/).
-    RootModule           = 'bin/module/ContainerOps.PowerShell.dll'
+    # The cmdlets live in the published assembly (./build.sh build writes bin/module/). A nested module rather than the
+    # root module, so that Get-Help finds the cmdlet help beside the assembly (bin/module/en-US/).
+    NestedModules        = @('bin/module/ContainerOps.PowerShell.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = 'd664e2cb-f258-40c4-8dee-f1cbf47c2a14'
     Author               = 'ContainerOps contributors'

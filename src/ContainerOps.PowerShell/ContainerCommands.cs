@@ -10,6 +10,9 @@ namespace ContainerOps.PowerShell;
 /// -Detailed writes the inspect objects (ContainerDetails) instead of the summary rows: one cmdlet with one set of
 /// filters, rather than a second Get- cmdlet that would repeat them.
 /// </summary>
+/// <example><code>Get-Container</code>Running containers, like `docker ps`.</example>
+/// <example><code>Get-Container -All | Where-Object State -eq exited | Remove-Container -Confirm:$false</code>Removes every exited container: `docker container prune`.</example>
+/// <example><code>Get-Container web* -Detailed | Select-Object Name, @{ n = 'Pid'; e = { $_.State.Pid } }</code>Inspect objects of the containers whose names start with web, like `docker inspect`.</example>
 [Cmdlet(VerbsCommon.Get, "Container")]
 [OutputType(typeof(ContainerSummary), typeof(ContainerDetails))]
 public sealed class GetContainerCommand : ContainerOpsCmdlet
@@ -99,16 +102,16 @@ public sealed class GetContainerCommand : ContainerOpsCmdlet
 
 /// <summary>
 /// Creates a container (`docker create`); with -Start also starts it (`docker run -d`); with -Wait starts it, writes its
-/// output while it runs and sets $LASTEXITCODE to its exit status (`docker run`); -Rm with -Wait removes it afterwards
-/// (`docker run --rm`), without -Wait it asks the daemon to remove it when it exits.
-///
-///   docker run --rm busybox echo hi          New-Container busybox echo hi -Wait -Rm
-///   docker run -d --name web -m 64m busybox  New-Container busybox -Name web -Memory 64MB -Start
-///   docker create -e A=1 busybox env         New-Container busybox env -Environment @{ A = 1 }
-///
-/// Output: the container object (ContainerSummary); with -Wait the container's output lines (stdout as strings,
-/// stderr as non-terminating errors), and with -PassThru the container object, exit code included, last.
+/// output while it runs and sets $LASTEXITCODE to its exit status (`docker run`).
+/// <para>-Rm with -Wait removes the container once it has exited and its output is written (`docker run --rm`); -Rm without
+/// -Wait asks the daemon to remove it when it exits (`docker run -d --rm`).</para>
+/// <para>Output: the container object (ContainerSummary). With -Wait: the container's standard output as lines of text and its
+/// standard error as non-terminating errors (ErrorId ContainerStandardError), then, with -PassThru, the container object with
+/// its ExitCode.</para>
 /// </summary>
+/// <example><code>New-Container busybox echo hello -Wait -Rm</code>Runs echo in a new container, writes its output, sets $LASTEXITCODE and removes the container: `docker run --rm busybox echo hello`.</example>
+/// <example><code>New-Container busybox -Name web -Memory 64MB -Command sh, -c, 'while :; do date; sleep 1; done' -Start</code>Starts a named container in the background with a memory limit: `docker run -d --name web -m 64m busybox sh -c '...'`. Quote or comma-separate arguments that start with a dash so PowerShell does not take them for parameters.</example>
+/// <example><code>New-Container busybox env -Environment @{ MODE = 'test' } -RestartPolicy on-failure -MaximumRetryCount 3</code>Creates (not starts) a container with an environment variable and a restart policy: `docker create -e MODE=test --restart on-failure:3 busybox env`.</example>
 [Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary), typeof(string))]
 public sealed class NewContainerCommand : ContainerOpsCmdlet
@@ -124,6 +127,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Alias("Cmd", "ArgumentList")]
     public string[]? Command { get; set; }
 
+    /// <summary>The container's name (`--name`); unique on the node. Without it the daemon picks one.</summary>
     [Parameter]
     public string? Name { get; set; }
 
@@ -137,6 +141,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Alias("Env")]
     public object[]? Environment { get; set; }
 
+    /// <summary>The directory the command starts in (`--workdir`).</summary>
     [Parameter]
     [Alias("WorkDir")]
     public string? WorkingDirectory { get; set; }
@@ -145,6 +150,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Parameter]
     public string? User { get; set; }
 
+    /// <summary>The container's host name (`--hostname`).</summary>
     [Parameter]
     public string? HostName { get; set; }
 
@@ -167,6 +173,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [ValidateRange(0.0, 1024.0)]
     public double Cpus { get; set; }
 
+    /// <summary>Relative CPU weight (`--cpu-shares`; 1024 is the default weight).</summary>
     [Parameter]
     [ValidateRange(0, 262144)]
     public long CpuShares { get; set; }
@@ -180,10 +187,12 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Parameter]
     public string? CpusetCpus { get; set; }
 
+    /// <summary>none (default: a private network namespace with loopback only) or host (`--network`).</summary>
     [Parameter]
     [ValidateSet("none", "host")]
     public string? Network { get; set; }
 
+    /// <summary>When the daemon restarts the container: no (default), on-failure, always or unless-stopped (`--restart`).</summary>
     [Parameter]
     [ValidateSet("no", "on-failure", "always", "unless-stopped")]
     [Alias("Restart")]
@@ -194,16 +203,20 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaximumRetryCount { get; set; }
 
+    /// <summary>Mount the root filesystem read-only (`--read-only`).</summary>
     [Parameter]
     public SwitchParameter ReadOnly { get; set; }
 
+    /// <summary>All capabilities, all devices, no masked paths (`--privileged`).</summary>
     [Parameter]
     public SwitchParameter Privileged { get; set; }
 
+    /// <summary>Capabilities to add to the default set (`--cap-add`), e.g. NET_ADMIN or ALL.</summary>
     [Parameter]
     [Alias("CapAdd")]
     public string[]? CapabilityAdd { get; set; }
 
+    /// <summary>Capabilities to drop from the default set (`--cap-drop`).</summary>
     [Parameter]
     [Alias("CapDrop")]
     public string[]? CapabilityDrop { get; set; }
@@ -218,6 +231,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Alias("Bind")]
     public string[]? Volume { get; set; }
 
+    /// <summary>The OCI runtime: builtin (default), crun or runc (`--runtime`).</summary>
     [Parameter]
     [ValidateSet("builtin", "crun", "runc")]
     public string? Runtime { get; set; }

@@ -40,6 +40,8 @@ public abstract class ContainerActionCmdlet : ContainerTargetCmdlet
 }
 
 /// <summary>Starts created or stopped containers (`docker start`).</summary>
+/// <example><code>Start-Container web</code>Starts the container named web, like `docker start web`.</example>
+/// <example><code>Get-Container -Status exited | Start-Container -PassThru</code>Starts every exited container and writes each one as it now is.</example>
 [Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary))]
 public sealed class StartContainerCommand : ContainerActionCmdlet
@@ -49,6 +51,8 @@ public sealed class StartContainerCommand : ContainerActionCmdlet
 }
 
 /// <summary>Stops running containers: the stop signal, then SIGKILL after -Timeout seconds (`docker stop -t`).</summary>
+/// <example><code>Stop-Container web -Timeout 2</code>Sends the stop signal, waits two seconds, then kills: `docker stop -t 2 web`.</example>
+/// <example><code>Get-Container | Stop-Container</code>Stops every running container; container objects bind by their Id.</example>
 [Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
 public sealed class StopContainerCommand : ContainerActionCmdlet
@@ -64,6 +68,7 @@ public sealed class StopContainerCommand : ContainerActionCmdlet
 }
 
 /// <summary>Stops and starts containers again (`docker restart`).</summary>
+/// <example><code>Restart-Container web</code>Like `docker restart web`.</example>
 [Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
 public sealed class RestartContainerCommand : ContainerActionCmdlet
@@ -79,6 +84,7 @@ public sealed class RestartContainerCommand : ContainerActionCmdlet
 }
 
 /// <summary>Freezes every process of containers (`docker pause`).</summary>
+/// <example><code>Suspend-Container web</code>Freezes the processes of web, like `docker pause web`; Resume-Container thaws them.</example>
 [Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
 public sealed class SuspendContainerCommand : ContainerActionCmdlet
@@ -88,6 +94,7 @@ public sealed class SuspendContainerCommand : ContainerActionCmdlet
 }
 
 /// <summary>Thaws suspended containers (`docker unpause`).</summary>
+/// <example><code>Resume-Container web</code>Thaws web, like `docker unpause web`.</example>
 [Cmdlet(VerbsLifecycle.Resume, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary))]
 public sealed class ResumeContainerCommand : ContainerActionCmdlet
@@ -98,6 +105,9 @@ public sealed class ResumeContainerCommand : ContainerActionCmdlet
 
 /// <summary>Removes containers (`docker rm`); -Force kills a running one first (`docker rm -f`) and, unless -Confirm is
 /// given, does not ask. -WhatIf always only reports.</summary>
+/// <example><code>Get-Container -Status exited | Remove-Container</code>Removes every exited container, asking first (ConfirmImpact High); answer A for all, or add -Confirm:$false.</example>
+/// <example><code>Remove-Container web -Force</code>Kills web if it runs and removes it without asking: `docker rm -f web`.</example>
+/// <example><code>Get-Container -All | Remove-Container -Force -WhatIf</code>Shows what would be removed and removes nothing.</example>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(void))]
 public sealed class RemoveContainerCommand : ContainerActionCmdlet
@@ -124,10 +134,12 @@ public sealed class RemoveContainerCommand : ContainerActionCmdlet
 }
 
 /// <summary>Renames a container (`docker rename`).</summary>
+/// <example><code>Rename-Container web -NewName site</code>Like `docker rename web site`.</example>
 [Cmdlet(VerbsCommon.Rename, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
 public sealed class RenameContainerCommand : ContainerOpsCmdlet
 {
+    /// <summary>The container: id, id prefix or name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "ContainerId", "Container")]
     [ValidateNotNullOrEmpty]
@@ -139,6 +151,7 @@ public sealed class RenameContainerCommand : ContainerOpsCmdlet
     [ValidateNotNullOrEmpty]
     public string NewName { get; set; } = "";
 
+    /// <summary>Write the renamed container.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -151,6 +164,7 @@ public sealed class RenameContainerCommand : ContainerOpsCmdlet
 }
 
 /// <summary>Blocks until containers stop and writes their exit status (`docker wait`).</summary>
+/// <example><code>Wait-Container job1 -Timeout 60</code>Blocks until job1 stops (at most a minute) and writes its StatusCode, like `docker wait job1`.</example>
 [Cmdlet(VerbsLifecycle.Wait, "Container")]
 [OutputType(typeof(ContainerWaitResponse))]
 public sealed class WaitContainerCommand : ContainerTargetCmdlet

@@ -29,9 +29,11 @@ public abstract class ContainerExecCmdlet : ContainerOpsCmdlet
     [Alias("Env")]
     public object[]? Environment { get; set; }
 
+    /// <summary>The user to run as: user[:group] or uid[:gid] (`docker exec -u`).</summary>
     [Parameter]
     public string? User { get; set; }
 
+    /// <summary>The directory to run in (`docker exec -w`).</summary>
     [Parameter]
     [Alias("WorkDir")]
     public string? WorkingDirectory { get; set; }
@@ -68,6 +70,9 @@ public abstract class ContainerExecCmdlet : ContainerOpsCmdlet
 /// -ErrorAction work as with native commands. $LASTEXITCODE gets the exit code; -PassThru also writes it as an object.
 /// -InputObject strings become the command's standard input, one per line.
 /// </summary>
+/// <example><code>Invoke-ContainerCommand web ps</code>Runs ps in web: `docker exec web ps`.</example>
+/// <example><code>Get-Container web | Invoke-ContainerCommand -Command sh, -c, 'ls /tmp' -User app -PassThru</code>Runs a shell command as user app and writes a result object with its ExitCode after the output.</example>
+/// <example><code>'a', 'b' | Set-Variable lines; Invoke-ContainerCommand web sort -InputObject $lines</code>Sends text to the command's standard input.</example>
 [Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand")]
 [OutputType(typeof(string), typeof(ContainerCommandResult))]
 public sealed class InvokeContainerCommandCommand : ContainerExecCmdlet
@@ -144,7 +149,10 @@ public sealed class InvokeContainerCommandCommand : ContainerExecCmdlet
 /// the container's main process instead (`docker attach`). The console is in raw mode while connected, so keys such as
 /// Ctrl+C go to the container; it is restored when the process ends. $LASTEXITCODE gets the exit code.
 /// </summary>
+/// <example><code>Enter-Container web</code>An interactive shell in web: `docker exec -it web sh`. Exit the shell to come back.</example>
+/// <example><code>Enter-Container web -Attach</code>Connects the terminal to web's own process: `docker attach web`.</example>
 [Cmdlet(VerbsCommon.Enter, "Container")]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 [OutputType(typeof(ContainerCommandResult))]
 public sealed class EnterContainerCommand : ContainerExecCmdlet
 {

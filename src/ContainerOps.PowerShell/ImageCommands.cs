@@ -4,6 +4,8 @@ using ContainerOps.Core.Api;
 namespace ContainerOps.PowerShell;
 
 /// <summary>Lists images (`docker images`). -Name takes wildcards and matches a reference (busybox, busybox:latest) or an id.</summary>
+/// <example><code>Get-ContainerImage</code>Every tagged image, like `docker images`.</example>
+/// <example><code>Get-ContainerImage busy*</code>Images whose reference starts with busy.</example>
 [Cmdlet(VerbsCommon.Get, "ContainerImage")]
 [OutputType(typeof(ImageSummary))]
 public sealed class GetContainerImageCommand : ContainerOpsCmdlet
@@ -92,6 +94,8 @@ public static class ImageReferenceParts
 
 /// <summary>Removes images or tags (`docker rmi`); -Force removes an image with several tags or one that stopped
 /// containers use. Image objects from Get-ContainerImage bind by Id.</summary>
+/// <example><code>Remove-ContainerImage busybox:old -Confirm:$false</code>Removes a tag (and the image when it was the last one): `docker rmi busybox:old`.</example>
+/// <example><code>Get-ContainerImage old* | Remove-ContainerImage -Force</code>Removes the matching images even when several tags point at them, without asking.</example>
 [Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(ImageRemoveResponse))]
 public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
@@ -103,6 +107,7 @@ public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(ImageReferenceCompleter))]
     public string[] Id { get; set; } = [];
 
+    /// <summary>Remove the image even when several tags or stopped containers refer to it (`docker rmi -f`), without asking unless -Confirm is given.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -128,6 +133,7 @@ public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
 }
 
 /// <summary>Adds a reference to an image (`docker tag`).</summary>
+/// <example><code>Add-ContainerImageTag busybox:latest registry.local/busybox:1.36</code>Like `docker tag busybox:latest registry.local/busybox:1.36`.</example>
 [Cmdlet(VerbsCommon.Add, "ContainerImageTag", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ImageSummary))]
 public sealed class AddContainerImageTagCommand : ContainerOpsCmdlet
@@ -145,6 +151,7 @@ public sealed class AddContainerImageTagCommand : ContainerOpsCmdlet
     [ValidateNotNullOrEmpty]
     public string Target { get; set; } = "";
 
+    /// <summary>Write the image after tagging.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -167,6 +174,8 @@ public sealed class AddContainerImageTagCommand : ContainerOpsCmdlet
 /// Dockerfile lines such as 'CMD ["sh"]'); with -Archive a `docker save` or OCI image layout archive is loaded
 /// (`docker load`). Shows progress by bytes sent; writes the images that arrived.
 /// </summary>
+/// <example><code>Import-ContainerImage ./rootfs.tar -Reference busybox:latest -Change 'CMD ["sh"]'</code>Makes a one-layer image from a root filesystem tarball: `docker import -c 'CMD ["sh"]' rootfs.tar busybox:latest`.</example>
+/// <example><code>Import-ContainerImage ./app.tar -Archive</code>Loads the images of a `docker save` or OCI archive: `docker load -i app.tar`.</example>
 [Cmdlet(VerbsData.Import, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Rootfs")]
 [OutputType(typeof(ImageSummary))]
 public sealed class ImportContainerImageCommand : ContainerOpsCmdlet

@@ -10,6 +10,9 @@ namespace ContainerOps.PowerShell;
 /// RFC 3339 time as docker does. -AsObject writes LogEntry objects (Stream, Time, Log) for filtering by stream or time.
 /// -Follow keeps writing until the container stops or Ctrl+C.
 /// </summary>
+/// <example><code>Get-ContainerLog web -Tail 20</code>The last 20 lines, like `docker logs --tail 20 web`.</example>
+/// <example><code>Get-ContainerLog web -Follow | Select-String error</code>Follows the log (Ctrl+C to stop) and keeps the lines that mention error: `docker logs -f web | grep error`.</example>
+/// <example><code>Get-ContainerLog web -AsObject | Where-Object Stream -eq stderr</code>LogEntry objects, filtered to standard error.</example>
 [Cmdlet(VerbsCommon.Get, "ContainerLog")]
 [OutputType(typeof(string), typeof(LogEntry))]
 public sealed class GetContainerLogCommand : ContainerTargetCmdlet
@@ -78,6 +81,7 @@ public sealed class ContainerProcess
 }
 
 /// <summary>The processes running in containers (`docker top`).</summary>
+/// <example><code>Get-ContainerProcess web</code>The processes in web, like `docker top web`.</example>
 [Cmdlet(VerbsCommon.Get, "ContainerProcess")]
 [OutputType(typeof(ContainerProcess))]
 public sealed class GetContainerProcessCommand : ContainerTargetCmdlet
@@ -110,10 +114,13 @@ public sealed class GetContainerProcessCommand : ContainerTargetCmdlet
 }
 
 /// <summary>Resource use of containers, one sample each (`docker stats --no-stream`); without -Id, every running container.</summary>
+/// <example><code>Get-ContainerStatistic</code>CPU, memory and pids of every running container, like `docker stats --no-stream`.</example>
+/// <example><code>Get-Container web | Get-ContainerStatistic | Select-Object MemoryUsage, MemoryLimit</code>Memory use of one container.</example>
 [Cmdlet(VerbsCommon.Get, "ContainerStatistic")]
 [OutputType(typeof(ContainerStats))]
 public sealed class GetContainerStatisticCommand : ContainerOpsCmdlet
 {
+    /// <summary>Container ids, id prefixes or names; none means every running container.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name", "ContainerId", "Container")]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]

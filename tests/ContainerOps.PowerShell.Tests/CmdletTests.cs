@@ -43,7 +43,7 @@ public class ModuleShapeTests
     public void ManifestPointsAtThePublishedAssemblyAndFormatFile()
     {
         var m = Manifest();
-        Assert.Equal("bin/module/ContainerOps.PowerShell.dll", m["RootModule"]);
+        Assert.Equal(["bin/module/ContainerOps.PowerShell.dll"], ((object[])m["NestedModules"]!).Cast<string>());
         Assert.Equal("0.1.0", m["ModuleVersion"]);
         Assert.Equal("7.6", m["PowerShellVersion"]);
         Assert.Equal(["Module/ContainerOps.Format.ps1xml"], ((object[])m["FormatsToProcess"]!).Cast<string>());

@@ -67,6 +67,21 @@ public sealed class ManifestTests : IDisposable
     }
 
     [Fact]
+    public void GetHelpFindsTheHelpBesideTheAssembly()
+    {
+        var (output, errors) = Run($"Import-Module '{_dir}/ContainerOps.psd1'; $h = Get-Help New-Container -Full; $h.Synopsis; " +
+                                   "$h.examples.example[0].code; ($h.parameters.parameter | Where-Object name -eq Memory).description.Text");
+        Assert.Empty(errors.Select(e => e.ToString()));
+        var lines = output.Select(o => o.ToString()).ToList();
+        Assert.StartsWith("Creates a container", lines[0]);
+        Assert.Equal("New-Container busybox echo hello -Wait -Rm", lines[1]);
+        Assert.Contains("256MB", lines[2]);
+        var (names, more) = Run($"Import-Module '{_dir}/ContainerOps.psd1'; (Get-Command New-Container).ModuleName; @(Get-Command -Module ContainerOps).Count");
+        Assert.Empty(more);
+        Assert.Equal(["ContainerOps", "19"], names.Select(o => o.ToString()));
+    }
+
+    [Fact]
     public void NoCmdletShadowsOneThatShipsWithPwsh()
     {
         var (output, errors) = Run($"Import-Module '{_dir}/ContainerOps.psd1'; (Get-Module ContainerOps).ExportedCmdlets.Keys | " +
