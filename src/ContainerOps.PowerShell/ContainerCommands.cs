@@ -105,12 +105,14 @@ public sealed class GetContainerCommand : ContainerOpsCmdlet
 /// output while it runs and sets $LASTEXITCODE to its exit status (`docker run`).
 /// <para>-Rm with -Wait removes the container once it has exited and its output is written (`docker run --rm`); -Rm without
 /// -Wait asks the daemon to remove it when it exits (`docker run -d --rm`).</para>
+/// <para>-Wait -Interactive -Tty in a terminal connects the console to the container (`docker run -it`).</para>
 /// <para>Output: the container object (ContainerSummary). With -Wait: the container's standard output as lines of text and its
 /// standard error as non-terminating errors (ErrorId ContainerStandardError), then, with -PassThru, the container object with
 /// its ExitCode.</para>
 /// </summary>
 /// <example><code>New-Container busybox echo hello -Wait -Rm</code>Runs echo in a new container, writes its output, sets $LASTEXITCODE and removes the container: `docker run --rm busybox echo hello`.</example>
 /// <example><code>New-Container busybox -Name web -Memory 64MB -Command sh, -c, 'while :; do date; sleep 1; done' -Start</code>Starts a named container in the background with a memory limit: `docker run -d --name web -m 64m busybox sh -c '...'`. Quote or comma-separate arguments that start with a dash so PowerShell does not take them for parameters.</example>
+/// <example><code>New-Container busybox sh -Interactive -Tty -Wait -Rm</code>An interactive shell in a new container, removed when the shell exits: `docker run -it --rm busybox sh`.</example>
 /// <example><code>New-Container busybox env -Environment @{ MODE = 'test' } -RestartPolicy on-failure -MaximumRetryCount 3</code>Creates (not starts) a container with an environment variable and a restart policy: `docker create -e MODE=test --restart on-failure:3 busybox env`.</example>
 [Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary), typeof(string))]
@@ -329,15 +331,31 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
 
         try
         {
-            if (Start || Wait) Run(ct => Client.StartContainerAsync(id, ct));
-            if (!Wait)
+            if (Wait && Interactive && Tty && OperatingSystem.IsLinux() && InteractiveTerminal.Available)
             {
-                WriteObject(GetContainerObject(id));
-                return;
+                // `docker run -it`: attach before the start so no output is lost, then hand the console to the container.
+                var session = Run(ct => Client.AttachAsync(id, ct));
+                try
+                {
+                    Run(ct => Client.StartContainerAsync(id, ct));
+                    InteractiveTerminal.Run(session, StopToken, WriteApiError);
+                }
+                finally
+                {
+                    try { session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)); } catch { }
+                }
             }
-
-            foreach (var entry in Enumerate(Client.GetLogsAsync(id, follow: true, ct: StopToken)))
-                WriteLogLine(entry, id);
+            else
+            {
+                if (Start || Wait) Run(ct => Client.StartContainerAsync(id, ct));
+                if (!Wait)
+                {
+                    WriteObject(GetContainerObject(id));
+                    return;
+                }
+                foreach (var entry in Enumerate(Client.GetLogsAsync(id, follow: true, ct: StopToken)))
+                    WriteLogLine(entry, id);
+            }
             var exit = Run(ct => Client.WaitContainerAsync(id, ct));
             if (exit.OOMKilled) WriteWarning($"Container {id[..Math.Min(12, id.Length)]} was killed for running out of memory.");
             if (!string.IsNullOrEmpty(exit.Error))

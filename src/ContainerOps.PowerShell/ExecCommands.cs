@@ -167,13 +167,8 @@ public sealed class EnterContainerCommand : ContainerExecCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!RawTerminal.IsTerminal(0) || Console.IsInputRedirected)
-        {
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
-                    "Enter-Container needs an interactive terminal; use Invoke-ContainerCommand to run commands from scripts."),
-                "NotATerminal", ErrorCategory.InvalidOperation, Container));
-            return;
-        }
+        if (!InteractiveTerminal.Available)
+            ThrowTerminatingError(InteractiveTerminal.NotATerminal("Enter-Container needs an interactive terminal; use Invoke-ContainerCommand to run commands from scripts.", Container));
         var command = Command is { Length: > 0 } ? Command : ["sh"];
         InteractiveSession session;
         try
@@ -191,80 +186,12 @@ public sealed class EnterContainerCommand : ContainerExecCmdlet
         int? exitCode = null;
         try
         {
-            exitCode = RunSession(session);
+            exitCode = InteractiveTerminal.Run(session, StopToken, WriteApiError);
         }
         finally
         {
             try { session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)); } catch { }
         }
         if (exitCode is int code) Finish(Attach ? [] : command, code);
-    }
-
-    private int? RunSession(InteractiveSession session)
-    {
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
-        var stdout = System.Console.OpenStandardOutput();
-        Task? input = null;
-        Task output;
-        using (var raw = RawTerminal.Enter(0))
-        using (var winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => Resize(session)))
-        {
-            Resize(session);
-            output = Task.Run(async () =>
-            {
-                var buffer = new byte[16384];
-                int n;
-                while ((n = await session.Stream.ReadAsync(buffer, done.Token).ConfigureAwait(false)) > 0)
-                {
-                    await stdout.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
-                    await stdout.FlushAsync(done.Token).ConfigureAwait(false);
-                }
-            });
-            input = Task.Run(async () =>
-            {
-                var buffer = new byte[4096];
-                while (!done.IsCancellationRequested)
-                {
-                    var n = RawTerminal.Read(0, buffer);
-                    if (n < 0) break;
-                    if (n > 0) await session.Stream.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
-                }
-            });
-            try
-            {
-                // The session ends when the process's output ends or the process exits (or Ctrl+C reaches us via StopProcessing).
-                Task.WaitAny([output, session.ExitCode], done.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            finally
-            {
-                done.Cancel();
-                try { input.Wait(TimeSpan.FromSeconds(1)); } catch { }
-                try { output.Wait(TimeSpan.FromSeconds(1)); } catch { }
-            }
-        }
-        if (StopToken.IsCancellationRequested) throw new PipelineStoppedException();
-        try
-        {
-            return session.ExitCode.Wait(TimeSpan.FromSeconds(5)) ? session.ExitCode.Result : null;
-        }
-        catch (AggregateException ae) when (ae.InnerException is ContainerOpsException ex)
-        {
-            WriteApiError(ex);
-            return null;
-        }
-    }
-
-    private static void Resize(InteractiveSession session)
-    {
-        try
-        {
-            int rows = System.Console.WindowHeight, cols = System.Console.WindowWidth;
-            if (rows > 0 && cols > 0) _ = session.ResizeAsync(rows, cols).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-        }
-        catch (IOException) { }
-        catch (InvalidOperationException) { }
     }
 }

@@ -1,4 +1,7 @@
+using System.Management.Automation;
 using System.Runtime.InteropServices;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
 
 namespace ContainerOps.PowerShell;
 
@@ -71,5 +74,85 @@ internal sealed unsafe partial class RawTerminal : IDisposable
         if (_restored) return;
         _restored = true;
         fixed (byte* saved = _saved) tcsetattr(_fd, TCSANOW, saved);
+    }
+}
+
+/// <summary>Connects this console to an interactive session: raw mode, stdin and stdout copied both ways, the window size
+/// sent at the start and on every SIGWINCH. Ends when the process's output ends or it exits, or on <c>stopToken</c>.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal static class InteractiveTerminal
+{
+    /// <summary>Whether stdin is a terminal this process may put in raw mode.</summary>
+    public static bool Available => RawTerminal.IsTerminal(0) && !System.Console.IsInputRedirected;
+
+    public static ErrorRecord NotATerminal(string message, object? target) =>
+        new(new InvalidOperationException(message), "NotATerminal", ErrorCategory.InvalidOperation, target);
+
+    public static int? Run(InteractiveSession session, CancellationToken stopToken, Action<ContainerOpsException> writeError)
+    {
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(stopToken);
+        var stdout = System.Console.OpenStandardOutput();
+        Task? input = null;
+        Task output;
+        using (var raw = RawTerminal.Enter(0))
+        using (var winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => Resize(session)))
+        {
+            Resize(session);
+            output = Task.Run(async () =>
+            {
+                var buffer = new byte[16384];
+                int n;
+                while ((n = await session.Stream.ReadAsync(buffer, done.Token).ConfigureAwait(false)) > 0)
+                {
+                    await stdout.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
+                    await stdout.FlushAsync(done.Token).ConfigureAwait(false);
+                }
+            });
+            input = Task.Run(async () =>
+            {
+                var buffer = new byte[4096];
+                while (!done.IsCancellationRequested)
+                {
+                    var n = RawTerminal.Read(0, buffer);
+                    if (n < 0) break;
+                    if (n > 0) await session.Stream.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
+                }
+            });
+            try
+            {
+                // The session ends when the process's output ends or the process exits (or Ctrl+C reaches us via StopProcessing).
+                Task.WaitAny([output, session.ExitCode], done.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                done.Cancel();
+                try { input.Wait(TimeSpan.FromSeconds(1)); } catch { }
+                try { output.Wait(TimeSpan.FromSeconds(1)); } catch { }
+            }
+        }
+        if (stopToken.IsCancellationRequested) throw new PipelineStoppedException();
+        try
+        {
+            return session.ExitCode.Wait(TimeSpan.FromSeconds(5)) ? session.ExitCode.Result : null;
+        }
+        catch (AggregateException ae) when (ae.InnerException is ContainerOpsException ex)
+        {
+            writeError(ex);
+            return null;
+        }
+    }
+
+    private static void Resize(InteractiveSession session)
+    {
+        try
+        {
+            int rows = System.Console.WindowHeight, cols = System.Console.WindowWidth;
+            if (rows > 0 && cols > 0) _ = session.ResizeAsync(rows, cols).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        }
+        catch (IOException) { }
+        catch (InvalidOperationException) { }
     }
 }
