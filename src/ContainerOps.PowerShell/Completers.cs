@@ -10,17 +10,31 @@ internal static class Completion
 {
     internal static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
 
-    internal static IContainerOpsClient? TryClient()
+    /// <summary>Lists through the runspace's client, or a short-lived one that does not start a daemon for a Tab press.</summary>
+    internal static IEnumerable<CompletionResult> Query<T>(Func<IContainerOpsClient, CancellationToken, Task<IReadOnlyList<T>>> list,
+        Func<T, IEnumerable<(string Text, string Tip)>> candidates, string wordToComplete)
     {
+        IContainerOpsClient? owned = null;
         try
         {
-            var options = ClientOptions.FromEnvironment();
-            options.AutoStart = false;
-            return ClientConnections.Get(options);
+            var client = ClientConnections.Existing();
+            if (client is null)
+            {
+                var options = ClientOptions.FromEnvironment();
+                options.AutoStart = false;
+                client = owned = ClientConnections.Create(options);
+            }
+            using var cts = new CancellationTokenSource(Budget);
+            var items = list(client, cts.Token).GetAwaiter().GetResult();
+            return Complete(items.SelectMany(candidates), wordToComplete).ToList();
         }
         catch
         {
-            return null;
+            return [];
+        }
+        finally
+        {
+            owned?.Dispose();
         }
     }
 
@@ -40,40 +54,15 @@ internal static class Completion
 public sealed class ContainerNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var client = Completion.TryClient();
-        if (client is null) return [];
-        try
-        {
-            using var cts = new CancellationTokenSource(Completion.Budget);
-            var list = client.ListContainersAsync(true, null, cts.Token).GetAwaiter().GetResult();
-            return Completion.Complete(list.Select(c => (ContainerOpsCmdlet.TrimSlash(c.Name), $"{c.Image} ({c.State})")), wordToComplete).ToList();
-        }
-        catch
-        {
-            return [];
-        }
-    }
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Query((client, ct) => client.ListContainersAsync(true, null, ct),
+            c => [(ContainerOpsCmdlet.TrimSlash(c.Name), $"{c.Image} ({c.State})")], wordToComplete);
 }
 
 /// <summary>Completes image references (repository:tag).</summary>
 public sealed class ImageReferenceCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var client = Completion.TryClient();
-        if (client is null) return [];
-        try
-        {
-            using var cts = new CancellationTokenSource(Completion.Budget);
-            var list = client.ListImagesAsync(false, cts.Token).GetAwaiter().GetResult();
-            return Completion.Complete(list.SelectMany(i => i.RepoTags.Select(t => (t, i.Id))), wordToComplete).ToList();
-        }
-        catch
-        {
-            return [];
-        }
-    }
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Query((client, ct) => client.ListImagesAsync(false, ct), i => i.RepoTags.Select(t => (t, i.Id)), wordToComplete);
 }

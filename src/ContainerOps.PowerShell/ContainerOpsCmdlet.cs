@@ -253,6 +253,19 @@ internal static class ClientConnections
         }
     }
 
+    /// <summary>The runspace's client if a command already connected one (current environment), else null.</summary>
+    public static IContainerOpsClient? Existing()
+    {
+        var options = ClientOptions.FromEnvironment();
+        var key = $"{options.EffectiveSocketPath}|{options.Root}";
+        var rs = Runspace.DefaultRunspace;
+        var entry = rs is null ? s_noRunspace : s_byRunspace.GetValue(rs, _ => new Entry());
+        lock (entry) return entry.Key == key ? entry.Client : null;
+    }
+
+    /// <summary>A client made outside the cache (the caller disposes it).</summary>
+    public static IContainerOpsClient Create(ClientOptions options) => Factory(options);
+
     public static void DisposeAll()
     {
         foreach (var (_, entry) in s_byRunspace)

@@ -315,6 +315,20 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void NamesAndImagesComplete()
+    {
+        _sh.Client.Add("web1");
+        _sh.Client.Add("web two", "exited");
+        _sh.Client.Add("db");
+        _sh.Client.Images.Add(new ImageSummary { Id = "sha256:1", RepoTags = ["busybox:latest", "alpine:3"] });
+        string[] Complete(string line) => _sh.Run($"(TabExpansion2 -inputScript '{line.Replace("'", "''")}' -cursorColumn {line.Length}).CompletionMatches.CompletionText")
+            .Select(o => o.ToString()).ToArray();
+        Assert.Equal(["'web two'", "web1"], Complete("Stop-Container we"));
+        Assert.Equal(["busybox:latest"], Complete("New-Container bu"));
+        Assert.Equal(["db"], Complete("Get-Container -Name d"));
+    }
+
+    [Fact]
     public void StoppingThePipelineCancelsAWait()
     {
         _sh.Client.Add("forever");
