@@ -7,7 +7,7 @@ namespace ContainerOps.Runtime.Spec;
 
 public sealed class OciSpec
 {
-    public string OciVersion { get; set; } = "1.2.0";
+    public string OciVersion { get; set; } = "1.0.2";
     public OciProcess? Process { get; set; }
     public OciRoot? Root { get; set; }
     public string? Hostname { get; set; }
@@ -139,7 +139,7 @@ public sealed class OciPids
 /// <summary>State as `runtime state` prints it (OCI runtime spec "state").</summary>
 public sealed class OciState
 {
-    public string OciVersion { get; set; } = "1.2.0";
+    public string OciVersion { get; set; } = "1.0.2";
     public string Id { get; set; } = "";
     public string Status { get; set; } = "";
     public int Pid { get; set; }
