@@ -23,6 +23,7 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(ImageLoadResponse))]
 [JsonSerializable(typeof(ImageRemoveResponse))]
 [JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(SessionControl))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(JsonElement))]

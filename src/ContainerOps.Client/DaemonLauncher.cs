@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Client;
+
+/// <summary>
+/// Starts a local daemon when none answers: under an exclusive lock on RUN_ROOT/start.lock, so concurrent first
+/// calls start exactly one; then waits until it answers.
+/// </summary>
+internal static class DaemonLauncher
+{
+    public static void EnsureRunning(ContainerOpsClient client, ClientOptions options)
+    {
+        if (Ping(client)) return;
+        if (!options.AutoStart)
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonUnreachable", $"no ContainerOps daemon answers at {client.Endpoint}", client.Endpoint);
+
+        Directory.CreateDirectory(options.RunRoot);
+        using var lockFile = AcquireLock(Path.Combine(options.RunRoot, "start.lock"), options.StartTimeout);
+        if (Ping(client)) return;
+
+        var daemon = FindDaemon(options);
+        var log = Path.Combine(options.RunRoot, "daemon.log");
+        var psi = new ProcessStartInfo(daemon)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in new[] { "--root", options.Root, "--run-root", options.RunRoot, "--socket", options.EffectiveSocketPath, "--detach" })
+            psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)
+            ?? throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartFailed", $"could not start {daemon}");
+        process.StandardInput.Close();
+        // The daemon closes its stdout once it listens (or exits on failure).
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow + options.StartTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Ping(client)) return;
+            if (process.HasExited && !Ping(client))
+            {
+                var why = (stderr.Wait(500) ? stderr.Result : "").Trim();
+                throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartFailed",
+                    $"the daemon {daemon} exited with {process.ExitCode} before answering" + (why.Length > 0 ? $": {why}" : $"; see {log}"));
+            }
+            Thread.Sleep(10);
+        }
+        throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartTimeout",
+            $"the daemon did not answer at {client.Endpoint} within {options.StartTimeout.TotalSeconds:0} s; see {log}");
+    }
+
+    private static bool Ping(ContainerOpsClient client)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            client.PingAsync(cts.Token).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (ContainerOpsException) { return false; }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    private static FileStream AcquireLock(string path, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (DateTime.UtcNow < deadline) { Thread.Sleep(20); }
+        }
+    }
+
+    internal static string FindDaemon(ClientOptions options)
+    {
+        if (options.DaemonPath is { Length: > 0 } configured) return configured;
+        var baseDir = AppContext.BaseDirectory;
+        foreach (var candidate in new[]
+                 {
+                     Path.Combine(baseDir, "containerops-daemon"),
+                     Path.Combine(baseDir, "daemon", "containerops-daemon"),
+                     Path.Combine(baseDir, "..", "daemon", "containerops-daemon"),
+                 })
+            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, "containerops-daemon"))) return Path.Combine(dir, "containerops-daemon");
+        throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonNotFound",
+            "containerops-daemon was not found (set CONTAINEROPS_DAEMON or build with ./build.sh build)");
+    }
+}
