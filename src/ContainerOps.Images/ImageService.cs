@@ -16,7 +16,7 @@ namespace ContainerOps.Images;
 /// without the lock; verification, extraction and the commit run under one lock. An import or load either stores
 /// every image it names or changes nothing.
 /// </summary>
-public sealed class ImageService : IImageService
+public sealed partial class ImageService : IImageService
 {
     private readonly object _lock = new();
     private readonly ContentStore _content;
