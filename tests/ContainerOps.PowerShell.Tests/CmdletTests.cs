@@ -328,15 +328,19 @@ public class ContainerCmdletTests : IDisposable
         Assert.Equal(["db"], Complete("Get-Container -Name d"));
     }
 
-    [Fact]
-    public void StoppingThePipelineCancelsAWait()
+    [Theory]
+    [InlineData("Wait-Container forever", "wait forever")]
+    [InlineData("Get-ContainerLog forever -Follow", "logs follow=True tail= stdout=True stderr=True forever")]
+    public void StoppingThePipelineCancelsTheCall(string script, string call)
     {
         _sh.Client.Add("forever");
+        _sh.Client.Logs.Add(new LogEntry { Log = "first\n" });
         using var ps = System.Management.Automation.PowerShell.Create();
         ps.Runspace = _sh.Runspace;
-        ps.AddScript("Wait-Container forever");
-        var pending = ps.BeginInvoke();
-        SpinWait.SpinUntil(() => _sh.Client.Calls.Contains("wait forever"), TimeSpan.FromSeconds(10));
+        ps.AddScript(script);
+        var output = new PSDataCollection<PSObject>();
+        var pending = ps.BeginInvoke<PSObject, PSObject>(null, output);
+        Assert.True(SpinWait.SpinUntil(() => _sh.Client.Calls.Contains(call), TimeSpan.FromSeconds(10)), string.Join("; ", _sh.Client.Calls));
         var stopped = Task.Run(ps.Stop);
         Assert.True(stopped.Wait(TimeSpan.FromSeconds(10)), "Stop did not return");
         Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
@@ -367,6 +371,7 @@ public class ImageCmdletTests : IDisposable
             Assert.Empty(_sh.Errors);
             Assert.IsType<ImageSummary>(Assert.Single(imported).BaseObject);
             Assert.Contains("import busybox:1 changes=CMD [\"sh\"] bytes=100000", _sh.Client.Calls);
+            Assert.Contains(_sh.Progress, p => p.RecordType == ProgressRecordType.Completed && p.Activity.Contains("Importing"));
 
             _sh.Run("Add-ContainerImageTag busybox:1 busybox:latest");
             Assert.Equal(["busybox:1", "busybox:latest"], _sh.Client.Images[0].RepoTags);
