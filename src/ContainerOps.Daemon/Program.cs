@@ -1,2 +1,122 @@
-// placeholder: replaced by the daemon host
-return 0;
+using System.Runtime.InteropServices;
+using ContainerOps.Core.Api;
+using ContainerOps.Daemon.Api;
+using ContainerOps.Daemon.Engine;
+
+namespace ContainerOps.Daemon;
+
+/// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--detach]`.</summary>
+public static partial class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        DaemonOptions options;
+        bool detach;
+        try { (options, detach) = ParseArgs(args); }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"containerops-daemon: {e.Message}");
+            return 2;
+        }
+        Directory.CreateDirectory(options.RunRoot);
+        Directory.CreateDirectory(options.Root);
+
+        // One daemon per run root: the lock is held for the life of the process.
+        FileStream instanceLock;
+        try { instanceLock = new FileStream(Path.Combine(options.RunRoot, "daemon.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException)
+        {
+            Console.Error.WriteLine($"containerops-daemon: another daemon already runs with run root {options.RunRoot}");
+            return 1;
+        }
+        if (detach) Detach(Path.Combine(options.RunRoot, "daemon.log"));
+        File.WriteAllText(Path.Combine(options.RunRoot, "daemon.pid"), Environment.ProcessId.ToString());
+
+        var socket = options.EffectiveSocketPath;
+        if (File.Exists(socket)) File.Delete(socket);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff "; });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socket));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<ContainerManager>();
+        builder.Services.AddSingleton<Sessions>();
+
+        var app = builder.Build();
+        var manager = app.Services.GetRequiredService<ContainerManager>();
+        await manager.RecoverAsync();
+        app.UseWebSockets();
+        app.Use(async (context, next) =>
+        {
+            try { await next(context); }
+            catch (ContainerOpsException e) when (!context.Response.HasStarted)
+            {
+                await Json.WriteErrorAsync(context, e.Error);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested) { }
+            catch (Exception e) when (!context.Response.HasStarted)
+            {
+                app.Logger.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+                await Json.WriteErrorAsync(context, new ApiError { Kind = ErrorKind.Internal, Id = "Internal", Message = e.Message });
+            }
+        });
+        Routes.Map(app);
+
+        await app.StartAsync();
+        File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        app.Logger.LogInformation("listening on unix://{Socket} (root {Root}, run root {RunRoot})", socket, options.Root, options.RunRoot);
+        await app.WaitForShutdownAsync();
+        manager.Dispose();
+        GC.KeepAlive(instanceLock);
+        return 0;
+    }
+
+    internal static (DaemonOptions, bool) ParseArgs(string[] args)
+    {
+        var o = new DaemonOptions();
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_ROOT") is { Length: > 0 } root) o.Root = root;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_RUN_ROOT") is { Length: > 0 } runRoot) o.RunRoot = runRoot;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_CGROUP_PARENT") is { Length: > 0 } parent) o.CgroupParent = parent;
+        var detach = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            var a = args[i];
+            var eq = a.IndexOf('=');
+            if (a.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                args = args[..i].Concat(new[] { a[..eq], a[(eq + 1)..] }).Concat(args[(i + 1)..]).ToArray();
+                a = args[i];
+            }
+            switch (a)
+            {
+                case "--root": o.Root = Path.GetFullPath(Value()); break;
+                case "--run-root": o.RunRoot = Path.GetFullPath(Value()); break;
+                case "--socket" or "-H": o.SocketPath = Value().Replace("unix://", ""); break;
+                case "--cgroup-parent": o.CgroupParent = Value(); break;
+                case "--shim": o.ShimPath = Value(); break;
+                case "--detach": detach = true; break;
+                default: throw new ArgumentException($"unknown option {a}");
+            }
+        }
+        return (o, detach);
+    }
+
+    [LibraryImport("libc", SetLastError = true)] private static partial int setsid();
+    [LibraryImport("libc", SetLastError = true)] private static partial int dup2(int oldfd, int newfd);
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] private static partial int open(string path, int flags, int mode);
+    [LibraryImport("libc", SetLastError = true)] private static partial int close(int fd);
+
+    /// <summary>A daemon started by a client leaves the client's session and stdio: its output goes to the log file.</summary>
+    private static void Detach(string logPath)
+    {
+        setsid();
+        var nul = open("/dev/null", 2, 0);
+        var log = open(logPath, 0x441 /* O_WRONLY|O_CREAT|O_APPEND */, Convert.ToInt32("600", 8));
+        if (nul >= 0) { dup2(nul, 0); close(nul); }
+        if (log >= 0) { dup2(log, 1); dup2(log, 2); close(log); }
+    }
+}

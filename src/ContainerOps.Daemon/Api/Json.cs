@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Daemon.Api;
+
+/// <summary>Request/response bodies through the source-generated contract types (the same the client uses).</summary>
+internal static class Json
+{
+    public static IResult Ok<T>(T value, JsonTypeInfo<T> type) =>
+        Results.Bytes(JsonSerializer.SerializeToUtf8Bytes(value, type), "application/json");
+
+    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, string what)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted)
+                ?? throw new JsonException("empty body");
+        }
+        catch (JsonException e)
+        {
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRequestBody", $"the {what} is not valid JSON: {e.Message}", null, e.Path);
+        }
+    }
+
+    public static async Task WriteErrorAsync(HttpContext context, ApiError error)
+    {
+        context.Response.StatusCode = (int)ContainerOpsException.StatusFor(error.Kind);
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(error, ApiJsonContext.Default.ApiError));
+    }
+}

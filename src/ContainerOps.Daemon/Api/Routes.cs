@@ -1,0 +1,113 @@
+using System.Text.Json;
+using ContainerOps.Core.Api;
+using ContainerOps.Daemon.Engine;
+
+namespace ContainerOps.Daemon.Api;
+
+/// <summary>The HTTP API, shaped like Docker's Engine API where Docker has the concept.</summary>
+internal static class Routes
+{
+    private static readonly ApiJsonContext J = ApiJsonContext.Default;
+
+    private static bool Flag(HttpRequest r, string name) => r.Query[name].ToString() is "1" or "true" or "True";
+    private static int? Int(HttpRequest r, string name, string field) =>
+        r.Query.ContainsKey(name) ? (int.TryParse(r.Query[name], out var v) ? v
+            : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidParameter", $"{name} must be a number", null, field)) : null;
+
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/_ping", () => Results.Text("OK"));
+
+        var c = app.MapGroup("/containers");
+        c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
+        {
+            var body = await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request");
+            return Json.Ok(await m.CreateAsync(body, req.Query["name"].ToString()), J.ContainerCreateResponse);
+        });
+        c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
+        {
+            Dictionary<string, string>? filters = null;
+            if (req.Query["filters"].ToString() is { Length: > 0 } f)
+            {
+                try { filters = JsonSerializer.Deserialize(f, J.DictionaryStringString); }
+                catch (JsonException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", "filters must be a JSON object of strings: " + e.Message, null, "filters"); }
+            }
+            return Json.Ok(m.List(Flag(req, "all"), filters), J.ListContainerSummary);
+        });
+        c.MapGet("/{id}/json", (string id, ContainerManager m) => Json.Ok(m.Inspect(id), J.ContainerDetails));
+        c.MapPost("/{id}/start", async (string id, ContainerManager m) => { await m.StartAsync(id); return Results.NoContent(); });
+        c.MapPost("/{id}/stop", async (string id, HttpRequest req, ContainerManager m) => { await m.StopAsync(id, Int(req, "t", "t")); return Results.NoContent(); });
+        c.MapPost("/{id}/restart", async (string id, HttpRequest req, ContainerManager m) => { await m.RestartAsync(id, Int(req, "t", "t")); return Results.NoContent(); });
+        c.MapPost("/{id}/kill", async (string id, HttpRequest req, ContainerManager m) =>
+        {
+            await m.KillAsync(id, req.Query["signal"].ToString() is { Length: > 0 } s ? s : "KILL");
+            return Results.NoContent();
+        });
+        c.MapPost("/{id}/pause", async (string id, ContainerManager m) => { await m.PauseAsync(id, true); return Results.NoContent(); });
+        c.MapPost("/{id}/unpause", async (string id, ContainerManager m) => { await m.PauseAsync(id, false); return Results.NoContent(); });
+        c.MapPost("/{id}/wait", async (string id, HttpContext ctx, ContainerManager m) => Json.Ok(await m.WaitAsync(id, ctx.RequestAborted), J.ContainerWaitResponse));
+        c.MapPost("/{id}/rename", async (string id, HttpRequest req, ContainerManager m) =>
+        {
+            await m.RenameAsync(id, req.Query["name"].ToString());
+            return Results.NoContent();
+        });
+        c.MapDelete("/{id}", async (string id, HttpRequest req, ContainerManager m) => { await m.RemoveAsync(id, Flag(req, "force")); return Results.NoContent(); });
+        c.MapGet("/{id}/logs", async (string id, HttpContext ctx, ContainerManager m) =>
+        {
+            var req = ctx.Request;
+            DateTimeOffset? since = null;
+            if (req.Query["since"].ToString() is { Length: > 0 } s)
+                since = DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t
+                    : long.TryParse(s, out var unix) ? DateTimeOffset.FromUnixTimeSeconds(unix)
+                    : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidParameter", $"since '{s}' is not a time", id, "since");
+            var entries = m.Logs(id, Flag(req, "follow"), Int(req, "tail", "tail"), since,
+                !req.Query.ContainsKey("stdout") || Flag(req, "stdout"), !req.Query.ContainsKey("stderr") || Flag(req, "stderr"), ctx.RequestAborted);
+            ctx.Response.ContentType = "application/x-ndjson";
+            await ctx.Response.StartAsync();
+            await foreach (var e in entries)
+            {
+                await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(e, J.LogEntry));
+                await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
+                await ctx.Response.Body.FlushAsync();
+            }
+        });
+        c.MapGet("/{id}/top", (string id, ContainerManager m) => Json.Ok(m.Top(id), J.ContainerProcessList));
+        c.MapGet("/{id}/stats", async (string id, HttpContext ctx, ContainerManager m) => Json.Ok(await m.StatsAsync(id, ctx.RequestAborted), J.ContainerStats));
+        c.Map("/{id}/exec/ws", async (string id, HttpContext ctx, Sessions s) =>
+        {
+            if (!ctx.WebSockets.IsWebSocketRequest) return Results.BadRequest();
+            await s.ExecAsync(ctx, id);
+            return Results.Empty;
+        });
+        c.Map("/{id}/attach/ws", async (string id, HttpContext ctx, Sessions s) =>
+        {
+            if (!ctx.WebSockets.IsWebSocketRequest) return Results.BadRequest();
+            await s.AttachAsync(ctx, id, Flag(ctx.Request, "start"));
+            return Results.Empty;
+        });
+
+        var i = app.MapGroup("/images");
+        i.MapGet("/json", (HttpRequest req, ContainerManager m) =>
+        {
+            var list = m.Images.List(Flag(req, "all")).ToList();
+            foreach (var image in list) image.Containers = m.ContainersUsing(image.Id);
+            return Json.Ok(list, J.ListImageSummary);
+        });
+        i.MapGet("/inspect", (HttpRequest req, ContainerManager m) => Json.Ok(m.Images.Inspect(req.Query["name"].ToString()), J.ImageDetails));
+        i.MapPost("/import", async (HttpContext ctx, ContainerManager m) =>
+        {
+            var req = ctx.Request;
+            var repo = req.Query["repo"].ToString();
+            var changes = req.Query["changes"].Select(x => x ?? "").Where(x => x.Length > 0).ToList();
+            return Json.Ok(await m.Images.ImportRootfsAsync(req.Body, repo.Length > 0 ? repo : null, changes, ctx.RequestAborted), J.ImageLoadResponse);
+        });
+        i.MapPost("/load", async (HttpContext ctx, ContainerManager m) => Json.Ok(await m.Images.LoadArchiveAsync(ctx.Request.Body, ctx.RequestAborted), J.ImageLoadResponse));
+        i.MapPost("/tag", (HttpRequest req, ContainerManager m) =>
+        {
+            m.Images.Tag(req.Query["source"].ToString(), req.Query["target"].ToString());
+            return Results.NoContent();
+        });
+        i.MapDelete("", (HttpRequest req, ContainerManager m) =>
+            Json.Ok(m.Images.Remove(req.Query["name"].ToString(), Flag(req, "force"), m.ImageInUse), J.ImageRemoveResponse));
+    }
+}

@@ -1,0 +1,729 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using ContainerOps.Core.Api;
+using ContainerOps.Core.Processes;
+using ContainerOps.Images;
+using ContainerOps.Runtime;
+using ContainerOps.Runtime.Spec;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerOps.Daemon.Engine;
+
+public sealed class DaemonOptions
+{
+    public string Root { get; set; } = "/var/lib/containerops";
+    public string RunRoot { get; set; } = "/run/containerops";
+    public string? SocketPath { get; set; }
+    public string CgroupParent { get; set; } = "containerops";
+    public string? ShimPath { get; set; }
+    public string EffectiveSocketPath => SocketPath ?? Path.Combine(RunRoot, "containerops.sock");
+}
+
+/// <summary>
+/// The node agent for containers: records on disk, the runtime for processes, the image service for root
+/// filesystems. Level-triggered where it matters: on start it re-reads every record and asks the runtime what is
+/// really running, so a daemon killed at any point comes back telling the truth.
+/// </summary>
+public sealed class ContainerManager : IDisposable
+{
+    private readonly DaemonOptions _options;
+    private readonly ILogger _log;
+    private readonly RuntimeContext _runtimeContext;
+    private readonly ConcurrentDictionary<string, IContainerRuntime> _runtimes = new();
+    private readonly ConcurrentDictionary<string, Entry> _containers = new();
+    private readonly object _namesLock = new();
+    private readonly CancellationTokenSource _shutdown = new();
+
+    public IImageService Images { get; }
+
+    /// <summary>Per container: its record, a lock for lifecycle operations and the current run's exit signal.</summary>
+    private sealed class Entry
+    {
+        public required ContainerRecord Record;
+        public required string Dir;
+        public readonly SemaphoreSlim Lock = new(1, 1);
+        public TaskCompletionSource<ContainerWaitResponse> Exit = NewExit();
+        public CancellationTokenSource? PendingRestart;
+        public TimeSpan Backoff = TimeSpan.Zero;
+        public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log)
+    {
+        _options = options;
+        _log = log;
+        Directory.CreateDirectory(ContainersDir);
+        Images = new ImageService(Path.Combine(options.Root, "images"));
+        _runtimeContext = options.ShimPath is { Length: > 0 } shim
+            ? new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime"), ShimPath = shim }
+            : new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime") };
+    }
+
+    private string ContainersDir => Path.Combine(_options.Root, "containers");
+
+    private IContainerRuntime Runtime(string? name) => _runtimes.GetOrAdd(string.IsNullOrEmpty(name) ? "builtin" : name, n => ContainerRuntimes.Create(n, _runtimeContext));
+
+    // ---------------------------------------------------------------- start-up: re-adopt what exists
+
+    public async Task RecoverAsync()
+    {
+        foreach (var dir in Directory.GetDirectories(ContainersDir))
+        {
+            var record = ContainerRecord.Load(dir);
+            if (record is null)
+            {
+                // A create that crashed before its record was complete: nothing else refers to it.
+                _log.LogWarning("removing incomplete container directory {Dir}", dir);
+                try { Images.RemoveContainerLayer(Path.GetFileName(dir)); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
+                Directory.Delete(dir, true);
+                continue;
+            }
+            _containers[record.Id] = new Entry { Record = record, Dir = dir };
+        }
+        foreach (var entry in _containers.Values.ToList())
+        {
+            try { await AdoptAsync(entry); }
+            catch (Exception e) { _log.LogError(e, "cannot recover container {Id}", entry.Record.Id); }
+        }
+    }
+
+    private async Task AdoptAsync(Entry entry)
+    {
+        var r = entry.Record;
+        var status = Runtime(r.HostConfig.Runtime).GetStatus(r.Id);
+        switch (status.State)
+        {
+            case RuntimeState.Running or RuntimeState.Paused:
+                r.State.Running = true;
+                r.State.Paused = status.State == RuntimeState.Paused;
+                r.State.Restarting = false;
+                r.State.Pid = status.Pid;
+                r.Save(entry.Dir);
+                _log.LogInformation("re-adopted running container {Name} ({Id}), pid {Pid}", r.Name, r.Id[..12], status.Pid);
+                Watch(entry);
+                return;
+            case RuntimeState.Created:
+                await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
+                break;
+            case RuntimeState.Exited:
+                await RecordExitAsync(entry, status, applyPolicy: false);
+                break;
+            default:
+                if (r.State.Running || r.State.Restarting)
+                {
+                    // The runtime state is gone (a reboot wipes the run root): the container is not running.
+                    r.State.Running = r.State.Paused = r.State.Restarting = false;
+                    r.State.Pid = 0;
+                    r.State.ExitCode = r.State.ExitCode == 0 ? 255 : r.State.ExitCode;
+                    r.State.FinishedAt ??= DateTimeOffset.UtcNow;
+                    r.Save(entry.Dir);
+                }
+                break;
+        }
+        if (r.HostConfig.AutoRemove && r.State.FinishedAt is not null)
+        {
+            await RemoveAsync(r.Id, force: true);
+            return;
+        }
+        var policy = r.HostConfig.RestartPolicy.Name;
+        if (r.State.StartedAt is not null && (policy == "always" || (policy == "unless-stopped" && !r.ManuallyStopped)
+            || (policy == "on-failure" && !r.ManuallyStopped && r.State.ExitCode != 0 && WithinRetries(r))))
+        {
+            _log.LogInformation("starting {Name} ({Id}) for its restart policy {Policy}", r.Name, r.Id[..12], policy);
+            try { await StartAsync(r.Id); }
+            catch (ContainerOpsException e) { _log.LogWarning("restart of {Name} failed: {Message}", r.Name, e.Message); }
+        }
+    }
+
+    private static bool WithinRetries(ContainerRecord r) =>
+        r.HostConfig.RestartPolicy.MaximumRetryCount <= 0 || r.RestartCount < r.HostConfig.RestartPolicy.MaximumRetryCount;
+
+    // ---------------------------------------------------------------- lookup
+
+    private Entry Find(string idOrName)
+    {
+        var key = NameGenerator.Normalize(idOrName);
+        if (_containers.TryGetValue(key, out var byId)) return byId;
+        var byName = _containers.Values.FirstOrDefault(e => e.Record.Name == key);
+        if (byName is not null) return byName;
+        if (key.Length >= 1)
+        {
+            var matches = _containers.Values.Where(e => e.Record.Id.StartsWith(key, StringComparison.Ordinal)).Take(2).ToList();
+            if (matches.Count == 1) return matches[0];
+            if (matches.Count > 1)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "AmbiguousContainer", $"container id prefix '{idOrName}' matches several containers", idOrName);
+        }
+        throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"no such container: {idOrName}", idOrName);
+    }
+
+    public bool IsRunning(string idOrName) => _containers.TryGetValue(Find(idOrName).Record.Id, out var e) && (e.Record.State.Running || e.Record.State.Restarting);
+
+    public bool ImageInUse(string imageId) => _containers.Values.Any(e => e.Record.ImageId == imageId);
+
+    public int ContainersUsing(string imageId) => _containers.Values.Count(e => e.Record.ImageId == imageId);
+
+    // ---------------------------------------------------------------- create
+
+    public async Task<ContainerCreateResponse> CreateAsync(ContainerCreateRequest request, string? name)
+    {
+        name = string.IsNullOrEmpty(name) ? request.Name : name;
+        if (string.IsNullOrEmpty(request.Image))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ImageRequired", "no image given", null, "Image");
+        var image = Images.Inspect(request.Image);
+        var hc = request.HostConfig ?? new HostConfig();
+        ValidateHostConfig(hc, name);
+
+        var entrypoint = request.Entrypoint ?? image.Config.Entrypoint ?? new List<string>();
+        var cmd = request.Cmd is { Count: > 0 } ? request.Cmd : (request.Entrypoint is not null ? request.Cmd ?? new() : image.Config.Cmd ?? new());
+        var args = entrypoint.Concat(cmd).ToList();
+        if (args.Count == 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", $"no command specified: image {request.Image} has no CMD or ENTRYPOINT and none was given", request.Image, "Cmd");
+        var env = MergeEnv(image.Config.Env, request.Env);
+
+        var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+        var dir = Path.Combine(ContainersDir, id);
+        var record = new ContainerRecord
+        {
+            Id = id,
+            Created = DateTimeOffset.UtcNow,
+            Image = request.Image,
+            ImageId = image.Id,
+            Path = args[0],
+            Args = args.Skip(1).ToList(),
+            Config = new ContainerConfig
+            {
+                Hostname = request.Hostname ?? id[..12],
+                User = request.User ?? image.Config.User ?? "",
+                Env = env,
+                Cmd = cmd,
+                Entrypoint = entrypoint,
+                Image = request.Image,
+                WorkingDir = request.WorkingDir ?? image.Config.WorkingDir ?? "",
+                Labels = new Dictionary<string, string>(image.Config.Labels.Concat(request.Labels).GroupBy(kv => kv.Key).Select(g => g.Last())),
+                Tty = request.Tty,
+                OpenStdin = request.OpenStdin,
+                StopSignal = request.StopSignal ?? image.Config.StopSignal,
+                StopTimeout = request.StopTimeout,
+            },
+            HostConfig = hc,
+            LogPath = Path.Combine(dir, id + "-json.log"),
+        };
+        if (record.Config.StopSignal is { } sig) Signals.Parse(sig, "StopSignal");
+
+        lock (_namesLock)
+        {
+            if (name is { Length: > 0 })
+            {
+                name = NameGenerator.Normalize(name);
+                NameGenerator.Validate(name);
+                if (_containers.Values.Any(e => e.Record.Name == name))
+                    throw new ContainerOpsException(ErrorKind.Conflict, "NameInUse", $"the container name \"{name}\" is already in use", name, "Name");
+            }
+            else name = NameGenerator.Generate(n => _containers.Values.Any(e => e.Record.Name == n));
+            record.Name = name;
+            // Reserve the name before the slow part; removed again if anything below fails.
+            _containers[id] = new Entry { Record = record, Dir = dir };
+        }
+
+        try
+        {
+            Directory.CreateDirectory(dir);
+            // Validate the whole spec now (user names need the image's /etc/passwd), so a bad create leaves nothing.
+            var rootfs = Images.MountContainerRootfs(id, image.Id);
+            try { BuildSpec(record, rootfs, dir); }
+            finally { Images.UnmountContainerRootfs(id); }
+            record.Save(dir);
+        }
+        catch
+        {
+            _containers.TryRemove(id, out _);
+            try { Images.RemoveContainerLayer(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+            throw;
+        }
+        _log.LogInformation("created container {Name} ({Id}) from {Image}", record.Name, id[..12], request.Image);
+        await Task.CompletedTask;
+        return new ContainerCreateResponse { Id = id };
+    }
+
+    private static void ValidateHostConfig(HostConfig hc, string? target)
+    {
+        var policy = hc.RestartPolicy ?? new RestartPolicy();
+        hc.RestartPolicy = policy;
+        if (policy.Name is "" or null) policy.Name = "no";
+        if (policy.Name is not ("no" or "always" or "unless-stopped" or "on-failure"))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRestartPolicy",
+                $"restart policy '{policy.Name}' is not one of no, on-failure[:max], always, unless-stopped", target, "HostConfig.RestartPolicy.Name");
+        if (policy.MaximumRetryCount < 0 || (policy.MaximumRetryCount > 0 && policy.Name != "on-failure"))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRestartPolicy",
+                "a maximum retry count is only valid with the on-failure policy", target, "HostConfig.RestartPolicy.MaximumRetryCount");
+        if (hc.AutoRemove && policy.Name != "no")
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConflictingOptions",
+                "automatic removal (--rm) cannot be combined with a restart policy", target, "HostConfig.AutoRemove");
+        if (hc.Runtime is { Length: > 0 } rt && rt is not ("builtin" or "crun" or "runc"))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownRuntime", $"runtime '{rt}' is not available (builtin, crun, runc)", target, "HostConfig.Runtime");
+    }
+
+    internal static List<string> MergeEnv(IEnumerable<string> imageEnv, IEnumerable<string> requestEnv)
+    {
+        var result = new List<string>();
+        foreach (var e in imageEnv.Concat(requestEnv))
+        {
+            var key = e.Split('=', 2)[0];
+            result.RemoveAll(x => x.Split('=', 2)[0] == key);
+            result.Add(e);
+        }
+        return result;
+    }
+
+    private OciSpec BuildSpec(ContainerRecord r, string rootfs, string dir)
+    {
+        var hostNetwork = r.HostConfig.NetworkMode == "host";
+        var hostname = hostNetwork ? Environment.MachineName : r.Config.Hostname;
+        File.WriteAllText(Path.Combine(dir, "hostname"), hostname + "\n");
+        File.WriteAllText(Path.Combine(dir, "hosts"), hostNetwork && File.Exists("/etc/hosts")
+            ? File.ReadAllText("/etc/hosts")
+            : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n");
+        File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
+        var hc = r.HostConfig;
+        if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
+        {
+            var other = Find(hc.NetworkMode["container:".Length..]).Record;
+            if (!other.State.Running)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the network of {other.Name}: it is not running", other.Name, "HostConfig.NetworkMode");
+            hc = CloneWithNetwork(hc, $"container:/proc/{other.State.Pid}/ns/net");
+        }
+        return SpecBuilder.Build(new ContainerSpecInput
+        {
+            Id = r.Id,
+            RootfsPath = rootfs,
+            Args = new[] { r.Path }.Concat(r.Args).ToList(),
+            Env = r.Config.Env,
+            WorkingDir = r.Config.WorkingDir is { Length: > 0 } w ? w : null,
+            User = r.Config.User is { Length: > 0 } u ? u : null,
+            Hostname = r.Config.Hostname,
+            Tty = r.Config.Tty,
+            OpenStdin = r.Config.OpenStdin,
+            HostConfig = hc,
+            CgroupParent = _options.CgroupParent,
+            HostnameFile = Path.Combine(dir, "hostname"),
+            HostsFile = Path.Combine(dir, "hosts"),
+            ResolvConfFile = Path.Combine(dir, "resolv.conf"),
+        });
+    }
+
+    private static HostConfig CloneWithNetwork(HostConfig hc, string mode)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(hc, ApiJsonContext.Default.HostConfig);
+        var copy = System.Text.Json.JsonSerializer.Deserialize(json, ApiJsonContext.Default.HostConfig)!;
+        copy.NetworkMode = mode;
+        return copy;
+    }
+
+    // ---------------------------------------------------------------- start / exit / restart
+
+    public async Task StartAsync(string idOrName, bool createOnly = false)
+    {
+        var entry = Find(idOrName);
+        await entry.Lock.WaitAsync();
+        try { await StartLockedAsync(entry, createOnly); }
+        finally { entry.Lock.Release(); }
+    }
+
+    /// <summary>Sets the container up; with <paramref name="createOnly"/> its process waits on <see cref="ReleaseCreated"/> (attach before start).</summary>
+    private async Task StartLockedAsync(Entry entry, bool createOnly)
+    {
+        var r = entry.Record;
+        if (r.State.Running) return;
+        entry.PendingRestart?.Cancel();
+        var runtime = Runtime(r.HostConfig.Runtime);
+        string? rootfs = null;
+        try
+        {
+            rootfs = Images.MountContainerRootfs(r.Id, r.ImageId);
+            var spec = BuildSpec(r, rootfs, entry.Dir);
+            var bundle = Path.Combine(entry.Dir, "bundle");
+            SpecBuilder.WriteBundle(bundle, spec);
+            await runtime.DeleteAsync(r.Id, force: true); // leftovers of an earlier run
+            var options = new RunOptions { Id = r.Id, BundlePath = bundle, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly };
+            RuntimeStatus status;
+            if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
+            else status = await runtime.RunAsync(options);
+            entry.Exit = Entry.NewExit();
+            r.RootfsPath = rootfs;
+            r.State = new ContainerState
+            {
+                Status = "running", Running = true, Pid = status.Pid, StartedAt = DateTimeOffset.UtcNow,
+            };
+            r.ManuallyStopped = false;
+            r.Save(entry.Dir);
+            Watch(entry);
+        }
+        catch (ContainerOpsException e)
+        {
+            try { await runtime.DeleteAsync(r.Id, force: true); } catch (ContainerOpsException) { }
+            if (rootfs is not null) Images.UnmountContainerRootfs(r.Id);
+            r.State.Error = e.Message;
+            r.State.ExitCode = e.CliExitCode;
+            r.Save(entry.Dir);
+            throw;
+        }
+    }
+
+    /// <summary>Lets a container started with createOnly run (its attach client is connected).</summary>
+    public void ReleaseCreated(string id)
+    {
+        var entry = Find(id);
+        if (Runtime(entry.Record.HostConfig.Runtime) is Runtime.Builtin.BuiltinRuntime builtin && builtin.GetStatus(id).State == RuntimeState.Created)
+            builtin.Start(id);
+    }
+
+    private void Watch(Entry entry)
+    {
+        var id = entry.Record.Id;
+        var runtime = Runtime(entry.Record.HostConfig.Runtime);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var status = await runtime.WaitAsync(id, _shutdown.Token);
+                await entry.Lock.WaitAsync(_shutdown.Token);
+                try
+                {
+                    if (!_containers.ContainsKey(id)) return;
+                    await RecordExitAsync(entry, status, applyPolicy: true);
+                }
+                finally { entry.Lock.Release(); }
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e) { _log.LogError(e, "watching container {Id} failed", id); }
+        });
+    }
+
+    /// <summary>Called with the entry locked (or during recovery): records the exit, cleans the runtime up, applies the policy.</summary>
+    private async Task RecordExitAsync(Entry entry, RuntimeStatus status, bool applyPolicy)
+    {
+        var r = entry.Record;
+        var ranFor = DateTimeOffset.UtcNow - (r.State.StartedAt ?? DateTimeOffset.UtcNow);
+        r.State.Running = false;
+        r.State.Paused = false;
+        r.State.Pid = 0;
+        r.State.ExitCode = status.ExitCode;
+        r.State.OOMKilled = status.OomKilled;
+        r.State.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
+        r.State.Status = "exited";
+        try { await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true); }
+        catch (ContainerOpsException e) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], e.Message); }
+        try { Images.UnmountContainerRootfs(r.Id); } catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
+        r.RootfsPath = null;
+        r.Save(entry.Dir);
+        entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
+        _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
+
+        if (r.HostConfig.AutoRemove)
+        {
+            _ = Task.Run(async () =>
+            {
+                try { await RemoveAsync(r.Id, force: true); }
+                catch (ContainerOpsException) { }
+            });
+            return;
+        }
+        if (!applyPolicy || r.ManuallyStopped) return;
+        var policy = r.HostConfig.RestartPolicy;
+        var restart = policy.Name switch
+        {
+            "always" or "unless-stopped" => true,
+            "on-failure" => status.ExitCode != 0 && WithinRetries(r),
+            _ => false,
+        };
+        if (!restart) return;
+
+        // Docker's back-off: 100 ms doubling, reset when the container ran for 10 s.
+        entry.Backoff = ranFor >= TimeSpan.FromSeconds(10) || entry.Backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : entry.Backoff * 2;
+        if (entry.Backoff > TimeSpan.FromMinutes(1)) entry.Backoff = TimeSpan.FromMinutes(1);
+        r.State.Restarting = true;
+        r.Save(entry.Dir);
+        var cts = new CancellationTokenSource();
+        entry.PendingRestart = cts;
+        var delay = entry.Backoff;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(delay, cts.Token);
+                await entry.Lock.WaitAsync(cts.Token);
+                try
+                {
+                    if (cts.IsCancellationRequested || !_containers.ContainsKey(r.Id) || !r.State.Restarting) return;
+                    r.RestartCount++;
+                    r.State.Restarting = false;
+                    await StartLockedAsync(entry, createOnly: false);
+                }
+                finally { entry.Lock.Release(); }
+            }
+            catch (OperationCanceledException) { }
+            catch (ContainerOpsException e)
+            {
+                _log.LogWarning("restart of {Name} failed: {Message}", r.Name, e.Message);
+                r.State.Restarting = false;
+                r.Save(entry.Dir);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- stop, kill, pause, wait, remove, rename
+
+    public async Task StopAsync(string idOrName, int? timeoutSeconds)
+    {
+        var entry = Find(idOrName);
+        var r = entry.Record;
+        Task<ContainerWaitResponse> exit;
+        await entry.Lock.WaitAsync();
+        try
+        {
+            r.ManuallyStopped = true;
+            if (r.State.Restarting)
+            {
+                entry.PendingRestart?.Cancel();
+                r.State.Restarting = false;
+            }
+            r.Save(entry.Dir);
+            if (!r.State.Running) return;
+            exit = entry.Exit.Task;
+            var runtime = Runtime(r.HostConfig.Runtime);
+            if (r.State.Paused) { runtime.Resume(r.Id); r.State.Paused = false; }
+            var signal = r.Config.StopSignal is { } s ? Signals.Parse(s) : Signals.SIGTERM;
+            try { runtime.Kill(r.Id, signal); } catch (ContainerOpsException) { }
+        }
+        finally { entry.Lock.Release(); }
+
+        var grace = TimeSpan.FromSeconds(timeoutSeconds ?? r.Config.StopTimeout ?? 10);
+        if (grace < TimeSpan.Zero) { await exit; return; }
+        if (await Task.WhenAny(exit, Task.Delay(grace)) != exit)
+        {
+            try { Runtime(r.HostConfig.Runtime).Kill(r.Id, Signals.SIGKILL, all: true); } catch (ContainerOpsException) { }
+            await exit.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    public async Task RestartAsync(string idOrName, int? timeoutSeconds)
+    {
+        await StopAsync(idOrName, timeoutSeconds);
+        await StartAsync(idOrName);
+    }
+
+    public async Task KillAsync(string idOrName, string signal)
+    {
+        var entry = Find(idOrName);
+        var number = Signals.Parse(signal, "signal");
+        await entry.Lock.WaitAsync();
+        try
+        {
+            if (!entry.Record.State.Running)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {entry.Record.Name} is not running", entry.Record.Name);
+            if (number is Signals.SIGKILL or Signals.SIGTERM) { entry.Record.ManuallyStopped = true; entry.Record.Save(entry.Dir); }
+            Runtime(entry.Record.HostConfig.Runtime).Kill(entry.Record.Id, number);
+        }
+        finally { entry.Lock.Release(); }
+    }
+
+    public async Task PauseAsync(string idOrName, bool pause)
+    {
+        var entry = Find(idOrName);
+        await entry.Lock.WaitAsync();
+        try
+        {
+            var r = entry.Record;
+            if (!r.State.Running)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {r.Name} is not running", r.Name);
+            if (r.State.Paused == pause)
+                throw new ContainerOpsException(ErrorKind.Conflict, pause ? "ContainerPaused" : "ContainerNotPaused",
+                    $"container {r.Name} is {(pause ? "already paused" : "not paused")}", r.Name);
+            var runtime = Runtime(r.HostConfig.Runtime);
+            if (pause) runtime.Pause(r.Id); else runtime.Resume(r.Id);
+            r.State.Paused = pause;
+            r.Save(entry.Dir);
+        }
+        finally { entry.Lock.Release(); }
+    }
+
+    public async Task<ContainerWaitResponse> WaitAsync(string idOrName, CancellationToken ct)
+    {
+        var entry = Find(idOrName);
+        var r = entry.Record;
+        if (!r.State.Running && !r.State.Restarting)
+            return new ContainerWaitResponse { StatusCode = r.State.ExitCode, OOMKilled = r.State.OOMKilled, Error = r.State.Error is { Length: > 0 } e ? e : null };
+        return await entry.Exit.Task.WaitAsync(ct);
+    }
+
+    public async Task RemoveAsync(string idOrName, bool force)
+    {
+        var entry = Find(idOrName);
+        var r = entry.Record;
+        await entry.Lock.WaitAsync();
+        try
+        {
+            if ((r.State.Running || r.State.Restarting) && !force)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning",
+                    $"cannot remove container {r.Name}: it is {(r.State.Restarting ? "restarting" : "running")}; stop it first or force the removal", r.Name);
+            entry.PendingRestart?.Cancel();
+            r.ManuallyStopped = true;
+            await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
+            Images.RemoveContainerLayer(r.Id);
+            _containers.TryRemove(r.Id, out _);
+            Directory.Delete(entry.Dir, true);
+            entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = r.State.Running ? 137 : r.State.ExitCode });
+            _log.LogInformation("removed container {Name} ({Id})", r.Name, r.Id[..12]);
+        }
+        finally { entry.Lock.Release(); }
+    }
+
+    public async Task RenameAsync(string idOrName, string newName)
+    {
+        var entry = Find(idOrName);
+        newName = NameGenerator.Normalize(newName);
+        NameGenerator.Validate(newName);
+        await entry.Lock.WaitAsync();
+        try
+        {
+            lock (_namesLock)
+            {
+                if (_containers.Values.Any(e => e.Record.Name == newName && e != entry))
+                    throw new ContainerOpsException(ErrorKind.Conflict, "NameInUse", $"the container name \"{newName}\" is already in use", newName, "Name");
+                entry.Record.Name = newName;
+                entry.Record.Save(entry.Dir);
+            }
+        }
+        finally { entry.Lock.Release(); }
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    public List<ContainerSummary> List(bool all, IDictionary<string, string>? filters)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var result = new List<ContainerSummary>();
+        foreach (var e in _containers.Values.OrderByDescending(e => e.Record.Created))
+        {
+            var r = e.Record;
+            if (!all && !r.State.Running && !r.State.Restarting && (filters is null || !filters.ContainsKey("status"))) continue;
+            if (filters is not null && !Matches(r, filters)) continue;
+            result.Add(new ContainerSummary
+            {
+                Id = r.Id, Name = r.Name, Image = r.Image, ImageId = r.ImageId,
+                Command = string.Join(' ', new[] { r.Path }.Concat(r.Args)), Created = r.Created,
+                State = r.StatusWord, Status = r.HumanStatus(now), ExitCode = r.State.ExitCode, RestartCount = r.RestartCount,
+                Labels = r.Config.Labels,
+            });
+        }
+        return result;
+    }
+
+    private static bool Matches(ContainerRecord r, IDictionary<string, string> filters)
+    {
+        foreach (var (key, value) in filters)
+        {
+            var ok = key switch
+            {
+                "name" => r.Name.Contains(value, StringComparison.Ordinal),
+                "id" => r.Id.StartsWith(value, StringComparison.Ordinal),
+                "status" => r.StatusWord == value,
+                "ancestor" => r.Image == value || r.ImageId.StartsWith(value, StringComparison.Ordinal) || r.ImageId == "sha256:" + value,
+                "label" => value.Split('=', 2) is var kv && r.Config.Labels.TryGetValue(kv[0], out var v) && (kv.Length == 1 || v == kv[1]),
+                "exited" => !r.State.Running && r.State.FinishedAt is not null && r.State.ExitCode.ToString() == value,
+                _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited)", key, "filters"),
+            };
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    public ContainerDetails Inspect(string idOrName)
+    {
+        var r = Find(idOrName).Record;
+        var state = r.State;
+        state.Status = r.StatusWord;
+        return new ContainerDetails
+        {
+            Id = r.Id, Name = "/" + r.Name, Created = r.Created, Path = r.Path, Args = r.Args, State = state, Image = r.ImageId, ImageName = r.Image,
+            RestartCount = r.RestartCount, LogPath = r.LogPath, Config = r.Config, HostConfig = r.HostConfig, RootfsPath = r.RootfsPath,
+            Mounts = r.HostConfig.Binds.Select(b => b.Split(':')).Select(p => new MountPoint
+            {
+                Type = "bind", Source = p[0], Destination = p.Length > 1 ? p[1] : "", RW = !(p.Length > 2 && p[2].Split(',').Contains("ro")),
+            }).ToList(),
+        };
+    }
+
+    public IAsyncEnumerable<LogEntry> Logs(string idOrName, bool follow, int? tail, DateTimeOffset? since, bool stdout, bool stderr, CancellationToken ct)
+    {
+        var entry = Find(idOrName);
+        var r = entry.Record;
+        return LogReader.ReadAsync(r.LogPath, follow, tail, since, stdout, stderr, () => _containers.ContainsKey(r.Id) && (r.State.Running || r.State.Restarting), ct);
+    }
+
+    public ContainerProcessList Top(string idOrName)
+    {
+        var r = RunningRecord(idOrName);
+        return ProcessTable.Build(Runtime(r.HostConfig.Runtime).ListPids(r.Id));
+    }
+
+    public async Task<ContainerStats> StatsAsync(string idOrName, CancellationToken ct)
+    {
+        var r = RunningRecord(idOrName);
+        var runtime = Runtime(r.HostConfig.Runtime);
+        var first = runtime.ReadStats(r.Id);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Task.Delay(200, ct);
+        var second = runtime.ReadStats(r.Id);
+        var elapsedNs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds * 1e6;
+        return new ContainerStats
+        {
+            Id = r.Id, Name = r.Name, Read = DateTimeOffset.UtcNow, CpuUsageNanos = second.CpuUsageNanos,
+            CpuPercent = elapsedNs > 0 ? Math.Round(100.0 * (second.CpuUsageNanos - first.CpuUsageNanos) / elapsedNs, 2) : 0,
+            MemoryUsage = second.MemoryUsage, MemoryLimit = second.MemoryLimit,
+            MemoryPercent = second.MemoryLimit > 0 ? Math.Round(100.0 * second.MemoryUsage / second.MemoryLimit, 2) : 0,
+            Pids = second.Pids, PidsLimit = second.PidsLimit,
+        };
+    }
+
+    private ContainerRecord RunningRecord(string idOrName)
+    {
+        var r = Find(idOrName).Record;
+        if (!r.State.Running)
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {r.Name} is not running", r.Name);
+        return r;
+    }
+
+    // ---------------------------------------------------------------- exec and attach
+
+    public (ExecProcess Process, ContainerRecord Record) Exec(string idOrName, ExecCreateRequest request)
+    {
+        var r = RunningRecord(idOrName);
+        if (request.Cmd.Count == 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", "exec needs a command", r.Name, "Cmd");
+        uint? uid = null, gid = null;
+        IReadOnlyList<uint> groups = Array.Empty<uint>();
+        if (request.User is { Length: > 0 } user)
+        {
+            var resolved = UserResolver.Resolve(r.RootfsPath ?? "/nonexistent", user, r.Name);
+            (uid, gid, groups) = (resolved.Uid, resolved.Gid, resolved.AdditionalGids);
+        }
+        var process = Runtime(r.HostConfig.Runtime).Exec(r.Id, new ExecOptions
+        {
+            Args = request.Cmd, Env = request.Env, Uid = uid, Gid = gid, AdditionalGids = groups,
+            WorkingDir = request.WorkingDir is { Length: > 0 } w ? w : null, Tty = request.Tty, Privileged = request.Privileged,
+        });
+        return (process, r);
+    }
+
+    /// <summary>Paths of the shim's attach and control sockets for a running container.</summary>
+    public (string Attach, string Control, ContainerRecord Record, Task<ContainerWaitResponse> Exit) AttachPoints(string idOrName)
+    {
+        var entry = Find(idOrName);
+        var dir = new ContainerStateDir(_runtimeContext.StateRoot, entry.Record.Id);
+        return (dir.AttachSocket, dir.ControlSocket, entry.Record, entry.Exit.Task);
+    }
+
+    public void Dispose() => _shutdown.Cancel();
+}

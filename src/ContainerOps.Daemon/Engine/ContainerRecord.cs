@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
+
+namespace ContainerOps.Daemon.Engine;
+
+/// <summary>What the daemon knows about one container, persisted atomically in ROOT/containers/&lt;id&gt;/config.json.</summary>
+public sealed class ContainerRecord
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public DateTimeOffset Created { get; set; }
+    /// <summary>The image as the user named it.</summary>
+    public string Image { get; set; } = "";
+    public string ImageId { get; set; } = "";
+    public string Path { get; set; } = "";
+    public List<string> Args { get; set; } = new();
+    public ContainerConfig Config { get; set; } = new();
+    public HostConfig HostConfig { get; set; } = new();
+    public ContainerState State { get; set; } = new();
+    public int RestartCount { get; set; }
+    /// <summary>Stopped by stop/kill: restart policies leave it alone (until the daemon starts, for "always").</summary>
+    public bool ManuallyStopped { get; set; }
+    public string LogPath { get; set; } = "";
+    public string? RootfsPath { get; set; }
+
+    public static string FilePath(string dir) => System.IO.Path.Combine(dir, "config.json");
+
+    public void Save(string dir) => AtomicFile.WriteAllBytes(FilePath(dir), JsonSerializer.SerializeToUtf8Bytes(this, DaemonJsonContext.Default.ContainerRecord));
+
+    public static ContainerRecord? Load(string dir)
+    {
+        try { return JsonSerializer.Deserialize(File.ReadAllBytes(FilePath(dir)), DaemonJsonContext.Default.ContainerRecord); }
+        catch (Exception e) when (e is IOException or JsonException) { return null; }
+    }
+
+    /// <summary>created | running | paused | restarting | exited | dead</summary>
+    public string StatusWord =>
+        State.Restarting ? "restarting" : State.Paused ? "paused" : State.Running ? "running" : State.Dead ? "dead"
+        : State.StartedAt is null && State.FinishedAt is null ? "created" : "exited";
+
+    /// <summary>Docker's human status: "Up 5 seconds", "Exited (0) 3 minutes ago".</summary>
+    public string HumanStatus(DateTimeOffset now) => StatusWord switch
+    {
+        "running" => "Up " + HumanDuration(now - (State.StartedAt ?? now)),
+        "paused" => "Up " + HumanDuration(now - (State.StartedAt ?? now)) + " (Paused)",
+        "restarting" => $"Restarting ({State.ExitCode}) {HumanDuration(now - (State.FinishedAt ?? now))} ago",
+        "exited" => $"Exited ({State.ExitCode}) {HumanDuration(now - (State.FinishedAt ?? now))} ago",
+        "dead" => "Dead",
+        _ => "Created",
+    };
+
+    public static string HumanDuration(TimeSpan d)
+    {
+        var s = d.TotalSeconds;
+        if (s < 1) return "Less than a second";
+        if (s < 2) return "1 second";
+        if (s < 60) return $"{(int)s} seconds";
+        var m = d.TotalMinutes;
+        if (m < 2) return "About a minute";
+        if (m < 60) return $"{(int)m} minutes";
+        var h = d.TotalHours;
+        if (h < 2) return "About an hour";
+        if (h < 48) return $"{(int)h} hours";
+        if (h < 24 * 14) return $"{(int)(h / 24)} days";
+        if (h < 24 * 7 * 8) return $"{(int)(h / 24 / 7)} weeks";
+        if (h < 24 * 365 * 2) return $"{(int)(h / 24 / 30)} months";
+        return $"{(int)(h / 24 / 365)} years";
+    }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ContainerRecord))]
+internal sealed partial class DaemonJsonContext : JsonSerializerContext
+{
+}
