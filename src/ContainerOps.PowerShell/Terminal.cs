@@ -35,7 +35,19 @@ internal sealed unsafe partial class RawTerminal : IDisposable
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint sys_read(int fd, byte* buffer, nuint count);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int ioctl(int fd, nuint request, ushort* winsize);
+
+    private const nuint TIOCGWINSZ = 0x5413;
+
     public static bool IsTerminal(int fd) => isatty(fd) == 1;
+
+    /// <summary>The terminal's size now (read from the kernel, not a cache that SIGWINCH may not have refreshed yet).</summary>
+    public static (int Rows, int Columns)? Size(int fd)
+    {
+        ushort* ws = stackalloc ushort[4];
+        return ioctl(fd, TIOCGWINSZ, ws) == 0 && ws[0] > 0 && ws[1] > 0 ? (ws[0], ws[1]) : null;
+    }
 
     /// <summary>Puts <paramref name="fd"/> in raw mode with reads that return after 0.1 s without input (VMIN 0, VTIME 1),
     /// so the reader can notice the session's end. Null when <paramref name="fd"/> is not a terminal.</summary>
@@ -120,10 +132,12 @@ internal static class InteractiveTerminal
             });
             try
             {
-                // The session ends when the process's output ends or the process exits (or Ctrl+C reaches us via StopProcessing).
+                // The session ends when the process's output ends or the process exits (or the pipeline is stopped).
                 Task.WaitAny([output, session.ExitCode], done.Token);
+                // An exit can overtake the last output: let it drain briefly.
+                output.Wait(TimeSpan.FromMilliseconds(500));
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or AggregateException)
             {
             }
             finally
@@ -147,12 +161,7 @@ internal static class InteractiveTerminal
 
     private static void Resize(InteractiveSession session)
     {
-        try
-        {
-            int rows = System.Console.WindowHeight, cols = System.Console.WindowWidth;
-            if (rows > 0 && cols > 0) _ = session.ResizeAsync(rows, cols).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-        }
-        catch (IOException) { }
-        catch (InvalidOperationException) { }
+        if ((RawTerminal.Size(1) ?? RawTerminal.Size(0)) is var (rows, cols))
+            _ = session.ResizeAsync(rows, cols).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 }
