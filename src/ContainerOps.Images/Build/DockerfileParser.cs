@@ -1,0 +1,202 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Images.Build;
+
+/// <summary>One instruction after line continuations were joined: keyword, leading --flags, the rest, and the exec
+/// (JSON) form when the rest is a JSON array of strings.</summary>
+public sealed class Instruction
+{
+    public required string Keyword { get; init; }
+    /// <summary>The instruction as written (continuations joined), for history and cache keys.</summary>
+    public required string Original { get; init; }
+    /// <summary>What follows the keyword and the flags.</summary>
+    public required string Args { get; init; }
+    public Dictionary<string, string> Flags { get; init; } = new(StringComparer.Ordinal);
+    public List<string>? Json { get; init; }
+    public required int Line { get; init; }
+}
+
+public sealed class Stage
+{
+    public required int Index { get; init; }
+    public required Instruction From { get; init; }
+    /// <summary>The base as written (variables not yet expanded).</summary>
+    public required string Base { get; init; }
+    public string? Name { get; init; }
+    public List<Instruction> Instructions { get; } = new();
+}
+
+public sealed class Dockerfile
+{
+    public char Escape { get; init; } = '\\';
+    /// <summary>ARG instructions before the first FROM: usable in FROM lines, and imported into a stage by a bare ARG.</summary>
+    public List<Instruction> GlobalArgs { get; } = new();
+    public List<Stage> Stages { get; } = new();
+
+    public Stage? FindStage(string nameOrIndex) =>
+        Stages.FirstOrDefault(s => string.Equals(s.Name, nameOrIndex, StringComparison.OrdinalIgnoreCase))
+        ?? (int.TryParse(nameOrIndex, out var i) && i >= 0 && i < Stages.Count ? Stages[i] : null);
+}
+
+/// <summary>
+/// Dockerfile syntax: parser directives (<c># escape=`</c>), comments, line continuations with the escape character,
+/// instruction keywords, leading <c>--flag=value</c>s and the JSON (exec) form. Meaning and variable substitution are
+/// left to the evaluation, which knows the variables of each step. Every error names its line.
+/// </summary>
+public static class DockerfileParser
+{
+    public static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+    {
+        "FROM", "RUN", "CMD", "ENTRYPOINT", "ENV", "ARG", "LABEL", "MAINTAINER", "EXPOSE", "WORKDIR", "USER", "VOLUME",
+        "COPY", "ADD", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+    };
+
+    private static readonly HashSet<string> FlagKeywords = new(StringComparer.Ordinal) { "FROM", "RUN", "COPY", "ADD", "HEALTHCHECK" };
+
+    public static Dockerfile Parse(string text)
+    {
+        var lines = text.Replace("\r\n", "\n").Split('\n');
+        var escape = '\\';
+        var i = 0;
+        // Parser directives: only at the very top, before any other comment, blank line or instruction.
+        for (; i < lines.Length; i++)
+        {
+            var t = lines[i].Trim();
+            if (!t.StartsWith('#')) break;
+            var body = t[1..].Trim();
+            var eq = body.IndexOf('=');
+            if (eq <= 0 || body[..eq].Trim().Contains(' ')) break;
+            var key = body[..eq].Trim().ToLowerInvariant();
+            var value = body[(eq + 1)..].Trim();
+            if (key == "escape")
+            {
+                if (value is not ("\\" or "`")) throw Error(i + 1, $"invalid escape character '{value}': use \\ or `");
+                escape = value[0];
+            }
+            else if (key != "syntax" && key != "check") break;
+        }
+
+        var df = new Dockerfile { Escape = escape };
+        Stage? stage = null;
+        foreach (var (line, text1) in Logical(lines, i, escape))
+        {
+            var ins = ParseInstruction(text1, line, escape);
+            if (ins.Keyword == "FROM")
+            {
+                stage = NewStage(df, ins);
+                df.Stages.Add(stage);
+            }
+            else if (stage == null)
+            {
+                if (ins.Keyword != "ARG") throw Error(line, $"{ins.Keyword} before the first FROM: only ARG may come before FROM");
+                df.GlobalArgs.Add(ins);
+            }
+            else stage.Instructions.Add(ins);
+        }
+        if (df.Stages.Count == 0) throw Error(Math.Max(1, lines.Length), "the Dockerfile has no FROM instruction");
+        return df;
+    }
+
+    /// <summary>Joins continued lines; skips blank lines and comments (also inside a continuation). Yields the line
+    /// number where each instruction starts.</summary>
+    private static IEnumerable<(int Line, string Text)> Logical(string[] lines, int start, char escape)
+    {
+        var sb = new StringBuilder();
+        var startLine = 0;
+        for (var i = start; i < lines.Length; i++)
+        {
+            var raw = lines[i];
+            var trimmed = raw.TrimStart();
+            if (trimmed.StartsWith('#')) continue;
+            if (sb.Length == 0 && trimmed.Trim().Length == 0) continue;
+            if (sb.Length == 0) startLine = i + 1;
+            var end = raw.TrimEnd();
+            if (end.Length > 0 && end[^1] == escape && !EndsWithEscapedEscape(end, escape))
+            {
+                sb.Append(end, 0, end.Length - 1);
+                if (i == lines.Length - 1) { if (sb.ToString().Trim().Length > 0) yield return (startLine, sb.ToString().Trim()); }
+                continue;
+            }
+            if (trimmed.Trim().Length == 0 && sb.Length > 0) continue; // blank line inside a continuation
+            sb.Append(raw);
+            yield return (startLine, sb.ToString().Trim());
+            sb.Clear();
+        }
+    }
+
+    private static bool EndsWithEscapedEscape(string s, char escape)
+    {
+        // "\\" at the end of a line is an escaped escape character, not a continuation.
+        var n = 0;
+        for (var j = s.Length - 1; j >= 0 && s[j] == escape; j--) n++;
+        return n % 2 == 0;
+    }
+
+    public static Instruction ParseInstruction(string text, int line, char escape = '\\')
+    {
+        var sp = text.IndexOfAny([' ', '\t']);
+        var keyword = (sp < 0 ? text : text[..sp]).ToUpperInvariant();
+        var rest = sp < 0 ? "" : text[(sp + 1)..].Trim();
+        if (!Keywords.Contains(keyword)) throw Error(line, $"unknown instruction: {keyword}");
+        var flags = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (FlagKeywords.Contains(keyword))
+        {
+            while (rest.StartsWith("--", StringComparison.Ordinal))
+            {
+                var end = rest.IndexOfAny([' ', '\t']);
+                var flag = end < 0 ? rest : rest[..end];
+                rest = end < 0 ? "" : rest[(end + 1)..].TrimStart();
+                var eq = flag.IndexOf('=');
+                var name = eq < 0 ? flag[2..] : flag[2..eq];
+                var value = eq < 0 ? "true" : flag[(eq + 1)..];
+                if (name.Length == 0) throw Error(line, $"invalid flag '{flag}'");
+                flags[name] = value;
+            }
+        }
+        List<string>? json = null;
+        if (rest.StartsWith('[') && keyword is "RUN" or "CMD" or "ENTRYPOINT" or "SHELL" or "COPY" or "ADD" or "VOLUME" or "HEALTHCHECK")
+            json = TryJsonArray(rest);
+        if (rest.Length == 0 && keyword is not ("CMD" or "ENTRYPOINT" or "RUN"))
+            throw Error(line, $"{keyword} requires at least one argument");
+        return new Instruction { Keyword = keyword, Original = text, Args = rest, Flags = flags, Json = json, Line = line };
+    }
+
+    public static List<string>? TryJsonArray(string s)
+    {
+        try
+        {
+            if (JsonNode.Parse(s) is not JsonArray a) return null;
+            var list = new List<string>();
+            foreach (var n in a)
+            {
+                if (n is JsonValue v && v.TryGetValue<string>(out var str)) list.Add(str);
+                else return null;
+            }
+            return list;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    private static Stage NewStage(Dockerfile df, Instruction from)
+    {
+        var words = from.Args.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        string? name = null;
+        if (words.Length == 3 && words[1].Equals("AS", StringComparison.OrdinalIgnoreCase))
+        {
+            name = words[2].ToLowerInvariant();
+            if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || !char.IsAsciiLetter(name[0]))
+                throw Error(from.Line, $"invalid stage name '{words[2]}'");
+            if (df.Stages.Any(s => s.Name == name)) throw Error(from.Line, $"duplicate stage name '{words[2]}'");
+        }
+        else if (words.Length != 1) throw Error(from.Line, "FROM takes an image and an optional 'AS name'");
+        foreach (var f in from.Flags.Keys)
+            if (f != "platform") throw Error(from.Line, $"unknown flag for FROM: --{f}");
+        return new Stage { Index = df.Stages.Count, From = from, Base = words[0], Name = name };
+    }
+
+    public static ContainerOpsException Error(int line, string message) =>
+        new(ErrorKind.InvalidArgument, "DockerfileParseError", $"Dockerfile line {line}: {message}", line.ToString(), "dockerfile");
+}
