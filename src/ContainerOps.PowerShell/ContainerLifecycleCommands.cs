@@ -18,9 +18,8 @@ public abstract class ContainerTargetCmdlet : ContainerOpsCmdlet
 /// <summary>Base of the simple lifecycle verbs: ShouldProcess, one call, optional -PassThru of the container.</summary>
 public abstract class ContainerActionCmdlet : ContainerTargetCmdlet
 {
-    /// <summary>Write the container object after the action.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
+    /// <summary>Whether to write the container after the action.</summary>
+    protected virtual bool PassThruRequested => false;
 
     protected abstract string Action { get; }
 
@@ -33,10 +32,20 @@ public abstract class ContainerActionCmdlet : ContainerTargetCmdlet
         foreach (var container in Id)
         {
             if (!Confirm(container)) continue;
-            if (TryStep(() => Run(ct => Act(container, ct))) && PassThru)
+            if (TryStep(() => Run(ct => Act(container, ct))) && PassThruRequested)
                 TryStep(() => WriteObject(GetContainerObject(container)));
         }
     }
+}
+
+/// <summary>Lifecycle verbs after which the container still exists, so -PassThru can write it.</summary>
+public abstract class ContainerStateCmdlet : ContainerActionCmdlet
+{
+    /// <summary>Write the container object after the action.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override bool PassThruRequested => PassThru;
 }
 
 /// <summary>Starts created or stopped containers (`docker start`).</summary>
@@ -44,7 +53,7 @@ public abstract class ContainerActionCmdlet : ContainerTargetCmdlet
 /// <example><code>Get-Container -Status exited | Start-Container -PassThru</code>Starts every exited container and writes each one as it now is.</example>
 [Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary))]
-public sealed class StartContainerCommand : ContainerActionCmdlet
+public sealed class StartContainerCommand : ContainerStateCmdlet
 {
     protected override string Action => "Start";
     protected override Task Act(string c, CancellationToken ct) => Client.StartContainerAsync(c, ct);
@@ -55,7 +64,7 @@ public sealed class StartContainerCommand : ContainerActionCmdlet
 /// <example><code>Get-Container | Stop-Container</code>Stops every running container; container objects bind by their Id.</example>
 [Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
-public sealed class StopContainerCommand : ContainerActionCmdlet
+public sealed class StopContainerCommand : ContainerStateCmdlet
 {
     /// <summary>Seconds to wait after the stop signal before SIGKILL (default: the container's, else 10).</summary>
     [Parameter]
@@ -71,7 +80,7 @@ public sealed class StopContainerCommand : ContainerActionCmdlet
 /// <example><code>Restart-Container web</code>Like `docker restart web`.</example>
 [Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
-public sealed class RestartContainerCommand : ContainerActionCmdlet
+public sealed class RestartContainerCommand : ContainerStateCmdlet
 {
     /// <summary>Seconds to wait after the stop signal before SIGKILL.</summary>
     [Parameter]
@@ -87,7 +96,7 @@ public sealed class RestartContainerCommand : ContainerActionCmdlet
 /// <example><code>Suspend-Container web</code>Freezes the processes of web, like `docker pause web`; Resume-Container thaws them.</example>
 [Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerSummary))]
-public sealed class SuspendContainerCommand : ContainerActionCmdlet
+public sealed class SuspendContainerCommand : ContainerStateCmdlet
 {
     protected override string Action => "Suspend";
     protected override Task Act(string c, CancellationToken ct) => Client.PauseContainerAsync(c, ct);
@@ -97,7 +106,7 @@ public sealed class SuspendContainerCommand : ContainerActionCmdlet
 /// <example><code>Resume-Container web</code>Thaws web, like `docker unpause web`.</example>
 [Cmdlet(VerbsLifecycle.Resume, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary))]
-public sealed class ResumeContainerCommand : ContainerActionCmdlet
+public sealed class ResumeContainerCommand : ContainerStateCmdlet
 {
     protected override string Action => "Resume";
     protected override Task Act(string c, CancellationToken ct) => Client.UnpauseContainerAsync(c, ct);
@@ -124,13 +133,6 @@ public sealed class RemoveContainerCommand : ContainerActionCmdlet
             : ShouldProcess(container, Action);
 
     protected override Task Act(string c, CancellationToken ct) => Client.RemoveContainerAsync(c, Force, ct);
-
-    protected override void ProcessRecord()
-    {
-        // A removed container has nothing to pass through.
-        PassThru = false;
-        base.ProcessRecord();
-    }
 }
 
 /// <summary>Renames a container (`docker rename`).</summary>
