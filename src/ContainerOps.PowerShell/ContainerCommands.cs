@@ -367,6 +367,15 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         }
         catch (ContainerOpsException ex)
         {
+            if (Wait)
+            {
+                // As `docker run`: 125 when the daemon failed, 126/127 when the command could not run; --rm still removes.
+                SetLastExitCode(ex.CliExitCode);
+                if (Rm)
+                {
+                    try { Run(ct => Client.RemoveContainerAsync(id, true, ct)); } catch (ContainerOpsException) { }
+                }
+            }
             ThrowTerminatingError(ErrorRecords.From(ex));
         }
     }

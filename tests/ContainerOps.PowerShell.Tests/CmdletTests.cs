@@ -218,6 +218,15 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void NewContainerWaitThatCannotStartSetsDockersExitCodeAndStillRemoves()
+    {
+        var output = _sh.Run("New-Container broken nope -Wait -Rm; $LASTEXITCODE");
+        Assert.Equal("127", Assert.Single(output).ToString());
+        Assert.StartsWith("CommandNotFound", Assert.Single(_sh.Errors).FullyQualifiedErrorId);
+        Assert.Empty(_sh.Client.Containers);
+    }
+
+    [Fact]
     public void NewContainerRmWithoutWaitAsksTheDaemonToRemove()
     {
         _sh.Run("New-Container busybox -Rm -Start");

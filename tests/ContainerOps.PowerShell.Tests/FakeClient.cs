@@ -65,6 +65,8 @@ internal sealed class FakeClient : IContainerOpsClient
 
     public Task StartContainerAsync(string idOrName, CancellationToken ct = default)
     {
+        if (Find(idOrName).Image == "broken")
+            throw new ContainerOpsException(ErrorKind.CommandNotFound, "CommandNotFound", "exec: \"nope\": not found", idOrName);
         Find(idOrName).State = "running";
         return Record("start", idOrName);
     }
