@@ -106,6 +106,7 @@ public sealed class GetContainerCommand : ContainerOpsCmdlet
 /// <para>-Rm with -Wait removes the container once it has exited and its output is written (`docker run --rm`); -Rm without
 /// -Wait asks the daemon to remove it when it exits (`docker run -d --rm`).</para>
 /// <para>-Wait -Interactive -Tty in a terminal connects the console to the container (`docker run -it`).</para>
+/// <para>Ctrl+C during -Wait sends SIGINT to the container; with -Rm the container is removed instead (killed if it still runs).</para>
 /// <para>Output: the container object (ContainerSummary). With -Wait: the container's standard output as lines of text and its
 /// standard error as non-terminating errors (ErrorId ContainerStandardError), then, with -PassThru, the container object with
 /// its ExitCode.</para>
@@ -329,6 +330,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         foreach (var w in created.Warnings) WriteWarning(w);
         var id = created.Id;
 
+        var settled = false;
         try
         {
             if (Wait && Interactive && Tty && OperatingSystem.IsLinux() && InteractiveTerminal.Available)
@@ -363,10 +365,12 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
             SetLastExitCode(exit.StatusCode);
             var final = PassThru ? GetContainerObject(id) : null;
             if (Rm) Run(ct => Client.RemoveContainerAsync(id, true, ct));
+            settled = true;
             if (final is not null) WriteObject(final);
         }
         catch (ContainerOpsException ex)
         {
+            settled = true;
             if (Wait)
             {
                 // As `docker run`: 125 when the daemon failed, 126/127 when the command could not run; --rm still removes.
@@ -377,6 +381,25 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
                 }
             }
             ThrowTerminatingError(ErrorRecords.From(ex));
+        }
+        finally
+        {
+            if (Wait && !settled) LeaveStoppedRun(id);
+        }
+    }
+
+    /// <summary>The pipeline stopped during -Wait (Ctrl+C, or an error under ErrorAction Stop): like `docker run`, pass the
+    /// interrupt on to the container; with -Rm remove it (killing it if need be), as `docker run --rm` does.</summary>
+    private void LeaveStoppedRun(string id)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            if (Rm) Client.RemoveContainerAsync(id, true, cts.Token).GetAwaiter().GetResult();
+            else Client.KillContainerAsync(id, "INT", cts.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is ContainerOpsException or OperationCanceledException or IOException or HttpRequestException)
+        {
         }
     }
 

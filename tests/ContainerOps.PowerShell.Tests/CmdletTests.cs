@@ -355,6 +355,20 @@ public class ContainerCmdletTests : IDisposable
         Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
     }
 
+    [Theory]
+    [InlineData("-Rm", "remove force=True")]
+    [InlineData("", "kill INT")]
+    public void StoppingADockerRunPassesTheInterruptOnOrRemoves(string rm, string expected)
+    {
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _sh.Runspace;
+        ps.AddScript($"New-Container busybox -Name forever1 -Wait {rm}");
+        var pending = ps.BeginInvoke();
+        Assert.True(SpinWait.SpinUntil(() => _sh.Client.Calls.Any(c => c.StartsWith("logs follow=True")), TimeSpan.FromSeconds(10)));
+        Assert.True(Task.Run(ps.Stop).Wait(TimeSpan.FromSeconds(15)), "Stop did not return");
+        Assert.Contains(_sh.Client.Calls, c => c.StartsWith(expected));
+    }
+
     [Fact]
     public void WaitTimeoutIsOperationTimeout()
     {

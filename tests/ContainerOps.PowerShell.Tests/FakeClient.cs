@@ -78,7 +78,7 @@ internal sealed class FakeClient : IContainerOpsClient
     }
 
     public Task RestartContainerAsync(string idOrName, int? timeoutSeconds = null, CancellationToken ct = default) => Record("restart", idOrName);
-    public Task KillContainerAsync(string idOrName, string signal = "KILL", CancellationToken ct = default) => Record("kill", idOrName);
+    public Task KillContainerAsync(string idOrName, string signal = "KILL", CancellationToken ct = default) => Record($"kill {signal}", idOrName);
     public Task PauseContainerAsync(string idOrName, CancellationToken ct = default) => Record("pause", idOrName);
     public Task UnpauseContainerAsync(string idOrName, CancellationToken ct = default) => Record("unpause", idOrName);
 
@@ -121,7 +121,7 @@ internal sealed class FakeClient : IContainerOpsClient
             await Task.Yield();
             yield return e;
         }
-        if (follow && idOrName.StartsWith("forever", StringComparison.Ordinal)) await Task.Delay(Timeout.Infinite, ct);
+        if (follow && Find(idOrName).Name.StartsWith("forever", StringComparison.Ordinal)) await Task.Delay(Timeout.Infinite, ct);
     }
 
     public Task<ContainerProcessList> TopContainerAsync(string idOrName, CancellationToken ct = default)
