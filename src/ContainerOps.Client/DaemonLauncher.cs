@@ -7,9 +7,9 @@ namespace ContainerOps.Client;
 /// Starts a local daemon when none answers: under an exclusive lock on RUN_ROOT/start.lock, so concurrent first
 /// calls start exactly one; then waits until it answers.
 /// </summary>
-internal static class DaemonLauncher
+public static class DaemonLauncher
 {
-    public static void EnsureRunning(ContainerOpsClient client, ClientOptions options)
+    internal static void EnsureRunning(ContainerOpsClient client, ClientOptions options)
     {
         if (Ping(client)) return;
         if (!options.AutoStart)
@@ -74,7 +74,7 @@ internal static class DaemonLauncher
         }
     }
 
-    internal static string FindDaemon(ClientOptions options)
+    public static string FindDaemon(ClientOptions options)
     {
         if (options.DaemonPath is { Length: > 0 } configured) return configured;
         var baseDir = AppContext.BaseDirectory;
