@@ -211,10 +211,11 @@ public sealed class CopyPlan
     }
 
     /// <summary>Creates every item in <paramref name="target"/>.</summary>
-    public void Apply(RootfsWriter target, CancellationToken ct)
+    public void Apply(RootfsWriter target, CancellationToken ct, (int Uid, int Gid)? owner = null)
     {
-        foreach (var item in Items)
+        foreach (var it in Items)
         {
+            var item = owner is { } o ? it with { Uid = o.Uid, Gid = o.Gid } : it;
             ct.ThrowIfCancellationRequested();
             if (item.Kind == CopyKind.Archive)
             {
