@@ -9,7 +9,7 @@ export CONTAINEROPS_ROOT=$work/root CONTAINEROPS_RUN_ROOT=$work/run CONTAINEROPS
 co=bin/containerops
 cleanup() {
   $co ps -aq 2>/dev/null | xargs -r $co rm -f >/dev/null 2>&1 || true
-  [ -f "$work/root/daemon.pid" ] && kill "$(cat "$work/root/daemon.pid")" 2>/dev/null || true
+  [ -f "$work/run/daemon.pid" ] && kill "$(cat "$work/run/daemon.pid")" 2>/dev/null || true
   sleep 1; rm -rf "$work"
 }
 trap cleanup EXIT
