@@ -8,7 +8,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine podman busybox-st
 work=$(mktemp -d)
 export CONTAINEROPS_ROOT=$work/root CONTAINEROPS_RUN_ROOT=$work/run CONTAINEROPS_HOST=$work/run/containerops.sock CONTAINEROPS_CGROUP_PARENT=containerops-bench
 cleanup() {
-  [ -f "$work/root/daemon.pid" ] && kill "$(cat "$work/root/daemon.pid")" 2>/dev/null || pkill -f "containerops-daemon.*$work" || true
+  [ -f "$work/run/daemon.pid" ] && kill "$(cat "$work/run/daemon.pid")" 2>/dev/null || pkill -f "containerops-daemon.*$work" || true
   sleep 1; podman rmi -f co-bench-busybox >/dev/null 2>&1 || true
   grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work"
