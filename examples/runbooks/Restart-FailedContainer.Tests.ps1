@@ -1,0 +1,50 @@
+#requires -Modules Pester
+# Runs the runbook against a private daemon with real containers (root, ./build.sh build).
+BeforeAll {
+    $repo = Resolve-Path "$PSScriptRoot/../.."
+    $script:skip = $null
+    if ((id -u) -ne '0') { $script:skip = 'needs root' }
+    elseif (-not (Test-Path "$repo/bin/daemon/containerops-daemon")) { $script:skip = 'needs ./build.sh build' }
+    if ($script:skip) { return }
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) "co-runbook-$([guid]::NewGuid().ToString('N').Substring(0,8))"
+    New-Item -ItemType Directory -Path $work | Out-Null
+    $env:CONTAINEROPS_ROOT = "$work/root"
+    $env:CONTAINEROPS_RUN_ROOT = "$work/run"
+    $env:CONTAINEROPS_CGROUP_PARENT = 'containerops-test-runbook'
+    $env:CONTAINEROPS_DAEMON = "$repo/bin/daemon/containerops-daemon"
+    $env:CONTAINEROPS_SHIM = "$repo/bin/containerops-shim"
+    Import-Module "$repo/ContainerOps.psd1" -Force
+    & "$repo/examples/make-busybox-rootfs.sh" "$work/busybox.tar"
+    Import-ContainerImage -Path "$work/busybox.tar" -Reference runbook/busybox:1 | Out-Null
+    New-Container runbook/busybox:1 sh -c 'exit 3' -Name rb-failed -Label 'restart-on-failure=true' -Start | Out-Null
+    New-Container runbook/busybox:1 true -Name rb-ok -Label 'restart-on-failure=true' -Start | Out-Null
+    New-Container runbook/busybox:1 sh -c 'exit 4' -Name rb-unlabelled -Start | Out-Null
+    Get-Container -Name rb-* | Wait-Container | Out-Null
+}
+
+AfterAll {
+    if ($script:skip) { return }
+    Get-Container -All -Name rb-* | Remove-Container -Force -Confirm:$false
+    $pidFile = "$work/run/daemon.pid"
+    if (Test-Path $pidFile) { Stop-Process -Id (Get-Content $pidFile) -ErrorAction SilentlyContinue; Start-Sleep -Milliseconds 500 }
+    Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Remove-Item "$($_.FullName)/containerops-test-runbook" -ErrorAction SilentlyContinue }
+    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+    'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_CGROUP_PARENT' | ForEach-Object { Remove-Item "env:$_" -ErrorAction SilentlyContinue }
+}
+
+Describe 'Restart-FailedContainer runbook' {
+    It 'changes nothing with -WhatIf' {
+        if ($script:skip) { Set-ItResult -Skipped -Because $script:skip; return }
+        & "$PSScriptRoot/Restart-FailedContainer.ps1" -WhatIf | Should -BeNullOrEmpty
+        (Get-Container -Name rb-failed).RestartCount | Should -Be 0
+    }
+
+    It 'starts only the labelled container that failed' {
+        if ($script:skip) { Set-ItResult -Skipped -Because $script:skip; return }
+        $result = @(& "$PSScriptRoot/Restart-FailedContainer.ps1" -Confirm:$false)
+        $result.Name | Should -Be @('rb-failed')
+        $result[0].ExitCode | Should -Be 3
+        Get-Container -Name rb-failed | Wait-Container | Out-Null
+        (Get-Container -Name rb-unlabelled -Detailed).State.StartedAt | Should -BeLessThan (Get-Container -Name rb-failed -Detailed).State.StartedAt
+    }
+}
