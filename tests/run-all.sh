@@ -57,7 +57,7 @@ if [ -n "$pwsh_bin" ] && ls tests/Pester/*.Tests.ps1 >/dev/null 2>&1; then
     broken+=("Pester (no results)")
   fi
 else
-  n=$(cat tests/Pester/*.Tests.ps1 2>/dev/null | grep -cE '^\s*It ' || true)
+  n=$(find tests/Pester examples -name '*.Tests.ps1' -exec cat {} + 2>/dev/null | grep -cE '^\s*It ' || true)
   echo
   echo "################################################################################"
   echo "### PESTER SUITE SKIPPED: pwsh was not found (not on PATH, not at /opt/pwsh)."
