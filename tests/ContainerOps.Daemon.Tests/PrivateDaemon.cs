@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>
+/// A daemon of our own: temp state and run roots, its own socket, started as a separate process so that it can be
+/// killed with SIGKILL and started again on the same roots. Disposal removes every container it made, then the roots.
+/// The daemon is CONTAINEROPS_DAEMON when set, else the build output of src/ContainerOps.Daemon run with `dotnet`;
+/// the shim is CONTAINEROPS_SHIM when set, else bin/containerops-shim of the repository.
+/// </summary>
+public sealed class PrivateDaemon : IDisposable
+{
+    private readonly TempDir _dir = new("co-daemon");
+    private Process? _process;
+
+    public string Root => Path.Combine(_dir.Path, "root");
+    public string RunRoot => Path.Combine(_dir.Path, "run");
+    public string LogPath => Path.Combine(_dir.Path, "daemon.out");
+    public IContainerOpsClient Client { get; private set; } = null!;
+    public int Pid => _process?.Id ?? 0;
+
+    public PrivateDaemon()
+    {
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(RunRoot);
+        Start();
+    }
+
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "ContainerOps.sln"))) return dir.FullName;
+            throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static string? ShimPath
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("CONTAINEROPS_SHIM") is { Length: > 0 } env) return env;
+            var built = Path.Combine(RepoRoot, "bin", "containerops-shim");
+            return File.Exists(built) ? built : null;
+        }
+    }
+
+    private static ProcessStartInfo DaemonCommand()
+    {
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_DAEMON") is { Length: > 0 } exe) return new ProcessStartInfo(exe);
+        // bin/<Configuration>/net10.0 of this test project → the same configuration of the daemon project.
+        var tfmDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var configuration = tfmDir.Parent!.Name;
+        var dll = Path.Combine(RepoRoot, "src", "ContainerOps.Daemon", "bin", configuration, tfmDir.Name, "containerops-daemon.dll");
+        if (!File.Exists(dll)) dll = Path.Combine(AppContext.BaseDirectory, "containerops-daemon.dll");
+        var psi = new ProcessStartInfo("dotnet");
+        psi.ArgumentList.Add(dll);
+        return psi;
+    }
+
+    public void Start()
+    {
+        var psi = DaemonCommand();
+        foreach (var a in new[] { "--root", Root, "--run-root", RunRoot }) psi.ArgumentList.Add(a);
+        if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
+        psi.UseShellExecute = false;
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = true;
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the daemon");
+        var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        var sync = TextWriter.Synchronized(log);
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) sync.WriteLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) sync.WriteLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var options = new ClientOptions { Root = Root, RunRoot = RunRoot, AutoStart = false };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                Client = ContainerOpsClient.Connect(options);
+                return;
+            }
+            catch (ContainerOpsException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                Thread.Sleep(50);
+            }
+            catch (ContainerOpsException e)
+            {
+                throw new InvalidOperationException($"the daemon did not answer ({e.Message}); its output:\n{SafeRead(LogPath)}");
+            }
+        }
+    }
+
+    /// <summary>SIGKILL, as a crash would; containers keep running under their shims.</summary>
+    public void Crash()
+    {
+        Client.Dispose();
+        _process!.Kill();
+        _process.WaitForExit(10_000);
+    }
+
+    public void Stop()
+    {
+        Client.Dispose();
+        if (_process is { HasExited: false } p)
+        {
+            Shell.Run("kill", $"-TERM {p.Id}", check: false);
+            if (!p.WaitForExit(15_000)) p.Kill();
+        }
+    }
+
+    public string Output => SafeRead(LogPath);
+
+    private static string SafeRead(string path)
+    {
+        try { return File.Exists(path) ? File.ReadAllText(path) : ""; }
+        catch (IOException) { return ""; }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (_process is { HasExited: false })
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                foreach (var c in Client.ListContainersAsync(all: true, ct: cts.Token).GetAwaiter().GetResult())
+                {
+                    try { Client.RemoveContainerAsync(c.Id, force: true, cts.Token).GetAwaiter().GetResult(); }
+                    catch (ContainerOpsException) { }
+                }
+            }
+        }
+        catch (Exception) { }
+        finally
+        {
+            try { Stop(); } catch (Exception) { }
+            try { _dir.Dispose(); } catch (Exception) { }
+        }
+    }
+
+    /// <summary>Imports a busybox rootfs as <paramref name="reference"/>, with Dockerfile-style changes.</summary>
+    public async Task<string> ImportBusyboxAsync(string reference, params string[] changes)
+    {
+        var tar = Path.Combine(_dir.Path, "busybox.tar");
+        if (!File.Exists(tar)) Busybox.CreateRootfsTar(tar);
+        await using var fs = File.OpenRead(tar);
+        var r = await Client.ImportImageAsync(fs, reference, changes);
+        return reference;
+    }
+}
