@@ -1,2 +1,3 @@
-// placeholder: replaced by the CLI
-return 0;
+using ContainerOps.Cli;
+
+return await CliApp.MainAsync(args);

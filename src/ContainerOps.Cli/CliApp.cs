@@ -1,0 +1,132 @@
+using ContainerOps.Cli.Parsing;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Cli;
+
+/// <summary>One verb: its command line spec and what it does.</summary>
+internal sealed record Verb(CommandSpec Spec, Func<CliContext, ParsedArgs, Task<int>> Run, string Group = "Commands");
+
+/// <summary>Entry point: global options, verb dispatch, and the mapping of errors to messages and exit statuses.</summary>
+internal static class CliApp
+{
+    public const int UsageExit = 125;
+
+    internal static readonly CommandSpec GlobalSpec = new()
+    {
+        Name = "containerops",
+        Usage = "[OPTIONS] COMMAND",
+        Summary = "Containers from the shell: docker-shaped verbs over the ContainerOps daemon",
+        Options = new OptionSpec[]
+        {
+            new("host", 'H', OptionKind.Value, "Daemon socket to connect to (unix:///path)"),
+            new("root", null, OptionKind.Value, "State root of an auto-started daemon"),
+            new("run-root", null, OptionKind.Value, "Run root of an auto-started daemon (its socket lives there)"),
+            new("version", 'v', OptionKind.Flag, "Print version information and quit"),
+        },
+        StopAtFirstPositional = true,
+    };
+
+    public static async Task<int> MainAsync(string[] args)
+    {
+        ParsedArgs global;
+        try { global = ArgParser.Parse(GlobalSpec, args); }
+        catch (UsageException e) { return UsageError(e); }
+
+        if (global.Flag("version")) return Commands.System.PrintVersion();
+        if (global.Positionals.Count == 0)
+        {
+            Console.Out.Write(GlobalHelp());
+            return global.HelpRequested ? 0 : UsageExit;
+        }
+        var name = global.Positionals[0];
+        var rest = global.Positionals.Skip(1).ToArray();
+
+        // Verbs that pass their arguments through untouched.
+        switch (name)
+        {
+            case "oci": return ContainerOps.Runtime.Oci.OciCommandLine.Run(rest);
+            case "daemon": return Commands.System.ExecDaemon(rest);
+            case "help":
+                if (rest.Length > 0 && Verbs.Find(rest[0]) is Verb v) { Console.Out.Write(ArgParser.Help(v.Spec)); return 0; }
+                Console.Out.Write(GlobalHelp());
+                return 0;
+        }
+
+        var verb = Verbs.Find(name);
+        if (verb is null)
+        {
+            Console.Error.WriteLine($"containerops: '{name}' is not a containerops command.");
+            Console.Error.WriteLine("See 'containerops --help'");
+            return UsageExit;
+        }
+
+        var options = ClientOptions.FromEnvironment();
+        if (global.Value("host") is string host)
+        {
+            if (host.StartsWith("unix://", StringComparison.Ordinal)) options.SocketPath = host["unix://".Length..];
+            else if (host.StartsWith('/')) options.SocketPath = host;
+            else return UsageError(new UsageException($"unsupported host \"{host}\": expected unix:///path/to/socket"));
+        }
+        if (global.Value("root") is string root) options.Root = root;
+        if (global.Value("run-root") is string runRoot) options.RunRoot = runRoot;
+
+        ParsedArgs parsed;
+        try { parsed = ArgParser.Parse(verb.Spec, rest); }
+        catch (UsageException e) { return UsageError(e, verb.Spec.Name); }
+        if (parsed.HelpRequested)
+        {
+            Console.Out.Write(ArgParser.Help(verb.Spec));
+            return 0;
+        }
+
+        using var context = new CliContext(options);
+        try
+        {
+            return await verb.Run(context, parsed).ConfigureAwait(false);
+        }
+        catch (UsageException e) { return UsageError(e, verb.Spec.Name); }
+        catch (ContainerOpsException e)
+        {
+            Console.Error.WriteLine($"containerops: {e.Error.Message}");
+            return e.CliExitCode;
+        }
+        catch (OperationCanceledException) when (context.Cancel.IsCancellationRequested)
+        {
+            return 130;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException
+                                      or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"containerops: {e.Message}");
+            return UsageExit;
+        }
+        finally
+        {
+            context.Flush();
+        }
+    }
+
+    internal static int UsageError(UsageException e, string? verb = null)
+    {
+        Console.Error.WriteLine($"containerops: {e.Message}");
+        var command = e.Command ?? verb;
+        Console.Error.WriteLine(command is null ? "See 'containerops --help'." : $"See 'containerops {command} --help'.");
+        return UsageExit;
+    }
+
+    internal static string GlobalHelp()
+    {
+        var sb = new System.Text.StringBuilder(ArgParser.Help(GlobalSpec));
+        foreach (var group in Verbs.All.GroupBy(v => v.Group))
+        {
+            sb.Append('\n').Append(group.Key).Append(":\n");
+            foreach (var v in group) sb.Append("  ").Append(v.Spec.Name.PadRight(12)).Append(v.Spec.Summary).Append('\n');
+        }
+        sb.Append("\nOther:\n")
+          .Append("  daemon      Run the ContainerOps daemon (arguments are passed to it)\n")
+          .Append("  oci         OCI runtime commands (create, start, state, kill, delete) of the built-in runtime\n")
+          .Append("\nRun 'containerops COMMAND --help' for more information on a command.\n");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+
+namespace ContainerOps.Cli.Commands;
+
+/// <summary><c>version</c> and <c>daemon</c>.</summary>
+internal static unsafe partial class System
+{
+    public const string DaemonExecutable = "containerops-daemon";
+
+    public static int PrintVersion()
+    {
+        var version = typeof(System).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        Console.Out.WriteLine($"containerops version {version}");
+        Console.Out.WriteLine($" OS/Arch: {RuntimeInformation.OSDescription.Split(' ')[0].ToLowerInvariant()}/{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
+        Console.Out.WriteLine($" Runtime: .NET {Environment.Version}");
+        return 0;
+    }
+
+    /// <summary>Where the daemon executable is: CONTAINEROPS_DAEMON, else containerops-daemon in &lt;dir of this exe&gt;/daemon/,
+    /// &lt;dir&gt;/../daemon/, or on PATH.</summary>
+    public static string? FindDaemon()
+    {
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_DAEMON") is { Length: > 0 } configured) return configured;
+        var self = Environment.ProcessPath is string p ? Path.GetDirectoryName(p)! : AppContext.BaseDirectory;
+        foreach (var candidate in new[] { Path.Combine(self, "daemon", DaemonExecutable), Path.Combine(self, "..", "daemon", DaemonExecutable) })
+            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, DaemonExecutable);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int execv(byte* path, byte** argv);
+
+    /// <summary>Replaces this process with the daemon, passing <paramref name="args"/> on.</summary>
+    public static int ExecDaemon(string[] args)
+    {
+        var daemon = FindDaemon();
+        if (daemon is null)
+        {
+            Console.Error.WriteLine($"containerops: {DaemonExecutable} was not found (set CONTAINEROPS_DAEMON, or install it in daemon/ beside this executable or on PATH)");
+            return 127;
+        }
+        Console.Out.Flush();
+        Console.Error.Flush();
+        var argv = new nint[args.Length + 2];
+        try
+        {
+            argv[0] = Marshal.StringToCoTaskMemUTF8(daemon);
+            for (var i = 0; i < args.Length; i++) argv[i + 1] = Marshal.StringToCoTaskMemUTF8(args[i]);
+            fixed (nint* a = argv)
+                execv((byte*)argv[0], (byte**)a);
+            var errno = Marshal.GetLastPInvokeError();
+            Console.Error.WriteLine($"containerops: cannot run {daemon}: {Marshal.GetPInvokeErrorMessage(errno)}");
+            return errno == 2 ? 127 : 126;
+        }
+        finally
+        {
+            foreach (var p in argv) if (p != 0) Marshal.FreeCoTaskMem(p);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Cli.Parsing;
+
+/// <summary>The options of <c>create</c> and <c>run</c> and their translation into a <see cref="ContainerCreateRequest"/>.</summary>
+public static class RunOptions
+{
+    /// <summary>Options <c>create</c> and <c>run</c> share (everything that shapes the container).</summary>
+    public static readonly OptionSpec[] Create =
+    {
+        new("interactive", 'i', OptionKind.Flag, "Keep STDIN open even if not attached"),
+        new("tty", 't', OptionKind.Flag, "Allocate a pseudo-TTY"),
+        new("name", null, OptionKind.Value, "Assign a name to the container"),
+        new("env", 'e', OptionKind.List, "Set environment variables (KEY=VALUE, or KEY to copy it from here)"),
+        new("env-file", null, OptionKind.List, "Read in a file of environment variables"),
+        new("workdir", 'w', OptionKind.Value, "Working directory inside the container"),
+        new("user", 'u', OptionKind.Value, "Username or UID (format: <name|uid>[:<group|gid>])"),
+        new("hostname", 'h', OptionKind.Value, "Container host name"),
+        new("label", 'l', OptionKind.List, "Set meta data on a container (KEY=VALUE)"),
+        new("entrypoint", null, OptionKind.Value, "Overwrite the default ENTRYPOINT of the image (\"\" clears it)"),
+        new("memory", 'm', OptionKind.Value, "Memory limit (e.g. 256m, 1g)", "bytes"),
+        new("memory-swap", null, OptionKind.Value, "Swap limit equal to memory plus swap: -1 for unlimited swap", "bytes"),
+        new("cpus", null, OptionKind.Value, "Number of CPUs", "decimal"),
+        new("cpu-shares", 'c', OptionKind.Value, "CPU shares (relative weight)", "int"),
+        new("pids-limit", null, OptionKind.Value, "Tune container pids limit (-1 for unlimited)", "int"),
+        new("cpuset-cpus", null, OptionKind.Value, "CPUs in which to allow execution (0-3, 0,1)"),
+        new("network", null, OptionKind.Value, "Connect a container to a network (none, host, container:<id>)"),
+        new("restart", null, OptionKind.Value, "Restart policy: no, on-failure[:max-retries], always, unless-stopped"),
+        new("rm", null, OptionKind.Flag, "Automatically remove the container when it exits"),
+        new("read-only", null, OptionKind.Flag, "Mount the container's root filesystem as read only"),
+        new("privileged", null, OptionKind.Flag, "Give extended privileges to this container"),
+        new("cap-add", null, OptionKind.List, "Add Linux capabilities"),
+        new("cap-drop", null, OptionKind.List, "Drop Linux capabilities"),
+        new("security-opt", null, OptionKind.List, "Security options (no-new-privileges)"),
+        new("volume", 'v', OptionKind.List, "Bind mount a volume (/host:/container[:ro])"),
+        new("tmpfs", null, OptionKind.List, "Mount a tmpfs directory (/path[:options])"),
+        new("sysctl", null, OptionKind.List, "Sysctl options (KEY=VALUE)"),
+        new("runtime", null, OptionKind.Value, "Runtime to use for this container (builtin, crun, runc)"),
+        new("stop-signal", null, OptionKind.Value, "Signal to stop the container"),
+        new("stop-timeout", null, OptionKind.Value, "Timeout (in seconds) to stop a container", "int"),
+    };
+
+    /// <summary>Options only <c>run</c> has.</summary>
+    public static readonly OptionSpec[] RunOnly =
+    {
+        new("detach", 'd', OptionKind.Flag, "Run container in background and print container ID"),
+    };
+
+    public static readonly CommandSpec CreateSpec = new()
+    {
+        Name = "create", Usage = "create [OPTIONS] IMAGE [COMMAND] [ARG...]", Summary = "Create a new container",
+        Options = Create, StopAtFirstPositional = true, MinArgs = 1,
+    };
+
+    public static readonly CommandSpec RunSpec = new()
+    {
+        Name = "run", Usage = "run [OPTIONS] IMAGE [COMMAND] [ARG...]", Summary = "Create and run a new container from an image",
+        Options = RunOnly.Concat(Create).ToArray(), StopAtFirstPositional = true, MinArgs = 1,
+    };
+
+    /// <summary>Builds the request from parsed <c>create</c>/<c>run</c> arguments. <paramref name="hostEnv"/> supplies values
+    /// for bare <c>-e KEY</c> entries (default: this process's environment).</summary>
+    public static ContainerCreateRequest ToRequest(ParsedArgs a, Func<string, string?>? hostEnv = null)
+    {
+        hostEnv ??= Environment.GetEnvironmentVariable;
+        var r = new ContainerCreateRequest
+        {
+            Image = a.Positionals[0],
+            Name = a.Value("name"),
+            WorkingDir = a.Value("workdir"),
+            User = a.Value("user"),
+            Hostname = a.Value("hostname"),
+            Tty = a.Flag("tty"),
+            OpenStdin = a.Flag("interactive"),
+            StopSignal = a.Value("stop-signal"),
+            StopTimeout = a.IntValue("stop-timeout"),
+        };
+        if (a.Positionals.Count > 1) r.Cmd = a.Positionals.Skip(1).ToList();
+        if (a.Value("entrypoint") is string ep) r.Entrypoint = ep.Length == 0 ? new List<string>() : new List<string> { ep };
+
+        foreach (var file in a.Values("env-file")) r.Env.AddRange(ReadEnvFile(file, hostEnv));
+        foreach (var e in a.Values("env")) if (ExpandEnv(e, hostEnv) is string kv) r.Env.Add(kv);
+        foreach (var l in a.Values("label")) { var (k, v) = KeyValue(l, "label", requireValue: false); r.Labels[k] = v; }
+
+        var h = r.HostConfig;
+        if (a.Value("network") is string net) h.NetworkMode = net;
+        h.AutoRemove = a.Flag("rm");
+        h.Privileged = a.Flag("privileged");
+        h.ReadonlyRootfs = a.Flag("read-only");
+        h.CapAdd.AddRange(a.Values("cap-add"));
+        h.CapDrop.AddRange(a.Values("cap-drop"));
+        h.SecurityOpt.AddRange(a.Values("security-opt"));
+        if (a.Value("memory") is string mem) h.Memory = Units.ParseMemory(mem, "memory");
+        if (a.Value("memory-swap") is string swap) h.MemorySwap = Units.ParseMemorySwap(swap);
+        if (a.Value("cpus") is string cpus) h.NanoCpus = Units.ParseCpus(cpus);
+        if (a.Value("cpu-shares") is string shares) h.CpuShares = Units.ParseLong(shares, "cpu-shares");
+        if (a.Value("pids-limit") is string pids) h.PidsLimit = Units.ParseLong(pids, "pids-limit");
+        h.CpusetCpus = a.Value("cpuset-cpus");
+        if (a.Value("restart") is string restart) h.RestartPolicy = Units.ParseRestart(restart);
+        if (h.AutoRemove && h.RestartPolicy.Name != "no")
+            throw new UsageException("conflicting options: cannot specify both --restart and --rm");
+        h.Runtime = a.Value("runtime");
+        foreach (var v in a.Values("volume"))
+        {
+            if (v.Split(':').Length is < 2 or > 3) throw new UsageException($"invalid volume specification \"{v}\": expected /host/path:/container/path[:ro]");
+            h.Binds.Add(v);
+        }
+        h.Tmpfs.AddRange(a.Values("tmpfs"));
+        foreach (var s in a.Values("sysctl")) { var (k, v) = KeyValue(s, "sysctl", requireValue: true); h.Sysctls[k] = v; }
+        return r;
+    }
+
+    /// <summary>"KEY=VALUE" as is; a bare "KEY" takes this host's value, and is dropped when the host has none (as docker does).</summary>
+    public static string? ExpandEnv(string entry, Func<string, string?> hostEnv)
+    {
+        if (entry.Length == 0 || entry[0] == '=') throw new UsageException($"invalid environment variable \"{entry}\"");
+        if (entry.Contains('=')) return entry;
+        return hostEnv(entry) is string value ? entry + "=" + value : null;
+    }
+
+    /// <summary>An env file: one KEY=VALUE or KEY a line; blank lines and lines starting with # are skipped.</summary>
+    public static List<string> ReadEnvFile(string path, Func<string, string?> hostEnv)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot read env file {path}: {e.Message}");
+        }
+        var list = new List<string>();
+        foreach (var raw in lines)
+        {
+            var line = raw.TrimStart();
+            if (line.Length == 0 || line[0] == '#') continue;
+            if (ExpandEnv(line, hostEnv) is string kv) list.Add(kv);
+        }
+        return list;
+    }
+
+    private static (string Key, string Value) KeyValue(string text, string flag, bool requireValue)
+    {
+        var eq = text.IndexOf('=');
+        if (eq == 0 || (eq < 0 && requireValue)) throw new UsageException($"invalid argument \"{text}\" for \"--{flag}\" flag: expected KEY=VALUE");
+        return eq < 0 ? (text, "") : (text[..eq], text[(eq + 1)..]);
+    }
+}
