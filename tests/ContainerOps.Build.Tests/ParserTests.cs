@@ -1,0 +1,248 @@
+using System.Text.Json.Nodes;
+using ContainerOps.Core.Api;
+using ContainerOps.Images.Build;
+
+namespace ContainerOps.Build.Tests;
+
+public class ParserTests
+{
+    private static string Corpus(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "corpus", name));
+
+    /// <summary>Evaluates the metadata instructions of the last stage over an empty base config.</summary>
+    private static BuildState Evaluate(string dockerfile, Dictionary<string, string>? buildArgs = null, JsonObject? baseConfig = null)
+    {
+        var df = DockerfileParser.Parse(dockerfile);
+        buildArgs ??= new();
+        var globals = BuildState.EvaluateGlobalArgs(df.GlobalArgs, buildArgs, df.Escape);
+        var state = new BuildState { Escape = df.Escape, BuildArgs = buildArgs, GlobalArgs = globals };
+        state.Inherit(baseConfig);
+        foreach (var ins in df.Stages[^1].Instructions)
+            if (ins.Keyword is not ("RUN" or "COPY" or "ADD")) state.ApplyMetadata(ins);
+        return state;
+    }
+
+    private static List<string>? Arr(JsonNode? n) => (n as JsonArray)?.Select(x => x!.GetValue<string>()).ToList();
+
+    [Fact]
+    public void Continuations_Comments_AndEscapeDirective()
+    {
+        var df = DockerfileParser.Parse(Corpus("continuation-escape.Dockerfile"));
+        Assert.Equal('`', df.Escape);
+        var run = df.Stages[0].Instructions[0];
+        Assert.Equal("RUN", run.Keyword);
+        Assert.Equal(4, run.Line);
+        Assert.Equal("echo one     two     three", System.Text.RegularExpressions.Regex.Replace(run.Args, "\\s+", m => m.Value));
+        Assert.Contains("three", run.Args);
+        Assert.DoesNotContain("comment", run.Args);
+        var copy = df.Stages[0].Instructions[1];
+        Assert.Equal("COPY", copy.Keyword);
+        Assert.Equal(@"C:\src C:\dst", copy.Args); // backslashes are plain characters with escape=`
+    }
+
+    [Fact]
+    public void BackslashContinuation_AndEscapedBackslashAtEnd()
+    {
+        var df = DockerfileParser.Parse("FROM a\nRUN echo a \\\n  b\nRUN echo c\\\\\nRUN echo d\n");
+        var ins = df.Stages[0].Instructions;
+        Assert.Equal(3, ins.Count);
+        Assert.Equal("echo a   b", ins[0].Args);
+        Assert.Equal("echo c\\\\", ins[1].Args);
+        Assert.Equal(5, ins[2].Line);
+    }
+
+    [Fact]
+    public void UnknownInstruction_NamesTheLine()
+    {
+        var e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse(Corpus("bad-instruction.Dockerfile")));
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("FROBNICATE", e.Message);
+    }
+
+    [Fact]
+    public void InstructionBeforeFrom_IsRejected_ButArgIsAllowed()
+    {
+        var e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("ARG X=1\nRUN true\nFROM a"));
+        Assert.Contains("line 2", e.Message);
+        var df = DockerfileParser.Parse("ARG X=1\nFROM a");
+        Assert.Single(df.GlobalArgs);
+        Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("# just a comment\n"));
+    }
+
+    [Fact]
+    public void From_AsName_Platform_AndStageLookup()
+    {
+        var df = DockerfileParser.Parse(Corpus("multistage.Dockerfile"));
+        Assert.Equal(2, df.GlobalArgs.Count);
+        Assert.Equal(2, df.Stages.Count);
+        Assert.Equal("builder", df.Stages[0].Name);
+        Assert.Equal("${BASE}", df.Stages[0].Base);
+        Assert.Equal("linux/amd64", df.Stages[1].From.Flags["platform"]);
+        Assert.Same(df.Stages[1], df.FindStage("final"));
+        Assert.Same(df.Stages[0], df.FindStage("0"));
+        var copy = df.Stages[1].Instructions[0];
+        Assert.Equal("builder", copy.Flags["from"]);
+        Assert.Equal("/version /version", copy.Args);
+        Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a AS x\nFROM b AS x"));
+        Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a AS"));
+    }
+
+    [Fact]
+    public void GlobalArgs_OnlyInFrom_UnlessRedeclared()
+    {
+        var df = DockerfileParser.Parse(Corpus("multistage.Dockerfile"));
+        var globals = BuildState.EvaluateGlobalArgs(df.GlobalArgs, new Dictionary<string, string>(), df.Escape);
+        Assert.Equal("busybox", BuildState.ExpandFrom(df.Stages[0].Base, globals, '\\', 3));
+        var over = BuildState.EvaluateGlobalArgs(df.GlobalArgs, new Dictionary<string, string> { ["BASE"] = "alpine" }, df.Escape);
+        Assert.Equal("alpine", BuildState.ExpandFrom(df.Stages[0].Base, over, '\\', 3));
+
+        // Not visible inside a stage without ARG; a bare ARG imports the global default; a stage default wins over it.
+        var s = Evaluate("ARG G=global\nFROM a\nENV X=${G:-unset}\nARG G\nENV Y=$G\nARG L=local\nENV Z=$L");
+        Assert.Contains("X=unset", s.Env);
+        Assert.Contains("Y=global", s.Env);
+        Assert.Contains("Z=local", s.Env);
+        var t = Evaluate("ARG G=global\nFROM a\nARG G=stage\nENV Y=$G");
+        Assert.Contains("Y=stage", t.Env);
+    }
+
+    [Fact]
+    public void BuildArgs_Override_Defaults_AndAreTracked()
+    {
+        var s = Evaluate("FROM a\nARG V=1\nARG W\nENV X=$V Y=${W:-none}", new() { ["V"] = "2" });
+        Assert.Contains("X=2", s.Env);
+        Assert.Contains("Y=none", s.Env);
+        Assert.Contains("V", s.UsedBuildArgs);
+        Assert.Contains("V=2", s.RunEnv());
+        // ARGs are not in the image config.
+        Assert.DoesNotContain(s.Env, e => e.StartsWith("V="));
+    }
+
+    [Fact]
+    public void Env_BothForms_UsedByLaterSteps_AndWinsOverArg()
+    {
+        var s = Evaluate("FROM a\nENV A=1 B=\"two words\"\nENV LEGACY value with spaces\nENV C=${A}x D=$B\nARG A=fromarg\nWORKDIR /w/$A");
+        Assert.Contains("A=1", s.Env);
+        Assert.Contains("B=two words", s.Env);
+        Assert.Contains("LEGACY=value with spaces", s.Env);
+        Assert.Contains("C=1x", s.Env);
+        Assert.Contains("D=two words", s.Env);
+        Assert.Equal("/w/1", s.WorkingDir);
+        Assert.Contains("A=1", s.RunEnv());
+        Assert.DoesNotContain("A=fromarg", s.RunEnv());
+    }
+
+    [Fact]
+    public void Substitutions()
+    {
+        var vars = new Dictionary<string, string> { ["SET"] = "v", ["EMPTY"] = "" };
+        var w = new ShellWords(n => vars.TryGetValue(n, out var v) ? v : null);
+        Assert.Equal("v", w.Word("$SET"));
+        Assert.Equal("v-x", w.Word("${SET}-x"));
+        Assert.Equal("dflt", w.Word("${UNSET:-dflt}"));
+        Assert.Equal("dflt", w.Word("${EMPTY:-dflt}"));
+        Assert.Equal("", w.Word("${EMPTY-dflt}"));
+        Assert.Equal("alt", w.Word("${SET:+alt}"));
+        Assert.Equal("", w.Word("${UNSET:+alt}"));
+        Assert.Equal("", w.Word("${EMPTY:+alt}"));
+        Assert.Equal("v/v", w.Word("${UNSET:-$SET/${SET}}"));
+        Assert.Equal("$SET", w.Word("'$SET'"));
+        Assert.Equal("$SET", w.Word("\\$SET"));
+        Assert.Equal("a v", w.Word("\"a $SET\""));
+        Assert.Equal(["a b", "v", "c"], w.Words("\"a b\" $SET c"));
+        Assert.Equal("$", w.Word("$"));
+        Assert.Throws<FormatException>(() => w.Word("${SET"));
+        Assert.Throws<FormatException>(() => w.Word("${UNSET:?must be set}"));
+        var bt = new ShellWords(n => vars.GetValueOrDefault(n), '`');
+        Assert.Equal("$SET", bt.Word("`$SET"));
+        Assert.Equal(@"C:\v", bt.Word(@"C:\$SET"));
+    }
+
+    [Fact]
+    public void AllInstructions_ProduceTheConfig()
+    {
+        var s = Evaluate(Corpus("all-instructions.Dockerfile"));
+        var c = s.Config;
+        Assert.Equal("Jane Admin <jane@example.com>", s.Author);
+        Assert.Equal("web server", c["Labels"]!["org.example.name"]!.GetValue<string>());
+        Assert.Equal("2", c["Labels"]!["version"]!.GetValue<string>());
+        Assert.Equal("value with spaces", c["Labels"]!["legacy"]!.GetValue<string>());
+        Assert.Contains("LEGACY=value with spaces", s.Env);
+        Assert.NotNull(c["ExposedPorts"]!["80/tcp"]);
+        Assert.NotNull(c["ExposedPorts"]!["443/udp"]);
+        Assert.Equal("/srv/app", s.WorkingDir);
+        Assert.Equal("app:app", s.User);
+        Assert.NotNull(c["Volumes"]!["/data"]);
+        Assert.NotNull(c["Volumes"]!["/logs"]);
+        Assert.Equal("SIGTERM", c["StopSignal"]!.GetValue<string>());
+        var hc = c["Healthcheck"]!;
+        Assert.Equal(["CMD-SHELL", "wget -q -O- http://localhost/ || exit 1"], Arr(hc["Test"]));
+        Assert.Equal(30_000_000_000L, hc["Interval"]!.GetValue<long>());
+        Assert.Equal(5_000_000_000L, hc["Timeout"]!.GetValue<long>());
+        Assert.Equal(3, hc["Retries"]!.GetValue<int>());
+        Assert.Equal(["/bin/sh", "-ec"], s.Shell);
+        Assert.Equal(["RUN echo triggered"], Arr(c["OnBuild"]));
+        Assert.Equal(["/bin/app"], Arr(c["Entrypoint"]));
+        // Shell-form CMD goes through the SHELL in force.
+        Assert.Equal(["/bin/sh", "-ec", "--help"], Arr(c["Cmd"]));
+    }
+
+    [Fact]
+    public void Entrypoint_ResetsInheritedCmd_ButNotOneSetInTheStage()
+    {
+        var baseCfg = new JsonObject { ["Cmd"] = new JsonArray("sh"), ["OnBuild"] = new JsonArray("RUN x") };
+        var s = Evaluate("FROM a\nENTRYPOINT [\"/app\"]", baseConfig: baseCfg);
+        Assert.Null(s.Config["Cmd"]);
+        Assert.Null(s.Config["OnBuild"]); // triggers are not inherited
+        var t = Evaluate("FROM a\nCMD [\"--serve\"]\nENTRYPOINT [\"/app\"]", baseConfig: baseCfg);
+        Assert.Equal(["--serve"], Arr(t.Config["Cmd"]));
+        Assert.Equal(["/app"], Arr(t.Config["Entrypoint"]));
+        var u = Evaluate("FROM a\nENTRYPOINT exec /app\nCMD [\"-v\"]", baseConfig: baseCfg);
+        Assert.Equal(["/bin/sh", "-c", "exec /app"], Arr(u.Config["Entrypoint"]));
+        Assert.Equal(["-v"], Arr(u.Config["Cmd"]));
+        var v = Evaluate("FROM a\nCMD [\"only\"]", baseConfig: baseCfg);
+        Assert.Equal(["only"], Arr(v.Config["Cmd"]));
+    }
+
+    [Fact]
+    public void Run_ExecAndShellForms()
+    {
+        var df = DockerfileParser.Parse("FROM a\nRUN [\"/bin/echo\", \"$HOME\"]\nRUN echo $HOME\nSHELL [\"/bin/bash\",\"-c\"]\nRUN echo x\nRUN [not json");
+        var s = new BuildState();
+        var ins = df.Stages[0].Instructions;
+        Assert.Equal(["/bin/echo", "$HOME"], s.Command(ins[0]));
+        Assert.Equal(["/bin/sh", "-c", "echo $HOME"], s.Command(ins[1]));
+        s.ApplyMetadata(ins[2]);
+        Assert.Equal(["/bin/bash", "-c", "echo x"], s.Command(ins[3]));
+        Assert.Equal(["/bin/bash", "-c", "[not json"], s.Command(ins[4]));
+    }
+
+    [Fact]
+    public void Workdir_RelativeToPrevious_AndExpandsEnv()
+    {
+        var s = Evaluate("FROM a\nENV D=/opt\nWORKDIR $D\nWORKDIR sub/dir\nWORKDIR ../up");
+        Assert.Equal("/opt/sub/up", Path.GetFullPath(s.WorkingDir!));
+    }
+
+    [Fact]
+    public void BadArguments_NameTheLine()
+    {
+        var e = Assert.Throws<ContainerOpsException>(() => Evaluate("FROM a\n\nEXPOSE notaport"));
+        Assert.Contains("line 3", e.Message);
+        e = Assert.Throws<ContainerOpsException>(() => Evaluate("FROM a\nSHELL /bin/bash"));
+        Assert.Contains("line 2", e.Message);
+        e = Assert.Throws<ContainerOpsException>(() => Evaluate("FROM a\nENV X=${Y"));
+        Assert.Contains("line 2", e.Message);
+        e = Assert.Throws<ContainerOpsException>(() => Evaluate("FROM a\nONBUILD FROM b"));
+        Assert.Contains("line 2", e.Message);
+        e = Assert.Throws<ContainerOpsException>(() => Evaluate("FROM a\nHEALTHCHECK --interval=xyz CMD true"));
+        Assert.Contains("line 2", e.Message);
+        e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a\nLABEL"));
+        Assert.Contains("line 2", e.Message);
+    }
+
+    [Fact]
+    public void Healthcheck_None_AndExecForm()
+    {
+        Assert.Equal(["NONE"], Arr(Evaluate("FROM a\nHEALTHCHECK NONE").Config["Healthcheck"]!["Test"]));
+        Assert.Equal(["CMD", "/bin/check", "-q"], Arr(Evaluate("FROM a\nHEALTHCHECK CMD [\"/bin/check\", \"-q\"]").Config["Healthcheck"]!["Test"]));
+    }
+}
