@@ -1,3 +1,4 @@
+using ContainerOps.Client.Terminal;
 using System.Runtime.InteropServices;
 using System.Text;
 
