@@ -1,0 +1,88 @@
+using ContainerOps.Cli.Parsing;
+
+namespace ContainerOps.Cli.Tests;
+
+public class RunOptionsTests
+{
+    private static Core.Api.ContainerCreateRequest Request(params string[] args) =>
+        RunOptions.ToRequest(ArgParser.Parse(RunOptions.RunSpec, args), name => name == "HOSTVAR" ? "from-host" : null);
+
+    [Fact]
+    public void MapsEveryOption()
+    {
+        var r = Request("-it", "--name", "web", "-e", "A=1", "-e", "HOSTVAR", "-e", "MISSING", "-w", "/srv", "-u", "1000:1000",
+            "-h", "box", "-l", "tier=front", "--entrypoint", "/bin/sh", "-m", "256m", "--memory-swap", "-1", "--cpus", "1.5",
+            "--cpu-shares", "512", "--pids-limit", "100", "--cpuset-cpus", "0-1", "--network", "host", "--restart", "on-failure:3",
+            "--read-only", "--privileged", "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--security-opt", "no-new-privileges",
+            "-v", "/data:/data:ro", "--tmpfs", "/run", "--sysctl", "net.ipv4.ip_forward=1", "--runtime", "runc",
+            "--stop-signal", "SIGQUIT", "--stop-timeout", "20", "web:1.0", "-c", "echo hi");
+        Assert.Equal("web:1.0", r.Image);
+        Assert.Equal("web", r.Name);
+        Assert.True(r.Tty);
+        Assert.True(r.OpenStdin);
+        Assert.Equal(new[] { "A=1", "HOSTVAR=from-host" }, r.Env);
+        Assert.Equal("/srv", r.WorkingDir);
+        Assert.Equal("1000:1000", r.User);
+        Assert.Equal("box", r.Hostname);
+        Assert.Equal("front", r.Labels["tier"]);
+        Assert.Equal(new[] { "/bin/sh" }, r.Entrypoint);
+        Assert.Equal(new[] { "-c", "echo hi" }, r.Cmd);
+        Assert.Equal("SIGQUIT", r.StopSignal);
+        Assert.Equal(20, r.StopTimeout);
+        var h = r.HostConfig;
+        Assert.Equal(256L << 20, h.Memory);
+        Assert.Equal(-1, h.MemorySwap);
+        Assert.Equal(1_500_000_000, h.NanoCpus);
+        Assert.Equal(512, h.CpuShares);
+        Assert.Equal(100, h.PidsLimit);
+        Assert.Equal("0-1", h.CpusetCpus);
+        Assert.Equal("host", h.NetworkMode);
+        Assert.Equal("on-failure", h.RestartPolicy.Name);
+        Assert.Equal(3, h.RestartPolicy.MaximumRetryCount);
+        Assert.True(h.ReadonlyRootfs);
+        Assert.True(h.Privileged);
+        Assert.Equal(new[] { "NET_ADMIN" }, h.CapAdd);
+        Assert.Equal(new[] { "MKNOD" }, h.CapDrop);
+        Assert.Equal(new[] { "no-new-privileges" }, h.SecurityOpt);
+        Assert.Equal(new[] { "/data:/data:ro" }, h.Binds);
+        Assert.Equal(new[] { "/run" }, h.Tmpfs);
+        Assert.Equal("1", h.Sysctls["net.ipv4.ip_forward"]);
+        Assert.Equal("runc", h.Runtime);
+    }
+
+    [Fact]
+    public void DefaultsLeaveTheImageInCharge()
+    {
+        var r = Request("img");
+        Assert.Null(r.Cmd);
+        Assert.Null(r.Entrypoint);
+        Assert.Equal("none", r.HostConfig.NetworkMode);
+        Assert.Equal("no", r.HostConfig.RestartPolicy.Name);
+        Assert.False(r.HostConfig.AutoRemove);
+    }
+
+    [Fact]
+    public void EmptyEntrypointClearsIt() => Assert.Empty(Request("--entrypoint", "", "img").Entrypoint!);
+
+    [Fact]
+    public void RmConflictsWithRestart() => Assert.Throws<UsageException>(() => Request("--rm", "--restart", "always", "img"));
+
+    [Fact]
+    public void BadVolumeIsAUsageError() => Assert.Throws<UsageException>(() => Request("-v", "/only-one-part", "img"));
+
+    [Fact]
+    public void EnvFileLinesComeBeforeEnvFlags()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(file, new[] { "# comment", "", "X=1", "  HOSTVAR", "Y=two words" });
+            var r = Request("--env-file", file, "-e", "Z=3", "img");
+            Assert.Equal(new[] { "X=1", "HOSTVAR=from-host", "Y=two words", "Z=3" }, r.Env);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void MissingEnvFileIsAUsageError() => Assert.Throws<UsageException>(() => Request("--env-file", "/nonexistent/env", "img"));
+}
