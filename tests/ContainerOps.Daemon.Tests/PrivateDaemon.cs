@@ -13,11 +13,12 @@ namespace ContainerOps.Daemon.Tests;
 /// </summary>
 public sealed class PrivateDaemon : IDisposable
 {
-    private readonly TempDir _dir = new("co-daemon");
+    // Short paths: the runtime puts Unix sockets under RUN_ROOT/runtime/<64-hex id>/, and sun_path holds 108 bytes.
+    private readonly TempDir _dir = new("cod");
     private Process? _process;
 
     public string Root => Path.Combine(_dir.Path, "root");
-    public string RunRoot => Path.Combine(_dir.Path, "run");
+    public string RunRoot => Path.Combine(_dir.Path, "r");
     public string LogPath => Path.Combine(_dir.Path, "daemon.out");
     public IContainerOpsClient Client { get; private set; } = null!;
     public int Pid => _process?.Id ?? 0;
