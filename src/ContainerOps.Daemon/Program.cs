@@ -40,7 +40,8 @@ public static partial class Program
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff "; });
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socket));
+        // The image engine reads uploads with blocking I/O on worker threads.
+        builder.WebHost.ConfigureKestrel(k => { k.ListenUnixSocket(socket); k.AllowSynchronousIO = true; k.Limits.MaxRequestBodySize = null; });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ContainerManager>();
         builder.Services.AddSingleton<Sessions>();
