@@ -33,7 +33,7 @@ internal static class CliApp
         try { global = ArgParser.Parse(GlobalSpec, args); }
         catch (UsageException e) { return UsageError(e); }
 
-        if (global.Flag("version")) return Commands.System.PrintVersion();
+        if (global.Flag("version")) return Commands.SystemCommands.PrintVersion();
         if (global.Positionals.Count == 0)
         {
             Console.Out.Write(GlobalHelp());
@@ -46,7 +46,7 @@ internal static class CliApp
         switch (name)
         {
             case "oci": return ContainerOps.Runtime.Oci.OciCommandLine.Run(rest);
-            case "daemon": return Commands.System.ExecDaemon(rest);
+            case "daemon": return Commands.SystemCommands.ExecDaemon(rest);
             case "help":
                 if (rest.Length > 0 && Verbs.Find(rest[0]) is Verb v) { Console.Out.Write(ArgParser.Help(v.Spec)); return 0; }
                 Console.Out.Write(GlobalHelp());

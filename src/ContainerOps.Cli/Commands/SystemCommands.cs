@@ -3,13 +3,13 @@ using System.Runtime.InteropServices;
 namespace ContainerOps.Cli.Commands;
 
 /// <summary><c>version</c> and <c>daemon</c>.</summary>
-internal static unsafe partial class System
+internal static unsafe partial class SystemCommands
 {
     public const string DaemonExecutable = "containerops-daemon";
 
     public static int PrintVersion()
     {
-        var version = typeof(System).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        var version = typeof(SystemCommands).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
         Console.Out.WriteLine($"containerops version {version}");
         Console.Out.WriteLine($" OS/Arch: {RuntimeInformation.OSDescription.Split(' ')[0].ToLowerInvariant()}/{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
         Console.Out.WriteLine($" Runtime: .NET {Environment.Version}");

@@ -1,0 +1,409 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using ContainerOps.Cli.Parsing;
+using ContainerOps.Client;
+using ContainerOps.Client.Terminal;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Cli.Commands;
+
+/// <summary>Container verbs: run, create, start, stop, restart, kill, pause, unpause, wait, rm, rename, ps, logs, exec, top, stats.</summary>
+internal static class Containers
+{
+    // ---- create / run ----
+
+    public static async Task<int> Create(CliContext c, ParsedArgs a)
+    {
+        var created = await c.Client.CreateContainerAsync(RunOptions.ToRequest(a), c.Cancel);
+        foreach (var w in created.Warnings) c.Err.WriteLine($"WARNING: {w}");
+        c.Out.WriteLine(created.Id);
+        return 0;
+    }
+
+    public static async Task<int> Run(CliContext c, ParsedArgs a)
+    {
+        var request = RunOptions.ToRequest(a);
+        var detach = a.Flag("detach");
+        var client = c.Client;
+        var created = await client.CreateContainerAsync(request, c.Cancel);
+        foreach (var w in created.Warnings) c.Err.WriteLine($"WARNING: {w}");
+        var id = created.Id;
+        var remove = request.HostConfig.AutoRemove;
+
+        if (detach)
+        {
+            await StartOrCleanUp(client, id, remove);
+            c.Out.WriteLine(id);
+            return 0;
+        }
+
+        int code;
+        if (request.Tty || request.OpenStdin)
+        {
+            // Attach before the start so the first output is not missed.
+            InteractiveSession session;
+            try
+            {
+                if (client is ContainerOpsClient concrete) session = await concrete.AttachAndStartAsync(id, c.Cancel);
+                else
+                {
+                    session = await client.AttachAsync(id, c.Cancel);
+                    await client.StartContainerAsync(id, c.Cancel);
+                }
+            }
+            catch (ContainerOpsException)
+            {
+                if (remove) await RemoveQuietly(client, id);
+                throw;
+            }
+            await using (session)
+                code = await TerminalBridge.RunAsync(session, request.Tty && TerminalBridge.StdinIsTerminal, c.Cancel);
+        }
+        else
+        {
+            await StartOrCleanUp(client, id, remove);
+            code = await FollowUntilExit(c, id, since: null);
+        }
+        if (remove) await RemoveQuietly(client, id);
+        return code;
+    }
+
+    private static async Task StartOrCleanUp(IContainerOpsClient client, string id, bool remove)
+    {
+        try { await client.StartContainerAsync(id); }
+        catch (ContainerOpsException)
+        {
+            if (remove) await RemoveQuietly(client, id);
+            throw;
+        }
+    }
+
+    /// <summary>Copies the container's output until it stops, passing Ctrl+C and SIGTERM on to it (as docker's sig-proxy);
+    /// returns its exit status.</summary>
+    private static async Task<int> FollowUntilExit(CliContext c, string id, DateTimeOffset? since)
+    {
+        var client = c.Client;
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, s => { s.Cancel = true; Forward(client, id, "INT"); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, s => { s.Cancel = true; Forward(client, id, "TERM"); });
+        await Output.WriteLogsAsync(c, client.GetLogsAsync(id, follow: true, since: since, ct: c.Cancel), timestamps: false, flushEach: true);
+        var result = await client.WaitContainerAsync(id, c.Cancel);
+        if (result.Error is { Length: > 0 } error) c.Err.WriteLine($"containerops: {error}");
+        return result.StatusCode;
+    }
+
+    private static void Forward(IContainerOpsClient client, string id, string signal) =>
+        _ = client.KillContainerAsync(id, signal).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+
+    private static async Task RemoveQuietly(IContainerOpsClient client, string id)
+    {
+        try { await client.RemoveContainerAsync(id, force: true); }
+        catch (ContainerOpsException e) when (e.Error.Kind is ErrorKind.NotFound or ErrorKind.Conflict) { }
+    }
+
+    // ---- lifecycle ----
+
+    public static async Task<int> Start(CliContext c, ParsedArgs a)
+    {
+        if (!a.Flag("attach") && !a.Flag("interactive"))
+            return await ForEach(c, a.Positionals, id => c.Client.StartContainerAsync(id, c.Cancel));
+        if (a.Positionals.Count > 1) throw new UsageException("you cannot start and attach multiple containers at once");
+        var name = a.Positionals[0];
+        var client = c.Client;
+        var details = await client.InspectContainerAsync(name, c.Cancel);
+        if (details.Config.Tty || a.Flag("interactive"))
+        {
+            InteractiveSession session;
+            if (client is ContainerOpsClient concrete) session = await concrete.AttachAndStartAsync(details.Id, c.Cancel);
+            else
+            {
+                session = await client.AttachAsync(details.Id, c.Cancel);
+                await client.StartContainerAsync(details.Id, c.Cancel);
+            }
+            await using (session)
+                return await TerminalBridge.RunAsync(session, details.Config.Tty && TerminalBridge.StdinIsTerminal, c.Cancel);
+        }
+        var since = DateTimeOffset.UtcNow;
+        await client.StartContainerAsync(details.Id, c.Cancel);
+        return await FollowUntilExit(c, details.Id, since);
+    }
+
+    public static Task<int> Stop(CliContext c, ParsedArgs a)
+    {
+        var t = a.IntValue("time");
+        return ForEach(c, a.Positionals, id => c.Client.StopContainerAsync(id, t, c.Cancel));
+    }
+
+    public static Task<int> Restart(CliContext c, ParsedArgs a)
+    {
+        var t = a.IntValue("time");
+        return ForEach(c, a.Positionals, id => c.Client.RestartContainerAsync(id, t, c.Cancel));
+    }
+
+    public static Task<int> Kill(CliContext c, ParsedArgs a)
+    {
+        var signal = a.Value("signal") ?? "KILL";
+        return ForEach(c, a.Positionals, id => c.Client.KillContainerAsync(id, signal, c.Cancel));
+    }
+
+    public static Task<int> Pause(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.PauseContainerAsync(id, c.Cancel));
+    public static Task<int> Unpause(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.UnpauseContainerAsync(id, c.Cancel));
+    public static Task<int> Remove(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.RemoveContainerAsync(id, a.Flag("force"), c.Cancel));
+
+    public static async Task<int> Rename(CliContext c, ParsedArgs a)
+    {
+        await c.Client.RenameContainerAsync(a.Positionals[0], a.Positionals[1], c.Cancel);
+        return 0;
+    }
+
+    public static async Task<int> Wait(CliContext c, ParsedArgs a)
+    {
+        c.CancelOnSignals();
+        var status = 0;
+        foreach (var name in a.Positionals)
+        {
+            try
+            {
+                var result = await c.Client.WaitContainerAsync(name, c.Cancel);
+                c.Out.WriteLine(result.StatusCode);
+                c.Out.Flush();
+            }
+            catch (ContainerOpsException e)
+            {
+                c.Err.WriteLine($"containerops: {e.Error.Message}");
+                status = e.CliExitCode;
+            }
+        }
+        return status;
+    }
+
+    /// <summary>Runs <paramref name="action"/> on every named container, echoing each name on success (as docker does) and
+    /// reporting each failure; the status is that of the last failure.</summary>
+    private static async Task<int> ForEach(CliContext c, IEnumerable<string> names, Func<string, Task> action)
+    {
+        var status = 0;
+        foreach (var name in names)
+        {
+            try
+            {
+                await action(name);
+                c.Out.WriteLine(name);
+            }
+            catch (ContainerOpsException e)
+            {
+                c.Out.Flush();
+                c.Err.WriteLine($"containerops: {e.Error.Message}");
+                status = e.CliExitCode;
+            }
+        }
+        return status;
+    }
+
+    // ---- ps ----
+
+    public static async Task<int> List(CliContext c, ParsedArgs a)
+    {
+        var filters = new Dictionary<string, string>();
+        foreach (var f in a.Values("filter"))
+        {
+            var eq = f.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"bad format of filter \"{f}\" (expected name=value)");
+            filters[f[..eq]] = f[(eq + 1)..];
+        }
+        var list = await c.Client.ListContainersAsync(a.Flag("all"), filters.Count > 0 ? filters : null, c.Cancel);
+        var noTrunc = a.Flag("no-trunc");
+        var now = DateTimeOffset.UtcNow;
+        if (a.Flag("quiet"))
+        {
+            foreach (var s in list) c.Out.WriteLine(noTrunc ? s.Id : Human.ShortId(s.Id));
+            return 0;
+        }
+        var format = a.Value("format");
+        if (format == "json")
+        {
+            using var json = new Utf8JsonWriter(c.Out.BaseStream);
+            foreach (var s in list)
+            {
+                c.Out.Flush();
+                WriteSummaryJson(json, s, now);
+                json.Flush();
+                json.Reset();
+                c.Out.BaseStream.WriteByte((byte)'\n');
+            }
+            return 0;
+        }
+        if (format is { Length: > 0 } and not "table")
+        {
+            foreach (var s in list) c.Out.WriteLine(Table.Template(format, f => SummaryField(s, f, now, noTrunc)));
+            return 0;
+        }
+        var rows = list.Select(s => (IReadOnlyList<string>)new[]
+        {
+            noTrunc ? s.Id : Human.ShortId(s.Id),
+            s.Image,
+            noTrunc ? Quote(s.Command) : Quote(Human.Truncate(s.Command, 20)),
+            Human.Ago(s.Created, now),
+            s.Status,
+            s.Name.TrimStart('/'),
+        });
+        c.Out.Write(Table.Render(new[] { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES" }, rows));
+        return 0;
+    }
+
+    private static string Quote(string s) => "\"" + s + "\"";
+
+    private static string? SummaryField(ContainerSummary s, string field, DateTimeOffset now, bool noTrunc) => field switch
+    {
+        "ID" => noTrunc ? s.Id : Human.ShortId(s.Id),
+        "Image" => s.Image,
+        "Command" => Quote(noTrunc ? s.Command : Human.Truncate(s.Command, 20)),
+        "CreatedAt" => s.Created.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture),
+        "RunningFor" => Human.Ago(s.Created, now),
+        "Status" => s.Status,
+        "State" => s.State,
+        "Names" => s.Name.TrimStart('/'),
+        "Labels" => string.Join(",", s.Labels.Select(kv => kv.Key + "=" + kv.Value)),
+        "ExitCode" => s.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => null,
+    };
+
+    /// <summary>One `ps --format json` line, with docker's keys.</summary>
+    private static void WriteSummaryJson(Utf8JsonWriter w, ContainerSummary s, DateTimeOffset now)
+    {
+        w.WriteStartObject();
+        w.WriteString("Command", Quote(s.Command));
+        w.WriteString("CreatedAt", s.Created.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteString("ID", s.Id);
+        w.WriteString("Image", s.Image);
+        w.WriteString("ImageID", s.ImageId);
+        w.WriteString("Labels", string.Join(",", s.Labels.Select(kv => kv.Key + "=" + kv.Value)));
+        w.WriteString("Names", s.Name.TrimStart('/'));
+        w.WriteNumber("RestartCount", s.RestartCount);
+        w.WriteString("RunningFor", Human.Ago(s.Created, now));
+        w.WriteString("State", s.State);
+        w.WriteString("Status", s.Status);
+        w.WriteNumber("ExitCode", s.ExitCode);
+        w.WriteEndObject();
+    }
+
+    // ---- logs ----
+
+    public static async Task<int> Logs(CliContext c, ParsedArgs a)
+    {
+        int? tail = null;
+        if (a.Value("tail") is string t && t != "all")
+            tail = int.TryParse(t, out var n) && n >= 0 ? n : throw new UsageException($"invalid argument \"{t}\" for \"--tail\" flag: expected a number or all");
+        DateTimeOffset? since = a.Value("since") is string s ? Units.ParseSince(s, DateTimeOffset.UtcNow) : null;
+        var follow = a.Flag("follow");
+        if (follow) c.CancelOnSignals();
+        try
+        {
+            await Output.WriteLogsAsync(c, c.Client.GetLogsAsync(a.Positionals[0], follow, tail, since, ct: c.Cancel), a.Flag("timestamps"), follow);
+        }
+        catch (OperationCanceledException) when (c.Cancel.IsCancellationRequested) { }
+        return 0;
+    }
+
+    // ---- exec ----
+
+    public static async Task<int> Exec(CliContext c, ParsedArgs a)
+    {
+        var container = a.Positionals[0];
+        var request = new ExecCreateRequest
+        {
+            Cmd = a.Positionals.Skip(1).ToList(),
+            User = a.Value("user"),
+            WorkingDir = a.Value("workdir"),
+            Tty = a.Flag("tty"),
+            AttachStdin = a.Flag("interactive"),
+            Privileged = a.Flag("privileged"),
+        };
+        foreach (var file in a.Values("env-file")) request.Env.AddRange(RunOptions.ReadEnvFile(file, Environment.GetEnvironmentVariable));
+        foreach (var e in a.Values("env")) if (RunOptions.ExpandEnv(e, Environment.GetEnvironmentVariable) is string kv) request.Env.Add(kv);
+
+        if (a.Flag("detach"))
+        {
+            // A session's process ends with the session, so a detached command is started in the background by the
+            // container's shell, which returns at once.
+            request.Tty = false;
+            request.Cmd = new List<string> { "/bin/sh", "-c", "\"$@\" </dev/null >/dev/null 2>&1 &", "sh" }.Concat(request.Cmd).ToList();
+            return await StreamExec(c, container, request, stdin: null);
+        }
+        if (request.Tty)
+        {
+            await using var session = await c.Client.ExecInteractiveAsync(container, request, c.Cancel);
+            return await TerminalBridge.RunAsync(session, TerminalBridge.StdinIsTerminal, c.Cancel);
+        }
+        return await StreamExec(c, container, request, request.AttachStdin ? Console.OpenStandardInput() : null);
+    }
+
+    private static async Task<int> StreamExec(CliContext c, string container, ExecCreateRequest request, Stream? stdin)
+    {
+        var code = 0;
+        await foreach (var frame in c.Client.ExecAsync(container, request, stdin, c.Cancel))
+        {
+            switch (frame.Stream)
+            {
+                case "stdout": c.Out.Write(frame.Data); c.Out.Flush(); break;
+                case "stderr": c.Out.Flush(); c.Err.Write(frame.Data); break;
+                case "exit": code = frame.ExitCode ?? 0; break;
+                case "error":
+                    c.Out.Flush();
+                    c.Err.WriteLine($"containerops: {frame.Data}");
+                    code = frame.ExitCode ?? 126;
+                    break;
+            }
+        }
+        return code;
+    }
+
+    // ---- top / stats ----
+
+    public static async Task<int> Top(CliContext c, ParsedArgs a)
+    {
+        var top = await c.Client.TopContainerAsync(a.Positionals[0], c.Cancel);
+        c.Out.Write(Table.Render(top.Titles, top.Processes));
+        return 0;
+    }
+
+    public static async Task<int> Stats(CliContext c, ParsedArgs a)
+    {
+        var client = c.Client;
+        var stream = !a.Flag("no-stream");
+        if (stream) c.CancelOnSignals();
+        try
+        {
+            while (true)
+            {
+                IEnumerable<string> names = a.Positionals.Count > 0
+                    ? a.Positionals
+                    : (await client.ListContainersAsync(false, null, c.Cancel)).Select(s => s.Id);
+                var rows = new List<IReadOnlyList<string>>();
+                foreach (var name in names)
+                {
+                    ContainerStats s;
+                    try { s = await client.StatsContainerAsync(name, c.Cancel); }
+                    catch (ContainerOpsException e) when (a.Positionals.Count == 0 && e.Error.Kind is ErrorKind.NotFound or ErrorKind.Conflict) { continue; }
+                    rows.Add(new[]
+                    {
+                        Human.ShortId(s.Id),
+                        s.Name.TrimStart('/'),
+                        s.CpuPercent.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "%",
+                        Human.BinarySize(s.MemoryUsage) + " / " + (s.MemoryLimit > 0 ? Human.BinarySize(s.MemoryLimit) : "unlimited"),
+                        s.MemoryPercent.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "%",
+                        s.Pids.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    });
+                }
+                var table = Table.Render(new[] { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS" }, rows);
+                if (stream) c.Out.Write("\u001b[2J\u001b[H");
+                c.Out.Write(table);
+                c.Out.Flush();
+                if (!stream) return 0;
+                await Task.Delay(1000, c.Cancel);
+            }
+        }
+        catch (OperationCanceledException) when (c.Cancel.IsCancellationRequested)
+        {
+            return 0;
+        }
+    }
+}
