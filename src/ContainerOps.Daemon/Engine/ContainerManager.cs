@@ -167,6 +167,7 @@ public sealed class ContainerManager : IDisposable
     public async Task<ContainerCreateResponse> CreateAsync(ContainerCreateRequest request, string? name)
     {
         name = string.IsNullOrEmpty(name) ? request.Name : name;
+        if (name is { Length: > 0 }) NameGenerator.Validate(NameGenerator.Normalize(name));
         if (string.IsNullOrEmpty(request.Image))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "ImageRequired", "no image given", null, "Image");
         var image = Images.Inspect(request.Image);
@@ -346,6 +347,7 @@ public sealed class ContainerManager : IDisposable
             SpecBuilder.WriteBundle(bundle, spec);
             await runtime.DeleteAsync(r.Id, force: true); // leftovers of an earlier run
             var options = new RunOptions { Id = r.Id, BundlePath = bundle, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly };
+            var startedAt = DateTimeOffset.UtcNow;
             RuntimeStatus status;
             if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
             else status = await runtime.RunAsync(options);
@@ -353,7 +355,7 @@ public sealed class ContainerManager : IDisposable
             r.RootfsPath = rootfs;
             r.State = new ContainerState
             {
-                Status = "running", Running = true, Pid = status.Pid, StartedAt = DateTimeOffset.UtcNow,
+                Status = "running", Running = true, Pid = status.Pid, StartedAt = startedAt,
             };
             r.ManuallyStopped = false;
             r.Save(entry.Dir);
