@@ -66,9 +66,10 @@ public static partial class LayerWriter
             var type = st.Mode & S_IFMT;
             if (overlay && type == S_IFCHR && st.RDev == 0)
             {
+                // Epoch time: a whiteout has no content and its node's time says nothing; the layer stays reproducible.
                 var wh = new PaxTarEntry(TarEntryType.RegularFile, Join(rel, LayerExtractor.WhiteoutPrefix + name))
                 {
-                    Mode = (UnixFileMode)0, ModificationTime = st.MTime, Uid = 0, Gid = 0,
+                    Mode = (UnixFileMode)0, ModificationTime = DateTimeOffset.UnixEpoch, Uid = 0, Gid = 0,
                 };
                 writer.WriteEntry(wh);
                 continue;

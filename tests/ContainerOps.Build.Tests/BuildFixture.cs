@@ -1,0 +1,101 @@
+using ContainerOps.Images;
+using ContainerOps.Images.Build;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Build.Tests;
+
+/// <summary>
+/// A private image root with busybox imported as "busybox", a unique cgroup parent and a private runtime state dir.
+/// Disposing removes what the tests mounted and fails when a mount, cgroup or shim is left behind.
+/// </summary>
+public sealed class BuildFixture : IDisposable
+{
+    public TempDir Dir { get; } = new("co-build");
+    public string Root => Path.Combine(Dir.Path, "images");
+    public string CgroupParent { get; } = "containerops-test-" + Guid.NewGuid().ToString("N")[..8];
+    public ImageService Images { get; }
+    private readonly KernelObjects _before = KernelObjects.Capture();
+    private readonly List<string> _containers = new();
+
+    public BuildFixture()
+    {
+        Images = new ImageService(Root);
+        var tar = Busybox.CreateRootfsTar(Path.Combine(Dir.Path, "busybox.tar"));
+        using var f = File.OpenRead(tar);
+        Images.ImportRootfsAsync(f, "busybox", []).GetAwaiter().GetResult();
+    }
+
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "ContainerOps.sln"))) return d.FullName;
+            throw new InvalidOperationException("repository root not found");
+        }
+    }
+
+    public static string ShimPath =>
+        Environment.GetEnvironmentVariable("CONTAINEROPS_SHIM") is { Length: > 0 } env ? env : Path.Combine(RepoRoot, "bin", "containerops-shim");
+
+    /// <summary>A build context directory with the given files (relative path → content).</summary>
+    public string Context(params (string Path, string Content)[] files)
+    {
+        var dir = Path.Combine(Dir.Path, "ctx-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        foreach (var (p, c) in files)
+        {
+            var full = Path.Combine(dir, p);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, c);
+        }
+        return dir;
+    }
+
+    public BuildRequest Request(string context, params string[] tags) => new()
+    {
+        ContextDir = context, Tags = tags, CgroupParent = CgroupParent, ShimPath = ShimPath,
+        RuntimeStateRoot = Path.Combine(Dir.Path, "runtime"), NetworkMode = "none", StepTimeout = TimeSpan.FromMinutes(2),
+    };
+
+    public sealed class Collector : IProgress<BuildProgress>
+    {
+        public List<BuildProgress> Items { get; } = new();
+        public void Report(BuildProgress value) { lock (Items) Items.Add(value); }
+        public string Output => string.Concat(Items.Where(i => i.Kind == BuildProgressKind.Output).Select(i => i.Message));
+        public int CacheHits => Items.Count(i => i.Kind == BuildProgressKind.CacheHit);
+    }
+
+    /// <summary>Mounts a container of <paramref name="image"/> and returns its merged rootfs (removed on dispose).</summary>
+    public string Mount(string image)
+    {
+        var id = "t" + Guid.NewGuid().ToString("N")[..12];
+        _containers.Add(id);
+        return Images.MountContainerRootfs(id, image);
+    }
+
+    public string MountWithId(string image, out string id)
+    {
+        id = "t" + Guid.NewGuid().ToString("N")[..12];
+        _containers.Add(id);
+        return Images.MountContainerRootfs(id, image);
+    }
+
+    /// <summary>Build containers left in the image root (there must be none after a build).</summary>
+    public List<string> ContainerDirs() => Directory.EnumerateDirectories(Path.Combine(Root, "containers"))
+        .Select(p => Path.GetFileName(p)!).Where(n => !_containers.Contains(n)).ToList();
+
+    public void Dispose()
+    {
+        foreach (var id in _containers)
+            try { Images.RemoveContainerLayer(id); } catch (Exception) { }
+        foreach (var controllerRoot in Directory.GetDirectories("/sys/fs/cgroup"))
+        {
+            var dir = Path.Combine(controllerRoot, CgroupParent);
+            try { if (Directory.Exists(dir)) Directory.Delete(dir); } catch (IOException) { }
+        }
+        Dir.Dispose();
+        var leaks = _before.Diff(KernelObjects.Capture());
+        Assert.True(leaks.Count == 0, "left behind: " + string.Join(", ", leaks));
+    }
+}
