@@ -24,11 +24,14 @@ internal static class Containers
     {
         var request = RunOptions.ToRequest(a);
         var detach = a.Flag("detach");
+        var remove = request.HostConfig.AutoRemove;
+        // Attached, the exit status is read first and the container removed here; the daemon's own removal could
+        // take it away before its status was read.
+        if (!detach) request.HostConfig.AutoRemove = false;
         var client = c.Client;
         var created = await client.CreateContainerAsync(request, c.Cancel);
         foreach (var w in created.Warnings) c.Err.WriteLine($"WARNING: {w}");
         var id = created.Id;
-        var remove = request.HostConfig.AutoRemove;
 
         if (detach)
         {
@@ -220,7 +223,7 @@ internal static class Containers
         var format = a.Value("format");
         if (format == "json")
         {
-            using var json = new Utf8JsonWriter(c.Out.BaseStream);
+            using var json = Output.JsonWriter(c.Out.BaseStream, indented: false);
             foreach (var s in list)
             {
                 c.Out.Flush();

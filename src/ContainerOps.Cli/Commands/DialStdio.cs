@@ -5,8 +5,9 @@ using ContainerOps.Client;
 namespace ContainerOps.Cli.Commands;
 
 /// <summary><c>dial-stdio</c>: joins this process's stdin and stdout to the daemon's socket, both ways, so a remote client can
-/// reach the daemon through <c>ssh node containerops dial-stdio</c>. The end of stdin half-closes the socket; the end of the
-/// socket ends the command.</summary>
+/// reach the daemon through <c>ssh node containerops dial-stdio</c>. The command ends when the daemon closes the connection.
+/// The end of stdin is not passed on as a half-close: the daemon's HTTP server takes one as an aborted request and would drop
+/// the response still owed, so the connection stays open until the daemon has answered and closed it.</summary>
 internal static class DialStdio
 {
     public static async Task<int> Run(CliContext c, ParsedArgs a)
@@ -25,7 +26,6 @@ internal static class DialStdio
             int n;
             while ((n = await stdin.ReadAsync(buffer).ConfigureAwait(false)) > 0)
                 await net.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
-            socket.Shutdown(SocketShutdown.Send);
         });
         var down = Task.Run(async () =>
         {
@@ -37,7 +37,7 @@ internal static class DialStdio
                 await stdout.FlushAsync().ConfigureAwait(false);
             }
         });
-        // The daemon closing its side ends the session; a closed stdin only ends the upload.
+        // The daemon closing its side ends the session.
         try { await down.ConfigureAwait(false); }
         catch (IOException) { }
         if (up.IsFaulted) _ = up.Exception;

@@ -24,7 +24,7 @@ internal static class Images
             var tags = image.RepoTags.Count > 0 ? image.RepoTags : new List<string> { "<none>:<none>" };
             foreach (var tag in tags)
             {
-                var (repo, t) = SplitTag(tag);
+                var (repo, t) = SplitTag(Output.FamiliarName(tag));
                 rows.Add(new[] { repo, t, Id(image.Id), Human.Ago(image.Created, now), Human.Size(image.Size) });
             }
         }
@@ -62,7 +62,7 @@ internal static class Images
         foreach (var image in result.Images)
         {
             if (image.RepoTags.Count == 0) c.Out.WriteLine($"Loaded image ID: {image.Id}");
-            foreach (var tag in image.RepoTags) c.Out.WriteLine($"Loaded image: {tag}");
+            foreach (var tag in image.RepoTags) c.Out.WriteLine($"Loaded image: {Output.FamiliarName(tag)}");
         }
         return 0;
     }
@@ -91,7 +91,7 @@ internal static class Images
             try
             {
                 var result = await c.Client.RemoveImageAsync(name, a.Flag("force"), c.Cancel);
-                foreach (var u in result.Untagged) c.Out.WriteLine($"Untagged: {u}");
+                foreach (var u in result.Untagged) c.Out.WriteLine($"Untagged: {Output.FamiliarName(u)}");
                 foreach (var d in result.Deleted) c.Out.WriteLine($"Deleted: {d}");
             }
             catch (ContainerOpsException e)
@@ -113,7 +113,7 @@ internal static class Images
         var status = 0;
         var errors = new List<string>();
         c.Out.Flush();
-        using (var w = Output.IndentedWriter(c.Out.BaseStream))
+        using (var w = Output.JsonWriter(c.Out.BaseStream, indented: true))
         {
             w.WriteStartArray();
             foreach (var name in a.Positionals)

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using ContainerOps.Core.Api;
 
@@ -19,5 +20,15 @@ internal static class Output
         c.Out.Flush();
     }
 
-    public static Utf8JsonWriter IndentedWriter(Stream s) => new(s, new JsonWriterOptions { Indented = true });
+    /// <summary>JSON for people and scripts: quotes, '+' and '&lt;' written as themselves (as docker writes them).</summary>
+    public static Utf8JsonWriter JsonWriter(Stream s, bool indented) =>
+        new(s, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    /// <summary>How docker shows an image reference: without the default registry and library/ prefix.</summary>
+    public static string FamiliarName(string reference)
+    {
+        if (reference.StartsWith("docker.io/library/", StringComparison.Ordinal)) return reference["docker.io/library/".Length..];
+        if (reference.StartsWith("docker.io/", StringComparison.Ordinal)) return reference["docker.io/".Length..];
+        return reference;
+    }
 }

@@ -11,7 +11,13 @@ internal static unsafe partial class SystemCommands
     {
         var version = typeof(SystemCommands).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
         Console.Out.WriteLine($"containerops version {version}");
-        Console.Out.WriteLine($" OS/Arch: {RuntimeInformation.OSDescription.Split(' ')[0].ToLowerInvariant()}/{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
+        var arch = RuntimeInformation.OSArchitecture switch
+        {
+            Architecture.X64 => "amd64",
+            Architecture.Arm64 => "arm64",
+            var other => other.ToString().ToLowerInvariant(),
+        };
+        Console.Out.WriteLine($" OS/Arch: linux/{arch}");
         Console.Out.WriteLine($" Runtime: .NET {Environment.Version}");
         return 0;
     }
