@@ -25,6 +25,7 @@ public class AuthUnitTests
     private sealed class FakeTokenRegistry : HttpMessageHandler
     {
         public int TokenRequests;
+        public int ExpiresIn = 300;
         public string? TokenAuthorization;
         public readonly List<string> TokenQueries = new();
         public readonly byte[] Manifest = Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:" + new string('a', 64) + "\",\"size\":2},\"layers\":[]}");
@@ -37,7 +38,7 @@ public class AuthUnitTests
                 Interlocked.Increment(ref TokenRequests);
                 TokenAuthorization = request.Headers.Authorization?.ToString();
                 lock (TokenQueries) TokenQueries.Add(uri.Query);
-                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"token\":\"tok-123\",\"expires_in\":300}") });
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"token\":\"tok-123\",\"expires_in\":" + ExpiresIn + "}") });
             }
             if (request.Headers.Authorization is { Scheme: "Bearer", Parameter: "tok-123" } && uri.AbsolutePath.StartsWith("/v2/team/app/manifests/"))
             {
@@ -66,6 +67,19 @@ public class AuthUnitTests
         Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("alice:pw-alice")), fake.TokenAuthorization);
         Assert.Contains("service=registry.example", fake.TokenQueries[0]);
         Assert.Contains("scope=repository%3Ateam%2Fapp%3Apull", fake.TokenQueries[0]);
+    }
+
+    [Fact]
+    public async Task Bearer_ExpiredTokenIsFetchedAgain()
+    {
+        var fake = new FakeTokenRegistry { ExpiresIn = 1 };
+        using var client = new RegistryClient("registry.example", new RegistryOptions { WrapHandler = _ => fake });
+        await client.GetManifestAsync("team/app", "1");
+        await client.GetManifestAsync("team/app", "1");
+        Assert.Equal(1, fake.TokenRequests);
+        await Task.Delay(1200);
+        await client.GetManifestAsync("team/app", "1");
+        Assert.Equal(2, fake.TokenRequests);
     }
 
     [Fact]
