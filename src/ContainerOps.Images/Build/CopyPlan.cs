@@ -81,21 +81,26 @@ public sealed class CopyPlan
         return plan;
     }
 
-    private void AddTree(Options o, string host, string rel, string dest, bool root)
+    private void AddTree(Options o, string host, string rel, string dest, bool root, bool addSelf = true)
     {
-        if (!root && !LayerWriter.Native.LStat(host, out _)) return;
-        LayerWriter.Native.LStat(host, out var st);
-        Items.Add(Item(o, CopyKind.Directory, host, dest, st, null));
+        if (!LayerWriter.Native.LStat(host, out var st)) return;
+        if (addSelf) Items.Add(Item(o, CopyKind.Directory, host, dest, st, null));
         var names = Directory.EnumerateFileSystemEntries(host).Select(p => Path.GetFileName(p)!).ToList();
         names.Sort(StringComparer.Ordinal);
         foreach (var n in names)
         {
             var childRel = rel.Length == 0 ? n : rel + "/" + n;
-            if (o.Ignore.IsExcluded(childRel)) continue;
             var childHost = Path.Combine(host, n);
             if (!LayerWriter.Native.LStat(childHost, out var cst)) continue;
             var childDest = dest.TrimEnd('/') + "/" + n;
-            if ((cst.Mode & S_IFMT) == S_IFDIR) AddTree(o, childHost, childRel, childDest, root: false);
+            var isDir = (cst.Mode & S_IFMT) == S_IFDIR;
+            if (o.Ignore.IsExcluded(childRel))
+            {
+                // An exception ("!dir/keep") may re-include something below an excluded directory.
+                if (isDir && o.Ignore.HasExceptions) AddTree(o, childHost, childRel, childDest, root: false, addSelf: false);
+                continue;
+            }
+            if (isDir) AddTree(o, childHost, childRel, childDest, root: false);
             else AddEntry(o, childHost, cst, childDest);
         }
     }

@@ -1,0 +1,250 @@
+using System.Formats.Tar;
+using System.Text.Json.Nodes;
+using ContainerOps.Core.Api;
+using ContainerOps.Images.Build;
+
+namespace ContainerOps.Build.Tests;
+
+/// <summary>Builds as root with a busybox base: RUN steps need the shim (./build.sh shim).</summary>
+public class BuildTests
+{
+    private static void WriteDockerfile(string ctx, string text, string name = "Dockerfile") => File.WriteAllText(Path.Combine(ctx, name), text);
+
+    [Fact]
+    public async Task ThreeStepBuild_RunsCopiesAndConfigures()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("hello.txt", "hi there\n"));
+        WriteDockerfile(ctx, """
+            FROM busybox
+            ENV GREETING=hello
+            WORKDIR /app
+            COPY hello.txt .
+            RUN echo "$GREETING from $(pwd)" > out.txt && cat hello.txt
+            CMD ["cat", "/app/out.txt"]
+            """);
+        var progress = new BuildFixture.Collector();
+        var image = await f.Images.BuildAsync(f.Request(ctx, "demo:1", "demo:latest"), progress);
+        Assert.Contains("hi there", progress.Output);
+        Assert.Contains(progress.Items, p => p.Message.StartsWith("Step 5/6 : RUN"));
+
+        var details = f.Images.Inspect("demo:1");
+        Assert.Equal(image.Id, details.Id);
+        Assert.Contains("docker.io/library/demo:latest", details.RepoTags);
+        Assert.Equal(["cat", "/app/out.txt"], details.Config.Cmd);
+        Assert.Contains("GREETING=hello", details.Config.Env);
+        Assert.Equal("/app", details.Config.WorkingDir);
+        Assert.Equal(4, details.Layers.Count); // busybox, WORKDIR, COPY, RUN
+
+        var rootfs = f.Mount("demo:1");
+        Assert.Equal("hello from /app\n", File.ReadAllText(Path.Combine(rootfs, "app/out.txt")));
+        Assert.Equal("hi there\n", File.ReadAllText(Path.Combine(rootfs, "app/hello.txt")));
+
+        var history = f.Images.History("demo:1");
+        Assert.Equal(image.Id, history[0].Id);
+        Assert.StartsWith("CMD", history[0].CreatedBy);
+        Assert.True(history[0].EmptyLayer);
+        Assert.Contains(history, h => h.CreatedBy.StartsWith("RUN /bin/sh -c echo") && !h.EmptyLayer && h.Size > 0);
+        Assert.Contains(history, h => h.CreatedBy == "ENV GREETING=hello" && h.EmptyLayer);
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task MultiStage_CopyFrom_AndTarget()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, """
+            ARG MSG=built
+            FROM busybox AS builder
+            ARG MSG
+            RUN mkdir -p /out && echo "$MSG" > /out/artifact && chown 1000:1000 /out/artifact
+            FROM busybox AS unused
+            RUN exit 9
+            FROM scratch
+            COPY --from=builder /out/ /
+            """);
+        var summary = await f.Images.BuildAsync(f.Request(ctx, "ms"), null);
+        var details = f.Images.Inspect("ms");
+        Assert.Single(details.Layers);
+        var export = new MemoryStream();
+        // The final image holds only the artifact, with its owner kept.
+        var rootfs = f.MountWithId("ms", out var id);
+        Assert.Equal("built\n", File.ReadAllText(Path.Combine(rootfs, "artifact")));
+        Assert.Contains("1000:1000", TestSupport.Shell.Run("stat", "-c %u:%g " + Path.Combine(rootfs, "artifact")));
+        await f.Images.ExportContainerAsync(id, export);
+        export.Position = 0;
+        var names = new List<string>();
+        using (var r = new TarReader(export)) while (r.GetNextEntry() is { } e) names.Add(e.Name);
+        Assert.Equal(["artifact"], names);
+
+        var req = new BuildRequest
+        {
+            ContextDir = ctx, Tags = ["ms:builder"], Target = "builder", CgroupParent = f.CgroupParent, ShimPath = BuildFixture.ShimPath,
+            NetworkMode = "none", BuildArgs = new Dictionary<string, string> { ["MSG"] = "other" },
+        };
+        await f.Images.BuildAsync(req);
+        var b = f.Mount("ms:builder");
+        Assert.Equal("other\n", File.ReadAllText(Path.Combine(b, "out/artifact")));
+        Assert.True(File.Exists(Path.Combine(b, "bin/busybox")));
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task SecondBuild_UsesCache_ChangedFileInvalidatesIt()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("a.txt", "one"), ("b.txt", "static"));
+        WriteDockerfile(ctx, """
+            FROM busybox
+            COPY b.txt /b.txt
+            COPY a.txt /a.txt
+            RUN cat /a.txt > /copy.txt
+            """);
+        var first = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "cached:1"), first);
+        Assert.Equal(0, first.CacheHits);
+
+        var second = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "cached:2"), second);
+        Assert.Equal(3, second.CacheHits);
+        Assert.Equal(f.Images.Inspect("cached:1").Layers, f.Images.Inspect("cached:2").Layers);
+
+        // The cache outlives the service object (it is kept under the image root).
+        var reopened = new Images.ImageService(f.Root);
+        var third = new BuildFixture.Collector();
+        await reopened.BuildAsync(f.Request(ctx, "cached:3"), third);
+        Assert.Equal(3, third.CacheHits);
+
+        File.WriteAllText(Path.Combine(ctx, "a.txt"), "two");
+        var fourth = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "cached:4"), fourth);
+        Assert.Equal(1, fourth.CacheHits); // b.txt only; a.txt and the RUN after it are rebuilt
+        Assert.Equal("two", File.ReadAllText(Path.Combine(f.Mount("cached:4"), "copy.txt")));
+
+        var noCache = new BuildFixture.Collector();
+        await f.Images.BuildAsync(new BuildRequest
+        {
+            ContextDir = ctx, Tags = ["cached:5"], NoCache = true, CgroupParent = f.CgroupParent, ShimPath = BuildFixture.ShimPath, NetworkMode = "none",
+        }, noCache);
+        Assert.Equal(0, noCache.CacheHits);
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task FailingRun_LeavesNothing()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("x", "x"));
+        WriteDockerfile(ctx, "FROM busybox\nCOPY x /x\nRUN echo about to fail && exit 3\n");
+        var before = f.Images.List().Select(i => i.Id).ToList();
+        var progress = new BuildFixture.Collector();
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "broken"), progress));
+        Assert.Equal("step 3/3 (line 3) `RUN echo about to fail && exit 3` exited with code 3", e.Message);
+        Assert.Contains("about to fail", progress.Output);
+        Assert.Equal(before, f.Images.List().Select(i => i.Id).ToList());
+        Assert.Throws<ContainerOpsException>(() => f.Images.Inspect("broken"));
+        Assert.Empty(f.ContainerDirs());
+        Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(f.Root));
+    }
+
+    [Fact]
+    public async Task DockerIgnore_DockerfilePath_AndGlobs()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("src/a.c", "a"), ("src/b.c", "b"), ("src/notes.md", "n"), ("secret.key", "k"), ("build/out.o", "o"), ("build/keep.o", "keep"),
+            (".dockerignore", "*.key\nbuild\n!build/keep.o\n**/*.md\n"), ("docker/app.Dockerfile", """
+            FROM busybox
+            COPY . /ctx/
+            COPY src/*.c /globbed/
+            """));
+        var req = f.Request(ctx, "ign");
+        await f.Images.BuildAsync(new BuildRequest
+        {
+            ContextDir = ctx, Dockerfile = "docker/app.Dockerfile", Tags = ["ign"], CgroupParent = f.CgroupParent, ShimPath = BuildFixture.ShimPath,
+        });
+        var root = f.Mount("ign");
+        Assert.True(File.Exists(Path.Combine(root, "ctx/src/a.c")));
+        Assert.False(File.Exists(Path.Combine(root, "ctx/src/notes.md")));
+        Assert.False(File.Exists(Path.Combine(root, "ctx/secret.key")));
+        Assert.False(File.Exists(Path.Combine(root, "ctx/build/out.o")));
+        Assert.True(File.Exists(Path.Combine(root, "ctx/build/keep.o")));
+        Assert.Equal(["a.c", "b.c"], Directory.GetFiles(Path.Combine(root, "globbed")).Select(p => Path.GetFileName(p)!).Order().ToArray());
+    }
+
+    [Fact]
+    public async Task Copy_ThroughSymlinkInImage_StaysInsideTheRootfs()
+    {
+        using var f = new BuildFixture();
+        var marker = "co-build-escape-" + Guid.NewGuid().ToString("N")[..8];
+        var ctx = f.Context((marker, "payload"));
+        // /escape points far above the root; resolved inside the rootfs it is just "/".
+        WriteDockerfile(ctx, $"FROM busybox\nRUN ln -s ../../../../../../tmp /escape\nCOPY {marker} /escape/{marker}\n");
+        await f.Images.BuildAsync(f.Request(ctx, "esc"));
+        Assert.False(File.Exists(Path.Combine("/tmp", marker)));
+        var root = f.Mount("esc");
+        Assert.Equal("payload", File.ReadAllText(Path.Combine(root, "tmp", marker)));
+    }
+
+    [Fact]
+    public async Task Add_ExtractsLocalTar_AndReportsUnreachableUrl()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("payload/inner.txt", "inside"));
+        using (var fs = File.Create(Path.Combine(ctx, "bundle.tar")))
+            TarFile.CreateFromDirectory(Path.Combine(ctx, "payload"), fs, includeBaseDirectory: false);
+        WriteDockerfile(ctx, "FROM busybox\nADD bundle.tar /opt/bundle/\nUSER app\n");
+        await f.Images.BuildAsync(f.Request(ctx, "add"));
+        Assert.Equal("inside", File.ReadAllText(Path.Combine(f.Mount("add"), "opt/bundle/inner.txt")));
+        Assert.Equal("app", f.Images.Inspect("add").Config.User);
+
+        WriteDockerfile(ctx, "FROM busybox\n\nADD http://127.0.0.1:9/nothing.tar /x\n");
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "addurl")));
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("http://127.0.0.1:9/nothing.tar", e.Message);
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task Commit_Diff_History_OfAContainer()
+    {
+        using var f = new BuildFixture();
+        var root = f.MountWithId("busybox", out var id);
+        File.WriteAllText(Path.Combine(root, "root/new.txt"), "new");
+        File.Delete(Path.Combine(root, "bin/vi"));
+        var diff = f.Images.Diff(id).Select(c => c.ToString()).ToList();
+        Assert.Contains("A /root/new.txt", diff);
+        Assert.Contains("C /root", diff);
+        Assert.Contains("D /bin/vi", diff);
+
+        var img = await f.Images.CommitAsync(id, "busybox", "committed:1", "Jane", "snapshot", ["CMD [\"cat\", \"/root/new.txt\"]", "ENV X=1"]);
+        var d = f.Images.Inspect("committed:1");
+        Assert.Equal(["cat", "/root/new.txt"], d.Config.Cmd);
+        Assert.Equal("Jane", d.Author);
+        Assert.Equal(2, d.Layers.Count);
+        var h = f.Images.History("committed:1");
+        Assert.Equal("snapshot", h[0].Comment);
+        Assert.Equal(img.Id, h[0].Id);
+        var again = f.Mount("committed:1");
+        Assert.Equal("new", File.ReadAllText(Path.Combine(again, "root/new.txt")));
+        Assert.False(File.Exists(Path.Combine(again, "bin/vi")));
+    }
+
+    [Fact]
+    public async Task UnsupportedPlatform_And_MissingBase_AreClearErrors()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, "FROM --platform=linux/arm64 busybox\n");
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx)));
+        Assert.Contains("line 1", e.Message);
+        Assert.Contains("linux/arm64", e.Message);
+        WriteDockerfile(ctx, "FROM nosuchimage:1\n");
+        e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx)));
+        Assert.Contains("nosuchimage", e.Message);
+        WriteDockerfile(ctx, "FROM busybox\nCOPY missing.txt /\n");
+        e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx)));
+        Assert.Contains("line 2", e.Message);
+        Assert.Empty(f.ContainerDirs());
+    }
+}
