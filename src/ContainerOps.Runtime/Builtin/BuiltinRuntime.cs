@@ -68,6 +68,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         var cgroupsPath = spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : "/containerops/" + options.Id;
 
         Directory.CreateDirectory(dir.Dir);
+        Directory.CreateDirectory(dir.SocketDir);
         var cgroupCreated = false;
         try
         {
@@ -283,6 +284,8 @@ public partial class BuiltinRuntime : IContainerRuntime
         if (cgroupsPath is not null) _cgroups.Remove(cgroupsPath);
         try { if (Directory.Exists(dir.Dir)) Directory.Delete(dir.Dir, true); }
         catch (IOException) { }
+        File.Delete(dir.AttachSocket);
+        File.Delete(dir.ControlSocket);
     }
 
     public CgroupStats ReadStats(string id)

@@ -89,7 +89,7 @@ public static class OciCommandLine
                 var status = runtime.RunAsync(Options(root, id, bundle)).GetAwaiter().GetResult();
                 WritePidFile(pidFile, status.Pid);
                 if (detach) return 0;
-                RelayUntilExit(Path.Combine(root, id, "a.sock"));
+                RelayUntilExit(new ContainerStateDir(root, id).AttachSocket);
                 var final = runtime.WaitAsync(id).GetAwaiter().GetResult();
                 runtime.DeleteAsync(id, force: true).GetAwaiter().GetResult();
                 return final.ExitCode;

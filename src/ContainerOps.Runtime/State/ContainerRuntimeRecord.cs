@@ -28,6 +28,11 @@ public sealed class ContainerStateDir
     {
         Id = id;
         Dir = Path.Combine(stateRoot, id);
+        SocketDir = Path.Combine(stateRoot, "s");
+        // Socket paths must fit in 108 bytes: a short hash of the id instead of the id and its directory.
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)))[..16].ToLowerInvariant();
+        AttachSocket = Path.Combine(SocketDir, hash + ".a");
+        ControlSocket = Path.Combine(SocketDir, hash + ".c");
     }
 
     public string Id { get; }
@@ -37,8 +42,9 @@ public sealed class ContainerStateDir
     public string PidFile => Path.Combine(Dir, "pid");
     public string ExitFile => Path.Combine(Dir, "exit");
     public string ExecFifo => Path.Combine(Dir, "exec.fifo");
-    public string AttachSocket => Path.Combine(Dir, "a.sock");
-    public string ControlSocket => Path.Combine(Dir, "c.sock");
+    public string SocketDir { get; }
+    public string AttachSocket { get; }
+    public string ControlSocket { get; }
 
     public bool Exists => File.Exists(RecordFile);
 
