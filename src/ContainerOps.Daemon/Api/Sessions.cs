@@ -163,13 +163,25 @@ internal sealed class Sessions
             var (attachPath, controlPath, record, exit) = _manager.AttachPoints(id);
             if (!record.State.Running)
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {record.Name} is not running", record.Name);
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(attachPath), ct);
             if (start) _manager.ReleaseCreated(record.Id);
-            await using var stream = new NetworkStream(socket, ownsSocket: false);
-            var output = RelayFramesAsync(stream, channel, ct);
+            var stream = new NetworkStream(socket, ownsSocket: true);
             var input = RelayInputAsync(channel, socket, controlPath, ct);
-            await output;
+            var containerEnded = await RelayFramesAsync(stream, channel, ct);
+            if (!containerEnded)
+            {
+                // The client went away (detach): the shim would take a closed connection as the end of stdin, so the
+                // connection stays open, drained, until the container ends.
+                _ = Task.Run(async () =>
+                {
+                    try { await stream.CopyToAsync(Stream.Null); }
+                    catch (Exception e) when (e is IOException or SocketException) { }
+                    finally { await stream.DisposeAsync(); }
+                });
+                return;
+            }
+            await stream.DisposeAsync();
             var status = await exit.WaitAsync(TimeSpan.FromSeconds(30), ct);
             await channel.SendControlAsync(new SessionControl { Exit = status.StatusCode }, ct);
             await channel.CloseAsync();
@@ -185,8 +197,9 @@ internal sealed class Sessions
         }
     }
 
-    /// <summary>The shim's attach socket speaks stdcopy frames (stream byte, 3 zero bytes, big-endian length).</summary>
-    private static async Task RelayFramesAsync(Stream source, Channel channel, CancellationToken ct)
+    /// <summary>The shim's attach socket speaks stdcopy frames (stream byte, 3 zero bytes, big-endian length).
+    /// True when the container's output ended; false when the client side failed first.</summary>
+    private static async Task<bool> RelayFramesAsync(Stream source, Channel channel, CancellationToken ct)
     {
         var header = new byte[8];
         try
@@ -197,11 +210,13 @@ internal sealed class Sessions
                 var length = (header[4] << 24) | (header[5] << 16) | (header[6] << 8) | header[7];
                 var data = new byte[length];
                 await source.ReadExactlyAsync(data, ct);
-                await channel.SendOutputAsync(header[0] == 2 ? SessionStreams.Stderr : SessionStreams.Stdout, data, ct);
+                try { await channel.SendOutputAsync(header[0] == 2 ? SessionStreams.Stderr : SessionStreams.Stdout, data, ct); }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { return false; }
             }
         }
-        catch (EndOfStreamException) { }
-        catch (Exception e) when (e is IOException or WebSocketException or OperationCanceledException or SocketException) { }
+        catch (EndOfStreamException) { return true; }
+        catch (Exception e) when (e is IOException or SocketException) { return true; }
+        catch (OperationCanceledException) { return false; }
     }
 
     private static async Task RelayInputAsync(Channel channel, Socket socket, string controlPath, CancellationToken ct)
