@@ -16,9 +16,9 @@ BeforeAll {
     Import-Module "$repo/ContainerOps.psd1" -Force
     & "$repo/examples/make-busybox-rootfs.sh" "$work/busybox.tar"
     Import-ContainerImage -Path "$work/busybox.tar" -Reference runbook/busybox:1 | Out-Null
-    New-Container runbook/busybox:1 sh -c 'exit 3' -Name rb-failed -Label 'restart-on-failure=true' -Start | Out-Null
-    New-Container runbook/busybox:1 true -Name rb-ok -Label 'restart-on-failure=true' -Start | Out-Null
-    New-Container runbook/busybox:1 sh -c 'exit 4' -Name rb-unlabelled -Start | Out-Null
+    New-Container runbook/busybox:1 -Command sh, -c, 'exit 3' -Name rb-failed -Label 'restart-on-failure=true' -Start | Out-Null
+    New-Container runbook/busybox:1 -Command true -Name rb-ok -Label 'restart-on-failure=true' -Start | Out-Null
+    New-Container runbook/busybox:1 -Command sh, -c, 'exit 4' -Name rb-unlabelled -Start | Out-Null
     Get-Container -Name rb-* | Wait-Container | Out-Null
 }
 
