@@ -247,4 +247,36 @@ public class BuildTests
         Assert.Contains("line 2", e.Message);
         Assert.Empty(f.ContainerDirs());
     }
+
+    [Fact]
+    public async Task Onbuild_User_Deletions_Chown_Chmod()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("tool.sh", "#!/bin/sh\necho tool\n"));
+        WriteDockerfile(ctx, """
+            FROM busybox
+            ONBUILD RUN echo triggered > /onbuild.txt
+            """);
+        await f.Images.BuildAsync(f.Request(ctx, "parent"));
+        Assert.False(File.Exists(Path.Combine(f.Mount("parent"), "onbuild.txt")));
+
+        WriteDockerfile(ctx, """
+            FROM parent
+            RUN rm /bin/vi && mkdir /data && chown app /data
+            COPY --chown=app:wheel --chmod=750 tool.sh /usr/local/bin/
+            USER app
+            RUN id -u > /data/uid && touch /data/by-app
+            """);
+        var progress = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "child"), progress);
+        Assert.Contains(progress.Items, p => p.Message.Contains("ONBUILD"));
+        var root = f.Mount("child");
+        Assert.Equal("triggered\n", File.ReadAllText(Path.Combine(root, "onbuild.txt")));
+        Assert.False(File.Exists(Path.Combine(root, "bin/vi")));
+        Assert.True(File.Exists(Path.Combine(root, "bin/sh")));
+        Assert.Equal("1000\n", File.ReadAllText(Path.Combine(root, "data/uid")));
+        Assert.Contains("1000:10:750", TestSupport.Shell.Run("stat", "-c %u:%g:%a " + Path.Combine(root, "usr/local/bin/tool.sh")));
+        Assert.Null(f.Images.Inspect("child").Config.Cmd);
+        Assert.Empty(f.ContainerDirs());
+    }
 }
