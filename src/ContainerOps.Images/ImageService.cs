@@ -92,7 +92,7 @@ public sealed partial class ImageService : IImageService
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidReference", $"cannot import as '{reference}': a tag cannot include a digest", reference, "reference");
         var configDoc = new JsonObject
         {
-            ["created"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["created"] = ImageTime.Now(),
             ["architecture"] = "amd64",
             ["os"] = "linux",
             ["config"] = new JsonObject(),
