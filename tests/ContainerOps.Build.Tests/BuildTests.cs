@@ -279,4 +279,29 @@ public class BuildTests
         Assert.Null(f.Images.Inspect("child").Config.Cmd);
         Assert.Empty(f.ContainerDirs());
     }
+
+    [Fact]
+    public async Task TimedOutOrCancelledRun_LeavesNothing()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, "FROM busybox\nRUN echo started && sleep 60\n");
+        var req = f.Request(ctx, "slow");
+        var timed = new BuildRequest
+        {
+            ContextDir = ctx, Tags = ["slow"], CgroupParent = f.CgroupParent, ShimPath = BuildFixture.ShimPath, NetworkMode = "none",
+            RuntimeStateRoot = req.RuntimeStateRoot, StepTimeout = TimeSpan.FromSeconds(1),
+        };
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(timed));
+        Assert.Equal("BuildStepTimeout", e.Error.Id);
+        Assert.Contains("step 2/2 (line 2)", e.Message);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30));
+
+        using var cts = new CancellationTokenSource();
+        var progress = new Progress<BuildProgress>(p => { if (p.Kind == BuildProgressKind.Output) cts.CancelAfter(200); });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => f.Images.BuildAsync(req, progress, cts.Token));
+        Assert.Throws<ContainerOpsException>(() => f.Images.Inspect("slow"));
+        Assert.Empty(f.ContainerDirs());
+    }
 }

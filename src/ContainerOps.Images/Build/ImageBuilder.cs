@@ -351,9 +351,17 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
                     await Task.WhenAny(wait, Task.Delay(100, CancellationToken.None));
                     reader.Pump();
                 }
-                status = await wait;
-                reader.Pump();
-                reader.Flush();
+                try { status = await wait; }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "BuildStepTimeout",
+                        $"{StepLabel(ins)} did not finish within {req.StepTimeout}", ins.Line.ToString());
+                }
+                finally
+                {
+                    reader.Pump();
+                    reader.Flush();
+                }
             }
             finally
             {
