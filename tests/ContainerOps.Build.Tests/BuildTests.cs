@@ -198,6 +198,16 @@ public class BuildTests
         Assert.Equal("inside", File.ReadAllText(Path.Combine(f.Mount("add"), "opt/bundle/inner.txt")));
         Assert.Equal("app", f.Images.Inspect("add").Config.User);
 
+        // Whiteout names in an ADDed archive would delete files of the image below: refused.
+        var hostile = new MemoryStream();
+        using (var w = new TarWriter(hostile, leaveOpen: true))
+            w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "bin/.wh.sh"));
+        File.WriteAllBytes(Path.Combine(ctx, "hostile.tar"), hostile.ToArray());
+        WriteDockerfile(ctx, "FROM busybox\nADD hostile.tar /\n");
+        var h = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "hostile")));
+        Assert.Contains("(line 2)", h.Message);
+        Assert.Contains(".wh.sh", h.Message);
+
         WriteDockerfile(ctx, "FROM busybox\n\nADD http://127.0.0.1:9/nothing.tar /x\n");
         var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "addurl")));
         Assert.Contains("line 3", e.Message);

@@ -236,7 +236,6 @@ public sealed class BuildState
             return [new(parts[0], Words.Word(parts[1].Trim()))];
         }
         var result = new List<KeyValuePair<string, string>>();
-        var pending = new List<KeyValuePair<string, string>>();
         foreach (var w in words)
         {
             var eq = w.IndexOf('=');

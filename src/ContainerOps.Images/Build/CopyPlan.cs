@@ -199,6 +199,21 @@ public sealed class CopyPlan
         catch (Exception e) when (e is IOException or InvalidDataException) { return false; }
     }
 
+    /// <summary>An archive ADD extracts is plain content: whiteout names would delete files of the image below.</summary>
+    private static void RefuseWhiteouts(string archive)
+    {
+        using var f = File.OpenRead(archive);
+        using var plain = StreamSniffer.Decompressed(f, out _);
+        using var reader = new TarReader(plain);
+        while (reader.GetNextEntry() is { } e)
+        {
+            var leaf = e.Name.TrimEnd('/');
+            leaf = leaf[(leaf.LastIndexOf('/') + 1)..];
+            if (leaf.StartsWith(LayerExtractor.WhiteoutPrefix, StringComparison.Ordinal))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidArchive", $"archive '{Path.GetFileName(archive)}' holds the whiteout entry '{e.Name}'", e.Name);
+        }
+    }
+
     private string Hash()
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -224,6 +239,7 @@ public sealed class CopyPlan
             ct.ThrowIfCancellationRequested();
             if (item.Kind == CopyKind.Archive)
             {
+                RefuseWhiteouts(item.SourceHost);
                 var dirFd = target.MkdirAll(item.Dest);
                 try
                 {

@@ -508,9 +508,20 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
             await LayerStep(ctx, ins, createdBy, extra, (merged, _) =>
             {
                 using var target = new RootfsWriter(merged);
-                var plan = Plan(target.IsDirectory);
-                (int, int)? owner = chown != null ? ResolveOwner(target, chown, ins) : null;
-                plan.Apply(target, ct, owner);
+                try
+                {
+                    var plan = Plan(target.IsDirectory);
+                    (int, int)? owner = chown != null ? ResolveOwner(target, chown, ins) : null;
+                    plan.Apply(target, ct, owner);
+                }
+                catch (ContainerOpsException e) when (!e.Message.StartsWith("Dockerfile line", StringComparison.Ordinal))
+                {
+                    throw new ContainerOpsException(e.Error.Kind, e.Error.Id, $"{StepLabel(ins)}: {e.Message}", e.Error.Target, inner: e);
+                }
+                catch (IOException e)
+                {
+                    throw new ContainerOpsException(ErrorKind.Internal, "BuildStepFailed", $"{StepLabel(ins)}: {e.Message}", ins.Line.ToString(), inner: e);
+                }
                 return Task.CompletedTask;
             }, emptyIsMetadata: false, ct);
         }

@@ -15,23 +15,6 @@ public sealed class ShellWords(Func<string, string?> lookup, char escape = '\\')
     /// <summary>Words split on unquoted whitespace.</summary>
     public List<string> Words(string input) => Process(input, split: true);
 
-    /// <summary>Substitutes variables but keeps quotes and escapes as written (for text a shell reads later).</summary>
-    public string Substitute(string input)
-    {
-        var sb = new StringBuilder();
-        var quote = '\0';
-        for (var i = 0; i < input.Length; i++)
-        {
-            var c = input[i];
-            if (c == escape && quote != '\'' && i + 1 < input.Length) { sb.Append(c).Append(input[++i]); continue; }
-            if (quote == '\0' && c is '\'' or '"') quote = c;
-            else if (c == quote) quote = '\0';
-            if (c == '$' && quote != '\'') { sb.Append(Variable(input, ref i)); continue; }
-            sb.Append(c);
-        }
-        return sb.ToString();
-    }
-
     private List<string> Process(string input, bool split)
     {
         var words = new List<string>();
