@@ -17,6 +17,7 @@ internal static class Routes
     public static void Map(WebApplication app)
     {
         app.MapGet("/_ping", () => Results.Text("OK"));
+        ImageRoutes.Map(app);
 
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>

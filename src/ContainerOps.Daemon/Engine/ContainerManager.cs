@@ -16,6 +16,8 @@ public sealed class DaemonOptions
     public string? SocketPath { get; set; }
     public string CgroupParent { get; set; } = "containerops";
     public string? ShimPath { get; set; }
+    /// <summary>Registries (host[:port]) reached over plain HTTP or unverified TLS (`--insecure-registry`, repeated).</summary>
+    public List<string> InsecureRegistries { get; set; } = new();
     public string EffectiveSocketPath => SocketPath ?? Path.Combine(RunRoot, "containerops.sock");
 }
 
@@ -35,6 +37,11 @@ public sealed class ContainerManager : IDisposable
     private readonly CancellationTokenSource _shutdown = new();
 
     public IImageService Images { get; }
+
+    /// <summary>The image engine itself, for builds, registries, archives and prune.</summary>
+    public ImageService ImageEngine => (ImageService)Images;
+
+    public DaemonOptions Options => _options;
 
     /// <summary>Per container: its record, a lock for lifecycle operations and the current run's exit signal.</summary>
     private sealed class Entry
@@ -159,6 +166,33 @@ public sealed class ContainerManager : IDisposable
     public bool IsRunning(string idOrName) => _containers.TryGetValue(Find(idOrName).Record.Id, out var e) && (e.Record.State.Running || e.Record.State.Restarting);
 
     public bool ImageInUse(string imageId) => _containers.Values.Any(e => e.Record.ImageId == imageId);
+
+    /// <summary>The container's id (= its layer id), image id, and whether it runs.</summary>
+    public (string Id, string ImageId, bool Running) Lookup(string idOrName)
+    {
+        var r = Find(idOrName).Record;
+        return (r.Id, r.ImageId, r.State.Running || r.State.Restarting);
+    }
+
+    public IReadOnlyList<(string Id, string ImageId, bool Running)> AllContainers() =>
+        _containers.Values.Select(e => (e.Record.Id, e.Record.ImageId, e.Record.State.Running || e.Record.State.Restarting)).ToList();
+
+    /// <summary>Removes every container that is not running (`docker container prune`); returns the removed ids.</summary>
+    public async Task<List<string>> PruneContainersAsync()
+    {
+        var removed = new List<string>();
+        foreach (var e in _containers.Values.ToList())
+        {
+            if (e.Record.State.Running || e.Record.State.Restarting || e.Record.State.Paused) continue;
+            try
+            {
+                await RemoveAsync(e.Record.Id, force: false);
+                removed.Add(e.Record.Id);
+            }
+            catch (ContainerOpsException ex) when (ex.Error.Kind is ErrorKind.Conflict or ErrorKind.NotFound) { }
+        }
+        return removed;
+    }
 
     public int ContainersUsing(string imageId) => _containers.Values.Count(e => e.Record.ImageId == imageId);
 

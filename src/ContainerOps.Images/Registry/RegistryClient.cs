@@ -125,6 +125,14 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
+    /// <summary>Checks the credentials against the registry's API root (<c>GET /v2/</c>), as `docker login` does:
+    /// returns when the registry accepts them (or needs none), throws Unauthorized when it refuses them.</summary>
+    public async Task CheckLoginAsync(CancellationToken ct = default)
+    {
+        using var resp = await Send(b => new HttpRequestMessage(HttpMethod.Get, new Uri(b, "v2/")), "", Registry, ct);
+        if (!resp.IsSuccessStatusCode) throw await RegistryErrors.FromResponse(resp, "login", Registry, ct);
+    }
+
     // ---------------- manifests ----------------
 
     private static void AcceptManifests(HttpRequestMessage req)

@@ -1,0 +1,109 @@
+namespace ContainerOps.Core.Api;
+
+/// <summary>What <c>POST /build</c> takes besides the context tar in its body (sent as query parameters).</summary>
+public sealed class ImageBuildRequest
+{
+    /// <summary>Dockerfile path inside the context (default: Dockerfile).</summary>
+    public string? Dockerfile { get; set; }
+    public List<string> Tags { get; set; } = new();
+    public Dictionary<string, string> BuildArgs { get; set; } = new();
+    public string? Target { get; set; }
+    public bool NoCache { get; set; }
+}
+
+/// <summary>One NDJSON line of a build, pull or push. Progress lines carry a step or a layer; the last line of a
+/// successful operation carries <see cref="ImageId"/>, the last line of a failed one <see cref="Error"/>.</summary>
+public sealed class ProgressFrame
+{
+    /// <summary>Build: 1-based step number and the number of steps.</summary>
+    public int? Step { get; set; }
+    public int? TotalSteps { get; set; }
+    /// <summary>What is happening: "Step 2/3 : RUN …", "Downloading", "Pushed", "Already exists", "Using cache"…</summary>
+    public string? Status { get; set; }
+    /// <summary>Pull/push: the layer's digest.</summary>
+    public string? Id { get; set; }
+    public long? Current { get; set; }
+    public long? Total { get; set; }
+    /// <summary>Build: output of a RUN step.</summary>
+    public string? Stream { get; set; }
+    public ApiError? Error { get; set; }
+    /// <summary>The final line: the image built or pulled (config digest).</summary>
+    public string? ImageId { get; set; }
+    /// <summary>The final line: the references that now point at the image, or the pushed manifest digest.</summary>
+    public List<string>? Tags { get; set; }
+    public string? Digest { get; set; }
+}
+
+/// <summary>`docker commit`: sent as query parameters of <c>POST /commit</c>.</summary>
+public sealed class CommitRequest
+{
+    public string Container { get; set; } = "";
+    /// <summary>repository[:tag] of the new image; null for an untagged image.</summary>
+    public string? Reference { get; set; }
+    public string? Author { get; set; }
+    public string? Comment { get; set; }
+    /// <summary>Dockerfile lines applied to the config (CMD, ENV, …).</summary>
+    public List<string> Changes { get; set; } = new();
+}
+
+/// <summary>One line of `docker diff`: Kind A (added), C (changed) or D (deleted), and the absolute path.</summary>
+public sealed class ContainerChange
+{
+    /// <summary>"A", "C" or "D".</summary>
+    public string Kind { get; set; } = "C";
+    public string Path { get; set; } = "";
+}
+
+/// <summary>One line of `docker history`, newest first.</summary>
+public sealed class ImageHistoryEntry
+{
+    public string Id { get; set; } = "<missing>";
+    public DateTimeOffset? Created { get; set; }
+    public string CreatedBy { get; set; } = "";
+    public long Size { get; set; }
+    public string Comment { get; set; } = "";
+    public bool EmptyLayer { get; set; }
+    public List<string> Tags { get; set; } = new();
+}
+
+/// <summary>What a prune removed.</summary>
+public sealed class PruneResponse
+{
+    /// <summary>Image ids, container ids, or layer chain ids removed.</summary>
+    public List<string> Deleted { get; set; } = new();
+    public List<string> Untagged { get; set; } = new();
+    public long SpaceReclaimed { get; set; }
+}
+
+/// <summary>One row of `docker system df`.</summary>
+public sealed class DiskUsageRow
+{
+    /// <summary>Images, Containers, Local Volumes, Build Cache.</summary>
+    public string Type { get; set; } = "";
+    public int Total { get; set; }
+    public int Active { get; set; }
+    public long Size { get; set; }
+    public long Reclaimable { get; set; }
+}
+
+public sealed class DiskUsage
+{
+    public List<DiskUsageRow> Rows { get; set; } = new();
+}
+
+/// <summary><c>POST /auth</c>: the password is only ever sent, never returned.</summary>
+public sealed class RegistryLoginRequest
+{
+    public string ServerAddress { get; set; } = "";
+    public string Username { get; set; } = "";
+    public string Password { get; set; } = "";
+    /// <summary>Reach the registry over plain HTTP or unverified TLS.</summary>
+    public bool Insecure { get; set; }
+}
+
+public sealed class RegistryLoginResponse
+{
+    public string Status { get; set; } = "";
+    public string ServerAddress { get; set; } = "";
+    public string Username { get; set; } = "";
+}

@@ -1,0 +1,322 @@
+using System.Formats.Tar;
+using System.Text.Json;
+using System.Threading.Channels;
+using ContainerOps.Core.Api;
+using ContainerOps.Daemon.Engine;
+using ContainerOps.Images;
+using ContainerOps.Images.Build;
+using ContainerOps.Images.Credentials;
+using ContainerOps.Images.Registry;
+
+namespace ContainerOps.Daemon.Api;
+
+/// <summary>Image routes beyond list/inspect/import/load/tag/remove: build, pull, push, login, save, export, commit,
+/// diff, history, prune and disk usage, in Docker Engine API shapes. Long operations answer with NDJSON
+/// <see cref="ProgressFrame"/> lines; the last line carries the image id or the error.</summary>
+internal static class ImageRoutes
+{
+    private static readonly ApiJsonContext J = ApiJsonContext.Default;
+
+    private static bool Flag(HttpRequest r, string name) => r.Query[name].ToString() is "1" or "true" or "True";
+    private static string? Str(HttpRequest r, string name) => r.Query[name].ToString() is { Length: > 0 } s ? s : null;
+    private static List<string> Strs(HttpRequest r, string name) => r.Query[name].Select(x => x ?? "").Where(x => x.Length > 0).ToList();
+
+    public static void Map(WebApplication app)
+    {
+        app.MapPost("/build", Build);
+        app.MapPost("/images/create", Pull);
+        app.MapPost("/images/push", Push);
+        app.MapPost("/auth", Login);
+        app.MapDelete("/auth", (HttpRequest req) =>
+        {
+            var server = Str(req, "server") ?? throw Invalid("server", "server is required");
+            var erased = new DockerConfigCredentialStore().Erase(server);
+            return Json.Ok(new RegistryLoginResponse { ServerAddress = server, Status = erased ? "Removed login credentials" : "Not logged in" }, J.RegistryLoginResponse);
+        });
+        app.MapGet("/images/get", Save);
+        app.MapGet("/images/history", (HttpRequest req, ContainerManager m) =>
+        {
+            var items = m.ImageEngine.History(Str(req, "name") ?? throw Invalid("name", "name is required"));
+            return Json.Ok(items.Select(h => new ImageHistoryEntry
+            {
+                Id = h.Id, Created = h.Created, CreatedBy = h.CreatedBy, Size = h.Size, Comment = h.Comment, EmptyLayer = h.EmptyLayer, Tags = h.Tags,
+            }).ToList(), J.ListImageHistoryEntry);
+        });
+        app.MapPost("/images/prune", (HttpRequest req, ContainerManager m) =>
+        {
+            // Docker: dangling=true (default) prunes untagged images only; dangling=false (or all=1) every unused image.
+            var all = Flag(req, "all") || req.Query["dangling"].ToString() is "0" or "false" or "False";
+            return Json.Ok(m.ImageEngine.Prune(all, m.ImageInUse), J.PruneResponse);
+        });
+        app.MapPost("/containers/prune", async (ContainerManager m) =>
+        {
+            var removed = await m.PruneContainersAsync();
+            return Json.Ok(new PruneResponse { Deleted = removed }, J.PruneResponse);
+        });
+        app.MapGet("/system/df", (ContainerManager m) => Json.Ok(new DiskUsage { Rows = m.ImageEngine.DiskUsage(m.AllContainers()) }, J.DiskUsage));
+        app.MapPost("/commit", async (HttpContext ctx, ContainerManager m) =>
+        {
+            var req = ctx.Request;
+            var c = m.Lookup(Str(req, "container") ?? throw Invalid("container", "container is required"));
+            var repo = Str(req, "repo");
+            if (repo != null && Str(req, "tag") is { } tag) repo += ":" + tag;
+            var image = await m.ImageEngine.CommitAsync(c.Id, c.ImageId, repo, Str(req, "author"), Str(req, "comment") ?? Str(req, "message"),
+                Strs(req, "changes"), ctx.RequestAborted);
+            return Json.Ok(new ImageLoadResponse { Images = [image] }, J.ImageLoadResponse);
+        });
+        app.MapGet("/containers/{id}/changes", (string id, ContainerManager m) =>
+        {
+            var c = m.Lookup(id);
+            return Json.Ok(m.ImageEngine.Diff(c.Id).Select(x => new ContainerChange { Kind = x.Letter, Path = x.Path }).ToList(), J.ListContainerChange);
+        });
+        app.MapGet("/containers/{id}/export", async (string id, HttpContext ctx, ContainerManager m) =>
+        {
+            var c = m.Lookup(id);
+            ctx.Response.ContentType = "application/x-tar";
+            await ctx.Response.StartAsync();
+            await m.ImageEngine.ExportContainerAsync(c.Id, ctx.Response.Body, ctx.RequestAborted);
+        });
+    }
+
+    private static ContainerOpsException Invalid(string field, string message) =>
+        new(ErrorKind.InvalidArgument, "InvalidParameter", message, null, field);
+
+    private static RegistryOptions RegistryOptionsFor(HttpRequest req, ContainerManager m)
+    {
+        var insecure = new List<string>(m.Options.InsecureRegistries);
+        insecure.AddRange(Strs(req, "insecure-registry"));
+        return new RegistryOptions
+        {
+            Insecure = insecure,
+            AllowInsecureLoopback = Flag(req, "insecure"),
+            Credentials = new DockerConfigCredentialStore(),
+        };
+    }
+
+    // ---------------- NDJSON progress ----------------
+
+    /// <summary>Starts an NDJSON answer and runs <paramref name="work"/>, writing every frame it posts as one line;
+    /// a failure becomes the last line (the status is already 200 by then, as with Docker).</summary>
+    private static async Task Stream(HttpContext ctx, Func<Action<ProgressFrame>, CancellationToken, Task<ProgressFrame>> work)
+    {
+        var channel = Channel.CreateUnbounded<ProgressFrame>(new UnboundedChannelOptions { SingleReader = true });
+        var ct = ctx.RequestAborted;
+        var task = Task.Run(async () =>
+        {
+            try { channel.Writer.TryWrite(await work(f => channel.Writer.TryWrite(f), ct)); }
+            catch (ContainerOpsException e) { channel.Writer.TryWrite(new ProgressFrame { Error = e.Error }); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                channel.Writer.TryWrite(new ProgressFrame { Error = new ApiError { Kind = ErrorKind.InvalidArgument, Id = "OperationFailed", Message = e.Message } });
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryWrite(new ProgressFrame { Error = new ApiError { Kind = ErrorKind.Internal, Id = "Internal", Message = e.Message } });
+            }
+            finally { channel.Writer.TryComplete(); }
+        }, CancellationToken.None);
+
+        ctx.Response.ContentType = "application/x-ndjson";
+        await ctx.Response.StartAsync(ct);
+        await foreach (var frame in channel.Reader.ReadAllAsync(CancellationToken.None))
+        {
+            if (ct.IsCancellationRequested) continue; // drain until the work notices
+            try
+            {
+                await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(frame, J.ProgressFrame), ct);
+                await ctx.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
+                await ctx.Response.Body.FlushAsync(ct);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException) { }
+        }
+        await task;
+    }
+
+    private sealed class CallbackProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    private static ProgressFrame Transfer(TransferProgress p) => new()
+    {
+        Id = p.Digest,
+        Current = p.Current,
+        Total = p.Total,
+        Status = p.State switch
+        {
+            TransferState.Waiting => "Waiting",
+            TransferState.Downloading => "Downloading",
+            TransferState.Uploading => "Pushing",
+            TransferState.Exists => "Already exists",
+            TransferState.Mounted => "Mounted from another repository",
+            TransferState.Resuming => "Resuming",
+            TransferState.Done => "Done",
+            _ => p.State.ToString(),
+        },
+    };
+
+    // ---------------- build ----------------
+
+    private static async Task Build(HttpContext ctx, ContainerManager m)
+    {
+        var req = ctx.Request;
+        Dictionary<string, string> buildArgs = new();
+        if (Str(req, "buildargs") is { } ba)
+        {
+            try { buildArgs = JsonSerializer.Deserialize(ba, J.DictionaryStringString) ?? new(); }
+            catch (JsonException e) { throw Invalid("buildargs", "buildargs must be a JSON object of strings: " + e.Message); }
+        }
+        var tags = Strs(req, "t");
+        var dockerfile = Str(req, "dockerfile");
+        if (dockerfile != null && (Path.IsPathRooted(dockerfile) || dockerfile.Split('/').Contains("..")))
+            throw Invalid("dockerfile", $"dockerfile '{dockerfile}' must be a path inside the build context");
+
+        // The context arrives as a tar: unpack it into a private directory under the image root, then build from there.
+        var contextDir = Path.Combine(m.Options.Root, "images", "build-contexts", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(contextDir);
+        try
+        {
+            await Task.Run(() => UnpackContext(req.Body, contextDir), ctx.RequestAborted);
+            await Stream(ctx, async (post, ct) =>
+            {
+                var request = new BuildRequest
+                {
+                    ContextDir = contextDir,
+                    Dockerfile = dockerfile,
+                    Tags = tags,
+                    Target = Str(req, "target"),
+                    BuildArgs = buildArgs,
+                    NoCache = Flag(req, "nocache"),
+                    ShimPath = m.Options.ShimPath,
+                    RuntimeStateRoot = Path.Combine(m.Options.RunRoot, "build-runtime"),
+                    CgroupParent = m.Options.CgroupParent + "-build",
+                };
+                var progress = new CallbackProgress<BuildProgress>(p => post(new ProgressFrame
+                {
+                    Step = p.Step > 0 ? p.Step : null,
+                    TotalSteps = p.TotalSteps > 0 ? p.TotalSteps : null,
+                    Status = p.Kind == BuildProgressKind.Output ? null : p.Message,
+                    Stream = p.Kind == BuildProgressKind.Output ? p.Message : null,
+                }));
+                var image = await m.ImageEngine.BuildAsync(request, progress, ct);
+                return new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Status = "Successfully built " + image.Id };
+            });
+        }
+        finally
+        {
+            try { Directory.Delete(contextDir, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Unpacks a build context tar (regular files, directories and symlinks; nothing outside the directory).</summary>
+    private static void UnpackContext(Stream body, string dir)
+    {
+        using var tar = new TarReader(body);
+        var root = Path.GetFullPath(dir) + "/";
+        while (tar.GetNextEntry() is { } e)
+        {
+            var name = e.Name.TrimStart('/');
+            if (name.StartsWith("./", StringComparison.Ordinal)) name = name[2..];
+            if (name.Length == 0 || name == ".") continue;
+            var path = Path.GetFullPath(Path.Combine(dir, name));
+            if (!path.StartsWith(root, StringComparison.Ordinal) && path + "/" != root)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context entry '{e.Name}' leaves the context", e.Name);
+            // Parents must be real directories inside the context (an earlier symlink must not redirect later entries).
+            for (var p = Path.GetDirectoryName(path)!; p.Length >= root.Length; p = Path.GetDirectoryName(p)!)
+                if (new FileInfo(p).LinkTarget != null)
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context entry '{e.Name}' lies below a symbolic link", e.Name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var mode = (UnixFileMode)((int)e.Mode & 0xFFF);
+            switch (e.EntryType)
+            {
+                case TarEntryType.Directory:
+                    Directory.CreateDirectory(path);
+                    File.SetUnixFileMode(path, mode | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    break;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    using (var f = new FileStream(path, FileMode.Create, FileAccess.Write))
+                        e.DataStream?.CopyTo(f);
+                    File.SetUnixFileMode(path, mode);
+                    File.SetLastWriteTimeUtc(path, e.ModificationTime.UtcDateTime);
+                    break;
+                case TarEntryType.SymbolicLink:
+                    File.CreateSymbolicLink(path, e.LinkName);
+                    break;
+                case TarEntryType.HardLink:
+                    var target = Path.GetFullPath(Path.Combine(dir, e.LinkName.TrimStart('/')));
+                    if (!target.StartsWith(root, StringComparison.Ordinal) || !File.Exists(target))
+                        throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context hard link '{e.Name}' points outside", e.Name);
+                    File.Copy(target, path, overwrite: true);
+                    break;
+                case TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes:
+                    break;
+                default:
+                    break; // devices and fifos have no place in a build context
+            }
+        }
+    }
+
+    // ---------------- pull / push / login ----------------
+
+    private static async Task Pull(HttpContext ctx, ContainerManager m)
+    {
+        var req = ctx.Request;
+        var from = Str(req, "fromImage") ?? throw Invalid("fromImage", "fromImage is required");
+        if (Str(req, "tag") is { } tag && !from.Contains('@') && from.LastIndexOf(':') <= from.LastIndexOf('/')) from += (tag.StartsWith("sha256:") ? "@" : ":") + tag;
+        var options = RegistryOptionsFor(req, m);
+        await Stream(ctx, async (post, ct) =>
+        {
+            post(new ProgressFrame { Status = "Pulling from " + from });
+            var image = await m.ImageEngine.PullAsync(from, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
+            return new ProgressFrame { ImageId = image.Id, Digest = image.Digest, Tags = image.RepoTags, Status = "Downloaded " + from };
+        });
+    }
+
+    private static async Task Push(HttpContext ctx, ContainerManager m)
+    {
+        var req = ctx.Request;
+        var name = Str(req, "name") ?? throw Invalid("name", "name is required");
+        if (Str(req, "tag") is { } tag) name += ":" + tag;
+        var target = Str(req, "target");
+        var options = RegistryOptionsFor(req, m);
+        await Stream(ctx, async (post, ct) =>
+        {
+            var id = m.Images.Inspect(name);
+            post(new ProgressFrame { Status = "The push refers to " + (target ?? name) });
+            await m.ImageEngine.PushAsync(name, target, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
+            return new ProgressFrame { ImageId = id.Id, Digest = id.Digest, Tags = [target ?? name], Status = "Pushed " + (target ?? name) };
+        });
+    }
+
+    private static async Task<IResult> Login(HttpContext ctx, ContainerManager m)
+    {
+        var body = await Json.ReadAsync(ctx.Request, J.RegistryLoginRequest, "login request");
+        if (body.ServerAddress.Length == 0) throw Invalid("ServerAddress", "a registry is required");
+        if (body.Username.Length == 0) throw Invalid("Username", "a user name is required");
+        var server = RegistryHosts.Normalize(body.ServerAddress.Replace("https://", "").Replace("http://", "").TrimEnd('/'));
+        var trial = new InMemoryCredentialStore();
+        trial.Store(server, new RegistryCredential(body.Username, body.Password));
+        var insecure = new List<string>(m.Options.InsecureRegistries);
+        if (body.Insecure || Flag(ctx.Request, "insecure")) insecure.Add(server);
+        using (var client = new RegistryClient(server, new RegistryOptions { Insecure = insecure, Credentials = trial }))
+            await client.CheckLoginAsync(ctx.RequestAborted);
+        new DockerConfigCredentialStore().Store(server, new RegistryCredential(body.Username, body.Password));
+        return Json.Ok(new RegistryLoginResponse { Status = "Login Succeeded", ServerAddress = server, Username = body.Username }, J.RegistryLoginResponse);
+    }
+
+    // ---------------- save ----------------
+
+    private static async Task Save(HttpContext ctx, ContainerManager m)
+    {
+        var req = ctx.Request;
+        var names = req.Query["names"].SelectMany(n => (n ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (names.Count == 0) throw Invalid("names", "names is required");
+        var format = Str(req, "format") ?? "docker";
+        if (format is not ("docker" or "oci")) throw Invalid("format", $"unknown archive format '{format}' (docker or oci)");
+        foreach (var n in names) m.Images.Inspect(n); // a missing image is a 404 before the archive starts
+        ctx.Response.ContentType = "application/x-tar";
+        await ctx.Response.StartAsync();
+        await m.ImageEngine.SaveAsync(names, format == "oci", ctx.Response.Body, ctx.RequestAborted);
+    }
+}
