@@ -141,6 +141,43 @@ public sealed partial class ImageService
         }
     }, ct);
 
+    /// <summary>Forgets the build cache and deletes the layers only it kept (blobs and snapshots no image or container
+    /// uses), e.g. those of failed builds. Returns how many cache entries went and the bytes of blobs deleted.</summary>
+    public (int Entries, long BytesReclaimed) PruneBuildCache()
+    {
+        lock (_lock)
+        {
+            if (!Directory.Exists(BuildCacheDir)) return (0, 0);
+            var images = _refs.Images.Select(Record).ToList();
+            var liveBlobs = images.SelectMany(r => r.Blobs).ToHashSet();
+            var liveChains = images.SelectMany(r => r.ChainIds).ToHashSet();
+            foreach (var c in _snapshots.ListContainers())
+                foreach (var chain in SafeLowers(c)) liveChains.Add(chain);
+            int entries = 0;
+            long bytes = 0;
+            foreach (var file in Directory.EnumerateFiles(BuildCacheDir, "*.json").ToList())
+            {
+                string? diffId = null, chainId = null;
+                try
+                {
+                    var o = JsonNode.Parse(File.ReadAllText(file));
+                    diffId = o?["diffId"]?.GetValue<string>();
+                    chainId = o?["chainId"]?.GetValue<string>();
+                }
+                catch (Exception e) when (e is JsonException or InvalidOperationException) { }
+                File.Delete(file);
+                entries++;
+                if (diffId != null && Digest.IsValid(diffId) && !liveBlobs.Contains(diffId) && _content.Exists(diffId))
+                {
+                    bytes += _content.SizeOf(diffId);
+                    _content.Delete(diffId);
+                }
+                if (chainId != null && Digest.IsValid(chainId) && !liveChains.Contains(chainId)) _snapshots.Remove(chainId);
+            }
+            return (entries, bytes);
+        }
+    }
+
     // ---------------- hooks for the image builder ----------------
 
     /// <summary>An image as the builder sees it: full config document, diff IDs and layer blobs (base first).</summary>

@@ -129,6 +129,17 @@ public class BuildTests
         }, noCache);
         Assert.Equal(0, noCache.CacheHits);
         Assert.Empty(f.ContainerDirs());
+
+        // Pruning forgets the cache but keeps every layer an image still uses.
+        var layersBefore = f.Images.Inspect("cached:4").Layers;
+        var (entries, _) = f.Images.PruneBuildCache();
+        Assert.Equal(5, entries); // b.txt, a.txt and RUN for each content of a.txt, b.txt shared
+        Assert.Equal("two", File.ReadAllText(Path.Combine(f.Mount("cached:4"), "copy.txt")));
+        var after = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "cached:6"), after);
+        Assert.Equal(0, after.CacheHits);
+        // COPY layers are reproducible (times come from the context); a RUN layer carries the time it ran.
+        Assert.Equal(layersBefore[..3], f.Images.Inspect("cached:6").Layers[..3]);
     }
 
     [Fact]

@@ -269,7 +269,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
                 return;
             }
             var layer = svc.StoreLayer(upper, ctx.DiffIds, ct);
-            if (key != null) WriteCache(key, layer.DiffId, layer.Size);
+            if (key != null) WriteCache(key, layer.DiffId, layer.Size, Snapshots.ChainId.For(ctx.DiffIds.Append(layer.DiffId)).Last());
             ctx.DiffIds.Add(layer.DiffId);
             ctx.Layers.Add((layer.Digest, layer.Size));
             AddHistory(ctx, createdBy, empty: false);
@@ -303,10 +303,11 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException or IOException) { return null; }
     }
 
-    private void WriteCache(string key, string diffId, long size)
+    private void WriteCache(string key, string diffId, long size, string chainId)
     {
         Directory.CreateDirectory(svc.BuildCacheDir);
-        AtomicFile.WriteAllText(Path.Combine(svc.BuildCacheDir, key + ".json"), new JsonObject { ["diffId"] = diffId, ["size"] = size }.ToJsonString());
+        AtomicFile.WriteAllText(Path.Combine(svc.BuildCacheDir, key + ".json"),
+            new JsonObject { ["diffId"] = diffId, ["size"] = size, ["chainId"] = chainId }.ToJsonString());
     }
 
     // ---------------- RUN ----------------
