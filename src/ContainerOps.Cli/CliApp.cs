@@ -53,6 +53,21 @@ internal static class CliApp
                 return 0;
         }
 
+        // Management groups: `image prune`, `system df`, `container prune`, and `image pull`, `container ls`… for the plain verbs.
+        if (name is "image" or "container" or "system" && rest.Length > 0)
+        {
+            var sub = (name, rest[0]) switch
+            {
+                ("image", "ls" or "list") => "images",
+                ("image", "rm") => "rmi",
+                ("image", "inspect") or ("container", "inspect") => "inspect",
+                ("container", "ls" or "list") => "ps",
+                _ => rest[0],
+            };
+            if (Verbs.Find(name + " " + rest[0]) is not null) { name = name + " " + rest[0]; rest = rest[1..]; }
+            else if (name != "system" && Verbs.Find(sub) is not null) { name = sub; rest = rest[1..]; }
+        }
+
         var verb = Verbs.Find(name);
         if (verb is null)
         {

@@ -55,6 +55,33 @@ public interface IContainerOpsClient : IDisposable
     Task<ImageLoadResponse> LoadImageAsync(Stream archive, IProgress<long>? bytesSent = null, CancellationToken ct = default);
     Task TagImageAsync(string source, string target, CancellationToken ct = default);
     Task<ImageRemoveResponse> RemoveImageAsync(string nameOrId, bool force = false, CancellationToken ct = default);
+
+    /// <summary>`docker build`: <paramref name="contextTar"/> is the build context as a tar (the daemon applies .dockerignore).
+    /// Progress frames arrive through <paramref name="progress"/>; returns the last frame (ImageId set). A failed build throws.</summary>
+    Task<ProgressFrame> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default);
+    /// <summary>`docker pull`. <paramref name="insecure"/> lets a loopback registry be reached over plain HTTP.</summary>
+    Task<ProgressFrame> PullImageAsync(string reference, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default);
+    /// <summary>`docker push` of <paramref name="reference"/>, to <paramref name="target"/> when given (else its own name).</summary>
+    Task<ProgressFrame> PushImageAsync(string reference, string? target = null, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default);
+    /// <summary>Checks the credentials against the registry and stores them in the daemon host's ~/.docker/config.json.</summary>
+    Task<RegistryLoginResponse> LoginAsync(RegistryLoginRequest request, CancellationToken ct = default);
+    Task<RegistryLoginResponse> LogoutAsync(string server, CancellationToken ct = default);
+    /// <summary>`docker save`: writes a docker-save archive (or an OCI archive with <paramref name="format"/> "oci") of the images to <paramref name="output"/>.</summary>
+    Task SaveImagesAsync(IEnumerable<string> names, Stream output, string format = "docker", IProgress<long>? bytesReceived = null, CancellationToken ct = default);
+    /// <summary>`docker export`: the container's root filesystem as a tar.</summary>
+    Task ExportContainerAsync(string idOrName, Stream output, IProgress<long>? bytesReceived = null, CancellationToken ct = default);
+    /// <summary>`docker commit`: the container's changes become a new image.</summary>
+    Task<ImageSummary> CommitContainerAsync(CommitRequest request, CancellationToken ct = default);
+    /// <summary>`docker diff`.</summary>
+    Task<IReadOnlyList<ContainerChange>> GetContainerChangesAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>`docker history`, newest first.</summary>
+    Task<IReadOnlyList<ImageHistoryEntry>> GetImageHistoryAsync(string nameOrId, CancellationToken ct = default);
+    /// <summary>`docker image prune`: untagged images, or with <paramref name="all"/> every image no container uses.</summary>
+    Task<PruneResponse> PruneImagesAsync(bool all = false, CancellationToken ct = default);
+    /// <summary>`docker container prune`: every container that is not running.</summary>
+    Task<PruneResponse> PruneContainersAsync(CancellationToken ct = default);
+    /// <summary>`docker system df`.</summary>
+    Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>

@@ -198,4 +198,20 @@ internal sealed class FakeClient : IContainerOpsClient
     }
 
     public void Dispose() { }
+
+    // Image operations the cmdlet unit tests do not cover (the Pester and daemon tests run them against a real daemon).
+    private static Task<T> NotHere<T>() => Task.FromException<T>(new NotSupportedException("not in the fake daemon"));
+    public Task<ProgressFrame> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
+    public Task<ProgressFrame> PullImageAsync(string reference, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
+    public Task<ProgressFrame> PushImageAsync(string reference, string? target = null, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
+    public Task<RegistryLoginResponse> LoginAsync(RegistryLoginRequest request, CancellationToken ct = default) => NotHere<RegistryLoginResponse>();
+    public Task<RegistryLoginResponse> LogoutAsync(string server, CancellationToken ct = default) => NotHere<RegistryLoginResponse>();
+    public Task SaveImagesAsync(IEnumerable<string> names, Stream output, string format = "docker", IProgress<long>? bytesReceived = null, CancellationToken ct = default) => NotHere<bool>();
+    public Task ExportContainerAsync(string idOrName, Stream output, IProgress<long>? bytesReceived = null, CancellationToken ct = default) => NotHere<bool>();
+    public Task<ImageSummary> CommitContainerAsync(CommitRequest request, CancellationToken ct = default) => NotHere<ImageSummary>();
+    public Task<IReadOnlyList<ContainerChange>> GetContainerChangesAsync(string idOrName, CancellationToken ct = default) => NotHere<IReadOnlyList<ContainerChange>>();
+    public Task<IReadOnlyList<ImageHistoryEntry>> GetImageHistoryAsync(string nameOrId, CancellationToken ct = default) => NotHere<IReadOnlyList<ImageHistoryEntry>>();
+    public Task<PruneResponse> PruneImagesAsync(bool all = false, CancellationToken ct = default) => NotHere<PruneResponse>();
+    public Task<PruneResponse> PruneContainersAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
+    public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => NotHere<DiskUsage>();
 }

@@ -81,14 +81,16 @@ internal static class ImageRoutes
     private static ContainerOpsException Invalid(string field, string message) =>
         new(ErrorKind.InvalidArgument, "InvalidParameter", message, null, field);
 
-    private static RegistryOptions RegistryOptionsFor(HttpRequest req, ContainerManager m)
+    /// <summary>Loopback registries may use plain HTTP, as Docker's default insecure range 127.0.0.0/8 allows; other
+    /// registries only when the daemon lists them (<c>--insecure-registry</c>) or the request asks (<c>insecure=1</c>).</summary>
+    private static RegistryOptions RegistryOptionsFor(HttpRequest req, ContainerManager m, string reference)
     {
         var insecure = new List<string>(m.Options.InsecureRegistries);
-        insecure.AddRange(Strs(req, "insecure-registry"));
+        if (Flag(req, "insecure") && Images.References.ImageReference.TryParse(reference, out var r) && r != null) insecure.Add(r.Domain);
         return new RegistryOptions
         {
             Insecure = insecure,
-            AllowInsecureLoopback = Flag(req, "insecure"),
+            AllowInsecureLoopback = true,
             Credentials = new DockerConfigCredentialStore(),
         };
     }
@@ -264,7 +266,7 @@ internal static class ImageRoutes
         var req = ctx.Request;
         var from = Str(req, "fromImage") ?? throw Invalid("fromImage", "fromImage is required");
         if (Str(req, "tag") is { } tag && !from.Contains('@') && from.LastIndexOf(':') <= from.LastIndexOf('/')) from += (tag.StartsWith("sha256:") ? "@" : ":") + tag;
-        var options = RegistryOptionsFor(req, m);
+        var options = RegistryOptionsFor(req, m, from);
         await Stream(ctx, async (post, ct) =>
         {
             post(new ProgressFrame { Status = "Pulling from " + from });
@@ -279,7 +281,7 @@ internal static class ImageRoutes
         var name = Str(req, "name") ?? throw Invalid("name", "name is required");
         if (Str(req, "tag") is { } tag) name += ":" + tag;
         var target = Str(req, "target");
-        var options = RegistryOptionsFor(req, m);
+        var options = RegistryOptionsFor(req, m, target ?? name);
         await Stream(ctx, async (post, ct) =>
         {
             var id = m.Images.Inspect(name);
@@ -299,7 +301,7 @@ internal static class ImageRoutes
         trial.Store(server, new RegistryCredential(body.Username, body.Password));
         var insecure = new List<string>(m.Options.InsecureRegistries);
         if (body.Insecure || Flag(ctx.Request, "insecure")) insecure.Add(server);
-        using (var client = new RegistryClient(server, new RegistryOptions { Insecure = insecure, Credentials = trial }))
+        using (var client = new RegistryClient(server, new RegistryOptions { Insecure = insecure, AllowInsecureLoopback = true, Credentials = trial }))
             await client.CheckLoginAsync(ctx.RequestAborted);
         new DockerConfigCredentialStore().Store(server, new RegistryCredential(body.Username, body.Password));
         return Json.Ok(new RegistryLoginResponse { Status = "Login Succeeded", ServerAddress = server, Username = body.Username }, J.RegistryLoginResponse);
