@@ -86,10 +86,20 @@ public static class OciCommandLine
                 return 0;
             case "run":
             {
-                var status = runtime.RunAsync(Options(root, id, bundle)).GetAwaiter().GetResult();
+                if (detach)
+                {
+                    var started = runtime.RunAsync(Options(root, id, bundle)).GetAwaiter().GetResult();
+                    WritePidFile(pidFile, started.Pid);
+                    return 0;
+                }
+                // Foreground: create, attach to the output, then start, so not a byte of early output is missed.
+                var status = runtime.Create(Options(root, id, bundle));
                 WritePidFile(pidFile, status.Pid);
-                if (detach) return 0;
-                RelayUntilExit(new ContainerStateDir(root, id).AttachSocket);
+                using (var attach = ConnectAttach(new ContainerStateDir(root, id).AttachSocket))
+                {
+                    runtime.Start(id);
+                    RelayUntilExit(attach);
+                }
                 var final = runtime.WaitAsync(id).GetAwaiter().GetResult();
                 runtime.DeleteAsync(id, force: true).GetAwaiter().GetResult();
                 return final.ExitCode;
@@ -143,13 +153,27 @@ public static class OciCommandLine
         if (path is not null) Core.IO.AtomicFile.WriteAllText(path, pid.ToString());
     }
 
-    /// <summary>Copies the container's output from its attach socket (stdcopy frames) to our stdout/stderr until it exits.</summary>
-    private static void RelayUntilExit(string attachSocket)
+    private static Socket? ConnectAttach(string attachSocket)
     {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             socket.Connect(new UnixDomainSocketEndPoint(attachSocket));
+            return socket;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>Copies the container's output from its attach socket (stdcopy frames) to our stdout/stderr until it exits.</summary>
+    private static void RelayUntilExit(Socket? socket)
+    {
+        if (socket is null) return;
+        try
+        {
             using var stream = new NetworkStream(socket, ownsSocket: false);
             using var stdout = Console.OpenStandardOutput();
             using var stderr = Console.OpenStandardError();
