@@ -178,6 +178,27 @@ public sealed partial class ImageService
         }
     }
 
+    /// <summary>Prefixes of the container layers builds make (removed when a step ends).</summary>
+    internal static readonly string[] BuildContainerPrefixes = ["build-", "buildsrc-"];
+
+    /// <summary>Removes build containers a crash left behind (their mounts and writable layers). Call at daemon start,
+    /// before any build runs.</summary>
+    public int CleanBuildLeftovers()
+    {
+        lock (_lock)
+        {
+            var gone = 0;
+            foreach (var id in _snapshots.ListContainers().Where(c => BuildContainerPrefixes.Any(p => c.StartsWith(p, StringComparison.Ordinal))).ToList())
+            {
+                _snapshots.RemoveContainer(id);
+                gone++;
+            }
+            var tmp = Path.Combine(ImageRoot, "build-tmp");
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            return gone;
+        }
+    }
+
     // ---------------- hooks for the image builder ----------------
 
     /// <summary>An image as the builder sees it: full config document, diff IDs and layer blobs (base first).</summary>

@@ -325,4 +325,16 @@ public class BuildTests
         Assert.Throws<ContainerOpsException>(() => f.Images.Inspect("slow"));
         Assert.Empty(f.ContainerDirs());
     }
+
+    [Fact]
+    public void LeftoversOfACrashedBuild_AreCleaned()
+    {
+        using var f = new BuildFixture();
+        // What a daemon killed in the middle of a step leaves: a mounted build container.
+        var merged = f.Images.MountContainerRootfs("build-0123456789ab", "busybox");
+        Assert.True(File.Exists(Path.Combine(merged, "bin/busybox")));
+        Assert.Equal(1, f.Images.CleanBuildLeftovers());
+        Assert.Empty(f.ContainerDirs());
+        Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(f.Root));
+    }
 }
