@@ -27,7 +27,10 @@ AfterAll {
     Get-Container -All -Name rb-* | Remove-Container -Force -Confirm:$false
     $pidFile = "$work/run/daemon.pid"
     if (Test-Path $pidFile) { Stop-Process -Id (Get-Content $pidFile) -ErrorAction SilentlyContinue; Start-Sleep -Milliseconds 500 }
-    Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Remove-Item "$($_.FullName)/containerops-test-runbook" -ErrorAction SilentlyContinue }
+    Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object {
+        $parent = Join-Path $_.FullName 'containerops-test-runbook'
+        if (Test-Path $parent) { [IO.Directory]::Delete($parent) }   # rmdir: a cgroup is removed empty, never recursively
+    }
     Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
     'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_CGROUP_PARENT' | ForEach-Object { Remove-Item "env:$_" -ErrorAction SilentlyContinue }
 }
