@@ -32,6 +32,17 @@
         'Get-ContainerImage'
         'Remove-ContainerImage'
         'Add-ContainerImageTag'
+        'Build-ContainerImage'
+        'Receive-ContainerImage'
+        'Publish-ContainerImage'
+        'Export-ContainerImage'
+        'Export-Container'
+        'New-ContainerImage'
+        'Get-ContainerChange'
+        'Get-ContainerImageHistory'
+        'Connect-ContainerRegistry'
+        'Disconnect-ContainerRegistry'
+        'Get-ContainerDiskUsage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -6,6 +6,7 @@ namespace ContainerOps.PowerShell;
 /// <summary>Lists images (`docker images`). -Name takes wildcards and matches a reference (busybox, busybox:latest) or an id.</summary>
 /// <example><code>Get-ContainerImage</code>Every tagged image, like `docker images`.</example>
 /// <example><code>Get-ContainerImage busy*</code>Images whose reference starts with busy.</example>
+/// <example><code>Get-ContainerImage -Dangling | Remove-ContainerImage</code>Removes the untagged images, one by one, asking first.</example>
 [Cmdlet(VerbsCommon.Get, "ContainerImage")]
 [OutputType(typeof(ImageSummary))]
 public sealed class GetContainerImageCommand : ContainerOpsCmdlet
@@ -21,6 +22,10 @@ public sealed class GetContainerImageCommand : ContainerOpsCmdlet
     [Parameter]
     public SwitchParameter All { get; set; }
 
+    /// <summary>Only images without a tag (what `docker image prune` removes); pipe them to Remove-ContainerImage.</summary>
+    [Parameter]
+    public SwitchParameter Dangling { get; set; }
+
     protected override void ProcessRecord()
     {
         IReadOnlyList<ImageSummary> images;
@@ -33,6 +38,7 @@ public sealed class GetContainerImageCommand : ContainerOpsCmdlet
             ThrowTerminatingError(ErrorRecords.From(ex));
             return;
         }
+        if (Dangling) images = images.Where(i => i.RepoTags.Count == 0).ToList();
         if (Name is null)
         {
             WriteObject(images, enumerateCollection: true);
@@ -93,19 +99,32 @@ public static class ImageReferenceParts
 }
 
 /// <summary>Removes images or tags (`docker rmi`); -Force removes an image with several tags or one that stopped
-/// containers use. Image objects from Get-ContainerImage bind by Id.</summary>
+/// containers use. Image objects from Get-ContainerImage bind by Id. With -Dangling it removes every untagged image,
+/// with -Unused every image no container uses (`docker image prune`, `docker image prune -a`), and the layers no
+/// image needs any more. Prune is a kind of removal, so it is a parameter set of Remove rather than a verb of its own
+/// (Clear would mean emptying the images, not deleting them).</summary>
 /// <example><code>Remove-ContainerImage busybox:old -Confirm:$false</code>Removes a tag (and the image when it was the last one): `docker rmi busybox:old`.</example>
 /// <example><code>Get-ContainerImage old* | Remove-ContainerImage -Force</code>Removes the matching images even when several tags point at them, without asking.</example>
-[Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-[OutputType(typeof(ImageRemoveResponse))]
+/// <example><code>Remove-ContainerImage -Dangling -Force</code>Like `docker image prune -f`; -Unused is `docker image prune -a`.</example>
+[Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = "ById")]
+[OutputType(typeof(ImageRemoveResponse), ParameterSetName = ["ById"])]
+[OutputType(typeof(PruneResponse), ParameterSetName = ["Dangling", "Unused"])]
 public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
 {
     /// <summary>Image references or ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "ById")]
     [Alias("Name", "Reference", "ImageId")]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ImageReferenceCompleter))]
     public string[] Id { get; set; } = [];
+
+    /// <summary>Remove every untagged image no container uses (`docker image prune`).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Dangling")]
+    public SwitchParameter Dangling { get; set; }
+
+    /// <summary>Remove every image no container uses (`docker image prune -a`).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Unused")]
+    public SwitchParameter Unused { get; set; }
 
     /// <summary>Remove the image even when several tags or stopped containers refer to it (`docker rmi -f`), without asking unless -Confirm is given.</summary>
     [Parameter]
@@ -117,6 +136,18 @@ public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
 
     protected override void ProcessRecord()
     {
+        if (Dangling || Unused)
+        {
+            var ask2 = !(Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !MyInvocation.BoundParameters.ContainsKey("WhatIf"));
+            if (ask2 && !ShouldProcess(Unused ? "every image no container uses" : "every untagged image", "Remove images")) return;
+            TryStep(() =>
+            {
+                var pruned = Run(ct => Client.PruneImagesAsync(Unused, ct));
+                foreach (var d in pruned.Deleted) WriteVerbose($"Deleted: {d}");
+                WriteObject(pruned);
+            });
+            return;
+        }
         foreach (var image in Id)
         {
             var ask = !(Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !MyInvocation.BoundParameters.ContainsKey("WhatIf"));

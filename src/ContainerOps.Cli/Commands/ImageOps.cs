@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using ContainerOps.Cli.Parsing;
 using ContainerOps.Core.Api;
 
@@ -21,30 +20,12 @@ internal static class ImageOps
             if (eq > 0) request.BuildArgs[arg[..eq]] = arg[(eq + 1)..];
             else if (Environment.GetEnvironmentVariable(arg) is { } v) request.BuildArgs[arg] = v; // docker: a bare name takes the value from the environment
         }
-        string? extraDockerfile = null;
-        if (a.Value("file") is { } file)
-        {
-            var full = Path.GetFullPath(file);
-            if (!File.Exists(full)) throw new UsageException($"unable to prepare context: Dockerfile \"{file}\" not found");
-            if (full.StartsWith(context + "/", StringComparison.Ordinal)) request.Dockerfile = full[(context.Length + 1)..];
-            else
-            {
-                // A Dockerfile outside the context travels with it under a name of its own.
-                extraDockerfile = full;
-                request.Dockerfile = ".containerops-dockerfile-" + Guid.NewGuid().ToString("N")[..12];
-            }
-        }
         var quiet = a.Flag("quiet");
-
-        var tarPath = Path.Combine(Path.GetTempPath(), "containerops-context-" + Guid.NewGuid().ToString("N") + ".tar");
+        string tarPath;
+        try { (tarPath, request.Dockerfile) = await ContainerOps.Client.BuildContext.PackAsync(context, a.Value("file"), c.Cancel); }
+        catch (FileNotFoundException e) { throw new UsageException("unable to prepare context: " + e.Message); }
         try
         {
-            await using (var fs = new FileStream(tarPath, FileMode.CreateNew, FileAccess.Write))
-            await using (var tar = new TarWriter(fs, TarEntryFormat.Pax, leaveOpen: false))
-            {
-                await AddTree(tar, context, "", c.Cancel);
-                if (extraDockerfile != null) await tar.WriteEntryAsync(extraDockerfile, request.Dockerfile, c.Cancel);
-            }
             await using var input = File.OpenRead(tarPath);
             var progress = new Reporter<ProgressFrame>(f =>
             {
@@ -63,20 +44,6 @@ internal static class ImageOps
             return 0;
         }
         finally { try { File.Delete(tarPath); } catch (IOException) { } }
-    }
-
-    /// <summary>Adds a directory tree without following symbolic links (they travel as links).</summary>
-    private static async Task AddTree(TarWriter tar, string root, string rel, CancellationToken ct)
-    {
-        var dir = rel.Length == 0 ? root : Path.Combine(root, rel);
-        foreach (var info in new DirectoryInfo(dir).EnumerateFileSystemInfos().OrderBy(i => i.Name, StringComparer.Ordinal))
-        {
-            ct.ThrowIfCancellationRequested();
-            var name = rel.Length == 0 ? info.Name : rel + "/" + info.Name;
-            if (info.LinkTarget != null || info is FileInfo) { await tar.WriteEntryAsync(info.FullName, name, ct); continue; }
-            await tar.WriteEntryAsync(info.FullName, name + "/", ct);
-            await AddTree(tar, root, name, ct);
-        }
     }
 
     /// <summary>Reports on the calling thread (no synchronization context).</summary>

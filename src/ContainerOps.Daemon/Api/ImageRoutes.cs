@@ -194,13 +194,17 @@ internal static class ImageRoutes
                     RuntimeStateRoot = Path.Combine(m.Options.RunRoot, "build-runtime"),
                     CgroupParent = m.Options.CgroupParent + "-build",
                 };
-                var progress = new CallbackProgress<BuildProgress>(p => post(new ProgressFrame
+                var progress = new CallbackProgress<BuildProgress>(p =>
+                {
+                    if (p.Kind != BuildProgressKind.Done) post(Frame(p)); // the final frame says it
+                });
+                static ProgressFrame Frame(BuildProgress p) => new()
                 {
                     Step = p.Step > 0 ? p.Step : null,
                     TotalSteps = p.TotalSteps > 0 ? p.TotalSteps : null,
                     Status = p.Kind == BuildProgressKind.Output ? null : p.Message,
                     Stream = p.Kind == BuildProgressKind.Output ? p.Message : null,
-                }));
+                };
                 var image = await m.ImageEngine.BuildAsync(request, progress, ct);
                 return new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Status = "Successfully built " + image.Id };
             });
