@@ -48,7 +48,7 @@ public sealed partial class ImageService
             if (!Directory.Exists(upper))
                 throw new ContainerOpsException(ErrorKind.NotFound, "ContainerLayerNotFound", $"container {containerId} has no writable layer", containerId);
             var layer = StoreLayer(upper, baseImage.DiffIds, ct);
-            var now = DateTimeOffset.UtcNow.ToString("O");
+            var now = ImageTime.Now();
             cfg["created"] = now;
             if (author != null) cfg["author"] = author;
             var history = cfg["history"] as JsonArray ?? new JsonArray();

@@ -40,6 +40,10 @@ public class BuildTests
         Assert.Equal("hello from /app\n", File.ReadAllText(Path.Combine(rootfs, "app/out.txt")));
         Assert.Equal("hi there\n", File.ReadAllText(Path.Combine(rootfs, "app/hello.txt")));
 
+        var configText = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(f.Root, "content", "blobs", "sha256", image.Id[7..])));
+        var created = JsonNode.Parse(configText)!["created"]!.GetValue<string>();
+        Assert.EndsWith("Z", created); // RFC 3339 in UTC, as Go-based tools expect
+
         var history = f.Images.History("demo:1");
         Assert.Equal(image.Id, history[0].Id);
         Assert.StartsWith("CMD", history[0].CreatedBy);

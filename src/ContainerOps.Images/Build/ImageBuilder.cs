@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.IO;
+using ContainerOps.Images.Config;
 using ContainerOps.Images.References;
 using ContainerOps.Runtime;
 using ContainerOps.Runtime.Builtin;
@@ -76,7 +77,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
             config["Labels"] = labels;
         }
         doc["config"] = config.DeepClone();
-        doc["created"] = DateTimeOffset.UtcNow.ToString("O");
+        doc["created"] = ImageTime.Now();
         if (final.State.Author != null) doc["author"] = final.State.Author;
         doc["history"] = final.History.DeepClone();
         var unused = req.BuildArgs.Keys.Where(k => !_usedArgs.Contains(k) && !BuildState.PlatformArgs.ContainsKey(k)).ToList();
@@ -226,7 +227,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
 
     private static void AddHistory(StageContext ctx, string createdBy, bool empty, string? comment = null)
     {
-        var h = new JsonObject { ["created"] = DateTimeOffset.UtcNow.ToString("O"), ["created_by"] = createdBy };
+        var h = new JsonObject { ["created"] = ImageTime.Now(), ["created_by"] = createdBy };
         if (comment != null) h["comment"] = comment;
         if (empty) h["empty_layer"] = true;
         ctx.History.Add(h);
