@@ -19,6 +19,7 @@ public sealed partial class ImageService
         {
             var before = StoreBytes();
             var response = new PruneResponse();
+            var gone = new List<ImageRecord>();
             foreach (var manifest in _refs.Images.ToList())
             {
                 var rec = Record(manifest);
@@ -29,8 +30,10 @@ public sealed partial class ImageService
                 _refs.RemoveImage(manifest);
                 _cache.Remove(manifest);
                 response.Deleted.Add(rec.Id);
+                gone.Add(rec);
             }
             var removed = new ImageRemoveResponse();
+            foreach (var rec in gone) CollectGarbage(rec, removed); // their layers go now; older orphans after the grace period
             SweepOrphans(removed);
             response.Deleted.AddRange(removed.Deleted);
             response.SpaceReclaimed = Math.Max(0, before - StoreBytes());
