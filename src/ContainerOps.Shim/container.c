@@ -426,8 +426,10 @@ int process_creds(struct plan *p, char *err, size_t errlen)
         if (syscall(SYS_capset, &h, d) < 0) FAIL("caps", "capset: %s", strerror(errno));
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
             FAIL("caps", "clear ambient: %s", strerror(errno));
+        /* An ambient capability can only be raised when it is also permitted and inheritable; as with runc, one the
+           spec asks for without making it inheritable is skipped rather than failing the container. */
         for (int c = 0; c < 64; c++)
-            if ((p->caps[4] & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            if ((p->caps[4] & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM)
                 FAIL("caps", "raise ambient capability %d: %s", c, strerror(errno));
     }
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) FAIL("no_new_privs", "%s", strerror(errno));

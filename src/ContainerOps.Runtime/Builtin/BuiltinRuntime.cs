@@ -65,7 +65,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         if (!Path.IsPathRooted(rootfs)) rootfs = Path.GetFullPath(Path.Combine(options.BundlePath, rootfs));
         if (!Directory.Exists(rootfs))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "RootfsNotFound", $"container {options.Id}: root filesystem {rootfs} does not exist", options.Id, "root.path");
-        var cgroupsPath = spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : "/containerops/" + options.Id;
+        var cgroupsPath = PlanWriter.CgroupsPath(spec, options.Id);
 
         Directory.CreateDirectory(dir.Dir);
         Directory.CreateDirectory(dir.SocketDir);

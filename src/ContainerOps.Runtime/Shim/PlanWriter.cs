@@ -62,8 +62,14 @@ public static class PlanWriter
         if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
         plan.Line("propagation", PropagationFlags(linux.RootfsPropagation).ToString());
 
+        var cgroupsPath = CgroupsPath(spec, id);
         foreach (var m in spec.Mounts)
         {
+            if (m.Type is "cgroup" or "cgroup2")
+            {
+                CgroupMountLines(plan, m, cgroupProcsFiles, cgroupsPath);
+                continue;
+            }
             var (flags, data) = MountFlags(m.Options);
             var type = m.Type is null or "bind" || (flags & MS_BIND) != 0 ? "none" : m.Type;
             if (m.Type == "bind") flags |= MS_BIND;
@@ -75,7 +81,11 @@ public static class PlanWriter
             plan.Line("mount", source, m.Destination, type, flags.ToString(), data);
         }
 
-        foreach (var d in linux.Devices ?? new())
+        // The runtime spec's default devices exist whether or not the spec lists them.
+        var devices = new List<OciDevice>(linux.Devices ?? new());
+        foreach (var (path, major, minor) in DefaultDevices)
+            if (!devices.Any(d => d.Path == path)) devices.Add(new OciDevice { Path = path, Type = "c", Major = major, Minor = minor, FileMode = 438, Uid = 0, Gid = 0 });
+        foreach (var d in devices)
             plan.Line("device", d.Path, d.Type, d.Major.ToString(), d.Minor.ToString(),
                 Convert.ToString((d.FileMode ?? 438) & 0xfff, 8), (d.Uid ?? 0).ToString(), (d.Gid ?? 0).ToString());
         // The standard /dev symlinks every runtime creates.
@@ -91,6 +101,38 @@ public static class PlanWriter
         ProcessLines(plan, process);
         PathLines(plan, paths);
         return plan.ToString();
+    }
+
+    private static readonly (string Path, long Major, long Minor)[] DefaultDevices =
+    {
+        ("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
+    };
+
+    /// <summary>The container's cgroup path: the spec's, or /containerops/&lt;id&gt; when it names none.</summary>
+    public static string CgroupsPath(OciSpec spec, string id) =>
+        spec.Linux?.CgroupsPath is { Length: > 0 } path ? path : "/containerops/" + id;
+
+    /// <summary>A `cgroup` mount shows the container its own cgroups, read-only, as runc does: on v1 a tmpfs with each
+    /// controller's directory bound under its name; on v2 the container's directory bound at the destination.</summary>
+    private static void CgroupMountLines(PlanBuilder plan, OciMount m, IReadOnlyList<string> procsFiles, string cgroupsPath)
+    {
+        var (flags, _) = MountFlags(m.Options);
+        var readOnly = (flags & MS_RDONLY) != 0 ? MS_RDONLY : 0;
+        var dirs = procsFiles.Select(p => Path.GetDirectoryName(p)!).ToList();
+        var suffix = "/" + cgroupsPath.Trim('/');
+        if (dirs.Count == 1 && !dirs[0][..^suffix.Length].StartsWith("/sys/fs/cgroup/", StringComparison.Ordinal))
+        {
+            plan.Line("mount", dirs[0], m.Destination, "none", (MS_BIND | MS_REC | MS_NOSUID | MS_NOEXEC | MS_NODEV | readOnly).ToString(), "");
+            return;
+        }
+        plan.Line("mount", "tmpfs", m.Destination, "tmpfs", (MS_NOSUID | MS_NOEXEC | MS_NODEV).ToString(), "mode=755");
+        foreach (var dir in dirs)
+        {
+            if (!dir.EndsWith(suffix, StringComparison.Ordinal)) continue;
+            var controller = Path.GetFileName(dir[..^suffix.Length]);
+            plan.Line("mount", dir, m.Destination.TrimEnd('/') + "/" + controller, "none", (MS_BIND | MS_REC | MS_NOSUID | MS_NOEXEC | MS_NODEV | readOnly).ToString(), "");
+        }
+        if (readOnly != 0) plan.Line("readonly", m.Destination);
     }
 
     /// <summary>The plan for `shim exec`: join the namespaces of the running init <paramref name="initPid"/> and run <paramref name="process"/>.</summary>
