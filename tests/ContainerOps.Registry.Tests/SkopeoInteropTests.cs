@@ -45,7 +45,7 @@ public class SkopeoInteropTests
     /// timestamp offset as \u002B, and Go's time parser (skopeo, docker) rejects escaped timestamps; so the test image
     /// is imported, then re-made with a UTC "Z" timestamp and loaded as local/busybox:1.
     /// </summary>
-    private static async Task<Store> GoReadableBusybox()
+    internal static async Task<Store> GoReadableBusybox()
     {
         var s = await Store.WithBusybox("tmp/busybox:0");
         var blobs = Path.Combine(s.Dir, "store", "content", "blobs", "sha256");
