@@ -136,7 +136,7 @@ internal static class CliApp
         foreach (var group in Verbs.All.GroupBy(v => v.Group))
         {
             sb.Append('\n').Append(group.Key).Append(":\n");
-            foreach (var v in group) sb.Append("  ").Append(v.Spec.Name.PadRight(12)).Append(v.Spec.Summary).Append('\n');
+            foreach (var v in group) sb.Append("  ").Append(v.Spec.Name.PadRight(16)).Append(v.Spec.Summary).Append('\n');
         }
         sb.Append("\nOther:\n")
           .Append("  daemon      Run the ContainerOps daemon (arguments are passed to it)\n")

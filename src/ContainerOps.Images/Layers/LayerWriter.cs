@@ -39,6 +39,9 @@ public static partial class LayerWriter
             var links = new Dictionary<(ulong Dev, ulong Ino), string>();
             WriteDir(writer, Path.GetFullPath(dir), "", overlayUpper, links, ct);
         }
+        // TarWriter writes no end-of-archive blocks when it wrote no entry; an empty layer is still a tar: two zero
+        // blocks (Docker's well-known empty layer, sha256:5f70bf18…).
+        if (hashing.Length == 0) hashing.Write(new byte[1024]);
         hashing.Flush();
         return (hashing.Digest, hashing.Length);
     }

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>Debian's docker-registry over plain HTTP on 127.0.0.1 and a free port, storing in a temp dir.</summary>
+public sealed class LoopbackRegistry : IDisposable
+{
+    private readonly TempDir _dir = new("co-lreg");
+    private readonly Process _process;
+    public string Host { get; }
+
+    public LoopbackRegistry()
+    {
+        if (!File.Exists("/usr/bin/docker-registry"))
+            Shell.Run("apt-get", "install -y -q docker-registry", timeoutMs: 600_000);
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        Host = $"127.0.0.1:{port}";
+        var config = Path.Combine(_dir.Path, "config.yml");
+        File.WriteAllLines(config,
+        [
+            "version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true",
+            "storage:", "  filesystem:", $"    rootdirectory: {Path.Combine(_dir.Path, "data")}",
+            "http:", $"  addr: {Host}", "  secret: containerops-test",
+        ]);
+        _process = Process.Start(new ProcessStartInfo("/usr/bin/docker-registry", $"serve {config}")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        })!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try { using var c = new TcpClient(); c.Connect(IPAddress.Loopback, port); return; }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited) { Thread.Sleep(50); }
+        }
+    }
+
+    public void Dispose()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        _process.WaitForExit(10_000);
+        _process.Dispose();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>The containerops executable (bin/containerops, from ./build.sh build) against private daemons: build, push to
+/// a registry, pull into a fresh root and run; save/load, history, diff, commit, prune, df.</summary>
+public class CliImageTests
+{
+    private static string Cli
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable("CONTAINEROPS_CLI") is { Length: > 0 } p ? p : Path.Combine(PrivateDaemon.RepoRoot, "bin", "containerops");
+            Assert.True(File.Exists(path), $"{path} is missing: run ./build.sh build");
+            return path;
+        }
+    }
+
+    private static string Run(PrivateDaemon d, string args, bool check = true) =>
+        Shell.Run(Cli, $"-H unix://{Path.Combine(d.RunRoot, "containerops.sock")} {args}", check, timeoutMs: 300_000);
+
+    [Fact]
+    public async Task BuildPushPullRunThroughTheCli()
+    {
+        using var registry = new LoopbackRegistry();
+        using var a = new PrivateDaemon();
+        using var b = new PrivateDaemon();
+        await a.ImportBusyboxAsync("cli/busybox:1", "CMD [\"sh\"]");
+        var ctx = Directory.CreateTempSubdirectory("co-cli-ctx-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(ctx, "Dockerfile"), "FROM cli/busybox:1\nARG WHO=nobody\nRUN echo \"hello $WHO\" > /hello.txt\nCMD [\"cat\", \"/hello.txt\"]\n");
+            var image = $"{registry.Host}/e2e/app:1";
+            var build = Run(a, $"build -t {image} --build-arg WHO=registry {ctx}");
+            Assert.Contains("Step 1/4 : FROM cli/busybox:1", build);
+            Assert.Contains("Successfully tagged " + image, build);
+
+            var push = Run(a, $"push {image}");
+            Assert.Contains("digest: sha256:", push);
+
+            var pull = Run(b, $"pull {image}");
+            Assert.Contains("Status: Downloaded image for " + image, pull);
+            Assert.Equal("hello registry\n", Run(b, $"run --rm {image}"));
+
+            var history = Run(b, $"history {image}");
+            Assert.Contains("RUN", history);
+            Assert.Contains("IMAGE", history.Split('\n')[0]);
+            Assert.Contains("Images", Run(b, "system df"));
+        }
+        finally { Directory.Delete(ctx, true); }
+    }
+
+    [Fact]
+    public async Task SaveLoadCommitDiffExportAndPruneThroughTheCli()
+    {
+        using var a = new PrivateDaemon();
+        using var b = new PrivateDaemon();
+        await a.ImportBusyboxAsync("cli/busybox:1", "CMD [\"sh\"]");
+        var dir = Directory.CreateTempSubdirectory("co-cli-save-").FullName;
+        try
+        {
+            Run(a, "run --name changer cli/busybox:1 sh -c \"echo x > /added && rm /etc/group\"");
+            var diff = Run(a, "diff changer");
+            Assert.Contains("A /added", diff);
+            Assert.Contains("D /etc/group", diff);
+            var id = Run(a, "commit -m snapshot -c \"CMD [\\\"cat\\\", \\\"/added\\\"]\" changer cli/committed:1").Trim();
+            Assert.StartsWith("sha256:", id);
+            Run(a, $"export -o {dir}/rootfs.tar changer");
+            Assert.Contains("added", Shell.Run("tar", $"-tf {dir}/rootfs.tar"));
+
+            foreach (var format in new[] { "docker", "oci" })
+            {
+                Run(a, $"save --format {format} -o {dir}/{format}.tar cli/committed:1");
+                Assert.Contains("Loaded image: cli/committed:1", Run(b, $"load -i {dir}/{format}.tar"));
+                Assert.Equal("x\n", Run(b, "run --rm cli/committed:1"));
+                Run(b, "rmi cli/committed:1");
+            }
+
+            Run(a, "rm changer");
+            Run(a, "commit " + Run(a, "create cli/busybox:1 true").Trim()); // an untagged image
+            var prune = Run(a, "image prune -f");
+            Assert.Contains("deleted: sha256:", prune);
+            Assert.Contains("Total reclaimed space:", prune);
+            Assert.Contains("Deleted Containers:", Run(a, "container prune -f"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
