@@ -695,7 +695,8 @@ public sealed class ContainerManager : IDisposable
     {
         var entry = Find(idOrName);
         var r = entry.Record;
-        return LogReader.ReadAsync(r.LogPath, follow, tail, since, stdout, stderr, () => _containers.ContainsKey(r.Id) && (r.State.Running || r.State.Restarting), ct);
+        return LogReader.ReadAsync(r.LogPath, follow, tail, since, stdout, stderr,
+            () => _containers.ContainsKey(r.Id) && (r.State.Running || r.State.Restarting), ct, () => entry.Exit.Task);
     }
 
     public ContainerProcessList Top(string idOrName)

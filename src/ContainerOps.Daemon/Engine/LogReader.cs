@@ -44,7 +44,7 @@ public static class LogReader
     }
 
     public static async IAsyncEnumerable<LogEntry> ReadAsync(string path, bool follow, int? tail, DateTimeOffset? since, bool stdout, bool stderr,
-        Func<bool> isRunning, [EnumeratorCancellation] CancellationToken ct)
+        Func<bool> isRunning, [EnumeratorCancellation] CancellationToken ct, Func<Task>? stopped = null)
     {
         var existing = new List<LogEntry>();
         long position = 0;
@@ -87,8 +87,10 @@ public static class LogReader
             if (!running && !grew) yield break;
             if (!grew)
             {
-                try { await Task.Delay(50, ct); }
+                // Wake on new output (polled) or at once when the container stops.
+                try { await Task.WhenAny(Task.Delay(50, ct), stopped?.Invoke() ?? Task.Delay(Timeout.Infinite, ct)); }
                 catch (OperationCanceledException) { yield break; }
+                if (ct.IsCancellationRequested) yield break;
             }
         }
     }
