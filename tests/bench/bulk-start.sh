@@ -11,6 +11,7 @@ cleanup() {
   $co ps -aq 2>/dev/null | xargs -r $co rm -f >/dev/null 2>&1 || true
   [ -f "$work/run/daemon.pid" ] && kill "$(cat "$work/run/daemon.pid")" 2>/dev/null || true
   sleep 1; rm -rf "$work"
+  for d in /sys/fs/cgroup/*/containerops-bench; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 examples/make-busybox-rootfs.sh "$work/busybox.tar"

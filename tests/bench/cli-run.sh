@@ -12,6 +12,7 @@ cleanup() {
   sleep 1; podman rmi -f co-bench-busybox >/dev/null 2>&1 || true
   grep " $work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work"
+  for d in /sys/fs/cgroup/*/containerops-bench; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 examples/make-busybox-rootfs.sh "$work/busybox.tar"

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/../.."
 repo=$(pwd)
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine runc crun busybox-static >/dev/null
 work=$(mktemp -d)
-trap 'umount -R "$work/bundle/rootfs" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Bundles made by `runc spec` name no cgroup path: each runtime uses a containerops/ or default parent, removed when empty.
+trap 'umount -R "$work/bundle/rootfs" 2>/dev/null || true; rm -rf "$work"; for d in /sys/fs/cgroup/*/containerops; do rmdir "$d" 2>/dev/null || true; done' EXIT
 mkdir -p "$work/bundle/rootfs" "$work/state"
 tar -C "$work/bundle/rootfs" -xf <(examples/make-busybox-rootfs.sh /dev/stdout)
 (cd "$work/bundle" && runc spec)
