@@ -395,13 +395,17 @@ public sealed class ContainerManager : IDisposable
             r.Save(entry.Dir);
             Watch(entry);
         }
-        catch (ContainerOpsException e)
+        catch (Exception e)
         {
-            try { await runtime.DeleteAsync(r.Id, force: true); } catch (ContainerOpsException) { }
+            // Whatever failed, nothing of this start stays: no runtime state, no mount.
+            try { await runtime.DeleteAsync(r.Id, force: true); } catch (Exception cleanup) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             if (rootfs is not null) Images.UnmountContainerRootfs(r.Id);
-            r.State.Error = e.Message;
-            r.State.ExitCode = e.CliExitCode;
+            var error = e as ContainerOpsException
+                ?? new ContainerOpsException(ErrorKind.ResourceUnavailable, "ContainerStartFailed", $"container {r.Name} could not start: {e.Message}", r.Name, inner: e);
+            r.State.Error = error.Message;
+            r.State.ExitCode = error.CliExitCode;
             r.Save(entry.Dir);
+            if (error != e) throw error;
             throw;
         }
     }

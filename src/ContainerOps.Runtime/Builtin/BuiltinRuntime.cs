@@ -284,8 +284,8 @@ public partial class BuiltinRuntime : IContainerRuntime
         if (cgroupsPath is not null) _cgroups.Remove(cgroupsPath);
         try { if (Directory.Exists(dir.Dir)) Directory.Delete(dir.Dir, true); }
         catch (IOException) { }
-        File.Delete(dir.AttachSocket);
-        File.Delete(dir.ControlSocket);
+        foreach (var socket in new[] { dir.AttachSocket, dir.ControlSocket })
+            if (File.Exists(socket)) File.Delete(socket);
     }
 
     public CgroupStats ReadStats(string id)
