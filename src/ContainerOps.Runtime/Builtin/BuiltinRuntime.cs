@@ -28,7 +28,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     public virtual string Name => "builtin";
     public CgroupManager Cgroups => _cgroups;
 
-    public Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default) => Task.FromResult(Launch(options, createOnly: false));
+    public virtual Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default) => Task.FromResult(Launch(options, createOnly: false));
 
     /// <summary>OCI `create`: everything is set up and the init waits on the exec fifo until <see cref="Start"/>.</summary>
     public RuntimeStatus Create(RunOptions options) => Launch(options, createOnly: true);

@@ -40,6 +40,27 @@ public sealed class ExternalRuntime : BuiltinRuntime
         return PlanWriter.ForExternalRuntime(options.Id, wrapper, options.BundlePath, spec.Process?.Terminal == true, paths);
     }
 
+    /// <summary>The shim reports as soon as it has started `runtime run`; the container exists a little later.
+    /// Returns once the runtime knows the container (or it has already ended).</summary>
+    public override async Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default)
+    {
+        var status = await base.RunAsync(options, ct);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (TryInvoke("state", options.Id)) return status;
+            if (GetStatus(options.Id).State is RuntimeState.Exited or RuntimeState.Unknown) return status;
+            await Task.Delay(5, ct);
+        }
+        return status;
+    }
+
+    private bool TryInvoke(params string[] args)
+    {
+        try { Invoke(args); return true; }
+        catch (ContainerOpsException) { return false; }
+    }
+
     private void Invoke(params string[] args)
     {
         var all = new List<string> { _binary, "--root", RuntimeRoot };
