@@ -5,7 +5,7 @@ using ContainerOps.Daemon.Engine;
 
 namespace ContainerOps.Daemon;
 
-/// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--detach]`.</summary>
+/// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--certs-dir DIR] [--docker-config DIR] [--detach]`.</summary>
 public static partial class Program
 {
     public static async Task<int> Main(string[] args)
@@ -100,6 +100,8 @@ public static partial class Program
                 case "--cgroup-parent": o.CgroupParent = Value(); break;
                 case "--shim": o.ShimPath = Value(); break;
                 case "--insecure-registry": o.InsecureRegistries.Add(Value()); break;
+                case "--certs-dir": o.RegistryCertsDirectory = Path.GetFullPath(Value()); break;
+                case "--docker-config": o.DockerConfigDirectory = Path.GetFullPath(Value()); break;
                 case "--detach": detach = true; break;
                 default: throw new ArgumentException($"unknown option {a}");
             }

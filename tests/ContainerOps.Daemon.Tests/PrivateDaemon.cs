@@ -23,8 +23,12 @@ public sealed class PrivateDaemon : IDisposable
     public IContainerOpsClient Client { get; private set; } = null!;
     public int Pid => _process?.Id ?? 0;
 
-    public PrivateDaemon()
+    private readonly string[] _extraArgs;
+
+    /// <param name="extraArgs">More daemon options (--insecure-registry, --certs-dir, --docker-config…).</param>
+    public PrivateDaemon(params string[] extraArgs)
     {
+        _extraArgs = extraArgs;
         Directory.CreateDirectory(Root);
         Directory.CreateDirectory(RunRoot);
         Start();
@@ -68,6 +72,7 @@ public sealed class PrivateDaemon : IDisposable
         var psi = DaemonCommand();
         foreach (var a in new[] { "--root", Root, "--run-root", RunRoot }) psi.ArgumentList.Add(a);
         if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
+        foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
         psi.UseShellExecute = false;
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;

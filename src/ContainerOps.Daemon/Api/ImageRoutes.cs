@@ -27,10 +27,10 @@ internal static class ImageRoutes
         app.MapPost("/images/create", Pull);
         app.MapPost("/images/push", Push);
         app.MapPost("/auth", Login);
-        app.MapDelete("/auth", (HttpRequest req) =>
+        app.MapDelete("/auth", (HttpRequest req, ContainerManager m) =>
         {
             var server = Str(req, "server") ?? throw Invalid("server", "server is required");
-            var erased = new DockerConfigCredentialStore().Erase(server);
+            var erased = Credentials(m).Erase(RegistryHosts.Normalize(server));
             return Json.Ok(new RegistryLoginResponse { ServerAddress = server, Status = erased ? "Removed login credentials" : "Not logged in" }, J.RegistryLoginResponse);
         });
         app.MapGet("/images/get", Save);
@@ -91,9 +91,13 @@ internal static class ImageRoutes
         {
             Insecure = insecure,
             AllowInsecureLoopback = true,
-            Credentials = new DockerConfigCredentialStore(),
+            CertsDirectory = m.Options.RegistryCertsDirectory,
+            Credentials = Credentials(m),
         };
     }
+
+    private static DockerConfigCredentialStore Credentials(ContainerManager m) =>
+        new(m.Options.DockerConfigDirectory is { } dir ? Path.Combine(dir, "config.json") : null);
 
     // ---------------- NDJSON progress ----------------
 
@@ -305,9 +309,9 @@ internal static class ImageRoutes
         trial.Store(server, new RegistryCredential(body.Username, body.Password));
         var insecure = new List<string>(m.Options.InsecureRegistries);
         if (body.Insecure || Flag(ctx.Request, "insecure")) insecure.Add(server);
-        using (var client = new RegistryClient(server, new RegistryOptions { Insecure = insecure, AllowInsecureLoopback = true, Credentials = trial }))
+        using (var client = new RegistryClient(server, new RegistryOptions { Insecure = insecure, AllowInsecureLoopback = true, CertsDirectory = m.Options.RegistryCertsDirectory, Credentials = trial }))
             await client.CheckLoginAsync(ctx.RequestAborted);
-        new DockerConfigCredentialStore().Store(server, new RegistryCredential(body.Username, body.Password));
+        Credentials(m).Store(server, new RegistryCredential(body.Username, body.Password));
         return Json.Ok(new RegistryLoginResponse { Status = "Login Succeeded", ServerAddress = server, Username = body.Username }, J.RegistryLoginResponse);
     }
 

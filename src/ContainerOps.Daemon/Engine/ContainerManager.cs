@@ -18,6 +18,10 @@ public sealed class DaemonOptions
     public string? ShimPath { get; set; }
     /// <summary>Registries (host[:port]) reached over plain HTTP or unverified TLS (`--insecure-registry`, repeated).</summary>
     public List<string> InsecureRegistries { get; set; } = new();
+    /// <summary>certs.d-style folder of registry CAs and client certificates (`--certs-dir`; default /etc/containerops/certs.d).</summary>
+    public string? RegistryCertsDirectory { get; set; }
+    /// <summary>Folder of the config.json that keeps registry logins (`--docker-config`; default $DOCKER_CONFIG, else ~/.docker).</summary>
+    public string? DockerConfigDirectory { get; set; }
     public string EffectiveSocketPath => SocketPath ?? Path.Combine(RunRoot, "containerops.sock");
 }
 
