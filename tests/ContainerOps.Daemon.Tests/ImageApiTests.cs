@@ -192,4 +192,39 @@ public class ImageApiTests(DaemonFixture fx)
         }
         finally { await Client.RemoveContainerAsync(running, force: true); }
     }
+
+    [Fact]
+    public async Task AHostileBuildContextCannotWriteOutsideIt()
+    {
+        var outside = Directory.CreateTempSubdirectory("co-outside-").FullName;
+        try
+        {
+            var victim = Path.Combine(outside, "victim.txt");
+            File.WriteAllText(victim, "untouched");
+
+            // A link to a directory outside, then a file below it: refused.
+            var below = new MemoryStream();
+            using (var w = new TarWriter(below, leaveOpen: true))
+            {
+                w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "out") { LinkName = outside });
+                w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "out/victim.txt") { DataStream = new MemoryStream("owned"u8.ToArray()) });
+            }
+            below.Position = 0;
+            var e = await Assert.ThrowsAsync<ContainerOpsException>(() => Client.BuildImageAsync(below, new ImageBuildRequest()));
+            Assert.Equal("InvalidBuildContext", e.Error.Id);
+
+            // A link to a file outside, then a file of the same name: the link is replaced, the file outside is not written.
+            var same = new MemoryStream();
+            using (var w = new TarWriter(same, leaveOpen: true))
+            {
+                w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "Dockerfile") { LinkName = victim });
+                w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "Dockerfile") { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"FROM {DaemonFixture.Image}\n")) });
+            }
+            same.Position = 0;
+            var built = await Client.BuildImageAsync(same, new ImageBuildRequest());
+            Assert.StartsWith("sha256:", built.ImageId);
+            Assert.Equal("untouched", File.ReadAllText(victim));
+        }
+        finally { Directory.Delete(outside, true); }
+    }
 }

@@ -232,11 +232,13 @@ internal static class ImageRoutes
             var path = Path.GetFullPath(Path.Combine(dir, name));
             if (!path.StartsWith(root, StringComparison.Ordinal) && path + "/" != root)
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context entry '{e.Name}' leaves the context", e.Name);
-            // Parents must be real directories inside the context (an earlier symlink must not redirect later entries).
-            for (var p = Path.GetDirectoryName(path)!; p.Length >= root.Length; p = Path.GetDirectoryName(p)!)
-                if (new FileInfo(p).LinkTarget != null)
-                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context entry '{e.Name}' lies below a symbolic link", e.Name);
+            // Parents must be real directories inside the context (an earlier symlink must not redirect later entries),
+            // and a later entry replaces an earlier one rather than writing through a link it made.
+            if (BelowLink(path, root))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context entry '{e.Name}' lies below a symbolic link", e.Name);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var existing = new FileInfo(path);
+            if (existing.LinkTarget != null || (existing.Exists && e.EntryType != TarEntryType.Directory)) File.Delete(path);
             var mode = (UnixFileMode)((int)e.Mode & 0xFFF);
             switch (e.EntryType)
             {
@@ -255,7 +257,7 @@ internal static class ImageRoutes
                     break;
                 case TarEntryType.HardLink:
                     var target = Path.GetFullPath(Path.Combine(dir, e.LinkName.TrimStart('/')));
-                    if (!target.StartsWith(root, StringComparison.Ordinal) || !File.Exists(target))
+                    if (!target.StartsWith(root, StringComparison.Ordinal) || BelowLink(target, root) || !File.Exists(target) || new FileInfo(target).LinkTarget != null)
                         throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBuildContext", $"build context hard link '{e.Name}' points outside", e.Name);
                     File.Copy(target, path, overwrite: true);
                     break;
@@ -265,6 +267,14 @@ internal static class ImageRoutes
                     break; // devices and fifos have no place in a build context
             }
         }
+    }
+
+    /// <summary>Whether a directory between <paramref name="root"/> and <paramref name="path"/> is a symbolic link.</summary>
+    private static bool BelowLink(string path, string root)
+    {
+        for (var p = Path.GetDirectoryName(path)!; p.Length >= root.Length; p = Path.GetDirectoryName(p)!)
+            if (new FileInfo(p).LinkTarget != null) return true;
+        return false;
     }
 
     // ---------------- pull / push / login ----------------
