@@ -91,6 +91,7 @@ public class ImageApiTests(DaemonFixture fx)
             Assert.Contains(changes, c => c.Kind == "A" && c.Path == "/data/new.txt");
             Assert.Contains(changes, c => c.Kind == "C" && c.Path == "/etc/passwd");
             Assert.Contains(changes, c => c.Kind == "D" && c.Path == "/etc/group");
+            Assert.DoesNotContain(changes, c => c.Path is "/etc/hostname" or "/etc/hosts" or "/etc/resolv.conf"); // runtime mount points
 
             var exported = new MemoryStream();
             await Client.ExportContainerAsync(id, exported);

@@ -67,7 +67,7 @@ internal static class ImageRoutes
         app.MapGet("/containers/{id}/changes", (string id, ContainerManager m) =>
         {
             var c = m.Lookup(id);
-            return Json.Ok(m.ImageEngine.Diff(c.Id).Select(x => new ContainerChange { Kind = x.Letter, Path = x.Path }).ToList(), J.ListContainerChange);
+            return Json.Ok(VisibleChanges(m.ImageEngine.Diff(c.Id).Select(x => new ContainerChange { Kind = x.Letter, Path = x.Path })), J.ListContainerChange);
         });
         app.MapGet("/containers/{id}/export", async (string id, HttpContext ctx, ContainerManager m) =>
         {
@@ -76,6 +76,19 @@ internal static class ImageRoutes
             await ctx.Response.StartAsync();
             await m.ImageEngine.ExportContainerAsync(c.Id, ctx.Response.Body, ctx.RequestAborted);
         });
+    }
+
+    /// <summary>The runtime bind-mounts /etc/hostname, /etc/hosts and /etc/resolv.conf and creates their mount points in
+    /// the container layer; like Docker, diff does not show those (nor the /etc change they alone cause).</summary>
+    private static readonly HashSet<string> MountPoints = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+
+    internal static List<ContainerChange> VisibleChanges(IEnumerable<ContainerChange> changes)
+    {
+        var all = changes.ToList();
+        var kept = all.Where(x => !(x.Kind == "A" && MountPoints.Contains(x.Path))).ToList();
+        if (kept.Count != all.Count && !kept.Any(x => x.Path.StartsWith("/etc/", StringComparison.Ordinal)))
+            kept.RemoveAll(x => x.Kind == "C" && x.Path == "/etc");
+        return kept;
     }
 
     private static ContainerOpsException Invalid(string field, string message) =>
