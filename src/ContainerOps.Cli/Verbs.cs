@@ -145,7 +145,7 @@ internal static class Verbs
                 F("force", 'f', "Do not prompt for confirmation")),
             ImageOps.ContainerPrune, "Container commands"),
         new(Spec("system df", "system df", "Show disk usage", 0, 0), ImageOps.SystemDf, "Other commands"),
-        new(Spec("system prune", "system prune [OPTIONS]", "Remove stopped containers and unused images", 0, 0,
+        new(Spec("system prune", "system prune [OPTIONS]", "Remove stopped containers, unused images and the build cache", 0, 0,
                 F("all", 'a', "Remove all unused images not just dangling ones"),
                 F("force", 'f', "Do not prompt for confirmation")),
             ImageOps.SystemPrune, "Other commands"),

@@ -113,5 +113,11 @@ public sealed partial class ContainerOpsClient
         return await ReadJson(response, Json.PruneResponse, ct);
     }
 
+    public async Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "build/prune", null, ct);
+        return await ReadJson(response, Json.PruneResponse, ct);
+    }
+
     public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => GetJsonAsync("system/df", Json.DiskUsage, ct);
 }

@@ -80,6 +80,8 @@ public interface IContainerOpsClient : IDisposable
     Task<PruneResponse> PruneImagesAsync(bool all = false, CancellationToken ct = default);
     /// <summary>`docker container prune`: every container that is not running.</summary>
     Task<PruneResponse> PruneContainersAsync(CancellationToken ct = default);
+    /// <summary>`docker builder prune`: forgets the build cache and the layers only it kept.</summary>
+    Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default);
     /// <summary>`docker system df`.</summary>
     Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default);
 }

@@ -133,6 +133,8 @@ public class CliImageTests
             Assert.Contains("deleted: sha256:", prune);
             Assert.Contains("Total reclaimed space:", prune);
             Assert.Contains("Deleted Containers:", Run(a, "container prune -f"));
+            Assert.Contains("Total reclaimed space:", Run(a, "system prune -a -f"));
+            Assert.Contains("Build Cache", Run(a, "system df"));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -214,4 +214,5 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<PruneResponse> PruneImagesAsync(bool all = false, CancellationToken ct = default) => NotHere<PruneResponse>();
     public Task<PruneResponse> PruneContainersAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
     public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => NotHere<DiskUsage>();
+    public Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
 }

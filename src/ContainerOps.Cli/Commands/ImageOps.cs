@@ -280,12 +280,13 @@ internal static class ImageOps
     public static async Task<int> SystemPrune(CliContext c, ParsedArgs a)
     {
         var all = a.Flag("all");
-        if (!Confirm(c, a, "This will remove:\n  - all stopped containers\n  - " + (all ? "all images without at least one container associated to them" : "all dangling images"))) return 0;
+        if (!Confirm(c, a, "This will remove:\n  - all stopped containers\n  - " + (all ? "all images without at least one container associated to them" : "all dangling images") + "\n  - the build cache")) return 0;
         var containers = await c.Client.PruneContainersAsync(c.Cancel);
         PrintPrune(c, containers, "Containers");
         var images = await c.Client.PruneImagesAsync(all, c.Cancel);
         PrintPrune(c, images, "Images");
-        c.Out.WriteLine($"Total reclaimed space: {Human.Size(containers.SpaceReclaimed + images.SpaceReclaimed)}");
+        var cache = await c.Client.PruneBuildCacheAsync(c.Cancel);
+        c.Out.WriteLine($"Total reclaimed space: {Human.Size(containers.SpaceReclaimed + images.SpaceReclaimed + cache.SpaceReclaimed)}");
         return 0;
     }
 

@@ -48,6 +48,11 @@ internal static class ImageRoutes
             var all = Flag(req, "all") || req.Query["dangling"].ToString() is "0" or "false" or "False";
             return Json.Ok(m.ImageEngine.Prune(all, m.ImageInUse), J.PruneResponse);
         });
+        app.MapPost("/build/prune", (ContainerManager m) =>
+        {
+            var (entries, bytes) = m.ImageEngine.PruneBuildCache();
+            return Json.Ok(new PruneResponse { Deleted = [$"{entries} build cache entries"], SpaceReclaimed = bytes }, J.PruneResponse);
+        });
         app.MapPost("/containers/prune", async (ContainerManager m) =>
         {
             var removed = await m.PruneContainersAsync();
