@@ -20,7 +20,7 @@ snapshot_kernel() {
     echo "shim processes: $(pgrep -fc 'containerops-shim' || true)"
     echo "daemons: $(pgrep -fc 'containerops-daemon' || true)"
     echo "netns: $(ip netns list 2>/dev/null | wc -l)"
-    echo "cgroups: $(find /sys/fs/cgroup -maxdepth 3 -type d -name 'containerops-test*' 2>/dev/null | wc -l)"
+    echo "cgroups: $(find /sys/fs/cgroup -maxdepth 3 -type d -name 'containerops*' 2>/dev/null | wc -l)"
   }
 }
 before=$(snapshot_kernel)

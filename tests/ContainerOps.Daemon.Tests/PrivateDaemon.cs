@@ -20,6 +20,8 @@ public sealed class PrivateDaemon : IDisposable
     public string Root => Path.Combine(_dir.Path, "root");
     public string RunRoot => Path.Combine(_dir.Path, "r");
     public string LogPath => Path.Combine(_dir.Path, "daemon.out");
+    /// <summary>A cgroup parent of this daemon's own, removed (with the build parent) on dispose.</summary>
+    public string CgroupParent { get; } = "containerops-test-" + Guid.NewGuid().ToString("N")[..8];
     public IContainerOpsClient Client { get; private set; } = null!;
     public int Pid => _process?.Id ?? 0;
 
@@ -70,7 +72,7 @@ public sealed class PrivateDaemon : IDisposable
     public void Start()
     {
         var psi = DaemonCommand();
-        foreach (var a in new[] { "--root", Root, "--run-root", RunRoot }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--root", Root, "--run-root", RunRoot, "--cgroup-parent", CgroupParent }) psi.ArgumentList.Add(a);
         if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
         foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
         psi.UseShellExecute = false;
@@ -150,6 +152,12 @@ public sealed class PrivateDaemon : IDisposable
         {
             try { Stop(); } catch (Exception) { }
             try { _dir.Dispose(); } catch (Exception) { }
+            foreach (var hierarchy in Directory.Exists("/sys/fs/cgroup") ? Directory.GetDirectories("/sys/fs/cgroup") : Array.Empty<string>())
+                foreach (var parent in new[] { CgroupParent + "-build", CgroupParent })
+                {
+                    try { if (Directory.Exists(Path.Combine(hierarchy, parent))) Directory.Delete(Path.Combine(hierarchy, parent)); }
+                    catch (IOException) { }
+                }
         }
     }
 

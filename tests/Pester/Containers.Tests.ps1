@@ -20,6 +20,9 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
         $null = New-Item -ItemType Directory -Path "$tmp/root", "$tmp/run"
         $env:CONTAINEROPS_ROOT = "$tmp/root"
         $env:CONTAINEROPS_RUN_ROOT = "$tmp/run"
+        # A cgroup parent of the suite's own, removed (empty) in AfterAll.
+        $script:cgroupParent = "containerops-test-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        $env:CONTAINEROPS_CGROUP_PARENT = $cgroupParent
         Remove-Item Env:CONTAINEROPS_HOST -ErrorAction Ignore
         if (-not $env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON = Join-Path $repo 'bin/daemon/containerops-daemon' }
 
@@ -58,6 +61,15 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
             Get-Content /proc/mounts | ForEach-Object { ($_ -split ' ')[1] } | Where-Object { $_ -like "$tmp*" } |
                 Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
             Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
+        }
+        if ($script:cgroupParent) {
+            Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object {
+                foreach ($parent in "$cgroupParent-build", $cgroupParent) {
+                    $dir = Join-Path $_.FullName $parent
+                    if (Test-Path $dir) { try { [IO.Directory]::Delete($dir) } catch { } }
+                }
+            }
+            Remove-Item env:CONTAINEROPS_CGROUP_PARENT -ErrorAction Ignore
         }
         $env:CONTAINEROPS_ROOT = $saved.Root; $env:CONTAINEROPS_RUN_ROOT = $saved.RunRoot
         $env:CONTAINEROPS_HOST = $saved.Host; $env:CONTAINEROPS_DAEMON = $saved.Daemon
