@@ -5,6 +5,7 @@ using System.Text.Json;
 using ContainerOps.Core.Api;
 using ContainerOps.Daemon.Engine;
 using ContainerOps.Runtime;
+using ContainerOps.Runtime.Shim;
 
 namespace ContainerOps.Daemon.Api;
 
@@ -197,24 +198,19 @@ internal sealed class Sessions
         }
     }
 
-    /// <summary>The shim's attach socket speaks stdcopy frames (stream byte, 3 zero bytes, big-endian length).
+    /// <summary>Relays the shim's attach frames to the client.
     /// True when the container's output ended; false when the client side failed first.</summary>
     private static async Task<bool> RelayFramesAsync(Stream source, Channel channel, CancellationToken ct)
     {
-        var header = new byte[8];
         try
         {
-            while (true)
+            while (await AttachFrames.ReadAsync(source, ct) is { } frame)
             {
-                await source.ReadExactlyAsync(header, ct);
-                var length = (header[4] << 24) | (header[5] << 16) | (header[6] << 8) | header[7];
-                var data = new byte[length];
-                await source.ReadExactlyAsync(data, ct);
-                try { await channel.SendOutputAsync(header[0] == 2 ? SessionStreams.Stderr : SessionStreams.Stdout, data, ct); }
+                try { await channel.SendOutputAsync(frame.Stream == AttachFrames.Stderr ? SessionStreams.Stderr : SessionStreams.Stdout, frame.Data, ct); }
                 catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { return false; }
             }
+            return true;
         }
-        catch (EndOfStreamException) { return true; }
         catch (Exception e) when (e is IOException or SocketException) { return true; }
         catch (OperationCanceledException) { return false; }
     }

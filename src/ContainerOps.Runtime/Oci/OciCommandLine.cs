@@ -3,6 +3,7 @@ using System.Text.Json;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.Processes;
 using ContainerOps.Runtime.Builtin;
+using ContainerOps.Runtime.Shim;
 using ContainerOps.Runtime.Spec;
 
 namespace ContainerOps.Runtime.Oci;
@@ -177,36 +178,15 @@ public static class OciCommandLine
             using var stream = new NetworkStream(socket, ownsSocket: false);
             using var stdout = Console.OpenStandardOutput();
             using var stderr = Console.OpenStandardError();
-            var header = new byte[8];
-            var buffer = new byte[32768];
-            while (ReadExactly(stream, header))
+            while (AttachFrames.ReadAsync(stream).GetAwaiter().GetResult() is { } frame)
             {
-                var length = (header[4] << 24) | (header[5] << 16) | (header[6] << 8) | header[7];
-                var target = header[0] == 2 ? stderr : stdout;
-                while (length > 0)
-                {
-                    var n = stream.Read(buffer, 0, Math.Min(buffer.Length, length));
-                    if (n <= 0) return;
-                    target.Write(buffer, 0, n);
-                    length -= n;
-                }
+                var target = frame.Stream == AttachFrames.Stderr ? stderr : stdout;
+                target.Write(frame.Data);
                 target.Flush();
             }
         }
         catch (SocketException) { }
         catch (IOException) { }
-    }
-
-    private static bool ReadExactly(Stream s, byte[] buffer)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = s.Read(buffer, read, buffer.Length - read);
-            if (n <= 0) return false;
-            read += n;
-        }
-        return true;
     }
 
     private static int Usage(string? error)

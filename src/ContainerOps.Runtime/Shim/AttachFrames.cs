@@ -1,0 +1,24 @@
+using System.Buffers.Binary;
+
+namespace ContainerOps.Runtime.Shim;
+
+/// <summary>The shim's attach socket speaks stdcopy frames: one stream byte (1 stdout, 2 stderr), three zero bytes,
+/// a big-endian length, then the data. One reader for every consumer of that socket.</summary>
+public static class AttachFrames
+{
+    public const byte Stdout = 1, Stderr = 2;
+
+    /// <summary>The next frame, or null when the stream ends (a frame cut short counts as the end).</summary>
+    public static async Task<(byte Stream, byte[] Data)?> ReadAsync(Stream source, CancellationToken ct = default)
+    {
+        var header = new byte[8];
+        try
+        {
+            await source.ReadExactlyAsync(header, ct);
+            var data = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(4))];
+            await source.ReadExactlyAsync(data, ct);
+            return (header[0], data);
+        }
+        catch (EndOfStreamException) { return null; }
+    }
+}
