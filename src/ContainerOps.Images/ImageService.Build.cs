@@ -77,14 +77,14 @@ public sealed partial class ImageService
     }
 
     /// <summary>The image's history, newest first (docker history).</summary>
-    public IReadOnlyList<ImageHistoryItem> History(string imageRef)
+    public List<ImageHistoryEntry> History(string imageRef)
     {
         lock (_lock)
         {
             var rec = Resolve(imageRef, out _);
             var history = rec.Config["history"] as JsonArray ?? [];
             var chains = rec.ChainIds;
-            var items = new List<ImageHistoryItem>();
+            var items = new List<ImageHistoryEntry>();
             var layer = 0;
             foreach (var node in history)
             {
@@ -96,7 +96,7 @@ public sealed partial class ImageService
                     if (layer < chains.Count) size = _snapshots.SizeOf(chains[layer]);
                     layer++;
                 }
-                items.Add(new ImageHistoryItem
+                items.Add(new ImageHistoryEntry
                 {
                     Id = "<missing>",
                     Created = h["created"] is JsonValue cv && cv.TryGetValue<string>(out var cs) && DateTimeOffset.TryParse(cs, out var d) ? d : null,
@@ -312,17 +312,4 @@ public sealed partial class ImageService
             return Summary(Record(manifestDigest));
         }
     }
-}
-
-/// <summary>One line of <c>docker history</c>.</summary>
-public sealed class ImageHistoryItem
-{
-    /// <summary>The image id on the newest line, "&lt;missing&gt;" below it (as Docker shows for layers of pulled images).</summary>
-    public string Id { get; set; } = "<missing>";
-    public DateTimeOffset? Created { get; set; }
-    public string CreatedBy { get; set; } = "";
-    public long Size { get; set; }
-    public string Comment { get; set; } = "";
-    public bool EmptyLayer { get; set; }
-    public List<string> Tags { get; set; } = new();
 }

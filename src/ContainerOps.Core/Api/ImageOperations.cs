@@ -54,7 +54,8 @@ public sealed class ContainerChange
     public string Path { get; set; } = "";
 }
 
-/// <summary>One line of `docker history`, newest first.</summary>
+/// <summary>One line of `docker history`, newest first; the image engine produces it as is.
+/// Id is the image id on the newest line, "&lt;missing&gt;" below it (as Docker shows for layers of pulled images).</summary>
 public sealed class ImageHistoryEntry
 {
     public string Id { get; set; } = "<missing>";

@@ -37,10 +37,7 @@ internal static class ImageRoutes
         app.MapGet("/images/history", (HttpRequest req, ContainerManager m) =>
         {
             var items = m.ImageEngine.History(Str(req, "name") ?? throw Invalid("name", "name is required"));
-            return Json.Ok(items.Select(h => new ImageHistoryEntry
-            {
-                Id = h.Id, Created = h.Created, CreatedBy = h.CreatedBy, Size = h.Size, Comment = h.Comment, EmptyLayer = h.EmptyLayer, Tags = h.Tags,
-            }).ToList(), J.ListImageHistoryEntry);
+            return Json.Ok(items, J.ListImageHistoryEntry);
         });
         app.MapPost("/images/prune", (HttpRequest req, ContainerManager m) =>
         {
