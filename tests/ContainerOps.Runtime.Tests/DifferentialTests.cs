@@ -42,7 +42,7 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
     public void Builtin_and_runc_show_the_same_container()
     {
         Assert.True(File.Exists(Cli), $"{Cli} is missing: ./build.sh build");
-        var runc = FindOnPath("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
+        var runc = Builtin.ExternalRuntime.Find("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
         var ours = RunWith("builtin", new[] { Cli, "oci" });
         var theirs = RunWith("runc", new[] { runc });
         Assert.True(theirs.Code == 5, "runc: " + theirs.Output);
@@ -53,7 +53,7 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
     [Fact]
     public void Builtin_and_crun_show_the_same_container_where_crun_runs()
     {
-        var crun = FindOnPath("crun");
+        var crun = Builtin.ExternalRuntime.Find("crun");
         if (crun is null) return; // crun is optional; runc covers the comparison
         var probe = Shell.Run(crun, $"--root {Path.Combine(_f.Root.Path, "crun-probe")} list", check: false);
         var theirs = RunWith("crun", new[] { crun });
@@ -63,8 +63,4 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         Assert.Equal(theirs.Output, ours.Output);
         _ = probe;
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(new[] { "/usr/sbin", "/usr/bin" })
-            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 }
