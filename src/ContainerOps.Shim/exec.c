@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,52 +20,6 @@ static volatile pid_t child_pid;
 static void forward(int sig)
 {
     if (child_pid > 0) kill(child_pid, sig);
-}
-
-/* With a terminal, the process gets a pty from the container's own devpts (so `tty` names it), and this process
- * relays between it and the terminal the caller gave as stdio, copying window size changes across. */
-static int open_container_pty(int *peer)
-{
-    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (m < 0) m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (m < 0) return -1;
-    int unlock = 0;
-    if (ioctl(m, TIOCSPTLCK, &unlock) < 0) { close(m); return -1; }
-    *peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-    if (*peer < 0) { close(m); return -1; }
-    return m;
-}
-
-static int copy_some(int from, int to)
-{
-    char buf[8192];
-    ssize_t n = read(from, buf, sizeof buf);
-    if (n <= 0) return -1;
-    for (ssize_t off = 0; off < n;) {
-        ssize_t w = write(to, buf + off, (size_t)(n - off));
-        if (w < 0) { if (errno == EINTR) continue; return -1; }
-        off += w;
-    }
-    return 0;
-}
-
-static void relay_terminal(int master)
-{
-    struct winsize last = { 0 }, now;
-    int input_open = 1;
-    for (;;) {
-        if (ioctl(0, TIOCGWINSZ, &now) == 0 && (now.ws_row != last.ws_row || now.ws_col != last.ws_col)) {
-            ioctl(master, TIOCSWINSZ, &now);
-            last = now;
-        }
-        struct pollfd fds[2] = { { master, POLLIN, 0 }, { 0, input_open ? POLLIN : 0, 0 } };
-        int r = poll(fds, 2, 200);
-        if (r < 0) { if (errno == EINTR) continue; return; }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
-            if (copy_some(master, 1) < 0) return; /* EIO: every holder of the pty's other side is gone */
-        if (input_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
-            if (copy_some(0, master) < 0) input_open = 0;
-    }
 }
 
 static int setup_error(const char *err)
@@ -116,18 +69,6 @@ int exec_main(struct plan *p)
         close(nsfd[k]);
     }
 
-    int master = -1, peer = -1;
-    if (p->terminal) {
-        master = open_container_pty(&peer);
-        if (master >= 0) {
-            /* The caller's terminal becomes a plain byte pipe: the container's pty does echo and line editing. */
-            struct termios t;
-            if (tcgetattr(0, &t) == 0) { cfmakeraw(&t); tcsetattr(0, TCSANOW, &t); }
-            struct winsize ws;
-            if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-        }
-    }
-
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
@@ -140,10 +81,6 @@ int exec_main(struct plan *p)
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (p->terminal) {
             setsid();
-            if (peer >= 0 && (dup2(peer, 0) < 0 || dup2(peer, 1) < 0 || dup2(peer, 2) < 0)) {
-                fmt_error(err, sizeof err, errno, "terminal", "dup2: %s", strerror(errno));
-                goto fail;
-            }
             if (ioctl(0, TIOCSCTTY, 0) < 0) {
                 fmt_error(err, sizeof err, errno, "terminal", "TIOCSCTTY: %s", strerror(errno));
                 goto fail;
@@ -171,11 +108,6 @@ int exec_main(struct plan *p)
     signal(SIGTTOU, SIG_IGN);
     signal(SIGTTIN, SIG_IGN);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    if (master >= 0) {
-        close(peer);
-        relay_terminal(master);
-        close(master);
-    }
     close(0);
     int st;
     while (waitpid(pid, &st, 0) < 0)
