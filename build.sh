@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything into ./bin:
 #   bin/containerops          the CLI (NativeAOT)
+#   bin/containerops-runtime  the built-in runtime alone, as an OCI runtime command line (NativeAOT)
 #   bin/containerops-shim     the C shim
 #   bin/daemon/               the daemon (containerops-daemon)
 #   bin/module/               the PowerShell module's assemblies (loaded by ./ContainerOps.psd1)
@@ -39,6 +40,8 @@ build_dotnet() {
   dotnet publish src/ContainerOps.PowerShell/ContainerOps.PowerShell.csproj -c "$config" -o bin/module --nologo -v quiet
   dotnet publish src/ContainerOps.Cli/ContainerOps.Cli.csproj -c "$config" -o bin/cli --nologo -v quiet
   cp -f bin/cli/containerops bin/containerops
+  dotnet publish src/ContainerOps.RuntimeCli/ContainerOps.RuntimeCli.csproj -c "$config" -o bin/runtime-cli --nologo -v quiet
+  cp -f bin/runtime-cli/containerops-runtime bin/containerops-runtime
 }
 
 case "${1:-build}" in

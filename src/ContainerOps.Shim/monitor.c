@@ -701,12 +701,13 @@ void monitor_main(struct plan *p, int create, int report_fd)
     }
     log_flush_partial(0);
     log_flush_partial(1);
+    if (log_fd >= 0) close(log_fd);
+    /* The exit file first: an attach client that sees EOF can read the exit status at once. */
+    write_exit_file(status);
     for (int i = nattach - 1; i >= 0; i--) { shutdown(attach_fd[i], SHUT_RDWR); drop_attach(i); }
     while (ncontrol) drop_control(0);
     cleanup_sockets();
     /* Reap whatever is left of re-parented orphans without blocking. */
     while (waitpid(-1, NULL, WNOHANG) > 0) {}
-    if (log_fd >= 0) close(log_fd);
-    write_exit_file(status);
     _exit(0);
 }

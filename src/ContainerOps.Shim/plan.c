@@ -42,13 +42,15 @@ int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* Atomic against a crash of any process (readers see the old file or the new one), not against power loss:
+ * these files live in the run root, whose containers do not outlive a reboot, so no fsync is paid per start. */
 int write_file_atomic(const char *path, const char *data, size_t len)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (write_all(fd, data, len) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);

@@ -5,8 +5,8 @@ using ContainerOps.TestSupport;
 namespace ContainerOps.Runtime.Tests;
 
 /// <summary>
-/// The same bundle under the built-in runtime (through `containerops oci run`) and under runc (and crun where it
-/// can run on this host's cgroup layout) must show the same observable results.
+/// The same bundle under the built-in runtime (through `containerops oci run` and the `containerops-runtime` binary)
+/// and under runc (and crun where it can run on this host's cgroup layout) must show the same observable results.
 /// </summary>
 [Collection("kernel")]
 public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
@@ -21,6 +21,9 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         "echo $PATH; echo HOME=$HOME; grep -c . /proc/self/mountinfo >/dev/null; exit 5";
 
     private static string Cli => Environment.GetEnvironmentVariable("CONTAINEROPS_CLI") is { Length: > 0 } p ? p : Path.Combine(RuntimeFixture.RepoRoot, "bin", "containerops");
+    private static string RuntimeBinary => Path.Combine(RuntimeFixture.RepoRoot, "bin", "containerops-runtime");
+
+    private static string[] Ours(string front) => front == "runtime" ? new[] { RuntimeBinary } : new[] { Cli, "oci" };
 
     private (int Code, string Output) RunWith(string runtime, string[] prefixArgs)
     {
@@ -38,12 +41,15 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         return (p.ExitCode, output + stderr.Result);
     }
 
-    [Fact]
-    public void Builtin_and_runc_show_the_same_container()
+    [Theory]
+    [InlineData("cli")]
+    [InlineData("runtime")]
+    public void Builtin_and_runc_show_the_same_container(string front)
     {
-        Assert.True(File.Exists(Cli), $"{Cli} is missing: ./build.sh build");
+        var ourCommand = Ours(front);
+        Assert.True(File.Exists(ourCommand[0]), $"{ourCommand[0]} is missing: ./build.sh build");
         var runc = Builtin.ExternalRuntime.Find("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
-        var ours = RunWith("builtin", new[] { Cli, "oci" });
+        var ours = RunWith("builtin", ourCommand);
         var theirs = RunWith("runc", new[] { runc });
         Assert.True(theirs.Code == 5, "runc: " + theirs.Output);
         Assert.Equal(theirs.Code, ours.Code);
@@ -62,5 +68,30 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         var ours = RunWith("builtin", new[] { Cli, "oci" });
         Assert.Equal(theirs.Output, ours.Output);
         _ = probe;
+    }
+
+    [Fact]
+    public void Runtime_binary_walks_the_oci_lifecycle()
+    {
+        Assert.True(File.Exists(RuntimeBinary), $"{RuntimeBinary} is missing: ./build.sh build");
+        var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+        var root = Path.Combine(_f.Root.Path, "lifecycle-state");
+        string Runtime(string args, bool check = true) => Shell.Run(RuntimeBinary, $"--root {root} {args}", check: check);
+        string Status() => System.Text.Json.JsonDocument.Parse(Runtime($"state {b.Id}")).RootElement.GetProperty("status").GetString()!;
+        try
+        {
+            Runtime($"create --bundle {b.Bundle} {b.Id}");
+            Assert.Equal("created", Status());
+            Runtime($"start {b.Id}");
+            Assert.Equal("running", Status());
+            Runtime($"kill {b.Id} KILL");
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (Status() != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            Assert.Equal("stopped", Status());
+            Runtime($"delete {b.Id}");
+            var gone = Assert.Throws<InvalidOperationException>(() => Runtime($"state {b.Id}"));
+            Assert.Contains("does not exist", gone.Message);
+        }
+        finally { Runtime($"delete --force {b.Id}", check: false); }
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark 1: /bin/true start-to-exit on one bundle: the built-in runtime (`containerops oci run`)
-# side by side with `crun run` and `runc run` in one hyperfine run. Needs root and ./build.sh build.
+# Benchmark 1: /bin/true start-to-exit on one bundle: the built-in runtime as its own OCI runtime binary
+# (`containerops-runtime run`, as runc and crun are) and through the CLI (`containerops oci run`), side by side
+# with `crun run` and `runc run` in one hyperfine run. Needs root and ./build.sh build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -13,7 +14,8 @@ tar -C "$work/bundle/rootfs" -xf <(examples/make-busybox-rootfs.sh /dev/stdout)
 (cd "$work/bundle" && runc spec)
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"$/"\/bin\/true"/' "$work/bundle/config.json"
 
-cmds=(-n builtin "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co")
+cmds=(-n containerops-runtime "$repo/bin/containerops-runtime --root $work/state/cr run --bundle $work/bundle bench-cr")
+cmds+=(-n "containerops oci" "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co")
 cmds+=(-n runc "runc --root $work/state/runc run --bundle $work/bundle bench-runc")
 # crun 1.8 refuses the hybrid cgroup v1 layout of some hosts: include it only where it works.
 if crun --root "$work/state/crun" run --bundle "$work/bundle" bench-crun-probe >/dev/null 2>&1; then

@@ -9,7 +9,9 @@ namespace ContainerOps.Core.IO;
 /// </summary>
 public static class AtomicFile
 {
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
+    /// <param name="durable">false for state that does not outlive a reboot (the runtime's run root): the rename is
+    /// still atomic against any process crash, only the fsyncs that guard against power loss are skipped.</param>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content, bool durable = true)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -19,7 +21,7 @@ public static class AtomicFile
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
             {
                 fs.Write(content);
-                fs.Flush(flushToDisk: true);
+                if (durable) fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
         }
@@ -28,7 +30,7 @@ public static class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
         }
-        SyncDirectory(dir);
+        if (durable) SyncDirectory(dir);
     }
 
     public static void WriteAllText(string path, string content) => WriteAllBytes(path, Encoding.UTF8.GetBytes(content));

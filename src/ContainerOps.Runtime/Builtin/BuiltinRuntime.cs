@@ -216,7 +216,9 @@ public partial class BuiltinRuntime : IContainerRuntime
     {
         var dir = StateDir(id);
         if (!dir.Exists) throw NotFound(id);
-        // The shim closes attach clients when the container exits: EOF is the prompt wake-up. Polling covers the rest.
+        var current = GetStatus(id);
+        if (current.State is RuntimeState.Exited or RuntimeState.Unknown) return current;
+        // The shim writes the exit file, then closes attach clients: EOF is the prompt wake-up. Polling covers the rest.
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -1,37 +1,39 @@
-using System.Net.Sockets;
 using System.Text.Json;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.Processes;
 using ContainerOps.Runtime.Builtin;
+using ContainerOps.Runtime.Native;
 using ContainerOps.Runtime.Shim;
 using ContainerOps.Runtime.Spec;
 
 namespace ContainerOps.Runtime.Oci;
 
 /// <summary>
-/// `containerops oci [--root DIR] create|start|state|kill|delete|run …`: the built-in runtime behind the OCI runtime
-/// command line, so bundles can be run, compared with crun/runc and checked with the OCI validation tools.
+/// `containerops oci [--root DIR] create|start|state|kill|delete|run …` and the `containerops-runtime` binary: the
+/// built-in runtime behind the OCI runtime command line, so bundles can be run, compared with crun/runc and checked
+/// with the OCI validation tools.
 /// </summary>
 public static class OciCommandLine
 {
     public const string DefaultRoot = "/run/containerops/oci";
 
-    public static int Run(string[] args)
+    /// <param name="program">How this command line is invoked, for messages.</param>
+    public static int Run(string[] args, string program = "containerops oci")
     {
-        try { return RunCore(args); }
+        try { return RunCore(args, program); }
         catch (ContainerOpsException e)
         {
-            Console.Error.WriteLine($"containerops oci: {e.Message}");
+            Console.Error.WriteLine($"{program}: {e.Message}");
             return 1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"containerops oci: {e.Message}");
+            Console.Error.WriteLine($"{program}: {e.Message}");
             return 1;
         }
     }
 
-    private static int RunCore(string[] args)
+    private static int RunCore(string[] args, string program)
     {
         var root = DefaultRoot;
         var i = 0;
@@ -41,9 +43,15 @@ public static class OciCommandLine
             else if (args[i].StartsWith("--root=", StringComparison.Ordinal)) root = args[i]["--root=".Length..];
             else if (args[i] is "--log" or "--log-format" && i + 1 < args.Length) i++; // accepted for compatibility with runc callers
             else if (args[i] is "--systemd-cgroup" or "--debug") { }
-            else return Usage($"unknown global option {args[i]}");
+            else if (args[i] is "-h" or "--help") return Usage(program, null);
+            else if (args[i] is "-v" or "--version")
+            {
+                Console.Out.WriteLine($"{program} version {typeof(OciCommandLine).Assembly.GetName().Version?.ToString(3)}\nspec: {new OciSpec().OciVersion}");
+                return 0;
+            }
+            else return Usage(program, $"unknown global option {args[i]}");
         }
-        if (i >= args.Length) return Usage(null);
+        if (i >= args.Length) return Usage(program, null);
         var verb = args[i];
         var rest = args[(i + 1)..];
         var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = root });
@@ -65,12 +73,12 @@ public static class OciCommandLine
                 default:
                     if (a.StartsWith("--bundle=", StringComparison.Ordinal)) bundle = a["--bundle=".Length..];
                     else if (a.StartsWith("--pid-file=", StringComparison.Ordinal)) pidFile = a["--pid-file=".Length..];
-                    else if (a.StartsWith('-') && a.Length > 1 && !(verb == "kill" && positional.Count == 1)) return Usage($"unknown option {a} for {verb}");
+                    else if (a.StartsWith('-') && a.Length > 1 && !(verb == "kill" && positional.Count == 1)) return Usage(program, $"unknown option {a} for {verb}");
                     else positional.Add(a);
                     break;
             }
         }
-        if (positional.Count == 0) return Usage($"{verb} needs a container id");
+        if (positional.Count == 0) return Usage(program, $"{verb} needs a container id");
         var id = positional[0];
         bundle ??= Directory.GetCurrentDirectory();
 
@@ -96,7 +104,7 @@ public static class OciCommandLine
                 // Foreground: create, attach to the output, then start, so not a byte of early output is missed.
                 var status = runtime.Create(Options(root, id, bundle));
                 WritePidFile(pidFile, status.Pid);
-                using (var attach = ConnectAttach(new ContainerStateDir(root, id).AttachSocket))
+                using (var attach = UnixSocketFile.TryConnect(new ContainerStateDir(root, id).AttachSocket))
                 {
                     runtime.Start(id);
                     RelayUntilExit(attach);
@@ -136,7 +144,7 @@ public static class OciCommandLine
             }
             case "pause": runtime.Pause(id); return 0;
             case "resume": runtime.Resume(id); return 0;
-            default: return Usage($"unknown command {verb}");
+            default: return Usage(program, $"unknown command {verb}");
         }
     }
 
@@ -154,45 +162,28 @@ public static class OciCommandLine
         if (path is not null) Core.IO.AtomicFile.WriteAllText(path, pid.ToString());
     }
 
-    private static Socket? ConnectAttach(string attachSocket)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Connect(new UnixDomainSocketEndPoint(attachSocket));
-            return socket;
-        }
-        catch (SocketException)
-        {
-            socket.Dispose();
-            return null;
-        }
-    }
-
     /// <summary>Copies the container's output from its attach socket (stdcopy frames) to our stdout/stderr until it exits.</summary>
-    private static void RelayUntilExit(Socket? socket)
+    private static void RelayUntilExit(Stream? attach)
     {
-        if (socket is null) return;
+        if (attach is null) return;
         try
         {
-            using var stream = new NetworkStream(socket, ownsSocket: false);
             using var stdout = Console.OpenStandardOutput();
             using var stderr = Console.OpenStandardError();
-            while (AttachFrames.ReadAsync(stream).GetAwaiter().GetResult() is { } frame)
+            while (AttachFrames.Read(attach) is { } frame)
             {
                 var target = frame.Stream == AttachFrames.Stderr ? stderr : stdout;
                 target.Write(frame.Data);
                 target.Flush();
             }
         }
-        catch (SocketException) { }
         catch (IOException) { }
     }
 
-    private static int Usage(string? error)
+    private static int Usage(string program, string? error)
     {
-        if (error is not null) Console.Error.WriteLine($"containerops oci: {error}");
-        Console.Error.WriteLine("usage: containerops oci [--root DIR] create|start|run|state|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
+        if (error is not null) Console.Error.WriteLine($"{program}: {error}");
+        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|state|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
         return error is null ? 0 : 2;
     }
 }

@@ -21,4 +21,19 @@ public static class AttachFrames
         }
         catch (EndOfStreamException) { return null; }
     }
+
+    /// <summary>The blocking twin of <see cref="ReadAsync"/>, for one-shot command lines that should not start the
+    /// thread pool and socket event loop just to copy one container's output.</summary>
+    public static (byte Stream, byte[] Data)? Read(Stream source)
+    {
+        Span<byte> header = stackalloc byte[8];
+        try
+        {
+            source.ReadExactly(header);
+            var data = new byte[BinaryPrimitives.ReadInt32BigEndian(header[4..])];
+            source.ReadExactly(data);
+            return (header[0], data);
+        }
+        catch (EndOfStreamException) { return null; }
+    }
 }

@@ -30,7 +30,7 @@ public sealed class ContainerStateDir
         Dir = Path.Combine(stateRoot, id);
         SocketDir = Path.Combine(stateRoot, "s");
         // Socket paths must fit in 108 bytes: a short hash of the id instead of the id and its directory.
-        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)))[..16].ToLowerInvariant();
+        var hash = SocketName(id);
         AttachSocket = Path.Combine(SocketDir, hash + ".a");
         ControlSocket = Path.Combine(SocketDir, hash + ".c");
     }
@@ -48,6 +48,15 @@ public sealed class ContainerStateDir
 
     public bool Exists => File.Exists(RecordFile);
 
+    /// <summary>64-bit FNV-1a of the id as 16 hex digits. Not a cryptographic hash on purpose: ids are chosen by root,
+    /// and loading a crypto library would cost the OCI command line several milliseconds per start.</summary>
+    internal static string SocketName(string id)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(id)) hash = (hash ^ b) * 1099511628211UL;
+        return hash.ToString("x16");
+    }
+
     public ContainerRuntimeRecord? Read()
     {
         try { return JsonSerializer.Deserialize(File.ReadAllBytes(RecordFile), OciJsonContext.Default.ContainerRuntimeRecord); }
@@ -56,8 +65,9 @@ public sealed class ContainerStateDir
         catch (JsonException) { return null; }
     }
 
+    /// <summary>Not fsynced: the runtime's state root is a run root, and its containers do not survive a reboot.</summary>
     public void Write(ContainerRuntimeRecord record) =>
-        AtomicFile.WriteAllBytes(RecordFile, JsonSerializer.SerializeToUtf8Bytes(record, OciJsonContext.Default.ContainerRuntimeRecord));
+        AtomicFile.WriteAllBytes(RecordFile, JsonSerializer.SerializeToUtf8Bytes(record, OciJsonContext.Default.ContainerRuntimeRecord), durable: false);
 
     /// <summary>The exit file the shim wrote: `exit_code=N signal=N finished=&lt;unix-ns&gt; oom=0`.</summary>
     public (int ExitCode, int Signal, DateTimeOffset Finished)? ReadExit()
