@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Runtime.InteropServices;
 using System.Text;
 using ContainerOps.Client;
+using ContainerOps.Client.Terminal;
 using ContainerOps.Core.Api;
 
 namespace ContainerOps.PowerShell;
@@ -55,6 +56,7 @@ public abstract class ContainerExecCmdlet : ContainerOpsCmdlet
         Privileged = Privileged,
         Tty = tty,
         AttachStdin = tty,
+        ConsoleSize = tty ? TerminalBridge.ConsoleSize() : null,
     };
 
     protected void Finish(string[] command, int exitCode)

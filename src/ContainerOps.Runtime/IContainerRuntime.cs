@@ -80,6 +80,8 @@ public sealed class ExecOptions
     public IReadOnlyList<uint> AdditionalGids { get; init; } = Array.Empty<uint>();
     public string? WorkingDir { get; init; }
     public bool Tty { get; init; }
+    /// <summary>The terminal's size when the process starts (with <see cref="Tty"/>); later changes go through Resize.</summary>
+    public (int Rows, int Columns)? ConsoleSize { get; init; }
     public bool Privileged { get; init; }
 }
 

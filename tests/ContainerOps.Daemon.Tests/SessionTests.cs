@@ -57,14 +57,35 @@ public class SessionTests(DaemonFixture fx)
         try
         {
             await Client.StartContainerAsync(id);
-            await using var session = await Client.ExecInteractiveAsync(id, new ExecCreateRequest { Cmd = ["sh"], Tty = true, AttachStdin = true });
+            await using var session = await Client.ExecInteractiveAsync(id, new ExecCreateRequest { Cmd = ["sh"], Tty = true, AttachStdin = true, ConsoleSize = [33, 101] });
             var output = new Output(session);
-            await session.ResizeAsync(33, 101);
-            await Send(session, "stty size; echo mark-$((6*7))\n");
+            await Send(session, "stty size; tty; echo mark-$((6*7))\n");
             var text = await output.WaitFor("mark-42");
             Assert.Contains("33 101", text);
+            Assert.Contains("/dev/pts/", text);
+            Assert.DoesNotContain("not a tty", text);
+            await session.ResizeAsync(40, 120);
+            await Send(session, "stty size; echo mark-$((6*8))\n");
+            Assert.Contains("40 120", await output.WaitFor("mark-48"));
             await Send(session, "exit 5\n");
             Assert.Equal(5, await session.ExitCode.WaitAsync(TimeSpan.FromSeconds(15)));
+        }
+        finally { await Client.RemoveContainerAsync(id, force: true); }
+    }
+
+    [Fact]
+    public async Task ExecRefusesABadConsoleSize()
+    {
+        var id = (await Client.CreateContainerAsync(new ContainerCreateRequest { Image = DaemonFixture.Image, Cmd = ["sleep", "1000"] })).Id;
+        try
+        {
+            await Client.StartContainerAsync(id);
+            // The refusal comes through the session, as every error of an interactive exec does.
+            await using var session = await Client.ExecInteractiveAsync(id, new ExecCreateRequest { Cmd = ["sh"], Tty = true, AttachStdin = true, ConsoleSize = [0, 80] });
+            _ = new Output(session);
+            var e = await Assert.ThrowsAsync<ContainerOpsException>(() => session.ExitCode.WaitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal("ConsoleSize", e.Error.Field);
+            Assert.Equal(ErrorKind.InvalidArgument, e.Error.Kind);
         }
         finally { await Client.RemoveContainerAsync(id, force: true); }
     }

@@ -228,14 +228,26 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
         await _f.Runtime.RunAsync(_f.Options(b));
         try
         {
-            using var p = _f.Runtime.Exec(b.Id, new ExecOptions { Args = new[] { "/bin/sh", "-c", "stty size; tty; exit 4" }, Tty = true });
-            p.Resize(33, 101);
+            // The size asked for at the start is in place before the process runs; a resize later reaches it at once.
+            using var p = _f.Runtime.Exec(b.Id, new ExecOptions
+            {
+                Args = new[] { "/bin/sh", "-c", "stty size; tty; read line; stty size; exit 4" }, Tty = true, ConsoleSize = (33, 101),
+            });
             var output = new MemoryStream();
             var copy = p.Terminal!.CopyToAsync(output);
+            string Text() { lock (output) return System.Text.Encoding.UTF8.GetString(output.ToArray()); }
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!Text().Contains("/dev/pts/") && DateTime.UtcNow < deadline) await Task.Delay(10);
+            p.Resize(40, 120);
+            await p.Terminal.WriteAsync("go\n"u8.ToArray());
             Assert.Equal(4, await p.WaitForExitAsync());
             await Task.WhenAny(copy, Task.Delay(2000));
-            var text = System.Text.Encoding.UTF8.GetString(output.ToArray());
+            var text = Text();
             Assert.Contains("33 101", text);
+            Assert.Contains("40 120", text);
+            // The pty comes from the container's own devpts, so the process can name its terminal.
+            Assert.Contains("/dev/pts/0", text);
+            Assert.DoesNotContain("not a tty", text);
         }
         finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
     }

@@ -333,6 +333,7 @@ internal static class Containers
         }
         if (request.Tty)
         {
+            request.ConsoleSize = TerminalBridge.ConsoleSize();
             await using var session = await c.Client.ExecInteractiveAsync(container, request, c.Cancel);
             return await TerminalBridge.RunAsync(session, TerminalBridge.StdinIsTerminal, c.Cancel);
         }

@@ -64,6 +64,9 @@ public static class TerminalBridge
         return await session.ExitCode.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
     }
 
+    /// <summary>[height, width] of this process's terminal, for a request's ConsoleSize; null without one.</summary>
+    public static List<int>? ConsoleSize() => (RawTerminal.Size(1) ?? RawTerminal.Size(0)) is var (rows, cols) ? [rows, cols] : null;
+
     private static void Resize(InteractiveSession session)
     {
         if ((RawTerminal.Size(1) ?? RawTerminal.Size(0)) is var (rows, cols))

@@ -199,6 +199,8 @@ public sealed class ExecCreateRequest
     public bool Tty { get; set; }
     public bool AttachStdin { get; set; }
     public bool Privileged { get; set; }
+    /// <summary>[height, width] of the terminal with <see cref="Tty"/>, set before the process starts (Docker's ConsoleSize).</summary>
+    public List<int>? ConsoleSize { get; set; }
 }
 
 /// <summary>Frames of a streamed, non-interactive exec or attach (NDJSON): output chunks, then one exit frame.</summary>

@@ -754,10 +754,19 @@ public sealed class ContainerManager : IDisposable
             var resolved = UserResolver.Resolve(r.RootfsPath ?? "/nonexistent", user, r.Name);
             (uid, gid, groups) = (resolved.Uid, resolved.Gid, resolved.AdditionalGids);
         }
+        (int, int)? consoleSize = null;
+        if (request.ConsoleSize is { } size)
+        {
+            if (size.Count != 2 || size[0] <= 0 || size[1] <= 0 || size[0] > ushort.MaxValue || size[1] > ushort.MaxValue)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidConsoleSize",
+                    $"exec in {r.Name}: ConsoleSize must be [height, width] with both between 1 and 65535", r.Name, "ConsoleSize");
+            consoleSize = (size[0], size[1]);
+        }
         var process = Runtime(r.HostConfig.Runtime).Exec(r.Id, new ExecOptions
         {
             Args = request.Cmd, Env = request.Env, Uid = uid, Gid = gid, AdditionalGids = groups,
             WorkingDir = request.WorkingDir is { Length: > 0 } w ? w : null, Tty = request.Tty, Privileged = request.Privileged,
+            ConsoleSize = request.Tty ? consoleSize : null,
         });
         return (process, r);
     }

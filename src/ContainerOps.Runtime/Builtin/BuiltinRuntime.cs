@@ -309,7 +309,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath)));
         try
         {
-            return ShimExecProcess.Start(_context.ShimPath, new[] { _context.ShimPath, "exec", planFile }, planFile, options.Tty);
+            return ShimExecProcess.Start(_context.ShimPath, new[] { _context.ShimPath, "exec", planFile }, planFile, options.Tty, options.ConsoleSize);
         }
         catch
         {

@@ -111,7 +111,7 @@ public sealed class ExternalRuntime : BuiltinRuntime
         var args = new List<string> { _binary, "--root", RuntimeRoot, "exec", "--process", processFile };
         if (options.Tty) args.Add("--tty");
         args.Add(id);
-        try { return ShimExecProcess.Start(_binary, args.ToArray(), processFile, false); }
+        try { return ShimExecProcess.Start(_binary, args.ToArray(), processFile, tty: false); }
         catch { File.Delete(processFile); throw; }
     }
 }

@@ -26,15 +26,16 @@ internal sealed class ShimExecProcess : ExecProcess
         }, TaskScheduler.Default);
     }
 
-    /// <summary>Starts <paramref name="args"/> (the shim in exec mode, or an external runtime's exec) with pipes or a pty;
-    /// <paramref name="tempFile"/> is deleted when the process ends.</summary>
-    public static ShimExecProcess Start(string program, string[] args, string tempFile, bool tty)
+    /// <summary>Starts <paramref name="args"/> (the shim in exec mode, or an external runtime's exec) with pipes or a pty
+    /// of <paramref name="consoleSize"/>; <paramref name="tempFile"/> is deleted when the process ends.</summary>
+    public static ShimExecProcess Start(string program, string[] args, string tempFile, bool tty, (int Rows, int Columns)? consoleSize = null)
     {
         var shimPath = program;
         var planFile = tempFile;
         if (tty)
         {
             var (master, slave) = OpenPty();
+            if (consoleSize is var (rows, columns)) Libc.SetWindowSize(master, rows, columns);
             int pid;
             try { pid = Spawn.Start(shimPath, args, slave, slave, slave); }
             catch { Libc.close(master); throw; }
