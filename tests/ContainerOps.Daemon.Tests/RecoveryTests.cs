@@ -28,6 +28,28 @@ public class RecoveryTests
     }
 
     [Fact]
+    public async Task ARunningContainerWithADamagedRecordIsStoppedAndItsRecordKept()
+    {
+        using var daemon = new PrivateDaemon();
+        var image = await daemon.ImportBusyboxAsync("recovery/busybox:1");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Name = "damaged", Image = image, Cmd = ["sleep", "1000"] })).Id;
+        await daemon.Client.StartContainerAsync(id);
+        var pid = (await daemon.Client.InspectContainerAsync(id)).State.Pid;
+        daemon.Crash();
+        File.WriteAllText(Path.Combine(daemon.Root, "containers", id, "config.json"), "{\"Id\": \"" + id + "\", \"Na");
+
+        daemon.Start();
+        // Nothing runs unmanaged: the process and its cgroup are gone; the damaged record is kept for a look.
+        for (var i = 0; i < 50 && Directory.Exists($"/proc/{pid}"); i++) await Task.Delay(100);
+        Assert.False(Directory.Exists($"/proc/{pid}"), "the container still runs without a record: " + daemon.Output);
+        Assert.Empty(await daemon.Client.ListContainersAsync(all: true));
+        var kept = Assert.Single(Directory.GetDirectories(Path.Combine(daemon.Root, "damaged")));
+        Assert.StartsWith(id, Path.GetFileName(kept));
+        Assert.StartsWith("{\"Id\"", File.ReadAllText(Path.Combine(kept, "config.json")));
+        Assert.False(Directory.Exists($"/sys/fs/cgroup/pids/{daemon.CgroupParent}/{id}"), "the container's cgroup is left");
+    }
+
+    [Fact]
     public async Task AfterARebootRunningContainersAreReportedExited()
     {
         using var daemon = new PrivateDaemon();

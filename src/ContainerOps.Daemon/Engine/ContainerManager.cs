@@ -83,10 +83,7 @@ public sealed class ContainerManager : IDisposable
             var record = ContainerRecord.Load(dir);
             if (record is null)
             {
-                // A create that crashed before its record was complete: nothing else refers to it.
-                _log.LogWarning("removing incomplete container directory {Dir}", dir);
-                try { Images.RemoveContainerLayer(Path.GetFileName(dir)); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
-                Directory.Delete(dir, true);
+                await SetAsideUnreadableAsync(dir);
                 continue;
             }
             _containers[record.Id] = new Entry { Record = record, Dir = dir };
@@ -96,6 +93,33 @@ public sealed class ContainerManager : IDisposable
             try { await AdoptAsync(entry); }
             catch (Exception e) { _log.LogError(e, "cannot recover container {Id}", entry.Record.Id); }
         }
+    }
+
+    /// <summary>A container directory without a readable record. Whatever the runtime still runs for it is stopped,
+    /// since nothing could manage it. No record at all is a create that crashed before saving one: its directory and
+    /// layer go. A record that exists but cannot be read is damage: its directory moves to ROOT/damaged and its
+    /// layer is kept, so nothing the container wrote is lost.</summary>
+    private async Task SetAsideUnreadableAsync(string dir)
+    {
+        var id = Path.GetFileName(dir);
+        if (Runtime(null).GetStatus(id).State != RuntimeState.Unknown)
+        {
+            _log.LogWarning("stopping container {Id}: its record cannot be read", id);
+            try { await Runtime(null).DeleteAsync(id, force: true); }
+            catch (Exception e) when (e is ContainerOpsException or IOException) { _log.LogError(e, "cannot stop container {Id}", id); }
+        }
+        if (!File.Exists(ContainerRecord.FilePath(dir)))
+        {
+            _log.LogWarning("removing incomplete container directory {Dir}", dir);
+            try { Images.RemoveContainerLayer(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
+            Directory.Delete(dir, true);
+            return;
+        }
+        var damaged = Path.Combine(Path.GetDirectoryName(ContainersDir)!, "damaged");
+        Directory.CreateDirectory(damaged);
+        var target = Path.Combine(damaged, $"{id}.{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
+        Directory.Move(dir, target);
+        _log.LogError("container {Id} has an unreadable record; its directory is kept in {Target} and its layer in the snapshot store", id, target);
     }
 
     private async Task AdoptAsync(Entry entry)
