@@ -3,7 +3,7 @@ using ContainerOps.Runtime.Spec;
 namespace ContainerOps.Runtime.Cgroups;
 
 /// <summary>cgroup v2: one directory in the unified hierarchy; controllers enabled down the path through cgroup.subtree_control.
-/// (Device rules need an eBPF program on v2; they are not enforced there yet.)</summary>
+/// Device rules become an eBPF program attached to the directory (<see cref="DeviceFilter"/>).</summary>
 public sealed class CgroupV2 : CgroupManager
 {
     private readonly string _root;
@@ -55,6 +55,7 @@ public sealed class CgroupV2 : CgroupManager
             if (cpu.Cpus is { Length: > 0 } cpus) WriteSetting(dir, "cpuset.cpus", cpus, target, "HostConfig.CpusetCpus");
         }
         if (r.Pids is { } pids) WriteSetting(dir, "pids.max", pids.Limit > 0 ? pids.Limit.ToString() : "max", target, "HostConfig.PidsLimit");
+        if (r.Devices is { Count: > 0 } rules) DeviceFilter.Attach(dir, rules, target);
     }
 
     public override IReadOnlyList<string> ProcsFiles(string cgroupsPath) => new[] { Path.Combine(Dir(cgroupsPath), "cgroup.procs") };

@@ -1,0 +1,93 @@
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Cgroups;
+using ContainerOps.Runtime.Spec;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Runtime.Tests;
+
+/// <summary>
+/// Device rules on cgroup v2 are an eBPF program on the container's cgroup. Hosts with the hybrid layout (this one)
+/// still mount the unified hierarchy, and the kernel checks its device programs there too, so the real program is
+/// attached and a real process is refused a device.
+/// </summary>
+[Collection("kernel")]
+public sealed class DeviceFilterTests
+{
+    private const string Unified = "/sys/fs/cgroup/unified";
+
+    private static string UnifiedRoot() =>
+        File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
+        : File.Exists(Path.Combine(Unified, "cgroup.procs")) ? Unified
+        : throw new InvalidOperationException("no cgroup v2 hierarchy is mounted on this host");
+
+    private static readonly List<OciDeviceRule> DockerLike =
+    [
+        new() { Allow = false, Access = "rwm" },
+        new() { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" },   // /dev/null
+        new() { Allow = true, Type = "c", Major = 1, Minor = 9, Access = "r" },     // /dev/urandom, read only
+    ];
+
+    [Fact]
+    public void A_process_in_the_cgroup_gets_only_the_devices_the_rules_allow()
+    {
+        var root = UnifiedRoot();
+        var cgroupsPath = "/containerops-test-" + Guid.NewGuid().ToString("N")[..8];
+        var manager = new CgroupV2(root);
+        manager.Create(cgroupsPath, new OciResources { Devices = DockerLike }, "device-test");
+        var dir = Path.Combine(root, cgroupsPath.TrimStart('/'));
+        try
+        {
+            var output = Shell.Run("/bin/sh", "-c \"echo $$ > " + dir + "/cgroup.procs; " +
+                "(echo x > /dev/null) 2>/dev/null && echo null-write-ok || echo null-write-denied; " +
+                "(head -c1 /dev/zero >/dev/null) 2>/dev/null && echo zero-ok || echo zero-denied; " +
+                "(head -c1 /dev/urandom >/dev/null) 2>/dev/null && echo urandom-read-ok || echo urandom-read-denied; " +
+                "(echo x > /dev/urandom) 2>/dev/null && echo urandom-write-ok || echo urandom-write-denied\"");
+            Assert.Contains("null-write-ok", output);
+            Assert.Contains("zero-denied", output);
+            Assert.Contains("urandom-read-ok", output);
+            Assert.Contains("urandom-write-denied", output);
+        }
+        finally { manager.Remove(cgroupsPath); }
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void An_allow_all_rule_after_the_denial_lets_everything_through()
+    {
+        var root = UnifiedRoot();
+        var cgroupsPath = "/containerops-test-" + Guid.NewGuid().ToString("N")[..8];
+        var manager = new CgroupV2(root);
+        manager.Create(cgroupsPath, new OciResources { Devices = [new() { Allow = false }, new() { Allow = true, Access = "rwm" }] }, "device-test");
+        try
+        {
+            var dir = Path.Combine(root, cgroupsPath.TrimStart('/'));
+            var output = Shell.Run("/bin/sh", "-c \"echo $$ > " + dir + "/cgroup.procs; (head -c1 /dev/zero >/dev/null) 2>/dev/null && echo zero-ok || echo zero-denied\"");
+            Assert.Contains("zero-ok", output);
+        }
+        finally { manager.Remove(cgroupsPath); }
+    }
+
+    [Fact]
+    public void A_bad_rule_is_refused_naming_it()
+    {
+        var e = Assert.Throws<ContainerOpsException>(() =>
+            DeviceFilter.Compile([new() { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwx" }], "t"));
+        Assert.Equal("Linux.Resources.Devices[0]", e.Error.Field);
+        Assert.Contains("rwx", e.Message);
+    }
+
+    [Fact]
+    public void The_last_rule_is_tested_first_and_a_rule_for_every_device_ends_the_program()
+    {
+        var program = DeviceFilter.Compile(DockerLike, "t");
+        // After the six loads of the context: the last rule's type test (char devices are type 2) …
+        Assert.Equal(0x55, program[6].Code);
+        Assert.Equal(2, program[6].Immediate);
+        // … and the first rule (every device, every access, deny) is just "r0 = 0; exit", and it ends the program.
+        Assert.Equal([0x95, 0xb7, 0x95], program[^3..].Select(x => (int)x.Code));
+        Assert.Equal(0, program[^2].Immediate);
+        // Rules after one that decides for every device are never reached, so they are left out.
+        var shadowed = DeviceFilter.Compile([new() { Allow = true, Type = "c", Major = 1, Minor = 3 }, new() { Allow = false }], "t");
+        Assert.Equal(8, shadowed.Length);
+    }
+}
