@@ -1,4 +1,5 @@
 using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Builtin;
 using ContainerOps.Runtime.Cgroups;
 using ContainerOps.Runtime.Spec;
 using ContainerOps.TestSupport;
@@ -11,8 +12,11 @@ namespace ContainerOps.Runtime.Tests;
 /// attached and a real process is refused a device.
 /// </summary>
 [Collection("kernel")]
-public sealed class DeviceFilterTests
+public sealed class DeviceFilterTests : IClassFixture<RuntimeFixture>
 {
+    private readonly RuntimeFixture _f;
+    public DeviceFilterTests(RuntimeFixture f) => _f = f;
+
     private const string Unified = "/sys/fs/cgroup/unified";
 
     private static string UnifiedRoot() =>
@@ -89,5 +93,31 @@ public sealed class DeviceFilterTests
         // Rules after one that decides for every device are never reached, so they are left out.
         var shadowed = DeviceFilter.Compile([new() { Allow = true, Type = "c", Major = 1, Minor = 3 }, new() { Allow = false }], "t");
         Assert.Equal(8, shadowed.Length);
+    }
+
+    [Fact]
+    public async Task A_container_in_a_v2_cgroup_can_make_a_device_node_but_not_open_it_and_can_be_paused()
+    {
+        var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = Path.Combine(_f.Root.Path, "v2-state"), ShimPath = RuntimeFixture.ShimPath },
+            new CgroupV2(UnifiedRoot()));
+        var b = _f.Bundle(new[] { "/bin/sh", "-c",
+            "mknod /tmp/disk b 8 0 && echo mknod-ok; head -c1 /tmp/disk >/dev/null 2>/tmp/err; cat /tmp/err; head -c1 /dev/zero | wc -c; sleep 60" });
+        await runtime.RunAsync(_f.Options(b));
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            string Log() => File.Exists(b.Log) ? File.ReadAllText(b.Log) : "";
+            while (!Log().Contains("\"1\\n\"") && DateTime.UtcNow < deadline) await Task.Delay(20);
+            var log = Log();
+            Assert.Contains("mknod-ok", log);
+            Assert.Contains("Operation not permitted", log);
+            Assert.Contains("\"1\\n\"", log);
+            runtime.Pause(b.Id);
+            Assert.Equal(RuntimeState.Paused, runtime.GetStatus(b.Id).State);
+            runtime.Resume(b.Id);
+            Assert.Equal(RuntimeState.Running, runtime.GetStatus(b.Id).State);
+        }
+        finally { await runtime.DeleteAsync(b.Id, force: true); }
+        Assert.False(Directory.Exists(Path.Combine(UnifiedRoot(), _f.CgroupParent, b.Id)));
     }
 }
