@@ -6,14 +6,9 @@ BeforeAll {
     if ((id -u) -ne '0') { $script:skip = 'needs root' }
     elseif (-not (Test-Path "$repo/bin/daemon/containerops-daemon")) { $script:skip = 'needs ./build.sh build' }
     if ($script:skip) { return }
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) "co-runbook-$([guid]::NewGuid().ToString('N').Substring(0,8))"
-    New-Item -ItemType Directory -Path $work | Out-Null
-    $env:CONTAINEROPS_ROOT = "$work/root"
-    $env:CONTAINEROPS_RUN_ROOT = "$work/run"
-    $env:CONTAINEROPS_CGROUP_PARENT = 'containerops-test-runbook'
-    $env:CONTAINEROPS_DAEMON = "$repo/bin/daemon/containerops-daemon"
-    $env:CONTAINEROPS_SHIM = "$repo/bin/containerops-shim"
-    Import-Module "$repo/ContainerOps.psd1" -Force
+    . "$repo/tests/Pester/TestInstance.ps1"
+    $script:instance = New-TestInstance -Name runbook
+    $script:work = $instance.Temp
     & "$repo/examples/make-busybox-rootfs.sh" "$work/busybox.tar"
     Import-ContainerImage -Path "$work/busybox.tar" -Reference runbook/busybox:1 | Out-Null
     New-Container runbook/busybox:1 -Command sh, -c, 'exit 3' -Name rb-failed -Label 'restart-on-failure=true' -Start | Out-Null
@@ -24,15 +19,7 @@ BeforeAll {
 
 AfterAll {
     if ($script:skip) { return }
-    Get-Container -All -Name rb-* | Remove-Container -Force -Confirm:$false
-    $pidFile = "$work/run/daemon.pid"
-    if (Test-Path $pidFile) { Stop-Process -Id (Get-Content $pidFile) -ErrorAction SilentlyContinue; Start-Sleep -Milliseconds 500 }
-    Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object {
-        $parent = Join-Path $_.FullName 'containerops-test-runbook'
-        if (Test-Path $parent) { [IO.Directory]::Delete($parent) }   # rmdir: a cgroup is removed empty, never recursively
-    }
-    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
-    'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_CGROUP_PARENT' | ForEach-Object { Remove-Item "env:$_" -ErrorAction SilentlyContinue }
+    Remove-TestInstance $instance
 }
 
 Describe 'Restart-FailedContainer runbook' {

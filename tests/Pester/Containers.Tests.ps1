@@ -14,19 +14,10 @@ BeforeDiscovery {
 
 Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
     BeforeAll {
-        $repo = (Resolve-Path "$PSScriptRoot/../..").Path
-        $script:saved = @{ Root = $env:CONTAINEROPS_ROOT; RunRoot = $env:CONTAINEROPS_RUN_ROOT; Host = $env:CONTAINEROPS_HOST; Daemon = $env:CONTAINEROPS_DAEMON }
-        $script:tmp = Join-Path ([IO.Path]::GetTempPath()) ("containerops-pester-" + [guid]::NewGuid().ToString('n').Substring(0, 8))
-        $null = New-Item -ItemType Directory -Path "$tmp/root", "$tmp/run"
-        $env:CONTAINEROPS_ROOT = "$tmp/root"
-        $env:CONTAINEROPS_RUN_ROOT = "$tmp/run"
-        # A cgroup parent of the suite's own, removed (empty) in AfterAll.
-        $script:cgroupParent = "containerops-test-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
-        $env:CONTAINEROPS_CGROUP_PARENT = $cgroupParent
-        Remove-Item Env:CONTAINEROPS_HOST -ErrorAction Ignore
-        if (-not $env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON = Join-Path $repo 'bin/daemon/containerops-daemon' }
-
-        Import-Module (Join-Path $repo 'ContainerOps.psd1') -Force
+        . "$PSScriptRoot/TestInstance.ps1"
+        $script:instance = New-TestInstance -Name containers
+        $repo = $instance.Repo
+        $script:tmp = $instance.Temp
         & (Join-Path $repo 'examples/make-busybox-rootfs.sh') "$tmp/busybox.tar"
         $script:image = Import-ContainerImage -Path "$tmp/busybox.tar" -Reference 'pester-busybox:latest' -Change 'CMD ["sh"]' -ErrorAction Stop
         $script:prefix = 'pester-' + [guid]::NewGuid().ToString('n').Substring(0, 6)
@@ -44,35 +35,7 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
     }
 
     AfterAll {
-        if ($tmp) {
-            Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue
-            # Stop the private daemon: the pid it recorded in its run root, else the daemon started with our roots.
-            $pids = @(Get-ChildItem "$tmp/run" -Filter '*.pid' -File -ErrorAction Ignore | ForEach-Object { [int](Get-Content -Raw $_.FullName).Trim() })
-            if ($pids.Count -eq 0) {
-                $pids = @(Get-Process -ErrorAction Ignore | Where-Object { $_.Path -like '*containerops-daemon' -and $_.CommandLine -like "*$tmp*" } | ForEach-Object Id)
-            }
-            foreach ($p in $pids) {
-                Stop-Process -Id $p -ErrorAction Ignore
-                Wait-Process -Id $p -Timeout 10 -ErrorAction Ignore
-                Stop-Process -Id $p -Force -ErrorAction Ignore
-            }
-            Remove-Module ContainerOps -ErrorAction Ignore
-            # Whatever is still mounted under the temp dir (an overlay left by a failure) is unmounted before removal.
-            Get-Content /proc/mounts | ForEach-Object { ($_ -split ' ')[1] } | Where-Object { $_ -like "$tmp*" } |
-                Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
-            Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
-        }
-        if ($script:cgroupParent) {
-            Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object {
-                foreach ($parent in "$cgroupParent-build", $cgroupParent) {
-                    $dir = Join-Path $_.FullName $parent
-                    if (Test-Path $dir) { try { [IO.Directory]::Delete($dir) } catch { } }
-                }
-            }
-            Remove-Item env:CONTAINEROPS_CGROUP_PARENT -ErrorAction Ignore
-        }
-        $env:CONTAINEROPS_ROOT = $saved.Root; $env:CONTAINEROPS_RUN_ROOT = $saved.RunRoot
-        $env:CONTAINEROPS_HOST = $saved.Host; $env:CONTAINEROPS_DAEMON = $saved.Daemon
+        Remove-TestInstance $instance
     }
 
     Context 'images' {

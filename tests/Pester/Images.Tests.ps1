@@ -16,17 +16,11 @@ BeforeDiscovery {
 
 Describe 'Images through the cmdlets' -Skip:([bool]$skipReason) {
     BeforeAll {
-        $repo = (Resolve-Path "$PSScriptRoot/../..").Path
-        $script:saved = @{ Root = $env:CONTAINEROPS_ROOT; RunRoot = $env:CONTAINEROPS_RUN_ROOT; Host = $env:CONTAINEROPS_HOST; Daemon = $env:CONTAINEROPS_DAEMON }
-        $script:tmp = Join-Path ([IO.Path]::GetTempPath()) ("containerops-pester-img-" + [guid]::NewGuid().ToString('n').Substring(0, 8))
-        $null = New-Item -ItemType Directory -Path "$tmp/root", "$tmp/run", "$tmp/ctx", "$tmp/registry"
-        $env:CONTAINEROPS_ROOT = "$tmp/root"
-        $env:CONTAINEROPS_RUN_ROOT = "$tmp/run"
-        # A cgroup parent of the suite's own, removed (empty) in AfterAll.
-        $script:cgroupParent = "containerops-test-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
-        $env:CONTAINEROPS_CGROUP_PARENT = $cgroupParent
-        Remove-Item Env:CONTAINEROPS_HOST -ErrorAction Ignore
-        if (-not $env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON = Join-Path $repo 'bin/daemon/containerops-daemon' }
+        . "$PSScriptRoot/TestInstance.ps1"
+        $script:instance = New-TestInstance -Name images
+        $repo = $instance.Repo
+        $script:tmp = $instance.Temp
+        $null = New-Item -ItemType Directory -Path "$tmp/ctx", "$tmp/registry"
 
         # A registry of our own, plain HTTP on a free loopback port (loopback registries need no TLS, as with Docker).
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
@@ -44,7 +38,6 @@ Describe 'Images through the cmdlets' -Skip:([bool]$skipReason) {
             try { $c = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); break } catch { Start-Sleep -Milliseconds 50 }
         }
 
-        Import-Module (Join-Path $repo 'ContainerOps.psd1') -Force
         & (Join-Path $repo 'examples/make-busybox-rootfs.sh') "$tmp/busybox.tar"
         $null = Import-ContainerImage -Path "$tmp/busybox.tar" -Reference 'pester-base:1' -Change 'CMD ["sh"]' -ErrorAction Stop
 
@@ -54,31 +47,8 @@ Describe 'Images through the cmdlets' -Skip:([bool]$skipReason) {
     }
 
     AfterAll {
-        if ($tmp) {
-            Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue
-            $pids = @(Get-ChildItem "$tmp/run" -Filter '*.pid' -File -ErrorAction Ignore | ForEach-Object { [int](Get-Content -Raw $_.FullName).Trim() })
-            foreach ($p in $pids) {
-                Stop-Process -Id $p -ErrorAction Ignore
-                Wait-Process -Id $p -Timeout 10 -ErrorAction Ignore
-                Stop-Process -Id $p -Force -ErrorAction Ignore
-            }
-            if ($registryProcess) { Stop-Process -Id $registryProcess.Id -Force -ErrorAction Ignore; Wait-Process -Id $registryProcess.Id -Timeout 10 -ErrorAction Ignore }
-            Remove-Module ContainerOps -ErrorAction Ignore
-            Get-Content /proc/mounts | ForEach-Object { ($_ -split ' ')[1] } | Where-Object { $_ -like "$tmp*" } |
-                Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
-            Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
-        }
-        if ($script:cgroupParent) {
-            Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object {
-                foreach ($parent in "$cgroupParent-build", $cgroupParent) {
-                    $dir = Join-Path $_.FullName $parent
-                    if (Test-Path $dir) { try { [IO.Directory]::Delete($dir) } catch { } }
-                }
-            }
-            Remove-Item env:CONTAINEROPS_CGROUP_PARENT -ErrorAction Ignore
-        }
-        $env:CONTAINEROPS_ROOT = $saved.Root; $env:CONTAINEROPS_RUN_ROOT = $saved.RunRoot
-        $env:CONTAINEROPS_HOST = $saved.Host; $env:CONTAINEROPS_DAEMON = $saved.Daemon
+        if ($registryProcess) { Stop-Process -Id $registryProcess.Id -Force -ErrorAction Ignore; Wait-Process -Id $registryProcess.Id -Timeout 10 -ErrorAction Ignore }
+        Remove-TestInstance $instance
     }
 
     It 'Build-ContainerImage -WhatIf builds nothing' {
