@@ -9,8 +9,9 @@ namespace ContainerOps.Images.Credentials;
 /// <summary>
 /// Credentials in Docker's <c>config.json</c> (<c>$DOCKER_CONFIG/config.json</c>, else <c>~/.docker/config.json</c>):
 /// <c>{"auths": {"host:port": {"auth": base64("user:password")}}}</c>. Other keys of the file are kept as they are.
-/// The file is replaced atomically and left readable by its owner only (0600). Credential helpers
-/// (<c>credsStore</c>, <c>credHelpers</c>) are not run: entries kept by a helper are not visible here.
+/// The file is replaced atomically and left readable by its owner only (0600). A credential helper named for the
+/// registry in <c>credHelpers</c>, else one named by <c>credsStore</c>, keeps the secret instead, as with Docker: the
+/// file then holds an empty entry for the registry.
 /// </summary>
 public sealed class DockerConfigCredentialStore : ICredentialStore
 {
@@ -30,7 +31,9 @@ public sealed class DockerConfigCredentialStore : ICredentialStore
 
     public RegistryCredential? Get(string registry)
     {
-        var auths = Load()["auths"] as JsonObject;
+        var doc = Load();
+        if (HelperFor(doc, registry)?.Get(ConfigKey(registry)) is { } fromHelper) return fromHelper;
+        var auths = doc["auths"] as JsonObject;
         if (auths == null) return null;
         var want = RegistryHosts.Normalize(registry);
         foreach (var (key, value) in auths)
@@ -49,8 +52,16 @@ public sealed class DockerConfigCredentialStore : ICredentialStore
             var auths = doc["auths"] as JsonObject ?? new JsonObject();
             doc["auths"] = auths;
             foreach (var key in MatchingKeys(auths, registry)) auths.Remove(key);
-            var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes(credential.Username + ":" + credential.Secret));
-            auths[ConfigKey(registry)] = new JsonObject { ["auth"] = auth };
+            if (HelperFor(doc, registry) is { } helper)
+            {
+                helper.Store(ConfigKey(registry), credential);
+                auths[ConfigKey(registry)] = new JsonObject();
+            }
+            else
+            {
+                var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes(credential.Username + ":" + credential.Secret));
+                auths[ConfigKey(registry)] = new JsonObject { ["auth"] = auth };
+            }
             Save(doc);
         }
     }
@@ -60,6 +71,7 @@ public sealed class DockerConfigCredentialStore : ICredentialStore
         lock (FileLock)
         {
             var doc = Load();
+            HelperFor(doc, registry)?.Erase(ConfigKey(registry));
             if (doc["auths"] is not JsonObject auths) return false;
             var keys = MatchingKeys(auths, registry);
             if (keys.Count == 0) return false;
@@ -67,6 +79,21 @@ public sealed class DockerConfigCredentialStore : ICredentialStore
             Save(doc);
             return true;
         }
+    }
+
+    /// <summary>The helper for <paramref name="registry"/>: its entry in credHelpers, else credsStore, else none.</summary>
+    private CredentialHelper? HelperFor(JsonObject doc, string registry)
+    {
+        if (doc["credHelpers"] is JsonObject helpers)
+        {
+            var want = RegistryHosts.Normalize(registry);
+            foreach (var (key, value) in helpers)
+                if (RegistryHosts.Normalize(key) == want && value is JsonValue v && v.TryGetValue<string>(out var name) && name.Length > 0)
+                    return new CredentialHelper(name, Path);
+        }
+        return doc["credsStore"] is JsonValue store && store.TryGetValue<string>(out var storeName) && storeName.Length > 0
+            ? new CredentialHelper(storeName, Path)
+            : null;
     }
 
     private static List<string> MatchingKeys(JsonObject auths, string registry)
