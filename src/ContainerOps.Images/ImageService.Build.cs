@@ -47,7 +47,7 @@ public sealed partial class ImageService
             var upper = Path.Combine(_snapshots.ContainerDir(containerId), "upper");
             if (!Directory.Exists(upper))
                 throw new ContainerOpsException(ErrorKind.NotFound, "ContainerLayerNotFound", $"container {containerId} has no writable layer", containerId);
-            var layer = StoreLayer(upper, baseImage.DiffIds, ct);
+            var layer = StoreLayer(upper, baseImage.DiffIds, ct, fromContainer: true);
             var now = ImageTime.Now();
             cfg["created"] = now;
             if (author != null) cfg["author"] = author;
@@ -247,13 +247,15 @@ public sealed partial class ImageService
     }
 
     /// <summary>Writes <paramref name="upperDir"/> as a layer over <paramref name="parentDiffIds"/>: blob into the content
-    /// store, extracted snapshot under its chain ID.</summary>
-    internal (string DiffId, string Digest, long Size) StoreLayer(string upperDir, IReadOnlyList<string> parentDiffIds, CancellationToken ct)
+    /// store, extracted snapshot under its chain ID. <paramref name="fromContainer"/>: the upper dir of a container
+    /// that ran, whose runtime mount points (empty /etc/hostname, hosts, resolv.conf) are not part of the layer.</summary>
+    internal (string DiffId, string Digest, long Size) StoreLayer(string upperDir, IReadOnlyList<string> parentDiffIds, CancellationToken ct,
+        bool fromContainer = false)
     {
         var tmp = _content.NewTempPath();
         try
         {
-            var (diffId, size) = LayerWriter.WriteFile(upperDir, tmp, overlayUpper: true, ct);
+            var (diffId, size) = LayerWriter.WriteFile(upperDir, tmp, overlayUpper: true, ct, fromContainer ? LayerWriter.RuntimeMountPoints : null);
             lock (_lock)
             {
                 var chain = ChainId.For(parentDiffIds.Append(diffId)).Last();

@@ -69,6 +69,10 @@ public class ImageApiTests(DaemonFixture fx)
 
             var history = await Client.GetImageHistoryAsync(tag);
             Assert.Equal(result.ImageId, history[0].Id);
+            // The RUN step made the last layer: what it wrote, without the runtime's mount points.
+            var runLayer = await TopLayerEntries(tag);
+            Assert.Contains("app/built.txt", runLayer);
+            Assert.DoesNotContain(runLayer, n => n is "etc/hostname" or "etc/hosts" or "etc/resolv.conf");
             Assert.Contains(history, h => h.CreatedBy.Contains("RUN") && h.CreatedBy.Contains("built.txt") && !h.EmptyLayer);
             Assert.Contains(history, h => h.CreatedBy.Contains("COPY") && !h.EmptyLayer);
             Assert.Contains(history, h => h.CreatedBy.Contains("CMD") && h.EmptyLayer);
@@ -113,12 +117,40 @@ public class ImageApiTests(DaemonFixture fx)
             Assert.Equal("tests", details.Author);
             Assert.Equal(["cat", "/data/new.txt"], details.Config.Cmd!);
 
+            // The committed layer holds what the process wrote, not the mount points the runtime made for /etc/hostname & co.
+            var layerNames = await TopLayerEntries(tag);
+            Assert.Contains("data/new.txt", layerNames);
+            Assert.DoesNotContain(layerNames, n => n is "etc/hostname" or "etc/hosts" or "etc/resolv.conf");
+
             var run = await RunToEnd(tag);
             Assert.Equal("kept\n", await Stdout(run));
             await Client.RemoveContainerAsync(run, force: true);
             Assert.Equal("from a container", (await Client.GetImageHistoryAsync(tag))[0].Comment);
         }
         finally { await Client.RemoveContainerAsync(id, force: true); }
+    }
+
+    /// <summary>Entry names of the image's last layer, read from a docker-format save of it.</summary>
+    private async Task<List<string>> TopLayerEntries(string reference)
+    {
+        var archive = new MemoryStream();
+        await Client.SaveImagesAsync([reference], archive, "docker");
+        archive.Position = 0;
+        var files = new Dictionary<string, byte[]>();
+        using (var tar = new TarReader(archive))
+            while (tar.GetNextEntry() is { } entry)
+                if (entry.DataStream is { } data)
+                {
+                    var buffer = new MemoryStream();
+                    data.CopyTo(buffer);
+                    files[entry.Name.TrimStart('.', '/')] = buffer.ToArray();
+                }
+        var manifest = System.Text.Json.JsonDocument.Parse(files["manifest.json"]).RootElement[0];
+        var layers = manifest.GetProperty("Layers").EnumerateArray().Select(x => x.GetString()!).ToList();
+        var names = new List<string>();
+        using (var layer = new TarReader(new MemoryStream(files[layers[^1]])))
+            while (layer.GetNextEntry() is { } entry) names.Add(entry.Name.TrimStart('.', '/').TrimEnd('/'));
+        return names;
     }
 
     [Theory]

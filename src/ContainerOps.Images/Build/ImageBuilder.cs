@@ -242,7 +242,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
     /// <summary>Runs <paramref name="action"/> in a build container over the stage's layers and turns the changes into a
     /// layer (or reuses the cached one). <paramref name="cacheExtra"/> null: not cached.</summary>
     private async Task LayerStep(StageContext ctx, Instruction ins, string createdBy, string? cacheExtra,
-        Func<string, string, Task> action, bool emptyIsMetadata, CancellationToken ct)
+        Func<string, string, Task> action, bool emptyIsMetadata, CancellationToken ct, bool runsContainer = false)
     {
         string? key = null;
         if (cacheExtra != null)
@@ -269,7 +269,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
                 AddHistory(ctx, createdBy, empty: true);
                 return;
             }
-            var layer = svc.StoreLayer(upper, ctx.DiffIds, ct);
+            var layer = svc.StoreLayer(upper, ctx.DiffIds, ct, fromContainer: runsContainer);
             if (key != null) WriteCache(key, layer.DiffId, layer.Size, Snapshots.ChainId.For(ctx.DiffIds.Append(layer.DiffId)).Last());
             ctx.DiffIds.Add(layer.DiffId);
             ctx.Layers.Add((layer.Digest, layer.Size));
@@ -376,7 +376,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
                 var code = status.ExitCode != 0 ? status.ExitCode : 128 + status.Signal;
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "BuildStepFailed", $"{StepLabel(ins)} exited with code {code}", ins.Line.ToString());
             }
-        }, emptyIsMetadata: false, ct);
+        }, emptyIsMetadata: false, ct, runsContainer: true);
     }
 
     /// <summary>Follows a json-file log as it grows and reports each line.</summary>

@@ -29,15 +29,21 @@ public sealed record LayerChange(ChangeKind Kind, string Path)
 /// </summary>
 public static partial class LayerWriter
 {
+    /// <summary>The files a container runtime bind-mounts over and creates, empty, in the container's layer when the
+    /// image has none. Like Docker, a layer made from a container leaves them out.</summary>
+    public static readonly IReadOnlySet<string> RuntimeMountPoints = new HashSet<string>(StringComparer.Ordinal) { "etc/hostname", "etc/hosts", "etc/resolv.conf" };
+
     /// <summary>Writes the layer for <paramref name="dir"/> to <paramref name="output"/> (uncompressed) and returns its
-    /// diff ID (sha256 of the tar) and the number of bytes written.</summary>
-    public static (string DiffId, long Size) Write(string dir, Stream output, bool overlayUpper = true, CancellationToken ct = default)
+    /// diff ID (sha256 of the tar) and the number of bytes written. Empty regular files at <paramref name="omitEmpty"/>
+    /// paths (relative, no leading slash) are left out.</summary>
+    public static (string DiffId, long Size) Write(string dir, Stream output, bool overlayUpper = true, CancellationToken ct = default,
+        IReadOnlySet<string>? omitEmpty = null)
     {
         using var hashing = new HashingWriteStream(output);
         using (var writer = new TarWriter(hashing, TarEntryFormat.Pax, leaveOpen: true))
         {
             var links = new Dictionary<(ulong Dev, ulong Ino), string>();
-            WriteDir(writer, Path.GetFullPath(dir), "", overlayUpper, links, ct);
+            WriteDir(writer, Path.GetFullPath(dir), "", overlayUpper, links, omitEmpty, ct);
         }
         // TarWriter writes no end-of-archive blocks when it wrote no entry; an empty layer is still a tar: two zero
         // blocks (Docker's well-known empty layer, sha256:5f70bf18…).
@@ -47,15 +53,17 @@ public static partial class LayerWriter
     }
 
     /// <summary>Writes the layer to a file and returns its diff ID (also its blob digest: the tar is not compressed).</summary>
-    public static (string DiffId, long Size) WriteFile(string dir, string tarPath, bool overlayUpper = true, CancellationToken ct = default)
+    public static (string DiffId, long Size) WriteFile(string dir, string tarPath, bool overlayUpper = true, CancellationToken ct = default,
+        IReadOnlySet<string>? omitEmpty = null)
     {
         using var f = new FileStream(tarPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        var r = Write(dir, f, overlayUpper, ct);
+        var r = Write(dir, f, overlayUpper, ct, omitEmpty);
         f.Flush(true);
         return r;
     }
 
-    private static void WriteDir(TarWriter writer, string root, string rel, bool overlay, Dictionary<(ulong, ulong), string> links, CancellationToken ct)
+    private static void WriteDir(TarWriter writer, string root, string rel, bool overlay, Dictionary<(ulong, ulong), string> links,
+        IReadOnlySet<string>? omitEmpty, CancellationToken ct)
     {
         var hostDir = rel.Length == 0 ? root : Path.Combine(root, rel);
         var names = Directory.EnumerateFileSystemEntries(hostDir).Select(p => Path.GetFileName(p)!).ToList();
@@ -87,9 +95,10 @@ public static partial class LayerWriter
                         {
                             Mode = (UnixFileMode)0, ModificationTime = st.MTime, Uid = 0, Gid = 0,
                         });
-                    WriteDir(writer, root, relPath, overlay, links, ct);
+                    WriteDir(writer, root, relPath, overlay, links, omitEmpty, ct);
                     break;
                 case S_IFREG:
+                    if (st.Size == 0 && omitEmpty?.Contains(relPath) == true) break;
                     if (st.NLink > 1)
                     {
                         if (links.TryGetValue((st.Dev, st.Ino), out var first))
