@@ -118,7 +118,7 @@ public sealed partial class ImageService : IImageService
                     var plan = new ImagePlan
                     {
                         Config = JsonSerializer.SerializeToUtf8Bytes(configDoc),
-                        Layers = [new PlannedLayer(tmp, blobDigest, size, StreamSniffer.IsGzipFile(tmp) ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer)],
+                        Layers = [new PlannedLayer(tmp, blobDigest, size, StreamSniffer.LayerMediaType(tmp))],
                         Names = name == null ? [] : [name.ToString()],
                     };
                     var prepared = new Dictionary<string, string> { [chain] = snapTmp };

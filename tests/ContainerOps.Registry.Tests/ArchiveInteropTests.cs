@@ -63,4 +63,24 @@ public class ArchiveInteropTests
         Assert.Equal(local.Id, same.Id);
         Assert.Equal(local.Digest, same.Digest);
     }
+
+    [Fact]
+    public async Task ZstdLayers_WrittenBySkopeo_Load()
+    {
+        using var src = await SkopeoInteropTests.GoReadableBusybox();
+        var local = src.Images.Inspect("local/busybox:1");
+        var ours = await Save(src, "local/busybox:1", oci: true, Path.Combine(src.Dir, "ours.oci.tar"));
+        var theirs = Path.Combine(src.Dir, "zstd.oci.tar");
+        Shell.Run("skopeo", $"copy --dest-compress --dest-compress-format zstd oci-archive:{ours}:1 oci-archive:{theirs}:zstd/busybox:1");
+        var layerTypes = JsonNode.Parse(Shell.Run("skopeo", $"inspect --raw oci-archive:{theirs}:zstd/busybox:1"))!["layers"]!.AsArray()
+            .Select(l => l!["mediaType"]!.GetValue<string>()).ToList();
+        Assert.All(layerTypes, t => Assert.EndsWith("+zstd", t));
+
+        using var dst = new Store();
+        await using (var f = File.OpenRead(theirs)) await dst.Images.LoadArchiveAsync(f);
+        var loaded = Assert.Single(dst.Images.List());
+        // Same config, so the same image: the layers decompressed to the same diff IDs.
+        Assert.Equal(local.Id, loaded.Id);
+        Assert.All(dst.Images.Inspect(loaded.Id).Layers, l => Assert.StartsWith("sha256:", l));
+    }
 }

@@ -44,7 +44,7 @@ public static class ArchiveFormats
                 var ld = DigestFromName(name);
                 if (ld != null && name.StartsWith("blobs/", StringComparison.Ordinal)) ContentStore.Verify(f.Digest, ld);
                 layers.Add(new PlannedLayer(f.TempPath, f.Digest, f.Size,
-                    StreamSniffer.IsGzipFile(f.TempPath) ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer));
+                    StreamSniffer.LayerMediaType(f.TempPath)));
             }
             var names = (item["RepoTags"] as JsonArray ?? []).Select(t => t!.GetValue<string>())
                 .Select(t => ImageReference.Parse(t, "RepoTags").ToString()).ToList();
@@ -91,9 +91,7 @@ public static class ArchiveFormats
         foreach (var l in doc["layers"] as JsonArray ?? [])
         {
             var f = a.Blob(l!["digest"]!.GetValue<string>());
-            var lmt = l["mediaType"]?.GetValue<string>() ?? "";
-            if (lmt.EndsWith("zstd", StringComparison.Ordinal)) throw StagedArchive.Corrupt($"layer {f.Digest}: zstd layers are not supported");
-            layers.Add(new PlannedLayer(f.TempPath, f.Digest, f.Size, StreamSniffer.IsGzipFile(f.TempPath) ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer));
+            layers.Add(new PlannedLayer(f.TempPath, f.Digest, f.Size, StreamSniffer.LayerMediaType(f.TempPath)));
         }
         return new ImagePlan { Config = File.ReadAllBytes(config.TempPath), ConfigDigest = config.Digest, Layers = layers, Names = names,
             Manifest = File.ReadAllBytes(blob.TempPath) };

@@ -1,30 +1,42 @@
 using System.IO.Compression;
+using ContainerOps.Images.Content;
 
 namespace ContainerOps.Images.Layers;
 
-/// <summary>Recognises compressed streams by their magic bytes.</summary>
+/// <summary>Recognises compressed streams by their magic bytes: gzip (1f 8b) and zstd (28 b5 2f fd, decoded by
+/// ZstdSharp, a maintained managed port of the reference implementation).</summary>
 public static class StreamSniffer
 {
-    /// <summary>Returns a stream that yields the uncompressed bytes of <paramref name="s"/>, whether it is gzip or plain.</summary>
+    private static ReadOnlySpan<byte> ZstdMagic => [0x28, 0xb5, 0x2f, 0xfd];
+
+    /// <summary>Returns a stream that yields the uncompressed bytes of <paramref name="s"/>, whether it is gzip, zstd or
+    /// plain; <paramref name="gzip"/> tells whether it was gzip.</summary>
     public static Stream Decompressed(Stream s, out bool gzip)
     {
-        var head = new byte[2];
+        var head = new byte[4];
         var n = 0;
-        while (n < 2)
+        while (n < head.Length)
         {
-            var r = s.Read(head, n, 2 - n);
+            var r = s.Read(head, n, head.Length - n);
             if (r == 0) break;
             n += r;
         }
         var whole = new PrefixedStream(head.AsSpan(0, n).ToArray(), s);
-        gzip = n == 2 && head[0] == 0x1f && head[1] == 0x8b;
-        return gzip ? new GZipStream(whole, CompressionMode.Decompress) : whole;
+        gzip = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+        if (gzip) return new GZipStream(whole, CompressionMode.Decompress);
+        if (n == 4 && head.AsSpan().SequenceEqual(ZstdMagic)) return new ZstdSharp.DecompressionStream(whole);
+        return whole;
     }
 
-    public static bool IsGzipFile(string path)
+    /// <summary>The OCI layer media type for the blob at <paramref name="path"/>, from its first bytes.</summary>
+    public static string LayerMediaType(string path)
     {
+        Span<byte> head = stackalloc byte[4];
         using var f = File.OpenRead(path);
-        return f.ReadByte() == 0x1f && f.ReadByte() == 0x8b;
+        var n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return MediaTypes.OciLayerGzip;
+        if (n == 4 && head.SequenceEqual(ZstdMagic)) return MediaTypes.OciLayerZstd;
+        return MediaTypes.OciLayer;
     }
 
     private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
