@@ -47,6 +47,7 @@ public class RecoveryTests
         Assert.StartsWith(id, Path.GetFileName(kept));
         Assert.StartsWith("{\"Id\"", File.ReadAllText(Path.Combine(kept, "config.json")));
         Assert.False(Directory.Exists($"/sys/fs/cgroup/pids/{daemon.CgroupParent}/{id}"), "the container's cgroup is left");
+        Assert.DoesNotContain(File.ReadAllLines("/proc/mounts"), m => m.Contains(id));
     }
 
     [Fact]

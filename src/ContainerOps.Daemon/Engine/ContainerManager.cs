@@ -115,6 +115,8 @@ public sealed class ContainerManager : IDisposable
             Directory.Delete(dir, true);
             return;
         }
+        // The layer keeps what the container wrote; only its mount goes, as nothing will use it.
+        try { Images.UnmountContainerRootfs(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
         var damaged = Path.Combine(Path.GetDirectoryName(ContainersDir)!, "damaged");
         Directory.CreateDirectory(damaged);
         var target = Path.Combine(damaged, $"{id}.{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
