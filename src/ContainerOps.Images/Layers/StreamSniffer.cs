@@ -18,7 +18,8 @@ public static class StreamSniffer
         }
         var whole = new PrefixedStream(head.AsSpan(0, n).ToArray(), s);
         gzip = n == 2 && head[0] == 0x1f && head[1] == 0x8b;
-        return gzip ? new GZipStream(whole, CompressionMode.Decompress) : whole;
+        // GZipStream reads its input 8 KiB at a time: let those small reads come from a larger buffer.
+        return gzip ? new GZipStream(new BufferedStream(whole, 256 * 1024), CompressionMode.Decompress) : whole;
     }
 
     public static bool IsGzipFile(string path)
