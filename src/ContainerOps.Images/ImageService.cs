@@ -104,25 +104,34 @@ public sealed partial class ImageService : IImageService
             var (tmp, blobDigest, size) = _content.Stage(tar, ct, MaxInputBytes);
             try
             {
-                lock (_lock)
+                // Unpacked into a private temporary directory first: other image operations need not wait for it.
+                var (snapTmp, result) = PrepareFromFile(tmp, ct);
+                try
                 {
-                    var (snapTmp, result) = PrepareFromFile(tmp, ct);
-                    var chain = result.DiffId;
-                    configDoc["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray(result.DiffId) };
-                    configDoc["history"] = new JsonArray(new JsonObject
+                    lock (_lock)
                     {
-                        ["created"] = configDoc["created"]!.GetValue<string>(),
-                        ["created_by"] = "import",
-                        ["comment"] = "Imported from tarball",
-                    });
-                    var plan = new ImagePlan
-                    {
-                        Config = JsonSerializer.SerializeToUtf8Bytes(configDoc),
-                        Layers = [new PlannedLayer(tmp, blobDigest, size, StreamSniffer.LayerMediaType(tmp))],
-                        Names = name == null ? [] : [name.ToString()],
-                    };
-                    var prepared = new Dictionary<string, string> { [chain] = snapTmp };
-                    return new ImageLoadResponse { Images = StorePlans([plan], prepared, ct) };
+                        var chain = result.DiffId;
+                        configDoc["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray(result.DiffId) };
+                        configDoc["history"] = new JsonArray(new JsonObject
+                        {
+                            ["created"] = configDoc["created"]!.GetValue<string>(),
+                            ["created_by"] = "import",
+                            ["comment"] = "Imported from tarball",
+                        });
+                        var plan = new ImagePlan
+                        {
+                            Config = JsonSerializer.SerializeToUtf8Bytes(configDoc),
+                            Layers = [new PlannedLayer(tmp, blobDigest, size, StreamSniffer.LayerMediaType(tmp))],
+                            Names = name == null ? [] : [name.ToString()],
+                        };
+                        var prepared = new Dictionary<string, PreparedSnapshot> { [chain] = new(snapTmp, result.DiffId) };
+                        return new ImageLoadResponse { Images = StorePlans([plan], prepared, ct) };
+                    }
+                }
+                catch
+                {
+                    _snapshots.Discard(snapTmp); // gone already when it was committed
+                    throw;
                 }
             }
             finally
@@ -139,7 +148,7 @@ public sealed partial class ImageService : IImageService
         {
             var plans = ArchiveFormats.Plan(staged);
             if (plans.Count == 0) throw StagedArchive.Corrupt("archive holds no images");
-            return new ImageLoadResponse { Images = StorePlans(plans, new Dictionary<string, string>(), ct) };
+            return new ImageLoadResponse { Images = StorePlans(plans, new Dictionary<string, PreparedSnapshot>(), ct) };
         }
     }, ct);
 
@@ -149,9 +158,16 @@ public sealed partial class ImageService : IImageService
         return _snapshots.Prepare(f, ExtractOptions, ct);
     }
 
+    /// <summary>A layer already unpacked into a temporary snapshot directory, with the diff ID the extractor measured
+    /// from the very bytes it unpacked.</summary>
+    private sealed record PreparedSnapshot(string TempDir, string DiffId);
+
     /// <summary>Checks and unpacks every plan first (snapshots into temporary directories), then commits all of them.
-    /// Throws with nothing committed when any layer is corrupt, hostile or does not match its diff ID.</summary>
-    private List<ImageSummary> StorePlans(List<ImagePlan> plans, Dictionary<string, string> prepared, CancellationToken ct)
+    /// <paramref name="prepared"/> (by chain ID) holds layers the caller unpacked already; each is checked against the
+    /// config's diff ID like the others. Throws with nothing committed when any layer is corrupt, hostile or does not
+    /// match its diff ID. Blob and snapshot renames are made durable with one directory fsync each, before the names
+    /// (references.json) that point at them are written.</summary>
+    private List<ImageSummary> StorePlans(List<ImagePlan> plans, Dictionary<string, PreparedSnapshot> prepared, CancellationToken ct)
     {
         try
         {
@@ -175,12 +191,14 @@ public sealed partial class ImageService : IImageService
                     ct.ThrowIfCancellationRequested();
                     var layer = plan.Layers[i];
                     string actual;
-                    if (prepared.ContainsKey(chains[i]) || _snapshots.Exists(chains[i]))
+                    if (prepared.TryGetValue(chains[i], out var done))
+                        actual = done.DiffId;
+                    else if (_snapshots.Exists(chains[i]))
                         actual = DiffIdOf(layer.Path); // already unpacked: only check the content
                     else
                     {
                         var (tmp, result) = PrepareFromFile(layer.Path, ct);
-                        prepared[chains[i]] = tmp;
+                        prepared[chains[i]] = new PreparedSnapshot(tmp, result.DiffId);
                         actual = result.DiffId;
                     }
                     if (actual != diffIds[i])
@@ -189,22 +207,29 @@ public sealed partial class ImageService : IImageService
                 }
             }
 
-            // Phase 2: commit blobs, snapshots, configs, manifests, then names.
-            var summaries = new List<ImageSummary>();
+            // Phase 2: commit blobs, configs, manifests and snapshots (their files are on disk already), make the
+            // renames durable, then write the names.
+            var stored = new List<(ImagePlan Plan, string Manifest)>();
             foreach (var plan in plans)
             {
                 foreach (var layer in plan.Layers)
                     if (!_content.Exists(layer.Digest))
                     {
-                        if (File.Exists(layer.Path) && layer.Path.StartsWith(_content.Root, StringComparison.Ordinal)) _content.Commit(layer.Path, layer.Digest);
-                        else using (var f = File.OpenRead(layer.Path)) { var s = _content.Stage(f, ct); _content.Commit(s.TempPath, s.Digest); }
+                        if (File.Exists(layer.Path) && layer.Path.StartsWith(_content.Root, StringComparison.Ordinal)) _content.Commit(layer.Path, layer.Digest, syncDirectory: false);
+                        else using (var f = File.OpenRead(layer.Path)) { var s = _content.Stage(f, ct); _content.Commit(s.TempPath, s.Digest, syncDirectory: false); }
                     }
-                var configDigest = _content.Write(plan.Config, plan.ConfigDigest);
+                var configDigest = Put(plan, plan.Config, plan.ConfigDigest);
                 var manifestBytes = plan.Manifest ?? BuildManifest(configDigest, plan.Config.Length, plan.Layers);
-                var manifestDigest = _content.Write(manifestBytes);
+                stored.Add((plan, Put(plan, manifestBytes, null)));
                 var diffIds = JsonNode.Parse(plan.Config)!["rootfs"]!["diff_ids"]!.AsArray().Select(d => d!.GetValue<string>());
                 foreach (var chain in ChainId.For(diffIds))
-                    if (prepared.Remove(chain, out var tmp)) _snapshots.Commit(tmp, chain);
+                    if (prepared.Remove(chain, out var tmp)) _snapshots.Commit(tmp.TempDir, chain, syncDirectory: false);
+            }
+            _content.SyncBlobs();
+            _snapshots.SyncSnapshots();
+            var summaries = new List<ImageSummary>();
+            foreach (var (plan, manifestDigest) in stored)
+            {
                 _refs.Add(manifestDigest, plan.Names);
                 summaries.Add(Summary(Record(manifestDigest)));
             }
@@ -212,9 +237,22 @@ public sealed partial class ImageService : IImageService
         }
         finally
         {
-            foreach (var tmp in prepared.Values) _snapshots.Discard(tmp);
+            foreach (var tmp in prepared.Values) _snapshots.Discard(tmp.TempDir);
             prepared.Clear();
         }
+    }
+
+    /// <summary>Stores a small blob of <paramref name="plan"/>: a rename when it was staged, else a write.</summary>
+    private string Put(ImagePlan plan, byte[] bytes, string? expected)
+    {
+        var digest = Digest.Of(bytes);
+        ContentStore.Verify(digest, expected);
+        if (plan.Staged.TryGetValue(digest, out var staged) && File.Exists(staged))
+        {
+            _content.Commit(staged, digest, syncDirectory: false);
+            return digest;
+        }
+        return _content.Write(bytes, digest, syncDirectory: false);
     }
 
     private static string DiffIdOf(string layerPath)

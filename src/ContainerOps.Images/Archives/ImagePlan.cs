@@ -10,6 +10,9 @@ public sealed class ImagePlan
     public List<string> Names { get; init; } = new();
     /// <summary>The archive's own manifest (OCI layout), kept byte for byte so the manifest digest survives; null: build one.</summary>
     public byte[]? Manifest { get; init; }
+    /// <summary>Config or manifest bytes already written and flushed to ingest files (digest → temp path), so that
+    /// storing them is a rename.</summary>
+    public Dictionary<string, string> Staged { get; init; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>A layer file in the ingest area (or already in the store), with the digest it must have.</summary>

@@ -63,15 +63,47 @@ public sealed class ContentStore
     /// <summary>A temporary file inside the store (same file system, so a later rename is atomic).</summary>
     public string NewTempPath() => Path.Combine(_ingest, Guid.NewGuid().ToString("N"));
 
-    /// <summary>Writes a blob from memory; returns its digest.</summary>
-    public string Write(ReadOnlySpan<byte> data, string? expected = null)
+    /// <summary>Writes a blob from memory; returns its digest. With <paramref name="syncDirectory"/> false the caller
+    /// makes the new name durable with one <see cref="SyncBlobs"/> after a batch of writes and commits (the bytes
+    /// themselves are always on disk before the name appears).</summary>
+    public string Write(ReadOnlySpan<byte> data, string? expected = null, bool syncDirectory = true)
     {
         var digest = Digest.Of(data);
         Verify(digest, expected);
         var path = PathOf(digest);
-        if (!File.Exists(path)) AtomicFile.WriteAllBytes(path, data);
+        if (File.Exists(path)) return digest;
+        var tmp = StageBytes(data);
+        try { File.Move(tmp, path, overwrite: true); }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+        if (syncDirectory) SyncBlobs();
         return digest;
     }
+
+    /// <summary>Writes bytes to a new temporary file in the ingest area and flushes them to disk; returns its path
+    /// (for <see cref="Commit"/> under the bytes' digest, or to delete).</summary>
+    public string StageBytes(ReadOnlySpan<byte> data)
+    {
+        var tmp = NewTempPath();
+        try
+        {
+            using var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
+            fs.Write(data);
+            fs.Flush(flushToDisk: true);
+            return tmp;
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Makes renames into the blob directory durable (one fsync of the directory).</summary>
+    public void SyncBlobs() => AtomicFile.SyncDirectory(_blobs);
 
     /// <summary>Copies <paramref name="source"/> into a temporary file, hashing it; returns the temp path, digest and size.
     /// The caller commits it with <see cref="Commit"/> or deletes it.</summary>
@@ -104,14 +136,15 @@ public sealed class ContentStore
         }
     }
 
-    /// <summary>Moves a staged file into place under <paramref name="digest"/> (which the caller computed while staging).
-    /// Returns false when the blob was already present (the staged file is then discarded).</summary>
-    public bool Commit(string tempPath, string digest)
+    /// <summary>Moves a staged file (its bytes already flushed to disk) into place under <paramref name="digest"/> (which
+    /// the caller computed while staging). Returns false when the blob was already present (the staged file is then
+    /// discarded). With <paramref name="syncDirectory"/> false the caller calls <see cref="SyncBlobs"/> after the batch.</summary>
+    public bool Commit(string tempPath, string digest, bool syncDirectory = true)
     {
         var path = PathOf(digest);
         if (File.Exists(path)) { TryDelete(tempPath); return false; }
         File.Move(tempPath, path);
-        AtomicFile.SyncDirectory(_blobs);
+        if (syncDirectory) SyncBlobs();
         return true;
     }
 

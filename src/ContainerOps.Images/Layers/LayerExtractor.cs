@@ -36,19 +36,27 @@ public static class LayerExtractor
             var state = new State(rootFd, options);
             try
             {
-                using var reader = new TarReader(hashing, leaveOpen: true);
-                while (reader.GetNextEntry(copyData: false) is { } entry)
+                // Gunzip and the diff ID's hash run on a read-ahead thread; parsing and file creation on this one.
+                using (var ahead = new ReadAheadStream(hashing))
                 {
-                    ct.ThrowIfCancellationRequested();
-                    if (++state.Entries > options.MaxEntries)
-                        throw Invalid("LayerTooLarge", $"layer has more than {options.MaxEntries} entries", null);
-                    ExtractEntry(state, entry);
+                    using var reader = new TarReader(ahead, leaveOpen: true);
+                    while (reader.GetNextEntry(copyData: false) is { } entry)
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        if (++state.Entries > options.MaxEntries)
+                            throw Invalid("LayerTooLarge", $"layer has more than {options.MaxEntries} entries", null);
+                        ExtractEntry(state, entry);
+                    }
+                    while (ahead.Read(state.Buffer) > 0) { } // the digest covers everything after the tar's end too
                 }
-                hashing.Drain();
             }
             catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
             {
                 throw Invalid("CorruptLayer", "layer archive is truncated or corrupt: " + e.Message, null, e);
+            }
+            finally
+            {
+                state.ForgetParent();
             }
             state.ApplyDirectoryTimes();
             return new ExtractResult(hashing.Digest, hashing.BytesRead, state.ContentBytes, state.Entries);
@@ -66,6 +74,26 @@ public static class LayerExtractor
         public long ContentBytes;
         public int Entries;
         public readonly List<(string[] Path, DateTimeOffset MTime)> DirTimes = new();
+        /// <summary>File data goes through this one buffer.</summary>
+        public readonly byte[] Buffer = new byte[256 * 1024];
+
+        /// <summary>The directory the last entry went into, kept open: entries mostly come directory by directory.
+        /// An entry that could remove or replace it (its own path or an ancestor's) makes it be forgotten first.</summary>
+        public string? CachedDir;
+        public int CachedFd = -1;
+
+        public void ForgetParent()
+        {
+            if (CachedFd >= 0) Libc.close(CachedFd);
+            CachedFd = -1;
+            CachedDir = null;
+        }
+
+        /// <summary>Forgets the cached directory when <paramref name="touched"/> is it or one of its ancestors.</summary>
+        public void Touching(string touched)
+        {
+            if (CachedDir != null && (CachedDir == touched || CachedDir.StartsWith(touched + "/", StringComparison.Ordinal))) ForgetParent();
+        }
 
         public void ApplyDirectoryTimes()
         {
@@ -73,7 +101,7 @@ public static class LayerExtractor
             foreach (var (path, mtime) in DirTimes.OrderByDescending(d => d.Path.Length))
             {
                 if (path.Length == 0) { SetTimes(RootFd, ".", mtime, followLast: true); continue; }
-                var parent = OpenParent(this, path, create: false);
+                var parent = OpenParent(this, path, create: false, cache: false);
                 try { SetTimes(parent, path[^1], mtime, followLast: false); }
                 finally { CloseParent(this, parent); }
             }
@@ -122,6 +150,7 @@ public static class LayerExtractor
             ExtractWhiteout(st, path, entry.Name);
             return;
         }
+        st.Touching(string.Join('/', path));
         var parent = OpenParent(st, path, create: true);
         try
         {
@@ -144,9 +173,13 @@ public static class LayerExtractor
                 case TarEntryType.SymbolicLink:
                     if (string.IsNullOrEmpty(entry.LinkName) || entry.LinkName.Contains('\0'))
                         throw Invalid("InvalidLayerEntry", $"symbolic link '{entry.Name}' has no target", entry.Name);
-                    RemoveExisting(parent, leaf, entry.Name);
                     // Written as-is: the target is only interpreted inside the container, and later entries never follow it.
-                    Check(Libc.symlinkat(entry.LinkName, parent, leaf), "symlink", entry.Name);
+                    if (Libc.symlinkat(entry.LinkName, parent, leaf) != 0)
+                    {
+                        if (Marshal.GetLastPInvokeError() != EEXIST) throw Errno("symlink", entry.Name);
+                        RemoveExisting(parent, leaf, entry.Name);
+                        Check(Libc.symlinkat(entry.LinkName, parent, leaf), "symlink", entry.Name);
+                    }
                     ApplyOwnerMode(st, parent, leaf, entry, isSymlink: true);
                     SetTimes(parent, leaf, entry.ModificationTime, followLast: false);
                     break;
@@ -158,10 +191,14 @@ public static class LayerExtractor
                 case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                     if (entry.EntryType != TarEntryType.Fifo && !st.Options.AllowDevices)
                         throw Invalid("DeviceNotAllowed", $"layer entry '{entry.Name}' is a device node; device nodes are not allowed in images", entry.Name);
-                    RemoveExisting(parent, leaf, entry.Name);
                     var type = entry.EntryType switch { TarEntryType.CharacterDevice => S_IFCHR, TarEntryType.BlockDevice => S_IFBLK, _ => S_IFIFO };
                     var dev = entry is PosixTarEntry pe && entry.EntryType != TarEntryType.Fifo ? Libc.MakeDev((uint)pe.DeviceMajor, (uint)pe.DeviceMinor) : 0;
-                    Check(Libc.mknodat(parent, leaf, type | 0600, dev), "mknod", entry.Name);
+                    if (Libc.mknodat(parent, leaf, type | 0600, dev) != 0)
+                    {
+                        if (Marshal.GetLastPInvokeError() != EEXIST) throw Errno("mknod", entry.Name);
+                        RemoveExisting(parent, leaf, entry.Name);
+                        Check(Libc.mknodat(parent, leaf, type | 0600, dev), "mknod", entry.Name);
+                    }
                     ApplyOwnerMode(st, parent, leaf, entry, isSymlink: false);
                     SetTimes(parent, leaf, entry.ModificationTime, followLast: false);
                     break;
@@ -179,6 +216,7 @@ public static class LayerExtractor
     private static void ExtractWhiteout(State st, string[] path, string entryName)
     {
         var leaf = path[^1];
+        if (leaf != OpaqueWhiteout) st.Touching(string.Join('/', path[..^1].Append(leaf[WhiteoutPrefix.Length..])));
         var parent = OpenParent(st, path, create: true);
         try
         {
@@ -205,13 +243,20 @@ public static class LayerExtractor
 
     private static void WriteFile(State st, int parent, string leaf, TarEntry entry)
     {
-        RemoveExisting(parent, leaf, entry.Name);
-        var fd = Libc.Openat2(parent, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600, ChildResolve);
-        if (fd < 0) throw Errno("create", entry.Name);
+        const int create = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        var fd = Libc.Openat2(parent, leaf, create, 0600, ChildResolve);
+        if (fd < 0)
+        {
+            // Something is there already: a later entry replaces an earlier one.
+            if (Marshal.GetLastPInvokeError() != EEXIST) throw Errno("create", entry.Name);
+            RemoveExisting(parent, leaf, entry.Name);
+            fd = Libc.Openat2(parent, leaf, create, 0600, ChildResolve);
+            if (fd < 0) throw Errno("create", entry.Name);
+        }
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         if (entry.DataStream is { } data)
         {
-            var buf = new byte[81920];
+            var buf = st.Buffer;
             long written = 0;
             int n;
             while ((n = data.Read(buf, 0, buf.Length)) > 0)
@@ -250,12 +295,17 @@ public static class LayerExtractor
             throw Invalid("InvalidLayerEntry", $"hard link '{entry.Name}' points outside the layer root ('{entry.LinkName}')", entry.Name);
         }
         if (target.Length == 0) throw Invalid("InvalidLayerEntry", $"hard link '{entry.Name}' points at the root directory", entry.Name);
-        var tparent = OpenParent(st, target, create: false);
+        var tparent = OpenParent(st, target, create: false, cache: false);
         try
         {
-            RemoveExisting(parent, leaf, entry.Name);
             // flags 0: a symlink target is linked itself, never followed; the target must already be in this layer.
-            if (Libc.linkat(tparent, target[^1], parent, leaf, 0) != 0)
+            var rc = Libc.linkat(tparent, target[^1], parent, leaf, 0);
+            if (rc != 0 && Marshal.GetLastPInvokeError() == EEXIST)
+            {
+                RemoveExisting(parent, leaf, entry.Name);
+                rc = Libc.linkat(tparent, target[^1], parent, leaf, 0);
+            }
+            if (rc != 0)
             {
                 var e = Marshal.GetLastPInvokeError();
                 if (e is ENOENT or EPERM)
@@ -270,11 +320,24 @@ public static class LayerExtractor
     }
 
     /// <summary>An O_PATH fd on the directory holding <paramref name="path"/>'s last component, resolved inside the root
-    /// without following any symlink; missing directories are created (0755) when <paramref name="create"/>.</summary>
-    private static int OpenParent(State st, string[] path, bool create)
+    /// without following any symlink; missing directories are created (0755) when <paramref name="create"/>. With
+    /// <paramref name="cache"/> the fd is kept for the next entries (<see cref="CloseParent"/> leaves it open).</summary>
+    private static int OpenParent(State st, string[] path, bool create, bool cache = true)
     {
         if (path.Length == 1) return st.RootFd;
         var dirs = string.Join('/', path, 0, path.Length - 1);
+        if (cache && dirs == st.CachedDir) return st.CachedFd;
+        var fd = OpenParentUncached(st, path, dirs, create);
+        if (cache)
+        {
+            st.ForgetParent();
+            (st.CachedDir, st.CachedFd) = (dirs, fd);
+        }
+        return fd;
+    }
+
+    private static int OpenParentUncached(State st, string[] path, string dirs, bool create)
+    {
         var fd = Libc.Openat2(st.RootFd, dirs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, ParentResolve);
         if (fd >= 0) return fd;
         var err = Marshal.GetLastPInvokeError();
@@ -314,7 +377,7 @@ public static class LayerExtractor
 
     private static void CloseParent(State st, int fd)
     {
-        if (fd != st.RootFd) Libc.close(fd);
+        if (fd != st.RootFd && fd != st.CachedFd) Libc.close(fd);
     }
 
     private static bool IsDirectory(int parent, string leaf)

@@ -23,7 +23,8 @@ public static class StreamSniffer
         }
         var whole = new PrefixedStream(head.AsSpan(0, n).ToArray(), s);
         gzip = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-        if (gzip) return new GZipStream(whole, CompressionMode.Decompress);
+        // GZipStream reads its input 8 KiB at a time: let those small reads come from a larger buffer.
+        if (gzip) return new GZipStream(new BufferedStream(whole, 256 * 1024), CompressionMode.Decompress);
         if (n == 4 && head.AsSpan().SequenceEqual(ZstdMagic)) return new ZstdSharp.DecompressionStream(whole);
         return whole;
     }

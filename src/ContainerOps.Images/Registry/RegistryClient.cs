@@ -27,16 +27,19 @@ public sealed class RegistryClient : IDisposable
     private readonly string _apiHost;
     private readonly bool _insecure;
     private readonly SemaphoreSlim _pingLock = new(1, 1);
+    private readonly RegistryConnections.Pool? _pool;
     private Uri? _base;
 
     /// <param name="registry">The registry as a reference names it ("docker.io", "127.0.0.1:5000").</param>
-    public RegistryClient(string registry, RegistryOptions options)
+    /// <param name="connections">Connection pools to share with other clients (null: this client has its own).</param>
+    public RegistryClient(string registry, RegistryOptions options, RegistryConnections? connections = null)
     {
         _options = options;
         Registry = RegistryHosts.Normalize(registry);
         _apiHost = RegistryHosts.ApiHost(Registry);
         _insecure = options.IsInsecure(_apiHost) || options.IsInsecure(Registry);
-        _http = new HttpClient(RegistryTransport.CreateHandler(_apiHost, options, _insecure), disposeHandler: true)
+        if (connections != null && options.WrapHandler == null) _pool = connections.Get(_apiHost, options, _insecure);
+        _http = new HttpClient(_pool?.Handler ?? RegistryTransport.CreateHandler(_apiHost, options, _insecure), disposeHandler: _pool == null)
         {
             Timeout = Timeout.InfiniteTimeSpan, // blobs stream for as long as they take; callers cancel
         };
@@ -59,34 +62,44 @@ public sealed class RegistryClient : IDisposable
 
     // ---------------- connection ----------------
 
-    /// <summary>Finds the base URL: HTTPS, or for an insecure registry HTTPS without checks falling back to plain HTTP.</summary>
+    /// <summary>Finds the base URL: HTTPS, or for an insecure registry HTTPS without checks falling back to plain HTTP.
+    /// Only an insecure registry is probed (GET /v2/), once per connection pool: a secure one is HTTPS, and the first
+    /// real request reports it when it cannot be reached.</summary>
     private async Task<Uri> Base(CancellationToken ct)
     {
         if (_base != null) return _base;
+        if (!_insecure) return _base = new Uri($"https://{_apiHost}/");
+        if (_pool?.Base is { } known) return _base = known;
         await _pingLock.WaitAsync(ct);
         try
         {
             if (_base != null) return _base;
-            var https = new Uri($"https://{_apiHost}/");
-            try
-            {
-                using var resp = await _http.GetAsync(new Uri(https, "v2/"), HttpCompletionOption.ResponseHeadersRead, ct);
-                return _base = https;
-            }
-            catch (HttpRequestException e) when (_insecure)
-            {
-                _ = e; // a plain-HTTP registry answers a TLS hello with garbage: use HTTP
-                var http = new Uri($"http://{_apiHost}/");
-                try
-                {
-                    using var resp = await _http.GetAsync(new Uri(http, "v2/"), HttpCompletionOption.ResponseHeadersRead, ct);
-                    return _base = http;
-                }
-                catch (HttpRequestException e2) { throw RegistryErrors.Unreachable(Registry, e2); }
-            }
-            catch (HttpRequestException e) { throw RegistryErrors.Unreachable(Registry, e); }
+            _base = await Probe(ct);
+            if (_pool != null) _pool.Base = _base;
+            return _base;
         }
         finally { _pingLock.Release(); }
+    }
+
+    private async Task<Uri> Probe(CancellationToken ct)
+    {
+        var https = new Uri($"https://{_apiHost}/");
+        try
+        {
+            using var resp = await _http.GetAsync(new Uri(https, "v2/"), HttpCompletionOption.ResponseHeadersRead, ct);
+            return https;
+        }
+        catch (HttpRequestException)
+        {
+            // A plain-HTTP registry answers a TLS hello with garbage: use HTTP.
+            var http = new Uri($"http://{_apiHost}/");
+            try
+            {
+                using var resp = await _http.GetAsync(new Uri(http, "v2/"), HttpCompletionOption.ResponseHeadersRead, ct);
+                return http;
+            }
+            catch (HttpRequestException e2) { throw RegistryErrors.Unreachable(Registry, e2); }
+        }
     }
 
     private async Task<Uri> Url(string repo, string kind, string reference, CancellationToken ct) =>
@@ -121,7 +134,12 @@ public sealed class RegistryClient : IDisposable
         {
             if (auth != null) req.Headers.Authorization = auth;
             try { return await _http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, ct); }
-            catch (HttpRequestException e) { throw RegistryErrors.Unreachable(Registry, e); }
+            catch (HttpRequestException e)
+            {
+                // The registry may have changed (restarted with or without TLS): probe again next time.
+                if (_pool != null) _pool.Base = null;
+                throw RegistryErrors.Unreachable(Registry, e);
+            }
         }
     }
 
@@ -253,7 +271,10 @@ public sealed class RegistryClient : IDisposable
     /// resumes where it stopped (Range: bytes=N-); a registry that ignores Range makes it start over. The file is
     /// left only when its size and sha256 match the descriptor.
     /// </summary>
-    public async Task DownloadBlobAsync(string repo, Descriptor d, string path, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
+    /// <param name="tee">Also sees every byte as it is written (e.g. to unpack a layer while it arrives); it is told
+    /// when the download starts over. Its bytes are unverified until this method returns.</param>
+    public async Task DownloadBlobAsync(string repo, Descriptor d, string path, IProgress<TransferProgress>? progress = null, CancellationToken ct = default,
+        IDownloadTee? tee = null)
     {
         var target = Target(repo, d.Digest);
         var url = await Url(repo, "blobs", d.Digest, ct);
@@ -284,18 +305,20 @@ public sealed class RegistryClient : IDisposable
                         // Range ignored: start over.
                         hash.GetHashAndReset();
                         file.SetLength(0);
-                        file.Position = 0;
                         done = 0;
+                        tee?.Restart();
                     }
+                    file.Position = done; // after a failed write, continue right after the last byte counted
                     await using var body = await resp.Content.ReadAsStreamAsync(ct);
                     int n;
                     while ((n = await body.ReadAsync(buffer, ct)) > 0)
                     {
+                        if (d.Size >= 0 && done + n > d.Size)
+                            throw new ContainerOpsException(ErrorKind.InvalidArgument, "SizeMismatch", $"blob {d.Digest} is larger than the {d.Size} bytes its descriptor gives", target);
                         await file.WriteAsync(buffer.AsMemory(0, n), ct);
                         hash.AppendData(buffer, 0, n);
+                        if (tee != null) await tee.WriteAsync(buffer.AsMemory(0, n), ct);
                         done += n;
-                        if (d.Size >= 0 && done > d.Size)
-                            throw new ContainerOpsException(ErrorKind.InvalidArgument, "SizeMismatch", $"blob {d.Digest} is larger than the {d.Size} bytes its descriptor gives", target);
                         if (progress != null && done - lastReport >= 256 * 1024)
                         {
                             lastReport = done;
@@ -499,4 +522,13 @@ public sealed class RegistryClient : IDisposable
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
     }
+}
+
+/// <summary>Sees a blob's bytes while <see cref="RegistryClient.DownloadBlobAsync"/> writes them: in order, each byte once,
+/// unless the download starts over from the first byte (<see cref="Restart"/>: forget what came so far). Nothing it
+/// sees is verified until the download returns; it must not throw for its own failures.</summary>
+public interface IDownloadTee
+{
+    ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct);
+    void Restart();
 }

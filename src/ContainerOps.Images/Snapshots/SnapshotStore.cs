@@ -59,15 +59,19 @@ public sealed class SnapshotStore
         }
     }
 
-    /// <summary>Renames a prepared snapshot into place; false when one with this chain ID already exists (the temp goes).</summary>
-    public bool Commit(string tempDir, string chainId)
+    /// <summary>Renames a prepared snapshot into place; false when one with this chain ID already exists (the temp goes).
+    /// With <paramref name="syncDirectory"/> false the caller calls <see cref="SyncSnapshots"/> after the batch.</summary>
+    public bool Commit(string tempDir, string chainId, bool syncDirectory = true)
     {
         var dir = SnapshotDir(chainId);
         if (Directory.Exists(dir)) { Discard(tempDir); return false; }
         Directory.Move(tempDir, dir);
-        AtomicFile.SyncDirectory(_snapshots);
+        if (syncDirectory) SyncSnapshots();
         return true;
     }
+
+    /// <summary>Makes renames into the snapshot directory durable (one fsync of the directory).</summary>
+    public void SyncSnapshots() => AtomicFile.SyncDirectory(_snapshots);
 
     public void Discard(string dir) => DeleteTree(dir);
 
