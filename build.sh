@@ -36,7 +36,7 @@ build_shim() {
 }
 
 build_dotnet() {
-  dotnet publish src/ContainerOps.Daemon/ContainerOps.Daemon.csproj -c "$config" -o bin/daemon --nologo -v quiet
+  dotnet publish src/ContainerOps.Daemon/ContainerOps.Daemon.csproj -c "$config" -r linux-x64 --self-contained false -o bin/daemon --nologo -v quiet
   dotnet publish src/ContainerOps.PowerShell/ContainerOps.PowerShell.csproj -c "$config" -o bin/module --nologo -v quiet
   dotnet publish src/ContainerOps.Cli/ContainerOps.Cli.csproj -c "$config" -o bin/cli --nologo -v quiet
   cp -f bin/cli/containerops bin/containerops

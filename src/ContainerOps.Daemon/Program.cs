@@ -35,7 +35,13 @@ public static partial class Program
         var socket = options.EffectiveSocketPath;
         if (File.Exists(socket)) File.Delete(socket);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+        // The content root is the daemon's own directory, and configuration is not reloaded: by default the host
+        // watches the working directory recursively, which is wherever the client that auto-started us ran.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff "; });
         builder.Logging.SetMinimumLevel(LogLevel.Information);

@@ -75,4 +75,15 @@ public class AutoStartTests
         var e = Assert.Throws<ContainerOpsException>(() => ContainerOpsClient.Connect(options));
         Assert.Contains("cannot start: no root", e.Message);
     }
+
+    [Fact]
+    public void A_daemon_started_from_the_root_directory_watches_no_files()
+    {
+        using var daemon = new PrivateDaemon();
+        Assert.Equal("/", new DirectoryInfo($"/proc/{daemon.Pid}/cwd").LinkTarget);
+        // Every inotify watch shows as an "inotify wd:" line in the fdinfo of its descriptor.
+        var watches = Directory.GetFiles($"/proc/{daemon.Pid}/fdinfo")
+            .Sum(f => { try { return File.ReadLines(f).Count(l => l.StartsWith("inotify wd:", StringComparison.Ordinal)); } catch (IOException) { return 0; } });
+        Assert.Equal(0, watches);
+    }
 }

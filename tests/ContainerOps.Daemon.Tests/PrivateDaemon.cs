@@ -76,6 +76,8 @@ public sealed class PrivateDaemon : IDisposable
         if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
         foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
         psi.UseShellExecute = false;
+        // From the file system root, as an auto-started daemon may be: nothing below it may be watched or scanned.
+        psi.WorkingDirectory = "/";
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;
