@@ -29,6 +29,13 @@ internal static class CliApp
 
     public static async Task<int> MainAsync(string[] args)
     {
+        ContainerOps.Core.IO.StandardStreams.UseForConsole();
+        try { return await RunAsync(args).ConfigureAwait(false); }
+        catch (Exception e) when (ContainerOps.Core.IO.StandardStreams.IsBrokenPipe(e)) { return 141; } // 128 + SIGPIPE, as a C program would end
+    }
+
+    private static async Task<int> RunAsync(string[] args)
+    {
         ParsedArgs global;
         try { global = ArgParser.Parse(GlobalSpec, args); }
         catch (UsageException e) { return UsageError(e); }
@@ -110,6 +117,7 @@ internal static class CliApp
         {
             return 130;
         }
+        catch (Exception e) when (ContainerOps.Core.IO.StandardStreams.IsBrokenPipe(e)) { return 141; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException
                                       or System.Net.Sockets.SocketException)
         {

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using ContainerOps.Client;
+using ContainerOps.Core.IO;
 
 namespace ContainerOps.Cli;
 
@@ -15,8 +16,8 @@ internal sealed class CliContext : IDisposable
     public CliContext(ClientOptions options)
     {
         Options = options;
-        Out = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 16384) { AutoFlush = false, NewLine = "\n" };
-        Err = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false), 4096) { AutoFlush = true, NewLine = "\n" };
+        Out = new StreamWriter(StandardStreams.Open(1), new UTF8Encoding(false), 16384) { AutoFlush = false, NewLine = "\n" };
+        Err = new StreamWriter(StandardStreams.Open(2), new UTF8Encoding(false), 4096) { AutoFlush = true, NewLine = "\n" };
     }
 
     public ClientOptions Options { get; }

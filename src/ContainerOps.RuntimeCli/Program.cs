@@ -1,2 +1,3 @@
 // containerops-runtime [--root DIR] create|start|run|state|kill|delete|pause|resume …
+ContainerOps.Core.IO.StandardStreams.UseForConsole();
 return ContainerOps.Runtime.Oci.OciCommandLine.Run(args, "containerops-runtime");

@@ -337,7 +337,7 @@ internal static class Containers
             await using var session = await c.Client.ExecInteractiveAsync(container, request, c.Cancel);
             return await TerminalBridge.RunAsync(session, TerminalBridge.StdinIsTerminal, c.Cancel);
         }
-        return await StreamExec(c, container, request, request.AttachStdin ? Console.OpenStandardInput() : null);
+        return await StreamExec(c, container, request, request.AttachStdin ? ContainerOps.Core.IO.StandardStreams.Open(0, FileAccess.Read) : null);
     }
 
     private static async Task<int> StreamExec(CliContext c, string container, ExecCreateRequest request, Stream? stdin)

@@ -69,7 +69,7 @@ internal static class Images
 
     private static Stream OpenInput(string source)
     {
-        if (source == "-") return Console.OpenStandardInput();
+        if (source == "-") return ContainerOps.Core.IO.StandardStreams.Open(0, FileAccess.Read);
         try { return new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 
 namespace ContainerOps.Client.Terminal;
 
@@ -15,7 +16,7 @@ public static class TerminalBridge
     public static async Task<int> RunAsync(InteractiveSession session, bool tty, CancellationToken ct)
     {
         using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var stdout = Console.OpenStandardOutput();
+        var stdout = StandardStreams.Open(1);
         using var raw = tty ? RawTerminal.Enter(0) : null;
         using var winch = tty ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => Resize(session)) : null;
         if (tty) Resize(session);
@@ -43,7 +44,7 @@ public static class TerminalBridge
             }
             else
             {
-                await using var stdin = Console.OpenStandardInput();
+                await using var stdin = StandardStreams.Open(0, FileAccess.Read);
                 int n;
                 while ((n = await stdin.ReadAsync(buffer, done.Token).ConfigureAwait(false)) > 0)
                     await session.Stream.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);

@@ -168,8 +168,8 @@ public static class OciCommandLine
         if (attach is null) return;
         try
         {
-            using var stdout = Console.OpenStandardOutput();
-            using var stderr = Console.OpenStandardError();
+            using var stdout = Core.IO.StandardStreams.Open(1);
+            using var stderr = Core.IO.StandardStreams.Open(2);
             while (AttachFrames.Read(attach) is { } frame)
             {
                 var target = frame.Stream == AttachFrames.Stderr ? stderr : stdout;
