@@ -67,6 +67,18 @@ public class CliImageTests
         }
     }
 
+    [Fact]
+    public void On_a_terminal_the_cli_leaves_the_keypad_mode_alone()
+    {
+        // script(1) gives the program a terminal; .NET's own console streams would write ESC[?1h ESC= (keypad_xmit) there.
+        var output = Shell.Run("script", $"-qec \"{Cli} version; {Cli} nosuchverb\" /dev/null", check: false,
+            env: new Dictionary<string, string> { ["TERM"] = "xterm" });
+        Assert.Contains("containerops version", output);
+        Assert.Contains("is not a containerops command", output);
+        Assert.DoesNotContain("\u001b[?1h", output);
+        Assert.DoesNotContain("\u001b=", output);
+    }
+
     private static string Run(PrivateDaemon d, string args, bool check = true) =>
         Shell.Run(Cli, $"-H unix://{Path.Combine(d.RunRoot, "containerops.sock")} {args}", check, timeoutMs: 300_000);
 
