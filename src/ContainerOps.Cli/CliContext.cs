@@ -20,6 +20,10 @@ internal sealed class CliContext : IDisposable
         Err = new StreamWriter(StandardStreams.Open(2), new UTF8Encoding(false), 4096) { AutoFlush = true, NewLine = "\n" };
     }
 
+    /// <summary>Standard input as text, read from the file descriptor (not through System.Console, see StandardStreams).</summary>
+    public TextReader In => _in ??= new StreamReader(StandardStreams.Open(0, FileAccess.Read), new UTF8Encoding(false));
+    private TextReader? _in;
+
     public ClientOptions Options { get; }
     public StreamWriter Out { get; }
     public StreamWriter Err { get; }

@@ -107,37 +107,45 @@ internal static class ImageOps
         {
             if (password != null) throw new UsageException("--password and --password-stdin are mutually exclusive");
             if (user is null) throw new UsageException("must provide --username with --password-stdin");
-            password = (await Console.In.ReadToEndAsync(c.Cancel)).TrimEnd('\n', '\r');
+            password = (await c.In.ReadToEndAsync(c.Cancel)).TrimEnd('\n', '\r');
         }
         else if (password != null) c.Err.WriteLine("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
         if (user is null)
         {
             c.Out.Write("Username: "); c.Out.Flush();
-            user = Console.ReadLine()?.Trim() ?? "";
+            user = c.In.ReadLine()?.Trim() ?? "";
         }
         if (password is null)
         {
             c.Out.Write("Password: "); c.Out.Flush();
-            password = ReadSecret();
+            password = ReadSecret(c);
         }
         var result = await c.Client.LoginAsync(new RegistryLoginRequest { ServerAddress = server, Username = user, Password = password, Insecure = a.Flag("insecure") }, c.Cancel);
         c.Out.WriteLine(result.Status);
         return 0;
     }
 
-    private static string ReadSecret()
+    /// <summary>A line typed without echo (the terminal in raw mode for the while); a plain line when stdin is not a terminal.</summary>
+    private static string ReadSecret(CliContext c)
     {
-        if (Console.IsInputRedirected) return Console.ReadLine() ?? "";
-        var sb = new System.Text.StringBuilder();
-        while (true)
+        var bytes = new List<byte>();
+        using (var raw = ContainerOps.Client.Terminal.RawTerminal.Enter(0))
         {
-            var k = Console.ReadKey(intercept: true);
-            if (k.Key == ConsoleKey.Enter) break;
-            if (k.Key == ConsoleKey.Backspace) { if (sb.Length > 0) sb.Length--; continue; }
-            sb.Append(k.KeyChar);
+            if (raw is null) return c.In.ReadLine() ?? "";
+            Span<byte> one = stackalloc byte[1];
+            while (!c.Cancel.IsCancellationRequested)
+            {
+                var n = ContainerOps.Client.Terminal.RawTerminal.Read(0, one);
+                if (n < 0 || (n == 1 && one[0] is (byte)'\r' or (byte)'\n' or 4 /* Ctrl+D */)) break;
+                if (n == 0) continue; // the read timed out: look at the cancellation, read again
+                if (one[0] == 3) throw new OperationCanceledException(); // Ctrl+C: raw mode turns it into a byte
+                if (one[0] is 0x7f or 0x08) { if (bytes.Count > 0) bytes.RemoveAt(bytes.Count - 1); continue; }
+                bytes.Add(one[0]);
+            }
         }
-        Console.WriteLine();
-        return sb.ToString();
+        c.Out.WriteLine();
+        c.Out.Flush();
+        return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
     }
 
     public static async Task<int> Logout(CliContext c, ParsedArgs a)
@@ -156,7 +164,7 @@ internal static class ImageOps
         {
             if (!Console.IsOutputRedirected) throw new UsageException($"cowardly refusing to write {what} to a terminal (use -o FILE or a redirect)");
             c.Out.Flush();
-            return Console.OpenStandardOutput();
+            return ContainerOps.Core.IO.StandardStreams.Open(1);
         }
         return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
     }
@@ -246,7 +254,7 @@ internal static class ImageOps
         if (a.Flag("force")) return true;
         c.Out.Write($"WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
         c.Out.Flush();
-        var answer = Console.ReadLine()?.Trim();
+        var answer = c.In.ReadLine()?.Trim();
         return answer is "y" or "Y" or "yes";
     }
 
