@@ -215,26 +215,4 @@ public class StreamingPullTests
             _listener.Stop();
         }
     }
-
-    private sealed class BreakingStream(Stream inner, long limit) : Stream
-    {
-        private long _read;
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            if (_read >= limit) throw new IOException("connection reset (test)");
-            var n = inner.Read(buffer, offset, (int)Math.Min(count, limit - _read));
-            _read += n;
-            return n;
-        }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long o, SeekOrigin s) => throw new NotSupportedException();
-        public override void SetLength(long v) => throw new NotSupportedException();
-        public override void Write(byte[] b, int o, int c) => throw new NotSupportedException();
-        protected override void Dispose(bool d) { if (d) inner.Dispose(); base.Dispose(d); }
-    }
 }

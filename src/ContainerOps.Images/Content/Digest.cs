@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 
 namespace ContainerOps.Images.Content;
 
@@ -25,7 +26,7 @@ public static class Digest
 }
 
 /// <summary>A read-through stream that hashes (sha256) and counts what passes through it.</summary>
-public sealed class HashingStream : Stream
+public sealed class HashingStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -54,15 +55,7 @@ public sealed class HashingStream : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position { get => BytesRead; }
 
     protected override void Dispose(bool disposing)
     {

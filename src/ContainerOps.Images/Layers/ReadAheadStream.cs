@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using ContainerOps.Core.IO;
 
 namespace ContainerOps.Images.Layers;
 
@@ -9,7 +10,7 @@ namespace ContainerOps.Images.Layers;
 /// source is rethrown to the reader as it was. Dispose stops the thread and waits for it, so the source may be
 /// disposed right after; the source must not block forever (a file, or a pipe its writer completes).
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ForwardReadStream
 {
     private readonly Stream _source;
     private readonly BlockingCollection<(byte[] Buffer, int Length)> _full;
@@ -74,15 +75,6 @@ internal sealed class ReadAheadStream : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using ContainerOps.Core.IO;
 using ContainerOps.Images.Content;
 
 namespace ContainerOps.Images.Layers;
@@ -40,7 +41,7 @@ public static class StreamSniffer
         return MediaTypes.OciLayer;
     }
 
-    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream rest) : ForwardReadStream
     {
         private int _pos;
 
@@ -58,14 +59,5 @@ public static class StreamSniffer
             return rest.Read(buffer);
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

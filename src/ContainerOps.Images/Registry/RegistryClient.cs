@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Images.Content;
 using ContainerOps.Images.Credentials;
 
@@ -498,7 +499,7 @@ public sealed class RegistryClient : IDisposable
     }
 
     /// <summary>Reports how many bytes were read through it (upload progress).</summary>
-    private sealed class CountingStream(Stream inner, Action<long> report) : Stream
+    private sealed class CountingStream(Stream inner, Action<long> report) : ForwardReadStream
     {
         private long _count;
         private long _last;
@@ -511,15 +512,8 @@ public sealed class RegistryClient : IDisposable
             if (_count - _last >= 256 * 1024) { _last = _count; report(_count); }
             return n;
         }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => inner.Length;
-        public override long Position { get => _count; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Position { get => _count; }
         protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
     }
 }
