@@ -66,11 +66,13 @@ public static class TerminalBridge
     }
 
     /// <summary>[height, width] of this process's terminal, for a request's ConsoleSize; null without one.</summary>
-    public static List<int>? ConsoleSize() => (RawTerminal.Size(1) ?? RawTerminal.Size(0)) is var (rows, cols) ? [rows, cols] : null;
+    public static List<int>? ConsoleSize() => CurrentSize() is var (rows, cols) ? [rows, cols] : null;
+
+    private static (int Rows, int Columns)? CurrentSize() => RawTerminal.Size(1) ?? RawTerminal.Size(0);
 
     private static void Resize(InteractiveSession session)
     {
-        if ((RawTerminal.Size(1) ?? RawTerminal.Size(0)) is var (rows, cols))
+        if (CurrentSize() is var (rows, cols))
             _ = session.ResizeAsync(rows, cols).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 }

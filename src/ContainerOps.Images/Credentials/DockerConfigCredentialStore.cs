@@ -85,12 +85,9 @@ public sealed class DockerConfigCredentialStore : ICredentialStore
     private CredentialHelper? HelperFor(JsonObject doc, string registry)
     {
         if (doc["credHelpers"] is JsonObject helpers)
-        {
-            var want = RegistryHosts.Normalize(registry);
-            foreach (var (key, value) in helpers)
-                if (RegistryHosts.Normalize(key) == want && value is JsonValue v && v.TryGetValue<string>(out var name) && name.Length > 0)
+            foreach (var key in MatchingKeys(helpers, registry))
+                if (helpers[key] is JsonValue v && v.TryGetValue<string>(out var name) && name.Length > 0)
                     return new CredentialHelper(name, Path);
-        }
         return doc["credsStore"] is JsonValue store && store.TryGetValue<string>(out var storeName) && storeName.Length > 0
             ? new CredentialHelper(storeName, Path)
             : null;
