@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.Processes;
 using ContainerOps.Runtime.Builtin;
@@ -126,7 +125,7 @@ public static class OciCommandLine
                     Pid = status.State == RuntimeState.Exited ? 0 : status.Pid,
                     Bundle = record?.Bundle ?? "",
                 };
-                Console.Out.WriteLine(JsonSerializer.Serialize(state, OciJsonContext.Default.OciState));
+                Console.Out.WriteLine(state.ToJson());
                 return 0;
             }
             case "kill":

@@ -145,14 +145,36 @@ public sealed class OciState
     public int Pid { get; set; }
     public string Bundle { get; set; } = "";
     public Dictionary<string, string>? Annotations { get; set; }
+
+    /// <summary>As `state` prints it. Written directly rather than through the serializer, which the runtime command
+    /// line does not load at all (see OciSpecReader).</summary>
+    public string ToJson()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("ociVersion", OciVersion);
+            json.WriteString("id", Id);
+            json.WriteString("status", Status);
+            json.WriteNumber("pid", Pid);
+            json.WriteString("bundle", Bundle);
+            if (Annotations is not null)
+            {
+                json.WriteStartObject("annotations");
+                foreach (var (key, value) in Annotations) json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
 [JsonSerializable(typeof(OciSpec))]
-[JsonSerializable(typeof(OciState))]
 [JsonSerializable(typeof(OciProcess))]
-[JsonSerializable(typeof(ContainerRuntimeRecord))]
 [JsonSerializable(typeof(System.Text.Json.JsonElement))]
 public sealed partial class OciJsonContext : JsonSerializerContext
 {

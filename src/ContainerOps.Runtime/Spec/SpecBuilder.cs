@@ -125,8 +125,7 @@ public static partial class SpecBuilder
             throw new ContainerOpsException(ErrorKind.NotFound, "BundleNotFound", $"bundle '{bundleDir}' has no config.json", bundleDir);
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), OciJsonContext.Default.OciSpec)
-                ?? throw new JsonException("empty document");
+            return OciSpecReader.Read(File.ReadAllBytes(path));
         }
         catch (JsonException e)
         {
