@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine runc crun busybox-static >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine runc crun busybox-static python3 util-linux >/dev/null
 work=$(mktemp -d)
 # Bundles made by `runc spec` name no cgroup path: each runtime uses a containerops/ or default parent, removed when empty.
 trap 'umount -R "$work/bundle/rootfs" 2>/dev/null || true; rm -rf "$work"; for d in /sys/fs/cgroup/*/containerops; do rmdir "$d" 2>/dev/null || true; done' EXIT
@@ -17,11 +17,30 @@ sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"$/"\/bin\/true"/' "$
 cmds=(-n containerops-runtime "$repo/bin/containerops-runtime --root $work/state/cr run --bundle $work/bundle bench-cr")
 cmds+=(-n "containerops oci" "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co")
 cmds+=(-n runc "runc --root $work/state/runc run --bundle $work/bundle bench-runc")
-# crun 1.8 refuses the hybrid cgroup v1 layout of some hosts: include it only where it works.
-if crun --root "$work/state/crun" run --bundle "$work/bundle" bench-crun-probe >/dev/null 2>&1; then
+# crun 1.8 refuses a hybrid layout whose unified hierarchy holds a controller (hugetlb on some hosts). In a private
+# mount namespace without that mount it runs, as on a host with the v1 hierarchies only: then every runtime is measured
+# there, so all four see the same cgroup layout. The host's mounts are not touched.
+hide_unified=
+crun_probe='crun --root "$0/state/crun" run --bundle "$0/bundle" bench-crun-probe >/dev/null 2>&1'
+if sh -c "$crun_probe" "$work"; then
+  cmds+=(-n crun "crun --root $work/state/crun run --bundle $work/bundle bench-crun")
+elif mountpoint -q /sys/fs/cgroup/unified && unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified && $crun_probe" "$work"; then
+  hide_unified=1
+  echo "crun refuses this host's hybrid cgroup layout: measuring every runtime with the unified mount hidden" >&2
   cmds+=(-n crun "crun --root $work/state/crun run --bundle $work/bundle bench-crun")
 else
   echo "crun cannot run a container on this host; leaving it out" >&2
 fi
-hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-markdown "$work/result.md" "${cmds[@]}" 2>&1 | grep -v '^$'
+run=(hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-markdown "$work/result.md" --export-json "$work/result.json" "${cmds[@]}")
+if [ -n "$hide_unified" ]; then
+  unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh "${run[@]}" 2>&1 | grep -v '^$'
+else
+  "${run[@]}" 2>&1 | grep -v '^$'
+fi
 cat "$work/result.md"
+# Medians, which the targets are stated in.
+python3 - "$work/result.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"median {r['command']}: {r['median'] * 1000:.1f} ms")
+PY
