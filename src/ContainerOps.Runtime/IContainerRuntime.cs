@@ -54,6 +54,9 @@ public sealed class RunOptions
     public int LogMaxFiles { get; init; } = 3;
     /// <summary>Keep stdin open and feed it from attach clients.</summary>
     public bool OpenStdin { get; init; }
+    /// <summary>The container's stdin, stdout and stderr are this process's own, as under runc and crun in the
+    /// foreground: no log and no output on the attach socket. Ignored when the spec asks for a terminal.</summary>
+    public bool InheritStdio { get; init; }
 }
 
 public enum RuntimeState { Unknown, Created, Running, Paused, Exited }

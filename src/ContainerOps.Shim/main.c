@@ -8,23 +8,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: containerops-shim run|create|exec <plan-file>\n       containerops-shim --version\n");
+    fprintf(stderr, "usage: containerops-shim run|create <plan-file> [<report-fd>]\n"
+                    "       containerops-shim exec <plan-file>\n       containerops-shim --version\n");
 }
+
+/* Where the front's one report line goes: stdout, or the fd named after the plan file. */
+static int report_out = STDOUT_FILENO;
 
 static int print_line(const char *line)
 {
     size_t n = strlen(line);
-    write_all(STDOUT_FILENO, line, n);
-    if (n == 0 || line[n - 1] != '\n') write_all(STDOUT_FILENO, "\n", 1);
+    write_all(report_out, line, n);
+    if (n == 0 || line[n - 1] != '\n') write_all(report_out, "\n", 1);
     return strncmp(line, "ok ", 3) == 0 ? 0 : 1;
 }
 
-/* The front: fork the monitor (double fork + setsid), wait for its one-line report, print it. */
+/* The front: fork the monitor, wait for its one-line report, print it, exit. The monitor calls setsid() (a child is
+ * never a process-group leader, so no second fork is needed for that) and is re-parented to the subreaper or init
+ * when the front exits: it is never a child of the daemon. */
 static int front(struct plan *p, int create)
 {
     char err[512];
@@ -33,28 +38,17 @@ static int front(struct plan *p, int create)
         fmt_error(err, sizeof err, errno, "pipe", "%s", strerror(errno));
         return print_line(err);
     }
-    pid_t a = fork();
-    if (a < 0) {
-        fmt_error(err, sizeof err, errno, "fork", "%s", strerror(errno));
+    pid_t monitor = fork();
+    if (monitor < 0) {
+        fmt_error(err, sizeof err, errno, "fork", "monitor: %s", strerror(errno));
         return print_line(err);
     }
-    if (a == 0) {
+    if (monitor == 0) {
         close(rp[0]);
         setsid();
-        pid_t b = fork();
-        if (b < 0) {
-            fmt_error(err, sizeof err, errno, "fork", "monitor: %s", strerror(errno));
-            size_t n = strlen(err);
-            err[n] = '\n';
-            write_all(rp[1], err, n + 1);
-            _exit(1);
-        }
-        if (b == 0) monitor_main(p, create, rp[1]);
-        _exit(0);
+        monitor_main(p, create, rp[1]);
     }
     close(rp[1]);
-    int st;
-    while (waitpid(a, &st, 0) < 0 && errno == EINTR) {}
     char line[1024];
     size_t len = 0;
     while (len < sizeof line - 1) {
@@ -81,17 +75,27 @@ int main(int argc, char **argv)
         printf("%s\n", SHIM_VERSION);
         return 0;
     }
-    if (argc != 3) {
+    if (argc != 3 && argc != 4) {
         usage();
         return 2;
     }
     int mode;
     if (!strcmp(argv[1], "run")) mode = 0;
     else if (!strcmp(argv[1], "create")) mode = 1;
-    else if (!strcmp(argv[1], "exec")) mode = 2;
+    else if (!strcmp(argv[1], "exec") && argc == 3) mode = 2;
     else {
         usage();
         return 2;
+    }
+    if (argc == 4) {
+        char *end;
+        long fd = strtol(argv[3], &end, 10);
+        if (*end || fd < 1 || fd > 1024 || fcntl((int)fd, F_GETFD) < 0) {
+            fprintf(stderr, "containerops-shim: report fd '%s' is not an open descriptor\n", argv[3]);
+            return 2;
+        }
+        report_out = (int)fd;
+        fcntl(report_out, F_SETFD, FD_CLOEXEC);
     }
     /* fds 0-2 must exist, or pipes created below could land on them. */
     for (int fd = 0; fd < 3; fd++)
@@ -115,6 +119,10 @@ int main(int argc, char **argv)
     }
     if (!p.runtime && (!p.rootfs || !p.ns_set[NS_MOUNT] || p.ns_path[NS_MOUNT])) {
         fmt_error(err, sizeof err, EINVAL, "plan", "a rootfs and a new mount namespace are required");
+        return print_line(err);
+    }
+    if (p.inherit_stdio && (p.terminal || p.runtime || p.log_path || p.open_stdin)) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "inherit_stdio excludes terminal, runtime, log and stdin");
         return print_line(err);
     }
     if (mode == 1 && !p.exec_fifo && !p.runtime) {

@@ -448,6 +448,12 @@ static pid_t start_external(int stdin_fd, int stdout_fd, int stderr_fd, const ch
     _exit(127);
 }
 
+static void stdio_to_null(void)
+{
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+}
+
 void monitor_main(struct plan *p, int create, int report_fd)
 {
     P = p;
@@ -460,9 +466,9 @@ void monitor_main(struct plan *p, int create, int report_fd)
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
 
-    /* Keep nothing the caller gave us except the report pipe; stdio is /dev/null. */
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+    /* Keep nothing the caller gave us except the report pipe; stdio is /dev/null (with inherit_stdio: once the init
+     * has its copy of the caller's). */
+    if (!p->inherit_stdio) stdio_to_null();
     if (report_fd > 3) syscall(SYS_close_range, 3U, (unsigned)report_fd - 1, 0U);
     syscall(SYS_close_range, (unsigned)report_fd + 1, ~0U, 0U);
 
@@ -495,6 +501,9 @@ void monitor_main(struct plan *p, int create, int report_fd)
             fail(report_fd, err, 0);
         }
         out_fd[0] = master;
+    } else if (p->inherit_stdio) {
+        child_out = 1;
+        child_err = 2;
     } else {
         int pi[2], po[2], pe[2];
         if ((p->open_stdin && pipe2(pi, O_CLOEXEC) < 0) || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
@@ -550,9 +559,12 @@ void monitor_main(struct plan *p, int create, int report_fd)
     init_pid = pid;
     close(sync[0]);
     close(rep[1]);
-    if (child_in > 0) close(child_in);
-    if (child_out >= 0) close(child_out);
-    if (child_err >= 0) close(child_err);
+    if (p->inherit_stdio) stdio_to_null();
+    else {
+        if (child_in > 0) close(child_in);
+        if (child_out >= 0) close(child_out);
+        if (child_err >= 0) close(child_err);
+    }
 
     char pidstr[32];
     snprintf(pidstr, sizeof pidstr, "%d", (int)pid);

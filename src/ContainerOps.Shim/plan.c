@@ -249,6 +249,7 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
         else if (!strcmp(kw, "arg")) { NEED(1); GROW(p->args, p->nargs + 1); p->args[p->nargs++] = a[0]; p->args[p->nargs] = NULL; }
         else if (!strcmp(kw, "terminal")) { NEED(1); NUM(a[0], p->terminal, 10); }
         else if (!strcmp(kw, "stdin")) { NEED(1); NUM(a[0], p->open_stdin, 10); }
+        else if (!strcmp(kw, "inherit_stdio")) { NEED(1); NUM(a[0], p->inherit_stdio, 10); }
         else if (!strcmp(kw, "log")) {
             NEED(3);
             p->log_path = a[0];

@@ -212,7 +212,7 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
             Assert.Equal(7, await p.WaitForExitAsync());
             Assert.Equal($"box-{b.Id[..6]}\n/bin/sleep 60 \n1000\n", stdout);
             Assert.Equal("oops\n", stderr);
-            Assert.Equal(1, _f.Runtime.ListPids(b.Id).Count);
+            Assert.Single(_f.Runtime.ListPids(b.Id));
 
             using var missing = _f.Runtime.Exec(b.Id, new ExecOptions { Args = new[] { "nope" } });
             missing.Stdin!.Dispose();

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -79,13 +80,14 @@ public partial class BuiltinRuntime : IContainerRuntime
             }
             if (createOnly && Libc.mkfifo(dir.ExecFifo, Convert.ToInt32("600", 8)) != 0) Libc.ThrowErrno("mkfifo " + dir.ExecFifo);
 
+            var inheritStdio = options.InheritStdio && spec.Process?.Terminal != true;
             var paths = new ShimPaths
             {
-                LogPath = options.LogPath, LogMaxBytes = options.LogMaxBytes, LogMaxFiles = options.LogMaxFiles,
+                LogPath = inheritStdio ? null : options.LogPath, LogMaxBytes = options.LogMaxBytes, LogMaxFiles = options.LogMaxFiles,
                 ExitFile = dir.ExitFile, PidFile = dir.PidFile, AttachSocket = dir.AttachSocket, ControlSocket = dir.ControlSocket,
-                ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin,
+                ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin && !inheritStdio, InheritStdio = inheritStdio,
             };
-            File.WriteAllText(dir.PlanFile, WritePlan(options, spec, rootfs, cgroupsPath, paths));
+            SmallFile.WriteText(dir.PlanFile, WritePlan(options, spec, rootfs, cgroupsPath, paths));
             var record = new ContainerRuntimeRecord
             {
                 Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
@@ -93,7 +95,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             };
             dir.Write(record);
 
-            var pid = RunShimFront(createOnly ? "create" : "run", dir.PlanFile, options.Id, spec.Process?.Args.FirstOrDefault());
+            var pid = RunShimFront(createOnly ? "create" : "run", dir.PlanFile, options.Id, spec.Process?.Args.FirstOrDefault(), inheritStdio);
             record.Pid = pid;
             record.PidStartTime = ContainerStateDir.ProcessStartTime(pid);
             dir.Write(record);
@@ -112,15 +114,18 @@ public partial class BuiltinRuntime : IContainerRuntime
     protected virtual string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths) =>
         PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths);
 
-    /// <summary>Runs the shim's front process and returns the container's pid, or throws what it reported.</summary>
-    private int RunShimFront(string mode, string planFile, string id, string? command)
+    /// <summary>Runs the shim's front process and returns the container's pid, or throws what it reported. With
+    /// <paramref name="inheritStdio"/> the shim gets this process's stdio and reports on fd 3.</summary>
+    private int RunShimFront(string mode, string planFile, string id, string? command, bool inheritStdio)
     {
         Span<int> fds = stackalloc int[2];
         if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0) Libc.ThrowErrno("pipe2");
         int pid;
         try
         {
-            pid = Spawn.Start(_context.ShimPath, new[] { _context.ShimPath, mode, planFile }, -1, fds[1], fds[1]);
+            pid = inheritStdio
+                ? Spawn.Start(_context.ShimPath, new[] { _context.ShimPath, mode, planFile, "3" }, 0, 1, 2, fd3: fds[1])
+                : Spawn.Start(_context.ShimPath, new[] { _context.ShimPath, mode, planFile }, -1, fds[1], fds[1]);
         }
         catch (IOException e)
         {

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Native;
 using ContainerOps.Runtime.Spec;
@@ -40,7 +41,7 @@ public abstract class CgroupManager
         {
             try
             {
-                foreach (var line in File.ReadAllLines(procs))
+                foreach (var line in SmallFile.ReadLines(procs))
                     if (int.TryParse(line, out var pid)) result.Add(pid);
             }
             catch (IOException) { }
@@ -74,7 +75,7 @@ public abstract class CgroupManager
 
     protected static void WriteSetting(string dir, string file, string value, string target, string field)
     {
-        try { File.WriteAllText(Path.Combine(dir, file), value); }
+        try { SmallFile.WriteText(Path.Combine(dir, file), value); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "CgroupLimitRefused",
@@ -86,7 +87,7 @@ public abstract class CgroupManager
     {
         try
         {
-            var text = File.ReadAllText(path).Trim();
+            var text = SmallFile.ReadText(path).Trim();
             if (text == "max") return 0;
             return long.TryParse(text, out var v) ? v : fallback;
         }
@@ -98,7 +99,7 @@ public abstract class CgroupManager
     {
         try
         {
-            foreach (var line in File.ReadLines(path))
+            foreach (var line in SmallFile.ReadLines(path))
             {
                 var parts = line.Split(' ', 2);
                 if (parts.Length == 2 && parts[0] == key && long.TryParse(parts[1], out var v)) return v;
@@ -116,7 +117,7 @@ public sealed record MountInfo(string MountPoint, string FsType, string Source, 
     public static List<MountInfo> Read(string path = "/proc/self/mountinfo")
     {
         var result = new List<MountInfo>();
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in SmallFile.ReadLines(path))
         {
             var dash = line.IndexOf(" - ", StringComparison.Ordinal);
             if (dash < 0) continue;

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Spec;
 
@@ -85,8 +86,8 @@ public sealed class CgroupV1 : CgroupManager
             foreach (var file in new[] { "cpuset.cpus", "cpuset.mems" })
             {
                 var path = Path.Combine(current, file);
-                if (File.ReadAllText(path).Trim().Length == 0)
-                    File.WriteAllText(path, File.ReadAllText(Path.Combine(parent, file)).Trim());
+                if (SmallFile.ReadText(path).Trim().Length == 0)
+                    SmallFile.WriteText(path, SmallFile.ReadText(Path.Combine(parent, file)).Trim());
             }
         }
     }
@@ -129,18 +130,18 @@ public sealed class CgroupV1 : CgroupManager
     public override void Freeze(string cgroupsPath, bool frozen)
     {
         var dir = Dir("freezer", cgroupsPath) ?? throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "NoFreezer", "the freezer cgroup controller is not mounted", cgroupsPath);
-        File.WriteAllText(Path.Combine(dir, "freezer.state"), frozen ? "FROZEN" : "THAWED");
+        SmallFile.WriteText(Path.Combine(dir, "freezer.state"), frozen ? "FROZEN" : "THAWED");
         if (!frozen) return;
         for (var i = 0; i < 1000 && IsFreezing(dir); i++) Thread.Sleep(1);
     }
 
-    private static bool IsFreezing(string dir) => File.ReadAllText(Path.Combine(dir, "freezer.state")).Trim() == "FREEZING";
+    private static bool IsFreezing(string dir) => SmallFile.ReadText(Path.Combine(dir, "freezer.state")).Trim() == "FREEZING";
 
     public override bool IsFrozen(string cgroupsPath)
     {
         var dir = Dir("freezer", cgroupsPath);
         if (dir is null || !Directory.Exists(dir)) return false;
-        try { return File.ReadAllText(Path.Combine(dir, "freezer.state")).Trim() != "THAWED"; }
+        try { return SmallFile.ReadText(Path.Combine(dir, "freezer.state")).Trim() != "THAWED"; }
         catch (IOException) { return false; }
     }
 

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using ContainerOps.Runtime.Spec;
 
 namespace ContainerOps.Runtime.Cgroups;
@@ -18,12 +19,12 @@ public sealed class CgroupV2 : CgroupManager
         try
         {
             var current = _root;
-            var available = File.ReadAllText(Path.Combine(_root, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var available = SmallFile.ReadText(Path.Combine(_root, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var wanted = new[] { "cpu", "cpuset", "memory", "pids", "io" }.Where(available.Contains).ToList();
             foreach (var part in cgroupsPath.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
                 // Enable controllers for the children of every level on the way down (no-internal-process rule aside, the parent is ours).
-                try { File.WriteAllText(Path.Combine(current, "cgroup.subtree_control"), string.Join(' ', wanted.Select(c => "+" + c))); }
+                try { SmallFile.WriteText(Path.Combine(current, "cgroup.subtree_control"), string.Join(' ', wanted.Select(c => "+" + c))); }
                 catch (IOException) { }
                 current = Path.Combine(current, part);
                 if (!Directory.Exists(current)) { Directory.CreateDirectory(current); created.Add(current); }
@@ -64,7 +65,7 @@ public sealed class CgroupV2 : CgroupManager
     public override void Freeze(string cgroupsPath, bool frozen)
     {
         var dir = Dir(cgroupsPath);
-        File.WriteAllText(Path.Combine(dir, "cgroup.freeze"), frozen ? "1" : "0");
+        SmallFile.WriteText(Path.Combine(dir, "cgroup.freeze"), frozen ? "1" : "0");
         if (!frozen) return;
         for (var i = 0; i < 1000 && ReadKey(Path.Combine(dir, "cgroup.events"), "frozen") != 1; i++) Thread.Sleep(1);
     }

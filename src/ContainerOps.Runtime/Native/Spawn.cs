@@ -26,8 +26,9 @@ public static unsafe partial class Spawn
     [LibraryImport("libc")] private static partial int sigfillset(void* set);
 
     /// <summary>Starts <paramref name="path"/> with <paramref name="args"/> (argv[0] included) and fds 0,1,2 taken from
-    /// <paramref name="stdin"/>, <paramref name="stdout"/>, <paramref name="stderr"/> (-1: /dev/null). The environment is this process's.</summary>
-    public static int Start(string path, IReadOnlyList<string> args, int stdin, int stdout, int stderr)
+    /// <paramref name="stdin"/>, <paramref name="stdout"/>, <paramref name="stderr"/> (-1: /dev/null), and fd 3 from
+    /// <paramref name="fd3"/> when given. The environment is this process's.</summary>
+    public static int Start(string path, IReadOnlyList<string> args, int stdin, int stdout, int stderr, int fd3 = -1)
     {
         int devNull = -1;
         if (stdin < 0 || stdout < 0 || stderr < 0)
@@ -45,6 +46,7 @@ public static unsafe partial class Spawn
             posix_spawn_file_actions_adddup2(fa, stdin < 0 ? devNull : stdin, 0);
             posix_spawn_file_actions_adddup2(fa, stdout < 0 ? devNull : stdout, 1);
             posix_spawn_file_actions_adddup2(fa, stderr < 0 ? devNull : stderr, 2);
+            if (fd3 >= 0) posix_spawn_file_actions_adddup2(fa, fd3, 3);
             posix_spawnattr_init(attr);
             posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
             sigemptyset(sigset);

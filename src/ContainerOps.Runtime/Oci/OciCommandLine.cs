@@ -100,11 +100,20 @@ public static class OciCommandLine
                     WritePidFile(pidFile, started.Pid);
                     return 0;
                 }
-                // Foreground: create, attach to the output, then start, so not a byte of early output is missed.
-                var status = runtime.Create(Options(root, id, bundle));
-                WritePidFile(pidFile, status.Pid);
-                using (var attach = UnixSocketFile.TryConnect(new ContainerStateDir(root, id).AttachSocket))
+                if (SpecBuilder.ReadBundle(bundle).Process?.Terminal != true)
                 {
+                    // Foreground, as runc and crun: the container's stdio is ours. The attach socket ends when it has exited.
+                    var started = runtime.RunAsync(Options(root, id, bundle, inheritStdio: true)).GetAwaiter().GetResult();
+                    WritePidFile(pidFile, started.Pid);
+                    using var attach = UnixSocketFile.TryConnect(new ContainerStateDir(root, id).AttachSocket);
+                    RelayUntilExit(attach);
+                }
+                else
+                {
+                    // With a terminal: create, attach to its output, then start, so not a byte of early output is missed.
+                    var status = runtime.Create(Options(root, id, bundle));
+                    WritePidFile(pidFile, status.Pid);
+                    using var attach = UnixSocketFile.TryConnect(new ContainerStateDir(root, id).AttachSocket);
                     runtime.Start(id);
                     RelayUntilExit(attach);
                 }
@@ -147,13 +156,14 @@ public static class OciCommandLine
         }
     }
 
-    private static RunOptions Options(string root, string id, string bundle) => new()
+    private static RunOptions Options(string root, string id, string bundle, bool inheritStdio = false) => new()
     {
         Id = id,
         BundlePath = Path.GetFullPath(bundle),
         LogPath = Path.Combine(root, id, "container.log"),
         LogMaxBytes = 1024 * 1024,
         LogMaxFiles = 1,
+        InheritStdio = inheritStdio,
     };
 
     private static void WritePidFile(string? path, int pid)

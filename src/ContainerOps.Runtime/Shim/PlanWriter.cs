@@ -16,6 +16,8 @@ public sealed class ShimPaths
     public string? ControlSocket { get; init; }
     public string? ExecFifo { get; init; }
     public bool OpenStdin { get; init; }
+    /// <summary>The init takes the shim's fds 0-2 (see PLAN.md `inherit_stdio`); LogPath and OpenStdin must be unset.</summary>
+    public bool InheritStdio { get; init; }
 }
 
 /// <summary>
@@ -193,6 +195,7 @@ public static class PlanWriter
     private static void PathLines(PlanBuilder plan, ShimPaths paths)
     {
         plan.Line("stdin", paths.OpenStdin ? "1" : "0");
+        if (paths.InheritStdio) plan.Line("inherit_stdio", "1");
         if (paths.LogPath is not null) plan.Line("log", paths.LogPath, paths.LogMaxBytes.ToString(), Math.Max(1, paths.LogMaxFiles).ToString());
         if (paths.ExitFile is not null) plan.Line("exit_file", paths.ExitFile);
         if (paths.PidFile is not null) plan.Line("pid_file", paths.PidFile);

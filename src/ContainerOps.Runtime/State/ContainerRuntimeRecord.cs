@@ -128,7 +128,7 @@ public sealed class ContainerStateDir
         string text;
         // Checked first because a running container has no exit file, and an exception per status query is dear.
         if (!File.Exists(ExitFile)) return null;
-        try { text = File.ReadAllText(ExitFile); }
+        try { text = SmallFile.ReadText(ExitFile); }
         catch (FileNotFoundException) { return null; }
         catch (DirectoryNotFoundException) { return null; }
         int code = 0, signal = 0;
@@ -151,13 +151,22 @@ public sealed class ContainerStateDir
     /// <summary>Start time of <paramref name="pid"/> in clock ticks since boot (field 22 of /proc/pid/stat), or -1.</summary>
     public static long ProcessStartTime(int pid)
     {
-        try
+        var path = $"/proc/{pid}/stat";
+        // A process that is gone is common here (a short command has often exited by the time it is recorded): checked
+        // first, as an exception per call would cost more than the read.
+        if (!File.Exists(path)) return -1;
+        string stat;
+        try { stat = SmallFile.ReadText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
+        // The fields after the command name, which is in parentheses and may itself hold spaces: starttime is the 20th.
+        var rest = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart(' ');
+        for (var field = 0; field < 19; field++)
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var close = stat.LastIndexOf(')');
-            var fields = stat[(close + 2)..].Split(' ');
-            return long.Parse(fields[19]);
+            var space = rest.IndexOf(' ');
+            if (space < 0) return -1;
+            rest = rest[(space + 1)..];
         }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException) { return -1; }
+        var end = rest.IndexOfAny(' ', '\n');
+        return long.TryParse(end < 0 ? rest : rest[..end], out var ticks) ? ticks : -1;
     }
 }
