@@ -76,6 +76,36 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         Assert.Equal(theirs.Output, ours.Output);
     }
 
+    [Theory]
+    [InlineData("cli")]
+    [InlineData("runtime")]
+    public void A_signal_to_a_foreground_run_reaches_the_container_as_under_runc(string front)
+    {
+        var runc = Builtin.ExternalRuntime.Find("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
+        (int, string) Interrupted(string runtime, string[] prefixArgs)
+        {
+            var b = _f.Bundle(new[] { "/bin/sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done" });
+            var psi = new ProcessStartInfo(prefixArgs[0]) { RedirectStandardOutput = true, RedirectStandardInput = true };
+            foreach (var a in prefixArgs.Skip(1)) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { "--root", Path.Combine(_f.Root.Path, runtime + "-signal-state"), "run", "--bundle", b.Bundle, b.Id }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            try
+            {
+                Assert.Equal("ready", p.StandardOutput.ReadLine());
+                Shell.Run("kill", $"-TERM {p.Id}");
+                var rest = p.StandardOutput.ReadToEndAsync();
+                Assert.True(p.WaitForExit(10_000), runtime + " did not end after SIGTERM");
+                return (p.ExitCode, rest.Result);
+            }
+            finally { if (!p.HasExited) p.Kill(); }
+        }
+        var theirs = Interrupted("runc", new[] { runc });
+        Assert.Equal((7, "got TERM\n"), theirs);
+        Assert.Equal(theirs, Interrupted("builtin", Ours(front)));
+        // Nothing is left of it: the run deleted the container after its exit.
+        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(_f.Root.Path, "builtin-signal-state")), d => Path.GetFileName(d) != "s");
+    }
+
     // crun 1.8 refuses a hybrid cgroup layout whose unified hierarchy holds a controller. Without that mount, in a
     // private mount namespace, it runs as on a v1-only host; both runtimes are then compared there.
     private static readonly string[] WithoutUnifiedMount =

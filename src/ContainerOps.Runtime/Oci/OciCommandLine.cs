@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.Processes;
 using ContainerOps.Runtime.Builtin;
@@ -94,6 +95,7 @@ public static class OciCommandLine
                 return 0;
             case "run":
             {
+                using var forwarding = detach ? null : new SignalForwarding(runtime, id);
                 if (detach)
                 {
                     var started = runtime.RunAsync(Options(root, id, bundle)).GetAwaiter().GetResult();
@@ -153,6 +155,34 @@ public static class OciCommandLine
             case "pause": runtime.Pause(id); return 0;
             case "resume": runtime.Resume(id); return 0;
             default: return Usage(program, $"unknown command {verb}");
+        }
+    }
+
+    /// <summary>While a foreground run waits, SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to this process go to the
+    /// container's init, as runc forwards them: the init is in the shim's session, so Ctrl+C at our terminal would
+    /// otherwise end this process alone and leave the container running and undeleted.</summary>
+    private sealed class SignalForwarding : IDisposable
+    {
+        private static readonly (PosixSignal Posix, int Number)[] Forwarded =
+            { (PosixSignal.SIGHUP, 1), (PosixSignal.SIGINT, 2), (PosixSignal.SIGQUIT, 3), (PosixSignal.SIGTERM, Signals.SIGTERM) };
+        private readonly List<PosixSignalRegistration> _registrations = new();
+
+        public SignalForwarding(BuiltinRuntime runtime, string id)
+        {
+            foreach (var (posix, number) in Forwarded)
+                _registrations.Add(PosixSignalRegistration.Create(posix, context =>
+                {
+                    context.Cancel = true;
+                    // Not yet started, or already gone: nothing to forward to.
+                    try { runtime.Kill(id, number); }
+                    catch (ContainerOpsException) { }
+                    catch (IOException) { }
+                }));
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations) registration.Dispose();
         }
     }
 
