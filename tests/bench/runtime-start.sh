@@ -2,6 +2,8 @@
 # Benchmark 1: /bin/true start-to-exit on one bundle: the built-in runtime as its own OCI runtime binary
 # (`containerops-runtime run`, as runc and crun are) and through the CLI (`containerops oci run`), side by side
 # with `crun run` and `runc run` in one hyperfine run. Needs root and ./build.sh build.
+# hyperfine measures each command in one block; on a VM whose speed drifts under sustained load, the block order
+# shows in the result. A second, interleaved measurement (every round runs each runtime once, in turn) follows.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -32,15 +34,35 @@ else
   echo "crun cannot run a container on this host; leaving it out" >&2
 fi
 run=(hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-markdown "$work/result.md" --export-json "$work/result.json" "${cmds[@]}")
+interleaved=(python3 "$work/interleave.py" "${RUNS:-50}" "${cmds[@]}")
+cat > "$work/interleave.py" <<'PY'
+import statistics, subprocess, sys, time
+runs, rest = int(sys.argv[1]), sys.argv[2:]
+commands = [(rest[i + 1], rest[i + 2]) for i in range(0, len(rest), 3)]  # triples: -n NAME COMMAND
+times = {name: [] for name, _ in commands}
+for round in range(runs + 3):
+    for name, command in commands[round % len(commands):] + commands[:round % len(commands)]:
+        argv = command.split()
+        argv[-1] += f"-{round}"  # a fresh container id per run
+        start = time.perf_counter()
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        if round >= 3:  # the first rounds warm up
+            times[name].append((time.perf_counter() - start) * 1000)
+print(f"interleaved, {runs} rounds:")
+for name, t in times.items():
+    print(f"  {name}: median {statistics.median(t):.1f} ms, mean {statistics.mean(t):.1f} ms")
+PY
 if [ -n "$hide_unified" ]; then
-  unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh "${run[@]}" 2>&1 | grep -v '^$'
+  unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && "$@"' sh "${run[@]}" 2>&1 | grep -v '^$'
+  unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh "${interleaved[@]}"
 else
   "${run[@]}" 2>&1 | grep -v '^$'
+  "${interleaved[@]}"
 fi
 cat "$work/result.md"
 # Medians, which the targets are stated in.
 python3 - "$work/result.json" <<'PY'
 import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"median {r['command']}: {r['median'] * 1000:.1f} ms")
+    print(f"hyperfine median {r['command']}: {r['median'] * 1000:.1f} ms")
 PY
