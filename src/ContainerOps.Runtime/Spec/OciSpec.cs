@@ -148,27 +148,18 @@ public sealed class OciState
 
     /// <summary>As `state` prints it. Written directly rather than through the serializer, which the runtime command
     /// line does not load at all (see OciSpecReader).</summary>
-    public string ToJson()
+    public string ToJson() => System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json =>
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var json = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("ociVersion", OciVersion);
-            json.WriteString("id", Id);
-            json.WriteString("status", Status);
-            json.WriteNumber("pid", Pid);
-            json.WriteString("bundle", Bundle);
-            if (Annotations is not null)
-            {
-                json.WriteStartObject("annotations");
-                foreach (var (key, value) in Annotations) json.WriteString(key, value);
-                json.WriteEndObject();
-            }
-            json.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+        json.WriteString("ociVersion", OciVersion);
+        json.WriteString("id", Id);
+        json.WriteString("status", Status);
+        json.WriteNumber("pid", Pid);
+        json.WriteString("bundle", Bundle);
+        if (Annotations is null) return;
+        json.WriteStartObject("annotations");
+        foreach (var (key, value) in Annotations) json.WriteString(key, value);
+        json.WriteEndObject();
+    }));
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ContainerOps.Core.IO;
+using ContainerOps.Runtime.Spec;
 
 namespace ContainerOps.Runtime;
 
@@ -21,25 +22,18 @@ public sealed class ContainerRuntimeRecord
 
     // Written and read with the JSON reader and writer, not the serializer: its metadata for this one type costs the
     // runtime command line a millisecond per start (see OciSpecReader). The member names are the serializer's camelCase.
-    public byte[] ToJson()
+    public byte[] ToJson() => IndentedJson.Object(json =>
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("id", Id);
-            json.WriteString("runtime", Runtime);
-            json.WriteString("bundle", Bundle);
-            json.WriteString("cgroupsPath", CgroupsPath);
-            json.WriteString("status", Status);
-            json.WriteNumber("pid", Pid);
-            json.WriteNumber("pidStartTime", PidStartTime);
-            json.WriteString("created", Created);
-            json.WriteBoolean("oomKilled", OomKilled);
-            json.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+        json.WriteString("id", Id);
+        json.WriteString("runtime", Runtime);
+        json.WriteString("bundle", Bundle);
+        json.WriteString("cgroupsPath", CgroupsPath);
+        json.WriteString("status", Status);
+        json.WriteNumber("pid", Pid);
+        json.WriteNumber("pidStartTime", PidStartTime);
+        json.WriteString("created", Created);
+        json.WriteBoolean("oomKilled", OomKilled);
+    });
 
     /// <exception cref="JsonException">Not a record: malformed JSON or a member of the wrong kind.</exception>
     public static ContainerRuntimeRecord FromJson(ReadOnlyMemory<byte> bytes)
