@@ -2,21 +2,24 @@ using ContainerOps.Core.Api;
 
 namespace ContainerOps.Runtime.Tests;
 
-/// <summary>`--runtime runc`: runc sets the container up, our shim still monitors it (log, exit status, attach).</summary>
+/// <summary>`--runtime runc` / `crun`: that runtime sets the container up, our shim still monitors it (log, exit status,
+/// attach). crun runs too on a hybrid cgroup layout it would refuse, in a mount namespace without the unified mount.</summary>
 [Collection("kernel")]
 public sealed class ExternalRuntimeTests : IClassFixture<RuntimeFixture>
 {
     private readonly RuntimeFixture _f;
     public ExternalRuntimeTests(RuntimeFixture f) => _f = f;
 
-    private IContainerRuntime Runc() =>
-        ContainerRuntimes.Create("runc", new RuntimeContext { StateRoot = Path.Combine(_f.Root.Path, "state-runc"), ShimPath = RuntimeFixture.ShimPath });
+    private IContainerRuntime Create(string name) =>
+        ContainerRuntimes.Create(name, new RuntimeContext { StateRoot = Path.Combine(_f.Root.Path, "state-" + name), ShimPath = RuntimeFixture.ShimPath });
 
-    [Fact]
-    public async Task Runc_runs_under_our_shim_with_logs_exit_codes_exec_and_pause()
+    [Theory]
+    [InlineData("runc")]
+    [InlineData("crun")]
+    public async Task Runs_under_our_shim_with_logs_exit_codes_exec_and_pause(string name)
     {
-        var runc = Runc();
-        Assert.Equal("runc", runc.Name);
+        var runc = Create(name);
+        Assert.Equal(name, runc.Name);
         var once = _f.Bundle(new[] { "/bin/sh", "-c", "echo out; echo err >&2; exit 6" });
         await runc.RunAsync(_f.Options(once));
         var status = await runc.WaitAsync(once.Id);

@@ -16,10 +16,31 @@ public sealed class ExternalRuntime : BuiltinRuntime
     private readonly string _name;
     private readonly string _binary;
 
+    // What every invocation of the runtime starts with: the binary and its --root, behind a private mount namespace
+    // where needed (see HidesUnifiedMount).
+    private readonly string[] _command;
+
     public ExternalRuntime(string name, string binary, RuntimeContext context, CgroupManager? cgroups = null) : base(context, cgroups)
     {
         _name = name;
         _binary = binary;
+        var command = new List<string>();
+        if (name == "crun" && HybridWithUnifiedControllers() && Find("unshare") is { } unshare)
+            command.AddRange(new[] { unshare, "-m", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified && exec \"$@\"", "sh" });
+        command.AddRange(new[] { _binary, "--root", RuntimeRoot });
+        _command = command.ToArray();
+    }
+
+    /// <summary>crun 1.8 refuses a hybrid cgroup layout whose unified hierarchy holds any controller ("drop all
+    /// controllers from cgroupv2"). There it runs in a private mount namespace without the unified mount, where it sees
+    /// the v1 hierarchies only, which are the ones the built-in runtime uses on such a host. The host's mounts are
+    /// not touched.</summary>
+    private static bool HybridWithUnifiedControllers()
+    {
+        const string unified = "/sys/fs/cgroup/unified";
+        if (!MountInfo.Read().Any(m => m.MountPoint == unified && m.FsType == "cgroup2")) return false;
+        try { return Core.IO.SmallFile.ReadText(Path.Combine(unified, "cgroup.controllers")).Trim().Length > 0; }
+        catch (IOException) { return false; }
     }
 
     public override string Name => _name;
@@ -33,9 +54,10 @@ public sealed class ExternalRuntime : BuiltinRuntime
 
     protected override string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths)
     {
-        // The shim runs `<runtime> run`; a wrapper script carries the global --root so runc state stays beside ours.
+        // The shim runs `<runtime> run`; a wrapper script carries the global --root (so runc state stays beside ours)
+        // and the mount namespace crun may need.
         var wrapper = Path.Combine(StateDir(options.Id).Dir, "runtime");
-        File.WriteAllText(wrapper, $"#!/bin/sh\nexec '{_binary}' --root '{RuntimeRoot}' \"$@\"\n");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nexec {string.Join(' ', _command.Select(ShellQuote))} \"$@\"\n");
         File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return PlanWriter.ForExternalRuntime(options.Id, wrapper, options.BundlePath, spec.Process?.Terminal == true, paths);
     }
@@ -63,11 +85,11 @@ public sealed class ExternalRuntime : BuiltinRuntime
 
     private void Invoke(params string[] args)
     {
-        var all = new List<string> { _binary, "--root", RuntimeRoot };
+        var all = new List<string>(_command);
         all.AddRange(args);
         Span<int> fds = stackalloc int[2];
         if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0) Libc.ThrowErrno("pipe2");
-        var pid = Spawn.Start(_binary, all, -1, -1, fds[1]);
+        var pid = Spawn.Start(all[0], all, -1, -1, fds[1]);
         Libc.close(fds[1]);
         string error;
         using (var reader = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read, 1)))
@@ -76,6 +98,8 @@ public sealed class ExternalRuntime : BuiltinRuntime
         if (code != 0)
             throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "RuntimeCommandFailed", $"{_name} {string.Join(' ', args)}: {error.Trim()}", args.LastOrDefault());
     }
+
+    private static string ShellQuote(string word) => "'" + word.Replace("'", "'\\''") + "'";
 
     public override void Kill(string id, int signal, bool all = false)
     {
@@ -108,10 +132,10 @@ public sealed class ExternalRuntime : BuiltinRuntime
         var (dir, _, _, process) = PrepareExec(id, options);
         var processFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.json");
         File.WriteAllText(processFile, JsonSerializer.Serialize(process, OciJsonContext.Default.OciProcess));
-        var args = new List<string> { _binary, "--root", RuntimeRoot, "exec", "--process", processFile };
+        var args = new List<string>(_command) { "exec", "--process", processFile };
         if (options.Tty) args.Add("--tty");
         args.Add(id);
-        try { return ShimExecProcess.Start(_binary, args.ToArray(), processFile, tty: false); }
+        try { return ShimExecProcess.Start(args[0], args.ToArray(), processFile, tty: false); }
         catch { File.Delete(processFile); throw; }
     }
 }
