@@ -56,3 +56,41 @@ public sealed class SmallFileTests : IDisposable
         Assert.Equal(-1, ContainerStateDir.ProcessStartTime(p.Id));
     }
 }
+
+public sealed class StandardStreamsTests : IDisposable
+{
+    private readonly TempDir _root = new("co-stdstreams");
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public void Output_into_a_file_shared_with_other_programs_lands_after_theirs_and_before_the_next()
+    {
+        var binary = Path.Combine(RuntimeFixture.RepoRoot, "bin", "containerops-runtime");
+        Assert.True(File.Exists(binary), $"{binary} is missing: ./build.sh build");
+        var file = Path.Combine(_root.Path, "out");
+        // The shell's redirection opens the file once; every program in the group shares that offset.
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", "{ echo first; \"$0\" --help; echo last; } > \"$1\"", binary, file } };
+        using (var sh = System.Diagnostics.Process.Start(psi)!) Assert.True(sh.WaitForExit(30_000) && sh.ExitCode == 0);
+        var lines = File.ReadAllLines(file);
+        Assert.Equal("first", lines[0]);
+        Assert.StartsWith("usage: containerops-runtime", lines[1]);
+        Assert.Equal("last", lines[^1]);
+        Assert.Equal(3, lines.Length);
+    }
+
+    [Fact]
+    public void A_closed_pipe_is_an_io_error_with_epipe()
+    {
+        var fds = new int[2];
+        Assert.Equal(0, Native.Libc.pipe2(fds, 0));
+        Native.Libc.close(fds[0]);
+        try
+        {
+            using var stream = StandardStreams.Open(fds[1]);
+            var e = Assert.Throws<IOException>(() => stream.Write("x"u8));
+            Assert.True(StandardStreams.IsBrokenPipe(e), e.Message);
+        }
+        finally { Native.Libc.close(fds[1]); }
+    }
+}

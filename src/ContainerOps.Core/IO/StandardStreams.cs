@@ -1,5 +1,3 @@
-using Microsoft.Win32.SafeHandles;
-
 namespace ContainerOps.Core.IO;
 
 /// <summary>
@@ -9,8 +7,7 @@ namespace ContainerOps.Core.IO;
 /// </summary>
 public static class StandardStreams
 {
-    public static Stream Open(int fd, FileAccess access = FileAccess.Write) =>
-        new FileStream(new SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
+    public static Stream Open(int fd, FileAccess access = FileAccess.Write) => new DescriptorStream(fd, access);
 
     /// <summary>Console.Out and Console.Error over plain file streams, for every message written through Console.</summary>
     public static void UseForConsole()
