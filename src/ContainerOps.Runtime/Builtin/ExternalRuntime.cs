@@ -17,7 +17,7 @@ public sealed class ExternalRuntime : BuiltinRuntime
     private readonly string _binary;
 
     // What every invocation of the runtime starts with: the binary and its --root, behind a private mount namespace
-    // where needed (see HidesUnifiedMount).
+    // where crun needs one.
     private readonly string[] _command;
 
     public ExternalRuntime(string name, string binary, RuntimeContext context, CgroupManager? cgroups = null) : base(context, cgroups)
@@ -25,22 +25,13 @@ public sealed class ExternalRuntime : BuiltinRuntime
         _name = name;
         _binary = binary;
         var command = new List<string>();
-        if (name == "crun" && HybridWithUnifiedControllers() && Find("unshare") is { } unshare)
-            command.AddRange(new[] { unshare, "-m", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified && exec \"$@\"", "sh" });
+        // crun 1.8 refuses a hybrid layout whose unified hierarchy holds any controller ("drop all controllers from
+        // cgroupv2"). There it runs in a private mount namespace without the unified mount, where it sees the v1
+        // hierarchies only, the ones the built-in runtime uses on such a host. The host's mounts are not touched.
+        if (name == "crun" && _cgroups is CgroupV1 { HybridUnifiedHoldsControllers: true } v1 && Find("unshare") is { } unshare)
+            command.AddRange(new[] { unshare, "-m", "--propagation", "private", "sh", "-c", "umount \"$0\" && exec \"$@\"", v1.HybridUnifiedMount! });
         command.AddRange(new[] { _binary, "--root", RuntimeRoot });
         _command = command.ToArray();
-    }
-
-    /// <summary>crun 1.8 refuses a hybrid cgroup layout whose unified hierarchy holds any controller ("drop all
-    /// controllers from cgroupv2"). There it runs in a private mount namespace without the unified mount, where it sees
-    /// the v1 hierarchies only, which are the ones the built-in runtime uses on such a host. The host's mounts are
-    /// not touched.</summary>
-    private static bool HybridWithUnifiedControllers()
-    {
-        const string unified = "/sys/fs/cgroup/unified";
-        if (!MountInfo.Read().Any(m => m.MountPoint == unified && m.FsType == "cgroup2")) return false;
-        try { return Core.IO.SmallFile.ReadText(Path.Combine(unified, "cgroup.controllers")).Trim().Length > 0; }
-        catch (IOException) { return false; }
     }
 
     public override string Name => _name;

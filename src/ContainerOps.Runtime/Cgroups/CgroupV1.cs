@@ -12,11 +12,27 @@ public sealed class CgroupV1 : CgroupManager
 
     public CgroupV1(IEnumerable<MountInfo> mounts)
     {
-        foreach (var m in mounts.Where(m => m.FsType == "cgroup"))
+        foreach (var m in mounts)
         {
+            if (m.FsType == "cgroup2") HybridUnifiedMount ??= m.MountPoint;
+            if (m.FsType != "cgroup") continue;
             var options = m.SuperOptions.Split(',');
             foreach (var c in Controllers)
                 if (options.Contains(c) && !_mounts.ContainsKey(c)) _mounts[c] = m.MountPoint;
+        }
+    }
+
+    /// <summary>The cgroup2 mount beside the v1 hierarchies of a hybrid layout (such as /sys/fs/cgroup/unified), or null.</summary>
+    public string? HybridUnifiedMount { get; }
+
+    /// <summary>Whether that unified hierarchy holds a controller (hugetlb on some hosts), a layout crun 1.8 refuses.</summary>
+    public bool HybridUnifiedHoldsControllers
+    {
+        get
+        {
+            if (HybridUnifiedMount is null) return false;
+            try { return SmallFile.ReadText(Path.Combine(HybridUnifiedMount, "cgroup.controllers")).Trim().Length > 0; }
+            catch (IOException) { return false; }
         }
     }
 
