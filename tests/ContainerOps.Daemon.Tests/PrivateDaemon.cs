@@ -150,17 +150,19 @@ public sealed class PrivateDaemon : IDisposable
             }
         }
         catch (Exception) { }
-        finally
+        IReadOnlyList<string> running = [];
+        try
         {
             try { Stop(); } catch (Exception) { }
-            try { _dir.Dispose(); } catch (Exception) { }
-            foreach (var hierarchy in Directory.Exists("/sys/fs/cgroup") ? Directory.GetDirectories("/sys/fs/cgroup") : Array.Empty<string>())
-                foreach (var parent in new[] { CgroupParent + "-build", CgroupParent })
-                {
-                    try { if (Directory.Exists(Path.Combine(hierarchy, parent))) Directory.Delete(Path.Combine(hierarchy, parent)); }
-                    catch (IOException) { }
-                }
+            // What the API removal missed still runs in our cgroups: it is ended before the roots go.
+            running = [.. LeftoverContainers.Reap(CgroupParent, _dir.Path), .. LeftoverContainers.Reap(CgroupParent + "-build", _dir.Path)];
         }
+        finally
+        {
+            try { _dir.Dispose(); } catch (Exception) { }
+        }
+        if (running.Count > 0)
+            throw new InvalidOperationException("the private daemon's removal left containers running: " + string.Join("; ", running));
     }
 
     /// <summary>Imports a busybox rootfs as <paramref name="reference"/>, with Dockerfile-style changes.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Builtin;
@@ -18,6 +19,7 @@ public sealed class RuntimeFixture : IDisposable
     public BuiltinRuntime Runtime { get; }
     private readonly KernelObjects _before = KernelObjects.Capture();
     private readonly List<string> _ids = new();
+    private readonly Dictionary<string, string> _owners = new();
 
     public RuntimeFixture()
     {
@@ -45,18 +47,24 @@ public sealed class RuntimeFixture : IDisposable
         }
     }
 
-    public string NewId()
+    /// <summary>A fresh container id, remembered with the test that asked for it (so a leftover names its test).</summary>
+    public string NewId([CallerMemberName] string test = "", [CallerFilePath] string file = "")
     {
         var id = "t" + Guid.NewGuid().ToString("N")[..15];
-        _ids.Add(id);
+        lock (_ids)
+        {
+            _ids.Add(id);
+            _owners[id] = Path.GetFileNameWithoutExtension(file) + "." + test;
+        }
         return id;
     }
 
     /// <summary>Writes a bundle for <paramref name="args"/> and returns (id, bundle dir, log path).</summary>
     public (string Id, string Bundle, string Log) Bundle(IReadOnlyList<string> args, HostConfig? hc = null, string? user = null,
-        string? workingDir = null, string? rootfs = null, IReadOnlyList<string>? env = null, Action<OciSpec>? edit = null, bool tty = false)
+        string? workingDir = null, string? rootfs = null, IReadOnlyList<string>? env = null, Action<OciSpec>? edit = null, bool tty = false,
+        [CallerMemberName] string test = "", [CallerFilePath] string file = "")
     {
-        var id = NewId();
+        var id = NewId(test, file);
         var spec = SpecBuilder.Build(new ContainerSpecInput
         {
             Id = id, RootfsPath = rootfs ?? Rootfs, Args = args, HostConfig = hc ?? new HostConfig(), User = user, WorkingDir = workingDir,
@@ -102,13 +110,12 @@ public sealed class RuntimeFixture : IDisposable
         {
             try { Runtime.DeleteAsync(id, force: true).GetAwaiter().GetResult(); } catch (ContainerOpsException) { }
         }
-        foreach (var controllerRoot in Directory.GetDirectories("/sys/fs/cgroup"))
-        {
-            var dir = Path.Combine(controllerRoot, CgroupParent);
-            try { if (Directory.Exists(dir)) Directory.Delete(dir); } catch (IOException) { }
-        }
+        // Containers run under other state roots too (the OCI command line tests): whatever still runs in this
+        // fixture's cgroups is a test's leftover. It is ended before its bundle and root filesystem are removed.
+        var running = LeftoverContainers.Reap(CgroupParent, Root.Path, id => _owners.GetValueOrDefault(id));
         Root.Dispose();
-        var leaks = _before.Diff(KernelObjects.Capture());
-        Assert.True(leaks.Count == 0, "left behind: " + string.Join(", ", leaks));
+        var leaks = _before.Diff(KernelObjects.Capture()).Where(l => l.Contains(Root.Path) || l.Contains(CgroupParent)).ToList();
+        Assert.True(running.Count == 0 && leaks.Count == 0,
+            (running.Count > 0 ? "left running: " + string.Join("; ", running) + ". " : "") + (leaks.Count > 0 ? "left behind: " + string.Join(", ", leaks) : ""));
     }
 }
