@@ -14,14 +14,24 @@ export CONTAINEROPS_SHIM="$repo/bin/containerops-shim" CONTAINEROPS_DAEMON="$rep
 
 passed=0; failed=0; skipped=0; broken=()
 
+# The kernel objects a suite can leave behind, one per line, so a difference names each of them.
 snapshot_kernel() {
   {
-    echo "overlay mounts: $(grep -c ' overlay ' /proc/mounts)"
-    echo "shim processes: $(pgrep -fc 'containerops-shim' || true)"
-    echo "daemons: $(pgrep -fc 'containerops-daemon' || true)"
-    echo "netns: $(ip netns list 2>/dev/null | wc -l)"
-    echo "cgroups: $(find /sys/fs/cgroup -maxdepth 3 -type d -name 'containerops*' 2>/dev/null | wc -l)"
-  }
+    awk '$3 == "overlay" { print "overlay mount " $2 }' /proc/mounts
+    pgrep -a -f 'containerops-(shim|daemon)' | grep -v pgrep | sed 's/^/process /' || true
+    ip netns list 2>/dev/null | sed 's/^/netns /'
+    find /sys/fs/cgroup -maxdepth 3 -type d -name 'containerops*' 2>/dev/null | sed 's/^/cgroup /'
+  } | sort
+}
+# Compares with the snapshot taken before suite $1; what it finds is that suite's leak.
+check_leaks() {
+  local now; now=$(snapshot_kernel)
+  local added; added=$(comm -13 <(echo "$before") <(echo "$now"))
+  if [ -n "$added" ]; then
+    echo "!!! $1 left kernel objects behind:"; echo "$added" | sed 's/^/    /' | head -40
+    broken+=("leak check ($1)")
+  fi
+  before=$now
 }
 before=$(snapshot_kernel)
 
@@ -42,6 +52,7 @@ for proj in tests/*.Tests/*.Tests.csproj; do
   total=$(get total); p=$(get passed); f=$(get failed); e=$(get error); nx=$(get notExecuted)
   passed=$((passed + p)); failed=$((failed + f + e)); skipped=$((skipped + total - p - f - e))
   [ "${nx:-0}" -gt 0 ] && grep -o 'testName="[^"]*"[^>]*outcome="NotExecuted"' "$trx" | sed 's/^/    skipped: /' | head -20
+  check_leaks "$name"
 done
 
 # Pester: wherever pwsh is found.
@@ -67,11 +78,7 @@ else
   skipped=$((skipped + n))
 fi
 
-after=$(snapshot_kernel)
-if [ "$before" != "$after" ]; then
-  echo "!!! kernel objects left behind by the tests:"; diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
-  broken+=("leak check")
-fi
+check_leaks Pester
 
 echo
 [ ${#broken[@]} -gt 0 ] && { echo "suites that did not run cleanly: ${broken[*]}"; failed=$((failed + ${#broken[@]})); }
