@@ -39,6 +39,8 @@ public class BuildTests
         var rootfs = f.Mount("demo:1");
         Assert.Equal("hello from /app\n", File.ReadAllText(Path.Combine(rootfs, "app/out.txt")));
         Assert.Equal("hi there\n", File.ReadAllText(Path.Combine(rootfs, "app/hello.txt")));
+        // WORKDIR makes its directory rwxr-xr-x, as Docker does, so a non-root USER can enter it.
+        Assert.Equal((UnixFileMode)Convert.ToInt32("755", 8), File.GetUnixFileMode(Path.Combine(rootfs, "app")));
 
         var configText = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(f.Root, "content", "blobs", "sha256", image.Id[7..])));
         var created = JsonNode.Parse(configText)!["created"]!.GetValue<string>();

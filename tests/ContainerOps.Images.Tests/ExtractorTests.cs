@@ -22,6 +22,19 @@ public class ExtractorTests
     }
 
     [Fact]
+    public void ParentsTheArchiveLacks_AreCreatedRwxrXrX()
+    {
+        // No entries for "a/" and "a/b/": the extractor makes them, with the mode Docker gives such directories.
+        var tar = Archives.Tar(w => w.File("a/b/f", "deep"));
+        var (dir, fs) = Extract(tar);
+        using var _ = dir;
+        var expected = (UnixFileMode)Convert.ToInt32("755", 8);
+        Assert.Equal(expected, File.GetUnixFileMode(Path.Combine(fs, "a")));
+        Assert.Equal(expected, File.GetUnixFileMode(Path.Combine(fs, "a/b")));
+        Assert.Equal("deep", File.ReadAllText(Path.Combine(fs, "a/b/f")));
+    }
+
+    [Fact]
     public void LaterEntries_ReplaceEarlierOnes_WhateverTheirType()
     {
         var tar = Archives.Tar(w =>

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
@@ -71,7 +72,7 @@ public sealed class CopyPlan
             var name = rel.Length == 0 ? "" : rel[(rel.LastIndexOf('/') + 1)..];
             if (o.ExtractArchives && type == S_IFREG && IsArchive(host))
             {
-                plan.Items.Add(new CopyItem(CopyKind.Archive, host, destClean, 0755, 0, 0, st.MTime, null));
+                plan.Items.Add(new CopyItem(CopyKind.Archive, host, destClean, FileModes.Mode0755, 0, 0, st.MTime, null));
                 continue;
             }
             var target = destIsDir ? destClean.TrimEnd('/') + "/" + name : destClean;

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Runtime.InteropServices;
 using ContainerOps.Core.Api;
 using ContainerOps.Images.Layers;
@@ -50,7 +51,7 @@ public sealed class RootfsWriter : IDisposable
             if (parent < 0) throw Errno("open", "/" + prefix);
             try
             {
-                if (Libc.mkdirat(parent, parts[i], 0755) != 0 && Marshal.GetLastPInvokeError() != EEXIST) throw Errno("mkdir", "/" + prefix);
+                if (Libc.mkdirat(parent, parts[i], FileModes.Mode0755) != 0 && Marshal.GetLastPInvokeError() != EEXIST) throw Errno("mkdir", "/" + prefix);
                 Libc.fchownat(parent, parts[i], (uint)uid, (uint)gid, AT_SYMLINK_NOFOLLOW);
             }
             finally { Libc.close(parent); }
@@ -89,7 +90,7 @@ public sealed class RootfsWriter : IDisposable
     public void WriteFile(int dirFd, string name, Stream content, int mode, int uid, int gid, DateTimeOffset mtime)
     {
         RemoveNonDirectory(dirFd, name);
-        var fd = Libc.Openat2(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600, Beneath);
+        var fd = Libc.Openat2(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FileModes.Mode0600, Beneath);
         if (fd < 0) throw Errno("create", name);
         using (var fs = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write))
         {
@@ -103,14 +104,14 @@ public sealed class RootfsWriter : IDisposable
 
     public int Mkdir(int dirFd, string name, int mode, int uid, int gid, DateTimeOffset? mtime = null)
     {
-        if (Libc.mkdirat(dirFd, name, 0700) != 0)
+        if (Libc.mkdirat(dirFd, name, FileModes.Mode0700) != 0)
         {
             var e = Marshal.GetLastPInvokeError();
             if (e != EEXIST) throw Errno("mkdir", name, e);
             var existing = Libc.Openat2(dirFd, name, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, Beneath);
             if (existing >= 0) return existing; // merge into the existing directory, keep its metadata
             RemoveNonDirectory(dirFd, name);
-            if (Libc.mkdirat(dirFd, name, 0700) != 0) throw Errno("mkdir", name);
+            if (Libc.mkdirat(dirFd, name, FileModes.Mode0700) != 0) throw Errno("mkdir", name);
         }
         Libc.fchownat(dirFd, name, (uint)uid, (uint)gid, AT_SYMLINK_NOFOLLOW);
         Libc.fchmodat(dirFd, name, (uint)mode & 0xFFF, 0);

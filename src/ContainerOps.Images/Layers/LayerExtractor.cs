@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Formats.Tar;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -157,10 +158,10 @@ public static class LayerExtractor
             switch (entry.EntryType)
             {
                 case TarEntryType.Directory:
-                    if (Libc.mkdirat(parent, leaf, 0700) != 0)
+                    if (Libc.mkdirat(parent, leaf, FileModes.Mode0700) != 0)
                     {
                         var e = Marshal.GetLastPInvokeError();
-                        if (e != EEXIST || !IsDirectory(parent, leaf)) { RemoveExisting(parent, leaf, entry.Name); Check(Libc.mkdirat(parent, leaf, 0700), "mkdir", entry.Name); }
+                        if (e != EEXIST || !IsDirectory(parent, leaf)) { RemoveExisting(parent, leaf, entry.Name); Check(Libc.mkdirat(parent, leaf, FileModes.Mode0700), "mkdir", entry.Name); }
                     }
                     ApplyOwnerMode(st, parent, leaf, entry, isSymlink: false);
                     st.DirTimes.Add((path, entry.ModificationTime));
@@ -193,11 +194,11 @@ public static class LayerExtractor
                         throw Invalid("DeviceNotAllowed", $"layer entry '{entry.Name}' is a device node; device nodes are not allowed in images", entry.Name);
                     var type = entry.EntryType switch { TarEntryType.CharacterDevice => S_IFCHR, TarEntryType.BlockDevice => S_IFBLK, _ => S_IFIFO };
                     var dev = entry is PosixTarEntry pe && entry.EntryType != TarEntryType.Fifo ? Libc.MakeDev((uint)pe.DeviceMajor, (uint)pe.DeviceMinor) : 0;
-                    if (Libc.mknodat(parent, leaf, type | 0600, dev) != 0)
+                    if (Libc.mknodat(parent, leaf, type | FileModes.Mode0600, dev) != 0)
                     {
                         if (Marshal.GetLastPInvokeError() != EEXIST) throw Errno("mknod", entry.Name);
                         RemoveExisting(parent, leaf, entry.Name);
-                        Check(Libc.mknodat(parent, leaf, type | 0600, dev), "mknod", entry.Name);
+                        Check(Libc.mknodat(parent, leaf, type | FileModes.Mode0600, dev), "mknod", entry.Name);
                     }
                     ApplyOwnerMode(st, parent, leaf, entry, isSymlink: false);
                     SetTimes(parent, leaf, entry.ModificationTime, followLast: false);
@@ -244,13 +245,13 @@ public static class LayerExtractor
     private static void WriteFile(State st, int parent, string leaf, TarEntry entry)
     {
         const int create = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-        var fd = Libc.Openat2(parent, leaf, create, 0600, ChildResolve);
+        var fd = Libc.Openat2(parent, leaf, create, FileModes.Mode0600, ChildResolve);
         if (fd < 0)
         {
             // Something is there already: a later entry replaces an earlier one.
             if (Marshal.GetLastPInvokeError() != EEXIST) throw Errno("create", entry.Name);
             RemoveExisting(parent, leaf, entry.Name);
-            fd = Libc.Openat2(parent, leaf, create, 0600, ChildResolve);
+            fd = Libc.Openat2(parent, leaf, create, FileModes.Mode0600, ChildResolve);
             if (fd < 0) throw Errno("create", entry.Name);
         }
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
@@ -349,7 +350,7 @@ public static class LayerExtractor
             var next = Libc.Openat2(cur, path[i], O_PATH | O_DIRECTORY | O_CLOEXEC, 0, ChildResolve);
             if (next < 0 && Marshal.GetLastPInvokeError() == ENOENT)
             {
-                if (Libc.mkdirat(cur, path[i], 0755) != 0 && Marshal.GetLastPInvokeError() != EEXIST) { var e = Marshal.GetLastPInvokeError(); Release(cur); throw Errno("mkdir", string.Join('/', path), e); }
+                if (Libc.mkdirat(cur, path[i], FileModes.Mode0755) != 0 && Marshal.GetLastPInvokeError() != EEXIST) { var e = Marshal.GetLastPInvokeError(); Release(cur); throw Errno("mkdir", string.Join('/', path), e); }
                 next = Libc.Openat2(cur, path[i], O_PATH | O_DIRECTORY | O_CLOEXEC, 0, ChildResolve);
             }
             var e2 = Marshal.GetLastPInvokeError();
