@@ -83,10 +83,12 @@ public class RunTests(DaemonFixture fx)
         // sh as pid 1 ignores SIGTERM (no handler): stop must wait t seconds, then SIGKILL → 137.
         var stubborn = await Run(["sleep", "1000"]);
         // A process with a TERM handler ends at once with its own status.
-        var polite = await Run(["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+        var polite = await Run(["sh", "-c", "trap 'exit 0' TERM; echo trapped; while true; do sleep 0.1; done"]);
         try
         {
-            await Task.Delay(300);
+            // Its handler must be in place before the stop: a SIGTERM that comes first is ignored (it is pid 1).
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!(await Logs(Client, polite)).Any(e => e.Log == "trapped\n") && DateTime.UtcNow < deadline) await Task.Delay(20);
             var sw = Stopwatch.StartNew();
             await Client.StopContainerAsync(stubborn, timeoutSeconds: 2);
             Assert.InRange(sw.Elapsed.TotalSeconds, 1.8, 8);

@@ -241,7 +241,7 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
             p.Resize(40, 120);
             await p.Terminal.WriteAsync("go\n"u8.ToArray());
             Assert.Equal(4, await p.WaitForExitAsync());
-            await Task.WhenAny(copy, Task.Delay(2000));
+            await Task.WhenAny(copy, Task.Delay(10_000));
             var text = Text();
             Assert.Contains("33 101", text);
             Assert.Contains("40 120", text);
