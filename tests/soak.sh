@@ -55,7 +55,7 @@ for n in $(seq "$runs"); do
     [ -n "$filter" ] && args+=(--filter "$filter")
     dotnet "${args[@]}" -- RunConfiguration.DisableParallelization=true >"$log" 2>&1 </dev/null
     code=$?
-    closing=$(grep -E '^(Passed!|Failed!)' "$log" | tail -1 | sed 's/ - .*//;s/  */ /g')
+    closing=$(grep -E '^ *(Total tests|Passed|Failed|Skipped): ' "$log" | sed 's/^ *//' | tr '\n' ' ')
   elif [ $clone -eq 1 ]; then
     dir=$(mktemp -d /tmp/containerops-soak.XXXXXX)
     git clone -q "$repo" "$dir/repo"
