@@ -11,7 +11,7 @@ namespace ContainerOps.PowerShell;
 /// filters, rather than a second Get- cmdlet that would repeat them.
 /// </summary>
 /// <example><code>Get-Container</code>Running containers, like `docker ps`.</example>
-/// <example><code>Get-Container -All | Where-Object State -eq exited | Remove-Container -Confirm:$false</code>Removes every exited container: `docker container prune`.</example>
+/// <example><code>Get-Container -All | Where-Object State -eq exited | Remove-Container</code>Removes every exited container: `docker container prune -f`.</example>
 /// <example><code>Get-Container web* -Detailed | Select-Object Name, @{ n = 'Pid'; e = { $_.State.Pid } }</code>Inspect objects of the containers whose names start with web, like `docker inspect`.</example>
 [Cmdlet(VerbsCommon.Get, "Container")]
 [OutputType(typeof(ContainerSummary), typeof(ContainerDetails))]

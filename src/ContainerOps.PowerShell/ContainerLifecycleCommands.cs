@@ -112,12 +112,13 @@ public sealed class ResumeContainerCommand : ContainerStateCmdlet
     protected override Task Act(string c, CancellationToken ct) => Client.UnpauseContainerAsync(c, ct);
 }
 
-/// <summary>Removes containers (`docker rm`); -Force kills a running one first (`docker rm -f`) and, unless -Confirm is
-/// given, does not ask. -WhatIf always only reports.</summary>
-/// <example><code>Get-Container -Status exited | Remove-Container</code>Removes every exited container, asking first (ConfirmImpact High); answer A for all, or add -Confirm:$false.</example>
+/// <summary>Removes containers (`docker rm`). A running container is refused unless -Force, which kills it first (`docker rm -f`).
+/// ConfirmImpact is Medium, as for Remove-Item: like `docker rm` it does not ask under the default $ConfirmPreference,
+/// so a runbook's pipeline runs unattended; -Confirm (or $ConfirmPreference = 'Medium') asks, -WhatIf only reports.</summary>
+/// <example><code>Get-Container -Status exited | Remove-Container</code>Removes every exited container, like `docker container prune -f`; add -Confirm to be asked for each.</example>
 /// <example><code>Remove-Container web -Force</code>Kills web if it runs and removes it without asking: `docker rm -f web`.</example>
 /// <example><code>Get-Container -All | Remove-Container -Force -WhatIf</code>Shows what would be removed and removes nothing.</example>
-[Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
 public sealed class RemoveContainerCommand : ContainerActionCmdlet
 {

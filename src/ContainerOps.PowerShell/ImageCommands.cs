@@ -6,7 +6,7 @@ namespace ContainerOps.PowerShell;
 /// <summary>Lists images (`docker images`). -Name takes wildcards and matches a reference (busybox, busybox:latest) or an id.</summary>
 /// <example><code>Get-ContainerImage</code>Every tagged image, like `docker images`.</example>
 /// <example><code>Get-ContainerImage busy*</code>Images whose reference starts with busy.</example>
-/// <example><code>Get-ContainerImage -Dangling | Remove-ContainerImage</code>Removes the untagged images, one by one, asking first.</example>
+/// <example><code>Get-ContainerImage -Dangling | Remove-ContainerImage</code>Removes the untagged images, one by one (add -Confirm to be asked for each).</example>
 [Cmdlet(VerbsCommon.Get, "ContainerImage")]
 [OutputType(typeof(ImageSummary))]
 public sealed class GetContainerImageCommand : ContainerOpsCmdlet
@@ -102,11 +102,13 @@ public static class ImageReferenceParts
 /// containers use. Image objects from Get-ContainerImage bind by Id. With -Dangling it removes every untagged image,
 /// with -Unused every image no container uses (`docker image prune`, `docker image prune -a`), and the layers no
 /// image needs any more. Prune is a kind of removal, so it is a parameter set of Remove rather than a verb of its own
-/// (Clear would mean emptying the images, not deleting them).</summary>
-/// <example><code>Remove-ContainerImage busybox:old -Confirm:$false</code>Removes a tag (and the image when it was the last one): `docker rmi busybox:old`.</example>
+/// (Clear would mean emptying the images, not deleting them). ConfirmImpact is Medium: removing named images does not ask
+/// under the default $ConfirmPreference, as `docker rmi` does not; -Dangling and -Unused ask, as `docker image prune`
+/// does, unless -Force or -Confirm:$false is given.</summary>
+/// <example><code>Remove-ContainerImage busybox:old</code>Removes a tag (and the image when it was the last one): `docker rmi busybox:old`.</example>
 /// <example><code>Get-ContainerImage old* | Remove-ContainerImage -Force</code>Removes the matching images even when several tags point at them, without asking.</example>
 /// <example><code>Remove-ContainerImage -Dangling -Force</code>Like `docker image prune -f`; -Unused is `docker image prune -a`.</example>
-[Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = "ById")]
+[Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "ById")]
 [OutputType(typeof(ImageRemoveResponse), ParameterSetName = ["ById"])]
 [OutputType(typeof(PruneResponse), ParameterSetName = ["Dangling", "Unused"])]
 public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
@@ -138,8 +140,13 @@ public sealed class RemoveContainerImageCommand : ContainerOpsCmdlet
     {
         if (Dangling || Unused)
         {
+            var what = Unused ? "every image no container uses" : "every untagged image";
             var ask2 = !(Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !MyInvocation.BoundParameters.ContainsKey("WhatIf"));
-            if (ask2 && !ShouldProcess(Unused ? "every image no container uses" : "every untagged image", "Remove images")) return;
+            if (ask2 && !ShouldProcess(what, "Remove images")) return;
+            // A prune asks whatever $ConfirmPreference says, as `docker image prune` asks without -f, unless ShouldProcess just did.
+            var preference = LanguagePrimitives.ConvertTo<ConfirmImpact>(GetVariableValue("ConfirmPreference", ConfirmImpact.High));
+            var asked = MyInvocation.BoundParameters.ContainsKey("Confirm") || (preference != ConfirmImpact.None && preference <= ConfirmImpact.Medium);
+            if (!Force && !asked && !ShouldContinue($"Remove {what}?", "Remove images")) return;
             TryStep(() =>
             {
                 var pruned = Run(ct => Client.PruneImagesAsync(Unused, ct));

@@ -67,13 +67,14 @@ public class ModuleShapeTests
     }
 
     [Fact]
-    public void ChangesSupportShouldProcessAndRemovalsAskFirst()
+    public void ChangesSupportShouldProcessAndRemovalsAreMediumImpact()
     {
+        // Medium, as Remove-Item: asked with -Confirm or $ConfirmPreference = 'Medium', not by default (docker rm asks nothing).
         var changing = new[] { "New", "Start", "Stop", "Restart", "Suspend", "Resume", "Remove", "Rename", "Import", "Add" };
         foreach (var t in CmdletTypes.Where(t => changing.Contains(Attr(t).VerbName)))
         {
             Assert.True(Attr(t).SupportsShouldProcess, NameOf(t));
-            if (Attr(t).VerbName == "Remove") Assert.Equal(ConfirmImpact.High, Attr(t).ConfirmImpact);
+            if (Attr(t).VerbName == "Remove") Assert.Equal(ConfirmImpact.Medium, Attr(t).ConfirmImpact);
         }
     }
 }
@@ -112,6 +113,18 @@ public class ContainerCmdletTests : IDisposable
         Assert.Single(_sh.Client.Containers);
         _sh.Run("Get-Container -All | Remove-Container -Force -WhatIf");
         Assert.Single(_sh.Client.Containers);
+    }
+
+    [Fact]
+    public void RemoveExitedContainersAsksNothingUnderTheDefaultConfirmPreference()
+    {
+        // A runspace without a host cannot ask: a prompt would be an error here, as in a non-interactive runbook.
+        _sh.Client.Add("web");
+        _sh.Client.Add("old", "exited");
+        _sh.Client.Add("older", "exited");
+        _sh.Run("Get-Container -All | Where-Object State -eq 'exited' | Remove-Container");
+        Assert.Empty(_sh.Errors);
+        Assert.Equal(["web"], _sh.Client.Containers.Select(c => c.Name));
     }
 
     [Fact]
@@ -407,13 +420,29 @@ public class ImageCmdletTests : IDisposable
 
             _sh.Run("Get-ContainerImage | Remove-ContainerImage -WhatIf");
             Assert.Single(_sh.Client.Images);
-            _sh.Run("Get-ContainerImage | Remove-ContainerImage -Confirm:$false");
+            _sh.Errors.Clear();
+            _sh.Run("Get-ContainerImage | Remove-ContainerImage");
+            Assert.Empty(_sh.Errors);
             Assert.Empty(_sh.Client.Images);
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public void PruneAsksUnlessForcedOrConfirmIsFalse()
+    {
+        // A runspace without a host cannot ask: the prune that would ask is refused, as `docker image prune` without -f is
+        // in a script.
+        _sh.Run("Remove-ContainerImage -Dangling");
+        Assert.Single(_sh.Errors);
+        Assert.DoesNotContain(_sh.Client.Calls, c => c.StartsWith("prune", StringComparison.Ordinal));
+        _sh.Errors.Clear();
+        _sh.Run("Remove-ContainerImage -Dangling -Force; Remove-ContainerImage -Unused -Confirm:$false");
+        Assert.Empty(_sh.Errors);
+        Assert.Equal(["prune images all=False", "prune images all=True"], _sh.Client.Calls.Where(c => c.StartsWith("prune", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -211,7 +211,11 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<ImageSummary> CommitContainerAsync(CommitRequest request, CancellationToken ct = default) => NotHere<ImageSummary>();
     public Task<IReadOnlyList<ContainerChange>> GetContainerChangesAsync(string idOrName, CancellationToken ct = default) => NotHere<IReadOnlyList<ContainerChange>>();
     public Task<IReadOnlyList<ImageHistoryEntry>> GetImageHistoryAsync(string nameOrId, CancellationToken ct = default) => NotHere<IReadOnlyList<ImageHistoryEntry>>();
-    public Task<PruneResponse> PruneImagesAsync(bool all = false, CancellationToken ct = default) => NotHere<PruneResponse>();
+    public Task<PruneResponse> PruneImagesAsync(bool all = false, CancellationToken ct = default)
+    {
+        Calls.Add($"prune images all={all}");
+        return Task.FromResult(new PruneResponse());
+    }
     public Task<PruneResponse> PruneContainersAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
     public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => NotHere<DiskUsage>();
     public Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
