@@ -8,6 +8,7 @@ BeforeDiscovery {
     $script:cmdletCases = @(Get-Command -Module ContainerOps -CommandType Cmdlet | ForEach-Object { @{ Name = $_.Name } })
     $changing = 'New', 'Start', 'Stop', 'Restart', 'Suspend', 'Resume', 'Remove', 'Rename', 'Import', 'Add'
     $script:changingCases = @($cmdletCases | Where-Object { ($_.Name -split '-')[0] -in $changing })
+    $script:removingCases = @($cmdletCases | Where-Object { $_.Name.StartsWith('Remove-') })
 }
 
 BeforeAll {
@@ -79,9 +80,21 @@ Describe '<Name> changes state' -ForEach $changingCases {
         $command.Parameters.Keys | Should -Contain 'Confirm'
     }
 
-    It 'asks before removing' -Skip:(-not $Name.StartsWith('Remove-')) {
+    It 'runs unattended under the default $ConfirmPreference (High)' {
         $attr = (Get-Command $Name).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
-        $attr.ConfirmImpact | Should -Be 'High'
+        $attr.ConfirmImpact | Should -BeLessThan ([System.Management.Automation.ConfirmImpact]::High)
+    }
+}
+
+# Generated only for the cmdlets that remove something, so that every case runs.
+Describe '<Name> removes' -ForEach $removingCases {
+    It 'asks when $ConfirmPreference is Medium, as Remove-Item does' {
+        $attr = (Get-Command $Name).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
+        $attr.ConfirmImpact | Should -Be 'Medium'
+    }
+
+    It 'offers -Force where docker has -f' {
+        (Get-Command $Name).Parameters.Keys | Should -Contain 'Force'
     }
 }
 
@@ -109,11 +122,6 @@ Describe 'Pipeline binding' {
     It 'binds an image object to Remove-ContainerImage' {
         $image = [pscustomobject]@{ Id = 'sha256:' + ('0' * 64); RepoTags = @('none:latest') }
         { $image | Remove-ContainerImage -WhatIf -ErrorAction Stop } | Should -Not -Throw
-    }
-
-    It 'offers -Force where docker has -f' {
-        (Get-Command Remove-Container).Parameters.Keys | Should -Contain 'Force'
-        (Get-Command Remove-ContainerImage).Parameters.Keys | Should -Contain 'Force'
     }
 
     It 'completes container names and image references' {
