@@ -7,7 +7,8 @@
 #   bin/module/               the PowerShell module's assemblies (loaded by ./ContainerOps.psd1)
 # Usage: ./build.sh [build|test|demo|deps|shim|clean]
 #   demo: install what is missing, build, run examples/demo.sh (needs root)
-#   test: install what is missing, build, run every test suite (needs root)   (build.ps1 does the same from pwsh)
+#   test: install what is missing, build, run every test suite (needs root)   (build.ps1 does the same from pwsh);
+#         tests/run-all.sh installs pwsh into .tools/pwsh and restores Pester for the Pester suite
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
