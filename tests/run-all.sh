@@ -9,7 +9,7 @@
 # Usage: tests/run-all.sh [--only xunit|pester]
 # Exits non-zero when a test failed, a suite could not run, or kernel objects were left behind.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 repo=$(pwd)
 only=all
 case "${1:-}" in
@@ -76,6 +76,7 @@ find_pwsh() {
   local dir="$repo/.tools/pwsh" found version
   found=$(command -v pwsh || true)
   if [ -n "$found" ] && [ "$found" != "$dir/pwsh" ]; then
+    # shellcheck disable=SC2016 # a PowerShell expression, expanded by pwsh
     version=$("$found" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' </dev/null 2>/dev/null || true)
     if [ -n "$version" ] && printf '7.6\n%s\n' "$version" | sort -VC; then
       pwsh_bin=$found; echo "pwsh $version from PATH ($found)"; return 0
