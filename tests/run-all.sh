@@ -100,8 +100,10 @@ find_pwsh() {
 find_pester() {
   local proj=tests/Pester/PesterModule.proj version packages
   version=$(sed -n 's:.*<PesterVersion>\(.*\)</PesterVersion>.*:\1:p' "$proj")
-  packages=$(dotnet nuget locals global-packages --list 2>/dev/null | sed -n 's/^global-packages: *//p')
-  packages=${packages:-${NUGET_PACKAGES:-$HOME/.nuget/packages}}
+  # The usual folder first; else where NuGet says (a NuGet.Config may move it), asked only then as it takes a while.
+  packages=${NUGET_PACKAGES:-${HOME:-}/.nuget/packages}
+  [ -f "$packages/pester/$version/.nupkg.metadata" ] ||
+    packages=$(dotnet nuget locals global-packages --list 2>/dev/null | sed -n 's/^global-packages: *//p' | grep . || echo "$packages")
   pester_psd1="${packages%/}/pester/$version/tools/Pester.psd1"
   if [ ! -f "$pester_psd1" ] || [ ! -f "${packages%/}/pester/$version/.nupkg.metadata" ]; then
     echo "restoring Pester $version from NuGet ($proj)"
