@@ -106,6 +106,7 @@ public static class OciCommandLine
                 {
                     // Foreground, as runc and crun: the container's stdio is ours. The attach socket ends when it has exited.
                     var started = runtime.RunAsync(Options(root, id, bundle, inheritStdio: true)).GetAwaiter().GetResult();
+                    forwarding!.Started();
                     WritePidFile(pidFile, started.Pid);
                     using var attach = UnixSocketFile.TryConnect(new ContainerStateDir(root, id).AttachSocket);
                     RelayUntilExit(attach);
@@ -117,6 +118,7 @@ public static class OciCommandLine
                     WritePidFile(pidFile, status.Pid);
                     using var attach = UnixSocketFile.TryConnect(new ContainerStateDir(root, id).AttachSocket);
                     runtime.Start(id);
+                    forwarding!.Started();
                     RelayUntilExit(attach);
                 }
                 var final = runtime.WaitAsync(id).GetAwaiter().GetResult();
@@ -160,24 +162,50 @@ public static class OciCommandLine
 
     /// <summary>While a foreground run waits, SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to this process go to the
     /// container's init, as runc forwards them: the init is in the shim's session, so Ctrl+C at our terminal would
-    /// otherwise end this process alone and leave the container running and undeleted.</summary>
+    /// otherwise end this process alone and leave the container running and undeleted. A signal that comes before the
+    /// runtime knows the init's pid (the container may already have written its first output) is kept until it does.</summary>
     private sealed class SignalForwarding : IDisposable
     {
         private static readonly (PosixSignal Posix, int Number)[] Forwarded =
             { (PosixSignal.SIGHUP, 1), (PosixSignal.SIGINT, 2), (PosixSignal.SIGQUIT, 3), (PosixSignal.SIGTERM, Signals.SIGTERM) };
         private readonly List<PosixSignalRegistration> _registrations = new();
+        private readonly BuiltinRuntime _runtime;
+        private readonly string _id;
+        private readonly List<int> _pending = new();
+        private bool _started;
 
         public SignalForwarding(BuiltinRuntime runtime, string id)
         {
+            _runtime = runtime;
+            _id = id;
             foreach (var (posix, number) in Forwarded)
                 _registrations.Add(PosixSignalRegistration.Create(posix, context =>
                 {
                     context.Cancel = true;
-                    // Not yet started, or already gone: nothing to forward to.
-                    try { runtime.Kill(id, number); }
-                    catch (ContainerOpsException) { }
-                    catch (IOException) { }
+                    lock (_pending)
+                        if (!_started) { _pending.Add(number); return; }
+                    Forward(number);
                 }));
+        }
+
+        /// <summary>The init's pid is recorded: signals kept so far are delivered, later ones go straight on.</summary>
+        public void Started()
+        {
+            int[] kept;
+            lock (_pending)
+            {
+                _started = true;
+                kept = _pending.ToArray();
+            }
+            foreach (var number in kept) Forward(number);
+        }
+
+        private void Forward(int number)
+        {
+            // Already gone: nothing to forward to.
+            try { _runtime.Kill(_id, number); }
+            catch (ContainerOpsException) { }
+            catch (IOException) { }
         }
 
         public void Dispose()
