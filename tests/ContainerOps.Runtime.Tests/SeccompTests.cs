@@ -28,7 +28,7 @@ public static class SeccompProbe
         ("keyctl", "EPERM"), ("add_key", "EPERM"), ("request_key", "EPERM"), ("kexec_load", "EPERM"), ("bpf", "EPERM"),
         ("perf_event_open", "EPERM"), ("swapon", "EPERM"), ("reboot", "EPERM"), ("mount", "EPERM"), ("unshare_user", "EPERM"),
         ("unshare_ns", "EPERM"), ("personality_norandom", "EPERM"), ("socket_vsock", "EPERM"), ("clone3", "ENOSYS"),
-        ("personality_query", "ok"), ("socket_unix", "ok"), ("mkdir", "ok"), ("getpid", "ok"),
+        ("personality_query", "ok"), ("socket_unix", "ok"), ("mkdir", "ok"), ("getpid", "ok"), ("fchmodat2", "ENOSYS"),
     };
 
     public static string Command => "/bin/scprobe " + string.Join(' ', Expectations.Select(e => e.Call));
@@ -102,6 +102,7 @@ public sealed class SeccompTests : IClassFixture<RuntimeFixture>
         Assert.Equal("EINVAL", results["reboot"]); // the wrong magic, checked after CAP_SYS_BOOT
         Assert.Equal("EINVAL", results["clone3"]); // no ENOSYS rule: the kernel rejects the empty arguments
         Assert.Equal("ENOENT", results["swapon"]);
+        Assert.Equal("ENOENT", results["fchmodat2"]);
     }
 
     [Fact]
@@ -152,6 +153,17 @@ public sealed class SeccompTests : IClassFixture<RuntimeFixture>
         Assert.Contains("Permission denied", stderr); // errnoRet 13
         var results = await Probe(hc);
         Assert.Equal(("EPERM", "ok", "ok"), (results["mkdir"], results["keyctl"], results["personality_norandom"]));
+    }
+
+    [Fact]
+    public async Task Filter_flags_and_the_default_errno_are_applied()
+    {
+        var results = await Probe(edit: s =>
+        {
+            s.Linux!.Seccomp!.DefaultErrnoRet = 13;
+            s.Linux.Seccomp.Flags = new() { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW" };
+        });
+        Assert.Equal(("EACCES", "EACCES", "ENOSYS", "ok"), (results["keyctl"], results["mount"], results["clone3"], results["getpid"]));
     }
 
     [Fact]

@@ -50,6 +50,12 @@ internal static unsafe partial class Libseccomp
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int seccomp_syscall_resolve_name(string name);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int seccomp_syscall_resolve_name_arch(uint archToken, string name);
+
+    [LibraryImport(Library)]
+    public static partial uint seccomp_arch_native();
+
     [LibraryImport(Library)]
     public static partial int seccomp_rule_add_array(nint ctx, uint action, int syscall, uint count, ArgCmp* args);
 
@@ -61,4 +67,8 @@ internal static unsafe partial class Libseccomp
 
     [LibraryImport(Library)]
     public static partial Version* seccomp_version();
+
+    /// <summary>For the exported program: an anonymous file libseccomp writes to and the compiler reads back.</summary>
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int memfd_create(string name, uint flags);
 }

@@ -16,7 +16,7 @@ public readonly record struct SeccompProgram(string Path, uint Flags);
 /// distinct arguments make one rule (all must hold); several conditions on one argument make one rule each (any may
 /// hold), which is what runc does with the libseccomp it links. Names that no architecture knows are skipped (a profile
 /// lists calls of other architectures and newer kernels), and a rule whose action is the default action is left out.
-/// Programs are cached by the profile's content under STATE_ROOT/.seccomp, so a container start compiles nothing
+/// Calls newer than the profile fail with ENOSYS, as under runc (<see cref="NewerCallsStub"/>). Programs are cached by the profile's content under STATE_ROOT/.seccomp, so a container start compiles nothing
 /// (and loads no libseccomp) when an earlier one had the same profile.
 /// </summary>
 public static class SeccompCompiler
@@ -59,8 +59,7 @@ public static class SeccompCompiler
         try
         {
             File.WriteAllText(Path.Combine(scratch, "key"), key);
-            using (var handle = File.OpenHandle(Path.Combine(scratch, "filter.bpf"), FileMode.CreateNew, FileAccess.Write))
-                Compile(profile, (int)handle.DangerousGetHandle(), target);
+            File.WriteAllBytes(Path.Combine(scratch, "filter.bpf"), Compile(profile, target));
             try
             {
                 Directory.Move(scratch, entry);
@@ -90,8 +89,8 @@ public static class SeccompCompiler
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
-    /// <summary>Writes the BPF program of <paramref name="profile"/> to <paramref name="fd"/>.</summary>
-    public static unsafe void Compile(SeccompProfile profile, int fd, string? target, string at = Field)
+    /// <summary>The BPF program of <paramref name="profile"/>: a <c>struct sock_filter[]</c> as the kernel takes it.</summary>
+    public static unsafe byte[] Compile(SeccompProfile profile, string? target, string at = Field)
     {
         CheckSupported(profile, target, at);
         var defaultAction = ActionValue(profile.DefaultAction, profile.DefaultErrnoRet);
@@ -109,6 +108,7 @@ public static class SeccompCompiler
             Libseccomp.seccomp_attr_set(ctx, Libseccomp.AttrNoNewPrivs, 0);
             // A binary tree of system call numbers: a call is matched in about log2(n) comparisons rather than n.
             Libseccomp.seccomp_attr_set(ctx, Libseccomp.AttrOptimize, 2);
+            var arches = new List<uint> { Libseccomp.seccomp_arch_native() };
             var a = 0;
             foreach (var arch in profile.Architectures ?? new())
             {
@@ -118,6 +118,7 @@ public static class SeccompCompiler
                 var rc = Libseccomp.seccomp_arch_add(ctx, token);
                 if (rc < 0 && rc != -17 /* EEXIST: the native one */)
                     throw Invalid($"{at}.architectures[{a}]: libseccomp cannot add {arch}: {Libc.StrError(-rc)}", target, at);
+                if (!arches.Contains(token)) arches.Add(token);
                 a++;
             }
 
@@ -141,13 +142,100 @@ public static class SeccompCompiler
                     }
                 }
             }
-            var exported = Libseccomp.seccomp_export_bpf(ctx, fd);
-            if (exported < 0) throw new IOException($"seccomp: writing the BPF program failed: {Libc.StrError(-exported)}");
+            var program = Export(ctx);
+            var stub = profile.DefaultAction is "SCMP_ACT_ALLOW" or "SCMP_ACT_LOG" ? Array.Empty<byte>() : NewerCallsStub(profile, arches);
+            if ((stub.Length + program.Length) / 8 > 4096)
+                throw Invalid($"{at}: the compiled filter has {(stub.Length + program.Length) / 8} instructions, more than the kernel's 4096", target, at);
+            return stub.Length == 0 ? program : [.. stub, .. program];
         }
         finally
         {
             Libseccomp.seccomp_release(ctx);
         }
+    }
+
+    private static byte[] Export(nint ctx)
+    {
+        var fd = Libseccomp.memfd_create("seccomp-bpf", 1 /* MFD_CLOEXEC */);
+        if (fd < 0) Libc.ThrowErrno("memfd_create");
+        using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+        var rc = Libseccomp.seccomp_export_bpf(ctx, fd);
+        if (rc < 0) throw new IOException($"seccomp: exporting the BPF program failed: {Libc.StrError(-rc)}");
+        var program = new byte[RandomAccess.GetLength(handle)];
+        for (var done = 0; done < program.Length;)
+        {
+            var n = RandomAccess.Read(handle, program.AsSpan(done), done);
+            if (n <= 0) throw new IOException("seccomp: the exported BPF program is shorter than its file");
+            done += n;
+        }
+        return program;
+    }
+
+    // AUDIT_ARCH_X86_64, and the pseudo-architecture libseccomp names x32 by: its calls come as x86_64 with this bit set.
+    private const uint AuditArchX86_64 = 0xc000003e, ScmpArchX32 = 0x4000003e, X32Bit = 0x40000000;
+
+    /// <summary>
+    /// A prologue, as runc puts before its filters: a call numbered above every call the profile names (for the calling
+    /// architecture) is newer than the profile, and fails with ENOSYS rather than the default errno, so the C library
+    /// falls back to the older call it replaces (fchmodat2 to fchmodat, as clone3 to clone). Not for a profile whose
+    /// default is to allow: a newer call is then allowed anyway.
+    /// </summary>
+    private static byte[] NewerCallsStub(SeccompProfile profile, List<uint> arches)
+    {
+        var names = (profile.Syscalls ?? new()).SelectMany(r => r.Names ?? new()).Distinct().ToList();
+        var highest = new Dictionary<uint, uint>();
+        foreach (var arch in arches)
+        {
+            var max = -1L;
+            foreach (var name in names)
+            {
+                long nr = Libseccomp.seccomp_syscall_resolve_name_arch(arch, name);
+                if (nr < 0) continue;
+                if (arch == ScmpArchX32) nr |= X32Bit;
+                max = Math.Max(max, nr);
+            }
+            if (max >= 0) highest[arch] = (uint)max;
+        }
+        if (highest.Count == 0) return Array.Empty<byte>();
+
+        // Jumps are relative and forward only; "end" is the first instruction after the stub, where the program starts.
+        var code = new List<(ushort Code, string? True, string? False, uint K, string? Label)>();
+        void Emit(ushort op, uint k, string? jt = null, string? jf = null, string? label = null) => code.Add((op, jt, jf, k, label));
+        const ushort LdAbs = 0x20, Jeq = 0x15, Jgt = 0x25, Jge = 0x35, Ja = 0x05, Ret = 0x06;
+        Emit(LdAbs, 4); // seccomp_data.arch
+        var audits = highest.Keys.Select(a => a == ScmpArchX32 ? AuditArchX86_64 : a).Distinct().ToList();
+        foreach (var audit in audits) Emit(Jeq, audit, jt: "arch" + audit);
+        Emit(Ja, 0, jt: "end");
+        foreach (var audit in audits)
+        {
+            Emit(LdAbs, 0, label: "arch" + audit); // seccomp_data.nr
+            if (audit == AuditArchX86_64)
+            {
+                var x32 = highest.TryGetValue(ScmpArchX32, out var maxX32);
+                Emit(Jge, X32Bit, jt: x32 ? "x32" : "end");
+                if (highest.TryGetValue(AuditArchX86_64, out var max64)) Emit(Jgt, max64, jt: "enosys", jf: "end");
+                else Emit(Ja, 0, jt: "end");
+                if (x32) Emit(Jgt, maxX32, jt: "enosys", jf: "end", label: "x32");
+            }
+            else Emit(Jgt, highest[audit], jt: "enosys", jf: "end");
+        }
+        Emit(Ret, Libseccomp.ActErrno | 38 /* ENOSYS */, label: "enosys");
+
+        var labels = new Dictionary<string, int> { ["end"] = code.Count };
+        for (var i = 0; i < code.Count; i++) if (code[i].Label is { } l) labels[l] = i;
+        var bytes = new byte[code.Count * 8];
+        for (var i = 0; i < code.Count; i++)
+        {
+            var (op, jt, jf, k, _) = code[i];
+            var offsetTrue = jt is null ? 0 : labels[jt] - i - 1;
+            var offsetFalse = jf is null ? 0 : labels[jf] - i - 1;
+            if (op == Ja) { k = (uint)offsetTrue; offsetTrue = 0; }
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * 8), op);
+            bytes[i * 8 + 2] = checked((byte)offsetTrue);
+            bytes[i * 8 + 3] = checked((byte)offsetFalse);
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * 8 + 4), k);
+        }
+        return bytes;
     }
 
     private static unsafe void Add(nint ctx, uint action, int nr, uint count, Libseccomp.ArgCmp* conditions, string path, string name, string? target, string at)
@@ -210,7 +298,7 @@ public static class SeccompCompiler
     internal static string Key(SeccompProfile profile)
     {
         var sb = new StringBuilder(8192);
-        sb.Append("containerops seccomp 1\ndefault ").Append(ActionValue(profile.DefaultAction, profile.DefaultErrnoRet).ToString("x")).Append('\n');
+        sb.Append("containerops seccomp 2\ndefault ").Append(ActionValue(profile.DefaultAction, profile.DefaultErrnoRet).ToString("x")).Append('\n');
         sb.Append("arch ").AppendJoin(',', profile.Architectures ?? new()).Append('\n');
         foreach (var rule in profile.Syscalls ?? new())
         {
