@@ -52,6 +52,9 @@ internal static class CliApp
         // Verbs that pass their arguments through untouched.
         switch (name)
         {
+            // `oci spec` is here rather than in the runtime command line: writing a spec needs the serializer, which
+            // containerops-runtime leaves out to start faster.
+            case "oci" when rest.Length > 0 && rest[0] == "spec": return Commands.SystemCommands.OciSpec(rest[1..]);
             case "oci": return ContainerOps.Runtime.Oci.OciCommandLine.Run(rest);
             case "daemon": return Commands.SystemCommands.ExecDaemon(rest);
             case "help":

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Security;
 
 namespace ContainerOps.PowerShell;
 
@@ -224,7 +225,8 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Alias("CapDrop")]
     public string[]? CapabilityDrop { get; set; }
 
-    /// <summary>e.g. no-new-privileges.</summary>
+    /// <summary>Security options as `--security-opt` takes them: no-new-privileges, seccomp=unconfined,
+    /// seccomp=PATH (a profile in Docker's JSON format, read here), systempaths=unconfined.</summary>
     [Parameter]
     [Alias("SecurityOpt")]
     public string[]? SecurityOption { get; set; }
@@ -265,6 +267,8 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    private string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
     internal ContainerCreateRequest BuildRequest()
     {
         var request = new ContainerCreateRequest
@@ -288,7 +292,9 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         h.ReadonlyRootfs = ReadOnly;
         if (CapabilityAdd is not null) h.CapAdd = CapabilityAdd.ToList();
         if (CapabilityDrop is not null) h.CapDrop = CapabilityDrop.ToList();
-        if (SecurityOption is not null) h.SecurityOpt = SecurityOption.ToList();
+        // A seccomp profile file is read here, relative to the current location, and its JSON sent.
+        if (SecurityOption is not null)
+            h.SecurityOpt = SecurityOption.Select(o => SecurityOptions.ExpandProfileFile(o, ResolvePath)).ToList();
         h.Memory = Memory;
         h.MemorySwap = MemorySwap;
         h.NanoCpus = (long)Math.Round(Cpus * 1e9);
@@ -311,6 +317,11 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         catch (ArgumentException ex)
         {
             ThrowTerminatingError(new ErrorRecord(ex, "InvalidKeyValue", ErrorCategory.InvalidArgument, null));
+            return;
+        }
+        catch (ContainerOpsException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex));
             return;
         }
 

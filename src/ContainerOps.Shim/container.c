@@ -452,8 +452,8 @@ int seccomp_read(const char *path, void **prog, size_t *len, char *err, size_t e
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) FAIL("seccomp", "%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) || st.st_size > 65536 * 8) {
-        if (errno == 0) errno = EINVAL;
+    /* BPF_MAXINSNS is 4096 instructions. */
+    if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) || st.st_size > 4096 * (off_t)sizeof(struct sock_filter)) {
         close(fd);
         errno = EINVAL;
         FAIL("seccomp", "%s: not a sock_filter array", path);
@@ -472,10 +472,10 @@ int seccomp_read(const char *path, void **prog, size_t *len, char *err, size_t e
     return 0;
 }
 
-int seccomp_load(void *prog, size_t len, char *err, size_t errlen)
+int seccomp_load(void *prog, size_t len, unsigned int flags, char *err, size_t errlen)
 {
     struct sock_fprog f = { (unsigned short)(len / sizeof(struct sock_filter)), prog };
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &f) < 0) FAIL("seccomp", "load filter: %s", strerror(errno));
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &f) < 0) FAIL("seccomp", "load filter: %s", strerror(errno));
     return 0;
 }
 
@@ -614,9 +614,12 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     umask(022);
 
     if (process_early(p, err, errlen) < 0) INIT_FAIL();
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    /* Without no_new_privs a filter can only be loaded with CAP_SYS_ADMIN, which the capability drop takes away: it is
+       loaded now, before the credentials change (as runc does); with no_new_privs as late as possible, before execve. */
+    if (filter && !p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, errlen) < 0) INIT_FAIL();
     if (process_creds(p, err, errlen) < 0) INIT_FAIL();
     if (process_cwd(p, err, errlen) < 0) INIT_FAIL();
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
     int out_fd = report_fd;
     if (create) {
@@ -632,7 +635,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         close(w);
         close(fifo);
     }
-    if (filter && seccomp_load(filter, filter_len, err, errlen) < 0) { report(out_fd, err); _exit(1); }
+    if (filter && p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, errlen) < 0) { report(out_fd, err); _exit(1); }
     int e = process_exec(p, err, errlen);
     report(out_fd, err);
     _exit(e == ENOENT ? 127 : 126);

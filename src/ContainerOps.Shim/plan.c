@@ -243,7 +243,11 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
             struct plan_rlimit *r = &p->rlimits[p->nrlimits++];
             NUM(a[0], r->resource, 10);
             if (parse_u64(a[1], &r->soft, 10) < 0 || parse_u64(a[2], &r->hard, 10) < 0) { snprintf(msg, sizeof msg, "bad limit"); goto fail; }
-        } else if (!strcmp(kw, "seccomp")) { NEED(1); p->seccomp = a[0]; }
+        } else if (!strcmp(kw, "seccomp")) {
+            if (na < 1 || na > 2) { snprintf(msg, sizeof msg, "expected 1 or 2 arguments, got %d", na); goto fail; }
+            p->seccomp = a[0];
+            if (na == 2) NUM(a[1], p->seccomp_flags, 10);
+        }
         else if (!strcmp(kw, "env")) { NEED(1); GROW(p->env, p->nenv + 1); p->env[p->nenv++] = a[0]; p->env[p->nenv] = NULL; }
         else if (!strcmp(kw, "cwd")) { NEED(1); p->cwd = a[0]; }
         else if (!strcmp(kw, "arg")) { NEED(1); GROW(p->args, p->nargs + 1); p->args[p->nargs++] = a[0]; p->args[p->nargs] = NULL; }

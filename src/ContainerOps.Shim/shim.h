@@ -53,7 +53,7 @@ struct plan {
     int no_new_privs;
     int has_oom; int oom_score_adj;
     struct plan_rlimit *rlimits; int nrlimits;
-    char *seccomp;
+    char *seccomp; unsigned int seccomp_flags;   /* BPF program file; SECCOMP_FILTER_FLAG_* */
     char **env; int nenv;
     char *cwd;
     char **args; int nargs;
@@ -87,8 +87,9 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
 int process_early(struct plan *p, char *err, size_t errlen);   /* rlimits, oom_score_adj */
 int process_creds(struct plan *p, char *err, size_t errlen);   /* bounding, groups/gid/uid, caps, nnp */
 int process_cwd(struct plan *p, char *err, size_t errlen);
+/* The plan's BPF program, read while host paths are still reachable; loaded by seccomp_load with the plan's flags. */
 int seccomp_read(const char *path, void **prog, size_t *len, char *err, size_t errlen);
-int seccomp_load(void *prog, size_t len, char *err, size_t errlen);
+int seccomp_load(void *prog, size_t len, unsigned int flags, char *err, size_t errlen);
 /* Resolves argv[0] through PATH of env and execs; returns errno on failure with err filled. */
 int process_exec(struct plan *p, char *err, size_t errlen);
 

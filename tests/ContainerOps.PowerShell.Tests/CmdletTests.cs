@@ -208,6 +208,28 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void NewContainerReadsASeccompProfileFileFromTheCurrentLocation()
+    {
+        var dir = Directory.CreateTempSubdirectory("co-ps-seccomp-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "deny-mkdir.json"), "{ \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [ { \"names\": [ \"mkdir\" ], \"action\": \"SCMP_ACT_ERRNO\" } ] }\n");
+            File.WriteAllText(Path.Combine(dir, "bad.json"), "{ \"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [ { \"names\": [ \"mkdir\" ], \"action\": \"DENY\" } ] }");
+            _sh.Run($"$ExecutionContext.SessionState.Path.SetLocation('{dir}') | Out-Null; New-Container busybox -SecurityOption seccomp=deny-mkdir.json, no-new-privileges");
+            Assert.Empty(_sh.Errors);
+            Assert.Equal(["""seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}""", "no-new-privileges"],
+                _sh.Client.LastCreate!.HostConfig.SecurityOpt);
+
+            _sh.Run("New-Container busybox -Name never -SecurityOption seccomp=./bad.json");
+            var e = Assert.Single(_sh.Errors);
+            Assert.StartsWith("InvalidSeccompProfile", e.FullyQualifiedErrorId);
+            Assert.Contains("bad.json: syscalls[0].action: unknown action 'DENY'", e.Exception.Message);
+            Assert.DoesNotContain(_sh.Client.Containers, c => c.Name == "never");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void NewContainerWaitRmIsDockerRunRm()
     {
         _sh.Client.Logs.Add(new LogEntry { Stream = "stdout", Log = "hello\n" });

@@ -31,9 +31,9 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         return (code, stdout + stderr);
     }
 
-    private (int Code, string Stdout, string Stderr) RunWith(string runtime, string[] prefixArgs, string[] command, string stdin)
+    private (int Code, string Stdout, string Stderr) RunWith(string runtime, string[] prefixArgs, string[] command, string stdin, Action<OciSpec>? edit = null)
     {
-        var b = _f.Bundle(command, edit: s => s.Process!.NoNewPrivileges = true);
+        var b = _f.Bundle(command, edit: s => { s.Process!.NoNewPrivileges = true; edit?.Invoke(s); });
         var root = Path.Combine(_f.Root.Path, runtime + "-state");
         var psi = new ProcessStartInfo(prefixArgs[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in prefixArgs.Skip(1)) psi.ArgumentList.Add(a);
@@ -103,7 +103,41 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         Assert.Equal((7, "got TERM\n"), theirs);
         Assert.Equal(theirs, Interrupted("builtin", Ours(front)));
         // Nothing is left of it: the run deleted the container after its exit.
-        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(_f.Root.Path, "builtin-signal-state")), d => Path.GetFileName(d) != "s");
+        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(_f.Root.Path, "builtin-signal-state")), d => Path.GetFileName(d) is not ("s" or ".seccomp"));
+    }
+
+    /// <summary>Conditions on one argument are alternatives, on distinct arguments all must hold (as runc compiles them).</summary>
+    private const string OwnProfile = """
+        {"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[
+          {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"},
+          {"names":["keyctl"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+          {"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":97,"args":[{"index":0,"value":40,"op":"SCMP_CMP_EQ"},{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+          {"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":262144,"op":"SCMP_CMP_MASKED_EQ","valueTwo":262144}]},
+          {"names":["unshare"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":268435456,"op":"SCMP_CMP_EQ"},{"index":1,"value":0,"op":"SCMP_CMP_EQ"}]}]}
+        """;
+
+    [Theory]
+    [InlineData("runtime", true, false)]
+    [InlineData("runtime", false, false)]
+    [InlineData("cli", false, false)]
+    [InlineData("runtime", true, true)]
+    [InlineData("runtime", false, true)]
+    public void The_same_seccomp_section_filters_the_same_calls_as_under_runc(string front, bool noNewPrivileges, bool ownProfile)
+    {
+        var runc = Builtin.ExternalRuntime.Find("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
+        SeccompProbe.Install(_f.Rootfs);
+        string[] command = { "/bin/sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; rmdir /tmp/scprobe-dir 2>/dev/null; " + SeccompProbe.Command };
+        void Edit(OciSpec s)
+        {
+            s.Process!.NoNewPrivileges = noNewPrivileges;
+            if (ownProfile) s.Linux!.Seccomp = Core.Security.SeccompProfile.Parse(OwnProfile);
+        }
+        var theirs = RunWith("runc", new[] { runc }, command, "", Edit);
+        var ours = RunWith("builtin", Ours(front), command, "", Edit);
+        Assert.True(theirs.Code == 0, "runc: " + theirs.Stderr);
+        Assert.Contains("Seccomp:\t2", theirs.Stdout);
+        Assert.Contains(ownProfile ? "keyctl=EACCES" : "keyctl=EPERM", theirs.Stdout);
+        Assert.Equal(theirs, ours);
     }
 
     /// <summary>Signals sent at random moments of a foreground run, from its first milliseconds on: each run ends (by
@@ -136,7 +170,7 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
                 var what = $"seed {seed}, round {round}, SIGTERM after {delay} ms";
                 Assert.True(p.WaitForExit(10_000), $"{what}: the run did not end");
                 Assert.True(p.ExitCode is 7 or 143, $"{what}: exit code {p.ExitCode}");
-                var left = Directory.Exists(root) ? Directory.GetDirectories(root).Where(d => Path.GetFileName(d) != "s").ToList() : new();
+                var left = Directory.Exists(root) ? Directory.GetDirectories(root).Where(d => Path.GetFileName(d) is not ("s" or ".seccomp")).ToList() : new();
                 Assert.True(left.Count == 0, $"{what}: left {string.Join(", ", left)}");
             }
             finally { if (!p.HasExited) p.Kill(); }

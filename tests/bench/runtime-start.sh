@@ -2,6 +2,8 @@
 # Benchmark 1: /bin/true start-to-exit on one bundle: the built-in runtime as its own OCI runtime binary
 # (`containerops-runtime run`, as runc and crun are) and through the CLI (`containerops oci run`), side by side
 # with `crun run` and `runc run` in one hyperfine run. Needs root and ./build.sh build.
+# The bundle carries the default seccomp profile (the linux.seccomp of `containerops oci spec`), which every runtime
+# compiles and loads, as a container started by the daemon has; BENCH_SECCOMP=0 measures without a filter.
 # hyperfine measures each command in one block; on a VM whose speed drifts under sustained load, the block order
 # shows in the result. A second, interleaved measurement (every round runs each runtime once, in turn) follows.
 set -euo pipefail
@@ -15,6 +17,18 @@ mkdir -p "$work/bundle/rootfs" "$work/state"
 tar -C "$work/bundle/rootfs" -xf <(examples/make-busybox-rootfs.sh /dev/stdout)
 (cd "$work/bundle" && runc spec)
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"$/"\/bin\/true"/' "$work/bundle/config.json"
+if [ "${BENCH_SECCOMP:-1}" != 0 ]; then
+  "$repo/bin/containerops" oci spec --bundle "$work/ours"
+  python3 - "$work/bundle/config.json" "$work/ours/config.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["linux"]["seccomp"] = json.load(open(sys.argv[2]))["linux"]["seccomp"]
+json.dump(config, open(sys.argv[1], "w"), indent=2)
+PY
+  echo "with the default seccomp profile ($(python3 -c 'import json,sys; print(sum(len(r["names"]) for r in json.load(open(sys.argv[1]))["linux"]["seccomp"]["syscalls"]))' "$work/bundle/config.json") names in its rules)" >&2
+else
+  echo "without a seccomp filter" >&2
+fi
 
 cmds=(-n containerops-runtime "$repo/bin/containerops-runtime --root $work/state/cr run --bundle $work/bundle bench-cr")
 cmds+=(-n "containerops oci" "$repo/bin/containerops oci --root $work/state/co run --bundle $work/bundle bench-co")

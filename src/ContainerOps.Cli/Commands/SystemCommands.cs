@@ -7,6 +7,30 @@ internal static unsafe partial class SystemCommands
 {
     public const string DaemonExecutable = "containerops-daemon";
 
+    /// <summary>`oci spec [--bundle DIR]`: writes DIR/config.json (default: here) from the built-in runtime's defaults, as
+    /// `runc spec` does; it refuses to replace an existing one.</summary>
+    public static int OciSpec(string[] args)
+    {
+        var bundle = ".";
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "-b" or "--bundle" && i + 1 < args.Length) bundle = args[++i];
+            else if (args[i].StartsWith("--bundle=", StringComparison.Ordinal)) bundle = args[i]["--bundle=".Length..];
+            else
+            {
+                Console.Error.WriteLine($"containerops oci spec: unknown argument {args[i]}\nusage: containerops oci spec [--bundle DIR]");
+                return 2;
+            }
+        }
+        if (File.Exists(Path.Combine(bundle, "config.json")))
+        {
+            Console.Error.WriteLine($"containerops oci spec: {Path.Combine(bundle, "config.json")} exists already");
+            return 1;
+        }
+        ContainerOps.Runtime.Spec.SpecBuilder.WriteBundle(bundle, ContainerOps.Runtime.Spec.SpecBuilder.Template());
+        return 0;
+    }
+
     public static int PrintVersion()
     {
         var version = typeof(SystemCommands).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

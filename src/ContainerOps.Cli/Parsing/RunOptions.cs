@@ -1,4 +1,5 @@
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Security;
 
 namespace ContainerOps.Cli.Parsing;
 
@@ -31,7 +32,7 @@ public static class RunOptions
         new("privileged", null, OptionKind.Flag, "Give extended privileges to this container"),
         new("cap-add", null, OptionKind.List, "Add Linux capabilities"),
         new("cap-drop", null, OptionKind.List, "Drop Linux capabilities"),
-        new("security-opt", null, OptionKind.List, "Security options (no-new-privileges)"),
+        new("security-opt", null, OptionKind.List, "Security options (no-new-privileges, seccomp=unconfined|PROFILE.json, systempaths=unconfined)"),
         new("volume", 'v', OptionKind.List, "Bind mount a volume (/host:/container[:ro])"),
         new("tmpfs", null, OptionKind.List, "Mount a tmpfs directory (/path[:options])"),
         new("sysctl", null, OptionKind.List, "Sysctl options (KEY=VALUE)"),
@@ -89,7 +90,8 @@ public static class RunOptions
         h.ReadonlyRootfs = a.Flag("read-only");
         h.CapAdd.AddRange(a.Values("cap-add"));
         h.CapDrop.AddRange(a.Values("cap-drop"));
-        h.SecurityOpt.AddRange(a.Values("security-opt"));
+        // As the docker CLI does, a seccomp profile file is read here and its JSON sent (and shown by inspect).
+        h.SecurityOpt.AddRange(a.Values("security-opt").Select(o => SecurityOptions.ExpandProfileFile(o)));
         if (a.Value("memory") is string mem) h.Memory = Units.ParseMemory(mem, "memory");
         if (a.Value("memory-swap") is string swap) h.MemorySwap = Units.ParseMemorySwap(swap);
         if (a.Value("cpus") is string cpus) h.NanoCpus = Units.ParseCpus(cpus);

@@ -308,7 +308,7 @@ public sealed class ContainerManager : IDisposable
         }
         _log.LogInformation("created container {Name} ({Id}) from {Image}", record.Name, id[..12], request.Image);
         await Task.CompletedTask;
-        return new ContainerCreateResponse { Id = id };
+        return new ContainerCreateResponse { Id = id, Warnings = SpecBuilder.Warnings(hc) };
     }
 
     private static void ValidateHostConfig(HostConfig hc, string? target)

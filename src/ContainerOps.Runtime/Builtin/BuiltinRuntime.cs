@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Cgroups;
 using ContainerOps.Runtime.Native;
+using ContainerOps.Runtime.Seccomp;
 using ContainerOps.Runtime.Shim;
 using ContainerOps.Runtime.Spec;
 
@@ -112,7 +113,11 @@ public partial class BuiltinRuntime : IContainerRuntime
     protected virtual bool CreatesCgroups => true;
 
     protected virtual string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths) =>
-        PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths);
+        PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths, SeccompFor(spec, options.Id));
+
+    /// <summary>The compiled filter of the spec's linux.seccomp (cached under the state root), or null without one.</summary>
+    protected SeccompProgram? SeccompFor(OciSpec spec, string id) =>
+        spec.Linux?.Seccomp is { } profile ? SeccompCompiler.Prepare(profile, _context.StateRoot, id) : null;
 
     /// <summary>Runs the shim's front process and returns the container's pid, or throws what it reported. With
     /// <paramref name="inheritStdio"/> the shim gets this process's stdio and reports on fd 3.</summary>
@@ -311,7 +316,8 @@ public partial class BuiltinRuntime : IContainerRuntime
     {
         var (dir, record, spec, process) = PrepareExec(id, options);
         var planFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.plan");
-        File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath)));
+        File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath),
+            SeccompFor(spec, id)));
         try
         {
             return ShimExecProcess.Start(_context.ShimPath, new[] { _context.ShimPath, "exec", planFile }, planFile, options.Tty, options.ConsoleSize);

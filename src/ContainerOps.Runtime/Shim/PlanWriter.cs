@@ -1,5 +1,6 @@
 using System.Text;
 using ContainerOps.Core.Api;
+using ContainerOps.Runtime.Seccomp;
 using ContainerOps.Runtime.Spec;
 
 namespace ContainerOps.Runtime.Shim;
@@ -44,8 +45,10 @@ public static class PlanWriter
         ["pid"] = "pid", ["network"] = "net", ["mount"] = "mount", ["ipc"] = "ipc", ["uts"] = "uts", ["cgroup"] = "cgroup", ["user"] = "user",
     };
 
-    /// <summary>The plan for `shim run|create`: a new container from <paramref name="spec"/>, rooted at <paramref name="rootfs"/>.</summary>
-    public static string ForContainer(string id, OciSpec spec, string rootfs, IReadOnlyList<string> cgroupProcsFiles, ShimPaths paths)
+    /// <summary>The plan for `shim run|create`: a new container from <paramref name="spec"/>, rooted at <paramref name="rootfs"/>,
+    /// its process filtered by <paramref name="seccomp"/> when given (the compiled form of the spec's linux.seccomp).</summary>
+    public static string ForContainer(string id, OciSpec spec, string rootfs, IReadOnlyList<string> cgroupProcsFiles, ShimPaths paths,
+        SeccompProgram? seccomp = null)
     {
         var process = spec.Process ?? throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle", "config.json has no process", id, "process");
         var linux = spec.Linux ?? new OciLinux();
@@ -100,7 +103,7 @@ public static class PlanWriter
         foreach (var p in linux.MaskedPaths ?? new()) plan.Line("masked", p);
         foreach (var p in linux.ReadonlyPaths ?? new()) plan.Line("readonly", p);
         foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
-        ProcessLines(plan, process);
+        ProcessLines(plan, process, seccomp);
         PathLines(plan, paths);
         return plan.ToString();
     }
@@ -138,7 +141,8 @@ public static class PlanWriter
     }
 
     /// <summary>The plan for `shim exec`: join the namespaces of the running init <paramref name="initPid"/> and run <paramref name="process"/>.</summary>
-    public static string ForExec(string id, int initPid, IEnumerable<OciNamespace> containerNamespaces, OciProcess process, IReadOnlyList<string> cgroupProcsFiles)
+    public static string ForExec(string id, int initPid, IEnumerable<OciNamespace> containerNamespaces, OciProcess process, IReadOnlyList<string> cgroupProcsFiles,
+        SeccompProgram? seccomp = null)
     {
         var plan = new PlanBuilder();
         plan.Line("version", "1");
@@ -150,7 +154,7 @@ public static class PlanWriter
             plan.Line("namespace", name, $"/proc/{initPid}/ns/{procName}");
         }
         foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
-        ProcessLines(plan, process);
+        ProcessLines(plan, process, seccomp);
         return plan.ToString();
     }
 
@@ -166,7 +170,7 @@ public static class PlanWriter
         return plan.ToString();
     }
 
-    private static void ProcessLines(PlanBuilder plan, OciProcess process)
+    private static void ProcessLines(PlanBuilder plan, OciProcess process, SeccompProgram? seccomp)
     {
         if (process.Args.Count == 0) throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", "process.args is empty", null, "process.args");
         plan.Line("uid", process.User.Uid.ToString());
@@ -184,6 +188,7 @@ public static class PlanWriter
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRlimit", $"unknown rlimit '{r.Type}'", null, "process.rlimits");
             plan.Line("rlimit", number, Limit(r.Soft), Limit(r.Hard));
         }
+        if (seccomp is { } filter) plan.Line("seccomp", filter.Path, filter.Flags.ToString());
         foreach (var e in process.Env) plan.Line("env", e);
         plan.Line("cwd", string.IsNullOrEmpty(process.Cwd) ? "/" : process.Cwd);
         foreach (var a in process.Args) plan.Line("arg", a);

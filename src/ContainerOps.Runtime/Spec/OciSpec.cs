@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ContainerOps.Core.Security;
 
 namespace ContainerOps.Runtime.Spec;
 
@@ -78,6 +79,8 @@ public sealed class OciLinux
     public List<string>? MaskedPaths { get; set; }
     public List<string>? ReadonlyPaths { get; set; }
     public string? RootfsPropagation { get; set; }
+    /// <summary>The system call filter (OCI form: no archMap, includes or excludes; see <see cref="SeccompProfile.Resolve"/>).</summary>
+    public SeccompProfile? Seccomp { get; set; }
     [JsonExtensionData] public Dictionary<string, object>? Extra { get; set; }
 }
 

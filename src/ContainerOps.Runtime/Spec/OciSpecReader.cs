@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ContainerOps.Core.Security;
 
 namespace ContainerOps.Runtime.Spec;
 
@@ -146,6 +147,7 @@ public static class OciSpecReader
                 case "maskedPaths": linux.MaskedPaths = Strings(value, path); break;
                 case "readonlyPaths": linux.ReadonlyPaths = Strings(value, path); break;
                 case "rootfsPropagation": linux.RootfsPropagation = String(value, path); break;
+                case "seccomp": linux.Seccomp = value.ValueKind == JsonValueKind.Null ? null : SeccompProfile.Parse(value, path, oci: true); break;
                 default: (linux.Extra ??= new())[name] = value.Clone(); break;
             }
         }

@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.IO;
+using ContainerOps.Core.Security;
+using ContainerOps.Runtime.Seccomp;
 
 namespace ContainerOps.Runtime.Spec;
 
@@ -68,12 +70,8 @@ public static partial class SpecBuilder
                 $"working directory '{cwd}' must be an absolute path", target, "WorkingDir");
 
         var caps = BuildCapabilities(hc, target);
-        var noNewPrivs = hc.SecurityOpt.Any(o => o is "no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true");
-        foreach (var opt in hc.SecurityOpt)
-            if (!opt.StartsWith("no-new-privileges", StringComparison.Ordinal) && !opt.StartsWith("seccomp", StringComparison.Ordinal)
-                && !opt.StartsWith("apparmor", StringComparison.Ordinal) && !opt.StartsWith("label", StringComparison.Ordinal))
-                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidSecurityOpt",
-                    $"unknown security option '{opt}'", target, "HostConfig.SecurityOpt");
+        var security = SecurityOptions.Parse(hc.SecurityOpt, target);
+        var confined = !hc.Privileged && !security.SystemPathsUnconfined;
 
         var spec = new OciSpec
         {
@@ -87,7 +85,7 @@ public static partial class SpecBuilder
                 Capabilities = new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
                 // No rlimits by default: the container inherits the daemon's, as with runc when the spec names none
                 // (raising a hard limit needs CAP_SYS_RESOURCE in the initial namespace, which a nested host may not have).
-                NoNewPrivileges = noNewPrivs,
+                NoNewPrivileges = security.NoNewPrivileges,
             },
             Root = new OciRoot { Path = input.RootfsPath, Readonly = hc.ReadonlyRootfs },
             Hostname = hostNetwork ? null : hostname,
@@ -97,10 +95,11 @@ public static partial class SpecBuilder
                 Namespaces = BuildNamespaces(hc),
                 CgroupsPath = "/" + input.CgroupParent.Trim('/') + "/" + input.Id,
                 Resources = BuildResources(hc, target),
-                MaskedPaths = hc.Privileged ? null : DefaultMaskedPaths.ToList(),
-                ReadonlyPaths = hc.Privileged ? null : DefaultReadonlyPaths.ToList(),
+                MaskedPaths = confined ? DefaultMaskedPaths.ToList() : null,
+                ReadonlyPaths = confined ? DefaultReadonlyPaths.ToList() : null,
                 Devices = DefaultDevices.Select(d => new OciDevice { Path = d.Path, Type = "c", Major = d.Major, Minor = d.Minor, FileMode = 438, Uid = 0, Gid = 0 }).ToList(),
                 Sysctl = BuildSysctls(hc, hostNetwork, target),
+                Seccomp = BuildSeccomp(hc, security, caps, target),
             },
         };
 
@@ -111,6 +110,47 @@ public static partial class SpecBuilder
         foreach (var tmpfs in hc.Tmpfs) spec.Mounts.Add(ParseTmpfs(tmpfs, target));
         return spec;
     }
+
+    /// <summary>A bundle's config.json to start from, as `runc spec` writes one: `sh` on a terminal in ./rootfs (read-only),
+    /// with this builder's defaults (capabilities, mounts, masked paths, device rules) and the default seccomp profile.</summary>
+    public static OciSpec Template()
+    {
+        var caps = Capabilities.DockerDefault.ToList();
+        return new OciSpec
+        {
+            Process = new OciProcess
+            {
+                Terminal = true, Args = new() { "sh" }, Env = new() { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm" },
+                Capabilities = new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps }, NoNewPrivileges = true,
+                Rlimits = new() { new OciRlimit { Type = "RLIMIT_NOFILE", Hard = 1024, Soft = 1024 } },
+            },
+            Root = new OciRoot { Path = "rootfs", Readonly = true },
+            Hostname = "containerops",
+            Mounts = DefaultMounts(false),
+            Linux = new OciLinux
+            {
+                Namespaces = new() { new() { Type = "pid" }, new() { Type = "network" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" } },
+                Resources = new OciResources { Devices = new() { new OciDeviceRule { Allow = false, Access = "rwm" } } },
+                MaskedPaths = DefaultMaskedPaths.ToList(),
+                ReadonlyPaths = DefaultReadonlyPaths.ToList(),
+                Seccomp = DefaultSeccompProfile.Profile.Resolve(caps),
+            },
+        };
+    }
+
+    /// <summary>As Docker: none when privileged or with seccomp=unconfined; otherwise the container's own profile or the
+    /// default one, resolved for its capabilities (the bounding set) and this host. A profile the built-in runtime
+    /// cannot load is refused now, before anything exists, rather than at the first start.</summary>
+    private static SeccompProfile? BuildSeccomp(HostConfig hc, SecurityOptions security, List<string> caps, string target)
+    {
+        if (hc.Privileged || security.SeccompUnconfined) return null;
+        var profile = (security.SeccompProfile ?? DefaultSeccompProfile.Profile).Resolve(caps);
+        if (hc.Runtime is null or "" or "builtin") SeccompCompiler.CheckSupported(profile, target, "seccomp profile", "HostConfig.SecurityOpt");
+        return profile;
+    }
+
+    /// <summary>What a create request asks for that will not be applied (Docker's ContainerCreateResponse.Warnings).</summary>
+    public static List<string> Warnings(HostConfig hc) => SecurityOptions.Parse(hc.SecurityOpt).Warnings();
 
     public static void WriteBundle(string bundleDir, OciSpec spec)
     {
