@@ -16,8 +16,8 @@ public interface IContainerRuntime
     /// with the shim's message when it cannot; in that case nothing is left behind (no cgroup, no state dir, no process).</summary>
     Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default);
 
-    /// <summary>What the state directory and the kernel say now: Running (pid alive and is ours), Paused, Exited (exit file),
-    /// or Unknown (nothing of the container runs or ran).
+    /// <summary>What the state directory and the kernel say now: Running (pid alive and is ours), Paused, Exited (exit file,
+    /// or 137 when the shim was killed and the container with it), or Unknown (nothing of the container runs or ran).
     /// A launch that was cut off before its pid was recorded is settled first, from what its shim left.</summary>
     RuntimeStatus GetStatus(string id);
 

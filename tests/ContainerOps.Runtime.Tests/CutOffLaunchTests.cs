@@ -5,7 +5,7 @@ namespace ContainerOps.Runtime.Tests;
 
 /// <summary>
 /// A runtime process killed in the middle of a launch (the `containerops-runtime` command at a crash point, as a
-/// daemon could be): a later runtime instance must find the truth from what the shim left.
+/// daemon could be) and a shim killed under a running container: a later runtime instance must find the truth.
 /// </summary>
 [Collection("kernel")]
 public sealed class CutOffLaunchTests : IClassFixture<RuntimeFixture>
@@ -81,5 +81,24 @@ public sealed class CutOffLaunchTests : IClassFixture<RuntimeFixture>
         await _f.Runtime.DeleteAsync(b.Id);
         Assert.Empty(Cgroups(b.Id));
         Assert.False(Directory.Exists(Path.Combine(StateRoot, b.Id)));
+    }
+
+    [Fact]
+    public async Task A_container_dies_with_its_shim_and_is_reported_killed()
+    {
+        var b = _f.Bundle(new[] { "/bin/sh", "-c", "sleep 60" });
+        var started = await _f.Runtime.RunAsync(_f.Options(b));
+        var record = new ContainerStateDir(StateRoot, b.Id).Read()!;
+        Assert.True(record.ShimPid > 0);
+        Process.GetProcessById(record.ShimPid).Kill();
+
+        // The parent-death signal kills the init without anyone asking the runtime.
+        for (var i = 0; i < 50 && Directory.Exists($"/proc/{started.Pid}"); i++) await Task.Delay(100);
+        Assert.False(Directory.Exists($"/proc/{started.Pid}"), "the container outlived its shim");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var status = await _f.Runtime.WaitAsync(b.Id, cts.Token);
+        Assert.Equal((RuntimeState.Exited, 137, 9), (status.State, status.ExitCode, status.Signal));
+        await _f.Runtime.DeleteAsync(b.Id);
+        Assert.Empty(Cgroups(b.Id));
     }
 }

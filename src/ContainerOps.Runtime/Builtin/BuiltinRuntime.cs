@@ -203,7 +203,17 @@ public partial class BuiltinRuntime : IContainerRuntime
         {
             // The init died; give the shim a moment to record the exit.
             for (var i = 0; i < 50 && exit is null; i++) { Thread.Sleep(2); exit = dir.ReadExit(); }
-            if (exit is null) return Exited(dir, record, (255, 0, DateTimeOffset.UtcNow));
+            // No exit file and no shim to write one: the shim was killed, and the container with it (the init dies with
+            // its parent), by SIGKILL as far as anyone can tell.
+            if (exit is null) return Exited(dir, record, ShimLost(record) ? (128 + Libc.SIGKILL, Libc.SIGKILL, DateTimeOffset.UtcNow) : (255, 0, DateTimeOffset.UtcNow));
+        }
+        if (exit is null && ShimLost(record))
+        {
+            // Still running without its shim (a set-uid program or a change of credentials disarms the parent-death
+            // signal): nothing would log it, feed it or record its exit, so it is stopped as the shim's death implies.
+            foreach (var pid in _cgroups.Pids(record.CgroupsPath)) Libc.kill(pid, Libc.SIGKILL);
+            Libc.kill(record.Pid, Libc.SIGKILL);
+            return Exited(dir, record, (128 + Libc.SIGKILL, Libc.SIGKILL, DateTimeOffset.UtcNow));
         }
         if (exit is not null) return Exited(dir, record, exit.Value);
         var state = record.Status == "created" ? RuntimeState.Created
@@ -272,6 +282,10 @@ public partial class BuiltinRuntime : IContainerRuntime
 
     protected static bool IsAlive(ContainerRuntimeRecord record) =>
         record.Pid > 0 && ContainerStateDir.IsLive(record.Pid, record.PidStartTime);
+
+    /// <summary>The shim of a started container is gone (not known for records of earlier versions).</summary>
+    protected static bool ShimLost(ContainerRuntimeRecord record) =>
+        record.ShimPid > 0 && !ContainerStateDir.IsLive(record.ShimPid, record.ShimStartTime);
 
     public async Task<RuntimeStatus> WaitAsync(string id, CancellationToken ct = default)
     {
