@@ -1,0 +1,108 @@
+using ContainerOps.Core.Api;
+using ContainerOps.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerOps.Daemon.Engine;
+
+/// <summary>
+/// Start-up: the daemon may have been killed at any point of any operation. Every record is read again and compared
+/// with what the runtime and the kernel say, and the record is made to tell the truth.
+/// </summary>
+public sealed partial class ContainerManager
+{
+    public async Task RecoverAsync()
+    {
+        foreach (var dir in Directory.GetDirectories(ContainersDir))
+        {
+            var record = ContainerRecord.Load(dir);
+            if (record is null)
+            {
+                await SetAsideUnreadableAsync(dir);
+                continue;
+            }
+            _containers[record.Id] = new Entry { Record = record, Dir = dir };
+        }
+        foreach (var entry in _containers.Values.ToList())
+        {
+            try { await AdoptAsync(entry); }
+            catch (Exception e) { _log.LogError(e, "cannot recover container {Id}", entry.Record.Id); }
+        }
+    }
+
+    /// <summary>A container directory without a readable record. Whatever the runtime still runs for it is stopped,
+    /// since nothing could manage it. No record at all is a create that crashed before saving one: its directory and
+    /// layer go. A record that exists but cannot be read is damage: its directory moves to ROOT/damaged and its
+    /// layer is kept, so nothing the container wrote is lost.</summary>
+    private async Task SetAsideUnreadableAsync(string dir)
+    {
+        var id = Path.GetFileName(dir);
+        if (Runtime(null).GetStatus(id).State != RuntimeState.Unknown)
+        {
+            _log.LogWarning("stopping container {Id}: its record cannot be read", id);
+            try { await Runtime(null).DeleteAsync(id, force: true); }
+            catch (Exception e) when (e is ContainerOpsException or IOException) { _log.LogError(e, "cannot stop container {Id}", id); }
+        }
+        if (!File.Exists(ContainerRecord.FilePath(dir)))
+        {
+            _log.LogWarning("removing incomplete container directory {Dir}", dir);
+            try { Images.RemoveContainerLayer(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
+            Directory.Delete(dir, true);
+            return;
+        }
+        // The layer keeps what the container wrote; only its mount goes, as nothing will use it.
+        try { Images.UnmountContainerRootfs(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
+        var damaged = Path.Combine(Path.GetDirectoryName(ContainersDir)!, "damaged");
+        Directory.CreateDirectory(damaged);
+        var target = Path.Combine(damaged, $"{id}.{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
+        Directory.Move(dir, target);
+        _log.LogError("container {Id} has an unreadable record; its directory is kept in {Target} and its layer in the snapshot store", id, target);
+    }
+
+    private async Task AdoptAsync(Entry entry)
+    {
+        var r = entry.Record;
+        var status = Runtime(r.HostConfig.Runtime).GetStatus(r.Id);
+        switch (status.State)
+        {
+            case RuntimeState.Running or RuntimeState.Paused:
+                r.State.Running = true;
+                r.State.Paused = status.State == RuntimeState.Paused;
+                r.State.Restarting = false;
+                r.State.Pid = status.Pid;
+                r.Save(entry.Dir);
+                _log.LogInformation("re-adopted running container {Name} ({Id}), pid {Pid}", r.Name, r.Id[..12], status.Pid);
+                Watch(entry);
+                return;
+            case RuntimeState.Created:
+                await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
+                break;
+            case RuntimeState.Exited:
+                await RecordExitAsync(entry, status, applyPolicy: false);
+                break;
+            default:
+                if (r.State.Running || r.State.Restarting)
+                {
+                    // The runtime state is gone (a reboot wipes the run root): the container is not running.
+                    r.State.Running = r.State.Paused = r.State.Restarting = false;
+                    r.State.Pid = 0;
+                    r.State.ExitCode = r.State.ExitCode == 0 ? 255 : r.State.ExitCode;
+                    r.State.FinishedAt ??= DateTimeOffset.UtcNow;
+                    r.Save(entry.Dir);
+                }
+                break;
+        }
+        if (r.HostConfig.AutoRemove && r.State.FinishedAt is not null)
+        {
+            await RemoveAsync(r.Id, force: true);
+            return;
+        }
+        var policy = r.HostConfig.RestartPolicy.Name;
+        if (r.State.StartedAt is not null && (policy == "always" || (policy == "unless-stopped" && !r.ManuallyStopped)
+            || (policy == "on-failure" && !r.ManuallyStopped && r.State.ExitCode != 0 && WithinRetries(r))))
+        {
+            _log.LogInformation("starting {Name} ({Id}) for its restart policy {Policy}", r.Name, r.Id[..12], policy);
+            try { await StartAsync(r.Id); }
+            catch (ContainerOpsException e) { _log.LogWarning("restart of {Name} failed: {Message}", r.Name, e.Message); }
+        }
+    }
+}
