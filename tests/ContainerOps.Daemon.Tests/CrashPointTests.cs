@@ -13,6 +13,21 @@ public class CrashPointTests
 {
     private static readonly List<string> Sleeper = ["sh", "-c", "trap 'exit 7' TERM; echo up; while :; do sleep 0.1; done"];
 
+    private static Dictionary<string, string> At(string point) => new() { ["CONTAINEROPS_CRASH_AT"] = point };
+
+    /// <summary>Restarts the daemon armed with <paramref name="point"/>, runs <paramref name="op"/> (which the crash cuts
+    /// off, or which makes the daemon reach the point later), waits for the crash, and starts it again unarmed.</summary>
+    private static async Task CrashAtAsync(PrivateDaemon daemon, string point, Func<IContainerOpsClient, Task> op)
+    {
+        daemon.Crash();
+        daemon.Start(At(point));
+        try { await op(daemon.Client); }
+        catch (Exception e) when (e is ContainerOpsException or IOException or HttpRequestException) { }
+        Assert.True(daemon.WaitForExit(TimeSpan.FromSeconds(30)), $"the daemon did not reach crash point {point}: {daemon.Output}");
+        daemon.Crash();
+        daemon.Start();
+    }
+
     private static async Task<string> CreateAsync(PrivateDaemon daemon, string name, List<string> cmd)
     {
         var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
@@ -50,6 +65,62 @@ public class CrashPointTests
         Assert.Empty(Cgroups(daemon, id));
         Assert.False(Directory.Exists(Path.Combine(daemon.RunRoot, "runtime", id)), "runtime state is left");
         Assert.False(Mounted(daemon, id), "the root filesystem is still mounted");
+    }
+
+    [Fact]
+    public async Task AStartCutOffWhileTheShimSetsUpIsAdoptedAsRunningAndNotStartedTwice()
+    {
+        using var daemon = new PrivateDaemon();
+        var id = await CreateAsync(daemon, "cut-after-shim", Sleeper);
+        await CrashAtAsync(daemon, "runtime-after-shim", c => c.StartContainerAsync(id));
+
+        var d = await daemon.Client.InspectContainerAsync(id);
+        Assert.True(d.State.Running, $"reported {d.State.Status} while its process runs under its shim: {daemon.Output}");
+        Assert.NotNull(d.State.StartedAt);
+        var pid = d.State.Pid;
+        Assert.True(Directory.Exists($"/proc/{pid}"));
+        Assert.Single(Shims(daemon, id));
+
+        // A start is a no-op: the process is not killed and replaced.
+        await daemon.Client.StartContainerAsync(id);
+        Assert.Equal(pid, (await daemon.Client.InspectContainerAsync(id)).State.Pid);
+        Assert.True(Directory.Exists($"/proc/{pid}"));
+        Assert.Single(Shims(daemon, id));
+
+        await daemon.Client.StopContainerAsync(id, 10);
+        Assert.Equal(7, (await daemon.Client.InspectContainerAsync(id)).State.ExitCode);
+        AssertNothingRuns(daemon, id);
+    }
+
+    [Fact]
+    public async Task AStartCutOffBeforeTheShimLeavesNoCgroupMountOrRuntimeState()
+    {
+        using var daemon = new PrivateDaemon();
+        var id = await CreateAsync(daemon, "cut-before-shim", Sleeper);
+        await CrashAtAsync(daemon, "runtime-before-shim", c => c.StartContainerAsync(id));
+
+        var d = await daemon.Client.InspectContainerAsync(id);
+        Assert.False(d.State.Running);
+        Assert.Equal("created", d.State.Status);
+        AssertNothingRuns(daemon, id);
+
+        await daemon.Client.StartContainerAsync(id);
+        Assert.True((await daemon.Client.InspectContainerAsync(id)).State.Running);
+        Assert.Single(Shims(daemon, id));
+    }
+
+    [Fact]
+    public async Task AStartCutOffAfterTheLaunchIsRunningWithItsStartTimeAndRootfs()
+    {
+        using var daemon = new PrivateDaemon();
+        var id = await CreateAsync(daemon, "cut-after-launch", Sleeper);
+        await CrashAtAsync(daemon, "daemon-after-launch", c => c.StartContainerAsync(id));
+
+        var d = await daemon.Client.InspectContainerAsync(id);
+        Assert.True(d.State.Running);
+        Assert.NotNull(d.State.StartedAt);
+        Assert.Equal(Path.Combine(daemon.Root, "images", "containers", id, "merged"), d.RootfsPath);
+        Assert.Contains("Up ", (await daemon.Client.ListContainersAsync()).Single(s => s.Id == id).Status);
     }
 
     [Fact]

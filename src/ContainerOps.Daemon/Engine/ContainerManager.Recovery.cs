@@ -6,7 +6,8 @@ namespace ContainerOps.Daemon.Engine;
 
 /// <summary>
 /// Start-up: the daemon may have been killed at any point of any operation. Every record is read again and compared
-/// with what the runtime and the kernel say, and the record is made to tell the truth.
+/// with what the runtime and the kernel say; the record is made to tell the truth, and whatever an operation that was
+/// cut off left behind (a runtime state directory, a cgroup, a mount) goes.
 /// </summary>
 public sealed partial class ContainerManager
 {
@@ -61,32 +62,64 @@ public sealed partial class ContainerManager
     private async Task AdoptAsync(Entry entry)
     {
         var r = entry.Record;
-        var status = Runtime(r.HostConfig.Runtime).GetStatus(r.Id);
+        var runtime = Runtime(r.HostConfig.Runtime);
+        // The runtime settles a launch that was cut off before its pid was recorded: this is the truth about the process.
+        var status = runtime.GetStatus(r.Id);
         switch (status.State)
         {
             case RuntimeState.Running or RuntimeState.Paused:
+                if (!r.State.Running)
+                {
+                    // The start was cut off after the runtime had launched the process and before the record said so.
+                    // It runs: it is running (a later start must not start a second one).
+                    _log.LogWarning("the start of {Name} ({Id}) was cut off after its process started: adopting it as running", r.Name, r.Id[..12]);
+                    r.State = new ContainerState { StartedAt = status.StartedAt ?? DateTimeOffset.UtcNow };
+                    r.ManuallyStopped = false;
+                }
                 r.State.Running = true;
                 r.State.Paused = status.State == RuntimeState.Paused;
                 r.State.Restarting = false;
                 r.State.Pid = status.Pid;
+                r.RootfsPath ??= Images.MountContainerRootfs(r.Id, r.ImageId); // mounted already: its path
                 r.Save(entry.Dir);
                 _log.LogInformation("re-adopted running container {Name} ({Id}), pid {Pid}", r.Name, r.Id[..12], status.Pid);
                 Watch(entry);
                 return;
             case RuntimeState.Created:
-                await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
+                // A start with attach, cut off before its process was let go: the command never ran.
+                await runtime.DeleteAsync(r.Id, force: true);
+                Images.UnmountContainerRootfs(r.Id);
+                if (r.State.Running)
+                {
+                    r.State.Running = r.State.Paused = false;
+                    r.State.Pid = 0;
+                    r.State.ExitCode = 255;
+                    r.State.Error = "the daemon stopped before the container's process was started";
+                    r.State.FinishedAt = DateTimeOffset.UtcNow;
+                }
+                r.RootfsPath = null;
+                r.Save(entry.Dir);
                 break;
             case RuntimeState.Exited:
                 await RecordExitAsync(entry, status, applyPolicy: false);
                 break;
             default:
-                if (r.State.Running || r.State.Restarting)
+                // Nothing of the runtime runs for it. What a start cut off before its shim left (runtime state, the
+                // cgroup, the root filesystem mount) goes.
+                await runtime.DeleteAsync(r.Id, force: true);
+                try { Images.UnmountContainerRootfs(r.Id); }
+                catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
+                if (r.State.Running || r.State.Restarting || r.RootfsPath is not null)
                 {
-                    // The runtime state is gone (a reboot wipes the run root): the container is not running.
+                    if (r.State.Running || r.State.Restarting)
+                    {
+                        // The runtime state is gone (a reboot wipes the run root): the container is not running.
+                        r.State.ExitCode = r.State.ExitCode == 0 ? 255 : r.State.ExitCode;
+                        r.State.FinishedAt ??= DateTimeOffset.UtcNow;
+                    }
                     r.State.Running = r.State.Paused = r.State.Restarting = false;
                     r.State.Pid = 0;
-                    r.State.ExitCode = r.State.ExitCode == 0 ? 255 : r.State.ExitCode;
-                    r.State.FinishedAt ??= DateTimeOffset.UtcNow;
+                    r.RootfsPath = null;
                     r.Save(entry.Dir);
                 }
                 break;

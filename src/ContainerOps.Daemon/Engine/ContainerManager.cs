@@ -317,6 +317,7 @@ public sealed partial class ContainerManager : IDisposable
             RuntimeStatus status;
             if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
             else status = await runtime.RunAsync(options);
+            CrashPoint.Hit("daemon-after-launch");
             entry.Exit = Entry.NewExit();
             r.RootfsPath = rootfs;
             r.State = new ContainerState
