@@ -124,6 +124,49 @@ public class CrashPointTests
     }
 
     [Fact]
+    public async Task AnExitKeepsItsCodeWhenTheDaemonDiesWhileRecordingIt()
+    {
+        using var daemon = new PrivateDaemon();
+        var id = await CreateAsync(daemon, "exit-recorded", ["sh", "-c", "sleep 0.5; exit 7"]);
+        await CrashAtAsync(daemon, "daemon-exit-recorded", async c =>
+        {
+            await c.StartContainerAsync(id);
+            await c.WaitContainerAsync(id);
+        });
+
+        var d = await daemon.Client.InspectContainerAsync(id);
+        Assert.Equal("exited", d.State.Status);
+        Assert.Equal(7, d.State.ExitCode);
+        AssertNothingRuns(daemon, id);
+    }
+
+    [Fact]
+    public async Task AnOnFailureLimitHoldsWhenTheDaemonDiesWhileRecordingAnExit()
+    {
+        using var daemon = new PrivateDaemon();
+        var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Name = "limit", Image = image, Cmd = ["sh", "-c", "echo run; sleep 0.3; exit 3"],
+            HostConfig = new HostConfig { RestartPolicy = new RestartPolicy { Name = "on-failure", MaximumRetryCount = 1 } },
+        })).Id;
+        await CrashAtAsync(daemon, "daemon-exit-recorded", c => c.StartContainerAsync(id));
+
+        // The start after the crash is the one restart on-failure:1 allows: two runs in all, not three.
+        ContainerDetails d;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do
+        {
+            await Task.Delay(1500);
+            d = await daemon.Client.InspectContainerAsync(id);
+        } while ((d.State.Running || d.State.Restarting) && DateTime.UtcNow < deadline);
+        Assert.Equal(("exited", 3, 1), (d.State.Status, d.State.ExitCode, d.RestartCount));
+        var runs = 0;
+        await foreach (var e in daemon.Client.GetLogsAsync(id)) if (e.Log == "run\n") runs++;
+        Assert.Equal(2, runs);
+    }
+
+    [Fact]
     public async Task AContainerWhoseShimIsKilledIsReportedExitedWith137()
     {
         using var daemon = new PrivateDaemon();

@@ -111,12 +111,13 @@ public sealed partial class ContainerManager
                 catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
                 if (r.State.Running || r.State.Restarting || r.RootfsPath is not null)
                 {
-                    if (r.State.Running || r.State.Restarting)
+                    if (r.State.Running)
                     {
-                        // The runtime state is gone (a reboot wipes the run root): the container is not running.
+                        // The runtime state is gone (a reboot wipes the run root): not running, and how it ended is unknown.
                         r.State.ExitCode = r.State.ExitCode == 0 ? 255 : r.State.ExitCode;
                         r.State.FinishedAt ??= DateTimeOffset.UtcNow;
                     }
+                    // Restarting: its exit was recorded already, with its code; only the pending restart was lost.
                     r.State.Running = r.State.Paused = r.State.Restarting = false;
                     r.State.Pid = 0;
                     r.RootfsPath = null;
@@ -134,6 +135,9 @@ public sealed partial class ContainerManager
             || (policy == "on-failure" && !r.ManuallyStopped && r.State.ExitCode != 0 && WithinRetries(r))))
         {
             _log.LogInformation("starting {Name} ({Id}) for its restart policy {Policy}", r.Name, r.Id[..12], policy);
+            // A restart the policy asks for counts (a daemon start also starts "always" containers that were stopped:
+            // that is not one), so on-failure:N holds across daemon restarts.
+            if (!r.ManuallyStopped) r.RestartCount++;
             try { await StartAsync(r.Id); }
             catch (ContainerOpsException e) { _log.LogWarning("restart of {Name} failed: {Message}", r.Name, e.Message); }
         }

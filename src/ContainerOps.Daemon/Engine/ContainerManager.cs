@@ -385,11 +385,13 @@ public sealed partial class ContainerManager : IDisposable
         r.State.OOMKilled = status.OomKilled;
         r.State.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
         r.State.Status = "exited";
+        r.RootfsPath = null;
+        // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code.
+        r.Save(entry.Dir);
+        CrashPoint.Hit("daemon-exit-recorded");
         try { await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true); }
         catch (ContainerOpsException e) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], e.Message); }
         try { Images.UnmountContainerRootfs(r.Id); } catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
-        r.RootfsPath = null;
-        r.Save(entry.Dir);
         entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
         _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
 
