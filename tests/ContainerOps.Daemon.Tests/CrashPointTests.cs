@@ -167,6 +167,24 @@ public class CrashPointTests
     }
 
     [Fact]
+    public async Task ARemovalCutOffIsFinishedAtTheNextStart()
+    {
+        using var daemon = new PrivateDaemon();
+        var id = await CreateAsync(daemon, "cut-removal", Sleeper);
+        await daemon.Client.StartContainerAsync(id);
+        var pid = (await daemon.Client.InspectContainerAsync(id)).State.Pid;
+        await CrashAtAsync(daemon, "daemon-removing", c => c.RemoveContainerAsync(id, force: true));
+
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.InspectContainerAsync(id));
+        Assert.Equal(ErrorKind.NotFound, e.Error.Kind);
+        for (var i = 0; i < 50 && Directory.Exists($"/proc/{pid}"); i++) await Task.Delay(100);
+        Assert.False(Directory.Exists($"/proc/{pid}"), "its process still runs");
+        AssertNothingRuns(daemon, id);
+        Assert.False(Directory.Exists(Path.Combine(daemon.Root, "containers", id)), "its record is left");
+        Assert.False(Directory.Exists(Path.Combine(daemon.Root, "images", "containers", id)), "its layer is left");
+    }
+
+    [Fact]
     public async Task AContainerWhoseShimIsKilledIsReportedExitedWith137()
     {
         using var daemon = new PrivateDaemon();

@@ -63,6 +63,16 @@ public sealed partial class ContainerManager
     {
         var r = entry.Record;
         var runtime = Runtime(r.HostConfig.Runtime);
+        if (r.State.Dead)
+        {
+            // A removal was cut off; it had begun (and may have stopped the container), so it is finished.
+            _log.LogWarning("finishing the removal of {Name} ({Id}), cut off by the daemon's end", r.Name, r.Id[..12]);
+            await runtime.DeleteAsync(r.Id, force: true);
+            Images.RemoveContainerLayer(r.Id);
+            _containers.TryRemove(r.Id, out _);
+            Directory.Delete(entry.Dir, true);
+            return;
+        }
         // The runtime settles a launch that was cut off before its pid was recorded: this is the truth about the process.
         var status = runtime.GetStatus(r.Id);
         switch (status.State)

@@ -544,6 +544,11 @@ public sealed partial class ContainerManager : IDisposable
                     $"cannot remove container {r.Name}: it is {(r.State.Restarting ? "restarting" : "running")}; stop it first or force the removal", r.Name);
             entry.PendingRestart?.Cancel();
             r.ManuallyStopped = true;
+            // Marked first: a removal cut off half-way (its process killed, its layer gone) is finished at the next
+            // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead".
+            r.State.Dead = true;
+            r.Save(entry.Dir);
+            CrashPoint.Hit("daemon-removing");
             await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);
