@@ -203,4 +203,38 @@ public class CrashPointTests
         Assert.False(Directory.Exists($"/proc/{pid}"), "the container's process outlived its shim");
         AssertNothingRuns(daemon, id);
     }
+
+    [Fact]
+    public async Task ABuildCutOffByTheDaemonsEndLeavesNothingBehind()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync("crash/busybox:1");
+        var dir = Directory.CreateTempSubdirectory("co-crashbuild-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "Dockerfile"), "FROM crash/busybox:1\nRUN sleep 60\n");
+            var (tar, name) = await BuildContext.PackAsync(dir, null);
+            await CrashAtAsync(daemon, "build-step-running", async c =>
+            {
+                await using var input = File.OpenRead(tar);
+                await c.BuildImageAsync(input, new ImageBuildRequest { Dockerfile = name, Tags = ["crash/built:1"] });
+            });
+            File.Delete(tar);
+
+            var buildRuntime = Path.Combine(daemon.RunRoot, "build-runtime");
+            Assert.False(Directory.Exists(buildRuntime), "the build runtime's state is left");
+            Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Split(' ')[4].StartsWith(daemon.Root + "/", StringComparison.Ordinal));
+            Assert.Empty(Directory.GetDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, daemon.CgroupParent + "-build"))
+                .Where(Directory.Exists).SelectMany(Directory.GetDirectories));
+            Assert.Empty(Directory.GetDirectories(Path.Combine(daemon.Root, "images", "containers")));
+            var contexts = Path.Combine(daemon.Root, "images", "build-contexts");
+            Assert.True(!Directory.Exists(contexts) || Directory.GetFileSystemEntries(contexts).Length == 0, "the build context is left");
+            Assert.DoesNotContain(Directory.GetDirectories("/proc"), p =>
+            {
+                try { return File.ReadAllText(p + "/cmdline").Contains(buildRuntime, StringComparison.Ordinal); }
+                catch (IOException) { return false; }
+            });
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

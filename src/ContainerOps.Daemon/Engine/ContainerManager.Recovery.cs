@@ -1,5 +1,6 @@
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime;
+using ContainerOps.Runtime.Builtin;
 using Microsoft.Extensions.Logging;
 
 namespace ContainerOps.Daemon.Engine;
@@ -7,12 +8,13 @@ namespace ContainerOps.Daemon.Engine;
 /// <summary>
 /// Start-up: the daemon may have been killed at any point of any operation. Every record is read again and compared
 /// with what the runtime and the kernel say; the record is made to tell the truth, and whatever an operation that was
-/// cut off left behind (a runtime state directory, a cgroup, a mount) goes.
+/// cut off left behind (a runtime state directory, a cgroup, a mount, a build step) goes.
 /// </summary>
 public sealed partial class ContainerManager
 {
     public async Task RecoverAsync()
     {
+        await CleanBuildLeftoversAsync();
         foreach (var dir in Directory.GetDirectories(ContainersDir))
         {
             var record = ContainerRecord.Load(dir);
@@ -28,6 +30,37 @@ public sealed partial class ContainerManager
             try { await AdoptAsync(entry); }
             catch (Exception e) { _log.LogError(e, "cannot recover container {Id}", entry.Record.Id); }
         }
+    }
+
+    /// <summary>A build runs its RUN steps as containers of a runtime of its own (RUN_ROOT/build-runtime) on layers of its
+    /// own, from a context unpacked under the image root. No build outlives its daemon, so what a killed one left (the
+    /// step's process, cgroup, mount and layer, the context) goes before anything else starts.</summary>
+    private async Task CleanBuildLeftoversAsync()
+    {
+        var stateRoot = Path.Combine(_options.RunRoot, "build-runtime");
+        if (Directory.Exists(stateRoot))
+        {
+            var context = _options.ShimPath is { Length: > 0 } shim
+                ? new RuntimeContext { StateRoot = stateRoot, ShimPath = shim }
+                : new RuntimeContext { StateRoot = stateRoot };
+            var runtime = new BuiltinRuntime(context);
+            foreach (var dir in Directory.GetDirectories(stateRoot))
+            {
+                var id = Path.GetFileName(dir);
+                if (id is "s" or "bundles") continue;
+                _log.LogWarning("stopping build step {Id}: its build ended with the daemon", id);
+                try { await runtime.DeleteAsync(id, force: true); }
+                catch (Exception e) when (e is ContainerOpsException or IOException) { _log.LogError(e, "cannot stop build step {Id}", id); }
+            }
+            try { Directory.Delete(stateRoot, recursive: true); }
+            catch (IOException e) { _log.LogError(e, "cannot remove {Dir}", stateRoot); }
+        }
+        var layers = ImageEngine.CleanBuildLeftovers();
+        var contexts = Path.Combine(_options.Root, "images", "build-contexts");
+        var unpacked = Directory.Exists(contexts) ? Directory.GetDirectories(contexts) : [];
+        foreach (var dir in unpacked) Directory.Delete(dir, recursive: true);
+        if (layers + unpacked.Length > 0)
+            _log.LogWarning("removed {Layers} build layer(s) and {Contexts} build context(s) of builds cut off by the daemon's end", layers, unpacked.Length);
     }
 
     /// <summary>A container directory without a readable record. Whatever the runtime still runs for it is stopped,
