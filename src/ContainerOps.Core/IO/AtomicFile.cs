@@ -41,6 +41,11 @@ public static partial class AtomicFile
     /// libc because .NET will not open a directory as a file (it throws UnauthorizedAccessException).</summary>
     public static void SyncDirectory(string dir) => SyncDescriptor(dir, "fsync", static fd => fsync(fd));
 
+    /// <summary>syncfs(2): writes back everything not yet on disk in the file system that holds <paramref name="path"/>
+    /// (a directory) and waits for it. One call for a whole tree of new files, where an fsync per file would commit
+    /// the journal once per file; it also waits for other writers' data on that file system.</summary>
+    public static void SyncFileSystem(string path) => SyncDescriptor(path, "syncfs", static fd => syncfs(fd));
+
     private static void SyncDescriptor(string dir, string what, Func<int, int> sync)
     {
         var fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -63,5 +68,6 @@ public static partial class AtomicFile
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] private static partial int open(string path, int flags);
     [LibraryImport("libc", SetLastError = true)] private static partial int fsync(int fd);
+    [LibraryImport("libc", SetLastError = true)] private static partial int syncfs(int fd);
     [LibraryImport("libc", SetLastError = true)] private static partial int close(int fd);
 }
