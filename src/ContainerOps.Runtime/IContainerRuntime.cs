@@ -16,7 +16,9 @@ public interface IContainerRuntime
     /// with the shim's message when it cannot; in that case nothing is left behind (no cgroup, no state dir, no process).</summary>
     Task<RuntimeStatus> RunAsync(RunOptions options, CancellationToken ct = default);
 
-    /// <summary>What the state directory and the kernel say now: Running (pid alive and is ours), Paused, Exited (exit file), or Unknown.</summary>
+    /// <summary>What the state directory and the kernel say now: Running (pid alive and is ours), Paused, Exited (exit file,
+    /// or 137 when the shim was killed and the container with it), or Unknown (nothing of the container runs or ran).
+    /// A launch that was cut off before its pid was recorded is settled first, from what its shim left.</summary>
     RuntimeStatus GetStatus(string id);
 
     /// <summary>Completes when the container's shim has written its exit file (works for containers started by an earlier daemon).</summary>
@@ -71,6 +73,9 @@ public sealed record RuntimeStatus(
     bool OomKilled)
 {
     public static RuntimeStatus Unknown(string id) => new(id, RuntimeState.Unknown, 0, 0, 0, null, false);
+
+    /// <summary>When the runtime started the container (its record's creation), where it knows.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
 }
 
 public sealed class ExecOptions

@@ -10,6 +10,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -557,6 +558,9 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         close(fd);
     }
 
+    /* The container dies with its shim: nothing else would relay its stdio, write its log or record its exit. A shim
+     * that died before this is seen as EOF on the sync pipe. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     char c;
     ssize_t n;
     do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
@@ -620,6 +624,11 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     if (filter && !p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, errlen) < 0) INIT_FAIL();
     if (process_creds(p, err, errlen) < 0) INIT_FAIL();
     if (process_cwd(p, err, errlen) < 0) INIT_FAIL();
+    /* A change of credentials clears the parent-death signal: armed again. A shim that died in between has closed
+     * its end of the report pipe. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    struct pollfd rp = { report_fd, 0, 0 };
+    if (poll(&rp, 1, 0) > 0 && (rp.revents & (POLLERR | POLLHUP))) _exit(1);
 
     int out_fd = report_fd;
     if (create) {

@@ -574,10 +574,6 @@ void monitor_main(struct plan *p, int create, int report_fd)
             fail(report_fd, err, pid);
         }
     }
-    if (p->pid_file && write_file_atomic(p->pid_file, pidstr, strlen(pidstr)) < 0) {
-        fmt_error(err, sizeof err, errno, "pid_file", "%s: %s", p->pid_file, strerror(errno));
-        fail(report_fd, err, pid);
-    }
     if (!p->runtime && write_all(sync[1], "1", 1) < 0) {
         fmt_error(err, sizeof err, errno, "sync", "%s", strerror(errno));
         fail(report_fd, err, pid);
@@ -607,8 +603,15 @@ void monitor_main(struct plan *p, int create, int report_fd)
         fmt_error(err, sizeof err, EIO, "init", "exited during setup");
         fail(report_fd, err, pid);
     }
-    char ok[48];
-    int okn = snprintf(ok, sizeof ok, "ok %d\n", (int)pid);
+    /* The pid file says the container is set up, and which processes are its and its shim's: written only now, so
+     * that a caller killed while it waited for this report finds the outcome here (PLAN.md, pid_file). */
+    char ok[64];
+    int okn = snprintf(ok, sizeof ok, "%d %d\n", (int)pid, (int)getpid());
+    if (p->pid_file && write_file_atomic(p->pid_file, ok, (size_t)okn) < 0) {
+        fmt_error(err, sizeof err, errno, "pid_file", "%s: %s", p->pid_file, strerror(errno));
+        fail(report_fd, err, pid);
+    }
+    okn = snprintf(ok, sizeof ok, "ok %d %d\n", (int)pid, (int)getpid());
     write_all(report_fd, ok, (size_t)okn);
     close(report_fd);
 

@@ -69,12 +69,23 @@ public sealed class PrivateDaemon : IDisposable
         return psi;
     }
 
-    public void Start()
+    /// <summary>Starts the daemon and waits until it answers. <paramref name="environment"/> is added to the daemon's
+    /// (e.g. CONTAINEROPS_CRASH_AT to make it die at a crash point).</summary>
+    public void Start(IReadOnlyDictionary<string, string>? environment = null)
+    {
+        Launch(environment);
+        Connect();
+    }
+
+    /// <summary>Starts the daemon process without waiting for it to answer (see <see cref="Connect"/>).</summary>
+    public void Launch(IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = DaemonCommand();
         foreach (var a in new[] { "--root", Root, "--run-root", RunRoot, "--cgroup-parent", CgroupParent }) psi.ArgumentList.Add(a);
         if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
         foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
+        if (environment is not null)
+            foreach (var (key, value) in environment) psi.Environment[key] = value;
         psi.UseShellExecute = false;
         // From the file system root, as an auto-started daemon may be: nothing below it may be watched or scanned.
         psi.WorkingDirectory = "/";
@@ -88,7 +99,11 @@ public sealed class PrivateDaemon : IDisposable
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) sync.WriteLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+    }
 
+    /// <summary>Waits until the daemon launched last answers, and connects <see cref="Client"/> to it.</summary>
+    public void Connect()
+    {
         var options = new ClientOptions { Root = Root, RunRoot = RunRoot, AutoStart = false };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -98,7 +113,7 @@ public sealed class PrivateDaemon : IDisposable
                 Client = ContainerOpsClient.Connect(options);
                 return;
             }
-            catch (ContainerOpsException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            catch (ContainerOpsException) when (DateTime.UtcNow < deadline && !_process!.HasExited)
             {
                 Thread.Sleep(50);
             }
@@ -109,17 +124,23 @@ public sealed class PrivateDaemon : IDisposable
         }
     }
 
+    public bool HasExited => _process is null || _process.HasExited;
+
+    /// <summary>Waits for the daemon to exit by itself (after it hit a crash point); false on timeout.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process is null || _process.WaitForExit(timeout);
+
     /// <summary>SIGKILL, as a crash would; containers keep running under their shims.</summary>
     public void Crash()
     {
-        Client.Dispose();
-        _process!.Kill();
-        _process.WaitForExit(10_000);
+        // Killed first, so that a request in flight is cut off in the daemon, not by the client going away.
+        if (_process is { HasExited: false } p) p.Kill();
+        _process?.WaitForExit(10_000);
+        Client?.Dispose();
     }
 
     public void Stop()
     {
-        Client.Dispose();
+        Client?.Dispose();
         if (_process is { HasExited: false } p)
         {
             Shell.Run("kill", $"-TERM {p.Id}", check: false);
@@ -139,6 +160,9 @@ public sealed class PrivateDaemon : IDisposable
     {
         try
         {
+            // A daemon a test left dead (at a crash point, say) is started again, so its containers go through the API.
+            if (_process is { HasExited: true })
+                try { Start(); } catch (InvalidOperationException) { }
             if (_process is { HasExited: false })
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -36,7 +36,8 @@ public sealed class PlanWriterTests
     [Fact]
     public void Front_reports_map_to_dockers_error_kinds()
     {
-        Assert.Equal(4242, Builtin.BuiltinRuntime.ParseFrontReport("ok 4242", 0, "c", "x"));
+        Assert.Equal((4242, 4200), Builtin.BuiltinRuntime.ParseFrontReport("ok 4242 4200", 0, "c", "x"));
+        Assert.Equal((4242, 0), Builtin.BuiltinRuntime.ParseFrontReport("ok 4242", 0, "c", "x"));
         var notFound = Assert.Throws<Core.Api.ContainerOpsException>(() => Builtin.BuiltinRuntime.ParseFrontReport("error 2 exec: /nope: No such file or directory", 1, "c", "/nope"));
         Assert.Equal(127, notFound.CliExitCode);
         var cannot = Assert.Throws<Core.Api.ContainerOpsException>(() => Builtin.BuiltinRuntime.ParseFrontReport("error 13 exec: /etc: Permission denied", 1, "c", "/etc"));

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ContainerOps.Core.IO;
@@ -7,7 +8,7 @@ namespace ContainerOps.Core.IO;
 /// target, then fsync the directory. A reader sees the old content or the new one, never a torn file.
 /// Every piece of state the daemon and the stores keep on disk goes through here.
 /// </summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     /// <param name="durable">false for state that does not outlive a reboot (the runtime's run root): the rename is
     /// still atomic against any process crash, only the fsyncs that guard against power loss are skipped.</param>
@@ -36,15 +37,37 @@ public static class AtomicFile
 
     public static void WriteAllText(string path, string content) => WriteAllBytes(path, Encoding.UTF8.GetBytes(content));
 
-    /// <summary>Makes a rename or create in <paramref name="dir"/> durable.</summary>
-    public static void SyncDirectory(string dir)
+    /// <summary>Makes a rename or create in <paramref name="dir"/> durable: fsync(2) of the directory itself. Through
+    /// libc because .NET will not open a directory as a file (it throws UnauthorizedAccessException).</summary>
+    public static void SyncDirectory(string dir) => SyncDescriptor(dir, "fsync", static fd => fsync(fd));
+
+    /// <summary>syncfs(2): writes back everything not yet on disk in the file system that holds <paramref name="path"/>
+    /// (a directory) and waits for it. One call for a whole tree of new files, where an fsync per file would commit
+    /// the journal once per file; it also waits for other writers' data on that file system.</summary>
+    public static void SyncFileSystem(string path) => SyncDescriptor(path, "syncfs", static fd => syncfs(fd));
+
+    private static void SyncDescriptor(string dir, string what, Func<int, int> sync)
     {
+        var fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) throw Error("open", dir);
         try
         {
-            using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
-            RandomAccess.FlushToDisk(handle);
+            // EINVAL: a file system that has nothing to sync for directories (some virtual ones).
+            if (sync(fd) != 0 && Marshal.GetLastPInvokeError() != EINVAL) throw Error(what, dir);
         }
-        catch (UnauthorizedAccessException) { }
-        catch (IOException) { }
+        finally { close(fd); }
     }
+
+    private static IOException Error(string call, string path)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    }
+
+    private const int O_RDONLY = 0, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, EINVAL = 22;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] private static partial int open(string path, int flags);
+    [LibraryImport("libc", SetLastError = true)] private static partial int fsync(int fd);
+    [LibraryImport("libc", SetLastError = true)] private static partial int syncfs(int fd);
+    [LibraryImport("libc", SetLastError = true)] private static partial int close(int fd);
 }

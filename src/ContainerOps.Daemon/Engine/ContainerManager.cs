@@ -30,7 +30,7 @@ public sealed class DaemonOptions
 /// filesystems. Level-triggered where it matters: on start it re-reads every record and asks the runtime what is
 /// really running, so a daemon killed at any point comes back telling the truth.
 /// </summary>
-public sealed class ContainerManager : IDisposable
+public sealed partial class ContainerManager : IDisposable
 {
     private readonly DaemonOptions _options;
     private readonly ILogger _log;
@@ -73,104 +73,6 @@ public sealed class ContainerManager : IDisposable
     private string ContainersDir => Path.Combine(_options.Root, "containers");
 
     private IContainerRuntime Runtime(string? name) => _runtimes.GetOrAdd(string.IsNullOrEmpty(name) ? "builtin" : name, n => ContainerRuntimes.Create(n, _runtimeContext));
-
-    // ---------------------------------------------------------------- start-up: re-adopt what exists
-
-    public async Task RecoverAsync()
-    {
-        foreach (var dir in Directory.GetDirectories(ContainersDir))
-        {
-            var record = ContainerRecord.Load(dir);
-            if (record is null)
-            {
-                await SetAsideUnreadableAsync(dir);
-                continue;
-            }
-            _containers[record.Id] = new Entry { Record = record, Dir = dir };
-        }
-        foreach (var entry in _containers.Values.ToList())
-        {
-            try { await AdoptAsync(entry); }
-            catch (Exception e) { _log.LogError(e, "cannot recover container {Id}", entry.Record.Id); }
-        }
-    }
-
-    /// <summary>A container directory without a readable record. Whatever the runtime still runs for it is stopped,
-    /// since nothing could manage it. No record at all is a create that crashed before saving one: its directory and
-    /// layer go. A record that exists but cannot be read is damage: its directory moves to ROOT/damaged and its
-    /// layer is kept, so nothing the container wrote is lost.</summary>
-    private async Task SetAsideUnreadableAsync(string dir)
-    {
-        var id = Path.GetFileName(dir);
-        if (Runtime(null).GetStatus(id).State != RuntimeState.Unknown)
-        {
-            _log.LogWarning("stopping container {Id}: its record cannot be read", id);
-            try { await Runtime(null).DeleteAsync(id, force: true); }
-            catch (Exception e) when (e is ContainerOpsException or IOException) { _log.LogError(e, "cannot stop container {Id}", id); }
-        }
-        if (!File.Exists(ContainerRecord.FilePath(dir)))
-        {
-            _log.LogWarning("removing incomplete container directory {Dir}", dir);
-            try { Images.RemoveContainerLayer(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
-            Directory.Delete(dir, true);
-            return;
-        }
-        // The layer keeps what the container wrote; only its mount goes, as nothing will use it.
-        try { Images.UnmountContainerRootfs(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
-        var damaged = Path.Combine(Path.GetDirectoryName(ContainersDir)!, "damaged");
-        Directory.CreateDirectory(damaged);
-        var target = Path.Combine(damaged, $"{id}.{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
-        Directory.Move(dir, target);
-        _log.LogError("container {Id} has an unreadable record; its directory is kept in {Target} and its layer in the snapshot store", id, target);
-    }
-
-    private async Task AdoptAsync(Entry entry)
-    {
-        var r = entry.Record;
-        var status = Runtime(r.HostConfig.Runtime).GetStatus(r.Id);
-        switch (status.State)
-        {
-            case RuntimeState.Running or RuntimeState.Paused:
-                r.State.Running = true;
-                r.State.Paused = status.State == RuntimeState.Paused;
-                r.State.Restarting = false;
-                r.State.Pid = status.Pid;
-                r.Save(entry.Dir);
-                _log.LogInformation("re-adopted running container {Name} ({Id}), pid {Pid}", r.Name, r.Id[..12], status.Pid);
-                Watch(entry);
-                return;
-            case RuntimeState.Created:
-                await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
-                break;
-            case RuntimeState.Exited:
-                await RecordExitAsync(entry, status, applyPolicy: false);
-                break;
-            default:
-                if (r.State.Running || r.State.Restarting)
-                {
-                    // The runtime state is gone (a reboot wipes the run root): the container is not running.
-                    r.State.Running = r.State.Paused = r.State.Restarting = false;
-                    r.State.Pid = 0;
-                    r.State.ExitCode = r.State.ExitCode == 0 ? 255 : r.State.ExitCode;
-                    r.State.FinishedAt ??= DateTimeOffset.UtcNow;
-                    r.Save(entry.Dir);
-                }
-                break;
-        }
-        if (r.HostConfig.AutoRemove && r.State.FinishedAt is not null)
-        {
-            await RemoveAsync(r.Id, force: true);
-            return;
-        }
-        var policy = r.HostConfig.RestartPolicy.Name;
-        if (r.State.StartedAt is not null && (policy == "always" || (policy == "unless-stopped" && !r.ManuallyStopped)
-            || (policy == "on-failure" && !r.ManuallyStopped && r.State.ExitCode != 0 && WithinRetries(r))))
-        {
-            _log.LogInformation("starting {Name} ({Id}) for its restart policy {Policy}", r.Name, r.Id[..12], policy);
-            try { await StartAsync(r.Id); }
-            catch (ContainerOpsException e) { _log.LogWarning("restart of {Name} failed: {Message}", r.Name, e.Message); }
-        }
-    }
 
     private static bool WithinRetries(ContainerRecord r) =>
         r.HostConfig.RestartPolicy.MaximumRetryCount <= 0 || r.RestartCount < r.HostConfig.RestartPolicy.MaximumRetryCount;
@@ -415,6 +317,7 @@ public sealed class ContainerManager : IDisposable
             RuntimeStatus status;
             if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
             else status = await runtime.RunAsync(options);
+            CrashPoint.Hit("daemon-after-launch");
             entry.Exit = Entry.NewExit();
             r.RootfsPath = rootfs;
             r.State = new ContainerState
@@ -482,11 +385,13 @@ public sealed class ContainerManager : IDisposable
         r.State.OOMKilled = status.OomKilled;
         r.State.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
         r.State.Status = "exited";
+        r.RootfsPath = null;
+        // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code.
+        r.Save(entry.Dir);
+        CrashPoint.Hit("daemon-exit-recorded");
         try { await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true); }
         catch (ContainerOpsException e) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], e.Message); }
         try { Images.UnmountContainerRootfs(r.Id); } catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
-        r.RootfsPath = null;
-        r.Save(entry.Dir);
         entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
         _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
 
@@ -639,6 +544,11 @@ public sealed class ContainerManager : IDisposable
                     $"cannot remove container {r.Name}: it is {(r.State.Restarting ? "restarting" : "running")}; stop it first or force the removal", r.Name);
             entry.PendingRestart?.Cancel();
             r.ManuallyStopped = true;
+            // Marked first: a removal cut off half-way (its process killed, its layer gone) is finished at the next
+            // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead".
+            r.State.Dead = true;
+            r.Save(entry.Dir);
+            CrashPoint.Hit("daemon-removing");
             await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);

@@ -344,6 +344,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
             {
                 await runtime.RunAsync(new RunOptions { Id = id, BundlePath = bundle, LogPath = log }, ct);
                 started = true;
+                CrashPoint.Hit("build-step-running");
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(req.StepTimeout);
                 var wait = runtime.WaitAsync(id, timeout.Token);

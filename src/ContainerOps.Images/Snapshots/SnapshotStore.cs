@@ -12,11 +12,18 @@ namespace ContainerOps.Images.Snapshots;
 /// <summary>
 /// Extracted layers keyed by chain ID (<c>snapshots/&lt;hex&gt;/fs</c>, shared by every image with that layer prefix) and
 /// container layers (<c>containers/&lt;id&gt;/{upper,work,merged}</c>) overlay-mounted over them.
+/// A snapshot is unpacked into a temporary directory, its file system is synced (one syncfs, not an fsync per file),
+/// then a completion marker (<c>complete</c>) is written last and the directory renamed into place. A snapshot is used
+/// only with its marker: one without (cut off, or written before a power loss took its unsynced files) counts as
+/// missing and is unpacked again from its verified blob.
 /// </summary>
 public sealed class SnapshotStore
 {
     private readonly string _snapshots;
     private readonly string _containers;
+
+    /// <summary>The completion marker, written after the snapshot's files are on disk.</summary>
+    public const string Marker = "complete";
 
     public SnapshotStore(string root)
     {
@@ -24,11 +31,24 @@ public sealed class SnapshotStore
         _containers = Path.Combine(root, "containers");
         Directory.CreateDirectory(_snapshots);
         Directory.CreateDirectory(_containers);
+        // Present once every snapshot has its marker; a store made before markers existed has none yet.
+        AdoptUnmarked(Path.Combine(root, ".snapshots-marked"));
+    }
+
+    /// <summary>Snapshots unpacked before there were markers were renamed into place whole (but not synced): they are
+    /// trusted once, as they were before, and marked.</summary>
+    private void AdoptUnmarked(string done)
+    {
+        if (File.Exists(done)) return;
+        foreach (var dir in Directory.EnumerateDirectories(_snapshots).Where(d => Digest.IsHex(Path.GetFileName(d))))
+            if (!File.Exists(Path.Combine(dir, Marker))) AtomicFile.WriteAllText(Path.Combine(dir, Marker), "");
+        AtomicFile.WriteAllText(done, "");
     }
 
     public string SnapshotDir(string chainId) => Path.Combine(_snapshots, Digest.Hex(chainId));
     public string SnapshotFs(string chainId) => Path.Combine(SnapshotDir(chainId), "fs");
-    public bool Exists(string chainId) => Directory.Exists(SnapshotFs(chainId));
+    /// <summary>Whether the snapshot is there and complete (its marker was written after its files were synced).</summary>
+    public bool Exists(string chainId) => File.Exists(Path.Combine(SnapshotDir(chainId), Marker));
 
     public IEnumerable<string> List() => Directory.EnumerateDirectories(_snapshots)
         .Select(Path.GetFileName).Where(n => Digest.IsHex(n!)).Select(n => Digest.Prefix + n);
@@ -50,6 +70,9 @@ public sealed class SnapshotStore
             Directory.CreateDirectory(Path.Combine(tmp, "fs"));
             var result = LayerExtractor.Extract(layer, Path.Combine(tmp, "fs"), options, ct);
             File.WriteAllText(Path.Combine(tmp, "size"), result.ContentSize.ToString());
+            // Every file on disk first, then the marker that says so.
+            AtomicFile.SyncFileSystem(tmp);
+            AtomicFile.WriteAllText(Path.Combine(tmp, Marker), "");
             return (tmp, result);
         }
         catch
@@ -64,7 +87,8 @@ public sealed class SnapshotStore
     public bool Commit(string tempDir, string chainId, bool syncDirectory = true)
     {
         var dir = SnapshotDir(chainId);
-        if (Directory.Exists(dir)) { Discard(tempDir); return false; }
+        if (Exists(chainId)) { Discard(tempDir); return false; }
+        if (Directory.Exists(dir)) Remove(chainId); // incomplete: never used, replaced
         Directory.Move(tempDir, dir);
         if (syncDirectory) SyncSnapshots();
         return true;
@@ -86,10 +110,11 @@ public sealed class SnapshotStore
         return true;
     }
 
-    /// <summary>Removes temporary directories a crash left behind.</summary>
+    /// <summary>Removes temporary directories a crash left behind, and snapshots without their marker.</summary>
     public void CleanTemporary()
     {
         foreach (var d in Directory.EnumerateDirectories(_snapshots, ".*")) DeleteTree(d);
+        foreach (var chainId in List().Where(c => !Exists(c)).ToList()) Remove(chainId);
     }
 
     // ---- container layers ----

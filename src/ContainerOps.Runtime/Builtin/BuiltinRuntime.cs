@@ -74,6 +74,14 @@ public partial class BuiltinRuntime : IContainerRuntime
         var cgroupCreated = false;
         try
         {
+            // The record comes first: whatever a crash leaves behind from here on (the cgroup, a shim that carries on
+            // alone) is found through it. Until it has a pid, the shim's pid file tells (see SettleCutOffLaunch).
+            var record = new ContainerRuntimeRecord
+            {
+                Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
+                Status = createOnly ? "created" : "running", Created = DateTimeOffset.UtcNow,
+            };
+            dir.Write(record);
             if (CreatesCgroups)
             {
                 _cgroups.Create(cgroupsPath, spec.Linux?.Resources, options.Id);
@@ -89,18 +97,16 @@ public partial class BuiltinRuntime : IContainerRuntime
                 ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin && !inheritStdio, InheritStdio = inheritStdio,
             };
             SmallFile.WriteText(dir.PlanFile, WritePlan(options, spec, rootfs, cgroupsPath, paths));
-            var record = new ContainerRuntimeRecord
-            {
-                Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
-                Status = createOnly ? "created" : "running", Created = DateTimeOffset.UtcNow,
-            };
-            dir.Write(record);
+            CrashPoint.Hit("runtime-before-shim");
 
-            var pid = RunShimFront(createOnly ? "create" : "run", dir.PlanFile, options.Id, spec.Process?.Args.FirstOrDefault(), inheritStdio);
+            var (pid, shim) = RunShimFront(createOnly ? "create" : "run", dir.PlanFile, options.Id, spec.Process?.Args.FirstOrDefault(), inheritStdio);
+            CrashPoint.Hit("runtime-after-shim");
             record.Pid = pid;
             record.PidStartTime = ContainerStateDir.ProcessStartTime(pid);
+            record.ShimPid = shim;
+            record.ShimStartTime = ContainerStateDir.ProcessStartTime(shim);
             dir.Write(record);
-            return new RuntimeStatus(options.Id, createOnly ? RuntimeState.Created : RuntimeState.Running, pid, 0, 0, null, false);
+            return new RuntimeStatus(options.Id, createOnly ? RuntimeState.Created : RuntimeState.Running, pid, 0, 0, null, false) { StartedAt = record.Created };
         }
         catch
         {
@@ -119,9 +125,9 @@ public partial class BuiltinRuntime : IContainerRuntime
     protected SeccompProgram? SeccompFor(OciSpec spec, string id) =>
         spec.Linux?.Seccomp is { } profile ? SeccompCompiler.Prepare(profile, _context.StateRoot, id) : null;
 
-    /// <summary>Runs the shim's front process and returns the container's pid, or throws what it reported. With
-    /// <paramref name="inheritStdio"/> the shim gets this process's stdio and reports on fd 3.</summary>
-    private int RunShimFront(string mode, string planFile, string id, string? command, bool inheritStdio)
+    /// <summary>Runs the shim's front process and returns the container's pid and the shim's (its monitor), or throws
+    /// what it reported. With <paramref name="inheritStdio"/> the shim gets this process's stdio and reports on fd 3.</summary>
+    private (int Pid, int Shim) RunShimFront(string mode, string planFile, string id, string? command, bool inheritStdio)
     {
         Span<int> fds = stackalloc int[2];
         if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0) Libc.ThrowErrno("pipe2");
@@ -146,10 +152,15 @@ public partial class BuiltinRuntime : IContainerRuntime
         return ParseFrontReport(line, exit, id, command);
     }
 
-    internal static int ParseFrontReport(string? line, int exitCode, string id, string? command)
+    /// <summary>`ok &lt;pid&gt; &lt;shim-pid&gt;` (the shim's pid is 0 from an earlier shim that reported only the container's).</summary>
+    internal static (int Pid, int Shim) ParseFrontReport(string? line, int exitCode, string id, string? command)
     {
-        if (line is not null && line.StartsWith("ok ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(3).Trim(), out var pid) && exitCode == 0)
-            return pid;
+        if (line is not null && line.StartsWith("ok ", StringComparison.Ordinal) && exitCode == 0)
+        {
+            var parts = line[3..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length is 1 or 2 && int.TryParse(parts[0], out var pid))
+                return (pid, parts.Length == 2 && int.TryParse(parts[1], out var shim) ? shim : 0);
+        }
         var m = line is null ? null : FrontError().Match(line);
         if (m is null || !m.Success)
             throw new ContainerOpsException(ErrorKind.Internal, "ShimFailed",
@@ -190,24 +201,79 @@ public partial class BuiltinRuntime : IContainerRuntime
     public RuntimeStatus GetStatus(string id)
     {
         var dir = StateDir(id);
-        var record = dir.Read();
-        if (record is null) return RuntimeStatus.Unknown(id);
+        var record = ReadSettled(dir);
+        if (record is null || record.Pid == 0) return RuntimeStatus.Unknown(id);
         var exit = dir.ReadExit();
         if (exit is null && !IsAlive(record))
         {
             // The init died; give the shim a moment to record the exit.
             for (var i = 0; i < 50 && exit is null; i++) { Thread.Sleep(2); exit = dir.ReadExit(); }
-            if (exit is null)
-            {
-                if (record.Pid == 0) return RuntimeStatus.Unknown(id);
-                return Exited(dir, record, (255, 0, DateTimeOffset.UtcNow));
-            }
+            // No exit file and no shim to write one: the shim was killed, and the container with it (the init dies with
+            // its parent), by SIGKILL as far as anyone can tell.
+            if (exit is null) return Exited(dir, record, ShimLost(record) ? (128 + Libc.SIGKILL, Libc.SIGKILL, DateTimeOffset.UtcNow) : (255, 0, DateTimeOffset.UtcNow));
+        }
+        if (exit is null && ShimLost(record))
+        {
+            // Still running without its shim (a set-uid program or a change of credentials disarms the parent-death
+            // signal): nothing would log it, feed it or record its exit, so it is stopped as the shim's death implies.
+            foreach (var pid in _cgroups.Pids(record.CgroupsPath)) Libc.kill(pid, Libc.SIGKILL);
+            Libc.kill(record.Pid, Libc.SIGKILL);
+            return Exited(dir, record, (128 + Libc.SIGKILL, Libc.SIGKILL, DateTimeOffset.UtcNow));
         }
         if (exit is not null) return Exited(dir, record, exit.Value);
         var state = record.Status == "created" ? RuntimeState.Created
             : _cgroups.IsFrozen(record.CgroupsPath) ? RuntimeState.Paused : RuntimeState.Running;
-        return new RuntimeStatus(id, state, record.Pid, 0, 0, null, false);
+        return new RuntimeStatus(id, state, record.Pid, 0, 0, null, false) { StartedAt = record.Created };
     }
+
+    /// <summary>The record, with the pid filled in when a launch was cut off before it could write it.</summary>
+    protected ContainerRuntimeRecord? ReadSettled(ContainerStateDir dir)
+    {
+        var record = dir.Read();
+        if (record is { Pid: 0 }) SettleCutOffLaunch(dir, record);
+        return record;
+    }
+
+    /// <summary>
+    /// A record without a pid is a launch cut off between writing the record and writing the pid the shim reported
+    /// (the daemon or the runtime command was killed). The shim carries on without its caller: once the container is
+    /// set up it writes the pid file (then reports), and if setup fails it cleans up and exits without one. So the pid
+    /// file decides; while there is none but a shim of this launch still runs, its setup is still going on. When
+    /// neither is there, nothing of the launch runs and the record stays without a pid (Unknown: its leftovers can go).
+    /// </summary>
+    private void SettleCutOffLaunch(ContainerStateDir dir, ContainerRuntimeRecord record)
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        (int Init, int Shim)? pids;
+        while ((pids = dir.ReadPidFile()) is null)
+        {
+            var shims = ShimProcesses.Running(dir.PlanFile);
+            if (shims.Count == 0)
+            {
+                if ((pids = dir.ReadPidFile()) is not null) break; // it finished between the two looks
+                return;
+            }
+            if (Environment.TickCount64 > deadline)
+            {
+                // A setup that hangs this long never completes: stop it, so nothing of this launch stays.
+                foreach (var shim in shims) Libc.kill(shim, Libc.SIGKILL);
+                return;
+            }
+            Thread.Sleep(10);
+        }
+        var (init, shimPid) = pids.Value;
+        // The init is the container's only while its parent is the shim; otherwise it is gone (and the pid may be
+        // someone else's by now). The exit file, when there is one, says how it ended.
+        var stat = ContainerStateDir.ReadStat(init);
+        record.Pid = init;
+        record.PidStartTime = stat is { } s && s.Parent == shimPid ? s.StartTime : Gone;
+        record.ShimPid = shimPid;
+        record.ShimStartTime = ContainerStateDir.ReadStat(shimPid)?.StartTime ?? Gone;
+        dir.Write(record);
+    }
+
+    /// <summary>A start time no process has: the process was already gone when it was recorded.</summary>
+    private const long Gone = -2;
 
     private RuntimeStatus Exited(ContainerStateDir dir, ContainerRuntimeRecord record, (int ExitCode, int Signal, DateTimeOffset Finished) exit)
     {
@@ -216,11 +282,15 @@ public partial class BuiltinRuntime : IContainerRuntime
             record.OomKilled = true;
             dir.Write(record);
         }
-        return new RuntimeStatus(record.Id, RuntimeState.Exited, 0, exit.ExitCode, exit.Signal, exit.Finished, record.OomKilled);
+        return new RuntimeStatus(record.Id, RuntimeState.Exited, 0, exit.ExitCode, exit.Signal, exit.Finished, record.OomKilled) { StartedAt = record.Created };
     }
 
     protected static bool IsAlive(ContainerRuntimeRecord record) =>
-        record.Pid > 0 && Libc.ProcessExists(record.Pid) && ContainerStateDir.ProcessStartTime(record.Pid) == record.PidStartTime;
+        record.Pid > 0 && ContainerStateDir.IsLive(record.Pid, record.PidStartTime);
+
+    /// <summary>The shim of a started container is gone (not known for records of earlier versions).</summary>
+    protected static bool ShimLost(ContainerRuntimeRecord record) =>
+        record.ShimPid > 0 && !ContainerStateDir.IsLive(record.ShimPid, record.ShimStartTime);
 
     public async Task<RuntimeStatus> WaitAsync(string id, CancellationToken ct = default)
     {
@@ -272,7 +342,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     public virtual async Task DeleteAsync(string id, bool force = false, CancellationToken ct = default)
     {
         var dir = StateDir(id);
-        var record = dir.Read();
+        var record = ReadSettled(dir);
         if (record is null)
         {
             if (Directory.Exists(dir.Dir)) Directory.Delete(dir.Dir, true);

@@ -105,7 +105,7 @@ public sealed class ExternalRuntime : BuiltinRuntime
     public override async Task DeleteAsync(string id, bool force = false, CancellationToken ct = default)
     {
         var dir = StateDir(id);
-        var record = dir.Read();
+        var record = ReadSettled(dir);
         if (record is not null && IsAlive(record))
         {
             if (!force) throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"container {id} is running: stop it first or force the removal", id);

@@ -17,6 +17,9 @@ public sealed class ContainerRuntimeRecord
     public int Pid { get; set; }
     /// <summary>/proc/&lt;pid&gt;/stat start time, so a recycled pid is never mistaken for the container.</summary>
     public long PidStartTime { get; set; }
+    /// <summary>The shim's monitor (the container's parent) and its start time; 0 in records of earlier versions.</summary>
+    public int ShimPid { get; set; }
+    public long ShimStartTime { get; set; }
     public DateTimeOffset Created { get; set; }
     public bool OomKilled { get; set; }
 
@@ -31,6 +34,8 @@ public sealed class ContainerRuntimeRecord
         json.WriteString("status", Status);
         json.WriteNumber("pid", Pid);
         json.WriteNumber("pidStartTime", PidStartTime);
+        json.WriteNumber("shimPid", ShimPid);
+        json.WriteNumber("shimStartTime", ShimStartTime);
         json.WriteString("created", Created);
         json.WriteBoolean("oomKilled", OomKilled);
     });
@@ -55,6 +60,8 @@ public sealed class ContainerRuntimeRecord
                     case "status": record.Status = value.GetString() ?? record.Status; break;
                     case "pid": record.Pid = value.GetInt32(); break;
                     case "pidStartTime": record.PidStartTime = value.GetInt64(); break;
+                    case "shimPid": record.ShimPid = value.GetInt32(); break;
+                    case "shimStartTime": record.ShimStartTime = value.GetInt64(); break;
                     case "created": record.Created = value.GetDateTimeOffset(); break;
                     case "oomKilled": record.OomKilled = value.GetBoolean(); break;
                 }
@@ -142,25 +149,57 @@ public sealed class ContainerStateDir
         return (code, signal, at);
     }
 
-    /// <summary>Start time of <paramref name="pid"/> in clock ticks since boot (field 22 of /proc/pid/stat), or -1.</summary>
-    public static long ProcessStartTime(int pid)
+    /// <summary>The pids the shim wrote once the container was set up: `&lt;init&gt; &lt;shim&gt;` (the shim's part is 0 when an
+    /// earlier shim wrote the file), or null while there is none.</summary>
+    public (int Init, int Shim)? ReadPidFile()
     {
+        if (!File.Exists(PidFile)) return null;
+        string text;
+        try { text = SmallFile.ReadText(PidFile); }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+        var parts = text.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0 || !int.TryParse(parts[0], out var init) || init <= 0) return null;
+        return (init, parts.Length > 1 && int.TryParse(parts[1], out var shim) ? shim : 0);
+    }
+
+    /// <summary>Start time of <paramref name="pid"/> in clock ticks since boot (field 22 of /proc/pid/stat), or -1.</summary>
+    public static long ProcessStartTime(int pid) => ReadStat(pid) is { } s ? s.StartTime : -1;
+
+    /// <summary>State letter, parent pid and start time of a process (fields 3, 4 and 22 of /proc/pid/stat), or null when
+    /// there is no such process.</summary>
+    public static (char State, int Parent, long StartTime)? ReadStat(int pid)
+    {
+        if (pid <= 0) return null;
         var path = $"/proc/{pid}/stat";
         // A process that is gone is common here (a short command has often exited by the time it is recorded): checked
         // first, as an exception per call would cost more than the read.
-        if (!File.Exists(path)) return -1;
+        if (!File.Exists(path)) return null;
         string stat;
         try { stat = SmallFile.ReadText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
-        // The fields after the command name, which is in parentheses and may itself hold spaces: starttime is the 20th.
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        // The fields after the command name, which is in parentheses and may itself hold spaces: state, ppid, ...;
+        // starttime is the 20th.
         var rest = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart(' ');
+        if (rest.Length < 2) return null;
+        var state = rest[0];
+        int parent = 0;
         for (var field = 0; field < 19; field++)
         {
             var space = rest.IndexOf(' ');
-            if (space < 0) return -1;
+            if (space < 0) return null;
             rest = rest[(space + 1)..];
+            if (field == 0)
+            {
+                var end = rest.IndexOf(' ');
+                if (end < 0 || !int.TryParse(rest[..end], out parent)) return null;
+            }
         }
-        var end = rest.IndexOfAny(' ', '\n');
-        return long.TryParse(end < 0 ? rest : rest[..end], out var ticks) ? ticks : -1;
+        var last = rest.IndexOfAny(' ', '\n');
+        return long.TryParse(last < 0 ? rest : rest[..last], out var ticks) ? (state, parent, ticks) : null;
     }
+
+    /// <summary>Whether <paramref name="pid"/> is the live (not zombie) process that started at <paramref name="startTime"/>.</summary>
+    public static bool IsLive(int pid, long startTime) =>
+        ReadStat(pid) is { } s && s.State is not ('Z' or 'X' or 'x') && s.StartTime == startTime;
 }
