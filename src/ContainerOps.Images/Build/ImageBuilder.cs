@@ -230,7 +230,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         var h = new JsonObject { ["created"] = ImageTime.Now(), ["created_by"] = createdBy };
         if (comment != null) h["comment"] = comment;
         if (empty) h["empty_layer"] = true;
-        ctx.History.Add(h);
+        ctx.History.Add((JsonNode)h);
     }
 
     // ---------------- layer steps ----------------
@@ -318,7 +318,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         var state = ctx.State;
         var argv = state.Command(ins);
         if (argv.Count == 0) throw DockerfileParser.Error(ins.Line, "RUN needs a command");
-        var createdBy = "RUN " + (ins.Json != null ? JsonSerializer.Serialize(argv) : string.Join(' ', argv));
+        var createdBy = "RUN " + (ins.Json != null ? JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString) : string.Join(' ', argv));
         var env = state.RunEnv();
         var wd = state.WorkingDir;
         var user = state.User;
