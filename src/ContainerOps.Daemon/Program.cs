@@ -55,6 +55,8 @@ public static partial class Program
         var app = builder.Build();
         var manager = app.Services.GetRequiredService<ContainerManager>();
         await manager.RecoverAsync();
+        using var idleTrim = new IdleTrim();
+        app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
