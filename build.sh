@@ -3,7 +3,7 @@
 #   bin/containerops          the CLI (NativeAOT)
 #   bin/containerops-runtime  the built-in runtime alone, as an OCI runtime command line (NativeAOT)
 #   bin/containerops-shim     the C shim
-#   bin/daemon/               the daemon (containerops-daemon)
+#   bin/daemon/containerops-daemon  the daemon (NativeAOT)
 #   bin/module/               the PowerShell module's assemblies (loaded by ./ContainerOps.psd1)
 # Usage: ./build.sh [build|test|demo|deps|shim|clean]
 #   demo: install what is missing, build, run examples/demo.sh (needs root)
@@ -44,7 +44,12 @@ build_shim() {
 }
 
 build_dotnet() {
-  dotnet publish src/ContainerOps.Daemon/ContainerOps.Daemon.csproj -c "$config" -r linux-x64 --self-contained false -o bin/daemon --nologo -v quiet
+  # The daemon, the CLI and the runtime binary are NativeAOT: each publish makes one native executable, copied into bin/
+  # (cp -f replaces one that is running). A trim or AOT warning fails the publish (Directory.Build.props).
+  dotnet publish src/ContainerOps.Daemon/ContainerOps.Daemon.csproj -c "$config" -r linux-x64 -o bin/daemon-publish --nologo -v quiet
+  mkdir -p bin/daemon
+  rm -f bin/daemon/*.dll bin/daemon/*.pdb bin/daemon/*.json   # what a daemon of an earlier, JIT-compiled build needed
+  cp -f bin/daemon-publish/containerops-daemon bin/daemon/containerops-daemon
   dotnet publish src/ContainerOps.PowerShell/ContainerOps.PowerShell.csproj -c "$config" -o bin/module --nologo -v quiet
   dotnet publish src/ContainerOps.Cli/ContainerOps.Cli.csproj -c "$config" -o bin/cli --nologo -v quiet
   cp -f bin/cli/containerops bin/containerops

@@ -5,19 +5,19 @@ namespace ContainerOps.Client;
 
 /// <summary>
 /// Starts a local daemon when none answers: under an exclusive lock on RUN_ROOT/start.lock, so concurrent first
-/// calls start exactly one; then waits until it answers.
+/// calls start exactly one; then waits until it says it is ready.
 /// </summary>
 public static class DaemonLauncher
 {
     internal static void EnsureRunning(ContainerOpsClient client, ClientOptions options)
     {
-        if (Ping(client)) return;
+        if (Ping(client, options)) return;
         if (!options.AutoStart)
             throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonUnreachable", $"no ContainerOps daemon answers at {client.Endpoint}", client.Endpoint);
 
         Directory.CreateDirectory(options.RunRoot);
         using var lockFile = AcquireLock(Path.Combine(options.RunRoot, "start.lock"), options.StartTimeout);
-        if (Ping(client)) return;
+        if (Ping(client, options)) return;
 
         var daemon = FindDaemon(options);
         var log = Path.Combine(options.RunRoot, "daemon.log");
@@ -33,27 +33,35 @@ public static class DaemonLauncher
         using var process = Process.Start(psi)
             ?? throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartFailed", $"could not start {daemon}");
         process.StandardInput.Close();
-        // The daemon closes its stdout once it listens (or exits on failure).
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        // The daemon writes "ready" to its stdout once its socket accepts connections (its own output goes to the log):
+        // one blocking read instead of polling the socket. End of file without it: the daemon exited first.
         var stderr = process.StandardError.ReadToEndAsync();
+        var ready = process.StandardOutput.ReadLineAsync();
+        if (!ready.Wait(options.StartTimeout))
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartTimeout",
+                $"the daemon did not answer at {client.Endpoint} within {options.StartTimeout.TotalSeconds:0} s; see {log}");
+        if (ready.Result == "ready") return;
+        if (process.WaitForExit(500) && !Ping(client, options))
+        {
+            var why = (stderr.Wait(500) ? stderr.Result : "").Trim();
+            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartFailed",
+                $"the daemon {daemon} exited with {process.ExitCode} before answering" + (why.Length > 0 ? $": {why}" : $"; see {log}"));
+        }
+        // Still running without having said so (a daemon of an older build): wait until it answers.
         var deadline = DateTime.UtcNow + options.StartTimeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (Ping(client)) return;
-            if (process.HasExited && !Ping(client))
-            {
-                var why = (stderr.Wait(500) ? stderr.Result : "").Trim();
-                throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartFailed",
-                    $"the daemon {daemon} exited with {process.ExitCode} before answering" + (why.Length > 0 ? $": {why}" : $"; see {log}"));
-            }
+            if (Ping(client, options)) return;
             Thread.Sleep(10);
         }
         throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "DaemonStartTimeout",
             $"the daemon did not answer at {client.Endpoint} within {options.StartTimeout.TotalSeconds:0} s; see {log}");
     }
 
-    private static bool Ping(ContainerOpsClient client)
+    private static bool Ping(ContainerOpsClient client, ClientOptions options)
     {
+        // No socket, no daemon: not worth a connection attempt and the exception it ends in.
+        if (!File.Exists(options.EffectiveSocketPath)) return false;
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));

@@ -29,7 +29,7 @@ public static partial class Program
             Console.Error.WriteLine($"containerops-daemon: another daemon already runs with run root {options.RunRoot}");
             return 1;
         }
-        if (detach) Detach(Path.Combine(options.RunRoot, "daemon.log"));
+        var readyFd = detach ? Detach(Path.Combine(options.RunRoot, "daemon.log")) : -1;
         File.WriteAllText(Path.Combine(options.RunRoot, "daemon.pid"), Environment.ProcessId.ToString());
 
         var socket = options.EffectiveSocketPath;
@@ -55,6 +55,8 @@ public static partial class Program
         var app = builder.Build();
         var manager = app.Services.GetRequiredService<ContainerManager>();
         await manager.RecoverAsync();
+        using var idleTrim = new IdleTrim();
+        app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
@@ -75,6 +77,7 @@ public static partial class Program
         await app.StartAsync();
         File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
         app.Logger.LogInformation("listening on unix://{Socket} (root {Root}, run root {RunRoot})", socket, options.Root, options.RunRoot);
+        SignalReady(readyFd);
         await app.WaitForShutdownAsync();
         manager.Dispose();
         GC.KeepAlive(instanceLock);
@@ -119,14 +122,28 @@ public static partial class Program
     [LibraryImport("libc", SetLastError = true)] private static partial int dup2(int oldfd, int newfd);
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] private static partial int open(string path, int flags, int mode);
     [LibraryImport("libc", SetLastError = true)] private static partial int close(int fd);
+    [LibraryImport("libc", SetLastError = true)] private static partial int fcntl(int fd, int cmd, int arg);
+    [LibraryImport("libc", SetLastError = true)] private static partial nint write(int fd, byte[] buffer, nint count);
 
-    /// <summary>A daemon started by a client leaves the client's session and stdio: its output goes to the log file.</summary>
-    private static void Detach(string logPath)
+    /// <summary>A daemon started by a client leaves the client's session and stdio: its output goes to the log file.
+    /// The stdout it was given stays open, close-on-exec, as the readiness channel (<see cref="SignalReady"/>).</summary>
+    private static int Detach(string logPath)
     {
         setsid();
+        var ready = fcntl(1, 1030 /* F_DUPFD_CLOEXEC */, 3);
         var nul = open("/dev/null", 2, 0);
         var log = open(logPath, 0x441 /* O_WRONLY|O_CREAT|O_APPEND */, Convert.ToInt32("600", 8));
         if (nul >= 0) { dup2(nul, 0); close(nul); }
         if (log >= 0) { dup2(log, 1); dup2(log, 2); close(log); }
+        return ready;
+    }
+
+    /// <summary>Tells the client that started this daemon that the socket accepts connections: "ready" on the stdout
+    /// it gave, then end of file. The client blocks on that read instead of polling the socket.</summary>
+    private static void SignalReady(int fd)
+    {
+        if (fd < 0) return;
+        write(fd, "ready\n"u8.ToArray(), 6);
+        close(fd);
     }
 }

@@ -55,7 +55,7 @@ public sealed partial class ImageService
             var h = new JsonObject { ["created"] = now, ["created_by"] = changeList.Count > 0 ? string.Join("; ", changeList) : "commit " + containerId };
             if (author != null) h["author"] = author;
             if (message != null) h["comment"] = message;
-            history.Add(h);
+            history.Add((JsonNode)h);
             cfg["history"] = history;
             var diffIds = baseImage.DiffIds.Append(layer.DiffId).ToList();
             var layers = baseImage.Layers.Append((layer.Digest, layer.Size)).ToList();
@@ -295,7 +295,7 @@ public sealed partial class ImageService
         configDoc["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray(diffIds.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()) };
         configDoc["architecture"] ??= "amd64";
         configDoc["os"] ??= "linux";
-        var configBytes = JsonSerializer.SerializeToUtf8Bytes(configDoc);
+        var configBytes = JsonSerializer.SerializeToUtf8Bytes(configDoc, ImagesJsonContext.Default.JsonObject);
         lock (_lock)
         {
             var configDigest = _content.Write(configBytes);
@@ -309,7 +309,7 @@ public sealed partial class ImageService
                     ["mediaType"] = MediaTypes.OciLayer, ["digest"] = l.Digest, ["size"] = l.Size,
                 }).ToArray()),
             };
-            var manifestDigest = _content.Write(JsonSerializer.SerializeToUtf8Bytes(manifest));
+            var manifestDigest = _content.Write(JsonSerializer.SerializeToUtf8Bytes(manifest, ImagesJsonContext.Default.JsonObject));
             _refs.Add(manifestDigest, names);
             return Summary(Record(manifestDigest));
         }

@@ -305,7 +305,7 @@ public sealed partial class ImageService
                 var tmp = SourcesFile + ".tmp";
                 try
                 {
-                    File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(map));
+                    File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(map, ImagesJsonContext.Default.DictionaryStringListString));
                     File.Move(tmp, SourcesFile, overwrite: true);
                 }
                 catch (IOException) { ContentStore.TryDelete(tmp); }
@@ -319,7 +319,7 @@ public sealed partial class ImageService
         try
         {
             _sources = File.Exists(SourcesFile)
-                ? JsonSerializer.Deserialize<Dictionary<string, List<string>>>(File.ReadAllBytes(SourcesFile)) ?? new()
+                ? JsonSerializer.Deserialize(File.ReadAllBytes(SourcesFile), ImagesJsonContext.Default.DictionaryStringListString) ?? new()
                 : new();
         }
         catch (Exception e) when (e is JsonException or IOException) { _sources = new(); }

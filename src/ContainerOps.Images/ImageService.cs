@@ -120,7 +120,7 @@ public sealed partial class ImageService : IImageService
                         });
                         var plan = new ImagePlan
                         {
-                            Config = JsonSerializer.SerializeToUtf8Bytes(configDoc),
+                            Config = JsonSerializer.SerializeToUtf8Bytes(configDoc, ImagesJsonContext.Default.JsonObject),
                             Layers = [new PlannedLayer(tmp, blobDigest, size, StreamSniffer.LayerMediaType(tmp))],
                             Names = name == null ? [] : [name.ToString()],
                         };
@@ -277,7 +277,7 @@ public sealed partial class ImageService : IImageService
                 ["mediaType"] = l.MediaType, ["digest"] = l.Digest, ["size"] = l.Size,
             }).ToArray()),
         };
-        return JsonSerializer.SerializeToUtf8Bytes(doc);
+        return JsonSerializer.SerializeToUtf8Bytes(doc, ImagesJsonContext.Default.JsonObject);
     }
 
     // ---------------- tag / remove ----------------

@@ -139,13 +139,50 @@ public class BuildTests
         // Pruning forgets the cache but keeps every layer an image still uses.
         var layersBefore = f.Images.Inspect("cached:4").Layers;
         var (entries, _) = f.Images.PruneBuildCache();
-        Assert.Equal(5, entries); // b.txt, a.txt and RUN for each content of a.txt, b.txt shared
+        Assert.Equal(7, entries); // b.txt, a.txt and RUN for each content of a.txt, b.txt shared; the times of 2 images
         Assert.Equal("two", File.ReadAllText(Path.Combine(f.Mount("cached:4"), "copy.txt")));
         var after = new BuildFixture.Collector();
         await f.Images.BuildAsync(f.Request(ctx, "cached:6"), after);
         Assert.Equal(0, after.CacheHits);
         // COPY layers are reproducible (times come from the context); a RUN layer carries the time it ran.
         Assert.Equal(layersBefore[..3], f.Images.Inspect("cached:6").Layers[..3]);
+    }
+
+    [Fact]
+    public async Task FullyCachedRebuild_GivesTheSameImageId()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("a.txt", "one"));
+        WriteDockerfile(ctx, """
+            FROM busybox
+            COPY a.txt /a.txt
+            RUN cat /a.txt > /copy.txt
+            ENV MODE=test
+            CMD ["cat", "/copy.txt"]
+            """);
+        var first = await f.Images.BuildAsync(f.Request(ctx, "same:1"), null);
+        await Task.Delay(20); // a later clock: any time taken anew would show
+        var second = new BuildFixture.Collector();
+        var again = await f.Images.BuildAsync(f.Request(ctx, "same:2"), second);
+        Assert.Equal(2, second.CacheHits);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(f.Images.Inspect("same:1").Created, f.Images.Inspect("same:2").Created);
+
+        // Anything else in the config makes another image, and so does --no-cache.
+        WriteDockerfile(ctx, """
+            FROM busybox
+            COPY a.txt /a.txt
+            RUN cat /a.txt > /copy.txt
+            ENV MODE=prod
+            CMD ["cat", "/copy.txt"]
+            """);
+        var changed = await f.Images.BuildAsync(f.Request(ctx, "same:3"), null);
+        Assert.NotEqual(first.Id, changed.Id);
+        var noCache = await f.Images.BuildAsync(new BuildRequest
+        {
+            ContextDir = ctx, Tags = ["same:4"], NoCache = true, CgroupParent = f.CgroupParent, ShimPath = BuildFixture.ShimPath, NetworkMode = "none",
+        }, null);
+        Assert.NotEqual(changed.Id, noCache.Id);
     }
 
     [Fact]

@@ -48,16 +48,16 @@ internal sealed class ArchiveWriter
                 var diffId = item.DiffIds[i];
                 if (blob == diffId) WriteBlob(tar, blob, ct);
                 else WriteUncompressed(tar, blob, diffId, ct);
-                layers.Add(BlobName(diffId));
+                layers.Add((JsonNode)BlobName(diffId));
             }
-            manifest.Add(new JsonObject
+            manifest.Add((JsonNode)new JsonObject
             {
                 ["Config"] = BlobName(item.ConfigDigest),
                 ["RepoTags"] = new JsonArray(item.Tags.Select(t => (JsonNode?)JsonValue.Create(Familiar(t))).ToArray()),
                 ["Layers"] = layers,
             });
         }
-        WriteBytes(tar, "manifest.json", JsonSerializer.SerializeToUtf8Bytes(manifest));
+        WriteBytes(tar, "manifest.json", JsonSerializer.SerializeToUtf8Bytes(manifest, ImagesJsonContext.Default.JsonArray));
     }
 
     private void WriteOci(TarWriter tar, IReadOnlyList<Item> items, CancellationToken ct)
@@ -72,7 +72,7 @@ internal sealed class ArchiveWriter
             var bytes = _content.ReadAll(item.ManifestDigest);
             var mediaType = JsonNode.Parse(bytes)?["mediaType"] is JsonValue v && v.TryGetValue<string>(out var mt) && mt.Length > 0 ? mt : MediaTypes.OciManifest;
             JsonObject Descriptor() => new() { ["mediaType"] = mediaType, ["digest"] = item.ManifestDigest, ["size"] = bytes.Length };
-            if (item.Tags.Count == 0) { manifests.Add(Descriptor()); continue; }
+            if (item.Tags.Count == 0) { manifests.Add((JsonNode)Descriptor()); continue; }
             foreach (var tag in item.Tags)
             {
                 var d = Descriptor();
@@ -82,11 +82,11 @@ internal sealed class ArchiveWriter
                     [ArchiveFormats.ContainerdNameAnnotation] = r.ToString(),
                     [ArchiveFormats.RefNameAnnotation] = r.Tag ?? "latest",
                 };
-                manifests.Add(d);
+                manifests.Add((JsonNode)d);
             }
         }
         var index = new JsonObject { ["schemaVersion"] = 2, ["mediaType"] = MediaTypes.OciIndex, ["manifests"] = manifests };
-        WriteBytes(tar, "index.json", JsonSerializer.SerializeToUtf8Bytes(index));
+        WriteBytes(tar, "index.json", JsonSerializer.SerializeToUtf8Bytes(index, ImagesJsonContext.Default.JsonObject));
     }
 
     private static string BlobName(string digest) => "blobs/sha256/" + Digest.Hex(digest);

@@ -164,37 +164,37 @@ public sealed class BuildState
                 case "VOLUME":
                     {
                         var vols = ins.Json?.Select(v => Words.Word(v)).ToList() ?? Words.Words(ins.Args);
-                        Change(ins, "VOLUME " + JsonSerializer.Serialize(vols));
-                        return "VOLUME " + JsonSerializer.Serialize(vols);
+                        Change(ins, "VOLUME " + JsonSerializer.Serialize(vols, ImagesJsonContext.Default.ListString));
+                        return "VOLUME " + JsonSerializer.Serialize(vols, ImagesJsonContext.Default.ListString);
                     }
                 case "CMD":
                     {
                         var argv = Command(ins);
-                        Change(ins, "CMD " + JsonSerializer.Serialize(argv));
+                        Change(ins, "CMD " + JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString));
                         _cmdSet = true;
-                        return "CMD " + JsonSerializer.Serialize(argv);
+                        return "CMD " + JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString);
                     }
                 case "ENTRYPOINT":
                     {
                         var argv = Command(ins);
                         if (argv.Count == 0) Config.Remove("Entrypoint");
-                        else Change(ins, "ENTRYPOINT " + JsonSerializer.Serialize(argv));
+                        else Change(ins, "ENTRYPOINT " + JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString));
                         // A CMD inherited from the base image makes no sense after a new ENTRYPOINT.
                         if (!_cmdSet) Config.Remove("Cmd");
-                        return "ENTRYPOINT " + JsonSerializer.Serialize(argv);
+                        return "ENTRYPOINT " + JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString);
                     }
                 case "SHELL":
                     if (ins.Json is not { Count: > 0 } shell) throw DockerfileParser.Error(ins.Line, "SHELL requires the JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]");
                     Shell = shell;
                     Config["Shell"] = new JsonArray(shell.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
-                    return "SHELL " + JsonSerializer.Serialize(shell);
+                    return "SHELL " + JsonSerializer.Serialize(shell, ImagesJsonContext.Default.ListString);
                 case "ONBUILD":
                     {
                         var inner = DockerfileParser.ParseInstruction(ins.Args, ins.Line, Escape);
                         if (inner.Keyword is "ONBUILD" or "FROM" or "MAINTAINER")
                             throw DockerfileParser.Error(ins.Line, $"{inner.Keyword} is not allowed as an ONBUILD trigger");
                         var triggers = Config["OnBuild"] as JsonArray ?? new JsonArray();
-                        triggers.Add(ins.Args);
+                        triggers.Add((JsonNode)ins.Args);
                         Config["OnBuild"] = triggers;
                         return "ONBUILD " + ins.Args;
                     }
@@ -255,8 +255,8 @@ public sealed class BuildState
         var rest = ins.Args[(sp + 1)..].Trim();
         var json = rest.StartsWith('[') ? DockerfileParser.TryJsonArray(rest) : null;
         var test = new JsonArray();
-        if (json != null) { test.Add("CMD"); foreach (var j in json) test.Add(j); }
-        else { test.Add("CMD-SHELL"); test.Add(rest); }
+        if (json != null) { test.Add((JsonNode)"CMD"); foreach (var j in json) test.Add((JsonNode)j); }
+        else { test.Add((JsonNode)"CMD-SHELL"); test.Add((JsonNode)rest); }
         var hc = new JsonObject { ["Test"] = test };
         foreach (var (k, v) in ins.Flags)
         {

@@ -80,12 +80,46 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         doc["created"] = ImageTime.Now();
         if (final.State.Author != null) doc["author"] = final.State.Author;
         doc["history"] = final.History.DeepClone();
+        if (!req.NoCache) KeepTimesOfSameBuild(doc, final.DiffIds);
         var unused = req.BuildArgs.Keys.Where(k => !_usedArgs.Contains(k) && !BuildState.PlatformArgs.ContainsKey(k)).ToList();
         if (unused.Count > 0)
             Report(BuildProgressKind.Warning, $"[Warning] one or more build-args [{string.Join(' ', unused)}] were not consumed");
         var summary = svc.StoreBuiltImage(doc, final.DiffIds, final.Layers, names);
         Report(BuildProgressKind.Done, $"Successfully built {summary.Id}" + (names.Count > 0 ? " (" + string.Join(", ", names) + ")" : ""));
         return summary;
+    }
+
+    /// <summary>A rebuild that changes nothing (the same layers and the same config and history but for their times)
+    /// gives the same image, as every step came from the cache: the times of the first such build are kept in the build
+    /// cache and used again, so the config, and with it the image ID, is the same bytes.</summary>
+    private void KeepTimesOfSameBuild(JsonObject doc, List<string> diffIds)
+    {
+        var bare = doc.DeepClone().AsObject();
+        bare.Remove("created");
+        var history = bare["history"] as JsonArray ?? new JsonArray();
+        foreach (var h in history.OfType<JsonObject>()) h.Remove("created");
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(',', diffIds) + "\n" + bare.ToJsonString())));
+        var file = Path.Combine(svc.BuildCacheDir, "image-" + key + ".json");
+        var entries = (doc["history"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        try
+        {
+            if (File.Exists(file) && JsonNode.Parse(File.ReadAllText(file)) is JsonObject kept
+                && kept["created"] is JsonValue created && kept["history"] is JsonArray times && times.Count == entries.Count)
+            {
+                doc["created"] = created.GetValue<string>();
+                for (var i = 0; i < entries.Count; i++)
+                    if (times[i] is JsonValue t) entries[i]["created"] = t.GetValue<string>();
+                return;
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or IOException) { }
+        Directory.CreateDirectory(svc.BuildCacheDir);
+        var record = new JsonObject
+        {
+            ["created"] = doc["created"]?.DeepClone(),
+            ["history"] = new JsonArray(entries.Select(h => h["created"]?.DeepClone()).ToArray()),
+        };
+        AtomicFile.WriteAllText(file, record.ToJsonString());
     }
 
     private void Report(BuildProgressKind kind, string message, string? stream = null) =>
@@ -230,7 +264,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         var h = new JsonObject { ["created"] = ImageTime.Now(), ["created_by"] = createdBy };
         if (comment != null) h["comment"] = comment;
         if (empty) h["empty_layer"] = true;
-        ctx.History.Add(h);
+        ctx.History.Add((JsonNode)h);
     }
 
     // ---------------- layer steps ----------------
@@ -318,7 +352,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         var state = ctx.State;
         var argv = state.Command(ins);
         if (argv.Count == 0) throw DockerfileParser.Error(ins.Line, "RUN needs a command");
-        var createdBy = "RUN " + (ins.Json != null ? JsonSerializer.Serialize(argv) : string.Join(' ', argv));
+        var createdBy = "RUN " + (ins.Json != null ? JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString) : string.Join(' ', argv));
         var env = state.RunEnv();
         var wd = state.WorkingDir;
         var user = state.User;

@@ -109,7 +109,7 @@ public static class ConfigChanges
         var existing = env.Select((n, i) => (n?.GetValue<string>() ?? "", i)).FirstOrDefault(t => t.Item1.StartsWith(key + "=", StringComparison.Ordinal) || t.Item1 == key);
         if (existing.Item1 != null && (existing.Item1.StartsWith(key + "=", StringComparison.Ordinal) || existing.Item1 == key))
             env[existing.i] = key + "=" + value;
-        else env.Add(key + "=" + value);
+        else env.Add((JsonNode)(key + "=" + value));
         config["Env"] = env;
     }
 

@@ -38,7 +38,7 @@ public sealed class ReferenceStore
         var tags = new JsonObject();
         foreach (var (k, v) in _tags) tags[k] = v;
         var images = new JsonArray();
-        foreach (var i in _images) images.Add(i);
+        foreach (var i in _images) images.Add((JsonNode)i);
         var doc = new JsonObject { ["tags"] = tags, ["images"] = images };
         AtomicFile.WriteAllText(_file, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
