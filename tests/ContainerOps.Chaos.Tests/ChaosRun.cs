@@ -197,7 +197,8 @@ public sealed class ChaosRun : IAsyncDisposable
         Stats.Restarts++;
         _ops = new CancellationTokenSource();
         await CheckAsync();
-        if (Stats.Restarts % 10 == 0) _log($"{_clock.Elapsed.TotalSeconds:0} s: {Stats}");
+        Stats.Elapsed = _clock.Elapsed;
+        if (Stats.Restarts % 10 == 0) _log($"progress: {Stats}");
         Gate.Open();
     }
 
@@ -256,6 +257,11 @@ public sealed class ChaosRun : IAsyncDisposable
                 await foreach (var e in Client.GetLogsAsync(row.Id)) entries.Add(e.Stream + ":" + e.Log);
                 checks++;
                 CheckLogPrefix(c, entries, "the restart");
+                if (c.Role == Role.Sleeper)
+                {
+                    checks++;
+                    CheckLogSequence(c, entries);
+                }
             }
         }
         var trackedNames = tracked.Select(c => c.Name).ToHashSet();
@@ -323,6 +329,24 @@ public sealed class ChaosRun : IAsyncDisposable
             if (lost > 0)
                 Violation($"{c.Name}: {lost} of {before.Count} log entries read before {since} are gone or changed (first expected '{before[0].Trim()}', now {entries.Count} entries)");
             else c.Log = entries;
+        }
+    }
+
+    /// <summary>A sleeper numbers its lines from 0 after each "start": every line it wrote before the last one of a run
+    /// is in the log (the last may be cut off by a kill of the shim), so nothing written before a kill went missing.</summary>
+    private void CheckLogSequence(TrackedContainer c, List<string> entries)
+    {
+        var next = -1;
+        foreach (var e in entries.Where(e => e.StartsWith("stdout:", StringComparison.Ordinal)).Select(e => e["stdout:".Length..].TrimEnd('\n')))
+        {
+            if (e == "start") { next = 0; continue; }
+            if (!e.StartsWith("line ", StringComparison.Ordinal) || !int.TryParse(e[5..], out var n)) continue;
+            if (n != next)
+            {
+                Violation($"{c.Name}: the log goes from line {next - 1} to line {n}: {n - next} line(s) written before are missing");
+                return;
+            }
+            next++;
         }
     }
 

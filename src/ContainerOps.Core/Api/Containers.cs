@@ -123,6 +123,8 @@ public sealed class ContainerState
     public string Error { get; set; } = "";
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
+
+    public ContainerState Copy() => (ContainerState)MemberwiseClone();
 }
 
 /// <summary>The container's effective configuration (request merged over the image's config).</summary>

@@ -335,8 +335,10 @@ public sealed partial class ContainerManager : IDisposable
             if (rootfs is not null) Images.UnmountContainerRootfs(r.Id);
             var error = e as ContainerOpsException
                 ?? new ContainerOpsException(ErrorKind.ResourceUnavailable, "ContainerStartFailed", $"container {r.Name} could not start: {e.Message}", r.Name, inner: e);
-            r.State.Error = error.Message;
-            r.State.ExitCode = error.CliExitCode;
+            var failed = r.State.Copy();
+            failed.Error = error.Message;
+            failed.ExitCode = error.CliExitCode;
+            r.State = failed;
             r.Save(entry.Dir);
             if (error != e) throw error;
             throw;
@@ -378,13 +380,16 @@ public sealed partial class ContainerManager : IDisposable
     {
         var r = entry.Record;
         var ranFor = DateTimeOffset.UtcNow - (r.State.StartedAt ?? DateTimeOffset.UtcNow);
-        r.State.Running = false;
-        r.State.Paused = false;
-        r.State.Pid = 0;
-        r.State.ExitCode = status.ExitCode;
-        r.State.OOMKilled = status.OomKilled;
-        r.State.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
-        r.State.Status = "exited";
+        // A new state object, put in place at once: inspect and list never see half of the exit.
+        var exited = r.State.Copy();
+        exited.Running = false;
+        exited.Paused = false;
+        exited.Pid = 0;
+        exited.ExitCode = status.ExitCode;
+        exited.OOMKilled = status.OomKilled;
+        exited.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
+        exited.Status = "exited";
+        r.State = exited;
         r.RootfsPath = null;
         // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code.
         r.Save(entry.Dir);
@@ -587,13 +592,14 @@ public sealed partial class ContainerManager : IDisposable
         foreach (var e in _containers.Values.OrderByDescending(e => e.Record.Created))
         {
             var r = e.Record;
-            if (!all && !r.State.Running && !r.State.Restarting && (filters is null || !filters.ContainsKey("status"))) continue;
+            var s = r.State;
+            if (!all && !s.Running && !s.Restarting && (filters is null || !filters.ContainsKey("status"))) continue;
             if (filters is not null && !Matches(r, filters)) continue;
             result.Add(new ContainerSummary
             {
                 Id = r.Id, Name = r.Name, Image = r.Image, ImageId = r.ImageId,
                 Command = string.Join(' ', new[] { r.Path }.Concat(r.Args)), Created = r.Created,
-                State = r.StatusWord, Status = r.HumanStatus(now), ExitCode = r.State.ExitCode, RestartCount = r.RestartCount,
+                State = ContainerRecord.StatusOf(s), Status = ContainerRecord.HumanStatus(s, now), ExitCode = s.ExitCode, RestartCount = r.RestartCount,
                 Labels = r.Config.Labels,
             });
         }
@@ -622,8 +628,9 @@ public sealed partial class ContainerManager : IDisposable
     public ContainerDetails Inspect(string idOrName)
     {
         var r = Find(idOrName).Record;
-        var state = r.State;
-        state.Status = r.StatusWord;
+        // A copy: the answer is written out after this returns, while an exit or a restart may be changing the record.
+        var state = r.State.Copy();
+        state.Status = ContainerRecord.StatusOf(state);
         return new ContainerDetails
         {
             Id = r.Id, Name = "/" + r.Name, Created = r.Created, Path = r.Path, Args = r.Args, State = state, Image = r.ImageId, ImageName = r.Image,

@@ -36,17 +36,21 @@ public sealed class ContainerRecord
     }
 
     /// <summary>created | running | paused | restarting | exited | dead</summary>
-    public string StatusWord =>
-        State.Restarting ? "restarting" : State.Paused ? "paused" : State.Running ? "running" : State.Dead ? "dead"
-        : State.StartedAt is null && State.FinishedAt is null ? "created" : "exited";
+    public string StatusWord => StatusOf(State);
+
+    /// <summary>The status word of one state object. The record's state is replaced as a whole when a container starts
+    /// or exits, so a reader that takes <see cref="State"/> once sees all of a change or none of it.</summary>
+    public static string StatusOf(ContainerState s) =>
+        s.Restarting ? "restarting" : s.Paused ? "paused" : s.Running ? "running" : s.Dead ? "dead"
+        : s.StartedAt is null && s.FinishedAt is null ? "created" : "exited";
 
     /// <summary>Docker's human status: "Up 5 seconds", "Exited (0) 3 minutes ago".</summary>
-    public string HumanStatus(DateTimeOffset now) => StatusWord switch
+    public static string HumanStatus(ContainerState s, DateTimeOffset now) => StatusOf(s) switch
     {
-        "running" => "Up " + HumanDuration(now - (State.StartedAt ?? now)),
-        "paused" => "Up " + HumanDuration(now - (State.StartedAt ?? now)) + " (Paused)",
-        "restarting" => $"Restarting ({State.ExitCode}) {HumanDuration(now - (State.FinishedAt ?? now))} ago",
-        "exited" => $"Exited ({State.ExitCode}) {HumanDuration(now - (State.FinishedAt ?? now))} ago",
+        "running" => "Up " + HumanDuration(now - (s.StartedAt ?? now)),
+        "paused" => "Up " + HumanDuration(now - (s.StartedAt ?? now)) + " (Paused)",
+        "restarting" => $"Restarting ({s.ExitCode}) {HumanDuration(now - (s.FinishedAt ?? now))} ago",
+        "exited" => $"Exited ({s.ExitCode}) {HumanDuration(now - (s.FinishedAt ?? now))} ago",
         "dead" => "Dead",
         _ => "Created",
     };
