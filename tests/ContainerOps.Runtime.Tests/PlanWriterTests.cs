@@ -31,6 +31,12 @@ public sealed class PlanWriterTests
         Assert.Contains("namespace\tnet", lines);
         Assert.Contains("masked\t/proc/kcore", lines);
         Assert.Contains(lines, l => l.StartsWith("mount\tproc\t/proc\tproc\t", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("seccomp", StringComparison.Ordinal));
+
+        var filtered = PlanWriter.ForContainer("p1", spec, root.Path, Array.Empty<string>(), new ShimPaths(), new Seccomp.SeccompProgram("/run/x/.seccomp/ab/filter.bpf", 5));
+        Assert.Contains("seccomp\t/run/x/.seccomp/ab/filter.bpf\t5", filtered.Split('\n'));
+        var exec = PlanWriter.ForExec("p1", 42, spec.Linux!.Namespaces, spec.Process!, Array.Empty<string>(), new Seccomp.SeccompProgram("/f.bpf", 0));
+        Assert.Contains("seccomp\t/f.bpf\t0", exec.Split('\n'));
     }
 
     [Fact]
