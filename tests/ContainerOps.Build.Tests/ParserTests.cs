@@ -245,4 +245,80 @@ public class ParserTests
         Assert.Equal(["NONE"], Arr(Evaluate("FROM a\nHEALTHCHECK NONE").Config["Healthcheck"]!["Test"]));
         Assert.Equal(["CMD", "/bin/check", "-q"], Arr(Evaluate("FROM a\nHEALTHCHECK CMD [\"/bin/check\", \"-q\"]").Config["Healthcheck"]!["Test"]));
     }
+
+    // ---------------- flags ----------------
+
+    [Fact]
+    public void RunFlags_RepeatedMountsKeptInOrder_AndEveryMountTypeParses()
+    {
+        var df = DockerfileParser.Parse(Corpus("run-mounts.Dockerfile"));
+        var run = df.Stages[1].Instructions[1];
+        Assert.Equal(5, run.Line);
+        Assert.Equal("make all", run.Args);
+        Assert.Equal(
+            [
+                "type=cache,target=/root/.cache,id=${CACHE_ID},sharing=locked,mode=0700,uid=1000,gid=1000",
+                "type=bind,from=tools,source=/tools,target=/mnt/tools",
+                "type=tmpfs,target=/scratch,size=64m",
+                "type=secret,id=token,required=true",
+                "type=secret,id=npmrc,target=/root/.npmrc,mode=0440,env=NPMRC",
+                "target=/ctx,rw",
+            ], run.Flags.All("mount"));
+        Assert.Equal(["mount", "mount", "mount", "mount", "mount", "mount", "network"], run.Flags.Select(f => f.Key));
+        Assert.Equal("none", run.Flags["network"]);
+
+        var vars = new Dictionary<string, string> { ["CACHE_ID"] = "pkgs" };
+        var words = new ShellWords(n => vars.GetValueOrDefault(n));
+        var m = run.Flags.All("mount").Select(v => RunMount.Parse(v, run.Line, x => words.Word(x))).ToList();
+        Assert.Equal((RunMountType.Cache, "/root/.cache", "pkgs", CacheSharing.Locked, 448, 1000, 1000, false),
+            (m[0].Type, m[0].Target, m[0].Id, m[0].Sharing, m[0].Mode ?? -1, m[0].Uid, m[0].Gid, m[0].ReadOnly));
+        Assert.Equal((RunMountType.Bind, "tools", "/tools", "/mnt/tools", true), (m[1].Type, m[1].From, m[1].Source, m[1].Target, m[1].ReadOnly));
+        Assert.Equal((RunMountType.Tmpfs, 64L << 20), (m[2].Type, m[2].Size));
+        Assert.Equal((RunMountType.Secret, "token", "/run/secrets/token", true), (m[3].Type, m[3].Id, m[3].Target, m[3].Required));
+        Assert.Equal(("npmrc", "/root/.npmrc", 288, "NPMRC"), (m[4].Id, m[4].Target, m[4].Mode ?? -1, m[4].Env));
+        Assert.Equal((RunMountType.Bind, "/ctx", false, (string?)null), (m[5].Type, m[5].Target, m[5].ReadOnly, m[5].From));
+        // The default cache id is the target; a secret's id defaults to the target's name.
+        Assert.Equal("/var/cache/apt", RunMount.Parse("type=cache,target=/var/cache/apt", 1, x => x).Id);
+        Assert.Equal("key", RunMount.Parse("type=secret,target=/etc/key", 1, x => x).Id);
+        Assert.Null(RunMount.Parse("type=secret,id=t,env=T", 1, x => x).Target);
+        Assert.Equal("a,b", RunMount.Parse("type=bind,\"source=a,b\",target=/x", 1, x => x).Source);
+
+        Assert.Equal(RunMountType.Ssh, RunMount.Parse(df.Stages[1].Instructions[2].Flags["mount"], 1, x => x).Type);
+        Assert.Equal(["security", "network"], df.Stages[1].Instructions[3].Flags.Select(f => f.Key));
+    }
+
+    [Theory]
+    [InlineData("RUN --bogus=1 true", "unknown flag for RUN: --bogus")]
+    [InlineData("RUN --mount=type=cache,target=/x,foo=1 true", "unknown option 'foo'")]
+    [InlineData("RUN --mount=type=tmpfs,target=/x,id=a true", "type=tmpfs does not take 'id'")]
+    [InlineData("RUN --mount=type=bind,target=/x,size=1 true", "type=bind does not take 'size'")]
+    [InlineData("RUN --mount=type=volume,target=/x true", "unknown type 'volume'")]
+    [InlineData("RUN --mount=type=cache,target=/x,target=/y true", "'target' given twice")]
+    [InlineData("RUN --mount=type=cache,target true", "'target' needs a value")]
+    [InlineData("RUN --network=bridge true", "invalid --network=bridge")]
+    [InlineData("RUN --security=none true", "invalid --security=none")]
+    [InlineData("RUN --network=none --network=host true", "duplicate flag --network")]
+    [InlineData("COPY --from=a --from=b x /", "duplicate flag --from")]
+    public void BadRunFlags_NameTheLine(string instruction, string message)
+    {
+        var e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a\n\n" + instruction + "\n"));
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("type=cache,target=/x,sharing=maybe", "sharing=maybe")]
+    [InlineData("type=cache,target=/x,mode=999", "mode=999")]
+    [InlineData("type=cache,target=/x,uid=root", "uid=root")]
+    [InlineData("type=tmpfs,target=/x,size=lots", "size=lots")]
+    [InlineData("type=cache,id=x", "needs a target")]
+    [InlineData("type=secret,required", "needs an id or a target")]
+    [InlineData("type=bind,target=/x,ro=maybe", "ro")]
+    public void BadMountValues_AreRefusedWhenExpanded(string value, string message)
+    {
+        RunMount.Parse(value, 7, expand: null); // the keys are fine
+        var e = Assert.Throws<ContainerOpsException>(() => RunMount.Parse(value, 7, x => x));
+        Assert.Contains("line 7", e.Message);
+        Assert.Contains(message, e.Message);
+    }
 }

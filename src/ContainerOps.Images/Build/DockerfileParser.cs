@@ -14,9 +14,37 @@ public sealed class Instruction
     public required string Original { get; init; }
     /// <summary>What follows the keyword and the flags.</summary>
     public required string Args { get; init; }
-    public Dictionary<string, string> Flags { get; init; } = new(StringComparer.Ordinal);
+    public InstructionFlags Flags { get; init; } = new();
     public List<string>? Json { get; init; }
     public required int Line { get; init; }
+}
+
+/// <summary>The <c>--name=value</c> flags of an instruction in the order written. Only <c>RUN --mount</c> may be
+/// repeated; the parser refuses any other flag given twice.</summary>
+public sealed class InstructionFlags : IEnumerable<KeyValuePair<string, string>>
+{
+    private readonly List<KeyValuePair<string, string>> _items = new();
+
+    public int Count => _items.Count;
+    public IEnumerable<string> Keys => _items.Select(i => i.Key).Distinct(StringComparer.Ordinal);
+    public void Add(string name, string value) => _items.Add(new(name, value));
+    public bool ContainsKey(string name) => _items.Any(i => i.Key == name);
+
+    /// <summary>Every value of a flag, in order.</summary>
+    public IReadOnlyList<string> All(string name) => _items.Where(i => i.Key == name).Select(i => i.Value).ToList();
+
+    public bool TryGetValue(string name, out string value)
+    {
+        for (var i = _items.Count - 1; i >= 0; i--)
+            if (_items[i].Key == name) { value = _items[i].Value; return true; }
+        value = "";
+        return false;
+    }
+
+    public string this[string name] => TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"no flag --{name}");
+
+    public IEnumerator<KeyValuePair<string, string>> GetEnumerator() => _items.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
 public sealed class Stage
@@ -127,6 +155,42 @@ public static class DockerfileParser
         }
     }
 
+    /// <summary>Splits a line into words as a shell would, quotes and escapes kept as written: a quoted space does not
+    /// split.</summary>
+    public static List<(string Word, int Start, int End)> RawWords(string text, char escape)
+    {
+        var words = new List<(string, int, int)>();
+        var i = 0;
+        var n = text.Length;
+        while (i < n)
+        {
+            while (i < n && text[i] is ' ' or '\t') i++;
+            if (i >= n) break;
+            var start = i;
+            while (i < n && text[i] is not (' ' or '\t'))
+            {
+                var c = text[i];
+                if (c == escape && i + 1 < n) { i += 2; continue; }
+                if (c == '\'')
+                {
+                    var close = text.IndexOf('\'', i + 1);
+                    i = close < 0 ? n : close + 1;
+                    continue;
+                }
+                if (c == '"')
+                {
+                    i++;
+                    while (i < n && text[i] != '"') i += text[i] == escape && i + 1 < n ? 2 : 1;
+                    i = Math.Min(n, i + 1);
+                    continue;
+                }
+                i++;
+            }
+            words.Add((text[start..i], start, i));
+        }
+        return words;
+    }
+
     private static bool EndsWithEscapedEscape(string s, char escape)
     {
         // "\\" at the end of a line is an escaped escape character, not a continuation.
@@ -135,27 +199,45 @@ public static class DockerfileParser
         return n % 2 == 0;
     }
 
+    /// <summary>The flags each instruction knows besides those checked where they are used (FROM, COPY, ADD and
+    /// HEALTHCHECK check theirs when evaluated).</summary>
+    private static readonly Dictionary<string, string[]> ParsedFlags = new(StringComparer.Ordinal)
+    {
+        ["RUN"] = ["mount", "network", "security"],
+    };
+
+    /// <summary>Flags that may be given more than once.</summary>
+    private static readonly HashSet<string> RepeatableFlags = new(StringComparer.Ordinal) { "mount" };
+
     public static Instruction ParseInstruction(string text, int line, char escape = '\\')
     {
         var sp = text.IndexOfAny([' ', '\t']);
         var keyword = (sp < 0 ? text : text[..sp]).ToUpperInvariant();
         var rest = sp < 0 ? "" : text[(sp + 1)..].Trim();
         if (!Keywords.Contains(keyword)) throw Error(line, $"unknown instruction: {keyword}");
-        var flags = new Dictionary<string, string>(StringComparer.Ordinal);
+        var flags = new InstructionFlags();
         if (FlagKeywords.Contains(keyword))
         {
             while (rest.StartsWith("--", StringComparison.Ordinal))
             {
-                var end = rest.IndexOfAny([' ', '\t']);
-                var flag = end < 0 ? rest : rest[..end];
-                rest = end < 0 ? "" : rest[(end + 1)..].TrimStart();
+                var words = RawWords(rest, escape);
+                var flag = words[0].Word;
+                rest = rest[words[0].End..].TrimStart();
                 var eq = flag.IndexOf('=');
                 var name = eq < 0 ? flag[2..] : flag[2..eq];
-                var value = eq < 0 ? "true" : flag[(eq + 1)..];
+                var value = eq < 0 ? "true" : Unquote(flag[(eq + 1)..]);
                 if (name.Length == 0) throw Error(line, $"invalid flag '{flag}'");
-                flags[name] = value;
+                if (flags.ContainsKey(name) && !RepeatableFlags.Contains(name)) throw Error(line, $"duplicate flag --{name}");
+                flags.Add(name, value);
             }
         }
+        if (ParsedFlags.TryGetValue(keyword, out var known))
+            foreach (var (name, value) in flags)
+            {
+                if (!known.Contains(name))
+                    throw Error(line, $"unknown flag for {keyword}: --{name} (known: {string.Join(", ", known.Select(k => "--" + k))})");
+                CheckFlag(keyword, name, value, line);
+            }
         List<string>? json = null;
         if (rest.StartsWith('[') && keyword is "RUN" or "CMD" or "ENTRYPOINT" or "SHELL" or "COPY" or "ADD" or "VOLUME" or "HEALTHCHECK")
             json = TryJsonArray(rest);
@@ -163,6 +245,29 @@ public static class DockerfileParser
             throw Error(line, $"{keyword} requires at least one argument");
         return new Instruction { Keyword = keyword, Original = text, Args = rest, Flags = flags, Json = json, Line = line };
     }
+
+    /// <summary>What a flag value can be checked for before variables are known.</summary>
+    private static void CheckFlag(string keyword, string name, string value, int line)
+    {
+        switch (keyword, name)
+        {
+            case ("RUN", "mount"):
+                RunMount.Parse(value, line, expand: null);
+                break;
+            case ("RUN", "network"):
+                if (value is not ("default" or "none" or "host"))
+                    throw Error(line, $"invalid --network={value}: use default, none or host");
+                break;
+            case ("RUN", "security"):
+                if (value is not ("sandbox" or "insecure"))
+                    throw Error(line, $"invalid --security={value}: use sandbox or insecure");
+                break;
+        }
+    }
+
+    /// <summary>A flag value without the quotes around it (<c>--chown="a b"</c>).</summary>
+    private static string Unquote(string v) =>
+        v.Length >= 2 && (v[0] == '"' && v[^1] == '"' || v[0] == '\'' && v[^1] == '\'') ? v[1..^1] : v;
 
     public static List<string>? TryJsonArray(string s)
     {
