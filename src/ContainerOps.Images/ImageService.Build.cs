@@ -23,6 +23,9 @@ public sealed partial class ImageService
     /// <summary>Directory of the persistent build cache.</summary>
     internal string BuildCacheDir => Path.Combine(ImageRoot, "build-cache");
 
+    /// <summary>Scratch space of running builds (downloads, here-documents), emptied at daemon start.</summary>
+    internal string BuildTmpDir => Path.Combine(ImageRoot, "build-tmp");
+
     public Task<ImageSummary> BuildAsync(BuildRequest request, IProgress<BuildProgress>? progress = null, CancellationToken ct = default) =>
         Task.Run(() => new ImageBuilder(this, request, progress).RunAsync(ct), ct);
 
@@ -193,8 +196,7 @@ public sealed partial class ImageService
                 _snapshots.RemoveContainer(id);
                 gone++;
             }
-            var tmp = Path.Combine(ImageRoot, "build-tmp");
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            if (Directory.Exists(BuildTmpDir)) Directory.Delete(BuildTmpDir, recursive: true);
             return gone;
         }
     }

@@ -380,4 +380,115 @@ public class BuildTests
         Assert.Empty(f.ContainerDirs());
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(f.Root));
     }
+
+    // ---------------- here-documents ----------------
+
+    [Fact]
+    public async Task Heredocs_RunScripts_Stdin_AndCopyFiles()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, "# syntax=docker/dockerfile:1.4\n" + """
+            FROM busybox
+            ARG name=world
+            RUN <<EOF
+            # the body is the shell's script
+            echo "hello $name" > /hello
+
+            echo "second line" >> /hello
+            EOF
+            RUN <<-EOT
+            	echo tabbed > /tabbed
+            	EOT
+            RUN sh <<'EOF' > /stdin.txt
+            echo "from stdin: $name"
+            EOF
+            RUN cat <<A > /a && cat <<-B > /b
+            first $name
+            A
+            	second
+            	B
+            RUN <<EOF
+            #!/bin/sh
+            echo "script $0" > /script
+            EOF
+            COPY <<EOF /etc/greeting
+            Hello ${name}! '${name}' "$name" \$name
+            EOF
+            COPY <<'EOF' /etc/raw
+            Hello ${name}! \$name
+            EOF
+            COPY --chmod=0755 <<a.sh <<b.txt /dir/
+            #!/bin/sh
+            a.sh
+            file b
+            b.txt
+            """);
+        var progress = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "heredocs"), progress);
+        var root = f.Mount("heredocs");
+        string Read(string p) => File.ReadAllText(Path.Combine(root, p));
+        Assert.Equal("hello world\nsecond line\n", Read("hello"));
+        Assert.Equal("tabbed\n", Read("tabbed"));
+        Assert.Equal("from stdin: world\n", Read("stdin.txt"));
+        Assert.Equal("first world\n", Read("a"));
+        Assert.Equal("second\n", Read("b"));
+        Assert.Equal("script /dev/pipes/EOF\n", Read("script"));
+        Assert.Equal("Hello world! 'world' \"world\" $name\n", Read("etc/greeting"));
+        Assert.Equal("Hello ${name}! \\$name\n", Read("etc/raw"));
+        Assert.Equal("#!/bin/sh\n", Read("dir/a.sh"));
+        Assert.Equal("file b\n", Read("dir/b.txt"));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("644", 8), File.GetUnixFileMode(Path.Combine(root, "etc/greeting")));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("755", 8), File.GetUnixFileMode(Path.Combine(root, "dir/b.txt")));
+        Assert.False(Directory.Exists(Path.Combine(root, "dev/pipes")));
+
+        // The bodies are in the history of RUN steps, and in every step's cache key.
+        var history = f.Images.History("heredocs");
+        Assert.Contains(history, h => h.CreatedBy.Contains("echo \"hello $name\" > /hello"));
+        Assert.Contains(history, h => h.CreatedBy.Contains("echo \"script $0\" > /script"));
+        Assert.Contains(history, h => h.CreatedBy == "COPY <<EOF /etc/greeting");
+        var again = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "heredocs"), again);
+        Assert.Equal(8, again.CacheHits);
+        WriteDockerfile(ctx, File.ReadAllText(Path.Combine(ctx, "Dockerfile")).Replace("file b", "file B"));
+        var changed = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "heredocs2"), changed);
+        Assert.Equal(7, changed.CacheHits);
+        Assert.Equal("file B\n", File.ReadAllText(Path.Combine(f.Mount("heredocs2"), "dir/b.txt")));
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task Heredocs_WithEscapeDirective_AndOnbuild()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, """
+            # escape=`
+            # syntax=docker/dockerfile:1.4
+            FROM busybox
+            RUN cat <<'EOF' > /esc.txt && `
+                echo after >> /esc.txt
+            ends with a backtick `
+            C:\path\kept
+            EOF
+            COPY <<EOF /copied.txt
+            home `$HOME and \n kept
+            EOF
+            ONBUILD RUN <<EOF
+            echo "triggered" > /onbuild.txt
+            EOF
+            """);
+        await f.Images.BuildAsync(f.Request(ctx, "escaped"), null);
+        var root = f.Mount("escaped");
+        Assert.Equal("ends with a backtick `\nC:\\path\\kept\nafter\n", File.ReadAllText(Path.Combine(root, "esc.txt")));
+        Assert.Equal("home $HOME and \\n kept\n", File.ReadAllText(Path.Combine(root, "copied.txt")));
+
+        var child = f.Context();
+        WriteDockerfile(child, "FROM escaped\nRUN cat /onbuild.txt\n");
+        var progress = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(child, "escaped-child"), progress);
+        Assert.Equal("triggered\n", File.ReadAllText(Path.Combine(f.Mount("escaped-child"), "onbuild.txt")));
+        Assert.Contains("triggered", progress.Output);
+    }
 }

@@ -246,6 +246,148 @@ public class ParserTests
         Assert.Equal(["CMD", "/bin/check", "-q"], Arr(Evaluate("FROM a\nHEALTHCHECK CMD [\"/bin/check\", \"-q\"]").Config["Healthcheck"]!["Test"]));
     }
 
+    // ---------------- here-documents ----------------
+
+    private sealed record Doc(string Name, string Content, bool Chomp = false, bool Expand = true);
+
+    /// <summary>Keyword, line, arguments and here-documents of every instruction of the last stage.</summary>
+    private static void AssertInstructions(IReadOnlyList<Instruction> actual, params (string Keyword, int Line, string Args, Doc[] Docs)[] expected)
+    {
+        Assert.Equal(expected.Length, actual.Count);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var (kw, line, args, docs) = expected[i];
+            var ins = actual[i];
+            Assert.Equal((kw, line, args), (ins.Keyword, ins.Line, ins.Args));
+            Assert.Equal(docs, ins.Heredocs.Select(h => new Doc(h.Name, h.Content, h.Chomp, h.Expand)).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Heredocs_AllForms_AndTheLinesAfterThem()
+    {
+        var df = DockerfileParser.Parse(Corpus("heredocs.Dockerfile"));
+        AssertInstructions(df.Stages[0].Instructions,
+            ("ARG", 3, "name=world", []),
+            ("RUN", 4, "<<EOF", [new("EOF", "# a comment in the script\necho \"hello $name\" > /hello\n\necho done\n")]),
+            ("RUN", 10, "<<-EOT", [new("EOT", "\techo tabbed > /tabbed\n", Chomp: true)]),
+            ("RUN", 13, "<<\"EOF\"", [new("EOF", "echo \"$name stays for the shell\"\n", Expand: false)]),
+            ("RUN", 16, "<<'EOF'", [new("EOF", "echo '$name' > /single\n", Expand: false)]),
+            ("RUN", 19, "python3 <<EOF", [new("EOF", "print(\"fed to stdin\")\n")]),
+            ("RUN", 22, "cat <<A > /a && cat <<B > /b", [new("A", "first\n"), new("B", "second\n")]),
+            ("RUN", 27, "<<EOF", [new("EOF", "#!/bin/sh\necho from a script file > /script\n")]),
+            ("COPY", 31, "<<EOF /etc/greeting", [new("EOF", "Hello ${name}!\n")]),
+            ("COPY", 34, "<<a.txt <<b.txt /dir/", [new("a.txt", "file a\n"), new("b.txt", "file b\n")]),
+            ("RUN", 39, "<<EOF", [new("EOF", "ls /var/cache/apk\n")]),
+            ("RUN", 42, "[\"<<EOF\"]", []),
+            ("RUN", 43, "\"<<NOHEREDOC\"", []),
+            ("ONBUILD", 44, "RUN <<EOF", [new("EOF", "echo triggered\n")]),
+            ("CMD", 47, "[\"cat\", \"/hello\"]", []));
+        var ins = df.Stages[0].Instructions;
+        Assert.Equal("\techo tabbed > /tabbed\n", ins[2].Heredocs[0].Content);
+        Assert.Equal("echo tabbed > /tabbed\n", ins[2].Heredocs[0].Body);
+        Assert.Equal(["type=cache,target=/var/cache/apk"], ins[10].Flags.All("mount"));
+        Assert.Equal(["<<EOF"], ins[11].Json);
+    }
+
+    [Fact]
+    public void Heredocs_WithEscapeDirective_KeepTheirBodiesAsWritten()
+    {
+        var df = DockerfileParser.Parse(Corpus("heredoc-escape.Dockerfile"));
+        Assert.Equal('`', df.Escape);
+        AssertInstructions(df.Stages[0].Instructions,
+            ("RUN", 4, "<<EOF     && echo after", [new("EOF", "echo line ending in a backtick `\nC:\\path\\kept\n")]),
+            ("COPY", 9, "<<EOF C:\\dest\\file.txt", [new("EOF", "value with `$HOME and \\n kept\n")]),
+            ("WORKDIR", 12, "/w", []));
+        var words = new ShellWords(n => n == "HOME" ? "/root" : null, '`');
+        Assert.Equal("value with $HOME and \\n kept\n", words.Heredoc(df.Stages[0].Instructions[1].Heredocs[0].Body));
+    }
+
+    [Fact]
+    public void UnterminatedHeredoc_NamesTheLineItStarts()
+    {
+        var e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a\n\nRUN <<EOF\necho x\nEOFX\n"));
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("<<EOF", e.Message);
+        e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a\nRUN <<'EOF\necho\nEOF\n"));
+        Assert.Contains("line 2", e.Message);
+        // Without here-documents the lines after a RUN are instructions: the error the issue reported.
+        e = Assert.Throws<ContainerOpsException>(() => DockerfileParser.Parse("FROM a\nUSER <<EOF\napt-get update\nEOF\n"));
+        Assert.Contains("line 3: unknown instruction: APT-GET", e.Message);
+    }
+
+    [Theory]
+    [InlineData("<<EOF", "EOF", true, false, 0)]
+    [InlineData("<<-EOF", "EOF", true, true, 0)]
+    [InlineData("<<'EOF'", "EOF", false, false, 0)]
+    [InlineData("<<\"EOF\"", "EOF", false, false, 0)]
+    [InlineData("<<-\"EOF\"", "EOF", false, true, 0)]
+    [InlineData("<<EO\"F\"", "EOF", false, false, 0)]
+    [InlineData("<<eo\\'f", "eo'f", true, false, 0)]
+    [InlineData("<< EOF", "EOF", true, false, 0)]
+    [InlineData("<< -EOF", "-EOF", true, false, 0)]
+    [InlineData("<<'one two'", "one two", false, false, 0)]
+    [InlineData("<<$EOF", "$EOF", true, false, 0)]
+    [InlineData("3<<IN", "IN", true, false, 3)]
+    public void HeredocDelimiters(string word, string name, bool expand, bool chomp, int fd)
+    {
+        var h = DockerfileParser.ParseHeredocWord(word)!;
+        Assert.Equal((name, expand, chomp, fd), (h.Name, h.Expand, h.Chomp, h.FileDescriptor));
+    }
+
+    [Fact]
+    public void NotHeredocs_AndBadDelimiters()
+    {
+        foreach (var w in new[] { "", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh", "\"<<EOF\"" })
+            Assert.Null(DockerfileParser.ParseHeredocWord(w));
+        foreach (var w in new[] { "<<'EOF", "<<\"EOF", "<<EOF'", "<<EOF\"" })
+            Assert.Throws<FormatException>(() => DockerfileParser.ParseHeredocWord(w));
+        Assert.Equal(["RUN", "<<EOF", "'<<X'", "\"a b\"", "<<  EOF"],
+            DockerfileParser.RawWords("RUN <<EOF '<<X' \"a b\" <<  EOF", '\\').Select(w => w.Word));
+    }
+
+    [Fact]
+    public void RunHeredoc_Script_Stdin_AndShebang()
+    {
+        var df = DockerfileParser.Parse(Corpus("heredocs.Dockerfile"));
+        var ins = df.Stages[0].Instructions;
+        var s = new BuildState();
+        // Alone: the body is the shell's script (tabs of <<- removed).
+        Assert.Equal(["/bin/sh", "-c", "# a comment in the script\necho \"hello $name\" > /hello\n\necho done\n"], s.RunCommand(ins[1], out var script));
+        Assert.Null(script);
+        Assert.Equal(["/bin/sh", "-c", "echo tabbed > /tabbed\n"], s.RunCommand(ins[2], out _));
+        // With a command: line and bodies go to the shell, which feeds each body to its command.
+        Assert.Equal(["/bin/sh", "-c", "python3 <<EOF\nprint(\"fed to stdin\")\nEOF"], s.RunCommand(ins[5], out _));
+        Assert.Equal(["/bin/sh", "-c", "cat <<A > /a && cat <<B > /b\nfirst\nA\nsecond\nB"], s.RunCommand(ins[6], out _));
+        // #!: a program of its own, run from /dev/pipes.
+        Assert.Equal(["/bin/sh", "-c", "/dev/pipes/EOF"], s.RunCommand(ins[7], out script));
+        Assert.Equal(("EOF", "#!/bin/sh\necho from a script file > /script\n"), script!.Value);
+        // The SHELL in force runs the body.
+        s.ApplyMetadata(DockerfileParser.ParseInstruction("SHELL [\"/bin/awk\"]", 1));
+        Assert.Equal(["/bin/awk", "# a comment in the script\necho \"hello $name\" > /hello\n\necho done\n"], s.RunCommand(ins[1], out _));
+        // ONBUILD keeps the body with the trigger, and the trigger parses back.
+        var t = new BuildState();
+        t.ApplyMetadata(ins[13]);
+        var trigger = Arr(t.Config["OnBuild"])![0];
+        Assert.Equal("RUN <<EOF\necho triggered\nEOF", trigger);
+        var back = DockerfileParser.ParseTrigger(trigger, 5);
+        Assert.Equal(("RUN", "<<EOF", "echo triggered\n"), (back.Keyword, back.Args, back.Heredocs[0].Content));
+    }
+
+    [Fact]
+    public void CopyHeredoc_Expansion_KeepsQuotes_AndTakesEscapes()
+    {
+        var vars = new Dictionary<string, string> { ["name"] = "world" };
+        var w = new ShellWords(n => vars.GetValueOrDefault(n));
+        Assert.Equal("Hello world!\n", w.Heredoc("Hello ${name}!\n"));
+        Assert.Equal("Hello 'world'!\n", w.Heredoc("Hello '${name}'!\n"));
+        Assert.Equal("Hello \"world\"!\n", w.Heredoc("Hello \"$name\"!\n"));
+        Assert.Equal("\n", w.Heredoc("\\\n"));
+        Assert.Equal("\\\n", w.Heredoc("\\\\\n"));
+        Assert.Equal("$\n", w.Heredoc("\\$\n"));
+        Assert.Equal("x=\n", w.Heredoc("x=${unset}\n"));
+    }
+
     // ---------------- flags ----------------
 
     [Fact]

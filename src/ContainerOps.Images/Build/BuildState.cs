@@ -193,10 +193,12 @@ public sealed class BuildState
                         var inner = DockerfileParser.ParseInstruction(ins.Args, ins.Line, Escape);
                         if (inner.Keyword is "ONBUILD" or "FROM" or "MAINTAINER")
                             throw DockerfileParser.Error(ins.Line, $"{inner.Keyword} is not allowed as an ONBUILD trigger");
+                        // A trigger keeps its here-documents: the lines after it up to each terminator.
+                        var trigger = ins.Args + string.Concat(ins.Heredocs.Select(h => "\n" + h.Content + h.Name));
                         var triggers = Config["OnBuild"] as JsonArray ?? new JsonArray();
-                        triggers.Add((JsonNode)ins.Args);
+                        triggers.Add((JsonNode)trigger);
                         Config["OnBuild"] = triggers;
-                        return "ONBUILD " + ins.Args;
+                        return "ONBUILD " + trigger;
                     }
                 case "HEALTHCHECK":
                     Config["Healthcheck"] = Healthcheck(ins);
@@ -222,6 +224,34 @@ public sealed class BuildState
         if (ins.Json != null) return ins.Json;
         if (ins.Args.Length == 0) return [];
         return [.. Shell, ins.Args];
+    }
+
+    /// <summary>Where a RUN here-document that starts with <c>#!</c> is put to be run as a program.</summary>
+    public const string ScriptDir = "/dev/pipes";
+
+    /// <summary>
+    /// argv of a RUN, here-documents included. A RUN that is one here-document alone (<c>RUN &lt;&lt;EOF</c>) runs its
+    /// body as the script of the SHELL, or, when the body starts with <c>#!</c>, as a program of its own (returned as
+    /// <paramref name="script"/>: name and text, to be put in <see cref="ScriptDir"/>). Otherwise the line and the
+    /// bodies go to the SHELL together, so the shell feeds each body to its command (<c>RUN python3 &lt;&lt;EOF</c>)
+    /// with its own rules for quoted delimiters, <c>&lt;&lt;-</c> and descriptors. The builder expands no variable in
+    /// them: the shell does, with the ARGs and ENVs in its environment.
+    /// </summary>
+    public List<string> RunCommand(Instruction ins, out (string Name, string Text)? script)
+    {
+        script = null;
+        if (ins.Heredocs.Count == 0 || ins.Json != null) return Command(ins);
+        if (ins.Heredocs.Count == 1 && DockerfileParser.ParseHeredocWord(ins.Args.Trim(), Escape) is { } alone && alone.Name == ins.Heredocs[0].Name)
+        {
+            var body = ins.Heredocs[0].Body;
+            if (!body.StartsWith("#!", StringComparison.Ordinal)) return [.. Shell, body];
+            var name = ins.Heredocs[0].Name;
+            if (name.Contains('/') || name is "." or "..")
+                throw DockerfileParser.Error(ins.Line, $"here-document name '{name}' cannot name a script file");
+            script = (name, body);
+            return [.. Shell, ScriptDir + "/" + name];
+        }
+        return [.. Shell, ins.Args + string.Concat(ins.Heredocs.Select(h => "\n" + h.Content + h.Name))];
     }
 
     private List<KeyValuePair<string, string>> KeyValues(Instruction ins, bool legacySpaceForm)

@@ -5,18 +5,43 @@ using ContainerOps.Core.Api;
 
 namespace ContainerOps.Images.Build;
 
-/// <summary>One instruction after line continuations were joined: keyword, leading --flags, the rest, and the exec
-/// (JSON) form when the rest is a JSON array of strings.</summary>
+/// <summary>One instruction after line continuations were joined: keyword, leading --flags, the rest, the exec
+/// (JSON) form when the rest is a JSON array of strings, and the bodies of its here-documents.</summary>
 public sealed class Instruction
 {
     public required string Keyword { get; init; }
-    /// <summary>The instruction as written (continuations joined), for history and cache keys.</summary>
+    /// <summary>The instruction as written (continuations joined, here-document bodies not included), for history
+    /// and cache keys.</summary>
     public required string Original { get; init; }
     /// <summary>What follows the keyword and the flags.</summary>
     public required string Args { get; init; }
     public InstructionFlags Flags { get; init; } = new();
     public List<string>? Json { get; init; }
     public required int Line { get; init; }
+    /// <summary>The here-documents of a RUN, COPY or ADD (<c>&lt;&lt;EOF</c>), in the order they appear.</summary>
+    public IReadOnlyList<Heredoc> Heredocs { get; init; } = [];
+}
+
+/// <summary>A here-document: <c>&lt;&lt;[-]NAME</c> on the instruction's line, and the lines up to the one that is
+/// NAME. A quoted NAME (<c>&lt;&lt;"EOF"</c>, <c>&lt;&lt;'EOF'</c>) turns variable expansion off; <c>&lt;&lt;-</c>
+/// removes leading tabs from the body's lines (and the terminator's).</summary>
+public sealed record Heredoc(string Name, string Content, bool Chomp, bool Expand, int FileDescriptor, string Token)
+{
+    /// <summary>The body as the instruction uses it: with <c>&lt;&lt;-</c>, without the lines' leading tabs.</summary>
+    public string Body => Chomp ? StripLeadingTabs(Content) : Content;
+
+    public static string StripLeadingTabs(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        var lineStart = true;
+        foreach (var c in text)
+        {
+            if (lineStart && c == '\t') continue;
+            lineStart = c == '\n';
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
 }
 
 /// <summary>The <c>--name=value</c> flags of an instruction in the order written. Only <c>RUN --mount</c> may be
@@ -71,8 +96,9 @@ public sealed class Dockerfile
 
 /// <summary>
 /// Dockerfile syntax: parser directives (<c># escape=`</c>), comments, line continuations with the escape character,
-/// instruction keywords, leading <c>--flag=value</c>s and the JSON (exec) form. Meaning and variable substitution are
-/// left to the evaluation, which knows the variables of each step. Every error names its line.
+/// instruction keywords, leading <c>--flag=value</c>s, the JSON (exec) form, and here-documents (<c>&lt;&lt;EOF</c>)
+/// in RUN, COPY and ADD, whose bodies follow the instruction's line. Meaning and variable substitution are left to the
+/// evaluation, which knows the variables of each step. Every error names its line.
 /// </summary>
 public static class DockerfileParser
 {
@@ -83,6 +109,9 @@ public static class DockerfileParser
     };
 
     private static readonly HashSet<string> FlagKeywords = new(StringComparer.Ordinal) { "FROM", "RUN", "COPY", "ADD", "HEALTHCHECK" };
+
+    /// <summary>Instructions whose line may open here-documents.</summary>
+    private static readonly HashSet<string> HeredocKeywords = new(StringComparer.Ordinal) { "RUN", "COPY", "ADD" };
 
     public static Dockerfile Parse(string text)
     {
@@ -109,9 +138,10 @@ public static class DockerfileParser
 
         var df = new Dockerfile { Escape = escape };
         Stage? stage = null;
-        foreach (var (line, text1) in Logical(lines, i, escape))
+        foreach (var logical in Logical(lines, i, escape))
         {
-            var ins = ParseInstruction(text1, line, escape);
+            var ins = ParseInstruction(logical.Text, logical.Line, escape, logical.Heredocs);
+            var line = logical.Line;
             if (ins.Keyword == "FROM")
             {
                 stage = NewStage(df, ins);
@@ -128,10 +158,22 @@ public static class DockerfileParser
         return df;
     }
 
-    /// <summary>Joins continued lines; skips blank lines and comments (also inside a continuation). Yields the line
-    /// number where each instruction starts.</summary>
-    private static IEnumerable<(int Line, string Text)> Logical(string[] lines, int start, char escape)
+    /// <summary>Parses one instruction that may span lines: an ONBUILD trigger kept with its here-documents.</summary>
+    public static Instruction ParseTrigger(string text, int line, char escape = '\\')
     {
+        var logical = Logical(text.Replace("\r\n", "\n").Split('\n'), 0, escape, line - 1);
+        if (logical.Count != 1) throw Error(line, $"'{text}' is not one instruction");
+        return ParseInstruction(logical[0].Text, line, escape, logical[0].Heredocs);
+    }
+
+    private sealed record LogicalLine(int Line, string Text, List<Heredoc> Heredocs);
+
+    /// <summary>Joins continued lines; skips blank lines and comments (also inside a continuation). A RUN, COPY or ADD
+    /// (also behind ONBUILD) that opens here-documents takes the lines after it as their bodies, comments and blank
+    /// lines included. Each instruction carries the line number where it starts.</summary>
+    private static List<LogicalLine> Logical(string[] lines, int start, char escape, int lineOffset = 0)
+    {
+        var result = new List<LogicalLine>();
         var sb = new StringBuilder();
         var startLine = 0;
         for (var i = start; i < lines.Length; i++)
@@ -140,23 +182,64 @@ public static class DockerfileParser
             var trimmed = raw.TrimStart();
             if (trimmed.StartsWith('#')) continue;
             if (sb.Length == 0 && trimmed.Trim().Length == 0) continue;
-            if (sb.Length == 0) startLine = i + 1;
+            if (sb.Length == 0) startLine = i + 1 + lineOffset;
             var end = raw.TrimEnd();
             if (end.Length > 0 && end[^1] == escape && !EndsWithEscapedEscape(end, escape))
             {
                 sb.Append(end, 0, end.Length - 1);
-                if (i == lines.Length - 1) { if (sb.ToString().Trim().Length > 0) yield return (startLine, sb.ToString().Trim()); }
+                if (i == lines.Length - 1 && sb.ToString().Trim().Length > 0) result.Add(Complete(sb.ToString().Trim(), ref i));
                 continue;
             }
             if (trimmed.Trim().Length == 0 && sb.Length > 0) continue; // blank line inside a continuation
             sb.Append(raw);
-            yield return (startLine, sb.ToString().Trim());
+            result.Add(Complete(sb.ToString().Trim(), ref i));
             sb.Clear();
+        }
+        return result;
+
+        // The instruction ends on line i: read the bodies of its here-documents from the lines after it.
+        LogicalLine Complete(string text, ref int i)
+        {
+            var docs = new List<Heredoc>();
+            foreach (var doc in HeredocsIn(text, escape, startLine))
+            {
+                var body = new StringBuilder();
+                var terminated = false;
+                while (++i < lines.Length)
+                {
+                    var l = lines[i];
+                    if ((doc.Chomp ? l.TrimStart('\t') : l) == doc.Name) { terminated = true; break; }
+                    body.Append(l).Append('\n');
+                }
+                if (!terminated)
+                    throw Error(startLine, $"unterminated here-document <<{doc.Name}: no line '{doc.Name}' before the end of the file");
+                docs.Add(doc with { Content = body.ToString() });
+            }
+            return new LogicalLine(startLine, text, docs);
         }
     }
 
+    /// <summary>The here-documents an instruction's line opens (none unless it is a RUN, COPY or ADD, also behind
+    /// ONBUILD), bodies still empty.</summary>
+    private static List<Heredoc> HeredocsIn(string text, char escape, int line)
+    {
+        var words = RawWords(text, escape);
+        if (words.Count < 2) return [];
+        var first = 0;
+        if (words[0].Word.Equals("ONBUILD", StringComparison.OrdinalIgnoreCase)) first = 1;
+        if (!HeredocKeywords.Contains(words[first].Word.ToUpperInvariant())) return [];
+        var docs = new List<Heredoc>();
+        foreach (var (word, _, _) in words.Skip(first + 1))
+        {
+            try { if (ParseHeredocWord(word, escape) is { } doc) docs.Add(doc); }
+            catch (FormatException e) { throw Error(line, e.Message); }
+        }
+        return docs;
+    }
+
     /// <summary>Splits a line into words as a shell would, quotes and escapes kept as written: a quoted space does not
-    /// split.</summary>
+    /// split. <c>&lt;&lt;</c> (after optional digits) and an optional <c>-</c> may be followed by blanks that stay in the
+    /// word, as in <c>&lt;&lt; EOF</c>.</summary>
     public static List<(string Word, int Start, int End)> RawWords(string text, char escape)
     {
         var words = new List<(string, int, int)>();
@@ -167,6 +250,15 @@ public static class DockerfileParser
             while (i < n && text[i] is ' ' or '\t') i++;
             if (i >= n) break;
             var start = i;
+            var j = i;
+            while (j < n && char.IsAsciiDigit(text[j])) j++;
+            if (j + 1 < n && text[j] == '<' && text[j + 1] == '<' && (j + 2 >= n || text[j + 2] != '<'))
+            {
+                j += 2;
+                if (j < n && text[j] == '-') j++;
+                while (j < n && text[j] is ' ' or '\t') j++;
+                i = j;
+            }
             while (i < n && text[i] is not (' ' or '\t'))
             {
                 var c = text[i];
@@ -191,6 +283,55 @@ public static class DockerfileParser
         return words;
     }
 
+    /// <summary>A here-document opener (<c>[n]&lt;&lt;[-]NAME</c>, NAME possibly quoted), or null when the word is
+    /// none. Throws FormatException for a delimiter with an unterminated quote.</summary>
+    public static Heredoc? ParseHeredocWord(string word, char escape = '\\')
+    {
+        var i = 0;
+        while (i < word.Length && char.IsAsciiDigit(word[i])) i++;
+        var fd = i > 0 && int.TryParse(word[..i], out var f) ? f : 0;
+        if (i + 1 >= word.Length || word[i] != '<' || word[i + 1] != '<') return null;
+        i += 2;
+        var chomp = i < word.Length && word[i] == '-';
+        if (chomp) i++;
+        while (i < word.Length && word[i] is ' ' or '\t') i++;
+        var rest = word[i..];
+        if (rest.Length == 0 || rest.Contains('<')) return null;
+        var name = new StringBuilder();
+        var quoted = false;
+        for (var k = 0; k < rest.Length; k++)
+        {
+            var c = rest[k];
+            if (c == escape && k + 1 < rest.Length) { name.Append(rest[++k]); continue; }
+            if (c == '\'')
+            {
+                var close = rest.IndexOf('\'', k + 1);
+                if (close < 0) throw new FormatException($"unterminated quote in the here-document delimiter '{word}'");
+                name.Append(rest, k + 1, close - k - 1);
+                quoted = true;
+                k = close;
+                continue;
+            }
+            if (c == '"')
+            {
+                var k2 = k + 1;
+                for (; k2 < rest.Length && rest[k2] != '"'; k2++)
+                {
+                    if (rest[k2] == escape && k2 + 1 < rest.Length && rest[k2 + 1] is '"' or '\\') k2++;
+                    name.Append(rest[k2]);
+                }
+                if (k2 >= rest.Length) throw new FormatException($"unterminated quote in the here-document delimiter '{word}'");
+                quoted = true;
+                k = k2;
+                continue;
+            }
+            if (c is ' ' or '\t') return null; // two words: not a delimiter
+            name.Append(c);
+        }
+        if (name.Length == 0) return null;
+        return new Heredoc(name.ToString(), "", chomp, !quoted, fd, word);
+    }
+
     private static bool EndsWithEscapedEscape(string s, char escape)
     {
         // "\\" at the end of a line is an escaped escape character, not a continuation.
@@ -209,7 +350,7 @@ public static class DockerfileParser
     /// <summary>Flags that may be given more than once.</summary>
     private static readonly HashSet<string> RepeatableFlags = new(StringComparer.Ordinal) { "mount" };
 
-    public static Instruction ParseInstruction(string text, int line, char escape = '\\')
+    public static Instruction ParseInstruction(string text, int line, char escape = '\\', IReadOnlyList<Heredoc>? heredocs = null)
     {
         var sp = text.IndexOfAny([' ', '\t']);
         var keyword = (sp < 0 ? text : text[..sp]).ToUpperInvariant();
@@ -243,7 +384,11 @@ public static class DockerfileParser
             json = TryJsonArray(rest);
         if (rest.Length == 0 && keyword is not ("CMD" or "ENTRYPOINT" or "RUN"))
             throw Error(line, $"{keyword} requires at least one argument");
-        return new Instruction { Keyword = keyword, Original = text, Args = rest, Flags = flags, Json = json, Line = line };
+        return new Instruction
+        {
+            Keyword = keyword, Original = text, Args = rest, Flags = flags, Json = json, Line = line,
+            Heredocs = json == null && heredocs != null && (HeredocKeywords.Contains(keyword) || keyword == "ONBUILD") ? heredocs : [],
+        };
     }
 
     /// <summary>What a flag value can be checked for before variables are known.</summary>

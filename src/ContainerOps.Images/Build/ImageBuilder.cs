@@ -19,7 +19,7 @@ namespace ContainerOps.Images.Build;
 /// upper dir becomes the step's layer. Layer steps are cached by parent (layers + config), instruction and the
 /// content of copied files. A failing step leaves no image, no container layer and no mount.
 /// </summary>
-internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress<BuildProgress>? progress)
+internal sealed partial class ImageBuilder(ImageService svc, BuildRequest req, IProgress<BuildProgress>? progress)
 {
     private int _step;
     private int _total;
@@ -217,7 +217,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
 
         foreach (var trigger in triggers)
         {
-            var ins = DockerfileParser.ParseInstruction(trigger, from.Line, _df.Escape);
+            var ins = DockerfileParser.ParseTrigger(trigger, from.Line, _df.Escape);
             Report(BuildProgressKind.Step, $"# Executing ONBUILD trigger: {trigger}");
             await Execute(ctx, ins, context, ct);
         }
@@ -237,7 +237,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         switch (ins.Keyword)
         {
             case "RUN":
-                await RunStep(ctx, ins, ct);
+                await RunStep(ctx, ins, context, ct);
                 break;
             case "COPY" or "ADD":
                 await CopyStep(ctx, ins, context, ct);
@@ -345,74 +345,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
             new JsonObject { ["diffId"] = diffId, ["size"] = size, ["chainId"] = chainId }.ToJsonString());
     }
 
-    // ---------------- RUN ----------------
-
-    private async Task RunStep(StageContext ctx, Instruction ins, CancellationToken ct)
-    {
-        var state = ctx.State;
-        var argv = state.Command(ins);
-        if (argv.Count == 0) throw DockerfileParser.Error(ins.Line, "RUN needs a command");
-        var createdBy = "RUN " + (ins.Json != null ? JsonSerializer.Serialize(argv, ImagesJsonContext.Default.ListString) : string.Join(' ', argv));
-        var env = state.RunEnv();
-        var wd = state.WorkingDir;
-        var user = state.User;
-        await LayerStep(ctx, ins, createdBy, string.Join('\n', env), async (merged, id) =>
-        {
-            if (wd != null)
-                using (var w = new RootfsWriter(merged)) Libc.close(w.MkdirAll(wd));
-            var stateRoot = req.RuntimeStateRoot ?? Path.Combine(Path.GetDirectoryName(svc.BuildCacheDir)!, "build-runtime");
-            var runtime = new BuiltinRuntime(req.ShimPath is { Length: > 0 } shim
-                ? new RuntimeContext { StateRoot = stateRoot, ShimPath = shim }
-                : new RuntimeContext { StateRoot = stateRoot });
-            var spec = SpecBuilder.Build(new ContainerSpecInput
-            {
-                Id = id, RootfsPath = merged, Args = argv, Env = env, WorkingDir = wd, User = user,
-                HostConfig = new HostConfig { NetworkMode = req.NetworkMode }, CgroupParent = req.CgroupParent,
-            });
-            var bundle = Path.Combine(stateRoot, "bundles", id);
-            var log = Path.Combine(bundle, "log.json");
-            SpecBuilder.WriteBundle(bundle, spec);
-            RuntimeStatus status;
-            var started = false;
-            try
-            {
-                await runtime.RunAsync(new RunOptions { Id = id, BundlePath = bundle, LogPath = log }, ct);
-                started = true;
-                CrashPoint.Hit("build-step-running");
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(req.StepTimeout);
-                var wait = runtime.WaitAsync(id, timeout.Token);
-                var reader = new LogPump(log, (text, stream) => Report(BuildProgressKind.Output, text, stream));
-                while (!wait.IsCompleted)
-                {
-                    await Task.WhenAny(wait, Task.Delay(100, CancellationToken.None));
-                    reader.Pump();
-                }
-                try { status = await wait; }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "BuildStepTimeout",
-                        $"{StepLabel(ins)} did not finish within {req.StepTimeout}", ins.Line.ToString());
-                }
-                finally
-                {
-                    reader.Pump();
-                    reader.Flush();
-                }
-            }
-            finally
-            {
-                if (started || Directory.Exists(Path.Combine(stateRoot, id)))
-                    try { await runtime.DeleteAsync(id, force: true, CancellationToken.None); } catch (ContainerOpsException) { }
-                try { Directory.Delete(bundle, recursive: true); } catch (IOException) { }
-            }
-            if (status.ExitCode != 0 || status.Signal != 0)
-            {
-                var code = status.ExitCode != 0 ? status.ExitCode : 128 + status.Signal;
-                throw new ContainerOpsException(ErrorKind.InvalidArgument, "BuildStepFailed", $"{StepLabel(ins)} exited with code {code}", ins.Line.ToString());
-            }
-        }, emptyIsMetadata: false, ct, runsContainer: true);
-    }
+    // ---------------- RUN (ImageBuilder.Run.cs) ----------------
 
     /// <summary>Follows a json-file log as it grows and reports each line.</summary>
     private sealed class LogPump(string path, Action<string, string> report)
@@ -463,12 +396,17 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         foreach (var k in ins.Flags.Keys)
             if (k is not ("from" or "chown" or "chmod" or "link" or "keep-git-dir" or "checksum"))
                 throw DockerfileParser.Error(ins.Line, $"unknown flag for {ins.Keyword}: --{k}");
+        // Here-documents are sources of their own (files named after them); the other words are as usual.
+        var argsText = ins.Heredocs.Count == 0 ? ins.Args : string.Join(' ', DockerfileParser.RawWords(ins.Args, _df.Escape)
+            .Select(w => w.Word).Where(w => !ins.Heredocs.Any(h => h.Token == w)));
         List<string> words;
-        try { words = ins.Json?.Select(j => state.Words.Word(j)).ToList() ?? state.Words.Words(ins.Args); }
+        try { words = ins.Json?.Select(j => state.Words.Word(j)).ToList() ?? state.Words.Words(argsText); }
         catch (FormatException e) { throw DockerfileParser.Error(ins.Line, e.Message); }
-        if (words.Count < 2) throw DockerfileParser.Error(ins.Line, $"{ins.Keyword} requires at least two arguments: source(s) and destination");
+        if (words.Count + ins.Heredocs.Count < 2 || words.Count == 0)
+            throw DockerfileParser.Error(ins.Line, $"{ins.Keyword} requires at least two arguments: source(s) and destination");
         var sources = words[..^1];
         var dest = words[^1];
+        if (sources.Count + ins.Heredocs.Count > 1 && !dest.EndsWith('/')) dest += "/";
         string? chown = ins.Flags.TryGetValue("chown", out var co) ? state.Words.Word(co) : null;
         int? chmod = null;
         if (ins.Flags.TryGetValue("chmod", out var cm))
@@ -479,8 +417,25 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
 
         string? sourceMountId = null;
         string? tempDir = null;
+        string? heredocDir = null;
         try
         {
+            if (ins.Heredocs.Count > 0)
+            {
+                heredocDir = Path.Combine(svc.BuildTmpDir, Guid.NewGuid().ToString("N"));
+                Directory.CreateDirectory(heredocDir);
+                foreach (var h in ins.Heredocs)
+                {
+                    if (h.Name.Contains('/') || h.Name is "." or "..")
+                        throw DockerfileParser.Error(ins.Line, $"here-document name '{h.Name}' cannot be a file name");
+                    string body;
+                    try { body = h.Expand ? state.Words.Heredoc(h.Body) : h.Body; }
+                    catch (FormatException e) { throw DockerfileParser.Error(ins.Line, $"<<{h.Name}: {e.Message}"); }
+                    var file = Path.Combine(heredocDir, h.Name);
+                    await File.WriteAllTextAsync(file, body, ct);
+                    File.SetUnixFileMode(file, (UnixFileMode)FileModes.Mode0644);
+                }
+            }
             string sourceRoot = context;
             var keepOwner = false;
             var ignore = _ignore;
@@ -489,28 +444,10 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
             if (ins.Flags.TryGetValue("from", out var fromRaw))
             {
                 if (isAdd) throw DockerfileParser.Error(ins.Line, "ADD does not support --from; use COPY --from");
-                var from = state.Words.Word(fromRaw);
-                var stageIndex = _df.Stages.FirstOrDefault(s => _results.ContainsKey(s.Index)
-                    && (string.Equals(s.Name, from, StringComparison.OrdinalIgnoreCase) || s.Index.ToString() == from))?.Index;
-                List<string> diffIds;
-                if (stageIndex is { } si)
-                {
-                    diffIds = _results[si].DiffIds.ToList();
-                    sourceIdentity = "stage:" + string.Join(',', diffIds);
-                }
-                else
-                {
-                    ImageService.BuiltImage img;
-                    try { img = svc.BuildBase(from); }
-                    catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound)
-                    {
-                        throw DockerfileParser.Error(ins.Line, $"--from={from}: no such stage or image");
-                    }
-                    diffIds = img.DiffIds;
-                    sourceIdentity = "image:" + img.Id;
-                }
+                var from = FromSource(state.Words.Word(fromRaw), ins.Line, "--from");
+                sourceIdentity = from.Identity;
                 sourceMountId = "buildsrc-" + Guid.NewGuid().ToString("N")[..12];
-                sourceRoot = svc.MountBuildContainer(sourceMountId, diffIds);
+                sourceRoot = svc.MountBuildContainer(sourceMountId, from.DiffIds);
                 keepOwner = true;
                 ignore = DockerIgnore.Empty;
                 extract = false;
@@ -518,7 +455,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
             else if (isAdd && sources.Any(IsUrl))
             {
                 if (!sources.All(IsUrl)) throw DockerfileParser.Error(ins.Line, "ADD cannot mix URLs and local sources in one instruction");
-                tempDir = Path.Combine(Path.GetDirectoryName(svc.BuildCacheDir)!, "build-tmp", Guid.NewGuid().ToString("N"));
+                tempDir = Path.Combine(svc.BuildTmpDir, Guid.NewGuid().ToString("N"));
                 Directory.CreateDirectory(tempDir);
                 var local = new List<string>();
                 foreach (var url in sources) local.Add(await Download(url, tempDir, ins, ct));
@@ -529,27 +466,40 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
                 sourceIdentity = "url";
             }
 
-            CopyPlan Plan(Func<string, bool>? destIsDir) => CopyPlan.Create(new CopyPlan.Options
+            // The plans: the sources named (context, stage or downloads), then the here-documents' files.
+            List<CopyPlan> Plans(Func<string, bool>? destIsDir)
             {
-                SourceRoot = sourceRoot, Ignore = ignore, Sources = sources, Dest = dest, WorkingDir = state.WorkingDir,
-                KeepSourceOwner = keepOwner, Chmod = chmod, ExtractArchives = extract, DestIsDirectory = destIsDir ?? (_ => false),
-            });
-            CopyPlan hashPlan;
-            try { hashPlan = Plan(null); }
+                var plans = new List<CopyPlan>();
+                if (sources.Count > 0)
+                    plans.Add(CopyPlan.Create(new CopyPlan.Options
+                    {
+                        SourceRoot = sourceRoot, Ignore = ignore, Sources = sources, Dest = dest, WorkingDir = state.WorkingDir,
+                        KeepSourceOwner = keepOwner, Chmod = chmod, ExtractArchives = extract, DestIsDirectory = destIsDir ?? (_ => false),
+                    }));
+                if (heredocDir != null)
+                    plans.Add(CopyPlan.Create(new CopyPlan.Options
+                    {
+                        SourceRoot = heredocDir, Sources = ins.Heredocs.Select(h => h.Name).ToList(), Dest = dest, WorkingDir = state.WorkingDir,
+                        Chmod = chmod, DestIsDirectory = destIsDir ?? (_ => false),
+                    }));
+                return plans;
+            }
+            List<CopyPlan> hashPlans;
+            try { hashPlans = Plans(null); }
             catch (ContainerOpsException e) when (e.Error.Id is "CopySourceNotFound" or "CopyOutsideContext")
             {
                 throw DockerfileParser.Error(ins.Line, $"{ins.Keyword} failed: {e.Message}");
             }
-            var createdBy = $"{ins.Keyword} " + (chown != null ? $"--chown={chown} " : "") + string.Join(' ', words);
-            var extra = sourceIdentity + "\n" + hashPlan.ContentHash;
+            var createdBy = $"{ins.Keyword} " + (chown != null ? $"--chown={chown} " : "")
+                + string.Join(' ', sources.Concat(ins.Heredocs.Select(h => "<<" + h.Name)).Append(dest));
+            var extra = sourceIdentity + "\n" + string.Join('\n', hashPlans.Select(p => p.ContentHash));
             await LayerStep(ctx, ins, createdBy, extra, (merged, _) =>
             {
                 using var target = new RootfsWriter(merged);
                 try
                 {
-                    var plan = Plan(target.IsDirectory);
                     (int, int)? owner = chown != null ? ResolveOwner(target, chown, ins) : null;
-                    plan.Apply(target, ct, owner);
+                    foreach (var plan in Plans(target.IsDirectory)) plan.Apply(target, ct, owner);
                 }
                 catch (ContainerOpsException e) when (!e.Message.StartsWith("Dockerfile line", StringComparison.Ordinal))
                 {
@@ -566,6 +516,7 @@ internal sealed class ImageBuilder(ImageService svc, BuildRequest req, IProgress
         {
             if (sourceMountId != null) svc.RemoveBuildContainer(sourceMountId);
             if (tempDir != null) try { Directory.Delete(tempDir, recursive: true); } catch (IOException) { }
+            if (heredocDir != null) try { Directory.Delete(heredocDir, recursive: true); } catch (IOException) { }
         }
     }
 

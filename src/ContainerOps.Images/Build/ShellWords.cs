@@ -12,6 +12,22 @@ public sealed class ShellWords(Func<string, string?> lookup, char escape = '\\')
     /// <summary>The whole input as one word (quotes removed, whitespace kept): WORKDIR, USER, the legacy ENV value.</summary>
     public string Word(string input) => Process(input, split: false) is { Count: > 0 } w ? w[0] : "";
 
+    /// <summary>The body of a COPY or ADD here-document with an unquoted delimiter: variables are expanded, quotes are
+    /// plain characters, and the escape character makes the next character literal (<c>\$</c> is a dollar sign, a
+    /// lone one at the end of a line is dropped).</summary>
+    public string Heredoc(string body)
+    {
+        var sb = new StringBuilder(body.Length);
+        for (var i = 0; i < body.Length; i++)
+        {
+            var c = body[i];
+            if (c == escape) { if (i + 1 < body.Length) sb.Append(body[++i]); }
+            else if (c == '$') sb.Append(Variable(body, ref i));
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
     /// <summary>Words split on unquoted whitespace.</summary>
     public List<string> Words(string input) => Process(input, split: true);
 
