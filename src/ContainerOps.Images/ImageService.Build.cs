@@ -23,7 +23,10 @@ public sealed partial class ImageService
     /// <summary>Directory of the persistent build cache.</summary>
     internal string BuildCacheDir => Path.Combine(ImageRoot, "build-cache");
 
-    /// <summary>Scratch space of running builds (downloads, here-documents), emptied at daemon start.</summary>
+    /// <summary>Directories of <c>RUN --mount=type=cache</c>, kept between builds.</summary>
+    internal string CacheMountsDir => Path.Combine(ImageRoot, "build-cache-mounts");
+
+    /// <summary>Scratch space of running builds (downloads, here-documents, mount sources), emptied at daemon start.</summary>
     internal string BuildTmpDir => Path.Combine(ImageRoot, "build-tmp");
 
     public Task<ImageSummary> BuildAsync(BuildRequest request, IProgress<BuildProgress>? progress = null, CancellationToken ct = default) =>
@@ -150,13 +153,15 @@ public sealed partial class ImageService
     {
         lock (_lock)
         {
-            if (!Directory.Exists(BuildCacheDir)) return (0, 0);
+            // Cache mounts go too (those no running build holds), as with docker builder prune.
+            var mounts = new CacheMountStore(CacheMountsDir).Prune();
+            if (!Directory.Exists(BuildCacheDir)) return (mounts, 0);
             var images = _refs.Images.Select(Record).ToList();
             var liveBlobs = images.SelectMany(r => r.Blobs).ToHashSet();
             var liveChains = images.SelectMany(r => r.ChainIds).ToHashSet();
             foreach (var c in _snapshots.ListContainers())
                 foreach (var chain in SafeLowers(c)) liveChains.Add(chain);
-            int entries = 0;
+            int entries = mounts;
             long bytes = 0;
             foreach (var file in Directory.EnumerateFiles(BuildCacheDir, "*.json").ToList())
             {
@@ -196,7 +201,12 @@ public sealed partial class ImageService
                 _snapshots.RemoveContainer(id);
                 gone++;
             }
-            if (Directory.Exists(BuildTmpDir)) Directory.Delete(BuildTmpDir, recursive: true);
+            if (Directory.Exists(BuildTmpDir))
+            {
+                // Overlays a step put over the context for RUN --mount=…,rw: detach them, then delete what is left.
+                foreach (var mp in SnapshotStore.MountsBelow(BuildTmpDir)) Libc.umount2(mp, Libc.Fs.MNT_DETACH);
+                SnapshotStore.DeleteTree(BuildTmpDir);
+            }
             return gone;
         }
     }
@@ -250,14 +260,18 @@ public sealed partial class ImageService
 
     /// <summary>Writes <paramref name="upperDir"/> as a layer over <paramref name="parentDiffIds"/>: blob into the content
     /// store, extracted snapshot under its chain ID. <paramref name="fromContainer"/>: the upper dir of a container
-    /// that ran, whose runtime mount points (empty /etc/hostname, hosts, resolv.conf) are not part of the layer.</summary>
+    /// that ran, whose runtime mount points (empty /etc/hostname, hosts, resolv.conf) are not part of the layer.
+    /// <paramref name="omit"/>: more such paths (relative), the mount points a RUN step's mounts needed; their
+    /// directories are left out too when they hold nothing else.</summary>
     internal (string DiffId, string Digest, long Size) StoreLayer(string upperDir, IReadOnlyList<string> parentDiffIds, CancellationToken ct,
-        bool fromContainer = false)
+        bool fromContainer = false, IReadOnlySet<string>? omit = null)
     {
         var tmp = _content.NewTempPath();
         try
         {
-            var (diffId, size) = LayerWriter.WriteFile(upperDir, tmp, overlayUpper: true, ct, fromContainer ? LayerWriter.RuntimeMountPoints : null);
+            IReadOnlySet<string>? leaveOut = fromContainer ? LayerWriter.RuntimeMountPoints : null;
+            if (omit is { Count: > 0 }) leaveOut = leaveOut == null ? omit : new HashSet<string>(leaveOut.Concat(omit), StringComparer.Ordinal);
+            var (diffId, size) = LayerWriter.WriteFile(upperDir, tmp, overlayUpper: true, ct, leaveOut);
             lock (_lock)
             {
                 var chain = ChainId.For(parentDiffIds.Append(diffId)).Last();

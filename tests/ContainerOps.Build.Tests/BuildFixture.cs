@@ -58,6 +58,25 @@ public sealed class BuildFixture : IDisposable
         RuntimeStateRoot = Path.Combine(Dir.Path, "runtime"), NetworkMode = "none", StepTimeout = TimeSpan.FromMinutes(2),
     };
 
+    /// <summary>A request with the options of RUN flags' tests: secrets, entitlements, network, target, no cache.</summary>
+    public BuildRequest Request(string context, string tag, IReadOnlyDictionary<string, byte[]>? secrets = null, IReadOnlyList<string>? allow = null,
+        string network = "none", string? target = null, bool noCache = false) => new()
+    {
+        ContextDir = context, Tags = [tag], CgroupParent = CgroupParent, ShimPath = ShimPath,
+        RuntimeStateRoot = Path.Combine(Dir.Path, "runtime"), NetworkMode = network, StepTimeout = TimeSpan.FromMinutes(2),
+        Secrets = secrets ?? new Dictionary<string, byte[]>(), Allow = allow ?? [], Target = target, NoCache = noCache,
+    };
+
+    /// <summary>The entry names of a layer blob of the store (uncompressed tar).</summary>
+    public List<string> LayerEntries(string digest)
+    {
+        using var f = File.OpenRead(Path.Combine(Root, "content", "blobs", "sha256", digest["sha256:".Length..]));
+        using var tar = new System.Formats.Tar.TarReader(f);
+        var names = new List<string>();
+        while (tar.GetNextEntry() is { } e) names.Add(e.Name);
+        return names;
+    }
+
     public sealed class Collector : IProgress<BuildProgress>
     {
         public List<BuildProgress> Items { get; } = new();

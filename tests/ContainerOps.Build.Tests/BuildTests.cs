@@ -491,4 +491,183 @@ public class BuildTests
         Assert.Equal("triggered\n", File.ReadAllText(Path.Combine(f.Mount("escaped-child"), "onbuild.txt")));
         Assert.Contains("triggered", progress.Output);
     }
+
+    // ---------------- RUN flags ----------------
+
+    [Fact]
+    public async Task CacheMount_KeepsFilesBetweenBuilds_AndStaysOutOfTheImage()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, """
+            FROM busybox AS seed
+            RUN mkdir -p /seed && echo seeded > /seed/file
+            FROM busybox
+            RUN --mount=type=cache,target=/cache/data sh -c 'echo run >> /cache/data/log; wc -l < /cache/data/log > /count'
+            RUN --mount=type=cache,target=/owned,id=owned,uid=1000,gid=1000,mode=0700,sharing=locked stat -c %u:%g:%a /owned > /owned.txt
+            RUN --mount=type=cache,target=/seeded,id=seeded,from=seed,source=/seed cat /seeded/file > /seeded.txt
+            """);
+        await f.Images.BuildAsync(f.Request(ctx, "cm:1"), null);
+        var first = f.Mount("cm:1");
+        Assert.Equal("1", File.ReadAllText(Path.Combine(first, "count")).Trim());
+        Assert.Equal("1000:1000:700\n", File.ReadAllText(Path.Combine(first, "owned.txt")));
+        Assert.Equal("seeded\n", File.ReadAllText(Path.Combine(first, "seeded.txt")));
+        foreach (var d in new[] { "cache", "owned", "seeded" }) Assert.False(Directory.Exists(Path.Combine(first, d)), d);
+
+        // The cache directory outlives the build: a step that runs again finds what the first one left.
+        await f.Images.BuildAsync(f.Request(ctx, "cm:2", noCache: true), null);
+        Assert.Equal("2", File.ReadAllText(Path.Combine(f.Mount("cm:2"), "count")).Trim());
+        var layers = f.Images.Inspect("cm:2").Layers;
+        Assert.Equal(["count"], f.LayerEntries(layers[^3]));
+
+        // Pruning the build cache empties it.
+        f.Images.PruneBuildCache();
+        await f.Images.BuildAsync(f.Request(ctx, "cm:3", noCache: true), null);
+        Assert.Equal("1", File.ReadAllText(Path.Combine(f.Mount("cm:3"), "count")).Trim());
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task SecretMount_ReadableInRun_AbsentFromImageHistoryAndCache()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, """
+            FROM busybox
+            RUN --mount=type=secret,id=tok sha256sum < /run/secrets/tok > /file.sum && stat -c %a /run/secrets/tok > /mode
+            RUN --mount=type=secret,id=tok,env=TOK,target=/etc/tok,mode=0440,uid=1000 sh -c 'printf %s "$TOK" | sha256sum > /env.sum && stat -c %u:%a /etc/tok > /tokstat'
+            RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent
+            """);
+        var sum = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("s3cret-value"u8));
+        var secrets = new Dictionary<string, byte[]> { ["tok"] = "s3cret-value"u8.ToArray() };
+        await f.Images.BuildAsync(f.Request(ctx, "sec", secrets), null);
+        var root = f.Mount("sec");
+        Assert.StartsWith(sum, File.ReadAllText(Path.Combine(root, "file.sum")));
+        Assert.StartsWith(sum, File.ReadAllText(Path.Combine(root, "env.sum")));
+        Assert.Equal("400\n", File.ReadAllText(Path.Combine(root, "mode")));
+        Assert.Equal("1000:440\n", File.ReadAllText(Path.Combine(root, "tokstat")));
+        Assert.False(Directory.Exists(Path.Combine(root, "run")));
+        Assert.False(File.Exists(Path.Combine(root, "etc/tok")));
+        Assert.DoesNotContain(f.Images.History("sec"), h => h.CreatedBy.Contains("s3cret"));
+        // Not in a layer, the config, the cache or anything else the image root keeps.
+        foreach (var file in Directory.EnumerateFiles(f.Root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            if (new FileInfo(file).LinkTarget == null)
+                Assert.True(File.ReadAllBytes(file).AsSpan().IndexOf("s3cret-value"u8) < 0, file);
+        // As with Docker, the value is not part of the cache key: another value reuses the steps.
+        var again = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "sec", new Dictionary<string, byte[]> { ["tok"] = "other"u8.ToArray() }), again);
+        Assert.Equal(3, again.CacheHits);
+
+        WriteDockerfile(ctx, "FROM busybox\n\nRUN --mount=type=secret,id=need,required=true true\n");
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "sec2", secrets)));
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("secret 'need'", e.Message);
+        Assert.Empty(f.ContainerDirs());
+    }
+
+    [Fact]
+    public async Task BindMounts_FromStage_MakeTargetBuildIt_AndFromContext_WriteNothingBack()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context(("hello.txt", "hi\n"));
+        WriteDockerfile(ctx, """
+            FROM busybox AS tools
+            RUN mkdir /tools && echo built > /tools/marker
+            FROM busybox AS unused
+            RUN exit 7
+            FROM busybox AS final
+            RUN --mount=type=bind,from=tools,source=/tools,target=/mnt/tools cp /mnt/tools/marker /marker && ! touch /mnt/tools/x 2>/dev/null
+            RUN --mount=type=bind,from=tools,source=/tools,target=/mnt/tools,rw touch /mnt/tools/x
+            RUN --mount=target=/ctx cat /ctx/hello.txt > /from-context && ! touch /ctx/new 2>/dev/null
+            RUN --mount=target=/ctxrw,rw sh -c 'echo changed > /ctxrw/hello.txt && cat /ctxrw/hello.txt > /rw-seen'
+            FROM final AS last
+            RUN exit 9
+            """);
+        await f.Images.BuildAsync(f.Request(ctx, "binds", target: "final"), null);
+        var root = f.Mount("binds");
+        Assert.Equal("built\n", File.ReadAllText(Path.Combine(root, "marker")));
+        Assert.Equal("hi\n", File.ReadAllText(Path.Combine(root, "from-context")));
+        Assert.Equal("changed\n", File.ReadAllText(Path.Combine(root, "rw-seen")));
+        Assert.Equal("hi\n", File.ReadAllText(Path.Combine(ctx, "hello.txt")));
+        Assert.False(File.Exists(Path.Combine(ctx, "new")));
+        foreach (var d in new[] { "mnt", "ctx", "ctxrw" }) Assert.False(Directory.Exists(Path.Combine(root, d)), d);
+
+        // .dockerignore'd files are not in a bind of the context; a changed file there invalidates the step.
+        File.WriteAllText(Path.Combine(ctx, ".dockerignore"), "secret.key\n");
+        File.WriteAllText(Path.Combine(ctx, "secret.key"), "k");
+        WriteDockerfile(ctx, "FROM busybox\nRUN --mount=target=/ctx,rw test ! -e /ctx/secret.key && cat /ctx/hello.txt > /seen && echo x > /ctx/hello.txt\n");
+        await f.Images.BuildAsync(f.Request(ctx, "binds2"), null);
+        Assert.Equal("hi\n", File.ReadAllText(Path.Combine(f.Mount("binds2"), "seen")));
+        File.WriteAllText(Path.Combine(ctx, "hello.txt"), "hi again\n");
+        var progress = new BuildFixture.Collector();
+        await f.Images.BuildAsync(f.Request(ctx, "binds3"), progress);
+        Assert.Equal(0, progress.CacheHits);
+        Assert.Equal("hi again\n", File.ReadAllText(Path.Combine(f.Mount("binds3"), "seen")));
+        Assert.Empty(f.ContainerDirs());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(f.Root, "build-tmp")));
+    }
+
+    [Fact]
+    public async Task TmpfsMount_LeavesNothingInTheLayer()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, """
+            FROM busybox
+            RUN --mount=type=tmpfs,target=/scratch/deep,size=1m sh -c 'echo x > /scratch/deep/f && grep -q "/scratch/deep tmpfs .*size=1024k" /proc/mounts'
+            RUN --mount=type=tmpfs,target=/tmp/t echo x > /tmp/t/file
+            """);
+        await f.Images.BuildAsync(f.Request(ctx, "tmpfs"), null);
+        var layers = f.Images.Inspect("tmpfs").Layers;
+        Assert.Empty(f.LayerEntries(layers[^1]));
+        Assert.Empty(f.LayerEntries(layers[^2]));
+        Assert.False(Directory.Exists(Path.Combine(f.Mount("tmpfs"), "scratch")));
+    }
+
+    [Fact]
+    public async Task RunNetwork_None_Host_AndDefault()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, """
+            FROM busybox
+            RUN --network=none cat /proc/net/dev > /none.txt
+            RUN cat /proc/net/dev > /default.txt
+            RUN --network=host cat /proc/net/dev > /host.txt
+            """);
+        // The build's network is host (the default); a step can go without one.
+        await f.Images.BuildAsync(f.Request(ctx, "net", network: "host"), null);
+        var root = f.Mount("net");
+        static List<string> Interfaces(string text) => text.Split('\n').Skip(2).Where(l => l.Contains(':')).Select(l => l.Split(':')[0].Trim()).ToList();
+        // The host's interface of its default route (others come and go with other containers).
+        var uplink = File.ReadLines("/proc/net/route").Skip(1).Select(l => l.Split('\t')).First(f => f.Length > 1 && f[1] == "00000000")[0];
+        Assert.Equal(["lo"], Interfaces(File.ReadAllText(Path.Combine(root, "none.txt"))));
+        Assert.Contains(uplink, Interfaces(File.ReadAllText(Path.Combine(root, "default.txt"))));
+        Assert.Contains(uplink, Interfaces(File.ReadAllText(Path.Combine(root, "host.txt"))));
+    }
+
+    [Fact]
+    public async Task InsecureNeedsAllow_SshIsRefused_UnknownFlagsNameTheLine()
+    {
+        using var f = new BuildFixture();
+        var ctx = f.Context();
+        WriteDockerfile(ctx, "FROM busybox\nRUN --security=insecure grep CapEff /proc/self/status > /caps\n");
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "insecure")));
+        Assert.Contains("line 2", e.Message);
+        Assert.Contains("--allow security.insecure", e.Message);
+        await f.Images.BuildAsync(f.Request(ctx, "insecure", allow: ["security.insecure"]), null);
+        var caps = File.ReadAllText(Path.Combine(f.Mount("insecure"), "caps"));
+        Assert.DoesNotContain("00000000a80425fb", caps); // Docker's 14 default capabilities
+        e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "insecure", allow: ["everything"])));
+        Assert.Equal("UnknownEntitlement", e.Error.Id);
+
+        WriteDockerfile(ctx, "FROM busybox\nRUN --mount=type=ssh git clone git@example.com:x.git\n");
+        e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "ssh")));
+        Assert.Equal("Dockerfile line 2: RUN --mount=type=ssh is not supported: this builder forwards no SSH agent", e.Message);
+
+        WriteDockerfile(ctx, "FROM busybox\nRUN true\nRUN --bogus=1 true\n");
+        e = await Assert.ThrowsAsync<ContainerOpsException>(() => f.Images.BuildAsync(f.Request(ctx, "bogus")));
+        Assert.StartsWith("Dockerfile line 3: unknown flag for RUN: --bogus", e.Message);
+        Assert.Empty(f.ContainerDirs());
+    }
 }

@@ -37,6 +37,9 @@ public sealed class DockerIgnore
 
     public bool HasExceptions => _rules.Any(r => !r.Exclude);
 
+    /// <summary>Whether no rule leaves anything out.</summary>
+    public bool IsEmpty => _rules.Count == 0;
+
     /// <summary>Whether <paramref name="relPath"/> (relative to the context, '/' separated) is left out of the context.</summary>
     public bool IsExcluded(string relPath)
     {

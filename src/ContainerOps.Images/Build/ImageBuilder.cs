@@ -48,6 +48,10 @@ internal sealed partial class ImageBuilder(ImageService svc, BuildRequest req, I
             return r.ToString();
         }).ToList();
         CheckPlatform(req.Platform, null);
+        foreach (var a in req.Allow)
+            if (!Entitlements.Contains(a))
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownEntitlement",
+                    $"unknown entitlement '{a}' for --allow (known: {string.Join(", ", Entitlements)})", a, "Allow");
         var context = Path.GetFullPath(req.ContextDir);
         if (!Directory.Exists(context))
             throw new ContainerOpsException(ErrorKind.NotFound, "BuildContextNotFound", $"build context '{req.ContextDir}' is not a directory", req.ContextDir, "ContextDir");
@@ -147,8 +151,16 @@ internal sealed partial class ImageBuilder(ImageService svc, BuildRequest req, I
             var baseName = BuildState.ExpandFrom(s.Base, _globals, _df.Escape, s.From.Line);
             if (EarlierStage(baseName, s.Index) is { } b) todo.Push(b);
             foreach (var ins in s.Instructions)
+            {
                 if (ins.Keyword is "COPY" or "ADD" && ins.Flags.TryGetValue("from", out var from) && EarlierStage(BuildState.ExpandFrom(from, _globals, _df.Escape, ins.Line), s.Index) is { } d)
                     todo.Push(d);
+                // RUN --mount=from=<stage> (bind or cache) needs that stage built first.
+                if (ins.Keyword == "RUN")
+                    foreach (var value in ins.Flags.All("mount"))
+                        if (RunMount.Parse(value, ins.Line, expand: null).From is { Length: > 0 } mf
+                            && EarlierStage(BuildState.ExpandFrom(mf, _globals, _df.Escape, ins.Line), s.Index) is { } m)
+                            todo.Push(m);
+            }
         }
         return _df.Stages.Where(s => need.Contains(s.Index)).ToList();
     }
@@ -274,9 +286,10 @@ internal sealed partial class ImageBuilder(ImageService svc, BuildRequest req, I
     private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
 
     /// <summary>Runs <paramref name="action"/> in a build container over the stage's layers and turns the changes into a
-    /// layer (or reuses the cached one). <paramref name="cacheExtra"/> null: not cached.</summary>
+    /// layer (or reuses the cached one). <paramref name="cacheExtra"/> null: not cached.
+    /// <paramref name="omit"/>: paths the action adds while it runs that stay out of the layer (mount points).</summary>
     private async Task LayerStep(StageContext ctx, Instruction ins, string createdBy, string? cacheExtra,
-        Func<string, string, Task> action, bool emptyIsMetadata, CancellationToken ct, bool runsContainer = false)
+        Func<string, string, Task> action, bool emptyIsMetadata, CancellationToken ct, bool runsContainer = false, IReadOnlySet<string>? omit = null)
     {
         string? key = null;
         if (cacheExtra != null)
@@ -303,7 +316,7 @@ internal sealed partial class ImageBuilder(ImageService svc, BuildRequest req, I
                 AddHistory(ctx, createdBy, empty: true);
                 return;
             }
-            var layer = svc.StoreLayer(upper, ctx.DiffIds, ct, fromContainer: runsContainer);
+            var layer = svc.StoreLayer(upper, ctx.DiffIds, ct, fromContainer: runsContainer, omit);
             if (key != null) WriteCache(key, layer.DiffId, layer.Size, Snapshots.ChainId.For(ctx.DiffIds.Append(layer.DiffId)).Last());
             ctx.DiffIds.Add(layer.DiffId);
             ctx.Layers.Add((layer.Digest, layer.Size));

@@ -35,7 +35,8 @@ public static partial class LayerWriter
 
     /// <summary>Writes the layer for <paramref name="dir"/> to <paramref name="output"/> (uncompressed) and returns its
     /// diff ID (sha256 of the tar) and the number of bytes written. Empty regular files at <paramref name="omitEmpty"/>
-    /// paths (relative, no leading slash) are left out.</summary>
+    /// paths (relative, no leading slash) are left out, and so are directories there that hold nothing but such
+    /// entries.</summary>
     public static (string DiffId, long Size) Write(string dir, Stream output, bool overlayUpper = true, CancellationToken ct = default,
         IReadOnlySet<string>? omitEmpty = null)
     {
@@ -60,6 +61,22 @@ public static partial class LayerWriter
         var r = Write(dir, f, overlayUpper, ct, omitEmpty);
         f.Flush(true);
         return r;
+    }
+
+    /// <summary>Whether everything in a directory is left out: empty files and directories of the same kind.</summary>
+    private static bool OnlyOmitted(string hostDir, string rel, IReadOnlySet<string> omit)
+    {
+        foreach (var child in Directory.EnumerateFileSystemEntries(hostDir))
+        {
+            var name = Path.GetFileName(child)!;
+            var childRel = rel + "/" + name;
+            if (!omit.Contains(childRel) || !Native.LStat(child, out var st)) return false;
+            var type = st.Mode & S_IFMT;
+            if (type == S_IFREG && st.Size == 0) continue;
+            if (type == S_IFDIR && OnlyOmitted(child, childRel, omit)) continue;
+            return false;
+        }
+        return true;
     }
 
     private static void WriteDir(TarWriter writer, string root, string rel, bool overlay, Dictionary<(ulong, ulong), string> links,
@@ -89,6 +106,7 @@ public static partial class LayerWriter
             switch (type)
             {
                 case S_IFDIR:
+                    if (omitEmpty?.Contains(relPath) == true && OnlyOmitted(host, relPath, omitEmpty)) break;
                     writer.WriteEntry(Entry(TarEntryType.Directory, relPath + "/", st, attrs));
                     if (overlay && Native.GetXattr(host, "trusted.overlay.opaque") is { } v && v.Length == 1 && v[0] == (byte)'y')
                         writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, relPath + "/" + LayerExtractor.OpaqueWhiteout)

@@ -219,6 +219,14 @@ public sealed class SnapshotStore
         return id;
     }
 
+    /// <summary>The mount points below <paramref name="dir"/>, deepest first.</summary>
+    internal static List<string> MountsBelow(string dir)
+    {
+        var full = Path.GetFullPath(dir).TrimEnd('/') + "/";
+        return File.ReadLines("/proc/self/mountinfo").Select(l => UnescapeMountInfo(l.Split(' ')[4]))
+            .Where(mp => mp.StartsWith(full, StringComparison.Ordinal)).OrderByDescending(mp => mp.Length).ToList();
+    }
+
     /// <summary>Deletes a tree without following symlinks and without crossing into mounts.</summary>
     internal static void DeleteTree(string dir)
     {
