@@ -102,6 +102,8 @@ internal static class Verbs
                 V("file", 'f', "Name of the Dockerfile (default: 'PATH/Dockerfile')", "string"),
                 L("build-arg", null, "Set build-time variables", "list"),
                 V("target", null, "Set the target build stage to build", "string"),
+                L("secret", null, "Secret to expose to the build (id=mysecret,src=/local/secret or id=mysecret,env=VAR)", "stringArray"),
+                L("allow", null, "Allow extra privileged entitlement (security.insecure, network.host)", "stringArray"),
                 F("no-cache", null, "Do not use cache when building the image"),
                 F("quiet", 'q', "Suppress the build output and print image ID on success")),
             ImageOps.Build, "Image commands"),

@@ -66,6 +66,7 @@ public abstract class ImageTransferCmdlet : ContainerOpsCmdlet
 /// to the verbose stream. Writes the image.</summary>
 /// <example><code>Build-ContainerImage -Path . -Tag app:1</code>Like `docker build -t app:1 .`.</example>
 /// <example><code>Build-ContainerImage ./src -File ./src/Dockerfile.prod -BuildArgument @{ VERSION = '2.0' } -Target runtime -NoCache</code>Like `docker build -f src/Dockerfile.prod --build-arg VERSION=2.0 --target runtime --no-cache src`.</example>
+/// <example><code>Build-ContainerImage -Path . -Tag app:1 -Secret 'id=npmrc,src=~/.npmrc'</code>Like `docker build --secret id=npmrc,src=$HOME/.npmrc -t app:1 .`: a RUN --mount=type=secret,id=npmrc reads it at /run/secrets/npmrc.</example>
 /// <example><code>Build-ContainerImage -Path . -Tag app:1 | Publish-ContainerImage -Registry 127.0.0.1:5000</code>Builds, then pushes the result as 127.0.0.1:5000/app:1.</example>
 [Cmdlet("Build", "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ImageSummary))]
@@ -98,6 +99,39 @@ public sealed class BuildContainerImageCommand : ImageTransferCmdlet
     [Parameter]
     public SwitchParameter NoCache { get; set; }
 
+    /// <summary>Secrets RUN --mount=type=secret can read, like `--secret`: 'id=npmrc,src=~/.npmrc' (a file) or
+    /// 'id=token,env=TOKEN' (an environment variable), or a hashtable of id = file path.</summary>
+    [Parameter]
+    public object[]? Secret { get; set; }
+
+    /// <summary>Entitlements, like `--allow`: security.insecure lets RUN --security=insecure run privileged.</summary>
+    [Parameter]
+    [ValidateSet("security.insecure", "network.host")]
+    public string[]? Allow { get; set; }
+
+    /// <summary>-Secret as --secret specifications: strings as given, a hashtable's entries as id = file path. File
+    /// paths are PowerShell paths (relative to the current location, ~ for home).</summary>
+    private IEnumerable<string> SecretSpecs(object[]? items)
+    {
+        foreach (var item in items ?? [])
+        {
+            var o = item is PSObject p ? p.BaseObject : item;
+            if (o is IDictionary d)
+            {
+                foreach (DictionaryEntry e in d)
+                {
+                    var v = (e.Value is PSObject pv ? pv.BaseObject : e.Value)?.ToString() ?? "";
+                    yield return $"id={e.Key},src={SessionState.Path.GetUnresolvedProviderPathFromPSPath(v)}";
+                }
+            }
+            else if (o?.ToString() is { Length: > 0 } spec)
+                yield return string.Join(',', spec.Split(',').Select(field =>
+                    field.Split('=', 2) is [var k, var v] && k.Trim().ToLowerInvariant() is "src" or "source"
+                        ? k + "=" + SessionState.Path.GetUnresolvedProviderPathFromPSPath(v.Trim())
+                        : field));
+        }
+    }
+
     protected override void ProcessRecord()
     {
         var dir = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
@@ -115,7 +149,21 @@ public sealed class BuildContainerImageCommand : ImageTransferCmdlet
             Target = Target,
             NoCache = NoCache,
             BuildArgs = ToDictionary(BuildArgument),
+            Allow = Allow?.ToList() ?? new(),
         };
+        try
+        {
+            foreach (var spec in SecretSpecs(Secret))
+            {
+                var (id, value) = BuildSecrets.Read(spec);
+                request.Secrets[id] = value;
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            WriteError(new ErrorRecord(ex, "InvalidSecret", ErrorCategory.InvalidArgument, Secret));
+            return;
+        }
         string tar;
         try { (tar, request.Dockerfile) = Run(ct => BuildContext.PackAsync(dir, dockerfile, ct)); }
         catch (FileNotFoundException ex)

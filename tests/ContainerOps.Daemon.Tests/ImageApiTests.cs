@@ -86,6 +86,38 @@ public class ImageApiTests(DaemonFixture fx)
     }
 
     [Fact]
+    public async Task BuildSecretsAndEntitlementsTravelToTheBuilder()
+    {
+        var dir = Directory.CreateTempSubdirectory("co-build-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "Dockerfile"), $"FROM {DaemonFixture.Image}\n" + """
+                RUN --mount=type=secret,id=tok,required=true sha256sum < /run/secrets/tok > /tok.sum
+                RUN --security=insecure grep CapEff /proc/self/status > /caps
+                CMD ["cat", "/tok.sum"]
+                """);
+            var tag = "imgapi/secret:" + Guid.NewGuid().ToString("N")[..8];
+            var value = "api-s3cret-" + Guid.NewGuid().ToString("N")[..8];
+            var request = new ImageBuildRequest { Tags = [tag], Secrets = { ["tok"] = System.Text.Encoding.UTF8.GetBytes(value) }, Allow = ["security.insecure"] };
+            await Build(Client, dir, request);
+            var id = await RunToEnd(tag);
+            Assert.StartsWith(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value))), await Stdout(id));
+            await Client.RemoveContainerAsync(id, force: true);
+            Assert.DoesNotContain(await Client.GetImageHistoryAsync(tag), h => h.CreatedBy.Contains(value));
+
+            // Without the secret or the entitlement, the daemon says which line needs them.
+            var e = await Assert.ThrowsAsync<ContainerOpsException>(() => Build(Client, dir, new ImageBuildRequest { Allow = ["security.insecure"] }));
+            Assert.Contains("line 2", e.Error.Message);
+            Assert.Contains("secret 'tok'", e.Error.Message);
+            e = await Assert.ThrowsAsync<ContainerOpsException>(() => Build(Client, dir, new ImageBuildRequest { Secrets = { ["tok"] = [1] }, NoCache = true }));
+            Assert.Contains("line 3", e.Error.Message);
+            Assert.Contains("--allow security.insecure", e.Error.Message);
+            await Client.RemoveImageAsync(tag, force: true);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public async Task CommitDiffExportAndRunTheResult()
     {
         var id = await RunToEnd(DaemonFixture.Image, "sh", "-c", "mkdir -p /data && echo kept > /data/new.txt && echo extra >> /etc/passwd && rm /etc/group");

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using ContainerOps.Client;
 using ContainerOps.Core.Api;
 
 namespace ContainerOps.PowerShell.Tests;
@@ -472,6 +473,66 @@ public class ImageCmdletTests : IDisposable
     {
         _sh.Run("Import-ContainerImage -Path /nonexistent/rootfs.tar -Reference x");
         Assert.Equal(ErrorCategory.ObjectNotFound, Assert.Single(_sh.Errors).CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void BuildSendsSecretsAndEntitlements()
+    {
+        var dir = Directory.CreateTempSubdirectory("co-ps-build").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "Dockerfile"), "FROM busybox\nRUN --mount=type=secret,id=tok true\n");
+            File.WriteAllText(Path.Combine(dir, "key.txt"), "from a file");
+            _sh.Runspace.SessionStateProxy.Path.SetLocation(dir);
+            Environment.SetEnvironmentVariable("CO_TEST_TOKEN", "from the environment");
+            var built = _sh.Run("Build-ContainerImage -Tag app:1 -Secret 'id=tok,env=CO_TEST_TOKEN', 'id=rel,src=key.txt', @{ key = './key.txt' } -Allow security.insecure");
+            Assert.Empty(_sh.Errors);
+            Assert.Equal(["app:1"], ((ImageSummary)Assert.Single(built).BaseObject).RepoTags);
+            var request = _sh.Client.LastBuild!;
+            Assert.Equal("from the environment", System.Text.Encoding.UTF8.GetString(request.Secrets["tok"]));
+            Assert.Equal("from a file", System.Text.Encoding.UTF8.GetString(request.Secrets["rel"]));
+            Assert.Equal("from a file", System.Text.Encoding.UTF8.GetString(request.Secrets["key"]));
+            Assert.Equal(["security.insecure"], request.Allow);
+
+            _sh.Run("Build-ContainerImage -Tag app:2 -Secret 'id=missing,src=nothing-here.txt'");
+            var error = Assert.Single(_sh.Errors);
+            Assert.Equal("InvalidSecret", error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("nothing-here.txt", error.Exception.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CO_TEST_TOKEN", null);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void SecretSpecifications_AndTheHeaderThatCarriesThem()
+    {
+        var env = new Dictionary<string, string> { ["TOKEN"] = "t0k", ["bare"] = "from env" };
+        string? Env(string n) => env.GetValueOrDefault(n);
+        static (string, string) Text((string Id, byte[] Value) s) => (s.Id, System.Text.Encoding.UTF8.GetString(s.Value));
+        Assert.Equal(("a", "t0k"), Text(BuildSecrets.Read("id=a,env=TOKEN", Env)));
+        Assert.Equal(("a", "t0k"), Text(BuildSecrets.Read("type=env,id=a,src=TOKEN", Env)));
+        Assert.Equal(("bare", "from env"), Text(BuildSecrets.Read("id=bare", Env)));
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "in a file");
+            Assert.Equal(("f", "in a file"), Text(BuildSecrets.Read($"id=f,src={file}", Env)));
+            Assert.Equal(("f", "in a file"), Text(BuildSecrets.Read($"id=f,source={file},type=file", Env)));
+        }
+        finally { File.Delete(file); }
+        Assert.Throws<ArgumentException>(() => BuildSecrets.Read("src=/x", Env));
+        Assert.Throws<ArgumentException>(() => BuildSecrets.Read("id=a,env=UNSET", Env));
+        Assert.Throws<ArgumentException>(() => BuildSecrets.Read("id=a,colour=red", Env));
+        Assert.Throws<ArgumentException>(() => BuildSecrets.Read("id=nothing", Env));
+
+        var secrets = new Dictionary<string, byte[]> { ["a"] = [0, 1, 255], ["b"] = "text"u8.ToArray() };
+        var back = BuildSecretsHeader.Decode(BuildSecretsHeader.Encode(secrets));
+        Assert.Equal(secrets.Keys, back.Keys);
+        Assert.Equal(secrets["a"], back["a"]);
+        Assert.Throws<ContainerOpsException>(() => BuildSecretsHeader.Encode(new Dictionary<string, byte[]> { ["big"] = new byte[BuildSecretsHeader.MaxLength] }));
     }
 
     [Fact]

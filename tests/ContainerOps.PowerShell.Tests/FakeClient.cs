@@ -201,7 +201,16 @@ internal sealed class FakeClient : IContainerOpsClient
 
     // Image operations the cmdlet unit tests do not cover (the Pester and daemon tests run them against a real daemon).
     private static Task<T> NotHere<T>() => Task.FromException<T>(new NotSupportedException("not in the fake daemon"));
-    public Task<ProgressFrame> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
+    public ImageBuildRequest? LastBuild { get; private set; }
+
+    /// <summary>Records the request and "builds" an image named after its first tag.</summary>
+    public Task<ProgressFrame> BuildImageAsync(Stream contextTar, ImageBuildRequest request, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default)
+    {
+        LastBuild = request;
+        var image = new ImageSummary { Id = "sha256:" + new string('b', 64), RepoTags = request.Tags.ToList(), Created = DateTimeOffset.UtcNow };
+        Images.Add(image);
+        return Task.FromResult(new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags });
+    }
     public Task<ProgressFrame> PullImageAsync(string reference, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
     public Task<ProgressFrame> PushImageAsync(string reference, string? target = null, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
     public Task<RegistryLoginResponse> LoginAsync(RegistryLoginRequest request, CancellationToken ct = default) => NotHere<RegistryLoginResponse>();

@@ -20,6 +20,13 @@ internal static class ImageOps
             if (eq > 0) request.BuildArgs[arg[..eq]] = arg[(eq + 1)..];
             else if (Environment.GetEnvironmentVariable(arg) is { } v) request.BuildArgs[arg] = v; // docker: a bare name takes the value from the environment
         }
+        foreach (var spec in a.Values("secret"))
+        {
+            try { var (id, value) = ContainerOps.Client.BuildSecrets.Read(spec); request.Secrets[id] = value; }
+            catch (ArgumentException e) { throw new UsageException("invalid --secret: " + e.Message); }
+        }
+        foreach (var allow in a.Values("allow"))
+            request.Allow.AddRange(allow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         var quiet = a.Flag("quiet");
         string tarPath;
         try { (tarPath, request.Dockerfile) = await ContainerOps.Client.BuildContext.PackAsync(context, a.Value("file"), c.Cancel); }

@@ -9,6 +9,39 @@ public sealed class ImageBuildRequest
     public Dictionary<string, string> BuildArgs { get; set; } = new();
     public string? Target { get; set; }
     public bool NoCache { get; set; }
+    /// <summary>Secrets for RUN --mount=type=secret, by id. They travel in the <see cref="SecretsHeader"/> header
+    /// (base64 of a JSON object of base64 values), never in the query or the context.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Dictionary<string, byte[]> Secrets { get; set; } = new();
+    /// <summary>Entitlements, like docker build --allow: security.insecure, network.host.</summary>
+    public List<string> Allow { get; set; } = new();
+
+    public const string SecretsHeader = "X-Build-Secrets";
+}
+
+/// <summary>The <see cref="ImageBuildRequest.SecretsHeader"/> value: base64 of a JSON object { id: base64 value }.</summary>
+public static class BuildSecretsHeader
+{
+    /// <summary>What the header may carry; a daemon accepts 32 KiB of request headers in all.</summary>
+    public const int MaxLength = 24 * 1024;
+
+    public static string Encode(IReadOnlyDictionary<string, byte[]> secrets)
+    {
+        var map = secrets.ToDictionary(kv => kv.Key, kv => Convert.ToBase64String(kv.Value), StringComparer.Ordinal);
+        var text = Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(map, ApiJsonContext.Default.DictionaryStringString));
+        if (text.Length > MaxLength)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "SecretsTooLarge",
+                $"the build's secrets take {text.Length} bytes encoded; at most {MaxLength} fit in a request", "secrets", "Secrets");
+        return text;
+    }
+
+    /// <summary>Throws FormatException (or JsonException) for a value that is not one.</summary>
+    public static Dictionary<string, byte[]> Decode(string header)
+    {
+        var map = System.Text.Json.JsonSerializer.Deserialize(Convert.FromBase64String(header), ApiJsonContext.Default.DictionaryStringString)
+            ?? throw new FormatException("not a JSON object");
+        return map.ToDictionary(kv => kv.Key, kv => Convert.FromBase64String(kv.Value), StringComparer.Ordinal);
+    }
 }
 
 /// <summary>One NDJSON line of a build, pull or push. Progress lines carry a step or a layer; the last line of a

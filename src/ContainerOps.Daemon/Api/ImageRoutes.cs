@@ -188,6 +188,12 @@ internal static class ImageRoutes
             try { buildArgs = JsonSerializer.Deserialize(ba, J.DictionaryStringString) ?? new(); }
             catch (JsonException e) { throw Invalid("buildargs", "buildargs must be a JSON object of strings: " + e.Message); }
         }
+        Dictionary<string, byte[]> secrets = new();
+        if (req.Headers[ImageBuildRequest.SecretsHeader].ToString() is { Length: > 0 } sh)
+        {
+            try { secrets = BuildSecretsHeader.Decode(sh); }
+            catch (Exception e) when (e is FormatException or JsonException) { throw Invalid("secrets", $"the {ImageBuildRequest.SecretsHeader} header is not base64 of a JSON object of base64 values"); }
+        }
         var tags = Strs(req, "t");
         var dockerfile = Str(req, "dockerfile");
         if (dockerfile != null && (Path.IsPathRooted(dockerfile) || dockerfile.Split('/').Contains("..")))
@@ -209,6 +215,8 @@ internal static class ImageRoutes
                     Target = Str(req, "target"),
                     BuildArgs = buildArgs,
                     NoCache = Flag(req, "nocache"),
+                    Secrets = secrets,
+                    Allow = Strs(req, "allow"),
                     ShimPath = m.Options.ShimPath,
                     RuntimeStateRoot = Path.Combine(m.Options.RunRoot, "build-runtime"),
                     CgroupParent = m.Options.CgroupParent + "-build",
