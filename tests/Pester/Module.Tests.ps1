@@ -48,7 +48,7 @@ Describe 'ContainerOps manifest' {
 
     It 'has default table views for the objects it writes' {
         foreach ($type in 'ContainerOps.Core.Api.ContainerSummary', 'ContainerOps.Core.Api.ContainerDetails', 'ContainerOps.Core.Api.ImageSummary',
-                          'ContainerOps.Core.Api.ContainerStats', 'ContainerOps.PowerShell.ContainerProcess') {
+                          'ContainerOps.Core.Api.ContainerStats', 'ContainerOps.PowerShell.ContainerProcess', 'ContainerOps.Core.Api.NetworkResource') {
             Get-FormatData -TypeName $type | Should -Not -BeNullOrEmpty -Because "$type needs a view"
         }
     }
