@@ -160,7 +160,7 @@ public sealed partial class NetworkManager
                 }
                 foreach (var (n, _) in done)
                 {
-                    Save(n);
+                    Save(n, durable: false);
                     if (_dns.ContainsKey(n.Id)) UpdateNamesLocked(n);
                 }
             }
@@ -171,7 +171,7 @@ public sealed partial class NetworkManager
                     TryDeleteLink(e.HostVeth!);
                     e.HostVeth = null;
                     e.Ports.Clear();
-                    Save(n);
+                    Save(n, durable: false);
                 }
                 if (ex is ContainerOpsException) throw;
                 throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "NetworkAttachFailed",
@@ -240,7 +240,7 @@ public sealed partial class NetworkManager
                 var e = n.Endpoints[containerId];
                 if (e.HostVeth is null) continue;
                 DetachLocked(n, e);
-                Save(n);
+                Save(n, durable: false);
                 if (_dns.ContainsKey(n.Id)) UpdateNamesLocked(n);
             }
         }

@@ -386,7 +386,9 @@ public sealed partial class NetworkManager : IDisposable
         catch (NetlinkException e) { _log.LogWarning("cannot delete link {Name}: {Message}", name, e.Message); }
     }
 
-    private void Save(NetworkRecord n) => n.Save(_options.StateDirectory);
+    /// <summary>Reservations are written durably; what only describes the running state (veth, ports) need not survive a
+    /// power loss, as the containers do not either, and skips the fsyncs.</summary>
+    private void Save(NetworkRecord n, bool durable = true) => n.Save(_options.StateDirectory, durable);
 
     private static ContainerOpsException Invalid(string id, string message, string? target, string? field) =>
         new(ErrorKind.InvalidArgument, id, message, target, field);

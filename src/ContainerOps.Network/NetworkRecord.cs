@@ -34,8 +34,8 @@ public sealed class NetworkRecord
         catch (Exception e) when (e is IOException or JsonException) { return null; }
     }
 
-    public void Save(string dir) =>
-        AtomicFile.WriteAllBytes(Path.Combine(dir, Id + ".json"), JsonSerializer.SerializeToUtf8Bytes(this, NetworkJsonContext.Default.NetworkRecord));
+    public void Save(string dir, bool durable = true) =>
+        AtomicFile.WriteAllBytes(Path.Combine(dir, Id + ".json"), JsonSerializer.SerializeToUtf8Bytes(this, NetworkJsonContext.Default.NetworkRecord), durable);
 }
 
 /// <summary>A container's place on a network: its address (reserved from create to removal) and, while it runs,

@@ -44,8 +44,11 @@ public sealed class Nftables(string table)
             var br = Quote(n.BridgeName);
             if (!n.Internal) sb.Append($"    ip saddr {n.Subnet} oifname != {br} masquerade\n");
             // Published ports reached from the host's loopback or from the network itself (hairpin): the answer must
-            // come back through the host, so the source becomes the gateway.
-            sb.Append($"    oifname {br} ct status dnat ip saddr {{ {n.Subnet}, 127.0.0.0/8 }} masquerade\n");
+            // come back through the host, so the source becomes the gateway. With br_netfilter a hairpin connection is
+            // bridged, not routed, after the DNAT (its out interface is a bridge port), hence no interface match there
+            // and an explicit address rather than masquerade (a bridge port has no address of its own).
+            sb.Append($"    ct status dnat ip saddr {n.Subnet} ip daddr {n.Subnet} snat ip to {n.Gateway}\n");
+            sb.Append($"    oifname {br} ct status dnat ip saddr 127.0.0.0/8 snat ip to {n.Gateway}\n");
         }
         sb.Append("  }\n");
         sb.Append("  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
