@@ -16,7 +16,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # Debian packages the build, the demo and the tests need; installs only what is missing.
 install_deps() {
-  local want=(busybox-static runc file iproute2 procps gcc libc6-dev musl-tools linux-libc-dev)
+  local want=(busybox-static runc file iproute2 nftables procps gcc libc6-dev musl-tools linux-libc-dev)
   [ "${1:-}" = test ] && want+=(crun)
   local missing=()
   for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done

@@ -76,7 +76,8 @@ public sealed partial class NetworkManager : IDisposable
                 try { MaterializeLocked(n, rebuild: false); }
                 catch (Exception e) { _log.LogError("network {Name}: cannot set up bridge {Bridge}: {Message}", n.Name, n.BridgeName, e.Message); }
             }
-            if (_materialized.Count > 0 || _nft.Exists()) RebuildLocked();
+            try { if (_materialized.Count > 0 || _nft.Exists()) RebuildLocked(); }
+            catch (InvalidOperationException e) { _log.LogError("cannot write the nftables table {Table}: {Message}", _nft.Table, e.Message); }
         }
     }
 

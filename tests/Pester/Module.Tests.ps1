@@ -111,6 +111,14 @@ Describe 'Pipeline binding' {
         { $image | Remove-ContainerImage -WhatIf -ErrorAction Stop } | Should -Not -Throw
     }
 
+    It 'binds a network object to Remove-ContainerNetwork and a container object to Connect-ContainerNetwork (-WhatIf touches no daemon)' {
+        $network = [pscustomobject]@{ Id = '0' * 64; Name = 'pester-net' }
+        { $network | Remove-ContainerNetwork -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        $container = [pscustomobject]@{ Id = '0123456789ab'; Name = 'pester-none' }
+        { $container | Connect-ContainerNetwork -Network pester-net -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        { $container | Disconnect-ContainerNetwork -Network pester-net -WhatIf -ErrorAction Stop } | Should -Not -Throw
+    }
+
     It 'offers -Force where docker has -f' {
         (Get-Command Remove-Container).Parameters.Keys | Should -Contain 'Force'
         (Get-Command Remove-ContainerImage).Parameters.Keys | Should -Contain 'Force'

@@ -17,7 +17,11 @@ public sealed class Nftables(string table)
     public string NftPath { get; init; } = "nft";
 
     /// <summary>Whether the table exists (nothing is created by asking).</summary>
-    public bool Exists() => Run($"list table inet {Table}\n", check: false, args: "-f -") == 0;
+    public bool Exists()
+    {
+        try { return Run($"list table inet {Table}\n", check: false, args: "-f -") == 0; }
+        catch (System.ComponentModel.Win32Exception) { return false; } // no nft on this host: nothing of ours can exist
+    }
 
     /// <summary>The whole table for these networks and published ports, replacing what is there.</summary>
     public string Render(IEnumerable<NetworkRecord> networks)
@@ -117,7 +121,13 @@ public sealed class Nftables(string table)
         {
             RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
         };
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot run nft");
+        Process p;
+        try { p = Process.Start(psi) ?? throw new InvalidOperationException("cannot run nft"); }
+        catch (System.ComponentModel.Win32Exception e) when (check)
+        {
+            throw new InvalidOperationException($"cannot run {NftPath} (install nftables): {e.Message}", e);
+        }
+        using var owned = p;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();
         p.StandardInput.Write(stdin);
