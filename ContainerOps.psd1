@@ -43,6 +43,11 @@
         'Connect-ContainerRegistry'
         'Disconnect-ContainerRegistry'
         'Get-ContainerDiskUsage'
+        'Get-ContainerNetwork'
+        'New-ContainerNetwork'
+        'Remove-ContainerNetwork'
+        'Connect-ContainerNetwork'
+        'Disconnect-ContainerNetwork'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

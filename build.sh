@@ -17,7 +17,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # Debian packages the build, the demo and the tests need; installs only what is missing.
 install_deps() {
-  local want=(busybox-static runc file iproute2 procps gcc libc6-dev musl-tools linux-libc-dev libseccomp2)
+  local want=(busybox-static runc file iproute2 nftables procps gcc libc6-dev musl-tools linux-libc-dev libseccomp2)
   # crun for the runtime tests, docker-registry for the image suites (xunit and Pester) to push to and pull from.
   [ "${1:-}" = test ] && want+=(crun docker-registry)
   local missing=()

@@ -84,6 +84,18 @@ public interface IContainerOpsClient : IDisposable
     Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default);
     /// <summary>`docker system df`.</summary>
     Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default);
+
+    // Networks
+    Task<IReadOnlyList<NetworkResource>> ListNetworksAsync(IDictionary<string, string>? filters = null, CancellationToken ct = default);
+    Task<NetworkResource> InspectNetworkAsync(string idOrName, CancellationToken ct = default);
+    Task<NetworkCreateResponse> CreateNetworkAsync(NetworkCreateRequest request, CancellationToken ct = default);
+    /// <summary>Fails with NetworkInUse while containers are connected.</summary>
+    Task RemoveNetworkAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>Connects a container (running or not) to a network; <paramref name="settings"/> carries a fixed address and aliases.</summary>
+    Task ConnectNetworkAsync(string network, string container, EndpointSettings? settings = null, CancellationToken ct = default);
+    Task DisconnectNetworkAsync(string network, string container, bool force = false, CancellationToken ct = default);
+    /// <summary>Removes every user-defined network no container is connected to; returns their names.</summary>
+    Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>

@@ -5,7 +5,8 @@ using ContainerOps.Daemon.Engine;
 
 namespace ContainerOps.Daemon;
 
-/// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--certs-dir DIR] [--docker-config DIR] [--detach]`.</summary>
+/// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--certs-dir DIR] [--docker-config DIR]
+/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--detach]`.</summary>
 public static partial class Program
 {
     public static async Task<int> Main(string[] args)
@@ -49,6 +50,7 @@ public static partial class Program
         // The image engine reads uploads with blocking I/O on worker threads.
         builder.WebHost.ConfigureKestrel(k => { k.ListenUnixSocket(socket); k.AllowSynchronousIO = true; k.Limits.MaxRequestBodySize = null; });
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<ContainerNetworking>();
         builder.Services.AddSingleton<ContainerManager>();
         builder.Services.AddSingleton<Sessions>();
 
@@ -111,6 +113,12 @@ public static partial class Program
                 case "--insecure-registry": o.InsecureRegistries.Add(Value()); break;
                 case "--certs-dir": o.RegistryCertsDirectory = Path.GetFullPath(Value()); break;
                 case "--docker-config": o.DockerConfigDirectory = Path.GetFullPath(Value()); break;
+                case "--bridge-name": o.BridgeName = Value(); break;
+                case "--bridge-subnet": o.BridgeSubnet = Value(); break;
+                case "--bridge-prefix": o.BridgePrefix = Value(); break;
+                case "--nft-table": o.NftTable = Value(); break;
+                case "--dns-upstream": o.DnsUpstreams.Add(Value()); break;
+                case "--dns-port": o.DnsPort = int.TryParse(Value(), out var port) && port is > 0 and < 65536 ? port : throw new ArgumentException("--dns-port needs a port number"); break;
                 case "--detach": detach = true; break;
                 default: throw new ArgumentException($"unknown option {a}");
             }

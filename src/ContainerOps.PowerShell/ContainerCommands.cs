@@ -115,6 +115,7 @@ public sealed class GetContainerCommand : ContainerOpsCmdlet
 /// <example><code>New-Container busybox echo hello -Wait -Rm</code>Runs echo in a new container, writes its output, sets $LASTEXITCODE and removes the container: `docker run --rm busybox echo hello`.</example>
 /// <example><code>New-Container busybox -Name web -Memory 64MB -Command sh, -c, 'while :; do date; sleep 1; done' -Start</code>Starts a named container in the background with a memory limit: `docker run -d --name web -m 64m busybox sh -c '...'`. Quote or comma-separate arguments that start with a dash so PowerShell does not take them for parameters.</example>
 /// <example><code>New-Container busybox sh -Interactive -Tty -Wait -Rm</code>An interactive shell in a new container, removed when the shell exits: `docker run -it --rm busybox sh`.</example>
+/// <example><code>New-Container busybox httpd -f -p 80 -Name web -Network app -NetworkAlias www -Publish 8080:80 -Start</code>A web server on the network app, reachable there as web and www, and from the host on port 8080: `docker run -d --name web --network app --network-alias www -p 8080:80 busybox httpd -f -p 80`.</example>
 /// <example><code>New-Container busybox env -Environment @{ MODE = 'test' } -RestartPolicy on-failure -MaximumRetryCount 3</code>Creates (not starts) a container with an environment variable and a restart policy: `docker create -e MODE=test --restart on-failure:3 busybox env`.</example>
 [Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary), typeof(string))]
@@ -191,10 +192,45 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Parameter]
     public string? CpusetCpus { get; set; }
 
-    /// <summary>none (default: a private network namespace with loopback only) or host (`--network`).</summary>
+    /// <summary>none (default: a private network namespace with loopback only), host, bridge (the default network), or the
+    /// name of a network made with New-ContainerNetwork (`--network`).</summary>
     [Parameter]
-    [ValidateSet("none", "host")]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
+
+    /// <summary>More names the container answers to on its user-defined network (`--network-alias`).</summary>
+    [Parameter]
+    public string[]? NetworkAlias { get; set; }
+
+    /// <summary>A fixed IPv4 address on its user-defined network (`--ip`).</summary>
+    [Parameter]
+    [Alias("IP")]
+    public string? IPv4Address { get; set; }
+
+    /// <summary>Ports to publish: [ip:][hostPort:]containerPort[/tcp|udp], ranges as 8000-8009:80-89 (`-p`).</summary>
+    [Parameter]
+    [Alias("p")]
+    public string[]? Publish { get; set; }
+
+    /// <summary>Publish every exposed port on a free host port (`-P`).</summary>
+    [Parameter]
+    public SwitchParameter PublishAll { get; set; }
+
+    /// <summary>Lines for /etc/hosts: name:ip, or name:host-gateway for the network's gateway (`--add-host`).</summary>
+    [Parameter]
+    public string[]? AddHost { get; set; }
+
+    /// <summary>Name servers for /etc/resolv.conf instead of the network's (`--dns`).</summary>
+    [Parameter]
+    public string[]? Dns { get; set; }
+
+    /// <summary>Search domains for /etc/resolv.conf (`--dns-search`).</summary>
+    [Parameter]
+    public string[]? DnsSearch { get; set; }
+
+    /// <summary>Options for /etc/resolv.conf, e.g. ndots:2 (`--dns-option`).</summary>
+    [Parameter]
+    public string[]? DnsOption { get; set; }
 
     /// <summary>When the daemon restarts the container: no (default), on-failure, always or unless-stopped (`--restart`).</summary>
     [Parameter]
@@ -287,6 +323,24 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         };
         var h = request.HostConfig;
         if (Network is not null) h.NetworkMode = Network;
+        if (NetworkAlias is { Length: > 0 } || IPv4Address is not null)
+        {
+            if (Network is null or "none" or "host" or "bridge" || Network.StartsWith("container:", StringComparison.Ordinal))
+                throw new ArgumentException("-NetworkAlias and -IPv4Address need a user-defined network (-Network NAME)");
+            request.NetworkingConfig = new NetworkingConfig
+            {
+                EndpointsConfig = { [Network] = new EndpointSettings
+                {
+                    Aliases = NetworkAlias?.ToList(), IPAMConfig = IPv4Address is null ? null : new EndpointIPAMConfig { IPv4Address = IPv4Address },
+                } },
+            };
+        }
+        foreach (var p in Publish ?? []) PortSpecs.AddPublish(h, p);
+        h.PublishAllPorts = PublishAll;
+        if (AddHost is not null) h.ExtraHosts = AddHost.ToList();
+        if (Dns is not null) h.Dns = Dns.ToList();
+        if (DnsSearch is not null) h.DnsSearch = DnsSearch.ToList();
+        if (DnsOption is not null) h.DnsOptions = DnsOption.ToList();
         h.AutoRemove = Rm && !Wait;
         h.Privileged = Privileged;
         h.ReadonlyRootfs = ReadOnly;

@@ -23,6 +23,11 @@ public sealed class PrivateDaemon : IDisposable
     /// <summary>A cgroup parent of this daemon's own, removed (with the build parent) on dispose.</summary>
     public string CgroupParent { get; } = "containerops-test-" + Guid.NewGuid().ToString("N")[..8];
     public IContainerOpsClient Client { get; private set; } = null!;
+    private readonly string _tag = Guid.NewGuid().ToString("N")[..6];
+    /// <summary>Kernel names and the nftables table of this daemon's networks: nobody else's, removed on dispose.</summary>
+    public string BridgeName => "cob" + _tag;
+    public string BridgePrefix => "cn" + _tag[..4];
+    public string NftTable => "cotest_" + _tag;
     public int Pid => _process?.Id ?? 0;
 
     private readonly string[] _extraArgs;
@@ -82,6 +87,9 @@ public sealed class PrivateDaemon : IDisposable
     {
         var psi = DaemonCommand();
         foreach (var a in new[] { "--root", Root, "--run-root", RunRoot, "--cgroup-parent", CgroupParent }) psi.ArgumentList.Add(a);
+        // Networks of its own, whose name servers forward nothing off this machine.
+        foreach (var a in new[] { "--bridge-name", BridgeName, "--bridge-prefix", BridgePrefix, "--nft-table", NftTable, "--dns-upstream", "127.0.0.1:9" })
+            psi.ArgumentList.Add(a);
         if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
         foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
         if (environment is not null)
@@ -150,6 +158,18 @@ public sealed class PrivateDaemon : IDisposable
 
     public string Output => SafeRead(LogPath);
 
+    /// <summary>The bridges and the nftables table this daemon made (they outlive it, as containers' networks must).</summary>
+    private void RemoveNetworkObjects()
+    {
+        try
+        {
+            foreach (var link in Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName))
+                if (link == BridgeName || link!.StartsWith(BridgePrefix, StringComparison.Ordinal)) Shell.Run("ip", $"link del {link}", check: false);
+            Shell.Run("nft", $"delete table inet {NftTable}", check: false);
+        }
+        catch (Exception) { }
+    }
+
     private static string SafeRead(string path)
     {
         try { return File.Exists(path) ? File.ReadAllText(path) : ""; }
@@ -171,6 +191,11 @@ public sealed class PrivateDaemon : IDisposable
                     try { Client.RemoveContainerAsync(c.Id, force: true, cts.Token).GetAwaiter().GetResult(); }
                     catch (ContainerOpsException) { }
                 }
+                foreach (var n in Client.ListNetworksAsync(null, cts.Token).GetAwaiter().GetResult().Where(n => n.Name != "bridge"))
+                {
+                    try { Client.RemoveNetworkAsync(n.Id, cts.Token).GetAwaiter().GetResult(); }
+                    catch (ContainerOpsException) { }
+                }
             }
         }
         catch (Exception) { }
@@ -183,6 +208,7 @@ public sealed class PrivateDaemon : IDisposable
         }
         finally
         {
+            RemoveNetworkObjects();
             try { _dir.Dispose(); } catch (Exception) { }
         }
         if (running.Count > 0)

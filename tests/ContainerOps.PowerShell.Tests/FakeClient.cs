@@ -228,4 +228,51 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<PruneResponse> PruneContainersAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
     public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => NotHere<DiskUsage>();
     public Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default) => NotHere<PruneResponse>();
+
+    // Networks: a list the network cmdlets can create in, find and remove from.
+    public List<NetworkResource> Networks { get; } = new() { new NetworkResource { Name = "bridge", Id = new string('b', 64), Driver = "bridge" } };
+
+    private NetworkResource FindNetwork(string idOrName) =>
+        Networks.FirstOrDefault(n => n.Id == idOrName || n.Name == idOrName) ?? Networks.FirstOrDefault(n => n.Id.StartsWith(idOrName, StringComparison.Ordinal))
+        ?? throw new ContainerOpsException(ErrorKind.NotFound, "NetworkNotFound", $"network {idOrName} not found", idOrName);
+
+    public Task<IReadOnlyList<NetworkResource>> ListNetworksAsync(IDictionary<string, string>? filters = null, CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<NetworkResource>>(Networks.ToList());
+
+    public Task<NetworkResource> InspectNetworkAsync(string idOrName, CancellationToken ct = default) => Task.FromResult(FindNetwork(idOrName));
+
+    public Task<NetworkCreateResponse> CreateNetworkAsync(NetworkCreateRequest request, CancellationToken ct = default)
+    {
+        if (Networks.Any(n => n.Name == request.Name))
+            throw new ContainerOpsException(ErrorKind.Conflict, "NetworkNameInUse", $"network with name {request.Name} already exists", request.Name);
+        var n = new NetworkResource
+        {
+            Name = request.Name, Id = (_next++).ToString("x2") + new string('c', 62), Driver = request.Driver ?? "bridge", Internal = request.Internal,
+            IPAM = request.IPAM ?? new IPAM { Config = [new IPAMConfig { Subnet = "172.18.0.0/16", Gateway = "172.18.0.1" }] }, Labels = request.Labels,
+        };
+        Networks.Add(n);
+        Calls.Add($"network-create {request.Name}");
+        return Task.FromResult(new NetworkCreateResponse { Id = n.Id });
+    }
+
+    public Task RemoveNetworkAsync(string idOrName, CancellationToken ct = default)
+    {
+        Networks.Remove(FindNetwork(idOrName));
+        Calls.Add($"network-rm {idOrName}");
+        return Task.CompletedTask;
+    }
+
+    public Task ConnectNetworkAsync(string network, string container, EndpointSettings? settings = null, CancellationToken ct = default)
+    {
+        FindNetwork(network);
+        return Record($"connect {network}", container);
+    }
+
+    public Task DisconnectNetworkAsync(string network, string container, bool force = false, CancellationToken ct = default)
+    {
+        FindNetwork(network);
+        return Record($"disconnect {network}", container);
+    }
+
+    public Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default) => NotHere<NetworkPruneResponse>();
 }

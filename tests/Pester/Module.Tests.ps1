@@ -49,7 +49,7 @@ Describe 'ContainerOps manifest' {
 
     It 'has default table views for the objects it writes' {
         foreach ($type in 'ContainerOps.Core.Api.ContainerSummary', 'ContainerOps.Core.Api.ContainerDetails', 'ContainerOps.Core.Api.ImageSummary',
-                          'ContainerOps.Core.Api.ContainerStats', 'ContainerOps.PowerShell.ContainerProcess') {
+                          'ContainerOps.Core.Api.ContainerStats', 'ContainerOps.PowerShell.ContainerProcess', 'ContainerOps.Core.Api.NetworkResource') {
             Get-FormatData -TypeName $type | Should -Not -BeNullOrEmpty -Because "$type needs a view"
         }
     }
@@ -122,6 +122,19 @@ Describe 'Pipeline binding' {
     It 'binds an image object to Remove-ContainerImage' {
         $image = [pscustomobject]@{ Id = 'sha256:' + ('0' * 64); RepoTags = @('none:latest') }
         { $image | Remove-ContainerImage -WhatIf -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'binds a network object to Remove-ContainerNetwork and a container object to Connect-ContainerNetwork (-WhatIf touches no daemon)' {
+        $network = [pscustomobject]@{ Id = '0' * 64; Name = 'pester-net' }
+        { $network | Remove-ContainerNetwork -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        $container = [pscustomobject]@{ Id = '0123456789ab'; Name = 'pester-none' }
+        { $container | Connect-ContainerNetwork -Network pester-net -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        { $container | Disconnect-ContainerNetwork -Network pester-net -WhatIf -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'offers -Force where docker has -f' {
+        (Get-Command Remove-Container).Parameters.Keys | Should -Contain 'Force'
+        (Get-Command Remove-ContainerImage).Parameters.Keys | Should -Contain 'Force'
     }
 
     It 'completes container names and image references' {

@@ -25,7 +25,16 @@ public static class RunOptions
         new("cpu-shares", 'c', OptionKind.Value, "CPU shares (relative weight)", "int"),
         new("pids-limit", null, OptionKind.Value, "Tune container pids limit (-1 for unlimited)", "int"),
         new("cpuset-cpus", null, OptionKind.Value, "CPUs in which to allow execution (0-3, 0,1)"),
-        new("network", null, OptionKind.Value, "Connect a container to a network (none, host, container:<id>)"),
+        new("network", null, OptionKind.Value, "Connect a container to a network (none, host, container:<id>, bridge, or a network's name)"),
+        new("network-alias", null, OptionKind.List, "Add network-scoped alias for the container"),
+        new("ip", null, OptionKind.Value, "IPv4 address (e.g., 172.30.100.104) on a user-defined network"),
+        new("publish", 'p', OptionKind.List, "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/tcp|udp], ranges as 8000-8009)"),
+        new("publish-all", 'P', OptionKind.Flag, "Publish all exposed ports to random ports"),
+        new("expose", null, OptionKind.List, "Expose a port or a range of ports"),
+        new("add-host", null, OptionKind.List, "Add a custom host-to-IP mapping (host:ip, or host:host-gateway)"),
+        new("dns", null, OptionKind.List, "Set custom DNS servers"),
+        new("dns-search", null, OptionKind.List, "Set custom DNS search domains"),
+        new("dns-option", null, OptionKind.List, "Set DNS options"),
         new("restart", null, OptionKind.Value, "Restart policy: no, on-failure[:max-retries], always, unless-stopped"),
         new("rm", null, OptionKind.Flag, "Automatically remove the container when it exits"),
         new("read-only", null, OptionKind.Flag, "Mount the container's root filesystem as read only"),
@@ -85,6 +94,7 @@ public static class RunOptions
 
         var h = r.HostConfig;
         if (a.Value("network") is string net) h.NetworkMode = net;
+        ApplyNetworkOptions(a, r);
         h.AutoRemove = a.Flag("rm");
         h.Privileged = a.Flag("privileged");
         h.ReadonlyRootfs = a.Flag("read-only");
@@ -110,6 +120,37 @@ public static class RunOptions
         h.Tmpfs.AddRange(a.Values("tmpfs"));
         foreach (var s in a.Values("sysctl")) { var (k, v) = KeyValue(s, "sysctl", requireValue: true); h.Sysctls[k] = v; }
         return r;
+    }
+
+    private static void ApplyNetworkOptions(ParsedArgs a, ContainerCreateRequest r)
+    {
+        var h = r.HostConfig;
+        var aliases = a.Values("network-alias");
+        var ip = a.Value("ip");
+        if (aliases.Count > 0 || ip is not null)
+        {
+            if (h.NetworkMode is "none" or "host" or "bridge" or "default" || h.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
+                throw new UsageException("--network-alias and --ip need a user-defined network (--network NAME)");
+            r.NetworkingConfig = new NetworkingConfig
+            {
+                EndpointsConfig = { [h.NetworkMode] = new EndpointSettings
+                {
+                    Aliases = aliases.Count > 0 ? aliases.ToList() : null,
+                    IPAMConfig = ip is null ? null : new EndpointIPAMConfig { IPv4Address = ip },
+                } },
+            };
+        }
+        try
+        {
+            foreach (var spec in a.Values("publish")) PortSpecs.AddPublish(h, spec);
+            foreach (var spec in a.Values("expose")) PortSpecs.AddExpose(r, spec);
+        }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        h.PublishAllPorts = a.Flag("publish-all");
+        h.ExtraHosts.AddRange(a.Values("add-host"));
+        h.Dns.AddRange(a.Values("dns"));
+        h.DnsSearch.AddRange(a.Values("dns-search"));
+        h.DnsOptions.AddRange(a.Values("dns-option"));
     }
 
     /// <summary>"KEY=VALUE" as is; a bare "KEY" takes this host's value, and is dropped when the host has none (as docker does).</summary>

@@ -27,12 +27,31 @@ public sealed class ContainerCreateRequest
     /// <summary>Seconds; null means the default of 10.</summary>
     public int? StopTimeout { get; set; }
     public HostConfig HostConfig { get; set; } = new();
+    /// <summary>Per-network settings (fixed address, aliases), by network name.</summary>
+    public NetworkingConfig? NetworkingConfig { get; set; }
+    /// <summary>"80/tcp" → {} (Docker's shape): the ports `-P` publishes, besides the image's EXPOSE.</summary>
+    public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
+}
+
+/// <summary>Docker's `{}` values (ExposedPorts).</summary>
+public sealed class EmptyObject
+{
 }
 
 public sealed class HostConfig
 {
-    /// <summary>none | host | container:&lt;id&gt; (bridges come with the network engine). Default: none.</summary>
+    /// <summary>none | host | container:&lt;id&gt; | bridge (the default bridge network) | the name or id of a network.
+    /// Default: none.</summary>
     public string NetworkMode { get; set; } = "none";
+    /// <summary>"80/tcp" → host bindings (`-p [ip:]host:container[/proto]`).</summary>
+    public Dictionary<string, List<PortBinding>>? PortBindings { get; set; }
+    /// <summary>Publishes every exposed port on a free host port (`-P`).</summary>
+    public bool PublishAllPorts { get; set; }
+    /// <summary>"name:ip" lines added to /etc/hosts; the ip "host-gateway" means the network's gateway (`--add-host`).</summary>
+    public List<string> ExtraHosts { get; set; } = new();
+    public List<string> Dns { get; set; } = new();
+    public List<string> DnsSearch { get; set; } = new();
+    public List<string> DnsOptions { get; set; } = new();
     public bool AutoRemove { get; set; }
     public bool Privileged { get; set; }
     public bool ReadonlyRootfs { get; set; }
@@ -108,6 +127,7 @@ public sealed class ContainerDetails
     public HostConfig HostConfig { get; set; } = new();
     public List<MountPoint> Mounts { get; set; } = new();
     public string? RootfsPath { get; set; }
+    public NetworkSettings NetworkSettings { get; set; } = new();
 }
 
 public sealed class ContainerState
@@ -142,6 +162,8 @@ public sealed class ContainerConfig
     public bool OpenStdin { get; set; }
     public string? StopSignal { get; set; }
     public int? StopTimeout { get; set; }
+    /// <summary>The image's EXPOSE merged with the request's: what `-P` publishes.</summary>
+    public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
 }
 
 public sealed class MountPoint

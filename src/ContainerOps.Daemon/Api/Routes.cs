@@ -18,6 +18,7 @@ internal static class Routes
     {
         app.MapGet("/_ping", () => Results.Text("OK"));
         ImageRoutes.Map(app);
+        NetworkRoutes.Map(app);
 
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>

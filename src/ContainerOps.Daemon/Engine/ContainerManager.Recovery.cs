@@ -25,6 +25,8 @@ public sealed partial class ContainerManager
             }
             _containers[record.Id] = new Entry { Record = record, Dir = dir };
         }
+        Networking.Networks.Recover(_containers.Values.ToDictionary(e => e.Record.Id,
+            e => Runtime(e.Record.HostConfig.Runtime).GetStatus(e.Record.Id).State is RuntimeState.Running or RuntimeState.Paused));
         foreach (var entry in _containers.Values.ToList())
         {
             try { await AdoptAsync(entry); }

@@ -23,6 +23,17 @@ public sealed class DaemonOptions
     /// <summary>Folder of the config.json that keeps registry logins (`--docker-config`; default $DOCKER_CONFIG, else ~/.docker).</summary>
     public string? DockerConfigDirectory { get; set; }
     public string EffectiveSocketPath => SocketPath ?? Path.Combine(RunRoot, "containerops.sock");
+    /// <summary>Kernel name of the default network's bridge (`--bridge-name`).</summary>
+    public string BridgeName { get; set; } = "containerops0";
+    /// <summary>Subnet of the default network when it is first made (`--bridge-subnet`; default: a free one).</summary>
+    public string? BridgeSubnet { get; set; }
+    /// <summary>Prefix of user networks' bridge names (`--bridge-prefix`).</summary>
+    public string BridgePrefix { get; set; } = "co-";
+    /// <summary>The daemon's nftables table (`--nft-table`).</summary>
+    public string NftTable { get; set; } = "containerops";
+    /// <summary>Where networks' DNS servers send names they do not know (`--dns-upstream`, repeated; default: /etc/resolv.conf's).</summary>
+    public List<string> DnsUpstreams { get; set; } = new();
+    public int DnsPort { get; set; } = 53;
 }
 
 /// <summary>
@@ -47,6 +58,8 @@ public sealed partial class ContainerManager : IDisposable
 
     public DaemonOptions Options => _options;
 
+    public ContainerNetworking Networking { get; }
+
     /// <summary>Per container: its record, a lock for lifecycle operations and the current run's exit signal.</summary>
     private sealed class Entry
     {
@@ -59,10 +72,11 @@ public sealed partial class ContainerManager : IDisposable
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log)
+    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log, ContainerNetworking networking)
     {
         _options = options;
         _log = log;
+        Networking = networking;
         Directory.CreateDirectory(ContainersDir);
         Images = new ImageService(Path.Combine(options.Root, "images"));
         _runtimeContext = options.ShimPath is { Length: > 0 } shim
@@ -171,6 +185,7 @@ public sealed partial class ContainerManager : IDisposable
                 OpenStdin = request.OpenStdin,
                 StopSignal = request.StopSignal ?? image.Config.StopSignal,
                 StopTimeout = request.StopTimeout,
+                ExposedPorts = MergeExposedPorts(image.Config.ExposedPorts?.Keys, request.ExposedPorts?.Keys),
             },
             HostConfig = hc,
             LogPath = Path.Combine(dir, id + "-json.log"),
@@ -195,6 +210,7 @@ public sealed partial class ContainerManager : IDisposable
         try
         {
             Directory.CreateDirectory(dir);
+            Networking.Reserve(record, request);
             // Validate the whole spec now (user names need the image's /etc/passwd), so a bad create leaves nothing.
             var rootfs = Images.MountContainerRootfs(id, image.Id);
             try { BuildSpec(record, rootfs, dir); }
@@ -204,6 +220,7 @@ public sealed partial class ContainerManager : IDisposable
         catch
         {
             _containers.TryRemove(id, out _);
+            try { Networking.Release(id); } catch (Exception e) { _log.LogWarning("releasing the addresses of {Id}: {Message}", id[..12], e.Message); }
             try { Images.RemoveContainerLayer(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
             try { Directory.Delete(dir, true); } catch (IOException) { }
             throw;
@@ -243,6 +260,12 @@ public sealed partial class ContainerManager : IDisposable
         return result;
     }
 
+    private static Dictionary<string, EmptyObject>? MergeExposedPorts(IEnumerable<string>? image, IEnumerable<string>? request)
+    {
+        var all = (image ?? []).Concat(request ?? []).Select(k => k.Contains('/') ? k : k + "/tcp").Distinct().ToList();
+        return all.Count == 0 ? null : all.ToDictionary(k => k, _ => new EmptyObject());
+    }
+
     private OciSpec BuildSpec(ContainerRecord r, string rootfs, string dir)
     {
         var hostNetwork = r.HostConfig.NetworkMode == "host";
@@ -253,6 +276,12 @@ public sealed partial class ContainerManager : IDisposable
             : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n");
         File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
         var hc = r.HostConfig;
+        if (Networking.Files(r) is var (hosts, resolv))
+        {
+            File.WriteAllText(Path.Combine(dir, "hosts"), hosts);
+            File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolv);
+            hc = CloneWithNetwork(hc, "bridge");
+        }
         if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
         {
             var other = Find(hc.NetworkMode["container:".Length..]).Record;
@@ -315,7 +344,14 @@ public sealed partial class ContainerManager : IDisposable
             var options = new RunOptions { Id = r.Id, BundlePath = bundle, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly };
             var startedAt = DateTimeOffset.UtcNow;
             RuntimeStatus status;
-            if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
+            if (Networking.HasEndpoints(r.Id) && runtime is Runtime.Builtin.BuiltinRuntime { Name: "builtin" } b)
+            {
+                // The container's network namespace exists once it is created: its networks are attached before it runs.
+                status = b.Create(options);
+                Networking.Attach(r, status.Pid);
+                if (!createOnly) b.Start(r.Id);
+            }
+            else if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
             else status = await runtime.RunAsync(options);
             CrashPoint.Hit("daemon-after-launch");
             entry.Exit = Entry.NewExit();
@@ -332,6 +368,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             // Whatever failed, nothing of this start stays: no runtime state, no mount.
             try { await runtime.DeleteAsync(r.Id, force: true); } catch (Exception cleanup) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
+            try { Networking.Detach(r.Id); } catch (Exception cleanup) { _log.LogWarning("network cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             if (rootfs is not null) Images.UnmountContainerRootfs(r.Id);
             var error = e as ContainerOpsException
                 ?? new ContainerOpsException(ErrorKind.ResourceUnavailable, "ContainerStartFailed", $"container {r.Name} could not start: {e.Message}", r.Name, inner: e);
@@ -397,6 +434,7 @@ public sealed partial class ContainerManager : IDisposable
         try { await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true); }
         catch (ContainerOpsException e) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], e.Message); }
         try { Images.UnmountContainerRootfs(r.Id); } catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
+        try { Networking.Detach(r.Id); } catch (Exception e) { _log.LogWarning("network detach of {Id}: {Message}", r.Id[..12], e.Message); }
         entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
         _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
 
@@ -555,6 +593,7 @@ public sealed partial class ContainerManager : IDisposable
             r.Save(entry.Dir);
             CrashPoint.Hit("daemon-removing");
             await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
+            Networking.Release(r.Id);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);
             Directory.Delete(entry.Dir, true);
@@ -578,6 +617,7 @@ public sealed partial class ContainerManager : IDisposable
                     throw new ContainerOpsException(ErrorKind.Conflict, "NameInUse", $"the container name \"{newName}\" is already in use", newName, "Name");
                 entry.Record.Name = newName;
                 entry.Record.Save(entry.Dir);
+                Networking.Networks.Rename(entry.Record.Id, newName);
             }
         }
         finally { entry.Lock.Release(); }
@@ -635,6 +675,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             Id = r.Id, Name = "/" + r.Name, Created = r.Created, Path = r.Path, Args = r.Args, State = state, Image = r.ImageId, ImageName = r.Image,
             RestartCount = r.RestartCount, LogPath = r.LogPath, Config = r.Config, HostConfig = r.HostConfig, RootfsPath = r.RootfsPath,
+            NetworkSettings = Networking.Settings(r),
             Mounts = r.HostConfig.Binds.Select(b => b.Split(':')).Select(p => new MountPoint
             {
                 Type = "bind", Source = p[0], Destination = p.Length > 1 ? p[1] : "", RW = !(p.Length > 2 && p[2].Split(',').Contains("ro")),

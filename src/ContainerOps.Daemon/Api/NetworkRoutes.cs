@@ -1,0 +1,55 @@
+using System.Text.Json;
+using ContainerOps.Core.Api;
+using ContainerOps.Daemon.Engine;
+
+namespace ContainerOps.Daemon.Api;
+
+/// <summary>`/networks`, as Docker's Engine API has them: list, inspect, create, remove, connect, disconnect, prune.</summary>
+internal static class NetworkRoutes
+{
+    private static readonly ApiJsonContext J = ApiJsonContext.Default;
+
+    private static Dictionary<string, string>? Filters(HttpRequest req)
+    {
+        if (req.Query["filters"].ToString() is not { Length: > 0 } f) return null;
+        try { return JsonSerializer.Deserialize(f, J.DictionaryStringString); }
+        catch (JsonException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", "filters must be a JSON object of strings: " + e.Message, null, "filters"); }
+    }
+
+    public static void Map(WebApplication app)
+    {
+        var n = app.MapGroup("/networks");
+        n.MapGet("", (HttpRequest req, ContainerNetworking net) => Json.Ok(net.Networks.List(Filters(req)), J.ListNetworkResource));
+        n.MapGet("/{id}", (string id, ContainerNetworking net) => Json.Ok(net.Networks.Inspect(id), J.NetworkResource));
+        n.MapPost("/create", async (HttpRequest req, ContainerNetworking net) =>
+        {
+            var body = await Json.ReadAsync(req, J.NetworkCreateRequest, "network create request");
+            return Json.Ok(net.Networks.Create(body), J.NetworkCreateResponse);
+        });
+        n.MapDelete("/{id}", (string id, ContainerNetworking net) => { net.Networks.Remove(id); return Results.NoContent(); });
+        n.MapPost("/prune", (ContainerNetworking net) => Json.Ok(new NetworkPruneResponse { NetworksDeleted = net.Networks.Prune() }, J.NetworkPruneResponse));
+        n.MapPost("/{id}/connect", async (string id, HttpRequest req, ContainerManager m, ContainerNetworking net) =>
+        {
+            var body = await Json.ReadAsync(req, J.NetworkConnectRequest, "network connect request");
+            var c = m.Inspect(body.Container);
+            if (!ContainerNetworking.IsBridge(c.HostConfig))
+                throw new ContainerOpsException(ErrorKind.Conflict, "NotOnBridgeNetwork",
+                    $"container {c.Name.TrimStart('/')} uses network mode {c.HostConfig.NetworkMode} and cannot join a bridge network", c.Name.TrimStart('/'));
+            var network = net.Networks.ResolveName(id);
+            net.Networks.Reserve(c.Id, c.Name.TrimStart('/'), network, body.EndpointConfig);
+            if (c.State.Running && c.State.Pid > 0)
+            {
+                try { net.Networks.Attach(c.Id, c.State.Pid, [], network); }
+                catch { net.Networks.Release(c.Id, network); throw; }
+            }
+            return Results.Ok();
+        });
+        n.MapPost("/{id}/disconnect", async (string id, HttpRequest req, ContainerManager m, ContainerNetworking net) =>
+        {
+            var body = await Json.ReadAsync(req, J.NetworkDisconnectRequest, "network disconnect request");
+            var c = m.Inspect(body.Container);
+            net.Networks.Release(c.Id, net.Networks.ResolveName(id));
+            return Results.Ok();
+        });
+    }
+}

@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ContainerOps.Network.Dns;
+
+/// <summary>
+/// The name server of one user-defined network, listening on UDP port 53 of the network's gateway address. It answers
+/// A and AAAA queries for the names of the network's running containers (name, short id, aliases) itself, and passes
+/// every other query on to the host's resolvers (1 s each). Hand-written because it is small: one question per query,
+/// answers from a dictionary, and relaying other queries as they are; no DNS library ships with .NET and a separate
+/// server process would need its own configuration and lifecycle per network.
+/// </summary>
+public sealed class DnsResponder : IDisposable
+{
+    private const ushort TypeA = 1, TypeAAAA = 28, ClassIN = 1;
+    private const int RcodeServFail = 2, RcodeNxDomain = 3, RcodeRefused = 5;
+    private readonly Socket _socket;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly IReadOnlyList<IPEndPoint> _upstreams;
+    private readonly bool _forward;
+    private readonly ConcurrentDictionary<string, IPAddress[]> _names = new(StringComparer.Ordinal);
+    private readonly TimeSpan _timeout = TimeSpan.FromSeconds(1);
+
+    public IPEndPoint Endpoint { get; }
+
+    /// <param name="forward">False on internal networks: names of the outside world do not resolve there.</param>
+    public DnsResponder(IPEndPoint listen, IReadOnlyList<IPEndPoint> upstreams, bool forward)
+    {
+        _upstreams = upstreams;
+        _forward = forward;
+        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _socket.Bind(listen);
+        Endpoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _ = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Replaces the whole name table (lower-case names without the trailing dot).</summary>
+    public void SetNames(IReadOnlyDictionary<string, IPAddress[]> names)
+    {
+        foreach (var key in _names.Keys) if (!names.ContainsKey(key)) _names.TryRemove(key, out _);
+        foreach (var (k, v) in names) _names[k] = v;
+    }
+
+    public IReadOnlyCollection<string> Names => _names.Keys.ToList();
+
+    private async Task LoopAsync()
+    {
+        var buffer = new byte[1500];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult r;
+            try { r = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token); }
+            catch (Exception) when (_stop.IsCancellationRequested) { return; }
+            catch (SocketException) { continue; }
+            var query = buffer.AsSpan(0, r.ReceivedBytes).ToArray();
+            var client = r.RemoteEndPoint;
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    var answer = await AnswerAsync(query);
+                    if (answer is not null) await _socket.SendToAsync(answer, SocketFlags.None, client);
+                }
+                catch (Exception) { }
+            });
+        }
+    }
+
+    internal async Task<byte[]?> AnswerAsync(byte[] query)
+    {
+        if (query.Length < 12) return null;
+        var flags = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(2));
+        if ((flags & 0x8000) != 0) return null; // a response, not a query
+        var qdcount = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(4));
+        if (qdcount != 1 || ((flags >> 11) & 0xF) != 0) return Error(query, RcodeRefused, 12);
+        if (!TryReadName(query, 12, out var name, out var end) || end + 4 > query.Length) return Error(query, RcodeRefused, 12);
+        var qtype = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(end));
+        var qclass = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(end + 2));
+        var questionEnd = end + 4;
+        if (qclass == ClassIN && _names.TryGetValue(name, out var addresses))
+        {
+            // A known container: A records for its addresses; AAAA and others answer "no data" (it has no IPv6 here).
+            var records = qtype == TypeA ? addresses : [];
+            return Answer(query, questionEnd, records);
+        }
+        if (!_forward) return Error(query, RcodeNxDomain, questionEnd);
+        foreach (var upstream in _upstreams)
+        {
+            try
+            {
+                using var s = new Socket(upstream.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                await s.ConnectAsync(upstream);
+                await s.SendAsync(query, SocketFlags.None);
+                var reply = new byte[4096];
+                using var cts = new CancellationTokenSource(_timeout);
+                var n = await s.ReceiveAsync(reply, SocketFlags.None, cts.Token);
+                if (n >= 12 && reply[0] == query[0] && reply[1] == query[1]) return reply[..n];
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException) { }
+        }
+        return Error(query, RcodeServFail, questionEnd);
+    }
+
+    private static bool TryReadName(byte[] m, int offset, out string name, out int end)
+    {
+        var sb = new StringBuilder();
+        name = ""; end = offset;
+        while (true)
+        {
+            if (offset >= m.Length) return false;
+            int len = m[offset];
+            if (len == 0) { end = offset + 1; break; }
+            if ((len & 0xC0) != 0 || offset + 1 + len > m.Length) return false; // no compression in questions
+            if (sb.Length > 0) sb.Append('.');
+            sb.Append(Encoding.ASCII.GetString(m, offset + 1, len));
+            offset += 1 + len;
+            if (sb.Length > 255) return false;
+        }
+        name = sb.ToString().ToLowerInvariant();
+        return true;
+    }
+
+    private static byte[] Header(byte[] query, int questionEnd, int rcode, int answers, out int length)
+    {
+        var buf = new byte[questionEnd + answers * 16];
+        query.AsSpan(0, questionEnd).CopyTo(buf);
+        var qflags = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(2));
+        // QR, the query's opcode and RD, AA (we are the authority for these names), RA.
+        var flags = (ushort)(0x8000 | (qflags & 0x7800) | 0x0400 | (qflags & 0x0100) | 0x0080 | rcode);
+        BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(2), flags);
+        BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(4), (ushort)(questionEnd > 12 ? 1 : 0));
+        BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(6), (ushort)answers);
+        BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(8), 0);
+        BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(10), 0);
+        length = questionEnd;
+        return buf;
+    }
+
+    private static byte[] Error(byte[] query, int rcode, int questionEnd) => Header(query, questionEnd, rcode, 0, out _);
+
+    private static byte[] Answer(byte[] query, int questionEnd, IPAddress[] addresses)
+    {
+        var buf = Header(query, questionEnd, 0, addresses.Length, out var at);
+        foreach (var a in addresses)
+        {
+            var s = buf.AsSpan(at);
+            BinaryPrimitives.WriteUInt16BigEndian(s, 0xC00C); // the name of the question
+            BinaryPrimitives.WriteUInt16BigEndian(s[2..], TypeA);
+            BinaryPrimitives.WriteUInt16BigEndian(s[4..], ClassIN);
+            BinaryPrimitives.WriteUInt32BigEndian(s[6..], 600);
+            BinaryPrimitives.WriteUInt16BigEndian(s[10..], 4);
+            a.GetAddressBytes().CopyTo(s[12..]);
+            at += 16;
+        }
+        return buf;
+    }
+
+    /// <summary>The nameservers of a resolv.conf, as UDP endpoints on port 53.</summary>
+    public static List<IPEndPoint> ReadResolvConf(string path)
+    {
+        var list = new List<IPEndPoint>();
+        if (!File.Exists(path)) return list;
+        foreach (var line in File.ReadAllLines(path))
+        {
+            var f = line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 2 && f[0] == "nameserver" && IPAddress.TryParse(f[1], out var a)) list.Add(new IPEndPoint(a, 53));
+        }
+        return list;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _socket.Dispose();
+    }
+}

@@ -1,0 +1,21 @@
+using System.Net;
+
+namespace ContainerOps.Network;
+
+public sealed class NetworkOptions
+{
+    /// <summary>Where network records live (ROOT/networks).</summary>
+    public required string StateDirectory { get; init; }
+    /// <summary>Kernel name of the default `bridge` network's bridge.</summary>
+    public string DefaultBridgeName { get; init; } = "containerops0";
+    /// <summary>Subnet of the default network when it is first made (null: the first free one of the pool).</summary>
+    public string? DefaultSubnet { get; init; }
+    /// <summary>The daemon's nftables table (inet family).</summary>
+    public string NftTable { get; init; } = "containerops";
+    /// <summary>Where names unknown to a network's DNS server go (null: the nameservers of /etc/resolv.conf).</summary>
+    public IReadOnlyList<IPEndPoint>? DnsUpstreams { get; init; }
+    /// <summary>The DNS port on gateways (53; tests may pick another).</summary>
+    public int DnsPort { get; init; } = 53;
+    /// <summary>Prefix of user networks' bridge names, followed by the network id cut to 15 characters in all.</summary>
+    public string BridgePrefix { get; init; } = "co-";
+}

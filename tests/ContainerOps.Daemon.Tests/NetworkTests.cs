@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Sockets;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>Bridge networks end to end: busybox containers on user networks, names, published ports, a daemon killed with
+/// containers on a network (needs root; each test has a daemon, bridges and an nftables table of its own).</summary>
+public class NetworkTests
+{
+    private static int _subnet = Random.Shared.Next(0, 120);
+    private static string NextSubnet() => $"10.213.{130 + Interlocked.Increment(ref _subnet) % 120}.0/24";
+    private const string Image = "net-tests/busybox:1";
+    private const string WebServer = "mkdir -p /www && echo served-by-$HOSTNAME > /www/index.html && exec httpd -f -p 80 -h /www";
+
+    private static async Task<string> Network(IContainerOpsClient client, string name, bool @internal = false) =>
+        (await client.CreateNetworkAsync(new NetworkCreateRequest
+        {
+            Name = name, Internal = @internal, IPAM = new IPAM { Config = [new IPAMConfig { Subnet = NextSubnet() }] },
+        })).Id;
+
+    private static async Task<string> Run(IContainerOpsClient client, string name, string network, string script, Action<ContainerCreateRequest>? configure = null)
+    {
+        var request = new ContainerCreateRequest { Name = name, Image = Image, Cmd = ["sh", "-c", script], Hostname = name, HostConfig = { NetworkMode = network } };
+        configure?.Invoke(request);
+        var id = (await client.CreateContainerAsync(request)).Id;
+        await client.StartContainerAsync(id);
+        return id;
+    }
+
+    /// <summary>Runs a script in a new container on the network to its end: exit code and output.</summary>
+    private static async Task<(int Code, string Output)> RunToEnd(IContainerOpsClient client, string network, string script)
+    {
+        var id = await Run(client, "probe-" + Guid.NewGuid().ToString("N")[..6], network, script);
+        try
+        {
+            var exit = await client.WaitContainerAsync(id).WaitAsync(TimeSpan.FromSeconds(60));
+            var output = new System.Text.StringBuilder();
+            await foreach (var e in client.GetLogsAsync(id)) output.Append(e.Log);
+            return (exit.StatusCode, output.ToString());
+        }
+        finally { await client.RemoveContainerAsync(id, force: true); }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static async Task<string> GetWithRetry(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        for (var i = 0; ; i++)
+        {
+            try { return await http.GetStringAsync(url); }
+            catch (HttpRequestException) when (i < 50) { await Task.Delay(100); }
+        }
+    }
+
+    [Fact]
+    public async Task ContainersOnAUserNetworkFindEachOtherByNameAliasAndShortIdTheMomentRunReturns()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "talk");
+        var web = await Run(daemon.Client, "web", "talk", WebServer,
+            r => r.NetworkingConfig = new NetworkingConfig { EndpointsConfig = { ["talk"] = new EndpointSettings { Aliases = ["www"] } } });
+        // No waiting: the names are there when start returns.
+        var (code, output) = await RunToEnd(daemon.Client, "talk",
+            $"nslookup web && nslookup www && nslookup {web[..12]} && ping -c1 -W3 www && " +
+            "for i in $(seq 50); do wget -qO- http://web/ && exit 0; sleep 0.1; done; exit 1");
+        Assert.True(code == 0, output + daemon.Output);
+        Assert.Contains("served-by-web", output);
+        var d = await daemon.Client.InspectContainerAsync(web);
+        var ep = d.NetworkSettings.Networks["talk"];
+        Assert.Contains(ep.IPAddress, output);
+        Assert.Equal(["web", web[..12], "www"], ep.DNSNames);
+    }
+
+    [Fact]
+    public async Task APublishedPortAnswersFromTheHostOnLoopback()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "pub");
+        var port = FreePort();
+        var id = await Run(daemon.Client, "site", "pub", WebServer, r =>
+        {
+            r.HostConfig.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostIp = "127.0.0.1", HostPort = port.ToString() }] };
+            r.ExposedPorts = new() { ["80/tcp"] = new EmptyObject() };
+        });
+        Assert.Equal("served-by-site\n", await GetWithRetry($"http://127.0.0.1:{port}/"));
+        var ports = (await daemon.Client.InspectContainerAsync(id)).NetworkSettings.Ports;
+        Assert.Equal(port.ToString(), Assert.Single(ports["80/tcp"]!).HostPort);
+
+        // A restart detaches and attaches again: the same address, the port answers again.
+        var before = (await daemon.Client.InspectContainerAsync(id)).NetworkSettings.IPAddress;
+        await daemon.Client.RestartContainerAsync(id, 1);
+        Assert.Equal("served-by-site\n", await GetWithRetry($"http://127.0.0.1:{port}/"));
+        Assert.Equal(before, (await daemon.Client.InspectContainerAsync(id)).NetworkSettings.IPAddress);
+    }
+
+    [Fact]
+    public async Task TwoNetworksAreIsolated()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "left");
+        await Network(daemon.Client, "right");
+        var target = await Run(daemon.Client, "target", "right", "exec sleep 600");
+        var ip = (await daemon.Client.InspectContainerAsync(target)).NetworkSettings.IPAddress;
+        var (code, output) = await RunToEnd(daemon.Client, "left", $"ping -c1 -W1 {ip}; echo ping=$?; nslookup target; echo lookup=$?");
+        Assert.Equal(0, code);
+        Assert.Contains("ping=1", output);
+        Assert.DoesNotContain("lookup=0", output);
+    }
+
+    [Fact]
+    public async Task AfterRemovalNothingIsLeft()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        var net = await Network(daemon.Client, "gone");
+        var port = FreePort();
+        var id = await Run(daemon.Client, "gone", "gone", "exec sleep 600",
+            r => r.HostConfig.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = port.ToString() }] });
+        var ip = (await daemon.Client.InspectContainerAsync(id)).NetworkSettings.IPAddress;
+        Assert.Contains(port.ToString(), Nft(daemon));
+
+        await daemon.Client.RemoveContainerAsync(id, force: true);
+        await daemon.Client.RemoveNetworkAsync("gone");
+        var links = Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName).ToList();
+        Assert.DoesNotContain(links, l => l!.StartsWith("veth" + id[..7], StringComparison.Ordinal) || l.StartsWith(daemon.BridgePrefix, StringComparison.Ordinal));
+        var rules = Nft(daemon);
+        Assert.DoesNotContain(ip, rules);
+        Assert.DoesNotContain(port.ToString(), rules);
+        Assert.Single(await daemon.Client.ListNetworksAsync());
+        Assert.Single(Directory.GetFiles(Path.Combine(daemon.Root, "networks")));
+        await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.InspectNetworkAsync(net));
+    }
+
+    [Fact]
+    public async Task AfterTheDaemonIsKilledRulesAndNamesComeBackAndNoAddressIsGivenTwice()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "crash");
+        var port = FreePort();
+        var web = await Run(daemon.Client, "web", "crash", WebServer,
+            r => r.HostConfig.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostIp = "127.0.0.1", HostPort = port.ToString() }] });
+        var webIp = (await daemon.Client.InspectContainerAsync(web)).NetworkSettings.IPAddress;
+        var stopped = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "crash" } })).Id;
+        var stoppedIp = (await daemon.Client.InspectContainerAsync(stopped)).NetworkSettings.IPAddress;
+        await GetWithRetry($"http://127.0.0.1:{port}/");
+
+        daemon.Crash();
+        // Rules lost meanwhile (or never there after a reboot) are rebuilt from the records.
+        TestSupport.Shell.Run("nft", $"delete table inet {daemon.NftTable}", check: false);
+        daemon.Start();
+
+        Assert.Equal("served-by-web\n", await GetWithRetry($"http://127.0.0.1:{port}/"));
+        var (code, output) = await RunToEnd(daemon.Client, "crash", "nslookup web && wget -qO- http://web/ && ip -o -4 addr show eth0");
+        Assert.True(code == 0, output + daemon.Output);
+        Assert.Contains("served-by-web", output);
+        Assert.DoesNotContain($" {webIp}/", output);
+        Assert.DoesNotContain($" {stoppedIp}/", output);
+        var fresh = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "crash" } })).Id;
+        Assert.DoesNotContain((await daemon.Client.InspectContainerAsync(fresh)).NetworkSettings.IPAddress, new[] { webIp, stoppedIp });
+    }
+
+    [Fact]
+    public async Task HostsAndResolvConfFollowTheOptions()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "files");
+        var gateway = (await daemon.Client.InspectNetworkAsync("files")).IPAM.Config[0].Gateway;
+        var id = await Run(daemon.Client, "files", "files", "cat /etc/hosts /etc/resolv.conf", r =>
+        {
+            r.HostConfig.ExtraHosts = ["db.local:10.1.2.3", "host.local:host-gateway"];
+            r.HostConfig.DnsSearch = ["example.test"];
+            r.HostConfig.DnsOptions = ["ndots:2"];
+        });
+        await daemon.Client.WaitContainerAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
+        var output = new System.Text.StringBuilder();
+        await foreach (var e in daemon.Client.GetLogsAsync(id)) output.Append(e.Log);
+        var text = output.ToString();
+        Assert.Contains("10.1.2.3\tdb.local", text);
+        Assert.Contains($"{gateway}\thost.local", text);
+        Assert.Contains($"nameserver {gateway}", text);
+        Assert.Contains("search example.test", text);
+        Assert.Contains("options ndots:2", text);
+    }
+
+    private static string Nft(PrivateDaemon d) => TestSupport.Shell.Run("nft", $"list table inet {d.NftTable}");
+}

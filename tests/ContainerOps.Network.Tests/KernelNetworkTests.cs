@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using ContainerOps.Core.Api;
+using ContainerOps.TestSupport;
+using Xunit.Abstractions;
+
+namespace ContainerOps.Network.Tests;
+
+/// <summary>Bridges, veth pairs, addresses, NAT and names against the real kernel (needs root).</summary>
+public class KernelNetworkTests(ITestOutputHelper output)
+{
+    private static string NewId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+
+    [Fact]
+    public void ContainersReachEachOtherByAddressAndResolveByNameAliasAndShortIdTheMomentAttachReturns()
+    {
+        using var t = new TestNetworks();
+        var net = t.CreateNetwork("talk");
+        var (a, b) = (t.Sleeper(), t.Sleeper());
+        var (idA, idB) = (NewId(), NewId());
+        var epA = t.Manager.Reserve(idA, "alpha", net, null);
+        var epB = t.Manager.Reserve(idB, "beta", net, new EndpointSettings { Aliases = ["db"] });
+        t.Manager.Attach(idA, a.Id, []);
+        t.Manager.Attach(idB, b.Id, []);
+
+        var gw = new IPEndPoint(IPAddress.Parse(epA.Gateway), 53);
+        foreach (var name in new[] { "beta", "db", idB[..12], "BETA" })
+        {
+            var (rcode, addresses) = TestNetworks.QueryA(gw, name);
+            Assert.Equal(0, rcode);
+            Assert.Equal([IPAddress.Parse(epB.Endpoint.IPv4Address)], addresses);
+        }
+        // AAAA of a known name: no data, not forwarded.
+        var aaaa = TestNetworks.QueryA(gw, "beta", type: 28);
+        Assert.Equal(0, aaaa.Rcode);
+        Assert.Empty(aaaa.Addresses);
+        // An unknown name goes to the upstream (nothing on 127.0.0.1:9): SERVFAIL, quickly.
+        var sw = Stopwatch.StartNew();
+        Assert.Equal(2, TestNetworks.QueryA(gw, "unknown.invalid").Rcode);
+        Assert.True(sw.ElapsedMilliseconds < 2500, $"the failed forward took {sw.ElapsedMilliseconds} ms");
+
+        var ping = TestNetworks.InNamespace(a, $"ping -c1 -W3 {epB.Endpoint.IPv4Address}");
+        Assert.True(ping.Code == 0, ping.Output);
+        var lookup = TestNetworks.InNamespace(a, $"nslookup db {epA.Gateway}");
+        Assert.True(lookup.Code == 0 && lookup.Output.Contains(epB.Endpoint.IPv4Address), lookup.Output);
+        // Inside: the address, the MTU of the network, the default route and loopback.
+        var addr = TestNetworks.InNamespace(a, "ip addr");
+        Assert.Contains($"inet {epA.Endpoint.IPv4Address}/24", addr.Output);
+        Assert.Contains("lo: <LOOPBACK,UP", addr.Output);
+        Assert.Contains($"mtu {t.Manager.Inspect(net).Options["com.docker.network.driver.mtu"]}", addr.Output);
+        Assert.Contains($"default via {epA.Gateway}", TestNetworks.InNamespace(a, "ip route").Output);
+    }
+
+    [Fact]
+    public void TwoUserNetworksAreIsolated()
+    {
+        using var t = new TestNetworks();
+        var (x, y) = (t.CreateNetwork("x"), t.CreateNetwork("y"));
+        var (a, b) = (t.Sleeper(), t.Sleeper());
+        var (idA, idB) = (NewId(), NewId());
+        var epA = t.Manager.Reserve(idA, "a", x, null);
+        var epB = t.Manager.Reserve(idB, "b", y, null);
+        t.Manager.Attach(idA, a.Id, []);
+        t.Manager.Attach(idB, b.Id, []);
+
+        Assert.Equal(0, TestNetworks.InNamespace(a, $"ping -c1 -W2 {epA.Gateway}").Code);
+        var across = TestNetworks.InNamespace(a, $"ping -c1 -W1 {epB.Endpoint.IPv4Address}");
+        Assert.NotEqual(0, across.Code);
+        // Nor do names of the other network resolve here.
+        Assert.Equal(2, TestNetworks.QueryA(new IPEndPoint(IPAddress.Parse(epA.Gateway), 53), "b").Rcode);
+    }
+
+    [Fact]
+    public async Task APublishedPortAnswersOnLoopbackAndFromTheNetworkItself()
+    {
+        using var t = new TestNetworks();
+        using var www = new TempDir("cowww");
+        File.WriteAllText(Path.Combine(www.Path, "index.html"), "published\n");
+        var net = t.CreateNetwork("pub");
+        var web = t.Spawn("/bin/busybox", "httpd", "-f", "-p", "80", "-h", www.Path);
+        var client = t.Sleeper();
+        var (idWeb, idClient) = (NewId(), NewId());
+        t.Manager.Reserve(idWeb, "web", net, null);
+        var epClient = t.Manager.Reserve(idClient, "client", net, null);
+        var port = FreePort();
+        t.Manager.Attach(idWeb, web.Id, [new PortRequest("tcp", "", port, 80), new PortRequest("tcp", "127.0.0.1", 0, 80)]);
+        t.Manager.Attach(idClient, client.Id, []);
+        var random = t.Manager.EndpointsOf(idWeb)[0].Endpoint.Ports.Single(p => p.HostIp == "127.0.0.1").HostPort;
+        Assert.InRange(random, 32768, 60999);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal("published\n", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
+        Assert.Equal("published\n", await http.GetStringAsync($"http://127.0.0.1:{random}/"));
+        // Hairpin: a container of the same network through the host's address of the network.
+        var hairpin = TestNetworks.InNamespace(client, $"wget -qO- http://{epClient.Gateway}:{port}/");
+        Assert.True(hairpin.Code == 0 && hairpin.Output.Contains("published"), hairpin.Output);
+
+        t.Manager.Detach(idWeb);
+        var rules = Shell.Run("nft", $"list table inet {t.Table}");
+        Assert.DoesNotContain($"{port} :", rules);
+    }
+
+    [Fact]
+    public void AddressesSurviveARestartAndAreNeverHandedOutTwice()
+    {
+        using var t = new TestNetworks();
+        var net = t.CreateNetwork("ipam");
+        var ids = Enumerable.Range(0, 3).Select(_ => NewId()).ToList();
+        var given = ids.Select((id, i) => t.Manager.Reserve(id, "c" + i, net, null).Endpoint.IPv4Address).ToList();
+        Assert.Equal(3, given.Distinct().Count());
+        var fixedIp = given[0][..given[0].LastIndexOf('.')] + ".200";
+        var pinned = NewId();
+        t.Manager.Reserve(pinned, "pinned", net, new EndpointSettings { IPAMConfig = new EndpointIPAMConfig { IPv4Address = fixedIp } });
+        var clash = Assert.Throws<ContainerOpsException>(() => t.Manager.Reserve(NewId(), "other", net, new EndpointSettings { IPAMConfig = new() { IPv4Address = fixedIp } }));
+        Assert.Equal("AddressInUse", clash.Error.Id);
+
+        // A restarted manager (with one container gone meanwhile) keeps the others' addresses and never gives them again.
+        var survivors = ids.Skip(1).Append(pinned).ToDictionary(id => id, _ => false);
+        var m = t.Restart(survivors);
+        var after = m.Inspect(net).Containers;
+        Assert.Equal(3, after.Count);
+        Assert.DoesNotContain(ids[0], after.Keys);
+        var fresh = Enumerable.Range(0, 5).Select(i => m.Reserve(NewId(), "n" + i, net, null).Endpoint.IPv4Address).ToList();
+        Assert.Empty(fresh.Intersect(given.Skip(1).Append(fixedIp)));
+        Assert.Equal(fresh.Count, fresh.Distinct().Count());
+    }
+
+    [Fact]
+    public void AfterRemovalNothingIsLeft()
+    {
+        var before = TestNetworks.Links();
+        string table, prefix;
+        using (var t = new TestNetworks())
+        {
+            (table, prefix) = (t.Table, t.BridgePrefix);
+            var net = t.CreateNetwork("gone");
+            var a = t.Sleeper();
+            var id = NewId();
+            var ep = t.Manager.Reserve(id, "gone", net, new EndpointSettings { Aliases = ["gone-alias"] });
+            t.Manager.Attach(id, a.Id, [new PortRequest("tcp", "", FreePort(), 80)]);
+            Assert.Contains("gone-alias", t.Manager.ResolvableNames(net));
+            var veth = NetworkManager.VethName(id, net);
+            Assert.Contains(veth, TestNetworks.Links());
+
+            t.Manager.Release(id);
+            Assert.DoesNotContain(veth, TestNetworks.Links());
+            Assert.Empty(t.Manager.ResolvableNames(net));
+            Assert.DoesNotContain(ep.Endpoint.IPv4Address, Shell.Run("nft", $"list table inet {t.Table}"));
+            t.Manager.Remove(net);
+            Assert.DoesNotContain(TestNetworks.Links(), l => l.StartsWith(prefix, StringComparison.Ordinal));
+            Assert.DoesNotContain(Directory.GetFiles(Path.Combine(t.State.Path, "networks")), f => !f.Contains(t.Manager.Inspect("bridge").Id));
+        }
+        Assert.Empty(TestNetworks.Links().Except(before));
+        Assert.NotEqual(0, RunCode("nft", $"list table inet {table}"));
+    }
+
+    [Fact]
+    public void AnInternalNetworkForwardsNothingOut()
+    {
+        using var t = new TestNetworks();
+        var inner = t.CreateNetwork("inner", @internal: true);
+        var outer = t.CreateNetwork("outer");
+        var (a, b) = (t.Sleeper(), t.Sleeper());
+        var (idA, idB) = (NewId(), NewId());
+        t.Manager.Reserve(idA, "a", inner, null);
+        var epB = t.Manager.Reserve(idB, "b", outer, null);
+        t.Manager.Attach(idA, a.Id, []);
+        t.Manager.Attach(idB, b.Id, []);
+        Assert.NotEqual(0, TestNetworks.InNamespace(a, $"ping -c1 -W1 {epB.Endpoint.IPv4Address}").Code);
+        var rules = Shell.Run("nft", $"list table inet {t.Table}");
+        var bridge = t.Manager.Inspect(inner).Options["com.docker.network.bridge.name"];
+        Assert.Contains($"iifname \"{bridge}\" oifname != \"{bridge}\" drop", rules);
+        Assert.DoesNotContain($"oifname != \"{bridge}\" masquerade", rules);
+    }
+
+    [Fact]
+    public void TheNetworkStepTakesAFewMilliseconds()
+    {
+        using var t = new TestNetworks();
+        var net = t.CreateNetwork("fast");
+        var holders = Enumerable.Range(0, 21).Select(_ => t.Sleeper()).ToList();
+        var times = new List<double>();
+        foreach (var h in holders)
+        {
+            var id = NewId();
+            t.Manager.Reserve(id, "f" + h.Id, net, null);
+            var sw = Stopwatch.StartNew();
+            t.Manager.Attach(id, h.Id, []);
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.RemoveAt(0); // the first attach of a network in a process pays for JIT
+        times.Sort();
+        var median = times[times.Count / 2];
+        output.WriteLine($"attach (veth pair into the namespace, address, route, loopback, DNS names): median {median:F2} ms, min {times[0]:F2} ms, max {times[^1]:F2} ms over {times.Count}");
+        Assert.True(median < 25, $"median attach took {median:F2} ms");
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static int RunCode(string file, string args)
+    {
+        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+}
