@@ -9,9 +9,11 @@ public static class SeccompProbe
 {
     private static readonly Lazy<string> Binary = new(() =>
     {
-        var dir = Directory.CreateTempSubdirectory("co-scprobe-").FullName;
-        var output = Path.Combine(dir, "scprobe");
-        Shell.Run("cc", $"-static -O2 -o {output} {Path.Combine(AppContext.BaseDirectory, "SeccompProbe.c")}");
+        // Beside the test assembly, so nothing is left in /tmp; built under a private name, then renamed into place.
+        var output = Path.Combine(AppContext.BaseDirectory, "scprobe");
+        var building = $"{output}.{Environment.ProcessId}";
+        Shell.Run("cc", $"-static -O2 -o {building} {Path.Combine(AppContext.BaseDirectory, "SeccompProbe.c")}");
+        File.Move(building, output, overwrite: true);
         return output;
     });
 
