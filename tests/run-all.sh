@@ -33,6 +33,10 @@ snapshot_kernel() {
     awk '$3 == "overlay" { print "overlay mount " $2 }' /proc/mounts
     pgrep -a -f 'containerops-(shim|daemon)' | grep -v pgrep | sed 's/^/process /' || true
     ip netns list 2>/dev/null | sed 's/^/netns /'
+    # Bridges and veths (networks' and containers'), and nftables tables (each test daemon has its own).
+    ip -o link show type bridge 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print "bridge " $2 }'
+    ip -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print "veth " $2 }'
+    nft list tables 2>/dev/null | sed 's/^/nft /'
     find /sys/fs/cgroup -maxdepth 3 -type d -name 'containerops*' 2>/dev/null | sed 's/^/cgroup /'
   } | sort
 }

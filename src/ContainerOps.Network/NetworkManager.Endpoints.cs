@@ -19,7 +19,7 @@ public sealed partial class NetworkManager
     private const int EphemeralFirst = 32768, EphemeralLast = 60999;
 
     /// <summary>Reserves an address for a container on a network (at create, or connect): recorded before it is used.</summary>
-    public ContainerEndpoint Reserve(string containerId, string containerName, string network, EndpointSettings? settings)
+    public ContainerEndpoint Reserve(string containerId, string containerName, string network, EndpointSettings? settings, IReadOnlyList<string>? dns = null)
     {
         lock (_lock)
         {
@@ -51,6 +51,7 @@ public sealed partial class NetworkManager
                 ContainerId = containerId, ContainerName = containerName, EndpointId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant(),
                 IPv4Address = ip.ToString(), MacAddress = MacFor(ip), FixedAddress = fixedAddress, Interface = ifname,
                 Aliases = settings?.Aliases?.Where(a => a.Length > 0).Distinct().ToList() ?? new(), DefaultRoute = others.Count == 0,
+                Dns = dns?.ToList() ?? new(),
             };
             n.Endpoints[containerId] = e;
             Save(n);

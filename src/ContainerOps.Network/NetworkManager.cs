@@ -358,6 +358,7 @@ public sealed partial class NetworkManager : IDisposable
             {
                 var upstreams = _options.DnsUpstreams ?? DnsResponder.ReadResolvConf("/etc/resolv.conf");
                 var dns = new DnsResponder(new IPEndPoint(IPAddress.Parse(n.Gateway), _options.DnsPort), upstreams, forward: !n.Internal);
+                dns.UpstreamsFor = client => UpstreamsOf(n, client);
                 _dns[n.Id] = dns;
                 UpdateNamesLocked(n);
             }
@@ -367,6 +368,17 @@ public sealed partial class NetworkManager : IDisposable
             }
         }
         if (rebuild && (first || !_tableWritten)) RebuildLocked();
+    }
+
+    /// <summary>The `--dns` servers of the container that has <paramref name="client"/> on network <paramref name="n"/>.</summary>
+    private IReadOnlyList<IPEndPoint>? UpstreamsOf(NetworkRecord n, IPAddress client)
+    {
+        lock (_lock)
+        {
+            var text = client.ToString();
+            var e = n.Endpoints.Values.FirstOrDefault(e => e.IPv4Address == text && e.HostVeth is not null);
+            return e is { Dns.Count: > 0 } ? e.Dns.Select(d => new IPEndPoint(IPAddress.Parse(d), 53)).ToList() : null;
+        }
     }
 
     private void RebuildLocked()

@@ -56,6 +56,8 @@ public sealed class EndpointRecord
     public string? HostVeth { get; set; }
     /// <summary>Published ports, DNATed to this endpoint's address while it is attached.</summary>
     public List<PortMapping> Ports { get; set; } = new();
+    /// <summary>The container's own name servers (`--dns`): the network's DNS server passes its other queries to them.</summary>
+    public List<string> Dns { get; set; } = new();
     /// <summary>Whether this endpoint carries the container's default route.</summary>
     public bool DefaultRoute { get; set; }
 }

@@ -220,7 +220,8 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Parameter]
     public string[]? AddHost { get; set; }
 
-    /// <summary>Name servers for /etc/resolv.conf instead of the network's (`--dns`).</summary>
+    /// <summary>The container's name servers (`--dns`): on a user-defined network, where the network's server passes the
+    /// names it does not know; elsewhere, the nameservers of its /etc/resolv.conf.</summary>
     [Parameter]
     public string[]? Dns { get; set; }
 

@@ -183,6 +183,7 @@ public class NetworkTests
             r.HostConfig.ExtraHosts = ["db.local:10.1.2.3", "host.local:host-gateway"];
             r.HostConfig.DnsSearch = ["example.test"];
             r.HostConfig.DnsOptions = ["ndots:2"];
+            r.HostConfig.Dns = ["10.0.0.53"]; // on a user network: the upstream of the network's server, not a nameserver line
         });
         await daemon.Client.WaitContainerAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
         var output = new System.Text.StringBuilder();
@@ -191,6 +192,7 @@ public class NetworkTests
         Assert.Contains("10.1.2.3\tdb.local", text);
         Assert.Contains($"{gateway}\thost.local", text);
         Assert.Contains($"nameserver {gateway}", text);
+        Assert.DoesNotContain("nameserver 10.0.0.53", text);
         Assert.Contains("search example.test", text);
         Assert.Contains("options ndots:2", text);
     }

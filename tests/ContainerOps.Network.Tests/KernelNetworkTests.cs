@@ -175,6 +175,48 @@ public class KernelNetworkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void EgressLeavesMasqueradedAndAnInternalNetworkHasNone()
+    {
+        using var t = new TestNetworks();
+        using var www = new TempDir("coout");
+        File.WriteAllText(Path.Combine(www.Path, "index.html"), "outside\n");
+        var net = t.CreateNetwork("egress");
+        var closed = t.CreateNetwork("closed", @internal: true);
+        // "Outside": a namespace of our own behind a veth pair, with no route back to the containers' subnets, so only
+        // masqueraded traffic can have an answer.
+        var outside = t.Sleeper();
+        var hostSide = t.BridgePrefix + "out";
+        Shell.Run("ip", $"link add {hostSide} type veth peer name eth0 netns {outside.Id}");
+        Shell.Run("ip", $"addr add 10.213.251.1/30 dev {hostSide}");
+        Shell.Run("ip", $"link set {hostSide} up");
+        foreach (var cmd in new[] { "ip addr add 10.213.251.2/30 dev eth0", "ip link set eth0 up", "ip link set lo up" })
+            Assert.Equal(0, TestNetworks.InNamespace(outside, cmd).Code);
+        var server = t.Spawn("nsenter", "-t", outside.Id.ToString(), "-n", "/bin/busybox", "httpd", "-f", "-p", "8080", "-h", www.Path);
+
+        var (a, b) = (t.Sleeper(), t.Sleeper());
+        var (idA, idB) = (NewId(), NewId());
+        t.Manager.Reserve(idA, "a", net, null);
+        t.Manager.Reserve(idB, "b", closed, null);
+        t.Manager.Attach(idA, a.Id, []);
+        t.Manager.Attach(idB, b.Id, []);
+
+        (int Code, string Output) out1 = default;
+        for (var i = 0; i < 20; i++)
+        {
+            out1 = TestNetworks.InNamespace(a, "wget -qO- http://10.213.251.2:8080/");
+            if (out1.Code == 0) break;
+            Thread.Sleep(100); // the server may still be starting
+        }
+        Assert.True(out1.Code == 0 && out1.Output.Contains("outside"), out1.Output);
+        // Even with a way back (a route to its subnet outside), nothing leaves the internal network.
+        var closedSubnet = t.Manager.Inspect(closed).IPAM.Config[0].Subnet;
+        Assert.Equal(0, TestNetworks.InNamespace(outside, $"ip route add {closedSubnet} via 10.213.251.1").Code);
+        Assert.NotEqual(0, TestNetworks.InNamespace(b, "ping -c1 -W1 10.213.251.2").Code);
+        Assert.Equal(0, TestNetworks.InNamespace(outside, $"ping -c1 -W2 10.213.251.1").Code);
+        GC.KeepAlive(server);
+    }
+
+    [Fact]
     public void TheNetworkStepTakesAFewMilliseconds()
     {
         using var t = new TestNetworks();

@@ -78,6 +78,20 @@ public class UnitTests
         Assert.Equal(3, TestNetworks.QueryA(dns.Endpoint, "example.invalid").Rcode);
         await upstreamTask;
 
+        // A container's own --dns servers take the place of the default upstreams for its queries.
+        using var own = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var ownTask = Task.Run(async () =>
+        {
+            var r = await own.ReceiveAsync();
+            var reply = r.Buffer.ToArray();
+            reply[2] |= 0x80;
+            reply[3] = (byte)((reply[3] & 0xF0) | 5);
+            await own.SendAsync(reply, r.RemoteEndPoint);
+        });
+        dns.UpstreamsFor = client => IPAddress.IsLoopback(client) ? [(IPEndPoint)own.Client.LocalEndPoint!] : null;
+        Assert.Equal(5, TestNetworks.QueryA(dns.Endpoint, "example.invalid").Rcode);
+        await ownTask;
+
         using var closed = new DnsResponder(new IPEndPoint(IPAddress.Loopback, 0), [(IPEndPoint)upstream.Client.LocalEndPoint!], forward: false);
         Assert.Equal(3, TestNetworks.QueryA(closed.Endpoint, "example.invalid").Rcode);
     }

@@ -36,7 +36,7 @@ internal static class NetworkRoutes
                 throw new ContainerOpsException(ErrorKind.Conflict, "NotOnBridgeNetwork",
                     $"container {c.Name.TrimStart('/')} uses network mode {c.HostConfig.NetworkMode} and cannot join a bridge network", c.Name.TrimStart('/'));
             var network = net.Networks.ResolveName(id);
-            net.Networks.Reserve(c.Id, c.Name.TrimStart('/'), network, body.EndpointConfig);
+            net.Networks.Reserve(c.Id, c.Name.TrimStart('/'), network, body.EndpointConfig, c.HostConfig.Dns);
             if (c.State.Running && c.State.Pid > 0)
             {
                 try { net.Networks.Attach(c.Id, c.State.Pid, [], network); }

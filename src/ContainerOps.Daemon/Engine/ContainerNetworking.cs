@@ -77,7 +77,7 @@ public sealed class ContainerNetworking : IDisposable
                 if (network == NetworkManager.DefaultNetworkName && settings?.Aliases is { Count: > 0 })
                     throw new ContainerOpsException(ErrorKind.InvalidArgument, "AliasOnDefaultNetwork",
                         "network-scoped aliases are only supported on user-defined networks", r.Name, "NetworkingConfig");
-                Networks.Reserve(r.Id, r.Name, network, settings);
+                Networks.Reserve(r.Id, r.Name, network, settings, hc.Dns);
             }
         }
         catch
@@ -150,8 +150,10 @@ public sealed class ContainerNetworking : IDisposable
         var resolv = new StringBuilder();
         var hostResolv = File.Exists("/etc/resolv.conf") ? File.ReadAllLines("/etc/resolv.conf") : [];
         var hc = r.HostConfig;
-        if (hc.Dns.Count > 0) foreach (var d in hc.Dns) resolv.Append($"nameserver {d}\n");
-        else if (primary is { IsDefault: false }) resolv.Append($"nameserver {primary.Gateway}\n");
+        // On a user network the network's server answers, for the names of its containers, and passes the rest on to
+        // the container's --dns servers (or the host's); elsewhere --dns servers are the container's own.
+        if (primary is { IsDefault: false }) resolv.Append($"nameserver {primary.Gateway}\n");
+        else if (hc.Dns.Count > 0) foreach (var d in hc.Dns) resolv.Append($"nameserver {d}\n");
         else
             // The default network has no name server of ours: the host's, except those on its loopback.
             foreach (var line in hostResolv.Where(l => l.StartsWith("nameserver", StringComparison.Ordinal)))

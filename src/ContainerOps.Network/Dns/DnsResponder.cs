@@ -26,6 +26,9 @@ public sealed class DnsResponder : IDisposable
 
     public IPEndPoint Endpoint { get; }
 
+    /// <summary>The upstreams for queries from one client (a container's `--dns`), or null for the default ones.</summary>
+    public Func<IPAddress, IReadOnlyList<IPEndPoint>?>? UpstreamsFor { get; set; }
+
     /// <param name="forward">False on internal networks: names of the outside world do not resolve there.</param>
     public DnsResponder(IPEndPoint listen, IReadOnlyList<IPEndPoint> upstreams, bool forward)
     {
@@ -63,7 +66,7 @@ public sealed class DnsResponder : IDisposable
             {
                 try
                 {
-                    var answer = await AnswerAsync(query);
+                    var answer = await AnswerAsync(query, ((IPEndPoint)client).Address);
                     if (answer is not null) await _socket.SendToAsync(answer, SocketFlags.None, client);
                 }
                 catch (Exception) { }
@@ -71,7 +74,7 @@ public sealed class DnsResponder : IDisposable
         }
     }
 
-    internal async Task<byte[]?> AnswerAsync(byte[] query)
+    internal async Task<byte[]?> AnswerAsync(byte[] query, IPAddress? client = null)
     {
         if (query.Length < 12) return null;
         var flags = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(2));
@@ -89,7 +92,8 @@ public sealed class DnsResponder : IDisposable
             return Answer(query, questionEnd, records);
         }
         if (!_forward) return Error(query, RcodeNxDomain, questionEnd);
-        foreach (var upstream in _upstreams)
+        var upstreams = (client is null ? null : UpstreamsFor?.Invoke(client)) ?? _upstreams;
+        foreach (var upstream in upstreams)
         {
             try
             {
