@@ -68,7 +68,8 @@ public sealed class HostState(PrivateDaemon daemon)
             foreach (var dir in Directory.GetDirectories(root))
             {
                 var id = Path.GetFileName(dir);
-                if (id is "s") continue;
+                // Container ids start with a letter or digit: a dot directory is the runtime's own (its seccomp cache).
+                if (id is "s" || id.StartsWith('.')) continue;
                 if (build && id == "bundles" && Directory.GetFileSystemEntries(dir).Length == 0) continue;
                 checks++;
                 if (!build && Live(id)) continue;

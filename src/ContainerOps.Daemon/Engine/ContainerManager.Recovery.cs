@@ -49,7 +49,8 @@ public sealed partial class ContainerManager
             foreach (var dir in Directory.GetDirectories(stateRoot))
             {
                 var id = Path.GetFileName(dir);
-                if (id is "s" or "bundles") continue;
+                // Container ids start with a letter or digit: a dot directory is the runtime's own (its seccomp cache).
+                if (id is "s" or "bundles" || id.StartsWith('.')) continue;
                 _log.LogWarning("stopping build step {Id}: its build ended with the daemon", id);
                 try { await runtime.DeleteAsync(id, force: true); }
                 catch (Exception e) when (e is ContainerOpsException or IOException) { _log.LogError(e, "cannot stop build step {Id}", id); }
