@@ -85,13 +85,15 @@ internal sealed partial class ImageBuilder
                 var ociMounts = new List<OciMount>();
                 var secretEnv = new List<string>();
                 string? privateDir = null;
+                // Secrets and scripts go beside the step's bundle: gone with it, and with the runtime's state when a
+                // daemon start clears what a killed build left.
                 string PrivateDir()
                 {
                     if (privateDir != null) return privateDir;
-                    var dir = Path.Combine(stateRoot, "mounts", id);
+                    var dir = Path.Combine(stateRoot, "bundles", id, "mounts");
                     Directory.CreateDirectory(dir);
                     File.SetUnixFileMode(dir, (UnixFileMode)FileModes.Mode0700);
-                    cleanup.Push(() => Directory.Delete(dir, recursive: true));
+                    cleanup.Push(() => Directory.Delete(Path.GetDirectoryName(dir)!, recursive: true));
                     return privateDir = dir;
                 }
 
