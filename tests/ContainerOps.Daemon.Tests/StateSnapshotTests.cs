@@ -18,7 +18,13 @@ public class StateSnapshotTests
             Root = Path.Combine(dir.Path, "root"), RunRoot = Path.Combine(dir.Path, "r"),
             CgroupParent = "containerops-test-" + Guid.NewGuid().ToString("N")[..8], ShimPath = PrivateDaemon.ShimPath,
         };
-        var manager = new ContainerManager(options, NullLogger<ContainerManager>.Instance);
+        // Networks of its own (none is used here): nothing of the host's default bridge or table is touched.
+        var suffix = Guid.NewGuid().ToString("N")[..6];
+        options.BridgeName = "cosnap" + suffix;
+        options.BridgePrefix = "cs" + suffix[..4] + "-";
+        options.NftTable = "containerops_snap_" + suffix;
+        using var networking = new ContainerNetworking(options, NullLogger<ContainerNetworking>.Instance);
+        var manager = new ContainerManager(options, NullLogger<ContainerManager>.Instance, networking);
         try
         {
             var tar = Busybox.CreateRootfsTar(Path.Combine(dir.Path, "busybox.tar"));
