@@ -119,9 +119,9 @@ public sealed class NewContainerNetworkCommand : ContainerOpsCmdlet
 }
 
 /// <summary>Removes networks (`docker network rm`); one that still has containers stays (NetworkInUse).</summary>
-/// <example><code>Get-ContainerNetwork app* | Remove-ContainerNetwork</code>Removes the networks whose names start with app, asking first.</example>
+/// <example><code>Get-ContainerNetwork app* | Remove-ContainerNetwork</code>Removes the networks whose names start with app.</example>
 /// <example><code>Remove-ContainerNetwork -Unused -Confirm:$false</code>Removes every user-defined network no container uses: `docker network prune -f`.</example>
-[Cmdlet(VerbsCommon.Remove, "ContainerNetwork", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = "ByName")]
+[Cmdlet(VerbsCommon.Remove, "ContainerNetwork", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "ByName")]
 [OutputType(typeof(void), typeof(string))]
 public sealed class RemoveContainerNetworkCommand : ContainerOpsCmdlet
 {
