@@ -134,6 +134,10 @@ public sealed class RemoveContainerNetworkCommand : ContainerOpsCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "Unused")]
     public SwitchParameter Unused { get; set; }
 
+    /// <summary>No error for a network that does not exist (`docker network rm -f`).</summary>
+    [Parameter(ParameterSetName = "ByName")]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         if (Unused)
@@ -143,7 +147,14 @@ public sealed class RemoveContainerNetworkCommand : ContainerOpsCmdlet
             return;
         }
         foreach (var n in Name)
-            if (ShouldProcess(n, "Remove network")) TryStep(() => Run(ct => Client.RemoveNetworkAsync(n, ct)));
+        {
+            if (!ShouldProcess(n, "Remove network")) continue;
+            TryStep(() =>
+            {
+                try { Run(ct => Client.RemoveNetworkAsync(n, ct)); }
+                catch (ContainerOpsException e) when (Force && e.Error.Kind == ErrorKind.NotFound) { }
+            });
+        }
     }
 }
 
