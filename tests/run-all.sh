@@ -31,7 +31,8 @@ passed=0; failed=0; skipped=0; broken=()
 snapshot_kernel() {
   {
     awk '$3 == "overlay" { print "overlay mount " $2 }' /proc/mounts
-    pgrep -a -f 'containerops-(shim|daemon)' | grep -v pgrep | sed 's/^/process /' || true
+    # By process name (comm, 15 characters), zombies aside: a build's objcopy naming the daemon's file is no daemon.
+    ps -eo pid=,stat=,comm=,args= | awk '$2 !~ /^Z/ && $3 ~ /^containerops-(sh|da)/ { $2 = ""; $3 = ""; print "process " $0 }' 
     ip netns list 2>/dev/null | sed 's/^/netns /'
     # Bridges and veths (networks' and containers'), and nftables tables (each test daemon has its own).
     ip -o link show type bridge 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print "bridge " $2 }'
