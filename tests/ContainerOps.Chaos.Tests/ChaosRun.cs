@@ -31,6 +31,8 @@ public sealed class ChaosRun : IAsyncDisposable
     public List<string> Anomalies { get; } = new();
     public string BusyboxTar => Path.Combine(_tmp.Path, "busybox.tar");
     public string? PulledReference { get; private set; }
+    /// <summary>A user network (bridge, addresses, name server) some containers join; others use the default bridge.</summary>
+    public const string Network = "chaos-net";
 
     private readonly Action<string> _log;
     private readonly Random _rng;
@@ -116,6 +118,7 @@ public sealed class ChaosRun : IAsyncDisposable
         _host = new HostState(_daemon);
         await using (var tar = File.OpenRead(BusyboxTar))
             await Client.ImportImageAsync(tar, "chaos/base:1");
+        await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = Network });
         try
         {
             // A loopback registry with an image whose top layer only it has: every pull downloads and unpacks it.

@@ -95,16 +95,78 @@ public sealed class HostState(PrivateDaemon daemon)
             v.Add("a record became unreadable (ROOT/damaged exists): " + string.Join(", ", Directory.GetDirectories(Path.Combine(daemon.Root, "damaged")).Select(Path.GetFileName)));
         checks++;
 
-        // Networks: this release makes no veths or named network namespaces; none may carry a container's id.
-        var net = (Directory.Exists("/sys/class/net") ? Directory.GetFileSystemEntries("/sys/class/net") : [])
-            .Concat(Directory.Exists("/run/netns") ? Directory.GetFileSystemEntries("/run/netns") : [])
-            .Select(Path.GetFileName).ToList();
-        foreach (var id in records.Concat(statusById.Keys).Distinct())
+        v.AddRange(CheckNetworks(statusById, ref checks));
+        return v;
+    }
+
+    /// <summary>Networks: every bridge of this daemon belongs to a network record; a host veth exists exactly for each
+    /// running container's endpoint (named in its record), on that network's bridge; no address is handed out twice;
+    /// endpoints belong to listed containers; no named network namespace carries a container's id.</summary>
+    private List<string> CheckNetworks(IReadOnlyDictionary<string, string> statusById, ref int checks)
+    {
+        var v = new List<string>();
+        bool Live(string id) => statusById.TryGetValue(id, out var s) && s is "running" or "paused";
+        var networks = new List<JsonNode>();
+        var dir = Path.Combine(daemon.Root, "networks");
+        foreach (var file in Directory.Exists(dir) ? Directory.GetFiles(dir, "*.json") : [])
         {
             checks++;
-            if (net.FirstOrDefault(n => n!.Contains(id[..12], StringComparison.Ordinal)) is { } link) v.Add($"network object {link} names container {Short(id)}");
+            try { networks.Add(JsonNode.Parse(File.ReadAllText(file))!); }
+            catch (Exception e) when (e is IOException or System.Text.Json.JsonException) { v.Add($"network record {Path.GetFileName(file)} cannot be read: {e.Message}"); }
+        }
+        var links = Directory.Exists("/sys/class/net") ? Directory.GetFileSystemEntries("/sys/class/net").Select(l => Path.GetFileName(l)!).ToHashSet() : [];
+        var bridges = networks.Select(n => n["BridgeName"]?.GetValue<string>() ?? "").Where(b => b.Length > 0).ToHashSet();
+        foreach (var link in links.Where(l => l == daemon.BridgeName || l.StartsWith(daemon.BridgePrefix, StringComparison.Ordinal)))
+        {
+            checks++;
+            if (!bridges.Contains(link)) v.Add($"bridge {link} belongs to no network");
+        }
+        var expectedVeths = new HashSet<string>();
+        foreach (var n in networks)
+        {
+            var name = n["Name"]?.GetValue<string>();
+            var bridge = n["BridgeName"]?.GetValue<string>() ?? "";
+            var endpoints = (n["Endpoints"] as JsonObject ?? []).Select(kv => (Id: kv.Key, E: kv.Value!)).ToList();
+            foreach (var dup in endpoints.GroupBy(e => e.E["IPv4Address"]?.GetValue<string>()).Where(g => g.Key is { Length: > 0 } && g.Count() > 1))
+                v.Add($"network {name}: address {dup.Key} is given to {string.Join(" and ", dup.Select(d => Short(d.Id)))}");
+            foreach (var (id, e) in endpoints)
+            {
+                checks++;
+                if (!statusById.ContainsKey(id)) { v.Add($"network {name} keeps an endpoint of {Short(id)}, which is no listed container"); continue; }
+                var veth = e["HostVeth"]?.GetValue<string>();
+                if (veth is null)
+                {
+                    if (Live(id)) v.Add($"container {Short(id)} runs but its endpoint on {name} has no veth");
+                    continue;
+                }
+                expectedVeths.Add(veth);
+                if (!Live(id)) v.Add($"container {Short(id)} is {statusById[id]} but its endpoint on {name} still names veth {veth}");
+                else if (!links.Contains(veth)) v.Add($"container {Short(id)} runs but its veth {veth} on {name} does not exist");
+                else if (ReadMaster(veth) != bridge) v.Add($"veth {veth} of {Short(id)} is on {ReadMaster(veth) ?? "no bridge"}, not {bridge}");
+            }
+        }
+        foreach (var link in links.Where(l => l.StartsWith("veth", StringComparison.Ordinal) && !expectedVeths.Contains(l)))
+        {
+            var master = ReadMaster(link);
+            var ours = master is not null && bridges.Contains(master)
+                || statusById.Keys.Any(id => link.Length >= 11 && link[4..11] == id[..7]);
+            if (!ours) continue;
+            checks++;
+            v.Add($"veth {link} (on {master ?? "no bridge"}) is owned by no running container's endpoint");
+        }
+        var named = Directory.Exists("/run/netns") ? Directory.GetFileSystemEntries("/run/netns").Select(Path.GetFileName).ToList() : [];
+        foreach (var id in statusById.Keys)
+        {
+            checks++;
+            if (named.FirstOrDefault(n => n!.Contains(id[..12], StringComparison.Ordinal)) is { } ns) v.Add($"network namespace {ns} names container {Short(id)}");
         }
         return v;
+    }
+
+    private static string? ReadMaster(string link)
+    {
+        try { return new FileInfo($"/sys/class/net/{link}/master").LinkTarget is { } t ? Path.GetFileName(t) : null; }
+        catch (IOException) { return null; }
     }
 
     /// <summary>The image store on disk: every blob has the digest it is named by, every image's manifest, config and

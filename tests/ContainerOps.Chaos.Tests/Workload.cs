@@ -114,6 +114,8 @@ public sealed class Workload(ChaosRun run)
                 Name = c.Name, Image = Base, Cmd = Command(role),
                 HostConfig = new HostConfig
                 {
+                    // Sleepers live long enough to matter on a network: the default bridge, the run's own, or none.
+                    NetworkMode = role == Role.Sleeper ? rng.Next(3) switch { 0 => "bridge", 1 => ChaosRun.Network, _ => "none" } : "none",
                     RestartPolicy = role switch
                     {
                         Role.OnFailure => new RestartPolicy { Name = "on-failure", MaximumRetryCount = 2 },
