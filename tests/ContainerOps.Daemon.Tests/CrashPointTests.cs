@@ -167,11 +167,16 @@ public class CrashPointTests
     }
 
     [Fact]
-    public async Task ARemovalCutOffIsFinishedAtTheNextStart()
+    public async Task ARemovalCutOffIsFinishedAtTheNextStartAndFreesTheAddress()
     {
         using var daemon = new PrivateDaemon();
-        var id = await CreateAsync(daemon, "cut-removal", Sleeper);
+        var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Name = "cut-removal", Image = image, Cmd = Sleeper, HostConfig = new HostConfig { NetworkMode = "bridge" },
+        })).Id;
         await daemon.Client.StartContainerAsync(id);
+        Assert.Contains(id, (await daemon.Client.InspectNetworkAsync("bridge")).Containers.Keys);
         var pid = (await daemon.Client.InspectContainerAsync(id)).State.Pid;
         await CrashAtAsync(daemon, "daemon-removing", c => c.RemoveContainerAsync(id, force: true));
 
@@ -182,6 +187,8 @@ public class CrashPointTests
         AssertNothingRuns(daemon, id);
         Assert.False(Directory.Exists(Path.Combine(daemon.Root, "containers", id)), "its record is left");
         Assert.False(Directory.Exists(Path.Combine(daemon.Root, "images", "containers", id)), "its layer is left");
+        Assert.DoesNotContain(id, (await daemon.Client.InspectNetworkAsync("bridge")).Containers.Keys);
+        Assert.DoesNotContain(File.ReadAllText(Directory.GetFiles(Path.Combine(daemon.Root, "networks")).Single(f => File.ReadAllText(f).Contains("\"IsDefault\": true"))), id);
     }
 
     [Fact]

@@ -104,6 +104,7 @@ public sealed partial class ContainerManager
             // A removal was cut off; it had begun (and may have stopped the container), so it is finished.
             _log.LogWarning("finishing the removal of {Name} ({Id}), cut off by the daemon's end", r.Name, r.Id[..12]);
             await runtime.DeleteAsync(r.Id, force: true);
+            Networking.Release(r.Id);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);
             Directory.Delete(entry.Dir, true);
