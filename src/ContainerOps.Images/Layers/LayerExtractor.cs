@@ -40,7 +40,8 @@ public static class LayerExtractor
                 // Gunzip and the diff ID's hash run on a read-ahead thread; parsing and file creation on this one.
                 using (var ahead = new ReadAheadStream(hashing))
                 {
-                    using var reader = new TarReader(ahead, leaveOpen: true);
+                    var end = new TarEndCheck(ahead);
+                    using var reader = new TarReader(end, leaveOpen: true);
                     while (reader.GetNextEntry(copyData: false) is { } entry)
                     {
                         ct.ThrowIfCancellationRequested();
@@ -48,6 +49,8 @@ public static class LayerExtractor
                             throw Invalid("LayerTooLarge", $"layer has more than {options.MaxEntries} entries", null);
                         ExtractEntry(state, entry);
                     }
+                    if (!end.EndedCleanly)
+                        throw Invalid("CorruptLayer", "layer archive is truncated or corrupt: it ends at a block that is neither a tar header nor the end of the archive", null);
                     while (ahead.Read(state.Buffer) > 0) { } // the digest covers everything after the tar's end too
                 }
             }
