@@ -40,7 +40,6 @@ public sealed class ChaosRun : IAsyncDisposable
     private PrivateDaemon? _daemon;
     private HostState? _host;
     private TestRegistry? _registry;
-    private volatile int _epoch;
     private CancellationTokenSource _ops = new();
     private readonly Stopwatch _clock = new();
     private TimeSpan _startup = TimeSpan.FromMilliseconds(500);
@@ -53,7 +52,6 @@ public sealed class ChaosRun : IAsyncDisposable
     }
 
     public IContainerOpsClient Client => _daemon!.Client;
-    public int Epoch => _epoch;
     public CancellationToken OpToken => _ops.Token;
 
     private readonly HashSet<string> _seen = new();
@@ -157,6 +155,8 @@ public sealed class ChaosRun : IAsyncDisposable
             }
             Process.GetProcessById(shim).Kill();
             Stats.ShimKills++;
+            _log($"killed the shim {shim} of {c.Name}");
+            c.Note("its shim killed");
             var deadline = DateTime.UtcNow.AddSeconds(10);
             ContainerDetails d;
             while ((d = await Client.InspectContainerAsync(c.Name)).State.Running && DateTime.UtcNow < deadline) await Task.Delay(50);
@@ -174,7 +174,6 @@ public sealed class ChaosRun : IAsyncDisposable
 
     private void Kill(bool startup)
     {
-        _epoch++;
         _ops.Cancel();
         _daemon!.Crash();
         Stats.Kills++;
@@ -240,7 +239,8 @@ public sealed class ChaosRun : IAsyncDisposable
                 allowed = c.Allows(seen);
                 expected = string.Join(" or ", c.Allowed);
             }
-            if (!allowed) Violation($"{c.Name} ({c.Role}) is {seen}; acknowledged operations allow {expected}");
+            if (!allowed) Violation($"{c.Name} ({c.Role}) is {seen}; acknowledged operations allow {expected}; its history: {c.Story()}");
+            c.Note($"restart {Stats.Restarts} check: {seen}");
             if (row is not null)
             {
                 checks++;
@@ -253,6 +253,10 @@ public sealed class ChaosRun : IAsyncDisposable
                 if (c.Role == Role.Exiter && seen == Observed.Running) c.Expect(Observed.Running, Observed.Exited(3));
                 else if (c.Role == Role.OnFailure && !c.Stopped && seen.Status is "running" or "restarting" or "exited") c.Expect(c.AfterStart());
                 else c.Expect(seen);
+                // A signal a cut-off stop or kill delivered may still end a process seen running; once it is seen ended,
+                // the signal has done what it could.
+                if (seen.Status == "running") c.Widen([.. c.Pending]);
+                else c.Pending.Clear();
             }
             if (row is not null)
             {
@@ -355,10 +359,16 @@ public sealed class ChaosRun : IAsyncDisposable
 
     // ---------------------------------------------------------------- cleanup
 
-    /// <summary>The daemon's log, for a failure report.</summary>
+    /// <summary>The daemon's log, for a failure report; the whole of it is kept beside CHAOS_LOG when that is set.</summary>
     public string DaemonLogTail(int lines)
     {
         if (_daemon is null || !File.Exists(_daemon.LogPath)) return "";
+        if (Settings.LogFile is { } log)
+        {
+            var kept = Path.ChangeExtension(log, ".daemon.log");
+            File.Copy(_daemon.LogPath, kept, overwrite: true);
+            _log("the daemon's whole log is kept in " + kept);
+        }
         var all = File.ReadAllLines(_daemon.LogPath);
         return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
     }

@@ -39,7 +39,22 @@ public sealed class TrackedContainer
     public bool Busy { get; set; }
     /// <summary>A stop was acknowledged since the last start: restart policies leave it alone (except "always" at a daemon start).</summary>
     public bool Stopped { get; set; }
+    /// <summary>What a stop or kill that was cut off may still bring about: its signal may have been delivered before
+    /// the daemon died and act later (a sleeper's trap runs when its current sleep ends). Kept while it may run.</summary>
+    public HashSet<Observed> Pending { get; } = new();
     public int MaxRestartCount => Role == Role.OnFailure ? 2 : int.MaxValue;
+    /// <summary>What was done to it and what was seen of it, with times: a violation report prints it.</summary>
+    public List<string> History { get; } = new();
+
+    public void Note(string what)
+    {
+        lock (History) History.Add($"{DateTime.Now:HH:mm:ss.fff} {what}");
+    }
+
+    public string Story()
+    {
+        lock (History) return string.Join("; ", History);
+    }
 
     public void Expect(params Observed[] states)
     {

@@ -22,7 +22,7 @@ public sealed class Workload(ChaosRun run)
         var rng = new Random(run.Settings.Seed * 31 + index);
         while (!stop.IsCancellationRequested)
         {
-            try { await run.Gate.EnterAsync(stop); }
+            try { _epoch.Value = await run.Gate.EnterAsync(stop); }
             catch (OperationCanceledException) { return; }
             try { await OneAsync(rng); }
             catch (Exception e) { run.Anomaly($"worker {index}: {e.GetType().Name}: {e.Message}"); }
@@ -32,10 +32,21 @@ public sealed class Workload(ChaosRun run)
 
     private enum Outcome { Acknowledged, Refused, CutOff }
 
-    /// <summary>Runs one API call and classifies its outcome by whether the daemon was killed while it ran.</summary>
-    private async Task<(Outcome Outcome, ContainerOpsException? Error)> Call(string what, Func<IContainerOpsClient, CancellationToken, Task> op)
+    /// <summary>The epoch the worker's current operation entered the gate in (each worker runs one at a time).</summary>
+    private readonly AsyncLocal<int> _epoch = new();
+
+    /// <summary>Runs one API call and classifies its outcome by whether the daemon was killed while it ran: the gate closed
+    /// (and a new epoch began) since the operation entered it.</summary>
+    private async Task<(Outcome Outcome, ContainerOpsException? Error)> Call(string what, Func<IContainerOpsClient, CancellationToken, Task> op, TrackedContainer? subject = null)
     {
-        var epoch = run.Epoch;
+        var result = await CallCore(what, op);
+        subject?.Note($"{what.Split(' ')[0]}: {result.Outcome}{(result.Error is { } e ? " (" + e.Message + ")" : "")}");
+        return result;
+    }
+
+    private async Task<(Outcome Outcome, ContainerOpsException? Error)> CallCore(string what, Func<IContainerOpsClient, CancellationToken, Task> op)
+    {
+        var epoch = _epoch.Value;
         var client = run.Client;
         var ct = run.OpToken;
         try
@@ -46,7 +57,7 @@ public sealed class Workload(ChaosRun run)
             run.Stats.Acknowledged++;
             return (Outcome.Acknowledged, null);
         }
-        catch (Exception) when (run.Epoch != epoch)
+        catch (Exception) when (run.Gate.Epoch != epoch)
         {
             run.Stats.CutOff++;
             return (Outcome.CutOff, null);
@@ -125,7 +136,7 @@ public sealed class Workload(ChaosRun run)
                 },
             };
             string? id = null;
-            var (outcome, error) = await Call("create " + c.Name, async (client, ct) => id = (await client.CreateContainerAsync(request, ct)).Id);
+            var (outcome, error) = await Call("create " + c.Name, async (client, ct) => id = (await client.CreateContainerAsync(request, ct)).Id, c);
             lock (L.Lock)
                 switch (outcome)
                 {
@@ -141,7 +152,7 @@ public sealed class Workload(ChaosRun run)
 
     private async Task StartTracked(TrackedContainer c)
     {
-        var (outcome, _) = await Call("start " + c.Name, (client, ct) => client.StartContainerAsync(c.Name, ct));
+        var (outcome, _) = await Call("start " + c.Name, (client, ct) => client.StartContainerAsync(c.Name, ct), c);
         lock (L.Lock)
         {
             var after = Transform(c, s => s.Status == "absent" ? [s] : c.AfterStart());
@@ -167,12 +178,13 @@ public sealed class Workload(ChaosRun run)
         if (c is null) return;
         try
         {
-            var (outcome, _) = await Call("stop " + c.Name, (client, ct) => client.StopContainerAsync(c.Name, 5, ct));
+            var (outcome, _) = await Call("stop " + c.Name, (client, ct) => client.StopContainerAsync(c.Name, 5, ct), c);
             lock (L.Lock)
             {
                 var after = Transform(c, s => s.Status is "running" or "restarting" ? c.AfterStop() : [s]);
-                if (outcome == Outcome.Acknowledged) { c.Allowed.Clear(); c.Stopped = true; }
+                if (outcome == Outcome.Acknowledged) { c.Allowed.Clear(); c.Stopped = true; c.Pending.Clear(); }
                 if (outcome != Outcome.Refused) c.Widen(after);
+                if (outcome == Outcome.CutOff) c.Pending.UnionWith(c.AfterStop());
             }
         }
         finally { L.Release(c); }
@@ -184,12 +196,13 @@ public sealed class Workload(ChaosRun run)
         if (c is null) return;
         try
         {
-            var (outcome, _) = await Call("kill " + c.Name, (client, ct) => client.KillContainerAsync(c.Name, "KILL", ct));
+            var (outcome, _) = await Call("kill " + c.Name, (client, ct) => client.KillContainerAsync(c.Name, "KILL", ct), c);
             lock (L.Lock)
             {
                 var after = Transform(c, s => s.Status == "running" ? [Observed.Exited(137)] : [s]);
-                if (outcome == Outcome.Acknowledged) { c.Allowed.Clear(); c.Stopped = true; }
+                if (outcome == Outcome.Acknowledged) { c.Allowed.Clear(); c.Stopped = true; c.Pending.Clear(); }
                 if (outcome != Outcome.Refused) c.Widen(after);
+                if (outcome == Outcome.CutOff) c.Pending.Add(Observed.Exited(137));
             }
         }
         finally { L.Release(c); }
@@ -201,10 +214,10 @@ public sealed class Workload(ChaosRun run)
         if (c is null) return;
         try
         {
-            var (outcome, error) = await Call("rm " + c.Name, (client, ct) => client.RemoveContainerAsync(c.Name, force, ct));
+            var (outcome, error) = await Call("rm " + c.Name, (client, ct) => client.RemoveContainerAsync(c.Name, force, ct), c);
             lock (L.Lock)
             {
-                if (outcome == Outcome.Acknowledged) c.Expect(Observed.Absent);
+                if (outcome == Outcome.Acknowledged) { c.Expect(Observed.Absent); c.Pending.Clear(); }
                 else if (outcome == Outcome.CutOff) c.Widen(Observed.Absent);
                 else if (error!.Error.Kind == ErrorKind.NotFound) c.Expect(Observed.Absent);
                 else if (force) run.Anomaly($"rm -f {c.Name} was refused: {error.Message}");
@@ -224,7 +237,7 @@ public sealed class Workload(ChaosRun run)
             var (outcome, error) = await Call("exec " + c.Name, async (client, ct) =>
             {
                 await foreach (var f in client.ExecAsync(c.Name, new ExecCreateRequest { Cmd = ["echo", token] }, ct: ct)) frames.Add(f);
-            });
+            }, c);
             if (outcome == Outcome.Refused) run.Anomaly($"exec in running {c.Name} was refused: {error!.Message}");
             if (outcome != Outcome.Acknowledged) return;
             var stdout = string.Concat(frames.Where(f => f.Stream == "stdout").Select(f => f.Data));
