@@ -535,15 +535,35 @@ public sealed partial class ContainerManager : IDisposable
     {
         var entry = Find(idOrName);
         var number = Signals.Parse(signal, "signal");
+        Task<ContainerWaitResponse> exit;
         await entry.Lock.WaitAsync();
         try
         {
             if (!entry.Record.State.Running)
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {entry.Record.Name} is not running", entry.Record.Name);
             if (number is Signals.SIGKILL or Signals.SIGTERM) { entry.Record.ManuallyStopped = true; entry.Record.Save(entry.Dir); }
-            Runtime(entry.Record.HostConfig.Runtime).Kill(entry.Record.Id, number);
+            exit = entry.Exit.Task;
+            var runtime = Runtime(entry.Record.HostConfig.Runtime);
+            runtime.Kill(entry.Record.Id, number);
+            // A frozen process does not die of SIGKILL until it is thawed.
+            if (number == Signals.SIGKILL && entry.Record.State.Paused)
+            {
+                try { runtime.Resume(entry.Record.Id); } catch (ContainerOpsException) { }
+                entry.Record.State.Paused = false;
+            }
         }
         finally { entry.Lock.Release(); }
+        // As Docker does, a SIGKILL is answered once the container has exited: a start that follows the answer must
+        // start it again, not find it still running and do nothing while the kill ends it.
+        if (number == Signals.SIGKILL)
+        {
+            try { await exit.WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (TimeoutException)
+            {
+                throw new ContainerOpsException(ErrorKind.Internal, "KillTimeout",
+                    $"container {entry.Record.Name} did not exit within 10 s of SIGKILL", entry.Record.Name);
+            }
+        }
     }
 
     public async Task PauseAsync(string idOrName, bool pause)
