@@ -57,11 +57,6 @@ before=$(snapshot_kernel)
 run_xunit() {
   for proj in tests/*.Tests/*.Tests.csproj; do
     name=$(basename "$proj" .csproj)
-    # The short chaos run found a violation on the merged product that is not understood yet (a sleeper reported
-    # exited 137 where its acknowledged operations allow only running): it runs with CHAOS=1 until that is settled.
-    if [ "$name" = ContainerOps.Chaos.Tests ] && [ "${CHAOS:-0}" != 1 ]; then
-      echo "=== $name: not run (CHAOS=1 runs it; tests/chaos/chaos.sh runs long ones)"; continue
-    fi
     echo "=== $name"
     if ! dotnet build "$proj" -c Release --nologo -v quiet >"$results/$name.build.log" 2>&1; then
       echo "!!! $name does not build:"; tail -20 "$results/$name.build.log"; broken+=("$name (build)"); continue
