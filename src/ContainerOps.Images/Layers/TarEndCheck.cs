@@ -1,3 +1,5 @@
+using ContainerOps.Core.IO;
+
 namespace ContainerOps.Images.Layers;
 
 /// <summary>
@@ -6,10 +8,11 @@ namespace ContainerOps.Images.Layers;
 /// e.g. one that starts with a NUL byte: a block of garbage, one time in 256, would end the archive quietly and drop
 /// everything after it. A real end is a block of zeros, or the input ending where a header would start.
 /// </summary>
-internal sealed class TarEndCheck(Stream inner) : Stream
+internal sealed class TarEndCheck(Stream inner) : ForwardReadStream
 {
     private readonly byte[] _last = new byte[512];
     private int _filled;
+    private long _total;
     private bool _eof;
 
     /// <summary>Whether the reader stopped at a real end: at a block of zeros, or at the end of the input.</summary>
@@ -32,21 +35,13 @@ internal sealed class TarEndCheck(Stream inner) : Stream
 
     private void Remember(ReadOnlySpan<byte> data)
     {
-        // The tar reader reads in whole blocks from the start; keep the latest block's bytes.
-        foreach (var b in data)
-        {
-            if (_filled == 512) _filled = 0;
-            _last[_filled++] = b;
-        }
+        // The tar reader reads in whole blocks from the start; keep the bytes of the block that holds the latest byte
+        // (copied, not looped over byte by byte: layers run to gigabytes).
+        var end = _total + data.Length;
+        var blockStart = (end - 1) / 512 * 512;
+        if (blockStart >= _total) data[(int)(blockStart - _total)..].CopyTo(_last);
+        else data.CopyTo(_last.AsSpan((int)(_total - blockStart)));
+        _total = end;
+        _filled = (int)(end - blockStart);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
