@@ -59,6 +59,10 @@ public sealed class RunOptions
     /// <summary>The container's stdin, stdout and stderr are this process's own, as under runc and crun in the
     /// foreground: no log and no output on the attach socket. Ignored when the spec asks for a terminal.</summary>
     public bool InheritStdio { get; init; }
+    /// <summary>As runc and crun leave it to the OCI caller (conmon, containerd's shim): no shim stays as the container's
+    /// parent once it is set up; the init is re-parented to the caller's subreaper, which reaps it and reads its stdio
+    /// (inherited: needs <see cref="InheritStdio"/>). No log, no attach, no exit status is recorded.</summary>
+    public bool Unmonitored { get; init; }
 }
 
 public enum RuntimeState { Unknown, Created, Running, Paused, Exited }

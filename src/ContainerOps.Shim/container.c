@@ -559,8 +559,9 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     }
 
     /* The container dies with its shim: nothing else would relay its stdio, write its log or record its exit. A shim
-     * that died before this is seen as EOF on the sync pipe. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+     * that died before this is seen as EOF on the sync pipe. Unmonitored, the caller's subreaper takes the init over
+     * once the shim has reported: no parent-death signal then. */
+    if (!p->unmonitored) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     char c;
     ssize_t n;
     do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
@@ -626,7 +627,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     if (process_cwd(p, err, errlen) < 0) INIT_FAIL();
     /* A change of credentials clears the parent-death signal: armed again. A shim that died in between has closed
      * its end of the report pipe. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!p->unmonitored) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     struct pollfd rp = { report_fd, 0, 0 };
     if (poll(&rp, 1, 0) > 0 && (rp.revents & (POLLERR | POLLHUP))) _exit(1);
 

@@ -125,6 +125,10 @@ int main(int argc, char **argv)
         fmt_error(err, sizeof err, EINVAL, "plan", "inherit_stdio excludes terminal, runtime, log and stdin");
         return print_line(err);
     }
+    if (p.unmonitored && (!p.inherit_stdio || p.exit_file || p.attach_socket || p.control_socket)) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "unmonitored needs inherit_stdio and excludes exit_file and the sockets");
+        return print_line(err);
+    }
     if (mode == 1 && !p.exec_fifo && !p.runtime) {
         fmt_error(err, sizeof err, EINVAL, "plan", "create needs exec_fifo");
         return print_line(err);

@@ -606,14 +606,18 @@ void monitor_main(struct plan *p, int create, int report_fd)
     /* The pid file says the container is set up, and which processes are its and its shim's: written only now, so
      * that a caller killed while it waited for this report finds the outcome here (PLAN.md, pid_file). */
     char ok[64];
-    int okn = snprintf(ok, sizeof ok, "%d %d\n", (int)pid, (int)getpid());
+    int monitor_pid = p->unmonitored ? 0 : (int)getpid();
+    int okn = snprintf(ok, sizeof ok, "%d %d\n", (int)pid, monitor_pid);
     if (p->pid_file && write_file_atomic(p->pid_file, ok, (size_t)okn) < 0) {
         fmt_error(err, sizeof err, errno, "pid_file", "%s: %s", p->pid_file, strerror(errno));
         fail(report_fd, err, pid);
     }
-    okn = snprintf(ok, sizeof ok, "ok %d %d\n", (int)pid, (int)getpid());
+    okn = snprintf(ok, sizeof ok, "ok %d %d\n", (int)pid, monitor_pid);
     write_all(report_fd, ok, (size_t)okn);
     close(report_fd);
+    /* Unmonitored (an OCI caller such as conmon or containerd's shim): the container is the caller's to reap and its
+     * stdio the caller's to read. The init is re-parented to the caller's subreaper when this process ends. */
+    if (p->unmonitored) _exit(0);
 
     trim_resident_text();
 

@@ -254,6 +254,7 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
         else if (!strcmp(kw, "terminal")) { NEED(1); NUM(a[0], p->terminal, 10); }
         else if (!strcmp(kw, "stdin")) { NEED(1); NUM(a[0], p->open_stdin, 10); }
         else if (!strcmp(kw, "inherit_stdio")) { NEED(1); NUM(a[0], p->inherit_stdio, 10); }
+        else if (!strcmp(kw, "unmonitored")) { NEED(1); NUM(a[0], p->unmonitored, 10); }
         else if (!strcmp(kw, "log")) {
             NEED(3);
             p->log_path = a[0];

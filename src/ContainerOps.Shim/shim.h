@@ -60,6 +60,7 @@ struct plan {
     int terminal;
     int open_stdin;
     int inherit_stdio;          /* the init gets the shim's own fds 0-2 (the caller's): no pipes, no log */
+    int unmonitored;            /* no monitor once the container is set up: the init goes to the caller's subreaper */
     char *log_path; uint64_t log_max_bytes; int log_max_files;
     char *exit_file, *pid_file, *attach_socket, *control_socket, *exec_fifo;
     char *runtime, *bundle;

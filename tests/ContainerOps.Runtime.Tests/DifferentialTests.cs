@@ -204,16 +204,26 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
     public void Runtime_binary_walks_the_oci_lifecycle()
     {
         Assert.True(File.Exists(RuntimeBinary), $"{RuntimeBinary} is missing: ./build.sh build");
-        var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+        var b = _f.Bundle(new[] { "/bin/sh", "-c", "echo out-$0; echo err-$0 >&2; exec sleep 60", "lifecycle" });
         var root = Path.Combine(_f.Root.Path, "lifecycle-state");
+        var output = Path.Combine(_f.Root.Path, "lifecycle-output");
         string Runtime(string args, bool check = true) => Shell.Run(RuntimeBinary, $"--root {root} {args}", check: check);
         string Status() => System.Text.Json.JsonDocument.Parse(Runtime($"state {b.Id}")).RootElement.GetProperty("status").GetString()!;
         try
         {
-            Runtime($"create --bundle {b.Bundle} {b.Id}");
+            // `create` hands the container the caller's stdio, as runc's does: here a file, read after the start.
+            Shell.Run("/bin/sh", $"-c \"exec {RuntimeBinary} --root {root} create --bundle {b.Bundle} {b.Id} </dev/null >{output} 2>&1\"");
             Assert.Equal("created", Status());
             Runtime($"start {b.Id}");
             Assert.Equal("running", Status());
+            var deadline0 = DateTime.UtcNow.AddSeconds(10);
+            while (!File.ReadAllText(output).Contains("err-lifecycle") && DateTime.UtcNow < deadline0) Thread.Sleep(20);
+            Assert.Equal("out-lifecycle\nerr-lifecycle\n", File.ReadAllText(output));
+            // No shim of ours stays as the container's parent: the caller's subreaper (here init) takes it.
+            var pid = System.Text.Json.JsonDocument.Parse(Runtime($"state {b.Id}")).RootElement.GetProperty("pid").GetInt32();
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+            Assert.DoesNotContain("containerops-sh", File.ReadAllText($"/proc/{parent}/comm"));
             Runtime($"kill {b.Id} KILL");
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (Status() != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(20);

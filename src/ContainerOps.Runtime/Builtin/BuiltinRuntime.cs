@@ -68,6 +68,11 @@ public partial class BuiltinRuntime : IContainerRuntime
         if (!Directory.Exists(rootfs))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "RootfsNotFound", $"container {options.Id}: root filesystem {rootfs} does not exist", options.Id, "root.path");
         var cgroupsPath = PlanWriter.CgroupsPath(spec, options.Id);
+        var inheritStdio = options.InheritStdio && spec.Process?.Terminal != true;
+        var unmonitored = options.Unmonitored;
+        if (unmonitored && !inheritStdio)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConsoleSocketRequired",
+                $"container {options.Id}: a terminal (process.terminal) needs --console-socket, which this runtime does not support yet", options.Id, "process.terminal");
 
         Directory.CreateDirectory(dir.Dir);
         Directory.CreateDirectory(dir.SocketDir);
@@ -79,7 +84,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             var record = new ContainerRuntimeRecord
             {
                 Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
-                Status = createOnly ? "created" : "running", Created = DateTimeOffset.UtcNow,
+                Status = createOnly ? "created" : "running", Created = DateTimeOffset.UtcNow, Unmonitored = unmonitored,
             };
             dir.Write(record);
             if (CreatesCgroups)
@@ -89,12 +94,13 @@ public partial class BuiltinRuntime : IContainerRuntime
             }
             if (createOnly && Libc.mkfifo(dir.ExecFifo, Convert.ToInt32("600", 8)) != 0) Libc.ThrowErrno("mkfifo " + dir.ExecFifo);
 
-            var inheritStdio = options.InheritStdio && spec.Process?.Terminal != true;
             var paths = new ShimPaths
             {
                 LogPath = inheritStdio ? null : options.LogPath, LogMaxBytes = options.LogMaxBytes, LogMaxFiles = options.LogMaxFiles,
-                ExitFile = dir.ExitFile, PidFile = dir.PidFile, AttachSocket = dir.AttachSocket, ControlSocket = dir.ControlSocket,
+                ExitFile = unmonitored ? null : dir.ExitFile, PidFile = dir.PidFile,
+                AttachSocket = unmonitored ? null : dir.AttachSocket, ControlSocket = unmonitored ? null : dir.ControlSocket,
                 ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin && !inheritStdio, InheritStdio = inheritStdio,
+                Unmonitored = unmonitored,
             };
             SmallFile.WriteText(dir.PlanFile, WritePlan(options, spec, rootfs, cgroupsPath, paths));
             CrashPoint.Hit("runtime-before-shim");
@@ -203,6 +209,8 @@ public partial class BuiltinRuntime : IContainerRuntime
         var dir = StateDir(id);
         var record = ReadSettled(dir);
         if (record is null || record.Pid == 0) return RuntimeStatus.Unknown(id);
+        // Without a shim nobody records how it ended: its OCI caller reaped it. Stopped, as runc says, code unknown (0).
+        if (record.Unmonitored && !IsAlive(record)) return Exited(dir, record, (0, 0, DateTimeOffset.UtcNow));
         var exit = dir.ReadExit();
         if (exit is null && !IsAlive(record))
         {
@@ -266,9 +274,11 @@ public partial class BuiltinRuntime : IContainerRuntime
         // someone else's by now). The exit file, when there is one, says how it ended.
         var stat = ContainerStateDir.ReadStat(init);
         record.Pid = init;
-        record.PidStartTime = stat is { } s && s.Parent == shimPid ? s.StartTime : Gone;
+        // Unmonitored (no shim pid), the init has been handed to the caller's subreaper: its parent proves nothing, and
+        // the pid file was written an instant before the shim reported, so the process there now is taken as the init.
+        record.PidStartTime = stat is { } s && (s.Parent == shimPid || shimPid == 0 && record.Unmonitored) ? s.StartTime : Gone;
         record.ShimPid = shimPid;
-        record.ShimStartTime = ContainerStateDir.ReadStat(shimPid)?.StartTime ?? Gone;
+        record.ShimStartTime = shimPid == 0 ? 0 : ContainerStateDir.ReadStat(shimPid)?.StartTime ?? Gone;
         dir.Write(record);
     }
 

@@ -86,7 +86,9 @@ public static class OciCommandLine
         {
             case "create":
             {
-                var status = runtime.Create(Options(root, id, bundle));
+                // As runc and crun: the container gets the caller's stdio and, once set up, the caller's subreaper for a
+                // parent (conmon, containerd's shim, the OCI test suite) — no shim of ours stays in between.
+                var status = runtime.Create(Options(root, id, bundle, inheritStdio: true, unmonitored: true));
                 WritePidFile(pidFile, status.Pid);
                 return 0;
             }
@@ -219,7 +221,7 @@ public static class OciCommandLine
         }
     }
 
-    private static RunOptions Options(string root, string id, string bundle, bool inheritStdio = false) => new()
+    private static RunOptions Options(string root, string id, string bundle, bool inheritStdio = false, bool unmonitored = false) => new()
     {
         Id = id,
         BundlePath = Path.GetFullPath(bundle),
@@ -227,6 +229,7 @@ public static class OciCommandLine
         LogMaxBytes = 1024 * 1024,
         LogMaxFiles = 1,
         InheritStdio = inheritStdio,
+        Unmonitored = unmonitored,
     };
 
     private static void WritePidFile(string? path, int pid)

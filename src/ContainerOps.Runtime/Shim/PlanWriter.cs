@@ -19,6 +19,9 @@ public sealed class ShimPaths
     public bool OpenStdin { get; init; }
     /// <summary>The init takes the shim's fds 0-2 (see PLAN.md `inherit_stdio`); LogPath and OpenStdin must be unset.</summary>
     public bool InheritStdio { get; init; }
+    /// <summary>The shim leaves once the container is set up (PLAN.md `unmonitored`); needs InheritStdio, and no exit
+    /// file or sockets.</summary>
+    public bool Unmonitored { get; init; }
 }
 
 /// <summary>
@@ -201,6 +204,7 @@ public static class PlanWriter
     {
         plan.Line("stdin", paths.OpenStdin ? "1" : "0");
         if (paths.InheritStdio) plan.Line("inherit_stdio", "1");
+        if (paths.Unmonitored) plan.Line("unmonitored", "1");
         if (paths.LogPath is not null) plan.Line("log", paths.LogPath, paths.LogMaxBytes.ToString(), Math.Max(1, paths.LogMaxFiles).ToString());
         if (paths.ExitFile is not null) plan.Line("exit_file", paths.ExitFile);
         if (paths.PidFile is not null) plan.Line("pid_file", paths.PidFile);

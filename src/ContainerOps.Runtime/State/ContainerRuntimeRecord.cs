@@ -22,6 +22,8 @@ public sealed class ContainerRuntimeRecord
     public long ShimStartTime { get; set; }
     public DateTimeOffset Created { get; set; }
     public bool OomKilled { get; set; }
+    /// <summary>No shim stays with the container (an OCI caller's `create`): the caller reaps it, no exit is recorded.</summary>
+    public bool Unmonitored { get; set; }
 
     // Written and read with the JSON reader and writer, not the serializer: its metadata for this one type costs the
     // runtime command line a millisecond per start (see OciSpecReader). The member names are the serializer's camelCase.
@@ -38,6 +40,7 @@ public sealed class ContainerRuntimeRecord
         json.WriteNumber("shimStartTime", ShimStartTime);
         json.WriteString("created", Created);
         json.WriteBoolean("oomKilled", OomKilled);
+        if (Unmonitored) json.WriteBoolean("unmonitored", true);
     });
 
     /// <exception cref="JsonException">Not a record: malformed JSON or a member of the wrong kind.</exception>
@@ -64,6 +67,7 @@ public sealed class ContainerRuntimeRecord
                     case "shimStartTime": record.ShimStartTime = value.GetInt64(); break;
                     case "created": record.Created = value.GetDateTimeOffset(); break;
                     case "oomKilled": record.OomKilled = value.GetBoolean(); break;
+                    case "unmonitored": record.Unmonitored = value.GetBoolean(); break;
                 }
             }
         }
