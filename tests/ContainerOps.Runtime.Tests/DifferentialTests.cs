@@ -201,6 +201,46 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
     }
 
     [Fact]
+    public void Exec_gives_the_process_the_callers_stdio_and_its_exit_status_as_under_runc()
+    {
+        var runc = Builtin.ExternalRuntime.Find("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
+        Assert.True(File.Exists(RuntimeBinary), $"{RuntimeBinary} is missing: ./build.sh build");
+        (int Code, string Output) Exec(string binary, string root, params string[] args)
+        {
+            var psi = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+            foreach (var a in new[] { "--root", root, "exec" }.Concat(args)) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            p.StandardInput.Close();
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(30_000), binary + " exec timed out");
+            return (p.ExitCode, stdout.Result + "|" + stderr.Result);
+        }
+        List<(int, string)> Walk(string name, string binary)
+        {
+            var b = _f.Bundle(new[] { "/bin/sleep", "60" });
+            var root = Path.Combine(_f.Root.Path, name + "-exec-state");
+            var processFile = Path.Combine(_f.Root.Path, name + "-process.json");
+            File.WriteAllText(processFile, """{"args":["/bin/sh","-c","echo from-the-process-file $HOME; exit 6"],"env":["PATH=/bin","HOME=/home-of-exec"],"cwd":"/","user":{"uid":0,"gid":0}}""");
+            try
+            {
+                Shell.Run("/bin/sh", $"-c \"exec {binary} --root {root} create --bundle {b.Bundle} {b.Id} </dev/null >/dev/null 2>&1\"");
+                Shell.Run(binary, $"--root {root} start {b.Id}");
+                return
+                [
+                    Exec(binary, root, "-e", "GREETING=hi", b.Id, "/bin/sh", "-c", "echo $GREETING; echo to-stderr >&2; exit 5"),
+                    Exec(binary, root, "--process", processFile, b.Id),
+                    Exec(binary, root, "--cwd", "/bin", b.Id, "/bin/sh", "-c", "pwd"),
+                ];
+            }
+            finally { Shell.Run(binary, $"--root {root} delete --force {b.Id}", check: false); }
+        }
+        var theirs = Walk("runc", runc);
+        Assert.Equal((5, "hi\n|to-stderr\n"), theirs[0]);
+        Assert.Equal(theirs, Walk("builtin", RuntimeBinary));
+    }
+
+    [Fact]
     public void Runtime_binary_walks_the_oci_lifecycle()
     {
         Assert.True(File.Exists(RuntimeBinary), $"{RuntimeBinary} is missing: ./build.sh build");

@@ -395,9 +395,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     public virtual ExecProcess Exec(string id, ExecOptions options)
     {
         var (dir, record, spec, process) = PrepareExec(id, options);
-        var planFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.plan");
-        File.WriteAllText(planFile, PlanWriter.ForExec(id, record.Pid, spec.Linux?.Namespaces ?? new(), process, _cgroups.ProcsFiles(record.CgroupsPath),
-            SeccompFor(spec, id)));
+        var planFile = WriteExecPlan(dir, record, spec, process);
         try
         {
             return ShimExecProcess.Start(_context.ShimPath, new[] { _context.ShimPath, "exec", planFile }, planFile, options.Tty, options.ConsoleSize);
@@ -407,6 +405,43 @@ public partial class BuiltinRuntime : IContainerRuntime
             File.Delete(planFile);
             throw;
         }
+    }
+
+    /// <summary>The shim's plan for running <paramref name="process"/> in the container (the caller deletes the file).</summary>
+    private string WriteExecPlan(ContainerStateDir dir, ContainerRuntimeRecord record, OciSpec spec, OciProcess process)
+    {
+        var planFile = Path.Combine(dir.Dir, $"exec-{Guid.NewGuid():N}.plan");
+        File.WriteAllText(planFile, PlanWriter.ForExec(record.Id, record.Pid, spec.Linux?.Namespaces ?? new(), process,
+            _cgroups.ProcsFiles(record.CgroupsPath), SeccompFor(spec, record.Id)));
+        return planFile;
+    }
+
+    /// <summary>OCI `exec`: runs <paramref name="process"/> in the container with this process's stdio, through the shim
+    /// in exec mode, which exits with the process's status. Returns the shim's pid; <paramref name="detach"/> leaves it
+    /// running (the caller's subreaper reaps it and so learns the status, as from runc's detached exec).</summary>
+    public int ExecWithCallerStdio(string id, OciProcess process, bool detach, out int exitCode)
+    {
+        var dir = StateDir(id);
+        var record = dir.Read() ?? throw NotFound(id);
+        if (!IsAlive(record) || record.Status != "running")
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        if (process.Terminal)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConsoleSocketRequired",
+                $"container {id}: an exec with a terminal needs --console-socket, which this runtime does not support yet", id, "process.terminal");
+        if (process.Args.Count == 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidProcess", $"container {id}: the process has no args", id, "process.args");
+        var spec = SpecBuilder.ReadBundle(record.Bundle);
+        var planFile = WriteExecPlan(dir, record, spec, process);
+        // A detached shim reads its plan after this process may have gone: the plan then stays in the container's state
+        // directory until the container is deleted.
+        var pid = Spawn.Start(_context.ShimPath, new[] { _context.ShimPath, "exec", planFile }, 0, 1, 2);
+        exitCode = 0;
+        if (!detach)
+        {
+            exitCode = Spawn.WaitForExit(pid);
+            File.Delete(planFile);
+        }
+        return pid;
     }
 
     /// <summary>The exec'd process: the container's user, capabilities, env and cwd unless the options override them.</summary>

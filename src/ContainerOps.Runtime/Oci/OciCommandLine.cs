@@ -55,6 +55,7 @@ public static class OciCommandLine
         var verb = args[i];
         var rest = args[(i + 1)..];
         var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = root });
+        if (verb == "exec") return Exec(runtime, root, rest, program);
 
         string? bundle = null, pidFile = null;
         bool detach = false, force = false, all = false;
@@ -255,10 +256,87 @@ public static class OciCommandLine
         catch (IOException) { }
     }
 
+    /// <summary>`exec [--process FILE | --cwd D -e K=V -u UID[:GID] ...] [-d] [--pid-file F] ID [ARGS...]`, as runc's: the
+    /// process gets this command's stdio; detached, the pid file names the process the caller reaps for its status.</summary>
+    private static int Exec(BuiltinRuntime runtime, string root, string[] rest, string program)
+    {
+        string? processFile = null, pidFile = null, cwd = null, user = null;
+        var env = new List<string>();
+        var detach = false;
+        var j = 0;
+        for (; j < rest.Length && rest[j].StartsWith('-') && rest[j] != "--"; j++)
+        {
+            var a = rest[j];
+            string Value() => j + 1 < rest.Length ? rest[++j] : throw new ContainerOpsException(ErrorKind.InvalidArgument, "MissingValue", $"exec: {a} needs a value", null, a);
+            switch (a)
+            {
+                case "-p" or "--process": processFile = Value(); break;
+                case "--pid-file": pidFile = Value(); break;
+                case "--cwd": cwd = Value(); break;
+                case "-e" or "--env": env.Add(Value()); break;
+                case "-u" or "--user": user = Value(); break;
+                case "-d" or "--detach": detach = true; break;
+                case "-t" or "--tty" or "--console-socket":
+                    return Usage(program, $"exec: {a}: a terminal through --console-socket is not supported yet");
+                default:
+                    var eq = a.IndexOf('=');
+                    if (eq > 0 && a[..eq] is "--process" or "--pid-file" or "--cwd" or "--env" or "--user")
+                    {
+                        var (name, value) = (a[..eq], a[(eq + 1)..]);
+                        if (name == "--process") processFile = value; else if (name == "--pid-file") pidFile = value;
+                        else if (name == "--cwd") cwd = value; else if (name == "--env") env.Add(value); else user = value;
+                        break;
+                    }
+                    return Usage(program, $"unknown option {a} for exec");
+            }
+        }
+        if (j < rest.Length && rest[j] == "--") j++;
+        if (j >= rest.Length) return Usage(program, "exec needs a container id");
+        var id = rest[j];
+        var args = rest[(j + 1)..];
+        var status = runtime.GetStatus(id);
+        if (status.State == RuntimeState.Unknown)
+            throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
+
+        OciProcess process;
+        if (processFile is not null)
+        {
+            if (args.Length > 0) return Usage(program, "exec: --process and a command line exclude each other");
+            process = OciSpecReader.ReadProcess(File.ReadAllBytes(processFile));
+        }
+        else
+        {
+            // As runc: the container's own process settings, with the command line and the options given here.
+            var bundle = new ContainerStateDir(root, id).Read()?.Bundle
+                ?? throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
+            process = SpecBuilder.ReadBundle(bundle).Process ?? new OciProcess();
+            process.Terminal = false;
+            if (args.Length == 0) return Usage(program, "exec needs a command or --process");
+            process.Args = args.ToList();
+            if (cwd is not null) process.Cwd = cwd;
+            foreach (var e in env)
+            {
+                var key = e.Split('=', 2)[0] + "=";
+                process.Env.RemoveAll(x => x.StartsWith(key, StringComparison.Ordinal));
+                process.Env.Add(e);
+            }
+            if (user is not null)
+            {
+                var parts = user.Split(':');
+                if (!uint.TryParse(parts[0], out var uid) || parts.Length > 2 || (parts.Length == 2 && !uint.TryParse(parts[1], out _)))
+                    return Usage(program, $"exec: --user {user}: expected UID[:GID] in numbers");
+                process.User = new OciUser { Uid = uid, Gid = parts.Length == 2 ? uint.Parse(parts[1]) : process.User.Gid };
+            }
+        }
+        var pid = runtime.ExecWithCallerStdio(id, process, detach, out var exitCode);
+        WritePidFile(pidFile, pid);
+        return exitCode;
+    }
+
     private static int Usage(string program, string? error)
     {
         if (error is not null) Console.Error.WriteLine($"{program}: {error}");
-        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|state|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
+        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|state|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
         return error is null ? 0 : 2;
     }
 }

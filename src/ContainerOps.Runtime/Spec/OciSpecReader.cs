@@ -33,6 +33,13 @@ public static class OciSpecReader
         return spec;
     }
 
+    /// <summary>A process object alone, as OCI `exec --process FILE` takes it.</summary>
+    public static OciProcess ReadProcess(ReadOnlyMemory<byte> json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return Process(document.RootElement, "$");
+    }
+
     private static OciProcess Process(JsonElement element, string at)
     {
         var process = new OciProcess();
