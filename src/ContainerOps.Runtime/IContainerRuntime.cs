@@ -63,6 +63,8 @@ public sealed class RunOptions
     /// parent once it is set up; the init is re-parented to the caller's subreaper, which reaps it and reads its stdio
     /// (inherited: needs <see cref="InheritStdio"/>). No log, no attach, no exit status is recorded.</summary>
     public bool Unmonitored { get; init; }
+    /// <summary>Unmonitored with a terminal: the Unix socket the pty master is sent to (OCI `--console-socket`).</summary>
+    public string? ConsoleSocket { get; init; }
 }
 
 public enum RuntimeState { Unknown, Created, Running, Paused, Exited }

@@ -125,8 +125,13 @@ int main(int argc, char **argv)
         fmt_error(err, sizeof err, EINVAL, "plan", "inherit_stdio excludes terminal, runtime, log and stdin");
         return print_line(err);
     }
-    if (p.unmonitored && (!p.inherit_stdio || p.exit_file || p.attach_socket || p.control_socket)) {
-        fmt_error(err, sizeof err, EINVAL, "plan", "unmonitored needs inherit_stdio and excludes exit_file and the sockets");
+    if (p.unmonitored && (!(p.inherit_stdio || (p.terminal && p.console_socket)) || p.exit_file || p.attach_socket
+                          || p.control_socket || p.log_path)) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "unmonitored needs inherit_stdio or a terminal with console_socket, and excludes exit_file, log and the sockets");
+        return print_line(err);
+    }
+    if (p.console_socket && (!p.unmonitored || !p.terminal || p.runtime)) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "console_socket needs terminal 1 and unmonitored");
         return print_line(err);
     }
     if (mode == 1 && !p.exec_fifo && !p.runtime) {

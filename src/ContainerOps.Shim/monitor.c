@@ -423,6 +423,38 @@ static int recv_fd(int sock)
     return -1;
 }
 
+/* Hands the pty master to an OCI caller's console socket, as runc does (SCM_RIGHTS, the data naming the console). */
+static int send_console(const char *path, int fd)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(a.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    int r;
+    do r = connect(s, (struct sockaddr *)&a, sizeof a); while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        char name[] = "/dev/ptmx";
+        char ctl[CMSG_SPACE(sizeof(int))];
+        memset(ctl, 0, sizeof ctl);
+        struct iovec iov = { name, sizeof name - 1 };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        do r = (int)sendmsg(s, &m, 0); while (r < 0 && errno == EINTR);
+        if (r > 0) r = 0;
+    }
+    int e = errno;
+    close(s);
+    errno = e;
+    return r;
+}
+
 static pid_t start_external(int stdin_fd, int stdout_fd, int stderr_fd, const char *slave, int report_w)
 {
     pid_t pid = fork();
@@ -602,6 +634,16 @@ void monitor_main(struct plan *p, int create, int report_fd)
     if (create && !p->runtime && strncmp(line, "ready", 5)) {
         fmt_error(err, sizeof err, EIO, "init", "exited during setup");
         fail(report_fd, err, pid);
+    }
+    /* After the init's verdict, so that a failed setup is reported as what it was, not as a missing terminal. */
+    if (p->console_socket) {
+        if (master < 0 || send_console(p->console_socket, master) < 0) {
+            fmt_error(err, sizeof err, master < 0 ? EIO : errno, "console_socket", "%s: %s", p->console_socket,
+                      master < 0 ? "no terminal from the init" : strerror(errno));
+            fail(report_fd, err, pid);
+        }
+        close(master);
+        master = out_fd[0] = -1;
     }
     /* The pid file says the container is set up, and which processes are its and its shim's: written only now, so
      * that a caller killed while it waited for this report finds the outcome here (PLAN.md, pid_file). */

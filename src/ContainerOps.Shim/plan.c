@@ -266,6 +266,7 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
         else if (!strcmp(kw, "attach_socket")) { NEED(1); p->attach_socket = a[0]; }
         else if (!strcmp(kw, "control_socket")) { NEED(1); p->control_socket = a[0]; }
         else if (!strcmp(kw, "exec_fifo")) { NEED(1); p->exec_fifo = a[0]; }
+        else if (!strcmp(kw, "console_socket")) { NEED(1); p->console_socket = a[0]; }
         else if (!strcmp(kw, "runtime")) { NEED(2); p->runtime = a[0]; p->bundle = a[1]; }
         else {
             fmt_error(err, errlen, EINVAL, "plan", "unknown directive '%s' at line %d", kw, lineno);

@@ -63,6 +63,7 @@ struct plan {
     int unmonitored;            /* no monitor once the container is set up: the init goes to the caller's subreaper */
     char *log_path; uint64_t log_max_bytes; int log_max_files;
     char *exit_file, *pid_file, *attach_socket, *control_socket, *exec_fifo;
+    char *console_socket;       /* with terminal 1 and unmonitored: the pty master goes to the caller over this socket */
     char *runtime, *bundle;
 };
 

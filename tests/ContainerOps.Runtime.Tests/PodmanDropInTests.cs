@@ -28,17 +28,23 @@ public sealed class PodmanDropInTests : IClassFixture<RuntimeFixture>, IDisposab
 
     private (int Code, string Stdout, string Stderr) Podman(params string[] args) => PodmanWith(checkCode: true, args);
 
-    private (int Code, string Stdout, string Stderr) PodmanWith(bool checkCode, params string[] args)
+    /// <summary>podman with this class's private root and our runtime, then <paramref name="args"/>.</summary>
+    private string[] PodmanCommandLine(string[] args)
     {
         var podman = File.Exists("/usr/bin/podman") ? "/usr/bin/podman"
             : throw new InvalidOperationException("podman is not installed (./build.sh test installs it)");
-        var psi = new ProcessStartInfo(podman) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[]
-                 {
-                     "--root", Path.Combine(_root, "storage"), "--runroot", Path.Combine(_root, "run"), "--tmpdir", Path.Combine(_root, "tmp"),
-                     "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", RuntimeBinary,
-                 }.Concat(args))
-            psi.ArgumentList.Add(a);
+        return
+        [
+            podman, "--root", Path.Combine(_root, "storage"), "--runroot", Path.Combine(_root, "run"), "--tmpdir", Path.Combine(_root, "tmp"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", RuntimeBinary, .. args,
+        ];
+    }
+
+    private (int Code, string Stdout, string Stderr) PodmanWith(bool checkCode, params string[] args)
+    {
+        var command = PodmanCommandLine(args);
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -60,6 +66,22 @@ public sealed class PodmanDropInTests : IClassFixture<RuntimeFixture>, IDisposab
         var failed = PodmanWith(false, ["run", "--rm", .. RunFlags(), "co-dropin-busybox", "sh", "-c", "echo to-stderr >&2; exit 3"]);
         Assert.Equal((3, "to-stderr\n"), (failed.Code, failed.Stderr));
         Assert.Equal("", Podman("ps", "-aq").Stdout);
+    }
+
+    [Fact]
+    public void Podman_runs_a_container_with_a_terminal_through_the_console_socket()
+    {
+        // podman -t wants a terminal of its own: script(1) gives it one.
+        var podman = string.Join(' ', PodmanCommandLine(["run", "--rm", "-it", .. RunFlags(), "co-dropin-busybox", "sh", "-c", "tty; echo on-a-terminal; exit 7"])
+            .Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+        var psi = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { "-qec", podman, "/dev/null" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000), "podman run -it timed out");
+        Assert.True(p.ExitCode == 7, $"exit {p.ExitCode}: {stdout.Result} {stderr.Result}");
+        Assert.Equal("/dev/pts/0\r\non-a-terminal\r\n", stdout.Result);
     }
 
     [Fact]

@@ -70,9 +70,13 @@ public partial class BuiltinRuntime : IContainerRuntime
         var cgroupsPath = PlanWriter.CgroupsPath(spec, options.Id);
         var inheritStdio = options.InheritStdio && spec.Process?.Terminal != true;
         var unmonitored = options.Unmonitored;
-        if (unmonitored && !inheritStdio)
+        var terminal = spec.Process?.Terminal == true;
+        if (unmonitored && terminal && options.ConsoleSocket is null)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConsoleSocketRequired",
-                $"container {options.Id}: a terminal (process.terminal) needs --console-socket, which this runtime does not support yet", options.Id, "process.terminal");
+                $"container {options.Id}: a terminal (process.terminal) needs --console-socket", options.Id, "process.terminal");
+        if (options.ConsoleSocket is not null && !(unmonitored && terminal))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConsoleSocketWithoutTerminal",
+                $"container {options.Id}: --console-socket is for a container with a terminal (process.terminal)", options.Id, "process.terminal");
 
         Directory.CreateDirectory(dir.Dir);
         Directory.CreateDirectory(dir.SocketDir);
@@ -89,6 +93,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             dir.Write(record);
             if (CreatesCgroups)
             {
+                DefaultDevices.AppendTo(spec.Linux?.Resources);
                 _cgroups.Create(cgroupsPath, spec.Linux?.Resources, options.Id);
                 cgroupCreated = true;
             }
@@ -96,11 +101,11 @@ public partial class BuiltinRuntime : IContainerRuntime
 
             var paths = new ShimPaths
             {
-                LogPath = inheritStdio ? null : options.LogPath, LogMaxBytes = options.LogMaxBytes, LogMaxFiles = options.LogMaxFiles,
+                LogPath = inheritStdio || unmonitored ? null : options.LogPath, LogMaxBytes = options.LogMaxBytes, LogMaxFiles = options.LogMaxFiles,
                 ExitFile = unmonitored ? null : dir.ExitFile, PidFile = dir.PidFile,
                 AttachSocket = unmonitored ? null : dir.AttachSocket, ControlSocket = unmonitored ? null : dir.ControlSocket,
                 ExecFifo = createOnly ? dir.ExecFifo : null, OpenStdin = options.OpenStdin && !inheritStdio, InheritStdio = inheritStdio,
-                Unmonitored = unmonitored,
+                Unmonitored = unmonitored, ConsoleSocket = options.ConsoleSocket,
             };
             SmallFile.WriteText(dir.PlanFile, WritePlan(options, spec, rootfs, cgroupsPath, paths));
             CrashPoint.Hit("runtime-before-shim");

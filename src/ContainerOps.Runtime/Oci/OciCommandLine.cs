@@ -57,7 +57,7 @@ public static class OciCommandLine
         var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = root });
         if (verb == "exec") return Exec(runtime, root, rest, program);
 
-        string? bundle = null, pidFile = null;
+        string? bundle = null, pidFile = null, consoleSocket = null;
         bool detach = false, force = false, all = false;
         var positional = new List<string>();
         for (var j = 0; j < rest.Length; j++)
@@ -70,10 +70,12 @@ public static class OciCommandLine
                 case "-d" or "--detach": detach = true; break;
                 case "-f" or "--force": force = true; break;
                 case "-a" or "--all": all = true; break;
-                case "--console-socket" or "--preserve-fds" when j + 1 < rest.Length: j++; break;
+                case "--console-socket" when j + 1 < rest.Length: consoleSocket = rest[++j]; break;
+                case "--preserve-fds" when j + 1 < rest.Length: j++; break;
                 default:
                     if (a.StartsWith("--bundle=", StringComparison.Ordinal)) bundle = a["--bundle=".Length..];
                     else if (a.StartsWith("--pid-file=", StringComparison.Ordinal)) pidFile = a["--pid-file=".Length..];
+                    else if (a.StartsWith("--console-socket=", StringComparison.Ordinal)) consoleSocket = a["--console-socket=".Length..];
                     else if (a.StartsWith('-') && a.Length > 1 && !(verb == "kill" && positional.Count == 1)) return Usage(program, $"unknown option {a} for {verb}");
                     else positional.Add(a);
                     break;
@@ -89,7 +91,7 @@ public static class OciCommandLine
             {
                 // As runc and crun: the container gets the caller's stdio and, once set up, the caller's subreaper for a
                 // parent (conmon, containerd's shim, the OCI test suite) — no shim of ours stays in between.
-                var status = runtime.Create(Options(root, id, bundle, inheritStdio: true, unmonitored: true));
+                var status = runtime.Create(Options(root, id, bundle, inheritStdio: true, unmonitored: true, consoleSocket: consoleSocket));
                 WritePidFile(pidFile, status.Pid);
                 return 0;
             }
@@ -222,7 +224,7 @@ public static class OciCommandLine
         }
     }
 
-    private static RunOptions Options(string root, string id, string bundle, bool inheritStdio = false, bool unmonitored = false) => new()
+    private static RunOptions Options(string root, string id, string bundle, bool inheritStdio = false, bool unmonitored = false, string? consoleSocket = null) => new()
     {
         Id = id,
         BundlePath = Path.GetFullPath(bundle),
@@ -231,6 +233,7 @@ public static class OciCommandLine
         LogMaxFiles = 1,
         InheritStdio = inheritStdio,
         Unmonitored = unmonitored,
+        ConsoleSocket = consoleSocket,
     };
 
     private static void WritePidFile(string? path, int pid)

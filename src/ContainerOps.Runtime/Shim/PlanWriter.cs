@@ -22,6 +22,8 @@ public sealed class ShimPaths
     /// <summary>The shim leaves once the container is set up (PLAN.md `unmonitored`); needs InheritStdio, and no exit
     /// file or sockets.</summary>
     public bool Unmonitored { get; init; }
+    /// <summary>Unmonitored with a terminal: where the pty master goes (PLAN.md `console_socket`).</summary>
+    public string? ConsoleSocket { get; init; }
 }
 
 /// <summary>
@@ -205,6 +207,7 @@ public static class PlanWriter
         plan.Line("stdin", paths.OpenStdin ? "1" : "0");
         if (paths.InheritStdio) plan.Line("inherit_stdio", "1");
         if (paths.Unmonitored) plan.Line("unmonitored", "1");
+        if (paths.ConsoleSocket is not null) plan.Line("console_socket", paths.ConsoleSocket);
         if (paths.LogPath is not null) plan.Line("log", paths.LogPath, paths.LogMaxBytes.ToString(), Math.Max(1, paths.LogMaxFiles).ToString());
         if (paths.ExitFile is not null) plan.Line("exit_file", paths.ExitFile);
         if (paths.PidFile is not null) plan.Line("pid_file", paths.PidFile);

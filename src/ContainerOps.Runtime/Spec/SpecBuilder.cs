@@ -200,12 +200,8 @@ public static partial class SpecBuilder
         if (hc.Privileged) r.Devices = new() { new OciDeviceRule { Allow = true, Access = "rwm" } };
         else
         {
-            r.Devices = new() { new OciDeviceRule { Allow = false, Access = "rwm" } };
-            // Docker's allow-list: mknod of anything, then the standard character devices and ptys.
-            r.Devices.Add(new OciDeviceRule { Allow = true, Type = "c", Access = "m" });
-            r.Devices.Add(new OciDeviceRule { Allow = true, Type = "b", Access = "m" });
-            foreach (var (major, minor) in new (long, long?)[] { (1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, null), (10, 200) })
-                r.Devices.Add(new OciDeviceRule { Allow = true, Type = "c", Major = major, Minor = minor, Access = "rwm" });
+            // Docker's allow-list: deny all, then mknod of anything and the standard character devices and ptys.
+            r.Devices = [new OciDeviceRule { Allow = false, Access = "rwm" }, .. Cgroups.DefaultDevices.Rules()];
         }
 
         if (hc.Memory < 0)
