@@ -264,6 +264,12 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
             Assert.DoesNotContain("containerops-sh", File.ReadAllText($"/proc/{parent}/comm"));
+            // list and ps as runc prints them.
+            Assert.Equal(b.Id + "\n", Runtime("list -q"));
+            var listed = System.Text.Json.JsonDocument.Parse(Runtime("list --format json")).RootElement;
+            Assert.Equal((b.Id, "running", pid), (listed[0].GetProperty("id").GetString(), listed[0].GetProperty("status").GetString(), listed[0].GetProperty("pid").GetInt32()));
+            Assert.Contains(pid, System.Text.Json.JsonDocument.Parse(Runtime($"ps --format json {b.Id}")).RootElement.EnumerateArray().Select(e => e.GetInt32()));
+            Assert.False(System.Text.Json.JsonDocument.Parse(Runtime("features")).RootElement.GetProperty("linux").GetProperty("cgroup").GetProperty("systemd").GetBoolean());
             Runtime($"kill {b.Id} KILL");
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (Status() != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(20);

@@ -58,7 +58,8 @@ public static class OciCommandLine
         if (verb == "exec") return Exec(runtime, root, rest, program);
 
         string? bundle = null, pidFile = null, consoleSocket = null;
-        bool detach = false, force = false, all = false;
+        bool detach = false, force = false, all = false, quiet = false;
+        var format = "table";
         var positional = new List<string>();
         for (var j = 0; j < rest.Length; j++)
         {
@@ -68,8 +69,13 @@ public static class OciCommandLine
                 case "-b" or "--bundle" when j + 1 < rest.Length: bundle = rest[++j]; break;
                 case "--pid-file" when j + 1 < rest.Length: pidFile = rest[++j]; break;
                 case "-d" or "--detach": detach = true; break;
+                case "-f" or "--format" when verb is "list" or "ps" && j + 1 < rest.Length:
+                    format = rest[++j];
+                    if (format is not ("table" or "json")) return Usage(program, $"{verb}: --format must be table or json, not {format}");
+                    break;
                 case "-f" or "--force": force = true; break;
                 case "-a" or "--all": all = true; break;
+                case "-q" or "--quiet" when verb == "list": quiet = true; break;
                 case "--console-socket" when j + 1 < rest.Length: consoleSocket = rest[++j]; break;
                 case "--preserve-fds" when j + 1 < rest.Length: j++; break;
                 default:
@@ -81,6 +87,8 @@ public static class OciCommandLine
                     break;
             }
         }
+        if (verb == "list") return OciQueries.List(runtime, root, quiet, format);
+        if (verb == "features") return OciQueries.Features();
         if (positional.Count == 0) return Usage(program, $"{verb} needs a container id");
         var id = positional[0];
         bundle ??= Directory.GetCurrentDirectory();
@@ -135,17 +143,11 @@ public static class OciCommandLine
                 var status = runtime.GetStatus(id);
                 if (status.State == RuntimeState.Unknown)
                     throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
-                var record = new ContainerStateDir(root, id).Read();
-                var state = new OciState
-                {
-                    Id = id,
-                    Status = status.State switch { RuntimeState.Created => "created", RuntimeState.Running => "running", RuntimeState.Paused => "paused", _ => "stopped" },
-                    Pid = status.State == RuntimeState.Exited ? 0 : status.Pid,
-                    Bundle = record?.Bundle ?? "",
-                };
-                Console.Out.WriteLine(state.ToJson());
+                Console.Out.WriteLine(StateOf(id, status, new ContainerStateDir(root, id).Read()).ToJson());
                 return 0;
             }
+            case "ps":
+                return OciQueries.Ps(runtime, id, format);
             case "kill":
                 runtime.Kill(id, positional.Count > 1 ? Signals.Parse(positional[1]) : Signals.SIGTERM, all);
                 return 0;
@@ -336,10 +338,18 @@ public static class OciCommandLine
         return exitCode;
     }
 
+    internal static OciState StateOf(string id, RuntimeStatus status, ContainerRuntimeRecord? record) => new()
+    {
+        Id = id,
+        Status = status.State switch { RuntimeState.Created => "created", RuntimeState.Running => "running", RuntimeState.Paused => "paused", _ => "stopped" },
+        Pid = status.State == RuntimeState.Exited ? 0 : status.Pid,
+        Bundle = record?.Bundle ?? "",
+    };
+
     private static int Usage(string program, string? error)
     {
         if (error is not null) Console.Error.WriteLine($"{program}: {error}");
-        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|state|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
+        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|state|list|ps|features|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
         return error is null ? 0 : 2;
     }
 }
