@@ -144,6 +144,24 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
         Assert.Contains("shm=0", stdout);
     }
 
+    [Theory]
+    [InlineData("ociVersion", "InvalidOciVersion", "ociVersion")]
+    [InlineData("2.0.0", "InvalidOciVersion", "ociVersion")]
+    [InlineData("capability", "UnknownCapability", "process.capabilities.bounding[1]")]
+    public async Task A_bundle_the_spec_does_not_allow_is_refused_by_field_and_leaves_nothing(string change, string error, string field)
+    {
+        var b = _f.Bundle(new[] { "/bin/true" }, edit: s =>
+        {
+            if (change == "capability") s.Process!.Capabilities!.Bounding = ["CAP_CHOWN", "CAP_NO_SUCH_THING"];
+            else s.OciVersion = change;
+        });
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(b)));
+        Assert.Equal((error, field), (e.Error.Id, e.Error.Field));
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(b.Id).State);
+        Assert.False(Directory.Exists(Path.Combine(_f.Root.Path, "state", b.Id)));
+        Assert.False(_f.Runtime.Cgroups.Exists($"/{_f.CgroupParent}/{b.Id}"));
+    }
+
     [Fact]
     public async Task Missing_command_is_127_and_leaves_nothing()
     {

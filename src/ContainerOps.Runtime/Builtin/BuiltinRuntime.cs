@@ -63,6 +63,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         }
 
         var spec = SpecBuilder.ReadBundle(options.BundlePath);
+        SpecValidation.Validate(spec, options.Id);
         var rootfs = spec.Root?.Path ?? "rootfs";
         if (!Path.IsPathRooted(rootfs)) rootfs = Path.GetFullPath(Path.Combine(options.BundlePath, rootfs));
         if (!Directory.Exists(rootfs))
