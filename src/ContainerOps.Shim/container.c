@@ -586,6 +586,10 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
 
     umask(0);
     unsigned long prop = p->has_propagation ? p->propagation : (MS_REC | MS_PRIVATE);
+    /* An unbindable tree cannot be bind-mounted, the rootfs included: private until the root is in place, then
+       unbindable (below, once the mounts are all made), as crun does. */
+    unsigned long unbindable = prop & MS_UNBINDABLE ? prop : 0;
+    if (unbindable) prop = (prop & MS_REC) | MS_PRIVATE;
     if (mount(NULL, "/", NULL, prop, NULL) < 0) { fmt_error(err, errlen, errno, "propagation", "/: %s", strerror(errno)); INIT_FAIL(); }
     if ((prop & MS_SHARED) && unshare_pivot_mounts(p->rootfs, err, errlen) < 0) INIT_FAIL();
     if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -609,6 +613,11 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     for (int i = 0; i < p->nreadonly; i++)
         if (remount_ro(p->readonly[i], 1, err, errlen, "readonly") < 0) INIT_FAIL();
     if (p->readonly_rootfs && remount_ro("/", 0, err, errlen, "readonly_rootfs") < 0) INIT_FAIL();
+    /* Last of the mounts: masking and read-only paths bind-mount, which an unbindable tree refuses. */
+    if (unbindable && mount(NULL, "/", NULL, unbindable, NULL) < 0) {
+        fmt_error(err, errlen, errno, "propagation", "make / unbindable: %s", strerror(errno));
+        INIT_FAIL();
+    }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) {
         fmt_error(err, errlen, errno, "hostname", "%s: %s", p->hostname, strerror(errno));
         INIT_FAIL();

@@ -145,6 +145,19 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
     }
 
     [Theory]
+    [InlineData("unbindable")]
+    [InlineData("runbindable")]
+    public async Task An_unbindable_rootfs_propagation_makes_the_containers_root_unbindable(string propagation)
+    {
+        // The rootfs, the masked and the read-only paths are bind mounts, which an unbindable tree refuses: runc 1.1
+        // fails here with EINVAL; the propagation is applied once they are made, as crun does.
+        var (status, stdout, stderr) = await _f.RunToEnd(_f.Bundle(new[] { "/bin/sh", "-c", "head -1 /proc/self/mountinfo; cat /proc/keys" },
+            edit: s => s.Linux!.RootfsPropagation = propagation));
+        Assert.True(status.ExitCode == 0, stderr);
+        Assert.Contains(" unbindable ", stdout);
+    }
+
+    [Theory]
     [InlineData("ociVersion", "InvalidOciVersion", "ociVersion")]
     [InlineData("2.0.0", "InvalidOciVersion", "ociVersion")]
     [InlineData("capability", "UnknownCapability", "process.capabilities.bounding[1]")]
