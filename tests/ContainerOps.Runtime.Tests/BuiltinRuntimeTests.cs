@@ -144,6 +144,32 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
         Assert.Contains("shm=0", stdout);
     }
 
+    [Fact]
+    public async Task The_memory_settings_of_the_spec_reach_the_cgroup()
+    {
+        var b = _f.Bundle(new[] { "/bin/sleep", "30" }, edit: s => (s.Linux!.Resources ??= new()).Memory = new OciMemory
+        {
+            Limit = 256 << 20, Reservation = 64 << 20, Swappiness = 10, DisableOomKiller = true, KernelTcp = 8 << 20,
+        });
+        if (!Directory.Exists("/sys/fs/cgroup/memory"))
+        {
+            // cgroup v2 has no per-group swappiness, OOM-killer switch or TCP buffer limit: refused, not dropped.
+            var refused = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(b)));
+            Assert.Equal("CgroupSettingUnsupported", refused.Error.Id);
+            return;
+        }
+        await _f.Runtime.RunAsync(_f.Options(b));
+        try
+        {
+            string Read(string file) => File.ReadAllText($"/sys/fs/cgroup/memory/{_f.CgroupParent}/{b.Id}/{file}").Trim();
+            Assert.Equal((64L << 20).ToString(), Read("memory.soft_limit_in_bytes"));
+            Assert.Equal("10", Read("memory.swappiness"));
+            Assert.Contains("oom_kill_disable 1", Read("memory.oom_control"));
+            Assert.Equal((8L << 20).ToString(), Read("memory.kmem.tcp.limit_in_bytes"));
+        }
+        finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
+    }
+
     [Theory]
     [InlineData("unbindable")]
     [InlineData("runbindable")]

@@ -111,11 +111,23 @@ public sealed class CgroupV1 : CgroupManager
     private void Apply(string cgroupsPath, OciResources? r, string target)
     {
         if (r is null) return;
-        if (r.Memory?.Limit is long limit && Dir("memory", cgroupsPath) is { } mem)
+        if (r.Memory is { } memory && Dir("memory", cgroupsPath) is { } mem)
         {
-            WriteSetting(mem, "memory.limit_in_bytes", limit.ToString(), target, "HostConfig.Memory");
-            if (r.Memory.Swap is long swap && File.Exists(Path.Combine(mem, "memory.memsw.limit_in_bytes")))
-                WriteSetting(mem, "memory.memsw.limit_in_bytes", swap.ToString(), target, "HostConfig.MemorySwap");
+            if (memory.Limit is long limit)
+            {
+                WriteSetting(mem, "memory.limit_in_bytes", limit.ToString(), target, "HostConfig.Memory");
+                if (memory.Swap is long swap && File.Exists(Path.Combine(mem, "memory.memsw.limit_in_bytes")))
+                    WriteSetting(mem, "memory.memsw.limit_in_bytes", swap.ToString(), target, "HostConfig.MemorySwap");
+            }
+            if (memory.Reservation is long soft) WriteSetting(mem, "memory.soft_limit_in_bytes", soft.ToString(), target, "HostConfig.MemoryReservation");
+            if (memory.Swappiness is ulong swappiness)
+            {
+                if (swappiness > 100)
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidSwappiness", $"memory swappiness {swappiness} is not between 0 and 100", target, "HostConfig.MemorySwappiness");
+                WriteSetting(mem, "memory.swappiness", swappiness.ToString(), target, "HostConfig.MemorySwappiness");
+            }
+            if (memory.DisableOomKiller == true) WriteSetting(mem, "memory.oom_control", "1", target, "HostConfig.OomKillDisable");
+            if (memory.KernelTcp is long tcp) WriteSetting(mem, "memory.kmem.tcp.limit_in_bytes", tcp.ToString(), target, "HostConfig.KernelMemoryTCP");
         }
         if (r.Cpu is { } cpu && Dir("cpu", cgroupsPath) is { } cpuDir)
         {

@@ -1,3 +1,4 @@
+using ContainerOps.Core.Api;
 using ContainerOps.Core.IO;
 using ContainerOps.Runtime.Spec;
 
@@ -38,14 +39,27 @@ public sealed class CgroupV2 : CgroupManager
         }
     }
 
+    private static ContainerOpsException Unsupported(string what, string field, string target) =>
+        new(ErrorKind.InvalidArgument, "CgroupSettingUnsupported", $"{what} is not available with cgroup v2 (the host's hierarchy)", target, field);
+
     private static void Apply(string dir, OciResources? r, string target)
     {
         if (r is null) return;
-        if (r.Memory?.Limit is long limit)
+        if (r.Memory is { } memory)
         {
-            WriteSetting(dir, "memory.max", limit.ToString(), target, "HostConfig.Memory");
-            if (r.Memory.Swap is long swap && File.Exists(Path.Combine(dir, "memory.swap.max")))
-                WriteSetting(dir, "memory.swap.max", swap < 0 ? "max" : Math.Max(0, swap - limit).ToString(), target, "HostConfig.MemorySwap");
+            if (memory.Limit is long limit)
+            {
+                WriteSetting(dir, "memory.max", limit.ToString(), target, "HostConfig.Memory");
+                if (memory.Swap is long swap && File.Exists(Path.Combine(dir, "memory.swap.max")))
+                    WriteSetting(dir, "memory.swap.max", swap < 0 ? "max" : Math.Max(0, swap - limit).ToString(), target, "HostConfig.MemorySwap");
+            }
+            // v2 has a protection (memory.low) where v1 has a soft limit, and no per-group swappiness, OOM-killer switch or
+            // TCP buffer limit: those are refused rather than dropped.
+            if (memory.Reservation is long soft) WriteSetting(dir, "memory.low", soft.ToString(), target, "HostConfig.MemoryReservation");
+            if (memory.Swappiness is ulong swappiness && swappiness != 60)
+                throw Unsupported("memory swappiness", "HostConfig.MemorySwappiness", target);
+            if (memory.DisableOomKiller == true) throw Unsupported("disabling the OOM killer", "HostConfig.OomKillDisable", target);
+            if (memory.KernelTcp is not null) throw Unsupported("a kernel TCP memory limit", "HostConfig.KernelMemoryTCP", target);
         }
         if (r.Cpu is { } cpu)
         {

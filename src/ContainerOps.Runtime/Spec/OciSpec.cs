@@ -123,6 +123,9 @@ public sealed class OciMemory
     public long? Limit { get; set; }
     public long? Reservation { get; set; }
     public long? Swap { get; set; }
+    public ulong? Swappiness { get; set; }
+    [JsonPropertyName("disableOOMKiller")] public bool? DisableOomKiller { get; set; }
+    [JsonPropertyName("kernelTCP")] public long? KernelTcp { get; set; }
 }
 
 public sealed class OciCpu

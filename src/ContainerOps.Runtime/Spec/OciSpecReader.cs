@@ -237,6 +237,9 @@ public static class OciSpecReader
                 case "limit": memory.Limit = NullOr(value, path, Int64); break;
                 case "reservation": memory.Reservation = NullOr(value, path, Int64); break;
                 case "swap": memory.Swap = NullOr(value, path, Int64); break;
+                case "swappiness": memory.Swappiness = NullOr(value, path, UInt64); break;
+                case "disableOOMKiller": memory.DisableOomKiller = NullOr(value, path, Bool); break;
+                case "kernelTCP": memory.KernelTcp = NullOr(value, path, Int64); break;
             }
         }
         return memory;
