@@ -241,6 +241,23 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
     }
 
     [Fact]
+    public void An_error_goes_to_the_log_file_a_caller_names_as_runc_writes_it()
+    {
+        var log = Path.Combine(_f.Root.Path, "runtime-errors.json");
+        var root = Path.Combine(_f.Root.Path, "log-state");
+        var psi = new ProcessStartInfo(RuntimeBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--root", root, "--log", log, "--log-format", "json", "start", "no-such-container" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(1, p.ExitCode);
+        var record = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(log).Single()).RootElement;
+        Assert.Equal("error", record.GetProperty("level").GetString());
+        Assert.Contains("no-such-container", record.GetProperty("msg").GetString());
+        Assert.Contains(record.GetProperty("msg").GetString()!, stderr);
+    }
+
+    [Fact]
     public void Runtime_binary_walks_the_oci_lifecycle()
     {
         Assert.True(File.Exists(RuntimeBinary), $"{RuntimeBinary} is missing: ./build.sh build");

@@ -21,16 +21,39 @@ public static class OciCommandLine
     public static int Run(string[] args, string program = "containerops oci")
     {
         try { return RunCore(args, program); }
-        catch (ContainerOpsException e)
+        catch (Exception e) when (e is ContainerOpsException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"{program}: {e.Message}");
+            LogError(args, e.Message);
             return 1;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    }
+
+    /// <summary>With runc's global `--log FILE` (and `--log-format json`), an error also goes to that file: containerd's
+    /// shim and conmon read it there to say why a create or start failed.</summary>
+    private static void LogError(string[] args, string message)
+    {
+        string? file = null, format = "text";
+        for (var i = 0; i < args.Length && args[i].StartsWith('-'); i++)
         {
-            Console.Error.WriteLine($"{program}: {e.Message}");
-            return 1;
+            if (args[i] == "--log" && i + 1 < args.Length) file = args[++i];
+            else if (args[i].StartsWith("--log=", StringComparison.Ordinal)) file = args[i]["--log=".Length..];
+            else if (args[i] == "--log-format" && i + 1 < args.Length) format = args[++i];
+            else if (args[i].StartsWith("--log-format=", StringComparison.Ordinal)) format = args[i]["--log-format=".Length..];
+            else if (args[i] == "--root" && i + 1 < args.Length) i++;
         }
+        if (file is null) return;
+        var now = DateTimeOffset.UtcNow;
+        var line = format == "json"
+            ? System.Text.Encoding.UTF8.GetString(IndentedJson.Line(json =>
+            {
+                json.WriteString("level", "error");
+                json.WriteString("msg", message);
+                json.WriteString("time", now);
+            }))
+            : $"time=\"{now:O}\" level=error msg=\"{message.Replace("\"", "\\\"")}\"";
+        try { File.AppendAllText(file, line + "\n"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private static int RunCore(string[] args, string program)
@@ -41,7 +64,8 @@ public static class OciCommandLine
         {
             if (args[i] == "--root" && i + 1 < args.Length) root = args[++i];
             else if (args[i].StartsWith("--root=", StringComparison.Ordinal)) root = args[i]["--root=".Length..];
-            else if (args[i] is "--log" or "--log-format" && i + 1 < args.Length) i++; // accepted for compatibility with runc callers
+            else if (args[i] is "--log" or "--log-format" && i + 1 < args.Length) i++; // errors go there too (LogError)
+            else if (args[i].StartsWith("--log=", StringComparison.Ordinal) || args[i].StartsWith("--log-format=", StringComparison.Ordinal)) { }
             else if (args[i] is "--systemd-cgroup" or "--debug") { }
             else if (args[i] is "-h" or "--help") return Usage(program, null);
             else if (args[i] is "-v" or "--version")

@@ -7,6 +7,19 @@ namespace ContainerOps.Runtime.Spec;
 /// state output, its record), which does not load the serializer (see <see cref="OciSpecReader"/>).</summary>
 public static class IndentedJson
 {
+    /// <summary>The same object on one line (a log record).</summary>
+    public static byte[] Line(Action<Utf8JsonWriter> writeMembers)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            writeMembers(json);
+            json.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
     public static byte[] Object(Action<Utf8JsonWriter> writeMembers)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
