@@ -287,6 +287,14 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
             Assert.Equal((b.Id, "running", pid), (listed[0].GetProperty("id").GetString(), listed[0].GetProperty("status").GetString(), listed[0].GetProperty("pid").GetInt32()));
             Assert.Contains(pid, System.Text.Json.JsonDocument.Parse(Runtime($"ps --format json {b.Id}")).RootElement.EnumerateArray().Select(e => e.GetInt32()));
             Assert.False(System.Text.Json.JsonDocument.Parse(Runtime("features")).RootElement.GetProperty("linux").GetProperty("cgroup").GetProperty("systemd").GetBoolean());
+            // update, as runc's: flags and a resources document.
+            Runtime($"update --pids-limit 50 {b.Id}");
+            var pidsMax = new[] { $"/sys/fs/cgroup/pids/{_f.CgroupParent}/{b.Id}/pids.max", $"/sys/fs/cgroup/{_f.CgroupParent}/{b.Id}/pids.max" }.First(File.Exists);
+            Assert.Equal("50", File.ReadAllText(pidsMax).Trim());
+            var resources = Path.Combine(_f.Root.Path, "lifecycle-resources.json");
+            File.WriteAllText(resources, """{"pids":{"limit":60}}""");
+            Runtime($"update --resources {resources} {b.Id}");
+            Assert.Equal("60", File.ReadAllText(pidsMax).Trim());
             Runtime($"kill {b.Id} KILL");
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (Status() != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(20);

@@ -344,6 +344,15 @@ public partial class BuiltinRuntime : IContainerRuntime
             Libc.ThrowErrno($"kill {record.Pid}");
     }
 
+    /// <summary>OCI `update`: new limits for a container that exists (created, running or paused).</summary>
+    public void Update(string id, OciResources resources)
+    {
+        var record = StateDir(id).Read() ?? throw NotFound(id);
+        if (!IsAlive(record))
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        _cgroups.Update(record.CgroupsPath, resources, id);
+    }
+
     public void Pause(string id) => Freeze(id, true);
     public void Resume(string id) => Freeze(id, false);
 

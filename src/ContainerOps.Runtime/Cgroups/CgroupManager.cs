@@ -24,6 +24,9 @@ public abstract class CgroupManager
     /// <summary>Creates the cgroup with its limits. A limit the kernel refuses is an InvalidArgument/ResourceUnavailable error and nothing stays behind.</summary>
     public abstract void Create(string cgroupsPath, OciResources? resources, string target);
 
+    /// <summary>Changes the limits of an existing cgroup (device rules aside: they are set once, at create).</summary>
+    public abstract void Update(string cgroupsPath, OciResources resources, string target);
+
     /// <summary>The cgroup.procs files a new process must be written into.</summary>
     public abstract IReadOnlyList<string> ProcsFiles(string cgroupsPath);
 

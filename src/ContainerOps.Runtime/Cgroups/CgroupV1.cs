@@ -108,6 +108,9 @@ public sealed class CgroupV1 : CgroupManager
         }
     }
 
+    public override void Update(string cgroupsPath, OciResources resources, string target) =>
+        Apply(cgroupsPath, new OciResources { Memory = resources.Memory, Cpu = resources.Cpu, Pids = resources.Pids }, target);
+
     private void Apply(string cgroupsPath, OciResources? r, string target)
     {
         if (r is null) return;

@@ -39,6 +39,9 @@ public sealed class CgroupV2 : CgroupManager
         }
     }
 
+    public override void Update(string cgroupsPath, OciResources resources, string target) =>
+        Apply(Dir(cgroupsPath), new OciResources { Memory = resources.Memory, Cpu = resources.Cpu, Pids = resources.Pids }, target);
+
     private static ContainerOpsException Unsupported(string what, string field, string target) =>
         new(ErrorKind.InvalidArgument, "CgroupSettingUnsupported", $"{what} is not available with cgroup v2 (the host's hierarchy)", target, field);
 

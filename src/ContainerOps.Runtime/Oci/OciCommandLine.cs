@@ -80,6 +80,7 @@ public static class OciCommandLine
         var rest = args[(i + 1)..];
         var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = root });
         if (verb == "exec") return Exec(runtime, root, rest, program);
+        if (verb == "update") return Update(runtime, rest, program);
 
         string? bundle = null, pidFile = null, consoleSocket = null;
         bool detach = false, force = false, all = false, quiet = false;
@@ -362,6 +363,44 @@ public static class OciCommandLine
         return exitCode;
     }
 
+    /// <summary>`update [--resources FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N] [--cpu-shares N]
+    /// [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] [--pids-limit N] ID`, as runc's; flags override the file.</summary>
+    private static int Update(BuiltinRuntime runtime, string[] rest, string program)
+    {
+        OciResources resources = new();
+        string? id = null;
+        for (var j = 0; j < rest.Length; j++)
+        {
+            var a = rest[j];
+            if (!a.StartsWith('-')) { if (id is not null) return Usage(program, $"update: unexpected argument {a}"); id = a; continue; }
+            var eq = a.IndexOf('=');
+            var (name, inline) = eq > 0 ? (a[..eq], a[(eq + 1)..]) : (a, null);
+            var value = inline ?? (j + 1 < rest.Length ? rest[++j] : null);
+            if (value is null) return Usage(program, $"update: {name} needs a value");
+            long Number() => long.TryParse(value, out var n) ? n
+                : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidValue", $"update: {name} {value} is not a number", id, name);
+            switch (name)
+            {
+                case "-r" or "--resources":
+                    var json = value == "-" ? System.Text.Encoding.UTF8.GetBytes(Console.In.ReadToEnd()) : File.ReadAllBytes(value);
+                    resources = OciSpecReader.ReadResources(json);
+                    break;
+                case "--memory": (resources.Memory ??= new()).Limit = Number(); break;
+                case "--memory-reservation": (resources.Memory ??= new()).Reservation = Number(); break;
+                case "--memory-swap": (resources.Memory ??= new()).Swap = Number(); break;
+                case "--cpu-shares": (resources.Cpu ??= new()).Shares = (ulong)Number(); break;
+                case "--cpu-quota": (resources.Cpu ??= new()).Quota = Number(); break;
+                case "--cpu-period": (resources.Cpu ??= new()).Period = (ulong)Number(); break;
+                case "--cpuset-cpus": (resources.Cpu ??= new()).Cpus = value; break;
+                case "--pids-limit": resources.Pids = new OciPids { Limit = Number() }; break;
+                default: return Usage(program, $"unknown option {name} for update");
+            }
+        }
+        if (id is null) return Usage(program, "update needs a container id");
+        runtime.Update(id, resources);
+        return 0;
+    }
+
     internal static OciState StateOf(string id, RuntimeStatus status, ContainerRuntimeRecord? record) => new()
     {
         Id = id,
@@ -373,7 +412,7 @@ public static class OciCommandLine
     private static int Usage(string program, string? error)
     {
         if (error is not null) Console.Error.WriteLine($"{program}: {error}");
-        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|state|list|ps|features|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
+        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|update|state|list|ps|features|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
         return error is null ? 0 : 2;
     }
 }

@@ -194,6 +194,13 @@ public static class OciSpecReader
         return device;
     }
 
+    /// <summary>A linux.resources object alone, as OCI `update --resources FILE` takes it.</summary>
+    public static OciResources ReadResources(ReadOnlyMemory<byte> json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return Resources(document.RootElement, "$");
+    }
+
     private static OciResources Resources(JsonElement element, string at)
     {
         var resources = new OciResources();
