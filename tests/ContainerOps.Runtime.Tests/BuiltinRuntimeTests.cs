@@ -145,6 +145,33 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
     }
 
     [Fact]
+    public async Task Poststart_and_poststop_hooks_get_the_state_on_stdin_and_setup_hooks_are_refused_by_field()
+    {
+        var dir = Path.Combine(_f.Root.Path, "hooks-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(dir);
+        OciHook Writes(string file) => new() { Path = "/bin/sh", Args = ["sh", "-c", $"cat > {dir}/{file}"], Timeout = 10 };
+        var b = _f.Bundle(new[] { "/bin/sleep", "30" }, edit: s => s.Hooks = new OciHooks
+        {
+            Poststart = [Writes("poststart"), new OciHook { Path = "/bin/false" }, Writes("poststart-after-a-failure")],
+            Poststop = [Writes("poststop")],
+        });
+        var started = await _f.Runtime.RunAsync(_f.Options(b));
+        var poststart = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "poststart"))).RootElement;
+        Assert.Equal((b.Id, "running", started.Pid), (poststart.GetProperty("id").GetString(), poststart.GetProperty("status").GetString(), poststart.GetProperty("pid").GetInt32()));
+        Assert.True(File.Exists(Path.Combine(dir, "poststart-after-a-failure")), "a failing hook stopped the ones after it");
+        Assert.False(File.Exists(Path.Combine(dir, "poststop")));
+        await _f.Runtime.DeleteAsync(b.Id, force: true);
+        var poststop = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "poststop"))).RootElement;
+        Assert.Equal("stopped", poststop.GetProperty("status").GetString());
+
+        var refused = _f.Bundle(new[] { "/bin/true" }, edit: s => s.Hooks = new OciHooks { CreateRuntime = [Writes("never")] });
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(refused)));
+        Assert.Equal(("HookUnsupported", "hooks.createRuntime"), (e.Error.Id, e.Error.Field));
+        Assert.False(File.Exists(Path.Combine(dir, "never")));
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(refused.Id).State);
+    }
+
+    [Fact]
     public async Task The_memory_settings_of_the_spec_reach_the_cgroup()
     {
         var b = _f.Bundle(new[] { "/bin/sleep", "30" }, edit: s => (s.Linux!.Resources ??= new()).Memory = new OciMemory

@@ -48,7 +48,25 @@ public partial class BuiltinRuntime : IContainerRuntime
         File.Delete(dir.ExecFifo);
         record.Status = "running";
         dir.Write(record);
+        RunPoststart(record);
     }
+
+    /// <summary>The spec's poststart hooks, once the container's process runs.</summary>
+    private static void RunPoststart(ContainerRuntimeRecord record)
+    {
+        var spec = TryReadBundle(record.Bundle);
+        if (spec?.Hooks?.Poststart is { Count: > 0 } hooks)
+            Hooks.RunAndWarn(hooks, "poststart", HookState(record, spec, "running", record.Pid));
+    }
+
+    private static OciSpec? TryReadBundle(string bundle)
+    {
+        try { return SpecBuilder.ReadBundle(bundle); }
+        catch (ContainerOpsException) { return null; } // the bundle is gone: nothing to run
+    }
+
+    private static string HookState(ContainerRuntimeRecord record, OciSpec spec, string status, int pid) =>
+        new OciState { Id = record.Id, Status = status, Pid = pid, Bundle = record.Bundle, Annotations = spec.Annotations }.ToJson();
 
     private RuntimeStatus Launch(RunOptions options, bool createOnly)
     {
@@ -64,6 +82,7 @@ public partial class BuiltinRuntime : IContainerRuntime
 
         var spec = SpecBuilder.ReadBundle(options.BundlePath);
         SpecValidation.Validate(spec, options.Id);
+        Hooks.RefuseSetupHooks(spec, options.Id);
         var rootfs = spec.Root?.Path ?? "rootfs";
         if (!Path.IsPathRooted(rootfs)) rootfs = Path.GetFullPath(Path.Combine(options.BundlePath, rootfs));
         if (!Directory.Exists(rootfs))
@@ -118,6 +137,8 @@ public partial class BuiltinRuntime : IContainerRuntime
             record.ShimPid = shim;
             record.ShimStartTime = ContainerStateDir.ProcessStartTime(shim);
             dir.Write(record);
+            if (!createOnly && spec.Hooks?.Poststart is { Count: > 0 } poststart)
+                Hooks.RunAndWarn(poststart, "poststart", HookState(record, spec, "running", pid));
             return new RuntimeStatus(options.Id, createOnly ? RuntimeState.Created : RuntimeState.Running, pid, 0, 0, null, false) { StartedAt = record.Created };
         }
         catch
@@ -384,6 +405,8 @@ public partial class BuiltinRuntime : IContainerRuntime
             try { await WaitAsync(id, timeout.Token); } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
         }
         Cleanup(dir, record.CgroupsPath);
+        if (TryReadBundle(record.Bundle) is { Hooks.Poststop: { Count: > 0 } poststop } spec)
+            Hooks.RunAndWarn(poststop, "poststop", HookState(record, spec, "stopped", 0));
     }
 
     protected void Cleanup(ContainerStateDir dir, string? cgroupsPath)

@@ -15,7 +15,27 @@ public sealed class OciSpec
     public List<OciMount> Mounts { get; set; } = new();
     public OciLinux? Linux { get; set; }
     public Dictionary<string, string>? Annotations { get; set; }
+    public OciHooks? Hooks { get; set; }
     [JsonExtensionData] public Dictionary<string, object>? Extra { get; set; }
+}
+
+/// <summary>The spec's lifecycle hooks, by phase.</summary>
+public sealed class OciHooks
+{
+    public List<OciHook>? Prestart { get; set; }
+    public List<OciHook>? CreateRuntime { get; set; }
+    public List<OciHook>? CreateContainer { get; set; }
+    public List<OciHook>? StartContainer { get; set; }
+    public List<OciHook>? Poststart { get; set; }
+    public List<OciHook>? Poststop { get; set; }
+}
+
+public sealed class OciHook
+{
+    public string Path { get; set; } = "";
+    public List<string>? Args { get; set; }
+    public List<string>? Env { get; set; }
+    public int? Timeout { get; set; }
 }
 
 public sealed class OciProcess

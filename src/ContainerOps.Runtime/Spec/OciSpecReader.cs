@@ -27,10 +27,47 @@ public static class OciSpecReader
                 case "mounts": spec.Mounts = List(value, path, (v, p) => Object(v, p, Mount)!) ?? spec.Mounts; break;
                 case "linux": spec.Linux = Object(value, path, Linux); break;
                 case "annotations": spec.Annotations = StringMap(value, path); break;
+                case "hooks": spec.Hooks = Object(value, path, Hooks); break;
                 default: (spec.Extra ??= new())[name] = value.Clone(); break;
             }
         }
         return spec;
+    }
+
+    private static OciHooks Hooks(JsonElement element, string at)
+    {
+        var hooks = new OciHooks();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            var list = List(value, path, (v, p) => Object(v, p, Hook)!);
+            switch (name)
+            {
+                case "prestart": hooks.Prestart = list; break;
+                case "createRuntime": hooks.CreateRuntime = list; break;
+                case "createContainer": hooks.CreateContainer = list; break;
+                case "startContainer": hooks.StartContainer = list; break;
+                case "poststart": hooks.Poststart = list; break;
+                case "poststop": hooks.Poststop = list; break;
+            }
+        }
+        return hooks;
+    }
+
+    private static OciHook Hook(JsonElement element, string at)
+    {
+        var hook = new OciHook();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "path": hook.Path = String(value, path) ?? ""; break;
+                case "args": hook.Args = Strings(value, path); break;
+                case "env": hook.Env = Strings(value, path); break;
+                case "timeout": hook.Timeout = NullOr(value, path, (v, p) => (int)Int64(v, p)); break;
+            }
+        }
+        if (!System.IO.Path.IsPathRooted(hook.Path)) throw new JsonException($"{at}.path: a hook's path must be absolute, not '{hook.Path}'");
+        return hook;
     }
 
     /// <summary>A process object alone, as OCI `exec --process FILE` takes it.</summary>
