@@ -68,8 +68,8 @@ public class VolumeManagerTests : IDisposable
         Assert.Equal(["cache", "web-data"], Names(new() { ["dangling"] = ["true"] }));
         Assert.Equal(["db-data"], Names(new() { ["dangling"] = ["false"] }));
         Assert.Equal(["cache", "db-data", "web-data"], Names(new() { ["driver"] = ["local"] }));
-        Assert.Equal("filters", Refused(() => m.List(new() { ["colour"] = ["red"] })).Error.Field);
-        Assert.Equal("filters", Refused(() => m.List(new() { ["dangling"] = ["maybe"] })).Error.Field);
+        Assert.Equal("filters", Refused(() => m.List(new Dictionary<string, List<string>> { ["colour"] = ["red"] })).Error.Field);
+        Assert.Equal("filters", Refused(() => m.List(new Dictionary<string, List<string>> { ["dangling"] = ["maybe"] })).Error.Field);
         Assert.Equal(0, m.List(null, withUsage: true).Single(v => v.Name == "cache").UsageData!.RefCount);
         Assert.Equal(1, m.List(null, withUsage: true).Single(v => v.Name == "db-data").UsageData!.RefCount);
     }
@@ -108,10 +108,10 @@ public class VolumeManagerTests : IDisposable
         Assert.Equal([anon], first.VolumesDeleted);
         Assert.Equal(4096, first.SpaceReclaimed);
 
-        var second = m.Prune(new() { ["all"] = ["true"], ["label!"] = ["keep"] });
+        var second = m.Prune(new Dictionary<string, List<string>> { ["all"] = ["true"], ["label!"] = ["keep"] });
         Assert.Equal(["named"], second.VolumesDeleted);
         Assert.Equal([anonUsed, "kept"], m.List(null).Select(v => v.Name).Order(StringComparer.Ordinal).ToArray());
-        Assert.Equal("filters", Refused(() => m.Prune(new() { ["dangling"] = ["true"] })).Error.Field);
+        Assert.Equal("filters", Refused(() => m.Prune(new Dictionary<string, List<string>> { ["dangling"] = ["true"] })).Error.Field);
     }
 
     [Fact]
@@ -139,11 +139,11 @@ public class VolumeManagerTests : IDisposable
         Directory.CreateDirectory(Path.Combine(rootfs, "app", "sub"));
         File.WriteAllText(Path.Combine(rootfs, "app", "sub", "a.txt"), "from image");
         File.SetUnixFileMode(Path.Combine(rootfs, "app", "sub", "a.txt"), UnixFileMode.UserRead);
-        File.CreateSymbolLink(Path.Combine(rootfs, "app", "link"), "sub/a.txt");
+        File.CreateSymbolicLink(Path.Combine(rootfs, "app", "link"), "sub/a.txt");
         // A symlink that would leave the root: it is resolved inside it.
         Directory.CreateDirectory(Path.Combine(_dir.Path, "host-secret"));
         File.WriteAllText(Path.Combine(_dir.Path, "host-secret", "s"), "secret");
-        File.CreateSymbolLink(Path.Combine(rootfs, "escape"), Path.Combine(_dir.Path, "host-secret"));
+        File.CreateSymbolicLink(Path.Combine(rootfs, "escape"), Path.Combine(_dir.Path, "host-secret"));
 
         var v = m.Create(new VolumeCreateRequest { Name = "app" });
         Assert.True(m.Populate("app", rootfs, "/app"));
