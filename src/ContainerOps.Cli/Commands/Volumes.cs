@@ -49,46 +49,11 @@ internal static class Volumes
         return 0;
     }
 
-    public static async Task<int> Inspect(CliContext c, ParsedArgs a)
-    {
-        var status = 0;
-        var errors = new List<string>();
-        c.Out.Flush();
-        using (var w = Output.JsonWriter(c.Out.BaseStream, indented: true))
-        {
-            w.WriteStartArray();
-            foreach (var name in a.Positionals)
-            {
-                try { JsonSerializer.Serialize(w, await c.Client.InspectVolumeAsync(name, c.Cancel), ApiJsonContext.Default.Volume); }
-                catch (ContainerOpsException e) { errors.Add(e.Error.Message); status = 1; }
-            }
-            w.WriteEndArray();
-        }
-        c.Out.BaseStream.WriteByte((byte)'\n');
-        c.Out.BaseStream.Flush();
-        foreach (var e in errors) c.Err.WriteLine($"containerops: {e}");
-        return status;
-    }
+    public static Task<int> Inspect(CliContext c, ParsedArgs a) =>
+        Output.InspectEach(c, a.Positionals, name => c.Client.InspectVolumeAsync(name, c.Cancel), ApiJsonContext.Default.Volume);
 
-    public static async Task<int> Remove(CliContext c, ParsedArgs a)
-    {
-        var status = 0;
-        foreach (var name in a.Positionals)
-        {
-            try
-            {
-                await c.Client.RemoveVolumeAsync(name, a.Flag("force"), c.Cancel);
-                c.Out.WriteLine(name);
-            }
-            catch (ContainerOpsException e)
-            {
-                c.Out.Flush();
-                c.Err.WriteLine($"containerops: {e.Error.Message}");
-                status = 1;
-            }
-        }
-        return status;
-    }
+    public static Task<int> Remove(CliContext c, ParsedArgs a) =>
+        Output.RemoveEach(c, a.Positionals, name => c.Client.RemoveVolumeAsync(name, a.Flag("force"), c.Cancel));
 
     public static async Task<int> Prune(CliContext c, ParsedArgs a)
     {

@@ -171,7 +171,16 @@ public sealed class ContainerVolumes
             Propagation = m.Type == "bind" ? (m.Propagation.Length > 0 ? m.Propagation : "rprivate") : "",
         }).ToList();
 
-    /// <summary>At daemon start: every container's volumes, and whether it runs.</summary>
-    public void Recover(IEnumerable<(ContainerRecord Record, bool Running)> containers) =>
+    /// <summary>At daemon start: every container's volumes, and whether it runs. Records written before mounts were
+    /// resolved at create have only HostConfig's binds and tmpfs (no volumes then): those are resolved now.</summary>
+    public void Recover(IReadOnlyList<(ContainerRecord Record, bool Running)> containers, ILogger log)
+    {
+        foreach (var (r, _) in containers)
+        {
+            if (r.Mounts.Count > 0 || (r.HostConfig.Binds.Count == 0 && r.HostConfig.Tmpfs.Count == 0)) continue;
+            try { r.Mounts = MountRequests.Parse(r.HostConfig, r.Name).Where(m => m.Type != "volume").ToList(); }
+            catch (ContainerOpsException e) { log.LogWarning("container {Name}: its mounts cannot be read: {Message}", r.Name, e.Message); }
+        }
         Volumes.Recover(containers.SelectMany(c => c.Record.Mounts.Where(m => m.Type == "volume" && m.Name is { Length: > 0 }).Select(m => (m.Name!, c.Record.Id, c.Running))));
+    }
 }
