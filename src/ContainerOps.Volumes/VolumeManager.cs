@@ -358,7 +358,8 @@ public sealed partial class VolumeManager
         }
     }
 
-    private static void UnmountAll(string path)
+    /// <summary>Unmounts whatever is mounted at <paramref name="path"/> (stacked mounts too); nothing when nothing is.</summary>
+    public static void UnmountAll(string path)
     {
         while (SnapshotStore.IsMountPoint(path))
         {

@@ -54,16 +54,16 @@ Describe 'Volumes through the cmdlets' -Skip:([bool]$skipReason) {
     }
 
     It 'New-Container -Volume keeps data across containers, -Mount and -Tmpfs and -ShmSize size their mounts' {
-        $out = New-Container pester-vol -Command sh, -c, 'echo kept > /data/f' -Volume 'pester-data:/data' -Wait -Rm
+        $out = New-Container pester-vol:1 -Command sh, -c, 'echo kept > /data/f' -Volume 'pester-data:/data' -Wait -Rm
         $LASTEXITCODE | Should -Be 0
-        $out = New-Container pester-vol -Command sh, -c, 'cat /data/f; df -k /ram /t /dev/shm | awk "NR>1 {print \$2}"' `
+        $out = New-Container pester-vol:1 -Command sh, -c, 'cat /data/f; df -k /ram /t /dev/shm | awk "NR>1 {print \$2}"' `
             -Volume 'pester-data:/data:ro' -Mount 'type=volume,source=pester-ram,target=/ram' -Tmpfs '/t:size=1m' -ShmSize 32MB -Wait -Rm
         $LASTEXITCODE | Should -Be 0
         $out | Should -Be @('kept', '2048', '1024', '32768')
     }
 
     It 'refuses to remove a volume a container uses, and Remove-Container -Volume takes its anonymous volumes' {
-        $c = New-Container pester-vol -Command true -Name pester-user -Volume 'pester-data:/data'
+        $c = New-Container pester-vol:1 -Command true -Name pester-user -Volume 'pester-data:/data'
         $anonymous = @((Get-Container pester-user -Detailed).Mounts | Where-Object Destination -eq '/cache')[0].Name
         $anonymous | Should -Not -BeNullOrEmpty
         Remove-ContainerVolume pester-data -ErrorVariable err -ErrorAction SilentlyContinue
@@ -75,7 +75,7 @@ Describe 'Volumes through the cmdlets' -Skip:([bool]$skipReason) {
     }
 
     It 'Remove-ContainerVolume -Unused -WhatIf removes nothing; -Unused -All -Force removes every unused volume' {
-        New-Container pester-vol -Command true -Name pester-anon | Remove-Container
+        New-Container pester-vol:1 -Command true -Name pester-anon | Remove-Container
         $before = @(Get-ContainerVolume).Count
         Remove-ContainerVolume -Unused -All -WhatIf
         @(Get-ContainerVolume).Count | Should -Be $before

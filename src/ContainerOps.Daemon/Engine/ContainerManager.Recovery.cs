@@ -107,6 +107,7 @@ public sealed partial class ContainerManager
             _log.LogWarning("finishing the removal of {Name} ({Id}), cut off by the daemon's end", r.Name, r.Id[..12]);
             await runtime.DeleteAsync(r.Id, force: true);
             Networking.Release(r.Id);
+            Volumes.Unmount(r, _log);
             Volumes.Release(r, r.RemoveVolumes, _log);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);

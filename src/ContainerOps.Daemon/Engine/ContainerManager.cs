@@ -295,7 +295,7 @@ public sealed partial class ContainerManager : IDisposable
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the network of {other.Name}: it is not running", other.Name, "HostConfig.NetworkMode");
             hc = CloneWithNetwork(hc, $"container:/proc/{other.State.Pid}/ns/net");
         }
-        var (ipcNamespace, shmSource) = ContainerVolumes.IpcOf(r, other => Find(other).Record, starting);
+        var (ipcNamespace, shmSource) = Volumes.IpcOf(r, other => Find(other).Record, starting);
         var mounts = Volumes.Resolve(r, rootfs, starting);
         return SpecBuilder.Build(new ContainerSpecInput
         {
@@ -629,6 +629,7 @@ public sealed partial class ContainerManager : IDisposable
             CrashPoint.Hit("daemon-removing");
             await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
             Networking.Release(r.Id);
+            Volumes.Unmount(r, _log);
             Volumes.Release(r, removeVolumes, _log);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);

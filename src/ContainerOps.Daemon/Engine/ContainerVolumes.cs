@@ -15,8 +15,17 @@ public sealed class ContainerVolumes
 {
     public VolumeManager Volumes { get; }
 
-    public ContainerVolumes(DaemonOptions options, ILogger<ContainerVolumes> log) =>
+    private readonly string _containersDir;
+
+    public ContainerVolumes(DaemonOptions options, ILogger<ContainerVolumes> log)
+    {
         Volumes = new VolumeManager(Path.Combine(options.Root, "volumes"), log);
+        _containersDir = Path.Combine(options.Root, "containers");
+    }
+
+    /// <summary>A shareable container's /dev/shm lives on the host (a tmpfs in its directory), so that containers that
+    /// join its IPC namespace can bind it: a mount of another mount namespace cannot be bound.</summary>
+    private string ShmPath(string containerId) => Path.Combine(_containersDir, containerId, "shm");
 
     /// <summary>Resolves the request's mounts into <see cref="ContainerRecord.Mounts"/>: volumes that do not exist are made
     /// and every volume is referenced by the container. On failure nothing this call made stays.</summary>
@@ -137,9 +146,12 @@ public sealed class ContainerVolumes
         return r.Mounts;
     }
 
-    /// <summary>The container stopped (or its start failed): device-backed volumes no other running container uses are unmounted.</summary>
+    /// <summary>The container stopped (or its start failed, or it is removed): device-backed volumes no other running
+    /// container uses are unmounted, and a shareable container's /dev/shm. Idempotent.</summary>
     public void Unmount(ContainerRecord r, ILogger log)
     {
+        try { VolumeManager.UnmountAll(ShmPath(r.Id)); }
+        catch (ContainerOpsException e) { log.LogWarning("/dev/shm of {Id}: {Message}", r.Id[..12], e.Message); }
         foreach (var m in r.Mounts.Where(m => m.Type == "volume" && m.Name is { Length: > 0 }))
         {
             try { Volumes.Unmount(m.Name!, r.Id); }
@@ -147,11 +159,27 @@ public sealed class ContainerVolumes
         }
     }
 
-    /// <summary>`--ipc container:X`: X must run and be shareable; its IPC namespace and /dev/shm are joined.
-    /// With <paramref name="starting"/> false (the check at create) the container need only exist.</summary>
-    public static (string? NamespacePath, string? ShmSource) IpcOf(ContainerRecord r, Func<string, ContainerRecord> findContainer, bool starting)
+    /// <summary>The IPC namespace to join and the host directory to bind at /dev/shm: for `--ipc shareable` its own
+    /// host-side tmpfs (mounted here when <paramref name="starting"/>), for `--ipc container:X` X's (X must run and be
+    /// shareable, as Docker requires); (null, null) otherwise. At create (<paramref name="starting"/> false) X need only exist.</summary>
+    public (string? NamespacePath, string? ShmSource) IpcOf(ContainerRecord r, Func<string, ContainerRecord> findContainer, bool starting)
     {
-        if (r.HostConfig.IpcMode is not { } mode || !mode.StartsWith("container:", StringComparison.Ordinal)) return (null, null);
+        var mode = r.HostConfig.IpcMode ?? "";
+        if (mode == "shareable")
+        {
+            var shm = ShmPath(r.Id);
+            if (!starting) return (null, shm);
+            Directory.CreateDirectory(shm);
+            if (!ContainerOps.Images.Snapshots.SnapshotStore.IsMountPoint(shm))
+            {
+                var size = r.HostConfig.ShmSize > 0 ? r.HostConfig.ShmSize : 64L << 20;
+                if (ContainerOps.Runtime.Native.Libc.mount("shm", shm, "tmpfs", 2 | 4 | 8 /* nosuid, nodev, noexec */, $"mode=1777,size={size}") != 0)
+                    throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "ShmMountFailed",
+                        $"--ipc shareable: mounting /dev/shm of {r.Name} failed: {ContainerOps.Runtime.Native.Libc.StrError(ContainerOps.Runtime.Native.Libc.LastErrno)}", r.Name, "HostConfig.IpcMode");
+            }
+            return (null, shm);
+        }
+        if (!mode.StartsWith("container:", StringComparison.Ordinal)) return (null, null);
         var other = findContainer(mode["container:".Length..]);
         if (!starting) return ("", "/dev/shm");
         if (!other.State.Running || other.State.Pid <= 0)
@@ -159,7 +187,7 @@ public sealed class ContainerVolumes
         if (other.HostConfig.IpcMode is not ("shareable" or "host"))
             throw new ContainerOpsException(ErrorKind.Conflict, "IpcNotShareable",
                 $"--ipc {mode}: container {other.Name} has a private IPC namespace; start it with --ipc shareable", other.Name, "HostConfig.IpcMode");
-        return other.HostConfig.IpcMode == "host" ? (null, "/dev/shm") : ($"/proc/{other.State.Pid}/ns/ipc", $"/proc/{other.State.Pid}/root/dev/shm");
+        return other.HostConfig.IpcMode == "host" ? (null, "/dev/shm") : ($"/proc/{other.State.Pid}/ns/ipc", ShmPath(other.Id));
     }
 
     /// <summary>Container inspect's Mounts, as Docker shows them (binds, volumes, and tmpfs given with --mount).</summary>
@@ -181,6 +209,8 @@ public sealed class ContainerVolumes
             try { r.Mounts = MountRequests.Parse(r.HostConfig, r.Name).Where(m => m.Type != "volume").ToList(); }
             catch (ContainerOpsException e) { log.LogWarning("container {Name}: its mounts cannot be read: {Message}", r.Name, e.Message); }
         }
+        foreach (var (r, running) in containers)
+            if (!running) Unmount(r, log);
         Volumes.Recover(containers.SelectMany(c => c.Record.Mounts.Where(m => m.Type == "volume" && m.Name is { Length: > 0 }).Select(m => (m.Name!, c.Record.Id, c.Running))));
     }
 }
