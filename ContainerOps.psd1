@@ -48,6 +48,9 @@
         'Remove-ContainerNetwork'
         'Connect-ContainerNetwork'
         'Disconnect-ContainerNetwork'
+        'Get-ContainerVolume'
+        'New-ContainerVolume'
+        'Remove-ContainerVolume'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

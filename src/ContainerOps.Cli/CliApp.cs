@@ -64,7 +64,7 @@ internal static class CliApp
         }
 
         // Management groups: `image prune`, `system df`, `container prune`, and `image pull`, `container ls`… for the plain verbs.
-        if (name is "image" or "container" or "system" or "network" && rest.Length > 0)
+        if (name is "image" or "container" or "system" or "network" or "volume" && rest.Length > 0)
         {
             var sub = (name, rest[0]) switch
             {
@@ -74,10 +74,12 @@ internal static class CliApp
                 ("container", "ls" or "list") => "ps",
                 ("network", "list") => "network ls",
                 ("network", "remove") => "network rm",
+                ("volume", "list") => "volume ls",
+                ("volume", "remove") => "volume rm",
                 _ => rest[0],
             };
             if (Verbs.Find(name + " " + rest[0]) is not null) { name = name + " " + rest[0]; rest = rest[1..]; }
-            else if (sub.StartsWith("network ", StringComparison.Ordinal)) { name = sub; rest = rest[1..]; }
+            else if (sub.StartsWith("network ", StringComparison.Ordinal) || sub.StartsWith("volume ", StringComparison.Ordinal)) { name = sub; rest = rest[1..]; }
             else if (name != "system" && Verbs.Find(sub) is not null) { name = sub; rest = rest[1..]; }
         }
 

@@ -121,5 +121,8 @@ public sealed partial class ContainerOpsClient
         return await ReadJson(response, Json.PruneResponse, ct);
     }
 
-    public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => GetJsonAsync("system/df", Json.DiskUsage, ct);
+    public Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default) => GetDiskUsageAsync(verbose: false, ct);
+
+    public Task<DiskUsage> GetDiskUsageAsync(bool verbose, CancellationToken ct = default) =>
+        GetJsonAsync("system/df" + (verbose ? "?verbose=1" : ""), Json.DiskUsage, ct);
 }

@@ -189,9 +189,12 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
         return await ReadJson(response, Json.ContainerWaitResponse, ct);
     }
 
-    public async Task RemoveContainerAsync(string idOrName, bool force = false, CancellationToken ct = default)
+    public Task RemoveContainerAsync(string idOrName, bool force = false, CancellationToken ct = default) =>
+        RemoveContainerAsync(idOrName, force, removeVolumes: false, ct);
+
+    public async Task RemoveContainerAsync(string idOrName, bool force, bool removeVolumes, CancellationToken ct = default)
     {
-        using var response = await SendAsync(HttpMethod.Delete, $"containers/{E(idOrName)}?force={(force ? "1" : "0")}", null, ct);
+        using var response = await SendAsync(HttpMethod.Delete, $"containers/{E(idOrName)}?force={(force ? "1" : "0")}&v={(removeVolumes ? "1" : "0")}", null, ct);
     }
 
     public Task RenameContainerAsync(string idOrName, string newName, CancellationToken ct = default) =>

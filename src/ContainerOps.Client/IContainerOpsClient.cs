@@ -84,6 +84,8 @@ public interface IContainerOpsClient : IDisposable
     Task<PruneResponse> PruneBuildCacheAsync(CancellationToken ct = default);
     /// <summary>`docker system df`.</summary>
     Task<DiskUsage> GetDiskUsageAsync(CancellationToken ct = default);
+    /// <summary>`docker system df -v`: with <paramref name="verbose"/> every volume with its size and references.</summary>
+    Task<DiskUsage> GetDiskUsageAsync(bool verbose, CancellationToken ct = default);
 
     // Networks
     Task<IReadOnlyList<NetworkResource>> ListNetworksAsync(IDictionary<string, string>? filters = null, CancellationToken ct = default);
@@ -96,6 +98,18 @@ public interface IContainerOpsClient : IDisposable
     Task DisconnectNetworkAsync(string network, string container, bool force = false, CancellationToken ct = default);
     /// <summary>Removes every user-defined network no container is connected to; returns their names.</summary>
     Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default);
+
+    // Volumes
+    /// <summary>Filters: name, driver, label (several), dangling.</summary>
+    Task<IReadOnlyList<Volume>> ListVolumesAsync(IDictionary<string, List<string>>? filters = null, CancellationToken ct = default);
+    Task<Volume> InspectVolumeAsync(string name, CancellationToken ct = default);
+    Task<Volume> CreateVolumeAsync(VolumeCreateRequest request, CancellationToken ct = default);
+    /// <summary>Fails with VolumeInUse while a container references it; <paramref name="force"/> ignores a missing one.</summary>
+    Task RemoveVolumeAsync(string name, bool force = false, CancellationToken ct = default);
+    /// <summary>Unused volumes: anonymous ones only unless <paramref name="all"/>; filters label, label!.</summary>
+    Task<VolumePruneResponse> PruneVolumesAsync(bool all = false, IDictionary<string, List<string>>? filters = null, CancellationToken ct = default);
+    /// <summary>`rm -v`: with <paramref name="removeVolumes"/> the container's anonymous volumes go too.</summary>
+    Task RemoveContainerAsync(string idOrName, bool force, bool removeVolumes, CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>

@@ -51,6 +51,7 @@ public static partial class Program
         builder.WebHost.ConfigureKestrel(k => { k.ListenUnixSocket(socket); k.AllowSynchronousIO = true; k.Limits.MaxRequestBodySize = null; });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ContainerNetworking>();
+        builder.Services.AddSingleton<ContainerVolumes>();
         builder.Services.AddSingleton<ContainerManager>();
         builder.Services.AddSingleton<Sessions>();
 

@@ -268,10 +268,36 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Alias("SecurityOpt")]
     public string[]? SecurityOption { get; set; }
 
-    /// <summary>Bind mounts: /host/path:/container/path[:ro].</summary>
+    /// <summary>`-v`: /host/path:/container/path[:ro|rw] (a missing host directory is made), name:/path[:ro|rw][,nocopy]
+    /// (a named volume, made when it does not exist), or /path alone (an anonymous volume).</summary>
     [Parameter]
-    [Alias("Bind")]
+    [Alias("Bind", "v")]
+    [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string[]? Volume { get; set; }
+
+    /// <summary>`--mount`: type=bind|volume|tmpfs,source=,target=[,readonly][,bind-propagation=][,volume-nocopy]
+    /// [,volume-opt=K=V][,tmpfs-size=64m][,tmpfs-mode=1770]. A bind's source must exist.</summary>
+    [Parameter]
+    public string[]? Mount { get; set; }
+
+    /// <summary>`--tmpfs`: /path[:size=64m,mode=1777,…].</summary>
+    [Parameter]
+    public string[]? Tmpfs { get; set; }
+
+    /// <summary>`--volumes-from`: another container's volumes and binds at the same paths (CONTAINER[:ro|rw]).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[]? VolumesFrom { get; set; }
+
+    /// <summary>Size of /dev/shm in bytes (`--shm-size`; 128MB works; default 64 MB).</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long ShmSize { get; set; }
+
+    /// <summary>IPC namespace (`--ipc`): private (default), shareable, host, none, or container:NAME (that container's,
+    /// which must be shareable).</summary>
+    [Parameter]
+    public string? Ipc { get; set; }
 
     /// <summary>The OCI runtime: builtin (default), crun or runc (`--runtime`).</summary>
     [Parameter]
@@ -359,6 +385,11 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         if (RestartPolicy is not null) h.RestartPolicy = new RestartPolicy { Name = RestartPolicy, MaximumRetryCount = MaximumRetryCount };
         h.Runtime = Runtime;
         if (Volume is not null) h.Binds = Volume.ToList();
+        foreach (var m in Mount ?? []) h.Mounts.Add(MountSpecs.ParseMount(m));
+        if (Tmpfs is not null) h.Tmpfs = Tmpfs.ToList();
+        if (VolumesFrom is not null) h.VolumesFrom = VolumesFrom.ToList();
+        h.ShmSize = ShmSize;
+        h.IpcMode = Ipc;
         return request;
     }
 
@@ -430,7 +461,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
                 WriteError(new ErrorRecord(new InvalidOperationException(exit.Error), "ContainerFailed", ErrorCategory.InvalidResult, id));
             SetLastExitCode(exit.StatusCode);
             var final = PassThru ? GetContainerObject(id) : null;
-            if (Rm) Run(ct => Client.RemoveContainerAsync(id, true, ct));
+            if (Rm) Run(ct => Client.RemoveContainerAsync(id, true, removeVolumes: true, ct));
             settled = true;
             if (final is not null) WriteObject(final);
         }
@@ -443,7 +474,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
                 SetLastExitCode(ex.CliExitCode);
                 if (Rm)
                 {
-                    try { Run(ct => Client.RemoveContainerAsync(id, true, ct)); } catch (ContainerOpsException) { }
+                    try { Run(ct => Client.RemoveContainerAsync(id, true, removeVolumes: true, ct)); } catch (ContainerOpsException) { }
                 }
             }
             ThrowTerminatingError(ErrorRecords.From(ex));
@@ -461,7 +492,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            if (Rm) Client.RemoveContainerAsync(id, true, cts.Token).GetAwaiter().GetResult();
+            if (Rm) Client.RemoveContainerAsync(id, true, removeVolumes: true, cts.Token).GetAwaiter().GetResult();
             else Client.KillContainerAsync(id, "INT", cts.Token).GetAwaiter().GetResult();
         }
         catch (Exception ex) when (ex is ContainerOpsException or OperationCanceledException or IOException or HttpRequestException)

@@ -118,6 +118,7 @@ public sealed class ResumeContainerCommand : ContainerStateCmdlet
 /// <example><code>Get-Container -Status exited | Remove-Container</code>Removes every exited container, like `docker container prune -f`; add -Confirm to be asked for each.</example>
 /// <example><code>Remove-Container web -Force</code>Kills web if it runs and removes it without asking: `docker rm -f web`.</example>
 /// <example><code>Get-Container -All | Remove-Container -Force -WhatIf</code>Shows what would be removed and removes nothing.</example>
+/// <example><code>Remove-Container db -Volume</code>Removes db and its anonymous volumes (named volumes stay): `docker rm -v db`.</example>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
 public sealed class RemoveContainerCommand : ContainerActionCmdlet
@@ -126,6 +127,11 @@ public sealed class RemoveContainerCommand : ContainerActionCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Remove the container's anonymous volumes too (`docker rm -v`); named volumes stay.</summary>
+    [Parameter]
+    [Alias("v")]
+    public SwitchParameter Volume { get; set; }
+
     protected override string Action => "Remove";
 
     protected override bool Confirm(string container) =>
@@ -133,7 +139,7 @@ public sealed class RemoveContainerCommand : ContainerActionCmdlet
             ? true
             : ShouldProcess(container, Action);
 
-    protected override Task Act(string c, CancellationToken ct) => Client.RemoveContainerAsync(c, Force, ct);
+    protected override Task Act(string c, CancellationToken ct) => Client.RemoveContainerAsync(c, Force, Volume, ct);
 }
 
 /// <summary>Renames a container (`docker rename`).</summary>

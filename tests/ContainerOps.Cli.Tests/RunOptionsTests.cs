@@ -51,6 +51,25 @@ public class RunOptionsTests
     }
 
     [Fact]
+    public void MapsTheVolumeAndMountOptions()
+    {
+        var h = Request("-v", "data:/data:ro,nocopy", "-v", "/cache", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m",
+            "--mount", "type=bind,src=/srv,dst=/srv,readonly", "--tmpfs", "/run:size=64m", "--volumes-from", "db:ro",
+            "--shm-size", "128m", "--ipc", "shareable", "img").HostConfig;
+        Assert.Equal(new[] { "data:/data:ro,nocopy", "/cache" }, h.Binds);
+        Assert.Equal(("tmpfs", "/t", 1L << 20), (h.Mounts[0].Type, h.Mounts[0].Target, h.Mounts[0].TmpfsOptions!.SizeBytes));
+        Assert.Equal(("bind", "/srv", "/srv", true), (h.Mounts[1].Type, h.Mounts[1].Source, h.Mounts[1].Target, h.Mounts[1].ReadOnly));
+        Assert.Equal(new[] { "/run:size=64m" }, h.Tmpfs);
+        Assert.Equal(new[] { "db:ro" }, h.VolumesFrom);
+        Assert.Equal(128L << 20, h.ShmSize);
+        Assert.Equal("shareable", h.IpcMode);
+        var e = Assert.Throws<UsageException>(() => Request("--mount", "type=bind,target=/x", "img"));
+        Assert.Contains("--mount", e.Message);
+        Assert.Contains("source", e.Message);
+        Assert.Throws<UsageException>(() => Request("--shm-size", "lots", "img"));
+    }
+
+    [Fact]
     public void DefaultsLeaveTheImageInCharge()
     {
         var r = Request("img");

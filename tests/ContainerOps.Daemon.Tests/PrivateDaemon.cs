@@ -191,6 +191,11 @@ public sealed class PrivateDaemon : IDisposable
                     try { Client.RemoveContainerAsync(c.Id, force: true, cts.Token).GetAwaiter().GetResult(); }
                     catch (ContainerOpsException) { }
                 }
+                foreach (var v in Client.ListVolumesAsync(null, cts.Token).GetAwaiter().GetResult())
+                {
+                    try { Client.RemoveVolumeAsync(v.Name, force: true, cts.Token).GetAwaiter().GetResult(); }
+                    catch (ContainerOpsException) { }
+                }
                 foreach (var n in Client.ListNetworksAsync(null, cts.Token).GetAwaiter().GetResult().Where(n => n.Name != "bridge"))
                 {
                     try { Client.RemoveNetworkAsync(n.Id, cts.Token).GetAwaiter().GetResult(); }

@@ -24,7 +24,7 @@ public class StateSnapshotTests
         options.BridgePrefix = "cs" + suffix[..4] + "-";
         options.NftTable = "containerops_snap_" + suffix;
         using var networking = new ContainerNetworking(options, NullLogger<ContainerNetworking>.Instance);
-        var manager = new ContainerManager(options, NullLogger<ContainerManager>.Instance, networking);
+        var manager = new ContainerManager(options, NullLogger<ContainerManager>.Instance, networking, new ContainerVolumes(options, NullLogger<ContainerVolumes>.Instance));
         try
         {
             var tar = Busybox.CreateRootfsTar(Path.Combine(dir.Path, "busybox.tar"));

@@ -275,4 +275,52 @@ internal sealed class FakeClient : IContainerOpsClient
     }
 
     public Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default) => NotHere<NetworkPruneResponse>();
+
+    // Volumes: a list the volume cmdlets can create in, find and remove from.
+    public List<Volume> Volumes { get; } = new();
+
+    private Volume FindVolume(string name) =>
+        Volumes.FirstOrDefault(v => v.Name == name) ?? throw new ContainerOpsException(ErrorKind.NotFound, "VolumeNotFound", $"no such volume: {name}", name);
+
+    public Task<IReadOnlyList<Volume>> ListVolumesAsync(IDictionary<string, List<string>>? filters = null, CancellationToken ct = default)
+    {
+        Calls.Add($"volumes filters={(filters is null ? "" : string.Join(",", filters.Select(kv => kv.Key + "=" + string.Join("|", kv.Value))))}");
+        return Task.FromResult<IReadOnlyList<Volume>>(Volumes.ToList());
+    }
+
+    public Task<Volume> InspectVolumeAsync(string name, CancellationToken ct = default) => Task.FromResult(FindVolume(name));
+
+    public Task<Volume> CreateVolumeAsync(VolumeCreateRequest request, CancellationToken ct = default)
+    {
+        var name = string.IsNullOrEmpty(request.Name) ? new string('a', 64) : request.Name;
+        Calls.Add($"volume create {name} opts={string.Join(",", request.DriverOpts.Select(kv => kv.Key + "=" + kv.Value))} labels={string.Join(",", request.Labels.Select(kv => kv.Key + "=" + kv.Value))}");
+        var v = Volumes.FirstOrDefault(x => x.Name == name);
+        if (v is null) Volumes.Add(v = new Volume { Name = name, Mountpoint = "/var/lib/containerops/volumes/" + name + "/_data", Labels = new(request.Labels), Options = new(request.DriverOpts), CreatedAt = "2026-12-04T21:00:00Z" });
+        return Task.FromResult(v);
+    }
+
+    public Task RemoveVolumeAsync(string name, bool force = false, CancellationToken ct = default)
+    {
+        Calls.Add($"volume rm force={force} {name}");
+        var v = Volumes.FirstOrDefault(x => x.Name == name);
+        if (v is null && !force) throw new ContainerOpsException(ErrorKind.NotFound, "VolumeNotFound", $"no such volume: {name}", name);
+        if (v is not null) Volumes.Remove(v);
+        return Task.CompletedTask;
+    }
+
+    public Task<VolumePruneResponse> PruneVolumesAsync(bool all = false, IDictionary<string, List<string>>? filters = null, CancellationToken ct = default)
+    {
+        Calls.Add($"volume prune all={all}");
+        var gone = Volumes.Where(v => all || v.Labels.ContainsKey("com.docker.volume.anonymous")).ToList();
+        foreach (var v in gone) Volumes.Remove(v);
+        return Task.FromResult(new VolumePruneResponse { VolumesDeleted = gone.Select(v => v.Name).ToList() });
+    }
+
+    public Task RemoveContainerAsync(string idOrName, bool force, bool removeVolumes, CancellationToken ct = default)
+    {
+        Calls.Add($"remove volumes={removeVolumes}");
+        return RemoveContainerAsync(idOrName, force, ct);
+    }
+
+    public Task<DiskUsage> GetDiskUsageAsync(bool verbose, CancellationToken ct = default) => GetDiskUsageAsync(ct);
 }

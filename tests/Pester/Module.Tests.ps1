@@ -132,6 +132,17 @@ Describe 'Pipeline binding' {
         { $container | Disconnect-ContainerNetwork -Network pester-net -WhatIf -ErrorAction Stop } | Should -Not -Throw
     }
 
+    It 'binds a volume object to Remove-ContainerVolume and takes -Volume, -Mount, -Tmpfs, -ShmSize, -Ipc on New-Container' {
+        $volume = [pscustomobject]@{ Name = 'pester-vol'; Driver = 'local' }
+        { $volume | Remove-ContainerVolume -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        { Remove-ContainerVolume -Unused -All -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        $parameters = (Get-Command New-Container).Parameters
+        foreach ($p in 'Volume', 'Mount', 'Tmpfs', 'VolumesFrom', 'ShmSize', 'Ipc') { $parameters.Keys | Should -Contain $p }
+        $parameters['ShmSize'].ParameterType | Should -Be ([long])
+        $completer = (Get-Command Remove-ContainerVolume).Parameters['Name'].Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] }
+        $completer.Type.Name | Should -Be 'VolumeNameCompleter'
+    }
+
     It 'offers -Force where docker has -f' {
         (Get-Command Remove-Container).Parameters.Keys | Should -Contain 'Force'
         (Get-Command Remove-ContainerImage).Parameters.Keys | Should -Contain 'Force'

@@ -150,7 +150,7 @@ internal static class Containers
 
     public static Task<int> Pause(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.PauseContainerAsync(id, c.Cancel));
     public static Task<int> Unpause(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.UnpauseContainerAsync(id, c.Cancel));
-    public static Task<int> Remove(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.RemoveContainerAsync(id, a.Flag("force"), c.Cancel));
+    public static Task<int> Remove(CliContext c, ParsedArgs a) => ForEach(c, a.Positionals, id => c.Client.RemoveContainerAsync(id, a.Flag("force"), a.Flag("volumes"), c.Cancel));
 
     public static async Task<int> Rename(CliContext c, ParsedArgs a)
     {

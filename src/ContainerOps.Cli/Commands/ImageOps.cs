@@ -295,25 +295,42 @@ internal static class ImageOps
     public static async Task<int> SystemPrune(CliContext c, ParsedArgs a)
     {
         var all = a.Flag("all");
-        if (!Confirm(c, a, "This will remove:\n  - all stopped containers\n  - " + (all ? "all images without at least one container associated to them" : "all dangling images") + "\n  - the build cache")) return 0;
+        var volumes = a.Flag("volumes");
+        if (!Confirm(c, a, "This will remove:\n  - all stopped containers\n" + (volumes ? "  - all anonymous volumes not used by at least one container\n" : "")
+            + "  - " + (all ? "all images without at least one container associated to them" : "all dangling images") + "\n  - the build cache")) return 0;
         var containers = await c.Client.PruneContainersAsync(c.Cancel);
         PrintPrune(c, containers, "Containers");
+        long volumeSpace = 0;
+        if (volumes)
+        {
+            var v = await c.Client.PruneVolumesAsync(ct: c.Cancel);
+            Volumes.PrintPrune(c, v);
+            volumeSpace = v.SpaceReclaimed;
+        }
         var images = await c.Client.PruneImagesAsync(all, c.Cancel);
         PrintPrune(c, images, "Images");
         var cache = await c.Client.PruneBuildCacheAsync(c.Cancel);
-        c.Out.WriteLine($"Total reclaimed space: {Human.Size(containers.SpaceReclaimed + images.SpaceReclaimed + cache.SpaceReclaimed)}");
+        c.Out.WriteLine($"Total reclaimed space: {Human.Size(containers.SpaceReclaimed + volumeSpace + images.SpaceReclaimed + cache.SpaceReclaimed)}");
         return 0;
     }
 
     public static async Task<int> SystemDf(CliContext c, ParsedArgs a)
     {
-        var df = await c.Client.GetDiskUsageAsync(c.Cancel);
+        var df = await c.Client.GetDiskUsageAsync(a.Flag("verbose"), c.Cancel);
         var rows = df.Rows.Select(r => (IReadOnlyList<string>)new[]
         {
             r.Type, r.Total.ToString(), r.Active.ToString(), Human.Size(r.Size),
             Human.Size(r.Reclaimable) + (r.Size > 0 ? $" ({r.Reclaimable * 100 / r.Size}%)" : ""),
         });
         c.Out.Write(Table.Render(new[] { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" }, rows));
+        if (df.Volumes is { } volumes)
+        {
+            c.Out.WriteLine();
+            c.Out.WriteLine("Local Volumes space usage:");
+            c.Out.WriteLine();
+            c.Out.Write(Table.Render(["VOLUME NAME", "LINKS", "SIZE"], volumes.Select(v => (IReadOnlyList<string>)
+                [v.Name, (v.UsageData?.RefCount ?? 0).ToString(), Human.Size(Math.Max(0, v.UsageData?.Size ?? 0))]).ToList()));
+        }
         return 0;
     }
 }

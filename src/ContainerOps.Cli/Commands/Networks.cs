@@ -44,46 +44,11 @@ internal static class Networks
         return 0;
     }
 
-    public static async Task<int> Inspect(CliContext c, ParsedArgs a)
-    {
-        var status = 0;
-        var errors = new List<string>();
-        c.Out.Flush();
-        using (var w = Output.JsonWriter(c.Out.BaseStream, indented: true))
-        {
-            w.WriteStartArray();
-            foreach (var name in a.Positionals)
-            {
-                try { JsonSerializer.Serialize(w, await c.Client.InspectNetworkAsync(name, c.Cancel), ApiJsonContext.Default.NetworkResource); }
-                catch (ContainerOpsException e) { errors.Add(e.Error.Message); status = 1; }
-            }
-            w.WriteEndArray();
-        }
-        c.Out.BaseStream.WriteByte((byte)'\n');
-        c.Out.BaseStream.Flush();
-        foreach (var e in errors) c.Err.WriteLine($"containerops: {e}");
-        return status;
-    }
+    public static Task<int> Inspect(CliContext c, ParsedArgs a) =>
+        Output.InspectEach(c, a.Positionals, name => c.Client.InspectNetworkAsync(name, c.Cancel), ApiJsonContext.Default.NetworkResource);
 
-    public static async Task<int> Remove(CliContext c, ParsedArgs a)
-    {
-        var status = 0;
-        foreach (var name in a.Positionals)
-        {
-            try
-            {
-                await c.Client.RemoveNetworkAsync(name, c.Cancel);
-                c.Out.WriteLine(name);
-            }
-            catch (ContainerOpsException e)
-            {
-                c.Out.Flush();
-                c.Err.WriteLine($"containerops: {e.Error.Message}");
-                status = 1;
-            }
-        }
-        return status;
-    }
+    public static Task<int> Remove(CliContext c, ParsedArgs a) =>
+        Output.RemoveEach(c, a.Positionals, name => c.Client.RemoveNetworkAsync(name, c.Cancel));
 
     public static async Task<int> Connect(CliContext c, ParsedArgs a)
     {

@@ -42,8 +42,12 @@ public static class RunOptions
         new("cap-add", null, OptionKind.List, "Add Linux capabilities"),
         new("cap-drop", null, OptionKind.List, "Drop Linux capabilities"),
         new("security-opt", null, OptionKind.List, "Security options (no-new-privileges, seccomp=unconfined|PROFILE.json, systempaths=unconfined)"),
-        new("volume", 'v', OptionKind.List, "Bind mount a volume (/host:/container[:ro])"),
-        new("tmpfs", null, OptionKind.List, "Mount a tmpfs directory (/path[:options])"),
+        new("volume", 'v', OptionKind.List, "Bind mount a volume (/host:/ctr[:ro|rw], name:/ctr[:ro|rw][,nocopy], or /ctr for an anonymous volume)"),
+        new("mount", null, OptionKind.List, "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=,readonly,bind-propagation=,volume-nocopy,volume-opt=,tmpfs-size=,tmpfs-mode=)"),
+        new("tmpfs", null, OptionKind.List, "Mount a tmpfs directory (/path[:size=64m,mode=1777,...])"),
+        new("volumes-from", null, OptionKind.List, "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])"),
+        new("shm-size", null, OptionKind.Value, "Size of /dev/shm (e.g. 128m)", "bytes"),
+        new("ipc", null, OptionKind.Value, "IPC mode to use (private, shareable, host, none, container:NAME)"),
         new("sysctl", null, OptionKind.List, "Sysctl options (KEY=VALUE)"),
         new("runtime", null, OptionKind.Value, "Runtime to use for this container (builtin, crun, runc)"),
         new("stop-signal", null, OptionKind.Value, "Signal to stop the container"),
@@ -114,10 +118,18 @@ public static class RunOptions
         h.Runtime = a.Value("runtime");
         foreach (var v in a.Values("volume"))
         {
-            if (v.Split(':').Length is < 2 or > 3) throw new UsageException($"invalid volume specification \"{v}\": expected /host/path:/container/path[:ro]");
+            if (v.Length == 0 || v.Split(':').Length > 3) throw new UsageException($"invalid volume specification \"{v}\": expected [SOURCE:]/container/path[:OPTIONS]");
             h.Binds.Add(v);
         }
+        foreach (var m in a.Values("mount"))
+        {
+            try { h.Mounts.Add(MountSpecs.ParseMount(m)); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+        }
         h.Tmpfs.AddRange(a.Values("tmpfs"));
+        h.VolumesFrom.AddRange(a.Values("volumes-from"));
+        if (a.Value("shm-size") is string shm) h.ShmSize = Units.ParseMemory(shm, "shm-size");
+        h.IpcMode = a.Value("ipc");
         foreach (var s in a.Values("sysctl")) { var (k, v) = KeyValue(s, "sysctl", requireValue: true); h.Sysctls[k] = v; }
         return r;
     }

@@ -33,6 +33,10 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(RegistryLoginResponse))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(SessionControl))]
+[JsonSerializable(typeof(VolumeCreateRequest))]
+[JsonSerializable(typeof(Volume))]
+[JsonSerializable(typeof(VolumeListResponse))]
+[JsonSerializable(typeof(VolumePruneResponse))]
 [JsonSerializable(typeof(NetworkCreateRequest))]
 [JsonSerializable(typeof(NetworkCreateResponse))]
 [JsonSerializable(typeof(NetworkResource))]
@@ -41,6 +45,7 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(NetworkDisconnectRequest))]
 [JsonSerializable(typeof(NetworkPruneResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, List<string>>))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ApiJsonContext : JsonSerializerContext

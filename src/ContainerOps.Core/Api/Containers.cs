@@ -72,9 +72,18 @@ public sealed class HostConfig
     public RestartPolicy RestartPolicy { get; set; } = new();
     /// <summary>"builtin" (default), "crun" or "runc".</summary>
     public string? Runtime { get; set; }
-    /// <summary>host:container[:ro] bind mounts (absolute host paths only in this release).</summary>
+    /// <summary>`-v`: /host:/ctr[:opts] binds (a missing source is created) and name:/ctr[:ro|rw][,nocopy] volumes.</summary>
     public List<string> Binds { get; set; } = new();
+    /// <summary>`--mount`: bind (the source must exist), volume and tmpfs mounts.</summary>
+    public List<Mount> Mounts { get; set; } = new();
+    /// <summary>`--tmpfs path[:options]`.</summary>
     public List<string> Tmpfs { get; set; } = new();
+    /// <summary>`--volumes-from container[:ro|rw]`: that container's volumes and binds at the same paths.</summary>
+    public List<string> VolumesFrom { get; set; } = new();
+    /// <summary>Bytes of /dev/shm (0: 64 MB).</summary>
+    public long ShmSize { get; set; }
+    /// <summary>private (default) | shareable | container:&lt;name|id&gt; | host.</summary>
+    public string? IpcMode { get; set; }
     public Dictionary<string, string> Sysctls { get; set; } = new();
 }
 
@@ -166,12 +175,22 @@ public sealed class ContainerConfig
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
 }
 
+/// <summary>One entry of Mounts in container inspect, as Docker shows it.</summary>
 public sealed class MountPoint
 {
+    /// <summary>bind | volume | tmpfs</summary>
     public string Type { get; set; } = "bind";
+    /// <summary>The volume's name (volumes only).</summary>
+    public string? Name { get; set; }
     public string Source { get; set; } = "";
     public string Destination { get; set; } = "";
+    /// <summary>The volume's driver (volumes only).</summary>
+    public string? Driver { get; set; }
+    /// <summary>The mode as given (`ro`, `z`, `nocopy`…), "" when none.</summary>
+    public string Mode { get; set; } = "";
     public bool RW { get; set; } = true;
+    /// <summary>Bind propagation (binds only).</summary>
+    public string Propagation { get; set; } = "";
 }
 
 public sealed class ContainerWaitResponse

@@ -123,6 +123,8 @@ public sealed class DiskUsageRow
 public sealed class DiskUsage
 {
     public List<DiskUsageRow> Rows { get; set; } = new();
+    /// <summary>With `verbose` (`system df -v`): every volume with its UsageData.</summary>
+    public List<Volume>? Volumes { get; set; }
 }
 
 /// <summary><c>POST /auth</c>: the password is only ever sent, never returned.</summary>

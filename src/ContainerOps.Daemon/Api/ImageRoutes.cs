@@ -55,7 +55,14 @@ internal static class ImageRoutes
             var removed = await m.PruneContainersAsync();
             return Json.Ok(new PruneResponse { Deleted = removed }, J.PruneResponse);
         });
-        app.MapGet("/system/df", (ContainerManager m) => Json.Ok(new DiskUsage { Rows = m.ImageEngine.DiskUsage(m.AllContainers()) }, J.DiskUsage));
+        app.MapGet("/system/df", (HttpRequest req, ContainerManager m) =>
+        {
+            var rows = m.ImageEngine.DiskUsage(m.AllContainers());
+            // Docker's order: images, containers, local volumes, build cache.
+            rows.Insert(Math.Min(2, rows.Count), m.Volumes.Volumes.DiskUsage());
+            var verbose = req.Query["verbose"].ToString() is "1" or "true" or "True";
+            return Json.Ok(new DiskUsage { Rows = rows, Volumes = verbose ? m.Volumes.Volumes.List(null, withUsage: true) : null }, J.DiskUsage);
+        });
         app.MapPost("/commit", async (HttpContext ctx, ContainerManager m) =>
         {
             var req = ctx.Request;

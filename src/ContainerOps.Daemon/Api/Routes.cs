@@ -19,6 +19,7 @@ internal static class Routes
         app.MapGet("/_ping", () => Results.Text("OK"));
         ImageRoutes.Map(app);
         NetworkRoutes.Map(app);
+        VolumeRoutes.Map(app);
 
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
@@ -53,7 +54,7 @@ internal static class Routes
             await m.RenameAsync(id, req.Query["name"].ToString());
             return Results.NoContent();
         });
-        c.MapDelete("/{id}", async (string id, HttpRequest req, ContainerManager m) => { await m.RemoveAsync(id, Flag(req, "force")); return Results.NoContent(); });
+        c.MapDelete("/{id}", async (string id, HttpRequest req, ContainerManager m) => { await m.RemoveAsync(id, Flag(req, "force"), Flag(req, "v")); return Results.NoContent(); });
         c.MapGet("/{id}/logs", async (string id, HttpContext ctx, ContainerManager m) =>
         {
             var req = ctx.Request;

@@ -25,8 +25,10 @@ public sealed partial class ContainerManager
             }
             _containers[record.Id] = new Entry { Record = record, Dir = dir };
         }
-        Networking.Networks.Recover(_containers.Values.ToDictionary(e => e.Record.Id,
-            e => Runtime(e.Record.HostConfig.Runtime).GetStatus(e.Record.Id).State is RuntimeState.Running or RuntimeState.Paused));
+        var running = _containers.Values.ToDictionary(e => e.Record.Id,
+            e => Runtime(e.Record.HostConfig.Runtime).GetStatus(e.Record.Id).State is RuntimeState.Running or RuntimeState.Paused);
+        Networking.Networks.Recover(running);
+        Volumes.Recover(_containers.Values.Select(e => (e.Record, running[e.Record.Id])).ToList(), _log);
         foreach (var entry in _containers.Values.ToList())
         {
             try { await AdoptAsync(entry); }
@@ -105,6 +107,8 @@ public sealed partial class ContainerManager
             _log.LogWarning("finishing the removal of {Name} ({Id}), cut off by the daemon's end", r.Name, r.Id[..12]);
             await runtime.DeleteAsync(r.Id, force: true);
             Networking.Release(r.Id);
+            Volumes.Unmount(r, _log);
+            Volumes.Release(r, r.RemoveVolumes, _log);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);
             Directory.Delete(entry.Dir, true);

@@ -60,6 +60,8 @@ public sealed partial class ContainerManager : IDisposable
 
     public ContainerNetworking Networking { get; }
 
+    public ContainerVolumes Volumes { get; }
+
     /// <summary>Per container: its record, a lock for lifecycle operations and the current run's exit signal.</summary>
     private sealed class Entry
     {
@@ -72,11 +74,12 @@ public sealed partial class ContainerManager : IDisposable
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log, ContainerNetworking networking)
+    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log, ContainerNetworking networking, ContainerVolumes volumes)
     {
         _options = options;
         _log = log;
         Networking = networking;
+        Volumes = volumes;
         Directory.CreateDirectory(ContainersDir);
         Images = new ImageService(Path.Combine(options.Root, "images"));
         _runtimeContext = options.ShimPath is { Length: > 0 } shim
@@ -211,6 +214,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             Directory.CreateDirectory(dir);
             Networking.Reserve(record, request);
+            Volumes.Prepare(record, image.Config.Volumes?.Keys, other => Find(other).Record);
             // Validate the whole spec now (user names need the image's /etc/passwd), so a bad create leaves nothing.
             var rootfs = Images.MountContainerRootfs(id, image.Id);
             try { BuildSpec(record, rootfs, dir); }
@@ -221,6 +225,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             _containers.TryRemove(id, out _);
             try { Networking.Release(id); } catch (Exception e) { _log.LogWarning("releasing the addresses of {Id}: {Message}", id[..12], e.Message); }
+            Volumes.Release(record, removeAnonymous: true, _log);
             try { Images.RemoveContainerLayer(id); } catch (Exception e) when (e is ContainerOpsException or IOException) { }
             try { Directory.Delete(dir, true); } catch (IOException) { }
             throw;
@@ -266,7 +271,8 @@ public sealed partial class ContainerManager : IDisposable
         return all.Count == 0 ? null : all.ToDictionary(k => k, _ => new EmptyObject());
     }
 
-    private OciSpec BuildSpec(ContainerRecord r, string rootfs, string dir)
+    /// <param name="starting">false for the check at create: volumes are resolved, nothing is mounted.</param>
+    private OciSpec BuildSpec(ContainerRecord r, string rootfs, string dir, bool starting = false)
     {
         var hostNetwork = r.HostConfig.NetworkMode == "host";
         var hostname = hostNetwork ? Environment.MachineName : r.Config.Hostname;
@@ -289,6 +295,8 @@ public sealed partial class ContainerManager : IDisposable
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the network of {other.Name}: it is not running", other.Name, "HostConfig.NetworkMode");
             hc = CloneWithNetwork(hc, $"container:/proc/{other.State.Pid}/ns/net");
         }
+        var (ipcNamespace, shmSource) = Volumes.IpcOf(r, other => Find(other).Record, starting);
+        var mounts = Volumes.Resolve(r, rootfs, starting);
         return SpecBuilder.Build(new ContainerSpecInput
         {
             Id = r.Id,
@@ -305,6 +313,9 @@ public sealed partial class ContainerManager : IDisposable
             HostnameFile = Path.Combine(dir, "hostname"),
             HostsFile = Path.Combine(dir, "hosts"),
             ResolvConfFile = Path.Combine(dir, "resolv.conf"),
+            Mounts = mounts,
+            IpcNamespacePath = ipcNamespace,
+            ShmSource = shmSource,
         });
     }
 
@@ -337,7 +348,7 @@ public sealed partial class ContainerManager : IDisposable
         try
         {
             rootfs = Images.MountContainerRootfs(r.Id, r.ImageId);
-            var spec = BuildSpec(r, rootfs, entry.Dir);
+            var spec = BuildSpec(r, rootfs, entry.Dir, starting: true);
             var bundle = Path.Combine(entry.Dir, "bundle");
             SpecBuilder.WriteBundle(bundle, spec);
             await runtime.DeleteAsync(r.Id, force: true); // leftovers of an earlier run
@@ -369,6 +380,7 @@ public sealed partial class ContainerManager : IDisposable
             // Whatever failed, nothing of this start stays: no runtime state, no mount.
             try { await runtime.DeleteAsync(r.Id, force: true); } catch (Exception cleanup) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             try { Networking.Detach(r.Id); } catch (Exception cleanup) { _log.LogWarning("network cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
+            Volumes.Unmount(r, _log);
             if (rootfs is not null) Images.UnmountContainerRootfs(r.Id);
             var error = e as ContainerOpsException
                 ?? new ContainerOpsException(ErrorKind.ResourceUnavailable, "ContainerStartFailed", $"container {r.Name} could not start: {e.Message}", r.Name, inner: e);
@@ -435,6 +447,7 @@ public sealed partial class ContainerManager : IDisposable
         catch (ContainerOpsException e) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], e.Message); }
         try { Images.UnmountContainerRootfs(r.Id); } catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
         try { Networking.Detach(r.Id); } catch (Exception e) { _log.LogWarning("network detach of {Id}: {Message}", r.Id[..12], e.Message); }
+        Volumes.Unmount(r, _log);
         entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
         _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
 
@@ -442,7 +455,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             _ = Task.Run(async () =>
             {
-                try { await RemoveAsync(r.Id, force: true); }
+                try { await RemoveAsync(r.Id, force: true, removeVolumes: true); }
                 catch (ContainerOpsException) { }
             });
             return;
@@ -595,7 +608,8 @@ public sealed partial class ContainerManager : IDisposable
         return await entry.Exit.Task.WaitAsync(ct);
     }
 
-    public async Task RemoveAsync(string idOrName, bool force)
+    /// <param name="removeVolumes">`rm -v`: the container's anonymous volumes go too.</param>
+    public async Task RemoveAsync(string idOrName, bool force, bool removeVolumes = false)
     {
         var entry = Find(idOrName);
         var r = entry.Record;
@@ -610,10 +624,13 @@ public sealed partial class ContainerManager : IDisposable
             // Marked first: a removal cut off half-way (its process killed, its layer gone) is finished at the next
             // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead".
             r.State.Dead = true;
+            r.RemoveVolumes = removeVolumes;
             r.Save(entry.Dir);
             CrashPoint.Hit("daemon-removing");
             await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
             Networking.Release(r.Id);
+            Volumes.Unmount(r, _log);
+            Volumes.Release(r, removeVolumes, _log);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);
             Directory.Delete(entry.Dir, true);
@@ -696,10 +713,7 @@ public sealed partial class ContainerManager : IDisposable
             Id = r.Id, Name = "/" + r.Name, Created = r.Created, Path = r.Path, Args = r.Args, State = state, Image = r.ImageId, ImageName = r.Image,
             RestartCount = r.RestartCount, LogPath = r.LogPath, Config = r.Config, HostConfig = r.HostConfig, RootfsPath = r.RootfsPath,
             NetworkSettings = Networking.Settings(r),
-            Mounts = r.HostConfig.Binds.Select(b => b.Split(':')).Select(p => new MountPoint
-            {
-                Type = "bind", Source = p[0], Destination = p.Length > 1 ? p[1] : "", RW = !(p.Length > 2 && p[2].Split(',').Contains("ro")),
-            }).ToList(),
+            Mounts = ContainerVolumes.Inspect(r),
         };
     }
 

@@ -24,6 +24,10 @@ public sealed class ContainerRecord
     public bool ManuallyStopped { get; set; }
     public string LogPath { get; set; } = "";
     public string? RootfsPath { get; set; }
+    /// <summary>Binds, volumes and tmpfs mounts as resolved at create (anonymous volumes named, volumes-from copied).</summary>
+    public List<ContainerOps.Runtime.Spec.ContainerMount> Mounts { get; set; } = new();
+    /// <summary>Set with State.Dead: the removal asked for the anonymous volumes too (finished after a crash).</summary>
+    public bool RemoveVolumes { get; set; }
 
     public static string FilePath(string dir) => System.IO.Path.Combine(dir, "config.json");
 

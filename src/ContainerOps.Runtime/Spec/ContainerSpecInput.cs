@@ -25,4 +25,10 @@ public sealed class ContainerSpecInput
     public string? HostnameFile { get; init; }
     public string? HostsFile { get; init; }
     public string? ResolvConfFile { get; init; }
+    /// <summary>The container's mounts with their host sources resolved (volumes → their data directories). Null: the
+    /// binds and tmpfs of <see cref="HostConfig"/> are used as they are (bind sources must exist; no volumes).</summary>
+    public IReadOnlyList<ContainerMount>? Mounts { get; init; }
+    /// <summary>`--ipc container:X`: X's IPC namespace (/proc/PID/ns/ipc) and its /dev/shm on the host.</summary>
+    public string? IpcNamespacePath { get; init; }
+    public string? ShmSource { get; init; }
 }

@@ -92,7 +92,7 @@ public static partial class SpecBuilder
             Mounts = DefaultMounts(hc.Privileged),
             Linux = new OciLinux
             {
-                Namespaces = BuildNamespaces(hc),
+                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath),
                 CgroupsPath = "/" + input.CgroupParent.Trim('/') + "/" + input.Id,
                 Resources = BuildResources(hc, target),
                 MaskedPaths = confined ? DefaultMaskedPaths.ToList() : null,
@@ -106,8 +106,12 @@ public static partial class SpecBuilder
         if (input.HostnameFile is not null) spec.Mounts.Add(BindFile(input.HostnameFile, "/etc/hostname", hc.ReadonlyRootfs));
         if (input.HostsFile is not null) spec.Mounts.Add(BindFile(input.HostsFile, "/etc/hosts", hc.ReadonlyRootfs));
         if (input.ResolvConfFile is not null) spec.Mounts.Add(BindFile(input.ResolvConfFile, "/etc/resolv.conf", hc.ReadonlyRootfs));
-        foreach (var bind in hc.Binds) spec.Mounts.Add(ParseBind(bind, target));
-        foreach (var tmpfs in hc.Tmpfs) spec.Mounts.Add(ParseTmpfs(tmpfs, target));
+        ApplyShm(spec, hc, input, target);
+        foreach (var m in input.Mounts ?? MountRequests.Parse(hc, target).Select(m => CheckStandalone(m, target)).ToList())
+        {
+            spec.Mounts.RemoveAll(d => d.Destination == m.Destination);
+            spec.Mounts.Add(MountRequests.ToOci(m));
+        }
         return spec;
     }
 
@@ -184,9 +188,10 @@ public static partial class SpecBuilder
         return set;
     }
 
-    private static List<OciNamespace> BuildNamespaces(HostConfig hc)
+    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath)
     {
-        var ns = new List<OciNamespace> { new() { Type = "pid" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" } };
+        var ns = new List<OciNamespace> { new() { Type = "pid" }, new() { Type = "uts" }, new() { Type = "mount" } };
+        if (hc.IpcMode != "host") ns.Add(new OciNamespace { Type = "ipc", Path = ipcPath });
         if (hc.NetworkMode == "host") { }
         else if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
             ns.Add(new OciNamespace { Type = "network", Path = hc.NetworkMode["container:".Length..] });
@@ -307,37 +312,35 @@ public static partial class SpecBuilder
         Options = readOnly ? new() { "rbind", "rprivate", "ro" } : new() { "rbind", "rprivate" },
     };
 
-    private static OciMount ParseBind(string bind, string target)
+    /// <summary>Without a daemon to resolve them (a spec built from HostConfig alone), binds must exist and volumes cannot be used.</summary>
+    private static ContainerMount CheckStandalone(ContainerMount m, string target)
     {
-        var parts = bind.Split(':');
-        if (parts.Length is < 2 or > 3 || !parts[0].StartsWith('/') || !parts[1].StartsWith('/'))
-            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind",
-                $"bind '{bind}' must be /host/path:/container/path[:ro|rw] with absolute paths", target, "HostConfig.Binds");
-        if (!File.Exists(parts[0]) && !Directory.Exists(parts[0]))
-            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind",
-                $"bind source path '{parts[0]}' does not exist", target, "HostConfig.Binds");
-        var options = new List<string> { "rbind", "rprivate" };
-        if (parts.Length == 3)
-        {
-            foreach (var o in parts[2].Split(','))
-            {
-                if (o == "ro") options.Add("ro");
-                else if (o != "rw" && o != "z" && o != "Z")
-                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind", $"bind '{bind}': unknown option '{o}'", target, "HostConfig.Binds");
-            }
-        }
-        return new OciMount { Destination = parts[1], Type = "bind", Source = parts[0], Options = options };
+        if (m.Type == "volume")
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "VolumesNeedDaemon", $"{m.Origin}: volumes are resolved by the daemon", target, "HostConfig.Binds");
+        if (m.Type == "bind" && !File.Exists(m.Source) && !Directory.Exists(m.Source))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBind", $"{m.Origin}: bind source path '{m.Source}' does not exist", target, "HostConfig.Binds");
+        return m;
     }
 
-    private static OciMount ParseTmpfs(string tmpfs, string target)
+    /// <summary>/dev/shm: `--shm-size` (64 MB by default); with `--ipc host` the host's, with `--ipc container:X` X's,
+    /// with `--ipc none` none.</summary>
+    private static void ApplyShm(OciSpec spec, HostConfig hc, ContainerSpecInput input, string target)
     {
-        var idx = tmpfs.IndexOf(':');
-        var path = idx < 0 ? tmpfs : tmpfs[..idx];
-        if (!path.StartsWith('/'))
-            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidTmpfs", $"tmpfs '{tmpfs}' needs an absolute path", target, "HostConfig.Tmpfs");
-        var options = new List<string> { "nosuid", "nodev", "noexec" };
-        if (idx >= 0) options = tmpfs[(idx + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
-        return new OciMount { Destination = path, Type = "tmpfs", Source = "tmpfs", Options = options };
+        var mode = hc.IpcMode ?? "";
+        if (!(mode is "" or "private" or "shareable" or "host" or "none" || mode.StartsWith("container:", StringComparison.Ordinal)))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidIpcMode",
+                $"--ipc '{mode}' is not one of private, shareable, host, none, container:NAME", target, "HostConfig.IpcMode");
+        if (hc.ShmSize < 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidShmSize", $"--shm-size {hc.ShmSize} is negative", target, "HostConfig.ShmSize");
+        if (mode.StartsWith("container:", StringComparison.Ordinal) && (input.IpcNamespacePath is null || input.ShmSource is null))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidIpcMode", $"--ipc {mode}: the container is resolved by the daemon", target, "HostConfig.IpcMode");
+        var shm = spec.Mounts.FindIndex(m => m.Destination == "/dev/shm");
+        if (shm < 0) return;
+        if (mode == "none") spec.Mounts.RemoveAt(shm);
+        else if (mode == "host") spec.Mounts[shm] = BindFile("/dev/shm", "/dev/shm", false);
+        else if (input.ShmSource is { } source) spec.Mounts[shm] = BindFile(source, "/dev/shm", false);
+        else if (hc.ShmSize > 0)
+            spec.Mounts[shm].Options = ["nosuid", "noexec", "nodev", "mode=1777", "size=" + hc.ShmSize];
     }
 
     [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")]
