@@ -77,6 +77,7 @@ public sealed partial class ImageService : IImageService
                     StopSignal = Str(c["StopSignal"]),
                     ExposedPorts = Keys(c["ExposedPorts"]),
                     Volumes = Keys(c["Volumes"]),
+                    Healthcheck = Healthcheck(c["Healthcheck"]),
                 },
             };
         }
@@ -454,6 +455,18 @@ public sealed partial class ImageService : IImageService
         cfg["created"] is JsonValue v && v.TryGetValue<string>(out var s) && DateTimeOffset.TryParse(s, out var d) ? d : DateTimeOffset.UnixEpoch;
 
     private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+
+    private static HealthConfig? Healthcheck(JsonNode? n) => n is JsonObject o ? new HealthConfig
+    {
+        Test = Strings(o["Test"]),
+        Interval = Long(o["Interval"]),
+        Timeout = Long(o["Timeout"]),
+        StartPeriod = Long(o["StartPeriod"]),
+        StartInterval = Long(o["StartInterval"]),
+        Retries = (int)Long(o["Retries"]),
+    } : null;
+
+    private static long Long(JsonNode? n) => n is JsonValue v && v.TryGetValue<long>(out var l) ? l : 0;
 
     private static List<string>? Strings(JsonNode? n) => n is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").ToList() : null;
 

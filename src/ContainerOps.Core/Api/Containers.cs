@@ -31,6 +31,8 @@ public sealed class ContainerCreateRequest
     public NetworkingConfig? NetworkingConfig { get; set; }
     /// <summary>"80/tcp" → {} (Docker's shape): the ports `-P` publishes, besides the image's EXPOSE.</summary>
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
+    /// <summary>Merged over the image's HEALTHCHECK field by field; Test ["NONE"] turns it off (`--no-healthcheck`).</summary>
+    public HealthConfig? Healthcheck { get; set; }
 }
 
 /// <summary>Docker's `{}` values (ExposedPorts).</summary>
@@ -143,6 +145,8 @@ public sealed class ContainerState
     public string Error { get; set; } = "";
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary>Present when the container has a health check.</summary>
+    public ContainerHealth? Health { get; set; }
 
     public ContainerState Copy() => (ContainerState)MemberwiseClone();
 }
@@ -164,6 +168,8 @@ public sealed class ContainerConfig
     public int? StopTimeout { get; set; }
     /// <summary>The image's EXPOSE merged with the request's: what `-P` publishes.</summary>
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
+    /// <summary>The health check in effect (request merged over the image's); absent when there is none or it is off.</summary>
+    public HealthConfig? Healthcheck { get; set; }
 }
 
 public sealed class MountPoint

@@ -42,6 +42,7 @@ public sealed class ImageRunConfig
     public string? StopSignal { get; set; }
     public Dictionary<string, object>? ExposedPorts { get; set; }
     public Dictionary<string, object>? Volumes { get; set; }
+    public HealthConfig? Healthcheck { get; set; }
 }
 
 /// <summary>Result of import/load: the images that arrived and the references that now point at them.</summary>

@@ -69,6 +69,7 @@ public sealed partial class ContainerManager : IDisposable
         public TaskCompletionSource<ContainerWaitResponse> Exit = NewExit();
         public CancellationTokenSource? PendingRestart;
         public TimeSpan Backoff = TimeSpan.Zero;
+        public Probes.HealthMonitor? Health;
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -160,6 +161,8 @@ public sealed partial class ContainerManager : IDisposable
         if (args.Count == 0)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", $"no command specified: image {request.Image} has no CMD or ENTRYPOINT and none was given", request.Image, "Cmd");
         var env = MergeEnv(image.Config.Env, request.Env);
+        var healthcheck = HealthConfig.Merge(image.Config.Healthcheck, request.Healthcheck);
+        healthcheck?.Validate(name);
 
         var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
         var dir = Path.Combine(ContainersDir, id);
@@ -186,6 +189,7 @@ public sealed partial class ContainerManager : IDisposable
                 StopSignal = request.StopSignal ?? image.Config.StopSignal,
                 StopTimeout = request.StopTimeout,
                 ExposedPorts = MergeExposedPorts(image.Config.ExposedPorts?.Keys, request.ExposedPorts?.Keys),
+                Healthcheck = healthcheck,
             },
             HostConfig = hc,
             LogPath = Path.Combine(dir, id + "-json.log"),
@@ -358,15 +362,17 @@ public sealed partial class ContainerManager : IDisposable
             r.RootfsPath = rootfs;
             r.State = new ContainerState
             {
-                Status = "running", Running = true, Pid = status.Pid, StartedAt = startedAt,
+                Status = "running", Running = true, Pid = status.Pid, StartedAt = startedAt, Health = r.State.Health,
             };
             r.ManuallyStopped = false;
+            StartHealthCheck(entry);
             r.Save(entry.Dir);
             Watch(entry);
         }
         catch (Exception e)
         {
-            // Whatever failed, nothing of this start stays: no runtime state, no mount.
+            // Whatever failed, nothing of this start stays: no runtime state, no mount, no health check.
+            StopHealthCheck(entry);
             try { await runtime.DeleteAsync(r.Id, force: true); } catch (Exception cleanup) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             try { Networking.Detach(r.Id); } catch (Exception cleanup) { _log.LogWarning("network cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             if (rootfs is not null) Images.UnmountContainerRootfs(r.Id);
@@ -426,6 +432,8 @@ public sealed partial class ContainerManager : IDisposable
         exited.OOMKilled = status.OomKilled;
         exited.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
         exited.Status = "exited";
+        exited.Health = Probes.HealthTracker.Stopped(exited.Health);
+        StopHealthCheck(entry);
         r.State = exited;
         r.RootfsPath = null;
         // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code.
@@ -606,6 +614,7 @@ public sealed partial class ContainerManager : IDisposable
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning",
                     $"cannot remove container {r.Name}: it is {(r.State.Restarting ? "restarting" : "running")}; stop it first or force the removal", r.Name);
             entry.PendingRestart?.Cancel();
+            StopHealthCheck(entry);
             r.ManuallyStopped = true;
             // Marked first: a removal cut off half-way (its process killed, its layer gone) is finished at the next
             // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead".
@@ -678,7 +687,8 @@ public sealed partial class ContainerManager : IDisposable
                 "ancestor" => r.Image == value || r.ImageId.StartsWith(value, StringComparison.Ordinal) || r.ImageId == "sha256:" + value,
                 "label" => value.Split('=', 2) is var kv && r.Config.Labels.TryGetValue(kv[0], out var v) && (kv.Length == 1 || v == kv[1]),
                 "exited" => !r.State.Running && r.State.FinishedAt is not null && r.State.ExitCode.ToString() == value,
-                _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited)", key, "filters"),
+                "health" => (r.State.Health?.Status ?? "none") == value,
+                _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited, health)", key, "filters"),
             };
             if (!ok) return false;
         }
