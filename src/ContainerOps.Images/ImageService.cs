@@ -58,7 +58,7 @@ public sealed partial class ImageService : IImageService
             {
                 Id = rec.Id,
                 Digest = rec.ManifestDigest,
-                RepoTags = _refs.TagsOf(rec.ManifestDigest).ToList(),
+                RepoTags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
                 Created = Created(cfg),
                 Architecture = cfg["architecture"]?.GetValue<string>() ?? "amd64",
                 Os = cfg["os"]?.GetValue<string>() ?? "linux",
@@ -78,6 +78,9 @@ public sealed partial class ImageService : IImageService
                     ExposedPorts = Keys(c["ExposedPorts"]),
                     Volumes = Keys(c["Volumes"]),
                     Healthcheck = Healthcheck(c["Healthcheck"]),
+                    OnBuild = Strings(c["OnBuild"]),
+                    Shell = Strings(c["Shell"]),
+                    ArgsEscaped = c["ArgsEscaped"] is JsonValue escaped && escaped.TryGetValue<bool>(out var e) ? e : null,
                 },
             };
         }
@@ -443,7 +446,7 @@ public sealed partial class ImageService : IImageService
     {
         Id = rec.Id,
         Digest = rec.ManifestDigest,
-        RepoTags = _refs.TagsOf(rec.ManifestDigest).ToList(),
+        RepoTags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
         Created = Created(rec.Config),
         Size = Size(rec),
         Labels = Labels(rec.Config["config"] as JsonObject),

@@ -139,7 +139,7 @@ internal static class Images
             {
                 c.Out.Flush();
                 c.Err.WriteLine($"containerops: {(type is null && e.Error.Kind == ErrorKind.NotFound ? $"no such object: {name}" : e.Error.Message)}");
-                status = e.CliExitCode;
+                status = 1;
             }
         }
         return status;
@@ -179,7 +179,7 @@ internal static class Images
                 catch (ContainerOpsException e)
                 {
                     errors.Add(type is null && e.Error.Kind == ErrorKind.NotFound ? $"no such object: {name}" : e.Error.Message);
-                    status = e.CliExitCode;
+                    status = 1; // as docker inspect: 1 when any name was not found
                 }
             }
             w.WriteEndArray();

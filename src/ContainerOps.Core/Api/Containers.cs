@@ -33,6 +33,30 @@ public sealed class ContainerCreateRequest
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
     /// <summary>Merged over the image's HEALTHCHECK field by field; Test ["NONE"] turns it off (`--no-healthcheck`).</summary>
     public HealthConfig? Healthcheck { get; set; }
+    /// <summary>Overrides the image's SHELL (Docker's Config.Shell).</summary>
+    public List<string>? Shell { get; set; }
+
+    /// <summary>Go clients send null for empty lists and maps (`"Env": null`): they mean empty. Call after reading a body.</summary>
+    public ContainerCreateRequest WithoutNulls()
+    {
+        Env ??= new();
+        Labels ??= new();
+        HostConfig ??= new();
+        var h = HostConfig;
+        h.NetworkMode ??= "none";
+        h.ExtraHosts ??= new();
+        h.Dns ??= new();
+        h.DnsSearch ??= new();
+        h.DnsOptions ??= new();
+        h.CapAdd ??= new();
+        h.CapDrop ??= new();
+        h.SecurityOpt ??= new();
+        h.RestartPolicy ??= new();
+        h.Binds ??= new();
+        h.Tmpfs ??= new();
+        h.Sysctls ??= new();
+        return this;
+    }
 }
 
 /// <summary>Docker's `{}` values (ExposedPorts).</summary>
@@ -101,7 +125,10 @@ public sealed class ContainerSummary
     public string Image { get; set; } = "";
     public string ImageId { get; set; } = "";
     public string Command { get; set; } = "";
+    [JsonConverter(typeof(UnixTimeConverter))]
     public DateTimeOffset Created { get; set; }
+    /// <summary>Docker's form of the name: ["/name"].</summary>
+    public List<string> Names => [Name.StartsWith('/') ? Name : "/" + Name];
     /// <summary>created | running | paused | restarting | removing | exited | dead</summary>
     public string State { get; set; } = "";
     /// <summary>Docker's human text: "Up 5 minutes", "Exited (0) 3 seconds ago".</summary>
@@ -168,8 +195,18 @@ public sealed class ContainerConfig
     public int? StopTimeout { get; set; }
     /// <summary>The image's EXPOSE merged with the request's: what `-P` publishes.</summary>
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
-    /// <summary>The health check in effect (request merged over the image's); absent when there is none or it is off.</summary>
+    /// <summary>The health check in effect (request merged over the image's); Test ["NONE"] when turned off.</summary>
     public HealthConfig? Healthcheck { get; set; }
+    public List<string>? OnBuild { get; set; }
+    /// <summary>The image's SHELL (or the request's): runs CMD-SHELL health checks.</summary>
+    public List<string>? Shell { get; set; }
+    public bool? ArgsEscaped { get; set; }
+    public string Domainname { get; set; } = "";
+    public bool AttachStdin { get; set; }
+    public bool AttachStdout { get; set; }
+    public bool AttachStderr { get; set; }
+    public bool StdinOnce { get; set; }
+    public Dictionary<string, EmptyObject>? Volumes { get; set; }
 }
 
 public sealed class MountPoint

@@ -16,14 +16,14 @@ internal static class Routes
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/_ping", () => Results.Text("OK"));
+        DockerSystemRoutes.Map(app);
         ImageRoutes.Map(app);
         NetworkRoutes.Map(app);
 
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
         {
-            var body = await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request");
+            var body = (await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request")).WithoutNulls();
             return Json.Ok(await m.CreateAsync(body, req.Query["name"].ToString()), J.ContainerCreateResponse);
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>

@@ -21,7 +21,7 @@ public sealed partial class ContainerManager
         if (HealthPolicy.For(r.Config.Healthcheck) is not { } policy) return;
         if (!resume || r.State.Health is null) r.State.Health = HealthTracker.Restarted(r.State.Health);
         var runtime = Runtime(r.HostConfig.Runtime);
-        var probe = new ExecProbe(policy.Command(), args => runtime.Exec(r.Id, new ExecOptions { Args = args }));
+        var probe = new ExecProbe(policy.Command(r.Config.Shell), args => runtime.Exec(r.Id, new ExecOptions { Args = args }));
         var monitor = new HealthMonitor(policy, probe, r.State.StartedAt ?? DateTimeOffset.UtcNow, r.State.Health,
             (health, changed, ct) => RecordHealthAsync(entry, health, changed, ct), () => r.State.Paused);
         entry.Health = monitor;

@@ -161,6 +161,8 @@ public sealed partial class ContainerManager : IDisposable
         if (args.Count == 0)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", $"no command specified: image {request.Image} has no CMD or ENTRYPOINT and none was given", request.Image, "Cmd");
         var env = MergeEnv(image.Config.Env, request.Env);
+        // As Docker does, a container whose image sets no PATH gets the usual one.
+        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal))) env.Insert(0, DefaultPath);
         var healthcheck = HealthConfig.Merge(image.Config.Healthcheck, request.Healthcheck);
         healthcheck?.Validate(name);
 
@@ -190,6 +192,10 @@ public sealed partial class ContainerManager : IDisposable
                 StopTimeout = request.StopTimeout,
                 ExposedPorts = MergeExposedPorts(image.Config.ExposedPorts?.Keys, request.ExposedPorts?.Keys),
                 Healthcheck = healthcheck,
+                OnBuild = image.Config.OnBuild,
+                Shell = request.Shell is { Count: > 0 } ? request.Shell : image.Config.Shell,
+                ArgsEscaped = image.Config.ArgsEscaped,
+                Volumes = image.Config.Volumes?.Keys.ToDictionary(k => k, _ => new EmptyObject()),
             },
             HostConfig = hc,
             LogPath = Path.Combine(dir, id + "-json.log"),
@@ -251,6 +257,8 @@ public sealed partial class ContainerManager : IDisposable
         if (hc.Runtime is { Length: > 0 } rt && rt is not ("builtin" or "crun" or "runc"))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownRuntime", $"runtime '{rt}' is not available (builtin, crun, runc)", target, "HostConfig.Runtime");
     }
+
+    internal const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     internal static List<string> MergeEnv(IEnumerable<string> imageEnv, IEnumerable<string> requestEnv)
     {
