@@ -41,7 +41,7 @@ public class InspectShapeTests
             Assert.Equal(["/bin/sh", "-ec"], image.Config.Shell);
             Assert.Equal(["RUN echo child"], image.Config.OnBuild);
             Assert.Equal("SIGQUIT", image.Config.StopSignal);
-            Assert.Equal(["CMD", "true"], image.Config.Healthcheck!.Test);
+            Assert.Equal(["CMD-SHELL", "true"], image.Config.Healthcheck!.Test);
             Assert.Equal(5_000_000_000, image.Config.Healthcheck.Interval);
             Assert.Equal(image.Layers, image.RootFS.Layers);
             Assert.Contains((await d.Client.ListImagesAsync()).SelectMany(i => i.RepoTags), t => t == "shape/busybox:1");
@@ -51,7 +51,7 @@ public class InspectShapeTests
             Assert.Equal(["/bin/sh", "-ec"], c.Config.Shell);
             Assert.Equal(["RUN echo child"], c.Config.OnBuild);
             Assert.Equal("SIGQUIT", c.Config.StopSignal);
-            Assert.Equal(["CMD", "true"], c.Config.Healthcheck!.Test);
+            Assert.Equal(["CMD-SHELL", "true"], c.Config.Healthcheck!.Test);
             // The imported busybox sets no PATH: the container gets Docker's.
             Assert.Contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", c.Config.Env);
 

@@ -100,6 +100,7 @@ public sealed class HostConfig
     public string? Runtime { get; set; }
     /// <summary>host:container[:ro] bind mounts (absolute host paths only in this release).</summary>
     public List<string> Binds { get; set; } = new();
+    [JsonConverter(typeof(TmpfsConverter))]
     public List<string> Tmpfs { get; set; } = new();
     public Dictionary<string, string> Sysctls { get; set; } = new();
 }

@@ -70,6 +70,8 @@ public sealed partial class ContainerManager : IDisposable
         public CancellationTokenSource? PendingRestart;
         public TimeSpan Backoff = TimeSpan.Zero;
         public Probes.HealthMonitor? Health;
+        /// <summary>Docker attach clients following the current run's output.</summary>
+        public int Readers;
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -366,7 +368,8 @@ public sealed partial class ContainerManager : IDisposable
             else if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
             else status = await runtime.RunAsync(options);
             CrashPoint.Hit("daemon-after-launch");
-            entry.Exit = Entry.NewExit();
+            // A waiter for the next exit may hold the pending one already.
+            if (entry.Exit.Task.IsCompleted) entry.Exit = Entry.NewExit();
             r.RootfsPath = rootfs;
             r.State = new ContainerState
             {
@@ -458,6 +461,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             _ = Task.Run(async () =>
             {
+                await WaitForAttachedReadersAsync(entry);
                 try { await RemoveAsync(r.Id, force: true); }
                 catch (ContainerOpsException) { }
             });
