@@ -75,6 +75,8 @@ public static partial class Program
                 await Json.WriteErrorAsync(context, new ApiError { Kind = ErrorKind.Internal, Id = "Internal", Message = e.Message });
             }
         });
+        DockerSystemRoutes.UseVersionedPaths(app);
+        app.UseRouting(); // after the version prefix is gone
         Routes.Map(app);
 
         await app.StartAsync();

@@ -116,7 +116,7 @@ public sealed partial class ImageService
             if (items.Count > 0)
             {
                 items[0].Id = rec.Id;
-                items[0].Tags = _refs.TagsOf(rec.ManifestDigest).ToList();
+                items[0].Tags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList();
             }
             return items;
         }

@@ -58,7 +58,7 @@ public sealed partial class ImageService : IImageService
             {
                 Id = rec.Id,
                 Digest = rec.ManifestDigest,
-                RepoTags = _refs.TagsOf(rec.ManifestDigest).ToList(),
+                RepoTags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
                 Created = Created(cfg),
                 Architecture = cfg["architecture"]?.GetValue<string>() ?? "amd64",
                 Os = cfg["os"]?.GetValue<string>() ?? "linux",
@@ -77,6 +77,10 @@ public sealed partial class ImageService : IImageService
                     StopSignal = Str(c["StopSignal"]),
                     ExposedPorts = Keys(c["ExposedPorts"]),
                     Volumes = Keys(c["Volumes"]),
+                    Healthcheck = Healthcheck(c["Healthcheck"]),
+                    OnBuild = Strings(c["OnBuild"]),
+                    Shell = Strings(c["Shell"]),
+                    ArgsEscaped = c["ArgsEscaped"] is JsonValue escaped && escaped.TryGetValue<bool>(out var e) ? e : null,
                 },
             };
         }
@@ -442,7 +446,7 @@ public sealed partial class ImageService : IImageService
     {
         Id = rec.Id,
         Digest = rec.ManifestDigest,
-        RepoTags = _refs.TagsOf(rec.ManifestDigest).ToList(),
+        RepoTags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
         Created = Created(rec.Config),
         Size = Size(rec),
         Labels = Labels(rec.Config["config"] as JsonObject),
@@ -454,6 +458,18 @@ public sealed partial class ImageService : IImageService
         cfg["created"] is JsonValue v && v.TryGetValue<string>(out var s) && DateTimeOffset.TryParse(s, out var d) ? d : DateTimeOffset.UnixEpoch;
 
     private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+
+    private static HealthConfig? Healthcheck(JsonNode? n) => n is JsonObject o ? new HealthConfig
+    {
+        Test = Strings(o["Test"]),
+        Interval = Long(o["Interval"]),
+        Timeout = Long(o["Timeout"]),
+        StartPeriod = Long(o["StartPeriod"]),
+        StartInterval = Long(o["StartInterval"]),
+        Retries = (int)Long(o["Retries"]),
+    } : null;
+
+    private static long Long(JsonNode? n) => n is JsonValue v && v.TryGetValue<long>(out var l) ? l : 0;
 
     private static List<string>? Strings(JsonNode? n) => n is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").ToList() : null;
 

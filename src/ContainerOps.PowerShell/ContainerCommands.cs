@@ -115,6 +115,7 @@ public sealed class GetContainerCommand : ContainerOpsCmdlet
 /// <example><code>New-Container busybox echo hello -Wait -Rm</code>Runs echo in a new container, writes its output, sets $LASTEXITCODE and removes the container: `docker run --rm busybox echo hello`.</example>
 /// <example><code>New-Container busybox -Name web -Memory 64MB -Command sh, -c, 'while :; do date; sleep 1; done' -Start</code>Starts a named container in the background with a memory limit: `docker run -d --name web -m 64m busybox sh -c '...'`. Quote or comma-separate arguments that start with a dash so PowerShell does not take them for parameters.</example>
 /// <example><code>New-Container busybox sh -Interactive -Tty -Wait -Rm</code>An interactive shell in a new container, removed when the shell exits: `docker run -it --rm busybox sh`.</example>
+/// <example><code>New-Container busybox httpd, -f -Name web -HealthCommand 'wget -q -O /dev/null localhost' -HealthInterval 5s -Start | Wait-Container -Condition Healthy</code>Starts a web server with a health check and waits until it passes: `docker run -d --health-cmd '…' --health-interval 5s busybox httpd -f`; Get-Container then shows "Up 6 seconds (healthy)".</example>
 /// <example><code>New-Container busybox httpd -f -p 80 -Name web -Network app -NetworkAlias www -Publish 8080:80 -Start</code>A web server on the network app, reachable there as web and www, and from the host on port 8080: `docker run -d --name web --network app --network-alias www -p 8080:80 busybox httpd -f -p 80`.</example>
 /// <example><code>New-Container busybox env -Environment @{ MODE = 'test' } -RestartPolicy on-failure -MaximumRetryCount 3</code>Creates (not starts) a container with an environment variable and a restart policy: `docker create -e MODE=test --restart on-failure:3 busybox env`.</example>
 [Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
@@ -304,6 +305,40 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [ValidateSet("builtin", "crun", "runc")]
     public string? Runtime { get; set; }
 
+    /// <summary>The health check's command, run by the container's shell (`--health-cmd`); overrides the image's HEALTHCHECK.</summary>
+    [Parameter]
+    [Alias("HealthCmd")]
+    public string? HealthCommand { get; set; }
+
+    /// <summary>Time between checks (`--health-interval`): a TimeSpan or a duration such as 30s; default 30s.</summary>
+    [Parameter]
+    [DurationTransformation]
+    public TimeSpan? HealthInterval { get; set; }
+
+    /// <summary>Longest a check may run before it counts as failed (`--health-timeout`); default 30s.</summary>
+    [Parameter]
+    [DurationTransformation]
+    public TimeSpan? HealthTimeout { get; set; }
+
+    /// <summary>Failures in a row that make the container unhealthy (`--health-retries`); default 3.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? HealthRetries { get; set; }
+
+    /// <summary>Time after start when failures do not count yet (`--health-start-period`).</summary>
+    [Parameter]
+    [DurationTransformation]
+    public TimeSpan? HealthStartPeriod { get; set; }
+
+    /// <summary>Time between checks during the start period (`--health-start-interval`); default 5s.</summary>
+    [Parameter]
+    [DurationTransformation]
+    public TimeSpan? HealthStartInterval { get; set; }
+
+    /// <summary>Turn off the image's HEALTHCHECK (`--no-healthcheck`).</summary>
+    [Parameter]
+    public SwitchParameter NoHealthcheck { get; set; }
+
     /// <summary>Give the container a terminal.</summary>
     [Parameter]
     public SwitchParameter Tty { get; set; }
@@ -348,6 +383,7 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
             Tty = Tty,
             OpenStdin = Interactive,
         };
+        request.Healthcheck = BuildHealthcheck();
         var h = request.HostConfig;
         if (Network is not null) h.NetworkMode = Network;
         if (NetworkAlias is { Length: > 0 } || IPv4Address is not null)
@@ -391,6 +427,25 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         h.ShmSize = ShmSize;
         h.IpcMode = Ipc;
         return request;
+    }
+
+    /// <summary>The -Health* parameters as docker's --health-* flags: null when none is given (the image's check applies).</summary>
+    private HealthConfig? BuildHealthcheck()
+    {
+        TimeSpan?[] durations = [HealthInterval, HealthTimeout, HealthStartPeriod, HealthStartInterval];
+        var given = HealthCommand is not null || HealthRetries is not null || durations.Any(d => d is not null);
+        if (NoHealthcheck)
+            return given ? throw new ArgumentException("-NoHealthcheck conflicts with the -Health* parameters") : new HealthConfig { Test = ["NONE"] };
+        if (!given) return null;
+        foreach (var d in durations)
+            if (d is { } t && t <= TimeSpan.Zero) throw new ArgumentException("the -Health* durations must be positive");
+        static long Nanos(TimeSpan? t) => t is { } v ? v.Ticks * 100 : 0;
+        return new HealthConfig
+        {
+            Test = HealthCommand is { Length: > 0 } cmd ? ["CMD-SHELL", cmd] : null,
+            Interval = Nanos(HealthInterval), Timeout = Nanos(HealthTimeout), StartPeriod = Nanos(HealthStartPeriod),
+            StartInterval = Nanos(HealthStartInterval), Retries = HealthRetries ?? 0,
+        };
     }
 
     protected override void ProcessRecord()

@@ -172,16 +172,27 @@ public sealed class RenameContainerCommand : ContainerOpsCmdlet
     }
 }
 
-/// <summary>Blocks until containers stop and writes their exit status (`docker wait`).</summary>
+/// <summary>Blocks until containers stop and writes their exit status (`docker wait`); with -Condition Healthy, until their
+/// health check reports them healthy (Compose's `depends_on: condition: service_healthy`).</summary>
 /// <example><code>Wait-Container job1 -Timeout 60</code>Blocks until job1 stops (at most a minute) and writes its StatusCode, like `docker wait job1`.</example>
+/// <example><code>New-Container db:1 -Name db -HealthCommand 'pg_isready' -Start | Wait-Container -Condition Healthy -Timeout 60</code>Starts db and waits until its health check passes; an error if it turns unhealthy or stops first.</example>
 [Cmdlet(VerbsLifecycle.Wait, "Container")]
-[OutputType(typeof(ContainerWaitResponse))]
+[OutputType(typeof(ContainerWaitResponse), typeof(ContainerHealth))]
 public sealed class WaitContainerCommand : ContainerTargetCmdlet
 {
     /// <summary>Give up after this many seconds (an OperationTimeout error).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
+
+    /// <summary>NotRunning (default): until the container stops, writing its exit status. Healthy: until its health check
+    /// passes, writing its State.Health.</summary>
+    [Parameter]
+    [ValidateSet("NotRunning", "Healthy")]
+    public string Condition { get; set; } = "NotRunning";
+
+    /// <summary>How often -Condition Healthy looks at the container.</summary>
+    private static readonly TimeSpan HealthPoll = TimeSpan.FromMilliseconds(200);
 
     protected override void ProcessRecord()
     {
@@ -191,8 +202,10 @@ public sealed class WaitContainerCommand : ContainerTargetCmdlet
             if (Timeout is int t) limit.CancelAfter(TimeSpan.FromSeconds(t));
             try
             {
-                var status = Run(_ => Client.WaitContainerAsync(container, limit.Token));
-                var pso = PSObject.AsPSObject(status);
+                object result = Condition == "Healthy"
+                    ? Run(_ => WaitHealthyAsync(container, limit.Token))
+                    : Run(_ => Client.WaitContainerAsync(container, limit.Token));
+                var pso = PSObject.AsPSObject(result);
                 pso.Properties.Add(new PSNoteProperty("Container", container));
                 WriteObject(pso);
             }
@@ -202,9 +215,28 @@ public sealed class WaitContainerCommand : ContainerTargetCmdlet
             }
             catch (OperationCanceledException) when (!StopToken.IsCancellationRequested)
             {
-                WriteError(new ErrorRecord(new TimeoutException($"Container '{container}' did not stop within {Timeout} seconds."),
+                var what = Condition == "Healthy" ? "become healthy" : "stop";
+                WriteError(new ErrorRecord(new TimeoutException($"Container '{container}' did not {what} within {Timeout} seconds."),
                     "WaitTimeout", ErrorCategory.OperationTimeout, container));
             }
+        }
+    }
+
+    private async Task<ContainerHealth> WaitHealthyAsync(string container, CancellationToken ct)
+    {
+        while (true)
+        {
+            var details = await Client.InspectContainerAsync(container, ct);
+            var state = details.State;
+            if (details.Config.Healthcheck is not { Test.Count: > 1 } check || check.Disabled)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoHealthcheck", $"container {container} has no health check", container);
+            if (!state.Running)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {container} is not running (status {state.Status})", container);
+            if (state.Health is { Status: HealthStatus.Healthy } healthy) return healthy;
+            if (state.Health is { Status: HealthStatus.Unhealthy })
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerUnhealthy",
+                    $"container {container} is unhealthy: {state.Health.Log.LastOrDefault()?.Output.Trim()}", container);
+            await Task.Delay(HealthPoll, ct);
         }
     }
 }

@@ -80,9 +80,7 @@ public sealed class GetContainerImageCommand : ContainerOpsCmdlet
         }
     }
 
-    private static string Strip(string tag) =>
-        tag.StartsWith("docker.io/library/", StringComparison.Ordinal) ? tag["docker.io/library/".Length..]
-        : tag.StartsWith("docker.io/", StringComparison.Ordinal) ? tag["docker.io/".Length..] : tag;
+    private static string Strip(string tag) => ImageNames.Familiar(tag);
 }
 
 /// <summary>Splits references for display and matching.</summary>

@@ -30,7 +30,7 @@ public class BuildTests
 
         var details = f.Images.Inspect("demo:1");
         Assert.Equal(image.Id, details.Id);
-        Assert.Contains("docker.io/library/demo:latest", details.RepoTags);
+        Assert.Contains("demo:latest", details.RepoTags);
         Assert.Equal(["cat", "/app/out.txt"], details.Config.Cmd);
         Assert.Contains("GREETING=hello", details.Config.Env);
         Assert.Equal("/app", details.Config.WorkingDir);

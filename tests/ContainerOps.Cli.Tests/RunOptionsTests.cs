@@ -105,3 +105,43 @@ public class RunOptionsTests
     [Fact]
     public void MissingEnvFileIsAUsageError() => Assert.Throws<UsageException>(() => Request("--env-file", "/nonexistent/env", "img"));
 }
+
+public class HealthOptionsTests
+{
+    private static Core.Api.ContainerCreateRequest Request(params string[] args) =>
+        RunOptions.ToRequest(ArgParser.Parse(RunOptions.RunSpec, args), _ => null);
+
+    [Fact]
+    public void HealthFlagsBecomeDockersHealthcheck()
+    {
+        var h = Request("--health-cmd", "wget -q -O- localhost", "--health-interval", "1m30s", "--health-timeout", "500ms",
+            "--health-retries", "5", "--health-start-period", "2s", "--health-start-interval", "0.5s", "img").Healthcheck!;
+        Assert.Equal(new[] { "CMD-SHELL", "wget -q -O- localhost" }, h.Test);
+        Assert.Equal(90_000_000_000, h.Interval);
+        Assert.Equal(500_000_000, h.Timeout);
+        Assert.Equal(5, h.Retries);
+        Assert.Equal(2_000_000_000, h.StartPeriod);
+        Assert.Equal(500_000_000, h.StartInterval);
+    }
+
+    [Fact]
+    public void WithoutFlagsTheImagesCheckApplies() => Assert.Null(Request("img").Healthcheck);
+
+    [Fact]
+    public void IntervalAloneKeepsTheImagesTest()
+    {
+        var h = Request("--health-interval", "5s", "img").Healthcheck!;
+        Assert.Null(h.Test);
+        Assert.Equal(5_000_000_000, h.Interval);
+    }
+
+    [Fact]
+    public void NoHealthcheckDisables() => Assert.Equal(new[] { "NONE" }, Request("--no-healthcheck", "img").Healthcheck!.Test);
+
+    [Theory]
+    [InlineData("--no-healthcheck conflicts with --health-* options", "--no-healthcheck", "--health-cmd", "true", "img")]
+    [InlineData("invalid argument \"5x\" for \"--health-interval\" flag: time: invalid duration \"5x\"", "--health-interval", "5x", "img")]
+    [InlineData("--health-retries cannot be negative", "--health-retries", "-1", "img")]
+    public void BadHealthFlagsAreRefused(string message, params string[] args) =>
+        Assert.Equal(message, Assert.Throws<UsageException>(() => Request(args)).Message);
+}

@@ -406,6 +406,74 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void HealthParametersBecomeTheHealthcheck()
+    {
+        _sh.Run("New-Container busybox -Name web -HealthCommand 'wget -q localhost' -HealthInterval 1m30s -HealthTimeout ([TimeSpan]::FromSeconds(2)) " +
+            "-HealthRetries 4 -HealthStartPeriod 00:00:05 -HealthStartInterval 500ms");
+        Assert.Empty(_sh.Errors);
+        var h = _sh.Client.LastCreate!.Healthcheck!;
+        Assert.Equal(["CMD-SHELL", "wget -q localhost"], h.Test);
+        Assert.Equal(90_000_000_000, h.Interval);
+        Assert.Equal(2_000_000_000, h.Timeout);
+        Assert.Equal(4, h.Retries);
+        Assert.Equal(5_000_000_000, h.StartPeriod);
+        Assert.Equal(500_000_000, h.StartInterval);
+
+        _sh.Run("New-Container busybox -Name plain");
+        Assert.Null(_sh.Client.LastCreate!.Healthcheck);
+        _sh.Run("New-Container busybox -Name off -NoHealthcheck");
+        Assert.Equal(["NONE"], _sh.Client.LastCreate!.Healthcheck!.Test);
+    }
+
+    [Theory]
+    [InlineData("-NoHealthcheck -HealthRetries 2")]
+    [InlineData("-HealthInterval 5")]
+    public void BadHealthParametersCreateNothing(string parameters)
+    {
+        _sh.Run($"New-Container busybox -Name bad {parameters}");
+        Assert.NotEmpty(_sh.Errors);
+        Assert.DoesNotContain(_sh.Client.Containers, c => c.Name == "bad");
+    }
+
+    [Fact]
+    public void WaitForHealthyWritesTheHealth()
+    {
+        _sh.Client.Add("db");
+        _sh.Client.Health["db"] = new ContainerHealth { Status = HealthStatus.Healthy, Log = [new HealthcheckResult { Output = "ok" }] };
+        var w = Assert.Single(_sh.Run("Wait-Container db -Condition Healthy"));
+        Assert.Equal(HealthStatus.Healthy, ((ContainerHealth)w.BaseObject).Status);
+        Assert.Equal("db", w.Properties["Container"].Value);
+    }
+
+    [Fact]
+    public void WaitForHealthyFollowsTheStatusAndFailsOnUnhealthy()
+    {
+        _sh.Client.Add("db");
+        _sh.Client.Health["db"] = new ContainerHealth { Status = HealthStatus.Starting };
+        var waiting = Task.Run(() => _sh.Run("Wait-Container db -Condition Healthy -Timeout 10"));
+        Thread.Sleep(500);
+        Assert.False(waiting.IsCompleted, "returned while starting");
+        _sh.Client.Health["db"] = new ContainerHealth { Status = HealthStatus.Unhealthy, FailingStreak = 3, Log = [new HealthcheckResult { ExitCode = 1, Output = "refused\n" }] };
+        Assert.Empty(waiting.Result);
+        var e = Assert.Single(_sh.Errors);
+        Assert.Equal("ContainerUnhealthy", e.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("refused", e.Exception.Message);
+    }
+
+    [Fact]
+    public void WaitForHealthyNeedsAHealthCheckAndTimesOut()
+    {
+        _sh.Client.Add("plain");
+        _sh.Run("Wait-Container plain -Condition Healthy");
+        Assert.Equal("NoHealthcheck", Assert.Single(_sh.Errors).FullyQualifiedErrorId.Split(',')[0]);
+        _sh.Errors.Clear();
+        _sh.Client.Add("slow");
+        _sh.Client.Health["slow"] = new ContainerHealth();
+        _sh.Run("Wait-Container slow -Condition Healthy -Timeout 1");
+        Assert.Equal(ErrorCategory.OperationTimeout, Assert.Single(_sh.Errors).CategoryInfo.Category);
+    }
+
+    [Fact]
     public void WaitTimeoutIsOperationTimeout()
     {
         _sh.Client.Add("forever");

@@ -17,6 +17,8 @@ internal sealed class FakeClient : IContainerOpsClient
     public List<LogEntry> Logs { get; } = new();
     public List<StreamFrame> ExecFrames { get; } = new();
     public int ExitCode { get; set; }
+    /// <summary>State.Health by container name; a container listed here has a health check.</summary>
+    public Dictionary<string, ContainerHealth> Health { get; } = new();
     private int _next = 1;
 
     public ContainerSummary Add(string name, string state = "running", string image = "busybox:latest")
@@ -60,7 +62,12 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<ContainerDetails> InspectContainerAsync(string idOrName, CancellationToken ct = default)
     {
         var c = Find(idOrName);
-        return Task.FromResult(new ContainerDetails { Id = c.Id, Name = "/" + c.Name, ImageName = c.Image, State = new ContainerState { Status = c.State, Running = c.State == "running" } });
+        var health = Health.GetValueOrDefault(c.Name);
+        return Task.FromResult(new ContainerDetails
+        {
+            Id = c.Id, Name = "/" + c.Name, ImageName = c.Image, State = new ContainerState { Status = c.State, Running = c.State == "running", Health = health },
+            Config = new ContainerConfig { Healthcheck = health is null ? null : new HealthConfig { Test = ["CMD-SHELL", "true"] } },
+        });
     }
 
     public Task StartContainerAsync(string idOrName, CancellationToken ct = default)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ContainerOps.Cli.Parsing;
 using ContainerOps.Client;
 using ContainerOps.Client.Terminal;
@@ -236,7 +237,7 @@ internal static class Containers
         }
         if (format is { Length: > 0 } and not "table")
         {
-            foreach (var s in list) c.Out.WriteLine(Table.Template(format, f => SummaryField(s, f, now, noTrunc)));
+            c.Out.Write(GoTemplate.FormatRows(format, list.Select(s => SummaryFields(s, now, noTrunc)), SummaryHeaders));
             return 0;
         }
         var rows = list.Select(s => (IReadOnlyList<string>)new[]
@@ -254,19 +255,26 @@ internal static class Containers
 
     private static string Quote(string s) => "\"" + s + "\"";
 
-    private static string? SummaryField(ContainerSummary s, string field, DateTimeOffset now, bool noTrunc) => field switch
+    /// <summary>The fields `ps --format` templates see, as docker names them.</summary>
+    private static JsonObject SummaryFields(ContainerSummary s, DateTimeOffset now, bool noTrunc) => new()
     {
-        "ID" => noTrunc ? s.Id : Human.ShortId(s.Id),
-        "Image" => s.Image,
-        "Command" => Quote(noTrunc ? s.Command : Human.Truncate(s.Command, 20)),
-        "CreatedAt" => s.Created.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture),
-        "RunningFor" => Human.Ago(s.Created, now),
-        "Status" => s.Status,
-        "State" => s.State,
-        "Names" => s.Name.TrimStart('/'),
-        "Labels" => string.Join(",", s.Labels.Select(kv => kv.Key + "=" + kv.Value)),
-        "ExitCode" => s.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        _ => null,
+        ["ID"] = noTrunc ? s.Id : Human.ShortId(s.Id),
+        ["Image"] = s.Image,
+        ["Command"] = Quote(noTrunc ? s.Command : Human.Truncate(s.Command, 20)),
+        ["CreatedAt"] = s.Created.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture),
+        ["RunningFor"] = Human.Ago(s.Created, now),
+        ["Status"] = s.Status,
+        ["State"] = s.State,
+        ["Names"] = s.Name.TrimStart('/'),
+        ["Labels"] = string.Join(",", s.Labels.Select(kv => kv.Key + "=" + kv.Value)),
+        ["ExitCode"] = s.ExitCode,
+        ["Ports"] = "",
+    };
+
+    private static readonly Dictionary<string, string> SummaryHeaders = new()
+    {
+        ["ID"] = "CONTAINER ID", ["Image"] = "IMAGE", ["Command"] = "COMMAND", ["CreatedAt"] = "CREATED AT", ["RunningFor"] = "CREATED",
+        ["Status"] = "STATUS", ["State"] = "STATE", ["Names"] = "NAMES", ["Labels"] = "LABELS", ["ExitCode"] = "EXIT CODE", ["Ports"] = "PORTS",
     };
 
     /// <summary>One `ps --format json` line, with docker's keys.</summary>

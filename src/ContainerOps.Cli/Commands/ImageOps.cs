@@ -41,7 +41,15 @@ internal static class ImageOps
                 else if (f.Status is { } s && f.ImageId is null) c.Out.WriteLine(s);
                 c.Out.Flush();
             });
-            var result = await c.Client.BuildImageAsync(input, request, progress, c.Cancel);
+            ProgressFrame result;
+            try { result = await c.Client.BuildImageAsync(input, request, progress, c.Cancel); }
+            catch (ContainerOpsException e)
+            {
+                // As docker build: a build that fails exits 1 (125 is for the command line itself).
+                c.Out.Flush();
+                c.Err.WriteLine($"containerops: {e.Error.Message}");
+                return 1;
+            }
             if (quiet) c.Out.WriteLine(result.ImageId);
             else
             {

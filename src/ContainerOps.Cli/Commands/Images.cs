@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ContainerOps.Cli.Parsing;
 using ContainerOps.Core.Api;
 
@@ -18,19 +19,31 @@ internal static class Images
             return 0;
         }
         var now = DateTimeOffset.UtcNow;
-        var rows = new List<IReadOnlyList<string>>();
+        var rows = new List<JsonObject>();
         foreach (var image in images)
         {
             var tags = image.RepoTags.Count > 0 ? image.RepoTags : new List<string> { "<none>:<none>" };
             foreach (var tag in tags)
             {
                 var (repo, t) = SplitTag(Output.FamiliarName(tag));
-                rows.Add(new[] { repo, t, Id(image.Id), Human.Ago(image.Created, now), Human.Size(image.Size) });
+                rows.Add(new JsonObject
+                {
+                    ["Repository"] = repo, ["Tag"] = t, ["ID"] = Id(image.Id), ["CreatedSince"] = Human.Ago(image.Created, now),
+                    ["CreatedAt"] = image.Created.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture),
+                    ["Size"] = Human.Size(image.Size), ["Digest"] = image.Digest is { Length: > 0 } d ? d : "<none>", ["Containers"] = image.Containers,
+                });
             }
         }
-        c.Out.Write(Table.Render(new[] { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" }, rows));
+        var format = a.Value("format") is { Length: > 0 } f && f != "table" ? f : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+        c.Out.Write(GoTemplate.FormatRows(format, rows, ImageHeaders));
         return 0;
     }
+
+    private static readonly Dictionary<string, string> ImageHeaders = new()
+    {
+        ["Repository"] = "REPOSITORY", ["Tag"] = "TAG", ["ID"] = "IMAGE ID", ["CreatedSince"] = "CREATED", ["CreatedAt"] = "CREATED AT",
+        ["Size"] = "SIZE", ["Digest"] = "DIGEST", ["Containers"] = "CONTAINERS",
+    };
 
     /// <summary>"registry:5000/app:1.0" → ("registry:5000/app", "1.0"): the tag follows the last colon after the last slash.</summary>
     internal static (string Repository, string Tag) SplitTag(string reference)
@@ -104,6 +117,34 @@ internal static class Images
         return status;
     }
 
+    /// <summary>`inspect --format`: the template run on each object's JSON, one line each; a name that is not found is an
+    /// error on stderr and the others are still written, as docker does.</summary>
+    private static async Task<int> InspectFormatted(CliContext c, ParsedArgs a, GoTemplate template, string? type)
+    {
+        var status = 0;
+        foreach (var name in a.Positionals)
+        {
+            try
+            {
+                JsonNode? data = null;
+                if (type != "image")
+                {
+                    try { data = JsonSerializer.SerializeToNode(await c.Client.InspectContainerAsync(name, c.Cancel), ApiJsonContext.Default.ContainerDetails); }
+                    catch (ContainerOpsException e) when (type is null && e.Error.Kind == ErrorKind.NotFound) { }
+                }
+                data ??= JsonSerializer.SerializeToNode(await c.Client.InspectImageAsync(name, c.Cancel), ApiJsonContext.Default.ImageDetails);
+                c.Out.WriteLine(template.Execute(data));
+            }
+            catch (ContainerOpsException e)
+            {
+                c.Out.Flush();
+                c.Err.WriteLine($"containerops: {(type is null && e.Error.Kind == ErrorKind.NotFound ? $"no such object: {name}" : e.Error.Message)}");
+                status = 1;
+            }
+        }
+        return status;
+    }
+
     /// <summary>A JSON array of what each name denotes: a container, else an image (or as <c>--type</c> says), like docker inspect.</summary>
     public static async Task<int> Inspect(CliContext c, ParsedArgs a)
     {
@@ -112,6 +153,8 @@ internal static class Images
         var client = c.Client;
         var status = 0;
         var errors = new List<string>();
+        if (a.Value("format") is { Length: > 0 } format && format != "json")
+            return await InspectFormatted(c, a, GoTemplate.Parse(format), type);
         c.Out.Flush();
         using (var w = Output.JsonWriter(c.Out.BaseStream, indented: true))
         {
@@ -136,7 +179,7 @@ internal static class Images
                 catch (ContainerOpsException e)
                 {
                     errors.Add(type is null && e.Error.Kind == ErrorKind.NotFound ? $"no such object: {name}" : e.Error.Message);
-                    status = e.CliExitCode;
+                    status = 1; // as docker inspect: 1 when any name was not found
                 }
             }
             w.WriteEndArray();

@@ -68,10 +68,5 @@ internal static class Output
         new(s, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     /// <summary>How docker shows an image reference: without the default registry and library/ prefix.</summary>
-    public static string FamiliarName(string reference)
-    {
-        if (reference.StartsWith("docker.io/library/", StringComparison.Ordinal)) return reference["docker.io/library/".Length..];
-        if (reference.StartsWith("docker.io/", StringComparison.Ordinal)) return reference["docker.io/".Length..];
-        return reference;
-    }
+    public static string FamiliarName(string reference) => ImageNames.Familiar(reference);
 }

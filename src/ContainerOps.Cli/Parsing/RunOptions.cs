@@ -52,6 +52,13 @@ public static class RunOptions
         new("runtime", null, OptionKind.Value, "Runtime to use for this container (builtin, crun, runc)"),
         new("stop-signal", null, OptionKind.Value, "Signal to stop the container"),
         new("stop-timeout", null, OptionKind.Value, "Timeout (in seconds) to stop a container", "int"),
+        new("health-cmd", null, OptionKind.Value, "Command to run to check health"),
+        new("health-interval", null, OptionKind.Value, "Time between running the check (ms|s|m|h) (default 0s)", "duration"),
+        new("health-timeout", null, OptionKind.Value, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", "duration"),
+        new("health-retries", null, OptionKind.Value, "Consecutive failures needed to report unhealthy", "int"),
+        new("health-start-period", null, OptionKind.Value, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", "duration"),
+        new("health-start-interval", null, OptionKind.Value, "Time between running the check during the start period (ms|s|m|h) (default 0s)", "duration"),
+        new("no-healthcheck", null, OptionKind.Flag, "Disable any container-specified HEALTHCHECK"),
     };
 
     /// <summary>Options only <c>run</c> has.</summary>
@@ -90,6 +97,7 @@ public static class RunOptions
             StopTimeout = a.IntValue("stop-timeout"),
         };
         if (a.Positionals.Count > 1) r.Cmd = a.Positionals.Skip(1).ToList();
+        r.Healthcheck = Healthcheck(a);
         if (a.Value("entrypoint") is string ep) r.Entrypoint = ep.Length == 0 ? new List<string>() : new List<string> { ep };
 
         foreach (var file in a.Values("env-file")) r.Env.AddRange(ReadEnvFile(file, hostEnv));
@@ -132,6 +140,32 @@ public static class RunOptions
         h.IpcMode = a.Value("ipc");
         foreach (var s in a.Values("sysctl")) { var (k, v) = KeyValue(s, "sysctl", requireValue: true); h.Sysctls[k] = v; }
         return r;
+    }
+
+    /// <summary>The --health-* options as Docker's CLI turns them into Config.Healthcheck: null when none is given, so the
+    /// image's check applies; ["NONE"] for --no-healthcheck.</summary>
+    private static HealthConfig? Healthcheck(ParsedArgs a)
+    {
+        string[] durations = ["health-interval", "health-timeout", "health-start-period", "health-start-interval"];
+        var given = a.Has("health-cmd") || a.Has("health-retries") || durations.Any(a.Has);
+        if (a.Flag("no-healthcheck"))
+            return given ? throw new UsageException("--no-healthcheck conflicts with --health-* options") : new HealthConfig { Test = ["NONE"] };
+        if (!given) return null;
+        long Nanos(string flag)
+        {
+            if (a.Value(flag) is not string text) return 0;
+            if (!GoDuration.TryParseNanos(text, out var nanos))
+                throw new UsageException($"invalid argument \"{text}\" for \"--{flag}\" flag: time: invalid duration \"{text}\"");
+            return nanos;
+        }
+        var retries = a.IntValue("health-retries") ?? 0;
+        if (retries < 0) throw new UsageException("--health-retries cannot be negative");
+        return new HealthConfig
+        {
+            Test = a.Value("health-cmd") is { Length: > 0 } cmd ? ["CMD-SHELL", cmd] : null,
+            Interval = Nanos("health-interval"), Timeout = Nanos("health-timeout"), StartPeriod = Nanos("health-start-period"),
+            StartInterval = Nanos("health-start-interval"), Retries = retries,
+        };
     }
 
     private static void ApplyNetworkOptions(ParsedArgs a, ContainerCreateRequest r)

@@ -24,25 +24,4 @@ public static class Table
         }
         return sb.ToString();
     }
-
-    /// <summary>A small part of docker's Go templates: <c>{{.Field}}</c> placeholders and <c>\t</c>/<c>\n</c> escapes.
-    /// Unknown fields are a usage error.</summary>
-    public static string Template(string template, Func<string, string?> field)
-    {
-        var sb = new StringBuilder();
-        var i = 0;
-        while (i < template.Length)
-        {
-            var open = template.IndexOf("{{", i, StringComparison.Ordinal);
-            if (open < 0) { sb.Append(template, i, template.Length - i); break; }
-            sb.Append(template, i, open - i);
-            var close = template.IndexOf("}}", open, StringComparison.Ordinal);
-            if (close < 0) throw new UsageException($"invalid format \"{template}\": unclosed {{{{");
-            var expr = template[(open + 2)..close].Trim();
-            var name = expr.StartsWith('.') ? expr[1..] : expr;
-            sb.Append(field(name) ?? throw new UsageException($"invalid format \"{template}\": unknown field {expr}"));
-            i = close + 2;
-        }
-        return sb.ToString().Replace("\\t", "\t").Replace("\\n", "\n");
-    }
 }

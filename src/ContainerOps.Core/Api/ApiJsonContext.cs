@@ -44,6 +44,8 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(NetworkConnectRequest))]
 [JsonSerializable(typeof(NetworkDisconnectRequest))]
 [JsonSerializable(typeof(NetworkPruneResponse))]
+[JsonSerializable(typeof(SystemVersion))]
+[JsonSerializable(typeof(SystemInfo))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, List<string>>))]
 [JsonSerializable(typeof(List<string>))]

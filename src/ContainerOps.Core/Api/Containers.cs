@@ -31,6 +31,32 @@ public sealed class ContainerCreateRequest
     public NetworkingConfig? NetworkingConfig { get; set; }
     /// <summary>"80/tcp" → {} (Docker's shape): the ports `-P` publishes, besides the image's EXPOSE.</summary>
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
+    /// <summary>Merged over the image's HEALTHCHECK field by field; Test ["NONE"] turns it off (`--no-healthcheck`).</summary>
+    public HealthConfig? Healthcheck { get; set; }
+    /// <summary>Overrides the image's SHELL (Docker's Config.Shell).</summary>
+    public List<string>? Shell { get; set; }
+
+    /// <summary>Go clients send null for empty lists and maps (`"Env": null`): they mean empty. Call after reading a body.</summary>
+    public ContainerCreateRequest WithoutNulls()
+    {
+        Env ??= new();
+        Labels ??= new();
+        HostConfig ??= new();
+        var h = HostConfig;
+        h.NetworkMode ??= "none";
+        h.ExtraHosts ??= new();
+        h.Dns ??= new();
+        h.DnsSearch ??= new();
+        h.DnsOptions ??= new();
+        h.CapAdd ??= new();
+        h.CapDrop ??= new();
+        h.SecurityOpt ??= new();
+        h.RestartPolicy ??= new();
+        h.Binds ??= new();
+        h.Tmpfs ??= new();
+        h.Sysctls ??= new();
+        return this;
+    }
 }
 
 /// <summary>Docker's `{}` values (ExposedPorts).</summary>
@@ -77,6 +103,7 @@ public sealed class HostConfig
     /// <summary>`--mount`: bind (the source must exist), volume and tmpfs mounts.</summary>
     public List<Mount> Mounts { get; set; } = new();
     /// <summary>`--tmpfs path[:options]`.</summary>
+    [JsonConverter(typeof(TmpfsConverter))]
     public List<string> Tmpfs { get; set; } = new();
     /// <summary>`--volumes-from container[:ro|rw]`: that container's volumes and binds at the same paths.</summary>
     public List<string> VolumesFrom { get; set; } = new();
@@ -108,7 +135,10 @@ public sealed class ContainerSummary
     public string Image { get; set; } = "";
     public string ImageId { get; set; } = "";
     public string Command { get; set; } = "";
+    [JsonConverter(typeof(UnixTimeConverter))]
     public DateTimeOffset Created { get; set; }
+    /// <summary>Docker's form of the name: ["/name"].</summary>
+    public List<string> Names => [Name.StartsWith('/') ? Name : "/" + Name];
     /// <summary>created | running | paused | restarting | removing | exited | dead</summary>
     public string State { get; set; } = "";
     /// <summary>Docker's human text: "Up 5 minutes", "Exited (0) 3 seconds ago".</summary>
@@ -152,6 +182,8 @@ public sealed class ContainerState
     public string Error { get; set; } = "";
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary>Present when the container has a health check.</summary>
+    public ContainerHealth? Health { get; set; }
 
     public ContainerState Copy() => (ContainerState)MemberwiseClone();
 }
@@ -173,6 +205,18 @@ public sealed class ContainerConfig
     public int? StopTimeout { get; set; }
     /// <summary>The image's EXPOSE merged with the request's: what `-P` publishes.</summary>
     public Dictionary<string, EmptyObject>? ExposedPorts { get; set; }
+    /// <summary>The health check in effect (request merged over the image's); Test ["NONE"] when turned off.</summary>
+    public HealthConfig? Healthcheck { get; set; }
+    public List<string>? OnBuild { get; set; }
+    /// <summary>The image's SHELL (or the request's): runs CMD-SHELL health checks.</summary>
+    public List<string>? Shell { get; set; }
+    public bool? ArgsEscaped { get; set; }
+    public string Domainname { get; set; } = "";
+    public bool AttachStdin { get; set; }
+    public bool AttachStdout { get; set; }
+    public bool AttachStderr { get; set; }
+    public bool StdinOnce { get; set; }
+    public Dictionary<string, EmptyObject>? Volumes { get; set; }
 }
 
 /// <summary>One entry of Mounts in container inspect, as Docker shows it.</summary>

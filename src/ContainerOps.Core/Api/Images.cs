@@ -7,6 +7,7 @@ public sealed class ImageSummary
     /// <summary>sha256:… of the manifest.</summary>
     public string Digest { get; set; } = "";
     public List<string> RepoTags { get; set; } = new();
+    [System.Text.Json.Serialization.JsonConverter(typeof(UnixTimeConverter))]
     public DateTimeOffset Created { get; set; }
     /// <summary>Sum of uncompressed layer sizes, bytes.</summary>
     public long Size { get; set; }
@@ -28,6 +29,14 @@ public sealed class ImageDetails
     public ImageRunConfig Config { get; set; } = new();
     /// <summary>Layer diff IDs (sha256 of uncompressed layer tars), base first.</summary>
     public List<string> Layers { get; set; } = new();
+    /// <summary>Docker's place for the same diff IDs.</summary>
+    public ImageRootFS RootFS => new() { Layers = Layers };
+}
+
+public sealed class ImageRootFS
+{
+    public string Type { get; set; } = "layers";
+    public List<string> Layers { get; set; } = new();
 }
 
 /// <summary>The OCI image config's "config" object: what a container from this image runs by default.</summary>
@@ -42,6 +51,13 @@ public sealed class ImageRunConfig
     public string? StopSignal { get; set; }
     public Dictionary<string, object>? ExposedPorts { get; set; }
     public Dictionary<string, object>? Volumes { get; set; }
+    public HealthConfig? Healthcheck { get; set; }
+    /// <summary>ONBUILD triggers, run by a build FROM this image.</summary>
+    public List<string>? OnBuild { get; set; }
+    /// <summary>SHELL: what runs the shell forms of RUN, CMD, ENTRYPOINT and CMD-SHELL health checks.</summary>
+    public List<string>? Shell { get; set; }
+    /// <summary>Windows images' flag, kept as the image has it.</summary>
+    public bool? ArgsEscaped { get; set; }
 }
 
 /// <summary>Result of import/load: the images that arrived and the references that now point at them.</summary>

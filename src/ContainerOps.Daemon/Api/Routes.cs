@@ -16,7 +16,7 @@ internal static class Routes
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/_ping", () => Results.Text("OK"));
+        DockerSystemRoutes.Map(app);
         ImageRoutes.Map(app);
         NetworkRoutes.Map(app);
         VolumeRoutes.Map(app);
@@ -24,7 +24,7 @@ internal static class Routes
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
         {
-            var body = await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request");
+            var body = (await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request")).WithoutNulls();
             return Json.Ok(await m.CreateAsync(body, req.Query["name"].ToString()), J.ContainerCreateResponse);
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
@@ -48,7 +48,22 @@ internal static class Routes
         });
         c.MapPost("/{id}/pause", async (string id, ContainerManager m) => { await m.PauseAsync(id, true); return Results.NoContent(); });
         c.MapPost("/{id}/unpause", async (string id, ContainerManager m) => { await m.PauseAsync(id, false); return Results.NoContent(); });
-        c.MapPost("/{id}/wait", async (string id, HttpContext ctx, ContainerManager m) => Json.Ok(await m.WaitAsync(id, ctx.RequestAborted), J.ContainerWaitResponse));
+        c.MapPost("/{id}/wait", async (string id, HttpContext ctx, ContainerManager m) =>
+        {
+            // Docker clients read the headers before they start the container, and the body when it exits.
+            var wait = m.WaitAsync(id, ctx.Request.Query["condition"].ToString(), ctx.RequestAborted);
+            if (wait.IsCompleted) return Json.Ok(await wait, J.ContainerWaitResponse);
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.StartAsync();
+            await ctx.Response.Body.FlushAsync();
+            await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(await wait, J.ContainerWaitResponse));
+            return Results.Empty;
+        });
+        c.MapPost("/{id}/attach", async (string id, HttpContext ctx, ContainerManager m) =>
+        {
+            await DockerStreams.AttachAsync(ctx, m, id);
+            return Results.Empty;
+        });
         c.MapPost("/{id}/rename", async (string id, HttpRequest req, ContainerManager m) =>
         {
             await m.RenameAsync(id, req.Query["name"].ToString());
@@ -63,8 +78,14 @@ internal static class Routes
                 since = DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t
                     : long.TryParse(s, out var unix) ? DateTimeOffset.FromUnixTimeSeconds(unix)
                     : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidParameter", $"since '{s}' is not a time", id, "since");
-            var entries = m.Logs(id, Flag(req, "follow"), Int(req, "tail", "tail"), since,
+            var tail = req.Query["tail"].ToString() is "all" or "" ? null : Int(req, "tail", "tail");
+            var entries = m.Logs(id, Flag(req, "follow"), tail, since,
                 !req.Query.ContainsKey("stdout") || Flag(req, "stdout"), !req.Query.ContainsKey("stderr") || Flag(req, "stderr"), ctx.RequestAborted);
+            if (DockerSystemRoutes.IsDockerClient(ctx))
+            {
+                await DockerStreams.WriteLogsAsync(ctx, m.Inspect(id).Config.Tty, entries);
+                return;
+            }
             ctx.Response.ContentType = "application/x-ndjson";
             await ctx.Response.StartAsync();
             await foreach (var e in entries)

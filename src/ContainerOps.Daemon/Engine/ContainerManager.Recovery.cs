@@ -132,6 +132,7 @@ public sealed partial class ContainerManager
                 r.State.Restarting = false;
                 r.State.Pid = status.Pid;
                 r.RootfsPath ??= Images.MountContainerRootfs(r.Id, r.ImageId); // mounted already: its path
+                StartHealthCheck(entry, resume: true);
                 r.Save(entry.Dir);
                 _log.LogInformation("re-adopted running container {Name} ({Id}), pid {Pid}", r.Name, r.Id[..12], status.Pid);
                 Watch(entry);

@@ -71,6 +71,9 @@ public sealed partial class ContainerManager : IDisposable
         public TaskCompletionSource<ContainerWaitResponse> Exit = NewExit();
         public CancellationTokenSource? PendingRestart;
         public TimeSpan Backoff = TimeSpan.Zero;
+        public Probes.HealthMonitor? Health;
+        /// <summary>Docker attach clients following the current run's output.</summary>
+        public int Readers;
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -163,6 +166,10 @@ public sealed partial class ContainerManager : IDisposable
         if (args.Count == 0)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", $"no command specified: image {request.Image} has no CMD or ENTRYPOINT and none was given", request.Image, "Cmd");
         var env = MergeEnv(image.Config.Env, request.Env);
+        // As Docker does, a container whose image sets no PATH gets the usual one.
+        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal))) env.Insert(0, DefaultPath);
+        var healthcheck = HealthConfig.Merge(image.Config.Healthcheck, request.Healthcheck);
+        healthcheck?.Validate(name);
 
         var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
         var dir = Path.Combine(ContainersDir, id);
@@ -189,6 +196,11 @@ public sealed partial class ContainerManager : IDisposable
                 StopSignal = request.StopSignal ?? image.Config.StopSignal,
                 StopTimeout = request.StopTimeout,
                 ExposedPorts = MergeExposedPorts(image.Config.ExposedPorts?.Keys, request.ExposedPorts?.Keys),
+                Healthcheck = healthcheck,
+                OnBuild = image.Config.OnBuild,
+                Shell = request.Shell is { Count: > 0 } ? request.Shell : image.Config.Shell,
+                ArgsEscaped = image.Config.ArgsEscaped,
+                Volumes = image.Config.Volumes?.Keys.ToDictionary(k => k, _ => new EmptyObject()),
             },
             HostConfig = hc,
             LogPath = Path.Combine(dir, id + "-json.log"),
@@ -252,6 +264,8 @@ public sealed partial class ContainerManager : IDisposable
         if (hc.Runtime is { Length: > 0 } rt && rt is not ("builtin" or "crun" or "runc"))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownRuntime", $"runtime '{rt}' is not available (builtin, crun, runc)", target, "HostConfig.Runtime");
     }
+
+    internal const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     internal static List<string> MergeEnv(IEnumerable<string> imageEnv, IEnumerable<string> requestEnv)
     {
@@ -365,19 +379,22 @@ public sealed partial class ContainerManager : IDisposable
             else if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);
             else status = await runtime.RunAsync(options);
             CrashPoint.Hit("daemon-after-launch");
-            entry.Exit = Entry.NewExit();
+            // A waiter for the next exit may hold the pending one already.
+            if (entry.Exit.Task.IsCompleted) entry.Exit = Entry.NewExit();
             r.RootfsPath = rootfs;
             r.State = new ContainerState
             {
-                Status = "running", Running = true, Pid = status.Pid, StartedAt = startedAt,
+                Status = "running", Running = true, Pid = status.Pid, StartedAt = startedAt, Health = r.State.Health,
             };
             r.ManuallyStopped = false;
+            StartHealthCheck(entry);
             r.Save(entry.Dir);
             Watch(entry);
         }
         catch (Exception e)
         {
-            // Whatever failed, nothing of this start stays: no runtime state, no mount.
+            // Whatever failed, nothing of this start stays: no runtime state, no mount, no health check.
+            StopHealthCheck(entry);
             try { await runtime.DeleteAsync(r.Id, force: true); } catch (Exception cleanup) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             try { Networking.Detach(r.Id); } catch (Exception cleanup) { _log.LogWarning("network cleanup of {Id}: {Message}", r.Id[..12], cleanup.Message); }
             Volumes.Unmount(r, _log);
@@ -438,6 +455,8 @@ public sealed partial class ContainerManager : IDisposable
         exited.OOMKilled = status.OomKilled;
         exited.FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow;
         exited.Status = "exited";
+        exited.Health = Probes.HealthTracker.Stopped(exited.Health);
+        StopHealthCheck(entry);
         r.State = exited;
         r.RootfsPath = null;
         // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code.
@@ -455,6 +474,7 @@ public sealed partial class ContainerManager : IDisposable
         {
             _ = Task.Run(async () =>
             {
+                await WaitForAttachedReadersAsync(entry);
                 try { await RemoveAsync(r.Id, force: true, removeVolumes: true); }
                 catch (ContainerOpsException) { }
             });
@@ -620,6 +640,7 @@ public sealed partial class ContainerManager : IDisposable
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning",
                     $"cannot remove container {r.Name}: it is {(r.State.Restarting ? "restarting" : "running")}; stop it first or force the removal", r.Name);
             entry.PendingRestart?.Cancel();
+            StopHealthCheck(entry);
             r.ManuallyStopped = true;
             // Marked first: a removal cut off half-way (its process killed, its layer gone) is finished at the next
             // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead".
@@ -695,7 +716,8 @@ public sealed partial class ContainerManager : IDisposable
                 "ancestor" => r.Image == value || r.ImageId.StartsWith(value, StringComparison.Ordinal) || r.ImageId == "sha256:" + value,
                 "label" => value.Split('=', 2) is var kv && r.Config.Labels.TryGetValue(kv[0], out var v) && (kv.Length == 1 || v == kv[1]),
                 "exited" => !r.State.Running && r.State.FinishedAt is not null && r.State.ExitCode.ToString() == value,
-                _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited)", key, "filters"),
+                "health" => (r.State.Health?.Status ?? "none") == value,
+                _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited, health)", key, "filters"),
             };
             if (!ok) return false;
         }

@@ -51,7 +51,12 @@ public sealed class ContainerRecord
     /// <summary>Docker's human status: "Up 5 seconds", "Exited (0) 3 minutes ago".</summary>
     public static string HumanStatus(ContainerState s, DateTimeOffset now) => StatusOf(s) switch
     {
-        "running" => "Up " + HumanDuration(now - (s.StartedAt ?? now)),
+        "running" => "Up " + HumanDuration(now - (s.StartedAt ?? now)) + s.Health?.Status switch
+        {
+            null => "",
+            HealthStatus.Starting => " (health: starting)",
+            var status => $" ({status})",
+        },
         "paused" => "Up " + HumanDuration(now - (s.StartedAt ?? now)) + " (Paused)",
         "restarting" => $"Restarting ({s.ExitCode}) {HumanDuration(now - (s.FinishedAt ?? now))} ago",
         "exited" => $"Exited ({s.ExitCode}) {HumanDuration(now - (s.FinishedAt ?? now))} ago",

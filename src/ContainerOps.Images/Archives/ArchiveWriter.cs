@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ContainerOps.Core.Api;
 using ContainerOps.Images.Content;
 using ContainerOps.Images.Layers;
 using ContainerOps.Images.References;
@@ -92,12 +93,7 @@ internal sealed class ArchiveWriter
     private static string BlobName(string digest) => "blobs/sha256/" + Digest.Hex(digest);
 
     /// <summary>"docker.io/library/app:1" → "app:1", as `docker save` records it.</summary>
-    private static string Familiar(string reference)
-    {
-        if (reference.StartsWith("docker.io/library/", StringComparison.Ordinal)) return reference["docker.io/library/".Length..];
-        if (reference.StartsWith("docker.io/", StringComparison.Ordinal)) return reference["docker.io/".Length..];
-        return reference;
-    }
+    private static string Familiar(string reference) => ImageNames.Familiar(reference);
 
     private void WriteBlob(TarWriter tar, string digest, CancellationToken ct)
     {

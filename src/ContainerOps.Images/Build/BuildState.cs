@@ -307,27 +307,6 @@ public sealed class BuildState
     }
 
     /// <summary>Go-style durations: 30s, 1m30s, 500ms, 1h.</summary>
-    public static long Nanos(Instruction ins, string v)
-    {
-        long total = 0;
-        var i = 0;
-        if (v.Length == 0) throw DockerfileParser.Error(ins.Line, "empty duration");
-        while (i < v.Length)
-        {
-            var start = i;
-            while (i < v.Length && (char.IsAsciiDigit(v[i]) || v[i] == '.')) i++;
-            if (start == i || !double.TryParse(v[start..i], System.Globalization.CultureInfo.InvariantCulture, out var n))
-                throw DockerfileParser.Error(ins.Line, $"invalid duration '{v}'");
-            var us = i;
-            while (i < v.Length && char.IsAsciiLetter(v[i])) i++;
-            var unit = v[us..i];
-            var mul = unit switch
-            {
-                "ns" => 1L, "us" or "µs" => 1_000L, "ms" => 1_000_000L, "s" => 1_000_000_000L, "m" => 60_000_000_000L, "h" => 3_600_000_000_000L,
-                _ => throw DockerfileParser.Error(ins.Line, $"invalid duration '{v}'"),
-            };
-            total += (long)(n * mul);
-        }
-        return total;
-    }
+    public static long Nanos(Instruction ins, string v) =>
+        GoDuration.TryParseNanos(v, out var nanos) ? nanos : throw DockerfileParser.Error(ins.Line, $"invalid duration '{v}'");
 }

@@ -1,0 +1,64 @@
+using System.Runtime.CompilerServices;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Daemon.Engine;
+
+/// <summary>
+/// Docker's attach for output and its wait conditions. A Docker client attaches before it starts the container and
+/// waits for the next exit (or the removal, with --rm) before the start too: the output of that run is followed from
+/// the container's log from the moment of the attach, and an automatic removal waits (a little) for attached readers
+/// to have read the end.
+/// </summary>
+public sealed partial class ContainerManager
+{
+    /// <summary>The output of the container's current run from now on, or of its next run when none runs.</summary>
+    public IAsyncEnumerable<LogEntry> AttachOutput(string idOrName, bool stdout, bool stderr, CancellationToken ct) =>
+        FollowRunAsync(Find(idOrName), DateTimeOffset.UtcNow, stdout, stderr, ct);
+
+    private async IAsyncEnumerable<LogEntry> FollowRunAsync(Entry entry, DateTimeOffset since, bool stdout, bool stderr, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var r = entry.Record;
+        Interlocked.Increment(ref entry.Readers);
+        try
+        {
+            // Not started yet: its output begins with the start that follows.
+            while (!r.State.Running && !(r.State.FinishedAt >= since) && _containers.ContainsKey(r.Id))
+                await Task.Delay(20, ct);
+            await foreach (var e in LogReader.ReadAsync(r.LogPath, follow: true, tail: null, since, stdout, stderr,
+                               () => _containers.ContainsKey(r.Id) && r.State.Running, ct, () => entry.Exit.Task))
+                yield return e;
+        }
+        finally { Interlocked.Decrement(ref entry.Readers); }
+    }
+
+    /// <summary>Before an automatic removal: readers attached to the run get its last output (at most 5 s).</summary>
+    private static async Task WaitForAttachedReadersAsync(Entry entry)
+    {
+        for (var i = 0; i < 250 && Volatile.Read(ref entry.Readers) > 0; i++) await Task.Delay(20);
+    }
+
+    /// <summary>`POST /containers/{id}/wait?condition=`: not-running (default) answers at once for a container that is not
+    /// running; next-exit waits for the exit of the next run when none runs; removed waits until the container is gone.</summary>
+    public async Task<ContainerWaitResponse> WaitAsync(string idOrName, string? condition, CancellationToken ct)
+    {
+        if (condition is not (null or "" or "not-running" or "next-exit" or "removed"))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidCondition",
+                $"wait condition '{condition}' is not one of not-running, next-exit, removed", idOrName, "condition");
+        if (condition is null or "" or "not-running") return await WaitAsync(idOrName, ct);
+        var entry = Find(idOrName);
+        var r = entry.Record;
+        Task<ContainerWaitResponse> exit;
+        await entry.Lock.WaitAsync(ct);
+        try
+        {
+            if (!r.State.Running && !r.State.Restarting && entry.Exit.Task.IsCompleted && (condition == "next-exit" || _containers.ContainsKey(r.Id)))
+                entry.Exit = Entry.NewExit();
+            exit = entry.Exit.Task;
+        }
+        finally { entry.Lock.Release(); }
+        var status = await exit.WaitAsync(ct);
+        if (condition == "removed")
+            while (_containers.ContainsKey(r.Id)) await Task.Delay(20, ct);
+        return status;
+    }
+}
