@@ -96,6 +96,11 @@ public interface IContainerOpsClient : IDisposable
     Task DisconnectNetworkAsync(string network, string container, bool force = false, CancellationToken ct = default);
     /// <summary>Removes every user-defined network no container is connected to; returns their names.</summary>
     Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default);
+
+    /// <summary>Any Docker Engine API call by path, as JSON in and out (null for an empty answer): for the parts of the
+    /// API that have no typed method here yet, read as Docker documents them (e.g. State.Health in container inspect).
+    /// Fails as the typed methods do.</summary>
+    Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>
