@@ -48,6 +48,11 @@
         'Remove-ContainerNetwork'
         'Connect-ContainerNetwork'
         'Disconnect-ContainerNetwork'
+        'Start-ComposeProject'
+        'Stop-ComposeProject'
+        'Get-ComposeProject'
+        'Get-ComposeService'
+        'ConvertFrom-ComposeFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

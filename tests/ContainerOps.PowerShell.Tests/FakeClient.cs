@@ -275,4 +275,6 @@ internal sealed class FakeClient : IContainerOpsClient
     }
 
     public Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default) => NotHere<NetworkPruneResponse>();
+    public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default) =>
+        NotHere<System.Text.Json.Nodes.JsonNode?>();
 }

@@ -33,7 +33,12 @@ public sealed partial class ComposeEngine
 
         var tasks = new Dictionary<string, Task>(StringComparer.Ordinal);
         var failures = new List<ComposeOperationException>();
-        foreach (var sp in plan.Services) tasks[sp.Service.Name] = RunServiceAsync(sp, tasks, failures, ct);
+        // The plan lists dependencies first, so each service's task is given its dependencies' tasks as it starts.
+        foreach (var sp in plan.Services)
+        {
+            var deps = ComposePlanner.DependenciesOf(sp.Service).Distinct().Where(tasks.ContainsKey).ToDictionary(k => k, k => tasks[k], StringComparer.Ordinal);
+            tasks[sp.Service.Name] = RunServiceAsync(sp, deps, failures, ct);
+        }
         try { await Task.WhenAll(tasks.Values); }
         catch when (failures.Count > 0 && !ct.IsCancellationRequested) { }
         if (failures.Count > 0)
@@ -150,22 +155,19 @@ public sealed partial class ComposeEngine
                 }
     }
 
-    private async Task RunServiceAsync(ServicePlan sp, Dictionary<string, Task> tasks, List<ComposeOperationException> failures, CancellationToken ct)
+    private async Task RunServiceAsync(ServicePlan sp, IReadOnlyDictionary<string, Task> dependencies, List<ComposeOperationException> failures, CancellationToken ct)
     {
         await Task.Yield();
         var s = sp.Service;
         try
         {
-            foreach (var (dep, d) in s.DependsOn)
+            foreach (var (dep, depTask) in dependencies)
             {
-                if (tasks.TryGetValue(dep, out var depTask))
-                {
-                    try { await depTask; }
-                    catch (Exception) { throw new ComposeOperationException($"service \"{s.Name}\" was not started: its dependency \"{dep}\" failed", s.Name); }
-                }
-                if (!Project.Services.ContainsKey(dep)) continue;
-                await WaitConditionAsync(s.Name, dep, d.Condition, ct);
+                try { await depTask; }
+                catch (Exception) { throw new ComposeOperationException($"service \"{s.Name}\" was not started: its dependency \"{dep}\" failed", s.Name); }
             }
+            foreach (var (dep, d) in s.DependsOn)
+                if (Project.Services.ContainsKey(dep)) await WaitConditionAsync(s.Name, dep, d.Condition, ct);
             foreach (var action in sp.Actions) await ApplyAsync(s, action, ct);
         }
         catch (ComposeOperationException e)

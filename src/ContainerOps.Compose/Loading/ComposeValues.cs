@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ContainerOps.Core.Api;
 
 namespace ContainerOps.Compose.Loading;
 
@@ -10,54 +11,10 @@ public static class ComposeValues
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>A duration as the spec writes them: <c>1m30s</c>, <c>10s</c>, <c>1h</c>, <c>500ms</c>, <c>2us</c>, <c>1.5s</c>.</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        var s = text.Trim();
-        if (s == "0") return TimeSpan.Zero;
-        if (s.Length == 0) throw new FormatException($"invalid duration \"{text}\"");
-        decimal ticks = 0;
-        var i = 0;
-        while (i < s.Length)
-        {
-            var start = i;
-            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
-            if (start == i || !decimal.TryParse(s[start..i], NumberStyles.AllowDecimalPoint, Inv, out var number))
-                throw new FormatException($"invalid duration \"{text}\": expected a number followed by a unit (h, m, s, ms, us, ns)");
-            var unitStart = i;
-            while (i < s.Length && char.IsAsciiLetter(s[i]) || i < s.Length && s[i] == 'µ') i++;
-            var perUnit = s[unitStart..i] switch
-            {
-                "h" => TimeSpan.TicksPerHour,
-                "m" => TimeSpan.TicksPerMinute,
-                "s" => TimeSpan.TicksPerSecond,
-                "ms" => TimeSpan.TicksPerMillisecond,
-                "us" or "µs" => 10m,
-                "ns" => 0.01m,
-                "" => throw new FormatException($"invalid duration \"{text}\": a unit is missing (h, m, s, ms, us, ns)"),
-                var u => throw new FormatException($"invalid duration \"{text}\": unknown unit \"{u}\""),
-            };
-            ticks += number * perUnit;
-        }
-        return TimeSpan.FromTicks((long)ticks);
-    }
+    public static TimeSpan ParseDuration(string text) => GoDuration.Parse(text);
 
     /// <summary>Go duration text as docker compose config prints it: 1m30s, 10s, 500ms.</summary>
-    public static string FormatDuration(TimeSpan d)
-    {
-        if (d == TimeSpan.Zero) return "0s";
-        var sb = new StringBuilder();
-        if (d.TotalHours >= 1) sb.Append((long)d.TotalHours).Append('h');
-        if (d.Minutes > 0) sb.Append(d.Minutes).Append('m');
-        var subSecond = d.Ticks % TimeSpan.TicksPerSecond;
-        if (d.TotalSeconds < 1) return subSecond % TimeSpan.TicksPerMillisecond == 0 ? $"{subSecond / TimeSpan.TicksPerMillisecond}ms" : $"{subSecond / 10}µs";
-        if (d.Seconds > 0 || subSecond > 0)
-        {
-            sb.Append(d.Seconds);
-            if (subSecond > 0) sb.Append('.').Append((subSecond / (decimal)TimeSpan.TicksPerSecond).ToString("0.#######", Inv)[2..]);
-            sb.Append('s');
-        }
-        return sb.ToString();
-    }
+    public static string FormatDuration(TimeSpan d) => GoDuration.Format(d);
 
     /// <summary>A byte size: a plain number of bytes, or with b, k/kb, m/mb, g/gb (binary multiples, any case).</summary>
     public static long ParseBytes(string text)
