@@ -32,8 +32,12 @@ public abstract class ComposeCmdlet : ContainerOpsCmdlet
 
     protected string CurrentDirectory => SessionState.Path.CurrentFileSystemLocation.ProviderPath;
 
-    protected ComposeProject LoadProject(IEnumerable<string>? services = null)
+    /// <summary>With <paramref name="byNameIfNoFile"/>, a -ProjectName without a compose file at hand names the
+    /// project alone (`docker compose -p NAME down`).</summary>
+    protected ComposeProject LoadProject(IEnumerable<string>? services = null, bool byNameIfNoFile = false)
     {
+        if (byNameIfNoFile && Path is null && ProjectName is not null && !HasComposeFile())
+            return ComposeLoader.ByName(ProjectName);
         var options = new ComposeLoadOptions
         {
             WorkingDirectory = CurrentDirectory,
@@ -53,6 +57,13 @@ public abstract class ComposeCmdlet : ContainerOpsCmdlet
             ThrowTerminatingError(new ErrorRecord(e, "ComposeFileInvalid", ErrorCategory.InvalidData, e.File ?? e.KeyPath));
             throw;
         }
+    }
+
+    private bool HasComposeFile()
+    {
+        for (var dir = CurrentDirectory; dir is not null; dir = System.IO.Path.GetDirectoryName(dir))
+            if (ComposeLoader.DefaultFileNames.Any(n => File.Exists(System.IO.Path.Join(dir, n)))) return true;
+        return false;
     }
 
     protected ComposeEngine Engine(ComposeProject project) =>
@@ -193,7 +204,7 @@ public sealed class StopComposeProjectCommand : ComposeCmdlet
 
     protected override void ProcessRecord()
     {
-        var project = LoadProject();
+        var project = LoadProject(byNameIfNoFile: true);
         if (!ShouldProcess($"compose project {project.Name}", RemoveVolumes ? "Remove containers, networks and volumes" : "Remove containers and networks")) return;
         if (RemoveVolumes && !Force && !ShouldContinue($"Remove the volumes of project {project.Name}? Their data is lost.", "Remove volumes")) return;
         var engine = Engine(project);

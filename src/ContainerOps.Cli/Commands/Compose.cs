@@ -26,7 +26,21 @@ internal sealed class ComposeContext
 
     public ComposeLoadOptions Options { get; }
 
-    public ComposeProject Project => _project ??= ComposeLoader.Load(Options);
+    /// <summary>The project from the files; for verbs that work from the daemon's labels alone (down, ps, logs, top),
+    /// `-p NAME` without any compose file at hand names the project by itself, as docker compose allows.</summary>
+    public ComposeProject Project => _project ??= Options.ProjectName is { } name && ByNameAllowed && Options.Files.Count == 0 && !HasComposeFile()
+        ? ComposeLoader.ByName(name)
+        : ComposeLoader.Load(Options);
+
+    public bool ByNameAllowed { get; set; }
+
+    private bool HasComposeFile()
+    {
+        if (Environment.GetEnvironmentVariable("COMPOSE_FILE") is { Length: > 0 }) return true;
+        for (var dir = Options.ProjectDirectory ?? Environment.CurrentDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+            if (ComposeLoader.DefaultFileNames.Any(n => File.Exists(Path.Join(dir, n)))) return true;
+        return false;
+    }
 
     public ComposeEngine Engine => _engine ??= new ComposeEngine(_cli.Client, Project, new Progress(_cli.Err));
 
@@ -88,7 +102,7 @@ internal static class Compose
         };
         // Services named on the command line are enabled whatever their profiles (exec and run name one, then a command).
         options.Services = name is "exec" or "run" ? parsed.Positionals.Take(1).ToList() : parsed.Positionals.ToList();
-        var compose = new ComposeContext(c, options);
+        var compose = new ComposeContext(c, options) { ByNameAllowed = name is "down" or "ps" or "logs" or "top" };
         try
         {
             return await verb.Run(c, compose, parsed);
@@ -230,6 +244,7 @@ internal static class Compose
                 w.WriteString("Ports", ports[i]);
                 w.WriteEndObject();
                 w.Flush();
+                w.Reset(); // one JSON object a line, as docker compose ps --format json writes them
                 c.Out.BaseStream.WriteByte((byte)'\n');
             }
             return 0;

@@ -114,7 +114,9 @@ public sealed partial class ComposeEngine
         var containers = await ListContainersAsync(true, ct);
         var known = new HashSet<string>(Project.Services.Keys.Concat(Project.DisabledServices.Keys), StringComparer.Ordinal);
         var orphans = containers.Where(c => !known.Contains(ComposePlanner.Label(c, ComposeLabels.Service) ?? "") && ComposePlanner.Label(c, ComposeLabels.OneOff) != "True").ToList();
-        if (!options.RemoveOrphans && orphans.Count > 0)
+        // A project known by its name alone (no files, as `docker compose -p NAME down`): all of it goes.
+        var byNameOnly = Project.ConfigFiles.Count == 0;
+        if (!options.RemoveOrphans && !byNameOnly && orphans.Count > 0)
         {
             Warnings.Add($"Found orphan containers ({string.Join(", ", orphans.Select(o => o.Name))}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.");
             containers = containers.Except(orphans).ToList();

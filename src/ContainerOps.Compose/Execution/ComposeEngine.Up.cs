@@ -168,7 +168,8 @@ public sealed partial class ComposeEngine
             }
             foreach (var (dep, d) in s.DependsOn)
                 if (Project.Services.ContainsKey(dep)) await WaitConditionAsync(s.Name, dep, d.Condition, ct);
-            foreach (var action in sp.Actions) await ApplyAsync(s, action, ct);
+            // A service's containers are independent of each other: its replicas are created and started together.
+            await Task.WhenAll(sp.Actions.Select(action => ApplyAsync(s, action, ct)));
         }
         catch (ComposeOperationException e)
         {

@@ -12,6 +12,15 @@ public static class ComposeLoader
     public static readonly string[] DefaultFileNames = { "compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml" };
     private static readonly string[] OverrideFileNames = { "compose.override.yaml", "compose.override.yml", "docker-compose.override.yml", "docker-compose.override.yaml" };
 
+    /// <summary>A project known by name only, for `-p NAME down` (and stop, ps, logs) where no compose file is at hand:
+    /// the engine then finds everything from the daemon's labels.</summary>
+    public static ComposeProject ByName(string name)
+    {
+        if (!IsValidProjectName(name))
+            throw new ComposeFileException($"invalid project name \"{name}\": it must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit");
+        return new ComposeProject { Name = name, WorkingDirectory = System.Environment.CurrentDirectory };
+    }
+
     public static ComposeProject Load(ComposeLoadOptions options)
     {
         var cwd = Path.GetFullPath(options.WorkingDirectory ?? System.Environment.CurrentDirectory);
