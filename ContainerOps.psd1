@@ -51,6 +51,11 @@
         'Get-ContainerVolume'
         'New-ContainerVolume'
         'Remove-ContainerVolume'
+        'Start-ComposeProject'
+        'Stop-ComposeProject'
+        'Get-ComposeProject'
+        'Get-ComposeService'
+        'ConvertFrom-ComposeFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

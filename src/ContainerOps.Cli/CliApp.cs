@@ -83,8 +83,8 @@ internal static class CliApp
             else if (name != "system" && Verbs.Find(sub) is not null) { name = sub; rest = rest[1..]; }
         }
 
-        var verb = Verbs.Find(name);
-        if (verb is null)
+        var verb = name == "compose" ? null : Verbs.Find(name);
+        if (verb is null && name != "compose")
         {
             Console.Error.WriteLine($"containerops: '{name}' is not a containerops command.");
             Console.Error.WriteLine("See 'containerops --help'");
@@ -101,6 +101,9 @@ internal static class CliApp
         if (global.Value("root") is string root) options.Root = root;
         if (global.Value("run-root") is string runRoot) options.RunRoot = runRoot;
 
+        // `compose` parses its own options and verbs.
+        if (verb is null) return await ExecuteAsync(options, "compose", c => Commands.Compose.RunAsync(c, rest)).ConfigureAwait(false);
+
         ParsedArgs parsed;
         try { parsed = ArgParser.Parse(verb.Spec, rest); }
         catch (UsageException e) { return UsageError(e, verb.Spec.Name); }
@@ -109,13 +112,18 @@ internal static class CliApp
             Console.Out.Write(ArgParser.Help(verb.Spec));
             return 0;
         }
+        return await ExecuteAsync(options, verb.Spec.Name, c => verb.Run(c, parsed)).ConfigureAwait(false);
+    }
 
+    /// <summary>Runs a verb with its context, mapping failures to messages and docker's exit statuses.</summary>
+    private static async Task<int> ExecuteAsync(ClientOptions options, string verbName, Func<CliContext, Task<int>> run)
+    {
         using var context = new CliContext(options);
         try
         {
-            return await verb.Run(context, parsed).ConfigureAwait(false);
+            return await run(context).ConfigureAwait(false);
         }
-        catch (UsageException e) { return UsageError(e, verb.Spec.Name); }
+        catch (UsageException e) { return UsageError(e, verbName); }
         catch (ContainerOpsException e)
         {
             Console.Error.WriteLine($"containerops: {e.Error.Message}");
@@ -157,6 +165,7 @@ internal static class CliApp
         sb.Append("\nOther:\n")
           .Append("  daemon      Run the ContainerOps daemon (arguments are passed to it)\n")
           .Append("  oci         OCI runtime commands (create, start, state, kill, delete) of the built-in runtime\n")
+          .Append("  compose     Define and run multi-container applications from compose files ('compose --help')\n")
           .Append("\nRun 'containerops COMMAND --help' for more information on a command.\n");
         return sb.ToString();
     }

@@ -102,7 +102,16 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
             if (error is not null && error.Message.Length > 0) return new ContainerOpsException(error);
         }
         catch (JsonException) { }
-        return new ContainerOpsException(ErrorKind.Internal, "DaemonError", $"daemon answered {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}");
+        // No ApiError body (a path the daemon does not serve, say): the status still tells what kind of failure it is.
+        var kind = response.StatusCode switch
+        {
+            HttpStatusCode.NotFound => ErrorKind.NotFound,
+            HttpStatusCode.BadRequest => ErrorKind.InvalidArgument,
+            HttpStatusCode.Conflict => ErrorKind.Conflict,
+            HttpStatusCode.ServiceUnavailable => ErrorKind.ResourceUnavailable,
+            _ => ErrorKind.Internal,
+        };
+        return new ContainerOpsException(kind, "DaemonError", $"daemon answered {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}");
     }
 
     private async Task<T> GetJsonAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct)

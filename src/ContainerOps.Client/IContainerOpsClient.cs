@@ -110,6 +110,10 @@ public interface IContainerOpsClient : IDisposable
     Task<VolumePruneResponse> PruneVolumesAsync(bool all = false, IDictionary<string, List<string>>? filters = null, CancellationToken ct = default);
     /// <summary>`rm -v`: with <paramref name="removeVolumes"/> the container's anonymous volumes go too.</summary>
     Task RemoveContainerAsync(string idOrName, bool force, bool removeVolumes, CancellationToken ct = default);
+    /// <summary>Any Docker Engine API call by path, as JSON in and out (null for an empty answer): for the parts of the
+    /// API that have no typed method here yet, read as Docker documents them (e.g. State.Health in container inspect).
+    /// Fails as the typed methods do.</summary>
+    Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>

@@ -139,6 +139,18 @@ public abstract class ContainerOpsCmdlet : PSCmdlet
         return Run(ct => Client.InspectContainerAsync(idOrName, ct));
     }
 
+    /// <summary>The items whose name matches one of <paramref name="names"/> (wildcards allowed; null: all). A plain
+    /// name that matches nothing is written as an ObjectNotFound error.</summary>
+    protected List<T> FilterByName<T>(IEnumerable<T> items, string[]? names, Func<T, string> nameOf, string what, string errorId)
+    {
+        var list = items.ToList();
+        if (names is null) return list;
+        var patterns = names.Select(n => (Text: n, Pattern: new WildcardPattern(n, WildcardOptions.IgnoreCase))).ToList();
+        foreach (var p in patterns.Where(p => !WildcardPattern.ContainsWildcardCharacters(p.Text)))
+            if (!list.Any(x => p.Pattern.IsMatch(nameOf(x)))) WriteError(ErrorRecords.NotFound(what, errorId, p.Text));
+        return list.Where(x => patterns.Any(p => p.Pattern.IsMatch(nameOf(x)))).ToList();
+    }
+
     internal static string TrimSlash(string name) => name.StartsWith('/') ? name[1..] : name;
 
     /// <summary>Sets $global:LASTEXITCODE, as a native command would, so docker-run habits keep working.</summary>

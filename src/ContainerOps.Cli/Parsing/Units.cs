@@ -50,36 +50,7 @@ public static class Units
         long.TryParse(text, NumberStyles.AllowLeadingSign, Inv, out var n) ? n : throw Invalid(text, flag, "not an integer");
 
     /// <summary>A Go-style duration: a sequence of numbers with units ns, us, ms, s, m, h (10s, 5m, 1h30m, 1.5h).</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        var s = text.Trim();
-        if (s.Length == 0) throw new FormatException($"invalid duration \"{text}\"");
-        if (s == "0") return TimeSpan.Zero;
-        var total = 0m; // in ticks
-        var i = 0;
-        while (i < s.Length)
-        {
-            var start = i;
-            while (i < s.Length && (char.IsDigit(s[i]) || s[i] == '.')) i++;
-            if (i == start || !decimal.TryParse(s[start..i], NumberStyles.AllowDecimalPoint, Inv, out var n))
-                throw new FormatException($"invalid duration \"{text}\"");
-            var ustart = i;
-            while (i < s.Length && char.IsLetter(s[i])) i++;
-            var ticksPerUnit = s[ustart..i] switch
-            {
-                "ns" => 0.01m,
-                "us" or "µs" => 10m,
-                "ms" => TimeSpan.TicksPerMillisecond,
-                "s" => TimeSpan.TicksPerSecond,
-                "m" => TimeSpan.TicksPerMinute,
-                "h" => TimeSpan.TicksPerHour,
-                "" => throw new FormatException($"missing unit in duration \"{text}\""),
-                var u => throw new FormatException($"unknown unit \"{u}\" in duration \"{text}\""),
-            };
-            total += n * ticksPerUnit;
-        }
-        return TimeSpan.FromTicks((long)total);
-    }
+    public static TimeSpan ParseDuration(string text) => GoDuration.Parse(text);
 
     /// <summary><c>logs --since</c>: an RFC 3339 time (or a date), Unix seconds, or a duration before <paramref name="now"/>.</summary>
     public static DateTimeOffset ParseSince(string text, DateTimeOffset now)

@@ -1,0 +1,343 @@
+using System.Text.Json.Nodes;
+using ContainerOps.Client;
+using ContainerOps.Compose.Model;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Compose.Execution;
+
+public sealed partial class ComposeEngine
+{
+    /// <summary>`up`: plan against the observed containers, check everything that can be checked before creating
+    /// anything, then images, networks, volumes, and the services — each as soon as its dependencies meet their
+    /// conditions, independent ones in parallel. A failure stops only the services that depend on the failed one;
+    /// what started keeps running, and the error names the service and why. Returns the containers of the project's
+    /// services that were brought up.</summary>
+    public async Task<IReadOnlyList<ContainerSummary>> UpAsync(UpOptions options, CancellationToken ct = default)
+    {
+        var observed = await ListContainersAsync(true, ct);
+        var plan = ComposePlanner.Plan(Project, observed, options);
+        await PreflightAsync(plan, ct);
+
+        foreach (var sp in plan.Services)
+            if (sp.Actions.Any(a => a.Kind is ContainerActionKind.Create or ContainerActionKind.Recreate))
+                await EnsureImageAsync(sp.Service, options.Build, options.NoBuild, ct);
+        await EnsureNetworksAsync(plan, ct);
+        await EnsureVolumesAsync(plan, ct);
+
+        foreach (var orphan in plan.Orphans)
+        {
+            if (options.RemoveOrphans) await RemoveContainerAsync(orphan.Name, null, ct);
+            else Warnings.Add($"Found orphan containers ({string.Join(", ", plan.Orphans.Select(o => o.Name))}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.");
+            if (!options.RemoveOrphans) break;
+        }
+
+        var tasks = new Dictionary<string, Task>(StringComparer.Ordinal);
+        var failures = new List<ComposeOperationException>();
+        // The plan lists dependencies first, so each service's task is given its dependencies' tasks as it starts.
+        foreach (var sp in plan.Services)
+        {
+            var deps = ComposePlanner.DependenciesOf(sp.Service).Distinct().Where(tasks.ContainsKey).ToDictionary(k => k, k => tasks[k], StringComparer.Ordinal);
+            tasks[sp.Service.Name] = RunServiceAsync(sp, deps, failures, ct);
+        }
+        try { await Task.WhenAll(tasks.Values); }
+        catch when (failures.Count > 0 && !ct.IsCancellationRequested) { }
+        if (failures.Count > 0)
+        {
+            var first = failures.OrderBy(f => f.Service, StringComparer.Ordinal).First();
+            throw failures.Count == 1 ? first
+                : new ComposeOperationException(string.Join("\n", failures.Select(f => f.Message)), first.Service, first);
+        }
+        if (options.Wait) await WaitServicesAsync(plan.Services.Select(s => s.Service), options.WaitTimeout, ct);
+        var names = plan.Services.Select(s => s.Service.Name).ToHashSet(StringComparer.Ordinal);
+        return (await ListContainersAsync(true, ct)).Where(c => names.Contains(ComposePlanner.Label(c, ComposeLabels.Service) ?? "")
+                                                             && ComposePlanner.Label(c, ComposeLabels.OneOff) != "True").ToList();
+    }
+
+    /// <summary>What can fail before anything exists: the daemon's support for what the files ask, host paths,
+    /// external networks.</summary>
+    private async Task PreflightAsync(ComposePlan plan, CancellationToken ct)
+    {
+        bool? hasVolumes = null;
+        foreach (var sp in plan.Services)
+        {
+            var s = sp.Service;
+            for (var i = 0; i < s.Volumes.Count; i++)
+            {
+                var v = s.Volumes[i];
+                if (v.Type == "volume")
+                {
+                    hasVolumes ??= await HasVolumesApiAsync(ct);
+                    if (hasVolumes == false)
+                        throw new ComposeOperationException(
+                            $"services.{s.Name}.volumes[{i}]: {(v.Source is null ? "an anonymous volume" : $"the named volume \"{v.Source}\"")} needs the daemon's volumes API (/volumes), which this daemon does not have yet; use a bind mount or tmpfs", s.Name);
+                }
+                if (v.Type == "bind" && v.CreateHostPath != true && !Path.Exists(v.Source))
+                    throw new ComposeOperationException($"services.{s.Name}.volumes[{i}]: the bind source {v.Source} does not exist", s.Name);
+            }
+            foreach (var r in s.Secrets.Select(x => (x.Source, Project.Secrets[x.Source], "secrets")).Concat(s.Configs.Select(x => (x.Source, Project.Configs[x.Source], "configs"))))
+            {
+                var (key, obj, kind) = r;
+                if (obj.File is null)
+                    throw new ComposeOperationException($"{kind}.{key}: only file-based {kind} are supported by containerops", s.Name);
+                if (!File.Exists(obj.File))
+                    throw new ComposeOperationException($"{kind}.{key}: the file {obj.File} does not exist", s.Name);
+            }
+        }
+        foreach (var key in UsedNetworks(plan))
+        {
+            var n = Project.Networks[key];
+            if (!n.External) continue;
+            try { await _client.InspectNetworkAsync(n.Name!, ct); }
+            catch (ContainerOpsException e) when (IsNotFound(e))
+            {
+                throw new ComposeOperationException($"network {n.Name} declared as external, but could not be found");
+            }
+        }
+    }
+
+    private IEnumerable<string> UsedNetworks(ComposePlan plan) =>
+        plan.Services.SelectMany(s => s.Service.Networks?.Keys ?? Enumerable.Empty<string>()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+
+    private async Task EnsureNetworksAsync(ComposePlan plan, CancellationToken ct)
+    {
+        var existing = (await _client.ListNetworksAsync(null, ct)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in UsedNetworks(plan))
+        {
+            var n = Project.Networks[key];
+            if (n.External || existing.Contains(n.Name!)) continue;
+            Report("Network", n.Name!, "Creating", false);
+            var request = new NetworkCreateRequest
+            {
+                Name = n.Name!,
+                Driver = n.Driver ?? "bridge",
+                Internal = n.Internal,
+                Attachable = n.Attachable,
+                EnableIPv6 = n.EnableIpv6,
+                Options = new Dictionary<string, string>(n.DriverOpts),
+                Labels = new Dictionary<string, string>(n.Labels)
+                {
+                    [ComposeLabels.Project] = Project.Name,
+                    [ComposeLabels.Network] = key,
+                    [ComposeLabels.Version] = ComposeLabels.VersionValue,
+                },
+            };
+            if (n.IpamConfig.Count > 0)
+                request.IPAM = new IPAM { Config = n.IpamConfig.Select(p => new IPAMConfig { Subnet = p.Subnet, IPRange = p.IpRange, Gateway = p.Gateway }).ToList() };
+            await _client.CreateNetworkAsync(request, ct);
+            Report("Network", n.Name!, "Created");
+        }
+    }
+
+    private async Task EnsureVolumesAsync(ComposePlan plan, CancellationToken ct)
+    {
+        foreach (var sp in plan.Services)
+            foreach (var action in sp.Actions.Where(a => a.Kind is ContainerActionKind.Create or ContainerActionKind.Recreate))
+                foreach (var v in sp.Service.Volumes.Where(v => v.Type == "volume"))
+                {
+                    var name = ContainerRequestBuilder.VolumeName(Project, sp.Service, v, action.Name);
+                    if (v.Source is { } key && Project.Volumes[key].External) continue;
+                    try
+                    {
+                        await _client.SendJsonAsync(HttpMethod.Get, "volumes/" + Uri.EscapeDataString(name), null, ct);
+                        continue;
+                    }
+                    catch (ContainerOpsException e) when (IsNotFound(e)) { }
+                    Report("Volume", name, "Creating", false);
+                    var labels = new JsonObject { [ComposeLabels.Project] = Project.Name, [ComposeLabels.Version] = ComposeLabels.VersionValue };
+                    if (v.Source is { } source)
+                    {
+                        labels[ComposeLabels.Volume] = source;
+                        foreach (var (k, l) in Project.Volumes[source].Labels) labels[k] = l;
+                    }
+                    var body = new JsonObject { ["Name"] = name, ["Driver"] = "local", ["Labels"] = labels };
+                    await _client.SendJsonAsync(HttpMethod.Post, "volumes/create", body, ct);
+                    Report("Volume", name, "Created");
+                }
+    }
+
+    private async Task RunServiceAsync(ServicePlan sp, IReadOnlyDictionary<string, Task> dependencies, List<ComposeOperationException> failures, CancellationToken ct)
+    {
+        await Task.Yield();
+        var s = sp.Service;
+        try
+        {
+            foreach (var (dep, depTask) in dependencies)
+            {
+                try { await depTask; }
+                catch (Exception) { throw new ComposeOperationException($"service \"{s.Name}\" was not started: its dependency \"{dep}\" failed", s.Name); }
+            }
+            foreach (var (dep, d) in s.DependsOn)
+                if (Project.Services.ContainsKey(dep)) await WaitConditionAsync(s.Name, dep, d.Condition, ct);
+            // A service's containers are independent of each other: its replicas are created and started together.
+            await Task.WhenAll(sp.Actions.Select(action => ApplyAsync(s, action, ct)));
+        }
+        catch (ComposeOperationException e)
+        {
+            lock (failures) failures.Add(e);
+            throw;
+        }
+        catch (ContainerOpsException e)
+        {
+            var failure = new ComposeOperationException($"service \"{s.Name}\": {e.Error.Message}", s.Name, e);
+            lock (failures) failures.Add(failure);
+            throw failure;
+        }
+    }
+
+    private async Task WaitConditionAsync(string service, string dependency, string condition, CancellationToken ct)
+    {
+        if (condition == ServiceConditions.Started) return;
+        var containers = await ServiceContainersAsync(new[] { dependency }, true, ct);
+        foreach (var c in containers)
+        {
+            if (condition == ServiceConditions.Healthy)
+            {
+                Report("Container", c.Name, "Waiting", false);
+                await WaitHealthyAsync(c.Name, dependency, ct);
+                Report("Container", c.Name, "Healthy");
+            }
+            else
+            {
+                Report("Container", c.Name, "Waiting", false);
+                var exit = await _client.WaitContainerAsync(c.Name, ct);
+                if (exit.StatusCode != 0)
+                    throw new ComposeOperationException($"service \"{dependency}\" didn't complete successfully: exit {exit.StatusCode} (needed by \"{service}\")", dependency);
+                Report("Container", c.Name, "Exited");
+            }
+        }
+    }
+
+    private async Task WaitHealthyAsync(string container, string service, CancellationToken ct)
+    {
+        while (true)
+        {
+            var json = await _client.SendJsonAsync(HttpMethod.Get, $"containers/{Uri.EscapeDataString(container)}/json", null, ct);
+            var state = json?["State"];
+            var health = state?["Health"]?["Status"]?.GetValue<string>();
+            switch (health)
+            {
+                case "healthy": return;
+                case "unhealthy": throw new ComposeOperationException($"dependency failed to start: container {container} is unhealthy", service);
+                case null:
+                    throw new ComposeOperationException(
+                        $"container {container} has no health status: service_healthy needs a healthcheck that the daemon runs (services.{service}.healthcheck)", service);
+            }
+            if (state?["Running"]?.GetValue<bool>() == false)
+                throw new ComposeOperationException($"dependency failed to start: container {container} exited ({state["ExitCode"]?.GetValue<int>()}) before it was healthy", service);
+            await Task.Delay(PollInterval, ct);
+        }
+    }
+
+    private async Task ApplyAsync(ServiceConfig s, ContainerAction action, CancellationToken ct)
+    {
+        switch (action.Kind)
+        {
+            case ContainerActionKind.Keep:
+                Report("Container", action.Name, "Running");
+                break;
+            case ContainerActionKind.Start:
+                Report("Container", action.Name, "Starting", false);
+                await _client.StartContainerAsync(action.Name, ct);
+                Report("Container", action.Name, "Started");
+                break;
+            case ContainerActionKind.Remove:
+                await RemoveContainerAsync(action.Name, StopTimeout(s), ct);
+                break;
+            case ContainerActionKind.Create:
+                await CreateAndStartAsync(s, action, ct);
+                break;
+            case ContainerActionKind.Recreate:
+                await RecreateAsync(s, action, ct);
+                break;
+        }
+    }
+
+    private async Task CreateAndStartAsync(ServiceConfig s, ContainerAction action, CancellationToken ct)
+    {
+        Report("Container", action.Name, "Creating", false);
+        var warnings = new List<string>();
+        var request = ContainerRequestBuilder.Build(Project, s, action.Number, action.Name, oneOff: false, warnings);
+        lock (Warnings) foreach (var w in warnings) if (!Warnings.Contains(w)) Warnings.Add(w);
+        foreach (var v in s.Volumes.Where(v => v.Type == "bind" && v.CreateHostPath == true && v.Source is not null))
+            Directory.CreateDirectory(v.Source!); // the short syntax creates a missing host folder, as docker compose does
+        await _client.CreateContainerAsync(request, ct);
+        Report("Container", action.Name, "Created");
+        Report("Container", action.Name, "Starting", false);
+        await _client.StartContainerAsync(action.Name, ct);
+        Report("Container", action.Name, "Started");
+    }
+
+    /// <summary>The old container is stopped and set aside under another name until its replacement is created, so a
+    /// create that fails gives the old one back.</summary>
+    private async Task RecreateAsync(ServiceConfig s, ContainerAction action, CancellationToken ct)
+    {
+        var old = action.Existing!;
+        Report("Container", action.Name, "Recreate", false);
+        var wasRunning = old.State == "running";
+        if (wasRunning) await _client.StopContainerAsync(old.Id, StopTimeout(s), ct);
+        var aside = $"{old.Id[..12]}_{old.Name}";
+        await _client.RenameContainerAsync(old.Id, aside, ct);
+        try
+        {
+            await CreateAndStartAsync(s, action, ct);
+        }
+        catch
+        {
+            try { await _client.RemoveContainerAsync(action.Name, force: true, CancellationToken.None); } catch (ContainerOpsException) { }
+            await _client.RenameContainerAsync(old.Id, old.Name, CancellationToken.None);
+            if (wasRunning) await _client.StartContainerAsync(old.Id, CancellationToken.None);
+            throw;
+        }
+        await _client.RemoveContainerAsync(old.Id, force: true, ct);
+        Report("Container", action.Name, "Recreated");
+    }
+
+    private static int? StopTimeout(ServiceConfig? s) => s?.StopGracePeriod is TimeSpan g ? (int)Math.Ceiling(g.TotalSeconds) : null;
+
+    private async Task RemoveContainerAsync(string name, int? timeout, CancellationToken ct)
+    {
+        Report("Container", name, "Stopping", false);
+        try { await _client.StopContainerAsync(name, timeout, ct); }
+        catch (ContainerOpsException e) when (IsNotFound(e)) { return; }
+        Report("Container", name, "Stopped");
+        Report("Container", name, "Removing", false);
+        try { await _client.RemoveContainerAsync(name, force: true, ct); }
+        catch (ContainerOpsException e) when (IsNotFound(e)) { }
+        Report("Container", name, "Removed");
+    }
+
+    /// <summary>`--wait`: every container of the services running, and healthy where the daemon reports a health status.</summary>
+    private async Task WaitServicesAsync(IEnumerable<ServiceConfig> services, TimeSpan? timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (timeout is TimeSpan t) cts.CancelAfter(t);
+        var names = services.Select(s => s.Name).ToList();
+        try
+        {
+            foreach (var c in await ServiceContainersAsync(names, true, cts.Token))
+            {
+                var service = ComposePlanner.Label(c, ComposeLabels.Service)!;
+                while (true)
+                {
+                    var json = await _client.SendJsonAsync(HttpMethod.Get, $"containers/{Uri.EscapeDataString(c.Name)}/json", null, cts.Token);
+                    var state = json?["State"];
+                    if (state?["Running"]?.GetValue<bool>() != true)
+                    {
+                        // A one-shot service that finished well is done; anything else that is not running failed.
+                        if (state?["ExitCode"]?.GetValue<int>() == 0 && state?["Status"]?.GetValue<string>() == "exited") break;
+                        throw new ComposeOperationException($"container {c.Name} is not running ({state?["Status"]}, exit {state?["ExitCode"]})", service);
+                    }
+                    var health = state["Health"]?["Status"]?.GetValue<string>();
+                    if (health is null or "healthy") break;
+                    if (health == "unhealthy") throw new ComposeOperationException($"container {c.Name} is unhealthy", service);
+                    await Task.Delay(PollInterval, cts.Token);
+                }
+                Report("Container", c.Name, "Healthy");
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new ComposeOperationException($"timeout waiting for the services to be running and healthy ({timeout})");
+        }
+    }
+}

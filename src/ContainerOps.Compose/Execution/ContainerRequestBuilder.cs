@@ -1,0 +1,146 @@
+using System.Globalization;
+using ContainerOps.Compose.Model;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Compose.Execution;
+
+/// <summary>Turns one service into the Docker-shaped create request of one of its containers, labels included.
+/// What the daemon cannot take yet is reported as a warning (once per service), never silently dropped.</summary>
+public static class ContainerRequestBuilder
+{
+    public static string ContainerName(ComposeProject project, ServiceConfig service, int number) =>
+        service.ContainerName ?? $"{project.Name}-{service.Name}-{number}";
+
+    /// <summary>The image a service runs: its `image:`, or for a build without one, `&lt;project&gt;-&lt;service&gt;`.</summary>
+    public static string ImageName(ComposeProject project, ServiceConfig service) => service.Image ?? $"{project.Name}-{service.Name}";
+
+    public static ContainerCreateRequest Build(ComposeProject project, ServiceConfig service, int number, string name, bool oneOff,
+        ICollection<string> warnings)
+    {
+        var r = new ContainerCreateRequest
+        {
+            Name = name,
+            Image = ImageName(project, service),
+            Entrypoint = service.Entrypoint,
+            Cmd = service.Command,
+            WorkingDir = service.WorkingDir,
+            User = service.User,
+            Hostname = service.Hostname,
+            Tty = service.Tty ?? false,
+            OpenStdin = service.StdinOpen ?? false,
+            StopSignal = service.StopSignal,
+            StopTimeout = service.StopGracePeriod is TimeSpan g ? (int)Math.Ceiling(g.TotalSeconds) : null,
+        };
+        foreach (var (k, v) in service.Environment)
+            if (v is not null) r.Env.Add($"{k}={v}");
+        foreach (var (k, v) in service.Labels) r.Labels[k] = v;
+        r.Labels[ComposeLabels.Project] = project.Name;
+        r.Labels[ComposeLabels.Service] = service.Name;
+        r.Labels[ComposeLabels.ContainerNumber] = number.ToString(CultureInfo.InvariantCulture);
+        r.Labels[ComposeLabels.ConfigHash] = ServiceHash.Compute(service);
+        r.Labels[ComposeLabels.OneOff] = oneOff ? "True" : "False";
+        r.Labels[ComposeLabels.WorkingDir] = project.WorkingDirectory;
+        r.Labels[ComposeLabels.ConfigFiles] = string.Join(",", project.ConfigFiles);
+        r.Labels[ComposeLabels.Image] = r.Image;
+        r.Labels[ComposeLabels.Version] = ComposeLabels.VersionValue;
+        if (service.DependsOn.Count > 0)
+            r.Labels[ComposeLabels.DependsOn] = string.Join(",", service.DependsOn.Select(d => $"{d.Key}:{d.Value.Condition}:{(d.Value.Restart ? "true" : "false")}"));
+
+        var h = r.HostConfig;
+        SetNetworking(project, service, r);
+        foreach (var p in service.Ports)
+        {
+            h.PortBindings ??= new();
+            var key = $"{p.Target}/{p.Protocol}";
+            if (!h.PortBindings.TryGetValue(key, out var list)) h.PortBindings[key] = list = new();
+            list.Add(new PortBinding { HostIp = p.HostIp ?? "", HostPort = p.Published ?? "" });
+        }
+        foreach (var e in service.Expose) PortSpecs.AddExpose(r, e);
+        h.ExtraHosts.AddRange(service.ExtraHosts);
+        h.Dns.AddRange(service.Dns);
+        h.DnsSearch.AddRange(service.DnsSearch);
+        h.DnsOptions.AddRange(service.DnsOpt);
+        h.ReadonlyRootfs = service.ReadOnly ?? false;
+        h.Privileged = service.Privileged ?? false;
+        h.CapAdd.AddRange(service.CapAdd);
+        h.CapDrop.AddRange(service.CapDrop);
+        h.SecurityOpt.AddRange(service.SecurityOpt);
+        foreach (var (k, v) in service.Sysctls) h.Sysctls[k] = v;
+        var limits = service.Deploy?.Limits;
+        if ((limits?.Memory ?? service.MemLimit) is long memory) h.Memory = memory;
+        if ((limits?.Cpus ?? service.Cpus) is double cpus) h.NanoCpus = (long)(cpus * 1e9);
+        if ((limits?.Pids ?? service.PidsLimit) is long pids) h.PidsLimit = pids;
+        h.RestartPolicy = RestartPolicy(service.Restart);
+        foreach (var t in service.Tmpfs) h.Tmpfs.Add(t);
+        foreach (var v in service.Volumes)
+        {
+            switch (v.Type)
+            {
+                case "bind": h.Binds.Add($"{v.Source}:{v.Target}{(v.ReadOnly ? ":ro" : "")}"); break;
+                case "tmpfs":
+                    var options = new List<string>();
+                    if (v.TmpfsSize is long size) options.Add("size=" + size.ToString(CultureInfo.InvariantCulture));
+                    if (v.TmpfsMode is int mode) options.Add("mode=" + Convert.ToString(mode, 8));
+                    h.Tmpfs.Add(options.Count == 0 ? v.Target : $"{v.Target}:{string.Join(",", options)}");
+                    break;
+                case "volume":
+                    var volume = VolumeName(project, service, v, name);
+                    h.Binds.Add($"{volume}:{v.Target}{(v.ReadOnly ? ":ro" : "")}{(v.NoCopy == true ? (v.ReadOnly ? ",nocopy" : ":nocopy") : "")}");
+                    break;
+            }
+        }
+        foreach (var s in service.Secrets)
+        {
+            var secret = project.Secrets[s.Source];
+            var target = s.Target is { } t && t.StartsWith('/') ? t : "/run/secrets/" + (s.Target ?? s.Source);
+            h.Binds.Add($"{secret.File}:{target}:ro");
+        }
+        foreach (var c in service.Configs)
+        {
+            var config = project.Configs[c.Source];
+            var target = c.Target is { } t && t.StartsWith('/') ? t : "/" + (c.Target ?? c.Source);
+            h.Binds.Add($"{config.File}:{target}:ro");
+        }
+        if (service.Ulimits.Count > 0) warnings.Add($"services.{service.Name}.ulimits: the daemon does not set ulimits yet, not applied");
+        if (service.Init == true) warnings.Add($"services.{service.Name}.init: the daemon has no init process option yet, not applied");
+        if (service.Healthcheck is { Disable: false, Test: not null })
+            warnings.Add($"services.{service.Name}.healthcheck: sent to the daemon only once it takes health checks (Config.Healthcheck)");
+        return r;
+    }
+
+    /// <summary>A named volume's daemon name, or for an anonymous one a name of the container's own (kept across recreation).</summary>
+    public static string VolumeName(ComposeProject project, ServiceConfig service, ServiceVolume v, string containerName) =>
+        v.Source is { } source ? project.Volumes[source].Name! : $"{containerName}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(v.Target)))[..12]}";
+
+    private static void SetNetworking(ComposeProject project, ServiceConfig service, ContainerCreateRequest r)
+    {
+        if (service.NetworkMode is { } mode)
+        {
+            r.HostConfig.NetworkMode = mode.StartsWith("service:", StringComparison.Ordinal)
+                ? "container:" + ContainerName(project, project.Services[mode[8..]], 1)
+                : mode;
+            return;
+        }
+        var networks = (service.Networks ?? new()).OrderByDescending(n => n.Value.Priority ?? 0).ThenBy(n => n.Key, StringComparer.Ordinal).ToList();
+        if (networks.Count == 0) { r.HostConfig.NetworkMode = "none"; return; }
+        r.HostConfig.NetworkMode = project.Networks[networks[0].Key].Name!;
+        r.NetworkingConfig = new NetworkingConfig();
+        foreach (var (key, n) in networks)
+        {
+            var aliases = new List<string> { service.Name };
+            aliases.AddRange(n.Aliases.Where(a => a != service.Name));
+            r.NetworkingConfig.EndpointsConfig[project.Networks[key].Name!] = new EndpointSettings
+            {
+                Aliases = aliases,
+                IPAMConfig = n.Ipv4Address is { } ip ? new EndpointIPAMConfig { IPv4Address = ip } : null,
+            };
+        }
+    }
+
+    private static RestartPolicy RestartPolicy(string? restart)
+    {
+        if (restart is null) return new RestartPolicy();
+        var parts = restart.Split(':');
+        return new RestartPolicy { Name = parts[0], MaximumRetryCount = parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : 0 };
+    }
+}

@@ -1,0 +1,78 @@
+using ContainerOps.Compose.Model;
+
+namespace ContainerOps.Compose.Loading;
+
+/// <summary>Checks that hold across the project: every reference resolves (depends_on, networks, named volumes,
+/// secrets, configs, network_mode service:…), dependencies form no cycle, and each service can be created.</summary>
+public static class ComposeValidator
+{
+    public static void Validate(ComposeProject project)
+    {
+        foreach (var (name, s) in project.Services)
+        {
+            var at = "services." + name;
+            if (s.Image is null && s.Build is null) throw Error(at, "has neither an image nor a build section");
+            foreach (var (dep, d) in s.DependsOn)
+            {
+                if (project.Services.ContainsKey(dep)) continue;
+                if (!d.Required) { project.Warnings.Add($"{at}.depends_on.{dep}: optional service \"{dep}\" is not enabled, ignored"); continue; }
+                throw Error($"{at}.depends_on", project.DisabledServices.ContainsKey(dep)
+                    ? $"service \"{dep}\" is disabled by its profiles ({string.Join(", ", project.DisabledServices[dep].Profiles)})"
+                    : $"service \"{dep}\" is not defined");
+            }
+            if (s.NetworkMode is { } mode)
+            {
+                if (s.Networks is { Count: > 0 }) throw Error(at, "network_mode and networks cannot be used together");
+                if (mode.StartsWith("service:", StringComparison.Ordinal) && !project.Services.ContainsKey(mode[8..]))
+                    throw Error($"{at}.network_mode", $"service \"{mode[8..]}\" is not defined");
+                if (!(mode is "none" or "host" or "bridge" || mode.StartsWith("service:", StringComparison.Ordinal) || mode.StartsWith("container:", StringComparison.Ordinal)))
+                    throw Error($"{at}.network_mode", $"invalid network_mode \"{mode}\": none, host, bridge, service:NAME or container:NAME");
+            }
+            foreach (var net in s.Networks?.Keys ?? Enumerable.Empty<string>())
+                if (!project.Networks.ContainsKey(net)) throw Error($"{at}.networks", $"network \"{net}\" is not defined in the top-level networks");
+            for (var i = 0; i < s.Volumes.Count; i++)
+            {
+                var v = s.Volumes[i];
+                if (v.Type == "volume" && v.Source is { } source && !project.Volumes.ContainsKey(source))
+                    throw Error($"{at}.volumes[{i}]", $"volume \"{source}\" is not defined in the top-level volumes");
+            }
+            var targets = s.Volumes.GroupBy(v => v.Target).FirstOrDefault(g => g.Count() > 1);
+            if (targets is not null) throw Error($"{at}.volumes", $"\"{targets.Key}\" is mounted twice");
+            foreach (var secret in s.Secrets)
+                if (!project.Secrets.ContainsKey(secret.Source)) throw Error($"{at}.secrets", $"secret \"{secret.Source}\" is not defined in the top-level secrets");
+            foreach (var config in s.Configs)
+                if (!project.Configs.ContainsKey(config.Source)) throw Error($"{at}.configs", $"config \"{config.Source}\" is not defined in the top-level configs");
+            if (s.ContainerName is not null && s.Replicas > 1)
+                throw Error(at, $"container_name \"{s.ContainerName}\" cannot be used with {s.Replicas} replicas: container names must be unique");
+        }
+        CheckCycles(project);
+    }
+
+    private static void CheckCycles(ComposeProject project)
+    {
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1: on the current path, 2: done
+        var path = new List<string>();
+        foreach (var name in project.Services.Keys) Visit(name);
+
+        void Visit(string name)
+        {
+            if (state.GetValueOrDefault(name) == 2) return;
+            if (state.GetValueOrDefault(name) == 1)
+            {
+                var cycle = path.Skip(path.IndexOf(name)).Append(name);
+                throw Error("services." + name + ".depends_on", $"dependency cycle: {string.Join(" -> ", cycle)}");
+            }
+            state[name] = 1;
+            path.Add(name);
+            if (project.Services.TryGetValue(name, out var s))
+            {
+                foreach (var dep in s.DependsOn.Keys) Visit(dep);
+                if (s.NetworkMode is { } m && m.StartsWith("service:", StringComparison.Ordinal)) Visit(m[8..]);
+            }
+            path.RemoveAt(path.Count - 1);
+            state[name] = 2;
+        }
+    }
+
+    private static ComposeFileException Error(string path, string message) => new(message, keyPath: path);
+}

@@ -1,0 +1,114 @@
+using ContainerOps.Compose.Execution;
+using ContainerOps.Compose.Model;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.Compose.Tests;
+
+/// <summary>The planner decides per container from one labelled listing; the request builder gives each container
+/// docker compose's labels and the service's settings.</summary>
+public class PlannerTests
+{
+    private static ContainerSummary Observed(ComposeProject p, string service, int number, string state = "running", string? hash = null, bool oneOff = false) => new()
+    {
+        Id = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+        Name = $"{p.Name}-{service}-{number}",
+        State = state,
+        Labels = new()
+        {
+            [ComposeLabels.Project] = p.Name,
+            [ComposeLabels.Service] = service,
+            [ComposeLabels.ContainerNumber] = number.ToString(),
+            [ComposeLabels.ConfigHash] = hash ?? (p.Services.TryGetValue(service, out var s) ? ServiceHash.Compute(s) : "gone"),
+            [ComposeLabels.OneOff] = oneOff ? "True" : "False",
+        },
+    };
+
+    private static string Describe(ComposePlan plan) =>
+        string.Join(" ", plan.Services.SelectMany(s => s.Actions.Select(a => $"{s.Service.Name}#{a.Number}:{a.Kind}")));
+
+    [Fact]
+    public void A_fresh_project_creates_every_replica_with_dependencies_first()
+    {
+        var p = Corpus.Load("chain");
+        var plan = ComposePlanner.Plan(p, Array.Empty<ContainerSummary>(), new UpOptions());
+        Assert.Equal("db#1:Create migrate#1:Create app#1:Create worker#1:Create worker#2:Create", Describe(plan));
+    }
+
+    [Fact]
+    public void Only_changed_services_are_recreated_and_stopped_ones_started()
+    {
+        var p = Corpus.Load("chain");
+        var observed = new[]
+        {
+            Observed(p, "db", 1), Observed(p, "migrate", 1, state: "exited"), Observed(p, "app", 1, hash: "old"),
+            Observed(p, "worker", 1), Observed(p, "worker", 2), Observed(p, "worker", 3),
+        };
+        var plan = ComposePlanner.Plan(p, observed, new UpOptions());
+        Assert.Equal("db#1:Keep migrate#1:Start app#1:Recreate worker#1:Keep worker#2:Keep worker#3:Remove", Describe(plan));
+    }
+
+    [Fact]
+    public void Force_recreate_scale_and_no_deps_change_the_plan()
+    {
+        var p = Corpus.Load("chain");
+        var observed = new[] { Observed(p, "db", 1), Observed(p, "app", 1) };
+        Assert.Equal("app#1:Recreate", Describe(ComposePlanner.Plan(p, observed, new UpOptions { Services = { "app" }, NoDeps = true, ForceRecreate = true })));
+        Assert.Equal("db#1:Keep migrate#1:Create app#1:Keep", Describe(ComposePlanner.Plan(p, observed, new UpOptions { Services = { "app" } })));
+        var scaled = ComposePlanner.Plan(p, observed, new UpOptions { Services = { "worker" }, NoDeps = true, Scale = { ["worker"] = 3 } });
+        Assert.Equal("worker#1:Create worker#2:Create worker#3:Create", Describe(scaled));
+    }
+
+    [Fact]
+    public void Containers_of_removed_services_are_orphans_and_one_offs_are_not()
+    {
+        var p = Corpus.Load("profiles");
+        var observed = new[] { Observed(p, "app", 1), Observed(p, "old", 1), Observed(p, "debug", 1), Observed(p, "app", 7, oneOff: true) };
+        var plan = ComposePlanner.Plan(p, observed, new UpOptions());
+        Assert.Equal(new[] { "profiles-old-1" }, plan.Orphans.Select(o => o.Name));
+        Assert.Equal("app#1:Keep", Describe(plan));
+    }
+
+    [Fact]
+    public void The_hash_ignores_replicas_and_dependencies_but_not_the_command()
+    {
+        var p = Corpus.Load("chain");
+        var worker = p.Services["worker"];
+        var before = ServiceHash.Compute(worker);
+        worker.Deploy!.Replicas = 5;
+        worker.DependsOn.Clear();
+        Assert.Equal(before, ServiceHash.Compute(worker));
+        worker.Command = new() { "other" };
+        Assert.NotEqual(before, ServiceHash.Compute(worker));
+    }
+
+    [Fact]
+    public void The_create_request_carries_compose_labels_networks_ports_and_limits()
+    {
+        var p = Corpus.Load("webapp");
+        var warnings = new List<string>();
+        var web = ContainerRequestBuilder.Build(p, p.Services["web"], 1, "webapp-web-1", false, warnings);
+        Assert.Equal("webapp", web.Labels[ComposeLabels.Project]);
+        Assert.Equal("web", web.Labels[ComposeLabels.Service]);
+        Assert.Equal("1", web.Labels[ComposeLabels.ContainerNumber]);
+        Assert.Equal("False", web.Labels[ComposeLabels.OneOff]);
+        Assert.Equal(ServiceHash.Compute(p.Services["web"]), web.Labels[ComposeLabels.ConfigHash]);
+        Assert.Equal(p.WorkingDirectory, web.Labels[ComposeLabels.WorkingDir]);
+        Assert.Equal(string.Join(",", p.ConfigFiles), web.Labels[ComposeLabels.ConfigFiles]);
+        Assert.Equal("webapp_back", web.HostConfig.NetworkMode);
+        Assert.Equal(new[] { "webapp_back", "webapp_front" }, web.NetworkingConfig!.EndpointsConfig.Keys.Order());
+        Assert.Equal("8080", web.HostConfig.PortBindings!["80/tcp"][0].HostPort);
+        Assert.Equal("127.0.0.1", web.HostConfig.PortBindings["443/tcp"][0].HostIp);
+        Assert.Equal(new[] { "httpd", "-f", "-p", "80", "-h", "/www" }, web.Cmd);
+        Assert.EndsWith("/webapp/www:/www:ro", web.HostConfig.Binds[0]);
+
+        var backend = ContainerRequestBuilder.Build(p, p.Services["backend"], 1, "webapp-backend-1", false, warnings);
+        Assert.Equal(new[] { "backend", "api" }, backend.NetworkingConfig!.EndpointsConfig["webapp_back"].Aliases);
+        Assert.Equal(64L << 20, backend.HostConfig.Memory);
+        Assert.Equal(500_000_000L, backend.HostConfig.NanoCpus);
+        Assert.Equal("unless-stopped", backend.HostConfig.RestartPolicy.Name);
+        Assert.Contains("webapp_data:/data", backend.HostConfig.Binds);
+        Assert.Contains("/tmp:size=16777216", backend.HostConfig.Tmpfs);
+        Assert.Contains("EMPTY=", backend.Env);
+        Assert.Contains(warnings, w => w.StartsWith("services.backend.healthcheck", StringComparison.Ordinal));
+    }
+}
