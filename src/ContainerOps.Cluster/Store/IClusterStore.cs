@@ -58,6 +58,12 @@ public interface IStoreWatch : IDisposable
     /// that the store dropped it (<see cref="Overflowed"/>; a client then watches again from its last revision).</summary>
     IAsyncEnumerable<StoreEvent> ReadAllAsync(CancellationToken ct);
 
+    /// <summary>The next event if one is waiting.</summary>
+    bool TryRead(out StoreEvent? e);
+
+    /// <summary>Waits until an event is waiting (true) or the watch ended (false).</summary>
+    ValueTask<bool> WaitToReadAsync(CancellationToken ct);
+
     bool Overflowed { get; }
 }
 

@@ -292,6 +292,8 @@ public sealed class SqliteClusterStore : IClusterStore
         public void Complete() => _events.Writer.TryComplete();
 
         public IAsyncEnumerable<StoreEvent> ReadAllAsync(CancellationToken ct) => _events.Reader.ReadAllAsync(ct);
+        public bool TryRead(out StoreEvent? e) => _events.Reader.TryRead(out e);
+        public ValueTask<bool> WaitToReadAsync(CancellationToken ct) => _events.Reader.WaitToReadAsync(ct);
 
         public void Dispose()
         {
