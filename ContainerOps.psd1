@@ -48,6 +48,7 @@
         'Remove-ContainerNetwork'
         'Connect-ContainerNetwork'
         'Disconnect-ContainerNetwork'
+        'Get-ClusterKubeConfig'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

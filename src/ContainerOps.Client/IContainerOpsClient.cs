@@ -96,6 +96,11 @@ public interface IContainerOpsClient : IDisposable
     Task DisconnectNetworkAsync(string network, string container, bool force = false, CancellationToken ct = default);
     /// <summary>Removes every user-defined network no container is connected to; returns their names.</summary>
     Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default);
+
+    // Cluster
+    /// <summary>A kubeconfig (YAML) for the daemon's cluster API: its TLS address, its CA and an administrator's client
+    /// certificate. kubectl and other Kubernetes clients use it; the cmdlets and the CLI reach the API on the socket.</summary>
+    Task<string> GetKubeconfigAsync(CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>

@@ -275,4 +275,5 @@ internal sealed class FakeClient : IContainerOpsClient
     }
 
     public Task<NetworkPruneResponse> PruneNetworksAsync(CancellationToken ct = default) => NotHere<NetworkPruneResponse>();
+    public Task<string> GetKubeconfigAsync(CancellationToken ct = default) => NotHere<string>();
 }
