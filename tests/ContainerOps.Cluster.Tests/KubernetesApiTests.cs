@@ -252,8 +252,13 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     {
         await _api.PostAsync("/api/v1/namespaces", """{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"gone"}}""");
         await _api.PostAsync("/api/v1/namespaces/gone/configmaps", """{"metadata":{"name":"c"}}""");
-        var (code, _) = await _api.DeleteAsync("/api/v1/namespaces/gone");
+        var (code, terminating) = await _api.DeleteAsync("/api/v1/namespaces/gone");
         Assert.Equal(200, code);
+        Assert.Equal("Terminating", S(terminating["status"]!["phase"]));
+        var (refused, forbidden) = await _api.PostAsync("/api/v1/namespaces/gone/configmaps", """{"metadata":{"name":"late"}}""");
+        Assert.Equal(403, refused);
+        Assert.Contains("because it is being terminated", S(forbidden["message"]));
+        for (var i = 0; i < 100 && (await _api.GetAsync("/api/v1/namespaces/gone")).Code != 404; i++) await Task.Delay(100);
         Assert.Equal(404, (await _api.GetAsync("/api/v1/namespaces/gone/configmaps/c")).Code);
         Assert.Equal(404, (await _api.GetAsync("/api/v1/namespaces/gone/serviceaccounts/default")).Code);
         Assert.Equal(404, (await _api.GetAsync("/api/v1/namespaces/gone")).Code);

@@ -13,6 +13,10 @@ namespace ContainerOps.Cluster.Api;
 /// </summary>
 public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = null)
 {
+    /// <summary>How long a deleted namespace stays Terminating before what is in it is removed (the namespace
+    /// controller's work; clients deleting a namespace's objects along with it find them still there).</summary>
+    public TimeSpan NamespaceCleanupDelay { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>etcd's default request limit: the largest object the store takes.</summary>
     public const int MaxObjectBytes = 1536 * 1024;
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
@@ -23,6 +27,9 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
     /// <summary>The namespaces a cluster starts with, each with its `default` ServiceAccount (idempotent).</summary>
     public void EnsureInitialObjects()
     {
+        // Namespaces a crash left Terminating are finished first.
+        foreach (var ns in Store.List(ResourceKinds.Namespace.Key(null, null)).Items)
+            if (Parse(ns.Value)["metadata"]?["deletionTimestamp"] is not null) FinishNamespace(Json.Str(Parse(ns.Value)["metadata"]?["name"])!);
         foreach (var ns in InitialNamespaces)
         {
             if (Store.Get(ResourceKinds.Namespace.Key(null, ns)) is not null) continue;
@@ -143,9 +150,17 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             return MarkDeleted(kind, ns, name, timestamp);
         }
         if (kind == ResourceKinds.Namespace)
-            foreach (var k in ResourceKinds.All.Where(k => k.Namespaced))
-                foreach (var item in Store.List(k.Key(name, null)).Items)
-                    try { Store.Delete(item.Key); } catch (StoreConflictException) { }
+        {
+            // Terminating now, emptied and removed shortly (and on the next start if a crash comes first).
+            if (current["metadata"]?["deletionTimestamp"] is not null) return current;
+            var terminating = MarkDeleted(kind, ns, name, Timestamp(), o => o["status"] = new JsonObject { ["phase"] = "Terminating" });
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(NamespaceCleanupDelay);
+                try { FinishNamespace(name); } catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException) { }
+            });
+            return terminating;
+        }
         try
         {
             var deleted = Store.Delete(key, stored.Revision);
@@ -157,8 +172,17 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         catch (StoreConflictException) { throw StatusException.NotFound(kind, name); }
     }
 
+    /// <summary>Removes everything in a Terminating namespace, then the namespace.</summary>
+    internal void FinishNamespace(string name)
+    {
+        foreach (var k in ResourceKinds.All.Where(k => k.Namespaced))
+            foreach (var item in Store.List(k.Key(name, null)).Items)
+                try { Store.Delete(item.Key); } catch (StoreConflictException) { }
+        try { Store.Delete(ResourceKinds.Namespace.Key(null, name)); } catch (StoreConflictException) { }
+    }
+
     /// <summary>Sets deletionTimestamp, which <see cref="Update"/> otherwise keeps as stored.</summary>
-    private JsonObject MarkDeleted(ResourceKind kind, string? ns, string name, string timestamp)
+    private JsonObject MarkDeleted(ResourceKind kind, string? ns, string name, string timestamp, Action<JsonObject>? also = null)
     {
         var key = kind.Key(ns, name);
         while (true)
@@ -166,6 +190,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             var stored = Store.Get(key) ?? throw StatusException.NotFound(kind, name);
             var o = Parse(stored.Value);
             Json.Metadata(o)["deletionTimestamp"] = timestamp;
+            also?.Invoke(o);
             try { return Parse(Store.Update(key, stored.Revision, Encode(o)).Value); }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { }
         }

@@ -18,7 +18,7 @@ internal static class Defaults
                 labels["kubernetes.io/metadata.name"] = Json.Str(meta["name"]);
                 meta["labels"] = labels;
                 spec = Ensure(o, "spec");
-                spec["finalizers"] ??= new JsonArray("kubernetes");
+                spec["finalizers"] ??= new JsonArray((JsonNode)"kubernetes");
                 if (creating || o["status"] is null) o["status"] = new JsonObject { ["phase"] = "Active" };
                 break;
             case "Pod":

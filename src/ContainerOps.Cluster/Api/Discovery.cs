@@ -20,7 +20,7 @@ public static class Discovery
 
     public static JsonObject ApiVersions() => new()
     {
-        ["kind"] = "APIVersions", ["versions"] = new JsonArray("v1"),
+        ["kind"] = "APIVersions", ["versions"] = new JsonArray((JsonNode)"v1"),
         ["serverAddressByClientCIDRs"] = new JsonArray((JsonNode)new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = "" }),
     };
 
@@ -57,13 +57,13 @@ public static class Discovery
                 ["verbs"] = new JsonArray(ObjectVerbs.Select(v => (JsonNode)v).ToArray()),
             };
             if (k.ShortNames.Length > 0) r["shortNames"] = new JsonArray(k.ShortNames.Select(s => (JsonNode)s).ToArray());
-            if (InAll.Contains(k.Resource)) r["categories"] = new JsonArray("all");
+            if (InAll.Contains(k.Resource)) r["categories"] = new JsonArray((JsonNode)"all");
             resources.Add((JsonNode)r);
             if (k.HasStatus)
                 resources.Add((JsonNode)new JsonObject
                 {
                     ["name"] = k.Resource + "/status", ["singularName"] = "", ["namespaced"] = k.Namespaced, ["kind"] = k.Kind,
-                    ["verbs"] = new JsonArray("get", "patch", "update"),
+                    ["verbs"] = new JsonArray((JsonNode)"get", (JsonNode)"patch", (JsonNode)"update"),
                 });
         }
         return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}", ["resources"] = resources };
@@ -91,17 +91,25 @@ public static class Discovery
             var root = k.Group.Length == 0 ? $"/api/{k.Version}" : $"/apis/{k.Group}/{k.Version}";
             var itemPath = k.Namespaced ? $"{root}/namespaces/{{namespace}}/{k.Resource}/{{name}}" : $"{root}/{k.Resource}/{{name}}";
             var gvk = new JsonObject { ["group"] = k.Group, ["version"] = k.Version, ["kind"] = k.Kind };
-            JsonObject Op(string action) => new()
+            // kubectl looks for the fieldValidation parameter among the PATCH operation's own parameters.
+            JsonArray Parameters(params string[] names)
+            {
+                var parameters = new JsonArray();
+                foreach (var p in names)
+                    parameters.Add((JsonNode)new JsonObject { ["name"] = p, ["in"] = "query", ["schema"] = new JsonObject { ["type"] = p == "force" ? "boolean" : "string" } });
+                return parameters;
+            }
+            JsonObject Op(string action, JsonArray parameters) => new()
             {
                 ["operationId"] = action + k.Kind, ["x-kubernetes-action"] = action, ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
-                ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
+                ["parameters"] = parameters, ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
             };
-            var parameters = new JsonArray();
-            foreach (var p in new[] { "dryRun", "fieldManager", "fieldValidation", "force", "pretty" })
-                parameters.Add((JsonNode)new JsonObject { ["name"] = p, ["in"] = "query", ["schema"] = new JsonObject { ["type"] = p == "force" ? "boolean" : "string" } });
             paths[itemPath] = new JsonObject
             {
-                ["get"] = Op("get"), ["put"] = Op("put"), ["patch"] = Op("patch"), ["delete"] = Op("delete"), ["parameters"] = parameters,
+                ["get"] = Op("get", Parameters("pretty")),
+                ["put"] = Op("put", Parameters("dryRun", "fieldManager", "fieldValidation", "pretty")),
+                ["patch"] = Op("patch", Parameters("dryRun", "fieldManager", "fieldValidation", "force", "pretty")),
+                ["delete"] = Op("delete", Parameters("dryRun", "gracePeriodSeconds", "propagationPolicy", "pretty")),
             };
         }
         return new JsonObject

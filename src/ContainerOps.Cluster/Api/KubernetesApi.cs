@@ -389,6 +389,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     private static async Task<JsonNode> ReadJsonAsync(HttpRequest r, bool allowEmpty = false)
     {
         var type = (r.ContentType ?? "application/json").Split(';')[0].Trim();
+        var protobuf = type == ProtobufBodies.MediaType;
         if (type.Contains("yaml", StringComparison.Ordinal) && type != "application/apply-patch+yaml")
             throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json (send {type} as JSON)");
         if (r.ContentLength > MaxBodyBytes) throw StatusException.TooLarge($"the request body is {r.ContentLength} bytes; the limit is {MaxBodyBytes}");
@@ -402,6 +403,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         }
         if (buffer.Length == 0)
             return allowEmpty ? new JsonObject() : throw StatusException.BadRequest("the request has no body");
+        if (protobuf) return ProtobufBodies.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         try
         {
             return JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: new JsonDocumentOptions { MaxDepth = 100 })
