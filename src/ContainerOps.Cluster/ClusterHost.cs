@@ -6,6 +6,8 @@ using ContainerOps.Cluster.Api;
 using ContainerOps.Cluster.Security;
 using ContainerOps.Cluster.Store;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -137,6 +139,9 @@ public sealed class ClusterHost : IDisposable
         }
         if (ctx.Request.Path == "/cluster/kubeconfig" && HttpMethods.IsGet(ctx.Request.Method))
         {
+            // The socket answers while the server is still starting: the bound addresses are there already.
+            if (_serverUrl is null && ctx.RequestServices.GetService(typeof(IServer)) is IServer server && server.Features.Get<IServerAddressesFeature>() is { } bound)
+                Started(bound.Addresses);
             if (Kubeconfig() is not { } config)
             {
                 ctx.Response.StatusCode = 503;

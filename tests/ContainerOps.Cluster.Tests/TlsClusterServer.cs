@@ -35,21 +35,6 @@ public sealed class TlsClusterServer : IAsyncDisposable
         File.WriteAllText(KubeconfigPath, Host.Kubeconfig());
     }
 
-    /// <summary>CONTAINEROPS_KUBECTL, else kubectl 1.32 itself: the machine's `kubectl` is the Cloud SDK's dispatcher,
-    /// which picks a version by the server's and parses arguments its own way, so its `kubectl.1.32` sibling is used.</summary>
-    public static string KubectlPath
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable("CONTAINEROPS_KUBECTL") is { Length: > 0 } configured) return configured;
-            var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "kubectl")).FirstOrDefault(File.Exists)
-                ?? throw new InvalidOperationException("kubectl is not on PATH");
-            var resolved = new FileInfo(onPath).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? onPath;
-            var exact = Path.Combine(Path.GetDirectoryName(resolved)!, "kubectl.1.32");
-            return File.Exists(exact) ? exact : onPath;
-        }
-    }
-
     public (int Exit, string Out, string Err) KubectlWithInput(string stdin, params string[] args)
     {
         var psi = Start(args);
@@ -74,7 +59,7 @@ public sealed class TlsClusterServer : IAsyncDisposable
 
     public ProcessStartInfo Start(params string[] args)
     {
-        var psi = new ProcessStartInfo(KubectlPath)
+        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

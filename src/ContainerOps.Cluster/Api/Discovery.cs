@@ -27,7 +27,7 @@ public static class Discovery
     public static JsonObject ApiGroupList()
     {
         var groups = new JsonArray();
-        foreach (var g in ResourceKinds.Groups) groups.Add((JsonNode)Group(g.Key));
+        foreach (var g in ResourceKinds.Groups) groups.Add((JsonNode?)Group(g.Key));
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
     }
 
