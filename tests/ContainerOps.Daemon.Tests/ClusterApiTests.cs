@@ -32,11 +32,20 @@ public sealed class ClusterApiTests(ITestOutputHelper output) : IDisposable
         },
     }) { BaseAddress = new Uri("http://containerops/") };
 
+    /// <summary>PrivateDaemon takes the daemon as started once its socket answers, which is before the TLS port is
+    /// bound (a daemon started by a client is waited for until both are): the kubeconfig is asked again meanwhile.</summary>
     private async Task<string> KubeconfigAsync()
     {
         var path = Path.Combine(_dir.Path, "kubeconfig");
-        File.WriteAllText(path, await _daemon.Client.GetKubeconfigAsync());
-        return path;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                File.WriteAllText(path, await _daemon.Client.GetKubeconfigAsync());
+                return path;
+            }
+            catch (ContainerOps.Core.Api.ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
+        }
     }
 
     private (int Exit, string Out, string Err) Kubectl(string kubeconfig, params string[] args)
