@@ -56,6 +56,7 @@
         'Get-ComposeProject'
         'Get-ComposeService'
         'ConvertFrom-ComposeFile'
+        'Get-ClusterKubeConfig'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -3,7 +3,7 @@
 #   bin/containerops          the CLI (NativeAOT)
 #   bin/containerops-runtime  the built-in runtime alone, as an OCI runtime command line (NativeAOT)
 #   bin/containerops-shim     the C shim
-#   bin/daemon/containerops-daemon  the daemon (NativeAOT)
+#   bin/daemon/containerops-daemon  the daemon (NativeAOT), with libe_sqlite3.so (the cluster store's SQLite)
 #   bin/module/               the PowerShell module's assemblies (loaded by ./ContainerOps.psd1)
 # Usage: ./build.sh [build|test|demo|deps|shim|clean]
 #   demo: install what is missing, build, run examples/demo.sh (needs root)
@@ -51,6 +51,8 @@ build_dotnet() {
   mkdir -p bin/daemon
   rm -f bin/daemon/*.dll bin/daemon/*.pdb bin/daemon/*.json   # what a daemon of an earlier, JIT-compiled build needed
   cp -f bin/daemon-publish/containerops-daemon bin/daemon/containerops-daemon
+  # The cluster store's SQLite, loaded by the daemon at run time from beside its executable.
+  cp -f bin/daemon-publish/libe_sqlite3.so bin/daemon/libe_sqlite3.so
   dotnet publish src/ContainerOps.PowerShell/ContainerOps.PowerShell.csproj -c "$config" -o bin/module --nologo -v quiet
   dotnet publish src/ContainerOps.Cli/ContainerOps.Cli.csproj -c "$config" -o bin/cli --nologo -v quiet
   cp -f bin/cli/containerops bin/containerops

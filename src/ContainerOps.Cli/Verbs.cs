@@ -210,6 +210,10 @@ internal static class Verbs
                 F("force", 'f', "Do not prompt for confirmation")),
             ImageOps.SystemPrune, "Other commands"),
 
+        new(Spec("kubeconfig", "kubeconfig [OPTIONS]", "Print a kubeconfig for kubectl with the daemon's cluster address, CA and an admin client certificate", 0, 0,
+                V("output", 'o', "Write it to FILE (mode 0600) instead of standard output", "FILE")),
+            Cluster.Kubeconfig, "Cluster commands"),
+
         new(Spec("dial-stdio", "dial-stdio", "Proxy the daemon's socket over stdin and stdout (for ssh)", 0, 0),
             DialStdio.Run, "Other commands"),
         new(Spec("version", "version", "Show the version information", 0, 0),

@@ -114,6 +114,10 @@ public interface IContainerOpsClient : IDisposable
     /// API that have no typed method here yet, read as Docker documents them (e.g. State.Health in container inspect).
     /// Fails as the typed methods do.</summary>
     Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default);
+    // Cluster
+    /// <summary>A kubeconfig (YAML) for the daemon's cluster API: its TLS address, its CA and an administrator's client
+    /// certificate. kubectl and other Kubernetes clients use it; the cmdlets and the CLI reach the API on the socket.</summary>
+    Task<string> GetKubeconfigAsync(CancellationToken ct = default);
 }
 
 /// <summary>A live interactive stream to a process's terminal or stdio.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ContainerOps.Cluster;
 using ContainerOps.Core.Api;
 using ContainerOps.Daemon.Api;
 using ContainerOps.Daemon.Engine;
@@ -6,7 +7,7 @@ using ContainerOps.Daemon.Engine;
 namespace ContainerOps.Daemon;
 
 /// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--certs-dir DIR] [--docker-config DIR]
-/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--detach]`.</summary>
+/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--cluster-address IP:PORT|none] [--detach]`.</summary>
 public static partial class Program
 {
     public static async Task<int> Main(string[] args)
@@ -48,7 +49,15 @@ public static partial class Program
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // The image engine reads uploads with blocking I/O on worker threads.
-        builder.WebHost.ConfigureKestrel(k => { k.ListenUnixSocket(socket); k.AllowSynchronousIO = true; k.Limits.MaxRequestBodySize = null; });
+        // The control plane: the cluster store in the state root and the Kubernetes API, on the socket and on its TLS port.
+        using var cluster = ClusterHost.Open(options.Root, new ClusterHostOptions { TlsEndpoint = ClusterHostOptions.ParseAddress(options.ClusterAddress) });
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(socket);
+            k.AllowSynchronousIO = true;
+            k.Limits.MaxRequestBodySize = null;
+            cluster.Listen(k);
+        });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ContainerNetworking>();
         builder.Services.AddSingleton<ContainerVolumes>();
@@ -60,6 +69,7 @@ public static partial class Program
         await manager.RecoverAsync();
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
+        app.Use(cluster.InvokeAsync);
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
@@ -82,6 +92,9 @@ public static partial class Program
         await app.StartAsync();
         File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
         app.Logger.LogInformation("listening on unix://{Socket} (root {Root}, run root {RunRoot})", socket, options.Root, options.RunRoot);
+        cluster.Started(app.Urls);
+        if (cluster.ServerUrl is { } clusterUrl) app.Logger.LogInformation("cluster API on {Url}", clusterUrl);
+        if (cluster.TlsProblem is { } problem) app.Logger.LogWarning("cluster API: {Problem}", problem);
         SignalReady(readyFd);
         await app.WaitForShutdownAsync();
         manager.Dispose();
@@ -95,6 +108,7 @@ public static partial class Program
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_ROOT") is { Length: > 0 } root) o.Root = root;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_RUN_ROOT") is { Length: > 0 } runRoot) o.RunRoot = runRoot;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_CGROUP_PARENT") is { Length: > 0 } parent) o.CgroupParent = parent;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_CLUSTER_ADDRESS") is { } clusterAddress) o.ClusterAddress = clusterAddress;
         var detach = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -122,6 +136,7 @@ public static partial class Program
                 case "--nft-table": o.NftTable = Value(); break;
                 case "--dns-upstream": o.DnsUpstreams.Add(Value()); break;
                 case "--dns-port": o.DnsPort = int.TryParse(Value(), out var port) && port is > 0 and < 65536 ? port : throw new ArgumentException("--dns-port needs a port number"); break;
+                case "--cluster-address": o.ClusterAddress = Value(); ClusterHostOptions.ParseAddress(o.ClusterAddress); break;
                 case "--detach": detach = true; break;
                 default: throw new ArgumentException($"unknown option {a}");
             }

@@ -90,6 +90,9 @@ public sealed class PrivateDaemon : IDisposable
         // Networks of its own, whose name servers forward nothing off this machine.
         foreach (var a in new[] { "--bridge-name", BridgeName, "--bridge-prefix", BridgePrefix, "--nft-table", NftTable, "--dns-upstream", "127.0.0.1:9" })
             psi.ArgumentList.Add(a);
+        // The cluster API on a free port of its own: daemons of parallel tests must not meet on 6443.
+        psi.ArgumentList.Add("--cluster-address");
+        psi.ArgumentList.Add("127.0.0.1:0");
         if (ShimPath is { } shim) { psi.ArgumentList.Add("--shim"); psi.ArgumentList.Add(shim); }
         foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
         if (environment is not null)

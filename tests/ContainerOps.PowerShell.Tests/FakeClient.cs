@@ -332,4 +332,5 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<DiskUsage> GetDiskUsageAsync(bool verbose, CancellationToken ct = default) => GetDiskUsageAsync(ct);
     public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default) =>
         NotHere<System.Text.Json.Nodes.JsonNode?>();
+    public Task<string> GetKubeconfigAsync(CancellationToken ct = default) => NotHere<string>();
 }

@@ -16,13 +16,15 @@ function New-TestInstance {
         CgroupParent = "containerops-test-pester-$Name-$id"
         Saved        = @{}
     }
-    foreach ($var in 'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_HOST', 'CONTAINEROPS_DAEMON', 'CONTAINEROPS_CGROUP_PARENT') {
+    foreach ($var in 'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_HOST', 'CONTAINEROPS_DAEMON', 'CONTAINEROPS_CGROUP_PARENT', 'CONTAINEROPS_CLUSTER_ADDRESS') {
         $instance.Saved[$var] = [Environment]::GetEnvironmentVariable($var)
     }
     $null = New-Item -ItemType Directory -Path "$($instance.Temp)/root", "$($instance.Temp)/run"
     $env:CONTAINEROPS_ROOT = "$($instance.Temp)/root"
     $env:CONTAINEROPS_RUN_ROOT = "$($instance.Temp)/run"
     $env:CONTAINEROPS_CGROUP_PARENT = $instance.CgroupParent
+    # The cluster API's TLS port: a free one, not the default 6443 another daemon may hold.
+    $env:CONTAINEROPS_CLUSTER_ADDRESS = '127.0.0.1:0'
     Remove-Item Env:CONTAINEROPS_HOST -ErrorAction Ignore
     if (-not $env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON = Join-Path $repo 'bin/daemon/containerops-daemon' }
     Import-Module (Join-Path $repo 'ContainerOps.psd1') -Force

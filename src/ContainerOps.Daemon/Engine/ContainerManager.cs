@@ -34,6 +34,8 @@ public sealed class DaemonOptions
     /// <summary>Where networks' DNS servers send names they do not know (`--dns-upstream`, repeated; default: /etc/resolv.conf's).</summary>
     public List<string> DnsUpstreams { get; set; } = new();
     public int DnsPort { get; set; } = 53;
+    /// <summary>The cluster API's TLS listener (`--cluster-address`, CONTAINEROPS_CLUSTER_ADDRESS): IP:PORT, or "none".</summary>
+    public string ClusterAddress { get; set; } = "127.0.0.1:6443";
 }
 
 /// <summary>

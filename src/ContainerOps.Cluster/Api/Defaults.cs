@@ -1,0 +1,114 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>The defaults the API server fills in, so that objects read back as Kubernetes shows them. Only absent
+/// fields are set, so applying them again changes nothing.</summary>
+internal static class Defaults
+{
+    public static void Apply(ResourceKind kind, JsonObject o, bool creating)
+    {
+        var spec = o["spec"] as JsonObject;
+        switch (kind.Kind)
+        {
+            case "Namespace":
+                var meta = Json.Metadata(o);
+                var labels = meta["labels"] as JsonObject ?? new JsonObject();
+                labels["kubernetes.io/metadata.name"] = Json.Str(meta["name"]);
+                meta["labels"] = labels;
+                spec = Ensure(o, "spec");
+                spec["finalizers"] ??= new JsonArray((JsonNode)"kubernetes");
+                if (creating || o["status"] is null) o["status"] = new JsonObject { ["phase"] = "Active" };
+                break;
+            case "Pod":
+                if (spec is not null) PodSpec(spec);
+                if (creating) o["status"] = new JsonObject { ["phase"] = "Pending" };
+                break;
+            case "Deployment":
+                if (spec is null) break;
+                spec["replicas"] ??= 1;
+                spec["revisionHistoryLimit"] ??= 10;
+                spec["progressDeadlineSeconds"] ??= 600;
+                spec["strategy"] ??= new JsonObject { ["type"] = "RollingUpdate" };
+                if (Json.Str(spec["strategy"]!["type"]) == "RollingUpdate")
+                    spec["strategy"]!["rollingUpdate"] ??= new JsonObject { ["maxSurge"] = "25%", ["maxUnavailable"] = "25%" };
+                Template(spec);
+                if (creating) o.Remove("status");
+                break;
+            case "ReplicaSet" or "StatefulSet" or "DaemonSet":
+                if (spec is null) break;
+                if (kind.Kind != "DaemonSet") spec["replicas"] ??= 1;
+                Template(spec);
+                if (creating) o.Remove("status");
+                break;
+            case "Job":
+                if (spec is null) break;
+                spec["backoffLimit"] ??= 6;
+                spec["completions"] ??= 1;
+                spec["parallelism"] ??= 1;
+                Template(spec);
+                if (creating) o.Remove("status");
+                break;
+            case "Service":
+                spec = Ensure(o, "spec");
+                spec["type"] ??= "ClusterIP";
+                spec["sessionAffinity"] ??= "None";
+                if (spec["ports"] is JsonArray ports)
+                    foreach (var port in ports.OfType<JsonObject>())
+                    {
+                        port["protocol"] ??= "TCP";
+                        if (port["targetPort"] is null && port["port"] is { } p) port["targetPort"] = p.DeepClone();
+                    }
+                if (creating) o["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
+                break;
+            case "Secret":
+                o["type"] ??= "Opaque";
+                // stringData is write-only: merged into data, base64 as the API keeps it.
+                if (o["stringData"] is JsonObject stringData)
+                {
+                    var data = o["data"] as JsonObject ?? new JsonObject();
+                    foreach (var (k, v) in stringData) data[k] = Convert.ToBase64String(Encoding.UTF8.GetBytes(Json.Str(v) ?? ""));
+                    o["data"] = data;
+                    o.Remove("stringData");
+                }
+                break;
+        }
+    }
+
+    private static JsonObject Ensure(JsonObject o, string field)
+    {
+        if (o[field] is JsonObject x) return x;
+        x = new JsonObject();
+        o[field] = x;
+        return x;
+    }
+
+    private static void Template(JsonObject spec)
+    {
+        if (spec["template"]?["spec"] is JsonObject podSpec) PodSpec(podSpec);
+    }
+
+    private static void PodSpec(JsonObject spec)
+    {
+        spec["restartPolicy"] ??= "Always";
+        spec["dnsPolicy"] ??= "ClusterFirst";
+        spec["schedulerName"] ??= "default-scheduler";
+        spec["terminationGracePeriodSeconds"] ??= 30;
+        spec["securityContext"] ??= new JsonObject();
+        foreach (var list in new[] { "containers", "initContainers" })
+            if (spec[list] is JsonArray containers)
+                foreach (var c in containers.OfType<JsonObject>())
+                {
+                    var image = Json.Str(c["image"]) ?? "";
+                    var lastSlash = image.LastIndexOf('/');
+                    var tagged = image.IndexOf(':', lastSlash + 1) >= 0 || image.Contains('@');
+                    c["imagePullPolicy"] ??= !tagged || image.EndsWith(":latest", StringComparison.Ordinal) ? "Always" : "IfNotPresent";
+                    c["terminationMessagePath"] ??= "/dev/termination-log";
+                    c["terminationMessagePolicy"] ??= "File";
+                    c["resources"] ??= new JsonObject();
+                    if (c["ports"] is JsonArray ports)
+                        foreach (var p in ports.OfType<JsonObject>()) p["protocol"] ??= "TCP";
+                }
+    }
+}

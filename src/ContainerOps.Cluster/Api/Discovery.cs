@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>The discovery documents (/api, /apis, /api/v1, /apis/{group}/{version}), /version, and the OpenAPI v3
+/// documents kubectl reads: per group-version, each kind's paths with its PATCH operation and its query parameters,
+/// which is how kubectl learns that the server validates fields itself (fieldValidation). Schemas are not served
+/// (so `kubectl explain` has nothing to show, and client-side apply uses kubectl's built-in patch metadata).</summary>
+public static class Discovery
+{
+    public const string KubernetesVersion = "v1.32.0";
+    private static readonly string[] ObjectVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+    private static readonly HashSet<string> InAll = ["pods", "services", "deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "cronjobs", "horizontalpodautoscalers"];
+
+    public static JsonObject Version() => new()
+    {
+        ["major"] = "1", ["minor"] = "32", ["gitVersion"] = KubernetesVersion + "+containerops", ["gitCommit"] = "", ["gitTreeState"] = "clean",
+        ["buildDate"] = "2026-12-04T00:00:00Z", ["goVersion"] = "", ["compiler"] = "dotnet", ["platform"] = "linux/amd64",
+    };
+
+    public static JsonObject ApiVersions() => new()
+    {
+        ["kind"] = "APIVersions", ["versions"] = new JsonArray((JsonNode)"v1"),
+        ["serverAddressByClientCIDRs"] = new JsonArray((JsonNode)new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = "" }),
+    };
+
+    public static JsonObject ApiGroupList()
+    {
+        var groups = new JsonArray();
+        foreach (var g in ResourceKinds.Groups) groups.Add((JsonNode?)Group(g.Key));
+        return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
+    }
+
+    public static JsonObject? Group(string name)
+    {
+        var versions = ResourceKinds.All.Where(k => k.Group == name).Select(k => k.Version).Distinct().ToList();
+        if (versions.Count == 0) return null;
+        var list = new JsonArray();
+        foreach (var v in versions) list.Add((JsonNode)new JsonObject { ["groupVersion"] = $"{name}/{v}", ["version"] = v });
+        return new JsonObject
+        {
+            ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = name, ["versions"] = list,
+            ["preferredVersion"] = list[0]!.DeepClone(),
+        };
+    }
+
+    public static JsonObject? ResourceList(string group, string version)
+    {
+        var kinds = ResourceKinds.All.Where(k => k.Group == group && k.Version == version).ToList();
+        if (kinds.Count == 0) return null;
+        var resources = new JsonArray();
+        foreach (var k in kinds)
+        {
+            var r = new JsonObject
+            {
+                ["name"] = k.Resource, ["singularName"] = k.Singular, ["namespaced"] = k.Namespaced, ["kind"] = k.Kind,
+                ["verbs"] = new JsonArray(ObjectVerbs.Select(v => (JsonNode)v).ToArray()),
+            };
+            if (k.ShortNames.Length > 0) r["shortNames"] = new JsonArray(k.ShortNames.Select(s => (JsonNode)s).ToArray());
+            if (InAll.Contains(k.Resource)) r["categories"] = new JsonArray((JsonNode)"all");
+            resources.Add((JsonNode)r);
+            if (k.HasStatus)
+                resources.Add((JsonNode)new JsonObject
+                {
+                    ["name"] = k.Resource + "/status", ["singularName"] = "", ["namespaced"] = k.Namespaced, ["kind"] = k.Kind,
+                    ["verbs"] = new JsonArray((JsonNode)"get", (JsonNode)"patch", (JsonNode)"update"),
+                });
+        }
+        return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}", ["resources"] = resources };
+    }
+
+    /// <summary>/openapi/v3: where each group-version's document is.</summary>
+    public static JsonObject OpenApiV3Root()
+    {
+        var paths = new JsonObject();
+        foreach (var gv in ResourceKinds.All.Select(k => (k.Group, k.Version)).Distinct())
+        {
+            var path = gv.Group.Length == 0 ? $"api/{gv.Version}" : $"apis/{gv.Group}/{gv.Version}";
+            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={Hash(path)}" };
+        }
+        return new JsonObject { ["paths"] = paths };
+    }
+
+    public static JsonObject? OpenApiV3(string group, string version)
+    {
+        var kinds = ResourceKinds.All.Where(k => k.Group == group && k.Version == version).ToList();
+        if (kinds.Count == 0) return null;
+        var paths = new JsonObject();
+        foreach (var k in kinds)
+        {
+            var root = k.Group.Length == 0 ? $"/api/{k.Version}" : $"/apis/{k.Group}/{k.Version}";
+            var itemPath = k.Namespaced ? $"{root}/namespaces/{{namespace}}/{k.Resource}/{{name}}" : $"{root}/{k.Resource}/{{name}}";
+            var gvk = new JsonObject { ["group"] = k.Group, ["version"] = k.Version, ["kind"] = k.Kind };
+            // kubectl looks for the fieldValidation parameter among the PATCH operation's own parameters.
+            JsonArray Parameters(params string[] names)
+            {
+                var parameters = new JsonArray();
+                foreach (var p in names)
+                    parameters.Add((JsonNode)new JsonObject { ["name"] = p, ["in"] = "query", ["schema"] = new JsonObject { ["type"] = p == "force" ? "boolean" : "string" } });
+                return parameters;
+            }
+            JsonObject Op(string action, JsonArray parameters) => new()
+            {
+                ["operationId"] = action + k.Kind, ["x-kubernetes-action"] = action, ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
+                ["parameters"] = parameters, ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
+            };
+            paths[itemPath] = new JsonObject
+            {
+                ["get"] = Op("get", Parameters("pretty")),
+                ["put"] = Op("put", Parameters("dryRun", "fieldManager", "fieldValidation", "pretty")),
+                ["patch"] = Op("patch", Parameters("dryRun", "fieldManager", "fieldValidation", "force", "pretty")),
+                ["delete"] = Op("delete", Parameters("dryRun", "gracePeriodSeconds", "propagationPolicy", "pretty")),
+            };
+        }
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.0", ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
+            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = new JsonObject() },
+        };
+    }
+
+    private static string Hash(string s) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(s + KubernetesVersion)))[..16];
+}

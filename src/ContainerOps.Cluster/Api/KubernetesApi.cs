@@ -1,0 +1,447 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Store;
+using Microsoft.AspNetCore.Http;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>
+/// The Kubernetes REST API: discovery, /version, OpenAPI v3, and GET/LIST/WATCH/POST/PUT/PATCH/DELETE/deletecollection
+/// on every served kind, with label and field selectors, paging, Table output and Status errors. One request
+/// delegate: Kubernetes paths are regular enough to parse here, and the daemon maps them to it.
+/// </summary>
+public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? options = null)
+{
+    /// <summary>The largest request body taken (the API server's limit); objects are further held to
+    /// <see cref="ClusterObjects.MaxObjectBytes"/>.</summary>
+    public const int MaxBodyBytes = 3 * 1024 * 1024;
+    private readonly KubernetesApiOptions _options = options ?? new KubernetesApiOptions();
+    private IClusterStore Store => objects.Store;
+
+    /// <summary>Paths served on the daemon's Unix socket (where /version is Docker's).</summary>
+    public static bool IsApiPath(PathString path) =>
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/apis") || path.StartsWithSegments("/openapi");
+
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        try { await DispatchAsync(ctx); }
+        catch (StatusException e) when (!ctx.Response.HasStarted) { await WriteAsync(ctx, e.Code, e.ToStatus()); }
+        catch (RevisionCompactedException e) when (!ctx.Response.HasStarted)
+        {
+            await WriteAsync(ctx, 410, StatusException.Gone($"too old resource version: {e.Requested} ({e.Compacted})").ToStatus());
+        }
+        catch (RevisionTooNewException e) when (!ctx.Response.HasStarted)
+        {
+            await WriteAsync(ctx, 504, new StatusException(504, "Timeout", $"Too large resource version: {e.Requested}, current: {e.Current}").ToStatus());
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { }
+    }
+
+    private Task DispatchAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value ?? "/";
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var method = ctx.Request.Method;
+        if (segments.Length == 0) throw StatusException.PathNotFound();
+        switch (segments[0])
+        {
+            case "version" when segments.Length == 1: return WriteAsync(ctx, 200, Discovery.Version());
+            case "healthz" or "livez" or "readyz":
+                ctx.Response.ContentType = "text/plain";
+                return ctx.Response.WriteAsync("ok");
+            case "openapi":
+                if (segments is [_, "v3"]) return WriteAsync(ctx, 200, Discovery.OpenApiV3Root());
+                if (segments is [_, "v3", "api", var cv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3("", cv) ?? throw StatusException.PathNotFound());
+                if (segments is [_, "v3", "apis", var g, var gv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3(g, gv) ?? throw StatusException.PathNotFound());
+                throw StatusException.PathNotFound();
+            case "api":
+                if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiVersions());
+                return ResourceAsync(ctx, "", segments[1], segments[2..]);
+            case "apis":
+                if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiGroupList());
+                if (segments.Length == 2) return WriteAsync(ctx, 200, Discovery.Group(segments[1]) ?? throw StatusException.PathNotFound());
+                return ResourceAsync(ctx, segments[1], segments[2], segments[3..]);
+        }
+        throw StatusException.PathNotFound();
+    }
+
+    private Task ResourceAsync(HttpContext ctx, string group, string version, string[] rest)
+    {
+        if (rest.Length == 0)
+            return WriteAsync(ctx, 200, Discovery.ResourceList(group, version) ?? throw StatusException.PathNotFound());
+        var watch = false;
+        if (rest[0] == "watch") { watch = true; rest = rest[1..]; }
+        string? ns = null;
+        if (rest.Length >= 3 && rest[0] == "namespaces" && !(rest.Length == 3 && rest[2] is "status" or "finalize"))
+        {
+            ns = rest[1];
+            rest = rest[2..];
+        }
+        var kind = ResourceKinds.Find(group, version, rest[0]) ?? throw StatusException.PathNotFound();
+        if (ns is not null && !kind.Namespaced) throw StatusException.PathNotFound();
+        var name = rest.Length > 1 ? rest[1] : null;
+        var sub = rest.Length > 2 ? rest[2] : null;
+        if (rest.Length > 3 || (sub is not null && (sub != "status" || !kind.HasStatus))) throw StatusException.PathNotFound();
+        var q = ctx.Request.Query;
+        watch |= q["watch"].ToString() is "1" or "true";
+        var method = ctx.Request.Method;
+        if (name is null)
+        {
+            return method switch
+            {
+                "GET" when watch => WatchAsync(ctx, kind, ns),
+                "GET" => ListAsync(ctx, kind, ns),
+                "POST" when ns is not null || !kind.Namespaced => CreateAsync(ctx, kind, ns),
+                "DELETE" when ns is not null || !kind.Namespaced => DeleteCollectionAsync(ctx, kind, ns),
+                _ => throw StatusException.MethodNotAllowed($"the server does not allow this method on the requested resource"),
+            };
+        }
+        if (kind.Namespaced && ns is null) throw StatusException.PathNotFound();
+        return method switch
+        {
+            "GET" => GetAsync(ctx, kind, ns, name),
+            "PUT" => ReplaceAsync(ctx, kind, ns, name, sub == "status"),
+            "PATCH" => PatchAsync(ctx, kind, ns, name, sub == "status"),
+            "DELETE" when sub is null => DeleteAsync(ctx, kind, ns, name),
+            _ => throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource"),
+        };
+    }
+
+    private Task GetAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)
+    {
+        var o = objects.Get(kind, ns, name);
+        return AsTable(ctx.Request) is { } include
+            ? WriteAsync(ctx, 200, Tables.Build(kind, [o], null, null, include, true, DateTimeOffset.UtcNow))
+            : WriteAsync(ctx, 200, o);
+    }
+
+    private async Task ListAsync(HttpContext ctx, ResourceKind kind, string? ns)
+    {
+        var q = ctx.Request.Query;
+        var labels = LabelSelector.Parse(q["labelSelector"]);
+        var fields = FieldSelector.Parse(q["fieldSelector"]);
+        var limit = int.TryParse(q["limit"], out var l) && l > 0 ? l : 0;
+        long revision = 0;
+        string? after = null;
+        if (q["continue"].ToString() is { Length: > 0 } token) (revision, after) = DecodeContinue(token);
+        else if (q["resourceVersionMatch"] == "Exact")
+            revision = long.TryParse(q["resourceVersion"], out var rv) ? rv : throw StatusException.BadRequest("resourceVersionMatch=Exact needs a resourceVersion");
+        StoreList list;
+        if (fields.Name is { } only && (ns is not null || !kind.Namespaced) && revision == 0)
+        {
+            // One name: one key, not a scan.
+            var one = Store.Get(kind.Key(ns, only));
+            list = new StoreList(one is null ? [] : [one], Store.CurrentRevision, false, 0);
+        }
+        else
+        {
+            try { list = Store.List(kind.Key(ns, null), revision, after, limit); }
+            catch (RevisionCompactedException) when (after is not null)
+            {
+                throw StatusException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+            }
+        }
+        var continueToken = list.More ? EncodeContinue(list.Revision, list.Items[^1].Key) : null;
+        var selecting = !labels.IsEmpty || !fields.IsEmpty;
+        if (AsTable(ctx.Request) is { } include)
+        {
+            var rows = list.Items.Select(i => ClusterObjects.Parse(i.Value)).Where(o => Matches(o, labels, fields));
+            await WriteAsync(ctx, 200, Tables.Build(kind, rows, list.Revision.ToString(), continueToken, include, true, DateTimeOffset.UtcNow));
+            return;
+        }
+        // The items go out as stored, without a parse, unless a selector must look into them.
+        var buffer = new ArrayBufferWriter<byte>(4096 + list.Items.Sum(i => i.Value.Length));
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("kind", kind.ListKind);
+            w.WriteString("apiVersion", kind.ApiVersion);
+            w.WriteStartObject("metadata");
+            w.WriteString("resourceVersion", list.Revision.ToString());
+            if (continueToken is not null)
+            {
+                w.WriteString("continue", continueToken);
+                if (!selecting) w.WriteNumber("remainingItemCount", list.Remaining);
+            }
+            w.WriteEndObject();
+            w.WriteStartArray("items");
+            foreach (var item in list.Items)
+                if (!selecting || Matches(ClusterObjects.Parse(item.Value), labels, fields)) w.WriteRawValue(item.Value, skipInputValidation: true);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+    }
+
+    private async Task WatchAsync(HttpContext ctx, ResourceKind kind, string? ns)
+    {
+        var q = ctx.Request.Query;
+        var labels = LabelSelector.Parse(q["labelSelector"]);
+        var fields = FieldSelector.Parse(q["fieldSelector"]);
+        var bookmarks = q["allowWatchBookmarks"].ToString() is "true" or "1";
+        var sendInitial = q["sendInitialEvents"].ToString() is "true" or "1";
+        var timeout = int.TryParse(q["timeoutSeconds"], out var t) && t > 0 ? TimeSpan.FromSeconds(t) : _options.MaxWatchTime;
+        var table = AsTable(ctx.Request);
+        var prefix = kind.Key(ns, null);
+        var rvText = q["resourceVersion"].ToString();
+        var initial = new List<JsonObject>();
+        long from;
+        if (rvText is "" or "0" || sendInitial)
+        {
+            // No revision (or "any"): the current objects as ADDED events, then what follows.
+            var list = Store.List(prefix);
+            from = list.Revision;
+            initial.AddRange(list.Items.Select(i => ClusterObjects.Parse(i.Value)).Where(o => Matches(o, labels, fields)));
+        }
+        else if (!long.TryParse(rvText, out from) || from < 0) throw StatusException.BadRequest($"invalid resourceVersion \"{rvText}\"");
+        using var watch = Store.Watch(prefix, from);
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        var body = ctx.Response.Body;
+        var columnsSent = false;
+        async Task Send(string type, JsonObject o)
+        {
+            JsonNode obj = o;
+            if (table is { } include)
+            {
+                obj = Tables.Build(kind, [o], null, null, include, !columnsSent, DateTimeOffset.UtcNow);
+                columnsSent = true;
+            }
+            var e = new JsonObject { ["type"] = type, ["object"] = obj.Parent is null ? obj : obj.DeepClone() };
+            await body.WriteAsync(Json.Bytes(e), ctx.RequestAborted);
+            await body.WriteAsync("\n"u8.ToArray(), ctx.RequestAborted);
+        }
+        async Task Bookmark(long revision, bool initialEnd)
+        {
+            var meta = new JsonObject { ["resourceVersion"] = revision.ToString() };
+            if (initialEnd) meta["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" };
+            var e = new JsonObject { ["type"] = "BOOKMARK", ["object"] = new JsonObject { ["kind"] = kind.Kind, ["apiVersion"] = kind.ApiVersion, ["metadata"] = meta } };
+            await body.WriteAsync(Json.Bytes(e), ctx.RequestAborted);
+            await body.WriteAsync("\n"u8.ToArray(), ctx.RequestAborted);
+        }
+        await ctx.Response.StartAsync(ctx.RequestAborted);
+        foreach (var o in initial) await Send("ADDED", o);
+        if (sendInitial && bookmarks) await Bookmark(from, true);
+        await body.FlushAsync(ctx.RequestAborted);
+
+        var last = from;
+        using var ends = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+        ends.CancelAfter(timeout);
+        try
+        {
+            while (!ends.IsCancellationRequested)
+            {
+                while (watch.TryRead(out var e))
+                {
+                    last = e!.Object.Revision;
+                    var o = ClusterObjects.Parse(e.Object.Value);
+                    if (e.Type == WatchEventType.Deleted) Json.Metadata(o)["resourceVersion"] = e.Object.Revision.ToString();
+                    if (!Matches(o, labels, fields)) continue;
+                    await Send(e.Type switch { WatchEventType.Added => "ADDED", WatchEventType.Modified => "MODIFIED", _ => "DELETED" }, o);
+                }
+                await body.FlushAsync(ctx.RequestAborted);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ends.Token);
+                if (bookmarks) wait.CancelAfter(_options.BookmarkInterval);
+                try
+                {
+                    if (!await watch.WaitToReadAsync(wait.Token)) break;
+                }
+                catch (OperationCanceledException) when (!ends.IsCancellationRequested)
+                {
+                    await Bookmark(last, false);
+                    await body.FlushAsync(ctx.RequestAborted);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested) { }
+    }
+
+    private async Task CreateAsync(HttpContext ctx, ResourceKind kind, string? ns)
+    {
+        var body = await ReadObjectAsync(ctx.Request);
+        var created = objects.Create(kind, ns, body, Validation(ctx.Request), DryRun(ctx.Request), out var warnings);
+        Warn(ctx, warnings);
+        await WriteAsync(ctx, 201, created);
+    }
+
+    private async Task ReplaceAsync(HttpContext ctx, ResourceKind kind, string? ns, string name, bool statusOnly)
+    {
+        var body = await ReadObjectAsync(ctx.Request);
+        var updated = objects.Replace(kind, ns, name, body, statusOnly, Validation(ctx.Request), DryRun(ctx.Request), out var warnings);
+        Warn(ctx, warnings);
+        await WriteAsync(ctx, 200, updated);
+    }
+
+    private async Task PatchAsync(HttpContext ctx, ResourceKind kind, string? ns, string name, bool statusOnly)
+    {
+        var type = (ctx.Request.ContentType ?? "").Split(';')[0].Trim();
+        var patch = await ReadJsonAsync(ctx.Request);
+        Func<JsonObject, JsonNode> apply = type switch
+        {
+            "application/merge-patch+json" => current => Patches.MergePatch(current, patch),
+            "application/strategic-merge-patch+json" => current => Patches.StrategicMergePatch(current, patch),
+            "application/json-patch+json" => patch is JsonArray ops ? current => Patches.JsonPatch(current, ops)
+                : throw StatusException.BadRequest("a JSON patch must be an array of operations"),
+            "application/apply-patch+yaml" or "application/apply-patch+cbor" =>
+                throw StatusException.UnsupportedMediaType("server-side apply is not served yet: use client-side `kubectl apply` (without --server-side)"),
+            _ => throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
+        };
+        // A resourceVersion in the patch is a precondition (as the API server treats it).
+        long? expected = patch is JsonObject po && long.TryParse(Json.Str(po["metadata"]?["resourceVersion"]), out var rv) ? rv : null;
+        var validation = Validation(ctx.Request);
+        var warnings = new List<string>();
+        var updated = objects.Update(kind, ns, name, expected, current =>
+        {
+            var patched = apply(current) as JsonObject ?? throw StatusException.BadRequest("the patch does not result in an object");
+            objects.CheckFields(kind, ns, patched, validation, warnings);
+            return patched;
+        }, statusOnly, DryRun(ctx.Request));
+        Warn(ctx, warnings);
+        await WriteAsync(ctx, 200, updated);
+    }
+
+    private async Task DeleteAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)
+    {
+        var (rv, uid, dryRun) = await DeleteOptionsAsync(ctx.Request);
+        await WriteAsync(ctx, 200, objects.Delete(kind, ns, name, rv, uid, dryRun));
+    }
+
+    private async Task DeleteCollectionAsync(HttpContext ctx, ResourceKind kind, string? ns)
+    {
+        var q = ctx.Request.Query;
+        var labels = LabelSelector.Parse(q["labelSelector"]);
+        var fields = FieldSelector.Parse(q["fieldSelector"]);
+        var (_, _, dryRun) = await DeleteOptionsAsync(ctx.Request);
+        var list = Store.List(kind.Key(ns, null));
+        var items = new JsonArray();
+        foreach (var item in list.Items)
+        {
+            var o = ClusterObjects.Parse(item.Value);
+            if (!Matches(o, labels, fields)) continue;
+            var itemNs = Json.Str(o["metadata"]?["namespace"]);
+            try { items.Add((JsonNode)objects.Delete(kind, kind.Namespaced ? itemNs : null, Json.Str(o["metadata"]?["name"])!, null, null, dryRun)); }
+            catch (StatusException e) when (e.Code == 404) { }
+        }
+        await WriteAsync(ctx, 200, new JsonObject
+        {
+            ["kind"] = kind.ListKind, ["apiVersion"] = kind.ApiVersion,
+            ["metadata"] = new JsonObject { ["resourceVersion"] = Store.CurrentRevision.ToString() }, ["items"] = items,
+        });
+    }
+
+    private static bool Matches(JsonObject o, LabelSelector labels, FieldSelector fields) =>
+        (labels.IsEmpty || labels.Matches(LabelSelector.LabelsOf(o["metadata"]?["labels"]))) && (fields.IsEmpty || fields.Matches(o));
+
+    /// <summary>The row object a Table was asked for (includeObject), or null when the client wants no Table.</summary>
+    private static string? AsTable(HttpRequest r)
+    {
+        var accept = r.Headers.Accept.ToString();
+        if (!accept.Contains("as=Table", StringComparison.Ordinal)) return null;
+        // The first acceptable media type wins: a Table only if it is listed before plain JSON.
+        foreach (var media in accept.Split(','))
+        {
+            var m = media.Trim();
+            if (m.Contains("as=Table", StringComparison.Ordinal)) return m.Contains("v=v1;", StringComparison.Ordinal) || m.EndsWith("v=v1", StringComparison.Ordinal) || m.Contains("v=v1,", StringComparison.Ordinal) ? (r.Query["includeObject"].ToString() is { Length: > 0 } i ? i : "Metadata") : null;
+            if (m.StartsWith("application/json", StringComparison.Ordinal) || m.StartsWith("*/*", StringComparison.Ordinal)) return null;
+        }
+        return null;
+    }
+
+    private static FieldValidation Validation(HttpRequest r) => r.Query["fieldValidation"].ToString() switch
+    {
+        "Strict" => FieldValidation.Strict,
+        "Ignore" => FieldValidation.Ignore,
+        "Warn" or "" => FieldValidation.Warn,
+        var other => throw StatusException.BadRequest($"fieldValidation must be one of Ignore, Warn or Strict, not \"{other}\""),
+    };
+
+    private static bool DryRun(HttpRequest r) => r.Query["dryRun"].ToString() switch
+    {
+        "" => false,
+        "All" => true,
+        var other => throw StatusException.BadRequest($"dryRun must be All, not \"{other}\""),
+    };
+
+    private static void Warn(HttpContext ctx, List<string> warnings)
+    {
+        foreach (var w in warnings) ctx.Response.Headers.Append("Warning", $"299 - \"{w.Replace("\"", "\\\"")}\"");
+    }
+
+    private static async Task<(long? Revision, string? Uid, bool DryRun)> DeleteOptionsAsync(HttpRequest r)
+    {
+        var dryRun = DryRun(r);
+        if (r.ContentLength is 0 || (r.ContentLength is null && !r.Headers.ContainsKey("Transfer-Encoding"))) return (null, null, dryRun);
+        var body = await ReadJsonAsync(r, allowEmpty: true);
+        if (body is not JsonObject o) return (null, null, dryRun);
+        long? rv = long.TryParse(Json.Str(o["preconditions"]?["resourceVersion"]), out var v) ? v : null;
+        if (o["dryRun"] is JsonArray { Count: > 0 } d && Json.Str(d[0]) == "All") dryRun = true;
+        return (rv, Json.Str(o["preconditions"]?["uid"]), dryRun);
+    }
+
+    private static async Task<JsonObject> ReadObjectAsync(HttpRequest r) =>
+        await ReadJsonAsync(r) as JsonObject ?? throw StatusException.BadRequest("the request body must be a JSON object");
+
+    private static async Task<JsonNode> ReadJsonAsync(HttpRequest r, bool allowEmpty = false)
+    {
+        var type = (r.ContentType ?? "application/json").Split(';')[0].Trim();
+        var protobuf = type == ProtobufBodies.MediaType;
+        if (type.Contains("yaml", StringComparison.Ordinal) && type != "application/apply-patch+yaml")
+            throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json (send {type} as JSON)");
+        if (r.ContentLength > MaxBodyBytes) throw StatusException.TooLarge($"the request body is {r.ContentLength} bytes; the limit is {MaxBodyBytes}");
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        int n;
+        while ((n = await r.Body.ReadAsync(chunk, r.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + n > MaxBodyBytes) throw StatusException.TooLarge($"the request body is over the limit of {MaxBodyBytes} bytes");
+            buffer.Write(chunk, 0, n);
+        }
+        if (buffer.Length == 0)
+            return allowEmpty ? new JsonObject() : throw StatusException.BadRequest("the request has no body");
+        if (protobuf) return ProtobufBodies.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        try
+        {
+            return JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: new JsonDocumentOptions { MaxDepth = 100 })
+                ?? throw StatusException.BadRequest("the request body is null");
+        }
+        catch (JsonException e) { throw StatusException.BadRequest($"the request body is not valid JSON: {e.Message}"); }
+        catch (InvalidOperationException e) { throw StatusException.BadRequest($"the request body is not valid JSON: {e.Message}"); }
+    }
+
+    private static string EncodeContinue(long revision, string lastKey) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(new JsonObject { ["v"] = "meta.k8s.io/v1", ["rv"] = revision, ["start"] = lastKey }.ToJsonString()))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static (long Revision, string After) DecodeContinue(string token)
+    {
+        try
+        {
+            var b64 = token.Replace('-', '+').Replace('_', '/');
+            b64 += new string('=', (4 - b64.Length % 4) % 4);
+            var o = JsonNode.Parse(Convert.FromBase64String(b64)) as JsonObject;
+            if (o?["rv"] is JsonValue rv && rv.TryGetValue<long>(out var revision) && Json.Str(o["start"]) is { } start) return (revision, start);
+        }
+        catch (Exception e) when (e is FormatException or JsonException) { }
+        throw StatusException.BadRequest("continue key is not valid");
+    }
+
+    private static async Task WriteAsync(HttpContext ctx, int code, JsonNode body)
+    {
+        ctx.Response.StatusCode = code;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(Json.Bytes(body), ctx.RequestAborted);
+    }
+}
+
+public sealed class KubernetesApiOptions
+{
+    /// <summary>How often an idle watch that asked for bookmarks gets one.</summary>
+    public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>A watch without timeoutSeconds ends after this, as the API server's (30 to 60 minutes) do.</summary>
+    public TimeSpan MaxWatchTime { get; init; } = TimeSpan.FromMinutes(30);
+}

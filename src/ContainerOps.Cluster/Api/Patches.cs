@@ -1,0 +1,211 @@
+using System.Text.Json.Nodes;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>The three patch types of the API: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge
+/// patch (lists merged by their merge keys, with the `$patch`, `$setElementOrder`, `$deleteFromPrimitiveList` and
+/// `$retainKeys` directives kubectl sends). Each returns a new document; the target is not changed.</summary>
+public static class Patches
+{
+    /// <summary>The merge key of each list that is merged rather than replaced, by field name, as the API types declare
+    /// them (`patchMergeKey`). `ports` is keyed by containerPort in a container and by port in a Service.</summary>
+    private static readonly Dictionary<string, string> MergeKeys = new(StringComparer.Ordinal)
+    {
+        ["containers"] = "name", ["initContainers"] = "name", ["ephemeralContainers"] = "name",
+        ["env"] = "name", ["volumes"] = "name", ["volumeMounts"] = "mountPath", ["volumeDevices"] = "devicePath",
+        ["imagePullSecrets"] = "name", ["hostAliases"] = "ip", ["conditions"] = "type", ["ownerReferences"] = "uid",
+        ["topologySpreadConstraints"] = "topologyKey", ["resourceClaims"] = "name", ["ports"] = "port",
+    };
+
+    /// <summary>Lists of scalars that are merged as sets (patchStrategy merge).</summary>
+    private static readonly HashSet<string> MergedScalarLists = ["finalizers"];
+
+    public static JsonNode MergePatch(JsonNode target, JsonNode patch)
+    {
+        if (patch is not JsonObject p) return patch.DeepClone();
+        var result = target is JsonObject t ? (JsonObject)t.DeepClone() : new JsonObject();
+        foreach (var (key, value) in p)
+        {
+            if (value is null) result.Remove(key);
+            else if (value is JsonObject) result[key] = MergePatch(result[key] ?? new JsonObject(), value);
+            else result[key] = value.DeepClone();
+        }
+        return result;
+    }
+
+    public static JsonNode JsonPatch(JsonNode target, JsonArray operations)
+    {
+        var doc = target.DeepClone();
+        for (var i = 0; i < operations.Count; i++)
+        {
+            if (operations[i] is not JsonObject op) throw StatusException.BadRequest($"json patch operation {i} is not an object");
+            var kind = Json.Str(op["op"]) ?? throw StatusException.BadRequest($"json patch operation {i} has no \"op\"");
+            var path = Json.Str(op["path"]) ?? throw StatusException.BadRequest($"json patch operation {i} has no \"path\"");
+            switch (kind)
+            {
+                case "add": doc = Add(doc, path, Value(op, i).DeepClone(), i); break;
+                case "remove": doc = Remove(doc, path, i, out _); break;
+                case "replace": doc = Remove(doc, path, i, out _); doc = Add(doc, path, Value(op, i).DeepClone(), i); break;
+                case "move":
+                {
+                    var from = Json.Str(op["from"]) ?? throw StatusException.BadRequest($"json patch operation {i} has no \"from\"");
+                    doc = Remove(doc, from, i, out var moved);
+                    doc = Add(doc, path, moved, i);
+                    break;
+                }
+                case "copy":
+                {
+                    var from = Json.Str(op["from"]) ?? throw StatusException.BadRequest($"json patch operation {i} has no \"from\"");
+                    doc = Add(doc, path, Resolve(doc, from, i).DeepClone(), i);
+                    break;
+                }
+                case "test":
+                    if (!JsonNode.DeepEquals(Resolve(doc, path, i), op["value"]))
+                        throw new StatusException(422, "Invalid", $"the server rejected our request due to an error in our request: testing value {path} failed");
+                    break;
+                default: throw StatusException.BadRequest($"json patch operation {i}: unknown op \"{kind}\"");
+            }
+        }
+        return doc;
+    }
+
+    private static JsonNode Value(JsonObject op, int i) =>
+        op.TryGetPropertyValue("value", out var v) ? v ?? JsonValue.Create((string?)null)! : throw StatusException.BadRequest($"json patch operation {i} has no \"value\"");
+
+    private static string[] Pointer(string path, int i)
+    {
+        if (path.Length == 0) return [];
+        if (path[0] != '/') throw StatusException.BadRequest($"json patch operation {i}: path \"{path}\" does not start with /");
+        return path[1..].Split('/').Select(s => s.Replace("~1", "/").Replace("~0", "~")).ToArray();
+    }
+
+    private static JsonNode Resolve(JsonNode doc, string path, int i)
+    {
+        JsonNode? node = doc;
+        foreach (var part in Pointer(path, i))
+            node = node switch
+            {
+                JsonObject o when o.ContainsKey(part) => o[part],
+                JsonArray a when int.TryParse(part, out var idx) && idx >= 0 && idx < a.Count => a[idx],
+                _ => throw new StatusException(422, "Invalid", $"the server rejected our request due to an error in our request: path {path} does not exist (operation {i})"),
+            } ?? JsonValue.Create((string?)null);
+        return node!;
+    }
+
+    private static JsonNode Add(JsonNode doc, string path, JsonNode value, int i)
+    {
+        var parts = Pointer(path, i);
+        if (parts.Length == 0) return value;
+        var parent = Resolve(doc, "/" + string.Join('/', parts[..^1].Select(Escape)), i);
+        var last = parts[^1];
+        switch (parent)
+        {
+            case JsonObject o: o[last] = value; break;
+            case JsonArray a when last == "-": a.Add(value); break;
+            case JsonArray a when int.TryParse(last, out var idx) && idx >= 0 && idx <= a.Count: a.Insert(idx, value); break;
+            default: throw new StatusException(422, "Invalid", $"the server rejected our request due to an error in our request: cannot add at {path} (operation {i})");
+        }
+        return doc;
+    }
+
+    private static JsonNode Remove(JsonNode doc, string path, int i, out JsonNode removed)
+    {
+        var parts = Pointer(path, i);
+        removed = Resolve(doc, path, i);
+        var parent = Resolve(doc, "/" + string.Join('/', parts[..^1].Select(Escape)), i);
+        switch (parent)
+        {
+            case JsonObject o: o.Remove(parts[^1]); break;
+            case JsonArray a: a.RemoveAt(int.Parse(parts[^1])); break;
+        }
+        removed = removed.Parent is null ? removed : removed.DeepClone();
+        return doc;
+    }
+
+    private static string Escape(string s) => s.Replace("~", "~0").Replace("/", "~1");
+
+    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch)
+    {
+        if (patch is not JsonObject p) return patch.DeepClone();
+        if (Json.Str(p["$patch"]) == "replace")
+        {
+            var replaced = (JsonObject)p.DeepClone();
+            replaced.Remove("$patch");
+            return replaced;
+        }
+        var result = target is JsonObject t ? (JsonObject)t.DeepClone() : new JsonObject();
+        List<string>? retain = null;
+        foreach (var (key, value) in p)
+        {
+            if (key == "$retainKeys") { retain = (value as JsonArray)?.Select(Json.Str).OfType<string>().ToList(); continue; }
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) || key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal) || key == "$patch")
+                continue;
+            if (value is null) { result.Remove(key); continue; }
+            if (value is JsonObject vo && Json.Str(vo["$patch"]) == "delete") { result.Remove(key); continue; }
+            var current = result[key];
+            result[key] = value switch
+            {
+                JsonObject => StrategicMergePatch(current ?? new JsonObject(), value),
+                JsonArray list => MergeList(key, current as JsonArray, list),
+                _ => value.DeepClone(),
+            };
+        }
+        foreach (var (key, value) in p)
+        {
+            if (key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal) && value is JsonArray gone && result[key[25..]] is JsonArray prim)
+                for (var i = prim.Count - 1; i >= 0; i--)
+                    if (gone.Any(g => JsonNode.DeepEquals(g, prim[i]))) prim.RemoveAt(i);
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) && value is JsonArray order && result[key[17..]] is JsonArray list)
+                Reorder(key[17..], list, order);
+        }
+        if (retain is not null)
+            foreach (var key in result.Select(kv => kv.Key).ToList())
+                if (!retain.Contains(key)) result.Remove(key);
+        return result;
+    }
+
+    private static string? MergeKeyOf(string field, JsonArray list) =>
+        field == "ports" && list.OfType<JsonObject>().Any(e => e.ContainsKey("containerPort")) ? "containerPort"
+        : MergeKeys.GetValueOrDefault(field);
+
+    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch)
+    {
+        if (MergedScalarLists.Contains(field))
+        {
+            var set = current is null ? new JsonArray() : (JsonArray)current.DeepClone();
+            foreach (var v in patch)
+                if (!set.Any(x => JsonNode.DeepEquals(x, v))) set.Add(v?.DeepClone());
+            return set;
+        }
+        var mergeKey = MergeKeyOf(field, patch) ?? (current is not null ? MergeKeyOf(field, current) : null);
+        // A `{"$patch": "replace"}` element replaces the whole list with the other elements.
+        if (mergeKey is null || current is null || patch.OfType<JsonObject>().Any(e => Json.Str(e["$patch"]) == "replace"))
+            return new JsonArray(patch.Where(e => e is not JsonObject o || Json.Str(o["$patch"]) is null).Select(e => e?.DeepClone()).ToArray());
+        var result = (JsonArray)current.DeepClone();
+        foreach (var element in patch)
+        {
+            if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
+            var key = pe[mergeKey];
+            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && JsonNode.DeepEquals(eo[mergeKey], key), (null!, -1)).Item2;
+            if (Json.Str(pe["$patch"]) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
+            if (index >= 0) result[index] = StrategicMergePatch(result[index]!, pe);
+            else result.Add(StrategicMergePatch(new JsonObject(), pe));
+        }
+        return result;
+    }
+
+    private static void Reorder(string field, JsonArray list, JsonArray order)
+    {
+        var mergeKey = MergeKeyOf(field, list);
+        var items = list.Select(e => e?.DeepClone()).ToList();
+        int Rank(JsonNode? e)
+        {
+            for (var i = 0; i < order.Count; i++)
+                if (mergeKey is null ? JsonNode.DeepEquals(order[i], e) : e is JsonObject eo && JsonNode.DeepEquals(order[i]?[mergeKey], eo[mergeKey])) return i;
+            return int.MaxValue;
+        }
+        var sorted = items.Select((e, i) => (e, i)).OrderBy(x => Rank(x.e)).ThenBy(x => x.i).Select(x => x.e).ToList();
+        list.Clear();
+        foreach (var e in sorted) list.Add(e);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>One kind the API serves: where it lives in the API (group, version, resource), whether it is namespaced,
+/// and how its objects go through the client library's model (to find fields the model does not have).</summary>
+public sealed class ResourceKind
+{
+    public required string Group { get; init; }
+    public required string Version { get; init; }
+    public required string Resource { get; init; }
+    public required string Kind { get; init; }
+    public required bool Namespaced { get; init; }
+    public string[] ShortNames { get; init; } = [];
+    /// <summary>The main resource ignores status and the status subresource writes only status (as the API does).</summary>
+    public bool HasStatus { get; init; }
+    /// <summary>Deserialises into the model and serialises back: what the model did not keep is unknown to it.</summary>
+    public required Func<JsonNode, JsonNode> RoundTrip { get; init; }
+
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+    public string GroupVersion => ApiVersion;
+    public string ListKind => Kind + "List";
+    public string Singular => Kind.ToLowerInvariant();
+    /// <summary>"pods", "deployments.apps": the store's first key segment, unique across groups.</summary>
+    public string GroupResource => Group.Length == 0 ? Resource : $"{Resource}.{Group}";
+
+    /// <summary>The store key of an object, or the prefix of a namespace's (name null) or of all (both null).</summary>
+    public string Key(string? ns, string? name) =>
+        !Namespaced ? (name is null ? $"{GroupResource}/" : $"{GroupResource}/{name}")
+        : ns is null ? $"{GroupResource}/"
+        : name is null ? $"{GroupResource}/{ns}/" : $"{GroupResource}/{ns}/{name}";
+}
+
+/// <summary>The kinds served, one line each.</summary>
+public static class ResourceKinds
+{
+    private static ResourceKind K<T>(string group, string version, string resource, string kind, bool namespaced, bool status, params string[] shortNames) => new()
+    {
+        Group = group, Version = version, Resource = resource, Kind = kind, Namespaced = namespaced, HasStatus = status, ShortNames = shortNames,
+        RoundTrip = node => JsonNode.Parse(KubernetesJson.Serialize(KubernetesJson.Deserialize<T>(node)!))!,
+    };
+
+    public static readonly IReadOnlyList<ResourceKind> All =
+    [
+        K<V1Namespace>("", "v1", "namespaces", "Namespace", false, true, "ns"),
+        K<V1Pod>("", "v1", "pods", "Pod", true, true, "po"),
+        K<V1Service>("", "v1", "services", "Service", true, true, "svc"),
+        K<V1Endpoints>("", "v1", "endpoints", "Endpoints", true, false, "ep"),
+        K<V1ConfigMap>("", "v1", "configmaps", "ConfigMap", true, false, "cm"),
+        K<V1Secret>("", "v1", "secrets", "Secret", true, false),
+        K<V1ServiceAccount>("", "v1", "serviceaccounts", "ServiceAccount", true, false, "sa"),
+        K<Corev1Event>("", "v1", "events", "Event", true, false, "ev"),
+        K<V1Node>("", "v1", "nodes", "Node", false, true, "no"),
+        K<V1PersistentVolumeClaim>("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true, "pvc"),
+        K<V1PersistentVolume>("", "v1", "persistentvolumes", "PersistentVolume", false, true, "pv"),
+        K<V1LimitRange>("", "v1", "limitranges", "LimitRange", true, false, "limits"),
+        K<V1ResourceQuota>("", "v1", "resourcequotas", "ResourceQuota", true, true, "quota"),
+        K<V1Deployment>("apps", "v1", "deployments", "Deployment", true, true, "deploy"),
+        K<V1ReplicaSet>("apps", "v1", "replicasets", "ReplicaSet", true, true, "rs"),
+        K<V1DaemonSet>("apps", "v1", "daemonsets", "DaemonSet", true, true, "ds"),
+        K<V1StatefulSet>("apps", "v1", "statefulsets", "StatefulSet", true, true, "sts"),
+        K<V1Job>("batch", "v1", "jobs", "Job", true, true),
+        K<V1CronJob>("batch", "v1", "cronjobs", "CronJob", true, true, "cj"),
+        K<V2HorizontalPodAutoscaler>("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, "hpa"),
+        K<V1Lease>("coordination.k8s.io", "v1", "leases", "Lease", true, false),
+        K<V1EndpointSlice>("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
+        K<Eventsv1Event>("events.k8s.io", "v1", "events", "Event", true, false, "ev"),
+    ];
+
+    public static ResourceKind? Find(string group, string version, string resource) =>
+        All.FirstOrDefault(k => k.Group == group && k.Version == version && k.Resource == resource);
+
+    public static ResourceKind Namespace => All[0];
+    public static ResourceKind ServiceAccount => All.First(k => k.Kind == "ServiceAccount");
+
+    /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
+    public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);
+}

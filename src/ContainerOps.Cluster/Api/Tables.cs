@@ -1,0 +1,139 @@
+using System.Text.Json.Nodes;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>The `Table` rendering (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`) with the columns kubectl shows
+/// for each kind; kinds without their own columns get NAME and AGE.</summary>
+public static class Tables
+{
+    private sealed record Column(string Name, string Type, Func<JsonObject, DateTimeOffset, JsonNode?> Cell, int Priority = 0, string Format = "");
+
+    private static readonly Column NameColumn = new("Name", "string", (o, _) => Json.Str(o["metadata"]?["name"]), Format: "name");
+    private static readonly Column AgeColumn = new("Age", "string", (o, now) => Age(o, now));
+
+    private static readonly Dictionary<string, Column[]> ByKind = new()
+    {
+        ["Pod"] =
+        [
+            NameColumn,
+            new("Ready", "string", (o, _) => $"{(o["status"]?["containerStatuses"] as JsonArray)?.Count(c => c?["ready"]?.GetValue<bool>() == true) ?? 0}/{(o["spec"]?["containers"] as JsonArray)?.Count ?? 0}"),
+            new("Status", "string", (o, _) => o["metadata"]?["deletionTimestamp"] is not null ? "Terminating" : Json.Str(o["status"]?["reason"]) ?? Json.Str(o["status"]?["phase"]) ?? "Pending"),
+            new("Restarts", "string", (o, _) => ((o["status"]?["containerStatuses"] as JsonArray)?.Sum(c => c?["restartCount"]?.GetValue<int>() ?? 0) ?? 0).ToString()),
+            AgeColumn,
+            new("IP", "string", (o, _) => Json.Str(o["status"]?["podIP"]) ?? "<none>", 1),
+            new("Node", "string", (o, _) => Json.Str(o["spec"]?["nodeName"]) ?? "<none>", 1),
+            new("Nominated Node", "string", (o, _) => Json.Str(o["status"]?["nominatedNodeName"]) ?? "<none>", 1),
+            new("Readiness Gates", "string", (o, _) => "<none>", 1),
+        ],
+        ["Deployment"] =
+        [
+            NameColumn,
+            new("Ready", "string", (o, _) => $"{Int(o["status"]?["readyReplicas"])}/{Int(o["spec"]?["replicas"])}"),
+            new("Up-to-date", "integer", (o, _) => Int(o["status"]?["updatedReplicas"])),
+            new("Available", "integer", (o, _) => Int(o["status"]?["availableReplicas"])),
+            AgeColumn,
+            new("Containers", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "name"), 1),
+            new("Images", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "image"), 1),
+            new("Selector", "string", (o, _) => Selector(o["spec"]?["selector"]?["matchLabels"]), 1),
+        ],
+        ["ReplicaSet"] =
+        [
+            NameColumn,
+            new("Desired", "integer", (o, _) => Int(o["spec"]?["replicas"])),
+            new("Current", "integer", (o, _) => Int(o["status"]?["replicas"])),
+            new("Ready", "integer", (o, _) => Int(o["status"]?["readyReplicas"])),
+            AgeColumn,
+        ],
+        ["Service"] =
+        [
+            NameColumn,
+            new("Type", "string", (o, _) => Json.Str(o["spec"]?["type"]) ?? "ClusterIP"),
+            new("Cluster-IP", "string", (o, _) => Json.Str(o["spec"]?["clusterIP"]) ?? "<none>"),
+            new("External-IP", "string", (o, _) => Json.Str(o["spec"]?["externalName"]) ?? "<none>"),
+            new("Port(s)", "string", (o, _) => (o["spec"]?["ports"] as JsonArray)?.OfType<JsonObject>()
+                .Select(p => $"{p["port"]}{(p["nodePort"] is { } np ? ":" + np : "")}/{Json.Str(p["protocol"]) ?? "TCP"}").DefaultIfEmpty("<none>").Aggregate((a, b) => a + "," + b)),
+            AgeColumn,
+            new("Selector", "string", (o, _) => Selector(o["spec"]?["selector"]), 1),
+        ],
+        ["Namespace"] = [NameColumn, new("Status", "string", (o, _) => Json.Str(o["status"]?["phase"]) ?? "Active"), AgeColumn],
+        ["ConfigMap"] = [NameColumn, new("Data", "integer", (o, _) => (o["data"] as JsonObject)?.Count + (o["binaryData"] as JsonObject)?.Count ?? (o["data"] as JsonObject)?.Count ?? 0), AgeColumn],
+        ["Secret"] = [NameColumn, new("Type", "string", (o, _) => Json.Str(o["type"]) ?? "Opaque"), new("Data", "integer", (o, _) => (o["data"] as JsonObject)?.Count ?? 0), AgeColumn],
+        ["ServiceAccount"] = [NameColumn, new("Secrets", "integer", (o, _) => (o["secrets"] as JsonArray)?.Count ?? 0), AgeColumn],
+        ["Job"] =
+        [
+            NameColumn,
+            new("Status", "string", (o, _) => Int(o["status"]?["succeeded"]) >= Int(o["spec"]?["completions"]) ? "Complete" : "Running"),
+            new("Completions", "string", (o, _) => $"{Int(o["status"]?["succeeded"])}/{Int(o["spec"]?["completions"])}"),
+            new("Duration", "string", (o, _) => ""),
+            AgeColumn,
+        ],
+    };
+
+    private static Column[] ColumnsFor(ResourceKind kind) => ByKind.GetValueOrDefault(kind.Kind) ?? [NameColumn, AgeColumn];
+
+    /// <summary>A Table of <paramref name="objects"/>; rows carry the object itself or, by default, its metadata
+    /// (includeObject=Object|Metadata|None).</summary>
+    public static JsonObject Build(ResourceKind kind, IEnumerable<JsonObject> objects, string? resourceVersion, string? continueToken, string includeObject, bool withColumns, DateTimeOffset now)
+    {
+        var columns = ColumnsFor(kind);
+        var definitions = new JsonArray();
+        if (withColumns)
+            foreach (var c in columns)
+                definitions.Add((JsonNode)new JsonObject
+                {
+                    ["name"] = c.Name, ["type"] = c.Type, ["format"] = c.Format, ["description"] = c.Name, ["priority"] = c.Priority,
+                });
+        var rows = new JsonArray();
+        foreach (var o in objects)
+        {
+            var cells = new JsonArray();
+            foreach (var c in columns) cells.Add(c.Cell(o, now)?.DeepClone());
+            var row = new JsonObject { ["cells"] = cells };
+            row["object"] = includeObject switch
+            {
+                "None" => null,
+                "Object" => o.DeepClone(),
+                _ => new JsonObject { ["kind"] = "PartialObjectMetadata", ["apiVersion"] = "meta.k8s.io/v1", ["metadata"] = o["metadata"]?.DeepClone() },
+            };
+            rows.Add((JsonNode)row);
+        }
+        var metadata = new JsonObject();
+        if (resourceVersion is not null) metadata["resourceVersion"] = resourceVersion;
+        if (continueToken is not null) metadata["continue"] = continueToken;
+        return new JsonObject
+        {
+            ["kind"] = "Table", ["apiVersion"] = "meta.k8s.io/v1", ["metadata"] = metadata,
+            ["columnDefinitions"] = withColumns ? definitions : null, ["rows"] = rows,
+        };
+    }
+
+    private static long Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<long>(out var x) ? x : 0;
+
+    private static string Join(JsonNode? list, string field) =>
+        (list as JsonArray)?.Select(c => Json.Str(c?[field])).OfType<string>().DefaultIfEmpty("<none>").Aggregate((a, b) => a + "," + b) ?? "<none>";
+
+    private static string Selector(JsonNode? labels) =>
+        labels is JsonObject { Count: > 0 } o ? string.Join(",", o.Select(kv => $"{kv.Key}={Json.Str(kv.Value)}")) : "<none>";
+
+    private static string Age(JsonObject o, DateTimeOffset now) =>
+        DateTimeOffset.TryParse(Json.Str(o["metadata"]?["creationTimestamp"]), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? HumanDuration(now - created) : "<unknown>";
+
+    /// <summary>kubectl's short duration: 45s, 3m20s, 15m, 5h3m, 20h, 3d4h, 40d, 2y30d.</summary>
+    public static string HumanDuration(TimeSpan d)
+    {
+        var s = (long)Math.Max(0, d.TotalSeconds);
+        if (s < 120) return $"{s}s";
+        var m = s / 60;
+        if (m < 10) return s % 60 == 0 ? $"{m}m" : $"{m}m{s % 60}s";
+        if (m < 180) return $"{m}m";
+        var h = m / 60;
+        if (h < 8) return m % 60 == 0 ? $"{h}h" : $"{h}h{m % 60}m";
+        if (h < 48) return $"{h}h";
+        var days = h / 24;
+        if (h < 192) return h % 24 == 0 ? $"{days}d" : $"{days}d{h % 24}h";
+        if (days < 730) return $"{days}d";
+        var y = days / 365;
+        return days % 365 == 0 ? $"{y}y" : $"{y}y{days % 365}d";
+    }
+}
