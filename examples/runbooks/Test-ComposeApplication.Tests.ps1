@@ -1,7 +1,6 @@
 #requires -Modules Pester
-# Runs the runbook on examples/compose/shop against a private daemon (root, ./build.sh build). The shop needs a
-# named volume and a health-gated dependency: on a daemon without the volumes API or without health checks the
-# run says so and the end-to-end part is skipped with that reason; the file itself is always checked.
+# Runs the runbook on examples/compose/shop against a private daemon (root, ./build.sh build): a named volume and a
+# health-gated dependency, brought up, asked for the front page, and taken down.
 BeforeAll {
     $repo = Resolve-Path "$PSScriptRoot/../.."
     $script:shop = "$repo/examples/compose/shop/compose.yaml"
@@ -44,17 +43,7 @@ Describe 'Test-ComposeApplication runbook' {
 
     It 'brings the shop up, gets its front page, and takes it down' {
         if ($script:skip) { Set-ItResult -Skipped -Because $script:skip; return }
-        try {
-            $result = & "$PSScriptRoot/Test-ComposeApplication.ps1" -Path $shop -ProjectName $project -Url "http://127.0.0.1:$port/" -Expect 'shop is open' -TimeoutSeconds 30 -ErrorAction Stop
-        }
-        catch {
-            # What this daemon cannot do yet is named by the error; anything else fails the test.
-            if ($_.Exception.Message -match "needs the daemon's volumes API|has no health status") {
-                Set-ItResult -Skipped -Because "the shop waits for the daemon's named volumes (issue 11) and health checks (issue 10): $($_.Exception.Message)"
-                return
-            }
-            throw
-        }
+        $result = & "$PSScriptRoot/Test-ComposeApplication.ps1" -Path $shop -ProjectName $project -Url "http://127.0.0.1:$port/" -Expect 'shop is open' -TimeoutSeconds 30 -ErrorAction Stop
         $result.Answered | Should -BeTrue
         $result.Containers | Should -Be 2
         Get-Container -All -Name "$project-*" -ErrorAction SilentlyContinue | Should -BeNullOrEmpty

@@ -128,7 +128,7 @@ public class ComposeEngineTests
     }
 
     [Fact]
-    public async Task WhatTheDaemonCannotDoIsReportedBeforeAnythingIsCreated()
+    public async Task A_named_volume_is_made_for_the_project_keeps_its_data_across_down_and_goes_with_down_v()
     {
         using var daemon = new PrivateDaemon();
         using var dir = new TempDir("compose");
@@ -138,21 +138,36 @@ public class ComposeEngineTests
             services:
               db:
                 image: {{Image}}
-                command: ["sleep", "600"]
+                command: ["sh", "-c", "echo run >> /var/lib/data/runs; sleep 600"]
                 volumes: ["data:/var/lib/data"]
-              app:
-                image: {{Image}}
-                depends_on: [db]
             volumes:
               data:
             """, name);
-        var hasVolumes = true;
-        try { await daemon.Client.SendJsonAsync(HttpMethod.Get, "volumes"); }
-        catch (ContainerOpsException x) when (x.Error.Kind == ErrorKind.NotFound) { hasVolumes = false; }
-        if (hasVolumes) return; // the volumes API has landed: named volumes are tested with it
-        var e = await Assert.ThrowsAsync<ComposeOperationException>(() => new ComposeEngine(daemon.Client, project).UpAsync(new UpOptions()));
-        Assert.Equal("services.db.volumes[0]: the named volume \"data\" needs the daemon's volumes API (/volumes), which this daemon does not have yet; use a bind mount or tmpfs", e.Message);
+        var volume = $"{name}_data";
+        async Task<string> Runs()
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (true)
+            {
+                var text = new System.Text.StringBuilder();
+                await foreach (var frame in daemon.Client.ExecAsync($"{name}-db-1", new ExecCreateRequest { Cmd = ["cat", "/var/lib/data/runs"] }))
+                    if (frame.Stream == "stdout") text.Append(frame.Data);
+                if (text.Length > 0 || DateTime.UtcNow > deadline) return text.ToString();
+                await Task.Delay(50);
+            }
+        }
+        await new ComposeEngine(daemon.Client, project).UpAsync(new UpOptions());
+        Assert.Equal(volume, (await daemon.Client.InspectVolumeAsync(volume)).Name);
+        Assert.Equal("run\n", await Runs());
+
+        await new ComposeEngine(daemon.Client, project).DownAsync(new DownOptions { Timeout = 1 });
         Assert.Empty(await daemon.Client.ListContainersAsync(all: true));
-        Assert.DoesNotContain(await daemon.Client.ListNetworksAsync(), n => n.Name.StartsWith(name, StringComparison.Ordinal));
+        await daemon.Client.InspectVolumeAsync(volume); // down without -v keeps it
+
+        await new ComposeEngine(daemon.Client, project).UpAsync(new UpOptions());
+        Assert.Equal("run\nrun\n", await Runs());
+        await new ComposeEngine(daemon.Client, project).DownAsync(new DownOptions { Timeout = 1, RemoveVolumes = true });
+        var gone = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.InspectVolumeAsync(volume));
+        Assert.Equal(ErrorKind.NotFound, gone.Error.Kind);
     }
 }

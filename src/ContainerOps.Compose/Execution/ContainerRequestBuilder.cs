@@ -103,10 +103,18 @@ public static class ContainerRequestBuilder
         }
         if (service.Ulimits.Count > 0) warnings.Add($"services.{service.Name}.ulimits: the daemon does not set ulimits yet, not applied");
         if (service.Init == true) warnings.Add($"services.{service.Name}.init: the daemon has no init process option yet, not applied");
-        if (service.Healthcheck is { Disable: false, Test: not null })
-            warnings.Add($"services.{service.Name}.healthcheck: sent to the daemon only once it takes health checks (Config.Healthcheck)");
+        if (service.Healthcheck is { } check)
+            r.Healthcheck = check.Disable ? new HealthConfig { Test = ["NONE"] } : new HealthConfig
+            {
+                // Unset fields stay 0: the daemon merges them with the image's HEALTHCHECK, as docker compose leaves it to dockerd.
+                Test = check.Test,
+                Interval = Nanos(check.Interval), Timeout = Nanos(check.Timeout), StartPeriod = Nanos(check.StartPeriod),
+                StartInterval = Nanos(check.StartInterval), Retries = check.Retries ?? 0,
+            };
         return r;
     }
+
+    private static long Nanos(TimeSpan? d) => d is { } t ? t.Ticks * 100 : 0;
 
     /// <summary>A named volume's daemon name, or for an anonymous one a name of the container's own (kept across recreation).</summary>
     public static string VolumeName(ComposeProject project, ServiceConfig service, ServiceVolume v, string containerName) =>
