@@ -87,7 +87,10 @@ public class RunOptionsTests
     public void RmConflictsWithRestart() => Assert.Throws<UsageException>(() => Request("--rm", "--restart", "always", "img"));
 
     [Fact]
-    public void BadVolumeIsAUsageError() => Assert.Throws<UsageException>(() => Request("-v", "/only-one-part", "img"));
+    public void BadVolumeIsAUsageError() => Assert.Throws<UsageException>(() => Request("-v", "/a:/b:ro:extra", "img"));
+
+    [Fact]
+    public void AContainerPathAloneIsAnAnonymousVolume() => Assert.Equal(["/data"], Request("-v", "/data", "img").HostConfig.Binds);
 
     [Fact]
     public void EnvFileLinesComeBeforeEnvFlags()

@@ -109,6 +109,11 @@ public class PlannerTests
         Assert.Contains("webapp_data:/data", backend.HostConfig.Binds);
         Assert.Contains("/tmp:size=16777216", backend.HostConfig.Tmpfs);
         Assert.Contains("EMPTY=", backend.Env);
-        Assert.Contains(warnings, w => w.StartsWith("services.backend.healthcheck", StringComparison.Ordinal));
+        // The healthcheck goes to the daemon as Docker's Config.Healthcheck, durations in nanoseconds.
+        var check = backend.Healthcheck!;
+        Assert.Equal(["CMD", "test", "-f", "/data/ready"], check.Test);
+        Assert.Equal((2_000_000_000L, 1_000_000_000L, 5, 90_000_000_000L, 500_000_000L),
+            (check.Interval, check.Timeout, check.Retries, check.StartPeriod, check.StartInterval));
+        Assert.DoesNotContain(warnings, w => w.StartsWith("services.backend.healthcheck", StringComparison.Ordinal));
     }
 }
