@@ -54,6 +54,8 @@ public sealed class ContainerCreateRequest
         h.RestartPolicy ??= new();
         h.Binds ??= new();
         h.Tmpfs ??= new();
+        h.Mounts ??= new();
+        h.VolumesFrom ??= new();
         h.Sysctls ??= new();
         return this;
     }
