@@ -51,6 +51,7 @@ public sealed class OciSpecReaderTests : IDisposable
                        "consoleSize": { "height": 1, "width": 2 } },
           "root": { "path": "rootfs", "readonly": true },
           "hooks": { "prestart": [ { "path": "/bin/true" } ] },
+          "vendorExtension": { "kept": true },
           "linux": { "namespaces": [ { "type": "pid" }, { "type": "network", "path": "/proc/1/ns/net" } ],
                      "seccomp": { "defaultAction": "SCMP_ACT_ALLOW" }, "resources": { "devices": [ { "allow": false, "access": "rwm" } ] } }
         }
@@ -62,9 +63,11 @@ public sealed class OciSpecReaderTests : IDisposable
         Assert.Equal("/", spec.Process!.Cwd); // absent: the model's default
         Assert.Equal("/proc/1/ns/net", spec.Linux!.Namespaces[1].Path);
         Assert.Null(spec.Linux.Resources!.Devices![0].Major);
-        Assert.True(spec.Extra!.ContainsKey("hooks"));
+        Assert.Equal("/bin/true", spec.Hooks!.Prestart![0].Path); // read, as the runtime acts on hooks now (or refuses them)
+        Assert.True(spec.Extra!.ContainsKey("vendorExtension"));
         Assert.Equal("SCMP_ACT_ALLOW", spec.Linux.Seccomp!.DefaultAction); // read, as the runtime acts on it
         Assert.False(spec.Extra.ContainsKey("process"));
+        Assert.False(spec.Extra.ContainsKey("hooks"));
     }
 
     [Theory]
