@@ -23,7 +23,7 @@ public class ImportTests
             "VOLUME [\"/data\"]",
         ]);
         var img = Assert.Single(res.Images);
-        Assert.Equal(["docker.io/library/bb:1.0"], img.RepoTags);
+        Assert.Equal(["bb:1.0"], img.RepoTags);
         Assert.StartsWith("sha256:", img.Id);
         Assert.True(img.Size > 100_000);
 
