@@ -100,12 +100,6 @@ public sealed class ContainerdDropInTests : IClassFixture<RuntimeFixture>, IDisp
     {
         try { _containerd.Kill(); _containerd.WaitForExit(10_000); } catch (InvalidOperationException) { }
         _containerd.Dispose();
-        foreach (var hierarchy in Directory.GetDirectories("/sys/fs/cgroup"))
-        {
-            var parent = Path.Combine(hierarchy, _cgroupParent);
-            if (!Directory.Exists(parent)) continue;
-            foreach (var dir in Directory.GetDirectories(parent, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(parent))
-                try { Directory.Delete(dir); } catch (IOException) { }
-        }
+        RuntimeFixture.RemoveCgroupTree(_cgroupParent);
     }
 }

@@ -109,12 +109,6 @@ public sealed class PodmanDropInTests : IClassFixture<RuntimeFixture>, IDisposab
         PodmanWith(false, "rm", "-af", "-t", "0");
         PodmanWith(false, "rmi", "-af");
         // conmon's and the containers' cgroups under this class's parent, innermost first.
-        foreach (var hierarchy in Directory.GetDirectories("/sys/fs/cgroup"))
-        {
-            var parent = Path.Combine(hierarchy, _cgroupParent);
-            if (!Directory.Exists(parent)) continue;
-            foreach (var dir in Directory.GetDirectories(parent, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(parent))
-                try { Directory.Delete(dir); } catch (IOException) { }
-        }
+        RuntimeFixture.RemoveCgroupTree(_cgroupParent);
     }
 }

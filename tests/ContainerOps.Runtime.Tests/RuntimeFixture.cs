@@ -27,6 +27,18 @@ public sealed class RuntimeFixture : IDisposable
         Runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = Path.Combine(Root.Path, "state"), ShimPath = ShimPath });
     }
 
+    /// <summary>Removes a cgroup parent another manager (podman, containerd) filled, innermost directories first.</summary>
+    public static void RemoveCgroupTree(string parentName)
+    {
+        foreach (var hierarchy in Directory.GetDirectories("/sys/fs/cgroup"))
+        {
+            var parent = Path.Combine(hierarchy, parentName);
+            if (!Directory.Exists(parent)) continue;
+            foreach (var dir in Directory.GetDirectories(parent, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(parent))
+                try { Directory.Delete(dir); } catch (IOException) { }
+        }
+    }
+
     public static string RepoRoot
     {
         get

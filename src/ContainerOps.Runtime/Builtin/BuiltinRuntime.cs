@@ -482,6 +482,14 @@ public partial class BuiltinRuntime : IContainerRuntime
         return pid;
     }
 
+    /// <summary>Sets NAME=VALUE in <paramref name="env"/>, replacing an earlier value of NAME.</summary>
+    internal static void SetEnv(List<string> env, string entry)
+    {
+        var key = entry.Split('=', 2)[0] + "=";
+        env.RemoveAll(x => x.StartsWith(key, StringComparison.Ordinal));
+        env.Add(entry);
+    }
+
     /// <summary>The exec'd process: the container's user, capabilities, env and cwd unless the options override them.</summary>
     protected (ContainerStateDir Dir, ContainerRuntimeRecord Record, OciSpec Spec, OciProcess Process) PrepareExec(string id, ExecOptions options)
     {
@@ -494,12 +502,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         var spec = SpecBuilder.ReadBundle(record.Bundle);
         var baseProcess = spec.Process ?? new OciProcess();
         var env = new List<string>(baseProcess.Env);
-        foreach (var e in options.Env)
-        {
-            var key = e.Split('=', 2)[0] + "=";
-            env.RemoveAll(x => x.StartsWith(key, StringComparison.Ordinal));
-            env.Add(e);
-        }
+        foreach (var e in options.Env) SetEnv(env, e);
         var caps = options.Privileged ? Capabilities.HostBounding() : null;
         var process = new OciProcess
         {

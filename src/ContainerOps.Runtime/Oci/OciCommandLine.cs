@@ -45,12 +45,12 @@ public static class OciCommandLine
         if (file is null) return;
         var now = DateTimeOffset.UtcNow;
         var line = format == "json"
-            ? System.Text.Encoding.UTF8.GetString(IndentedJson.Line(json =>
+            ? System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json =>
             {
                 json.WriteString("level", "error");
                 json.WriteString("msg", message);
                 json.WriteString("time", now);
-            }))
+            }, indented: false))
             : $"time=\"{now:O}\" level=error msg=\"{message.Replace("\"", "\\\"")}\"";
         try { File.AppendAllText(file, line + "\n"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
@@ -344,12 +344,7 @@ public static class OciCommandLine
             if (args.Length == 0) return Usage(program, "exec needs a command or --process");
             process.Args = args.ToList();
             if (cwd is not null) process.Cwd = cwd;
-            foreach (var e in env)
-            {
-                var key = e.Split('=', 2)[0] + "=";
-                process.Env.RemoveAll(x => x.StartsWith(key, StringComparison.Ordinal));
-                process.Env.Add(e);
-            }
+            foreach (var e in env) BuiltinRuntime.SetEnv(process.Env, e);
             if (user is not null)
             {
                 var parts = user.Split(':');

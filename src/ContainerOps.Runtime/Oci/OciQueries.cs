@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Text;
-using System.Text.Json;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Builtin;
 using ContainerOps.Runtime.Spec;
@@ -33,7 +31,7 @@ internal static class OciQueries
         }
         if (format == "json")
         {
-            Console.Out.WriteLine(Array(json =>
+            Console.Out.WriteLine(Encoding.UTF8.GetString(IndentedJson.Array(json =>
             {
                 foreach (var (id, state, created) in rows)
                 {
@@ -48,7 +46,7 @@ internal static class OciQueries
                     json.WriteString("owner", "root");
                     json.WriteEndObject();
                 }
-            }));
+            })));
             return 0;
         }
         Console.Out.WriteLine("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER");
@@ -121,17 +119,5 @@ internal static class OciQueries
             json.WriteEndObject();
         })));
         return 0;
-    }
-
-    private static string Array(Action<Utf8JsonWriter> writeItems)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartArray();
-            writeItems(json);
-            json.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

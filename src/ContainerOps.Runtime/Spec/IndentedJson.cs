@@ -7,28 +7,18 @@ namespace ContainerOps.Runtime.Spec;
 /// state output, its record), which does not load the serializer (see <see cref="OciSpecReader"/>).</summary>
 public static class IndentedJson
 {
-    /// <summary>The same object on one line (a log record).</summary>
-    public static byte[] Line(Action<Utf8JsonWriter> writeMembers)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            writeMembers(json);
-            json.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    /// <summary>The object, indented; on one line with <paramref name="indented"/> false (a log record).</summary>
+    public static byte[] Object(Action<Utf8JsonWriter> writeMembers, bool indented = true) =>
+        Write(json => { json.WriteStartObject(); writeMembers(json); json.WriteEndObject(); }, indented);
 
-    public static byte[] Object(Action<Utf8JsonWriter> writeMembers)
+    /// <summary>An indented JSON array written item by item.</summary>
+    public static byte[] Array(Action<Utf8JsonWriter> writeItems) =>
+        Write(json => { json.WriteStartArray(); writeItems(json); json.WriteEndArray(); }, indented: true);
+
+    private static byte[] Write(Action<Utf8JsonWriter> write, bool indented)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            writeMembers(json);
-            json.WriteEndObject();
-        }
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented })) write(json);
         return buffer.WrittenSpan.ToArray();
     }
 }
