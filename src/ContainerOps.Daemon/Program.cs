@@ -109,6 +109,10 @@ public static partial class Program
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_RUN_ROOT") is { Length: > 0 } runRoot) o.RunRoot = runRoot;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_CGROUP_PARENT") is { Length: > 0 } parent) o.CgroupParent = parent;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_CLUSTER_ADDRESS") is { } clusterAddress) o.ClusterAddress = clusterAddress;
+        // The kernel names of the networks: a second daemon beside the system's one (a test suite's) needs its own.
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_BRIDGE_NAME") is { Length: > 0 } bridge) o.BridgeName = bridge;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_BRIDGE_PREFIX") is { Length: > 0 } prefix) o.BridgePrefix = prefix;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_NFT_TABLE") is { Length: > 0 } table) o.NftTable = table;
         var detach = false;
         for (var i = 0; i < args.Length; i++)
         {

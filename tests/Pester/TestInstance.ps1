@@ -14,15 +14,23 @@ function New-TestInstance {
         Repo         = $repo
         Temp         = Join-Path ([IO.Path]::GetTempPath()) "containerops-pester-$Name-$id"
         CgroupParent = "containerops-test-pester-$Name-$id"
+        # Kernel names of this instance's networks: never the system daemon's bridge or nftables table.
+        BridgeName   = "cop$($id.Substring(0, 6))"
+        BridgePrefix = "cq$($id.Substring(0, 4))"
+        NftTable     = "copester_$id"
         Saved        = @{}
     }
-    foreach ($var in 'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_HOST', 'CONTAINEROPS_DAEMON', 'CONTAINEROPS_CGROUP_PARENT', 'CONTAINEROPS_CLUSTER_ADDRESS') {
+    foreach ($var in 'CONTAINEROPS_ROOT', 'CONTAINEROPS_RUN_ROOT', 'CONTAINEROPS_HOST', 'CONTAINEROPS_DAEMON', 'CONTAINEROPS_CGROUP_PARENT', 'CONTAINEROPS_CLUSTER_ADDRESS',
+        'CONTAINEROPS_BRIDGE_NAME', 'CONTAINEROPS_BRIDGE_PREFIX', 'CONTAINEROPS_NFT_TABLE') {
         $instance.Saved[$var] = [Environment]::GetEnvironmentVariable($var)
     }
     $null = New-Item -ItemType Directory -Path "$($instance.Temp)/root", "$($instance.Temp)/run"
     $env:CONTAINEROPS_ROOT = "$($instance.Temp)/root"
     $env:CONTAINEROPS_RUN_ROOT = "$($instance.Temp)/run"
     $env:CONTAINEROPS_CGROUP_PARENT = $instance.CgroupParent
+    $env:CONTAINEROPS_BRIDGE_NAME = $instance.BridgeName
+    $env:CONTAINEROPS_BRIDGE_PREFIX = $instance.BridgePrefix
+    $env:CONTAINEROPS_NFT_TABLE = $instance.NftTable
     # The cluster API's TLS port: a free one, not the default 6443 another daemon may hold.
     $env:CONTAINEROPS_CLUSTER_ADDRESS = '127.0.0.1:0'
     Remove-Item Env:CONTAINEROPS_HOST -ErrorAction Ignore
@@ -52,6 +60,11 @@ function Remove-TestInstance {
     Get-Content /proc/mounts | ForEach-Object { ($_ -split ' ')[1] } | Where-Object { $_ -like "$tmp*" } |
         Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
     Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
+    # Bridges and the nftables table outlive the daemon (as containers' networks must); this instance's go now.
+    Get-ChildItem /sys/class/net -ErrorAction Ignore | Where-Object {
+        $_.Name -eq $Instance.BridgeName -or $_.Name.StartsWith($Instance.BridgePrefix) } |
+        ForEach-Object { ip link del $_.Name 2>$null }
+    nft delete table inet $Instance.NftTable 2>$null
     # Cgroups are removed empty, never recursively: the parents of the containers and of the build containers.
     # On cgroup v2 they sit in /sys/fs/cgroup itself, on v1 in each controller's hierarchy.
     @('/sys/fs/cgroup') + @(Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object FullName) | ForEach-Object {
