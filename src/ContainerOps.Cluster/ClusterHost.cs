@@ -35,45 +35,110 @@ public sealed class ClusterHostOptions
 /// The control plane as the daemon hosts it: the store in the state root (cluster/cluster.db), the API over it, the
 /// certificates (cluster/pki), the TLS listener with client-certificate authentication, and the middleware that
 /// sends Kubernetes requests to the API (every request on the TLS port; /api, /apis and /openapi on the socket).
+/// The control plane starts on first use, not with the daemon: a node that only runs containers never opens the
+/// store or makes certificates, and stays small. Once its store exists the control plane is in use, and later
+/// starts of the daemon open it at once (so what reacts to cluster objects runs again after a restart).
 /// </summary>
 public sealed class ClusterHost : IDisposable
 {
     private readonly ClusterHostOptions _options;
+    private readonly string _directory;
+    private readonly object _gate = new();
+    private ControlPlane? _plane;
+    private ClusterCertificates? _certificates;
+    private readonly List<Action<ClusterHost>> _onActivated = [];
     private string? _serverUrl;
 
-    public IClusterStore Store { get; }
-    public ClusterObjects Objects { get; }
-    public KubernetesApi Api { get; }
-    public ClusterCertificates Certificates { get; }
+    private sealed record ControlPlane(IClusterStore Store, ClusterObjects Objects, KubernetesApi Api);
+
     /// <summary>Why the TLS listener is not served (its address was taken), when it is not.</summary>
     public string? TlsProblem { get; private set; }
 
-    private ClusterHost(ClusterHostOptions options, IClusterStore store, ClusterCertificates certificates)
+    private ClusterHost(ClusterHostOptions options, string directory)
     {
         _options = options;
-        Store = store;
-        Certificates = certificates;
-        Objects = new ClusterObjects(store);
-        Objects.EnsureInitialObjects();
-        Api = new KubernetesApi(Objects, options.Api);
+        _directory = directory;
     }
 
+    /// <summary>The host for the cluster under <paramref name="stateRoot"/>; its control plane opens now when it has
+    /// been used before, else on first use.</summary>
     public static ClusterHost Open(string stateRoot, ClusterHostOptions options)
     {
-        var dir = Path.Combine(stateRoot, "cluster");
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var store = new SqliteClusterStore(Path.Combine(dir, "cluster.db"));
-        try
+        var host = new ClusterHost(options, Path.Combine(stateRoot, "cluster"));
+        if (File.Exists(host.DatabasePath)) host.Activate();
+        return host;
+    }
+
+    private string DatabasePath => Path.Combine(_directory, "cluster.db");
+
+    /// <summary>Whether the control plane has started (its store is open).</summary>
+    public bool IsActive => Volatile.Read(ref _plane) is not null;
+
+    public IClusterStore Store => Activate().Store;
+    public ClusterObjects Objects => Activate().Objects;
+    public KubernetesApi Api => Activate().Api;
+
+    public ClusterCertificates Certificates
+    {
+        get
         {
-            var extra = options.TlsEndpoint is { } ep ? new[] { ep.Address } : [];
-            return new ClusterHost(options, store, ClusterCertificates.LoadOrCreate(Path.Combine(dir, "pki"), extra));
-        }
-        catch
-        {
-            store.Dispose();
-            throw;
+            if (Volatile.Read(ref _certificates) is { } made) return made;
+            lock (_gate)
+            {
+                if (_certificates is null)
+                {
+                    EnsureDirectory();
+                    var extra = _options.TlsEndpoint is { } ep ? new[] { ep.Address } : [];
+                    _certificates = ClusterCertificates.LoadOrCreate(Path.Combine(_directory, "pki"), extra);
+                }
+                return _certificates;
+            }
         }
     }
+
+    /// <summary>Runs <paramref name="action"/> once the control plane has started: now if it has, else on first use.
+    /// What lives off cluster objects (the node agent, controllers) starts this way.</summary>
+    public void WhenActive(Action<ClusterHost> action)
+    {
+        lock (_gate)
+        {
+            if (_plane is null) { _onActivated.Add(action); return; }
+        }
+        action(this);
+    }
+
+    /// <summary>Opens the store and the API over it, once; a failure is not remembered, so the next request tries again.</summary>
+    private ControlPlane Activate()
+    {
+        if (Volatile.Read(ref _plane) is { } open) return open;
+        List<Action<ClusterHost>> waiting;
+        ControlPlane plane;
+        lock (_gate)
+        {
+            if (_plane is not null) return _plane;
+            EnsureDirectory();
+            var store = new SqliteClusterStore(DatabasePath);
+            try
+            {
+                var objects = new ClusterObjects(store);
+                objects.EnsureInitialObjects();
+                plane = new ControlPlane(store, objects, new KubernetesApi(objects, _options.Api));
+            }
+            catch
+            {
+                store.Dispose();
+                throw;
+            }
+            Volatile.Write(ref _plane, plane);
+            waiting = [.. _onActivated];
+            _onActivated.Clear();
+        }
+        foreach (var action in waiting) action(this);
+        return plane;
+    }
+
+    private void EnsureDirectory() =>
+        Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
     /// <summary>Adds the TLS listener, unless its address is taken (then the daemon still serves its socket, and
     /// <see cref="TlsProblem"/> says why the cluster port is missing).</summary>
@@ -90,7 +155,8 @@ public sealed class ClusterHost : IDisposable
             listen.Protocols = HttpProtocols.Http1AndHttp2;
             listen.UseHttps(new HttpsConnectionAdapterOptions
             {
-                ServerCertificate = Certificates.Server,
+                // Chosen per handshake, so the certificates are made when the first client connects, not at start.
+                ServerCertificateSelector = (_, _) => Certificates.Server,
                 SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 // Asked for, not required at the handshake: a client without one gets a 401 Status it can print.
                 ClientCertificateMode = ClientCertificateMode.AllowCertificate,
@@ -123,18 +189,15 @@ public sealed class ClusterHost : IDisposable
         {
             if (ctx.Connection.ClientCertificate is null)
             {
-                var status = StatusException.Unauthorized();
-                ctx.Response.StatusCode = status.Code;
-                ctx.Response.ContentType = "application/json";
-                await ctx.Response.Body.WriteAsync(Json.Bytes(status.ToStatus()));
+                await WriteStatusAsync(ctx, StatusException.Unauthorized());
                 return;
             }
-            await Api.HandleAsync(ctx);
+            await ServeApiAsync(ctx);
             return;
         }
         if (KubernetesApi.IsApiPath(ctx.Request.Path))
         {
-            await Api.HandleAsync(ctx);
+            await ServeApiAsync(ctx);
             return;
         }
         if (ctx.Request.Path == "/cluster/kubeconfig" && HttpMethods.IsGet(ctx.Request.Method))
@@ -153,6 +216,25 @@ public sealed class ClusterHost : IDisposable
             return;
         }
         await next(ctx);
+    }
+
+    private async Task ServeApiAsync(HttpContext ctx)
+    {
+        KubernetesApi api;
+        try { api = Api; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await WriteStatusAsync(ctx, new StatusException(500, "InternalError", $"the cluster store {DatabasePath} cannot be opened: {e.Message}"));
+            return;
+        }
+        await api.HandleAsync(ctx);
+    }
+
+    private static async Task WriteStatusAsync(HttpContext ctx, StatusException status)
+    {
+        ctx.Response.StatusCode = status.Code;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(Json.Bytes(status.ToStatus()));
     }
 
     /// <summary>A kubeconfig for the administrator: this cluster's CA, the TLS listener, the admin client certificate.</summary>
@@ -188,7 +270,7 @@ public sealed class ClusterHost : IDisposable
 
     public void Dispose()
     {
-        Store.Dispose();
-        Certificates.Dispose();
+        _plane?.Store.Dispose();
+        _certificates?.Dispose();
     }
 }

@@ -246,6 +246,7 @@ public sealed class KubectlTests : IAsyncLifetime
     [Fact]
     public void KeysAndTheDatabaseAreReadableByTheOwnerOnly()
     {
+        _ = _server.Host.Store; // both are made on first use
         var root = Path.Combine(_server.Directory, "root", "cluster");
         foreach (var key in Directory.GetFiles(Path.Combine(root, "pki"), "*.key"))
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));

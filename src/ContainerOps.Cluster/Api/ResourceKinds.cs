@@ -1,6 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
-using k8s;
-using k8s.Models;
+using System.Text.Json.Serialization.Metadata;
 
 namespace ContainerOps.Cluster.Api;
 
@@ -36,37 +36,37 @@ public sealed class ResourceKind
 /// <summary>The kinds served, one line each.</summary>
 public static class ResourceKinds
 {
-    private static ResourceKind K<T>(string group, string version, string resource, string kind, bool namespaced, bool status, params string[] shortNames) => new()
+    private static ResourceKind K<T>(JsonTypeInfo<T> model, string group, string version, string resource, string kind, bool namespaced, bool status, params string[] shortNames) => new()
     {
         Group = group, Version = version, Resource = resource, Kind = kind, Namespaced = namespaced, HasStatus = status, ShortNames = shortNames,
-        RoundTrip = node => JsonNode.Parse(KubernetesJson.Serialize(KubernetesJson.Deserialize<T>(node)!))!,
+        RoundTrip = node => JsonSerializer.SerializeToNode(node.Deserialize(model)!, model)!,
     };
 
     public static readonly IReadOnlyList<ResourceKind> All =
     [
-        K<V1Namespace>("", "v1", "namespaces", "Namespace", false, true, "ns"),
-        K<V1Pod>("", "v1", "pods", "Pod", true, true, "po"),
-        K<V1Service>("", "v1", "services", "Service", true, true, "svc"),
-        K<V1Endpoints>("", "v1", "endpoints", "Endpoints", true, false, "ep"),
-        K<V1ConfigMap>("", "v1", "configmaps", "ConfigMap", true, false, "cm"),
-        K<V1Secret>("", "v1", "secrets", "Secret", true, false),
-        K<V1ServiceAccount>("", "v1", "serviceaccounts", "ServiceAccount", true, false, "sa"),
-        K<Corev1Event>("", "v1", "events", "Event", true, false, "ev"),
-        K<V1Node>("", "v1", "nodes", "Node", false, true, "no"),
-        K<V1PersistentVolumeClaim>("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true, "pvc"),
-        K<V1PersistentVolume>("", "v1", "persistentvolumes", "PersistentVolume", false, true, "pv"),
-        K<V1LimitRange>("", "v1", "limitranges", "LimitRange", true, false, "limits"),
-        K<V1ResourceQuota>("", "v1", "resourcequotas", "ResourceQuota", true, true, "quota"),
-        K<V1Deployment>("apps", "v1", "deployments", "Deployment", true, true, "deploy"),
-        K<V1ReplicaSet>("apps", "v1", "replicasets", "ReplicaSet", true, true, "rs"),
-        K<V1DaemonSet>("apps", "v1", "daemonsets", "DaemonSet", true, true, "ds"),
-        K<V1StatefulSet>("apps", "v1", "statefulsets", "StatefulSet", true, true, "sts"),
-        K<V1Job>("batch", "v1", "jobs", "Job", true, true),
-        K<V1CronJob>("batch", "v1", "cronjobs", "CronJob", true, true, "cj"),
-        K<V2HorizontalPodAutoscaler>("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, "hpa"),
-        K<V1Lease>("coordination.k8s.io", "v1", "leases", "Lease", true, false),
-        K<V1EndpointSlice>("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
-        K<Eventsv1Event>("events.k8s.io", "v1", "events", "Event", true, false, "ev"),
+        K(ModelsContext.Default.V1Namespace, "", "v1", "namespaces", "Namespace", false, true, "ns"),
+        K(ModelsContext.Default.V1Pod, "", "v1", "pods", "Pod", true, true, "po"),
+        K(ModelsContext.Default.V1Service, "", "v1", "services", "Service", true, true, "svc"),
+        K(ModelsContext.Default.V1Endpoints, "", "v1", "endpoints", "Endpoints", true, false, "ep"),
+        K(ModelsContext.Default.V1ConfigMap, "", "v1", "configmaps", "ConfigMap", true, false, "cm"),
+        K(ModelsContext.Default.V1Secret, "", "v1", "secrets", "Secret", true, false),
+        K(ModelsContext.Default.V1ServiceAccount, "", "v1", "serviceaccounts", "ServiceAccount", true, false, "sa"),
+        K(ModelsContext.Default.Corev1Event, "", "v1", "events", "Event", true, false, "ev"),
+        K(ModelsContext.Default.V1Node, "", "v1", "nodes", "Node", false, true, "no"),
+        K(ModelsContext.Default.V1PersistentVolumeClaim, "", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true, "pvc"),
+        K(ModelsContext.Default.V1PersistentVolume, "", "v1", "persistentvolumes", "PersistentVolume", false, true, "pv"),
+        K(ModelsContext.Default.V1LimitRange, "", "v1", "limitranges", "LimitRange", true, false, "limits"),
+        K(ModelsContext.Default.V1ResourceQuota, "", "v1", "resourcequotas", "ResourceQuota", true, true, "quota"),
+        K(ModelsContext.Default.V1Deployment, "apps", "v1", "deployments", "Deployment", true, true, "deploy"),
+        K(ModelsContext.Default.V1ReplicaSet, "apps", "v1", "replicasets", "ReplicaSet", true, true, "rs"),
+        K(ModelsContext.Default.V1DaemonSet, "apps", "v1", "daemonsets", "DaemonSet", true, true, "ds"),
+        K(ModelsContext.Default.V1StatefulSet, "apps", "v1", "statefulsets", "StatefulSet", true, true, "sts"),
+        K(ModelsContext.Default.V1Job, "batch", "v1", "jobs", "Job", true, true),
+        K(ModelsContext.Default.V1CronJob, "batch", "v1", "cronjobs", "CronJob", true, true, "cj"),
+        K(ModelsContext.Default.V2HorizontalPodAutoscaler, "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, "hpa"),
+        K(ModelsContext.Default.V1Lease, "coordination.k8s.io", "v1", "leases", "Lease", true, false),
+        K(ModelsContext.Default.V1EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
+        K(ModelsContext.Default.Eventsv1Event, "events.k8s.io", "v1", "events", "Event", true, false, "ev"),
     ];
 
     public static ResourceKind? Find(string group, string version, string resource) =>
