@@ -44,8 +44,9 @@ public sealed partial class ContainerManager
             {
                 var r = entry.Record;
                 if (ct.IsCancellationRequested || !r.State.Running || !_containers.ContainsKey(r.Id)) return;
-                r.State.Health = health;
-                r.Save(entry.Dir);
+                var state = r.State.Copy();
+                state.Health = health;
+                r.SaveState(entry.Dir, state);
                 if (changed) _log.LogInformation("container {Name} ({Id}) is {Status}", r.Name, r.Id[..12], health.Status);
             }
             finally { entry.Lock.Release(); }

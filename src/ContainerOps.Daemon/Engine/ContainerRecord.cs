@@ -33,6 +33,16 @@ public sealed class ContainerRecord
 
     public void Save(string dir) => AtomicFile.WriteAllBytes(FilePath(dir), JsonSerializer.SerializeToUtf8Bytes(this, DaemonJsonContext.Default.ContainerRecord));
 
+    /// <summary>Writes the record as it will be with <paramref name="state"/>, then makes that its state: a reader
+    /// (inspect takes no lock) never sees a state that a crash before the write would lose.</summary>
+    public void SaveState(string dir, ContainerState state)
+    {
+        var next = (ContainerRecord)MemberwiseClone();
+        next.State = state;
+        next.Save(dir);
+        State = state;
+    }
+
     public static ContainerRecord? Load(string dir)
     {
         try { return JsonSerializer.Deserialize(File.ReadAllBytes(FilePath(dir)), DaemonJsonContext.Default.ContainerRecord); }

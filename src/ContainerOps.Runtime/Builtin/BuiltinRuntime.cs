@@ -241,13 +241,18 @@ public partial class BuiltinRuntime : IContainerRuntime
         var exit = dir.ReadExit();
         if (exit is null && !IsAlive(record))
         {
-            // The init died; give the shim a moment to record the exit.
-            for (var i = 0; i < 50 && exit is null; i++) { Thread.Sleep(2); exit = dir.ReadExit(); }
+            // The init died; the shim records the exit, then exits itself. While it lives, give it time to write (on a
+            // loaded machine it may not run for a while); once it is gone, read once more, as it may have written and
+            // exited since the last look.
+            var deadline = Environment.TickCount64 + ShimExitGrace;
+            while (exit is null && !ShimLost(record) && Environment.TickCount64 < deadline) { Thread.Sleep(2); exit = dir.ReadExit(); }
+            exit ??= dir.ReadExit();
             // No exit file and no shim to write one: the shim was killed, and the container with it (the init dies with
             // its parent), by SIGKILL as far as anyone can tell.
             if (exit is null) return Exited(dir, record, ShimLost(record) ? (128 + Libc.SIGKILL, Libc.SIGKILL, DateTimeOffset.UtcNow) : (255, 0, DateTimeOffset.UtcNow));
         }
-        if (exit is null && ShimLost(record))
+        // The shim gone with no exit file: unless the container ended and the shim wrote its exit since the look above.
+        if (exit is null && ShimLost(record) && (exit = dir.ReadExit()) is null)
         {
             // Still running without its shim (a set-uid program or a change of credentials disarms the parent-death
             // signal): nothing would log it, feed it or record its exit, so it is stopped as the shim's death implies.
@@ -321,6 +326,9 @@ public partial class BuiltinRuntime : IContainerRuntime
         }
         return new RuntimeStatus(record.Id, RuntimeState.Exited, 0, exit.ExitCode, exit.Signal, exit.Finished, record.OomKilled) { StartedAt = record.Created };
     }
+
+    /// <summary>How long a live shim may take to record the exit of a container whose init has died.</summary>
+    private const int ShimExitGrace = 5000;
 
     protected static bool IsAlive(ContainerRuntimeRecord record) =>
         record.Pid > 0 && ContainerStateDir.IsLive(record.Pid, record.PidStartTime);
