@@ -268,6 +268,10 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         string Status() => System.Text.Json.JsonDocument.Parse(Runtime($"state {b.Id}")).RootElement.GetProperty("status").GetString()!;
         try
         {
+            // Descriptors beyond stdio are not passed on: asking for them is refused, and nothing is created.
+            var refused = Assert.Throws<InvalidOperationException>(() => Runtime($"create --preserve-fds 2 --bundle {b.Bundle} {b.Id}"));
+            Assert.Contains("--preserve-fds 2 is not supported", refused.Message);
+            Assert.Contains("does not exist", Assert.Throws<InvalidOperationException>(() => Runtime($"state {b.Id}")).Message);
             // `create` hands the container the caller's stdio, as runc's does: here a file, read after the start.
             Shell.Run("/bin/sh", $"-c \"exec {RuntimeBinary} --root {root} create --bundle {b.Bundle} {b.Id} </dev/null >{output} 2>&1\"");
             Assert.Equal("created", Status());
@@ -295,6 +299,11 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
             File.WriteAllText(resources, """{"pids":{"limit":60}}""");
             Runtime($"update --resources {resources} {b.Id}");
             Assert.Equal("60", File.ReadAllText(pidsMax).Trim());
+            // An exec into a paused container is refused at once, not left hanging in the frozen cgroup.
+            Runtime($"pause {b.Id}");
+            Assert.Contains("is paused", Assert.Throws<InvalidOperationException>(() => Runtime($"exec {b.Id} true")).Message);
+            Runtime($"resume {b.Id}");
+            Runtime($"exec {b.Id} true");
             Runtime($"kill {b.Id} KILL");
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (Status() != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(20);

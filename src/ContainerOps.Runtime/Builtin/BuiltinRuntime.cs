@@ -467,10 +467,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     /// running (the caller's subreaper reaps it and so learns the status, as from runc's detached exec).</summary>
     public int ExecWithCallerStdio(string id, OciProcess process, bool detach, out int exitCode)
     {
-        var dir = StateDir(id);
-        var record = dir.Read() ?? throw NotFound(id);
-        if (!IsAlive(record) || record.Status != "running")
-            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
+        var (dir, record) = ExecTarget(id);
         if (process.Terminal)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConsoleSocketRequired",
                 $"container {id}: an exec with a terminal needs --console-socket, which this runtime does not support yet", id, "process.terminal");
@@ -498,8 +495,9 @@ public partial class BuiltinRuntime : IContainerRuntime
         env.Add(entry);
     }
 
-    /// <summary>The exec'd process: the container's user, capabilities, env and cwd unless the options override them.</summary>
-    protected (ContainerStateDir Dir, ContainerRuntimeRecord Record, OciSpec Spec, OciProcess Process) PrepareExec(string id, ExecOptions options)
+    /// <summary>The container an exec joins: it must run, and not be paused (a frozen cgroup would hold the new process
+    /// before it could start, and the caller with it).</summary>
+    private (ContainerStateDir Dir, ContainerRuntimeRecord Record) ExecTarget(string id)
     {
         var dir = StateDir(id);
         var record = dir.Read() ?? throw NotFound(id);
@@ -507,6 +505,13 @@ public partial class BuiltinRuntime : IContainerRuntime
             throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {id} is not running", id);
         if (_cgroups.IsFrozen(record.CgroupsPath))
             throw new ContainerOpsException(ErrorKind.Conflict, "ContainerPaused", $"container {id} is paused: unpause it first", id);
+        return (dir, record);
+    }
+
+    /// <summary>The exec'd process: the container's user, capabilities, env and cwd unless the options override them.</summary>
+    protected (ContainerStateDir Dir, ContainerRuntimeRecord Record, OciSpec Spec, OciProcess Process) PrepareExec(string id, ExecOptions options)
+    {
+        var (dir, record) = ExecTarget(id);
         var spec = SpecBuilder.ReadBundle(record.Bundle);
         var baseProcess = spec.Process ?? new OciProcess();
         var env = new List<string>(baseProcess.Env);

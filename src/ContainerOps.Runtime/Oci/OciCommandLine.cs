@@ -102,7 +102,10 @@ public static class OciCommandLine
                 case "-a" or "--all": all = true; break;
                 case "-q" or "--quiet" when verb == "list": quiet = true; break;
                 case "--console-socket" when j + 1 < rest.Length: consoleSocket = rest[++j]; break;
-                case "--preserve-fds" when j + 1 < rest.Length: j++; break;
+                case "--preserve-fds" when j + 1 < rest.Length:
+                    // Passing the caller's descriptors 3.. on to the container is not implemented: refused, never ignored.
+                    if (rest[++j] != "0") return Usage(program, $"{verb}: --preserve-fds {rest[j]} is not supported (only 0): the container gets stdio only");
+                    break;
                 default:
                     if (a.StartsWith("--bundle=", StringComparison.Ordinal)) bundle = a["--bundle=".Length..];
                     else if (a.StartsWith("--pid-file=", StringComparison.Ordinal)) pidFile = a["--pid-file=".Length..];
