@@ -547,12 +547,14 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         INIT_FAIL();
     }
 
-    /* Join the namespaces given by path (pid was joined by the monitor before clone). */
+    /* Join the namespaces given by path (pid was joined by the monitor before clone); a path to another kind of
+       namespace is refused (EINVAL), not joined. */
     for (int k = 0; k < NS_COUNT; k++) {
         if (!p->ns_set[k] || !p->ns_path[k] || k == NS_PID) continue;
         int fd = open(p->ns_path[k], O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || setns(fd, 0) < 0) {
-            fmt_error(err, errlen, errno, "namespace", "join %s %s: %s", ns_name(k), p->ns_path[k], strerror(errno));
+        if (fd < 0 || setns(fd, ns_clone_flag(k)) < 0) {
+            fmt_error(err, errlen, errno, "namespace", "join %s %s: %s%s", ns_name(k), p->ns_path[k], strerror(errno),
+                      fd >= 0 && errno == EINVAL ? " (not a namespace of that kind)" : "");
             INIT_FAIL();
         }
         close(fd);

@@ -486,6 +486,20 @@ static void stdio_to_null(void)
     if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
 }
 
+/* Reads the init's report line (or what it wrote before EOF) into line, NUL-terminated. */
+static void read_verdict(int fd, char *line, size_t size)
+{
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, line + len, size - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (memchr(line, '\n', len) || len == size - 1) break;
+    }
+    line[len] = 0;
+}
+
 void monitor_main(struct plan *p, int create, int report_fd)
 {
     P = p;
@@ -607,7 +621,12 @@ void monitor_main(struct plan *p, int create, int report_fd)
         }
     }
     if (!p->runtime && write_all(sync[1], "1", 1) < 0) {
-        fmt_error(err, sizeof err, errno, "sync", "%s", strerror(errno));
+        /* The init is gone already: its own report (written before it exited) says why, better than EPIPE does. */
+        int saved = errno;
+        char early[1100];
+        read_verdict(rep[0], early, sizeof early);
+        if (!strncmp(early, "error ", 6)) fail(report_fd, early, pid);
+        fmt_error(err, sizeof err, saved, "sync", "%s", strerror(saved));
         fail(report_fd, err, pid);
     }
     close(sync[1]);
@@ -620,15 +639,7 @@ void monitor_main(struct plan *p, int create, int report_fd)
 
     /* Wait for the init's verdict: an error line, "ready" (create), or EOF when execve succeeded. */
     char line[1100];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(rep[0], line + len, sizeof line - 1 - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        len += (size_t)n;
-        if (memchr(line, '\n', len) || len == sizeof line - 1) break;
-    }
-    line[len] = 0;
+    read_verdict(rep[0], line, sizeof line);
     close(rep[0]);
     if (!strncmp(line, "error ", 6)) fail(report_fd, line, pid);
     if (create && !p->runtime && strncmp(line, "ready", 5)) {

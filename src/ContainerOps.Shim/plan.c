@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,12 @@
 static const char *const ns_names[NS_COUNT] = { "user", "ipc", "uts", "net", "pid", "mount", "cgroup" };
 
 const char *ns_name(int kind) { return ns_names[kind]; }
+
+int ns_clone_flag(int kind)
+{
+    static const int flags[NS_COUNT] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWCGROUP };
+    return flags[kind];
+}
 
 void fmt_error(char *buf, size_t len, int err, const char *stage, const char *fmt, ...)
 {

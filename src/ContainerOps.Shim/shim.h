@@ -77,6 +77,8 @@ int write_string_file(const char *path, const char *s);
 void fmt_error(char *buf, size_t len, int err, const char *stage, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 const char *ns_name(int kind);
+/* The CLONE_NEW* flag of a namespace kind: setns with it refuses a file of another kind of namespace. */
+int ns_clone_flag(int kind);
 
 /* container.c: runs in the cloned init; never returns. sync_fd: read one byte before setup;
  * report_fd: CLOEXEC pipe for the error line (or "ready\n" in create mode). With console_fd >= 0 the init

@@ -40,6 +40,23 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
     }
 
     [Fact]
+    public async Task A_namespace_path_of_another_kind_is_refused_and_one_of_the_right_kind_is_joined()
+    {
+        static void JoinNet(OciSpec s, string path) =>
+            s.Linux!.Namespaces = s.Linux.Namespaces.Where(n => n.Type != "network").Append(new OciNamespace { Type = "network", Path = path }).ToList();
+        var wrong = _f.Bundle(new[] { "/bin/true" }, edit: s => JoinNet(s, "/proc/self/ns/uts"));
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(wrong)));
+        Assert.Contains("not a namespace of that kind", e.Message);
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(wrong.Id).State);
+
+        var ours = $"/proc/{Environment.ProcessId}/ns/net";
+        var joined = _f.Bundle(new[] { "/bin/sh", "-c", "readlink /proc/self/ns/net" }, edit: s => JoinNet(s, ours));
+        var (status, stdout, _) = await _f.RunToEnd(joined);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Equal(new FileInfo(ours).LinkTarget, stdout.Trim());
+    }
+
+    [Fact]
     public async Task Loopback_is_up_in_a_new_network_namespace()
     {
         var (status, stdout, _) = await Sh("cat /sys/class/net/lo/operstate; cat /sys/class/net/lo/flags");
