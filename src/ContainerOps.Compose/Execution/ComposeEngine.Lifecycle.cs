@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json.Nodes;
 using ContainerOps.Client;
 using ContainerOps.Compose.Model;
 using ContainerOps.Core.Api;
@@ -135,17 +134,13 @@ public sealed partial class ComposeEngine
             Report("Network", n.Name, "Removed");
         }
 
-        if (options.RemoveVolumes && await HasVolumesApiAsync(ct))
+        if (options.RemoveVolumes)
         {
-            var filter = Uri.EscapeDataString($"{{\"label\":[\"{ComposeLabels.Project}={Project.Name}\"]}}");
-            var list = await _client.SendJsonAsync(HttpMethod.Get, "volumes?filters=" + filter, null, ct);
-            foreach (var v in list?["Volumes"]?.AsArray() ?? new JsonArray())
+            var filters = new Dictionary<string, List<string>> { ["label"] = [$"{ComposeLabels.Project}={Project.Name}"] };
+            foreach (var name in (await _client.ListVolumesAsync(filters, ct)).Select(v => v.Name))
             {
-                var name = v?["Name"]?.GetValue<string>();
-                if (name is null) continue;
                 Report("Volume", name, "Removing", false);
-                try { await _client.SendJsonAsync(HttpMethod.Delete, "volumes/" + Uri.EscapeDataString(name), null, ct); }
-                catch (ContainerOpsException e) when (IsNotFound(e)) { }
+                await _client.RemoveVolumeAsync(name, force: true, ct); // force: one that went meanwhile is no error
                 Report("Volume", name, "Removed");
             }
         }

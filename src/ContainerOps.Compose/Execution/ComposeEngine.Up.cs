@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using ContainerOps.Client;
 using ContainerOps.Compose.Model;
 using ContainerOps.Core.Api;
@@ -57,20 +56,12 @@ public sealed partial class ComposeEngine
     /// external networks.</summary>
     private async Task PreflightAsync(ComposePlan plan, CancellationToken ct)
     {
-        bool? hasVolumes = null;
         foreach (var sp in plan.Services)
         {
             var s = sp.Service;
             for (var i = 0; i < s.Volumes.Count; i++)
             {
                 var v = s.Volumes[i];
-                if (v.Type == "volume")
-                {
-                    hasVolumes ??= await HasVolumesApiAsync(ct);
-                    if (hasVolumes == false)
-                        throw new ComposeOperationException(
-                            $"services.{s.Name}.volumes[{i}]: {(v.Source is null ? "an anonymous volume" : $"the named volume \"{v.Source}\"")} needs the daemon's volumes API (/volumes), which this daemon does not have yet; use a bind mount or tmpfs", s.Name);
-                }
                 if (v.Type == "bind" && v.CreateHostPath != true && !Path.Exists(v.Source))
                     throw new ComposeOperationException($"services.{s.Name}.volumes[{i}]: the bind source {v.Source} does not exist", s.Name);
             }
@@ -138,19 +129,18 @@ public sealed partial class ComposeEngine
                     if (v.Source is { } key && Project.Volumes[key].External) continue;
                     try
                     {
-                        await _client.SendJsonAsync(HttpMethod.Get, "volumes/" + Uri.EscapeDataString(name), null, ct);
+                        await _client.InspectVolumeAsync(name, ct);
                         continue;
                     }
                     catch (ContainerOpsException e) when (IsNotFound(e)) { }
                     Report("Volume", name, "Creating", false);
-                    var labels = new JsonObject { [ComposeLabels.Project] = Project.Name, [ComposeLabels.Version] = ComposeLabels.VersionValue };
+                    var labels = new Dictionary<string, string> { [ComposeLabels.Project] = Project.Name, [ComposeLabels.Version] = ComposeLabels.VersionValue };
                     if (v.Source is { } source)
                     {
                         labels[ComposeLabels.Volume] = source;
                         foreach (var (k, l) in Project.Volumes[source].Labels) labels[k] = l;
                     }
-                    var body = new JsonObject { ["Name"] = name, ["Driver"] = "local", ["Labels"] = labels };
-                    await _client.SendJsonAsync(HttpMethod.Post, "volumes/create", body, ct);
+                    await _client.CreateVolumeAsync(new VolumeCreateRequest { Name = name, Driver = "local", Labels = labels }, ct);
                     Report("Volume", name, "Created");
                 }
     }
@@ -211,9 +201,8 @@ public sealed partial class ComposeEngine
     {
         while (true)
         {
-            var json = await _client.SendJsonAsync(HttpMethod.Get, $"containers/{Uri.EscapeDataString(container)}/json", null, ct);
-            var state = json?["State"];
-            var health = state?["Health"]?["Status"]?.GetValue<string>();
+            var state = (await _client.InspectContainerAsync(container, ct)).State;
+            var health = state.Health?.Status;
             switch (health)
             {
                 case "healthy": return;
@@ -222,8 +211,8 @@ public sealed partial class ComposeEngine
                     throw new ComposeOperationException(
                         $"container {container} has no health status: service_healthy needs a healthcheck that the daemon runs (services.{service}.healthcheck)", service);
             }
-            if (state?["Running"]?.GetValue<bool>() == false)
-                throw new ComposeOperationException($"dependency failed to start: container {container} exited ({state["ExitCode"]?.GetValue<int>()}) before it was healthy", service);
+            if (!state.Running)
+                throw new ComposeOperationException($"dependency failed to start: container {container} exited ({state.ExitCode}) before it was healthy", service);
             await Task.Delay(PollInterval, ct);
         }
     }
@@ -319,15 +308,14 @@ public sealed partial class ComposeEngine
                 var service = ComposePlanner.Label(c, ComposeLabels.Service)!;
                 while (true)
                 {
-                    var json = await _client.SendJsonAsync(HttpMethod.Get, $"containers/{Uri.EscapeDataString(c.Name)}/json", null, cts.Token);
-                    var state = json?["State"];
-                    if (state?["Running"]?.GetValue<bool>() != true)
+                    var state = (await _client.InspectContainerAsync(c.Name, cts.Token)).State;
+                    if (!state.Running)
                     {
                         // A one-shot service that finished well is done; anything else that is not running failed.
-                        if (state?["ExitCode"]?.GetValue<int>() == 0 && state?["Status"]?.GetValue<string>() == "exited") break;
-                        throw new ComposeOperationException($"container {c.Name} is not running ({state?["Status"]}, exit {state?["ExitCode"]})", service);
+                        if (state.ExitCode == 0 && state.Status == "exited") break;
+                        throw new ComposeOperationException($"container {c.Name} is not running ({state.Status}, exit {state.ExitCode})", service);
                     }
-                    var health = state["Health"]?["Status"]?.GetValue<string>();
+                    var health = state.Health?.Status;
                     if (health is null or "healthy") break;
                     if (health == "unhealthy") throw new ComposeOperationException($"container {c.Name} is unhealthy", service);
                     await Task.Delay(PollInterval, cts.Token);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using ContainerOps.Client;
 using ContainerOps.Compose.Model;
 using ContainerOps.Core.Api;
@@ -50,22 +49,8 @@ public sealed partial class ComposeEngine
 
     /// <summary>State.Health.Status of Docker's inspect JSON ("starting", "healthy", "unhealthy"), or null when the
     /// container has no health check.</summary>
-    public async Task<string?> HealthStatusAsync(string container, CancellationToken ct = default)
-    {
-        var json = await _client.SendJsonAsync(HttpMethod.Get, $"containers/{Uri.EscapeDataString(container)}/json", null, ct);
-        return json?["State"]?["Health"]?["Status"]?.GetValue<string>();
-    }
-
-    /// <summary>Whether the daemon serves Docker's volumes API (GET /volumes).</summary>
-    private async Task<bool> HasVolumesApiAsync(CancellationToken ct)
-    {
-        try
-        {
-            await _client.SendJsonAsync(HttpMethod.Get, "volumes", null, ct);
-            return true;
-        }
-        catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { return false; }
-    }
+    public async Task<string?> HealthStatusAsync(string container, CancellationToken ct = default) =>
+        (await _client.InspectContainerAsync(container, ct)).State.Health?.Status;
 
     private static bool IsNotFound(ContainerOpsException e) => e.Error.Kind == ErrorKind.NotFound;
 }
