@@ -57,15 +57,7 @@ public sealed class LoopbackRegistry : IDisposable
 /// a registry, pull into a fresh root and run; save/load, history, diff, commit, prune, df.</summary>
 public class CliImageTests
 {
-    private static string Cli
-    {
-        get
-        {
-            var path = Environment.GetEnvironmentVariable("CONTAINEROPS_CLI") is { Length: > 0 } p ? p : Path.Combine(PrivateDaemon.RepoRoot, "bin", "containerops");
-            Assert.True(File.Exists(path), $"{path} is missing: run ./build.sh build");
-            return path;
-        }
-    }
+    private static string Cli => PrivateDaemon.CliPath;
 
     [Fact]
     public void On_a_terminal_the_cli_leaves_the_keypad_mode_alone()
@@ -79,8 +71,7 @@ public class CliImageTests
         Assert.DoesNotContain("\u001b=", output);
     }
 
-    private static string Run(PrivateDaemon d, string args, bool check = true) =>
-        Shell.Run(Cli, $"-H unix://{Path.Combine(d.RunRoot, "containerops.sock")} {args}", check, timeoutMs: 300_000);
+    private static string Run(PrivateDaemon d, string args, bool check = true) => d.Cli(args, check);
 
     [Fact]
     public async Task BuildPushPullRunThroughTheCli()

@@ -6,7 +6,7 @@ namespace ContainerOps.Daemon.Tests;
 /// <summary>What inspect, ps and images show, through the API and the containerops executable, against a private daemon.</summary>
 public class InspectShapeTests
 {
-    private static string Cli => Environment.GetEnvironmentVariable("CONTAINEROPS_CLI") is { Length: > 0 } p ? p : Path.Combine(PrivateDaemon.RepoRoot, "bin", "containerops");
+    private static string Cli => PrivateDaemon.CliPath;
 
     private static (int Code, string Output) Run(PrivateDaemon d, string args)
     {

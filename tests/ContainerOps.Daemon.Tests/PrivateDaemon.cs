@@ -41,6 +41,21 @@ public sealed class PrivateDaemon : IDisposable
         Start();
     }
 
+    /// <summary>The containerops executable the tests run (CONTAINEROPS_CLI, else bin/containerops of ./build.sh build).</summary>
+    public static string CliPath
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable("CONTAINEROPS_CLI") is { Length: > 0 } p ? p : Path.Combine(RepoRoot, "bin", "containerops");
+            Assert.True(File.Exists(path), $"{path} is missing: run ./build.sh build");
+            return path;
+        }
+    }
+
+    /// <summary>Runs the CLI against this daemon; its stdout (a non-zero exit throws, with stderr, when checked).</summary>
+    public string Cli(string args, bool check = true, int timeoutMs = 300_000) =>
+        Shell.Run(CliPath, $"-H unix://{Path.Combine(RunRoot, "containerops.sock")} {args}", check, timeoutMs: timeoutMs);
+
     public static string RepoRoot
     {
         get

@@ -9,15 +9,7 @@ namespace ContainerOps.Daemon.Tests;
 [Collection("daemon")]
 public class SecurityOptTests(DaemonFixture fx)
 {
-    private static string Cli
-    {
-        get
-        {
-            var path = Environment.GetEnvironmentVariable("CONTAINEROPS_CLI") is { Length: > 0 } p ? p : Path.Combine(PrivateDaemon.RepoRoot, "bin", "containerops");
-            Assert.True(File.Exists(path), $"{path} is missing: run ./build.sh build");
-            return path;
-        }
-    }
+    private static string Cli => PrivateDaemon.CliPath;
 
     private (int Code, string Stdout, string Stderr) Run(params string[] args)
     {
