@@ -35,10 +35,15 @@ public sealed class TlsClusterServer : IAsyncDisposable
         File.WriteAllText(KubeconfigPath, Host.Kubeconfig());
     }
 
-    public (int Exit, string Out, string Err) KubectlWithInput(string stdin, params string[] args)
+    public (int Exit, string Out, string Err) KubectlWithInput(string stdin, params string[] args) =>
+        Run(ContainerOps.TestSupport.Kubectl.Path, stdin, args);
+
+    /// <summary>Another kubectl (an older one) with this server's kubeconfig and a private cache.</summary>
+    public (int Exit, string Out, string Err) KubectlAt(string binary, params string[] args) => Run(binary, "", args);
+
+    private (int Exit, string Out, string Err) Run(string binary, string stdin, string[] args)
     {
-        var psi = Start(args);
-        using var p = Process.Start(psi)!;
+        using var p = Process.Start(StartWith(binary, args))!;
         p.StandardInput.Write(stdin);
         p.StandardInput.Close();
         var err = p.StandardError.ReadToEndAsync();
@@ -57,9 +62,11 @@ public sealed class TlsClusterServer : IAsyncDisposable
         return output;
     }
 
-    public ProcessStartInfo Start(params string[] args)
+    public ProcessStartInfo Start(params string[] args) => StartWith(ContainerOps.TestSupport.Kubectl.Path, args);
+
+    private ProcessStartInfo StartWith(string binary, string[] args)
     {
-        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path)
+        var psi = new ProcessStartInfo(binary)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

@@ -69,6 +69,32 @@ public static class Discovery
         return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}", ["resources"] = resources };
     }
 
+    /// <summary>Sent as plain bytes: the media type clients ask for has an '@', which Go's media type parser (and so
+    /// kubectl's response handling) refuses in a Content-Type.</summary>
+    public const string OpenApiV2ProtobufType = "application/octet-stream";
+
+    public static JsonObject OpenApiV2() => new()
+    {
+        ["swagger"] = "2.0", ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
+        ["paths"] = new JsonObject(), ["definitions"] = new JsonObject(),
+    };
+
+    /// <summary>The same document as the OpenAPI v2 protobuf message (gnostic's openapi_v2.Document): swagger (1),
+    /// info (2: title 1, version 2), paths (8) and definitions (9) empty. Written by hand: five fields.</summary>
+    public static byte[] OpenApiV2Protobuf()
+    {
+        static byte[] Field(int number, byte[] value) => [(byte)(number << 3 | 2), .. Varint(value.Length), .. value];
+        static byte[] Varint(int n)
+        {
+            var bytes = new List<byte>();
+            for (; n >= 0x80; n >>= 7) bytes.Add((byte)(n | 0x80));
+            bytes.Add((byte)n);
+            return [.. bytes];
+        }
+        static byte[] Text(string s) => System.Text.Encoding.UTF8.GetBytes(s);
+        return [.. Field(1, Text("2.0")), .. Field(2, [.. Field(1, Text("Kubernetes")), .. Field(2, Text(KubernetesVersion))]), .. Field(8, []), .. Field(9, [])];
+    }
+
     /// <summary>/openapi/v3: where each group-version's document is.</summary>
     public static JsonObject OpenApiV3Root()
     {

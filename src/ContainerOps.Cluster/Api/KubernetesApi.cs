@@ -52,6 +52,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 ctx.Response.ContentType = "text/plain";
                 return ctx.Response.WriteAsync("ok");
             case "openapi":
+                if (segments is [_, "v2"]) return WriteOpenApiV2Async(ctx);
                 if (segments is [_, "v3"]) return WriteAsync(ctx, 200, Discovery.OpenApiV3Root());
                 if (segments is [_, "v3", "api", var cv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3("", cv) ?? throw StatusException.PathNotFound());
                 if (segments is [_, "v3", "apis", var g, var gv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3(g, gv) ?? throw StatusException.PathNotFound());
@@ -65,6 +66,18 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 return ResourceAsync(ctx, segments[1], segments[2], segments[3..]);
         }
         throw StatusException.PathNotFound();
+    }
+
+    /// <summary>/openapi/v2, which kubectl before 1.27 reads for validation (as protobuf): a document with no
+    /// definitions, so clients skip schema validation of every kind and the server's own validation decides.</summary>
+    private static Task WriteOpenApiV2Async(HttpContext ctx)
+    {
+        if (ctx.Request.Headers.Accept.ToString().Contains("protobuf", StringComparison.Ordinal))
+        {
+            ctx.Response.ContentType = Discovery.OpenApiV2ProtobufType;
+            return ctx.Response.Body.WriteAsync(Discovery.OpenApiV2Protobuf()).AsTask();
+        }
+        return WriteAsync(ctx, 200, Discovery.OpenApiV2());
     }
 
     private Task ResourceAsync(HttpContext ctx, string group, string version, string[] rest)
