@@ -290,6 +290,45 @@ public sealed class ExecCreateRequest
     public bool Privileged { get; set; }
     /// <summary>[height, width] of the terminal with <see cref="Tty"/>, set before the process starts (Docker's ConsoleSize).</summary>
     public List<int>? ConsoleSize { get; set; }
+    /// <summary>Docker clients say which output they attach; absent means both (our own sessions always take both).</summary>
+    public bool? AttachStdout { get; set; }
+    public bool? AttachStderr { get; set; }
+    public string? DetachKeys { get; set; }
+}
+
+/// <summary>`POST /exec/{id}/start` (Docker Engine API).</summary>
+public sealed class ExecStartRequest
+{
+    public bool Detach { get; set; }
+    public bool Tty { get; set; }
+    public List<int>? ConsoleSize { get; set; }
+}
+
+/// <summary>`GET /exec/{id}/json` (Docker Engine API): an exec's configuration and, once it ended, its exit code.</summary>
+public sealed class ExecInspectResponse
+{
+    public string ID { get; set; } = "";
+    public string ContainerID { get; set; } = "";
+    public bool Running { get; set; }
+    /// <summary>Null until the process has ended, as Docker's.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public int? ExitCode { get; set; }
+    public int Pid { get; set; }
+    public bool CanRemove { get; set; }
+    public string DetachKeys { get; set; } = "";
+    public bool OpenStdin { get; set; }
+    public bool OpenStdout { get; set; }
+    public bool OpenStderr { get; set; }
+    public ExecProcessConfig ProcessConfig { get; set; } = new();
+}
+
+public sealed class ExecProcessConfig
+{
+    [JsonPropertyName("tty")] public bool Tty { get; set; }
+    [JsonPropertyName("entrypoint")] public string Entrypoint { get; set; } = "";
+    [JsonPropertyName("arguments")] public List<string> Arguments { get; set; } = new();
+    [JsonPropertyName("privileged")] public bool Privileged { get; set; }
+    [JsonPropertyName("user")] public string User { get; set; } = "";
 }
 
 /// <summary>Frames of a streamed, non-interactive exec or attach (NDJSON): output chunks, then one exit frame.</summary>
