@@ -189,4 +189,39 @@ public class DockerCliTests
         }
         finally { await d.Client.RemoveContainerAsync(id, force: true); }
     }
+
+    /// <summary>run's everyday flags as the kernel shows them inside, and flags that ContainerOps cannot honour refused by
+    /// name with docker's 125 instead of being ignored.</summary>
+    [DockerCliFact]
+    public async Task RunFlagsReachTheContainer()
+    {
+        using var d = new PrivateDaemon();
+        await d.ImportBusyboxAsync("dockercli/busybox:1");
+        string Run(params string[] args) => Ok(d, ["run", "--rm", "--network", "none", .. args]);
+        Assert.Equal("512\n1024\n", Run("--ulimit", "nofile=512:1024", "dockercli/busybox:1", "sh", "-c", "ulimit -n; ulimit -Hn"));
+        Assert.Equal("0 55 1234\n", Run("--group-add", "1234", "--group-add", "55", "dockercli/busybox:1", "id", "-G"));
+        Assert.Equal(File.ReadAllText("/proc/1/comm"), Run("--pid", "host", "dockercli/busybox:1", "cat", "/proc/1/comm"));
+        Assert.Equal("example.org\n", Run("--domainname", "example.org", "dockercli/busybox:1", "cat", "/proc/sys/kernel/domainname"));
+        Assert.Equal("300\n", Run("--oom-score-adj", "300", "--cpu-quota", "50000", "--cpu-period", "100000", "--memory-reservation", "32m",
+            "dockercli/busybox:1", "cat", "/proc/self/oom_score_adj"));
+        Assert.StartsWith("c", Run("--device", "/dev/null:/dev/extra-null:rw", "dockercli/busybox:1", "ls", "-l", "/dev/extra-null"));
+        Assert.Equal("logged\n", Run("--log-opt", "max-size=1m", "--log-opt", "max-file=2", "dockercli/busybox:1", "echo", "logged"));
+        var sleeper = Ok(d, "run", "-d", "--network", "none", "dockercli/busybox:1", "sleep", "1000").Trim();
+        try { Assert.Contains("sleep 1000", Run("--pid", "container:" + sleeper, "dockercli/busybox:1", "ps")); }
+        finally { await d.Client.RemoveContainerAsync(sleeper, force: true); }
+
+        foreach (var (flag, field) in new[] { ("--init", "HostConfig.Init"), ("--blkio-weight=300", "HostConfig.BlkioWeight") })
+        {
+            var (code, _, error) = Docker(d, "run", "--rm", "--network", "none", flag, "dockercli/busybox:1", "true");
+            Assert.True(code == 125, $"{flag}: exit {code} {error}");
+            Assert.Contains(field, error);
+        }
+        var (logCode, _, logError) = Docker(d, "run", "--rm", "--network", "none", "--log-driver", "none", "dockercli/busybox:1", "true");
+        Assert.Equal(125, logCode);
+        Assert.Contains("log driver 'none'", logError);
+        // A run that cannot start ends (127) and, with --rm, leaves nothing.
+        var (missingCode, _, _) = Docker(d, "run", "--rm", "--network", "none", "dockercli/busybox:1", "/no/such/program");
+        Assert.Equal(127, missingCode);
+        Assert.Empty(await d.Client.ListContainersAsync(all: true));
+    }
 }

@@ -27,6 +27,7 @@ internal static class Routes
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
         {
             var body = (await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request")).WithoutNulls();
+            UnsupportedFields.Refuse(body, req.Query["name"].ToString() is { Length: > 0 } n ? n : body.Name);
             return Json.Ok(await m.CreateAsync(body, req.Query["name"].ToString()), J.ContainerCreateResponse);
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
