@@ -53,7 +53,8 @@ public static partial class Program
         using var cluster = ClusterHost.Open(options.Root, new ClusterHostOptions { TlsEndpoint = ClusterHostOptions.ParseAddress(options.ClusterAddress) });
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.ListenUnixSocket(socket);
+            // Docker clients half-close attach and exec connections and read on: HijackedConnections keeps them.
+            k.ListenUnixSocket(socket, listen => listen.Use(HijackedConnections.Middleware));
             k.AllowSynchronousIO = true;
             k.Limits.MaxRequestBodySize = null;
             cluster.Listen(k);
@@ -63,6 +64,7 @@ public static partial class Program
         builder.Services.AddSingleton<ContainerVolumes>();
         builder.Services.AddSingleton<ContainerManager>();
         builder.Services.AddSingleton<Sessions>();
+        builder.Services.AddSingleton<ExecRegistry>();
 
         var app = builder.Build();
         var manager = app.Services.GetRequiredService<ContainerManager>();

@@ -124,7 +124,12 @@ public sealed partial class ImageService
 
     /// <summary>Writes the container's merged root filesystem as a tar (docker export). Mounts it for the time of the
     /// export when it is not mounted.</summary>
-    public Task ExportContainerAsync(string containerId, Stream output, CancellationToken ct = default) => Task.Run(() =>
+    public Task ExportContainerAsync(string containerId, Stream output, CancellationToken ct = default) =>
+        WithContainerRootfsAsync(containerId, merged => LayerWriter.Write(merged, output, overlayUpper: false, ct), ct);
+
+    /// <summary>Runs <paramref name="work"/> on the container's merged root filesystem: the running container's own mount,
+    /// or one made for the while (and removed after) when the container is not running.</summary>
+    public Task<T> WithContainerRootfsAsync<T>(string containerId, Func<string, T> work, CancellationToken ct = default) => Task.Run(() =>
     {
         string merged;
         bool mountedHere = false;
@@ -140,7 +145,7 @@ public sealed partial class ImageService
                 mountedHere = true;
             }
         }
-        try { LayerWriter.Write(merged, output, overlayUpper: false, ct); }
+        try { return work(merged); }
         finally
         {
             if (mountedHere) lock (_lock) _snapshots.Unmount(containerId);

@@ -624,6 +624,10 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         fmt_error(err, errlen, errno, "hostname", "%s: %s", p->hostname, strerror(errno));
         INIT_FAIL();
     }
+    if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0) {
+        fmt_error(err, errlen, errno, "domainname", "%s: %s", p->domainname, strerror(errno));
+        INIT_FAIL();
+    }
     if (p->ns_set[NS_NET] && !p->ns_path[NS_NET] && loopback_up(err, errlen) < 0) INIT_FAIL();
     if (console_fd >= 0 && setup_console(p, console_fd, err, errlen) < 0) INIT_FAIL();
     if (p->cwd && !p->readonly_rootfs) mkdir_p(p->cwd);

@@ -185,6 +185,7 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
         else if (!strcmp(kw, "rootfs")) { NEED(1); p->rootfs = a[0]; }
         else if (!strcmp(kw, "readonly_rootfs")) { NEED(1); NUM(a[0], p->readonly_rootfs, 10); }
         else if (!strcmp(kw, "hostname")) { NEED(1); p->hostname = a[0]; }
+        else if (!strcmp(kw, "domainname")) { NEED(1); p->domainname = a[0]; }
         else if (!strcmp(kw, "namespace")) {
             if (na != 1 && na != 2) NEED(1);
             int k;

@@ -35,6 +35,7 @@ struct plan {
     char *rootfs;
     int readonly_rootfs;
     char *hostname;
+    char *domainname;
     int ns_set[NS_COUNT];       /* namespace line present */
     char *ns_path[NS_COUNT];    /* NULL: new namespace */
     unsigned long propagation;

@@ -147,4 +147,39 @@ public class HealthOptionsTests
     [InlineData("--health-retries cannot be negative", "--health-retries", "-1", "img")]
     public void BadHealthFlagsAreRefused(string message, params string[] args) =>
         Assert.Equal(message, Assert.Throws<UsageException>(() => Request(args)).Message);
+
+    [Fact]
+    public void MapsProcessAndCgroupOptionsAsDockerDoes()
+    {
+        var r = Request("--ulimit", "nofile=512:1024", "--ulimit", "nproc=64", "--group-add", "audio", "--group-add", "55", "--pid", "host",
+            "--cgroup-parent", "batch", "--cpu-quota", "50000", "--cpu-period", "100000", "--memory-reservation", "32m",
+            "--oom-score-adj", "-500", "--oom-kill-disable", "--device", "/dev/fuse", "--device", "/dev/null:/dev/n2:r",
+            "--device", "/dev/zero:rw", "--device-cgroup-rule", "c 1:3 rwm", "--log-driver", "json-file", "--log-opt", "max-size=1m",
+            "--domainname", "example.org", "img");
+        var h = r.HostConfig;
+        Assert.Equal(new[] { ("nofile", 512L, 1024L), ("nproc", 64L, 64L) }, h.Ulimits.Select(u => (u.Name, u.Soft, u.Hard)));
+        Assert.Equal(new[] { "audio", "55" }, h.GroupAdd);
+        Assert.Equal("host", h.PidMode);
+        Assert.Equal("batch", h.CgroupParent);
+        Assert.Equal((50000L, 100000L, 32L << 20), (h.CpuQuota, h.CpuPeriod, h.MemoryReservation));
+        Assert.Equal(-500, h.OomScoreAdj);
+        Assert.True(h.OomKillDisable);
+        Assert.Equal(new[] { ("/dev/fuse", "/dev/fuse", "rwm"), ("/dev/null", "/dev/n2", "r"), ("/dev/zero", "/dev/zero", "rw") },
+            h.Devices.Select(d => (d.PathOnHost, d.PathInContainer, d.CgroupPermissions)));
+        Assert.Equal(new[] { "c 1:3 rwm" }, h.DeviceCgroupRules);
+        Assert.Equal("json-file", h.LogConfig!.Type);
+        Assert.Equal("1m", h.LogConfig.Config["max-size"]);
+        Assert.Equal("example.org", r.Domainname);
+    }
+
+    [Theory]
+    [InlineData("--init", "--init is not supported")]
+    [InlineData("--ulimit=nofile", "--ulimit")]
+    [InlineData("--ulimit=nofile=a:b", "--ulimit")]
+    [InlineData("--device=/a:/b:rw:x", "--device")]
+    public void RefusesByName(string flag, string message)
+    {
+        var e = Assert.Throws<UsageException>(() => Request(flag, "img"));
+        Assert.Contains(message, e.Message);
+    }
 }

@@ -119,4 +119,57 @@ public sealed class SpecBuilderTests : IDisposable
         var e = Refused(() => SpecBuilder.Build(new ContainerSpecInput { Id = "a", RootfsPath = other.Path, Args = new[] { "x" }, User = "root" }));
         Assert.Equal("InvalidUser", e.Error.Id);
     }
+
+    [Fact]
+    public void Dockers_process_and_cgroup_options_reach_the_spec()
+    {
+        var hc = new HostConfig
+        {
+            Ulimits = [new Ulimit { Name = "nofile", Soft = 512, Hard = 1024 }, new Ulimit { Name = "core", Soft = -1, Hard = -1 }],
+            GroupAdd = ["audio", "4242"], PidMode = "host", CgroupParent = "/batch/", CpuQuota = 50_000, CpuPeriod = 100_000,
+            MemoryReservation = 32 << 20, OomScoreAdj = 300, OomKillDisable = true,
+            Devices = [new DeviceMapping { PathOnHost = "/dev/null", PathInContainer = "/dev/other-null", CgroupPermissions = "rw" }],
+            DeviceCgroupRules = ["b 8:* r"],
+        };
+        var spec = SpecBuilder.Build(new ContainerSpecInput { Id = "abc123", RootfsPath = _root.Path, Args = ["/bin/true"], HostConfig = hc, Domainname = "example.org" });
+        Assert.Equal(new[] { ("RLIMIT_NOFILE", 512UL, 1024UL), ("RLIMIT_CORE", ulong.MaxValue, ulong.MaxValue) },
+            spec.Process!.Rlimits!.Select(r => (r.Type, r.Soft, r.Hard)));
+        Assert.Equal(new uint[] { 29, 4242 }, spec.Process.User.AdditionalGids);
+        Assert.DoesNotContain(spec.Linux!.Namespaces, n => n.Type == "pid");
+        Assert.Equal("/batch/abc123", spec.Linux.CgroupsPath);
+        Assert.Equal((50_000L, 100_000UL), (spec.Linux.Resources!.Cpu!.Quota, spec.Linux.Resources.Cpu.Period));
+        Assert.Equal(32L << 20, spec.Linux.Resources.Memory!.Reservation);
+        Assert.True(spec.Linux.Resources.Memory.DisableOomKiller);
+        Assert.Equal(300, spec.Process.OomScoreAdj);
+        Assert.Equal("example.org", spec.Domainname);
+        Assert.Contains(spec.Linux.Devices!, d => d is { Path: "/dev/other-null", Type: "c", Major: 1, Minor: 3 });
+        Assert.Contains(spec.Linux.Resources.Devices!, r => r is { Allow: true, Type: "c", Major: 1, Minor: 3, Access: "rw" });
+        Assert.Contains(spec.Linux.Resources.Devices!, r => r is { Allow: true, Type: "b", Major: 8, Minor: null, Access: "r" });
+    }
+
+    [Theory]
+    [InlineData("ulimit", "HostConfig.Ulimits")]
+    [InlineData("group", "HostConfig.GroupAdd")]
+    [InlineData("pid", "HostConfig.PidMode")]
+    [InlineData("cgroup-parent", "HostConfig.CgroupParent")]
+    [InlineData("cpus-and-quota", "HostConfig.CpuQuota")]
+    [InlineData("oom-score", "HostConfig.OomScoreAdj")]
+    [InlineData("device", "HostConfig.Devices")]
+    [InlineData("device-rule", "HostConfig.DeviceCgroupRules")]
+    public void Bad_docker_options_are_refused_by_field(string what, string field)
+    {
+        var hc = new HostConfig();
+        switch (what)
+        {
+            case "ulimit": hc.Ulimits = [new Ulimit { Name = "nofile", Soft = 2048, Hard = 1024 }]; break;
+            case "group": hc.GroupAdd = ["nosuchgroup"]; break;
+            case "pid": hc.PidMode = "sideways"; break;
+            case "cgroup-parent": hc.CgroupParent = "../escape"; break;
+            case "cpus-and-quota": (hc.NanoCpus, hc.CpuQuota) = (1_000_000_000, 50_000); break;
+            case "oom-score": hc.OomScoreAdj = 1001; break;
+            case "device": hc.Devices = [new DeviceMapping { PathOnHost = "/etc/passwd" }]; break;
+            case "device-rule": hc.DeviceCgroupRules = ["c 1 rwm"]; break;
+        }
+        Assert.Equal(field, Refused(() => SpecBuilder.Build(Input(hc))).Error.Field);
+    }
 }

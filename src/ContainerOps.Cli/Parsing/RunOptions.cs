@@ -59,6 +59,27 @@ public static class RunOptions
         new("health-start-period", null, OptionKind.Value, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", "duration"),
         new("health-start-interval", null, OptionKind.Value, "Time between running the check during the start period (ms|s|m|h) (default 0s)", "duration"),
         new("no-healthcheck", null, OptionKind.Flag, "Disable any container-specified HEALTHCHECK"),
+        new("ulimit", null, OptionKind.List, "Ulimit options (NAME=SOFT[:HARD], -1 for unlimited)"),
+        new("group-add", null, OptionKind.List, "Add additional groups to join"),
+        new("pid", null, OptionKind.Value, "PID namespace to use (host, container:NAME)"),
+        new("cgroup-parent", null, OptionKind.Value, "Optional parent cgroup for the container"),
+        new("cpu-quota", null, OptionKind.Value, "Limit CPU CFS (Completely Fair Scheduler) quota", "int"),
+        new("cpu-period", null, OptionKind.Value, "Limit CPU CFS (Completely Fair Scheduler) period", "int"),
+        new("memory-reservation", null, OptionKind.Value, "Memory soft limit", "bytes"),
+        new("oom-score-adj", null, OptionKind.Value, "Tune host's OOM preferences (-1000 to 1000)", "int"),
+        new("oom-kill-disable", null, OptionKind.Flag, "Disable OOM Killer (cgroup v1)"),
+        new("device", null, OptionKind.List, "Add a host device to the container (/host[:/container[:rwm]])"),
+        new("device-cgroup-rule", null, OptionKind.List, "Add a rule to the cgroup allowed devices list ('c 1:3 rwm')"),
+        new("log-driver", null, OptionKind.Value, "Logging driver for the container (json-file)"),
+        new("log-opt", null, OptionKind.List, "Log driver options (max-size=, max-file=)"),
+        new("domainname", null, OptionKind.Value, "Container NIS domain name"),
+        new("init", null, OptionKind.Flag, "Run an init inside the container that forwards signals and reaps processes (not supported)"),
+    };
+
+    /// <summary>Flags docker has that ContainerOps cannot honour yet: refused by name, never taken and ignored.</summary>
+    private static readonly Dictionary<string, string> Refused = new(StringComparer.Ordinal)
+    {
+        ["init"] = "--init is not supported: ContainerOps has no init to run as the container's pid 1 yet",
     };
 
     /// <summary>Options only <c>run</c> has.</summary>
@@ -139,7 +160,57 @@ public static class RunOptions
         if (a.Value("shm-size") is string shm) h.ShmSize = Units.ParseMemory(shm, "shm-size");
         h.IpcMode = a.Value("ipc");
         foreach (var s in a.Values("sysctl")) { var (k, v) = KeyValue(s, "sysctl", requireValue: true); h.Sysctls[k] = v; }
+        ApplyProcessOptions(a, r);
         return r;
+    }
+
+    /// <summary>--ulimit, --group-add, --pid, --cgroup-parent, CFS quota and period, memory reservation, OOM options, devices,
+    /// the log driver and --domainname, as the docker CLI puts them in HostConfig.</summary>
+    private static void ApplyProcessOptions(ParsedArgs a, ContainerCreateRequest r)
+    {
+        foreach (var (flag, reason) in Refused)
+            if (a.Has(flag)) throw new UsageException(reason);
+        var h = r.HostConfig;
+        foreach (var u in a.Values("ulimit")) h.Ulimits.Add(ParseUlimit(u));
+        h.GroupAdd.AddRange(a.Values("group-add"));
+        h.PidMode = a.Value("pid");
+        h.CgroupParent = a.Value("cgroup-parent");
+        if (a.Value("cpu-quota") is string quota) h.CpuQuota = Units.ParseLong(quota, "cpu-quota");
+        if (a.Value("cpu-period") is string period) h.CpuPeriod = Units.ParseLong(period, "cpu-period");
+        if (a.Value("memory-reservation") is string reservation) h.MemoryReservation = Units.ParseMemory(reservation, "memory-reservation");
+        if (a.IntValue("oom-score-adj") is int adj) h.OomScoreAdj = adj;
+        if (a.Flag("oom-kill-disable")) h.OomKillDisable = true;
+        foreach (var d in a.Values("device")) h.Devices.Add(ParseDevice(d));
+        h.DeviceCgroupRules.AddRange(a.Values("device-cgroup-rule"));
+        if (a.Has("log-driver") || a.Has("log-opt"))
+        {
+            h.LogConfig = new LogConfig { Type = a.Value("log-driver") ?? "" };
+            foreach (var o in a.Values("log-opt")) { var (k, v) = KeyValue(o, "log-opt", requireValue: true); h.LogConfig.Config[k] = v; }
+        }
+        r.Domainname = a.Value("domainname");
+    }
+
+    /// <summary>NAME=SOFT[:HARD] as docker's --ulimit (the hard limit is the soft one when not given).</summary>
+    public static Ulimit ParseUlimit(string text)
+    {
+        var (name, value) = KeyValue(text, "ulimit", requireValue: true);
+        var parts = value.Split(':');
+        if (parts.Length > 2 || !long.TryParse(parts[0], out var soft) || (parts.Length == 2 ? !long.TryParse(parts[1], out var hard) : !long.TryParse(parts[0], out hard)))
+            throw new UsageException($"invalid argument \"{text}\" for \"--ulimit\" flag: expected NAME=SOFT[:HARD] with numbers");
+        return new Ulimit { Name = name, Soft = soft, Hard = hard };
+    }
+
+    /// <summary>/host[:/container[:permissions]] as docker's --device.</summary>
+    public static DeviceMapping ParseDevice(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length > 3 || parts[0].Length == 0)
+            throw new UsageException($"invalid argument \"{text}\" for \"--device\" flag: expected /host[:/container[:rwm]]");
+        var mapping = new DeviceMapping { PathOnHost = parts[0], PathInContainer = parts[0] };
+        if (parts.Length == 2 && parts[1].Length > 0 && parts[1].All(ch => ch is 'r' or 'w' or 'm')) mapping.CgroupPermissions = parts[1];
+        else if (parts.Length >= 2) mapping.PathInContainer = parts[1];
+        if (parts.Length == 3) mapping.CgroupPermissions = parts[2];
+        return mapping;
     }
 
     /// <summary>The --health-* options as Docker's CLI turns them into Config.Healthcheck: null when none is given, so the

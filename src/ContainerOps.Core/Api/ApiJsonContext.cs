@@ -17,6 +17,8 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(ContainerProcessList))]
 [JsonSerializable(typeof(ContainerStats))]
 [JsonSerializable(typeof(ExecCreateRequest))]
+[JsonSerializable(typeof(ExecStartRequest))]
+[JsonSerializable(typeof(ExecInspectResponse))]
 [JsonSerializable(typeof(StreamFrame))]
 [JsonSerializable(typeof(List<ImageSummary>))]
 [JsonSerializable(typeof(ImageDetails))]

@@ -20,6 +20,8 @@ public sealed class ContainerCreateRequest
     /// <summary>uid[:gid] or user[:group], resolved from the image's /etc/passwd and /etc/group.</summary>
     public string? User { get; set; }
     public string? Hostname { get; set; }
+    /// <summary>The NIS domain name in the container's UTS namespace (`--domainname`).</summary>
+    public string? Domainname { get; set; }
     public Dictionary<string, string> Labels { get; set; } = new();
     public bool Tty { get; set; }
     public bool OpenStdin { get; set; }
@@ -35,6 +37,10 @@ public sealed class ContainerCreateRequest
     public HealthConfig? Healthcheck { get; set; }
     /// <summary>Overrides the image's SHELL (Docker's Config.Shell).</summary>
     public List<string>? Shell { get; set; }
+    /// <summary>"/path" → {}: anonymous volumes, as the docker CLI sends `-v /path` (taken as binds of the path alone).</summary>
+    public Dictionary<string, EmptyObject>? Volumes { get; set; }
+    /// <summary>Members of Docker's create body that ContainerOps has no field for (see <see cref="UnsupportedFields"/>).</summary>
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 
     /// <summary>Go clients send null for empty lists and maps (`"Env": null`): they mean empty. Call after reading a body.</summary>
     public ContainerCreateRequest WithoutNulls()
@@ -57,6 +63,15 @@ public sealed class ContainerCreateRequest
         h.Mounts ??= new();
         h.VolumesFrom ??= new();
         h.Sysctls ??= new();
+        h.Ulimits ??= new();
+        h.GroupAdd ??= new();
+        h.Devices ??= new();
+        h.DeviceCgroupRules ??= new();
+        // Docker's anonymous volumes (Config.Volumes) are binds of a container path alone here.
+        foreach (var path in Volumes?.Keys ?? Enumerable.Empty<string>())
+            if (!h.Binds.Any(b => b == path || b.Split(':').ElementAtOrDefault(1) == path) && !h.Mounts.Any(m => m.Target == path))
+                h.Binds.Add(path);
+        Volumes = null;
         return this;
     }
 }
@@ -114,6 +129,52 @@ public sealed class HostConfig
     /// <summary>private (default) | shareable | container:&lt;name|id&gt; | host.</summary>
     public string? IpcMode { get; set; }
     public Dictionary<string, string> Sysctls { get; set; } = new();
+    /// <summary>`--ulimit name=soft[:hard]`: the container process's resource limits (process.rlimits).</summary>
+    public List<Ulimit> Ulimits { get; set; } = new();
+    /// <summary>`--group-add`: more groups (names from the image's /etc/group, or numbers) for the container's process.</summary>
+    public List<string> GroupAdd { get; set; } = new();
+    /// <summary>"" (a pid namespace of its own) | host | container:&lt;name|id&gt;.</summary>
+    public string? PidMode { get; set; }
+    /// <summary>The cgroup the container's cgroup is made under, instead of the daemon's.</summary>
+    public string? CgroupParent { get; set; }
+    /// <summary>Microseconds of CPU per <see cref="CpuPeriod"/> (CFS quota).</summary>
+    public long CpuQuota { get; set; }
+    /// <summary>Microseconds (CFS period); 0 = the kernel's 100000.</summary>
+    public long CpuPeriod { get; set; }
+    /// <summary>Bytes: the soft limit (v1) or protection (v2).</summary>
+    public long MemoryReservation { get; set; }
+    /// <summary>-1000..1000.</summary>
+    public int OomScoreAdj { get; set; }
+    /// <summary>The OOM killer is not used on this container (cgroup v1 only).</summary>
+    public bool? OomKillDisable { get; set; }
+    /// <summary>`--device /host[:/container[:rwm]]`: device nodes made in the container and allowed by its device cgroup.</summary>
+    public List<DeviceMapping> Devices { get; set; } = new();
+    /// <summary>`--device-cgroup-rule 'c 1:3 rwm'`: more rules for the device cgroup.</summary>
+    public List<string> DeviceCgroupRules { get; set; } = new();
+    /// <summary>json-file (the default) with max-size and max-file; other drivers are refused.</summary>
+    public LogConfig? LogConfig { get; set; }
+    /// <summary>Members of Docker's HostConfig that ContainerOps has no field for (see <see cref="UnsupportedFields"/>).</summary>
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+public sealed class Ulimit
+{
+    public string Name { get; set; } = "";
+    public long Soft { get; set; }
+    public long Hard { get; set; }
+}
+
+public sealed class DeviceMapping
+{
+    public string PathOnHost { get; set; } = "";
+    public string PathInContainer { get; set; } = "";
+    public string CgroupPermissions { get; set; } = "rwm";
+}
+
+public sealed class LogConfig
+{
+    public string Type { get; set; } = "";
+    public Dictionary<string, string> Config { get; set; } = new();
 }
 
 public sealed class RestartPolicy
@@ -290,6 +351,45 @@ public sealed class ExecCreateRequest
     public bool Privileged { get; set; }
     /// <summary>[height, width] of the terminal with <see cref="Tty"/>, set before the process starts (Docker's ConsoleSize).</summary>
     public List<int>? ConsoleSize { get; set; }
+    /// <summary>Docker clients say which output they attach; absent means both (our own sessions always take both).</summary>
+    public bool? AttachStdout { get; set; }
+    public bool? AttachStderr { get; set; }
+    public string? DetachKeys { get; set; }
+}
+
+/// <summary>`POST /exec/{id}/start` (Docker Engine API).</summary>
+public sealed class ExecStartRequest
+{
+    public bool Detach { get; set; }
+    public bool Tty { get; set; }
+    public List<int>? ConsoleSize { get; set; }
+}
+
+/// <summary>`GET /exec/{id}/json` (Docker Engine API): an exec's configuration and, once it ended, its exit code.</summary>
+public sealed class ExecInspectResponse
+{
+    public string ID { get; set; } = "";
+    public string ContainerID { get; set; } = "";
+    public bool Running { get; set; }
+    /// <summary>Null until the process has ended, as Docker's.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public int? ExitCode { get; set; }
+    public int Pid { get; set; }
+    public bool CanRemove { get; set; }
+    public string DetachKeys { get; set; } = "";
+    public bool OpenStdin { get; set; }
+    public bool OpenStdout { get; set; }
+    public bool OpenStderr { get; set; }
+    public ExecProcessConfig ProcessConfig { get; set; } = new();
+}
+
+public sealed class ExecProcessConfig
+{
+    [JsonPropertyName("tty")] public bool Tty { get; set; }
+    [JsonPropertyName("entrypoint")] public string Entrypoint { get; set; } = "";
+    [JsonPropertyName("arguments")] public List<string> Arguments { get; set; } = new();
+    [JsonPropertyName("privileged")] public bool Privileged { get; set; }
+    [JsonPropertyName("user")] public string User { get; set; } = "";
 }
 
 /// <summary>Frames of a streamed, non-interactive exec or attach (NDJSON): output chunks, then one exit frame.</summary>

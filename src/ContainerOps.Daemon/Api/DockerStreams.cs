@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using System.Text;
 using ContainerOps.Core.Api;
 using ContainerOps.Daemon.Engine;
@@ -49,27 +50,107 @@ internal static class DockerStreams
         await CopyAsync(entries, context.Response.Body, tty, Flag(context.Request, "timestamps"), context.RequestAborted);
     }
 
-    /// <summary>`POST /containers/{id}/attach?stream=1&amp;stdout=1&amp;stderr=1` on a hijacked connection: the output of the
-    /// container's current or next run, until it ends. Input is not taken this way yet.</summary>
+    /// <summary>`POST /containers/{id}/attach?stream=1&amp;stdin=1&amp;stdout=1&amp;stderr=1` on a hijacked connection: the
+    /// output of the container's current or next run until it ends, and with stdin (for a container created with
+    /// OpenStdin) the client's input to the container until the client half-closes, which closes the container's stdin.</summary>
     public static async Task AttachAsync(HttpContext context, ContainerManager manager, string id)
     {
         var request = context.Request;
-        if (Flag(request, "stdin"))
-            throw new ContainerOpsException(ErrorKind.InvalidArgument, "AttachStdinUnsupported",
-                $"attaching the input of {id} through the Docker API is not supported yet (containerops run -i and New-Container -Interactive do it)", id, "stdin");
-        var tty = manager.Inspect(id).Config.Tty;
+        var config = manager.Inspect(id).Config;
+        // As dockerd: input is taken only by a container that keeps its stdin open.
+        var stdin = Flag(request, "stdin") && config.OpenStdin;
+        // The run is followed from now; the upgrade answers the client before the container starts.
+        var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), CancellationToken.None);
+        await using var hijacked = await HijackedStream.UpgradeAsync(context, config.Tty, id);
+        using var outputEnded = new CancellationTokenSource();
+        var input = stdin ? RelayInputAsync(manager, id, hijacked.Input, outputEnded.Token) : Task.CompletedTask;
+        try
+        {
+            await foreach (var e in output)
+                await hijacked.WriteAsync(e.Stream == "stderr" ? Stderr : Stdout, Encoding.UTF8.GetBytes(e.Log));
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
+        outputEnded.Cancel();
+        await input;
+    }
+
+    /// <summary>The client's input to the container's stdin through the shim's attach socket, once the container runs;
+    /// the end of the input shuts the socket's sending side (the shim closes the container's stdin).</summary>
+    private static async Task RelayInputAsync(ContainerManager manager, string id, Stream input, CancellationToken outputEnded)
+    {
+        try
+        {
+            var since = DateTimeOffset.UtcNow;
+            var (attachPath, _, record, _) = manager.AttachPoints(id);
+            while (!record.State.Running)
+            {
+                if (record.State.FinishedAt >= since) return;
+                await Task.Delay(20, outputEnded);
+            }
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(attachPath), outputEnded);
+            await using var shim = new NetworkStream(socket, ownsSocket: false);
+            // The shim also sends the output on this socket: it reaches the client through the log, so it is dropped here.
+            var drain = shim.CopyToAsync(Stream.Null, outputEnded);
+            var buffer = new byte[32768];
+            int n;
+            while ((n = await input.ReadAsync(buffer, outputEnded)) > 0)
+                await socket.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, outputEnded);
+            socket.Shutdown(SocketShutdown.Send);
+            await drain;
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ContainerOpsException) { }
+    }
+
+    /// <summary>Copies a process's output pipe (or terminal) to the client as frames of one stream.</summary>
+    public static async Task PumpAsync(Stream source, byte stream, HijackedStream target)
+    {
+        var buffer = new byte[32768];
+        try
+        {
+            int n;
+            while ((n = await source.ReadAsync(buffer)) > 0)
+                await target.WriteAsync(stream, buffer.AsMemory(0, n));
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
+    }
+}
+
+/// <summary>A connection a Docker client handed over (HTTP 101, Upgrade: tcp): its input, and output frames written one
+/// at a time (multiplexed without a terminal, raw with one).</summary>
+internal sealed class HijackedStream : IAsyncDisposable
+{
+    private readonly Stream _stream;
+    private readonly bool _tty;
+    private readonly SemaphoreSlim _write = new(1, 1);
+
+    private HijackedStream(Stream stream, bool tty) => (_stream, _tty) = (stream, tty);
+
+    public Stream Input => _stream;
+
+    public static async Task<HijackedStream> UpgradeAsync(HttpContext context, bool tty, string target)
+    {
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is not { IsUpgradableRequest: true })
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "UpgradeRequired",
-                "attach takes over the connection: send Connection: Upgrade and Upgrade: tcp", id);
-        // The run is followed from now; the upgrade answers the client before the container starts. A client that sends no
-        // input half-closes the connection at once (which aborts the request): the output goes on until writing fails.
-        var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), CancellationToken.None);
-        context.Response.Headers.ContentType = tty ? RawStream : MultiplexedStream;
+                "this request takes over the connection: send Connection: Upgrade and Upgrade: tcp", target);
+        context.Response.Headers.ContentType = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
         context.Response.Headers.Upgrade = "tcp";
         context.Response.Headers.Connection = "Upgrade";
-        await using var stream = await upgrade.UpgradeAsync();
-        try { await CopyAsync(output, stream, tty, false, CancellationToken.None); }
-        catch (Exception e) when (e is IOException or OperationCanceledException) { }
+        HijackedConnections.MarkHijacked(context);
+        return new HijackedStream(await upgrade.UpgradeAsync(), tty);
+    }
+
+    public async Task WriteAsync(byte stream, ReadOnlyMemory<byte> data)
+    {
+        await _write.WaitAsync();
+        try { await DockerStreams.WriteFrameAsync(_stream, _tty, stream, data, CancellationToken.None); }
+        finally { _write.Release(); }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await _stream.DisposeAsync(); }
+        catch (IOException) { }
     }
 }

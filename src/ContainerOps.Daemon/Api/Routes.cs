@@ -20,11 +20,14 @@ internal static class Routes
         ImageRoutes.Map(app);
         NetworkRoutes.Map(app);
         VolumeRoutes.Map(app);
+        DockerExecRoutes.Map(app);
+        DockerArchiveRoutes.Map(app);
 
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
         {
             var body = (await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request")).WithoutNulls();
+            UnsupportedFields.Refuse(body, req.Query["name"].ToString() is { Length: > 0 } n ? n : body.Name);
             return Json.Ok(await m.CreateAsync(body, req.Query["name"].ToString()), J.ContainerCreateResponse);
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
@@ -63,6 +66,14 @@ internal static class Routes
         {
             await DockerStreams.AttachAsync(ctx, m, id);
             return Results.Empty;
+        });
+        c.MapPost("/{id}/resize", async (string id, HttpRequest req, ContainerManager m) =>
+        {
+            var (height, width) = DockerExecRoutes.TerminalSize(req, id);
+            var (_, control, record, _) = m.AttachPoints(id);
+            if (!record.State.Running || !record.Config.Tty) return Results.Ok(); // nothing to size, as dockerd answers
+            await Sessions.ControlAsync(control, $"resize {height} {width}\n", req.HttpContext.RequestAborted);
+            return Results.Ok();
         });
         c.MapPost("/{id}/rename", async (string id, HttpRequest req, ContainerManager m) =>
         {

@@ -234,7 +234,7 @@ internal sealed class Sessions
         catch (Exception e) when (e is IOException or WebSocketException or OperationCanceledException or SocketException or ObjectDisposedException or JsonException) { }
     }
 
-    private static async Task ControlAsync(string path, string command, CancellationToken ct)
+    public static async Task ControlAsync(string path, string command, CancellationToken ct)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);

@@ -22,8 +22,9 @@ public sealed partial class ContainerManager
         try
         {
             // Not started yet: its output begins with the start that follows.
-            while (!r.State.Running && !(r.State.FinishedAt >= since) && _containers.ContainsKey(r.Id))
+            while (!r.State.Running && !(r.State.FinishedAt >= since) && !(entry.StartFailedAt >= since) && _containers.ContainsKey(r.Id))
                 await Task.Delay(20, ct);
+            if (!r.State.Running && entry.StartFailedAt >= since) yield break; // that start failed: no run, no output
             await foreach (var e in LogReader.ReadAsync(r.LogPath, follow: true, tail: null, since, stdout, stderr,
                                () => _containers.ContainsKey(r.Id) && r.State.Running, ct, () => entry.Exit.Task))
                 yield return e;

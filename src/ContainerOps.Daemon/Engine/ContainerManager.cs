@@ -76,6 +76,8 @@ public sealed partial class ContainerManager : IDisposable
         public Probes.HealthMonitor? Health;
         /// <summary>Docker attach clients following the current run's output.</summary>
         public int Readers;
+        /// <summary>When a start last failed: attached readers waiting for that run stop waiting.</summary>
+        public DateTimeOffset? StartFailedAt;
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -186,6 +188,7 @@ public sealed partial class ContainerManager : IDisposable
             Config = new ContainerConfig
             {
                 Hostname = request.Hostname ?? id[..12],
+                Domainname = request.Domainname ?? "",
                 User = request.User ?? image.Config.User ?? "",
                 Env = env,
                 Cmd = cmd,
@@ -251,6 +254,7 @@ public sealed partial class ContainerManager : IDisposable
 
     private static void ValidateHostConfig(HostConfig hc, string? target)
     {
+        LogDriver.Limits(hc.LogConfig, target);
         var policy = hc.RestartPolicy ?? new RestartPolicy();
         hc.RestartPolicy = policy;
         if (policy.Name is "" or null) policy.Name = "no";
@@ -312,6 +316,14 @@ public sealed partial class ContainerManager : IDisposable
             hc = CloneWithNetwork(hc, $"container:/proc/{other.State.Pid}/ns/net");
         }
         var (ipcNamespace, shmSource) = Volumes.IpcOf(r, other => Find(other).Record, starting);
+        string? pidNamespace = null;
+        if (hc.PidMode is { } pidMode && pidMode.StartsWith("container:", StringComparison.Ordinal))
+        {
+            var other = Find(pidMode["container:".Length..]).Record;
+            if (starting && !other.State.Running)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the pid namespace of {other.Name}: it is not running", other.Name, "HostConfig.PidMode");
+            pidNamespace = $"/proc/{other.State.Pid}/ns/pid";
+        }
         var mounts = Volumes.Resolve(r, rootfs, starting);
         return SpecBuilder.Build(new ContainerSpecInput
         {
@@ -322,6 +334,8 @@ public sealed partial class ContainerManager : IDisposable
             WorkingDir = r.Config.WorkingDir is { Length: > 0 } w ? w : null,
             User = r.Config.User is { Length: > 0 } u ? u : null,
             Hostname = r.Config.Hostname,
+            Domainname = r.Config.Domainname,
+            PidNamespacePath = pidNamespace,
             Tty = r.Config.Tty,
             OpenStdin = r.Config.OpenStdin,
             HostConfig = hc,
@@ -350,6 +364,16 @@ public sealed partial class ContainerManager : IDisposable
         var entry = Find(idOrName);
         await entry.Lock.WaitAsync();
         try { await StartLockedAsync(entry, createOnly); }
+        catch when (entry.Record.HostConfig.AutoRemove)
+        {
+            // As dockerd: a container that was to go when it ends goes when it cannot start (docker run --rm waits for that).
+            _ = Task.Run(async () =>
+            {
+                try { await RemoveAsync(entry.Record.Id, force: true, removeVolumes: true); }
+                catch (ContainerOpsException) { }
+            });
+            throw;
+        }
         finally { entry.Lock.Release(); }
     }
 
@@ -368,7 +392,11 @@ public sealed partial class ContainerManager : IDisposable
             var bundle = Path.Combine(entry.Dir, "bundle");
             SpecBuilder.WriteBundle(bundle, spec);
             await runtime.DeleteAsync(r.Id, force: true); // leftovers of an earlier run
-            var options = new RunOptions { Id = r.Id, BundlePath = bundle, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly };
+            var (logBytes, logFiles) = LogDriver.Limits(r.HostConfig.LogConfig, r.Name);
+            var options = new RunOptions
+            {
+                Id = r.Id, BundlePath = bundle, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly, LogMaxBytes = logBytes, LogMaxFiles = logFiles,
+            };
             var startedAt = DateTimeOffset.UtcNow;
             RuntimeStatus status;
             if (Networking.HasEndpoints(r.Id) && runtime is Runtime.Builtin.BuiltinRuntime { Name: "builtin" } b)
@@ -407,6 +435,7 @@ public sealed partial class ContainerManager : IDisposable
             failed.Error = error.Message;
             failed.ExitCode = error.CliExitCode;
             r.State = failed;
+            entry.StartFailedAt = DateTimeOffset.UtcNow;
             r.Save(entry.Dir);
             if (error != e) throw error;
             throw;

@@ -147,8 +147,8 @@ public static partial class LayerWriter
                     break;
                 case S_IFCHR or S_IFBLK:
                     var de = Entry(type == S_IFCHR ? TarEntryType.CharacterDevice : TarEntryType.BlockDevice, relPath, st, attrs);
-                    de.DeviceMajor = (int)(((st.RDev >> 8) & 0xfff) | ((st.RDev >> 32) & ~0xfffUL));
-                    de.DeviceMinor = (int)((st.RDev & 0xff) | ((st.RDev >> 12) & ~0xffUL));
+                    var (major, minor) = Libc.DeviceNumbers(st.RDev);
+                    (de.DeviceMajor, de.DeviceMinor) = ((int)major, (int)minor);
                     writer.WriteEntry(de);
                     break;
                 default:
@@ -235,22 +235,6 @@ public static partial class LayerWriter
     {
         public readonly record struct Stat(ulong Dev, ulong Ino, ulong NLink, uint Mode, uint Uid, uint Gid, ulong RDev, long Size, DateTimeOffset MTime);
 
-        /// <summary>struct stat as the x86_64 kernel and glibc lay it out (144 bytes).</summary>
-        [StructLayout(LayoutKind.Sequential)]
-        private struct RawStat
-        {
-            public ulong Dev, Ino, NLink;
-            public uint Mode, Uid, Gid;
-            public int Pad0;
-            public ulong RDev;
-            public long Size, BlkSize, Blocks;
-            public long ATimeSec, ATimeNsec, MTimeSec, MTimeNsec, CTimeSec, CTimeNsec;
-            public long R0, R1, R2;
-        }
-
-        [LibraryImport("libc", EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        private static partial int lstat(string path, out RawStat st);
-
         [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         private static unsafe partial nint llistxattr(string path, byte* list, nuint size);
 
@@ -259,7 +243,7 @@ public static partial class LayerWriter
 
         public static bool LStat(string path, out Stat st)
         {
-            if (lstat(path, out var r) != 0)
+            if (Libc.lstat(path, out var r) != 0)
             {
                 var e = Marshal.GetLastPInvokeError();
                 if (e is ENOENT or ENOTDIR) { st = default; return false; }

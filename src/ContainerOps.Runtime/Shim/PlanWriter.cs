@@ -70,6 +70,7 @@ public static class PlanWriter
             else plan.Line("namespace", name, ns.Path);
         }
         if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
+        if (spec.Domainname is { Length: > 0 } domainname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("domainname", domainname);
         plan.Line("propagation", PropagationFlags(linux.RootfsPropagation).ToString());
 
         var cgroupsPath = CgroupsPath(spec, id);

@@ -16,6 +16,9 @@ public sealed class ContainerSpecInput
     /// <summary>uid[:gid] or user[:group]; names are resolved from the rootfs' /etc/passwd and /etc/group.</summary>
     public string? User { get; init; }
     public string? Hostname { get; init; }
+    public string? Domainname { get; init; }
+    /// <summary>`--pid container:X`: X's pid namespace (/proc/PID/ns/pid).</summary>
+    public string? PidNamespacePath { get; init; }
     public bool Tty { get; init; }
     public bool OpenStdin { get; init; }
     public HostConfig HostConfig { get; init; } = new();

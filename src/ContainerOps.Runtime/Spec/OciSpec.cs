@@ -12,6 +12,7 @@ public sealed class OciSpec
     public OciProcess? Process { get; set; }
     public OciRoot? Root { get; set; }
     public string? Hostname { get; set; }
+    public string? Domainname { get; set; }
     public List<OciMount> Mounts { get; set; } = new();
     public OciLinux? Linux { get; set; }
     public Dictionary<string, string>? Annotations { get; set; }

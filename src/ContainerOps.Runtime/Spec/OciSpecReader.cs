@@ -24,6 +24,7 @@ public static class OciSpecReader
                 case "process": spec.Process = Object(value, path, Process); break;
                 case "root": spec.Root = Object(value, path, Root); break;
                 case "hostname": spec.Hostname = String(value, path); break;
+                case "domainname": spec.Domainname = String(value, path); break;
                 case "mounts": spec.Mounts = List(value, path, (v, p) => Object(v, p, Mount)!) ?? spec.Mounts; break;
                 case "linux": spec.Linux = Object(value, path, Linux); break;
                 case "annotations": spec.Annotations = StringMap(value, path); break;

@@ -78,22 +78,25 @@ public static partial class SpecBuilder
             Process = new OciProcess
             {
                 Terminal = input.Tty,
-                User = new OciUser { Uid = user.Uid, Gid = user.Gid, AdditionalGids = user.AdditionalGids.Count > 0 ? user.AdditionalGids.ToList() : null },
+                User = new OciUser { Uid = user.Uid, Gid = user.Gid, AdditionalGids = AdditionalGroups(user, hc, input.RootfsPath, target) },
                 Args = input.Args.ToList(),
                 Env = env,
                 Cwd = cwd,
                 Capabilities = new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
                 // No rlimits by default: the container inherits the daemon's, as with runc when the spec names none
                 // (raising a hard limit needs CAP_SYS_RESOURCE in the initial namespace, which a nested host may not have).
+                Rlimits = BuildRlimits(hc, target),
+                OomScoreAdj = OomScoreAdj(hc, target),
                 NoNewPrivileges = security.NoNewPrivileges,
             },
             Root = new OciRoot { Path = input.RootfsPath, Readonly = hc.ReadonlyRootfs },
             Hostname = hostNetwork ? null : hostname,
+            Domainname = Domainname(input.Domainname, target),
             Mounts = DefaultMounts(hc.Privileged),
             Linux = new OciLinux
             {
-                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath),
-                CgroupsPath = "/" + input.CgroupParent.Trim('/') + "/" + input.Id,
+                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath, PidNamespace(hc, input.PidNamespacePath, target)),
+                CgroupsPath = CgroupsPath(hc, input.CgroupParent, input.Id, target),
                 Resources = BuildResources(hc, target),
                 MaskedPaths = confined ? DefaultMaskedPaths.ToList() : null,
                 ReadonlyPaths = confined ? DefaultReadonlyPaths.ToList() : null,
@@ -103,6 +106,7 @@ public static partial class SpecBuilder
             },
         };
 
+        ApplyDevices(hc, spec.Linux, target);
         if (input.HostnameFile is not null) spec.Mounts.Add(BindFile(input.HostnameFile, "/etc/hostname", hc.ReadonlyRootfs));
         if (input.HostsFile is not null) spec.Mounts.Add(BindFile(input.HostsFile, "/etc/hosts", hc.ReadonlyRootfs));
         if (input.ResolvConfFile is not null) spec.Mounts.Add(BindFile(input.ResolvConfFile, "/etc/resolv.conf", hc.ReadonlyRootfs));
@@ -188,9 +192,10 @@ public static partial class SpecBuilder
         return set;
     }
 
-    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath)
+    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath, OciNamespace? pid)
     {
-        var ns = new List<OciNamespace> { new() { Type = "pid" }, new() { Type = "uts" }, new() { Type = "mount" } };
+        var ns = new List<OciNamespace> { new() { Type = "uts" }, new() { Type = "mount" } };
+        if (pid is not null) ns.Insert(0, pid);
         if (hc.IpcMode != "host") ns.Add(new OciNamespace { Type = "ipc", Path = ipcPath });
         if (hc.NetworkMode == "host") { }
         else if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
@@ -257,7 +262,9 @@ public static partial class SpecBuilder
             cpu.Cpus = hc.CpusetCpus;
             any = true;
         }
-        if (any) r.Cpu = cpu;
+        ApplyCpuQuota(hc, cpu, target);
+        if (any || cpu.Quota is not null || cpu.Period is not null) r.Cpu = cpu;
+        ApplyMemoryOptions(hc, r, target);
 
         if (hc.PidsLimit < -1)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPidsLimit", $"pids limit {hc.PidsLimit} is invalid", target, "HostConfig.PidsLimit");

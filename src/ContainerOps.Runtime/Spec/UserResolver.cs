@@ -58,6 +58,15 @@ public static class UserResolver
         return new ResolvedUser(uid, gid, additional, home);
     }
 
+    /// <summary>A group of `--group-add`: a number, or a name from the image's /etc/group.</summary>
+    public static uint ResolveGroup(string rootfs, string group, string? containerName = null)
+    {
+        if (uint.TryParse(group, out var gid)) return gid;
+        return ReadGroups(rootfs).FirstOrDefault(g => g.Name == group)?.Gid
+            ?? throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidGroup",
+                $"unable to find group {group}: no matching entries in the image's /etc/group", containerName, "HostConfig.GroupAdd");
+    }
+
     private static ContainerOpsException Invalid(string? target, string message) =>
         new(ErrorKind.InvalidArgument, "InvalidUser", message, target, "User");
 

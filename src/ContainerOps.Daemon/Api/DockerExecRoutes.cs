@@ -1,0 +1,113 @@
+using System.Text.Json;
+using ContainerOps.Core.Api;
+using ContainerOps.Daemon.Engine;
+
+namespace ContainerOps.Daemon.Api;
+
+/// <summary>Docker's exec endpoints: create, start on a hijacked connection (or detached), inspect and resize.</summary>
+internal static class DockerExecRoutes
+{
+    private static readonly ApiJsonContext J = ApiJsonContext.Default;
+
+    public static void Map(WebApplication app)
+    {
+        app.MapPost("/containers/{id}/exec", async (string id, HttpRequest req, ExecRegistry execs) =>
+        {
+            var body = await Json.ReadAsync(req, J.ExecCreateRequest, "exec create request");
+            var exec = execs.Create(id, body);
+            return Results.Text(JsonSerializer.Serialize(new ContainerCreateResponse { Id = exec.Id }, J.ContainerCreateResponse),
+                "application/json", System.Text.Encoding.UTF8, StatusCodes.Status201Created);
+        });
+        app.MapPost("/exec/{id}/start", async (string id, HttpContext ctx, ExecRegistry execs) =>
+        {
+            var body = HijackedConnections.UpgradeRequestBody(ctx) is { } setAside ? ReadStartRequest(setAside)
+                : ctx.Request.ContentLength is 0 ? new ExecStartRequest() : await Json.ReadAsync(ctx.Request, J.ExecStartRequest, "exec start request");
+            await StartAsync(ctx, execs, execs.Get(id), body);
+            return Results.Empty;
+        });
+        app.MapGet("/exec/{id}/json", (string id, ExecRegistry execs) => Json.Ok(execs.Inspect(id), J.ExecInspectResponse));
+        app.MapPost("/exec/{id}/resize", (string id, HttpRequest req, ExecRegistry execs) =>
+        {
+            var exec = execs.Get(id);
+            var (height, width) = TerminalSize(req, id);
+            if (exec.Running) exec.Process?.Resize(height, width);
+            return Results.Ok();
+        });
+    }
+
+    private static ExecStartRequest ReadStartRequest(byte[] body)
+    {
+        try { return JsonSerializer.Deserialize(body, J.ExecStartRequest) ?? new ExecStartRequest(); }
+        catch (JsonException e)
+        {
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRequestBody", $"the exec start request is not valid JSON: {e.Message}", null, e.Path);
+        }
+    }
+
+    /// <summary>h and w of a resize request, as Docker checks them.</summary>
+    public static (int Height, int Width) TerminalSize(HttpRequest req, string target)
+    {
+        int Dimension(string name) => int.TryParse(req.Query[name], out var v) && v is > 0 and <= ushort.MaxValue ? v
+            : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidTerminalSize", $"resize of {target}: {name} must be a number from 1 to 65535", target, name);
+        return (Dimension("h"), Dimension("w"));
+    }
+
+    private static async Task StartAsync(HttpContext ctx, ExecRegistry execs, ExecRegistry.ExecInstance exec, ExecStartRequest body)
+    {
+        var request = exec.Request;
+        var process = execs.Start(exec, body.ConsoleSize);
+        if (body.Detach)
+        {
+            // Nobody reads the output: it is drained so the process never blocks on a full pipe.
+            if (!request.AttachStdin && process.Stdin is { } unused) unused.Dispose();
+            var drains = new[] { process.Terminal, process.Stdout, process.Stderr }.OfType<Stream>().Select(s => s.CopyToAsync(Stream.Null)).ToArray();
+            _ = Task.Run(async () =>
+            {
+                var code = await process.WaitForExitAsync();
+                await Task.WhenAny(Task.WhenAll(drains), Task.Delay(1000));
+                execs.Ended(exec, code);
+                process.Dispose();
+            });
+            return;
+        }
+        try
+        {
+            await using var hijacked = await HijackedStream.UpgradeAsync(ctx, request.Tty, exec.Id);
+            var pumps = new List<Task>();
+            if (process.Terminal is { } terminal) pumps.Add(DockerStreams.PumpAsync(terminal, DockerStreams.Stdout, hijacked));
+            else
+            {
+                pumps.Add(request.AttachStdout ?? true ? DockerStreams.PumpAsync(process.Stdout!, DockerStreams.Stdout, hijacked) : process.Stdout!.CopyToAsync(Stream.Null));
+                pumps.Add(request.AttachStderr ?? true ? DockerStreams.PumpAsync(process.Stderr!, DockerStreams.Stderr, hijacked) : process.Stderr!.CopyToAsync(Stream.Null));
+                if (!request.AttachStdin) process.Stdin!.Dispose();
+            }
+            _ = request.AttachStdin ? RelayInputAsync(hijacked.Input, process.Terminal ?? process.Stdin!, closeAtEnd: process.Terminal is null) : Task.CompletedTask;
+            var code = await process.WaitForExitAsync();
+            // Output still in the pipes is delivered; children that keep them open do not hold the stream.
+            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000));
+            // Before the stream ends: the client asks for the exit code as soon as it has read the end.
+            execs.Ended(exec, code);
+        }
+        finally
+        {
+            if (exec.Running) { process.Signal(9); execs.Ended(exec, await process.WaitForExitAsync()); }
+            process.Dispose();
+        }
+    }
+
+    private static async Task RelayInputAsync(Stream input, Stream stdin, bool closeAtEnd)
+    {
+        var buffer = new byte[32768];
+        try
+        {
+            int n;
+            while ((n = await input.ReadAsync(buffer)) > 0)
+            {
+                await stdin.WriteAsync(buffer.AsMemory(0, n));
+                await stdin.FlushAsync();
+            }
+            if (closeAtEnd) stdin.Dispose();
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
+    }
+}
