@@ -88,6 +88,7 @@ public static partial class Program
             }
         });
         DockerSystemRoutes.UseVersionedPaths(app);
+        DockerImagePaths.Use(app);
         app.UseRouting(); // after the version prefix is gone
         Routes.Map(app);
 

@@ -6,7 +6,8 @@ using ContainerOps.Images.Archives;
 namespace ContainerOps.Daemon.Api;
 
 /// <summary>`/containers/{id}/archive` (HEAD stat, GET a tar, PUT a tar): what `docker cp` speaks, on the container's
-/// root filesystem, running or not. Paths under the container's volume mounts are not reached this way yet.</summary>
+/// root filesystem, running (frozen meanwhile) or not. Paths under the container's volume mounts are not reached this
+/// way yet.</summary>
 internal static class DockerArchiveRoutes
 {
     private const string StatHeader = "X-Docker-Container-Path-Stat";
@@ -16,7 +17,8 @@ internal static class DockerArchiveRoutes
         app.MapMethods("/containers/{id}/archive", ["HEAD"], async (string id, HttpContext ctx, ContainerManager m) =>
         {
             var (containerId, path) = Target(id, ctx.Request, m);
-            ctx.Response.Headers[StatHeader] = StatValue(await m.ImageEngine.WithContainerRootfsAsync(containerId, root => ContainerFiles.Stat(root, path)));
+            ctx.Response.Headers[StatHeader] = StatValue(await m.WithFilesStillAsync(containerId,
+                () => m.ImageEngine.WithContainerRootfsAsync(containerId, root => ContainerFiles.Stat(root, path))));
             return Results.Ok();
         });
         app.MapGet("/containers/{id}/archive", async (string id, HttpContext ctx, ContainerManager m) =>
@@ -27,12 +29,12 @@ internal static class DockerArchiveRoutes
             Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
             try
             {
-                var stat = await m.ImageEngine.WithContainerRootfsAsync(containerId, root =>
+                var stat = await m.WithFilesStillAsync(containerId, () => m.ImageEngine.WithContainerRootfsAsync(containerId, root =>
                 {
                     using var file = File.Create(temp);
                     ContainerFiles.WriteTar(root, path, file);
                     return ContainerFiles.Stat(root, path);
-                }, ctx.RequestAborted);
+                }, ctx.RequestAborted));
                 ctx.Response.Headers[StatHeader] = StatValue(stat);
                 ctx.Response.ContentType = "application/x-tar";
                 await using var tar = File.OpenRead(temp);
@@ -47,11 +49,12 @@ internal static class DockerArchiveRoutes
             if (m.Inspect(containerId).HostConfig.ReadonlyRootfs)
                 throw new ContainerOpsException(ErrorKind.Conflict, "ReadOnlyRootfs", $"container {id}'s root filesystem is read-only: nothing can be copied into it", id, "path");
             var keepOwners = ctx.Request.Query["copyUIDGID"].ToString() is "1" or "true";
-            await m.ImageEngine.WithContainerRootfsAsync(containerId, root =>
+            // The body is read to the end while the container is frozen: a slow client keeps it frozen, as with Docker.
+            await m.WithFilesStillAsync(containerId, () => m.ImageEngine.WithContainerRootfsAsync(containerId, root =>
             {
                 ContainerFiles.Extract(root, path, ctx.Request.Body, keepOwners, ctx.RequestAborted);
                 return true;
-            }, ctx.RequestAborted);
+            }, ctx.RequestAborted));
             return Results.Ok();
         });
     }

@@ -142,7 +142,25 @@ internal static class Routes
             m.Images.Tag(req.Query["source"].ToString(), req.Query["target"].ToString());
             return Results.NoContent();
         });
-        i.MapDelete("", (HttpRequest req, ContainerManager m) =>
-            Json.Ok(m.Images.Remove(req.Query["name"].ToString(), Flag(req, "force"), m.ImageInUse), J.ImageRemoveResponse));
+        i.MapDelete("", (HttpContext ctx, ContainerManager m) =>
+        {
+            var removed = m.Images.Remove(ctx.Request.Query["name"].ToString(), Flag(ctx.Request, "force"), m.ImageInUse);
+            return DockerSystemRoutes.IsDockerClient(ctx) ? Results.Bytes(DockerRemoveList(removed), "application/json") : Json.Ok(removed, J.ImageRemoveResponse);
+        });
     }
+
+    /// <summary>What Docker answers to an image removal: one object per name untagged, then per layer deleted.</summary>
+    private static byte[] DockerRemoveList(ImageRemoveResponse removed)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartArray();
+            foreach (var name in removed.Untagged) { w.WriteStartObject(); w.WriteString("Untagged", name); w.WriteEndObject(); }
+            foreach (var id in removed.Deleted) { w.WriteStartObject(); w.WriteString("Deleted", id); w.WriteEndObject(); }
+            w.WriteEndArray();
+        }
+        return buffer.ToArray();
+    }
+
 }
