@@ -92,7 +92,7 @@ public static partial class SpecBuilder
             Mounts = DefaultMounts(hc.Privileged),
             Linux = new OciLinux
             {
-                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath),
+                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath, input.UtsNamespacePath),
                 CgroupsPath = "/" + input.CgroupParent.Trim('/') + "/" + input.Id,
                 Resources = BuildResources(hc, target),
                 MaskedPaths = confined ? DefaultMaskedPaths.ToList() : null,
@@ -188,9 +188,9 @@ public static partial class SpecBuilder
         return set;
     }
 
-    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath)
+    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath, string? utsPath)
     {
-        var ns = new List<OciNamespace> { new() { Type = "pid" }, new() { Type = "uts" }, new() { Type = "mount" } };
+        var ns = new List<OciNamespace> { new() { Type = "pid" }, new() { Type = "uts", Path = utsPath }, new() { Type = "mount" } };
         if (hc.IpcMode != "host") ns.Add(new OciNamespace { Type = "ipc", Path = ipcPath });
         if (hc.NetworkMode == "host") { }
         else if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))

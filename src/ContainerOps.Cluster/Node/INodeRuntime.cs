@@ -1,0 +1,93 @@
+namespace ContainerOps.Cluster.Node;
+
+/// <summary>
+/// What the node agent needs of the container engine, and all it knows of it: pod sandboxes (the namespaces and
+/// the address a pod's containers share) and labelled containers in them. The daemon implements it over its
+/// container engine; the agent finds its containers again by their labels (<see cref="PodLabels"/>).
+/// </summary>
+public interface INodeRuntime
+{
+    /// <summary>Makes the pod's sandbox if it is not there (idempotent): its network, IPC and UTS namespaces, its
+    /// address on the pod network (none with host networking), /etc/hosts and /etc/resolv.conf.</summary>
+    Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct);
+
+    /// <summary>Removes the sandbox: its address, veth, namespaces and files. Idempotent.</summary>
+    Task RemoveSandboxAsync(string podUid);
+
+    /// <summary>The sandboxes that exist, by pod uid.</summary>
+    IReadOnlyList<SandboxStatus> ListSandboxes();
+
+    /// <summary>Makes sure the image is there, as the pull policy says (Always, IfNotPresent, Never). Throws
+    /// <see cref="ImageUnavailableException"/> when it is not and cannot be pulled.</summary>
+    Task EnsureImageAsync(string image, string pullPolicy, CancellationToken ct);
+
+    /// <summary>Creates (does not start) a container in a pod's sandbox; returns its id. Throws
+    /// <see cref="ContainerConfigException"/> when the request cannot become a container (no command, bad user…).</summary>
+    Task<string> CreateContainerAsync(PodContainerRequest request, CancellationToken ct);
+
+    Task StartContainerAsync(string id);
+
+    /// <summary>The stop signal, then SIGKILL after <paramref name="graceSeconds"/>.</summary>
+    Task StopContainerAsync(string id, int graceSeconds);
+
+    /// <summary>Removes a container (killing it first if it runs). Idempotent.</summary>
+    Task RemoveContainerAsync(string id);
+
+    /// <summary>Every container of a pod on this node (those with a pod uid label).</summary>
+    IReadOnlyList<RuntimeContainer> ListPodContainers();
+
+    /// <summary>Completes when the container's current run ends (at once if it does not run).</summary>
+    Task WaitForExitAsync(string id, CancellationToken ct);
+}
+
+/// <summary>The labels the agent puts on a pod's containers, as the kubelet does.</summary>
+public static class PodLabels
+{
+    public const string PodName = "io.kubernetes.pod.name";
+    public const string PodNamespace = "io.kubernetes.pod.namespace";
+    public const string PodUid = "io.kubernetes.pod.uid";
+    public const string ContainerName = "io.kubernetes.container.name";
+    /// <summary>Which run of the container this is (0 first): the restart count survives the daemon.</summary>
+    public const string Attempt = "io.kubernetes.container.restartCount";
+}
+
+public sealed record SandboxRequest(string PodUid, string Namespace, string Name, string Hostname, bool HostNetwork, string ResolvConf,
+    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases);
+
+/// <summary>A pod's sandbox: its address on the pod network (null with host networking) and the host's.</summary>
+public sealed record SandboxStatus(string PodUid, string? Ip);
+
+public sealed class PodContainerRequest
+{
+    public required string PodUid { get; init; }
+    public required string Image { get; init; }
+    /// <summary>The container's entrypoint (Kubernetes' command), null: the image's.</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+    /// <summary>Kubernetes' args, null: the image's CMD (unless a command is given).</summary>
+    public IReadOnlyList<string>? Args { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string? WorkingDir { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public bool HostNetwork { get; init; }
+    public bool Tty { get; init; }
+    public bool Stdin { get; init; }
+}
+
+/// <summary>One container as the engine sees it.</summary>
+public sealed record RuntimeContainer(string Id, IReadOnlyDictionary<string, string> Labels, string Image, string ImageId,
+    bool Running, bool Created, int ExitCode, bool OomKilled, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error)
+{
+    public string PodUid => Labels.TryGetValue(PodLabels.PodUid, out var v) ? v : "";
+    public string ContainerName => Labels.TryGetValue(PodLabels.ContainerName, out var v) ? v : "";
+    public int Attempt => Labels.TryGetValue(PodLabels.Attempt, out var v) && int.TryParse(v, out var n) ? n : 0;
+}
+
+/// <summary>The image is not there and could not be pulled (the reason is for ErrImagePull's message).</summary>
+public sealed class ImageUnavailableException(string message, bool neverPull = false) : Exception(message)
+{
+    /// <summary>The policy is Never: Kubernetes says ErrImageNeverPull.</summary>
+    public bool NeverPull { get; } = neverPull;
+}
+
+/// <summary>The container cannot be made from its spec: CreateContainerError / CreateContainerConfigError.</summary>
+public sealed class ContainerConfigException(string message) : Exception(message);
