@@ -36,6 +36,11 @@ public interface INodeRuntime
     /// <summary>Every container of a pod on this node (those with a pod uid label).</summary>
     IReadOnlyList<RuntimeContainer> ListPodContainers();
 
+    /// <summary>Makes (or refreshes) a pod volume on the node and returns its host path: an empty directory (on tmpfs
+    /// for medium Memory), a checked host path, or a directory of files (ConfigMap, Secret, downward API). Throws
+    /// <see cref="ContainerConfigException"/> when it cannot be made (a hostPath whose type does not match).</summary>
+    Task<string> PrepareVolumeAsync(string podUid, PodVolume volume, CancellationToken ct);
+
     /// <summary>Completes when the container's current run ends (at once if it does not run).</summary>
     Task WaitForExitAsync(string id, CancellationToken ct);
 }
@@ -71,7 +76,24 @@ public sealed class PodContainerRequest
     public bool HostNetwork { get; init; }
     public bool Tty { get; init; }
     public bool Stdin { get; init; }
+    /// <summary>Host paths bound into the container (the pod's volumes).</summary>
+    public IReadOnlyList<PodMount> Mounts { get; init; } = [];
+    /// <summary>Bytes; 0: no limit.</summary>
+    public long MemoryLimit { get; init; }
+    /// <summary>CPU limit in billionths of a CPU; 0: none.</summary>
+    public long NanoCpus { get; init; }
+    /// <summary>Relative CPU weight from the cpu request (1024 per CPU, 2 for none, as the kubelet sets it).</summary>
+    public long CpuShares { get; init; }
 }
+
+public sealed record PodMount(string HostPath, string ContainerPath, bool ReadOnly);
+
+public enum PodVolumeKind { EmptyDir, HostPath, Files }
+
+/// <summary>A volume as the engine makes it: <see cref="Files"/> (relative path → content, mode) for Files kinds;
+/// <see cref="Memory"/> puts an EmptyDir (and always a Secret's files) on tmpfs.</summary>
+public sealed record PodVolume(string Name, PodVolumeKind Kind, bool Memory = false, long SizeLimit = 0, string? Path = null, string? HostPathType = null,
+    IReadOnlyList<(string Path, byte[] Content, int Mode)>? Files = null);
 
 /// <summary>One container as the engine sees it.</summary>
 public sealed record RuntimeContainer(string Id, IReadOnlyDictionary<string, string> Labels, string Image, string ImageId,

@@ -126,6 +126,8 @@ public static class PodStatusBuilder
             // Exited and waiting to run again (CrashLoopBackOff): the run that ended is the last state.
             status["state"] = new JsonObject { ["waiting"] = WaitingState(waiting) };
             last = Terminated(latest);
+            // Counted as stopped, as the kubelet counts a waiting container that ran before.
+            exit = latest.ExitCode;
         }
         else
         {

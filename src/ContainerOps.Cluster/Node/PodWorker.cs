@@ -247,6 +247,8 @@ internal sealed class PodWorker : IDisposable
         try
         {
             var env = ContainerEnv.Build(Objects, pod, c, _podIp, _agent.Registration.HostIp);
+            var volumes = await PodVolumes.PrepareAsync(Runtime, Objects, pod, _uid, _stop.Token);
+            var (memory, nanoCpus, shares) = Resources(c);
             List<string>? Expanded(string field) => (c[field] as JsonArray)?.Select(a => ContainerEnv.Expand(Json.Str(a) ?? "", env)).ToList();
             id = await Runtime.CreateContainerAsync(new PodContainerRequest
             {
@@ -254,6 +256,7 @@ internal sealed class PodWorker : IDisposable
                 Env = env.Select(kv => kv.Key + "=" + kv.Value).ToList(), WorkingDir = Json.Str(c["workingDir"]),
                 Labels = labels, HostNetwork = pod["spec"]?["hostNetwork"]?.GetValue<bool>() == true,
                 Tty = c["tty"]?.GetValue<bool>() == true, Stdin = c["stdin"]?.GetValue<bool>() == true,
+                Mounts = PodVolumes.Mounts(c, volumes), MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
             }, _stop.Token);
         }
         catch (ContainerConfigException e)
@@ -268,6 +271,17 @@ internal sealed class PodWorker : IDisposable
         foreach (var old in Runtime.ListPodContainers().Where(x => x.PodUid == _uid && x.ContainerName == cname && x.Id != id && x.Attempt < attempt && x.Id != previous?.Id))
             await Runtime.RemoveContainerAsync(old.Id);
         await StartExistingAsync(pod, Runtime.ListPodContainers().First(x => x.Id == id));
+    }
+
+    /// <summary>Limits become the memory limit and CPU quota; the cpu request (else the limit) the CPU weight, 2 for none
+    /// (as the kubelet maps them to cgroups).</summary>
+    private static (long Memory, long NanoCpus, long Shares) Resources(JsonObject c)
+    {
+        string? Q(string kind, string name) => c["resources"]?[kind]?[name] is { } n ? Json.Str(n) ?? n.ToString() : null;
+        var memory = Q("limits", "memory") is { } m ? Quantity.Bytes(m) : 0;
+        var cpuLimit = Q("limits", "cpu") is { } l ? Quantity.Value(l) : 0m;
+        var cpuRequest = Q("requests", "cpu") is { } r ? Quantity.Value(r) : cpuLimit;
+        return (memory, (long)(cpuLimit * 1_000_000_000m), cpuRequest > 0 ? Math.Max(2, (long)(cpuRequest * 1024m)) : 2);
     }
 
     private async Task StartExistingAsync(JsonObject pod, RuntimeContainer container)

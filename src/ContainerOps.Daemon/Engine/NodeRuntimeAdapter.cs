@@ -49,7 +49,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         }
         if (pullPolicy == "IfNotPresent" && Present()) return;
         try { await containers.ImageEngine.PullAsync(image, Api.ImageRoutes.RegistryOptionsFor(containers), null, ct); }
-        catch (Exception e) when (e is ContainerOpsException or HttpRequestException or IOException)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             throw new ImageUnavailableException(e.Message);
         }
@@ -70,7 +70,12 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
             Labels = new Dictionary<string, string>(request.Labels),
             Tty = request.Tty,
             OpenStdin = request.Stdin,
-            HostConfig = new HostConfig { NetworkMode = request.HostNetwork ? "host" : "none" },
+            HostConfig = new HostConfig
+            {
+                NetworkMode = request.HostNetwork ? "host" : "none",
+                Binds = request.Mounts.Select(m => $"{m.HostPath}:{m.ContainerPath}{(m.ReadOnly ? ":ro" : "")}").ToList(),
+                Memory = request.MemoryLimit, NanoCpus = request.NanoCpus, CpuShares = request.CpuShares,
+            },
         };
         try
         {
@@ -82,6 +87,9 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
             throw new ContainerConfigException(e.Message);
         }
     }
+
+    public Task<string> PrepareVolumeAsync(string podUid, PodVolume volume, CancellationToken ct) =>
+        Task.FromResult(sandboxes.Volumes.Prepare(podUid, volume));
 
     public Task StartContainerAsync(string id) => containers.StartAsync(id);
 

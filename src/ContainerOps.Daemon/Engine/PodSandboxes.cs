@@ -25,10 +25,14 @@ public sealed class PodSandboxes
         _options = options;
         _networking = networking;
         _log = log;
+        Volumes = new PodVolumeFiles(options, log);
         networking.SandboxEndpoints = () => List().Select(EndpointId);
     }
 
     private string Root => Path.Combine(_options.RunRoot, "pods");
+
+    /// <summary>The pods' volumes, removed with their sandbox.</summary>
+    public PodVolumeFiles Volumes { get; }
     public string DirOf(string podUid) => Path.Combine(Root, podUid);
 
     /// <summary>The sandbox's endpoint id on the pod network: the uid's hex digits (the veth is named from them).</summary>
@@ -56,7 +60,7 @@ public sealed class PodSandboxes
         {
             var dir = DirOf(podUid);
             if (SnapshotStore.IsMountPoint(Path.Combine(dir, "net")) && AddressOf(podUid) is { } existing) return existing;
-            Remove(podUid);
+            Remove(podUid, volumes: false);
             Directory.CreateDirectory(dir);
             try
             {
@@ -81,7 +85,7 @@ public sealed class PodSandboxes
             }
             catch
             {
-                Remove(podUid);
+                Remove(podUid, volumes: false);
                 throw;
             }
         }
@@ -117,11 +121,13 @@ public sealed class PodSandboxes
 
     /// <summary>Removes what a sandbox has: its address and veth, the namespaces' and shm's mounts, the directory.
     /// Idempotent, and safe on a half-made one.</summary>
-    public void Remove(string podUid)
+    /// <param name="volumes">false while a sandbox is (re)made: the pod's volumes keep their data.</param>
+    public void Remove(string podUid, bool volumes = true)
     {
         var dir = DirOf(podUid);
         try { _networking.Networks.Release(EndpointId(podUid)); }
         catch (ContainerOpsException e) { _log.LogWarning("pod sandbox {Uid}: releasing its address: {Message}", podUid, e.Message); }
+        if (volumes) Volumes.Remove(podUid);
         if (!Directory.Exists(dir)) return;
         foreach (var mount in Namespaces.Append("shm").Select(n => Path.Combine(dir, n)))
             while (SnapshotStore.IsMountPoint(mount))
