@@ -503,4 +503,40 @@ public sealed class PodTests : IAsyncLifetime
         Assert.Equal("OOMKilled", Str(terminated["reason"]));
         Assert.Equal(137, terminated["exitCode"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task ProbesOfEachKindSetReadinessAndAFailingLivenessProbeRestartsTheContainer()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: probed}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: web
+                image: pod-tests/busybox:1
+                ports: [{name: http, containerPort: 8080}]
+                command: [sh, -c, 'mkdir -p /www; (sleep 3; echo ok > /www/ready) & exec httpd -f -p 8080 -h /www']
+                readinessProbe: {httpGet: {path: /ready, port: http}, periodSeconds: 1}
+              - name: tcp
+                image: pod-tests/busybox:1
+                command: [httpd, -f, -p, "9090", -h, /tmp]
+                readinessProbe: {tcpSocket: {port: 9090}, periodSeconds: 1}
+                startupProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+              - name: alive
+                image: pod-tests/busybox:1
+                command: [sleep, "3600"]
+                livenessProbe: {exec: {command: [cat, /tmp/healthy]}, periodSeconds: 1, failureThreshold: 2}
+            """);
+        var notReadyYet = await WaitForAsync("probed", p => Str(p["status"]?["phase"]) == "Running" && p["status"]?["containerStatuses"] is JsonArray);
+        Assert.False(Status(notReadyYet, "web")["ready"]!.GetValue<bool>());
+        var ready = await WaitForAsync("probed", p => Status(p, "web")["ready"]!.GetValue<bool>() && Status(p, "tcp")["ready"]!.GetValue<bool>());
+        Assert.NotNull(Status(ready, "web")["state"]!["running"]);
+        var restarted = await WaitForAsync("probed", p => Status(p, "alive")["restartCount"]!.GetValue<int>() >= 1, seconds: 60);
+        Assert.Equal(137, Status(restarted, "alive")["lastState"]!["terminated"]!["exitCode"]!.GetValue<int>());
+        var events = Kubectl("get", "events", "--field-selector", "involvedObject.name=probed,reason=Unhealthy", "-o", "json");
+        Assert.Contains("Liveness probe failed", events.Out);
+        Assert.Contains("Readiness probe failed", events.Out);
+    }
 }

@@ -41,6 +41,10 @@ public interface INodeRuntime
     /// <see cref="ContainerConfigException"/> when it cannot be made (a hostPath whose type does not match).</summary>
     Task<string> PrepareVolumeAsync(string podUid, PodVolume volume, CancellationToken ct);
 
+    /// <summary>Runs one probe: a command in the container, an HTTP GET or a TCP connect to the pod's address. Never throws
+    /// for the container's sake: a probe that cannot run is a failure with the reason.</summary>
+    Task<(bool Success, string Output)> ProbeAsync(ProbeRequest request, CancellationToken ct);
+
     /// <summary>Completes when the container's current run ends (at once if it does not run).</summary>
     Task WaitForExitAsync(string id, CancellationToken ct);
 }
@@ -85,6 +89,11 @@ public sealed class PodContainerRequest
     /// <summary>Relative CPU weight from the cpu request (1024 per CPU, 2 for none, as the kubelet sets it).</summary>
     public long CpuShares { get; init; }
 }
+
+public enum ProbeAction { Exec, HttpGet, TcpSocket }
+
+public sealed record ProbeRequest(string ContainerId, ProbeAction Action, TimeSpan Timeout, IReadOnlyList<string>? Command = null,
+    string Host = "", int Port = 0, string Path = "/", string Scheme = "HTTP", IReadOnlyList<(string Name, string Value)>? Headers = null);
 
 public sealed record PodMount(string HostPath, string ContainerPath, bool ReadOnly);
 

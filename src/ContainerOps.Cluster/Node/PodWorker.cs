@@ -24,6 +24,7 @@ internal sealed class PodWorker : IDisposable
     private int _dirty;
     private Timer? _retry;
     private string? _podIp;
+    private readonly PodProber _prober;
 
     public Task Completion { get; }
     public string Key { get; private set; } = "";
@@ -32,6 +33,7 @@ internal sealed class PodWorker : IDisposable
     {
         _agent = agent;
         _uid = uid;
+        _prober = new PodProber(agent.Runtime, agent.Objects, Signal);
         Completion = Task.Run(LoopAsync);
     }
 
@@ -168,6 +170,7 @@ internal sealed class PodWorker : IDisposable
             mine = Runtime.ListPodContainers().Where(c => c.PodUid == _uid).ToList();
             foreach (var c in mine.Where(c => c.Running)) Watch(c);
         }
+        _prober.Sync(pod, mine.Where(c => c.Running), _podIp);
         WriteStatus(ns, name, pod, mine, sandboxReady, initDone && !failed, failed);
         return false;
     }
@@ -183,7 +186,7 @@ internal sealed class PodWorker : IDisposable
                 o["status"] = PodStatusBuilder.Build(new PodStatusBuilder.Input
                 {
                     Pod = o, Containers = containers, Waiting = waiting, PodIp = sandboxReady ? _podIp : null, HostIp = _agent.Registration.HostIp,
-                    SandboxReady = sandboxReady, InitDone = initDone, Failed = failed,
+                    SandboxReady = sandboxReady, InitDone = initDone, Failed = failed, NotReady = _prober.NotReady(containers.Where(c => c.Running)),
                 }, o["status"] as JsonObject);
                 return o;
             }, statusOnly: true, dryRun: false);
@@ -324,6 +327,7 @@ internal sealed class PodWorker : IDisposable
     /// the sandbox.</summary>
     private async Task TearDownAsync(List<RuntimeContainer> containers, int grace)
     {
+        _prober.Dispose();
         await Task.WhenAll(containers.Where(c => c.Running).Select(c => Runtime.StopContainerAsync(c.Id, grace)));
         foreach (var c in containers) await Runtime.RemoveContainerAsync(c.Id);
         await Runtime.RemoveSandboxAsync(_uid);
@@ -358,6 +362,7 @@ internal sealed class PodWorker : IDisposable
 
     public void Dispose()
     {
+        _prober.Dispose();
         _stop.Cancel();
         _retry?.Dispose();
     }

@@ -91,6 +91,18 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
     public Task<string> PrepareVolumeAsync(string podUid, PodVolume volume, CancellationToken ct) =>
         Task.FromResult(sandboxes.Volumes.Prepare(podUid, volume));
 
+    public async Task<(bool Success, string Output)> ProbeAsync(ProbeRequest request, CancellationToken ct)
+    {
+        Probes.IProbe probe = request.Action switch
+        {
+            ProbeAction.Exec => new Probes.ExecProbe(request.Command ?? [], args => containers.Exec(request.ContainerId, new ExecCreateRequest { Cmd = args.ToList() }).Process),
+            ProbeAction.HttpGet => new Probes.HttpProbe(new Uri($"{request.Scheme.ToLowerInvariant()}://{request.Host}:{request.Port}{(request.Path.StartsWith('/') ? "" : "/")}{request.Path}"), request.Headers ?? []),
+            _ => new Probes.TcpProbe(System.Net.IPAddress.Parse(request.Host), request.Port),
+        };
+        var result = await probe.RunAsync(request.Timeout, ct);
+        return (result.Succeeded, result.Output);
+    }
+
     public Task StartContainerAsync(string id) => containers.StartAsync(id);
 
     public async Task StopContainerAsync(string id, int graceSeconds)
