@@ -49,7 +49,12 @@ internal sealed class PodWorker : IDisposable
             if (pod is null) _gone = true;
             else
             {
+                // A change of status alone (the worker's own writes, mostly) asks for nothing new.
+                var same = _pod is not null && JsonNode.DeepEquals(_pod["spec"], pod["spec"])
+                    && JsonNode.DeepEquals(_pod["metadata"]?["deletionTimestamp"], pod["metadata"]?["deletionTimestamp"])
+                    && Json.Str(pod["status"]?["phase"]) is not ("Succeeded" or "Failed");
                 _pod = pod;
+                if (same) return;
                 Key = $"{Json.Str(pod["metadata"]?["namespace"])}/{Json.Str(pod["metadata"]?["name"])}";
             }
         }
@@ -236,6 +241,9 @@ internal sealed class PodWorker : IDisposable
             var reason = e.NeverPull ? "ErrImageNeverPull" : "ErrImagePull";
             Fail(cname, new Waiting(reason, e.Message), e.Message, pod, e.NeverPull ? "ErrImageNeverPull" : "Failed",
                 e.NeverPull ? e.Message : $"Failed to pull image \"{image}\": {e.Message}", failures);
+            // Halfway to the retry the container shows ImagePullBackOff, as the kubelet's next sync shows it.
+            var half = (_waiting[cname].RetryAt - DateTimeOffset.UtcNow) / 2;
+            if (!e.NeverPull) _ = Task.Delay(half > TimeSpan.Zero ? half : TimeSpan.Zero, _stop.Token).ContinueWith(_ => Signal(), TaskScheduler.Default);
             return;
         }
         var labels = new Dictionary<string, string>
@@ -298,6 +306,8 @@ internal sealed class PodWorker : IDisposable
             return;
         }
         Events.Record(Objects, pod, "Normal", "Started", $"Started container {container.ContainerName}", "kubelet", $"spec.containers{{{container.ContainerName}}}");
+        // A run that ends before the sync looks at it again still brings the next sync.
+        Watch(container);
     }
 
     /// <summary>Notes why a container (or, for "", the sandbox) waits, with a retry after the backoff its failures earned.</summary>
