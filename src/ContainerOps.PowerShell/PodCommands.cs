@@ -212,17 +212,8 @@ public sealed class StartPodCommand : ContainerOpsCmdlet
 /// <example><code>Get-Pod -Selector app=web | Remove-Pod -Force -GracePeriod 0</code>Removes them without asking or waiting.</example>
 [Cmdlet(VerbsCommon.Remove, "Pod", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
-public sealed class RemovePodCommand : ContainerOpsCmdlet
+public sealed class RemovePodCommand : PodTargetCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(PodNameCompleter))]
-    public string[] Name { get; set; } = [];
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
     /// <summary>Seconds the containers get to stop; 0: at once.</summary>
     [Parameter]
     [ValidateRange(0, 86400)]
@@ -251,17 +242,8 @@ public sealed class RemovePodCommand : ContainerOpsCmdlet
 /// <example><code>Get-Pod -Selector app=web | Wait-Pod -Condition Ready -TimeoutSec 60</code>Waits for every web pod.</example>
 [Cmdlet(VerbsLifecycle.Wait, "Pod")]
 [OutputType(typeof(PodInfo))]
-public sealed class WaitPodCommand : ContainerOpsCmdlet
+public sealed class WaitPodCommand : PodTargetCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(PodNameCompleter))]
-    public string[] Name { get; set; } = [];
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
     /// <summary>Ready, or a phase: Running, Succeeded.</summary>
     [Parameter]
     [ValidateSet("Ready", "Running", "Succeeded")]
@@ -276,6 +258,20 @@ public sealed class WaitPodCommand : ContainerOpsCmdlet
         foreach (var name in Name)
             if (PodWaiter.Wait(this, Namespace, name, Condition, TimeSpan.FromSeconds(TimeoutSec), () => Run(ct => Client.GetPodAsync(Namespace, name, ct))) is { } pod) WriteObject(pod);
     }
+}
+
+/// <summary>Cmdlets that act on named pods of a namespace, taken from the pipeline by property name (Get-Pod's objects).</summary>
+public abstract class PodTargetCmdlet : ContainerOpsCmdlet
+{
+    /// <summary>The pods' names.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(PodNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Namespace { get; set; } = "default";
 }
 
 /// <summary>The wait of Wait-Pod and Start-Pod -Wait: the pod read every 250 ms, its progress shown.</summary>
