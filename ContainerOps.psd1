@@ -57,6 +57,10 @@
         'Get-ComposeService'
         'ConvertFrom-ComposeFile'
         'Get-ClusterKubeConfig'
+        'Get-Pod'
+        'Start-Pod'
+        'Remove-Pod'
+        'Wait-Pod'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

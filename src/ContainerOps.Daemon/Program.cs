@@ -63,12 +63,15 @@ public static partial class Program
         builder.Services.AddSingleton<ContainerNetworking>();
         builder.Services.AddSingleton<ContainerVolumes>();
         builder.Services.AddSingleton<ContainerManager>();
+        builder.Services.AddSingleton<PodSandboxes>();
         builder.Services.AddSingleton<Sessions>();
         builder.Services.AddSingleton<ExecRegistry>();
 
         var app = builder.Build();
         var manager = app.Services.GetRequiredService<ContainerManager>();
+        var sandboxes = app.Services.GetRequiredService<PodSandboxes>(); // before recovery, which keeps their addresses
         await manager.RecoverAsync();
+        await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.Use(cluster.InvokeAsync);
@@ -145,7 +148,7 @@ public static partial class Program
                 case "--dns-port": o.DnsPort = int.TryParse(Value(), out var port) && port is > 0 and < 65536 ? port : throw new ArgumentException("--dns-port needs a port number"); break;
                 case "--cluster-address": o.ClusterAddress = Value(); ClusterHostOptions.ParseAddress(o.ClusterAddress); break;
                 case "--detach": detach = true; break;
-                default: throw new ArgumentException($"unknown option {a}");
+                default: if (!o.Node.TryParse(a, Value)) throw new ArgumentException($"unknown option {a}"); break;
             }
         }
         return (o, detach);

@@ -123,14 +123,19 @@ public sealed partial class NetworkManager
     /// endpoint a veth pair whose peer is created inside the container's namespace, its address, the default route
     /// and loopback; then its names in the network's DNS and its published ports in one nftables transaction.
     /// </summary>
-    public void Attach(string containerId, int pid, IReadOnlyList<PortRequest> ports, string? onlyNetwork = null)
+    public void Attach(string containerId, int pid, IReadOnlyList<PortRequest> ports, string? onlyNetwork = null) =>
+        AttachNamespace(containerId, $"/proc/{pid}/ns/net", ports, onlyNetwork);
+
+    /// <summary>As <see cref="Attach"/>, for a network namespace named by a file (/proc/PID/ns/net, or a bind-mounted
+    /// namespace such as a pod sandbox's, which no process holds).</summary>
+    public void AttachNamespace(string containerId, string netnsPath, IReadOnlyList<PortRequest> ports, string? onlyNetwork = null)
     {
         lock (_lock)
         {
             var targets = NetworksOf(containerId, onlyNetwork)
                 .OrderBy(n => n.Endpoints[containerId].Interface.Length).ThenBy(n => n.Endpoints[containerId].Interface, StringComparer.Ordinal).ToList();
             if (targets.Count == 0) return;
-            var nsFd = Native.OpenNamespace($"/proc/{pid}/ns/net");
+            var nsFd = Native.OpenNamespace(netnsPath);
             var done = new List<(NetworkRecord, EndpointRecord)>();
             try
             {

@@ -133,7 +133,10 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
 
     /// <summary>Removes an object; one with finalizers is only marked (deletionTimestamp) until they are gone; a
     /// namespace takes everything in it along.</summary>
-    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun)
+    /// <param name="gracePeriodSeconds">For a pod bound to a node and not finished: how long its containers get to stop
+    /// (null: its spec's terminationGracePeriodSeconds). Such a pod is only marked (deletionTimestamp,
+    /// deletionGracePeriodSeconds); the node agent stops it and then removes it. 0 removes it at once (--force).</param>
+    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null)
     {
         var key = kind.Key(ns, name);
         var stored = Store.Get(key) ?? throw StatusException.NotFound(kind, name);
@@ -143,6 +146,12 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         if (expectedRevision is { } rv && rv != stored.Revision)
             throw StatusException.Conflict(kind, name, $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {stored.Revision}");
         if (dryRun) return current;
+        if (kind.Kind == "Pod" && gracePeriodSeconds is not 0 && NeedsGracefulDeletion(current))
+        {
+            if (current["metadata"]?["deletionTimestamp"] is not null) return current;
+            var grace = gracePeriodSeconds ?? current["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
+            return MarkDeleted(kind, ns, name, Timestamp(), o => Json.Metadata(o)["deletionGracePeriodSeconds"] = grace);
+        }
         if (current["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
         {
             if (current["metadata"]?["deletionTimestamp"] is not null) return current;
@@ -171,6 +180,11 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { throw StatusException.Conflict(kind, name); }
         catch (StoreConflictException) { throw StatusException.NotFound(kind, name); }
     }
+
+    /// <summary>A pod a node runs (bound, not Succeeded or Failed) is stopped by that node before it goes, as the API
+    /// server's graceful deletion has it; an unbound or finished one goes at once.</summary>
+    private static bool NeedsGracefulDeletion(JsonObject pod) =>
+        Json.Str(pod["spec"]?["nodeName"]) is { Length: > 0 } && Json.Str(pod["status"]?["phase"]) is not ("Succeeded" or "Failed");
 
     /// <summary>Removes everything in a Terminating namespace, then the namespace.</summary>
     internal void FinishNamespace(string name)

@@ -74,6 +74,12 @@ public static class ResourceKinds
 
     public static ResourceKind Namespace => All[0];
     public static ResourceKind ServiceAccount => All.First(k => k.Kind == "ServiceAccount");
+    public static ResourceKind Pod => All[1];
+    public static ResourceKind Node => All.First(k => k.Kind == "Node");
+    public static ResourceKind Lease => All.First(k => k.Kind == "Lease");
+    public static ResourceKind Event => All.First(k => k.Kind == "Event" && k.Group.Length == 0);
+    public static ResourceKind ConfigMap => All.First(k => k.Kind == "ConfigMap");
+    public static ResourceKind Secret => All.First(k => k.Kind == "Secret");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);

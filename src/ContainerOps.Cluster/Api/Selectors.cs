@@ -124,7 +124,10 @@ public sealed class LabelSelector
 /// <summary>A field selector: `metadata.name`, `metadata.namespace`, `status.phase`, `spec.nodeName` with `=`, `==`, `!=`.</summary>
 public sealed class FieldSelector
 {
-    private static readonly string[] Supported = ["metadata.name", "metadata.namespace", "status.phase", "spec.nodeName"];
+    // Events' fields are what `kubectl describe` and `kubectl get events --field-selector` ask for.
+    private static readonly string[] Supported = ["metadata.name", "metadata.namespace", "status.phase", "spec.nodeName", "status.podIP",
+        "reason", "type", "reportingComponent", "involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid",
+        "involvedObject.apiVersion", "involvedObject.fieldPath", "involvedObject.resourceVersion"];
     private readonly List<(string Field, bool Equal, string Value)> _terms = [];
 
     public bool IsEmpty => _terms.Count == 0;
@@ -154,8 +157,10 @@ public sealed class FieldSelector
     {
         foreach (var (field, equal, value) in _terms)
         {
-            var parts = field.Split('.');
-            var actual = Json.Str(o[parts[0]]?[parts[1]]) ?? "";
+            // Any depth: "reason" on events, "spec.nodeName" and "status.phase" on pods.
+            JsonNode? node = o;
+            foreach (var part in field.Split('.')) node = node is JsonObject parent ? parent[part] : null;
+            var actual = node is JsonValue v && v.TryGetValue<bool>(out var b) ? (b ? "true" : "false") : Json.Str(node) ?? node?.ToString() ?? "";
             if ((actual == value) != equal) return false;
         }
         return true;

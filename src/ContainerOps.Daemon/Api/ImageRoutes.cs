@@ -109,14 +109,18 @@ internal static class ImageRoutes
     {
         var insecure = new List<string>(m.Options.InsecureRegistries);
         if (Flag(req, "insecure") && Images.References.ImageReference.TryParse(reference, out var r) && r != null) insecure.Add(r.Domain);
-        return new RegistryOptions
+        return RegistryOptionsFor(m, insecure);
+    }
+
+    /// <summary>The daemon's registry settings (insecure registries, certificates, credentials), for pulls it makes itself.</summary>
+    internal static RegistryOptions RegistryOptionsFor(ContainerManager m, List<string>? insecure = null) =>
+        new RegistryOptions
         {
-            Insecure = insecure,
+            Insecure = insecure ?? new List<string>(m.Options.InsecureRegistries),
             AllowInsecureLoopback = true,
             CertsDirectory = m.Options.RegistryCertsDirectory,
             Credentials = Credentials(m),
         };
-    }
 
     private static DockerConfigCredentialStore Credentials(ContainerManager m) =>
         new(m.Options.DockerConfigDirectory is { } dir ? Path.Combine(dir, "config.json") : null);

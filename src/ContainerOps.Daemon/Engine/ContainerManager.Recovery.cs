@@ -27,7 +27,7 @@ public sealed partial class ContainerManager
         }
         var running = _containers.Values.ToDictionary(e => e.Record.Id,
             e => Runtime(e.Record.HostConfig.Runtime).GetStatus(e.Record.Id).State is RuntimeState.Running or RuntimeState.Paused);
-        Networking.Networks.Recover(running);
+        Networking.Networks.Recover(Networking.WithSandboxes(running));
         Volumes.Recover(_containers.Values.Select(e => (e.Record, running[e.Record.Id])).ToList(), _log);
         foreach (var entry in _containers.Values.ToList())
         {

@@ -36,6 +36,7 @@ public sealed class DaemonOptions
     public int DnsPort { get; set; } = 53;
     /// <summary>The cluster API's TLS listener (`--cluster-address`, CONTAINEROPS_CLUSTER_ADDRESS): IP:PORT, or "none".</summary>
     public string ClusterAddress { get; set; } = "127.0.0.1:6443";
+    public NodeSettings Node { get; } = new();
 }
 
 /// <summary>
@@ -154,7 +155,8 @@ public sealed partial class ContainerManager : IDisposable
 
     // ---------------------------------------------------------------- create
 
-    public async Task<ContainerCreateResponse> CreateAsync(ContainerCreateRequest request, string? name)
+    /// <param name="sandboxDir">A pod sandbox (<see cref="PodSandboxes"/>) whose namespaces the container joins.</param>
+    public async Task<ContainerCreateResponse> CreateAsync(ContainerCreateRequest request, string? name, string? sandboxDir = null)
     {
         name = string.IsNullOrEmpty(name) ? request.Name : name;
         if (name is { Length: > 0 }) NameGenerator.Validate(NameGenerator.Normalize(name));
@@ -209,6 +211,7 @@ public sealed partial class ContainerManager : IDisposable
             },
             HostConfig = hc,
             LogPath = Path.Combine(dir, id + "-json.log"),
+            SandboxDir = sandboxDir,
         };
         if (record.Config.StopSignal is { } sig) Signals.Parse(sig, "StopSignal");
 
@@ -324,6 +327,8 @@ public sealed partial class ContainerManager : IDisposable
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the pid namespace of {other.Name}: it is not running", other.Name, "HostConfig.PidMode");
             pidNamespace = $"/proc/{other.State.Pid}/ns/pid";
         }
+        string? utsNamespace = null;
+        if (r.SandboxDir is { } sandbox) (hc, ipcNamespace, shmSource, utsNamespace) = PodSandboxes.Join(sandbox, hc, dir, CloneWithNetwork);
         var mounts = Volumes.Resolve(r, rootfs, starting);
         return SpecBuilder.Build(new ContainerSpecInput
         {
@@ -346,6 +351,7 @@ public sealed partial class ContainerManager : IDisposable
             Mounts = mounts,
             IpcNamespacePath = ipcNamespace,
             ShmSource = shmSource,
+            UtsNamespacePath = utsNamespace,
         });
     }
 

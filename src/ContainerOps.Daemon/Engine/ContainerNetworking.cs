@@ -89,6 +89,18 @@ public sealed class ContainerNetworking : IDisposable
 
     public void Release(string containerId) => Networks.Release(containerId);
 
+    /// <summary>The endpoint ids of the pod sandboxes that exist (set by <see cref="PodSandboxes"/>): their addresses
+    /// are kept at recovery, as a running container's are.</summary>
+    public Func<IEnumerable<string>>? SandboxEndpoints { get; set; }
+
+    public IReadOnlyDictionary<string, bool> WithSandboxes(IReadOnlyDictionary<string, bool> containers)
+    {
+        if (SandboxEndpoints?.Invoke().ToList() is not { Count: > 0 } sandboxes) return containers;
+        var all = new Dictionary<string, bool>(containers);
+        foreach (var id in sandboxes) all[id] = true;
+        return all;
+    }
+
     public bool HasEndpoints(string containerId) => Networks.EndpointsOf(containerId).Count > 0;
 
     /// <summary>Connects a created container (its init waits on the exec fifo) to its networks and publishes its ports.</summary>

@@ -28,6 +28,8 @@ public sealed class ContainerRecord
     public List<ContainerOps.Runtime.Spec.ContainerMount> Mounts { get; set; } = new();
     /// <summary>Set with State.Dead: the removal asked for the anonymous volumes too (finished after a crash).</summary>
     public bool RemoveVolumes { get; set; }
+    /// <summary>The pod sandbox whose namespaces the container joins (<see cref="PodSandboxes"/>), if it is a pod's.</summary>
+    public string? SandboxDir { get; set; }
 
     public static string FilePath(string dir) => System.IO.Path.Combine(dir, "config.json");
 

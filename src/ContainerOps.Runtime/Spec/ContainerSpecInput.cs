@@ -34,4 +34,6 @@ public sealed class ContainerSpecInput
     /// <summary>`--ipc container:X`: X's IPC namespace (/proc/PID/ns/ipc) and its /dev/shm on the host.</summary>
     public string? IpcNamespacePath { get; init; }
     public string? ShmSource { get; init; }
+    /// <summary>A UTS namespace to join (a pod sandbox's) instead of a new one.</summary>
+    public string? UtsNamespacePath { get; init; }
 }

@@ -95,7 +95,7 @@ public static partial class SpecBuilder
             Mounts = DefaultMounts(hc.Privileged),
             Linux = new OciLinux
             {
-                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath, PidNamespace(hc, input.PidNamespacePath, target)),
+                Namespaces = BuildNamespaces(hc, input.IpcNamespacePath, input.UtsNamespacePath, PidNamespace(hc, input.PidNamespacePath, target)),
                 CgroupsPath = CgroupsPath(hc, input.CgroupParent, input.Id, target),
                 Resources = BuildResources(hc, target),
                 MaskedPaths = confined ? DefaultMaskedPaths.ToList() : null,
@@ -192,9 +192,9 @@ public static partial class SpecBuilder
         return set;
     }
 
-    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath, OciNamespace? pid)
+    private static List<OciNamespace> BuildNamespaces(HostConfig hc, string? ipcPath, string? utsPath, OciNamespace? pid)
     {
-        var ns = new List<OciNamespace> { new() { Type = "uts" }, new() { Type = "mount" } };
+        var ns = new List<OciNamespace> { new() { Type = "uts", Path = utsPath }, new() { Type = "mount" } };
         if (pid is not null) ns.Insert(0, pid);
         if (hc.IpcMode != "host") ns.Add(new OciNamespace { Type = "ipc", Path = ipcPath });
         if (hc.NetworkMode == "host") { }

@@ -1,0 +1,19 @@
+namespace ContainerOps.Cluster.Node;
+
+/// <summary>The node agent's settings. The timing defaults are Kubernetes'; tests shorten them here, never by
+/// changing the defaults.</summary>
+public sealed class NodeAgentOptions
+{
+    /// <summary>The Node's name (`--node-name`): the host name by default, lower-cased as Kubernetes requires.</summary>
+    public string NodeName { get; set; } = Environment.MachineName.ToLowerInvariant();
+    /// <summary>Where the daemon keeps its state: the Node's ephemeral-storage is that file system's size.</summary>
+    public string StateRoot { get; set; } = "/var/lib/containerops";
+    public int MaxPods { get; set; } = 110;
+    public string KubeletVersion { get; set; } = "v1.32.0";
+    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>The first restart delay of a crashing container (then doubled up to <see cref="MaxBackoff"/>).</summary>
+    public TimeSpan BaseBackoff { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(300);
+    /// <summary>A container that ran this long before it exited starts its backoff from the beginning again.</summary>
+    public TimeSpan BackoffReset { get; set; } = TimeSpan.FromMinutes(10);
+}

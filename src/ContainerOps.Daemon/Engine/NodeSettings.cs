@@ -1,0 +1,37 @@
+using ContainerOps.Cluster.Node;
+
+namespace ContainerOps.Daemon.Engine;
+
+/// <summary>The node agent's daemon options: `--node-name NAME`, `--pod-subnet CIDR` (10.42.0.0/24 by default),
+/// `--pod-backoff SECONDS` (the first crash-loop delay, 10 s by default: tests shorten it), or CONTAINEROPS_NODE_NAME,
+/// CONTAINEROPS_POD_SUBNET, CONTAINEROPS_POD_BACKOFF.</summary>
+public sealed class NodeSettings
+{
+    public NodeAgentOptions Agent { get; } = new();
+    public string PodSubnet { get; set; } = "10.42.0.0/24";
+    /// <summary>The pod network's name among the daemon's networks.</summary>
+    public string PodNetworkName { get; set; } = "pods";
+
+    public NodeSettings()
+    {
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_NODE_NAME") is { Length: > 0 } name) Agent.NodeName = name;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_POD_SUBNET") is { Length: > 0 } subnet) PodSubnet = subnet;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_POD_BACKOFF") is { Length: > 0 } backoff) SetBackoff(backoff);
+    }
+
+    /// <summary>Takes one of the options above (its value from <paramref name="value"/>); false when it is none of them.</summary>
+    public bool TryParse(string option, Func<string> value)
+    {
+        switch (option)
+        {
+            case "--node-name": Agent.NodeName = value(); return true;
+            case "--pod-subnet": PodSubnet = value(); return true;
+            case "--pod-backoff": SetBackoff(value()); return true;
+            default: return false;
+        }
+    }
+
+    private void SetBackoff(string text) =>
+        Agent.BaseBackoff = double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
+            ? TimeSpan.FromSeconds(s) : throw new ArgumentException($"--pod-backoff needs a number of seconds, not \"{text}\"");
+}

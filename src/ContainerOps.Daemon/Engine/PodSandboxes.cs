@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using ContainerOps.Core.Api;
+using ContainerOps.Images.Snapshots;
+using ContainerOps.Runtime.Native;
+
+namespace ContainerOps.Daemon.Engine;
+
+/// <summary>
+/// Pod sandboxes without a pause container: a pod's network, IPC and UTS namespaces are bind-mounted onto files in
+/// RUN_ROOT/pods/UID/ (net, ipc, uts), which hold them while no process is in them; its /dev/shm is a tmpfs there (shm).
+/// The pod's containers join these (<see cref="Join"/>), so they share localhost, System V IPC and the host name, and a
+/// container's restart leaves the pod's address alone. The network namespace gets its veth and address on the pod
+/// network (a bridge network of the network engine, --pod-subnet) as a container's would. How and why: Sandboxes.md.
+/// </summary>
+public sealed class PodSandboxes
+{
+    private static readonly string[] Namespaces = ["net", "ipc", "uts"];
+    private readonly DaemonOptions _options;
+    private readonly ContainerNetworking _networking;
+    private readonly ILogger<PodSandboxes> _log;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    public PodSandboxes(DaemonOptions options, ContainerNetworking networking, ILogger<PodSandboxes> log)
+    {
+        _options = options;
+        _networking = networking;
+        _log = log;
+        Volumes = new PodVolumeFiles(options, log);
+        networking.SandboxEndpoints = () => List().Select(EndpointId);
+    }
+
+    private string Root => Path.Combine(_options.RunRoot, "pods");
+
+    /// <summary>The pods' volumes, removed with their sandbox.</summary>
+    public PodVolumeFiles Volumes { get; }
+    public string DirOf(string podUid) => Path.Combine(Root, podUid);
+
+    /// <summary>The sandbox's endpoint id on the pod network: the uid's hex digits (the veth is named from them).</summary>
+    public static string EndpointId(string podUid) => "pod" + podUid.Replace("-", "", StringComparison.Ordinal);
+
+    /// <summary>The pod uids whose sandbox exists (its network namespace is held).</summary>
+    public IReadOnlyList<string> List() =>
+        Directory.Exists(Root) ? Directory.GetDirectories(Root).Where(d => SnapshotStore.IsMountPoint(Path.Combine(d, "net"))).Select(d => Path.GetFileName(d)!).ToList() : [];
+
+    /// <summary>The host name the sandbox's UTS namespace has (its containers set the same).</summary>
+    public string? HostnameOf(string podUid) =>
+        File.Exists(Path.Combine(DirOf(podUid), "hostname")) ? File.ReadAllText(Path.Combine(DirOf(podUid), "hostname")) : null;
+
+    /// <summary>The sandbox's address on the pod network, or null (none, or host networking).</summary>
+    public string? AddressOf(string podUid) =>
+        _networking.Networks.EndpointsOf(EndpointId(podUid)).FirstOrDefault()?.Endpoint.IPv4Address;
+
+    /// <summary>Makes the sandbox unless it exists; returns its address. Whatever fails leaves nothing made.</summary>
+    public async Task<string?> RunAsync(string podUid, string hostname, string resolvConf, IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> hostAliases, CancellationToken ct)
+    {
+        if (!Guid.TryParse(podUid, out _))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPodUid", $"pod uid '{podUid}' is not a UUID", podUid);
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var dir = DirOf(podUid);
+            if (SnapshotStore.IsMountPoint(Path.Combine(dir, "net")) && AddressOf(podUid) is { } existing) return existing;
+            Remove(podUid, volumes: false);
+            Directory.CreateDirectory(dir);
+            try
+            {
+                foreach (var ns in Namespaces) File.WriteAllText(Path.Combine(dir, ns), "");
+                await HoldNamespacesAsync(dir, hostname, ct);
+                var shm = Path.Combine(dir, "shm");
+                Directory.CreateDirectory(shm);
+                if (Libc.mount("shm", shm, "tmpfs", 2 | 4 | 8 /* nosuid, nodev, noexec */, "mode=1777,size=67108864") != 0)
+                    throw new InvalidOperationException($"mounting the pod's /dev/shm failed: {Libc.StrError(Libc.LastErrno)}");
+                EnsurePodNetwork();
+                var endpoint = _networking.Networks.Reserve(EndpointId(podUid), hostname, _options.Node.PodNetworkName, null);
+                _networking.Networks.AttachNamespace(EndpointId(podUid), Path.Combine(dir, "net"), []);
+                var ip = endpoint.Endpoint.IPv4Address;
+                var hosts = $"# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{hostname}\n";
+                if (hostAliases.Count > 0)
+                    hosts += "\n# Entries added by HostAliases.\n" + string.Concat(hostAliases.Select(a => $"{a.Ip}\t{string.Join('\t', a.Names)}\n"));
+                File.WriteAllText(Path.Combine(dir, "hosts"), hosts);
+                File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolvConf);
+                File.WriteAllText(Path.Combine(dir, "hostname"), hostname);
+                _log.LogInformation("pod sandbox {Uid}: {Ip} ({Hostname})", podUid, ip, hostname);
+                return ip;
+            }
+            catch
+            {
+                Remove(podUid, volumes: false);
+                throw;
+            }
+        }
+        finally { _lock.Release(); }
+    }
+
+    /// <summary>util-linux unshare makes the namespaces and bind-mounts them onto the files (--net=FILE…), and sets the
+    /// host name inside the new UTS namespace before it exits: no process stays.</summary>
+    private static async Task HoldNamespacesAsync(string dir, string hostname, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo("unshare") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var ns in Namespaces) psi.ArgumentList.Add($"--{ns}={Path.Combine(dir, ns)}");
+        foreach (var a in new[] { "hostname", hostname }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot run unshare");
+        var err = await p.StandardError.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct);
+        if (p.ExitCode != 0) throw new InvalidOperationException($"unshare exited {p.ExitCode}: {err.Trim()}");
+    }
+
+    /// <summary>The pod network, made on the first pod (a daemon without pods has no pod bridge).</summary>
+    private void EnsurePodNetwork()
+    {
+        var name = _options.Node.PodNetworkName;
+        try { _networking.Networks.ResolveName(name); return; }
+        catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { }
+        _networking.Networks.Create(new NetworkCreateRequest
+        {
+            Name = name, Driver = "bridge",
+            IPAM = new IPAM { Config = [new IPAMConfig { Subnet = _options.Node.PodSubnet }] },
+            Labels = new() { ["io.containerops.network.pods"] = "true" },
+        });
+    }
+
+    /// <summary>Removes what a sandbox has: its address and veth, the namespaces' and shm's mounts, the directory.
+    /// Idempotent, and safe on a half-made one.</summary>
+    /// <param name="volumes">false while a sandbox is (re)made: the pod's volumes keep their data.</param>
+    public void Remove(string podUid, bool volumes = true)
+    {
+        var dir = DirOf(podUid);
+        try { _networking.Networks.Release(EndpointId(podUid)); }
+        catch (ContainerOpsException e) { _log.LogWarning("pod sandbox {Uid}: releasing its address: {Message}", podUid, e.Message); }
+        if (volumes) Volumes.Remove(podUid);
+        if (!Directory.Exists(dir)) return;
+        foreach (var mount in Namespaces.Append("shm").Select(n => Path.Combine(dir, n)))
+            while (SnapshotStore.IsMountPoint(mount))
+                if (Libc.umount2(mount, 2 /* MNT_DETACH */) != 0) { _log.LogWarning("pod sandbox {Uid}: unmounting {Path}: {Error}", podUid, mount, Libc.StrError(Libc.LastErrno)); break; }
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException e) { _log.LogWarning("pod sandbox {Uid}: {Message}", podUid, e.Message); }
+    }
+
+    /// <summary>What a container of the sandbox at <paramref name="sandboxDir"/> joins: its network namespace (as
+    /// `container:` mode with a path), IPC namespace and /dev/shm, UTS namespace; its hosts and resolv.conf are copied
+    /// into the container's directory <paramref name="containerDir"/>, whence the bundle binds them.</summary>
+    public static (HostConfig Host, string? Ipc, string? Shm, string? Uts) Join(string sandboxDir, HostConfig hc, string containerDir, Func<HostConfig, string, HostConfig> withNetwork)
+    {
+        foreach (var file in new[] { "hosts", "resolv.conf" })
+            if (File.Exists(Path.Combine(sandboxDir, file))) File.Copy(Path.Combine(sandboxDir, file), Path.Combine(containerDir, file), overwrite: true);
+        return (withNetwork(hc, "container:" + Path.Combine(sandboxDir, "net")), Path.Combine(sandboxDir, "ipc"), Path.Combine(sandboxDir, "shm"), Path.Combine(sandboxDir, "uts"));
+    }
+}

@@ -1,0 +1,542 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using ContainerOps.Core.Api;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>Pods run by the daemon's node agent, driven with kubectl 1.32 through the daemon's TLS port: a private
+/// daemon with its own node name, pod subnet and a shortened crash-loop backoff.</summary>
+public sealed class PodTests : IAsyncLifetime
+{
+    private const string Image = "pod-tests/busybox:1";
+    private readonly string _node = "node-" + Guid.NewGuid().ToString("N")[..6];
+    private readonly string _subnetPrefix = $"10.{Random.Shared.Next(200, 250)}.{Random.Shared.Next(1, 250)}.";
+    private readonly TempDir _dir = new("cpod");
+    private PrivateDaemon _daemon = null!;
+    private string _kubeconfig = "";
+
+    public async Task InitializeAsync()
+    {
+        _daemon = new PrivateDaemon("--node-name", _node, "--pod-subnet", _subnetPrefix + "0/24", "--pod-backoff", "1");
+        await _daemon.ImportBusyboxAsync(Image, "CMD [\"sh\"]");
+        _kubeconfig = Path.Combine(_dir.Path, "kubeconfig");
+        for (var attempt = 0; ; attempt++)
+        {
+            try { File.WriteAllText(_kubeconfig, await _daemon.Client.GetKubeconfigAsync()); break; }
+            catch (ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        // Pods go first (their sandboxes hold mounts and a veth), then the daemon and what it made.
+        Kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", "--wait=false");
+        var pods = Path.Combine(_daemon.RunRoot, "pods");
+        for (var i = 0; i < 150 && Directory.Exists(pods) && Directory.GetDirectories(pods).Length > 0; i++) await Task.Delay(100);
+        if (Directory.Exists(pods))
+            foreach (var dir in Directory.GetDirectories(pods))
+                foreach (var m in new[] { "net", "ipc", "uts", "shm" })
+                    Shell.Run("umount", $"-l {Path.Combine(dir, m)}", check: false);
+        _daemon.Dispose();
+        _dir.Dispose();
+    }
+
+    private (int Exit, string Out, string Err) Kubectl(params string[] args) => KubectlWithInput(null, args);
+
+    private (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args)
+    {
+        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { "--kubeconfig", _kubeconfig, "--cache-dir", Path.Combine(_dir.Path, "cache") }.Concat(args)) psi.ArgumentList.Add(a);
+        psi.Environment["HOME"] = _dir.Path;
+        using var p = Process.Start(psi)!;
+        if (input is not null) p.StandardInput.Write(input);
+        p.StandardInput.Close();
+        var err = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(120_000), "kubectl timed out");
+        return (p.ExitCode, stdout, err.Result);
+    }
+
+    private JsonObject Pod(string name)
+    {
+        var (exit, text, err) = Kubectl("get", "pod", name, "-o", "json");
+        Assert.True(exit == 0, err);
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    private async Task<JsonObject> WaitForAsync(string name, Func<JsonObject, bool> condition, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        JsonObject pod;
+        while (!condition(pod = Pod(name)))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"pod {name} did not get there in {seconds} s:\n{pod.ToJsonString()}\n{_daemon.Output}");
+            await Task.Delay(200);
+        }
+        return pod;
+    }
+
+    private static string? Str(JsonNode? n) => n?.GetValue<string>();
+
+    [Fact]
+    public async Task TheNodeRegistersWithItsLeaseAndAnUnschedulablePodStaysPendingWithAnEvent()
+    {
+        var (exit, nodes, err) = Kubectl("get", "node", _node, "-o", "json");
+        Assert.True(exit == 0, err);
+        var node = JsonNode.Parse(nodes)!;
+        Assert.Equal(_node, Str(node["metadata"]!["labels"]!["kubernetes.io/hostname"]));
+        Assert.Equal("linux", Str(node["metadata"]!["labels"]!["kubernetes.io/os"]));
+        Assert.Equal(Environment.ProcessorCount.ToString(), Str(node["status"]!["capacity"]!["cpu"]));
+        Assert.Equal("True", Str(node["status"]!["conditions"]!.AsArray().First(c => Str(c!["type"]) == "Ready")!["status"]));
+        var lease = Kubectl("get", "lease", _node, "-n", "kube-node-lease", "-o", "json");
+        Assert.True(lease.Exit == 0, lease.Err);
+        Assert.Equal(_node, Str(JsonNode.Parse(lease.Out)!["spec"]!["holderIdentity"]));
+
+        var manifest = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: picky}
+            spec:
+              nodeSelector: {disk: ssd}
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sleep, "3600"]}
+            """;
+        var applied = KubectlWithInput(manifest, "apply", "-f", "-");
+        Assert.True(applied.Exit == 0, applied.Err);
+        var pod = await WaitForAsync("picky", p => p["status"]?["conditions"] is JsonArray { Count: > 0 });
+        var scheduled = pod["status"]!["conditions"]!.AsArray().First(c => Str(c!["type"]) == "PodScheduled")!;
+        Assert.Equal("False", Str(scheduled["status"]));
+        Assert.Equal("Unschedulable", Str(scheduled["reason"]));
+        Assert.Null(pod["spec"]!["nodeName"]);
+        Assert.Equal("Pending", Str(pod["status"]!["phase"]));
+        var events = Kubectl("get", "events", "--field-selector", "reason=FailedScheduling", "-o", "json");
+        Assert.True(events.Out.Contains("didn't match Pod's node affinity/selector"), events.Err + Kubectl("get", "events", "-o", "json").Out);
+
+        // Labelled to fit, the node takes it.
+        Assert.Equal(0, Kubectl("label", "node", _node, "disk=ssd").Exit);
+        pod = await WaitForAsync("picky", p => Str(p["status"]?["phase"]) == "Running");
+        Assert.Equal(_node, Str(pod["spec"]!["nodeName"]));
+    }
+
+    [Fact]
+    public async Task TwoContainersShareLocalhostAndTheHostNameAndDeletionLeavesNothing()
+    {
+        var manifest = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: pair, labels: {app: pair}}
+            spec:
+              terminationGracePeriodSeconds: 2
+              containers:
+              - name: web
+                image: pod-tests/busybox:1
+                command: [sh, -c, 'mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 8080 -h /www']
+              - name: client
+                image: pod-tests/busybox:1
+                env: [{name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}, {name: GREETING, value: "pod $(POD)"}]
+                command: [sh, -c]
+                args: ['until wget -q -O - http://localhost:8080/; do sleep 0.2; done; echo "$GREETING on $(hostname)"; exec sleep 3600']
+            """;
+        var applied = KubectlWithInput(manifest, "apply", "-f", "-");
+        Assert.True(applied.Exit == 0, applied.Err);
+        var pod = await WaitForAsync("pair", p => Str(p["status"]?["phase"]) == "Running"
+            && p["status"]?["containerStatuses"] is JsonArray s && s.All(c => c?["ready"]?.GetValue<bool>() == true));
+        var ip = Str(pod["status"]!["podIP"])!;
+        Assert.StartsWith(_subnetPrefix, ip);
+        Assert.Equal(ip, Str(pod["status"]!["podIPs"]![0]!["ip"]));
+        Assert.NotNull(Str(pod["status"]!["hostIP"]));
+        Assert.Equal("BestEffort", Str(pod["status"]!["qosClass"]));
+        foreach (var type in new[] { "PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready" })
+            Assert.Equal("True", Str(pod["status"]!["conditions"]!.AsArray().First(c => Str(c!["type"]) == type)!["status"]));
+        var web = pod["status"]!["containerStatuses"]!.AsArray().First(c => Str(c!["name"]) == "web")!;
+        Assert.StartsWith("containerops://", Str(web["containerID"]));
+        Assert.StartsWith("sha256:", Str(web["imageID"]));
+        Assert.Equal(0, web["restartCount"]!.GetValue<int>());
+
+        var table = Kubectl("get", "pods", "-o", "wide");
+        Assert.Matches($@"pair\s+2/2\s+Running\s+0\s+\S+\s+{ip.Replace(".", "\\.")}\s+{_node}", table.Out);
+
+        // The client reached the web container on localhost and saw the pod's host name.
+        var clientId = Str(pod["status"]!["containerStatuses"]!.AsArray().First(c => Str(c!["name"]) == "client")!["containerID"])!["containerops://".Length..];
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var log = "";
+        while (!log.Contains("pod pair on pair") && DateTime.UtcNow < deadline)
+        {
+            log = "";
+            await foreach (var e in _daemon.Client.GetLogsAsync(clientId)) log += e.Log;
+            await Task.Delay(200);
+        }
+        Assert.Contains("hello-from-web", log);
+        Assert.Contains("pod pair on pair", log);
+        var containers = await _daemon.Client.ListContainersAsync(all: true);
+        Assert.Equal(2, containers.Count(c => c.Labels.TryGetValue("io.kubernetes.pod.name", out var n) && n == "pair"));
+
+        var uid = Str(pod["metadata"]!["uid"])!;
+        var veth = "veth" + ("pod" + uid.Replace("-", ""))[..7];
+        Assert.Contains(Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName), l => l!.StartsWith(veth, StringComparison.Ordinal));
+        var deleted = Kubectl("delete", "pod", "pair", "--timeout=60s");
+        Assert.True(deleted.Exit == 0, deleted.Err);
+        Assert.Empty((await _daemon.Client.ListContainersAsync(all: true)).Where(c => c.Labels.ContainsKey("io.kubernetes.pod.uid")));
+        Assert.False(Directory.Exists(Path.Combine(_daemon.RunRoot, "pods", uid)));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName), l => l!.StartsWith(veth, StringComparison.Ordinal));
+        Assert.DoesNotContain(Path.Combine(_daemon.RunRoot, "pods"), File.ReadAllText("/proc/self/mountinfo"));
+    }
+
+    private void Apply(string manifest)
+    {
+        var applied = KubectlWithInput(manifest, "apply", "-f", "-");
+        Assert.True(applied.Exit == 0, applied.Err);
+    }
+
+    private static JsonNode Status(JsonObject pod, string container, string list = "containerStatuses") =>
+        pod["status"]![list]!.AsArray().First(c => Str(c!["name"]) == container)!;
+
+    private async Task<List<ContainerDetails>> RunsAsync(string pod, string container)
+    {
+        var result = new List<ContainerDetails>();
+        foreach (var c in await _daemon.Client.ListContainersAsync(all: true))
+            if (c.Labels.GetValueOrDefault("io.kubernetes.pod.name") == pod && c.Labels.GetValueOrDefault("io.kubernetes.container.name") == container)
+                result.Add(await _daemon.Client.InspectContainerAsync(c.Id));
+        return result.OrderBy(d => int.Parse(d.Config.Labels["io.kubernetes.container.restartCount"])).ToList();
+    }
+
+    [Fact]
+    public async Task ACrashingContainerRestartsWithDoublingBackoffAndTheRestartPoliciesEndPodsAsKubernetesDoes()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: crasher}
+            spec:
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'echo ran; exit 3']}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: done}
+            spec:
+              restartPolicy: OnFailure
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: ["true"]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: broken}
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'exit 1']}
+            """);
+        var done = await WaitForAsync("done", p => Str(p["status"]?["phase"]) == "Succeeded");
+        Assert.Equal("Completed", Str(Status(done, "c")["state"]!["terminated"]!["reason"]));
+        var broken = await WaitForAsync("broken", p => Str(p["status"]?["phase"]) == "Failed");
+        Assert.Equal("Error", Str(Status(broken, "c")["state"]!["terminated"]!["reason"]));
+        Assert.Equal(1, Status(broken, "c")["state"]!["terminated"]!["exitCode"]!.GetValue<int>());
+        Assert.Equal(0, Status(broken, "c")["restartCount"]!.GetValue<int>());
+
+        // Backoff base 1 s (--pod-backoff): run 1 at once, run 2 after 1 s, run 3 after 2 s, run 4 after 4 s.
+        var sawBackOff = false;
+        var crasher = await WaitForAsync("crasher", p =>
+        {
+            sawBackOff |= Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) == "CrashLoopBackOff";
+            return p["status"]?["containerStatuses"]?[0]?["restartCount"]?.GetValue<int>() >= 3;
+        });
+        Assert.True(sawBackOff, "the container was never seen waiting in CrashLoopBackOff");
+        var last = Status(crasher, "c")["lastState"]!["terminated"]!;
+        Assert.Equal(3, last["exitCode"]!.GetValue<int>());
+        Assert.Equal("Error", Str(last["reason"]));
+        Assert.Equal("Running", Str(crasher["status"]!["phase"]));
+        var runs = await RunsAsync("crasher", "c");
+        Assert.True(runs.Count <= 2, $"{runs.Count} runs kept: only the newest and the one before stay");
+        var (before, after) = (runs[^2], runs[^1]);
+        Assert.Equal(int.Parse(before.Config.Labels["io.kubernetes.container.restartCount"]) + 1, int.Parse(after.Config.Labels["io.kubernetes.container.restartCount"]));
+        var gap = after.State.StartedAt!.Value - before.State.FinishedAt!.Value;
+        var expected = TimeSpan.FromSeconds(Math.Pow(2, int.Parse(before.Config.Labels["io.kubernetes.container.restartCount"]) - 1));
+        Assert.True(gap >= expected - TimeSpan.FromMilliseconds(100) && gap < expected + TimeSpan.FromSeconds(3), $"restart after {gap}, expected {expected}");
+        var events = Kubectl("get", "events", "--field-selector", "involvedObject.name=crasher,reason=BackOff", "-o", "json");
+        Assert.Contains("Back-off restarting failed container c", events.Out);
+    }
+
+    [Fact]
+    public async Task InitContainersRunInOrderToCompletionBeforeTheAppAndAFailedOneFailsANeverPod()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: staged}
+            spec:
+              initContainers:
+              - {name: first, image: pod-tests/busybox:1, command: [sh, -c, 'sleep 0.5']}
+              - {name: second, image: pod-tests/busybox:1, command: [sh, -c, 'sleep 0.5']}
+              containers:
+              - {name: app, image: pod-tests/busybox:1, command: [sleep, "3600"]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: stuck}
+            spec:
+              restartPolicy: Never
+              initContainers:
+              - {name: setup, image: pod-tests/busybox:1, command: [sh, -c, 'exit 2']}
+              containers:
+              - {name: app, image: pod-tests/busybox:1, command: [sleep, "3600"]}
+            """);
+        var staged = await WaitForAsync("staged", p => Str(p["status"]?["phase"]) == "Running" && p["status"]?["containerStatuses"]?[0]?["ready"]?.GetValue<bool>() == true);
+        foreach (var name in new[] { "first", "second" })
+            Assert.Equal("Completed", Str(Status(staged, name, "initContainerStatuses")["state"]!["terminated"]!["reason"]));
+        var first = (await RunsAsync("staged", "first")).Single();
+        var second = (await RunsAsync("staged", "second")).Single();
+        var app = (await RunsAsync("staged", "app")).Single();
+        Assert.True(second.State.StartedAt >= first.State.FinishedAt, "second started before first finished");
+        Assert.True(app.State.StartedAt >= second.State.FinishedAt, "the app started before the init containers finished");
+
+        var stuck = await WaitForAsync("stuck", p => Str(p["status"]?["phase"]) == "Failed");
+        Assert.Equal(2, Status(stuck, "setup", "initContainerStatuses")["state"]!["terminated"]!["exitCode"]!.GetValue<int>());
+        Assert.Empty(await RunsAsync("stuck", "app"));
+        Assert.Equal("False", Str(stuck["status"]!["conditions"]!.AsArray().First(c => Str(c!["type"]) == "Initialized")!["status"]));
+    }
+
+    [Fact]
+    public async Task EnvironmentComesFromValuesConfigMapsSecretsAndFieldsAndAMissingKeyWaitsUntilItExists()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: creds}
+            stringData: {user: admin}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: envy, labels: {tier: back}}
+            spec:
+              containers:
+              - name: c
+                image: pod-tests/busybox:1
+                command: [sh, -c, 'env | sort; echo "args: $0 $1"; exec sleep 3600', '$(MODE)', '$$(MODE)']
+                envFrom: [{secretRef: {name: creds}, prefix: S_}]
+                env:
+                - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
+                - {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
+                - {name: WHERE, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+                - {name: SUMMARY, value: "$(MODE)-$(TIER)-$(NOPE)"}
+            """);
+        var waiting = await WaitForAsync("envy", p => Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) == "CreateContainerConfigError");
+        Assert.Contains("settings", Str(Status(waiting, "c")["state"]!["waiting"]!["message"]));
+        Assert.Equal("Pending", Str(waiting["status"]!["phase"]));
+
+        Assert.Equal(0, Kubectl("create", "configmap", "settings", "--from-literal=mode=fast").Exit);
+        var pod = await WaitForAsync("envy", p => Str(p["status"]?["phase"]) == "Running");
+        var id = Str(Status(pod, "c")["containerID"])!["containerops://".Length..];
+        var log = "";
+        for (var i = 0; i < 50 && !log.Contains("args:"); i++)
+        {
+            log = "";
+            await foreach (var e in _daemon.Client.GetLogsAsync(id)) log += e.Log;
+            await Task.Delay(100);
+        }
+        Assert.Contains("S_user=admin", log);
+        Assert.Contains("MODE=fast", log);
+        Assert.Contains("TIER=back", log);
+        Assert.Contains("WHERE=" + Str(pod["status"]!["podIP"]), log);
+        Assert.Contains("SUMMARY=fast-back-$(NOPE)", log);
+        Assert.Contains("args: fast $(MODE)", log);
+    }
+
+    [Fact]
+    public async Task AnImageThatCannotBeHadWaitsWithThePullReasons()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: never}
+            spec:
+              containers:
+              - {name: c, image: "pod-tests/absent:1", imagePullPolicy: Never}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: unpullable}
+            spec:
+              containers:
+              - {name: c, image: "127.0.0.1:9/nothing/here:1"}
+            """);
+        var never = await WaitForAsync("never", p => Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) == "ErrImageNeverPull");
+        Assert.Equal("Pending", Str(never["status"]!["phase"]));
+        var seen = new HashSet<string>();
+        await WaitForAsync("unpullable", p =>
+        {
+            if (Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) is { } r) seen.Add(r);
+            return seen.Contains("ErrImagePull") && seen.Contains("ImagePullBackOff");
+        }, seconds: 120);
+        Assert.Empty(await RunsAsync("unpullable", "c"));
+    }
+
+    [Fact]
+    public async Task APodKeepsRunningThroughADaemonKillAndIsAdoptedNotDuplicated()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: steady}
+            spec:
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sleep, "3600"]}
+            """);
+        var before = await WaitForAsync("steady", p => Str(p["status"]?["phase"]) == "Running");
+        _daemon.Crash();
+        _daemon.Start();
+        for (var attempt = 0; ; attempt++)
+        {
+            try { File.WriteAllText(_kubeconfig, await _daemon.Client.GetKubeconfigAsync()); break; }
+            catch (ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
+        }
+        await Task.Delay(1000);
+        var after = await WaitForAsync("steady", p => Str(p["status"]?["phase"]) == "Running");
+        Assert.Equal(Str(Status(before, "c")["containerID"]), Str(Status(after, "c")["containerID"]));
+        Assert.Equal(0, Status(after, "c")["restartCount"]!.GetValue<int>());
+        Assert.Equal(Str(before["status"]!["podIP"]), Str(after["status"]!["podIP"]));
+        Assert.Single(await RunsAsync("steady", "c"));
+        var deleted = Kubectl("delete", "pod", "steady", "--grace-period=1", "--timeout=60s");
+        Assert.True(deleted.Exit == 0, deleted.Err);
+        Assert.Empty(await RunsAsync("steady", "c"));
+    }
+
+    private async Task<string> LogOfAsync(JsonObject pod, string container, string until)
+    {
+        var id = Str(Status(pod, container)["containerID"])!["containerops://".Length..];
+        var log = "";
+        for (var i = 0; i < 100 && !log.Contains(until); i++)
+        {
+            log = "";
+            await foreach (var e in _daemon.Client.GetLogsAsync(id)) log += e.Log;
+            await Task.Delay(100);
+        }
+        return log;
+    }
+
+    [Fact]
+    public async Task VolumesOfEveryKindAreMountedAndGoWithThePod()
+    {
+        using var host = new TempDir("cpodhost");
+        File.WriteAllText(Path.Combine(host.Path, "from-host.txt"), "host-data");
+        Apply($$$"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: web-config}
+            data: {greeting: hello, other: skipped}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: web-secret}
+            stringData: {password: s3cret}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: vols, labels: {app: vols}}
+            spec:
+              volumes:
+              - {name: scratch, emptyDir: {}}
+              - {name: fast, emptyDir: {medium: Memory, sizeLimit: 16Mi}}
+              - {name: host, hostPath: {path: "{{{host.Path}}}", type: Directory}}
+              - {name: config, configMap: {name: web-config, items: [{key: greeting, path: hello.txt}]}}
+              - {name: secret, secret: {secretName: web-secret, defaultMode: 0400}}
+              - {name: info, downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}, {path: mem, resourceFieldRef: {containerName: reader, resource: limits.memory, divisor: 1Mi}}]}}
+              initContainers:
+              - {name: writer, image: pod-tests/busybox:1, command: [sh, -c, 'echo shared > /scratch/note'], volumeMounts: [{name: scratch, mountPath: /scratch}]}
+              containers:
+              - name: reader
+                image: pod-tests/busybox:1
+                resources: {limits: {memory: 64Mi, cpu: 500m}}
+                command: [sh, -c, 'cat /scratch/note /host/from-host.txt /config/hello.txt /secret/password /info/labels; echo; cat /info/mem; echo; grep -E " /fast | /secret " /proc/mounts | cut -d" " -f3 | tr -s "[:space:]" " "; echo; touch /config/x 2>/dev/null || echo config-read-only; echo END; exec sleep 3600']
+                volumeMounts:
+                - {name: scratch, mountPath: /scratch}
+                - {name: fast, mountPath: /fast}
+                - {name: host, mountPath: /host, readOnly: true}
+                - {name: config, mountPath: /config}
+                - {name: secret, mountPath: /secret}
+                - {name: info, mountPath: /info}
+            """);
+        var pod = await WaitForAsync("vols", p => Str(p["status"]?["phase"]) == "Running");
+        Assert.Equal("Burstable", Str(pod["status"]!["qosClass"]));
+        var log = await LogOfAsync(pod, "reader", "END");
+        Assert.Contains("shared", log);
+        Assert.Contains("host-data", log);
+        Assert.Contains("hello", log);
+        Assert.Contains("s3cret", log);
+        Assert.Contains("app=\"vols\"", log);
+        Assert.Contains("\n64\n", log);
+        Assert.Contains("tmpfs tmpfs", log);
+        Assert.Contains("config-read-only", log);
+
+        // The memory limit reached the container's cgroup.
+        var id = Str(Status(pod, "reader")["containerID"])!["containerops://".Length..];
+        var details = await _daemon.Client.InspectContainerAsync(id);
+        Assert.Equal(64L << 20, details.HostConfig.Memory);
+        Assert.Equal(500_000_000L, details.HostConfig.NanoCpus);
+
+        var uid = Str(pod["metadata"]!["uid"])!;
+        Assert.True(Directory.Exists(Path.Combine(_daemon.Root, "pods", uid, "volumes", "scratch")));
+        Assert.True(Kubectl("delete", "pod", "vols", "--grace-period=1", "--timeout=60s").Exit == 0);
+        Assert.False(Directory.Exists(Path.Combine(_daemon.Root, "pods", uid)));
+        Assert.True(File.Exists(Path.Combine(host.Path, "from-host.txt")), "a hostPath's contents are the host's: they stay");
+        Assert.DoesNotContain(uid, File.ReadAllText("/proc/self/mountinfo"));
+    }
+
+    [Fact]
+    public async Task AContainerOverItsMemoryLimitIsReportedOOMKilled()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: hog}
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: c
+                image: pod-tests/busybox:1
+                resources: {limits: {memory: 16Mi}, requests: {memory: 16Mi}}
+                command: [sh, -c, 'x=a; while true; do x=$x$x; done']
+            """);
+        var pod = await WaitForAsync("hog", p => Str(p["status"]?["phase"]) == "Failed", seconds: 90);
+        var terminated = Status(pod, "c")["state"]!["terminated"]!;
+        Assert.Equal("OOMKilled", Str(terminated["reason"]));
+        Assert.Equal(137, terminated["exitCode"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ProbesOfEachKindSetReadinessAndAFailingLivenessProbeRestartsTheContainer()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: probed}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: web
+                image: pod-tests/busybox:1
+                ports: [{name: http, containerPort: 8080}]
+                command: [sh, -c, 'mkdir -p /www; (sleep 3; echo ok > /www/ready) & exec httpd -f -p 8080 -h /www']
+                readinessProbe: {httpGet: {path: /ready, port: http}, periodSeconds: 1}
+              - name: tcp
+                image: pod-tests/busybox:1
+                command: [httpd, -f, -p, "9090", -h, /tmp]
+                readinessProbe: {tcpSocket: {port: 9090}, periodSeconds: 1}
+                startupProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+              - name: alive
+                image: pod-tests/busybox:1
+                command: [sleep, "3600"]
+                livenessProbe: {exec: {command: [cat, /tmp/healthy]}, periodSeconds: 1, failureThreshold: 2}
+            """);
+        var notReadyYet = await WaitForAsync("probed", p => Str(p["status"]?["phase"]) == "Running" && p["status"]?["containerStatuses"] is JsonArray);
+        Assert.False(Status(notReadyYet, "web")["ready"]!.GetValue<bool>());
+        var ready = await WaitForAsync("probed", p => Status(p, "web")["ready"]!.GetValue<bool>() && Status(p, "tcp")["ready"]!.GetValue<bool>());
+        Assert.NotNull(Status(ready, "web")["state"]!["running"]);
+        var restarted = await WaitForAsync("probed", p => Status(p, "alive")["restartCount"]!.GetValue<int>() >= 1, seconds: 60);
+        Assert.Equal(137, Status(restarted, "alive")["lastState"]!["terminated"]!["exitCode"]!.GetValue<int>());
+        var events = Kubectl("get", "events", "--field-selector", "involvedObject.name=probed,reason=Unhealthy", "-o", "json");
+        Assert.Contains("Liveness probe failed", events.Out);
+        Assert.Contains("Readiness probe failed", events.Out);
+    }
+}

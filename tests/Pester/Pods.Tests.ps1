@@ -1,0 +1,79 @@
+#requires -Version 7.0
+# Pods through the cmdlets (Start-Pod, Get-Pod, Wait-Pod, Remove-Pod), run by a private daemon's node agent on a pod
+# subnet of its own. Needs root, a build (./build.sh build) and busybox-static; skipped with the reason otherwise.
+
+BeforeDiscovery {
+    $repo = (Resolve-Path "$PSScriptRoot/../..").Path
+    $daemon = if ($env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON } else { Join-Path $repo 'bin/daemon/containerops-daemon' }
+    $script:skipReason = if (-not $IsLinux) { 'needs Linux' }
+        elseif ((id -u) -ne '0') { 'needs root' }
+        elseif (-not (Test-Path $daemon)) { "no daemon at $daemon (./build.sh build)" }
+        elseif (-not (Test-Path /bin/busybox)) { 'needs busybox-static' }
+        else { $null }
+}
+
+Describe 'Pods through the cmdlets' -Skip:([bool]$skipReason) {
+    BeforeAll {
+        . "$PSScriptRoot/TestInstance.ps1"
+        $script:savedSubnet = $env:CONTAINEROPS_POD_SUBNET
+        $script:subnetPrefix = "10.$(Get-Random -Minimum 200 -Maximum 250).$(Get-Random -Minimum 1 -Maximum 250)."
+        $env:CONTAINEROPS_POD_SUBNET = "${subnetPrefix}0/24"
+        $script:instance = New-TestInstance -Name pods
+        & (Join-Path $instance.Repo 'examples/make-busybox-rootfs.sh') "$($instance.Temp)/busybox.tar"
+        $null = Import-ContainerImage -Path "$($instance.Temp)/busybox.tar" -Reference 'pester-busybox:1' -Change 'CMD ["sh"]' -ErrorAction Stop
+    }
+
+    AfterAll {
+        # Pods first: their sandboxes hold mounts and a veth until the node agent removes them.
+        Get-Pod -AllNamespaces -ErrorAction SilentlyContinue | Remove-Pod -GracePeriod 0 -Force -ErrorAction SilentlyContinue
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while ((Get-ChildItem "$($instance.Temp)/run/pods" -Directory -ErrorAction Ignore) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Remove-TestInstance $instance
+        $env:CONTAINEROPS_POD_SUBNET = $savedSubnet
+    }
+
+    It 'starts a pod from parameters, waits until it is Ready and shows it as kubectl does' {
+        $pod = Start-Pod -Name web -Image pester-busybox:1 -Command sh, -c, 'echo $GREETING; exec sleep 3600' -Env @{ GREETING = 'hi' } -Label @{ app = 'web' } -Port 8080 -Wait -TimeoutSec 60
+        $pod.PSObject.TypeNames | Should -Contain 'ContainerOps.PowerShell.PodInfo'
+        $pod.Ready | Should -Be '1/1'
+        $pod.Status | Should -Be 'Running'
+        $pod.IP | Should -BeLike "$subnetPrefix*"
+        $pod.Node | Should -Not -BeNullOrEmpty
+        $table = Get-Pod web | Out-String
+        $table | Should -Match 'NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE'
+        $table | Should -Match 'web\s+1/1\s+Running\s+0'
+    }
+
+    It 'selects pods by label, field and wildcard' {
+        Start-Pod -Name web-two -Image pester-busybox:1 -Command sleep, 3600 -Label @{ app = 'web'; tier = 'b' } | Out-Null
+        Wait-Pod web-two -Condition Ready -TimeoutSec 60 | Select-Object -ExpandProperty Name | Should -Be 'web-two'
+        (Get-Pod -Selector 'app=web').Name | Should -Be @('web', 'web-two')
+        (Get-Pod -Selector 'tier=b').Name | Should -Be 'web-two'
+        (Get-Pod 'web-*').Name | Should -Be 'web-two'
+        (Get-Pod -FieldSelector 'status.phase=Running' -AllNamespaces).Name | Should -Contain 'web'
+        Get-Pod nothing-here -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'PodNotFound*'
+    }
+
+    It 'removes pods from the pipeline, and nothing under -WhatIf' {
+        Get-Pod web-two | Remove-Pod -WhatIf
+        (Get-Pod web-two).Name | Should -Be 'web-two'
+        Get-Pod -Selector 'app=web' | Remove-Pod -GracePeriod 1 -Force
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-Pod -Selector 'app=web') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        Get-Pod -Selector 'app=web' | Should -BeNullOrEmpty
+        @(Get-Container -All | Where-Object { $_.Labels['io.kubernetes.pod.name'] -like 'web*' }) | Should -BeNullOrEmpty
+    }
+
+    It 'starts a pod from a JSON manifest and reports one that fails while it is waited for' {
+        $manifest = @{
+            apiVersion = 'v1'; kind = 'Pod'; metadata = @{ name = 'broken' }
+            spec = @{ restartPolicy = 'Never'; containers = @(@{ name = 'c'; image = 'pester-busybox:1'; command = @('sh', '-c', 'exit 1') }) }
+        } | ConvertTo-Json -Depth 6
+        $manifest | Start-Pod -Wait -TimeoutSec 60 -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'PodEnded*'
+        (Get-Pod broken).Status | Should -Be 'Error'
+        Start-Pod -Manifest '{"kind":"Service"}' -ErrorAction SilentlyContinue -ErrorVariable bad
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidPodManifest*'
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Pods on one node: COUNT (20) pods created at once through the Kubernetes API on the daemon's socket, each timed from
+# its create request to the first list that shows it Running with an IP (p50, p99, max); the daemon's RSS and PSS with
+# no pod, with the COUNT pods running, and after they are deleted. A private daemon with its own roots, bridge names,
+# nftables table and pod subnet. Needs root and ./build.sh build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+source tests/bench/lib.sh
+n=${COUNT:-20}
+bench_install python3 busybox-static procps
+fs=$work/fs
+mkdir -p "$fs"
+tag=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CONTAINEROPS_BRIDGE_NAME=cobp$tag CONTAINEROPS_BRIDGE_PREFIX=cp${tag:0:4} CONTAINEROPS_NFT_TABLE=cobench_$tag \
+  CONTAINEROPS_POD_SUBNET=${POD_SUBNET:-10.243.$((RANDOM % 250)).0/24} CONTAINEROPS_CLUSTER_ADDRESS=none
+cleanup() {
+  set +e
+  [ -f "$work/pods.py" ] && python3 "$work/pods.py" "$work/run/containerops.sock" delete "$n" 2>/dev/null
+  for _ in $(seq 100); do [ -z "$(ls "$work/run/pods" 2>/dev/null)" ] && break; sleep 0.2; done
+  CONTAINEROPS_HOST=unix://$work/run/containerops.sock "$co" ps -aq 2>/dev/null | xargs -r "$co" rm -f >/dev/null 2>&1
+  bench_cleanup
+  for l in /sys/class/net/cobp$tag /sys/class/net/cp${tag:0:4}*; do [ -e "$l" ] && ip link del "$(basename "$l")"; done
+  nft delete table inet "cobench_$tag" 2>/dev/null
+}
+trap cleanup EXIT
+bench_daemon
+pid=$daemon_pid
+busybox_tar=$work/busybox.tar
+examples/make-busybox-rootfs.sh "$busybox_tar" >/dev/null
+"$co" import "$busybox_tar" bench/busybox:1 --change 'CMD ["sh"]' >/dev/null
+mem() { awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END{printf "RSS %.1f MiB, PSS %.1f MiB", r/1024, p/1024}' "/proc/$pid/smaps_rollup"; }
+sleep 3
+echo "daemon idle, no pod: $(mem)"
+cat > "$work/pods.py" <<'PY'
+import http.client, json, socket, sys, time, threading
+class Unix(http.client.HTTPConnection):
+    def __init__(self, path): super().__init__("localhost"); self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(self.path)
+def call(method, url, body=None):
+    c = Unix(sys.argv[1]); c.request(method, url, body=json.dumps(body) if body else None, headers={"Content-Type": "application/json"})
+    r = c.getresponse(); data = r.read(); c.close(); return r.status, data
+n = int(sys.argv[3])
+if sys.argv[2] == "delete":
+    for i in range(n): call("DELETE", f"/api/v1/namespaces/default/pods/bench-{i}", {"gracePeriodSeconds": 0})
+    sys.exit(0)
+sent = {}
+def create(i):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"bench-{i}"},
+           "spec": {"containers": [{"name": "c", "image": "bench/busybox:1", "command": ["sleep", "3600"]}]}}
+    sent[f"bench-{i}"] = time.monotonic()
+    status, body = call("POST", "/api/v1/namespaces/default/pods", pod)
+    assert status == 201, body
+threads = [threading.Thread(target=create, args=(i,)) for i in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+running = {}
+deadline = time.monotonic() + 120
+while len(running) < n and time.monotonic() < deadline:
+    _, body = call("GET", "/api/v1/namespaces/default/pods")
+    now = time.monotonic()
+    for p in json.loads(body)["items"]:
+        name = p["metadata"]["name"]
+        if name not in running and p.get("status", {}).get("phase") == "Running" and p["status"].get("podIP"):
+            running[name] = now - sent[name]
+    time.sleep(0.02)
+lat = sorted(v * 1000 for v in running.values())
+if len(lat) < n: print(f"only {len(lat)} of {n} pods were Running after 120 s"); sys.exit(1)
+pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"{n} pods created at once → Running with an IP: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lat[-1]:.0f} ms")
+PY
+python3 "$work/pods.py" "$work/run/containerops.sock" create "$n"
+sleep 3
+echo "daemon with $n pods running: $(mem)"
+python3 "$work/pods.py" "$work/run/containerops.sock" delete "$n"
+for _ in $(seq 100); do [ -z "$(ls "$work/run/pods" 2>/dev/null)" ] && break; sleep 0.2; done
+sleep 3
+echo "daemon after the $n pods were deleted: $(mem)"
