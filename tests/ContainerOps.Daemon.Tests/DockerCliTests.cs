@@ -89,6 +89,26 @@ public class DockerCliTests
         finally { await d.Client.RemoveContainerAsync(id, force: true); }
     }
 
+    /// <summary>The image verbs that name the image in the path: tag, image inspect, history, rmi.</summary>
+    [DockerCliFact]
+    public async Task TagInspectHistoryAndRemoveAnImage()
+    {
+        using var d = new PrivateDaemon();
+        await d.ImportBusyboxAsync("dockercli/busybox:1");
+        Ok(d, "tag", "dockercli/busybox:1", "127.0.0.1:5000/team/copy:2");
+        var id = (await d.Client.ListImagesAsync()).Single().Id;
+        Assert.Equal(id + "\n", Ok(d, "image", "inspect", "--format", "{{.Id}}", "127.0.0.1:5000/team/copy:2"));
+        Assert.Contains("IMAGE", Ok(d, "history", "127.0.0.1:5000/team/copy:2"));
+        Assert.Contains("Untagged: 127.0.0.1:5000/team/copy:2", Ok(d, "rmi", "127.0.0.1:5000/team/copy:2"));
+        var removed = Ok(d, "rmi", "dockercli/busybox:1");
+        Assert.Contains("Untagged: dockercli/busybox:1", removed);
+        Assert.Contains("Deleted: " + id, removed);
+        Assert.Empty(await d.Client.ListImagesAsync());
+        var (code, _, error) = Docker(d, "rmi", "dockercli/busybox:1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("No such image", error, StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>An attached run: stdout and stderr apart without a terminal, the raw terminal stream with -t, the exit status.</summary>
     [DockerCliFact]
     public async Task AttachedRunShowsItsOutput()

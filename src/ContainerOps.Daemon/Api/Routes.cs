@@ -156,7 +156,7 @@ internal static class Routes
         using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
         {
             w.WriteStartArray();
-            foreach (var name in removed.Untagged) { w.WriteStartObject(); w.WriteString("Untagged", name); w.WriteEndObject(); }
+            foreach (var name in removed.Untagged) { w.WriteStartObject(); w.WriteString("Untagged", ImageNames.Familiar(name)); w.WriteEndObject(); }
             foreach (var id in removed.Deleted) { w.WriteStartObject(); w.WriteString("Deleted", id); w.WriteEndObject(); }
             w.WriteEndArray();
         }
