@@ -2,11 +2,9 @@
 # Runs the runbook against a private daemon with real containers, a network and a volume (root, ./build.sh build).
 BeforeAll {
     $repo = Resolve-Path "$PSScriptRoot/../.."
-    $script:skip = $null
-    if ((id -u) -ne '0') { $script:skip = 'needs root' }
-    elseif (-not (Test-Path "$repo/bin/daemon/containerops-daemon")) { $script:skip = 'needs ./build.sh build' }
-    if ($script:skip) { return }
     . "$repo/tests/Pester/TestInstance.ps1"
+    $script:skip = Get-TestSkipReason
+    if ($script:skip) { return }
     $script:instance = New-TestInstance -Name webrunbook
     $script:work = $instance.Temp
     & "$repo/examples/make-busybox-rootfs.sh" "$work/busybox.tar"

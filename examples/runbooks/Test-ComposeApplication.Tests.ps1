@@ -5,11 +5,9 @@ BeforeAll {
     $repo = Resolve-Path "$PSScriptRoot/../.."
     $script:shop = "$repo/examples/compose/shop/compose.yaml"
     Import-Module "$repo/ContainerOps.psd1" -Force
-    $script:skip = $null
-    if ((id -u) -ne '0') { $script:skip = 'needs root' }
-    elseif (-not (Test-Path "$repo/bin/daemon/containerops-daemon")) { $script:skip = 'needs ./build.sh build' }
-    if ($script:skip) { return }
     . "$repo/tests/Pester/TestInstance.ps1"
+    $script:skip = Get-TestSkipReason
+    if ($script:skip) { return }
     $script:instance = New-TestInstance -Name shop
     $script:work = $instance.Temp
     & "$repo/examples/make-busybox-rootfs.sh" "$work/busybox.tar"

@@ -3,12 +3,8 @@
 # Needs root and a build (./build.sh build); skipped with the reason otherwise.
 
 BeforeDiscovery {
-    $repo = (Resolve-Path "$PSScriptRoot/../..").Path
-    $daemon = if ($env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON } else { Join-Path $repo 'bin/daemon/containerops-daemon' }
-    $script:skipReason = if (-not $IsLinux) { 'needs Linux' }
-        elseif ((id -u) -ne '0') { 'needs root' }
-        elseif (-not (Test-Path $daemon)) { "no daemon at $daemon (./build.sh build)" }
-        else { $null }
+    . "$PSScriptRoot/TestInstance.ps1"
+    $script:skipReason = Get-TestSkipReason
 }
 
 Describe 'Get-ClusterKubeConfig' -Skip:([bool]$skipReason) {

@@ -3,13 +3,8 @@
 # and down against a private daemon, and needs root, a build (./build.sh build) and busybox-static.
 
 BeforeDiscovery {
-    $repo = (Resolve-Path "$PSScriptRoot/../..").Path
-    $daemon = if ($env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON } else { Join-Path $repo 'bin/daemon/containerops-daemon' }
-    $script:skipReason = if (-not $IsLinux) { 'needs Linux' }
-        elseif ((id -u) -ne '0') { 'needs root' }
-        elseif (-not (Test-Path $daemon)) { "no daemon at $daemon (./build.sh build)" }
-        elseif (-not (Test-Path /bin/busybox)) { 'needs busybox-static' }
-        else { $null }
+    . "$PSScriptRoot/TestInstance.ps1"
+    $script:skipReason = Get-TestSkipReason -Needs busybox-static
 }
 
 Describe 'Compose files without a daemon' {

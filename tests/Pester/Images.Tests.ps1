@@ -4,14 +4,8 @@
 # loopback port. Needs root, a build (./build.sh build), busybox-static and docker-registry; skipped with the reason otherwise.
 
 BeforeDiscovery {
-    $repo = (Resolve-Path "$PSScriptRoot/../..").Path
-    $daemon = if ($env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON } else { Join-Path $repo 'bin/daemon/containerops-daemon' }
-    $script:skipReason = if (-not $IsLinux) { 'needs Linux' }
-        elseif ((id -u) -ne '0') { 'needs root' }
-        elseif (-not (Test-Path $daemon)) { "no daemon at $daemon (./build.sh build)" }
-        elseif (-not (Test-Path /bin/busybox)) { 'needs busybox-static' }
-        elseif (-not (Test-Path /usr/bin/docker-registry)) { 'needs docker-registry' }
-        else { $null }
+    . "$PSScriptRoot/TestInstance.ps1"
+    $script:skipReason = Get-TestSkipReason -Needs busybox-static, docker-registry
 }
 
 Describe 'Images through the cmdlets' -Skip:([bool]$skipReason) {

@@ -5,6 +5,21 @@
 #     Remove-TestInstance $instance
 # The daemon starts on the first cmdlet call (the module starts one when none answers) and is stopped here.
 
+# Why a suite that runs a private daemon cannot run on this machine, or $null: it needs Linux, root, a built daemon
+# (CONTAINEROPS_DAEMON or bin/daemon), and the tools named in -Needs (busybox-static, docker-registry).
+function Get-TestSkipReason {
+    [CmdletBinding()]
+    param([ValidateSet('busybox-static', 'docker-registry')] [string[]] $Needs = @())
+    $repo = (Resolve-Path "$PSScriptRoot/../..").Path
+    $daemon = if ($env:CONTAINEROPS_DAEMON) { $env:CONTAINEROPS_DAEMON } else { Join-Path $repo 'bin/daemon/containerops-daemon' }
+    if (-not $IsLinux) { return 'needs Linux' }
+    if ((id -u) -ne '0') { return 'needs root' }
+    if (-not (Test-Path $daemon)) { return "no daemon at $daemon (./build.sh build)" }
+    $files = @{ 'busybox-static' = '/bin/busybox'; 'docker-registry' = '/usr/bin/docker-registry' }
+    foreach ($tool in $Needs) { if (-not (Test-Path $files[$tool])) { return "needs $tool" } }
+    $null
+}
+
 function New-TestInstance {
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $Name)
