@@ -587,10 +587,10 @@ void monitor_main(struct plan *p, int create, int report_fd)
         pid = start_external(child_in, child_out, child_err, *slave ? slave : NULL, rep[1]);
         if (pid < 0) { fmt_error(err, sizeof err, errno, "fork", "%s", strerror(errno)); fail(report_fd, err, 0); }
     } else {
-        static const int clone_flag[NS_COUNT] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS, 0 };
+        /* The cgroup namespace is unshared by the init, once it is in its cgroups. */
         unsigned long flags = SIGCHLD;
         for (int k = 0; k < NS_COUNT; k++)
-            if (p->ns_set[k] && !p->ns_path[k]) flags |= (unsigned long)clone_flag[k];
+            if (p->ns_set[k] && !p->ns_path[k] && k != NS_CGROUP) flags |= (unsigned long)ns_clone_flag(k);
         pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
         if (pid < 0) { fmt_error(err, sizeof err, errno, "clone", "%s", strerror(errno)); fail(report_fd, err, 0); }
         if (pid == 0) {
