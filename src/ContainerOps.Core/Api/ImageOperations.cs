@@ -100,6 +100,23 @@ public sealed class ImageHistoryEntry
     public List<string> Tags { get; set; } = new();
 }
 
+/// <summary>One item of `GET /images/{name}/history` as the Docker Engine API gives it: Created in Unix seconds.</summary>
+public sealed class DockerImageHistoryItem
+{
+    public string Id { get; set; } = "";
+    public long Created { get; set; }
+    public string CreatedBy { get; set; } = "";
+    public List<string> Tags { get; set; } = new();
+    public long Size { get; set; }
+    public string Comment { get; set; } = "";
+
+    public static List<DockerImageHistoryItem> From(IEnumerable<ImageHistoryEntry> items) =>
+        [.. items.Select(i => new DockerImageHistoryItem
+        {
+            Id = i.Id, Created = i.Created?.ToUnixTimeSeconds() ?? 0, CreatedBy = i.CreatedBy, Tags = i.Tags, Size = i.Size, Comment = i.Comment,
+        })];
+}
+
 /// <summary>What a prune removed.</summary>
 public sealed class PruneResponse
 {

@@ -71,3 +71,15 @@ public sealed class ImageRemoveResponse
     public List<string> Untagged { get; set; } = new();
     public List<string> Deleted { get; set; } = new();
 }
+
+/// <summary>One item of `DELETE /images/{name}` as the Docker Engine API answers it: a name untagged, or an image deleted.</summary>
+public sealed class DockerImageDeleteItem
+{
+    public string? Untagged { get; set; }
+    public string? Deleted { get; set; }
+
+    /// <summary>Docker's list: the names untagged (as Docker shows them), then the images deleted.</summary>
+    public static List<DockerImageDeleteItem> From(ImageRemoveResponse removed) =>
+        [.. removed.Untagged.Select(n => new DockerImageDeleteItem { Untagged = ImageNames.Familiar(n) }),
+         .. removed.Deleted.Select(id => new DockerImageDeleteItem { Deleted = id })];
+}

@@ -37,7 +37,7 @@ internal static class ImageRoutes
         app.MapGet("/images/history", (HttpContext ctx, ContainerManager m) =>
         {
             var items = m.ImageEngine.History(Str(ctx.Request, "name") ?? throw Invalid("name", "name is required"));
-            return DockerSystemRoutes.IsDockerClient(ctx) ? Results.Bytes(DockerHistory(items), "application/json") : Json.Ok(items, J.ListImageHistoryEntry);
+            return DockerSystemRoutes.IsDockerClient(ctx) ? Json.Ok(DockerImageHistoryItem.From(items), J.ListDockerImageHistoryItem) : Json.Ok(items, J.ListImageHistoryEntry);
         });
         app.MapPost("/images/prune", (HttpRequest req, ContainerManager m) =>
         {
@@ -325,31 +325,6 @@ internal static class ImageRoutes
             var image = await m.ImageEngine.PullAsync(from, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
             return new ProgressFrame { ImageId = image.Id, Digest = image.Digest, Tags = image.RepoTags, Status = "Downloaded " + from };
         });
-    }
-
-    /// <summary>History as the Docker Engine API gives it: Created in Unix seconds, "<missing>" for layers of no image.</summary>
-    private static byte[] DockerHistory(IEnumerable<ImageHistoryEntry> items)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
-        {
-            w.WriteStartArray();
-            foreach (var item in items)
-            {
-                w.WriteStartObject();
-                w.WriteString("Id", item.Id);
-                w.WriteNumber("Created", item.Created?.ToUnixTimeSeconds() ?? 0);
-                w.WriteString("CreatedBy", item.CreatedBy);
-                w.WriteStartArray("Tags");
-                foreach (var tag in item.Tags) w.WriteStringValue(tag);
-                w.WriteEndArray();
-                w.WriteNumber("Size", item.Size);
-                w.WriteString("Comment", item.Comment);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        return buffer.ToArray();
     }
 
     private static async Task Push(HttpContext ctx, ContainerManager m)

@@ -145,22 +145,7 @@ internal static class Routes
         i.MapDelete("", (HttpContext ctx, ContainerManager m) =>
         {
             var removed = m.Images.Remove(ctx.Request.Query["name"].ToString(), Flag(ctx.Request, "force"), m.ImageInUse);
-            return DockerSystemRoutes.IsDockerClient(ctx) ? Results.Bytes(DockerRemoveList(removed), "application/json") : Json.Ok(removed, J.ImageRemoveResponse);
+            return DockerSystemRoutes.IsDockerClient(ctx) ? Json.Ok(DockerImageDeleteItem.From(removed), J.ListDockerImageDeleteItem) : Json.Ok(removed, J.ImageRemoveResponse);
         });
     }
-
-    /// <summary>What Docker answers to an image removal: one object per name untagged, then per layer deleted.</summary>
-    private static byte[] DockerRemoveList(ImageRemoveResponse removed)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
-        {
-            w.WriteStartArray();
-            foreach (var name in removed.Untagged) { w.WriteStartObject(); w.WriteString("Untagged", ImageNames.Familiar(name)); w.WriteEndObject(); }
-            foreach (var id in removed.Deleted) { w.WriteStartObject(); w.WriteString("Deleted", id); w.WriteEndObject(); }
-            w.WriteEndArray();
-        }
-        return buffer.ToArray();
-    }
-
 }
