@@ -74,8 +74,8 @@ public static partial class Program
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
+        app.UseWebSockets(); // before the cluster API: kubectl exec and attach are WebSocket connections
         app.Use(cluster.InvokeAsync);
-        app.UseWebSockets();
         app.Use(async (context, next) =>
         {
             try { await next(context); }

@@ -20,6 +20,17 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     private readonly KubernetesApiOptions _options = options ?? new KubernetesApiOptions();
     private IClusterStore Store => objects.Store;
 
+    /// <summary>Who serves pods' log, exec, attach and portforward: the node agent, once it runs.</summary>
+    public IPodConnections? PodConnections { get; set; }
+
+    /// <summary>The pod subresources that are connections to the node, with the verbs Kubernetes takes for each.</summary>
+    private static bool IsPodConnection(string sub, string method) => (sub, method) switch
+    {
+        ("log", "GET") => true,
+        ("exec" or "attach" or "portforward", "GET" or "POST") => true,
+        _ => false,
+    };
+
     /// <summary>Paths served on the daemon's Unix socket (where /version is Docker's).</summary>
     public static bool IsApiPath(PathString path) =>
         path.StartsWithSegments("/api") || path.StartsWithSegments("/apis") || path.StartsWithSegments("/openapi");
@@ -96,6 +107,8 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         if (ns is not null && !kind.Namespaced) throw StatusException.PathNotFound();
         var name = rest.Length > 1 ? rest[1] : null;
         var sub = rest.Length > 2 ? rest[2] : null;
+        if (kind == ResourceKinds.Pod && ns is not null && name is not null && sub is not null && rest.Length == 3 && sub is "log" or "exec" or "attach" or "portforward")
+            return ConnectAsync(ctx, ns, name, sub);
         if (rest.Length > 3 || (sub is not null && (sub != "status" || !kind.HasStatus))) throw StatusException.PathNotFound();
         var q = ctx.Request.Query;
         watch |= q["watch"].ToString() is "1" or "true";
@@ -120,6 +133,15 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             "DELETE" when sub is null => DeleteAsync(ctx, kind, ns, name),
             _ => throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource"),
         };
+    }
+
+    private Task ConnectAsync(HttpContext ctx, string ns, string name, string sub)
+    {
+        if (!IsPodConnection(sub, ctx.Request.Method))
+            throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
+        var pod = objects.Get(ResourceKinds.Pod, ns, name);
+        var connections = PodConnections ?? throw new StatusException(503, "ServiceUnavailable", $"no node agent runs on this daemon to serve pods/{sub}");
+        return connections.ServeAsync(ctx, pod, sub);
     }
 
     private Task GetAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)

@@ -47,6 +47,27 @@ public interface INodeRuntime
 
     /// <summary>Completes when the container's current run ends (at once if it does not run).</summary>
     Task WaitForExitAsync(string id, CancellationToken ct);
+
+    /// <summary>The container's log from its start (or its last <paramref name="tail"/> lines, or those since a time);
+    /// with <paramref name="follow"/>, the lines to come until the container stops.</summary>
+    IAsyncEnumerable<ContainerOps.Core.Api.LogEntry> ReadLogAsync(string id, bool follow, int? tail, DateTimeOffset? since, CancellationToken ct);
+
+    /// <summary>Starts a command in a running container, as `kubectl exec` asks: with a terminal, or with pipes.
+    /// Throws <see cref="ContainerConfigException"/> when it cannot (the container does not run).</summary>
+    IPodExecProcess StartExec(string id, IReadOnlyList<string> command, bool tty);
+}
+
+/// <summary>A process started in a container. With a terminal, <see cref="Terminal"/> carries both directions and
+/// Stdin/Stdout/Stderr are null.</summary>
+public interface IPodExecProcess : IDisposable
+{
+    Stream? Stdin { get; }
+    Stream? Stdout { get; }
+    Stream? Stderr { get; }
+    Stream? Terminal { get; }
+    void Resize(int rows, int columns);
+    void Kill();
+    Task<int> WaitForExitAsync(CancellationToken ct = default);
 }
 
 /// <summary>The labels the agent puts on a pod's containers, as the kubelet does.</summary>

@@ -18,8 +18,10 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         var starter = new AgentStarter();
         cluster.WhenActive(active =>
         {
-            var agent = new NodeAgent(active.Objects, new NodeRuntimeAdapter(containers, sandboxes), options.Node.Agent, log);
+            var runtime = new NodeRuntimeAdapter(containers, sandboxes);
+            var agent = new NodeAgent(active.Objects, runtime, options.Node.Agent, log);
             agent.Start();
+            active.Api.PodConnections = new PodStreams(runtime, options.Node.Agent.NodeName);
             starter.Agent = agent;
         });
         return starter;
@@ -146,6 +148,30 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
                 s.Error is { Length: > 0 } error ? error : null));
         }
         return result;
+    }
+
+    public IAsyncEnumerable<LogEntry> ReadLogAsync(string id, bool follow, int? tail, DateTimeOffset? since, CancellationToken ct) =>
+        containers.Logs(id, follow, tail, since, stdout: true, stderr: true, ct);
+
+    public IPodExecProcess StartExec(string id, IReadOnlyList<string> command, bool tty)
+    {
+        try { return new PodExecProcess(containers.Exec(id, new ExecCreateRequest { Cmd = command.ToList(), Tty = tty }).Process); }
+        catch (ContainerOpsException e) when (e.Error.Kind is ErrorKind.NotFound or ErrorKind.Conflict or ErrorKind.InvalidArgument)
+        {
+            throw new ContainerConfigException(e.Message);
+        }
+    }
+
+    private sealed class PodExecProcess(ContainerOps.Runtime.ExecProcess process) : IPodExecProcess
+    {
+        public Stream? Stdin => process.Stdin;
+        public Stream? Stdout => process.Stdout;
+        public Stream? Stderr => process.Stderr;
+        public Stream? Terminal => process.Terminal;
+        public void Resize(int rows, int columns) => process.Resize(rows, columns);
+        public void Kill() => process.Signal(9);
+        public Task<int> WaitForExitAsync(CancellationToken ct = default) => process.WaitForExitAsync(ct);
+        public void Dispose() => process.Dispose();
     }
 
     public async Task WaitForExitAsync(string id, CancellationToken ct)

@@ -1,0 +1,153 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>What kubectl reaches through a pod's connection subresources: `kubectl logs` with its flags, for running,
+/// restarted, finished and waiting containers, and `kubectl exec` with its output, input and exit code.</summary>
+public sealed class PodStreamTests : IAsyncLifetime
+{
+    private PodCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await PodCluster.StartAsync("--pod-backoff", "1");
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    private static string? Str(JsonNode? n) => n?.GetValue<string>();
+
+    private (int Exit, string Out, string Err) Logs(params string[] args) => _cluster.Kubectl(["logs", .. args]);
+
+    [Fact]
+    public async Task KubectlLogsReadsAContainersLogWithTailTimestampsLimitsAndContainerChoice()
+    {
+        _cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: talker}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: main, image: pod-tests/busybox:1, command: [sh, -c, 'for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; exec sleep 3600']}
+              - {name: side, image: pod-tests/busybox:1, command: [sh, -c, 'echo from side; exec sleep 3600']}
+            """);
+        await _cluster.WaitForAsync("talker", p => Str(p["status"]?["phase"]) == "Running");
+        var all = "";
+        for (var i = 0; i < 50 && !all.Contains("oops"); i++)
+        {
+            var read = Logs("talker", "-c", "main");
+            Assert.True(read.Exit == 0, read.Err);
+            all = read.Out;
+            await Task.Delay(100);
+        }
+        Assert.Equal("line 1\nline 2\nline 3\nline 4\nline 5\noops\n", all);
+
+        var tail = Logs("talker", "-c", "main", "--tail=2");
+        Assert.Equal("line 5\noops\n", tail.Out);
+        var stamped = Logs("talker", "-c", "main", "--timestamps", "--tail=1");
+        Assert.Matches(new Regex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z oops\n$"), stamped.Out);
+        Assert.Equal("lin", Logs("talker", "-c", "main", "--limit-bytes=3").Out);
+        Assert.Equal("from side\n", Logs("talker", "-c", "side").Out);
+        Assert.Equal("", Logs("talker", "-c", "main", "--since=1h", "--tail=0").Out);
+
+        var wrong = Logs("talker", "-c", "nope");
+        Assert.NotEqual(0, wrong.Exit);
+        Assert.Contains("container nope is not valid for pod talker", wrong.Err);
+        var missing = Logs("nobody");
+        Assert.NotEqual(0, missing.Exit);
+        Assert.Contains("pods \"nobody\" not found", missing.Err);
+    }
+
+    [Fact]
+    public async Task FollowEndsWithTheContainerPreviousReadsTheRunBeforeAndAWaitingContainerSaysWhy()
+    {
+        _cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: ticker}
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'for i in 1 2 3; do echo tick $i; sleep 0.4; done']}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: crasher}
+            spec:
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'echo run at $(cat /proc/uptime); exit 2']}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: imageless}
+            spec:
+              containers:
+              - {name: c, image: pod-tests/absent:1, imagePullPolicy: Never}
+            """);
+        await _cluster.WaitForAsync("ticker", p => Str(p["status"]?["phase"]) is "Running" or "Succeeded");
+        var followed = Logs("ticker", "-f");
+        Assert.True(followed.Exit == 0, followed.Err);
+        Assert.Equal("tick 1\ntick 2\ntick 3\n", followed.Out);
+
+        await _cluster.WaitForAsync("crasher", p => p["status"]?["containerStatuses"]?[0]?["restartCount"]?.GetValue<int>() >= 2);
+        var previous = Logs("crasher", "--previous");
+        Assert.True(previous.Exit == 0, previous.Err);
+        Assert.StartsWith("run at ", previous.Out);
+
+        var never = Logs("ticker", "--previous");
+        Assert.NotEqual(0, never.Exit);
+        Assert.Contains("previous terminated container \"c\" in pod \"ticker\" not found", never.Err);
+
+        await _cluster.WaitForAsync("imageless", p => Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) == "ErrImageNeverPull");
+        var waiting = Logs("imageless");
+        Assert.NotEqual(0, waiting.Exit);
+        Assert.Contains("container \"c\" in pod \"imageless\" is waiting to start: ErrImageNeverPull", waiting.Err);
+    }
+
+    [Fact]
+    public async Task KubectlExecRunsInTheContainerWithOutputInputAndTheExitCode()
+    {
+        _cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: shell}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: main, image: pod-tests/busybox:1, command: [sh, -c, 'echo inside > /tmp/mark; exec sleep 3600']}
+              - {name: side, image: pod-tests/busybox:1, command: [sleep, "3600"]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: finished}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: ["true"]}
+              - {name: d, image: pod-tests/busybox:1, command: [sleep, "3600"]}
+            """);
+        await _cluster.WaitForAsync("shell", p => p["status"]?["containerStatuses"] is JsonArray s && s.Count == 2 && s.All(c => c?["ready"]?.GetValue<bool>() == true));
+
+        var hostname = _cluster.Kubectl("exec", "shell", "-c", "main", "--", "sh", "-c", "hostname; cat /tmp/mark");
+        Assert.True(hostname.Exit == 0, hostname.Err);
+        Assert.Equal("shell\ninside\n", hostname.Out);
+
+        var failing = _cluster.Kubectl("exec", "shell", "-c", "side", "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+        Assert.Equal(3, failing.Exit);
+        Assert.Equal("out\n", failing.Out);
+        Assert.Contains("err\n", failing.Err);
+        Assert.Contains("command terminated with exit code 3", failing.Err);
+
+        var piped = _cluster.KubectlWithInput("hello\nworld\n", "exec", "-i", "shell", "-c", "main", "--", "sh", "-c", "tr a-z A-Z; echo done");
+        Assert.True(piped.Exit == 0, piped.Err);
+        Assert.Equal("HELLO\nWORLD\ndone\n", piped.Out);
+
+        await _cluster.WaitForAsync("finished", p => p["status"]?["containerStatuses"] is JsonArray s && s.Any(c => c?["state"]?["terminated"] is not null));
+        var notRunning = _cluster.Kubectl("exec", "finished", "-c", "c", "--", "true");
+        Assert.NotEqual(0, notRunning.Exit);
+        Assert.Contains("container \"c\" in pod \"finished\" is not running", notRunning.Err);
+        var noContainer = _cluster.Kubectl("exec", "shell", "-c", "nope", "--", "true");
+        Assert.NotEqual(0, noContainer.Exit);
+        Assert.Contains("nope", noContainer.Err);
+    }
+}
