@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace ContainerOps.Daemon.Tests;
 
 /// <summary>What kubectl reaches through a pod's connection subresources: `kubectl logs` with its flags, for running,
-/// restarted, finished and waiting containers, and `kubectl exec` with its output, input and exit code.</summary>
+/// restarted, finished and waiting containers, `kubectl exec` with its output, input and exit code, and `kubectl cp` through it.</summary>
 public sealed class PodStreamTests : IAsyncLifetime
 {
     private PodCluster _cluster = null!;
@@ -104,7 +104,7 @@ public sealed class PodStreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task KubectlExecRunsInTheContainerWithOutputInputAndTheExitCode()
+    public async Task KubectlExecRunsInTheContainerWithOutputInputAndTheExitCodeAndKubectlCpCopiesThroughIt()
     {
         _cluster.Apply("""
             apiVersion: v1
@@ -141,6 +141,17 @@ public sealed class PodStreamTests : IAsyncLifetime
         var piped = _cluster.KubectlWithInput("hello\nworld\n", "exec", "-i", "shell", "-c", "main", "--", "sh", "-c", "tr a-z A-Z; echo done");
         Assert.True(piped.Exit == 0, piped.Err);
         Assert.Equal("HELLO\nWORLD\ndone\n", piped.Out);
+
+        // kubectl cp is tar through exec, both ways.
+        var local = Path.Combine(_cluster.Dir.Path, "note.txt");
+        File.WriteAllText(local, "copied in\n");
+        var copyIn = _cluster.Kubectl("cp", local, "shell:/tmp/note.txt", "-c", "main");
+        Assert.True(copyIn.Exit == 0, copyIn.Err);
+        Assert.Equal("copied in\n", _cluster.Kubectl("exec", "shell", "-c", "main", "--", "cat", "/tmp/note.txt").Out);
+        var back = Path.Combine(_cluster.Dir.Path, "mark");
+        var copyOut = _cluster.Kubectl("cp", "shell:/tmp/mark", back, "-c", "main");
+        Assert.True(copyOut.Exit == 0, copyOut.Err);
+        Assert.Equal("inside\n", File.ReadAllText(back));
 
         await _cluster.WaitForAsync("finished", p => p["status"]?["containerStatuses"] is JsonArray s && s.Any(c => c?["state"]?["terminated"] is not null));
         var notRunning = _cluster.Kubectl("exec", "finished", "-c", "c", "--", "true");
