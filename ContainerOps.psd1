@@ -61,6 +61,8 @@
         'Start-Pod'
         'Remove-Pod'
         'Wait-Pod'
+        'Get-PodLog'
+        'Invoke-PodCommand'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

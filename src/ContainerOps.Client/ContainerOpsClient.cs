@@ -142,6 +142,16 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
 
     private async IAsyncEnumerable<T> GetNdjsonAsync<T>(string path, JsonTypeInfo<T> type, [EnumeratorCancellation] CancellationToken ct)
     {
+        await foreach (var line in ReadLinesAsync(path, ct))
+        {
+            if (line.Length == 0) continue;
+            var item = JsonSerializer.Deserialize(line, type);
+            if (item is not null) yield return item;
+        }
+    }
+
+    public async IAsyncEnumerable<string> ReadLinesAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
+    {
         using var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(stream, Encoding.UTF8);
@@ -151,9 +161,7 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
             try { line = await reader.ReadLineAsync(ct); }
             catch (IOException) when (ct.IsCancellationRequested) { yield break; }
             if (line is null) yield break;
-            if (line.Length == 0) continue;
-            var item = JsonSerializer.Deserialize(line, type);
-            if (item is not null) yield return item;
+            yield return line;
         }
     }
 

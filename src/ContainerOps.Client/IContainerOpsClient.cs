@@ -110,6 +110,8 @@ public interface IContainerOpsClient : IDisposable
     Task<VolumePruneResponse> PruneVolumesAsync(bool all = false, IDictionary<string, List<string>>? filters = null, CancellationToken ct = default);
     /// <summary>`rm -v`: with <paramref name="removeVolumes"/> the container's anonymous volumes go too.</summary>
     Task RemoveContainerAsync(string idOrName, bool force, bool removeVolumes, CancellationToken ct = default);
+    /// <summary>A text answer line by line as it arrives (a pod's log): a GET of <paramref name="path"/>.</summary>
+    IAsyncEnumerable<string> ReadLinesAsync(string path, CancellationToken ct = default);
     /// <summary>Any Docker Engine API call by path, as JSON in and out (null for an empty answer): for the parts of the
     /// API that have no typed method here yet, read as Docker documents them (e.g. State.Health in container inspect).
     /// Fails as the typed methods do.</summary>

@@ -31,20 +31,44 @@ public static class PodRequests
         return (JsonObject)(await CallAsync(client, HttpMethod.Delete, PodPath(ns, name), body, ct))!;
     }
 
+    /// <summary>A pod container's log, line by line (`kubectl logs`); with <paramref name="follow"/> until it stops.</summary>
+    public static async IAsyncEnumerable<string> ReadPodLogAsync(this IContainerOpsClient client, string ns, string name, string? container,
+        bool follow = false, int? tail = null, DateTimeOffset? since = null, bool previous = false, bool timestamps = false,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var query = new List<string>();
+        if (container is { Length: > 0 }) query.Add("container=" + Uri.EscapeDataString(container));
+        if (follow) query.Add("follow=true");
+        if (tail is { } t) query.Add("tailLines=" + t);
+        if (since is { } s) query.Add("sinceTime=" + Uri.EscapeDataString(s.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+        if (previous) query.Add("previous=true");
+        if (timestamps) query.Add("timestamps=true");
+        var path = PodPath(ns, name) + "/log" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
+        await using var lines = client.ReadLinesAsync(path, ct).GetAsyncEnumerator(ct);
+        while (true)
+        {
+            try { if (!await lines.MoveNextAsync()) yield break; }
+            catch (ContainerOpsException e) when (StatusOf(e.Message) is { } status) { throw FromStatus(status, path, e); }
+            yield return lines.Current;
+        }
+    }
+
     private static string PodPath(string ns, string name) => $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/pods/{Uri.EscapeDataString(name)}";
 
     private static async Task<JsonNode?> CallAsync(IContainerOpsClient client, HttpMethod method, string path, JsonNode? body, CancellationToken ct)
     {
         try { return await client.SendJsonAsync(method, path, body, ct); }
-        catch (ContainerOpsException e) when (StatusOf(e.Message) is { } status)
+        catch (ContainerOpsException e) when (StatusOf(e.Message) is { } status) { throw FromStatus(status, path, e); }
+    }
+
+    private static ContainerOpsException FromStatus(JsonObject status, string path, ContainerOpsException e)
+    {
+        var code = status["code"]?.GetValue<int>() ?? 500;
+        var kind = code switch
         {
-            var code = status["code"]?.GetValue<int>() ?? 500;
-            var kind = code switch
-            {
-                404 => ErrorKind.NotFound, 409 => ErrorKind.Conflict, 400 or 422 => ErrorKind.InvalidArgument, 503 => ErrorKind.ResourceUnavailable, _ => ErrorKind.Internal,
-            };
-            throw new ContainerOpsException(kind, status["reason"]?.GetValue<string>() ?? "ClusterError", status["message"]?.GetValue<string>() ?? e.Message, path, inner: e);
-        }
+            404 => ErrorKind.NotFound, 409 => ErrorKind.Conflict, 400 or 422 => ErrorKind.InvalidArgument, 503 => ErrorKind.ResourceUnavailable, _ => ErrorKind.Internal,
+        };
+        return new ContainerOpsException(kind, status["reason"]?.GetValue<string>() ?? "ClusterError", status["message"]?.GetValue<string>() ?? e.Message, path, inner: e);
     }
 
     /// <summary>The Kubernetes Status a failed call answered with ("daemon answered 404: {…}"), if it was one.</summary>

@@ -16,7 +16,70 @@ public sealed class ContainerCommandResult
 }
 
 /// <summary>Shared parameters of exec-style cmdlets.</summary>
-public abstract class ContainerExecCmdlet : ContainerOpsCmdlet
+/// <summary>What runs a command without a terminal and writes its output as native commands' is written: standard
+/// output as lines on the pipeline, standard error as non-terminating errors (ErrorId ContainerStandardError).</summary>
+public abstract class CommandOutputCmdlet : ContainerOpsCmdlet
+{
+    /// <summary>Runs <paramref name="request"/> in a container; <paramref name="input"/> lines are its standard input.
+    /// The exit code, or null when the command could not run (the error is written).</summary>
+    protected int? RunCommand(string containerId, string target, ExecCreateRequest request, string[]? input)
+    {
+        Stream? stdin = input is null ? null : new MemoryStream(new UTF8Encoding(false).GetBytes(string.Join("\n", input) + "\n"));
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        int? exitCode = null;
+        try
+        {
+            foreach (var frame in Enumerate(Client.ExecAsync(containerId, request, stdin, StopToken)))
+            {
+                switch (frame.Stream)
+                {
+                    case "stdout":
+                        stdout.Append(frame.Data);
+                        FlushLines(stdout, WriteObject);
+                        break;
+                    case "stderr":
+                        stderr.Append(frame.Data);
+                        FlushLines(stderr, line => WriteStandardError(line, target));
+                        break;
+                    case "exit":
+                        exitCode = frame.ExitCode ?? 0;
+                        break;
+                    case "error":
+                        WriteError(new ErrorRecord(new InvalidOperationException(frame.Data ?? "exec failed"), "ExecFailed",
+                            ErrorCategory.InvalidResult, target));
+                        break;
+                }
+            }
+        }
+        catch (ContainerOpsException ex)
+        {
+            WriteApiError(ex);
+            return null;
+        }
+        finally
+        {
+            stdin?.Dispose();
+        }
+        if (stdout.Length > 0) WriteObject(stdout.ToString());
+        if (stderr.Length > 0) WriteStandardError(stderr.ToString(), target);
+        return exitCode;
+    }
+
+    private static void FlushLines(StringBuilder buffer, Action<string> write)
+    {
+        var text = buffer.ToString();
+        var last = text.LastIndexOf('\n');
+        if (last < 0) return;
+        foreach (var line in text[..last].Split('\n')) write(line.TrimEnd('\r'));
+        buffer.Remove(0, last + 1);
+    }
+
+    private void WriteStandardError(string line, string target) =>
+        WriteError(new ErrorRecord(new RemoteException(line), "ContainerStandardError", ErrorCategory.NotSpecified, target));
+}
+
+public abstract class ContainerExecCmdlet : CommandOutputCmdlet
 {
     /// <summary>Container id, id prefix or name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -90,60 +153,8 @@ public sealed class InvokeContainerCommandCommand : ContainerExecCmdlet
 
     protected override void ProcessRecord()
     {
-        var request = BuildRequest(Command, tty: false);
-        Stream? stdin = InputObject is null ? null : new MemoryStream(new UTF8Encoding(false).GetBytes(string.Join("\n", InputObject) + "\n"));
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        int? exitCode = null;
-        try
-        {
-            foreach (var frame in Enumerate(Client.ExecAsync(Container, request, stdin, StopToken)))
-            {
-                switch (frame.Stream)
-                {
-                    case "stdout":
-                        stdout.Append(frame.Data);
-                        FlushLines(stdout, WriteObject);
-                        break;
-                    case "stderr":
-                        stderr.Append(frame.Data);
-                        FlushLines(stderr, WriteStandardError);
-                        break;
-                    case "exit":
-                        exitCode = frame.ExitCode ?? 0;
-                        break;
-                    case "error":
-                        WriteError(new ErrorRecord(new InvalidOperationException(frame.Data ?? "exec failed"), "ExecFailed",
-                            ErrorCategory.InvalidResult, Container));
-                        break;
-                }
-            }
-        }
-        catch (ContainerOpsException ex)
-        {
-            WriteApiError(ex);
-            return;
-        }
-        finally
-        {
-            stdin?.Dispose();
-        }
-        if (stdout.Length > 0) WriteObject(stdout.ToString());
-        if (stderr.Length > 0) WriteStandardError(stderr.ToString());
-        if (exitCode is int code) Finish(Command, code);
+        if (RunCommand(Container, Container, BuildRequest(Command, tty: false), InputObject) is int code) Finish(Command, code);
     }
-
-    private static void FlushLines(StringBuilder buffer, Action<string> write)
-    {
-        var text = buffer.ToString();
-        var last = text.LastIndexOf('\n');
-        if (last < 0) return;
-        foreach (var line in text[..last].Split('\n')) write(line.TrimEnd('\r'));
-        buffer.Remove(0, last + 1);
-    }
-
-    private void WriteStandardError(string line) =>
-        WriteError(new ErrorRecord(new RemoteException(line), "ContainerStandardError", ErrorCategory.NotSpecified, Container));
 }
 
 /// <summary>

@@ -333,4 +333,5 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default) =>
         NotHere<System.Text.Json.Nodes.JsonNode?>();
     public Task<string> GetKubeconfigAsync(CancellationToken ct = default) => NotHere<string>();
+    public IAsyncEnumerable<string> ReadLinesAsync(string path, CancellationToken ct = default) => throw new NotSupportedException("not in the fake daemon");
 }

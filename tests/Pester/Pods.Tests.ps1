@@ -1,5 +1,5 @@
 #requires -Version 7.0
-# Pods through the cmdlets (Start-Pod, Get-Pod, Wait-Pod, Remove-Pod), run by a private daemon's node agent on a pod
+# Pods through the cmdlets (Start-Pod, Get-Pod, Wait-Pod, Remove-Pod, Get-PodLog, Invoke-PodCommand), run by a private daemon's node agent on a pod
 # subnet of its own. Needs root, a build (./build.sh build) and busybox-static; skipped with the reason otherwise.
 
 BeforeDiscovery {
@@ -48,6 +48,23 @@ Describe 'Pods through the cmdlets' -Skip:([bool]$skipReason) {
         (Get-Pod -FieldSelector 'status.phase=Running' -AllNamespaces).Name | Should -Contain 'web'
         Get-Pod nothing-here -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'PodNotFound*'
+    }
+
+    It 'reads pod logs and runs commands in pods from the pipeline' {
+        Get-Pod web | Get-PodLog | Should -Be 'hi'
+        Get-PodLog web -Tail 0 | Should -BeNullOrEmpty
+        (Get-PodLog web -Timestamps) | Should -Match '^\d{4}-\d\d-\d\dT\S+Z hi$'
+        Get-Pod web | Invoke-PodCommand -Command hostname | Should -Be 'web'
+        'b', 'a' | Set-Variable lines
+        Invoke-PodCommand web sort -InputObject $lines | Should -Be @('a', 'b')
+        $result = Invoke-PodCommand web -Command sh, -c, 'echo oops >&2; exit 4' -PassThru -ErrorAction SilentlyContinue -ErrorVariable err
+        $result.ExitCode | Should -Be 4
+        $LASTEXITCODE | Should -Be 4
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ContainerStandardError*'
+        Invoke-PodCommand web -Container nope -Command true -ErrorAction SilentlyContinue -ErrorVariable missing
+        $missing[0].FullyQualifiedErrorId | Should -BeLike 'PodContainerNotFound*'
+        Get-PodLog web -Container nope -ErrorAction SilentlyContinue -ErrorVariable badLog
+        $badLog[0].Exception.Message | Should -Match 'container nope is not valid for pod web'
     }
 
     It 'removes pods from the pipeline, and nothing under -WhatIf' {
