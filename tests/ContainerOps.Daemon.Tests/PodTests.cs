@@ -474,4 +474,54 @@ public sealed class PodTests : IAsyncLifetime
         Assert.Contains("Liveness probe failed", events.Out);
         Assert.Contains("Readiness probe failed", events.Out);
     }
+
+    [Fact]
+    public async Task PostStartRunsAfterTheStartPreStopBeforeTheStopSignalAndAFailedHookKillsTheContainer()
+    {
+        var outDir = Path.Combine(_cluster.Dir.Path, "hooks");
+        Apply($$$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: hooked}
+            spec:
+              terminationGracePeriodSeconds: 10
+              volumes: [{name: out, hostPath: {path: {{{outDir}}}, type: DirectoryOrCreate}}]
+              containers:
+              - name: c
+                image: pod-tests/busybox:1
+                volumeMounts: [{name: out, mountPath: /out}]
+                command: [sh, -c, 'trap "echo term >> /out/log; exit 0" TERM; echo main >> /out/log; while true; do sleep 0.1; done']
+                lifecycle:
+                  postStart: {exec: {command: [sh, -c, 'echo poststart >> /out/log']}}
+                  preStop: {exec: {command: [sh, -c, 'echo prestop >> /out/log; sleep 1']}}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: badhook}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: c
+                image: pod-tests/busybox:1
+                command: [sleep, "3600"]
+                lifecycle:
+                  postStart: {exec: {command: [sh, -c, 'echo no way; exit 7']}}
+            """);
+        await WaitForAsync("hooked", p => Str(p["status"]?["phase"]) == "Running");
+        var log = Path.Combine(outDir, "log");
+        for (var i = 0; i < 50 && !(File.Exists(log) && File.ReadAllText(log).Contains("poststart")); i++) await Task.Delay(100);
+        var deleted = Kubectl("delete", "pod", "hooked", "--timeout=60s");
+        Assert.True(deleted.Exit == 0, deleted.Err);
+        var lines = File.ReadAllLines(log);
+        Assert.True(lines.Length == 4, string.Join("|", lines));
+        Assert.Equal(["main", "poststart"], lines[..2].Order().ToArray()); // postStart runs beside the process, as in Kubernetes
+        Assert.Equal(["prestop", "term"], lines[^2..]);
+
+        var bad = await WaitForAsync("badhook", p => Str(p["status"]?["phase"]) == "Failed");
+        Assert.NotNull(Status(bad, "c")["state"]!["terminated"]);
+        var events = Kubectl("get", "events", "--field-selector", "involvedObject.name=badhook,reason=FailedPostStartHook", "-o", "json");
+        Assert.Contains("Exec lifecycle hook ([sh -c echo no way; exit 7]) for Container \\\"c\\\" in Pod", events.Out);
+        Assert.Contains("no way", events.Out);
+    }
 }

@@ -134,24 +134,35 @@ internal sealed class PodProber(INodeRuntime runtime, ClusterObjects objects, Ac
             I(probe["successThreshold"], 1), I(probe["failureThreshold"], 3));
     }
 
-    private async Task<(bool, string)> ProbeOnceAsync(JsonObject pod, JsonObject spec, RuntimeContainer c, string? podIp, JsonObject probe, TimeSpan timeout, CancellationToken ct)
+    private Task<(bool, string)> ProbeOnceAsync(JsonObject pod, JsonObject spec, RuntimeContainer c, string? podIp, JsonObject probe, TimeSpan timeout, CancellationToken ct) =>
+        RunHandlerAsync(runtime, spec, c, podIp, probe, timeout, ct);
+
+    /// <summary>Runs a probe's or a lifecycle hook's handler (they share the shape: exec, httpGet, tcpSocket; hooks
+    /// also sleep) against container <paramref name="c"/> of spec <paramref name="spec"/>: success, or failure with why.</summary>
+    internal static async Task<(bool, string)> RunHandlerAsync(INodeRuntime runtime, JsonObject spec, RuntimeContainer c, string? podIp, JsonObject handler, TimeSpan timeout, CancellationToken ct)
     {
         ProbeRequest request;
-        if (probe["exec"]?["command"] is JsonArray command)
+        if (handler["exec"]?["command"] is JsonArray command)
             request = new ProbeRequest(c.Id, ProbeAction.Exec, timeout, Command: command.Select(a => Json.Str(a) ?? "").ToList());
-        else if (probe["httpGet"] is JsonObject http)
+        else if (handler["httpGet"] is JsonObject http)
         {
             if (Port(spec, http["port"]) is not { } port) return (false, $"port {http["port"]} is not a number or a port name of container {c.ContainerName}");
             var headers = (http["httpHeaders"] as JsonArray)?.OfType<JsonObject>().Select(h => (Json.Str(h["name"]) ?? "", Json.Str(h["value"]) ?? "")).ToList();
             request = new ProbeRequest(c.Id, ProbeAction.HttpGet, timeout, Host: Json.Str(http["host"]) ?? podIp ?? "127.0.0.1", Port: port,
                 Path: Json.Str(http["path"]) ?? "/", Scheme: Json.Str(http["scheme"]) ?? "HTTP", Headers: headers);
         }
-        else if (probe["tcpSocket"] is JsonObject tcp)
+        else if (handler["tcpSocket"] is JsonObject tcp)
         {
             if (Port(spec, tcp["port"]) is not { } port) return (false, $"port {tcp["port"]} is not a number or a port name of container {c.ContainerName}");
             request = new ProbeRequest(c.Id, ProbeAction.TcpSocket, timeout, Host: Json.Str(tcp["host"]) ?? podIp ?? "127.0.0.1", Port: port);
         }
-        else return (false, "the probe has no handler this node supports (exec, httpGet, tcpSocket)");
+        else if (handler["sleep"]?["seconds"] is JsonValue seconds && seconds.TryGetValue<long>(out var s))
+        {
+            var wait = TimeSpan.FromSeconds(Math.Max(0, s));
+            await Task.Delay(wait < timeout ? wait : timeout, ct);
+            return (true, "");
+        }
+        else return (false, "the handler has no action this node supports (exec, httpGet, tcpSocket, sleep)");
         try { return await runtime.ProbeAsync(request, ct); }
         catch (Exception e) when (e is not OperationCanceledException) { return (false, e.Message); }
     }

@@ -115,7 +115,7 @@ internal sealed class PodWorker : IDisposable
         if (meta["deletionTimestamp"] is not null)
         {
             var grace = (int)Math.Min(int.MaxValue, meta["deletionGracePeriodSeconds"]?.GetValue<long>() ?? 30);
-            await TearDownAsync(mine, grace);
+            await TearDownAsync(mine, grace, pod);
             try { Objects.Delete(ResourceKinds.Pod, ns, name, null, _uid, dryRun: false, gracePeriodSeconds: 0); }
             catch (StatusException e) when (e.Code is 404 or 409) { }
             return true;
@@ -306,6 +306,12 @@ internal sealed class PodWorker : IDisposable
             return;
         }
         Events.Record(Objects, pod, "Normal", "Started", $"Started container {container.ContainerName}", "kubelet", $"spec.containers{{{container.ContainerName}}}");
+        if (!await LifecycleHooks.PostStartAsync(Runtime, Objects, pod, container, _podIp, _stop.Token))
+        {
+            // Killed as the kubelet kills it (within the pod's grace period); its restart policy decides what comes next.
+            var grace = (int)Math.Min(int.MaxValue, pod["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30);
+            await Runtime.StopContainerAsync(container.Id, grace);
+        }
         // A run that ends before the sync looks at it again still brings the next sync.
         Watch(container);
     }
@@ -333,12 +339,18 @@ internal sealed class PodWorker : IDisposable
         });
     }
 
-    /// <summary>Stops every container of the pod (the stop signal, then SIGKILL after the grace period), removes them and
-    /// the sandbox.</summary>
-    private async Task TearDownAsync(List<RuntimeContainer> containers, int grace)
+    /// <summary>Stops every container of the pod (its preStop hook, the stop signal, then SIGKILL when the grace period
+    /// is over), removes them and the sandbox.</summary>
+    private async Task TearDownAsync(List<RuntimeContainer> containers, int grace, JsonObject? pod = null)
     {
         _prober.Dispose();
-        await Task.WhenAll(containers.Where(c => c.Running).Select(c => Runtime.StopContainerAsync(c.Id, grace)));
+        await Task.WhenAll(containers.Where(c => c.Running).Select(async c =>
+        {
+            if (pod is null) { await Runtime.StopContainerAsync(c.Id, grace); return; }
+            Events.Record(Objects, pod, "Normal", "Killing", $"Stopping container {c.ContainerName}", "kubelet", $"spec.containers{{{c.ContainerName}}}");
+            var left = await LifecycleHooks.PreStopAsync(Runtime, Objects, pod, c, _podIp, grace, _stop.Token);
+            await Runtime.StopContainerAsync(c.Id, left);
+        }));
         foreach (var c in containers) await Runtime.RemoveContainerAsync(c.Id);
         await Runtime.RemoveSandboxAsync(_uid);
     }
