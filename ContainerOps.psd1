@@ -63,6 +63,7 @@
         'Wait-Pod'
         'Get-PodLog'
         'Invoke-PodCommand'
+        'Restart-Pod'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -237,6 +237,94 @@ public sealed class RemovePodCommand : PodTargetCmdlet
     }
 }
 
+/// <summary>
+/// Restarts pods: a pod that a controller owns (a ReplicaSet, a Job…) is removed for its controller to make anew; a bare
+/// pod is removed and, once it is gone, created again from its own spec (same name, labels, annotations and spec,
+/// without what the cluster filled in). -PassThru writes the recreated bare pods.
+/// </summary>
+/// <example><code>Restart-Pod web</code>Asks, then restarts pod web of the default namespace.</example>
+/// <example><code>Get-Pod -Selector app=web | Restart-Pod -Force -GracePeriod 5</code>Restarts every web pod without asking, giving each 5 s to stop.</example>
+[Cmdlet(VerbsLifecycle.Restart, "Pod", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(PodInfo))]
+public sealed class RestartPodCommand : PodTargetCmdlet
+{
+    /// <summary>Seconds the containers get to stop; 0: at once.</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int? GracePeriod { get; set; }
+
+    /// <summary>How long to wait for the old pod to go before making it again.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; } = 300;
+
+    /// <summary>Do not ask for confirmation.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Write the recreated pods.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            var target = $"{Namespace}/{name}";
+            var confirmed = Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
+                || ShouldProcess(target, "Restart pod");
+            if (!confirmed) continue;
+            try { Restart(name, target); }
+            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+        }
+    }
+
+    private void Restart(string name, string target)
+    {
+        var pod = Run(ct => Client.GetPodAsync(Namespace, name, ct));
+        var owned = (pod["metadata"]?["ownerReferences"] as JsonArray)?.Any(o => o?["controller"]?.GetValue<bool>() == true) == true;
+        var uid = pod["metadata"]?["uid"]?.GetValue<string>();
+        Run(ct => Client.DeletePodAsync(Namespace, name, GracePeriod, ct));
+        if (owned)
+        {
+            WriteVerbose($"pod {target} has a controller, which makes its replacement");
+            return;
+        }
+        var progress = new ProgressRecord(Math.Abs(target.GetHashCode()) % 100000, $"Restarting pod {target}", "waiting for the old pod to go");
+        var deadline = DateTime.UtcNow.AddSeconds(TimeoutSec);
+        while (true)
+        {
+            try
+            {
+                if (Run(ct => Client.GetPodAsync(Namespace, name, ct))["metadata"]?["uid"]?.GetValue<string>() != uid) break;
+            }
+            catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound) { break; }
+            if (DateTime.UtcNow > deadline)
+            {
+                WriteError(new ErrorRecord(new TimeoutException($"pod {target} was still stopping after {TimeoutSec} s; it was not made again"), "PodRestartTimeout", ErrorCategory.OperationTimeout, target));
+                return;
+            }
+            WriteProgress(progress);
+            Thread.Sleep(200);
+        }
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+        var created = Run(ct => Client.CreatePodAsync(Namespace, Fresh(pod), ct));
+        if (PassThru) WriteObject(PodInfo.From(created));
+    }
+
+    /// <summary>The pod as its author wrote it: name, labels, annotations and spec, without the node it was bound to.</summary>
+    private static JsonObject Fresh(JsonObject pod)
+    {
+        var meta = new JsonObject { ["name"] = pod["metadata"]?["name"]?.DeepClone(), ["namespace"] = pod["metadata"]?["namespace"]?.DeepClone() };
+        foreach (var field in new[] { "labels", "annotations", "generateName" })
+            if (pod["metadata"]?[field] is { } value) meta[field] = value.DeepClone();
+        var spec = (JsonObject)pod["spec"]!.DeepClone();
+        spec.Remove("nodeName");
+        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = spec };
+    }
+}
+
 /// <summary>Waits until pods meet a condition (Ready), with Write-Progress; a pod that fails or the timeout ends the
 /// wait with an error.</summary>
 /// <example><code>Get-Pod -Selector app=web | Wait-Pod -Condition Ready -TimeoutSec 60</code>Waits for every web pod.</example>

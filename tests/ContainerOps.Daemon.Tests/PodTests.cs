@@ -169,6 +169,11 @@ public sealed class PodTests : IAsyncLifetime
             """);
         var done = await WaitForAsync("done", p => Str(p["status"]?["phase"]) == "Succeeded");
         Assert.Equal("Completed", Str(Status(done, "c")["state"]!["terminated"]!["reason"]));
+        // The pod's container is not removed from under it, unless forced.
+        var doneId = Str(Status(done, "c")["containerID"])!["containerops://".Length..];
+        var refused = await Assert.ThrowsAsync<ContainerOpsException>(() => _daemon.Client.RemoveContainerAsync(doneId));
+        Assert.Equal("ContainerInPod", refused.Error.Id);
+        Assert.Contains("belongs to pod default/done", refused.Message);
         var broken = await WaitForAsync("broken", p => Str(p["status"]?["phase"]) == "Failed");
         Assert.Equal("Error", Str(Status(broken, "c")["state"]!["terminated"]!["reason"]));
         Assert.Equal(1, Status(broken, "c")["state"]!["terminated"]!["exitCode"]!.GetValue<int>());

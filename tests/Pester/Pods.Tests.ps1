@@ -1,5 +1,5 @@
 #requires -Version 7.0
-# Pods through the cmdlets (Start-Pod, Get-Pod, Wait-Pod, Remove-Pod, Get-PodLog, Invoke-PodCommand), run by a private daemon's node agent on a pod
+# Pods through the cmdlets (Start-Pod, Get-Pod, Wait-Pod, Restart-Pod, Remove-Pod, Get-PodLog, Invoke-PodCommand), run by a private daemon's node agent on a pod
 # subnet of its own. Needs root, a build (./build.sh build) and busybox-static; skipped with the reason otherwise.
 
 BeforeDiscovery {
@@ -65,6 +65,17 @@ Describe 'Pods through the cmdlets' -Skip:([bool]$skipReason) {
         $missing[0].FullyQualifiedErrorId | Should -BeLike 'PodContainerNotFound*'
         Get-PodLog web -Container nope -ErrorAction SilentlyContinue -ErrorVariable badLog
         $badLog[0].Exception.Message | Should -Match 'container nope is not valid for pod web'
+    }
+
+    It 'restarts a bare pod as a new pod of the same spec, and nothing under -WhatIf' {
+        $before = Get-Pod web
+        Restart-Pod web -WhatIf
+        (Get-Pod web).Uid | Should -Be $before.Uid
+        $after = Restart-Pod web -Force -GracePeriod 0 -PassThru
+        $after.Uid | Should -Not -Be $before.Uid
+        $after.Labels['app'] | Should -Be 'web'
+        (Wait-Pod web -Condition Ready -TimeoutSec 60).Uid | Should -Be $after.Uid
+        Get-PodLog web | Should -Be 'hi'
     }
 
     It 'removes pods from the pipeline, and nothing under -WhatIf' {

@@ -676,6 +676,10 @@ public sealed partial class ContainerManager : IDisposable
             if ((r.State.Running || r.State.Restarting) && !force)
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning",
                     $"cannot remove container {r.Name}: it is {(r.State.Restarting ? "restarting" : "running")}; stop it first or force the removal", r.Name);
+            // A pod's container is its node agent's: removed from under it, the pod would only make it again.
+            if (!force && r.Config.Labels is { } labels && labels.TryGetValue("io.kubernetes.pod.name", out var pod))
+                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerInPod",
+                    $"cannot remove container {r.Name}: it belongs to pod {labels.GetValueOrDefault("io.kubernetes.pod.namespace")}/{pod}; remove the pod (Remove-Pod) or force the removal", r.Name);
             entry.PendingRestart?.Cancel();
             StopHealthCheck(entry);
             r.ManuallyStopped = true;
