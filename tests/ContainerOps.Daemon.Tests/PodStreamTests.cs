@@ -142,6 +142,22 @@ public sealed class PodStreamTests : IAsyncLifetime
         Assert.True(piped.Exit == 0, piped.Err);
         Assert.Equal("HELLO\nWORLD\ndone\n", piped.Out);
 
+        // With a terminal (kubectl exec -it under a pseudo-terminal that script(1) provides): the command gets a tty of
+        // the terminal's size (sent just after the start, as kubectl sends it), and its exit code comes back.
+        var kubectl = string.Join(" ", new[] { ContainerOps.TestSupport.Kubectl.Path, "--kubeconfig", _cluster.Kubeconfig, "exec", "-it", "shell", "-c", "main", "--",
+            "sh", "-c", "'tty; sleep 0.5; stty size; exit 5'" });
+        var psi = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { "-qec", $"stty cols 91 rows 17; {kubectl}", "/dev/null" }) psi.ArgumentList.Add(a);
+        psi.Environment["HOME"] = _cluster.Dir.Path;
+        using var script = System.Diagnostics.Process.Start(psi)!;
+        var ttyErr = script.StandardError.ReadToEndAsync();
+        var ttyOut = script.StandardOutput.ReadToEnd();
+        Assert.True(script.WaitForExit(60_000), "kubectl exec -it timed out");
+        var ttyExit = script.ExitCode;
+        Assert.True(ttyExit == 5, $"exit {ttyExit}: {ttyOut} {ttyErr.Result}");
+        Assert.Contains("/dev/pts/", ttyOut);
+        Assert.Contains("17 91", ttyOut);
+
         // kubectl cp is tar through exec, both ways.
         var local = Path.Combine(_cluster.Dir.Path, "note.txt");
         File.WriteAllText(local, "copied in\n");
