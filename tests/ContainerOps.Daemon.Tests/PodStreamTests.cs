@@ -177,4 +177,36 @@ public sealed class PodStreamTests : IAsyncLifetime
         Assert.NotEqual(0, noContainer.Exit);
         Assert.Contains("nope", noContainer.Err);
     }
+
+    [Fact]
+    public async Task KubectlAttachFollowsTheContainersOwnOutputAndFeedsItsStdin()
+    {
+        _cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: reader}
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: c, image: pod-tests/busybox:1, stdin: true, stdinOnce: true, command: [sh, -c, 'sleep 1; while read line; do echo "got $line"; done; echo bye']}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: chatter}
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'sleep 1; for i in 1 2 3; do echo tick $i; sleep 0.3; done']}
+            """);
+        await _cluster.WaitForAsync("reader", p => Str(p["status"]?["phase"]) == "Running");
+        var fed = _cluster.KubectlWithInput("one\ntwo\n", "attach", "-i", "reader");
+        Assert.True(fed.Exit == 0, fed.Err);
+        Assert.Contains("got one\ngot two\nbye\n", fed.Out);
+        await _cluster.WaitForAsync("reader", p => Str(p["status"]?["phase"]) == "Succeeded");
+
+        await _cluster.WaitForAsync("chatter", p => Str(p["status"]?["phase"]) == "Running");
+        var watched = _cluster.Kubectl("attach", "chatter");
+        Assert.True(watched.Exit == 0, watched.Err);
+        Assert.EndsWith("tick 3\n", watched.Out);
+    }
 }

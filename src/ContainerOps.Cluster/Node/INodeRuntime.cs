@@ -55,10 +55,14 @@ public interface INodeRuntime
     /// <summary>Starts a command in a running container, as `kubectl exec` asks: with a terminal, or with pipes.
     /// Throws <see cref="ContainerConfigException"/> when it cannot (the container does not run).</summary>
     IPodExecProcess StartExec(string id, IReadOnlyList<string> command, bool tty);
+
+    /// <summary>Connects to a running container's own process, as `kubectl attach` asks: its output from now on, and
+    /// its stdin when <paramref name="stdin"/> (the container must have been made with stdin open).</summary>
+    IPodExecProcess Attach(string id, bool stdin);
 }
 
-/// <summary>A process started in a container. With a terminal, <see cref="Terminal"/> carries both directions and
-/// Stdin/Stdout/Stderr are null.</summary>
+/// <summary>A process a client is connected to: one started in a container (exec), or the container's own (attach).
+/// With a terminal, <see cref="Terminal"/> carries both directions and Stdin/Stdout/Stderr are null.</summary>
 public interface IPodExecProcess : IDisposable
 {
     Stream? Stdin { get; }
@@ -66,7 +70,9 @@ public interface IPodExecProcess : IDisposable
     Stream? Stderr { get; }
     Stream? Terminal { get; }
     void Resize(int rows, int columns);
-    void Kill();
+    /// <summary>The client went away before the process ended: an exec's process is killed, an attached container
+    /// keeps running.</summary>
+    void ClientGone();
     Task<int> WaitForExitAsync(CancellationToken ct = default);
 }
 

@@ -9,7 +9,7 @@ namespace ContainerOps.Cluster.Node;
 /// <summary>
 /// The kubelet's streaming endpoints for the pods on this node, reached through the API's pod subresources
 /// (<see cref="IPodConnections"/>): `log` with the parameters kubectl sends (container, follow, previous, tailLines,
-/// sinceSeconds, sinceTime, timestamps, limitBytes), and `exec` over the remote command protocol
+/// sinceSeconds, sinceTime, timestamps, limitBytes), `exec` and `attach` over the remote command protocol
 /// (<see cref="RemoteCommand"/>). Errors say what the kubelet says, so kubectl prints the same.
 /// </summary>
 public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConnections
@@ -23,7 +23,8 @@ public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConn
         return subresource switch
         {
             "log" => LogAsync(ctx, pod),
-            "exec" => ExecAsync(ctx, pod),
+            "exec" => ExecAsync(ctx, pod, attach: false),
+            "attach" => ExecAsync(ctx, pod, attach: true),
             _ => throw StatusException.MethodNotAllowed($"pods/{subresource} is not served by this node"),
         };
     }
@@ -131,7 +132,9 @@ public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConn
         }
     }
 
-    private async Task ExecAsync(HttpContext ctx, JsonObject pod)
+    /// <summary>exec: a command started in the container; attach: the container's own process. Both speak
+    /// <see cref="RemoteCommand"/>.</summary>
+    private async Task ExecAsync(HttpContext ctx, JsonObject pod, bool attach)
     {
         var q = ctx.Request.Query;
         static bool Flag(string? v) => v is "true" or "1";
@@ -139,15 +142,17 @@ public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConn
         var container = ContainerName(pod, q["container"].ToString());
         var command = q["command"].Where(c => c is not null).Select(c => c!).ToList();
         var (stdin, stdout, stderr, tty) = (Flag(q["stdin"]), Flag(q["stdout"]), Flag(q["stderr"]), Flag(q["tty"]));
-        if (command.Count == 0) throw StatusException.BadRequest("you must specify at least one command for the container");
+        if (command.Count == 0 && !attach) throw StatusException.BadRequest("you must specify at least one command for the container");
         if (!stdin && !stdout && !stderr) throw StatusException.BadRequest("you must specify at least one of stdin, stdout, stderr");
         if (tty && stderr) throw StatusException.BadRequest("tty and stderr cannot both be true");
         var run = FindRun(pod, container, previous: false);
         if (!run.Running) throw StatusException.BadRequest($"container \"{container}\" in pod \"{name}\" is not running");
         var protocol = RemoteCommand.Negotiate(ctx);
+        if (attach && stdin && LifecycleHooks.SpecOf(pod, container)?["stdin"]?.GetValue<bool>() != true)
+            throw StatusException.BadRequest($"stdin is not open in container \"{container}\" of pod \"{name}\" (its spec has no stdin: true)");
         IPodExecProcess process;
-        try { process = runtime.StartExec(run.Id, command, tty); }
-        catch (ContainerConfigException e) { throw StatusException.BadRequest($"exec in container \"{container}\" of pod \"{name}\": {e.Message}"); }
+        try { process = attach ? runtime.Attach(run.Id, stdin) : runtime.StartExec(run.Id, command, tty); }
+        catch (ContainerConfigException e) { throw StatusException.BadRequest($"{(attach ? "attach to" : "exec in")} container \"{container}\" of pod \"{name}\": {e.Message}"); }
         using (process) await RemoteCommand.RunAsync(ctx, protocol, process, stdin, stdout, stderr, tty, command);
     }
 

@@ -64,7 +64,7 @@ internal sealed class RemoteCommand
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException) { }
         finally
         {
-            if (!process.WaitForExitAsync(CancellationToken.None).IsCompleted) process.Kill(); // the client went away
+            if (!process.WaitForExitAsync(CancellationToken.None).IsCompleted) process.ClientGone();
         }
     }
 

@@ -162,6 +162,15 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         }
     }
 
+    public IPodExecProcess Attach(string id, bool stdin)
+    {
+        try { return PodAttachment.Open(containers, id, stdin); }
+        catch (ContainerOpsException e) when (e.Error.Kind is ErrorKind.NotFound or ErrorKind.Conflict)
+        {
+            throw new ContainerConfigException(e.Message);
+        }
+    }
+
     private sealed class PodExecProcess(ContainerOps.Runtime.ExecProcess process) : IPodExecProcess
     {
         public Stream? Stdin => process.Stdin;
@@ -169,7 +178,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         public Stream? Stderr => process.Stderr;
         public Stream? Terminal => process.Terminal;
         public void Resize(int rows, int columns) => process.Resize(rows, columns);
-        public void Kill() => process.Signal(9);
+        public void ClientGone() => process.Signal(9);
         public Task<int> WaitForExitAsync(CancellationToken ct = default) => process.WaitForExitAsync(ct);
         public void Dispose() => process.Dispose();
     }
