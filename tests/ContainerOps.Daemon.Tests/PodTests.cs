@@ -529,4 +529,39 @@ public sealed class PodTests : IAsyncLifetime
         Assert.Contains("Exec lifecycle hook ([sh -c echo no way; exit 7]) for Container \\\"c\\\" in Pod", events.Out);
         Assert.Contains("no way", events.Out);
     }
+
+    [Fact]
+    public async Task ASidecarInitContainerStartsBeforeTheNextInitContainerRunsBesideTheAppAndStopsWhenThePodCompletes()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: sidecarred}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              initContainers:
+              - name: side
+                image: pod-tests/busybox:1
+                restartPolicy: Always
+                command: [sh, -c, 'mkdir -p /www && echo from-sidecar > /www/index.html && exec httpd -f -p 8080 -h /www']
+              - name: check
+                image: pod-tests/busybox:1
+                command: [sh, -c, 'until wget -q -O - http://localhost:8080/; do sleep 0.1; done']
+              containers:
+              - name: app
+                image: pod-tests/busybox:1
+                command: [sh, -c, 'sleep 3; wget -q -O - http://localhost:8080/']
+            """);
+        var running = await WaitForAsync("sidecarred", p => p["status"]?["containerStatuses"]?[0]?["state"]?["running"] is not null);
+        Assert.Equal("True", Str(running["status"]!["conditions"]!.AsArray().First(c => Str(c!["type"]) == "Initialized")!["status"]));
+        Assert.NotNull(Status(running, "side", "initContainerStatuses")["state"]!["running"]);
+        Assert.Equal(0, Status(running, "check", "initContainerStatuses")["state"]!["terminated"]!["exitCode"]!.GetValue<int>());
+
+        var done = await WaitForAsync("sidecarred", p => Str(p["status"]?["phase"]) == "Succeeded"
+            && p["status"]?["initContainerStatuses"]?[0]?["state"]?["terminated"] is not null);
+        Assert.Equal(0, Status(done, "app")["state"]!["terminated"]!["exitCode"]!.GetValue<int>());
+        var logs = Kubectl("logs", "sidecarred", "-c", "app");
+        Assert.Equal("from-sidecar\n", logs.Out);
+    }
 }

@@ -47,7 +47,17 @@ public static class PodStatusBuilder
             appStatuses.Add((JsonNode)containerStatus);
         }
         var initStatuses = new JsonArray();
-        foreach (var c in init) initStatuses.Add((JsonNode)ContainerStatus(input, c).Status);
+        var sidecars = 0; var readySidecars = 0;
+        foreach (var c in init)
+        {
+            var (initStatus, _, _) = ContainerStatus(input, c);
+            if (IsSidecar(c))
+            {
+                sidecars++;
+                if (initStatus["ready"]?.GetValue<bool>() == true) readySidecars++;
+            }
+            initStatuses.Add((JsonNode)initStatus);
+        }
 
         string phase;
         if (input.Failed) phase = "Failed";
@@ -58,7 +68,7 @@ public static class PodStatusBuilder
         else if (terminated == app.Count && app.Count > 0) phase = succeeded == app.Count ? "Succeeded" : "Failed";
         else phase = "Pending";
 
-        var allReady = app.Count > 0 && ready == app.Count;
+        var allReady = app.Count > 0 && ready == app.Count && readySidecars == sidecars;
         var status = new JsonObject { ["phase"] = phase };
         var conditions = new List<(string Type, string Status, string? Reason)>
         {
@@ -75,7 +85,7 @@ public static class PodStatusBuilder
             if (reason == "ContainersNotReady")
                 message = $"containers with unready status: [{string.Join(" ", app.Where((c, i) => appStatuses[i]?["ready"]?.GetValue<bool>() != true).Select(c => Json.Str(c["name"])))}]";
             if (reason == "ContainersNotInitialized")
-                message = $"containers with incomplete status: [{string.Join(" ", init.Where((c, i) => initStatuses[i]?["state"]?["terminated"]?["exitCode"]?.GetValue<int>() != 0).Select(c => Json.Str(c["name"])))}]";
+                message = $"containers with incomplete status: [{string.Join(" ", init.Where((c, i) => IsSidecar(c) ? initStatuses[i]?["started"]?.GetValue<bool>() != true : initStatuses[i]?["state"]?["terminated"]?["exitCode"]?.GetValue<int>() != 0).Select(c => Json.Str(c["name"])))}]";
             SetCondition(target, type, value, reason, message);
         }
         status["conditions"] = target["status"]!["conditions"]!.DeepClone();
@@ -92,6 +102,9 @@ public static class PodStatusBuilder
         status["qosClass"] = QosClass(spec);
         return status;
     }
+
+    /// <summary>An init container with restartPolicy Always: a sidecar, which runs beside the app containers.</summary>
+    internal static bool IsSidecar(JsonObject initContainer) => Json.Str(initContainer["restartPolicy"]) == "Always";
 
     internal static List<JsonObject> Specs(JsonObject spec, string list) => (spec[list] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
 

@@ -123,9 +123,13 @@ internal sealed class PodWorker : IDisposable
         var phase = Json.Str(pod["status"]?["phase"]);
         if (phase is "Succeeded" or "Failed")
         {
-            // Finished: nothing runs any more, the sandbox goes; the exited containers stay for their logs.
-            foreach (var c in mine.Where(c => c.Running)) await Runtime.StopContainerAsync(c.Id, 0);
+            // Finished: nothing runs any more (sidecars are stopped), the sandbox goes; the exited containers stay for
+            // their logs.
+            var stopped = mine.Where(c => c.Running).ToList();
+            foreach (var c in stopped) await Runtime.StopContainerAsync(c.Id, 0);
             await Runtime.RemoveSandboxAsync(_uid);
+            if (stopped.Count > 0)
+                WriteStatus(ns, name, pod, Runtime.ListPodContainers().Where(c => c.PodUid == _uid).ToList(), sandboxReady: false, initDone: true, failed: phase == "Failed");
             return false;
         }
 
@@ -149,10 +153,27 @@ internal sealed class PodWorker : IDisposable
         var failed = false;
         if (sandboxReady)
         {
+            var appNames = PodStatusBuilder.Specs(spec, "containers").Select(c => Json.Str(c["name"])).ToHashSet();
+            var appStarted = mine.Any(c => appNames.Contains(c.ContainerName));
             foreach (var c in PodStatusBuilder.Specs(spec, "initContainers"))
             {
                 var cname = Json.Str(c["name"])!;
                 var (latest, _) = PodStatusBuilder.Runs(mine, cname);
+                if (PodStatusBuilder.IsSidecar(c))
+                {
+                    // A sidecar keeps running beside the app containers, restarted whatever the pod's policy; the init
+                    // containers after it wait until it has started, once.
+                    if (latest is null) await StartAsync(pod, c, 0, null);
+                    else if (latest.Running) Watch(latest);
+                    else if (latest.Created) await StartExistingAsync(pod, latest);
+                    else await RestartAsync(pod, c, latest);
+                    if (!appStarted && !Runtime.ListPodContainers().Any(x => x.PodUid == _uid && x.ContainerName == cname && x.Running))
+                    {
+                        initDone = false;
+                        break;
+                    }
+                    continue;
+                }
                 if (latest is { Running: false, Created: false, ExitCode: 0, Error: null }) continue;
                 initDone = false;
                 if (latest is null) await StartAsync(pod, c, 0, null);
@@ -177,6 +198,9 @@ internal sealed class PodWorker : IDisposable
         }
         _prober.Sync(pod, mine.Where(c => c.Running), _podIp);
         WriteStatus(ns, name, pod, mine, sandboxReady, initDone && !failed, failed);
+        // Completed with sidecars still running: the next sync stops them (no container exit would bring one).
+        lock (_lock) pod = _pod;
+        if (Json.Str(pod?["status"]?["phase"]) is "Succeeded" or "Failed" && mine.Any(c => c.Running)) Signal();
         return false;
     }
 
