@@ -13,6 +13,8 @@ public sealed class ControllerManager : IAsyncDisposable
     /// <summary>The controllers the daemon runs; a new controller is one line here.</summary>
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> BuiltIn =
     [
+        _ => new GarbageCollector(),
+        _ => new ReplicaSetController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
