@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ContainerOps.Cluster;
+using ContainerOps.Cluster.Controllers;
 using ContainerOps.Core.Api;
 using ContainerOps.Daemon.Api;
 using ContainerOps.Daemon.Engine;
@@ -72,6 +73,8 @@ public static partial class Program
         var sandboxes = app.Services.GetRequiredService<PodSandboxes>(); // before recovery, which keeps their addresses
         await manager.RecoverAsync();
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
+        // The controllers start with the control plane, like the node agent, and stop before the store closes.
+        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.Use(cluster.InvokeAsync);

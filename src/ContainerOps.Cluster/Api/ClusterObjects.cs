@@ -158,9 +158,9 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             if (dryRun) { meta["resourceVersion"] = stored.Revision.ToString(); return updated; }
             try
             {
-                var written = Parse(Store.Update(key, stored.Revision, Encode(updated)).Value);
+                var written = Store.Update(key, stored.Revision, Encode(updated));
                 admission.Commit();
-                return written;
+                return Finalized(kind, current, updated) ? RemoveFinalized(key, written) : Parse(written.Value);
             }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 10) { admission.Rollback(); }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { admission.Rollback(); throw StatusException.Conflict(kind, name); }
@@ -168,13 +168,49 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         }
     }
 
+    /// <summary>An object marked for deletion whose last finalizer this update removed is done (a pod its node still
+    /// has to stop waits for the node's zero-grace delete).</summary>
+    private static bool Finalized(ResourceKind kind, JsonObject before, JsonObject after) =>
+        before["metadata"]?["deletionTimestamp"] is not null
+        && before["metadata"]?["finalizers"] is JsonArray { Count: > 0 }
+        && after["metadata"]?["finalizers"] is not JsonArray { Count: > 0 }
+        && (kind != ResourceKinds.Pod || !NeedsGracefulDeletion(after) || after["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() == 0);
+
+    private JsonObject RemoveFinalized(string key, StoredObject written)
+    {
+        try
+        {
+            var deleted = Store.Delete(key, written.Revision);
+            var result = Parse(deleted.Value);
+            if (Json.Str(result["kind"]) == "Service") Services.Released(result);
+            Json.Metadata(result)["resourceVersion"] = deleted.Revision.ToString();
+            return result;
+        }
+        // Changed again in between: whoever changed it sees the same state and finishes it.
+        catch (StoreConflictException) { return Parse(written.Value); }
+    }
+
+    /// <summary>The finalizer the garbage collector removes once an owner's dependents are gone (Foreground).</summary>
+    public const string ForegroundFinalizer = "foregroundDeletion";
+    /// <summary>The finalizer the garbage collector removes once an owner's dependents no longer name it (Orphan).</summary>
+    public const string OrphanFinalizer = "orphan";
+
     /// <summary>Removes an object; one with finalizers is only marked (deletionTimestamp) until they are gone; a
-    /// namespace takes everything in it along.</summary>
+    /// namespace takes everything in it along. <paramref name="propagation"/> Foreground or Orphan marks it with the
+    /// garbage collector's finalizer (dependents first, or dependents kept); Background (the default) removes it now
+    /// and leaves its dependents to the garbage collector.</summary>
     /// <param name="gracePeriodSeconds">For a pod bound to a node and not finished: how long its containers get to stop
     /// (null: its spec's terminationGracePeriodSeconds). Such a pod is only marked (deletionTimestamp,
     /// deletionGracePeriodSeconds); the node agent stops it and then removes it. 0 removes it at once (--force).</param>
-    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null)
+    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null, string? propagation = null)
     {
+        var finalizer = propagation switch
+        {
+            null or "" or "Background" => null,
+            "Foreground" => ForegroundFinalizer,
+            "Orphan" => OrphanFinalizer,
+            _ => throw StatusException.Invalid(kind, name, [FieldError.Unsupported("propagationPolicy", propagation, ["Foreground", "Background", "Orphan"])]),
+        };
         var key = kind.Key(ns, name);
         var stored = Store.Get(key) ?? throw StatusException.NotFound(kind, name);
         var current = Parse(stored.Value);
@@ -183,6 +219,18 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         if (expectedRevision is { } rv && rv != stored.Revision)
             throw StatusException.Conflict(kind, name, $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {stored.Revision}");
         if (dryRun) return current;
+        if (finalizer is not null && kind != ResourceKinds.Namespace)
+            return MarkDeleted(kind, ns, name, Json.Str(current["metadata"]?["deletionTimestamp"]) ?? Timestamp(), o =>
+            {
+                var meta = Json.Metadata(o);
+                var finalizers = meta["finalizers"] as JsonArray ?? [];
+                // One propagation at a time: the newer request's wins, as the API server does.
+                foreach (var other in finalizers.Where(f => Json.Str(f) is ForegroundFinalizer or OrphanFinalizer && Json.Str(f) != finalizer).ToList()) finalizers.Remove(other);
+                if (!finalizers.Any(f => Json.Str(f) == finalizer)) finalizers.Add((JsonNode)finalizer);
+                meta["finalizers"] = finalizers;
+                if (kind == ResourceKinds.Pod && meta["deletionGracePeriodSeconds"] is null)
+                    meta["deletionGracePeriodSeconds"] = !NeedsGracefulDeletion(o) ? 0 : gracePeriodSeconds ?? o["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
+            });
         if (kind.Kind == "Pod" && gracePeriodSeconds is not 0 && NeedsGracefulDeletion(current))
         {
             if (current["metadata"]?["deletionTimestamp"] is not null) return current;
@@ -191,6 +239,9 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         }
         if (current["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
         {
+            // A node's final zero-grace delete of a pod that finalizers hold: the pod goes once they are gone.
+            if (kind == ResourceKinds.Pod && gracePeriodSeconds is 0 && current["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() != 0)
+                return MarkDeleted(kind, ns, name, Json.Str(current["metadata"]?["deletionTimestamp"]) ?? Timestamp(), o => Json.Metadata(o)["deletionGracePeriodSeconds"] = 0);
             if (current["metadata"]?["deletionTimestamp"] is not null) return current;
             var timestamp = Timestamp();
             return MarkDeleted(kind, ns, name, timestamp);
