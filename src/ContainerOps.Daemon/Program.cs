@@ -74,7 +74,9 @@ public static partial class Program
         await manager.RecoverAsync();
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
         // The controllers start with the control plane, like the node agent, and stop before the store closes.
-        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger);
+        // The service proxy's rules live in the kernel: they outlast the daemon and are rebuilt from the API at start.
+        var serviceProxy = new ContainerOps.Network.Services.ServiceProxy(options.NftTable + "_svc");
+        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger, [_ => new ServiceProxyController(serviceProxy)]);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.Use(cluster.InvokeAsync);

@@ -15,6 +15,7 @@ public sealed class ControllerManager : IAsyncDisposable
     [
         _ => new GarbageCollector(),
         _ => new ReplicaSetController(),
+        _ => new EndpointsController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
@@ -34,13 +35,13 @@ public sealed class ControllerManager : IAsyncDisposable
     }
 
     /// <summary>The manager over <paramref name="host"/>'s control plane, started when the control plane starts (at once
-    /// if it has).</summary>
-    public static Starter StartWhenActive(ClusterHost host, ControllerOptions options, ILogger log)
+    /// if it has); <paramref name="nodeControllers"/> are what the node adds (the service proxy) on the same informers.</summary>
+    public static Starter StartWhenActive(ClusterHost host, ControllerOptions options, ILogger log, IEnumerable<Func<ControllerContext, IController>>? nodeControllers = null)
     {
         var starter = new Starter();
         host.WhenActive(active =>
         {
-            var manager = new ControllerManager(active.Objects, options, log);
+            var manager = new ControllerManager(active.Objects, options, log, nodeControllers is null ? null : BuiltIn.Concat(nodeControllers));
             manager.Start();
             starter.Manager = manager;
         });
