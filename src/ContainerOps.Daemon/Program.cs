@@ -72,11 +72,10 @@ public static partial class Program
         var manager = app.Services.GetRequiredService<ContainerManager>();
         var sandboxes = app.Services.GetRequiredService<PodSandboxes>(); // before recovery, which keeps their addresses
         await manager.RecoverAsync();
+        var serviceControllers = ServiceNetworking.NodeControllers(options, app.Services.GetRequiredService<ContainerNetworking>());
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
         // The controllers start with the control plane, like the node agent, and stop before the store closes.
-        // The service proxy's rules live in the kernel: they outlast the daemon and are rebuilt from the API at start.
-        var serviceProxy = new ContainerOps.Network.Services.ServiceProxy(options.NftTable + "_svc");
-        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger, [_ => new ServiceProxyController(serviceProxy)]);
+        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger, serviceControllers);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.Use(cluster.InvokeAsync);

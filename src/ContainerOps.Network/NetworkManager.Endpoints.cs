@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using ContainerOps.Core.Api;
+using ContainerOps.Network.Dns;
 using ContainerOps.Network.Ipam;
 using ContainerOps.Network.Netlink;
 using Microsoft.Extensions.Logging;
@@ -303,6 +304,20 @@ public sealed partial class NetworkManager
 
     public static IEnumerable<string> DnsNames(EndpointRecord e) =>
         new[] { e.ContainerName, e.ContainerId[..Math.Min(12, e.ContainerId.Length)] }.Concat(e.Aliases).Where(x => x.Length > 0).Distinct();
+
+    private readonly Dictionary<string, DnsZone> _zones = new(StringComparer.Ordinal);
+
+    /// <summary>Names the DNS server of network <paramref name="networkName"/> answers with authority (the cluster
+    /// domain, on the pod network), from now on and whenever that server starts again.</summary>
+    public void SetZone(string networkName, DnsZone zone)
+    {
+        lock (_lock)
+        {
+            _zones[networkName] = zone;
+            foreach (var n in _networks.Values.Where(n => n.Name == networkName))
+                if (_dns.TryGetValue(n.Id, out var dns)) dns.Zone = zone;
+        }
+    }
 
     /// <summary>The names the DNS server of a network answers for now (tests, diagnostics).</summary>
     public IReadOnlyCollection<string> ResolvableNames(string network)

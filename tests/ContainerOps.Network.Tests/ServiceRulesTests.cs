@@ -21,6 +21,7 @@ public sealed class ServiceRulesTests
         Assert.Contains("    meta l4proto tcp dnat ip to numgen random mod 3 map { 0 : 10.42.0.2 . 8080, 1 : 10.42.0.3 . 8080, 2 : 10.42.0.4 . 8080 }\n", text);
         Assert.Contains("elements = { 10.42.0.2 . 10.42.0.2,\n      10.42.0.3 . 10.42.0.3,\n      10.42.0.4 . 10.42.0.4 }", text);
         Assert.Contains("ip saddr . ip daddr @hairpin masquerade", text);
+        Assert.Contains("ip saddr . ip daddr @hairpin snat ip to 10.42.0.1", ServiceRules.Render("svc_t", [Web(3)], hairpinSource: "10.42.0.1"));
         Assert.DoesNotContain("chain ep_", text);
         // The same input renders the same text (the proxy skips unchanged syncs by comparing it).
         Assert.Equal(text, ServiceRules.Render("svc_t", [Web(3)]));

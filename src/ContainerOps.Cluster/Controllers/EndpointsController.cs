@@ -98,7 +98,7 @@ public sealed class EndpointsController : IController
     }
 
     /// <summary>One pod as an endpoint, with the ports its service's ports resolve to on it.</summary>
-    private sealed record PodEndpoint(JsonObject Pod, string Ip, bool Ready, bool Serving, bool Terminating);
+    private sealed record PodEndpoint(JsonObject Pod, string Ip, bool Ready, bool Serving, bool Terminating, string? Hostname);
 
     /// <summary>Endpoints that share one resolved port list (a subset, a slice).</summary>
     private sealed record PortGroup(List<JsonObject> Ports, List<PodEndpoint> Endpoints)
@@ -117,7 +117,9 @@ public sealed class EndpointsController : IController
             if (Json.Str(pod["status"]?["podIP"]) is not { Length: > 0 } ip || PodStates.Phase(pod) is "Succeeded" or "Failed") continue;
             var terminating = OwnerReferences.IsBeingDeleted(pod);
             var serving = PodStates.IsReady(pod);
-            var endpoint = new PodEndpoint(pod, ip, publishNotReady || (serving && !terminating), publishNotReady || serving, terminating);
+            // A pod whose subdomain is this service is known by its hostname under it (StatefulSet pods: web-0.web…).
+            var hostname = Json.Str(pod["spec"]?["subdomain"]) == Json.Str(service["metadata"]?["name"]) ? Json.Str(pod["spec"]?["hostname"]) : null;
+            var endpoint = new PodEndpoint(pod, ip, publishNotReady || (serving && !terminating), publishNotReady || serving, terminating, hostname);
             var ports = new List<JsonObject>();
             foreach (var sp in servicePorts)
                 if (ResolveTargetPort(sp, pod) is { } port)
@@ -150,6 +152,7 @@ public sealed class EndpointsController : IController
     private static JsonObject Address(PodEndpoint e)
     {
         var a = new JsonObject { ["ip"] = e.Ip, ["targetRef"] = TargetRef(e.Pod) };
+        if (e.Hostname is { Length: > 0 }) a["hostname"] = e.Hostname;
         if (Json.Str(e.Pod["spec"]?["nodeName"]) is { Length: > 0 } node) a["nodeName"] = node;
         return a;
     }
@@ -213,6 +216,7 @@ public sealed class EndpointsController : IController
                 ["targetRef"] = TargetRef(e.Pod),
             };
             if (Json.Str(e.Pod["spec"]?["nodeName"]) is { Length: > 0 } node) ep["nodeName"] = node;
+            if (e.Hostname is { Length: > 0 }) ep["hostname"] = e.Hostname;
             return (JsonNode)ep;
         }).ToArray());
         var slice = new JsonObject

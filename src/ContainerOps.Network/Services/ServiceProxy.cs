@@ -14,7 +14,7 @@ public interface IServiceProxy
 /// it at shutdown-with-cleanup like the network engine's table (<see cref="Remove"/>); a restarted daemon syncs from
 /// the API again, replacing what the kernel kept in the meantime (rules live in the kernel, so traffic kept flowing).
 /// </summary>
-public sealed class ServiceProxy(string table) : IServiceProxy
+public sealed class ServiceProxy(string table, string? hairpinSource = null) : IServiceProxy
 {
     private readonly Nftables _nft = new(table);
     private readonly object _gate = new();
@@ -35,7 +35,7 @@ public sealed class ServiceProxy(string table) : IServiceProxy
                 if (_applied is not "") { if (_applied is not null || _nft.Exists()) _nft.Delete(); _applied = ""; }
                 return;
             }
-            var script = ServiceRules.Render(table, services);
+            var script = ServiceRules.Render(table, services, hairpinSource);
             if (script == _applied) return;
             _nft.Apply(script);
             _applied = script;

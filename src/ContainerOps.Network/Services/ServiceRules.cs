@@ -31,7 +31,10 @@ public static class ServiceRules
 {
     private const string MasqueradeMark = "0x4000";
 
-    public static string Render(string table, IEnumerable<ProxyService> services)
+    /// <param name="hairpinSource">The address hairpin connections are given (the pod bridge's gateway). With
+    /// br_netfilter a connection DNATed back onto the bridge it came from is bridged, not routed, so it leaves through a
+    /// bridge port, which has no address to masquerade to. Null: masquerade.</param>
+    public static string Render(string table, IEnumerable<ProxyService> services, string? hairpinSource = null)
     {
         var list = services.OrderBy(s => s.Namespace, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
         var sb = new StringBuilder(4096 + list.Count * 512);
@@ -83,7 +86,7 @@ public static class ServiceRules
         sb.Append("  chain nat-postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
         sb.Append($"    meta mark & {MasqueradeMark} == {MasqueradeMark} masquerade\n");
         // Hairpin: a pod reaching itself through a service; the answer must come back through the host.
-        sb.Append("    ip saddr . ip daddr @hairpin masquerade\n  }\n");
+        sb.Append(hairpinSource is null ? "    ip saddr . ip daddr @hairpin masquerade\n  }\n" : $"    ip saddr . ip daddr @hairpin snat ip to {hairpinSource}\n  }}\n");
         sb.Append("  chain services {\n    ip daddr . meta l4proto . th dport vmap @service-ips\n");
         sb.Append("    fib daddr type local meta l4proto . th dport vmap @service-nodeports\n  }\n");
         sb.Append($"  chain mark-for-masquerade {{\n    meta mark set meta mark | {MasqueradeMark}\n  }}\n");
