@@ -151,6 +151,10 @@ public sealed partial class NetworkManager
                     var mac = e.MacAddress.Split(':').Select(x => Convert.ToByte(x, 16)).ToArray();
                     Host.CreateVeth(veth, bridge.Index, n.Mtu, e.Interface, nsFd, mac);
                     e.HostVeth = veth;
+                    // A connection DNATed back to its own sender (a pod through its service, a container through its
+                    // published port) is bridged back out of the port it came in by: the bridge allows that only in
+                    // hairpin mode.
+                    WriteSysctl($"/sys/class/net/{veth}/brport/hairpin_mode", "1");
                     done.Add((n, e));
                     var link = inner.GetLink(e.Interface) ?? throw new InvalidOperationException($"{e.Interface} did not appear in the container");
                     inner.AddAddress(link.Index, IPAddress.Parse(e.IPv4Address), Ipv4Subnet.Parse(n.Subnet, "Subnet").PrefixLength);

@@ -15,6 +15,15 @@ public sealed class EndpointsControllerTests : IAsyncLifetime
     private ControllerManager _controllers = null!;
     private readonly RecordingProxy _proxy = new();
 
+    private sealed class RecordingDns : Controllers.IClusterDns
+    {
+        public volatile Network.Dns.DnsZone Zone = Network.Dns.DnsZone.Empty;
+        public System.Net.IPEndPoint Server { get; } = new(System.Net.IPAddress.Parse("10.42.0.1"), 53);
+        public void Publish(Network.Dns.DnsZone zone) => Zone = zone;
+    }
+
+    private readonly RecordingDns _dns = new();
+
     private sealed class RecordingProxy : IServiceProxy
     {
         public volatile IReadOnlyCollection<ProxyService> Last = [];
@@ -26,7 +35,7 @@ public sealed class EndpointsControllerTests : IAsyncLifetime
         _api = new ApiServer();
         _objects = new ClusterObjects(_api.Store);
         _controllers = new ControllerManager(_objects, new ControllerOptions(), NullLogger.Instance,
-            ControllerManager.BuiltIn.Append(_ => new ServiceProxyController(_proxy)));
+            [.. ControllerManager.BuiltIn, _ => new ServiceProxyController(_proxy), _ => new ClusterDnsController(_dns)]);
         _controllers.Start();
         return Task.CompletedTask;
     }
@@ -124,6 +133,19 @@ public sealed class EndpointsControllerTests : IAsyncLifetime
         Assert.Equal(200, (await _api.DeleteAsync("/api/v1/namespaces/default/services/web")).Code);
         await EventuallyAsync(() => (EndpointsOf("web"), SlicesOf("web").Count), x => x.Item1 is null && x.Item2 == 0, "Endpoints and slices removed");
         await EventuallyAsync(() => _proxy.Last.Any(s => s.Name == "web"), any => !any, "the proxy forgot web");
+    }
+
+    [Fact]
+    public async Task TheClusterDnsServiceReachesTheNodesNameServerAndItsZoneFollowsServices()
+    {
+        var dnsProxy = await EventuallyAsync(() => _proxy.Last.FirstOrDefault(s => s.Name == "kube-dns"), s => s?.Ports.Count == 2 && s.Ports[0].Endpoints.Count == 1, "kube-dns in the proxy");
+        Assert.Equal("10.96.0.10", dnsProxy!.ClusterIp);
+        var udp = dnsProxy.Ports.Single(p => p.Protocol == "UDP");
+        Assert.Equal("10.42.0.1:53", $"{udp.Endpoints[0].Address}:{udp.Endpoints[0].Port}");
+        Assert.Empty(dnsProxy.Ports.Single(p => p.Protocol == "TCP").Endpoints);
+        var svc = """{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"clusterIP":"10.96.7.8","ports":[{"port":80}]}}""";
+        Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/services", svc)).Code);
+        await EventuallyAsync(() => _dns.Zone.Lookup("web.default.svc.cluster.local", 1)?.Records.Count ?? 0, n => n == 1, "web in the zone");
     }
 
     [Fact]

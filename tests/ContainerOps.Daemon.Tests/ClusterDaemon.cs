@@ -23,16 +23,23 @@ public sealed class ClusterDaemon : IAsyncDisposable
         Daemon = new PrivateDaemon(["--node-name", Node, "--pod-subnet", SubnetPrefix + "0/24", "--pod-backoff", "1", .. extraArgs]);
     }
 
-    public static async Task<ClusterDaemon> StartAsync(params string[] extraArgs)
+    /// <param name="image">The name the busybox image is imported as.</param>
+    public static async Task<ClusterDaemon> StartAsync(string image = Image, params string[] extraArgs)
     {
         var cluster = new ClusterDaemon(extraArgs);
-        await cluster.Daemon.ImportBusyboxAsync(Image, "CMD [\"sh\"]");
+        await cluster.Daemon.ImportBusyboxAsync(image, "CMD [\"sh\"]");
+        await cluster.WriteKubeconfigAsync();
+        return cluster;
+    }
+
+    /// <summary>Writes the daemon's kubeconfig (again after a restart), once the daemon serves it.</summary>
+    public async Task WriteKubeconfigAsync()
+    {
         for (var attempt = 0; ; attempt++)
         {
-            try { File.WriteAllText(cluster.Kubeconfig, await cluster.Daemon.Client.GetKubeconfigAsync()); break; }
+            try { File.WriteAllText(Kubeconfig, await Daemon.Client.GetKubeconfigAsync()); break; }
             catch (ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
         }
-        return cluster;
     }
 
     public (int Exit, string Out, string Err) Kubectl(params string[] args) => KubectlWithInput(null, args);
@@ -90,7 +97,7 @@ public sealed class ClusterDaemon : IAsyncDisposable
             if (o["status"]?["containerStatuses"]?[0]?["containerID"]?.GetValue<string>() is { } id)
                 await foreach (var e in Daemon.Client.GetLogsAsync(id["containerops://".Length..])) log += e.Log;
             if (log.Contains(marker, StringComparison.Ordinal)) return log;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"pod {pod} did not log {marker} in {seconds} s: {log}\n{o}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"pod {pod} did not log {marker} in {seconds} s: {log}\n{o["status"]}\n{Shell.Run("nft", "list ruleset", check: false)}");
             await Task.Delay(300);
         }
     }

@@ -10,72 +10,27 @@ namespace ContainerOps.Daemon.Tests;
 public sealed class PodTests : IAsyncLifetime
 {
     private const string Image = "pod-tests/busybox:1";
-    private readonly string _node = "node-" + Guid.NewGuid().ToString("N")[..6];
-    private readonly string _subnetPrefix = $"10.{Random.Shared.Next(200, 250)}.{Random.Shared.Next(1, 250)}.";
-    private readonly TempDir _dir = new("cpod");
+    private ClusterDaemon _cluster = null!;
     private PrivateDaemon _daemon = null!;
-    private string _kubeconfig = "";
+    private string _node = "";
+    private string _subnetPrefix = "";
 
     public async Task InitializeAsync()
     {
-        _daemon = new PrivateDaemon("--node-name", _node, "--pod-subnet", _subnetPrefix + "0/24", "--pod-backoff", "1");
-        await _daemon.ImportBusyboxAsync(Image, "CMD [\"sh\"]");
-        _kubeconfig = Path.Combine(_dir.Path, "kubeconfig");
-        for (var attempt = 0; ; attempt++)
-        {
-            try { File.WriteAllText(_kubeconfig, await _daemon.Client.GetKubeconfigAsync()); break; }
-            catch (ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
-        }
+        _cluster = await ClusterDaemon.StartAsync(Image);
+        (_daemon, _node, _subnetPrefix) = (_cluster.Daemon, _cluster.Node, _cluster.SubnetPrefix);
     }
 
-    public async Task DisposeAsync()
-    {
-        // Pods go first (their sandboxes hold mounts and a veth), then the daemon and what it made.
-        Kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", "--wait=false");
-        var pods = Path.Combine(_daemon.RunRoot, "pods");
-        for (var i = 0; i < 150 && Directory.Exists(pods) && Directory.GetDirectories(pods).Length > 0; i++) await Task.Delay(100);
-        if (Directory.Exists(pods))
-            foreach (var dir in Directory.GetDirectories(pods))
-                foreach (var m in new[] { "net", "ipc", "uts", "shm" })
-                    Shell.Run("umount", $"-l {Path.Combine(dir, m)}", check: false);
-        _daemon.Dispose();
-        _dir.Dispose();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    private (int Exit, string Out, string Err) Kubectl(params string[] args) => KubectlWithInput(null, args);
+    private (int Exit, string Out, string Err) Kubectl(params string[] args) => _cluster.Kubectl(args);
 
-    private (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args)
-    {
-        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--kubeconfig", _kubeconfig, "--cache-dir", Path.Combine(_dir.Path, "cache") }.Concat(args)) psi.ArgumentList.Add(a);
-        psi.Environment["HOME"] = _dir.Path;
-        using var p = Process.Start(psi)!;
-        if (input is not null) p.StandardInput.Write(input);
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000), "kubectl timed out");
-        return (p.ExitCode, stdout, err.Result);
-    }
+    private (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args) => _cluster.KubectlWithInput(input, args);
 
-    private JsonObject Pod(string name)
-    {
-        var (exit, text, err) = Kubectl("get", "pod", name, "-o", "json");
-        Assert.True(exit == 0, err);
-        return JsonNode.Parse(text)!.AsObject();
-    }
+    private JsonObject Pod(string name) => _cluster.Get("pod", name);
 
-    private async Task<JsonObject> WaitForAsync(string name, Func<JsonObject, bool> condition, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        JsonObject pod;
-        while (!condition(pod = Pod(name)))
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"pod {name} did not get there in {seconds} s:\n{pod.ToJsonString()}\n{_daemon.Output}");
-            await Task.Delay(200);
-        }
-        return pod;
-    }
+    private Task<JsonObject> WaitForAsync(string name, Func<JsonObject, bool> condition, int seconds = 60) =>
+        _cluster.WaitForAsync("pod", name, condition, seconds);
 
     private static string? Str(JsonNode? n) => n?.GetValue<string>();
 
@@ -386,11 +341,7 @@ public sealed class PodTests : IAsyncLifetime
         var before = await WaitForAsync("steady", p => Str(p["status"]?["phase"]) == "Running");
         _daemon.Crash();
         _daemon.Start();
-        for (var attempt = 0; ; attempt++)
-        {
-            try { File.WriteAllText(_kubeconfig, await _daemon.Client.GetKubeconfigAsync()); break; }
-            catch (ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
-        }
+        await _cluster.WriteKubeconfigAsync();
         await Task.Delay(1000);
         var after = await WaitForAsync("steady", p => Str(p["status"]?["phase"]) == "Running");
         Assert.Equal(Str(Status(before, "c")["containerID"]), Str(Status(after, "c")["containerID"]));

@@ -28,7 +28,7 @@ public sealed class ClusterDnsController(IClusterDns dns, string domain = "clust
 {
     private const string Key = "all";
     public const string ServiceName = "kube-dns", ServiceNamespace = "kube-system";
-    private const string ManagedBy = "containerops.io/cluster-dns";
+    private const string ManagedBy = "cluster-dns.containerops.io";
     private static readonly ResourceKind Services = ResourceKinds.All.First(k => k.Kind == "Service");
     private static readonly ResourceKind Slices = ResourceKinds.All.First(k => k.Kind == "EndpointSlice");
     private Informer _services = null!, _slices = null!, _pods = null!;
