@@ -208,4 +208,31 @@ public sealed class ServiceTests : IAsyncLifetime
         Assert.Contains("100 80 web.default.svc.cluster.local", log);
         Assert.Contains("WGET web-a", log);
     }
+
+    [Fact]
+    public async Task RulesOutliveADaemonKilledWithSigkillAndAreTheSameAfterItsRestart()
+    {
+        File.WriteAllText(Path.Combine(_flags.Path, "web-a"), "");
+        _cluster.Apply(WebPod("web-a"));
+        _cluster.Apply(Service);
+        await _cluster.WaitForAsync("endpoints", "web", e => (e["subsets"]?[0]?["addresses"] as JsonArray)?.Count == 1);
+        var clusterIp = _cluster.Get("service", "web")["spec"]!["clusterIP"]!.GetValue<string>();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Shell.Run("nft", $"list map inet {SvcTable} service-ips", check: false).Contains(clusterIp, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the service never reached the rules");
+            await Task.Delay(100);
+        }
+        var before = Shell.Run("nft", $"list table inet {SvcTable}");
+
+        _cluster.Daemon.Crash();
+        Assert.Equal("web-a", await GetAsync(http, $"http://{clusterIp}/")); // the kernel still has the rules
+        _cluster.Daemon.Start();
+        await _cluster.WriteKubeconfigAsync();
+        await _cluster.WaitForAsync("pod", "web-a", ClusterDaemon.IsReady);
+        await Task.Delay(1000); // the first sync after the restart
+        Assert.Equal(before, Shell.Run("nft", $"list table inet {SvcTable}"));
+        Assert.Equal("web-a", await GetAsync(http, $"http://{clusterIp}/"));
+    }
 }
