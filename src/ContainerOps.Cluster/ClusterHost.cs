@@ -21,6 +21,7 @@ public sealed class ClusterHostOptions
     /// takes a free port (tests), which the kubeconfig then names.</summary>
     public IPEndPoint? TlsEndpoint { get; set; } = new(IPAddress.Loopback, 6443);
     public KubernetesApiOptions Api { get; set; } = new();
+    public ServiceNetworkOptions ServiceNetwork { get; set; } = new();
 
     /// <summary>"127.0.0.1:6443", "[::1]:6443", "0.0.0.0:6443"; "none" or "" for no TLS listener.</summary>
     public static IPEndPoint? ParseAddress(string text)
@@ -120,7 +121,7 @@ public sealed class ClusterHost : IDisposable
             var store = new SqliteClusterStore(DatabasePath);
             try
             {
-                var objects = new ClusterObjects(store);
+                var objects = new ClusterObjects(store) { ServiceNetwork = _options.ServiceNetwork };
                 objects.EnsureInitialObjects();
                 plane = new ControlPlane(store, objects, new KubernetesApi(objects, _options.Api));
             }

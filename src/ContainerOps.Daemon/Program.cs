@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ContainerOps.Cluster;
+using ContainerOps.Cluster.Controllers;
 using ContainerOps.Core.Api;
 using ContainerOps.Daemon.Api;
 using ContainerOps.Daemon.Engine;
@@ -7,7 +8,7 @@ using ContainerOps.Daemon.Engine;
 namespace ContainerOps.Daemon;
 
 /// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--certs-dir DIR] [--docker-config DIR]
-/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--cluster-address IP:PORT|none] [--detach]`.</summary>
+/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--cluster-address IP:PORT|none] [--service-cidr CIDR] [--detach]`.</summary>
 public static partial class Program
 {
     public static async Task<int> Main(string[] args)
@@ -50,7 +51,7 @@ public static partial class Program
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // The image engine reads uploads with blocking I/O on worker threads.
         // The control plane: the cluster store in the state root and the Kubernetes API, on the socket and on its TLS port.
-        using var cluster = ClusterHost.Open(options.Root, new ClusterHostOptions { TlsEndpoint = ClusterHostOptions.ParseAddress(options.ClusterAddress) });
+        using var cluster = ClusterHost.Open(options.Root, new ClusterHostOptions { TlsEndpoint = ClusterHostOptions.ParseAddress(options.ClusterAddress), ServiceNetwork = options.ServiceNetwork });
         builder.WebHost.ConfigureKestrel(k =>
         {
             // Docker clients half-close attach and exec connections and read on: HijackedConnections keeps them.
@@ -71,7 +72,10 @@ public static partial class Program
         var manager = app.Services.GetRequiredService<ContainerManager>();
         var sandboxes = app.Services.GetRequiredService<PodSandboxes>(); // before recovery, which keeps their addresses
         await manager.RecoverAsync();
+        var serviceControllers = ServiceNetworking.NodeControllers(options, app.Services.GetRequiredService<ContainerNetworking>());
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
+        // The controllers start with the control plane, like the node agent, and stop before the store closes.
+        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger, serviceControllers);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.UseWebSockets(); // before the cluster API: kubectl exec and attach are WebSocket connections
@@ -147,6 +151,7 @@ public static partial class Program
                 case "--dns-upstream": o.DnsUpstreams.Add(Value()); break;
                 case "--dns-port": o.DnsPort = int.TryParse(Value(), out var port) && port is > 0 and < 65536 ? port : throw new ArgumentException("--dns-port needs a port number"); break;
                 case "--cluster-address": o.ClusterAddress = Value(); ClusterHostOptions.ParseAddress(o.ClusterAddress); break;
+                case "--service-cidr": o.ServiceNetwork = Cluster.Api.ServiceNetworkOptions.Parse(Value()); break;
                 case "--detach": detach = true; break;
                 default: if (!o.Node.TryParse(a, Value)) throw new ArgumentException($"unknown option {a}"); break;
             }

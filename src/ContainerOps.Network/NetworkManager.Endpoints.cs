@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using ContainerOps.Core.Api;
+using ContainerOps.Network.Dns;
 using ContainerOps.Network.Ipam;
 using ContainerOps.Network.Netlink;
 using Microsoft.Extensions.Logging;
@@ -150,6 +151,10 @@ public sealed partial class NetworkManager
                     var mac = e.MacAddress.Split(':').Select(x => Convert.ToByte(x, 16)).ToArray();
                     Host.CreateVeth(veth, bridge.Index, n.Mtu, e.Interface, nsFd, mac);
                     e.HostVeth = veth;
+                    // A connection DNATed back to its own sender (a pod through its service, a container through its
+                    // published port) is bridged back out of the port it came in by: the bridge allows that only in
+                    // hairpin mode.
+                    WriteSysctl($"/sys/class/net/{veth}/brport/hairpin_mode", "1");
                     done.Add((n, e));
                     var link = inner.GetLink(e.Interface) ?? throw new InvalidOperationException($"{e.Interface} did not appear in the container");
                     inner.AddAddress(link.Index, IPAddress.Parse(e.IPv4Address), Ipv4Subnet.Parse(n.Subnet, "Subnet").PrefixLength);
@@ -303,6 +308,20 @@ public sealed partial class NetworkManager
 
     public static IEnumerable<string> DnsNames(EndpointRecord e) =>
         new[] { e.ContainerName, e.ContainerId[..Math.Min(12, e.ContainerId.Length)] }.Concat(e.Aliases).Where(x => x.Length > 0).Distinct();
+
+    private readonly Dictionary<string, DnsZone> _zones = new(StringComparer.Ordinal);
+
+    /// <summary>Names the DNS server of network <paramref name="networkName"/> answers with authority (the cluster
+    /// domain, on the pod network), from now on and whenever that server starts again.</summary>
+    public void SetZone(string networkName, DnsZone zone)
+    {
+        lock (_lock)
+        {
+            _zones[networkName] = zone;
+            foreach (var n in _networks.Values.Where(n => n.Name == networkName))
+                if (_dns.TryGetValue(n.Id, out var dns)) dns.Zone = zone;
+        }
+    }
 
     /// <summary>The names the DNS server of a network answers for now (tests, diagnostics).</summary>
     public IReadOnlyCollection<string> ResolvableNames(string network)

@@ -359,6 +359,7 @@ public sealed partial class NetworkManager : IDisposable
                 var upstreams = _options.DnsUpstreams ?? DnsResponder.ReadResolvConf("/etc/resolv.conf");
                 var dns = new DnsResponder(new IPEndPoint(IPAddress.Parse(n.Gateway), _options.DnsPort), upstreams, forward: !n.Internal);
                 dns.UpstreamsFor = client => UpstreamsOf(n, client);
+                if (_zones.TryGetValue(n.Name, out var zone)) dns.Zone = zone;
                 _dns[n.Id] = dns;
                 UpdateNamesLocked(n);
             }

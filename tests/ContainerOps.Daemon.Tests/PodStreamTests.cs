@@ -7,9 +7,9 @@ namespace ContainerOps.Daemon.Tests;
 /// restarted, finished and waiting containers, `kubectl exec` with its output, input and exit code, and `kubectl cp` through it.</summary>
 public sealed class PodStreamTests : IAsyncLifetime
 {
-    private PodCluster _cluster = null!;
+    private ClusterDaemon _cluster = null!;
 
-    public async Task InitializeAsync() => _cluster = await PodCluster.StartAsync("--pod-backoff", "1");
+    public async Task InitializeAsync() => _cluster = await ClusterDaemon.StartAsync("pod-tests/busybox:1");
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
@@ -30,7 +30,7 @@ public sealed class PodStreamTests : IAsyncLifetime
               - {name: main, image: pod-tests/busybox:1, command: [sh, -c, 'for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; exec sleep 3600']}
               - {name: side, image: pod-tests/busybox:1, command: [sh, -c, 'echo from side; exec sleep 3600']}
             """);
-        await _cluster.WaitForAsync("talker", p => Str(p["status"]?["phase"]) == "Running");
+        await _cluster.WaitForAsync("pod", "talker", p => Str(p["status"]?["phase"]) == "Running");
         var all = "";
         for (var i = 0; i < 50 && !all.Contains("oops"); i++)
         {
@@ -83,12 +83,12 @@ public sealed class PodStreamTests : IAsyncLifetime
               containers:
               - {name: c, image: pod-tests/absent:1, imagePullPolicy: Never}
             """);
-        await _cluster.WaitForAsync("ticker", p => Str(p["status"]?["phase"]) is "Running" or "Succeeded");
+        await _cluster.WaitForAsync("pod", "ticker", p => Str(p["status"]?["phase"]) is "Running" or "Succeeded");
         var followed = Logs("ticker", "-f");
         Assert.True(followed.Exit == 0, followed.Err);
         Assert.Equal("tick 1\ntick 2\ntick 3\n", followed.Out);
 
-        await _cluster.WaitForAsync("crasher", p => p["status"]?["containerStatuses"]?[0]?["restartCount"]?.GetValue<int>() >= 2);
+        await _cluster.WaitForAsync("pod", "crasher", p => p["status"]?["containerStatuses"]?[0]?["restartCount"]?.GetValue<int>() >= 2);
         var previous = Logs("crasher", "--previous");
         Assert.True(previous.Exit == 0, previous.Err);
         Assert.StartsWith("run at ", previous.Out);
@@ -97,7 +97,7 @@ public sealed class PodStreamTests : IAsyncLifetime
         Assert.NotEqual(0, never.Exit);
         Assert.Contains("previous terminated container \"c\" in pod \"ticker\" not found", never.Err);
 
-        await _cluster.WaitForAsync("imageless", p => Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) == "ErrImageNeverPull");
+        await _cluster.WaitForAsync("pod", "imageless", p => Str(p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]) == "ErrImageNeverPull");
         var waiting = Logs("imageless");
         Assert.NotEqual(0, waiting.Exit);
         Assert.Contains("container \"c\" in pod \"imageless\" is waiting to start: ErrImageNeverPull", waiting.Err);
@@ -126,7 +126,7 @@ public sealed class PodStreamTests : IAsyncLifetime
               - {name: c, image: pod-tests/busybox:1, command: ["true"]}
               - {name: d, image: pod-tests/busybox:1, command: [sleep, "3600"]}
             """);
-        await _cluster.WaitForAsync("shell", p => p["status"]?["containerStatuses"] is JsonArray s && s.Count == 2 && s.All(c => c?["ready"]?.GetValue<bool>() == true));
+        await _cluster.WaitForAsync("pod", "shell", p => p["status"]?["containerStatuses"] is JsonArray s && s.Count == 2 && s.All(c => c?["ready"]?.GetValue<bool>() == true));
 
         var hostname = _cluster.Kubectl("exec", "shell", "-c", "main", "--", "sh", "-c", "hostname; cat /tmp/mark");
         Assert.True(hostname.Exit == 0, hostname.Err);
@@ -148,7 +148,7 @@ public sealed class PodStreamTests : IAsyncLifetime
             "sh", "-c", "'tty; sleep 0.5; stty size; exit 5'" });
         var psi = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in new[] { "-qec", $"stty cols 91 rows 17; {kubectl}", "/dev/null" }) psi.ArgumentList.Add(a);
-        psi.Environment["HOME"] = _cluster.Dir.Path;
+        psi.Environment["HOME"] = _cluster.Directory;
         using var script = System.Diagnostics.Process.Start(psi)!;
         var ttyErr = script.StandardError.ReadToEndAsync();
         var ttyOut = script.StandardOutput.ReadToEnd();
@@ -159,17 +159,17 @@ public sealed class PodStreamTests : IAsyncLifetime
         Assert.Contains("17 91", ttyOut);
 
         // kubectl cp is tar through exec, both ways.
-        var local = Path.Combine(_cluster.Dir.Path, "note.txt");
+        var local = Path.Combine(_cluster.Directory, "note.txt");
         File.WriteAllText(local, "copied in\n");
         var copyIn = _cluster.Kubectl("cp", local, "shell:/tmp/note.txt", "-c", "main");
         Assert.True(copyIn.Exit == 0, copyIn.Err);
         Assert.Equal("copied in\n", _cluster.Kubectl("exec", "shell", "-c", "main", "--", "cat", "/tmp/note.txt").Out);
-        var back = Path.Combine(_cluster.Dir.Path, "mark");
+        var back = Path.Combine(_cluster.Directory, "mark");
         var copyOut = _cluster.Kubectl("cp", "shell:/tmp/mark", back, "-c", "main");
         Assert.True(copyOut.Exit == 0, copyOut.Err);
         Assert.Equal("inside\n", File.ReadAllText(back));
 
-        await _cluster.WaitForAsync("finished", p => p["status"]?["containerStatuses"] is JsonArray s && s.Any(c => c?["state"]?["terminated"] is not null));
+        await _cluster.WaitForAsync("pod", "finished", p => p["status"]?["containerStatuses"] is JsonArray s && s.Any(c => c?["state"]?["terminated"] is not null));
         var notRunning = _cluster.Kubectl("exec", "finished", "-c", "c", "--", "true");
         Assert.NotEqual(0, notRunning.Exit);
         Assert.Contains("container \"c\" in pod \"finished\" is not running", notRunning.Err);
@@ -198,13 +198,13 @@ public sealed class PodStreamTests : IAsyncLifetime
               containers:
               - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'sleep 1; for i in 1 2 3; do echo tick $i; sleep 0.3; done']}
             """);
-        await _cluster.WaitForAsync("reader", p => Str(p["status"]?["phase"]) == "Running");
+        await _cluster.WaitForAsync("pod", "reader", p => Str(p["status"]?["phase"]) == "Running");
         var fed = _cluster.KubectlWithInput("one\ntwo\n", "attach", "-i", "reader");
         Assert.True(fed.Exit == 0, fed.Err);
         Assert.Contains("got one\ngot two\nbye\n", fed.Out);
-        await _cluster.WaitForAsync("reader", p => Str(p["status"]?["phase"]) == "Succeeded");
+        await _cluster.WaitForAsync("pod", "reader", p => Str(p["status"]?["phase"]) == "Succeeded");
 
-        await _cluster.WaitForAsync("chatter", p => Str(p["status"]?["phase"]) == "Running");
+        await _cluster.WaitForAsync("pod", "chatter", p => Str(p["status"]?["phase"]) == "Running");
         var watched = _cluster.Kubectl("attach", "chatter");
         Assert.True(watched.Exit == 0, watched.Err);
         Assert.EndsWith("tick 3\n", watched.Out);

@@ -9,17 +9,29 @@ namespace ContainerOps.Daemon.Tests;
 /// daemon with its own node name, pod subnet and a shortened crash-loop backoff.</summary>
 public sealed class PodTests : IAsyncLifetime
 {
-    private const string Image = PodCluster.Image;
-    private PodCluster _cluster = null!;
-    private PrivateDaemon _daemon => _cluster.Daemon;
+    private const string Image = "pod-tests/busybox:1";
+    private ClusterDaemon _cluster = null!;
+    private PrivateDaemon _daemon = null!;
+    private string _node = "";
+    private string _subnetPrefix = "";
 
-    public async Task InitializeAsync() => _cluster = await PodCluster.StartAsync("--pod-backoff", "1");
+    public async Task InitializeAsync()
+    {
+        _cluster = await ClusterDaemon.StartAsync(Image);
+        (_daemon, _node, _subnetPrefix) = (_cluster.Daemon, _cluster.Node, _cluster.SubnetPrefix);
+    }
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     private (int Exit, string Out, string Err) Kubectl(params string[] args) => _cluster.Kubectl(args);
+
     private (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args) => _cluster.KubectlWithInput(input, args);
-    private Task<JsonObject> WaitForAsync(string name, Func<JsonObject, bool> condition, int seconds = 60) => _cluster.WaitForAsync(name, condition, seconds);
+
+    private JsonObject Pod(string name) => _cluster.Get("pod", name);
+
+    private Task<JsonObject> WaitForAsync(string name, Func<JsonObject, bool> condition, int seconds = 60) =>
+        _cluster.WaitForAsync("pod", name, condition, seconds);
+
     private void Apply(string manifest) => _cluster.Apply(manifest);
 
     private static string? Str(JsonNode? n) => n?.GetValue<string>();
@@ -483,7 +495,7 @@ public sealed class PodTests : IAsyncLifetime
     [Fact]
     public async Task PostStartRunsAfterTheStartPreStopBeforeTheStopSignalAndAFailedHookKillsTheContainer()
     {
-        var outDir = Path.Combine(_cluster.Dir.Path, "hooks");
+        var outDir = Path.Combine(_cluster.Directory, "hooks");
         Apply($$$"""
             apiVersion: v1
             kind: Pod

@@ -184,6 +184,7 @@ public sealed class PrivateDaemon : IDisposable
             foreach (var link in Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName))
                 if (link == BridgeName || link!.StartsWith(BridgePrefix, StringComparison.Ordinal)) Shell.Run("ip", $"link del {link}", check: false);
             Shell.Run("nft", $"delete table inet {NftTable}", check: false);
+            Shell.Run("nft", $"delete table inet {NftTable}_svc", check: false);
         }
         catch (Exception) { }
     }

@@ -22,6 +22,11 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     public IClusterStore Store { get; } = store;
 
+    /// <summary>Where services' cluster IPs and node ports come from.</summary>
+    public ServiceNetworkOptions ServiceNetwork { get; init; } = new();
+    private ServiceAllocator? _services;
+    public ServiceAllocator Services => _services ??= new ServiceAllocator(Store, ServiceNetwork);
+
     public static readonly string[] InitialNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
     /// <summary>The namespaces a cluster starts with, each with its `default` ServiceAccount (idempotent).</summary>
@@ -36,6 +41,25 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             try { Create(ResourceKinds.Namespace, null, new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } }, FieldValidation.Strict, dryRun: false, out _); }
             catch (StatusException e) when (e.Code == 409) { }
         }
+        EnsureKubernetesService();
+    }
+
+    /// <summary>The API server's own service, default/kubernetes, at the service range's first address (HTTPS on 443).</summary>
+    private void EnsureKubernetesService()
+    {
+        var services = ResourceKinds.All.First(k => k.Kind == "Service");
+        if (Store.Get(services.Key("default", "kubernetes")) is not null) return;
+        var service = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "kubernetes", ["labels"] = new JsonObject { ["component"] = "apiserver", ["provider"] = "kubernetes" } },
+            ["spec"] = new JsonObject
+            {
+                ["clusterIP"] = ServiceNetwork.KubernetesServiceIp.ToString(),
+                ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["port"] = 443L, ["protocol"] = "TCP", ["targetPort"] = 6443L }),
+            },
+        };
+        try { Create(services, "default", service, FieldValidation.Strict, dryRun: false, out _); }
+        catch (StatusException e) when (e.Code is 409 or 422) { } // there, or its address taken by a service made before this existed
     }
 
     public JsonObject Get(ResourceKind kind, string? ns, string name) =>
@@ -60,8 +84,12 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         else meta.Remove("generation");
         Defaults.Apply(kind, obj, creating: true);
         if (Validation.Validate(kind, obj, null) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
-        if (dryRun) return obj;
-        var stored = Write(kind, name!, () => Store.Create(kind.Key(ns, name), Encode(obj)));
+        var admission = Admit(kind, obj, null);
+        if (dryRun) { admission.Rollback(); return obj; }
+        JsonObject stored;
+        try { stored = Write(kind, name!, () => Store.Create(kind.Key(ns, name), Encode(obj))); }
+        catch { admission.Rollback(); throw; }
+        admission.Commit();
         if (kind == ResourceKinds.Namespace)
         {
             var sa = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ServiceAccount", ["metadata"] = new JsonObject { ["name"] = "default" } };
@@ -116,28 +144,73 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             }
             else if (kind.HasStatus) updated["status"] = current["status"]?.DeepClone();
             Defaults.Apply(kind, updated, creating: false);
+            if (Validation.Validate(kind, updated, current) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
+            // Service allocations, kept from the stored object where the new one leaves them out.
+            var admission = statusOnly ? ServiceAllocator.Admission.None : Admit(kind, updated, current);
             if (updated["spec"] is not null && !JsonNode.DeepEquals(updated["spec"], current["spec"]))
                 meta["generation"] = (oldMeta["generation"]?.GetValue<long>() ?? 0) + 1;
-            if (Validation.Validate(kind, updated, current) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
             // An unchanged object is not written: no new revision, no watch event (as the API server does).
             var unchangedCopy = (JsonObject)current.DeepClone();
             Json.Metadata(unchangedCopy).Remove("resourceVersion");
-            if (JsonNode.DeepEquals(unchangedCopy, updated)) return current;
+            var unchanged = JsonNode.DeepEquals(unchangedCopy, updated);
+            if (unchanged || dryRun) admission.Rollback();
+            if (unchanged) return current;
             if (dryRun) { meta["resourceVersion"] = stored.Revision.ToString(); return updated; }
-            try { return Parse(Store.Update(key, stored.Revision, Encode(updated)).Value); }
-            catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 10) { }
-            catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { throw StatusException.Conflict(kind, name); }
-            catch (StoreConflictException) { throw StatusException.NotFound(kind, name); }
+            try
+            {
+                var written = Store.Update(key, stored.Revision, Encode(updated));
+                admission.Commit();
+                return Finalized(kind, current, updated) ? RemoveFinalized(key, written) : Parse(written.Value);
+            }
+            catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 10) { admission.Rollback(); }
+            catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { admission.Rollback(); throw StatusException.Conflict(kind, name); }
+            catch (StoreConflictException) { admission.Rollback(); throw StatusException.NotFound(kind, name); }
         }
     }
 
+    /// <summary>An object marked for deletion whose last finalizer this update removed is done (a pod its node still
+    /// has to stop waits for the node's zero-grace delete).</summary>
+    private static bool Finalized(ResourceKind kind, JsonObject before, JsonObject after) =>
+        before["metadata"]?["deletionTimestamp"] is not null
+        && before["metadata"]?["finalizers"] is JsonArray { Count: > 0 }
+        && after["metadata"]?["finalizers"] is not JsonArray { Count: > 0 }
+        && (kind != ResourceKinds.Pod || !NeedsGracefulDeletion(after) || after["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() == 0);
+
+    private JsonObject RemoveFinalized(string key, StoredObject written)
+    {
+        try
+        {
+            var deleted = Store.Delete(key, written.Revision);
+            var result = Parse(deleted.Value);
+            if (Json.Str(result["kind"]) == "Service") Services.Released(result);
+            Json.Metadata(result)["resourceVersion"] = deleted.Revision.ToString();
+            return result;
+        }
+        // Changed again in between: whoever changed it sees the same state and finishes it.
+        catch (StoreConflictException) { return Parse(written.Value); }
+    }
+
+    /// <summary>The finalizer the garbage collector removes once an owner's dependents are gone (Foreground).</summary>
+    public const string ForegroundFinalizer = "foregroundDeletion";
+    /// <summary>The finalizer the garbage collector removes once an owner's dependents no longer name it (Orphan).</summary>
+    public const string OrphanFinalizer = "orphan";
+
     /// <summary>Removes an object; one with finalizers is only marked (deletionTimestamp) until they are gone; a
-    /// namespace takes everything in it along.</summary>
+    /// namespace takes everything in it along. <paramref name="propagation"/> Foreground or Orphan marks it with the
+    /// garbage collector's finalizer (dependents first, or dependents kept); Background (the default) removes it now
+    /// and leaves its dependents to the garbage collector.</summary>
     /// <param name="gracePeriodSeconds">For a pod bound to a node and not finished: how long its containers get to stop
     /// (null: its spec's terminationGracePeriodSeconds). Such a pod is only marked (deletionTimestamp,
     /// deletionGracePeriodSeconds); the node agent stops it and then removes it. 0 removes it at once (--force).</param>
-    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null)
+    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null, string? propagation = null)
     {
+        var finalizer = propagation switch
+        {
+            null or "" or "Background" => null,
+            "Foreground" => ForegroundFinalizer,
+            "Orphan" => OrphanFinalizer,
+            _ => throw StatusException.Invalid(kind, name, [FieldError.Unsupported("propagationPolicy", propagation, ["Foreground", "Background", "Orphan"])]),
+        };
         var key = kind.Key(ns, name);
         var stored = Store.Get(key) ?? throw StatusException.NotFound(kind, name);
         var current = Parse(stored.Value);
@@ -146,6 +219,18 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         if (expectedRevision is { } rv && rv != stored.Revision)
             throw StatusException.Conflict(kind, name, $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {stored.Revision}");
         if (dryRun) return current;
+        if (finalizer is not null && kind != ResourceKinds.Namespace)
+            return MarkDeleted(kind, ns, name, Json.Str(current["metadata"]?["deletionTimestamp"]) ?? Timestamp(), o =>
+            {
+                var meta = Json.Metadata(o);
+                var finalizers = meta["finalizers"] as JsonArray ?? [];
+                // One propagation at a time: the newer request's wins, as the API server does.
+                foreach (var other in finalizers.Where(f => Json.Str(f) is ForegroundFinalizer or OrphanFinalizer && Json.Str(f) != finalizer).ToList()) finalizers.Remove(other);
+                if (!finalizers.Any(f => Json.Str(f) == finalizer)) finalizers.Add((JsonNode)finalizer);
+                meta["finalizers"] = finalizers;
+                if (kind == ResourceKinds.Pod && meta["deletionGracePeriodSeconds"] is null)
+                    meta["deletionGracePeriodSeconds"] = !NeedsGracefulDeletion(o) ? 0 : gracePeriodSeconds ?? o["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
+            });
         if (kind.Kind == "Pod" && gracePeriodSeconds is not 0 && NeedsGracefulDeletion(current))
         {
             if (current["metadata"]?["deletionTimestamp"] is not null) return current;
@@ -154,6 +239,9 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         }
         if (current["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
         {
+            // A node's final zero-grace delete of a pod that finalizers hold: the pod goes once they are gone.
+            if (kind == ResourceKinds.Pod && gracePeriodSeconds is 0 && current["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() != 0)
+                return MarkDeleted(kind, ns, name, Json.Str(current["metadata"]?["deletionTimestamp"]) ?? Timestamp(), o => Json.Metadata(o)["deletionGracePeriodSeconds"] = 0);
             if (current["metadata"]?["deletionTimestamp"] is not null) return current;
             var timestamp = Timestamp();
             return MarkDeleted(kind, ns, name, timestamp);
@@ -174,12 +262,17 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         {
             var deleted = Store.Delete(key, stored.Revision);
             var result = Parse(deleted.Value);
+            if (kind.Kind == "Service") Services.Released(result);
             Json.Metadata(result)["resourceVersion"] = deleted.Revision.ToString();
             return result;
         }
         catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { throw StatusException.Conflict(kind, name); }
         catch (StoreConflictException) { throw StatusException.NotFound(kind, name); }
     }
+
+    /// <summary>Service admission: cluster IP and node ports allocated (nothing for other kinds).</summary>
+    private ServiceAllocator.Admission Admit(ResourceKind kind, JsonObject obj, JsonObject? old) =>
+        kind.Kind == "Service" ? Services.Admit(obj, old) : ServiceAllocator.Admission.None;
 
     /// <summary>A pod a node runs (bound, not Succeeded or Failed) is stopped by that node before it goes, as the API
     /// server's graceful deletion has it; an unbound or finished one goes at once.</summary>
@@ -191,7 +284,12 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
     {
         foreach (var k in ResourceKinds.All.Where(k => k.Namespaced))
             foreach (var item in Store.List(k.Key(name, null)).Items)
-                try { Store.Delete(item.Key); } catch (StoreConflictException) { }
+                try
+                {
+                    Store.Delete(item.Key);
+                    if (k.Kind == "Service") Services.Released(Parse(item.Value));
+                }
+                catch (StoreConflictException) { }
         try { Store.Delete(ResourceKinds.Namespace.Key(null, name)); } catch (StoreConflictException) { }
     }
 

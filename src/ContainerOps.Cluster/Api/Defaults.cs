@@ -52,8 +52,7 @@ internal static class Defaults
                 break;
             case "Service":
                 spec = Ensure(o, "spec");
-                spec["type"] ??= "ClusterIP";
-                spec["sessionAffinity"] ??= "None";
+                ServiceSpec(spec);
                 if (spec["ports"] is JsonArray ports)
                     foreach (var port in ports.OfType<JsonObject>())
                     {
@@ -74,6 +73,22 @@ internal static class Defaults
                 }
                 break;
         }
+    }
+
+    /// <summary>The API server's service defaults; the cluster IP and node ports are the allocator's.</summary>
+    private static void ServiceSpec(JsonObject spec)
+    {
+        var type = Json.Str(spec["type"]) ?? "ClusterIP";
+        spec["type"] = type;
+        spec["sessionAffinity"] ??= "None";
+        if (Json.Str(spec["sessionAffinity"]) == "ClientIP")
+            spec["sessionAffinityConfig"] ??= new JsonObject { ["clientIP"] = new JsonObject { ["timeoutSeconds"] = 10800 } };
+        if (type == "ExternalName") return;
+        spec["ipFamilies"] ??= new JsonArray("IPv4");
+        spec["ipFamilyPolicy"] ??= "SingleStack";
+        spec["internalTrafficPolicy"] ??= "Cluster";
+        if (type is "NodePort" or "LoadBalancer") spec["externalTrafficPolicy"] ??= "Cluster";
+        if (type == "LoadBalancer") spec["allocateLoadBalancerNodePorts"] ??= true;
     }
 
     private static JsonObject Ensure(JsonObject o, string field)

@@ -342,8 +342,8 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
 
     private async Task DeleteAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)
     {
-        var (rv, uid, dryRun, grace) = await DeleteOptionsAsync(ctx.Request);
-        await WriteAsync(ctx, 200, objects.Delete(kind, ns, name, rv, uid, dryRun, grace));
+        var (rv, uid, dryRun, grace, propagation) = await DeleteOptionsAsync(ctx.Request);
+        await WriteAsync(ctx, 200, objects.Delete(kind, ns, name, rv, uid, dryRun, grace, propagation));
     }
 
     private async Task DeleteCollectionAsync(HttpContext ctx, ResourceKind kind, string? ns)
@@ -351,7 +351,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         var q = ctx.Request.Query;
         var labels = LabelSelector.Parse(q["labelSelector"]);
         var fields = FieldSelector.Parse(q["fieldSelector"]);
-        var (_, _, dryRun, grace) = await DeleteOptionsAsync(ctx.Request);
+        var (_, _, dryRun, grace, propagation) = await DeleteOptionsAsync(ctx.Request);
         var list = Store.List(kind.Key(ns, null));
         var items = new JsonArray();
         foreach (var item in list.Items)
@@ -359,7 +359,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             var o = ClusterObjects.Parse(item.Value);
             if (!Matches(o, labels, fields)) continue;
             var itemNs = Json.Str(o["metadata"]?["namespace"]);
-            try { items.Add((JsonNode)objects.Delete(kind, kind.Namespaced ? itemNs : null, Json.Str(o["metadata"]?["name"])!, null, null, dryRun, grace)); }
+            try { items.Add((JsonNode)objects.Delete(kind, kind.Namespaced ? itemNs : null, Json.Str(o["metadata"]?["name"])!, null, null, dryRun, grace, propagation)); }
             catch (StatusException e) when (e.Code == 404) { }
         }
         await WriteAsync(ctx, 200, new JsonObject
@@ -407,20 +407,24 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         foreach (var w in warnings) ctx.Response.Headers.Append("Warning", $"299 - \"{w.Replace("\"", "\\\"")}\"");
     }
 
-    private static async Task<(long? Revision, string? Uid, bool DryRun, long? GracePeriodSeconds)> DeleteOptionsAsync(HttpRequest r)
+    private static async Task<(long? Revision, string? Uid, bool DryRun, long? GracePeriodSeconds, string? Propagation)> DeleteOptionsAsync(HttpRequest r)
     {
         var dryRun = DryRun(r);
+        var propagation = r.Query["propagationPolicy"].ToString() is { Length: > 0 } p ? p : null;
         long? grace = r.Query["gracePeriodSeconds"].ToString() is { Length: > 0 } g
             ? (long.TryParse(g, out var q) && q >= 0 ? q : throw StatusException.BadRequest($"gracePeriodSeconds must be a number of seconds, not \"{g}\""))
             : null;
-        if (r.ContentLength is 0 || (r.ContentLength is null && !r.Headers.ContainsKey("Transfer-Encoding"))) return (null, null, dryRun, grace);
+        if (r.ContentLength is 0 || (r.ContentLength is null && !r.Headers.ContainsKey("Transfer-Encoding"))) return (null, null, dryRun, grace, propagation);
         var body = await ReadJsonAsync(r, allowEmpty: true);
-        if (body is not JsonObject o) return (null, null, dryRun, grace);
+        if (body is not JsonObject o) return (null, null, dryRun, grace, propagation);
+        // The older orphanDependents flag means what propagationPolicy Orphan (true) or Background (false) says.
+        if (o["orphanDependents"] is JsonValue od && od.TryGetValue<bool>(out var orphan)) propagation = orphan ? "Orphan" : "Background";
+        if (Json.Str(o["propagationPolicy"]) is { Length: > 0 } bodyPropagation) propagation = bodyPropagation;
         long? rv = long.TryParse(Json.Str(o["preconditions"]?["resourceVersion"]), out var v) ? v : null;
         if (o["dryRun"] is JsonArray { Count: > 0 } d && Json.Str(d[0]) == "All") dryRun = true;
         // Negative values mean "now" to the API server, as 0 does.
         if (o["gracePeriodSeconds"] is JsonValue gv && gv.TryGetValue<long>(out var bodyGrace)) grace = Math.Max(0, bodyGrace);
-        return (rv, Json.Str(o["preconditions"]?["uid"]), dryRun, grace);
+        return (rv, Json.Str(o["preconditions"]?["uid"]), dryRun, grace, propagation);
     }
 
     private static async Task<JsonObject> ReadObjectAsync(HttpRequest r) =>

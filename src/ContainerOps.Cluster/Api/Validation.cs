@@ -165,6 +165,36 @@ public static partial class Validation
         }
     }
 
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")] private static partial Regex PortName();
+
+    private static void ServicePort(JsonArray ports, int i, string type, List<FieldError> errors)
+    {
+        if (ports[i] is not JsonObject p) return;
+        var at = $"spec.ports[{i}]";
+        var name = Json.Str(p["name"]);
+        if (!string.IsNullOrEmpty(name))
+        {
+            if (Dns1123LabelError(name) is { } why) errors.Add(FieldError.Invalid($"{at}.name", name, why));
+            else if (ports.Take(i).Any(o => Json.Str(o?["name"]) == name)) errors.Add(FieldError.Duplicate($"{at}.name", name));
+        }
+        var protocol = Json.Str(p["protocol"]) ?? "TCP";
+        if (protocol is not ("TCP" or "UDP" or "SCTP")) errors.Add(FieldError.Unsupported($"{at}.protocol", protocol, ["SCTP", "TCP", "UDP"]));
+        switch (p["targetPort"])
+        {
+            case JsonValue v when v.TryGetValue<long>(out var target) && target is < 1 or > 65535:
+                errors.Add(FieldError.InvalidRaw($"{at}.targetPort", target.ToString(), "must be between 1 and 65535, inclusive"));
+                break;
+            case JsonValue v when v.TryGetValue<string>(out var targetName) && (targetName.Length > 15 || !PortName().IsMatch(targetName) || !targetName.Any(char.IsLetter)):
+                errors.Add(FieldError.Invalid($"{at}.targetPort", targetName, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), at most 15 characters, with at least one letter"));
+                break;
+        }
+        if (p["nodePort"] is JsonValue np && np.TryGetValue<long>(out var nodePort) && nodePort != 0 && type is "ClusterIP" or "ExternalName")
+            errors.Add(FieldError.Forbidden($"{at}.nodePort", $"may not be used when `type` is '{type}'"));
+        if (type is "ClusterIP" or "NodePort" or "LoadBalancer" && ports.Take(i).OfType<JsonObject>().Any(o =>
+                o["port"]?.ToJsonString() == p["port"]?.ToJsonString() && (Json.Str(o["protocol"]) ?? "TCP") == protocol))
+            errors.Add(FieldError.InvalidRaw($"{at}", $"{{\"port\":{p["port"]?.ToJsonString()},\"protocol\":\"{protocol}\"}}", "duplicate port and protocol"));
+    }
+
     private static void Service(JsonObject spec, JsonObject? oldSpec, List<FieldError> errors)
     {
         var type = Json.Str(spec["type"]) ?? "ClusterIP";
@@ -184,7 +214,12 @@ public static partial class Validation
                     errors.Add(FieldError.Invalid($"spec.ports[{i}].port", port.ToString(), "must be between 1 and 65535, inclusive"));
                 if (ports.Count > 1 && string.IsNullOrEmpty(Json.Str(ports[i]?["name"])))
                     errors.Add(FieldError.Required($"spec.ports[{i}].name"));
+                ServicePort(ports, i, type, errors);
             }
+        if (headless && type is "NodePort" or "LoadBalancer")
+            errors.Add(FieldError.Invalid("spec.clusterIP", "None", "may not be set to 'None' for LoadBalancer or NodePort services"));
+        if (Json.Str(spec["sessionAffinity"]) is { } affinity && affinity is not ("None" or "ClientIP"))
+            errors.Add(FieldError.Unsupported("spec.sessionAffinity", affinity, ["ClientIP", "None"]));
         if (type == "ExternalName" && string.IsNullOrEmpty(Json.Str(spec["externalName"])))
             errors.Add(FieldError.Required("spec.externalName"));
         var oldIp = Json.Str(oldSpec?["clusterIP"]);

@@ -16,4 +16,8 @@ public sealed class NodeAgentOptions
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(300);
     /// <summary>A container that ran this long before it exited starts its backoff from the beginning again.</summary>
     public TimeSpan BackoffReset { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>The cluster DNS service's address that ClusterFirst pods get as their name server (null: the host's resolvers).</summary>
+    public string? ClusterDns { get; set; }
+    /// <summary>The cluster domain (`--cluster-domain`, cluster.local).</summary>
+    public string ClusterDomain { get; set; } = "cluster.local";
 }

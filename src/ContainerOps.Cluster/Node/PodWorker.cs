@@ -138,7 +138,7 @@ internal sealed class PodWorker : IDisposable
         try
         {
             var hostname = (Json.Str(spec["hostname"]) ?? name) is var h && h.Length > 63 ? h[..63].TrimEnd('-', '.') : h;
-            var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec), HostAliases(spec)), _stop.Token);
+            var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec)), _stop.Token);
             _podIp = hostNetwork ? _agent.Registration.HostIp : sandbox.Ip;
             sandboxReady = true;
             _waiting.Remove("");
@@ -379,15 +379,26 @@ internal sealed class PodWorker : IDisposable
         await Runtime.RemoveSandboxAsync(_uid);
     }
 
-    /// <summary>/etc/resolv.conf: the host's for Default and (until cluster DNS exists) ClusterFirst, then dnsConfig;
-    /// None: dnsConfig alone.</summary>
-    private static string ResolvConf(JsonObject spec)
+    /// <summary>/etc/resolv.conf: for ClusterFirst (when the node has a cluster DNS) its address, the cluster search
+    /// domains and ndots:5 before the host's search domains, as the kubelet writes it; for Default (and ClusterFirst
+    /// without cluster DNS) the host's; then dnsConfig. None: dnsConfig alone.</summary>
+    internal static string ResolvConf(JsonObject spec, string ns, NodeAgentOptions node)
     {
         var policy = Json.Str(spec["dnsPolicy"]) ?? "ClusterFirst";
+        var clusterFirst = policy is "ClusterFirst" or "ClusterFirstWithHostNet" && node.ClusterDns is not null
+            && (policy == "ClusterFirstWithHostNet" || spec["hostNetwork"]?.GetValue<bool>() != true);
         var host = policy == "None" ? "" : File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
-        var servers = host.Split('\n').Where(l => l.StartsWith("nameserver", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1)).OfType<string>().ToList();
+        List<string> servers = clusterFirst ? [node.ClusterDns!]
+            : host.Split('\n').Where(l => l.StartsWith("nameserver", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1)).OfType<string>().ToList();
         var searches = host.Split('\n').Where(l => l.StartsWith("search", StringComparison.Ordinal)).SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)).ToList();
         var options = host.Split('\n').Where(l => l.StartsWith("options", StringComparison.Ordinal)).SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)).ToList();
+        if (clusterFirst)
+        {
+            var domain = node.ClusterDomain;
+            searches.InsertRange(0, [$"{ns}.svc.{domain}", $"svc.{domain}", domain]);
+            options.RemoveAll(o => o.StartsWith("ndots:", StringComparison.Ordinal));
+            options.Insert(0, "ndots:5");
+        }
         if (spec["dnsConfig"] is JsonObject dns)
         {
             servers.AddRange((dns["nameservers"] as JsonArray)?.Select(n => Json.Str(n)).OfType<string>() ?? []);

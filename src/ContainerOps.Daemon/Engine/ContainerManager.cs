@@ -36,6 +36,8 @@ public sealed class DaemonOptions
     public int DnsPort { get; set; } = 53;
     /// <summary>The cluster API's TLS listener (`--cluster-address`, CONTAINEROPS_CLUSTER_ADDRESS): IP:PORT, or "none".</summary>
     public string ClusterAddress { get; set; } = "127.0.0.1:6443";
+    /// <summary>Services' cluster IPs (`--service-cidr`).</summary>
+    public ContainerOps.Cluster.Api.ServiceNetworkOptions ServiceNetwork { get; set; } = new();
     public NodeSettings Node { get; } = new();
 }
 

@@ -3,7 +3,7 @@ using ContainerOps.Cluster.Node;
 namespace ContainerOps.Daemon.Engine;
 
 /// <summary>The node agent's daemon options: `--node-name NAME`, `--pod-subnet CIDR` (10.42.0.0/24 by default),
-/// `--pod-backoff SECONDS` (the first crash-loop delay, 10 s by default: tests shorten it), or CONTAINEROPS_NODE_NAME,
+/// `--pod-backoff SECONDS` (the first crash-loop delay, 10 s by default: tests shorten it), `--cluster-domain NAME` (cluster.local), or CONTAINEROPS_NODE_NAME,
 /// CONTAINEROPS_POD_SUBNET, CONTAINEROPS_POD_BACKOFF.</summary>
 public sealed class NodeSettings
 {
@@ -27,6 +27,7 @@ public sealed class NodeSettings
             case "--node-name": Agent.NodeName = value(); return true;
             case "--pod-subnet": PodSubnet = value(); return true;
             case "--pod-backoff": SetBackoff(value()); return true;
+            case "--cluster-domain": Agent.ClusterDomain = value().Trim('.').ToLowerInvariant(); return true;
             default: return false;
         }
     }

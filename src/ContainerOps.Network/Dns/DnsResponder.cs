@@ -26,6 +26,14 @@ public sealed class DnsResponder : IDisposable
 
     public IPEndPoint Endpoint { get; }
 
+    private DnsZone _zone = DnsZone.Empty;
+
+    /// <summary>Names answered with authority before the containers' names (the cluster domain); swapped whole.</summary>
+    public DnsZone Zone { get => Volatile.Read(ref _zone); set => Volatile.Write(ref _zone, value); }
+
+    /// <summary>The TTL of the zone's answers: short, so that clients see endpoint changes at once (CoreDNS's is 5 s too).</summary>
+    private const uint ZoneTtl = 5, NamesTtl = 600;
+
     /// <summary>The upstreams for queries from one client (a container's `--dns`), or null for the default ones.</summary>
     public Func<IPAddress, IReadOnlyList<IPEndPoint>?>? UpstreamsFor { get; set; }
 
@@ -85,11 +93,13 @@ public sealed class DnsResponder : IDisposable
         var qtype = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(end));
         var qclass = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(end + 2));
         var questionEnd = end + 4;
+        if (qclass == ClassIN && Zone.Lookup(name, qtype) is { } zoneAnswer)
+            return zoneAnswer.NameExists ? Answer(query, questionEnd, zoneAnswer.Records, ZoneTtl) : Error(query, RcodeNxDomain, questionEnd);
         if (qclass == ClassIN && _names.TryGetValue(name, out var addresses))
         {
             // A known container: A records for its addresses; AAAA and others answer "no data" (it has no IPv6 here).
-            var records = qtype == TypeA ? addresses : [];
-            return Answer(query, questionEnd, records);
+            var records = qtype == TypeA ? addresses.Select(a => (DnsRecord)new ARecord(a)).ToList() : [];
+            return Answer(query, questionEnd, records, NamesTtl);
         }
         if (!_forward) return Error(query, RcodeNxDomain, questionEnd);
         var upstreams = (client is null ? null : UpstreamsFor?.Invoke(client)) ?? _upstreams;
@@ -129,9 +139,9 @@ public sealed class DnsResponder : IDisposable
         return true;
     }
 
-    private static byte[] Header(byte[] query, int questionEnd, int rcode, int answers, out int length)
+    private static byte[] Header(byte[] query, int questionEnd, int rcode, int answers)
     {
-        var buf = new byte[questionEnd + answers * 16];
+        var buf = new byte[questionEnd];
         query.AsSpan(0, questionEnd).CopyTo(buf);
         var qflags = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(2));
         // QR, the query's opcode and RD, AA (we are the authority for these names), RA.
@@ -141,27 +151,56 @@ public sealed class DnsResponder : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(6), (ushort)answers);
         BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(8), 0);
         BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(10), 0);
-        length = questionEnd;
         return buf;
     }
 
-    private static byte[] Error(byte[] query, int rcode, int questionEnd) => Header(query, questionEnd, rcode, 0, out _);
+    private static byte[] Error(byte[] query, int rcode, int questionEnd) => Header(query, questionEnd, rcode, 0);
 
-    private static byte[] Answer(byte[] query, int questionEnd, IPAddress[] addresses)
+    /// <summary>The answer section: every record owned by the question's name (a pointer to it), as many as fit in
+    /// a 512-byte UDP answer (then TC, so that a client may ask again over TCP).</summary>
+    private static byte[] Answer(byte[] query, int questionEnd, IReadOnlyList<DnsRecord> records, uint ttl)
     {
-        var buf = Header(query, questionEnd, 0, addresses.Length, out var at);
-        foreach (var a in addresses)
+        var body = new List<byte>(questionEnd + records.Count * 16);
+        var count = 0;
+        var truncated = false;
+        Span<byte> fixedPart = stackalloc byte[10];
+        foreach (var r in records)
         {
-            var s = buf.AsSpan(at);
-            BinaryPrimitives.WriteUInt16BigEndian(s, 0xC00C); // the name of the question
-            BinaryPrimitives.WriteUInt16BigEndian(s[2..], TypeA);
-            BinaryPrimitives.WriteUInt16BigEndian(s[4..], ClassIN);
-            BinaryPrimitives.WriteUInt32BigEndian(s[6..], 600);
-            BinaryPrimitives.WriteUInt16BigEndian(s[10..], 4);
-            a.GetAddressBytes().CopyTo(s[12..]);
-            at += 16;
+            var rdata = RData(r);
+            if (questionEnd + body.Count + 12 + rdata.Length > 512) { truncated = true; break; }
+            body.Add(0xC0); body.Add(0x0C); // the name of the question
+            BinaryPrimitives.WriteUInt16BigEndian(fixedPart, r.Type);
+            BinaryPrimitives.WriteUInt16BigEndian(fixedPart[2..], ClassIN);
+            BinaryPrimitives.WriteUInt32BigEndian(fixedPart[4..], ttl);
+            BinaryPrimitives.WriteUInt16BigEndian(fixedPart[8..], (ushort)rdata.Length);
+            body.AddRange(fixedPart.ToArray());
+            body.AddRange(rdata);
+            count++;
         }
-        return buf;
+        var header = Header(query, questionEnd, 0, count);
+        if (truncated) header[2] |= 0x02;
+        return [.. header, .. body];
+    }
+
+    private static byte[] RData(DnsRecord r) => r switch
+    {
+        ARecord a => a.Address.GetAddressBytes(),
+        CnameRecord c => EncodeName(c.Target),
+        PtrRecord p => EncodeName(p.Target),
+        SrvRecord s => [(byte)(s.Priority >> 8), (byte)s.Priority, (byte)(s.Weight >> 8), (byte)s.Weight, (byte)(s.Port >> 8), (byte)s.Port, .. EncodeName(s.Target)],
+        _ => [],
+    };
+
+    private static byte[] EncodeName(string name)
+    {
+        var bytes = new List<byte>(name.Length + 2);
+        foreach (var label in name.TrimEnd('.').Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            bytes.Add((byte)label.Length);
+            bytes.AddRange(Encoding.ASCII.GetBytes(label));
+        }
+        bytes.Add(0);
+        return [.. bytes];
     }
 
     /// <summary>The nameservers of a resolv.conf, as UDP endpoints on port 53.</summary>

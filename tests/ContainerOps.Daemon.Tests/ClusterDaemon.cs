@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using ContainerOps.Core.Api;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>A private daemon for cluster tests, driven with kubectl 1.32 through its TLS port: its own node name, pod
+/// subnet (a random 10.x.y.0/24), a shortened crash-loop backoff, the busybox image, and a kubeconfig of its own.
+/// Disposing removes the pods first (their sandboxes hold mounts and a veth), then the daemon and what it made.</summary>
+public sealed class ClusterDaemon : IAsyncDisposable
+{
+    public const string Image = "cluster-tests/busybox:1";
+    private readonly TempDir _dir = new("cclu");
+    public PrivateDaemon Daemon { get; }
+    public string Node { get; } = "node-" + Guid.NewGuid().ToString("N")[..6];
+    public string SubnetPrefix { get; } = $"10.{Random.Shared.Next(200, 250)}.{Random.Shared.Next(1, 250)}.";
+    public string Kubeconfig => Path.Combine(_dir.Path, "kubeconfig");
+    public string Directory => _dir.Path;
+
+    private ClusterDaemon(params string[] extraArgs)
+    {
+        Daemon = new PrivateDaemon(["--node-name", Node, "--pod-subnet", SubnetPrefix + "0/24", "--pod-backoff", "1", .. extraArgs]);
+    }
+
+    /// <param name="image">The name the busybox image is imported as.</param>
+    public static async Task<ClusterDaemon> StartAsync(string image = Image, params string[] extraArgs)
+    {
+        var cluster = new ClusterDaemon(extraArgs);
+        await cluster.Daemon.ImportBusyboxAsync(image, "CMD [\"sh\"]");
+        await cluster.WriteKubeconfigAsync();
+        return cluster;
+    }
+
+    /// <summary>Writes the daemon's kubeconfig (again after a restart), once the daemon serves it.</summary>
+    public async Task WriteKubeconfigAsync()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try { File.WriteAllText(Kubeconfig, await Daemon.Client.GetKubeconfigAsync()); break; }
+            catch (ContainerOpsException) when (attempt < 100) { await Task.Delay(100); }
+        }
+    }
+
+    public (int Exit, string Out, string Err) Kubectl(params string[] args) => KubectlWithInput(null, args);
+
+    public (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args)
+    {
+        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { "--kubeconfig", Kubeconfig, "--cache-dir", Path.Combine(_dir.Path, "cache") }.Concat(args)) psi.ArgumentList.Add(a);
+        psi.Environment["HOME"] = _dir.Path;
+        using var p = Process.Start(psi)!;
+        if (input is not null) p.StandardInput.Write(input);
+        p.StandardInput.Close();
+        var err = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(120_000), "kubectl timed out");
+        return (p.ExitCode, stdout, err.Result);
+    }
+
+    /// <summary>`kubectl apply -f -` of <paramref name="manifest"/>, which must succeed.</summary>
+    public void Apply(string manifest)
+    {
+        var (exit, _, err) = KubectlWithInput(manifest, "apply", "-f", "-");
+        Assert.True(exit == 0, err);
+    }
+
+    /// <summary>One object as JSON (`kubectl get KIND NAME -o json`), which must exist.</summary>
+    public JsonObject Get(string kind, string name, string ns = "default")
+    {
+        var (exit, text, err) = Kubectl("get", kind, name, "-n", ns, "-o", "json");
+        Assert.True(exit == 0, err);
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    /// <summary>Waits until the object satisfies <paramref name="condition"/>; fails with it and the daemon's log.</summary>
+    public async Task<JsonObject> WaitForAsync(string kind, string name, Func<JsonObject, bool> condition, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        JsonObject o;
+        while (!condition(o = Get(kind, name)))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{kind} {name} did not get there in {seconds} s:\n{o.ToJsonString()}\n{Daemon.Output}");
+            await Task.Delay(200);
+        }
+        return o;
+    }
+
+    /// <summary>The log of a pod's first container (read through the container engine) once it contains <paramref name="marker"/>.</summary>
+    public async Task<string> LogsAsync(string pod, string marker, int seconds = 90)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var log = "";
+            var o = Get("pod", pod);
+            if (o["status"]?["containerStatuses"]?[0]?["containerID"]?.GetValue<string>() is { } id)
+                await foreach (var e in Daemon.Client.GetLogsAsync(id["containerops://".Length..])) log += e.Log;
+            if (log.Contains(marker, StringComparison.Ordinal)) return log;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"pod {pod} did not log {marker} in {seconds} s: {log}\n{o["status"]}\n{Shell.Run("nft", "list ruleset", check: false)}");
+            await Task.Delay(300);
+        }
+    }
+
+    public static bool IsReady(JsonObject pod) =>
+        (pod["status"]?["conditions"] as JsonArray)?.Any(c => c?["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True") == true;
+
+    public async ValueTask DisposeAsync()
+    {
+        Kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", "--wait=false");
+        var pods = Path.Combine(Daemon.RunRoot, "pods");
+        for (var i = 0; i < 150 && System.IO.Directory.Exists(pods) && System.IO.Directory.GetDirectories(pods).Length > 0; i++) await Task.Delay(100);
+        if (System.IO.Directory.Exists(pods))
+            foreach (var dir in System.IO.Directory.GetDirectories(pods))
+                foreach (var m in new[] { "net", "ipc", "uts", "shm" })
+                    Shell.Run("umount", $"-l {Path.Combine(dir, m)}", check: false);
+        Daemon.Dispose();
+        _dir.Dispose();
+    }
+}

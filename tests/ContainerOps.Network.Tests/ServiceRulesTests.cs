@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using ContainerOps.Network.Nat;
+using ContainerOps.Network.Services;
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Network.Tests;
+
+/// <summary>The service proxy's table as text (a pure function of the services), and the kernel taking it.</summary>
+public sealed class ServiceRulesTests
+{
+    private static ProxyService Web(int endpoints, int nodePort = 0, int affinity = 0) => new("default", "web", "10.96.0.20",
+        [new ProxyPort("TCP", 80, nodePort, Enumerable.Range(1, endpoints).Select(i => new ProxyEndpoint($"10.42.0.{i + 1}", 8080)).ToList())],
+        affinity);
+
+    [Fact]
+    public void TheTableIsReplacedInOneScriptWithARandomPickOverTheEndpoints()
+    {
+        var text = ServiceRules.Render("svc_t", [Web(3)]);
+        Assert.StartsWith("table inet svc_t {}\ndelete table inet svc_t\ntable inet svc_t {\n", text);
+        Assert.Contains("elements = { 10.96.0.20 . tcp . 80 : goto svc_default/web/tcp/80 }", text);
+        Assert.Contains("    meta l4proto tcp dnat ip to numgen random mod 3 map { 0 : 10.42.0.2 . 8080, 1 : 10.42.0.3 . 8080, 2 : 10.42.0.4 . 8080 }\n", text);
+        Assert.Contains("elements = { 10.42.0.2 . 10.42.0.2,\n      10.42.0.3 . 10.42.0.3,\n      10.42.0.4 . 10.42.0.4 }", text);
+        Assert.Contains("ip saddr . ip daddr @hairpin masquerade", text);
+        Assert.Contains("ip saddr . ip daddr @hairpin snat ip to 10.42.0.1", ServiceRules.Render("svc_t", [Web(3)], hairpinSource: "10.42.0.1"));
+        Assert.DoesNotContain("chain ep_", text);
+        // The same input renders the same text (the proxy skips unchanged syncs by comparing it).
+        Assert.Equal(text, ServiceRules.Render("svc_t", [Web(3)]));
+    }
+
+    [Fact]
+    public void AServiceWithoutEndpointsIsNotInTheMapsSoItIsRejected()
+    {
+        var text = ServiceRules.Render("svc_t", [Web(0, nodePort: 30080)]);
+        Assert.DoesNotContain("goto svc_default/web", text);
+        Assert.Contains("set cluster-ips {\n    type ipv4_addr\n    elements = { 10.96.0.20 }", text);
+        Assert.Contains("set no-endpoint-nodeports {\n    type inet_proto . inet_service\n    elements = { tcp . 30080 }", text);
+        Assert.Contains("ip daddr @cluster-ips goto reject-connection", text);
+        Assert.Contains("meta l4proto tcp reject with tcp reset", text);
+    }
+
+    [Fact]
+    public void NodePortsAndAffinityHaveTheirChains()
+    {
+        var text = ServiceRules.Render("svc_t", [Web(2, nodePort: 30080, affinity: 600)]);
+        Assert.Contains("tcp . 30080 : goto nodeport_default/web/tcp/80", text);
+        Assert.Contains("fib daddr type local meta l4proto . th dport vmap @service-nodeports", text);
+        Assert.Contains("set affinity_default/web/tcp/80/10.42.0.2/8080 {\n    type ipv4_addr\n    flags dynamic,timeout\n    timeout 600s\n  }", text);
+        Assert.Contains("ip saddr @affinity_default/web/tcp/80/10.42.0.3/8080 goto ep_default/web/tcp/80/10.42.0.3/8080", text);
+        Assert.Contains("update @affinity_default/web/tcp/80/10.42.0.2/8080 { ip saddr }", text);
+        Assert.Contains("numgen random mod 2 vmap { 0 : goto ep_default/web/tcp/80/10.42.0.2/8080, 1 : goto ep_default/web/tcp/80/10.42.0.3/8080 }", text);
+        var local = ServiceRules.Render("svc_t", [Web(2, nodePort: 30080) with { LocalOnly = true }]);
+        var nodePortChain = local[local.IndexOf("chain nodeport_", StringComparison.Ordinal)..];
+        Assert.StartsWith("chain nodeport_default/web/tcp/80 {\n    fib saddr type local jump mark-for-masquerade\n", nodePortChain);
+    }
+
+    [Fact]
+    public void ProtocolsOtherThanTcpUdpSctpAreRefused()
+    {
+        var bad = new ProxyService("default", "x", "10.96.0.9", [new ProxyPort("ICMP", 1, 0, [new ProxyEndpoint("10.42.0.2", 1)])]);
+        Assert.Throws<ArgumentException>(() => ServiceRules.Render("svc_t", [bad]));
+    }
+
+    [Fact]
+    public void TheKernelTakesTheTableAndAThousandServicesApplyInOneTransaction()
+    {
+        if (Environment.UserName != "root") return;
+        var table = "cotest_svc_" + Guid.NewGuid().ToString("N")[..6];
+        var proxy = new ServiceProxy(table);
+        try
+        {
+            proxy.Sync([Web(3, nodePort: 30080, affinity: 60), Web(0) with { Name = "empty", ClusterIp = "10.96.0.21" }]);
+            var listed = Shell.Run("nft", $"list table inet {table}");
+            Assert.Contains("numgen random mod 3", listed);
+            var services = Enumerable.Range(0, 1000).Select(i => new ProxyService("bench", $"s{i}", $"10.97.{i / 250}.{i % 250 + 1}",
+                [new ProxyPort("TCP", 80, 0, Enumerable.Range(0, 10).Select(e => new ProxyEndpoint($"10.44.{i / 25}.{(i % 25) * 10 + e + 1}", 8080)).ToList())])).ToList();
+            var watch = Stopwatch.StartNew();
+            var text = ServiceRules.Render(table, services);
+            var render = watch.Elapsed;
+            proxy.Sync(services);
+            Console.WriteLine($"1000 services x 10 endpoints: render {render.TotalMilliseconds:F0} ms, render + nft -f {proxy.LastSyncDuration.TotalMilliseconds:F0} ms, {text.Length / 1024} KiB");
+            Assert.Contains("svc_bench/s999/tcp/80", Shell.Run("nft", $"list table inet {table}"));
+            // No service with a port left: the table goes.
+            proxy.Sync([]);
+            Assert.DoesNotContain(table, Shell.Run("nft", "list tables"));
+        }
+        finally
+        {
+            proxy.Remove();
+        }
+    }
+}

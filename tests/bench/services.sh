@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Services on one node: HTTP throughput to a busybox httpd pod through its ClusterIP vs straight to the pod IP (wrk,
+# both in one run, DURATION seconds each, from the host), and cluster DNS lookups of a service name from inside a pod's
+# network namespace (COUNT queries to the kube-dns address, p50/p99). A private daemon with its own roots, bridge
+# names, nftables tables and pod subnet. Needs root and ./build.sh build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+source tests/bench/lib.sh
+duration=${DURATION:-10}
+count=${COUNT:-10000}
+bench_install python3 busybox-static wrk util-linux
+fs=$work/fs
+mkdir -p "$fs"
+tag=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CONTAINEROPS_BRIDGE_NAME=cobs$tag CONTAINEROPS_BRIDGE_PREFIX=cs${tag:0:4} CONTAINEROPS_NFT_TABLE=cobench_$tag \
+  CONTAINEROPS_POD_SUBNET=${POD_SUBNET:-10.244.$((RANDOM % 250)).0/24} CONTAINEROPS_CLUSTER_ADDRESS=none
+api() { python3 "$work/api.py" "$work/run/containerops.sock" "$@"; }
+cleanup() {
+  set +e
+  [ -f "$work/api.py" ] && api DELETE /api/v1/namespaces/default/pods/web '{"gracePeriodSeconds":0}' >/dev/null 2>&1
+  [ -f "$work/api.py" ] && api DELETE /api/v1/namespaces/default/services/web >/dev/null 2>&1
+  for _ in $(seq 100); do [ -z "$(ls "$work/run/pods" 2>/dev/null)" ] && break; sleep 0.2; done
+  CONTAINEROPS_HOST=unix://$work/run/containerops.sock "$co" ps -aq 2>/dev/null | xargs -r "$co" rm -f >/dev/null 2>&1
+  bench_cleanup
+  for l in /sys/class/net/cobs$tag /sys/class/net/cs${tag:0:4}*; do [ -e "$l" ] && ip link del "$(basename "$l")"; done
+  nft delete table inet "cobench_$tag" 2>/dev/null
+  nft delete table inet "cobench_${tag}_svc" 2>/dev/null
+}
+trap cleanup EXIT
+cat > "$work/api.py" <<'PY'
+import http.client, json, socket, sys
+class Unix(http.client.HTTPConnection):
+    def __init__(self, path): super().__init__("localhost"); self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(self.path)
+c = Unix(sys.argv[1])
+c.request(sys.argv[2], sys.argv[3], body=sys.argv[4] if len(sys.argv) > 4 else None, headers={"Content-Type": "application/json"})
+r = c.getresponse(); body = r.read()
+if r.status >= 300: sys.exit(f"{sys.argv[2]} {sys.argv[3]}: {r.status} {body.decode()}")
+print(body.decode())
+PY
+cat > "$work/dns.py" <<'PY'
+import socket, struct, sys, time
+server, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+q = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.connect((server, 53))
+lat, failed = [], 0
+for i in range(n):
+    t = time.perf_counter(); s.send(struct.pack(">HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + q)
+    try:
+        r = s.recv(512)
+        if r[3] & 0xF or struct.unpack(">H", r[6:8])[0] == 0: failed += 1
+        else: lat.append((time.perf_counter() - t) * 1e6)
+    except socket.timeout: failed += 1
+lat.sort(); pick = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(f"DNS {name} from the pod's network namespace: {len(lat)} answers, {failed} failed; p50 {pick(0.5):.0f} us, p99 {pick(0.99):.0f} us")
+PY
+bench_daemon
+busybox_tar=$work/busybox.tar
+examples/make-busybox-rootfs.sh "$busybox_tar" >/dev/null
+"$co" import "$busybox_tar" bench/busybox:1 --change 'CMD ["sh"]' >/dev/null
+api POST /api/v1/namespaces/default/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"bench/busybox:1","command":["sh","-c","mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www"],"ports":[{"name":"http","containerPort":8080}]}]}}' >/dev/null
+svc=$(api POST /api/v1/namespaces/default/services '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"port":80,"targetPort":"http"}]}}')
+cluster_ip=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["spec"]["clusterIP"])' "$svc")
+pod_ip=
+for _ in $(seq 300); do
+  pod_ip=$(api GET /api/v1/namespaces/default/pods/web | python3 -c 'import json,sys; s=json.load(sys.stdin).get("status",{}); print(s.get("podIP","") if s.get("phase")=="Running" else "")')
+  [ -n "$pod_ip" ] && curl -sf -o /dev/null "http://$cluster_ip/" && break
+  sleep 0.2
+done
+[ -n "$pod_ip" ] || { echo "the pod did not start" >&2; exit 1; }
+rps() { wrk -t2 -c32 -d"${duration}s" "$1" | awk '/Requests\/sec/{print $2}'; }
+direct=$(rps "http://$pod_ip:8080/")
+through=$(rps "http://$cluster_ip/")
+echo "wrk ${duration}s, 2 threads, 32 connections: pod IP $direct req/s, ClusterIP $through req/s ($(python3 -c "print(f'{100*$through/$direct:.1f}')") % of direct)"
+uid=$(api GET /api/v1/namespaces/default/pods/web | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
+nsenter --net="$work/run/pods/$uid/net" python3 "$work/dns.py" 10.96.0.10 web.default.svc.cluster.local "$count"
