@@ -15,6 +15,7 @@ public sealed class ControllerManager : IAsyncDisposable
     [
         _ => new GarbageCollector(),
         _ => new ReplicaSetController(),
+        _ => new DeploymentController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
