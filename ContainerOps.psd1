@@ -61,6 +61,14 @@
         'Start-Pod'
         'Remove-Pod'
         'Wait-Pod'
+        'Get-Deployment'
+        'Set-Deployment'
+        'Wait-Deployment'
+        'Undo-Deployment'
+        'Get-DeploymentHistory'
+        'Suspend-Deployment'
+        'Resume-Deployment'
+        'Restart-Deployment'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

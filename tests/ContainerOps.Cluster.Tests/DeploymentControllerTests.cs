@@ -141,6 +141,7 @@ public sealed class DeploymentControllerTests : IAsyncLifetime
         // Rollback as kubectl rollout undo does it: the old set's template back; that set is new again, revision 3.
         var template = first["spec"]!["template"]!.DeepClone().AsObject();
         template["metadata"]!["labels"]!.AsObject().Remove(DeploymentMath.HashLabel);
+        template["metadata"]!["creationTimestamp"] = null; // as kubectl 1.32 writes it back
         var patch = new JsonArray(new JsonObject { ["op"] = "replace", ["path"] = "/spec/template", ["value"] = template }).ToJsonString();
         Assert.Equal(200, (await _api.PatchAsync("/apis/apps/v1/namespaces/default/deployments/web", patch, "application/json-patch+json")).Code);
         d = await EventuallyAsync(() => DeploymentAsync("web"), x => Complete(x, 4) && Int(x["metadata"]!["generation"]) == 3, "rollback");

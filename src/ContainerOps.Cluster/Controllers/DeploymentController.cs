@@ -76,9 +76,8 @@ public sealed class DeploymentController : IController
 
     private static JsonObject? FindNew(JsonObject d, IEnumerable<JsonObject> sets)
     {
-        var template = d["spec"]?["template"];
         // The oldest of equal sets, as Kubernetes picks it, so a duplicate never becomes the new one.
-        return sets.OrderBy(Created).FirstOrDefault(s => JsonNode.DeepEquals(TemplateWithoutHash(s), template));
+        return sets.OrderBy(Created).FirstOrDefault(s => SameTemplate(s, d));
     }
 
     /// <summary>A set whose desired-replicas annotation is not the deployment's count: the deployment was scaled.</summary>
@@ -147,7 +146,7 @@ public sealed class DeploymentController : IController
             // A set of that name exists: ours from a stale cache (same template) is used; a stranger's is a hash
             // collision, counted in status so the next hash differs.
             var existing = _context.Objects.Store.Get(ResourceKinds.ReplicaSet.Key(Json.Str(d["metadata"]?["namespace"]), NameOf(set))) is { } s ? ClusterObjects.Parse(s.Value) : null;
-            if (existing is not null && OwnerReferences.IsControlledBy(existing, OwnerReferences.Uid(d)!) && JsonNode.DeepEquals(TemplateWithoutHash(existing), d["spec"]?["template"]))
+            if (existing is not null && OwnerReferences.IsControlledBy(existing, OwnerReferences.Uid(d)!) && SameTemplate(existing, d))
                 return existing;
             if (d["status"] is not JsonObject status) d["status"] = status = [];
             status["collisionCount"] = (status["collisionCount"]?.GetValue<int>() ?? 0) + 1;

@@ -75,6 +75,26 @@ public static class DeploymentMath
         return template;
     }
 
+    /// <summary>Whether a ReplicaSet's template is the deployment's: equal but for the hash label and null fields (kubectl
+    /// rollout undo writes the old template back with "creationTimestamp": null, as Go serialises it).</summary>
+    public static bool SameTemplate(JsonObject set, JsonObject d) =>
+        JsonNode.DeepEquals(WithoutNulls(TemplateWithoutHash(set)), WithoutNulls(d["spec"]?["template"]?.DeepClone()));
+
+    private static JsonNode? WithoutNulls(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Where(kv => kv.Value is null).Select(kv => kv.Key).ToList()) o.Remove(key);
+                foreach (var (_, v) in o) WithoutNulls(v);
+                break;
+            case JsonArray a:
+                foreach (var item in a) WithoutNulls(item);
+                break;
+        }
+        return node;
+    }
+
     /// <summary>The pod-template-hash: FNV-1a (32 bits) over the template and the collision count, its decimal digits
     /// spelled in the API server's safe alphabet (as Kubernetes names its ReplicaSets).</summary>
     public static string TemplateHash(JsonObject d)
