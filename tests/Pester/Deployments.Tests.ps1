@@ -110,7 +110,8 @@ spec:
 '@ | Set-Content $path
         (Set-Deployment -Path $path).Name | Should -Be 'api'
         (Wait-Deployment api -TimeoutSec 120).Ready | Should -Be '1/1'
-        Get-Item $path | Set-Deployment | Select-Object -ExpandProperty Revision | Should -Be 1
+        # Applied again unchanged: no new revision.
+        Get-Item $path | Select-Object FullName | Set-Deployment | Select-Object -ExpandProperty Revision | Should -Be 1
         Set-Deployment -Name nothing -Replicas 2 -ErrorAction SilentlyContinue -ErrorVariable err
         $err[0].FullyQualifiedErrorId | Should -BeLike 'DeploymentImageRequired*'
     }
