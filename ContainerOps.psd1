@@ -64,6 +64,14 @@
         'Get-PodLog'
         'Invoke-PodCommand'
         'Restart-Pod'
+        'Get-Deployment'
+        'Set-Deployment'
+        'Wait-Deployment'
+        'Undo-Deployment'
+        'Get-DeploymentHistory'
+        'Suspend-Deployment'
+        'Resume-Deployment'
+        'Restart-Deployment'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -291,3 +291,18 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
 {
     public void OnRemove(PSModuleInfo psModuleInfo) => ClientConnections.DisposeAll();
 }
+
+/// <summary>-Name as the Get- cmdlets of cluster objects take it: names or wildcards. A plain name that matches nothing
+/// is an error (ObjectNotFound, "{Kind}NotFound"); a wildcard that matches nothing is not.</summary>
+internal static class NameFilter
+{
+    public static IEnumerable<T> Select<T>(Cmdlet cmdlet, string[]? names, IEnumerable<T> items, Func<T, string> nameOf, string kind, string where)
+    {
+        var list = items.ToList();
+        foreach (var name in names ?? [])
+            if (!WildcardPattern.ContainsWildcardCharacters(name) && !list.Any(i => string.Equals(nameOf(i), name, StringComparison.OrdinalIgnoreCase)))
+                cmdlet.WriteError(new ErrorRecord(new ItemNotFoundException($"{kind.ToLowerInvariant()} \"{name}\" not found {where}"), kind + "NotFound", ErrorCategory.ObjectNotFound, name));
+        var patterns = names?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        return patterns is null ? list : list.Where(i => patterns.Any(p => p.IsMatch(nameOf(i))));
+    }
+}

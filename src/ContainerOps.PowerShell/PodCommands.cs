@@ -92,12 +92,8 @@ public sealed class GetPodCommand : ContainerOpsCmdlet
         List<JsonObject> pods;
         try { pods = Run(ct => Client.ListPodsAsync(AllNamespaces ? null : Namespace, Selector, FieldSelector, ct)); }
         catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-        foreach (var name in Name ?? [])
-            if (!WildcardPattern.ContainsWildcardCharacters(name) && !pods.Any(p => string.Equals(p["metadata"]?["name"]?.GetValue<string>(), name, StringComparison.OrdinalIgnoreCase)))
-                WriteError(new ErrorRecord(new ItemNotFoundException($"pod \"{name}\" not found in namespace {Namespace}"), "PodNotFound", ErrorCategory.ObjectNotFound, name));
-        foreach (var pod in pods.Select(PodInfo.From).OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
-            if (patterns is null || patterns.Any(p => p.IsMatch(pod.Name))) WriteObject(pod);
+        var shown = pods.Select(PodInfo.From).OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal);
+        foreach (var pod in NameFilter.Select(this, Name, shown, p => p.Name, "Pod", $"in namespace {Namespace}")) WriteObject(pod);
     }
 }
 

@@ -47,6 +47,9 @@ internal static class Defaults
                 spec["backoffLimit"] ??= 6;
                 spec["completions"] ??= 1;
                 spec["parallelism"] ??= 1;
+                spec["completionMode"] ??= "NonIndexed";
+                spec["suspend"] ??= false;
+                if (creating) JobSelector(o, spec);
                 Template(spec);
                 if (creating) o.Remove("status");
                 break;
@@ -89,6 +92,23 @@ internal static class Defaults
         spec["internalTrafficPolicy"] ??= "Cluster";
         if (type is "NodePort" or "LoadBalancer") spec["externalTrafficPolicy"] ??= "Cluster";
         if (type == "LoadBalancer") spec["allocateLoadBalancerNodePorts"] ??= true;
+    }
+
+    /// <summary>The selector the API server gives a Job (unless spec.manualSelector): its own uid, also set on the pod
+    /// template with the job's name, so that its pods are its alone.</summary>
+    private static void JobSelector(JsonObject job, JsonObject spec)
+    {
+        if (spec["manualSelector"] is JsonValue manual && manual.TryGetValue<bool>(out var m) && m) return;
+        var uid = Json.Str(job["metadata"]?["uid"]);
+        var name = Json.Str(job["metadata"]?["name"]);
+        if (uid is null || name is null) return;
+        spec["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["batch.kubernetes.io/controller-uid"] = uid } };
+        var template = Ensure(spec, "template");
+        var labels = Ensure(Ensure(template, "metadata"), "labels");
+        labels["batch.kubernetes.io/controller-uid"] = uid;
+        labels["batch.kubernetes.io/job-name"] = name;
+        labels["controller-uid"] = uid;
+        labels["job-name"] = name;
     }
 
     private static JsonObject Ensure(JsonObject o, string field)

@@ -65,6 +65,13 @@ public static class Discovery
                     ["name"] = k.Resource + "/status", ["singularName"] = "", ["namespaced"] = k.Namespaced, ["kind"] = k.Kind,
                     ["verbs"] = new JsonArray((JsonNode)"get", (JsonNode)"patch", (JsonNode)"update"),
                 });
+            // kubectl scale finds the Scale kind of a resource here.
+            if (Scales.Has(k))
+                resources.Add((JsonNode)new JsonObject
+                {
+                    ["name"] = k.Resource + "/scale", ["singularName"] = "", ["namespaced"] = k.Namespaced, ["group"] = "autoscaling", ["version"] = "v1", ["kind"] = "Scale",
+                    ["verbs"] = new JsonArray((JsonNode)"get", (JsonNode)"patch", (JsonNode)"update"),
+                });
         }
         return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}", ["resources"] = resources };
     }

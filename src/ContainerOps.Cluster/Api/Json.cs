@@ -27,6 +27,24 @@ internal static class Json
         return m;
     }
 
+    /// <summary>The object under <paramref name="name"/>, made (and attached) when missing.</summary>
+    public static JsonObject Child(JsonObject o, string name)
+    {
+        if (o[name] is JsonObject c) return c;
+        c = new JsonObject();
+        o[name] = c;
+        return c;
+    }
+
+    /// <summary>The array under <paramref name="name"/>, made (and attached) when missing.</summary>
+    public static JsonArray ChildArray(JsonObject o, string name)
+    {
+        if (o[name] is JsonArray a) return a;
+        a = new JsonArray();
+        o[name] = a;
+        return a;
+    }
+
     public static byte[] Bytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, JsonContext.JsonNodeInfo);
 }
 

@@ -109,7 +109,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         var sub = rest.Length > 2 ? rest[2] : null;
         if (kind == ResourceKinds.Pod && ns is not null && name is not null && sub is not null && rest.Length == 3 && sub is "log" or "exec" or "attach" or "portforward")
             return ConnectAsync(ctx, ns, name, sub);
-        if (rest.Length > 3 || (sub is not null && (sub != "status" || !kind.HasStatus))) throw StatusException.PathNotFound();
+        if (rest.Length > 3 || (sub is not null && !(sub == "status" && kind.HasStatus) && !(sub == "scale" && Scales.Has(kind)))) throw StatusException.PathNotFound();
         var q = ctx.Request.Query;
         watch |= q["watch"].ToString() is "1" or "true";
         var method = ctx.Request.Method;
@@ -125,6 +125,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             };
         }
         if (kind.Namespaced && ns is null) throw StatusException.PathNotFound();
+        if (sub == "scale") return ScaleAsync(ctx, kind, ns, name);
         return method switch
         {
             "GET" => GetAsync(ctx, kind, ns, name),
@@ -338,6 +339,12 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         }, statusOnly, DryRun(ctx.Request));
         Warn(ctx, warnings);
         await WriteAsync(ctx, 200, updated);
+    }
+
+    private async Task ScaleAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)
+    {
+        var body = ctx.Request.Method is "PUT" or "PATCH" ? await ReadJsonAsync(ctx.Request) : null;
+        await WriteAsync(ctx, 200, Scales.Handle(objects, kind, ns, name, ctx.Request.Method, (ctx.Request.ContentType ?? "").Split(';')[0].Trim(), body, DryRun(ctx.Request)));
     }
 
     private async Task DeleteAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)

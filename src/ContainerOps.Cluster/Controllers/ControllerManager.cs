@@ -16,6 +16,8 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new GarbageCollector(),
         _ => new ReplicaSetController(),
         _ => new EndpointsController(),
+        _ => new DeploymentController(),
+        _ => new JobController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];

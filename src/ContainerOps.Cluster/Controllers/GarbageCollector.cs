@@ -74,14 +74,17 @@ public sealed class GarbageCollector : IController
         var colon = key.IndexOf(':');
         var kind = ResourceKinds.All.First(k => k.GroupResource == key[..colon]);
         var (ns, name) = Informer.SplitKey(key[(colon + 1)..]);
-        if (_informers[kind].Get(ns, name) is not { } o) return Task.FromResult(Reconciled.Done);
+        // Read fresh, not from the cache: a dependent's informer may lag its owner's, and a stale copy that still names
+        // a deleted owner must not get the dependent collected after it was orphaned.
+        if (_context.Objects.Store.Get(kind.Key(ns, name)) is not { } stored) return Task.FromResult(Reconciled.Done);
+        var o = ClusterObjects.Parse(stored.Value);
         if (OwnerReferences.IsBeingDeleted(o))
         {
             if (HasFinalizer(o, ClusterObjects.OrphanFinalizer)) OrphanDependents(kind, ns, name, o);
             else if (HasFinalizer(o, ClusterObjects.ForegroundFinalizer)) DeleteDependentsFirst(kind, ns, name, o);
             return Task.FromResult(Reconciled.Done);
         }
-        if (OwnerReferences.Of(o) is { Count: > 0 } refs) CollectIfOwnersGone(kind, ns, name, o, refs);
+        if (OwnerReferences.Of(o) is { Count: > 0 } refs) CollectIfOwnersGone(kind, ns, name, o, refs, stored.Revision);
         return Task.FromResult(Reconciled.Done);
     }
 
@@ -98,7 +101,7 @@ public sealed class GarbageCollector : IController
         return OwnerReferences.IsBeingDeleted(owner) && HasFinalizer(owner, ClusterObjects.ForegroundFinalizer) ? OwnerState.DeletingForeground : OwnerState.Present;
     }
 
-    private void CollectIfOwnersGone(ResourceKind kind, string? ns, string name, JsonObject o, JsonArray refs)
+    private void CollectIfOwnersGone(ResourceKind kind, string? ns, string name, JsonObject o, JsonArray refs, long revision)
     {
         var states = refs.OfType<JsonObject>().Select(r => (Ref: r, State: StateOf(r, ns))).ToList();
         var absent = states.Where(s => s.State == OwnerState.Absent).Select(s => Json.Str(s.Ref["uid"])!).ToList();
@@ -113,7 +116,8 @@ public sealed class GarbageCollector : IController
         {
             var propagation = states.Any(s => s.State == OwnerState.DeletingForeground) ? "Foreground" : "Background";
             _context.Log.LogInformation("garbage collector: deleting {Kind} {Key} ({Propagation}), its owners are gone", kind.Kind, Informer.KeyOf(ns, name), propagation);
-            Delete(kind, ns, name, OwnerReferences.Uid(o), propagation);
+            // Only as read: if it changed since (an orphaning, a new owner), its change brings it back here.
+            Delete(kind, ns, name, OwnerReferences.Uid(o), propagation, revision);
         }
     }
 
@@ -162,9 +166,9 @@ public sealed class GarbageCollector : IController
         catch (StatusException e) when (e.Code == 404) { }
     }
 
-    private void Delete(ResourceKind kind, string? ns, string name, string? uid, string propagation)
+    private void Delete(ResourceKind kind, string? ns, string name, string? uid, string propagation, long? revision = null)
     {
-        try { _context.Objects.Delete(kind, ns, name, null, uid, dryRun: false, propagation: propagation); }
+        try { _context.Objects.Delete(kind, ns, name, revision, uid, dryRun: false, propagation: propagation); }
         catch (StatusException e) when (e.Code is 404 or 409) { }
     }
 }

@@ -76,10 +76,7 @@ public static class OwnerReferences
             var result = objects.Update(kind, Json.Str(o["metadata"]?["namespace"]), Json.Str(o["metadata"]?["name"])!, null, fresh =>
             {
                 if (Uid(fresh) != Uid(o) || ControllerOf(fresh) is not null || IsBeingDeleted(fresh)) return fresh;
-                var meta = Json.Metadata(fresh);
-                var refs = meta["ownerReferences"] as JsonArray ?? [];
-                refs.Add((JsonNode)ControllerRefTo(owner));
-                meta["ownerReferences"] = refs;
+                Json.ChildArray(Json.Metadata(fresh), "ownerReferences").Add((JsonNode)ControllerRefTo(owner));
                 return fresh;
             }, statusOnly: false, dryRun: false);
             return IsControlledBy(result, ownerUid!) ? result : null;

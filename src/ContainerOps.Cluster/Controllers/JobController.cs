@@ -1,0 +1,323 @@
+using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Api;
+using ContainerOps.Cluster.Store;
+
+namespace ContainerOps.Cluster.Controllers;
+
+/// <summary>
+/// Runs Jobs to completion (kube-controller-manager's job controller): up to `parallelism` pods at a time until
+/// `completions` succeed (NonIndexed), or one success per index 0…completions-1 (Indexed: the index in the
+/// batch.kubernetes.io/job-completion-index annotation and label, JOB_COMPLETION_INDEX in the environment, the host
+/// name NAME-INDEX). Failures beyond `backoffLimit` (failed pods, or restarts under restartPolicy OnFailure) and
+/// `activeDeadlineSeconds` fail the job and stop its pods; `suspend` stops them until resumed;
+/// `ttlSecondsAfterFinished` removes a finished job with its pods. Conditions as Kubernetes 1.31 writes them:
+/// SuccessCriteriaMet then Complete; FailureTarget then Failed; Suspended. Finished pods are kept (as Kubernetes
+/// keeps them) and are what the counts come from; the counts never go down.
+/// </summary>
+public sealed class JobController : IController
+{
+    public const string IndexAnnotation = "batch.kubernetes.io/job-completion-index";
+    private ControllerContext _context = null!;
+    private WorkQueue _queue = null!;
+    private Informer _jobs = null!;
+    private Informer _pods = null!;
+    private Expectations _expectations = null!;
+    private EventRecorder _events = null!;
+
+    public string Name => "job-controller";
+
+    public void Register(ControllerContext context, WorkQueue queue)
+    {
+        _context = context;
+        _queue = queue;
+        _expectations = new Expectations(context.Options.ExpectationsTimeout, context.Clock);
+        _events = context.Events(Name);
+        _jobs = context.Informers.For(ResourceKinds.Job);
+        _pods = context.Informers.For(ResourceKinds.Pod);
+        _jobs.AddHandler(e => queue.Add(Informer.KeyOf(e.Object)));
+        _pods.AddHandler(OnPod);
+    }
+
+    private static string? OwnerKey(JsonObject pod) =>
+        OwnerReferences.ControllerOf(pod) is { } r && Json.Str(r["kind"]) == "Job" && Json.Str(r["apiVersion"]) == "batch/v1"
+            ? Informer.KeyOf(Json.Str(pod["metadata"]?["namespace"]), Json.Str(r["name"]) ?? "") : null;
+
+    private void OnPod(InformerEvent e)
+    {
+        if (OwnerKey(e.Object) is not { } owner) return;
+        var podKey = Informer.KeyOf(e.Object);
+        if (e.Type == WatchEventType.Added && !OwnerReferences.IsBeingDeleted(e.Object)) _expectations.CreationObserved(owner);
+        if (e.Type == WatchEventType.Deleted || (OwnerReferences.IsBeingDeleted(e.Object) && (e.Old is null || !OwnerReferences.IsBeingDeleted(e.Old))))
+            _expectations.DeletionObserved(owner, podKey);
+        _queue.Add(owner);
+    }
+
+    private static int Int(JsonNode? n, int fallback = 0) => n is JsonValue v && v.TryGetValue<int>(out var i) ? i : fallback;
+    private static string NameOf(JsonObject o) => Json.Str(o["metadata"]?["name"]) ?? "";
+
+    public Task<Reconciled> ReconcileAsync(string key, CancellationToken ct)
+    {
+        if (_jobs.Get(key) is not { } cached)
+        {
+            _expectations.Forget(key);
+            return Task.FromResult(Reconciled.Done);
+        }
+        var job = (JsonObject)cached.DeepClone();
+        var now = _context.Clock.GetUtcNow();
+        var uid = OwnerReferences.Uid(job)!;
+        var pods = _pods.ListByOwner(uid).Where(p => OwnerReferences.IsControlledBy(p, uid)).ToList();
+        var status = (JsonObject?)job["status"]?.DeepClone() ?? [];
+        if (Finished(status) is { } finishedAt) return Task.FromResult(AfterFinish(job, finishedAt, pods, now));
+        if (OwnerReferences.IsBeingDeleted(job)) return Task.FromResult(Reconciled.Done);
+
+        var spec = job["spec"]!;
+        var indexed = Json.Str(spec["completionMode"]) == "Indexed";
+        int? completions = spec["completions"] is JsonValue c && c.TryGetValue<int>(out var cv) ? cv : null;
+        var parallelism = Int(spec["parallelism"], 1);
+        var suspended = spec["suspend"] is JsonValue s && s.TryGetValue<bool>(out var sv) && sv;
+        var active = pods.Where(PodStates.IsActive).ToList();
+        var succeededPods = pods.Where(p => PodStates.Phase(p) == "Succeeded").ToList();
+        var failedPods = pods.Where(p => PodStates.Phase(p) == "Failed").ToList();
+        var succeeded = Math.Max(Int(status["succeeded"]), indexed ? 0 : succeededPods.Count);
+        var failed = Math.Max(Int(status["failed"]), failedPods.Count);
+        var completed = indexed ? CompletedIndexes(status, succeededPods, completions ?? 0) : [];
+        if (indexed) succeeded = completed.Count;
+
+        Reconciled result = Reconciled.Done;
+        string? failure = null, failureMessage = null;
+        var backoffLimit = Int(spec["backoffLimit"], 6);
+        var restarts = Json.Str(spec["template"]?["spec"]?["restartPolicy"]) == "OnFailure" ? active.Sum(PodStates.Restarts) : 0;
+        if (failed + restarts > backoffLimit)
+            (failure, failureMessage) = ("BackoffLimitExceeded", "Job has reached the specified backoff limit");
+        else if (spec["activeDeadlineSeconds"] is JsonValue deadlineNode && deadlineNode.TryGetValue<long>(out var deadline)
+                 && !suspended && PodStates.Time(status["startTime"]) is { } started)
+        {
+            var due = started.AddSeconds(deadline);
+            if (now >= due) (failure, failureMessage) = ("DeadlineExceeded", "Job was active longer than specified deadline");
+            else result = Reconciled.After(due - now + TimeSpan.FromMilliseconds(100));
+        }
+
+        var complete = failure is null && (indexed
+            ? completions is { } total && completed.Count >= total
+            : completions is { } want ? succeeded >= want : succeeded > 0 && active.Count == 0);
+
+        if (failure is not null || complete)
+        {
+            DeletePods(key, job, active);
+            var stamp = Stamp(now);
+            if (failure is not null)
+            {
+                SetCondition(status, "FailureTarget", failure, failureMessage!, stamp);
+                SetCondition(status, "Failed", failure, failureMessage!, stamp);
+                _events.Warning(job, failure, failureMessage!);
+            }
+            else
+            {
+                SetCondition(status, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods", stamp);
+                SetCondition(status, "Complete", "CompletionsReached", "Reached expected number of succeeded pods", stamp);
+                status["completionTime"] = stamp;
+                _events.Normal(job, "Completed", "Job completed");
+            }
+            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null);
+            return Task.FromResult(Finished(status) is { } done ? AfterFinish(job, done, [], now) : Reconciled.Done);
+        }
+
+        if (suspended)
+        {
+            DeletePods(key, job, active);
+            if (Condition(status, "Suspended") is not { } sc || Json.Str(sc["status"]) != "True")
+            {
+                SetCondition(status, "Suspended", "JobSuspended", "Job suspended", Stamp(now));
+                _events.Normal(job, "Suspended", "Job suspended");
+            }
+            status.Remove("startTime");
+            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null);
+            return Task.FromResult(Reconciled.Done);
+        }
+        if (Condition(status, "Suspended") is { } resumed && Json.Str(resumed["status"]) == "True")
+        {
+            SetCondition(status, "Suspended", "JobResumed", "Job resumed", Stamp(now), "False");
+            _events.Normal(job, "Resumed", "Job resumed");
+        }
+        if (status["startTime"] is null)
+        {
+            status["startTime"] = Stamp(now);
+            if (spec["activeDeadlineSeconds"] is JsonValue d && d.TryGetValue<long>(out var secs)) result = Reconciled.After(TimeSpan.FromSeconds(secs) + TimeSpan.FromMilliseconds(100));
+        }
+
+        if (_expectations.Satisfied(key))
+        {
+            if (indexed) ManageIndexed(key, job, active, completed, completions ?? 0, parallelism);
+            else
+            {
+                var wantActive = Math.Max(0, completions is { } target ? Math.Min(parallelism, target - succeeded) : succeeded > 0 ? 0 : parallelism);
+                if (active.Count < wantActive) Create(key, job, Enumerable.Repeat<int?>(null, wantActive - active.Count).ToList());
+                else if (active.Count > wantActive)
+                    DeletePods(key, job, active.OrderBy(p => p, Comparer<JsonObject>.Create(PodStates.CompareForDeletion)).Take(active.Count - wantActive).ToList());
+            }
+        }
+        WriteStatus(job, status, active.Count, active.Count(PodStates.IsReady), succeeded, failed, indexed ? completed : null);
+        return Task.FromResult(result);
+    }
+
+    private void ManageIndexed(string key, JsonObject job, List<JsonObject> active, SortedSet<int> completed, int completions, int parallelism)
+    {
+        var running = active.Select(IndexOf).OfType<int>().ToHashSet();
+        // A second pod for an index (a stale cache's double) or one for a completed index goes.
+        var extra = active.GroupBy(IndexOf).SelectMany(g => g.Key is { } i && !completed.Contains(i) ? g.Skip(1) : g).ToList();
+        if (extra.Count > 0) DeletePods(key, job, extra);
+        var missing = Enumerable.Range(0, completions).Where(i => !completed.Contains(i) && !running.Contains(i))
+            .Take(Math.Max(0, parallelism - (active.Count - extra.Count))).Select(i => (int?)i).ToList();
+        if (missing.Count > 0) Create(key, job, missing);
+    }
+
+    private static int? IndexOf(JsonObject pod) =>
+        int.TryParse(Json.Str(pod["metadata"]?["annotations"]?[IndexAnnotation]), out var i) ? i : null;
+
+    /// <summary>The indexes with a succeeded pod, with those status already lists ("0-2,5").</summary>
+    private static SortedSet<int> CompletedIndexes(JsonObject status, List<JsonObject> succeeded, int completions)
+    {
+        var set = new SortedSet<int>();
+        foreach (var part in (Json.Str(status["completedIndexes"]) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var range = part.Split('-');
+            if (int.TryParse(range[0], out var from) && int.TryParse(range[^1], out var to))
+                for (var i = from; i <= to; i++) set.Add(i);
+        }
+        foreach (var i in succeeded.Select(IndexOf).OfType<int>()) set.Add(i);
+        set.RemoveWhere(i => i < 0 || i >= completions);
+        return set;
+    }
+
+    private static string IndexesText(SortedSet<int> indexes)
+    {
+        var parts = new List<string>();
+        int? start = null, last = null;
+        foreach (var i in indexes.Append(int.MinValue))
+        {
+            if (start is not null && i == last + 1) { last = i; continue; }
+            if (start is not null) parts.Add(start == last ? $"{start}" : $"{start}-{last}");
+            (start, last) = (i, i);
+        }
+        return string.Join(",", parts);
+    }
+
+    private void Create(string key, JsonObject job, List<int?> indexes)
+    {
+        _expectations.ExpectCreations(key, indexes.Count);
+        var made = 0;
+        var (created, _) = ReplicaSetController.SlowStart(indexes.Count, () =>
+        {
+            var index = indexes[made++];
+            var template = job["spec"]?["template"] as JsonObject ?? [];
+            var meta = new JsonObject { ["generateName"] = index is { } i ? $"{NameOf(job)}-{i}-" : $"{NameOf(job)}-" };
+            foreach (var field in new[] { "labels", "annotations", "finalizers" })
+                if (template["metadata"]?[field] is { } value) meta[field] = value.DeepClone();
+            meta["ownerReferences"] = new JsonArray(OwnerReferences.ControllerRefTo(job));
+            var spec = (JsonObject?)template["spec"]?.DeepClone() ?? [];
+            if (index is { } n)
+            {
+                Json.Child(meta, "annotations")[IndexAnnotation] = n.ToString();
+                Json.Child(meta, "labels")[IndexAnnotation] = n.ToString();
+                spec["hostname"] ??= $"{NameOf(job)}-{n}";
+                foreach (var list in new[] { "containers", "initContainers" })
+                    foreach (var container in (spec[list] as JsonArray ?? []).OfType<JsonObject>())
+                        Json.ChildArray(container, "env").Add((JsonNode)new JsonObject
+                        {
+                            ["name"] = "JOB_COMPLETION_INDEX",
+                            ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = $"metadata.annotations['{IndexAnnotation}']" } },
+                        });
+            }
+            var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = spec };
+            try
+            {
+                var createdPod = _context.Objects.Create(ResourceKinds.Pod, Json.Str(job["metadata"]?["namespace"]), pod, FieldValidation.Ignore, dryRun: false, out _);
+                _events.Normal(job, "SuccessfulCreate", $"Created pod: {NameOf(createdPod)}");
+                return null;
+            }
+            catch (StatusException e)
+            {
+                _events.Warning(job, "FailedCreate", $"Error creating: {e.Message}");
+                return e.Message;
+            }
+        });
+        for (var i = created; i < indexes.Count; i++) _expectations.CreationObserved(key);
+    }
+
+    private void DeletePods(string key, JsonObject job, List<JsonObject> pods)
+    {
+        if (pods.Count == 0) return;
+        _expectations.ExpectDeletions(key, pods.Select(Informer.KeyOf));
+        foreach (var pod in pods)
+        {
+            try
+            {
+                _context.Objects.Delete(ResourceKinds.Pod, Json.Str(pod["metadata"]?["namespace"]), NameOf(pod), null, OwnerReferences.Uid(pod), dryRun: false);
+                _events.Normal(job, "SuccessfulDelete", $"Deleted pod: {NameOf(pod)}");
+            }
+            catch (StatusException) { _expectations.DeletionObserved(key, Informer.KeyOf(pod)); }
+        }
+    }
+
+    /// <summary>When the job finished (its Complete or Failed condition), if it has.</summary>
+    private static DateTimeOffset? Finished(JsonObject status) =>
+        (status["conditions"] as JsonArray)?.OfType<JsonObject>()
+            .Where(c => Json.Str(c["type"]) is "Complete" or "Failed" && Json.Str(c["status"]) == "True")
+            .Select(c => PodStates.Time(c["lastTransitionTime"])).FirstOrDefault(t => t is not null);
+
+    /// <summary>A finished job: its active pods stopped; removed (with its pods) after ttlSecondsAfterFinished.</summary>
+    private Reconciled AfterFinish(JsonObject job, DateTimeOffset finishedAt, List<JsonObject> pods, DateTimeOffset now)
+    {
+        var active = pods.Where(PodStates.IsActive).ToList();
+        if (active.Count > 0) DeletePods(Informer.KeyOf(job), job, active);
+        if (job["spec"]?["ttlSecondsAfterFinished"] is not JsonValue ttlNode || !ttlNode.TryGetValue<long>(out var ttl) || OwnerReferences.IsBeingDeleted(job))
+            return Reconciled.Done;
+        var due = finishedAt.AddSeconds(ttl);
+        if (now < due) return Reconciled.After(due - now + TimeSpan.FromMilliseconds(100));
+        try { _context.Objects.Delete(ResourceKinds.Job, Json.Str(job["metadata"]?["namespace"]), NameOf(job), null, OwnerReferences.Uid(job), dryRun: false, propagation: "Foreground"); }
+        catch (StatusException e) when (e.Code is 404 or 409) { }
+        return Reconciled.Done;
+    }
+
+    private void WriteStatus(JsonObject job, JsonObject status, int active, int ready, int succeeded, int failed, SortedSet<int>? completed)
+    {
+        void Count(string field, int value) { if (value > 0) status[field] = value; else status.Remove(field); }
+        Count("active", active);
+        status["ready"] = ready;
+        Count("succeeded", succeeded);
+        Count("failed", failed);
+        if (completed is not null)
+        {
+            if (completed.Count > 0) status["completedIndexes"] = IndexesText(completed);
+            else status.Remove("completedIndexes");
+        }
+        if (JsonNode.DeepEquals(status, job["status"])) return;
+        try
+        {
+            _context.Objects.Update(ResourceKinds.Job, Json.Str(job["metadata"]?["namespace"]), NameOf(job), null, fresh =>
+            {
+                if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(job)) fresh["status"] = status.DeepClone();
+                return fresh;
+            }, statusOnly: true, dryRun: false);
+        }
+        catch (StatusException e) when (e.Code == 404) { }
+    }
+
+    private static JsonObject? Condition(JsonObject status, string type) =>
+        (status["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Json.Str(c["type"]) == type);
+
+    private static void SetCondition(JsonObject status, string type, string reason, string message, string stamp, string value = "True")
+    {
+        var conditions = Json.ChildArray(status, "conditions");
+        var existing = Condition(status, type);
+        if (existing is not null && Json.Str(existing["status"]) == value && Json.Str(existing["reason"]) == reason) return;
+        var condition = new JsonObject
+        {
+            ["type"] = type, ["status"] = value, ["lastProbeTime"] = stamp, ["lastTransitionTime"] = stamp, ["reason"] = reason, ["message"] = message,
+        };
+        if (existing is not null) conditions[conditions.IndexOf(existing)] = condition;
+        else conditions.Add((JsonNode)condition);
+    }
+
+    private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+}

@@ -1,0 +1,159 @@
+using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Api;
+using ContainerOps.Cluster.Controllers;
+using ContainerOps.Cluster.Store;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ContainerOps.Cluster.Tests;
+
+/// <summary>The Job controller over the API in process, with a stand-in for the node that finishes each new pod by its
+/// image: "ok" succeeds, "fail" fails, anything else keeps running (Ready). Real pods and kubectl are in
+/// ContainerOps.Daemon.Tests.</summary>
+public sealed class JobControllerTests : IAsyncLifetime
+{
+    private ApiServer _api = null!;
+    private ControllerManager _controllers = null!;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _kubelet = Task.CompletedTask;
+    private int _mostActive;
+
+    public Task InitializeAsync()
+    {
+        _api = new ApiServer();
+        var objects = new ClusterObjects(_api.Store);
+        _controllers = new ControllerManager(objects, new ControllerOptions(), NullLogger.Instance);
+        _controllers.Start();
+        _kubelet = Task.Run(() => FinishPodsAsync(objects));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _stop.Cancel();
+        await _kubelet.ContinueWith(_ => { });
+        await _controllers.DisposeAsync();
+        await _api.DisposeAsync();
+    }
+
+    private async Task FinishPodsAsync(ClusterObjects objects)
+    {
+        using var watch = _api.Store.Watch(ResourceKinds.Pod.Key(null, null), _api.Store.CurrentRevision);
+        try
+        {
+            await foreach (var e in watch.ReadAllAsync(_stop.Token))
+            {
+                if (e.Type != WatchEventType.Added) continue;
+                var pod = ClusterObjects.Parse(e.Object.Value);
+                var running = _api.Store.List(ResourceKinds.Pod.Key("default", null)).Items
+                    .Count(i => ClusterObjects.Parse(i.Value)["metadata"]!["deletionTimestamp"] is null && Json.Str(ClusterObjects.Parse(i.Value)["status"]?["phase"]) is "Pending" or "Running");
+                _mostActive = Math.Max(_mostActive, running);
+                var image = Json.Str(pod["spec"]!["containers"]![0]!["image"]);
+                await Task.Delay(30);
+                var now = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+                var status = image switch
+                {
+                    "ok" => new JsonObject { ["phase"] = "Succeeded" },
+                    "fail" => new JsonObject { ["phase"] = "Failed" },
+                    _ => new JsonObject { ["phase"] = "Running", ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True", ["lastTransitionTime"] = now }) },
+                };
+                try { objects.Update(ResourceKinds.Pod, "default", Json.Str(pod["metadata"]!["name"])!, null, p => { p["status"] = status; return p; }, statusOnly: true, dryRun: false); }
+                catch (StatusException) { }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private static string Job(string name, string image, string extra = "") => """
+        {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"NAME"},
+         "spec":{EXTRA"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"IMAGE"}]}}}}
+        """.Replace("NAME", name).Replace("IMAGE", image).Replace("EXTRA", extra);
+
+    private async Task<JsonObject> GetJobAsync(string name) => (await _api.GetAsync($"/apis/batch/v1/namespaces/default/jobs/{name}")).Body;
+
+    private async Task<List<JsonObject>> PodsAsync(string job) =>
+        (await _api.GetAsync($"/api/v1/namespaces/default/pods?labelSelector=batch.kubernetes.io%2Fjob-name%3D{job}")).Body["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
+
+    private static bool Has(JsonObject job, string type, string? reason = null) =>
+        job["status"]?["conditions"]?.AsArray().OfType<JsonObject>().Any(c => Json.Str(c["type"]) == type && Json.Str(c["status"]) == "True" && (reason is null || Json.Str(c["reason"]) == reason)) == true;
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int seconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        T value;
+        while (!done(value = await read()))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{what}: not within {seconds} s; last: {(value is JsonNode n ? n.ToJsonString() : value?.ToString())}");
+            await Task.Delay(50);
+        }
+        return value;
+    }
+
+    [Fact]
+    public async Task AJobRunsItsCompletionsAtMostParallelismAtATimeAndCompletes()
+    {
+        var (code, created) = await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("batch", "ok", "\"completions\":6,\"parallelism\":2,"));
+        Assert.Equal(201, code);
+        Assert.Equal(Json.Str(created["metadata"]!["uid"]), Json.Str(created["spec"]!["selector"]!["matchLabels"]!["batch.kubernetes.io/controller-uid"]));
+        var job = await EventuallyAsync(() => GetJobAsync("batch"), j => Has(j, "Complete"), "complete");
+        Assert.True(Has(job, "SuccessCriteriaMet"));
+        Assert.Equal(6, job["status"]!["succeeded"]!.GetValue<int>());
+        Assert.NotNull(job["status"]!["completionTime"]);
+        Assert.Equal(6, (await PodsAsync("batch")).Count);
+        Assert.InRange(_mostActive, 1, 2);
+        var (_, events) = await _api.GetAsync("/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dbatch,reason%3DCompleted");
+        Assert.Single(events["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task FailuresPastTheBackoffLimitFailTheJob()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("broken", "fail", "\"backoffLimit\":2,"))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("broken"), j => Has(j, "Failed"), "failed");
+        Assert.True(Has(job, "Failed", "BackoffLimitExceeded"));
+        Assert.True(Has(job, "FailureTarget"));
+        Assert.Equal(3, job["status"]!["failed"]!.GetValue<int>());
+        Assert.Equal(3, (await PodsAsync("broken")).Count);
+    }
+
+    [Fact]
+    public async Task AnIndexedJobGivesEachIndexItsPodAndListsCompletedIndexes()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("idx", "ok", "\"completions\":3,\"parallelism\":3,\"completionMode\":\"Indexed\","))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("idx"), j => Has(j, "Complete"), "complete");
+        Assert.Equal("0-2", Json.Str(job["status"]!["completedIndexes"]));
+        var pods = await PodsAsync("idx");
+        Assert.Equal(["0", "1", "2"], pods.Select(p => Json.Str(p["metadata"]!["annotations"]![JobController.IndexAnnotation])!).Order().ToArray());
+        Assert.All(pods, p =>
+        {
+            var index = Json.Str(p["metadata"]!["annotations"]![JobController.IndexAnnotation]);
+            Assert.Equal($"idx-{index}", Json.Str(p["spec"]!["hostname"]));
+            Assert.Contains(p["spec"]!["containers"]![0]!["env"]!.AsArray(), e => Json.Str(e!["name"]) == "JOB_COMPLETION_INDEX");
+        });
+    }
+
+    [Fact]
+    public async Task ADeadlineFailsARunningJobAndSuspendStopsItsPods()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("slow", "run", "\"activeDeadlineSeconds\":1,"))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("slow"), j => Has(j, "Failed"), "deadline exceeded");
+        Assert.True(Has(job, "Failed", "DeadlineExceeded"));
+        await EventuallyAsync(() => PodsAsync("slow"), p => p.Count == 0, "its running pod stopped");
+
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("held", "run", "\"parallelism\":2,\"completions\":4,"))).Code);
+        await EventuallyAsync(() => GetJobAsync("held"), j => j["status"]?["active"]?.GetValue<int>() == 2, "two active");
+        await _api.PatchAsync("/apis/batch/v1/namespaces/default/jobs/held", """{"spec":{"suspend":true}}""", "application/merge-patch+json");
+        job = await EventuallyAsync(() => GetJobAsync("held"), j => Has(j, "Suspended"), "suspended");
+        await EventuallyAsync(() => PodsAsync("held"), p => p.Count == 0, "pods stopped while suspended");
+        await _api.PatchAsync("/apis/batch/v1/namespaces/default/jobs/held", """{"spec":{"suspend":false}}""", "application/merge-patch+json");
+        await EventuallyAsync(() => PodsAsync("held"), p => p.Count == 2, "pods back when resumed");
+    }
+
+    [Fact]
+    public async Task AFinishedJobGoesWithItsPodsAfterItsTtl()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("brief", "ok", "\"ttlSecondsAfterFinished\":1,"))).Code);
+        await EventuallyAsync(() => GetJobAsync("brief"), j => Has(j, "Complete"), "complete");
+        await EventuallyAsync(async () => (await _api.GetAsync("/apis/batch/v1/namespaces/default/jobs/brief")).Code, c => c == 404, "removed after its ttl", 10);
+        await EventuallyAsync(() => PodsAsync("brief"), p => p.Count == 0, "its pods removed with it");
+    }
+}
