@@ -75,11 +75,13 @@ function Remove-TestInstance {
     Get-Content /proc/mounts | ForEach-Object { ($_ -split ' ')[1] } | Where-Object { $_ -like "$tmp*" } |
         Sort-Object -Descending | ForEach-Object { umount -l $_ 2>$null }
     Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
-    # Bridges and the nftables table outlive the daemon (as containers' networks must); this instance's go now.
+    # Bridges and the nftables tables outlive the daemon (as containers' networks must); this instance's go now.
     Get-ChildItem /sys/class/net -ErrorAction Ignore | Where-Object {
         $_.Name -eq $Instance.BridgeName -or $_.Name.StartsWith($Instance.BridgePrefix) } |
         ForEach-Object { ip link del $_.Name 2>$null }
     nft delete table inet $Instance.NftTable 2>$null
+    # The service proxy's table (`<table>_svc`): its rules outlive the daemon too, as services' traffic must.
+    nft delete table inet "$($Instance.NftTable)_svc" 2>$null
     # Cgroups are removed empty, never recursively: the parents of the containers and of the build containers.
     # On cgroup v2 they sit in /sys/fs/cgroup itself, on v1 in each controller's hierarchy.
     @('/sys/fs/cgroup') + @(Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object FullName) | ForEach-Object {
