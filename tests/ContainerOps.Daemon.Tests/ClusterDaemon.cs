@@ -54,15 +54,47 @@ public sealed class ClusterDaemon : IAsyncDisposable
         p.StandardInput.Close();
         var err = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000), "kubectl timed out");
+        Assert.True(p.WaitForExit((int)KubectlTimeout.TotalMilliseconds), "kubectl timed out");
         return (p.ExitCode, stdout, err.Result);
     }
 
-    /// <summary>`kubectl apply -f -` of <paramref name="manifest"/>, which must succeed.</summary>
-    public void Apply(string manifest)
+    /// <summary>How long one kubectl call may take (longer for those that wait on rollouts).</summary>
+    public TimeSpan KubectlTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>kubectl that must succeed: its standard output.</summary>
+    public string Ok(params string[] args)
     {
-        var (exit, _, err) = KubectlWithInput(manifest, "apply", "-f", "-");
+        var (exit, stdout, err) = Kubectl(args);
+        Assert.True(exit == 0, $"kubectl {string.Join(' ', args)}: {err}{stdout}");
+        return stdout;
+    }
+
+    /// <summary>`kubectl apply -f -` of <paramref name="manifest"/>, which must succeed: its standard output.</summary>
+    public string Apply(string manifest)
+    {
+        var (exit, stdout, err) = KubectlWithInput(manifest, "apply", "-f", "-");
         Assert.True(exit == 0, err);
+        return stdout;
+    }
+
+    /// <summary>`kubectl ARGS -o json`, which must succeed.</summary>
+    public JsonObject Json(params string[] args) => JsonNode.Parse(Ok([.. args, "-o", "json"]))!.AsObject();
+
+    /// <summary>The items of a list `kubectl get` answers.</summary>
+    public List<JsonObject> Items(params string[] args) => Json(args)["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
+
+    /// <summary>Reads until <paramref name="done"/> holds; fails with the last value and the daemon's log.</summary>
+    public async Task<T> EventuallyAsync<T>(Func<T> read, Func<T, bool> done, string what, int seconds = 90)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        T value;
+        while (!done(value = read()))
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"{what}: not within {seconds} s; last: {(value is JsonNode n ? n.ToJsonString() : value is IEnumerable<JsonObject> l ? string.Join("\n", l.Select(x => x.ToJsonString())) : value?.ToString())}\n{Daemon.Output}");
+            await Task.Delay(250);
+        }
+        return value;
     }
 
     /// <summary>One object as JSON (`kubectl get KIND NAME -o json`), which must exist.</summary>
@@ -107,6 +139,9 @@ public sealed class ClusterDaemon : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Workloads first (so nothing makes pods again), then pods (their sandboxes hold mounts and a veth), then the daemon.
+        foreach (var kind in new[] { "deployments", "replicasets" })
+            Kubectl("delete", kind, "--all", "--all-namespaces", "--cascade=orphan", "--wait=false");
         Kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", "--wait=false");
         var pods = Path.Combine(Daemon.RunRoot, "pods");
         for (var i = 0; i < 150 && System.IO.Directory.Exists(pods) && System.IO.Directory.GetDirectories(pods).Length > 0; i++) await Task.Delay(100);

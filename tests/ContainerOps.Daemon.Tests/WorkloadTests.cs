@@ -7,11 +7,18 @@ namespace ContainerOps.Daemon.Tests;
 /// cascaded or orphaned on deletion; rollouts, history, undo, pause, resume, restart and scale.</summary>
 public sealed class WorkloadTests : IAsyncLifetime
 {
-    private ClusterSession _cluster = null!;
-    public async Task InitializeAsync() => _cluster = await ClusterSession.StartAsync();
+    private const string Image = "workload-tests/busybox:1";
+    private ClusterDaemon _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await ClusterDaemon.StartAsync(Image);
+        _cluster.KubectlTimeout = TimeSpan.FromSeconds(180); // rollout status waits for whole rollouts
+    }
+
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    private static string Template(string app, string image = ClusterSession.Image, string extraLabels = "") => $$"""
+    private static string Template(string app, string image = Image, string extraLabels = "") => $$"""
           template:
             metadata:
               labels: {app: {{app}}{{extraLabels}}}
@@ -25,7 +32,7 @@ public sealed class WorkloadTests : IAsyncLifetime
         _cluster.Items("get", "pods", "-l", $"app={app}").Where(p => p["metadata"]!["deletionTimestamp"] is null).ToList();
 
     private Task<List<JsonObject>> RunningAsync(string app, int count) =>
-        _cluster.EventuallyAsync(() => Pods(app), p => p.Count == count && p.All(ClusterSession.IsReady) && _cluster.Items("get", "pods", "-l", $"app={app}").Count == count,
+        _cluster.EventuallyAsync(() => Pods(app), p => p.Count == count && p.All(ClusterDaemon.IsReady) && _cluster.Items("get", "pods", "-l", $"app={app}").Count == count,
             $"{count} ready pods of {app}");
 
     [Fact]
@@ -117,7 +124,7 @@ public sealed class WorkloadTests : IAsyncLifetime
         // Undo (kubectl patches the template back from revision 1's set): revision 3, pods without the label.
         _cluster.Ok("rollout", "undo", "deployment/web");
         Assert.Contains("successfully rolled out", _cluster.Ok("rollout", "status", "deployment/web", "--timeout=120s"));
-        await _cluster.EventuallyAsync(() => Pods("web"), p => p.Count == 3 && p.All(x => x["metadata"]!["labels"]!["track"] is null) && p.All(ClusterSession.IsReady), "pods of revision 1's template");
+        await _cluster.EventuallyAsync(() => Pods("web"), p => p.Count == 3 && p.All(x => x["metadata"]!["labels"]!["track"] is null) && p.All(ClusterDaemon.IsReady), "pods of revision 1's template");
         Assert.Equal("3", _cluster.Json("get", "deployment", "web")["metadata"]!["annotations"]!["deployment.kubernetes.io/revision"]!.GetValue<string>());
         Assert.Equal(2, _cluster.Items("get", "rs", "-l", "app=web").Count);
 
