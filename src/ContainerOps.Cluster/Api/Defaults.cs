@@ -53,6 +53,15 @@ internal static class Defaults
                 Template(spec);
                 if (creating) o.Remove("status");
                 break;
+            case "CronJob":
+                if (spec is null) break;
+                spec["concurrencyPolicy"] ??= "Allow";
+                spec["suspend"] ??= false;
+                spec["successfulJobsHistoryLimit"] ??= 3;
+                spec["failedJobsHistoryLimit"] ??= 1;
+                if (spec["jobTemplate"]?["spec"] is JsonObject jobSpec) Template(jobSpec);
+                if (creating) o.Remove("status");
+                break;
             case "Service":
                 spec = Ensure(o, "spec");
                 ServiceSpec(spec);

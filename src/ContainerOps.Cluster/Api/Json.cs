@@ -45,6 +45,9 @@ internal static class Json
         return a;
     }
 
+    /// <summary>A time as the API writes one (RFC 3339, UTC, whole seconds).</summary>
+    public static string Timestamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     public static byte[] Bytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, JsonContext.JsonNodeInfo);
 }
 

@@ -83,6 +83,7 @@ public static class ResourceKinds
     public static ResourceKind ReplicaSet { get; } = All.First(k => k.Kind == "ReplicaSet");
     public static ResourceKind Deployment { get; } = All.First(k => k.Kind == "Deployment");
     public static ResourceKind Job { get; } = All.First(k => k.Kind == "Job");
+    public static ResourceKind CronJob { get; } = All.First(k => k.Kind == "CronJob");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);

@@ -97,6 +97,20 @@ public static partial class Validation
                 if (old?["spec"]?["template"] is JsonNode oldTemplate && spec["template"] is JsonNode newTemplate && !JsonNode.DeepEquals(oldTemplate, newTemplate))
                     errors.Add(FieldError.Invalid("spec.template", null, "field is immutable"));
                 break;
+            case "CronJob":
+                if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
+                CronSchedule.Read(spec, out var scheduleErrors);
+                errors.AddRange(scheduleErrors);
+                // Its Jobs are named NAME-<11 digits>, and a Job's name must fit a label value.
+                if (name is { Length: > 52 }) errors.Add(FieldError.Invalid("metadata.name", name, "must be no more than 52 characters"));
+                if (spec["jobTemplate"]?["spec"]?["template"]?["spec"] is JsonObject cronPod) PodSpec(cronPod, "spec.jobTemplate.spec.template.spec", errors, forJob: true);
+                else errors.Add(FieldError.Required("spec.jobTemplate.spec.template.spec"));
+                if (spec["concurrencyPolicy"] is { } policy && Json.Str(policy) is not ("Allow" or "Forbid" or "Replace"))
+                    errors.Add(FieldError.Unsupported("spec.concurrencyPolicy", Json.Str(policy), ["Allow", "Forbid", "Replace"]));
+                foreach (var field in new[] { "startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit" })
+                    if (spec[field] is JsonValue v && v.TryGetValue<long>(out var n) && n < 0)
+                        errors.Add(FieldError.Invalid($"spec.{field}", n.ToString(), "must be greater than or equal to 0"));
+                break;
             case "Service":
                 Service(spec ?? new JsonObject(), old?["spec"] as JsonObject, errors);
                 break;

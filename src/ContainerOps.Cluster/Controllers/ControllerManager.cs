@@ -18,6 +18,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new EndpointsController(),
         _ => new DeploymentController(),
         _ => new JobController(),
+        _ => new CronJobController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
@@ -35,6 +36,9 @@ public sealed class ControllerManager : IAsyncDisposable
         Context.Informers.Start();
         foreach (var runner in _runners) runner.Start(Context.Options.Workers);
     }
+
+    /// <summary>Every controller's queue is empty and no key is in hand (looks planned for later do not count).</summary>
+    public bool IsIdle => _runners.All(r => r.Queue.IsIdle);
 
     /// <summary>The manager over <paramref name="host"/>'s control plane, started when the control plane starts (at once
     /// if it has); <paramref name="nodeControllers"/> are what the node adds (the service proxy) on the same informers.</summary>

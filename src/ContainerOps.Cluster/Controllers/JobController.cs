@@ -260,7 +260,7 @@ public sealed class JobController : IController
     }
 
     /// <summary>When the job finished (its Complete or Failed condition), if it has.</summary>
-    private static DateTimeOffset? Finished(JsonObject status) =>
+    public static DateTimeOffset? Finished(JsonObject status) =>
         (status["conditions"] as JsonArray)?.OfType<JsonObject>()
             .Where(c => Json.Str(c["type"]) is "Complete" or "Failed" && Json.Str(c["status"]) == "True")
             .Select(c => PodStates.Time(c["lastTransitionTime"])).FirstOrDefault(t => t is not null);
@@ -319,5 +319,5 @@ public sealed class JobController : IController
         else conditions.Add((JsonNode)condition);
     }
 
-    private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+    private static string Stamp(DateTimeOffset t) => Json.Timestamp(t);
 }

@@ -136,6 +136,12 @@ public sealed class WorkQueue : IDisposable
         get { lock (_lock) return _queue.Count; }
     }
 
+    /// <summary>Nothing queued and nothing being worked on (keys waiting for their delay do not count).</summary>
+    public bool IsIdle
+    {
+        get { lock (_lock) return _queue.Count == 0 && _processing.Count == 0; }
+    }
+
     /// <summary>Stops handing out keys: waiting workers get null; delayed adds are dropped.</summary>
     public void ShutDown()
     {
