@@ -72,6 +72,16 @@
         'Suspend-Deployment'
         'Resume-Deployment'
         'Restart-Deployment'
+        'Get-ClusterJob'
+        'Start-ClusterJob'
+        'Wait-ClusterJob'
+        'Remove-ClusterJob'
+        'Get-CronJob'
+        'Set-CronJob'
+        'Start-CronJob'
+        'Suspend-CronJob'
+        'Resume-CronJob'
+        'Remove-CronJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
