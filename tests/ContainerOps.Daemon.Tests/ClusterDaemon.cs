@@ -42,6 +42,15 @@ public sealed class ClusterDaemon : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the daemon with SIGKILL, as a crash would, and starts it again on the same state root; the
+    /// kubeconfig follows the new TLS port.</summary>
+    public async Task CrashAndRestartAsync()
+    {
+        Daemon.Crash();
+        Daemon.Start();
+        await WriteKubeconfigAsync();
+    }
+
     public (int Exit, string Out, string Err) Kubectl(params string[] args) => KubectlWithInput(null, args);
 
     public (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args)
