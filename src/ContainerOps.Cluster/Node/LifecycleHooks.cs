@@ -13,9 +13,8 @@ internal static class LifecycleHooks
 {
     /// <summary>The container's spec in the pod (app or init container) by name.</summary>
     public static JsonObject? SpecOf(JsonObject pod, string container) =>
-        new[] { "containers", "initContainers" }
-            .SelectMany(list => pod["spec"]?[list] is JsonArray a ? a.OfType<JsonObject>() : [])
-            .FirstOrDefault(c => Json.Str(c["name"]) == container);
+        pod["spec"] is not JsonObject spec ? null
+            : PodStatusBuilder.Specs(spec, "containers").Concat(PodStatusBuilder.Specs(spec, "initContainers")).FirstOrDefault(c => Json.Str(c["name"]) == container);
 
     /// <summary>Runs postStart if the container has one: true when there is none or it succeeded.</summary>
     public static async Task<bool> PostStartAsync(INodeRuntime runtime, ClusterObjects objects, JsonObject pod, RuntimeContainer c, string? podIp, CancellationToken ct)
