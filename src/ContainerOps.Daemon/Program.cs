@@ -75,7 +75,7 @@ public static partial class Program
         var serviceControllers = ServiceNetworking.NodeControllers(options, app.Services.GetRequiredService<ContainerNetworking>());
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
         // The controllers start with the control plane, like the node agent, and stop before the store closes.
-        await using var controllers = ControllerManager.StartWhenActive(cluster, new ControllerOptions(), app.Logger, serviceControllers);
+        await using var controllers = ControllerManager.StartWhenActive(cluster, options.Node.Controllers, app.Logger, serviceControllers);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.UseWebSockets(); // before the cluster API: kubectl exec and attach are WebSocket connections

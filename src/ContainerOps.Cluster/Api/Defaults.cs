@@ -62,6 +62,11 @@ internal static class Defaults
                 if (spec["jobTemplate"]?["spec"] is JsonObject jobSpec) Template(jobSpec);
                 if (creating) o.Remove("status");
                 break;
+            case "HorizontalPodAutoscaler":
+                if (spec is null) break;
+                spec["minReplicas"] ??= 1;
+                if (creating) o.Remove("status");
+                break;
             case "Service":
                 spec = Ensure(o, "spec");
                 ServiceSpec(spec);

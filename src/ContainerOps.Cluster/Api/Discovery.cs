@@ -24,10 +24,12 @@ public static class Discovery
         ["serverAddressByClientCIDRs"] = new JsonArray((JsonNode)new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = "" }),
     };
 
-    public static JsonObject ApiGroupList()
+    /// <param name="served">Groups served beside the stored kinds' (metrics.k8s.io when a node measures).</param>
+    public static JsonObject ApiGroupList(IEnumerable<JsonObject> served)
     {
         var groups = new JsonArray();
         foreach (var g in ResourceKinds.Groups) groups.Add((JsonNode?)Group(g.Key));
+        foreach (var g in served) groups.Add((JsonNode?)g);
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
     }
 

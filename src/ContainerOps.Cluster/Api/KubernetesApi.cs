@@ -23,6 +23,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     /// <summary>Who serves pods' log, exec, attach and portforward: the node agent, once it runs.</summary>
     public IPodConnections? PodConnections { get; set; }
 
+    /// <summary>What the node measures (metrics.k8s.io, the autoscaler's input): the node agent, once it runs.</summary>
+    public IResourceMetrics? Metrics { get; set; }
+
     /// <summary>The pod subresources that are connections to the node, with the verbs Kubernetes takes for each.</summary>
     private static bool IsPodConnection(string sub, string method) => (sub, method) switch
     {
@@ -72,12 +75,15 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiVersions());
                 return ResourceAsync(ctx, "", segments[1], segments[2..]);
             case "apis":
-                if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiGroupList());
+                if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiGroupList(Metrics is not null ? [MetricsApi.GroupDocument()] : []));
+                if (segments[1] == MetricsApi.Group) return MetricsAsync(ctx, segments[2..]);
                 if (segments.Length == 2) return WriteAsync(ctx, 200, Discovery.Group(segments[1]) ?? throw StatusException.PathNotFound());
                 return ResourceAsync(ctx, segments[1], segments[2], segments[3..]);
         }
         throw StatusException.PathNotFound();
     }
+
+    private async Task MetricsAsync(HttpContext ctx, string[] rest) => await WriteAsync(ctx, 200, await MetricsApi.ServeAsync(ctx, objects, Metrics, rest));
 
     /// <summary>/openapi/v2, which kubectl before 1.27 reads for validation (as protobuf): a document with no
     /// definitions, so clients skip schema validation of every kind and the server's own validation decides.</summary>

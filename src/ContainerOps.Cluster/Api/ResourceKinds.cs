@@ -84,6 +84,7 @@ public static class ResourceKinds
     public static ResourceKind Deployment { get; } = All.First(k => k.Kind == "Deployment");
     public static ResourceKind Job { get; } = All.First(k => k.Kind == "Job");
     public static ResourceKind CronJob { get; } = All.First(k => k.Kind == "CronJob");
+    public static ResourceKind HorizontalPodAutoscaler { get; } = All.First(k => k.Kind == "HorizontalPodAutoscaler");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);

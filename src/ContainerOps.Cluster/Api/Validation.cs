@@ -111,6 +111,17 @@ public static partial class Validation
                     if (spec[field] is JsonValue v && v.TryGetValue<long>(out var n) && n < 0)
                         errors.Add(FieldError.Invalid($"spec.{field}", n.ToString(), "must be greater than or equal to 0"));
                 break;
+            case "HorizontalPodAutoscaler":
+                if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
+                if (Json.Str(spec["scaleTargetRef"]?["kind"]) is null) errors.Add(FieldError.Required("spec.scaleTargetRef.kind"));
+                if (Json.Str(spec["scaleTargetRef"]?["name"]) is null) errors.Add(FieldError.Required("spec.scaleTargetRef.name"));
+                var maxReplicas = spec["maxReplicas"] is JsonValue mx && mx.TryGetValue<long>(out var mxv) ? mxv : (long?)null;
+                var minReplicas = spec["minReplicas"] is JsonValue mn && mn.TryGetValue<long>(out var mnv) ? mnv : 1;
+                if (maxReplicas is null) errors.Add(FieldError.Required("spec.maxReplicas"));
+                else if (maxReplicas < 1) errors.Add(FieldError.Invalid("spec.maxReplicas", maxReplicas.ToString(), "must be greater than or equal to 1"));
+                else if (minReplicas > maxReplicas) errors.Add(FieldError.Invalid("spec.minReplicas", minReplicas.ToString(), "must be less than or equal to maxReplicas"));
+                if (minReplicas < 0) errors.Add(FieldError.Invalid("spec.minReplicas", minReplicas.ToString(), "must be greater than or equal to 0"));
+                break;
             case "Service":
                 Service(spec ?? new JsonObject(), old?["spec"] as JsonObject, errors);
                 break;

@@ -43,6 +43,9 @@ public sealed class ControllerContext(ClusterObjects objects, SharedInformers in
     public ILogger Log { get; } = log;
     public TimeProvider Clock { get; } = clock ?? TimeProvider.System;
 
+    /// <summary>What the node measures (pods' CPU and memory), once a node agent runs: the autoscaler's input.</summary>
+    public Func<IResourceMetrics?> Metrics { get; set; } = () => null;
+
     /// <summary>An event recorder that names <paramref name="component"/> as the source.</summary>
     public EventRecorder Events(string component) => new(Objects, component, Clock);
 }
@@ -58,6 +61,9 @@ public sealed class ControllerOptions
     /// <summary>How long a controller waits for its own creations and deletions to arrive through the watch before it
     /// stops trusting its expectations (kube-controller-manager: 5 minutes).</summary>
     public TimeSpan ExpectationsTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>How often each HorizontalPodAutoscaler looks at its metrics (kube-controller-manager's
+    /// --horizontal-pod-autoscaler-sync-period: 15 s).</summary>
+    public TimeSpan HorizontalSyncPeriod { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>Runs one controller: its queue and N workers, each taking a key, reconciling it, and forgetting it on

@@ -19,6 +19,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new DeploymentController(),
         _ => new JobController(),
         _ => new CronJobController(),
+        _ => new HorizontalPodAutoscalerController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
@@ -48,6 +49,7 @@ public sealed class ControllerManager : IAsyncDisposable
         host.WhenActive(active =>
         {
             var manager = new ControllerManager(active.Objects, options, log, nodeControllers is null ? null : BuiltIn.Concat(nodeControllers));
+            manager.Context.Metrics = () => active.Api.Metrics;
             manager.Start();
             starter.Manager = manager;
         });

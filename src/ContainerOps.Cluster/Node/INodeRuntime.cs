@@ -36,6 +36,10 @@ public interface INodeRuntime
     /// <summary>Every container of a pod on this node (those with a pod uid label).</summary>
     IReadOnlyList<RuntimeContainer> ListPodContainers();
 
+    /// <summary>A running container's cgroup counters now (cumulative CPU time, memory in use), or null if it does not
+    /// run.</summary>
+    ContainerUsageSample? ReadUsage(string id);
+
     /// <summary>Makes (or refreshes) a pod volume on the node and returns its host path: an empty directory (on tmpfs
     /// for medium Memory), a checked host path, or a directory of files (ConfigMap, Secret, downward API). Throws
     /// <see cref="ContainerConfigException"/> when it cannot be made (a hostPath whose type does not match).</summary>
@@ -132,6 +136,9 @@ public sealed record PodVolume(string Name, PodVolumeKind Kind, bool Memory = fa
     IReadOnlyList<(string Path, byte[] Content, int Mode)>? Files = null);
 
 /// <summary>One container as the engine sees it.</summary>
+/// <summary>A container's cgroup counters at one moment: CPU time used since it started, and memory in use.</summary>
+public sealed record ContainerUsageSample(long CpuUsageNanos, long MemoryBytes);
+
 public sealed record RuntimeContainer(string Id, IReadOnlyDictionary<string, string> Labels, string Image, string ImageId,
     bool Running, bool Created, int ExitCode, bool OomKilled, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error)
 {

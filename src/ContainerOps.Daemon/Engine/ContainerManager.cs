@@ -815,6 +815,14 @@ public sealed partial class ContainerManager : IDisposable
         };
     }
 
+    /// <summary>A running container's cgroup counters now, or null if it does not run (or is not there).</summary>
+    public CgroupStats? ReadCgroupStats(string id)
+    {
+        if (!_containers.TryGetValue(id, out var entry) || !entry.Record.State.Running) return null;
+        try { return Runtime(entry.Record.HostConfig.Runtime).ReadStats(id); }
+        catch (IOException) { return null; } // it stopped while being read
+    }
+
     private ContainerRecord RunningRecord(string idOrName)
     {
         var r = Find(idOrName).Record;

@@ -22,6 +22,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
             var agent = new NodeAgent(active.Objects, runtime, options.Node.Agent, log);
             agent.Start();
             active.Api.PodConnections = new PodStreams(runtime, options.Node.Agent.NodeName);
+            active.Api.Metrics = new NodeMetrics(runtime, options.Node.Agent.NodeName);
             starter.Agent = agent;
         });
         return starter;
@@ -132,6 +133,9 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         try { await containers.RemoveAsync(id, force: true); }
         catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { }
     }
+
+    public ContainerUsageSample? ReadUsage(string id) =>
+        containers.ReadCgroupStats(id) is { } stats ? new ContainerUsageSample(stats.CpuUsageNanos, stats.MemoryUsage) : null;
 
     public IReadOnlyList<RuntimeContainer> ListPodContainers()
     {

@@ -8,6 +8,8 @@ namespace ContainerOps.Daemon.Engine;
 public sealed class NodeSettings
 {
     public NodeAgentOptions Agent { get; } = new();
+    /// <summary>The controllers' settings: `--hpa-sync-period SECONDS` (15 by default: tests shorten it).</summary>
+    public ContainerOps.Cluster.Controllers.ControllerOptions Controllers { get; } = new();
     public string PodSubnet { get; set; } = "10.42.0.0/24";
     /// <summary>The pod network's name among the daemon's networks.</summary>
     public string PodNetworkName { get; set; } = "pods";
@@ -27,6 +29,11 @@ public sealed class NodeSettings
             case "--node-name": Agent.NodeName = value(); return true;
             case "--pod-subnet": PodSubnet = value(); return true;
             case "--pod-backoff": SetBackoff(value()); return true;
+            case "--hpa-sync-period":
+                var text = value();
+                Controllers.HorizontalSyncPeriod = double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+                    ? TimeSpan.FromSeconds(seconds) : throw new ArgumentException($"--hpa-sync-period needs a number of seconds, not \"{text}\"");
+                return true;
             case "--cluster-domain": Agent.ClusterDomain = value().Trim('.').ToLowerInvariant(); return true;
             default: return false;
         }
