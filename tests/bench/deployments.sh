@@ -2,7 +2,8 @@
 # Deployments on one node, through the Kubernetes API on the daemon's socket: a deployment scaled 0 → COUNT (20) → 0,
 # timed until all COUNT pods are Ready (status.readyReplicas) and until none is left; a rolling update of ROLL (10)
 # replicas (maxSurge 25 %, maxUnavailable 25 %) timed from the template change to a complete rollout; the daemon's CPU
-# over 30 s idle with the controllers running and the ROLL pods up. A private daemon with its own roots, bridge
+# over 30 s idle with the controllers running and the ROLL pods up; a job of JOB (100) completions with parallelism
+# PAR (10), each pod `true`, timed from creation to Complete. A private daemon with its own roots, bridge
 # names, nftables table and pod subnet. Needs root and ./build.sh build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +11,8 @@ work=$(mktemp -d)
 source tests/bench/lib.sh
 n=${COUNT:-20}
 roll=${ROLL:-10}
+job=${JOB:-100}
+par=${PAR:-10}
 bench_install python3 busybox-static procps
 fs=$work/fs
 mkdir -p "$fs"
@@ -61,6 +64,7 @@ def complete(name, replicas):
 mode = sys.argv[2]
 if mode == "cleanup":
     for name in ("scale", "roll"): call("DELETE", f"{base}/{name}", {"propagationPolicy": "Background"})
+    call("DELETE", "/apis/batch/v1/namespaces/default/jobs/batch", {"propagationPolicy": "Background"})
     time.sleep(1)
     for p in call("GET", "/api/v1/namespaces/default/pods")[1]["items"]:
         call("DELETE", f"/api/v1/namespaces/default/pods/{p['metadata']['name']}", {"gracePeriodSeconds": 0})
@@ -82,10 +86,23 @@ if mode == "roll":
     call("PATCH", f"{base}/roll", {"spec": {"template": {"metadata": {"annotations": {"bench/rev": "2"}}}}}, "application/merge-patch+json")
     took = wait("rolling update", lambda: complete("roll", n) and len(pods("roll")) == n)
     print(f"rolling update of {n} replicas (maxSurge 25 %, maxUnavailable 25 %): complete in {took:.1f} s")
+if mode == "job":
+    n, p = int(sys.argv[3]), int(sys.argv[4])
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "batch"},
+           "spec": {"completions": n, "parallelism": p, "template": {"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                    "containers": [{"name": "c", "image": "bench/busybox:1", "command": ["true"]}]}}}}
+    start = time.monotonic()
+    assert call("POST", "/apis/batch/v1/namespaces/default/jobs", job)[0] == 201
+    def done():
+        s = call("GET", "/apis/batch/v1/namespaces/default/jobs/batch")[1].get("status", {})
+        return any(c["type"] == "Complete" and c["status"] == "True" for c in s.get("conditions", []))
+    took = wait("job complete", done, 900)
+    print(f"job of {n} completions, parallelism {p}: complete in {took:.1f} s")
 PY
 sleep 2
 python3 "$work/deploy.py" "$work/run/containerops.sock" scale "$n"
 python3 "$work/deploy.py" "$work/run/containerops.sock" roll "$roll"
+python3 "$work/deploy.py" "$work/run/containerops.sock" job "$job" "$par"
 sleep 5
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 t0=$(ticks); sleep 30; t1=$(ticks)
