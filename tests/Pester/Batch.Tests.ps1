@@ -16,6 +16,7 @@ Describe 'Cluster jobs and cron jobs through the cmdlets' -Skip:([bool]$skipReas
         $script:instance = New-TestInstance -Name batch
         & (Join-Path $instance.Repo 'examples/make-busybox-rootfs.sh') "$($instance.Temp)/busybox.tar"
         $null = Import-ContainerImage -Path "$($instance.Temp)/busybox.tar" -Reference 'pester-busybox:1' -Change 'CMD ["sh"]' -ErrorAction Stop
+        $null = Import-ContainerImage -Path "$($instance.Temp)/busybox.tar" -Reference 'busybox:1.36' -Change 'CMD ["sh"]' -ErrorAction Stop
     }
 
     AfterAll {
@@ -34,16 +35,16 @@ Describe 'Cluster jobs and cron jobs through the cmdlets' -Skip:([bool]$skipReas
     }
 
     It 'starts an indexed job from parameters, waits for it with progress and shows it as kubectl does' {
-        $job = Start-ClusterJob shards -Image pester-busybox:1 -Command sh, -c, 'echo "shard $JOB_COMPLETION_INDEX"' -Completions 3 -Parallelism 2 -Indexed
+        $job = Start-ClusterJob parts -Image pester-busybox:1 -Command sh, -c, 'echo "shard $JOB_COMPLETION_INDEX"' -Completions 3 -Parallelism 2 -Indexed
         $job.PSObject.TypeNames | Should -Contain 'ContainerOps.PowerShell.ClusterJobInfo'
         $done = $job | Wait-ClusterJob -TimeoutSec 120
         $done.Status | Should -Be 'Complete'
         $done.Completions | Should -Be '3/3'
         $done.Duration | Should -Not -BeNullOrEmpty
-        $table = Get-ClusterJob shards | Out-String
+        $table = Get-ClusterJob parts | Out-String
         $table | Should -Match 'NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE'
-        $table | Should -Match 'shards\s+Complete\s+3/3'
-        $logs = Get-Pod -Selector batch.kubernetes.io/job-name=shards | ForEach-Object { Get-PodLog $_.Name }
+        $table | Should -Match 'parts\s+Complete\s+3/3'
+        $logs = Get-Pod -Selector batch.kubernetes.io/job-name=parts | ForEach-Object { Get-PodLog $_.Name }
         ($logs | Sort-Object) | Should -Be @('shard 0', 'shard 1', 'shard 2')
     }
 
@@ -84,5 +85,16 @@ Describe 'Cluster jobs and cron jobs through the cmdlets' -Skip:([bool]$skipReas
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
         while ((Get-ClusterJob nightly-now -ErrorAction SilentlyContinue) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
         Get-ClusterJob nightly-now -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'runs the examples: an indexed job from its manifest, and a cron job applied from its manifest and run now' {
+        $repo = Resolve-Path "$PSScriptRoot/../.."
+        $job = Start-ClusterJob -Path "$repo/examples/batch/job.yaml" | Wait-ClusterJob -TimeoutSec 120
+        $job.Status | Should -Be 'Complete'
+        $job.Completions | Should -Be '5/5'
+        $cron = Set-CronJob -Path "$repo/examples/batch/cronjob.yaml"
+        $cron.TimeZone | Should -Be 'Europe/Berlin'
+        (Start-CronJob nightly-report | Wait-ClusterJob -TimeoutSec 120).Status | Should -Be 'Complete'
+        (Get-ClusterJob -CronJob nightly-report).Count | Should -Be 1
     }
 }
