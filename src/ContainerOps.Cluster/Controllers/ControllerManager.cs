@@ -18,6 +18,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new EndpointsController(),
         _ => new DeploymentController(),
         _ => new JobController(),
+        _ => new StatefulSetController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
