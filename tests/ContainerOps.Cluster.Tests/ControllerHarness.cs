@@ -8,8 +8,8 @@ namespace ContainerOps.Cluster.Tests;
 
 /// <summary>
 /// The controllers over the API in process, with a stand-in for the node: for each new pod it asks
-/// <c>kubelet</c> for the status to write (null: none, the pod stays Pending). Pods stay unbound, so a deleted pod
-/// goes at once. What the controllers decide is under test here; real pods and kubectl are in ContainerOps.Daemon.Tests.
+/// <c>kubelet</c> for the status to write (null: none, the pod stays Pending). Unbound pods go at once when deleted;
+/// bound ones (daemon pods) are finished by the stand-in once marked. What the controllers decide is under test here; real pods and kubectl are in ContainerOps.Daemon.Tests.
 /// </summary>
 public sealed class ControllerHarness : IAsyncDisposable
 {
@@ -46,9 +46,14 @@ public sealed class ControllerHarness : IAsyncDisposable
         {
             await foreach (var e in watch.ReadAllAsync(_stop.Token))
             {
-                if (e.Type != WatchEventType.Added) continue;
                 var pod = ClusterObjects.Parse(e.Object.Value);
-                if (await kubelet(pod) is { } status) SetPodStatus(pod, status);
+                if (e.Type == WatchEventType.Added && await kubelet(pod) is { } status) SetPodStatus(pod, status);
+                // A bound pod marked for deletion is finished at once, as a node would after its containers stopped.
+                if (e.Type == WatchEventType.Modified && pod["metadata"]!["deletionTimestamp"] is not null && Json.Str(pod["spec"]!["nodeName"]) is { Length: > 0 })
+                {
+                    try { Objects.Delete(ResourceKinds.Pod, Json.Str(pod["metadata"]!["namespace"]), Json.Str(pod["metadata"]!["name"])!, null, Json.Str(pod["metadata"]!["uid"]), dryRun: false, gracePeriodSeconds: 0); }
+                    catch (StatusException) { }
+                }
             }
         }
         catch (OperationCanceledException) { }

@@ -19,6 +19,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new DeploymentController(),
         _ => new JobController(),
         _ => new StatefulSetController(),
+        _ => new DaemonSetController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
