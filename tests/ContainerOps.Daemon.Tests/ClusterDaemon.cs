@@ -42,6 +42,15 @@ public sealed class ClusterDaemon : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the daemon with SIGKILL, as a crash would, and starts it again on the same state root; the
+    /// kubeconfig follows the new TLS port.</summary>
+    public async Task CrashAndRestartAsync()
+    {
+        Daemon.Crash();
+        Daemon.Start();
+        await WriteKubeconfigAsync();
+    }
+
     public (int Exit, string Out, string Err) Kubectl(params string[] args) => KubectlWithInput(null, args);
 
     public (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args)
@@ -140,7 +149,7 @@ public sealed class ClusterDaemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Workloads first (so nothing makes pods again), then pods (their sandboxes hold mounts and a veth), then the daemon.
-        foreach (var kind in new[] { "deployments", "replicasets" })
+        foreach (var kind in new[] { "deployments", "replicasets", "statefulsets", "daemonsets" })
             Kubectl("delete", kind, "--all", "--all-namespaces", "--cascade=orphan", "--wait=false");
         Kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", "--wait=false");
         var pods = Path.Combine(Daemon.RunRoot, "pods");
