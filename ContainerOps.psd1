@@ -72,6 +72,9 @@
         'Suspend-Deployment'
         'Resume-Deployment'
         'Restart-Deployment'
+        'Get-StatefulSet'
+        'Set-StatefulSet'
+        'Get-DaemonSet'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -53,6 +53,7 @@ public sealed class DaemonSetTests : IAsyncLifetime
         var ds = _cluster.Json("get", "ds", "agent");
         Assert.Equal(1, ds["status"]!["desiredNumberScheduled"]!.GetValue<int>());
         Assert.Equal(1, ds["status"]!["numberReady"]!.GetValue<int>());
+        Assert.Matches(@"(?m)^agent\s+1\s+1\s+1\s+1\s+1\s+kubernetes.io/hostname=", _cluster.Ok("get", "ds", "agent"));
         var elsewhere = await _cluster.WaitForAsync("ds", "elsewhere", d => d["status"]?["observedGeneration"]?.GetValue<long>() == 1);
         Assert.Equal(0, elsewhere["status"]!["desiredNumberScheduled"]!.GetValue<int>());
         Assert.Empty(Pods("elsewhere"));

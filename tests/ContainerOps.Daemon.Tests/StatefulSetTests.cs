@@ -90,6 +90,7 @@ public sealed class StatefulSetTests : IAsyncLifetime
         }
         var sts = _cluster.Json("get", "sts", "web");
         Assert.Equal(3, sts["status"]!["readyReplicas"]!.GetValue<int>());
+        Assert.Matches(@"(?m)^web\s+3/3\s", _cluster.Ok("get", "sts", "web"));
         Assert.Contains("partitioned roll out complete: 3 new pods have been updated", _cluster.Ok("rollout", "status", "sts/web"));
 
         // The headless service's names: web-0.web resolves to web-0's address from another pod.
@@ -157,24 +158,29 @@ public sealed class StatefulSetTests : IAsyncLifetime
         _cluster.Apply(StatefulSet("db", 4));
         await ReadyAsync("db", "db-0", "db-1", "db-2", "db-3");
 
-        // Killed as soon as the scale-down has begun (the top pod marked for deletion).
+        // Killed as soon as the scale-down has begun (the top pod marked for deletion, the others still there).
         _cluster.Ok("scale", "sts", "db", "--replicas=1");
-        await _cluster.EventuallyAsync(() => Pods("db"), p => p.Any(x => x["metadata"]!["deletionTimestamp"] is not null), "the scale-down begun", 60);
+        var begun = await _cluster.EventuallyAsync(() => Pods("db"), p => p.Any(x => x["metadata"]!["deletionTimestamp"] is not null), "the scale-down begun", 60);
         await _cluster.CrashAndRestartAsync();
-        await ReadyAsync("db", "db-0");
-        Assert.All((await RunningUidsAsync()).Values, uids => Assert.Single(uids));
+        Assert.True(begun.Count >= 3, $"the scale-down was nearly over before the crash ({begun.Count} pods left)");
+        await FinishesWithOrdinalsOnceAsync("db-0");
 
         // Killed in the middle of a scale-up, right after the first new pod exists.
-        _cluster.Ok("scale", "sts", "db", "--replicas=4");
-        await _cluster.EventuallyAsync(() => Pods("db"), p => p.Count >= 2, "the scale-up begun", 60);
+        _cluster.Ok("scale", "sts", "db", "--replicas=6");
+        begun = await _cluster.EventuallyAsync(() => Pods("db"), p => p.Count >= 2, "the scale-up begun", 60);
         await _cluster.CrashAndRestartAsync();
-        var pods = await _cluster.EventuallyAsync(() => Pods("db"), p =>
+        Assert.True(begun.Count < 6, "the scale-up was over before the crash");
+        var pods = await FinishesWithOrdinalsOnceAsync("db-0", "db-1", "db-2", "db-3", "db-4", "db-5");
+        Assert.Equal(6, pods.Select(p => p["metadata"]!["uid"]!.GetValue<string>()).Distinct().Count());
+        Assert.Equal(6, _cluster.Json("get", "sts", "db")["status"]!["readyReplicas"]!.GetValue<int>());
+    }
+
+    /// <summary>Waits for exactly these pods, ready; at every look, no pod name runs with two pod uids at once.</summary>
+    private Task<List<JsonObject>> FinishesWithOrdinalsOnceAsync(params string[] names) =>
+        _cluster.EventuallyAsync(() => Pods("db"), p =>
         {
             var running = RunningUidsAsync().GetAwaiter().GetResult();
             Assert.All(running, kv => Assert.True(kv.Value.Count == 1, $"{kv.Key} runs as {string.Join(", ", kv.Value)}"));
-            return p.Select(Name).Order().SequenceEqual(["db-0", "db-1", "db-2", "db-3"]) && p.All(ClusterDaemon.IsReady);
-        }, "4 ready after the restart");
-        Assert.Equal(4, pods.Select(p => p["metadata"]!["uid"]!.GetValue<string>()).Distinct().Count());
-        Assert.Equal(4, _cluster.Json("get", "sts", "db")["status"]!["readyReplicas"]!.GetValue<int>());
-    }
+            return p.Select(Name).Order().SequenceEqual(names) && p.All(x => ClusterDaemon.IsReady(x) && x["metadata"]!["deletionTimestamp"] is null);
+        }, $"{string.Join(", ", names)} ready after the restart");
 }

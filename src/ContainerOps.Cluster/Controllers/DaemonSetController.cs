@@ -68,17 +68,11 @@ public sealed class DaemonSetController : IController
     {
         var pod = e.Object;
         var owner = OwnerKey(pod);
-        switch (e.Type)
+        if (owner is not null)
         {
-            case WatchEventType.Added when owner is not null:
-                _expectations.CreationObserved(owner);
-                break;
-            case WatchEventType.Modified when owner is not null && OwnerReferences.IsBeingDeleted(pod) && !OwnerReferences.IsBeingDeleted(e.Old!):
-            case WatchEventType.Deleted when owner is not null:
-                _expectations.DeletionObserved(owner, Informer.KeyOf(pod));
-                break;
+            _expectations.Observe(e, owner);
+            _queue.Add(owner);
         }
-        if (owner is not null) _queue.Add(owner);
         if (e.Old is not null && OwnerKey(e.Old) is { } before && before != owner) _queue.Add(before);
         if (owner is null && e.Type != WatchEventType.Deleted)
             foreach (var set in _sets.List(Json.Str(pod["metadata"]?["namespace"])))
