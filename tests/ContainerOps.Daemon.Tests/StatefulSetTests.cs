@@ -149,6 +149,12 @@ public sealed class StatefulSetTests : IAsyncLifetime
         _cluster.Ok("rollout", "status", "sts/web", "--timeout=150s");
         pods = await ReadyAsync("web", "web-0", "web-1", "web-2");
         Assert.All(pods, p => Assert.Equal("v1", Version(p)));
+
+        // Restart replaces every pod, from the top, under the same names.
+        var beforeRestart = pods.Select(p => p["metadata"]!["uid"]!.GetValue<string>()).ToHashSet();
+        _cluster.Ok("rollout", "restart", "sts/web");
+        _cluster.Ok("rollout", "status", "sts/web", "--timeout=150s");
+        await _cluster.EventuallyAsync(() => Pods("web"), p => p.Count == 3 && p.All(x => ClusterDaemon.IsReady(x) && !beforeRestart.Contains(x["metadata"]!["uid"]!.GetValue<string>())), "all pods restarted");
         Console.WriteLine($"statefulset of 3 (OrderedReady) from apply to all ready: {upIn.TotalSeconds:F1} s");
     }
 
