@@ -19,7 +19,6 @@ Describe 'StatefulSets and DaemonSets through the cmdlets' -Skip:([bool]$skipRea
         $null = Import-ContainerImage -Path "$($instance.Temp)/busybox.tar" -Reference 'pester-busybox:1' -Change 'CMD ["sleep", "3600"]' -ErrorAction Stop
         $script:kubeconfig = Join-Path $instance.Temp 'kubeconfig'
         Get-ClusterKubeConfig -Path $kubeconfig
-        function script:Invoke-Kubectl { kubectl --kubeconfig $kubeconfig @args 2>&1 }
         $manifest = @'
 apiVersion: apps/v1
 kind: StatefulSet
@@ -57,7 +56,12 @@ spec:
     }
 
     AfterAll {
-        Invoke-Kubectl delete statefulset,daemonset --all --cascade=orphan --wait=false | Out-Null
+        # The sets first, so that nothing makes pods again (their pods go with them), then any pod left.
+        kubectl --kubeconfig $script:kubeconfig delete statefulset,daemonset --all --timeout=60s 2>&1 | Out-Null
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (((Get-StatefulSet -ErrorAction SilentlyContinue) -or (Get-DaemonSet -ErrorAction SilentlyContinue)) -and [DateTime]::UtcNow -lt $deadline) {
+            Start-Sleep -Milliseconds 300
+        }
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
         while ((Get-Pod -AllNamespaces -ErrorAction SilentlyContinue) -and [DateTime]::UtcNow -lt $deadline) {
             Get-Pod -AllNamespaces -ErrorAction SilentlyContinue | Remove-Pod -GracePeriod 0 -Force -ErrorAction SilentlyContinue
