@@ -82,6 +82,9 @@
         'Suspend-CronJob'
         'Resume-CronJob'
         'Remove-CronJob'
+        'Get-StatefulSet'
+        'Set-StatefulSet'
+        'Get-DaemonSet'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

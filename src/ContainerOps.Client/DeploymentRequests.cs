@@ -6,7 +6,7 @@ namespace ContainerOps.Client;
 /// the cmdlets and the CLI; errors as <see cref="PodRequests"/> makes them.</summary>
 public static class DeploymentRequests
 {
-    private static string Collection(string? ns, string resource) =>
+    internal static string Collection(string? ns, string resource) =>
         ns is null ? $"apis/apps/v1/{resource}" : $"apis/apps/v1/namespaces/{Uri.EscapeDataString(ns)}/{resource}";
 
     private static string DeploymentPath(string ns, string name) => $"{Collection(ns, "deployments")}/{Uri.EscapeDataString(name)}";
@@ -17,7 +17,7 @@ public static class DeploymentRequests
     public static async Task<List<JsonObject>> ListReplicaSetsAsync(this IContainerOpsClient client, string ns, string? labelSelector = null, CancellationToken ct = default) =>
         await ListAsync(client, Collection(ns, "replicasets"), labelSelector, ct);
 
-    private static async Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string path, string? labelSelector, CancellationToken ct)
+    internal static async Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string path, string? labelSelector, CancellationToken ct)
     {
         if (labelSelector is { Length: > 0 }) path += "?labelSelector=" + Uri.EscapeDataString(labelSelector);
         var list = await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct);
@@ -32,9 +32,12 @@ public static class DeploymentRequests
 
     /// <summary>Read, change, write back with the resourceVersion read (so nobody's change in between is lost), retried
     /// on a conflict. <paramref name="subresource"/> "scale" changes the Scale object instead.</summary>
-    public static async Task<JsonObject> UpdateDeploymentAsync(this IContainerOpsClient client, string ns, string name, Action<JsonObject> change, string? subresource = null, CancellationToken ct = default)
+    public static Task<JsonObject> UpdateDeploymentAsync(this IContainerOpsClient client, string ns, string name, Action<JsonObject> change, string? subresource = null, CancellationToken ct = default) =>
+        UpdateAsync(client, DeploymentPath(ns, name) + (subresource is null ? "" : "/" + subresource), change, ct);
+
+    /// <summary>Read, change, write back the object at <paramref name="path"/>, retried on a conflict.</summary>
+    internal static async Task<JsonObject> UpdateAsync(IContainerOpsClient client, string path, Action<JsonObject> change, CancellationToken ct)
     {
-        var path = DeploymentPath(ns, name) + (subresource is null ? "" : "/" + subresource);
         for (var attempt = 0; ; attempt++)
         {
             var current = (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct))!;

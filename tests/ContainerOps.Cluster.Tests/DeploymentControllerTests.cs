@@ -12,57 +12,12 @@ namespace ContainerOps.Cluster.Tests;
 /// commands are in ContainerOps.Daemon.Tests.</summary>
 public sealed class DeploymentControllerTests : IAsyncLifetime
 {
-    private ApiServer _api = null!;
-    private ControllerManager _controllers = null!;
-    private readonly CancellationTokenSource _stop = new();
-    private Task _kubelet = Task.CompletedTask;
+    private readonly ControllerHarness _harness = ControllerHarness.WithReadyPods();
+    private ApiServer _api => _harness.Api;
 
-    public Task InitializeAsync()
-    {
-        _api = new ApiServer();
-        var objects = new ClusterObjects(_api.Store);
-        _controllers = new ControllerManager(objects, new ControllerOptions(), NullLogger.Instance);
-        _controllers.Start();
-        _kubelet = Task.Run(() => MarkPodsReadyAsync(objects));
-        return Task.CompletedTask;
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        _stop.Cancel();
-        await _kubelet.ContinueWith(_ => { });
-        await _controllers.DisposeAsync();
-        await _api.DisposeAsync();
-    }
-
-    private async Task MarkPodsReadyAsync(ClusterObjects objects)
-    {
-        using var watch = _api.Store.Watch(ResourceKinds.Pod.Key(null, null), _api.Store.CurrentRevision);
-        try
-        {
-            await foreach (var e in watch.ReadAllAsync(_stop.Token))
-            {
-                if (e.Type != WatchEventType.Added) continue;
-                var pod = ClusterObjects.Parse(e.Object.Value);
-                if (Json.Str(pod["spec"]!["containers"]![0]!["image"]) == "never:ready") continue;
-                var now = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
-                try
-                {
-                    objects.Update(ResourceKinds.Pod, "default", Json.Str(pod["metadata"]!["name"])!, null, p =>
-                    {
-                        p["status"] = new JsonObject
-                        {
-                            ["phase"] = "Running",
-                            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True", ["lastTransitionTime"] = now }),
-                        };
-                        return p;
-                    }, statusOnly: true, dryRun: false);
-                }
-                catch (StatusException) { }
-            }
-        }
-        catch (OperationCanceledException) { }
-    }
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
 
     private static string Deployment(string name, int replicas, string image, string extra = "") => """
         {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"NAME"},
@@ -80,17 +35,8 @@ public sealed class DeploymentControllerTests : IAsyncLifetime
     private async Task<List<JsonObject>> PodsAsync(string app) =>
         (await GetAsync($"/api/v1/namespaces/default/pods?labelSelector=app%3D{app}"))["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
 
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int seconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        T value;
-        while (!done(value = await read()))
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{what}: not within {seconds} s; last: {(value is JsonNode n ? n.ToJsonString() : value is IEnumerable<JsonObject> l ? string.Join("\n", l.Select(x => x.ToJsonString())) : value?.ToString())}");
-            await Task.Delay(50);
-        }
-        return value;
-    }
+    private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int seconds = 15) =>
+        ControllerHarness.EventuallyAsync(read, done, what, seconds);
 
     private static int Int(JsonNode? n) => n?.GetValue<int>() ?? 0;
     private static JsonObject? Condition(JsonObject d, string type) =>

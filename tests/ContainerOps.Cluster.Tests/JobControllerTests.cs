@@ -11,56 +11,28 @@ namespace ContainerOps.Cluster.Tests;
 /// ContainerOps.Daemon.Tests.</summary>
 public sealed class JobControllerTests : IAsyncLifetime
 {
-    private ApiServer _api = null!;
-    private ControllerManager _controllers = null!;
-    private readonly CancellationTokenSource _stop = new();
-    private Task _kubelet = Task.CompletedTask;
+    private readonly ControllerHarness _harness;
+    private ApiServer _api => _harness.Api;
     private int _mostActive;
 
-    public Task InitializeAsync()
-    {
-        _api = new ApiServer();
-        var objects = new ClusterObjects(_api.Store);
-        _controllers = new ControllerManager(objects, new ControllerOptions(), NullLogger.Instance);
-        _controllers.Start();
-        _kubelet = Task.Run(() => FinishPodsAsync(objects));
-        return Task.CompletedTask;
-    }
+    public JobControllerTests() => _harness = new ControllerHarness(FinishPodAsync);
 
-    public async Task DisposeAsync()
-    {
-        _stop.Cancel();
-        await _kubelet.ContinueWith(_ => { });
-        await _controllers.DisposeAsync();
-        await _api.DisposeAsync();
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    private async Task FinishPodsAsync(ClusterObjects objects)
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    private async Task<JsonObject?> FinishPodAsync(JsonObject pod)
     {
-        using var watch = _api.Store.Watch(ResourceKinds.Pod.Key(null, null), _api.Store.CurrentRevision);
-        try
+        var running = _api.Store.List(ResourceKinds.Pod.Key("default", null)).Items
+            .Count(i => ClusterObjects.Parse(i.Value)["metadata"]!["deletionTimestamp"] is null && Json.Str(ClusterObjects.Parse(i.Value)["status"]?["phase"]) is "Pending" or "Running");
+        _mostActive = Math.Max(_mostActive, running);
+        await Task.Delay(30);
+        return Json.Str(pod["spec"]!["containers"]![0]!["image"]) switch
         {
-            await foreach (var e in watch.ReadAllAsync(_stop.Token))
-            {
-                if (e.Type != WatchEventType.Added) continue;
-                var pod = ClusterObjects.Parse(e.Object.Value);
-                var running = _api.Store.List(ResourceKinds.Pod.Key("default", null)).Items
-                    .Count(i => ClusterObjects.Parse(i.Value)["metadata"]!["deletionTimestamp"] is null && Json.Str(ClusterObjects.Parse(i.Value)["status"]?["phase"]) is "Pending" or "Running");
-                _mostActive = Math.Max(_mostActive, running);
-                var image = Json.Str(pod["spec"]!["containers"]![0]!["image"]);
-                await Task.Delay(30);
-                var now = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
-                var status = image switch
-                {
-                    "ok" => new JsonObject { ["phase"] = "Succeeded" },
-                    "fail" => new JsonObject { ["phase"] = "Failed" },
-                    _ => new JsonObject { ["phase"] = "Running", ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True", ["lastTransitionTime"] = now }) },
-                };
-                try { objects.Update(ResourceKinds.Pod, "default", Json.Str(pod["metadata"]!["name"])!, null, p => { p["status"] = status; return p; }, statusOnly: true, dryRun: false); }
-                catch (StatusException) { }
-            }
-        }
-        catch (OperationCanceledException) { }
+            "ok" => new JsonObject { ["phase"] = "Succeeded" },
+            "fail" => new JsonObject { ["phase"] = "Failed" },
+            _ => ControllerHarness.RunningAndReady(),
+        };
     }
 
     private static string Job(string name, string image, string extra = "") => """
@@ -76,17 +48,8 @@ public sealed class JobControllerTests : IAsyncLifetime
     private static bool Has(JsonObject job, string type, string? reason = null) =>
         job["status"]?["conditions"]?.AsArray().OfType<JsonObject>().Any(c => Json.Str(c["type"]) == type && Json.Str(c["status"]) == "True" && (reason is null || Json.Str(c["reason"]) == reason)) == true;
 
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int seconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        T value;
-        while (!done(value = await read()))
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{what}: not within {seconds} s; last: {(value is JsonNode n ? n.ToJsonString() : value?.ToString())}");
-            await Task.Delay(50);
-        }
-        return value;
-    }
+    private static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int seconds = 15) =>
+        ControllerHarness.EventuallyAsync(read, done, what, seconds);
 
     [Fact]
     public async Task AJobRunsItsCompletionsAtMostParallelismAtATimeAndCompletes()

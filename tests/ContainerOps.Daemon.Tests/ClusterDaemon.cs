@@ -149,7 +149,7 @@ public sealed class ClusterDaemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Workloads first (so nothing makes pods again), then pods (their sandboxes hold mounts and a veth), then the daemon.
-        foreach (var kind in new[] { "cronjobs", "jobs", "deployments", "replicasets" })
+        foreach (var kind in new[] { "cronjobs", "jobs", "deployments", "replicasets", "statefulsets", "daemonsets" })
             Kubectl("delete", kind, "--all", "--all-namespaces", "--cascade=orphan", "--wait=false");
         Kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force", "--wait=false");
         var pods = Path.Combine(Daemon.RunRoot, "pods");

@@ -27,6 +27,7 @@ cleanup() {
   bench_cleanup
   for l in /sys/class/net/cobd$tag /sys/class/net/cd${tag:0:4}*; do [ -e "$l" ] && ip link del "$(basename "$l")"; done
   nft delete table inet "cobench_$tag" 2>/dev/null
+  nft delete table inet "cobench_${tag}_svc" 2>/dev/null  # the service proxy's (default/kubernetes has a port)
 }
 trap cleanup EXIT
 bench_daemon

@@ -160,7 +160,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             {
                 var written = Store.Update(key, stored.Revision, Encode(updated));
                 admission.Commit();
-                return Finalized(kind, current, updated) ? RemoveFinalized(key, written) : Parse(written.Value);
+                return Finalized(kind, updated) ? RemoveFinalized(key, written) : Parse(written.Value);
             }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 10) { admission.Rollback(); }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { admission.Rollback(); throw StatusException.Conflict(kind, name); }
@@ -168,11 +168,13 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         }
     }
 
-    /// <summary>An object marked for deletion whose last finalizer this update removed is done (a pod its node still
-    /// has to stop waits for the node's zero-grace delete).</summary>
-    private static bool Finalized(ResourceKind kind, JsonObject before, JsonObject after) =>
-        before["metadata"]?["deletionTimestamp"] is not null
-        && before["metadata"]?["finalizers"] is JsonArray { Count: > 0 }
+    /// <summary>An object marked for deletion with no finalizer left is done, whoever writes it so: the writer that
+    /// removed the last finalizer, or one that changed it (its status) just before that writer could delete it — else it
+    /// would stay, marked and unfinalized, for ever. A pod its node still has to stop waits for the node's zero-grace
+    /// delete; a namespace for its own cleanup.</summary>
+    private static bool Finalized(ResourceKind kind, JsonObject after) =>
+        kind != ResourceKinds.Namespace
+        && after["metadata"]?["deletionTimestamp"] is not null
         && after["metadata"]?["finalizers"] is not JsonArray { Count: > 0 }
         && (kind != ResourceKinds.Pod || !NeedsGracefulDeletion(after) || after["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() == 0);
 

@@ -39,6 +39,8 @@ internal static class Defaults
             case "ReplicaSet" or "StatefulSet" or "DaemonSet":
                 if (spec is null) break;
                 if (kind.Kind != "DaemonSet") spec["replicas"] ??= 1;
+                if (kind.Kind == "StatefulSet") StatefulSetSpec(spec);
+                if (kind.Kind == "DaemonSet") DaemonSetSpec(spec);
                 Template(spec);
                 if (creating) o.Remove("status");
                 break;
@@ -89,6 +91,38 @@ internal static class Defaults
                     o.Remove("stringData");
                 }
                 break;
+        }
+    }
+
+    /// <summary>The API server's StatefulSet defaults: OrderedReady, RollingUpdate from partition 0, PVCs retained.</summary>
+    private static void StatefulSetSpec(JsonObject spec)
+    {
+        spec["podManagementPolicy"] ??= "OrderedReady";
+        spec["revisionHistoryLimit"] ??= 10;
+        spec["updateStrategy"] ??= new JsonObject { ["type"] = "RollingUpdate" };
+        if (Json.Str(spec["updateStrategy"]!["type"]) == "RollingUpdate")
+            Ensure((JsonObject)spec["updateStrategy"]!, "rollingUpdate")["partition"] ??= 0;
+        var retention = Ensure(spec, "persistentVolumeClaimRetentionPolicy");
+        retention["whenDeleted"] ??= "Retain";
+        retention["whenScaled"] ??= "Retain";
+        foreach (var claim in (spec["volumeClaimTemplates"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var claimSpec = Ensure(claim, "spec");
+            claimSpec["volumeMode"] ??= "Filesystem";
+            claim["status"] ??= new JsonObject { ["phase"] = "Pending" };
+        }
+    }
+
+    /// <summary>The API server's DaemonSet defaults: RollingUpdate with maxUnavailable 1 and no surge.</summary>
+    private static void DaemonSetSpec(JsonObject spec)
+    {
+        spec["revisionHistoryLimit"] ??= 10;
+        spec["updateStrategy"] ??= new JsonObject { ["type"] = "RollingUpdate" };
+        if (Json.Str(spec["updateStrategy"]!["type"]) == "RollingUpdate")
+        {
+            var rolling = Ensure((JsonObject)spec["updateStrategy"]!, "rollingUpdate");
+            rolling["maxUnavailable"] ??= 1;
+            rolling["maxSurge"] ??= 0;
         }
     }
 

@@ -80,6 +80,8 @@ internal sealed partial class NodeContext : JsonSerializerContext;
 [JsonSerializable(typeof(V1ReplicaSet))]
 [JsonSerializable(typeof(V1DaemonSet))]
 [JsonSerializable(typeof(V1StatefulSet))]
+[JsonSerializable(typeof(V1ControllerRevision))]
+[JsonSerializable(typeof(JsonElement))] // ControllerRevision.data is an object: written back as the element it was read as
 [JsonSerializable(typeof(V1Job))]
 [JsonSerializable(typeof(V1CronJob))]
 [JsonSerializable(typeof(V2HorizontalPodAutoscaler))]

@@ -61,6 +61,7 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1ReplicaSet, "apps", "v1", "replicasets", "ReplicaSet", true, true, "rs"),
         K(ModelsContext.Default.V1DaemonSet, "apps", "v1", "daemonsets", "DaemonSet", true, true, "ds"),
         K(ModelsContext.Default.V1StatefulSet, "apps", "v1", "statefulsets", "StatefulSet", true, true, "sts"),
+        K(ModelsContext.Default.V1ControllerRevision, "apps", "v1", "controllerrevisions", "ControllerRevision", true, false),
         K(ModelsContext.Default.V1Job, "batch", "v1", "jobs", "Job", true, true),
         K(ModelsContext.Default.V1CronJob, "batch", "v1", "cronjobs", "CronJob", true, true, "cj"),
         K(ModelsContext.Default.V2HorizontalPodAutoscaler, "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, "hpa"),
@@ -85,6 +86,10 @@ public static class ResourceKinds
     public static ResourceKind Job { get; } = All.First(k => k.Kind == "Job");
     public static ResourceKind CronJob { get; } = All.First(k => k.Kind == "CronJob");
     public static ResourceKind HorizontalPodAutoscaler { get; } = All.First(k => k.Kind == "HorizontalPodAutoscaler");
+    public static ResourceKind StatefulSet { get; } = All.First(k => k.Kind == "StatefulSet");
+    public static ResourceKind DaemonSet { get; } = All.First(k => k.Kind == "DaemonSet");
+    public static ResourceKind ControllerRevision { get; } = All.First(k => k.Kind == "ControllerRevision");
+    public static ResourceKind PersistentVolumeClaim { get; } = All.First(k => k.Kind == "PersistentVolumeClaim");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);

@@ -44,6 +44,27 @@ public static class Tables
             new("Ready", "integer", (o, _) => Int(o["status"]?["readyReplicas"])),
             AgeColumn,
         ],
+        ["StatefulSet"] =
+        [
+            NameColumn,
+            new("Ready", "string", (o, _) => $"{Int(o["status"]?["readyReplicas"])}/{Int(o["spec"]?["replicas"])}"),
+            AgeColumn,
+            new("Containers", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "name"), 1),
+            new("Images", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "image"), 1),
+        ],
+        ["DaemonSet"] =
+        [
+            NameColumn,
+            new("Desired", "integer", (o, _) => Int(o["status"]?["desiredNumberScheduled"])),
+            new("Current", "integer", (o, _) => Int(o["status"]?["currentNumberScheduled"])),
+            new("Ready", "integer", (o, _) => Int(o["status"]?["numberReady"])),
+            new("Up-to-date", "integer", (o, _) => Int(o["status"]?["updatedNumberScheduled"])),
+            new("Available", "integer", (o, _) => Int(o["status"]?["numberAvailable"])),
+            new("Node Selector", "string", (o, _) => o["spec"]?["template"]?["spec"]?["nodeSelector"] is JsonObject { Count: > 0 } ns ? Selector(ns) : "<none>"),
+            AgeColumn,
+            new("Containers", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "name"), 1),
+            new("Images", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "image"), 1),
+        ],
         ["Service"] =
         [
             NameColumn,

@@ -87,6 +87,8 @@ public static partial class Validation
             case "Deployment" or "ReplicaSet" or "DaemonSet" or "StatefulSet":
                 if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
                 Workload(spec, errors);
+                if (kind.Kind == "StatefulSet") StatefulSet(spec, old?["spec"] as JsonObject, errors);
+                if (kind.Kind == "DaemonSet") UpdateStrategy(spec, ["RollingUpdate", "OnDelete"], errors);
                 if (old?["spec"]?["selector"] is JsonNode oldSelector && spec["selector"] is JsonNode newSelector && !JsonNode.DeepEquals(oldSelector, newSelector))
                     errors.Add(FieldError.InvalidRaw("spec.selector", newSelector.ToJsonString(), "field is immutable"));
                 break;
@@ -153,6 +155,43 @@ public static partial class Validation
             errors.Add(FieldError.InvalidRaw("spec.template.metadata.labels", GoMap(template["metadata"]?["labels"]), "`selector` does not match template `labels`"));
         if (template["spec"] is JsonObject podSpec) PodSpec(podSpec, "spec.template.spec", errors, forJob: false);
         else errors.Add(FieldError.Required("spec.template.spec"));
+    }
+
+    /// <summary>A StatefulSet's own fields; as in Kubernetes, only replicas, ordinals, the template, the update strategy,
+    /// the claim retention policy and minReadySeconds may change after creation.</summary>
+    private static void StatefulSet(JsonObject spec, JsonObject? old, List<FieldError> errors)
+    {
+        var policy = Json.Str(spec["podManagementPolicy"]);
+        if (policy is not null && policy is not ("OrderedReady" or "Parallel"))
+            errors.Add(FieldError.Unsupported("spec.podManagementPolicy", policy, ["OrderedReady", "Parallel"]));
+        UpdateStrategy(spec, ["RollingUpdate", "OnDelete"], errors);
+        if (spec["updateStrategy"]?["rollingUpdate"]?["partition"] is JsonValue pv && pv.TryGetValue<long>(out var partition) && partition < 0)
+            errors.Add(FieldError.Invalid("spec.updateStrategy.rollingUpdate.partition", partition.ToString(), "must be greater than or equal to 0"));
+        foreach (var field in new[] { "whenDeleted", "whenScaled" })
+            if (Json.Str(spec["persistentVolumeClaimRetentionPolicy"]?[field]) is { } value && value is not ("Retain" or "Delete"))
+                errors.Add(FieldError.Unsupported($"spec.persistentVolumeClaimRetentionPolicy.{field}", value, ["Retain", "Delete"]));
+        var claims = spec["volumeClaimTemplates"] as JsonArray ?? [];
+        var names = new HashSet<string>();
+        for (var i = 0; i < claims.Count; i++)
+        {
+            var name = Json.Str(claims[i]?["metadata"]?["name"]);
+            if (string.IsNullOrEmpty(name)) errors.Add(FieldError.Required($"spec.volumeClaimTemplates[{i}].metadata.name"));
+            else if (Dns1123LabelError(name) is { } why) errors.Add(FieldError.Invalid($"spec.volumeClaimTemplates[{i}].metadata.name", name, why));
+            else if (!names.Add(name)) errors.Add(FieldError.Duplicate($"spec.volumeClaimTemplates[{i}].metadata.name", name));
+        }
+        if (old is null) return;
+        foreach (var field in new[] { "serviceName", "podManagementPolicy", "volumeClaimTemplates" })
+            if (!JsonNode.DeepEquals(old[field], spec[field]))
+            {
+                errors.Add(FieldError.Forbidden("spec", "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
+                return;
+            }
+    }
+
+    private static void UpdateStrategy(JsonObject spec, string[] types, List<FieldError> errors)
+    {
+        if (Json.Str(spec["updateStrategy"]?["type"]) is { } type && !types.Contains(type))
+            errors.Add(FieldError.Unsupported("spec.updateStrategy.type", type, types));
     }
 
     private static void PodSpec(JsonObject spec, string path, List<FieldError> errors, bool forJob)

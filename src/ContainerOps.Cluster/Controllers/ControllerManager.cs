@@ -20,6 +20,8 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new JobController(),
         _ => new CronJobController(),
         _ => new HorizontalPodAutoscalerController(),
+        _ => new StatefulSetController(),
+        _ => new DaemonSetController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];

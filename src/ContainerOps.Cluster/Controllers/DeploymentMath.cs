@@ -80,7 +80,8 @@ public static class DeploymentMath
     public static bool SameTemplate(JsonObject set, JsonObject d) =>
         JsonNode.DeepEquals(WithoutNulls(TemplateWithoutHash(set)), WithoutNulls(d["spec"]?["template"]?.DeepClone()));
 
-    private static JsonNode? WithoutNulls(JsonNode? node)
+    /// <summary>The node without its null fields, at every depth (changed in place).</summary>
+    public static JsonNode? WithoutNulls(JsonNode? node)
     {
         switch (node)
         {
@@ -101,8 +102,15 @@ public static class DeploymentMath
     {
         var template = d["spec"]?["template"]?.ToJsonString() ?? "{}";
         var collisions = d["status"]?["collisionCount"]?.GetValue<int>();
+        return SafeHash(collisions is { } c ? template + c : template);
+    }
+
+    /// <summary>FNV-1a (32 bits) of <paramref name="text"/>, its decimal digits spelled in the API server's safe
+    /// alphabet: the hashes in pod-template-hash and controller-revision-hash names.</summary>
+    public static string SafeHash(string text)
+    {
         uint hash = 2166136261;
-        foreach (var b in Encoding.UTF8.GetBytes(collisions is { } c ? template + c : template))
+        foreach (var b in Encoding.UTF8.GetBytes(text))
         {
             hash ^= b;
             hash *= 16777619;

@@ -58,6 +58,24 @@ public sealed class Expectations(TimeSpan timeout, TimeProvider? clock = null)
         if (_entries.TryGetValue(ownerKey, out var e)) lock (e) e.Deletes.Remove(key);
     }
 
+    /// <summary>Counts what an informer's event about one of <paramref name="ownerKey"/>'s pods shows of its creations
+    /// (the pod added) and deletions (marked for deletion, or gone).</summary>
+    public void Observe(InformerEvent e, string ownerKey)
+    {
+        var deleting = OwnerReferences.IsBeingDeleted(e.Object);
+        switch (e.Type)
+        {
+            case Store.WatchEventType.Added when deleting:
+            case Store.WatchEventType.Modified when deleting && e.Old is not null && !OwnerReferences.IsBeingDeleted(e.Old):
+            case Store.WatchEventType.Deleted:
+                DeletionObserved(ownerKey, Informer.KeyOf(e.Object));
+                break;
+            case Store.WatchEventType.Added:
+                CreationObserved(ownerKey);
+                break;
+        }
+    }
+
     /// <summary>The owner is gone: its expectations with it.</summary>
     public void Forget(string ownerKey) => _entries.TryRemove(ownerKey, out _);
 }

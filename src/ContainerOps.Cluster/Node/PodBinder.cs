@@ -5,7 +5,7 @@ namespace ContainerOps.Cluster.Node;
 
 /// <summary>
 /// The scheduler of a one-node cluster, until the real one exists: a pod without spec.nodeName is bound to this node
-/// when the node's labels satisfy its nodeSelector and it tolerates the node's NoSchedule/NoExecute taints; otherwise it
+/// when the node satisfies its nodeSelector and required node affinity and it tolerates the node's NoSchedule/NoExecute taints; otherwise it
 /// stays Pending with PodScheduled=False (Unschedulable) and one FailedScheduling event that says why.
 /// </summary>
 public sealed class PodBinder(ClusterObjects objects, string nodeName)
@@ -60,10 +60,7 @@ public sealed class PodBinder(ClusterObjects objects, string nodeName)
     /// <summary>Why the pod cannot go on the node ("node(s) didn't match Pod's node affinity/selector"), or null.</summary>
     internal static string? Unfit(JsonObject pod, JsonObject node)
     {
-        var labels = node["metadata"]?["labels"] as JsonObject;
-        if (pod["spec"]?["nodeSelector"] is JsonObject selector)
-            foreach (var (key, value) in selector)
-                if (Json.Str(labels?[key]) != Json.Str(value)) return "node(s) didn't match Pod's node affinity/selector";
+        if (!NodeAffinity.Matches(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
         var tolerations = (pod["spec"]?["tolerations"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
         foreach (var taint in (node["spec"]?["taints"] as JsonArray)?.OfType<JsonObject>() ?? [])
         {
@@ -75,7 +72,7 @@ public sealed class PodBinder(ClusterObjects objects, string nodeName)
         return null;
     }
 
-    private static bool Tolerates(JsonObject toleration, JsonObject taint)
+    internal static bool Tolerates(JsonObject toleration, JsonObject taint)
     {
         var effect = Json.Str(toleration["effect"]);
         if (effect is { Length: > 0 } && effect != Json.Str(taint["effect"])) return false;

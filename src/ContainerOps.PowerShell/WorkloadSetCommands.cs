@@ -1,0 +1,218 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text.Json.Nodes;
+using ContainerOps.Client;
+using ContainerOps.Core.Api;
+
+namespace ContainerOps.PowerShell;
+
+/// <summary>A StatefulSet as the cmdlets show it, with kubectl's READY, and its revisions.</summary>
+public sealed class StatefulSetInfo
+{
+    public string Name { get; init; } = "";
+    public string Namespace { get; init; } = "";
+    /// <summary>Ready pods / desired, as "3/3".</summary>
+    public string Ready { get; init; } = "";
+    public int Replicas { get; init; }
+    public int ReadyReplicas { get; init; }
+    public int UpdatedReplicas { get; init; }
+    public string ServiceName { get; init; } = "";
+    /// <summary>OrderedReady or Parallel.</summary>
+    public string PodManagementPolicy { get; init; } = "";
+    /// <summary>RollingUpdate or OnDelete.</summary>
+    public string UpdateStrategy { get; init; } = "";
+    public int Partition { get; init; }
+    public string? CurrentRevision { get; init; }
+    public string? UpdateRevision { get; init; }
+    public string[] Images { get; init; } = [];
+    public DateTime Created { get; init; }
+    public TimeSpan Age => DateTime.UtcNow - Created;
+    /// <summary>The StatefulSet as the API has it (JSON).</summary>
+    public string Json { get; init; } = "";
+
+    public static StatefulSetInfo From(JsonObject s)
+    {
+        var meta = s["metadata"];
+        var status = s["status"];
+        var replicas = s["spec"]?["replicas"] is { } r ? Int(r) : 1;
+        return new StatefulSetInfo
+        {
+            Name = DeploymentInfo.S(meta?["name"]) ?? "", Namespace = DeploymentInfo.S(meta?["namespace"]) ?? "",
+            Ready = $"{Int(status?["readyReplicas"])}/{replicas}", Replicas = replicas,
+            ReadyReplicas = Int(status?["readyReplicas"]), UpdatedReplicas = Int(status?["updatedReplicas"]),
+            ServiceName = DeploymentInfo.S(s["spec"]?["serviceName"]) ?? "",
+            PodManagementPolicy = DeploymentInfo.S(s["spec"]?["podManagementPolicy"]) ?? "OrderedReady",
+            UpdateStrategy = DeploymentInfo.S(s["spec"]?["updateStrategy"]?["type"]) ?? "RollingUpdate",
+            Partition = Int(s["spec"]?["updateStrategy"]?["rollingUpdate"]?["partition"]),
+            CurrentRevision = DeploymentInfo.S(status?["currentRevision"]), UpdateRevision = DeploymentInfo.S(status?["updateRevision"]),
+            Images = ImagesOf(s), Created = CreatedOf(s), Json = s.ToJsonString(),
+        };
+    }
+
+    internal static int Int(JsonNode? n) => n?.GetValue<int>() ?? 0;
+
+    internal static string[] ImagesOf(JsonObject o) =>
+        (o["spec"]?["template"]?["spec"]?["containers"] as JsonArray)?.OfType<JsonObject>().Select(c => DeploymentInfo.S(c["image"]) ?? "").ToArray() ?? [];
+
+    internal static DateTime CreatedOf(JsonObject o) =>
+        DateTime.TryParse(DeploymentInfo.S(o["metadata"]?["creationTimestamp"]), null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var t) ? t : DateTime.UtcNow;
+}
+
+/// <summary>A DaemonSet as the cmdlets show it, with kubectl's DESIRED, CURRENT, READY, UP-TO-DATE and AVAILABLE.</summary>
+public sealed class DaemonSetInfo
+{
+    public string Name { get; init; } = "";
+    public string Namespace { get; init; } = "";
+    public int Desired { get; init; }
+    public int Current { get; init; }
+    public int Ready { get; init; }
+    public int UpToDate { get; init; }
+    public int Available { get; init; }
+    public int Misscheduled { get; init; }
+    /// <summary>The template's nodeSelector, as "disk=ssd,zone=a" ("" for every node).</summary>
+    public string NodeSelector { get; init; } = "";
+    /// <summary>RollingUpdate or OnDelete.</summary>
+    public string UpdateStrategy { get; init; } = "";
+    public string[] Images { get; init; } = [];
+    public DateTime Created { get; init; }
+    public TimeSpan Age => DateTime.UtcNow - Created;
+    /// <summary>The DaemonSet as the API has it (JSON).</summary>
+    public string Json { get; init; } = "";
+
+    public static DaemonSetInfo From(JsonObject d)
+    {
+        var meta = d["metadata"];
+        var status = d["status"];
+        var selector = d["spec"]?["template"]?["spec"]?["nodeSelector"] as JsonObject ?? [];
+        return new DaemonSetInfo
+        {
+            Name = DeploymentInfo.S(meta?["name"]) ?? "", Namespace = DeploymentInfo.S(meta?["namespace"]) ?? "",
+            Desired = StatefulSetInfo.Int(status?["desiredNumberScheduled"]), Current = StatefulSetInfo.Int(status?["currentNumberScheduled"]),
+            Ready = StatefulSetInfo.Int(status?["numberReady"]), UpToDate = StatefulSetInfo.Int(status?["updatedNumberScheduled"]),
+            Available = StatefulSetInfo.Int(status?["numberAvailable"]), Misscheduled = StatefulSetInfo.Int(status?["numberMisscheduled"]),
+            NodeSelector = string.Join(",", selector.Select(kv => $"{kv.Key}={DeploymentInfo.S(kv.Value)}")),
+            UpdateStrategy = DeploymentInfo.S(d["spec"]?["updateStrategy"]?["type"]) ?? "RollingUpdate",
+            Images = StatefulSetInfo.ImagesOf(d), Created = StatefulSetInfo.CreatedOf(d), Json = d.ToJsonString(),
+        };
+    }
+}
+
+/// <summary>What the Get- cmdlets of apps/v1 sets share: one namespace or all, a label selector, names with wildcards,
+/// sorted by namespace and name.</summary>
+public abstract class GetWorkloadSetCommand<T> : ContainerOpsCmdlet
+{
+    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Namespace { get; set; } = "default";
+
+    /// <summary>Sets of every namespace.</summary>
+    [Parameter(ParameterSetName = "All")]
+    public SwitchParameter AllNamespaces { get; set; }
+
+    /// <summary>A label selector: app=web,tier!=cache.</summary>
+    [Parameter]
+    public string? Selector { get; set; }
+
+    private protected abstract string[]? Names { get; }
+    private protected abstract string Kind { get; }
+    private protected abstract Task<List<JsonObject>> ListAsync(string? ns, CancellationToken ct);
+    private protected abstract T Show(JsonObject o);
+    private protected abstract (string Namespace, string Name) KeyOf(T item);
+
+    protected override void ProcessRecord()
+    {
+        List<JsonObject> items;
+        try { items = Run(ct => ListAsync(AllNamespaces ? null : Namespace, ct)); }
+        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
+        var shown = items.Select(Show).OrderBy(i => KeyOf(i).Namespace, StringComparer.Ordinal).ThenBy(i => KeyOf(i).Name, StringComparer.Ordinal);
+        foreach (var item in NameFilter.Select(this, Names, shown, i => KeyOf(i).Name, Kind, $"in namespace {Namespace}")) WriteObject(item);
+    }
+}
+
+/// <summary>Lists StatefulSets (`kubectl get statefulsets`): of a namespace or all, by name (wildcards) or label selector.</summary>
+/// <example><code>Get-StatefulSet</code>The StatefulSets of the default namespace: READY and AGE.</example>
+/// <example><code>Get-StatefulSet web | Set-StatefulSet -Replicas 5</code>Scales web to five pods.</example>
+[Cmdlet(VerbsCommon.Get, "StatefulSet", DefaultParameterSetName = "Namespace")]
+[OutputType(typeof(StatefulSetInfo))]
+public sealed class GetStatefulSetCommand : GetWorkloadSetCommand<StatefulSetInfo>
+{
+    /// <summary>StatefulSet names; wildcards allowed.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(StatefulSetNameCompleter))]
+    public string[]? Name { get; set; }
+
+    private protected override string[]? Names => Name;
+    private protected override string Kind => "StatefulSet";
+    private protected override Task<List<JsonObject>> ListAsync(string? ns, CancellationToken ct) => Client.ListStatefulSetsAsync(ns, Selector, ct);
+    private protected override StatefulSetInfo Show(JsonObject o) => StatefulSetInfo.From(o);
+    private protected override (string Namespace, string Name) KeyOf(StatefulSetInfo item) => (item.Namespace, item.Name);
+}
+
+/// <summary>Scales a StatefulSet (`kubectl scale statefulset`): its controller then adds pods in ordinal order or
+/// removes them from the highest ordinal down.</summary>
+/// <example><code>Set-StatefulSet web -Replicas 1</code>Scales web down to web-0.</example>
+/// <example><code>Get-StatefulSet -Selector tier=db | Set-StatefulSet -Replicas 3 -WhatIf</code>Shows what would be scaled.</example>
+[Cmdlet(VerbsCommon.Set, "StatefulSet", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(StatefulSetInfo))]
+public sealed class SetStatefulSetCommand : ContainerOpsCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidatePattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    [ArgumentCompleter(typeof(StatefulSetNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Namespace { get; set; } = "default";
+
+    /// <summary>The number of pods (ordinals 0 to Replicas-1).</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateRange(0, 100000)]
+    public int Replicas { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess($"{Namespace}/{Name}", $"Scale statefulset to {Replicas}")) return;
+        try { WriteObject(StatefulSetInfo.From(Run(ct => Client.ScaleStatefulSetAsync(Namespace, Name, Replicas, ct)))); }
+        catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+    }
+}
+
+/// <summary>Lists DaemonSets (`kubectl get daemonsets`): of a namespace or all, by name (wildcards) or label selector.</summary>
+/// <example><code>Get-DaemonSet</code>The DaemonSets of the default namespace: DESIRED, CURRENT, READY, UP-TO-DATE, AVAILABLE.</example>
+/// <example><code>Get-DaemonSet -AllNamespaces | Where-Object Misscheduled -gt 0</code>Sets with pods on nodes they no longer select.</example>
+[Cmdlet(VerbsCommon.Get, "DaemonSet", DefaultParameterSetName = "Namespace")]
+[OutputType(typeof(DaemonSetInfo))]
+public sealed class GetDaemonSetCommand : GetWorkloadSetCommand<DaemonSetInfo>
+{
+    /// <summary>DaemonSet names; wildcards allowed.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(DaemonSetNameCompleter))]
+    public string[]? Name { get; set; }
+
+    private protected override string[]? Names => Name;
+    private protected override string Kind => "DaemonSet";
+    private protected override Task<List<JsonObject>> ListAsync(string? ns, CancellationToken ct) => Client.ListDaemonSetsAsync(ns, Selector, ct);
+    private protected override DaemonSetInfo Show(JsonObject o) => DaemonSetInfo.From(o);
+    private protected override (string Namespace, string Name) KeyOf(DaemonSetInfo item) => (item.Namespace, item.Name);
+}
+
+/// <summary>Completes StatefulSet names of the default namespace (or the one bound).</summary>
+public sealed class StatefulSetNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Query<JsonObject>(async (client, ct) => await client.ListStatefulSetsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
+            s => [(s["metadata"]?["name"]?.GetValue<string>() ?? "", StatefulSetInfo.From(s).Ready)], wordToComplete);
+}
+
+/// <summary>Completes DaemonSet names of the default namespace (or the one bound).</summary>
+public sealed class DaemonSetNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Query<JsonObject>(async (client, ct) => await client.ListDaemonSetsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
+            d => [(d["metadata"]?["name"]?.GetValue<string>() ?? "", $"{DaemonSetInfo.From(d).Ready}/{DaemonSetInfo.From(d).Desired} ready")], wordToComplete);
+}
