@@ -72,6 +72,11 @@
         'Suspend-Deployment'
         'Resume-Deployment'
         'Restart-Deployment'
+        'Get-ClusterService'
+        'Set-ClusterService'
+        'Remove-ClusterService'
+        'Get-ClusterEndpoint'
+        'Resolve-ClusterName'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

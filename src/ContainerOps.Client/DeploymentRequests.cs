@@ -12,17 +12,10 @@ public static class DeploymentRequests
     private static string DeploymentPath(string ns, string name) => $"{Collection(ns, "deployments")}/{Uri.EscapeDataString(name)}";
 
     public static async Task<List<JsonObject>> ListDeploymentsAsync(this IContainerOpsClient client, string? ns, string? labelSelector = null, CancellationToken ct = default) =>
-        await ListAsync(client, Collection(ns, "deployments"), labelSelector, ct);
+        await ServiceRequests.ListAsync(client, Collection(ns, "deployments"), labelSelector, ct);
 
     public static async Task<List<JsonObject>> ListReplicaSetsAsync(this IContainerOpsClient client, string ns, string? labelSelector = null, CancellationToken ct = default) =>
-        await ListAsync(client, Collection(ns, "replicasets"), labelSelector, ct);
-
-    private static async Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string path, string? labelSelector, CancellationToken ct)
-    {
-        if (labelSelector is { Length: > 0 }) path += "?labelSelector=" + Uri.EscapeDataString(labelSelector);
-        var list = await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct);
-        return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
-    }
+        await ServiceRequests.ListAsync(client, Collection(ns, "replicasets"), labelSelector, ct);
 
     public static async Task<JsonObject> GetDeploymentAsync(this IContainerOpsClient client, string ns, string name, CancellationToken ct = default) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, DeploymentPath(ns, name), null, ct))!;
@@ -35,13 +28,7 @@ public static class DeploymentRequests
     public static async Task<JsonObject> UpdateDeploymentAsync(this IContainerOpsClient client, string ns, string name, Action<JsonObject> change, string? subresource = null, CancellationToken ct = default)
     {
         var path = DeploymentPath(ns, name) + (subresource is null ? "" : "/" + subresource);
-        for (var attempt = 0; ; attempt++)
-        {
-            var current = (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct))!;
-            change(current);
-            try { return (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Put, path, current, ct))!; }
-            catch (Core.Api.ContainerOpsException e) when (e.Error.Kind == Core.Api.ErrorKind.Conflict && attempt < 5) { }
-        }
+        return await ServiceRequests.ReadModifyWriteAsync(client, path, change, ct);
     }
 
     /// <summary>Sets the replica count through the scale subresource.</summary>
