@@ -183,7 +183,8 @@ public sealed class SetClusterServiceCommand : ContainerOpsCmdlet
     public string Deployment { get; set; } = "";
 
     /// <summary>Deployments from Get-Deployment, exposed one service each.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DeploymentObjectSet)]
+    // Not mandatory: a mandatory by-value parameter in one set keeps the other sets from binding by property name.
+    [Parameter(ValueFromPipeline = true, ParameterSetName = DeploymentObjectSet)]
     public DeploymentInfo? InputObject { get; set; }
 
     /// <summary>The pods the service sends traffic to, by label.</summary>
@@ -410,58 +411,27 @@ public sealed class SetClusterServiceCommand : ContainerOpsCmdlet
 
     private void ApplyFile(string path)
     {
-        List<JsonObject> documents;
-        try { documents = ManifestReader.Read(File.ReadAllText(path), path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        var applied = ManifestApplier.Apply(this, path, "Service", Namespace, (ns, name, s) =>
         {
-            WriteError(new ErrorRecord(ex, "ServiceManifestUnreadable", ErrorCategory.InvalidData, path));
-            return;
-        }
-        var services = documents.Where(d => ServiceInfo.S(d["kind"]) == "Service").ToList();
-        if (services.Count == 0)
-            WriteError(new ErrorRecord(new FormatException($"{path} holds no Service"), "ServiceManifestEmpty", ErrorCategory.InvalidData, path));
-        foreach (var s in services)
-        {
-            var meta = s["metadata"] as JsonObject;
-            var name = ServiceInfo.S(meta?["name"]);
-            var ns = ServiceInfo.S(meta?["namespace"]) ?? Namespace;
-            if (name is null)
-            {
-                WriteError(new ErrorRecord(new FormatException($"{path}: a Service without metadata.name"), "ServiceManifestInvalid", ErrorCategory.InvalidData, path));
-                continue;
-            }
-            if (!ShouldProcess($"{ns}/{name}", $"Apply service from {path}")) continue;
             try
             {
-                JsonObject result;
-                try
+                return Run(ct => Client.UpdateServiceAsync(ns, name, current =>
                 {
-                    result = Run(ct => Client.UpdateServiceAsync(ns, name, current =>
-                    {
-                        // The spec as written, keeping what the cluster allocated where the file leaves it out.
-                        var given = s["spec"]?.DeepClone() as JsonObject ?? [];
-                        var was = current["spec"] as JsonObject ?? [];
-                        foreach (var field in new[] { "clusterIP", "clusterIPs" })
-                            if (given[field] is null && was[field] is { } value && ServiceInfo.S(given["type"]) != "ExternalName") given[field] = value.DeepClone();
-                        current["spec"] = given;
-                        var currentMeta = current["metadata"]!.AsObject();
-                        foreach (var field in new[] { "labels", "annotations" })
-                            if (meta?[field] is JsonObject fromFile)
-                            {
-                                var merged = currentMeta[field] as JsonObject;
-                                if (merged is null) { merged = []; currentMeta[field] = merged; }
-                                foreach (var (k, v) in fromFile) merged[k] = v?.DeepClone();
-                            }
-                    }, ct));
-                }
-                catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound)
-                {
-                    result = Run(ct => Client.CreateServiceAsync(ns, s, ct));
-                }
-                WriteObject(Info(result));
+                    // The spec as written, keeping the cluster IP the cluster allocated where the file leaves it out.
+                    var given = s["spec"]?.DeepClone() as JsonObject ?? [];
+                    var was = current["spec"] as JsonObject ?? [];
+                    foreach (var field in new[] { "clusterIP", "clusterIPs" })
+                        if (given[field] is null && was[field] is { } value && ServiceInfo.S(given["type"]) != "ExternalName") given[field] = value.DeepClone();
+                    current["spec"] = given;
+                    ManifestApplier.MergeMetadata(current, s["metadata"] as JsonObject);
+                }, ct));
             }
-            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
-        }
+            catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound)
+            {
+                return Run(ct => Client.CreateServiceAsync(ns, s, ct));
+            }
+        });
+        foreach (var s in applied) WriteObject(Info(s));
     }
 }
 

@@ -158,6 +158,40 @@ public class ServiceCmdletTests : IDisposable
         Assert.Empty(_sh.Client.ClusterObjects);
     }
 
+    [Fact]
+    public void AManifestCreatesThenReplacesKeepingTheAllocatedClusterIp()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"svc-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: other}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web, labels: {tier: front}}
+            spec:
+              selector: {app: web}
+              ports: [{name: http, port: 80, targetPort: 8080}]
+            """);
+        try
+        {
+            Assert.Equal("web", Assert.IsType<ServiceInfo>(Assert.Single(_sh.Run($"Set-ClusterService -Path '{path}'")).BaseObject).Name);
+            Assert.Empty(_sh.Errors);
+            Stored("web")["spec"]!["clusterIP"] = "10.96.0.30";
+            File.WriteAllText(path, File.ReadAllText(path).Replace("targetPort: 8080", "targetPort: 9090"));
+            _sh.Run($"[pscustomobject]@{{ FullName = '{path}' }} | Set-ClusterService"); // a file from the pipeline, by property name
+            Assert.Empty(_sh.Errors);
+            Assert.Equal("10.96.0.30", Stored("web")["spec"]!["clusterIP"]!.GetValue<string>());
+            Assert.Equal(9090, Stored("web")["spec"]!["ports"]![0]!["targetPort"]!.GetValue<long>()); // YAML numbers are read as int64
+            Assert.Equal("front", Stored("web")["metadata"]!["labels"]!["tier"]!.GetValue<string>());
+            File.WriteAllText(path, "kind: ConfigMap\nmetadata: {name: x}\n");
+            _sh.Run($"Set-ClusterService -Path '{path}'");
+            Assert.StartsWith("ServiceManifestEmpty", Assert.Single(_sh.Errors).FullyQualifiedErrorId);
+        }
+        finally { File.Delete(path); }
+    }
+
     [Theory]
     [InlineData("web", "web.ns1.svc.cluster.local,web.svc.cluster.local,web.cluster.local,web")]
     [InlineData("web.shop", "web.shop.ns1.svc.cluster.local,web.shop.svc.cluster.local,web.shop.cluster.local,web.shop")]
