@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using ContainerOps.TestSupport;
+using Xunit.Abstractions;
 
 namespace ContainerOps.Daemon.Tests;
 
@@ -9,7 +10,7 @@ namespace ContainerOps.Daemon.Tests;
 /// replicas, a pod deleted mid-load costs no more than the requests it had in flight, ClientIP affinity keeps a client
 /// on one pod, an external IP answers, and a service without a selector sends its traffic to the Endpoints its user wrote. The daemon has a
 /// service range of its own, so no other daemon's rules answer for its cluster IPs.</summary>
-public sealed class ServiceTrafficTests : IAsyncLifetime
+public sealed class ServiceTrafficTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private ClusterDaemon _cluster = null!;
 
@@ -99,11 +100,23 @@ public sealed class ServiceTrafficTests : IAsyncLifetime
         _cluster.Ok("expose", "deployment", "web", "--port", "80", "--target-port", "8080");
         var ip = _cluster.Get("service", "web")["spec"]!["clusterIP"]!.GetValue<string>();
         var pods = await ReadyPodsAsync(3);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var answers = await LoadAsync(ip, 3000, 8);
+        output.WriteLine($"3000 requests (8 clients, a connection each) in {stopwatch.Elapsed.TotalSeconds:0.0} s");
         Assert.DoesNotContain(null, answers);
         var spread = answers.GroupBy(a => a!).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(pods, spread.Keys.Order());
         // Even is 1000 each; ±10 % is 3.9 standard deviations of a fair random pick.
+        output.WriteLine(string.Join(", ", spread));
+        // For comparison (a figure, not a check: the VM's load varies): the same requests straight to the pods.
+        var podIps = _cluster.Items("get", "pods", "-l", "app=web").Select(p => p["status"]!["podIP"]!.GetValue<string>()).ToList();
+        stopwatch.Restart();
+        var direct = 0;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(c => Task.Run(async () =>
+        {
+            for (var i = c; i < 3000; i += 8) if (await GetAsync(podIps[i % podIps.Count], 8080) is not null) Interlocked.Increment(ref direct);
+        })));
+        output.WriteLine($"the same {direct} straight to the pod IPs in {stopwatch.Elapsed.TotalSeconds:0.0} s");
         Assert.All(spread, kv => Assert.True(kv.Value is >= 900 and <= 1100, string.Join(", ", spread)));
     }
 
@@ -132,6 +145,7 @@ public sealed class ServiceTrafficTests : IAsyncLifetime
         await Task.Delay(1000);
         stop.Cancel();
         await load;
+        output.WriteLine($"{failures} failed; served: {string.Join(", ", served)}");
         Assert.True(failures <= clients, $"{failures} failed requests; served: {string.Join(", ", served)}");
         Assert.True(served.Keys.Count() >= 4, $"the replacement never served: {string.Join(", ", served)}");
     }
