@@ -85,6 +85,11 @@
         'Get-StatefulSet'
         'Set-StatefulSet'
         'Get-DaemonSet'
+        'Get-ClusterService'
+        'Set-ClusterService'
+        'Remove-ClusterService'
+        'Get-ClusterEndpoint'
+        'Resolve-ClusterName'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -12,17 +12,10 @@ public static class DeploymentRequests
     private static string DeploymentPath(string ns, string name) => $"{Collection(ns, "deployments")}/{Uri.EscapeDataString(name)}";
 
     public static async Task<List<JsonObject>> ListDeploymentsAsync(this IContainerOpsClient client, string? ns, string? labelSelector = null, CancellationToken ct = default) =>
-        await ListAsync(client, Collection(ns, "deployments"), labelSelector, ct);
+        await ResourceRequests.ListAtAsync(client, Collection(ns, "deployments"), labelSelector, ct);
 
     public static async Task<List<JsonObject>> ListReplicaSetsAsync(this IContainerOpsClient client, string ns, string? labelSelector = null, CancellationToken ct = default) =>
-        await ListAsync(client, Collection(ns, "replicasets"), labelSelector, ct);
-
-    internal static async Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string path, string? labelSelector, CancellationToken ct)
-    {
-        if (labelSelector is { Length: > 0 }) path += "?labelSelector=" + Uri.EscapeDataString(labelSelector);
-        var list = await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct);
-        return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
-    }
+        await ResourceRequests.ListAtAsync(client, Collection(ns, "replicasets"), labelSelector, ct);
 
     public static async Task<JsonObject> GetDeploymentAsync(this IContainerOpsClient client, string ns, string name, CancellationToken ct = default) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, DeploymentPath(ns, name), null, ct))!;
@@ -33,19 +26,7 @@ public static class DeploymentRequests
     /// <summary>Read, change, write back with the resourceVersion read (so nobody's change in between is lost), retried
     /// on a conflict. <paramref name="subresource"/> "scale" changes the Scale object instead.</summary>
     public static Task<JsonObject> UpdateDeploymentAsync(this IContainerOpsClient client, string ns, string name, Action<JsonObject> change, string? subresource = null, CancellationToken ct = default) =>
-        UpdateAsync(client, DeploymentPath(ns, name) + (subresource is null ? "" : "/" + subresource), change, ct);
-
-    /// <summary>Read, change, write back the object at <paramref name="path"/>, retried on a conflict.</summary>
-    internal static async Task<JsonObject> UpdateAsync(IContainerOpsClient client, string path, Action<JsonObject> change, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var current = (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct))!;
-            change(current);
-            try { return (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Put, path, current, ct))!; }
-            catch (Core.Api.ContainerOpsException e) when (e.Error.Kind == Core.Api.ErrorKind.Conflict && attempt < 5) { }
-        }
-    }
+        ResourceRequests.ReadModifyWriteAsync(client, DeploymentPath(ns, name) + (subresource is null ? "" : "/" + subresource), change, ct);
 
     /// <summary>Sets the replica count through the scale subresource.</summary>
     public static Task<JsonObject> ScaleDeploymentAsync(this IContainerOpsClient client, string ns, string name, int replicas, CancellationToken ct = default) =>

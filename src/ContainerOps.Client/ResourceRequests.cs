@@ -12,9 +12,12 @@ public sealed class ResourceRequests(string groupVersionPath, string resource)
 
     public string ItemPath(string ns, string name) => $"{Collection(ns)}/{Uri.EscapeDataString(name)}";
 
-    public async Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string? ns, string? labelSelector, CancellationToken ct)
+    public Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string? ns, string? labelSelector, CancellationToken ct) =>
+        ListAtAsync(client, Collection(ns), labelSelector, ct);
+
+    /// <summary>The items of the list at <paramref name="path"/>, of a label selector if given.</summary>
+    internal static async Task<List<JsonObject>> ListAtAsync(IContainerOpsClient client, string path, string? labelSelector, CancellationToken ct)
     {
-        var path = Collection(ns);
         if (labelSelector is { Length: > 0 }) path += "?labelSelector=" + Uri.EscapeDataString(labelSelector);
         var list = await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct);
         return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
@@ -26,11 +29,13 @@ public sealed class ResourceRequests(string groupVersionPath, string resource)
     public async Task<JsonObject> CreateAsync(IContainerOpsClient client, string ns, JsonObject o, CancellationToken ct) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Post, Collection(ns), o, ct))!;
 
-    /// <summary>Read, change, write back with the resourceVersion read (so nobody's change in between is lost), retried
-    /// on a conflict.</summary>
-    public async Task<JsonObject> UpdateAsync(IContainerOpsClient client, string ns, string name, Action<JsonObject> change, CancellationToken ct)
+    public Task<JsonObject> UpdateAsync(IContainerOpsClient client, string ns, string name, Action<JsonObject> change, CancellationToken ct) =>
+        ReadModifyWriteAsync(client, ItemPath(ns, name), change, ct);
+
+    /// <summary>GET, change, PUT the object at <paramref name="path"/> with the resourceVersion read (so nobody's change
+    /// in between is lost), retried on a conflict.</summary>
+    internal static async Task<JsonObject> ReadModifyWriteAsync(IContainerOpsClient client, string path, Action<JsonObject> change, CancellationToken ct)
     {
-        var path = ItemPath(ns, name);
         for (var attempt = 0; ; attempt++)
         {
             var current = (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, path, null, ct))!;

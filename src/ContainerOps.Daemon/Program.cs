@@ -123,6 +123,7 @@ public static partial class Program
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_BRIDGE_NAME") is { Length: > 0 } bridge) o.BridgeName = bridge;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_BRIDGE_PREFIX") is { Length: > 0 } prefix) o.BridgePrefix = prefix;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_NFT_TABLE") is { Length: > 0 } table) o.NftTable = table;
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_SERVICE_CIDR") is { Length: > 0 } serviceCidr) o.ServiceNetwork = Cluster.Api.ServiceNetworkOptions.Parse(serviceCidr);
         var detach = false;
         for (var i = 0; i < args.Length; i++)
         {

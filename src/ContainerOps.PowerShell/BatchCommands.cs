@@ -115,33 +115,6 @@ internal static class JobTemplates
             container["env"] = new JsonArray(env.Keys.Cast<object>().Select(k => (JsonNode?)new JsonObject { ["name"] = k.ToString(), ["value"] = env[k]?.ToString() ?? "" }).ToArray());
         return new JsonObject { ["spec"] = new JsonObject { ["restartPolicy"] = restartPolicy, ["containers"] = new JsonArray(container) } };
     }
-
-    /// <summary>The objects of <paramref name="kind"/> in manifest files, each with its namespace, or errors written.</summary>
-    public static IEnumerable<(string Namespace, string Name, JsonObject Object)> FromFiles(PSCmdlet cmdlet, string[] paths, string kind, string defaultNamespace)
-    {
-        foreach (var given in paths)
-        {
-            var path = cmdlet.GetUnresolvedProviderPathFromPSPath(given);
-            List<JsonObject> documents;
-            try { documents = ManifestReader.Read(File.ReadAllText(path), path); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                cmdlet.WriteError(new ErrorRecord(ex, kind + "ManifestUnreadable", ErrorCategory.InvalidData, path));
-                continue;
-            }
-            var found = documents.Where(d => ClusterJobInfo.S(d["kind"]) == kind).ToList();
-            if (found.Count == 0) cmdlet.WriteError(new ErrorRecord(new FormatException($"{path} holds no {kind}"), kind + "ManifestEmpty", ErrorCategory.InvalidData, path));
-            foreach (var o in found)
-            {
-                if (ClusterJobInfo.S(o["metadata"]?["name"]) is not { } name)
-                {
-                    cmdlet.WriteError(new ErrorRecord(new FormatException($"{path}: a {kind} without metadata.name"), kind + "ManifestInvalid", ErrorCategory.InvalidData, path));
-                    continue;
-                }
-                yield return (ClusterJobInfo.S(o["metadata"]?["namespace"]) ?? defaultNamespace, name, o);
-            }
-        }
-    }
 }
 
 /// <summary>Lists cluster jobs (`kubectl get jobs`): of a namespace or all, by name (wildcards), label selector or the
@@ -258,13 +231,16 @@ public sealed class StartClusterJobCommand : ContainerOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var jobs = ParameterSetName == "Path" ? JobTemplates.FromFiles(this, Path, "Job", Namespace) : [(Namespace, Name, FromParameters())];
-        foreach (var (ns, name, job) in jobs)
+        if (ParameterSetName == "Path")
         {
-            if (!ShouldProcess($"{ns}/{name}", "Start job")) continue;
-            try { WriteObject(ClusterJobInfo.From(Run(ct => Client.CreateJobAsync(ns, job, ct)))); }
-            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+            foreach (var path in Path)
+                foreach (var created in ManifestApplier.Apply(this, GetUnresolvedProviderPathFromPSPath(path), "Job", Namespace, (ns, _, job) => Run(ct => Client.CreateJobAsync(ns, job, ct))))
+                    WriteObject(ClusterJobInfo.From(created));
+            return;
         }
+        if (!ShouldProcess($"{Namespace}/{Name}", "Start job")) return;
+        try { WriteObject(ClusterJobInfo.From(Run(ct => Client.CreateJobAsync(Namespace, FromParameters(), ct)))); }
+        catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
     }
 
     private JsonObject FromParameters()
@@ -463,18 +439,20 @@ public sealed class SetCronJobCommand : ContainerOpsCmdlet
     {
         if (ParameterSetName == "Path")
         {
-            foreach (var (ns, name, cron) in JobTemplates.FromFiles(this, Path, "CronJob", Namespace))
-            {
-                if (!ShouldProcess($"{ns}/{name}", "Apply cron job")) continue;
-                try
+            foreach (var path in Path)
+                foreach (var applied in ManifestApplier.Apply(this, GetUnresolvedProviderPathFromPSPath(path), "CronJob", Namespace, (ns, name, cron) =>
                 {
-                    JsonObject result;
-                    try { result = Run(ct => Client.UpdateCronJobAsync(ns, name, current => current["spec"] = cron["spec"]?.DeepClone(), ct)); }
-                    catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound) { result = Run(ct => Client.CreateCronJobAsync(ns, cron, ct)); }
-                    WriteObject(CronJobInfo.From(result));
-                }
-                catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
-            }
+                    try
+                    {
+                        return Run(ct => Client.UpdateCronJobAsync(ns, name, current =>
+                        {
+                            current["spec"] = cron["spec"]?.DeepClone();
+                            ManifestApplier.MergeMetadata(current, cron["metadata"] as JsonObject);
+                        }, ct));
+                    }
+                    catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound) { return Run(ct => Client.CreateCronJobAsync(ns, cron, ct)); }
+                }))
+                    WriteObject(CronJobInfo.From(applied));
             return;
         }
         try

@@ -253,53 +253,22 @@ public sealed class SetDeploymentCommand : ContainerOpsCmdlet
 
     private void ApplyFile(string path)
     {
-        List<JsonObject> documents;
-        try { documents = ManifestReader.Read(File.ReadAllText(path), path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        var applied = ManifestApplier.Apply(this, path, "Deployment", Namespace, (ns, name, d) =>
         {
-            WriteError(new ErrorRecord(ex, "DeploymentManifestUnreadable", ErrorCategory.InvalidData, path));
-            return;
-        }
-        var deployments = documents.Where(d => DeploymentInfo.S(d["kind"]) == "Deployment").ToList();
-        if (deployments.Count == 0)
-            WriteError(new ErrorRecord(new FormatException($"{path} holds no Deployment"), "DeploymentManifestEmpty", ErrorCategory.InvalidData, path));
-        foreach (var d in deployments)
-        {
-            var meta = d["metadata"] as JsonObject;
-            var name = DeploymentInfo.S(meta?["name"]);
-            var ns = DeploymentInfo.S(meta?["namespace"]) ?? Namespace;
-            if (name is null)
-            {
-                WriteError(new ErrorRecord(new FormatException($"{path}: a Deployment without metadata.name"), "DeploymentManifestInvalid", ErrorCategory.InvalidData, path));
-                continue;
-            }
-            if (!ShouldProcess($"{ns}/{name}", $"Apply deployment from {path}")) continue;
             try
             {
-                JsonObject result;
-                try
+                return Run(ct => Client.UpdateDeploymentAsync(ns, name, current =>
                 {
-                    result = Run(ct => Client.UpdateDeploymentAsync(ns, name, current =>
-                    {
-                        current["spec"] = d["spec"]?.DeepClone();
-                        var currentMeta = current["metadata"]!.AsObject();
-                        foreach (var field in new[] { "labels", "annotations" })
-                            if (meta?[field] is JsonObject given)
-                            {
-                                var merged = currentMeta[field] as JsonObject;
-                                if (merged is null) { merged = []; currentMeta[field] = merged; }
-                                foreach (var (k, v) in given) merged[k] = v?.DeepClone();
-                            }
-                    }, null, ct));
-                }
-                catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound)
-                {
-                    result = Run(ct => Client.CreateDeploymentAsync(ns, d, ct));
-                }
-                WriteObject(DeploymentInfo.From(result));
+                    current["spec"] = d["spec"]?.DeepClone();
+                    ManifestApplier.MergeMetadata(current, d["metadata"] as JsonObject);
+                }, null, ct));
             }
-            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
-        }
+            catch (ContainerOpsException ex) when (ex.Error.Kind == ErrorKind.NotFound)
+            {
+                return Run(ct => Client.CreateDeploymentAsync(ns, d, ct));
+            }
+        });
+        foreach (var d in applied) WriteObject(DeploymentInfo.From(d));
     }
 }
 

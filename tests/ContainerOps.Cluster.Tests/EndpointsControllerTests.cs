@@ -138,11 +138,12 @@ public sealed class EndpointsControllerTests : IAsyncLifetime
     [Fact]
     public async Task TheClusterDnsServiceReachesTheNodesNameServerAndItsZoneFollowsServices()
     {
-        var dnsProxy = await EventuallyAsync(() => _proxy.Last.FirstOrDefault(s => s.Name == "kube-dns"), s => s?.Ports.Count == 2 && s.Ports[0].Endpoints.Count == 1, "kube-dns in the proxy");
+        var dnsProxy = await EventuallyAsync(() => _proxy.Last.FirstOrDefault(s => s.Name == "kube-dns"), s => s?.Ports.Count == 2 && s.Ports.All(p => p.Endpoints.Count == 1), "kube-dns in the proxy");
         Assert.Equal("10.96.0.10", dnsProxy!.ClusterIp);
         var udp = dnsProxy.Ports.Single(p => p.Protocol == "UDP");
         Assert.Equal("10.42.0.1:53", $"{udp.Endpoints[0].Address}:{udp.Endpoints[0].Port}");
-        Assert.Empty(dnsProxy.Ports.Single(p => p.Protocol == "TCP").Endpoints);
+        var tcp = dnsProxy.Ports.Single(p => p.Protocol == "TCP");
+        Assert.Equal("10.42.0.1:53", $"{tcp.Endpoints[0].Address}:{tcp.Endpoints[0].Port}");
         var svc = """{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"clusterIP":"10.96.7.8","ports":[{"port":80}]}}""";
         Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/services", svc)).Code);
         await EventuallyAsync(() => _dns.Zone.Lookup("web.default.svc.cluster.local", 1)?.Records.Count ?? 0, n => n == 1, "web in the zone");
@@ -172,5 +173,43 @@ public sealed class EndpointsControllerTests : IAsyncLifetime
         Assert.Equal("192.0.2.7:8443", $"{proxied!.Ports[0].Endpoints[0].Address}:{proxied.Ports[0].Endpoints[0].Port}");
         await Task.Delay(200);
         Assert.Single(SlicesOf("ext"));
+    }
+
+    [Fact]
+    public async Task EndpointsWrittenForAServiceWithoutSelectorAreMirroredIntoSlicesThatFeedTheProxyAndDns()
+    {
+        // The Endpoints first (as a manifest may list them), then the service: mirrored once both exist.
+        var endpoints = """
+            {"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"legacy"},"subsets":[
+              {"addresses":[{"ip":"192.0.2.10","hostname":"one"}],"notReadyAddresses":[{"ip":"192.0.2.11"}],"ports":[{"name":"http","port":8080,"protocol":"TCP"}]}]}
+            """;
+        Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/endpoints", endpoints)).Code);
+        var service = """{"apiVersion":"v1","kind":"Service","metadata":{"name":"legacy"},"spec":{"ports":[{"name":"http","port":80,"targetPort":8080}]}}""";
+        Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/services", service)).Code);
+
+        var slice = (await EventuallyAsync(() => SlicesOf("legacy"), s => s.Count == 1, "the mirrored slice"))[0];
+        Assert.Equal(EndpointSliceMirroringController.ManagedBy, Json.Str(slice["metadata"]!["labels"]![EndpointsController.ManagedByLabel]));
+        Assert.Equal("""[{"name":"http","port":8080,"protocol":"TCP"}]""", slice["ports"]!.ToJsonString());
+        var mirrored = slice["endpoints"]!.AsArray().Select(e => $"{Json.Str(e!["addresses"]![0])}:{e["conditions"]!["ready"]}:{Json.Str(e["hostname"])}").ToList();
+        Assert.Equal(["192.0.2.10:true:one", "192.0.2.11:false:"], mirrored);
+        var proxied = await EventuallyAsync(() => _proxy.Last.FirstOrDefault(s => s.Name == "legacy"), s => s?.Ports[0].Endpoints.Count == 1, "legacy in the proxy");
+        Assert.Equal("192.0.2.10:8080", $"{proxied!.Ports[0].Endpoints[0].Address}:{proxied.Ports[0].Endpoints[0].Port}");
+
+        // The user's Endpoints are theirs: never rewritten; a change to them reaches the slice.
+        var written = EndpointsOf("legacy")!;
+        written["subsets"]![0]!["addresses"] = JsonNode.Parse("""[{"ip":"192.0.2.12"}]""");
+        Assert.Equal(200, (await _api.PutAsync("/api/v1/namespaces/default/endpoints/legacy", written.ToJsonString())).Code);
+        await EventuallyAsync(() => _proxy.Last.FirstOrDefault(s => s.Name == "legacy"), s => s?.Ports[0].Endpoints is [{ Address: "192.0.2.12" }], "the change in the proxy");
+        await Task.Delay(300);
+        Assert.Equal("192.0.2.12", Ips(EndpointsOf("legacy")!["subsets"]![0]!["addresses"]));
+        Assert.Single(SlicesOf("legacy"));
+
+        // Skipped when asked, and gone with the Endpoints.
+        Assert.Equal(200, (await _api.DeleteAsync("/api/v1/namespaces/default/endpoints/legacy")).Code);
+        await EventuallyAsync(() => SlicesOf("legacy"), s => s.Count == 0, "the mirrored slice gone");
+        var skipped = endpoints.Replace("\"name\":\"legacy\"}", "\"name\":\"legacy\",\"labels\":{\"endpointslice.kubernetes.io/skip-mirror\":\"true\"}}");
+        Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/endpoints", skipped)).Code);
+        await Task.Delay(500);
+        Assert.Empty(SlicesOf("legacy"));
     }
 }

@@ -95,4 +95,53 @@ public class UnitTests
         using var closed = new DnsResponder(new IPEndPoint(IPAddress.Loopback, 0), [(IPEndPoint)upstream.Client.LocalEndPoint!], forward: false);
         Assert.Equal(3, TestNetworks.QueryA(closed.Endpoint, "example.invalid").Rcode);
     }
+
+    [Fact]
+    public async Task TheResponderAnswersOverTcpTooWithWhatUdpTruncates()
+    {
+        using var dns = new DnsResponder(new IPEndPoint(IPAddress.Loopback, 0), [], forward: false);
+        Assert.True(dns.ServesTcp);
+        var many = Enumerable.Range(1, 60).Select(i => (Network.Dns.DnsRecord)new Network.Dns.ARecord(IPAddress.Parse($"10.1.1.{i}"))).ToList();
+        dns.Zone = new Network.Dns.DnsZone(["cluster.local"], new Dictionary<string, IReadOnlyList<Network.Dns.DnsRecord>>
+        {
+            ["many.default.svc.cluster.local"] = many,
+            ["one.default.svc.cluster.local"] = [new Network.Dns.ARecord(IPAddress.Parse("10.1.2.3"))],
+        });
+        static byte[] Query(string name, byte id)
+        {
+            var q = new List<byte> { 0, id, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+            foreach (var label in name.Split('.')) { q.Add((byte)label.Length); q.AddRange(System.Text.Encoding.ASCII.GetBytes(label)); }
+            q.AddRange(new byte[] { 0, 0, 1, 0, 1 }); // the root label, type A, class IN
+            return [.. q];
+        }
+        static int Answers(byte[] m) => System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(m.AsSpan(6));
+
+        // Over UDP 60 addresses do not fit in 512 bytes: truncated (TC), so that the client asks again over TCP.
+        var (_, udpAddresses) = TestNetworks.QueryA(dns.Endpoint, "many.default.svc.cluster.local");
+        Assert.InRange(udpAddresses.Count, 1, 59);
+
+        // Over TCP: two queries on one connection, each answer after its length, all 60 records, no TC.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(dns.Endpoint);
+        var stream = tcp.GetStream();
+        foreach (var (name, id) in new[] { ("many.default.svc.cluster.local", (byte)7), ("one.default.svc.cluster.local", (byte)8) })
+        {
+            var query = Query(name, id);
+            await stream.WriteAsync(new byte[] { (byte)(query.Length >> 8), (byte)query.Length }.Concat(query).ToArray());
+        }
+        var replies = new List<byte[]>();
+        var prefix = new byte[2];
+        for (var i = 0; i < 2; i++)
+        {
+            await stream.ReadExactlyAsync(prefix).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            var reply = new byte[(prefix[0] << 8) | prefix[1]];
+            await stream.ReadExactlyAsync(reply);
+            replies.Add(reply);
+        }
+        Assert.Equal([7, 8], replies.Select(r => (int)r[1]));
+        Assert.Equal(60, Answers(replies[0]));
+        Assert.Equal(0, replies[0][2] & 0x02);
+        Assert.Equal(1, Answers(replies[1]));
+        Assert.Equal([10, 1, 2, 3], replies[1][^4..]);
+    }
 }

@@ -330,8 +330,47 @@ internal sealed class FakeClient : IContainerOpsClient
     }
 
     public Task<DiskUsage> GetDiskUsageAsync(bool verbose, CancellationToken ct = default) => GetDiskUsageAsync(ct);
-    public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default) =>
-        NotHere<System.Text.Json.Nodes.JsonNode?>();
+    /// <summary>Cluster objects by API path (api/v1/namespaces/NS/services/NAME), for the cluster cmdlets: GET of an
+    /// object or a collection (a labelSelector of one key=value), POST to a collection, PUT, DELETE.</summary>
+    public Dictionary<string, System.Text.Json.Nodes.JsonObject> ClusterObjects { get; } = new(StringComparer.Ordinal);
+
+    public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default)
+    {
+        Calls.Add($"{method} {path}");
+        var query = path.Contains('?') ? Uri.UnescapeDataString(path[(path.IndexOf('?') + 1)..]) : "";
+        path = path.Split('?')[0];
+        var segments = path.Split('/');
+        // namespaces/NS/KIND[/NAME] or KIND (all namespaces) after the group and version.
+        var nsAt = Array.IndexOf(segments, "namespaces");
+        var isCollection = nsAt < 0 || segments.Length == nsAt + 3;
+        System.Text.Json.Nodes.JsonNode? Clone(System.Text.Json.Nodes.JsonNode n) => n.DeepClone();
+        Task<System.Text.Json.Nodes.JsonNode?> Answer(System.Text.Json.Nodes.JsonNode? n) => Task.FromResult(n is null ? null : Clone(n));
+        Task<System.Text.Json.Nodes.JsonNode?> Status(int code, string reason) => Task.FromException<System.Text.Json.Nodes.JsonNode?>(new ContainerOpsException(ErrorKind.Internal, "Http",
+            $"daemon answered {code}: {{\"kind\":\"Status\",\"code\":{code},\"reason\":\"{reason}\",\"message\":\"{path} {reason}\"}}"));
+        if (method == HttpMethod.Get && isCollection)
+        {
+            var kind = segments[^1];
+            var prefix = nsAt < 0 ? null : string.Join('/', segments);
+            var (key, value) = query.StartsWith("labelSelector=", StringComparison.Ordinal) && query["labelSelector=".Length..].Split('=') is [var k, var v] ? (k, v) : ("", "");
+            var items = ClusterObjects.Where(kv => prefix is null ? kv.Key.Split('/')[^2] == kind : kv.Key.StartsWith(prefix + "/", StringComparison.Ordinal))
+                .Where(kv => key == "" || kv.Value["metadata"]?["labels"]?[key]?.GetValue<string>() == value)
+                .Select(kv => Clone(kv.Value)).ToArray();
+            return Answer(new System.Text.Json.Nodes.JsonObject { ["items"] = new System.Text.Json.Nodes.JsonArray(items) });
+        }
+        if (method == HttpMethod.Post)
+        {
+            var o = (System.Text.Json.Nodes.JsonObject)body!.DeepClone();
+            var name = o["metadata"]!["name"]!.GetValue<string>();
+            if (ClusterObjects.ContainsKey(path + "/" + name)) return Status(409, "AlreadyExists");
+            o["metadata"]!["creationTimestamp"] = "2026-12-05T00:00:00Z";
+            ClusterObjects[path + "/" + name] = o;
+            return Answer(o);
+        }
+        if (!ClusterObjects.TryGetValue(path, out var existing)) return Status(404, "NotFound");
+        if (method == HttpMethod.Put) return Answer(ClusterObjects[path] = (System.Text.Json.Nodes.JsonObject)body!.DeepClone());
+        if (method == HttpMethod.Delete) ClusterObjects.Remove(path);
+        return Answer(existing);
+    }
     public Task<string> GetKubeconfigAsync(CancellationToken ct = default) => NotHere<string>();
     public IAsyncEnumerable<string> ReadLinesAsync(string path, CancellationToken ct = default) => throw new NotSupportedException("not in the fake daemon");
 }

@@ -11,7 +11,7 @@ namespace ContainerOps.PowerShell.Tests;
 /// <summary>The default views of Module/ContainerOps.Format.ps1xml, rendered by Out-Host into a host that records text.</summary>
 public class FormatTests
 {
-    private static string Render(params object[] objects)
+    internal static string Render(params object[] objects)
     {
         var host = new TextHost();
         var iss = InitialSessionState.CreateDefault2();

@@ -90,8 +90,9 @@ public sealed class ClusterDnsController(IClusterDns dns, string domain = "clust
                 ["addresses"] = new JsonArray(dns.Server.Address.ToString()),
                 ["conditions"] = new JsonObject { ["ready"] = true, ["serving"] = true, ["terminating"] = false },
             }),
-            // UDP only: the server does not take TCP yet, so TCP queries are refused at once rather than left waiting.
-            ["ports"] = new JsonArray(new JsonObject { ["name"] = "dns", ["port"] = (long)dns.Server.Port, ["protocol"] = "UDP" }),
+            ["ports"] = new JsonArray(
+                new JsonObject { ["name"] = "dns", ["port"] = (long)dns.Server.Port, ["protocol"] = "UDP" },
+                new JsonObject { ["name"] = "dns-tcp", ["port"] = (long)dns.Server.Port, ["protocol"] = "TCP" }),
         };
         try
         {

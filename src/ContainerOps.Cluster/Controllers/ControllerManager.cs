@@ -16,6 +16,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new GarbageCollector(),
         _ => new ReplicaSetController(),
         _ => new EndpointsController(),
+        _ => new EndpointSliceMirroringController(),
         _ => new DeploymentController(),
         _ => new JobController(),
         _ => new CronJobController(),

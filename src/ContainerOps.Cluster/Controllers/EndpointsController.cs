@@ -235,23 +235,8 @@ public sealed class EndpointsController : IController
         return slice;
     }
 
-    /// <summary>Creates the object, or brings the stored one to <paramref name="update"/>'s form (unchanged ones are not written).</summary>
-    private void Write(ResourceKind kind, string ns, string name, JsonObject desired, Func<JsonObject, JsonObject> update)
-    {
-        try
-        {
-            _objects.Update(kind, ns, name, null, update, statusOnly: false, dryRun: false);
-        }
-        catch (StatusException e) when (e.Code == 404)
-        {
-            try { _objects.Create(kind, ns, desired, FieldValidation.Strict, dryRun: false, out _); }
-            catch (StatusException c) when (c.Code == 409) { throw StatusException.Conflict(kind, name); } // made meanwhile: retried
-        }
-    }
+    private void Write(ResourceKind kind, string ns, string name, JsonObject desired, Func<JsonObject, JsonObject> update) =>
+        ObjectWrites.Write(_objects, kind, ns, name, desired, update);
 
-    private void Delete(ResourceKind kind, string? ns, string name)
-    {
-        try { _objects.Delete(kind, ns, name, null, null, dryRun: false); }
-        catch (StatusException e) when (e.Code == 404) { }
-    }
+    private void Delete(ResourceKind kind, string? ns, string name) => ObjectWrites.Delete(_objects, kind, ns, name);
 }

@@ -7,7 +7,7 @@ using System.Text;
 namespace ContainerOps.Network.Dns;
 
 /// <summary>
-/// The name server of one user-defined network, listening on UDP port 53 of the network's gateway address. It answers
+/// The name server of one user-defined network, listening on UDP and TCP port 53 of the network's gateway address. It answers
 /// A and AAAA queries for the names of the network's running containers (name, short id, aliases) itself, and passes
 /// every other query on to the host's resolvers (1 s each). Hand-written because it is small: one question per query,
 /// answers from a dictionary, and relaying other queries as they are; no DNS library ships with .NET and a separate
@@ -18,6 +18,7 @@ public sealed class DnsResponder : IDisposable
     private const ushort TypeA = 1, TypeAAAA = 28, ClassIN = 1;
     private const int RcodeServFail = 2, RcodeNxDomain = 3, RcodeRefused = 5;
     private readonly Socket _socket;
+    private readonly Socket? _tcp;
     private readonly CancellationTokenSource _stop = new();
     private readonly IReadOnlyList<IPEndPoint> _upstreams;
     private readonly bool _forward;
@@ -47,7 +48,25 @@ public sealed class DnsResponder : IDisposable
         _socket.Bind(listen);
         Endpoint = (IPEndPoint)_socket.LocalEndPoint!;
         _ = Task.Run(LoopAsync);
+        // TCP on the same address and port, for answers too large for a datagram and clients that ask over TCP only.
+        // Without it (the port taken over TCP by something else) the server still answers over UDP.
+        try
+        {
+            _tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            _tcp.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            _tcp.Bind(Endpoint);
+            _tcp.Listen(64);
+            _ = Task.Run(AcceptLoopAsync);
+        }
+        catch (SocketException)
+        {
+            _tcp?.Dispose();
+            _tcp = null;
+        }
     }
+
+    /// <summary>Whether queries over TCP are answered too.</summary>
+    public bool ServesTcp => _tcp is not null;
 
     /// <summary>Replaces the whole name table (lower-case names without the trailing dot).</summary>
     public void SetNames(IReadOnlyDictionary<string, IPAddress[]> names)
@@ -82,7 +101,47 @@ public sealed class DnsResponder : IDisposable
         }
     }
 
-    internal async Task<byte[]?> AnswerAsync(byte[] query, IPAddress? client = null)
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket connection;
+            try { connection = await _tcp!.AcceptAsync(_stop.Token); }
+            catch (Exception) when (_stop.IsCancellationRequested) { return; }
+            catch (SocketException) { continue; }
+            _ = Task.Run(() => ServeTcpAsync(connection));
+        }
+    }
+
+    /// <summary>DNS over TCP (RFC 1035 4.2.2, RFC 7766): each message after its two-byte length, several queries on one
+    /// connection, answered in turn with the same answers as over UDP but never truncated; a connection idle for 10 s
+    /// is closed.</summary>
+    private async Task ServeTcpAsync(Socket connection)
+    {
+        var client = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        await using var stream = new NetworkStream(connection, ownsSocket: true);
+        var prefix = new byte[2];
+        try
+        {
+            while (true)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                idle.CancelAfter(TimeSpan.FromSeconds(10));
+                await stream.ReadExactlyAsync(prefix, idle.Token);
+                var query = new byte[BinaryPrimitives.ReadUInt16BigEndian(prefix)];
+                await stream.ReadExactlyAsync(query, idle.Token);
+                if (await AnswerAsync(query, client, ushort.MaxValue - 2) is not { } answer) return;
+                var framed = new byte[answer.Length + 2];
+                BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)answer.Length);
+                answer.CopyTo(framed, 2);
+                await stream.WriteAsync(framed, _stop.Token);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or EndOfStreamException) { }
+    }
+
+    /// <param name="maxSize">The largest answer the transport carries: 512 bytes over UDP (more records set TC), 64 KiB over TCP.</param>
+    internal async Task<byte[]?> AnswerAsync(byte[] query, IPAddress? client = null, int maxSize = 512)
     {
         if (query.Length < 12) return null;
         var flags = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(2));
@@ -94,12 +153,12 @@ public sealed class DnsResponder : IDisposable
         var qclass = BinaryPrimitives.ReadUInt16BigEndian(query.AsSpan(end + 2));
         var questionEnd = end + 4;
         if (qclass == ClassIN && Zone.Lookup(name, qtype) is { } zoneAnswer)
-            return zoneAnswer.NameExists ? Answer(query, questionEnd, zoneAnswer.Records, ZoneTtl) : Error(query, RcodeNxDomain, questionEnd);
+            return zoneAnswer.NameExists ? Answer(query, questionEnd, zoneAnswer.Records, ZoneTtl, maxSize) : Error(query, RcodeNxDomain, questionEnd);
         if (qclass == ClassIN && _names.TryGetValue(name, out var addresses))
         {
             // A known container: A records for its addresses; AAAA and others answer "no data" (it has no IPv6 here).
             var records = qtype == TypeA ? addresses.Select(a => (DnsRecord)new ARecord(a)).ToList() : [];
-            return Answer(query, questionEnd, records, NamesTtl);
+            return Answer(query, questionEnd, records, NamesTtl, maxSize);
         }
         if (!_forward) return Error(query, RcodeNxDomain, questionEnd);
         var upstreams = (client is null ? null : UpstreamsFor?.Invoke(client)) ?? _upstreams;
@@ -157,8 +216,8 @@ public sealed class DnsResponder : IDisposable
     private static byte[] Error(byte[] query, int rcode, int questionEnd) => Header(query, questionEnd, rcode, 0);
 
     /// <summary>The answer section: every record owned by the question's name (a pointer to it), as many as fit in
-    /// a 512-byte UDP answer (then TC, so that a client may ask again over TCP).</summary>
-    private static byte[] Answer(byte[] query, int questionEnd, IReadOnlyList<DnsRecord> records, uint ttl)
+    /// <paramref name="maxSize"/> bytes (then TC, so that a client of a 512-byte UDP answer may ask again over TCP).</summary>
+    private static byte[] Answer(byte[] query, int questionEnd, IReadOnlyList<DnsRecord> records, uint ttl, int maxSize)
     {
         var body = new List<byte>(questionEnd + records.Count * 16);
         var count = 0;
@@ -167,7 +226,7 @@ public sealed class DnsResponder : IDisposable
         foreach (var r in records)
         {
             var rdata = RData(r);
-            if (questionEnd + body.Count + 12 + rdata.Length > 512) { truncated = true; break; }
+            if (questionEnd + body.Count + 12 + rdata.Length > maxSize) { truncated = true; break; }
             body.Add(0xC0); body.Add(0x0C); // the name of the question
             BinaryPrimitives.WriteUInt16BigEndian(fixedPart, r.Type);
             BinaryPrimitives.WriteUInt16BigEndian(fixedPart[2..], ClassIN);
@@ -220,5 +279,6 @@ public sealed class DnsResponder : IDisposable
     {
         _stop.Cancel();
         _socket.Dispose();
+        _tcp?.Dispose();
     }
 }
