@@ -50,7 +50,7 @@ internal static class ProtobufDecoder
             else
             {
                 var value = Value(ref reader, message, field, depth);
-                if (value is null || (field.Has(FieldFlags.OmitEmpty) && !field.Has(FieldFlags.Pointer) && IsZero(value))) target.Remove(field.Json);
+                if (value is null || (field.Has(FieldFlags.OmitEmpty) && !field.Has(FieldFlags.Pointer) && IsZeroScalar(field.Kind, value))) target.Remove(field.Json);
                 else target[field.Json] = value;
             }
         }
@@ -101,7 +101,9 @@ internal static class ProtobufDecoder
         _ => varint != 0,
     };
 
-    private static bool IsZero(JsonNode value) => value is JsonValue v && v.GetValueKind() switch
+    /// <summary>Go's omitempty leaves out zero scalars only: structs (IntOrString and Quantity too) are always written.</summary>
+    private static bool IsZeroScalar(ValueKind kind, JsonNode value) =>
+        kind is ValueKind.String or ValueKind.Bytes or ValueKind.Int32 or ValueKind.Int64 or ValueKind.Bool && value is JsonValue v && v.GetValueKind() switch
     {
         JsonValueKind.String => v.GetValue<string>().Length == 0,
         JsonValueKind.Number => v.TryGetValue<int>(out var i) ? i == 0 : v.GetValue<long>() == 0,

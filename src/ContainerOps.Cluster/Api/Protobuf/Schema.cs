@@ -51,8 +51,11 @@ internal sealed class Message
 /// generated from the Go struct tags of k8s.io/api and k8s.io/apimachinery by generate.py.</summary>
 internal static partial class Schema
 {
-    private static readonly FrozenDictionary<string, Message> Messages =
-        MessageFields.ToFrozenDictionary(m => m.Key, m => new Message(m.Key, m.Value));
+    // Built on first use: a static initializer here could run before the generated table's (partial classes have no
+    // initialisation order across files). Two threads racing build equal tables.
+    private static FrozenDictionary<string, Message>? _messages;
+    private static FrozenDictionary<string, Message> Messages =>
+        _messages ??= MessageFields.ToFrozenDictionary(m => m.Key, m => new Message(m.Key, m.Value));
 
     /// <summary>The message of an object of this apiVersion and kind, or null when it is not in the table.</summary>
     public static Message? Root(string apiVersion, string kind) =>
