@@ -66,7 +66,7 @@ public sealed class ProtobufBodiesTests
         Assert.Equal("Deployment", (string?)o["kind"]);
         Assert.Equal("""{"name":"web","namespace":"default"}""", o["metadata"]!.ToJsonString());
         var s = o["spec"]!.AsObject();
-        Assert.Equal(0, (int)s["replicas"]!);
+        Assert.Equal(0L, (long)s["replicas"]!);
         Assert.False(s.ContainsKey("minReadySeconds"));
         Assert.False(s.ContainsKey("paused"));
         Assert.Equal("""{"matchLabels":{"app":"web"}}""", s["selector"]!.ToJsonString());

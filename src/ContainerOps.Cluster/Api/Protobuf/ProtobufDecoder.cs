@@ -93,10 +93,10 @@ internal static class ProtobufDecoder
 
     private static bool IsVarint(ValueKind kind) => kind is ValueKind.Int32 or ValueKind.Int64 or ValueKind.Bool;
 
-    // Negative int32 values travel as 64-bit two's complement varints.
+    // Negative int32 values travel as 64-bit two's complement varints. Numbers are longs, as the API's code reads them.
     private static JsonNode VarintValue(ValueKind kind, ulong varint) => kind switch
     {
-        ValueKind.Int32 => (int)(long)varint,
+        ValueKind.Int32 => (long)(int)(long)varint,
         ValueKind.Int64 => (long)varint,
         _ => varint != 0,
     };
@@ -106,7 +106,7 @@ internal static class ProtobufDecoder
         kind is ValueKind.String or ValueKind.Bytes or ValueKind.Int32 or ValueKind.Int64 or ValueKind.Bool && value is JsonValue v && v.GetValueKind() switch
     {
         JsonValueKind.String => v.GetValue<string>().Length == 0,
-        JsonValueKind.Number => v.TryGetValue<int>(out var i) ? i == 0 : v.GetValue<long>() == 0,
+        JsonValueKind.Number => v.GetValue<long>() == 0,
         JsonValueKind.False => true,
         _ => false,
     };
@@ -114,7 +114,7 @@ internal static class ProtobufDecoder
     private static JsonNode? ZeroOf(ValueKind kind) => kind switch
     {
         ValueKind.String or ValueKind.Bytes => "",
-        ValueKind.Int32 or ValueKind.Int64 => 0,
+        ValueKind.Int32 or ValueKind.Int64 => 0L,
         ValueKind.Bool => false,
         ValueKind.Quantity => "0",
         ValueKind.Message => new JsonObject(),
