@@ -72,7 +72,8 @@ public static class Tables
             NameColumn,
             new("Schedule", "string", (o, _) => Json.Str(o["spec"]?["schedule"])),
             new("Timezone", "string", (o, _) => Json.Str(o["spec"]?["timeZone"]) ?? "<none>"),
-            new("Suspend", "boolean", (o, _) => o["spec"]?["suspend"] is JsonValue v && v.TryGetValue<bool>(out var suspended) && suspended),
+            // A boolean column whose cells are "True"/"False", as the API server prints them.
+            new("Suspend", "boolean", (o, _) => o["spec"]?["suspend"] is JsonValue v && v.TryGetValue<bool>(out var suspended) && suspended ? "True" : "False"),
             new("Active", "integer", (o, _) => (o["status"]?["active"] as JsonArray)?.Count ?? 0),
             new("Last Schedule", "string", (o, now) => Since(o["status"]?["lastScheduleTime"], now)),
             AgeColumn,
