@@ -88,6 +88,17 @@ public static class Tables
             new("Duration", "string", (o, _) => ""),
             AgeColumn,
         ],
+        ["CronJob"] =
+        [
+            NameColumn,
+            new("Schedule", "string", (o, _) => Json.Str(o["spec"]?["schedule"])),
+            new("Timezone", "string", (o, _) => Json.Str(o["spec"]?["timeZone"]) ?? "<none>"),
+            // A boolean column whose cells are "True"/"False", as the API server prints them.
+            new("Suspend", "boolean", (o, _) => o["spec"]?["suspend"] is JsonValue v && v.TryGetValue<bool>(out var suspended) && suspended ? "True" : "False"),
+            new("Active", "integer", (o, _) => (o["status"]?["active"] as JsonArray)?.Count ?? 0),
+            new("Last Schedule", "string", (o, now) => Since(o["status"]?["lastScheduleTime"], now)),
+            AgeColumn,
+        ],
     };
 
     private static Column[] ColumnsFor(ResourceKind kind) => ByKind.GetValueOrDefault(kind.Kind) ?? [NameColumn, AgeColumn];
@@ -136,9 +147,11 @@ public static class Tables
     private static string Selector(JsonNode? labels) =>
         labels is JsonObject { Count: > 0 } o ? string.Join(",", o.Select(kv => $"{kv.Key}={Json.Str(kv.Value)}")) : "<none>";
 
-    private static string Age(JsonObject o, DateTimeOffset now) =>
-        DateTimeOffset.TryParse(Json.Str(o["metadata"]?["creationTimestamp"]), System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? HumanDuration(now - created) : "<unknown>";
+    private static string Age(JsonObject o, DateTimeOffset now) => Since(o["metadata"]?["creationTimestamp"], now, "<unknown>");
+
+    private static string Since(JsonNode? timestamp, DateTimeOffset now, string absent = "<none>") =>
+        DateTimeOffset.TryParse(Json.Str(timestamp), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var then) ? HumanDuration(now - then) : absent;
 
     /// <summary>kubectl's short duration: 45s, 3m20s, 15m, 5h3m, 20h, 3d4h, 40d, 2y30d.</summary>
     public static string HumanDuration(TimeSpan d)
