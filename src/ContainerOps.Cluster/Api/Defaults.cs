@@ -76,7 +76,10 @@ internal static class Defaults
                     foreach (var port in ports.OfType<JsonObject>())
                     {
                         port["protocol"] ??= "TCP";
-                        if (port["targetPort"] is null && port["port"] is { } p) port["targetPort"] = p.DeepClone();
+                        // Absent, 0 or "" (a protobuf body carries the zero value): the port itself, as the API server does.
+                        var target = port["targetPort"];
+                        var unset = target is null || (target is JsonValue tv && (tv.TryGetValue<long>(out var n) ? n == 0 : Json.Str(tv) is ""));
+                        if (unset && port["port"] is { } p) port["targetPort"] = p.DeepClone();
                     }
                 if (creating) o["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
                 break;

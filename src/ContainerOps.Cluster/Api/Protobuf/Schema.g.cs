@@ -28,6 +28,7 @@ internal static partial class Schema
         [("apps/v1", "ReplicaSet")] = "apps/v1.ReplicaSet",
         [("apps/v1", "StatefulSet")] = "apps/v1.StatefulSet",
         [("apps/v1", "DaemonSet")] = "apps/v1.DaemonSet",
+        [("apps/v1", "ControllerRevision")] = "apps/v1.ControllerRevision",
         [("batch/v1", "Job")] = "batch/v1.Job",
         [("batch/v1", "CronJob")] = "batch/v1.CronJob",
         [("autoscaling/v1", "HorizontalPodAutoscaler")] = "autoscaling/v1.HorizontalPodAutoscaler",
@@ -49,6 +50,12 @@ internal static partial class Schema
     /// <summary>Each message's fields: number, JSON name, value kind, flags and, for messages, the message.</summary>
     private static readonly Dictionary<string, Field[]> MessageFields = new()
     {
+        ["apps/v1.ControllerRevision"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "data", T.RawJson, F.OmitEmpty),
+            new(3, "revision", T.Int64, F.None),
+        ],
         ["apps/v1.DaemonSet"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),

@@ -32,7 +32,7 @@ PACKAGES = {
 ROOTS = {
     "core/v1": ["Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Pod", "Endpoints", "Event", "Node",
                 "PersistentVolumeClaim", "PersistentVolume", "LimitRange", "ResourceQuota"],
-    "apps/v1": ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"],
+    "apps/v1": ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "ControllerRevision"],
     "batch/v1": ["Job", "CronJob"],
     "autoscaling/v1": ["HorizontalPodAutoscaler"],
     "autoscaling/v2": ["HorizontalPodAutoscaler"],
