@@ -113,6 +113,10 @@ public sealed class ServiceTests : IAsyncLifetime
         // web-b fails readiness: no more traffic for it, and none lost for the others.
         File.Delete(Path.Combine(_flags.Path, "web-b"));
         await _cluster.WaitForAsync("endpoints", "web", e => (e["subsets"]?[0]?["addresses"] as JsonArray)?.Count == 2, 30);
+        // The proxy follows the EndpointSlices, a moment after the Endpoints: traffic stops once its rules lose the address.
+        var webB = _cluster.Get("pod", "web-b")["status"]!["podIP"]!.GetValue<string>();
+        await _cluster.EventuallyAsync(() => Shell.Run("nft", $"list table inet {SvcTable}", check: false),
+            rules => !System.Text.RegularExpressions.Regex.IsMatch(rules, System.Text.RegularExpressions.Regex.Escape(webB) + "(?![0-9])"), "web-b's address out of the proxy's rules", 30);
         var stopwatch = Stopwatch.StartNew();
         answers.Clear();
         for (var i = 0; i < 100; i++) answers.Add(await GetAsync(http, $"http://{clusterIp}/"));
