@@ -175,18 +175,11 @@ public sealed class HorizontalPodAutoscalerController : IController
     private static string Format(string resource, double value) =>
         resource == "cpu" ? $"{(long)Math.Round(value * 1000)}m" : ((long)value).ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A Kubernetes quantity as a number (cores for CPU, bytes for memory): 250m, 1.5, 128Mi, 1G.</summary>
-    internal static double Quantity(string text)
+    /// <summary>A Kubernetes quantity as a number (cores for CPU, bytes for memory), read by the node's own parser.</summary>
+    private static double Quantity(string text)
     {
-        var units = new (string Suffix, double Factor)[]
-        {
-            ("Ki", 1024), ("Mi", 1024d * 1024), ("Gi", 1024d * 1024 * 1024), ("Ti", 1024d * 1024 * 1024 * 1024),
-            ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12),
-        };
-        foreach (var (suffix, factor) in units)
-            if (text.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
-                return n * factor;
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain) ? plain : throw new FormatException($"\"{text}\" is not a quantity");
+        try { return (double)Node.Quantity.Value(text); }
+        catch (Node.ContainerConfigException e) { throw new FormatException(e.Message); }
     }
 
     /// <summary>The behavior's smoothing: within the scale-down window the highest recent recommendation wins (so a

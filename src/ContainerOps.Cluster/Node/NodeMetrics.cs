@@ -82,7 +82,8 @@ public sealed class NodeMetrics(INodeRuntime runtime, string nodeName, TimeProvi
             var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
             // user nice system idle iowait irq softirq steal: busy is all but idle and iowait; USER_HZ is 100 on Linux.
             var busyTicks = new[] { 1, 2, 3, 6, 7, 8 }.Sum(i => i < cpu.Length && long.TryParse(cpu[i], out var v) ? v : 0);
-            long Kb(string field) => File.ReadLines("/proc/meminfo").Where(l => l.StartsWith(field + ":", StringComparison.Ordinal))
+            var meminfo = File.ReadAllLines("/proc/meminfo");
+            long Kb(string field) => meminfo.Where(l => l.StartsWith(field + ":", StringComparison.Ordinal))
                 .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])).FirstOrDefault();
             return new ContainerUsageSample(busyTicks * 10_000_000, (Kb("MemTotal") - Kb("MemAvailable")) * 1024);
         }

@@ -149,7 +149,8 @@ public static class PodVolumes
     }
 }
 
-/// <summary>Kubernetes resource quantities: "128Mi", "1G", "500m", "0.5", "2".</summary>
+/// <summary>Kubernetes resource quantities: "128Mi", "1G", "500m", "250n", "0.5", "2" (the node's limits, the
+/// downward API and the autoscaler's targets all read them here).</summary>
 public static class Quantity
 {
     public static decimal Value(string text)
@@ -158,7 +159,7 @@ public static class Quantity
         (string Suffix, decimal Factor)[] suffixes =
         [
             ("Ki", 1024m), ("Mi", 1024m * 1024), ("Gi", 1024m * 1024 * 1024), ("Ti", 1024m * 1024 * 1024 * 1024),
-            ("k", 1e3m), ("M", 1e6m), ("G", 1e9m), ("T", 1e12m), ("m", 0.001m),
+            ("k", 1e3m), ("M", 1e6m), ("G", 1e9m), ("T", 1e12m), ("m", 0.001m), ("u", 0.000001m), ("n", 0.000000001m),
         ];
         foreach (var (suffix, factor) in suffixes)
             if (text.EndsWith(suffix, StringComparison.Ordinal) && decimal.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
