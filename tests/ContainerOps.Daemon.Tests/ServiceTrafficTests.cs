@@ -59,7 +59,14 @@ public sealed class ServiceTrafficTests(ITestOutputHelper output) : IAsyncLifeti
     {
         var pods = await _cluster.EventuallyAsync(() => _cluster.Items("get", "pods", "-l", "app=web").Where(ClusterDaemon.IsReady).ToList(), l => l.Count == count, $"{count} ready pods", 120);
         if (service)
+        {
             await _cluster.EventuallyAsync(() => _cluster.Get("endpoints", "web"), e => (e["subsets"]?[0]?["addresses"] as JsonArray)?.Count == count, $"{count} ready endpoints", 60);
+            // The proxy follows the EndpointSlices a moment after the Endpoints: wait for its rules to hold every pod.
+            var podIps = pods.Select(p => p["status"]!["podIP"]!.GetValue<string>()).ToList();
+            await _cluster.EventuallyAsync(() => Shell.Run("nft", $"list table inet {_cluster.Daemon.NftTable}_svc", check: false),
+                rules => podIps.All(ip => rules.Contains($"ep_default/web/tcp/80/{ip}/", StringComparison.Ordinal) || rules.Contains($"{ip} . 8080", StringComparison.Ordinal) || rules.Contains($"{ip}:8080", StringComparison.Ordinal)),
+                "every ready pod in the proxy's rules", 30);
+        }
         return pods.Select(p => p["metadata"]!["name"]!.GetValue<string>()).Order().ToList();
     }
 
@@ -156,9 +163,18 @@ public sealed class ServiceTrafficTests(ITestOutputHelper output) : IAsyncLifeti
         WebDeployment(3);
         var ip = Service("  sessionAffinity: ClientIP");
         await ReadyPodsAsync(3);
+        // The client's first connection picks its pod (connections opened at the same instant on two cores could each
+        // pick one before either is recorded, as with kube-proxy); every later one, however concurrent, goes there.
+        var first = await GetAsync(ip);
+        Assert.NotNull(first);
         var answers = await LoadAsync(ip, 200, 4);
         Assert.DoesNotContain(null, answers);
-        Assert.Single(answers.Distinct());
+        Assert.Equal([first], answers.Distinct());
+        // A fourth pod comes: the table is rewritten, and the client stays on its pod.
+        _cluster.Ok("scale", "deployment", "web", "--replicas", "4");
+        await ReadyPodsAsync(4);
+        answers = await LoadAsync(ip, 100, 4);
+        Assert.Equal([first], answers.Distinct());
     }
 
     [Fact]

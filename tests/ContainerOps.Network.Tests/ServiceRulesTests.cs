@@ -13,10 +13,11 @@ public sealed class ServiceRulesTests
         affinity);
 
     [Fact]
-    public void TheTableIsReplacedInOneScriptWithARandomPickOverTheEndpoints()
+    public void TheTableIsRewrittenInOneScriptWithARandomPickOverTheEndpoints()
     {
         var text = ServiceRules.Render("svc_t", [Web(3)]);
-        Assert.StartsWith("table inet svc_t {}\ndelete table inet svc_t\ntable inet svc_t {\n", text);
+        Assert.DoesNotContain("delete table", text);
+        Assert.Contains("flush table inet svc_t\nflush map inet svc_t service-ips\n", text);
         Assert.Contains("elements = { 10.96.0.20 . tcp . 80 : goto svc_default/web/tcp/80 }", text);
         Assert.Contains("    meta l4proto tcp dnat ip to numgen random mod 3 map { 0 : 10.42.0.2 . 8080, 1 : 10.42.0.3 . 8080, 2 : 10.42.0.4 . 8080 }\n", text);
         Assert.Contains("elements = { 10.42.0.2 . 10.42.0.2,\n      10.42.0.3 . 10.42.0.3,\n      10.42.0.4 . 10.42.0.4 }", text);
@@ -51,6 +52,52 @@ public sealed class ServiceRulesTests
         var local = ServiceRules.Render("svc_t", [Web(2, nodePort: 30080) with { LocalOnly = true }]);
         var nodePortChain = local[local.IndexOf("chain nodeport_", StringComparison.Ordinal)..];
         Assert.StartsWith("chain nodeport_default/web/tcp/80 {\n    fib saddr type local jump mark-for-masquerade\n", nodePortChain);
+    }
+
+    [Fact]
+    public void ChainsAndSetsNoLongerWantedAreDeletedAndTheOthersKept()
+    {
+        var two = ServiceRules.Render("svc_t", [Web(2, affinity: 600)]);
+        var objects = ServiceRules.Objects(two);
+        Assert.Contains("set affinity_default/web/tcp/80/10.42.0.3/8080", objects);
+        Assert.Contains("chain ep_default/web/tcp/80/10.42.0.3/8080", objects);
+        Assert.Contains("map service-ips", objects);
+        // One endpoint fewer: its chain and its set go, nothing else is deleted.
+        var one = ServiceRules.Render("svc_t", [Web(1, affinity: 600)], existing: objects);
+        var deletes = one.Split('\n').Where(l => l.StartsWith("delete ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["delete chain inet svc_t ep_default/web/tcp/80/10.42.0.3/8080", "delete set inet svc_t affinity_default/web/tcp/80/10.42.0.3/8080"], deletes);
+        // The objects as the kernel lists them are read the same way.
+        Assert.Equal(["chain c", "map m", "set s/x"], ServiceRules.Objects("table inet t {\n\tset s/x {\n\t\ttype ipv4_addr\n\t}\n\tmap m {\n\t}\n\tchain c {\n\t}\n}\n").Order());
+    }
+
+    [Fact]
+    public void AChangeKeepsTheClientsOfTheAffinitySetsThatStay()
+    {
+        if (Environment.UserName != "root") return;
+        var table = "cotest_svc_" + Guid.NewGuid().ToString("N")[..6];
+        var proxy = new ServiceProxy(table);
+        const string kept = "affinity_default/web/tcp/80/10.42.0.2/8080";
+        try
+        {
+            proxy.Sync([Web(2, affinity: 600)]);
+            // A client the kernel put on the first endpoint.
+            Shell.Run("nft", $"add element inet {table} {kept} {{ 192.0.2.7 }}");
+            // An endpoint comes, another service changes: the client stays where it was.
+            proxy.Sync([Web(3, affinity: 600), Web(1) with { Name = "other", ClusterIp = "10.96.0.21" }]);
+            Assert.Contains("192.0.2.7", Shell.Run("nft", $"list set inet {table} {kept}"));
+            Assert.Contains("numgen random mod 3", Shell.Run("nft", $"list table inet {table}"));
+            // A daemon restarted on the same table starts from what the kernel holds, and drops what is stale.
+            var restarted = new ServiceProxy(table);
+            restarted.Sync([Web(1, affinity: 600)]);
+            var listed = Shell.Run("nft", $"list table inet {table}");
+            Assert.Contains("192.0.2.7", listed);
+            Assert.DoesNotContain("10.42.0.3", listed);
+            Assert.DoesNotContain("svc_default/other", listed);
+        }
+        finally
+        {
+            proxy.Remove();
+        }
     }
 
     [Fact]

@@ -112,10 +112,19 @@ public sealed class Nftables(string table)
         Run(script, check: true, args: "-f -");
     }
 
+    /// <summary>The table as `nft list table` prints it; null when there is none.</summary>
+    public string? List()
+    {
+        try { return Run($"list table inet {Table}\n", check: false, args: "-f -", out var listing) == 0 ? listing : null; }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+    }
+
     /// <summary>Removes the table (nothing when there is none).</summary>
     public void Delete() => Run($"table inet {Table} {{}}\ndelete table inet {Table}\n", check: true, args: "-f -");
 
-    private int Run(string stdin, bool check, string args)
+    private int Run(string stdin, bool check, string args) => Run(stdin, check, args, out _);
+
+    private int Run(string stdin, bool check, string args, out string stdout)
     {
         var psi = new ProcessStartInfo(NftPath, args)
         {
@@ -129,13 +138,13 @@ public sealed class Nftables(string table)
         }
         using var owned = p;
         var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEndAsync();
         p.StandardInput.Write(stdin);
         p.StandardInput.Close();
         p.WaitForExit();
         if (check && p.ExitCode != 0)
             throw new InvalidOperationException($"nft rejected the rules of table {Table}: {stderr.Result.Trim()}");
-        _ = stdout.Result;
+        stdout = output.Result;
         return p.ExitCode;
     }
 }

@@ -10,7 +10,8 @@ public interface IServiceProxy
 
 /// <summary>
 /// The service proxy: renders <see cref="ServiceRules"/> and applies the table with one `nft -f` run (one kernel
-/// transaction), only when the text changed. No service with a port left: the table goes entirely. The daemon removes
+/// transaction), only when the text changed; it remembers which chains and sets the table holds, so the next change
+/// deletes the stale ones and keeps the rest (with the clients the affinity sets hold). No service with a port left: the table goes entirely. The daemon removes
 /// it at shutdown-with-cleanup like the network engine's table (<see cref="Remove"/>); a restarted daemon syncs from
 /// the API again, replacing what the kernel kept in the meantime (rules live in the kernel, so traffic kept flowing).
 /// </summary>
@@ -19,6 +20,7 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
     private readonly Nftables _nft = new(table);
     private readonly object _gate = new();
     private string? _applied;
+    private IReadOnlySet<string>? _objects; // the chains and sets the table holds after the last apply
 
     public string Table => table;
 
@@ -32,13 +34,16 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
             var started = System.Diagnostics.Stopwatch.StartNew();
             if (!services.Any(s => s.Ports.Count > 0))
             {
-                if (_applied is not "") { if (_applied is not null || _nft.Exists()) _nft.Delete(); _applied = ""; }
+                if (_applied is not "") { if (_applied is not null || _nft.Exists()) _nft.Delete(); _applied = ""; _objects = new HashSet<string>(); }
                 return;
             }
-            var script = ServiceRules.Render(table, services, hairpinSource);
+            // After a restart the kernel kept the table (and the clients its affinity sets hold): start from it.
+            _objects ??= _nft.List() is { } listing ? ServiceRules.Objects(listing) : new HashSet<string>();
+            var script = ServiceRules.Render(table, services, hairpinSource, _objects);
             if (script == _applied) return;
             _nft.Apply(script);
             _applied = script;
+            _objects = ServiceRules.Objects(script);
             LastSyncDuration = started.Elapsed;
         }
     }
@@ -50,6 +55,7 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
         {
             if (_nft.Exists()) _nft.Delete();
             _applied = null;
+            _objects = null;
         }
     }
 }

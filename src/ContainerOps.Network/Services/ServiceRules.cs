@@ -16,9 +16,12 @@ public sealed record ProxyService(string Namespace, string Name, string? Cluster
     int AffinitySeconds = 0, bool LocalOnly = false, IReadOnlyList<string>? ExternalIps = null);
 
 /// <summary>
-/// The service proxy's nftables table as text, a pure function of the services: one `nft -f` run replaces the whole
-/// table in one transaction (the existing table is deleted and the new one made in the same batch, so there is never a
-/// moment without rules). The shape is kube-proxy's nftables mode: the NAT hooks jump to `services`, two verdict-map
+/// The service proxy's nftables table as text, a pure function of the services and of what the table already holds:
+/// one `nft -f` run rewrites it in one transaction, so there is never a moment without rules. The table is not deleted
+/// and made again but flushed (its chains and its shared maps and sets) and declared again, stale chains and sets
+/// deleted: the ClientIP affinity sets of the endpoints that stay keep their clients across every change, as
+/// kube-proxy keeps them (a new table per change would send every client of every service to a new pod whenever
+/// any endpoint anywhere came or went). The shape is kube-proxy's nftables mode: the NAT hooks jump to `services`, two verdict-map
 /// lookups there (`service-ips`: address . protocol . port, `service-nodeports`: protocol . port on local addresses),
 /// one chain per service port that DNATs to an endpoint picked with `numgen random mod N` (with sessionAffinity
 /// ClientIP: a chain per endpoint that records the client in a timeout set), and a `hairpin` set of endpoint
@@ -34,11 +37,72 @@ public static class ServiceRules
     /// <param name="hairpinSource">The address hairpin connections are given (the pod bridge's gateway). With
     /// br_netfilter a connection DNATed back onto the bridge it came from is bridged, not routed, so it leaves through a
     /// bridge port, which has no address to masquerade to. Null: masquerade.</param>
-    public static string Render(string table, IEnumerable<ProxyService> services, string? hairpinSource = null)
+    /// <param name="existing">The chains and sets the table holds now (<see cref="Objects"/> of the last script
+    /// applied, or of the kernel's listing); empty when there is no table yet.</param>
+    public static string Render(string table, IEnumerable<ProxyService> services, string? hairpinSource = null, IReadOnlySet<string>? existing = null)
     {
         var list = services.OrderBy(s => s.Namespace, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
-        var sb = new StringBuilder(4096 + list.Count * 512);
-        sb.Append($"table inet {table} {{}}\ndelete table inet {table}\ntable inet {table} {{\n");
+        var body = new StringBuilder(4096 + list.Count * 512);
+        RenderBody(body, table, list, hairpinSource);
+        var sb = new StringBuilder(body.Length + 1024);
+        // The shared maps and sets are declared before they are flushed (flushing one that does not exist fails);
+        // `flush table` empties every chain but leaves set elements alone.
+        sb.Append($"table inet {table} {{\n").Append(SharedSets).Append("}\n");
+        sb.Append($"flush table inet {table}\n");
+        foreach (var shared in SharedSetNames) sb.Append(Command("flush", table, shared));
+        var wanted = Objects(body.ToString());
+        // Nothing refers to a stale chain or set any more: the rules and the verdict maps were flushed above.
+        foreach (var stale in (existing ?? EmptySet).Where(o => !wanted.Contains(o)).Order(StringComparer.Ordinal))
+            sb.Append(Command("delete", table, stale));
+        return sb.Append(body).ToString();
+    }
+
+    /// <summary>"flush map inet T NAME" for the object "map NAME".</summary>
+    private static string Command(string verb, string table, string obj)
+    {
+        var space = obj.IndexOf(' ');
+        return $"{verb} {obj[..space]} inet {table} {obj[(space + 1)..]}\n";
+    }
+
+    private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
+
+    private const string SharedSets = """
+          map service-ips {
+            type ipv4_addr . inet_proto . inet_service : verdict
+          }
+          map service-nodeports {
+            type inet_proto . inet_service : verdict
+          }
+          set cluster-ips {
+            type ipv4_addr
+          }
+          set no-endpoint-nodeports {
+            type inet_proto . inet_service
+          }
+          set hairpin {
+            type ipv4_addr . ipv4_addr
+          }
+
+        """;
+
+    private static readonly string[] SharedSetNames = ["map service-ips", "map service-nodeports", "set cluster-ips", "set no-endpoint-nodeports", "set hairpin"];
+
+    /// <summary>The chains, sets and maps an nft text declares ("chain NAME", "set NAME", "map NAME"): of a script
+    /// rendered here, or of `nft list table`, which prints the same shape.</summary>
+    public static IReadOnlySet<string> Objects(string nftText)
+    {
+        var objects = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in nftText.Split('\n'))
+        {
+            var words = line.Trim().Split(' ');
+            if (words is [("chain" or "set" or "map") and var kind, var name, "{", ..]) objects.Add($"{kind} {name}");
+        }
+        return objects;
+    }
+
+    private static void RenderBody(StringBuilder sb, string table, List<ProxyService> list, string? hairpinSource)
+    {
+        sb.Append($"table inet {table} {{\n");
 
         var ipElements = new List<string>();
         var nodePortElements = new List<string>();
@@ -101,7 +165,6 @@ public static class ServiceRules
         sb.Append("    fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto reject-connection\n  }\n");
         sb.Append(chains);
         sb.Append("}\n");
-        return sb.ToString();
     }
 
     private static void AppendServiceChains(StringBuilder sb, ProxyService s, ProxyPort p, string proto)
