@@ -67,7 +67,8 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
 
     public static JsonObject Parse(byte[] value) => (JsonObject)JsonNode.Parse(value)!;
 
-    public JsonObject Create(ResourceKind kind, string? ns, JsonObject obj, FieldValidation validation, bool dryRun, out List<string> warnings)
+    /// <param name="managedFields">Set by a server-side apply that creates the object; other creates record none.</param>
+    public JsonObject Create(ResourceKind kind, string? ns, JsonObject obj, FieldValidation validation, bool dryRun, out List<string> warnings, JsonArray? managedFields = null)
     {
         warnings = CheckShape(kind, ns, obj, validation, creating: true);
         var meta = Json.Metadata(obj);
@@ -80,6 +81,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         meta["uid"] = Guid.NewGuid().ToString();
         meta["creationTimestamp"] = Timestamp();
         foreach (var serverSet in new[] { "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink" }) meta.Remove(serverSet);
+        if (managedFields is not null) meta["managedFields"] = managedFields.DeepClone();
         if (obj["spec"] is not null) meta["generation"] = 1;
         else meta.Remove("generation");
         Defaults.Apply(kind, obj, creating: true);
@@ -101,7 +103,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
 
     /// <summary>A PUT: the object replaces the stored one if its resourceVersion (when it has one) is still current.
     /// The main resource keeps the stored status; the status subresource changes only the status.</summary>
-    public JsonObject Replace(ResourceKind kind, string? ns, string name, JsonObject obj, bool statusOnly, FieldValidation validation, bool dryRun, out List<string> warnings)
+    public JsonObject Replace(ResourceKind kind, string? ns, string name, JsonObject obj, bool statusOnly, FieldValidation validation, bool dryRun, out List<string> warnings, string? manager = null)
     {
         warnings = CheckShape(kind, ns, obj, validation, creating: false);
         var meta = Json.Metadata(obj);
@@ -109,12 +111,19 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         if (bodyName != name)
             throw StatusException.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
         long? expected = long.TryParse(Json.Str(meta["resourceVersion"]), out var rv) ? rv : null;
-        return Update(kind, ns, name, expected, _ => obj, statusOnly, dryRun);
+        return Update(kind, ns, name, expected, _ => obj, statusOnly, dryRun, manager);
     }
+
+    /// <summary>The field manager of the daemon's own writers (controllers, node agent).</summary>
+    public const string DaemonManager = "containerops-daemon";
 
     /// <summary>Read, change, compare-and-swap, retried while others write in between (unless the caller named the
     /// revision it changes, which then must still be current).</summary>
-    public JsonObject Update(ResourceKind kind, string? ns, string name, long? expectedRevision, Func<JsonObject, JsonObject> change, bool statusOnly, bool dryRun)
+    /// <param name="manager">Who writes, for an object whose fields are managed (<see cref="ServerSideApply"/>).</param>
+    /// <param name="applying">The change is a server-side apply and writes metadata.managedFields itself.</param>
+    /// <param name="subresource">The subresource written through besides status ("scale"), recorded with the manager.</param>
+    public JsonObject Update(ResourceKind kind, string? ns, string name, long? expectedRevision, Func<JsonObject, JsonObject> change, bool statusOnly, bool dryRun,
+        string? manager = null, bool applying = false, string? subresource = null)
     {
         var key = kind.Key(ns, name);
         for (var attempt = 0; ; attempt++)
@@ -132,7 +141,12 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             meta["name"] = name;
             if (kind.Namespaced) meta["namespace"] = ns; else meta.Remove("namespace");
             meta.Remove("resourceVersion");
-            meta.Remove("managedFields");
+            // Who owns which field is the server's to record: kept as stored, unless this write is an apply.
+            if (!applying)
+            {
+                if (oldMeta["managedFields"] is { } managed) meta["managedFields"] = managed.DeepClone();
+                else meta.Remove("managedFields");
+            }
             // The main resource does not change status, the status subresource changes nothing else.
             if (kind.HasStatus && statusOnly)
             {
@@ -145,6 +159,8 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             else if (kind.HasStatus) updated["status"] = current["status"]?.DeepClone();
             Defaults.Apply(kind, updated, creating: false);
             if (Validation.Validate(kind, updated, current) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
+            if (!applying && oldMeta["managedFields"] is JsonArray { Count: > 0 })
+                ServerSideApply.RecordUpdate(kind, current, updated, manager ?? DaemonManager, statusOnly ? "status" : subresource, Timestamp());
             // Service allocations, kept from the stored object where the new one leaves them out.
             var admission = statusOnly ? ServiceAllocator.Admission.None : Admit(kind, updated, current);
             if (updated["spec"] is not null && !JsonNode.DeepEquals(updated["spec"], current["spec"]))
@@ -415,7 +431,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         return Json.Bytes(obj);
     };
 
-    private string Timestamp() => _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+    internal string Timestamp() => _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
 
     /// <summary>Five characters from the API server's alphabet (no vowels, no look-alikes).</summary>
     private static string RandomSuffix()

@@ -314,7 +314,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     private async Task ReplaceAsync(HttpContext ctx, ResourceKind kind, string? ns, string name, bool statusOnly)
     {
         var body = await ReadObjectAsync(ctx.Request);
-        var updated = objects.Replace(kind, ns, name, body, statusOnly, Validation(ctx.Request), DryRun(ctx.Request), out var warnings);
+        var updated = objects.Replace(kind, ns, name, body, statusOnly, Validation(ctx.Request), DryRun(ctx.Request), out var warnings, Manager(ctx.Request));
         Warn(ctx, warnings);
         await WriteAsync(ctx, 200, updated);
     }
@@ -323,14 +323,18 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     {
         var type = (ctx.Request.ContentType ?? "").Split(';')[0].Trim();
         var patch = await ReadJsonAsync(ctx.Request);
+        if (type is "application/apply-patch+yaml")
+        {
+            await ApplyAsync(ctx, kind, ns, name, statusOnly, patch);
+            return;
+        }
         Func<JsonObject, JsonNode> apply = type switch
         {
             "application/merge-patch+json" => current => Patches.MergePatch(current, patch),
             "application/strategic-merge-patch+json" => current => Patches.StrategicMergePatch(current, patch),
             "application/json-patch+json" => patch is JsonArray ops ? current => Patches.JsonPatch(current, ops)
                 : throw StatusException.BadRequest("a JSON patch must be an array of operations"),
-            "application/apply-patch+yaml" or "application/apply-patch+cbor" =>
-                throw StatusException.UnsupportedMediaType("server-side apply is not served yet: use client-side `kubectl apply` (without --server-side)"),
+            "application/apply-patch+cbor" => throw StatusException.UnsupportedMediaType("apply patches are served as application/apply-patch+yaml (JSON is YAML), not CBOR"),
             _ => throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
         };
         // A resourceVersion in the patch is a precondition (as the API server treats it).
@@ -342,15 +346,62 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             var patched = apply(current) as JsonObject ?? throw StatusException.BadRequest("the patch does not result in an object");
             objects.CheckFields(kind, ns, patched, validation, warnings);
             return patched;
-        }, statusOnly, DryRun(ctx.Request));
+        }, statusOnly, DryRun(ctx.Request), Manager(ctx.Request));
         Warn(ctx, warnings);
         await WriteAsync(ctx, 200, updated);
     }
 
+    /// <summary>Server-side apply: creates the object if it does not exist (201), else merges the configuration into
+    /// it under the request's field manager (<see cref="ServerSideApply"/>).</summary>
+    private async Task ApplyAsync(HttpContext ctx, ResourceKind kind, string? ns, string name, bool statusOnly, JsonNode patch)
+    {
+        if (statusOnly) throw StatusException.UnsupportedMediaType("server-side apply of the status subresource is not served; apply the object, or patch its status");
+        var manager = ctx.Request.Query["fieldManager"].ToString();
+        if (manager.Length == 0) throw StatusException.BadRequest("fieldManager is required for apply requests");
+        var force = ctx.Request.Query["force"].ToString() is "true" or "1";
+        if (patch is not JsonObject applied) throw StatusException.BadRequest("the apply configuration must be an object");
+        if (Json.Str(applied["apiVersion"]) is not { Length: > 0 } apiVersion || Json.Str(applied["kind"]) is not { Length: > 0 } appliedKind)
+            throw StatusException.BadRequest("apiVersion and kind are required in an apply configuration");
+        if (appliedKind != kind.Kind || apiVersion != kind.ApiVersion)
+            throw StatusException.BadRequest($"the apply configuration is a {apiVersion} {appliedKind}; this path serves {kind.ApiVersion} {kind.Kind}");
+        var meta = Json.Metadata(applied);
+        if (Json.Str(meta["name"]) is { Length: > 0 } bodyName && bodyName != name)
+            throw StatusException.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
+        meta["name"] = name;
+        long? expected = long.TryParse(Json.Str(meta["resourceVersion"]), out var rv) ? rv : null;
+        meta.Remove("resourceVersion");
+        var validation = Validation(ctx.Request);
+        var dryRun = DryRun(ctx.Request);
+        var warnings = new List<string>();
+        if (objects.Store.Get(kind.Key(ns, name)) is null)
+        {
+            var created = ServerSideApply.Apply(kind, name, null, applied, manager, force, objects.Timestamp());
+            var managed = Json.Metadata(created)["managedFields"] as JsonArray;
+            try
+            {
+                var stored = objects.Create(kind, ns, created, validation, dryRun, out warnings, managed);
+                Warn(ctx, warnings);
+                await WriteAsync(ctx, 201, stored);
+                return;
+            }
+            catch (StatusException e) when (e.Reason == "AlreadyExists") { } // made in between: apply to it
+        }
+        var updated = objects.Update(kind, ns, name, expected, current =>
+        {
+            var merged = ServerSideApply.Apply(kind, name, current, applied, manager, force, objects.Timestamp());
+            objects.CheckFields(kind, ns, merged, validation, warnings);
+            return merged;
+        }, statusOnly: false, dryRun, manager, applying: true);
+        Warn(ctx, warnings);
+        await WriteAsync(ctx, 200, updated);
+    }
+
+    private static string Manager(HttpRequest r) => ServerSideApply.ManagerOf(r.Query["fieldManager"].ToString(), r.Headers.UserAgent.ToString());
+
     private async Task ScaleAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)
     {
         var body = ctx.Request.Method is "PUT" or "PATCH" ? await ReadJsonAsync(ctx.Request) : null;
-        await WriteAsync(ctx, 200, Scales.Handle(objects, kind, ns, name, ctx.Request.Method, (ctx.Request.ContentType ?? "").Split(';')[0].Trim(), body, DryRun(ctx.Request)));
+        await WriteAsync(ctx, 200, Scales.Handle(objects, kind, ns, name, ctx.Request.Method, (ctx.Request.ContentType ?? "").Split(';')[0].Trim(), body, DryRun(ctx.Request), Manager(ctx.Request)));
     }
 
     private async Task DeleteAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)

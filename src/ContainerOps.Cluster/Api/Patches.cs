@@ -164,6 +164,12 @@ public static class Patches
         return result;
     }
 
+    /// <summary>Whether a list of scalars is merged as a set.</summary>
+    internal static bool IsSetList(string field) => MergedScalarLists.Contains(field);
+
+    /// <summary>The key a list of objects is merged by, or null for a list replaced whole.</summary>
+    internal static string? ListMergeKey(string field, JsonArray list) => MergeKeyOf(field, list);
+
     private static string? MergeKeyOf(string field, JsonArray list) =>
         field == "ports" && list.OfType<JsonObject>().Any(e => e.ContainsKey("containerPort")) ? "containerPort"
         : MergeKeys.GetValueOrDefault(field);

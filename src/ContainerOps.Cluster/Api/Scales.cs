@@ -28,7 +28,7 @@ public static class Scales
     }
 
     /// <summary>GET, PUT or PATCH (merge, strategic merge or JSON patch, applied to the Scale) of an object's scale.</summary>
-    public static JsonObject Handle(ClusterObjects objects, ResourceKind kind, string? ns, string name, string method, string contentType, JsonNode? body, bool dryRun)
+    public static JsonObject Handle(ClusterObjects objects, ResourceKind kind, string? ns, string name, string method, string contentType, JsonNode? body, bool dryRun, string? manager = null)
     {
         if (method == "GET") return Of(objects.Get(kind, ns, name));
         if (method is not ("PUT" or "PATCH")) throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
@@ -47,7 +47,7 @@ public static class Scales
                 throw StatusException.Conflict(kind, name);
             current["spec"]!["replicas"] = Replicas(kind, name, written);
             return current;
-        }, statusOnly: false, dryRun: dryRun);
+        }, statusOnly: false, dryRun: dryRun, manager, subresource: "scale");
         return Of(updated);
     }
 
