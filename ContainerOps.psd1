@@ -90,6 +90,9 @@
         'Remove-ClusterService'
         'Get-ClusterEndpoint'
         'Resolve-ClusterName'
+        'Get-ClusterResource'
+        'Set-ClusterResource'
+        'Remove-ClusterResource'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -115,7 +115,9 @@ public interface IContainerOpsClient : IDisposable
     /// <summary>Any Docker Engine API call by path, as JSON in and out (null for an empty answer): for the parts of the
     /// API that have no typed method here yet, read as Docker documents them (e.g. State.Health in container inspect).
     /// Fails as the typed methods do.</summary>
-    Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default);
+    /// <param name="mediaType">The body's media type: JSON, or a patch type (application/merge-patch+json,
+    /// application/apply-patch+yaml…).</param>
+    Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default, string mediaType = "application/json");
     // Cluster
     /// <summary>A kubeconfig (YAML) for the daemon's cluster API: its TLS address, its CA and an administrator's client
     /// certificate. kubectl and other Kubernetes clients use it; the cmdlets and the CLI reach the API on the socket.</summary>

@@ -55,9 +55,9 @@ public static class PodRequests
 
     private static string PodPath(string ns, string name) => $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/pods/{Uri.EscapeDataString(name)}";
 
-    internal static async Task<JsonNode?> CallAsync(IContainerOpsClient client, HttpMethod method, string path, JsonNode? body, CancellationToken ct)
+    internal static async Task<JsonNode?> CallAsync(IContainerOpsClient client, HttpMethod method, string path, JsonNode? body, CancellationToken ct, string mediaType = "application/json")
     {
-        try { return await client.SendJsonAsync(method, path, body, ct); }
+        try { return await client.SendJsonAsync(method, path, body, ct, mediaType); }
         catch (ContainerOpsException e) when (StatusOf(e.Message) is { } status) { throw FromStatus(status, path, e); }
     }
 

@@ -334,7 +334,7 @@ internal sealed class FakeClient : IContainerOpsClient
     /// object or a collection (a labelSelector of one key=value), POST to a collection, PUT, DELETE.</summary>
     public Dictionary<string, System.Text.Json.Nodes.JsonObject> ClusterObjects { get; } = new(StringComparer.Ordinal);
 
-    public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default)
+    public Task<System.Text.Json.Nodes.JsonNode?> SendJsonAsync(HttpMethod method, string path, System.Text.Json.Nodes.JsonNode? body = null, CancellationToken ct = default, string mediaType = "application/json")
     {
         Calls.Add($"{method} {path}");
         var query = path.Contains('?') ? Uri.UnescapeDataString(path[(path.IndexOf('?') + 1)..]) : "";
