@@ -93,6 +93,9 @@
         'Get-ClusterResource'
         'Set-ClusterResource'
         'Remove-ClusterResource'
+        'New-ClusterConfigMap'
+        'New-ClusterSecret'
+        'Get-ClusterEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -102,12 +102,51 @@ metadata: {name: Not_A_Name, namespace: $ns}
         (Get-ClusterResource cm good -Namespace $ns).Name | Should -Be 'good'
     }
 
+    It 'makes config maps and secrets from hashtables and files, and lists events about an object' {
+        $file = Join-Path $instance.Temp 'app.conf'
+        Set-Content -Path $file -Value 'listen 80' -NoNewline
+        $map = New-ClusterConfigMap conf -Namespace $ns -Data @{ level = 3 } -Path $file -Label @{ app = 'shop' }
+        $data = ($map.Json | ConvertFrom-Json).data
+        $data.level | Should -Be '3'
+        $data.'app.conf' | Should -Be 'listen 80'
+        { New-ClusterConfigMap conf -Namespace $ns -Data @{ level = 4 } -ErrorAction Stop } | Should -Throw '*already exists*'
+        $null = New-ClusterConfigMap conf -Namespace $ns -Data @{ level = 4 } -Force
+        ((Get-ClusterResource cm conf -Namespace $ns).Json | ConvertFrom-Json).data.level | Should -Be '4'
+
+        $secret = New-ClusterSecret db -Namespace $ns -Data @{ password = (ConvertTo-SecureString 'p@ss' -AsPlainText -Force) }
+        $secret.Kind | Should -Be 'Secret'
+        $stored = (Get-ClusterResource secret db -Namespace $ns).Json | ConvertFrom-Json
+        [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($stored.data.password)) | Should -Be 'p@ss'
+        $stored.type | Should -Be 'Opaque'
+
+        $eventFile = Join-Path $instance.Temp 'event.yaml'
+        Set-Content -Path $eventFile -Value @"
+apiVersion: v1
+kind: Event
+metadata: {name: conf.1, namespace: $ns}
+involvedObject: {kind: ConfigMap, name: conf, namespace: $ns}
+reason: Reloaded
+message: the web servers read conf again
+type: Warning
+count: 2
+lastTimestamp: '2026-01-02T03:04:05Z'
+"@
+        $null = Set-ClusterResource -Path $eventFile -ErrorAction Stop
+        $seen = @(Get-ClusterEvent -Namespace $ns -Object configmap/conf)
+        $seen.Count | Should -Be 1
+        $seen[0].Reason | Should -Be 'Reloaded'
+        $seen[0].Count | Should -Be 2
+        $seen[0].LastSeen | Should -Be ([DateTime]::new(2026, 1, 2, 3, 4, 5, [DateTimeKind]::Utc))
+        @(Get-ClusterEvent -Namespace $ns -Type Normal -Object conf).Count | Should -Be 0
+        @(Get-ClusterEvent -Namespace $ns -Since '2026-06-01').Count | Should -Be 0
+    }
+
     It 'applies server-side under its field manager, round-trips from the pipeline, and removes from the pipeline' {
         $result = Get-ClusterResource cm settings -Namespace $ns | Set-ClusterResource -ServerSide -FieldManager pester -ErrorAction Stop
         $managers = ($result.Json | ConvertFrom-Json).metadata.managedFields
         ($managers | Where-Object operation -eq Apply).manager | Should -Be 'pester'
         Get-ClusterResource cm -Namespace $ns | Remove-ClusterResource -Force
-        Get-ClusterResource cm -Namespace $ns | Where-Object Name -in 'settings', 'good' | Should -BeNullOrEmpty
+        Get-ClusterResource cm -Namespace $ns | Where-Object Name -in 'settings', 'good', 'conf' | Should -BeNullOrEmpty
         Remove-ClusterResource Namespace $ns -WhatIf
         (Get-ClusterResource ns $ns).Name | Should -Be $ns
     }
