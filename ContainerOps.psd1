@@ -96,6 +96,8 @@
         'New-ClusterConfigMap'
         'New-ClusterSecret'
         'Get-ClusterEvent'
+        'ConvertTo-ClusterYaml'
+        'ConvertFrom-ClusterYaml'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -256,7 +256,7 @@ public sealed class SetClusterResourceCommand : ClusterResourceCmdlet
 
     /// <summary>The object as a configuration: without what the server sets (so an object read from the API applies
     /// back as it is).</summary>
-    private static JsonObject AsConfiguration(JsonObject manifest)
+    internal static JsonObject AsConfiguration(JsonObject manifest)
     {
         var o = (JsonObject)manifest.DeepClone();
         o.Remove("status");

@@ -141,6 +141,18 @@ lastTimestamp: '2026-01-02T03:04:05Z'
         @(Get-ClusterEvent -Namespace $ns -Since '2026-06-01').Count | Should -Be 0
     }
 
+    It 'writes objects as YAML manifests and reads manifests back as objects' {
+        $yaml = Get-ClusterResource cm settings -Namespace $ns | ConvertTo-ClusterYaml -AsConfiguration
+        $yaml | Should -Match '(?m)^kind: ConfigMap$'
+        $yaml | Should -Match '(?m)^  mode: safe$'
+        $yaml | Should -Not -Match 'resourceVersion|uid:'
+        $both = @(Get-ClusterResource cm -Namespace $ns | Where-Object Name -in 'conf', 'settings' | ConvertTo-ClusterYaml)
+        $both[1] | Should -Match '^---'
+        $objects = @($both -join '' | ConvertFrom-ClusterYaml)
+        $objects.Name | Should -Be @('conf', 'settings')
+        { 'a: [' | ConvertFrom-ClusterYaml -ErrorAction Stop } | Should -Throw '*input:*:*did not find expected*'
+    }
+
     It 'applies server-side under its field manager, round-trips from the pipeline, and removes from the pipeline' {
         $result = Get-ClusterResource cm settings -Namespace $ns | Set-ClusterResource -ServerSide -FieldManager pester -ErrorAction Stop
         $managers = ($result.Json | ConvertFrom-Json).metadata.managedFields
