@@ -98,6 +98,9 @@
         'Get-ClusterEvent'
         'ConvertTo-ClusterYaml'
         'ConvertFrom-ClusterYaml'
+        'New-ClusterNamespace'
+        'Get-ClusterNamespace'
+        'Remove-ClusterNamespace'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

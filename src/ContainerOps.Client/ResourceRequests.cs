@@ -4,13 +4,14 @@ namespace ContainerOps.Client;
 
 /// <summary>One kind of cluster object through the daemon's Kubernetes API on its socket: list, get, create,
 /// read-change-write and delete at its REST path (`apis/batch/v1` + `jobs`), errors as <see cref="PodRequests"/>
-/// makes them. The per-kind request classes are thin names over this.</summary>
+/// makes them. The per-kind request classes are thin names over this. A null namespace: all of them (lists), or a
+/// kind that belongs to none.</summary>
 public sealed class ResourceRequests(string groupVersionPath, string resource)
 {
     public string Collection(string? ns) =>
         ns is null ? $"{groupVersionPath}/{resource}" : $"{groupVersionPath}/namespaces/{Uri.EscapeDataString(ns)}/{resource}";
 
-    public string ItemPath(string ns, string name) => $"{Collection(ns)}/{Uri.EscapeDataString(name)}";
+    public string ItemPath(string? ns, string name) => $"{Collection(ns)}/{Uri.EscapeDataString(name)}";
 
     public Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string? ns, string? labelSelector, CancellationToken ct) =>
         ListAtAsync(client, Collection(ns), labelSelector, ct);
@@ -23,10 +24,10 @@ public sealed class ResourceRequests(string groupVersionPath, string resource)
         return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
     }
 
-    public async Task<JsonObject> GetAsync(IContainerOpsClient client, string ns, string name, CancellationToken ct) =>
+    public async Task<JsonObject> GetAsync(IContainerOpsClient client, string? ns, string name, CancellationToken ct) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, ItemPath(ns, name), null, ct))!;
 
-    public async Task<JsonObject> CreateAsync(IContainerOpsClient client, string ns, JsonObject o, CancellationToken ct) =>
+    public async Task<JsonObject> CreateAsync(IContainerOpsClient client, string? ns, JsonObject o, CancellationToken ct) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Post, Collection(ns), o, ct))!;
 
     public Task<JsonObject> UpdateAsync(IContainerOpsClient client, string ns, string name, Action<JsonObject> change, CancellationToken ct) =>
@@ -46,7 +47,7 @@ public sealed class ResourceRequests(string groupVersionPath, string resource)
     }
 
     /// <param name="propagation">Background (dependents go after), Foreground (before) or Orphan (they stay).</param>
-    public async Task<JsonObject> DeleteAsync(IContainerOpsClient client, string ns, string name, string propagation, CancellationToken ct) =>
+    public async Task<JsonObject> DeleteAsync(IContainerOpsClient client, string? ns, string name, string propagation, CancellationToken ct) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Delete, ItemPath(ns, name),
             new JsonObject { ["apiVersion"] = "v1", ["kind"] = "DeleteOptions", ["propagationPolicy"] = propagation }, ct))!;
 }

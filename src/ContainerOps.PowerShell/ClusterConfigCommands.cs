@@ -247,3 +247,104 @@ public sealed class GetClusterEventCommand : ContainerOpsCmdlet
         }
     }
 }
+
+/// <summary>A namespace as `kubectl get namespaces` shows it.</summary>
+public sealed class ClusterNamespaceInfo
+{
+    public string Name { get; init; } = "";
+    /// <summary>Active, or Terminating while what it holds is removed.</summary>
+    public string Status { get; init; } = "";
+    public Hashtable Labels { get; init; } = [];
+    public DateTime Created { get; init; }
+    public TimeSpan Age => DateTime.UtcNow - Created;
+    public string Json { get; init; } = "";
+
+    public static ClusterNamespaceInfo From(JsonObject o)
+    {
+        var r = ClusterResource.From(o);
+        return new ClusterNamespaceInfo
+        {
+            Name = r.Name, Labels = r.Labels, Created = r.Created, Json = r.Json,
+            Status = o["status"]?["phase"] is JsonValue v && v.TryGetValue<string>(out var phase) ? phase : "Active",
+        };
+    }
+}
+
+/// <summary>Creates a namespace (`kubectl create namespace`).</summary>
+/// <example><code>New-ClusterNamespace team-a -Label @{ owner = 'ops' }</code>A namespace with a label.</example>
+[Cmdlet(VerbsCommon.New, "ClusterNamespace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ClusterNamespaceInfo))]
+public sealed class NewClusterNamespaceCommand : ContainerOpsCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = [];
+
+    [Parameter]
+    public Hashtable? Label { get; set; }
+
+    internal static readonly ResourceRequests Namespaces = new("api/v1", "namespaces");
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            if (!ShouldProcess(name, "Create namespace")) continue;
+            var meta = new JsonObject { ["name"] = name };
+            if (Label is { Count: > 0 }) meta["labels"] = new JsonObject(Label.Cast<DictionaryEntry>().Select(e => KeyValuePair.Create(e.Key.ToString()!, (JsonNode?)(e.Value?.ToString() ?? ""))));
+            var body = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = meta };
+            try { WriteObject(ClusterNamespaceInfo.From(Run(ct => Namespaces.CreateAsync(Client, null, body, ct)))); }
+            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+        }
+    }
+}
+
+/// <summary>Lists namespaces (`kubectl get namespaces`): NAME, STATUS, AGE.</summary>
+/// <example><code>Get-ClusterNamespace team-*</code>The team namespaces.</example>
+[Cmdlet(VerbsCommon.Get, "ClusterNamespace")]
+[OutputType(typeof(ClusterNamespaceInfo))]
+public sealed class GetClusterNamespaceCommand : ContainerOpsCmdlet
+{
+    /// <summary>Names; wildcards allowed.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    public string[]? Name { get; set; }
+
+    [Parameter]
+    public string? Selector { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        List<JsonObject> items;
+        try { items = Run(ct => NewClusterNamespaceCommand.Namespaces.ListAsync(Client, null, Selector, ct)); }
+        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
+        var shown = items.Select(ClusterNamespaceInfo.From).OrderBy(n => n.Name, StringComparer.Ordinal);
+        foreach (var n in NameFilter.Select(this, Name, shown, n => n.Name, "Namespace", "in the cluster")) WriteObject(n);
+    }
+}
+
+/// <summary>Removes namespaces and everything in them (`kubectl delete namespace`): each is Terminating until what it
+/// holds is gone. It asks (Medium impact, as every removal) unless -Force.</summary>
+/// <example><code>Remove-ClusterNamespace team-a -Force</code>Removes team-a and all its objects without asking.</example>
+[Cmdlet(VerbsCommon.Remove, "ClusterNamespace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(void))]
+public sealed class RemoveClusterNamespaceCommand : ContainerOpsCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = [];
+
+    /// <summary>Do not ask for confirmation.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            if (!(Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !MyInvocation.BoundParameters.ContainsKey("WhatIf") || ShouldProcess(name, "Remove namespace and everything in it"))) continue;
+            try { Run(ct => NewClusterNamespaceCommand.Namespaces.DeleteAsync(Client, null, name, "Background", ct)); }
+            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+        }
+    }
+}

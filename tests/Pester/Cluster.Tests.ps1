@@ -153,6 +153,18 @@ lastTimestamp: '2026-01-02T03:04:05Z'
         { 'a: [' | ConvertFrom-ClusterYaml -ErrorAction Stop } | Should -Throw '*input:*:*did not find expected*'
     }
 
+    It 'makes, lists and removes namespaces' {
+        $made = New-ClusterNamespace "$ns-b" -Label @{ team = 'b' }
+        $made.Status | Should -Be 'Active'
+        (Get-ClusterNamespace "$ns-*").Name | Should -Be "$ns-b"
+        (Get-ClusterNamespace -Selector team=b).Name | Should -Be "$ns-b"
+        (Get-ClusterNamespace default).Name | Should -Be 'default'
+        Remove-ClusterNamespace "$ns-b" -WhatIf
+        (Get-ClusterNamespace "$ns-b").Name | Should -Be "$ns-b"
+        Remove-ClusterNamespace "$ns-b" -Force
+        Get-ClusterNamespace "$ns-b" -ErrorAction SilentlyContinue | Where-Object Status -ne Terminating | Should -BeNullOrEmpty
+    }
+
     It 'applies server-side under its field manager, round-trips from the pipeline, and removes from the pipeline' {
         $result = Get-ClusterResource cm settings -Namespace $ns | Set-ClusterResource -ServerSide -FieldManager pester -ErrorAction Stop
         $managers = ($result.Json | ConvertFrom-Json).metadata.managedFields
