@@ -49,6 +49,9 @@ public interface INodeRuntime
     /// for the container's sake: a probe that cannot run is a failure with the reason.</summary>
     Task<(bool Success, string Output)> ProbeAsync(ProbeRequest request, CancellationToken ct);
 
+    /// <summary>The user an image's config runs as ("" for root by default); the image must be there.</summary>
+    string ImageUser(string image);
+
     /// <summary>Completes when the container's current run ends (at once if it does not run).</summary>
     Task WaitForExitAsync(string id, CancellationToken ct);
 
@@ -119,6 +122,8 @@ public sealed class PodContainerRequest
     public long NanoCpus { get; init; }
     /// <summary>Relative CPU weight from the cpu request (1024 per CPU, 2 for none, as the kubelet sets it).</summary>
     public long CpuShares { get; init; }
+    /// <summary>The container's securityContext in the engine's terms (<see cref="PodSecurity"/>).</summary>
+    public ContainerSecurity Security { get; init; } = new();
 }
 
 public enum ProbeAction { Exec, HttpGet, TcpSocket }
@@ -131,9 +136,11 @@ public sealed record PodMount(string HostPath, string ContainerPath, bool ReadOn
 public enum PodVolumeKind { EmptyDir, HostPath, Files }
 
 /// <summary>A volume as the engine makes it: <see cref="Files"/> (relative path → content, mode) for Files kinds;
-/// <see cref="Memory"/> puts an EmptyDir (and always a Secret's files) on tmpfs.</summary>
+/// <see cref="Memory"/> puts an EmptyDir (and always a Secret's files) on tmpfs. With <see cref="FsGroup"/> (the pod's
+/// fsGroup) an EmptyDir or Files volume is given to that group (group read-write, read-only for Files, set-gid
+/// directories) before its files are seen; <see cref="FsGroupOnRootMismatch"/> skips one whose directory already fits.</summary>
 public sealed record PodVolume(string Name, PodVolumeKind Kind, bool Memory = false, long SizeLimit = 0, string? Path = null, string? HostPathType = null,
-    IReadOnlyList<(string Path, byte[] Content, int Mode)>? Files = null);
+    IReadOnlyList<(string Path, byte[] Content, int Mode)>? Files = null, long? FsGroup = null, bool FsGroupOnRootMismatch = false);
 
 /// <summary>One container as the engine sees it.</summary>
 /// <summary>A container's cgroup counters at one moment: CPU time used since it started, and memory in use.</summary>
@@ -154,5 +161,9 @@ public sealed class ImageUnavailableException(string message, bool neverPull = f
     public bool NeverPull { get; } = neverPull;
 }
 
-/// <summary>The container cannot be made from its spec: CreateContainerError / CreateContainerConfigError.</summary>
-public sealed class ContainerConfigException(string message) : Exception(message);
+/// <summary>The container cannot be made from its spec: CreateContainerError, or with <see cref="ConfigError"/>
+/// CreateContainerConfigError (the spec asks for what the node must refuse, e.g. runAsNonRoot with a root image).</summary>
+public sealed class ContainerConfigException(string message, bool configError = false) : Exception(message)
+{
+    public bool ConfigError { get; } = configError;
+}

@@ -133,6 +133,12 @@ internal sealed class PodWorker : IDisposable
             return false;
         }
 
+        if (mine.Count == 0 && PodSecurity.SysctlRejection(spec) is { } rejection)
+        {
+            Reject(ns, name, pod, "SysctlForbidden", rejection);
+            return false;
+        }
+
         var hostNetwork = spec["hostNetwork"]?.GetValue<bool>() == true;
         var sandboxReady = false;
         try
@@ -224,6 +230,27 @@ internal sealed class PodWorker : IDisposable
         catch (StatusException e) when (e.Code is 404 or 409) { }
     }
 
+    /// <summary>The kubelet's admission refusal: the pod fails at once, nothing of it is made.</summary>
+    private void Reject(string ns, string name, JsonObject pod, string reason, string message)
+    {
+        Events.Record(Objects, pod, "Warning", reason, message, "kubelet");
+        try
+        {
+            var written = Objects.Update(ResourceKinds.Pod, ns, name, null, o =>
+            {
+                if (Json.Str(o["metadata"]?["uid"]) != _uid) return o;
+                var status = Json.Child(o, "status");
+                status["phase"] = "Failed";
+                status["reason"] = reason;
+                status["message"] = "Pod was rejected: " + message;
+                status["startTime"] ??= NodeRegistration.Now();
+                return o;
+            }, statusOnly: true, dryRun: false);
+            lock (_lock) if (!_gone && Json.Str(written["metadata"]?["uid"]) == _uid) _pod = written;
+        }
+        catch (StatusException e) when (e.Code is 404 or 409) { }
+    }
+
     /// <summary>Restarts an exited container once its backoff allows: 10 s after the first restart, doubling to 5
     /// minutes; a run of 10 minutes or more starts the count again. Meanwhile it waits in CrashLoopBackOff.</summary>
     private async Task RestartAsync(JsonObject pod, JsonObject c, RuntimeContainer latest)
@@ -282,6 +309,7 @@ internal sealed class PodWorker : IDisposable
         try
         {
             var env = ContainerEnv.Build(Objects, pod, c, _podIp, _agent.Registration.HostIp);
+            var security = PodSecurity.For(pod, c, Runtime.ImageUser(image), Options);
             var volumes = await PodVolumes.PrepareAsync(Runtime, Objects, pod, _uid, _stop.Token);
             var (memory, nanoCpus, shares) = Resources(c);
             List<string>? Expanded(string field) => (c[field] as JsonArray)?.Select(a => ContainerEnv.Expand(Json.Str(a) ?? "", env)).ToList();
@@ -292,11 +320,12 @@ internal sealed class PodWorker : IDisposable
                 Labels = labels, HostNetwork = pod["spec"]?["hostNetwork"]?.GetValue<bool>() == true,
                 Tty = c["tty"]?.GetValue<bool>() == true, Stdin = c["stdin"]?.GetValue<bool>() == true,
                 Mounts = PodVolumes.Mounts(c, volumes), MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
+                Security = security,
             }, _stop.Token);
         }
         catch (ContainerConfigException e)
         {
-            var reason = e.Message.Contains("not found", StringComparison.Ordinal) || e.Message.StartsWith("couldn't find key", StringComparison.Ordinal) || e.Message.StartsWith("fieldRef", StringComparison.Ordinal)
+            var reason = e.ConfigError || e.Message.Contains("not found", StringComparison.Ordinal) || e.Message.StartsWith("couldn't find key", StringComparison.Ordinal) || e.Message.StartsWith("fieldRef", StringComparison.Ordinal)
                 ? "CreateContainerConfigError" : "CreateContainerError";
             Fail(cname, new Waiting(reason, e.Message), e.Message, pod, "Failed", "Error: " + e.Message);
             return;
