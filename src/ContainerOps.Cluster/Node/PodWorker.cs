@@ -25,6 +25,8 @@ internal sealed class PodWorker : IDisposable
     private Timer? _retry;
     private string? _podIp;
     private readonly PodProber _prober;
+    /// <summary>Termination messages of ended runs, by container id.</summary>
+    private readonly Dictionary<string, string> _messages = new();
 
     public Task Completion { get; }
     public string Key { get; private set; } = "";
@@ -129,7 +131,11 @@ internal sealed class PodWorker : IDisposable
             foreach (var c in stopped) await Runtime.StopContainerAsync(c.Id, 0);
             await Runtime.RemoveSandboxAsync(_uid);
             if (stopped.Count > 0)
-                WriteStatus(ns, name, pod, Runtime.ListPodContainers().Where(c => c.PodUid == _uid).ToList(), sandboxReady: false, initDone: true, failed: phase == "Failed");
+            {
+                var now = Runtime.ListPodContainers().Where(c => c.PodUid == _uid).ToList();
+                await ReadTerminationMessagesAsync(pod, now);
+                WriteStatus(ns, name, pod, now, sandboxReady: false, initDone: true, failed: phase == "Failed");
+            }
             return false;
         }
 
@@ -203,11 +209,23 @@ internal sealed class PodWorker : IDisposable
             foreach (var c in mine.Where(c => c.Running)) Watch(c);
         }
         _prober.Sync(pod, mine.Where(c => c.Running), _podIp);
+        await ReadTerminationMessagesAsync(pod, mine);
         WriteStatus(ns, name, pod, mine, sandboxReady, initDone && !failed, failed);
         // Completed with sidecars still running: the next sync stops them (no container exit would bring one).
         lock (_lock) pod = _pod;
         if (Json.Str(pod?["status"]?["phase"]) is "Succeeded" or "Failed" && mine.Any(c => c.Running)) Signal();
         return false;
+    }
+
+    /// <summary>The termination messages of the runs that have ended, read once per run (they do not change).</summary>
+    private async Task ReadTerminationMessagesAsync(JsonObject pod, IEnumerable<RuntimeContainer> containers)
+    {
+        foreach (var c in containers.Where(c => !c.Running && !c.Created && !_messages.ContainsKey(c.Id)))
+        {
+            try { _messages[c.Id] = await TerminationMessages.ReadAsync(Runtime, Options, _uid, LifecycleHooks.SpecOf(pod, c.ContainerName), c, _stop.Token); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _messages[c.Id] = $"Error on reading termination log: {e.Message}"; }
+        }
+        foreach (var gone in _messages.Keys.Where(id => !containers.Any(c => c.Id == id)).ToList()) _messages.Remove(gone);
     }
 
     private void WriteStatus(string ns, string name, JsonObject pod, List<RuntimeContainer> containers, bool sandboxReady, bool initDone, bool failed)
@@ -222,6 +240,7 @@ internal sealed class PodWorker : IDisposable
                 {
                     Pod = o, Containers = containers, Waiting = waiting, PodIp = sandboxReady ? _podIp : null, HostIp = _agent.Registration.HostIp,
                     SandboxReady = sandboxReady, InitDone = initDone, Failed = failed, NotReady = _prober.NotReady(containers.Where(c => c.Running)),
+                    TerminationMessages = _messages,
                 }, o["status"] as JsonObject);
                 return o;
             }, statusOnly: true, dryRun: false);
@@ -311,6 +330,8 @@ internal sealed class PodWorker : IDisposable
             var env = ContainerEnv.Build(Objects, pod, c, _podIp, _agent.Registration.HostIp);
             var security = PodSecurity.For(pod, c, Runtime.ImageUser(image), Options);
             var volumes = await PodVolumes.PrepareAsync(Runtime, Objects, pod, _uid, _stop.Token);
+            var mounts = PodVolumes.Mounts(c, volumes);
+            if (TerminationMessages.Prepare(Options, _uid, c, attempt) is { } terminationLog) mounts.Add(terminationLog);
             var (memory, nanoCpus, shares) = Resources(c);
             List<string>? Expanded(string field) => (c[field] as JsonArray)?.Select(a => ContainerEnv.Expand(Json.Str(a) ?? "", env)).ToList();
             id = await Runtime.CreateContainerAsync(new PodContainerRequest
@@ -319,7 +340,7 @@ internal sealed class PodWorker : IDisposable
                 Env = env.Select(kv => kv.Key + "=" + kv.Value).ToList(), WorkingDir = Json.Str(c["workingDir"]),
                 Labels = labels, HostNetwork = pod["spec"]?["hostNetwork"]?.GetValue<bool>() == true,
                 Tty = c["tty"]?.GetValue<bool>() == true, Stdin = c["stdin"]?.GetValue<bool>() == true,
-                Mounts = PodVolumes.Mounts(c, volumes), MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
+                Mounts = mounts, MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
                 Security = security,
             }, _stop.Token);
         }
