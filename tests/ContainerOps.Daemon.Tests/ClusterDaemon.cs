@@ -156,8 +156,13 @@ public sealed class ClusterDaemon : IAsyncDisposable
         for (var i = 0; i < 150 && System.IO.Directory.Exists(pods) && System.IO.Directory.GetDirectories(pods).Length > 0; i++) await Task.Delay(100);
         if (System.IO.Directory.Exists(pods))
             foreach (var dir in System.IO.Directory.GetDirectories(pods))
-                foreach (var m in new[] { "net", "ipc", "uts", "shm" })
+            {
+                // A pod that shares its pid namespace has a holder process (pause.pid).
+                if (File.Exists(Path.Combine(dir, "pause.pid")) && int.TryParse(File.ReadAllText(Path.Combine(dir, "pause.pid")), out var holder))
+                    try { Process.GetProcessById(holder).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+                foreach (var m in new[] { "net", "ipc", "uts", "shm", "pid" })
                     Shell.Run("umount", $"-l {Path.Combine(dir, m)}", check: false);
+            }
         Daemon.Dispose();
         _dir.Dispose();
     }

@@ -2,9 +2,9 @@ using System.Text.Json.Nodes;
 
 namespace ContainerOps.Daemon.Tests;
 
-/// <summary>How a pod's containers end: termination messages (the file at terminationMessagePath,
-/// FallbackToLogsOnError, the 4096-byte limit, lastState after a restart) read with kubectl. One private daemon for
-/// the class.</summary>
+/// <summary>How a pod's containers end and see each other: termination messages (the file at terminationMessagePath,
+/// FallbackToLogsOnError, the 4096-byte limit, lastState after a restart) read with kubectl, and shareProcessNamespace
+/// (one pid namespace whose pid 1 is the sandbox's holder, gone with the pod). One private daemon for the class.</summary>
 public sealed class PodProcessTests(PodProcessTests.Node node) : IClassFixture<PodProcessTests.Node>
 {
     public sealed class Node : IAsyncLifetime
@@ -85,5 +85,53 @@ public sealed class PodProcessTests(PodProcessTests.Node node) : IClassFixture<P
         var last = StatusOf(pod, "c")["lastState"]!["terminated"]!;
         Assert.Equal(3, last["exitCode"]!.GetValue<int>());
         Assert.Matches("^run [0-9a-f-]{36}\n$", Str(last["message"])!);
+    }
+
+    [Fact]
+    public async Task ContainersOfAPodThatSharesItsProcessNamespaceSeeEachOtherAndPid1IsTheSandboxs()
+    {
+        Cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: shared}
+            spec:
+              shareProcessNamespace: true
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: app, image: pod-tests/busybox:1, command: [sleep, "3601"]}
+              - {name: looker, image: pod-tests/busybox:1, command: [sleep, "3602"]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: apart}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: app, image: pod-tests/busybox:1, command: [sleep, "3603"]}
+            """);
+        var shared = await Cluster.WaitForAsync("pod", "shared", ClusterDaemon.IsReady);
+        await Cluster.WaitForAsync("pod", "apart", ClusterDaemon.IsReady);
+
+        var seen = Cluster.Ok("exec", "shared", "-c", "looker", "--", "ps", "-o", "pid,args");
+        Assert.Contains("sleep 3601", seen);
+        Assert.Contains("sleep 3602", seen);
+        var pid1 = Cluster.Ok("exec", "shared", "-c", "app", "--", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline");
+        Assert.Contains("pause", pid1);
+        Assert.DoesNotContain("sleep", pid1);
+
+        // Without sharing, a container sees its own processes only, and its command is pid 1.
+        var alone = Cluster.Ok("exec", "apart", "-c", "app", "--", "ps", "-o", "pid,args");
+        Assert.DoesNotContain("sleep 3601", alone);
+        Assert.Matches(@"(?m)^\s*1\s+sleep 3603", alone);
+
+        // The holder goes with the pod, and its namespace's mount.
+        var uid = Str(shared["metadata"]!["uid"])!;
+        var sandbox = Path.Combine(Cluster.Daemon.RunRoot, "pods", uid);
+        var holder = int.Parse(File.ReadAllText(Path.Combine(sandbox, "pause.pid")));
+        Assert.Contains("pause", File.ReadAllText($"/proc/{holder}/cmdline"));
+        Cluster.Ok("delete", "pod", "shared", "--timeout=60s");
+        Assert.False(Directory.Exists(sandbox));
+        Assert.True(!File.Exists($"/proc/{holder}/status") || File.ReadAllText($"/proc/{holder}/status").Contains("State:\tZ"), "the pid namespace holder still runs");
+        Assert.DoesNotContain(Path.Combine(sandbox, "pid"), File.ReadAllText("/proc/self/mountinfo"));
     }
 }

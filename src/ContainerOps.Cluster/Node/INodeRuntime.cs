@@ -7,8 +7,9 @@ namespace ContainerOps.Cluster.Node;
 /// </summary>
 public interface INodeRuntime
 {
-    /// <summary>Makes the pod's sandbox if it is not there (idempotent): its network, IPC and UTS namespaces, its
-    /// address on the pod network (none with host networking), /etc/hosts and /etc/resolv.conf.</summary>
+    /// <summary>Makes the pod's sandbox if it is not there (idempotent): its network, IPC and UTS namespaces (and pid
+    /// namespace when shared), its address on the pod network (none with host networking), /etc/hosts and
+    /// /etc/resolv.conf.</summary>
     Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct);
 
     /// <summary>Removes the sandbox: its address, veth, namespaces and files. Idempotent.</summary>
@@ -94,8 +95,10 @@ public static class PodLabels
     public const string Attempt = "io.kubernetes.container.restartCount";
 }
 
+/// <param name="SharePid">shareProcessNamespace: the pod's containers share one pid namespace, whose pid 1 is the
+/// sandbox's (not any container's).</param>
 public sealed record SandboxRequest(string PodUid, string Namespace, string Name, string Hostname, bool HostNetwork, string ResolvConf,
-    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases);
+    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases, bool SharePid = false);
 
 /// <summary>A pod's sandbox: its address on the pod network (null with host networking) and the host's.</summary>
 public sealed record SandboxStatus(string PodUid, string? Ip);

@@ -150,7 +150,8 @@ internal sealed class PodWorker : IDisposable
         try
         {
             var hostname = (Json.Str(spec["hostname"]) ?? name) is var h && h.Length > 63 ? h[..63].TrimEnd('-', '.') : h;
-            var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec)), _stop.Token);
+            var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec),
+                SharePid: spec["shareProcessNamespace"]?.GetValue<bool>() == true), _stop.Token);
             _podIp = hostNetwork ? _agent.Registration.HostIp : sandbox.Ip;
             sandboxReady = true;
             _waiting.Remove("");

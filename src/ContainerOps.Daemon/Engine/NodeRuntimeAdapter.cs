@@ -40,6 +40,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
     {
         if (request.HostNetwork) return new SandboxStatus(request.PodUid, null);
         var ip = await sandboxes.RunAsync(request.PodUid, request.Hostname, request.ResolvConf, request.HostAliases, ct);
+        if (request.SharePid) await sandboxes.HoldPidNamespaceAsync(request.PodUid, ct);
         return new SandboxStatus(request.PodUid, ip);
     }
 
