@@ -5,15 +5,8 @@ namespace ContainerOps.Daemon.Tests;
 /// <summary>How a pod's containers end and see each other: termination messages (the file at terminationMessagePath,
 /// FallbackToLogsOnError, the 4096-byte limit, lastState after a restart) read with kubectl, and shareProcessNamespace
 /// (one pid namespace whose pid 1 is the sandbox's holder, gone with the pod). One private daemon for the class.</summary>
-public sealed class PodProcessTests(PodProcessTests.Node node) : IClassFixture<PodProcessTests.Node>
+public sealed class PodProcessTests(ClusterDaemonFixture node) : IClassFixture<ClusterDaemonFixture>
 {
-    public sealed class Node : IAsyncLifetime
-    {
-        public ClusterDaemon Cluster { get; private set; } = null!;
-        public async Task InitializeAsync() => Cluster = await ClusterDaemon.StartAsync("pod-tests/busybox:1");
-        public async Task DisposeAsync() => await Cluster.DisposeAsync();
-    }
-
     private ClusterDaemon Cluster => node.Cluster;
 
     private static string? Str(JsonNode? n) => n?.GetValue<string>();

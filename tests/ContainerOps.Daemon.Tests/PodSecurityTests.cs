@@ -11,18 +11,13 @@ public sealed class PodSecurityTests(PodSecurityTests.Node node) : IClassFixture
     private const string Image = "pod-tests/busybox:1";
 
     /// <summary>The daemon, with busybox as root, as a named user (app) and as a numeric one (1000).</summary>
-    public sealed class Node : IAsyncLifetime
+    public sealed class Node : ClusterDaemonFixture
     {
-        public ClusterDaemon Cluster { get; private set; } = null!;
-
-        public async Task InitializeAsync()
+        protected override async Task PrepareAsync()
         {
-            Cluster = await ClusterDaemon.StartAsync(Image);
             await Cluster.Daemon.ImportBusyboxAsync("pod-tests/named-user:1", "CMD [\"sh\"]", "USER app");
             await Cluster.Daemon.ImportBusyboxAsync("pod-tests/numeric-user:1", "CMD [\"sh\"]", "USER 1000");
         }
-
-        public async Task DisposeAsync() => await Cluster.DisposeAsync();
     }
 
     private ClusterDaemon Cluster => node.Cluster;

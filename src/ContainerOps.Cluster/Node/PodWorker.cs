@@ -415,19 +415,33 @@ internal sealed class PodWorker : IDisposable
     }
 
     /// <summary>Stops every container of the pod (its preStop hook, the stop signal, then SIGKILL when the grace period
-    /// is over), removes them and the sandbox.</summary>
+    /// is over), removes them and the sandbox. As the kubelet, the app containers stop first, then the sidecars one at
+    /// a time in the reverse order of their definition (so they serve the app to its end), all within the one grace
+    /// period.</summary>
     private async Task TearDownAsync(List<RuntimeContainer> containers, int grace, JsonObject? pod = null)
     {
         _prober.Dispose();
-        await Task.WhenAll(containers.Where(c => c.Running).Select(async c =>
+        var running = containers.Where(c => c.Running).ToList();
+        if (pod is null) await Task.WhenAll(running.Select(c => Runtime.StopContainerAsync(c.Id, grace)));
+        else
         {
-            if (pod is null) { await Runtime.StopContainerAsync(c.Id, grace); return; }
-            Events.Record(Objects, pod, "Normal", "Killing", $"Stopping container {c.ContainerName}", "kubelet", $"spec.containers{{{c.ContainerName}}}");
-            var left = await LifecycleHooks.PreStopAsync(Runtime, Objects, pod, c, _podIp, grace, _stop.Token);
-            await Runtime.StopContainerAsync(c.Id, left);
-        }));
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(grace);
+            var spec = pod["spec"] as JsonObject ?? new JsonObject();
+            var sidecars = PodStatusBuilder.Specs(spec, "initContainers").Where(PodStatusBuilder.IsSidecar).Select(c => Json.Str(c["name"])).ToList();
+            await Task.WhenAll(running.Where(c => !sidecars.Contains(c.ContainerName)).Select(c => StopGracefullyAsync(pod, c, grace)));
+            foreach (var sidecar in Enumerable.Reverse(sidecars))
+                foreach (var c in running.Where(c => c.ContainerName == sidecar))
+                    await StopGracefullyAsync(pod, c, Math.Max(LifecycleHooks.MinimumGraceSeconds, (int)Math.Ceiling((deadline - DateTimeOffset.UtcNow).TotalSeconds)));
+        }
         foreach (var c in containers) await Runtime.RemoveContainerAsync(c.Id);
         await Runtime.RemoveSandboxAsync(_uid);
+    }
+
+    private async Task StopGracefullyAsync(JsonObject pod, RuntimeContainer c, int grace)
+    {
+        Events.Record(Objects, pod, "Normal", "Killing", $"Stopping container {c.ContainerName}", "kubelet", $"spec.containers{{{c.ContainerName}}}");
+        var left = await LifecycleHooks.PreStopAsync(Runtime, Objects, pod, c, _podIp, grace, _stop.Token);
+        await Runtime.StopContainerAsync(c.Id, left);
     }
 
     /// <summary>/etc/resolv.conf: for ClusterFirst (when the node has a cluster DNS) its address, the cluster search
