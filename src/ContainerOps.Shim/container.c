@@ -143,12 +143,15 @@ static int do_mount(int rootfd, struct plan_mount *m, char *err, size_t errlen)
     unsigned long rest = m->flags & ~(MS_BIND | MS_REC | PROPAGATION_FLAGS);
     int r;
     if (bind) r = mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL);
-    else r = mount(m->source, target, m->fstype, m->flags & ~PROPAGATION_FLAGS, *m->data ? m->data : NULL);
+    /* A new mount of a file system whose superblock other containers share (sysfs of a pod's network namespace,
+       mqueue of its IPC namespace) is made read-only on the mount alone: MS_RDONLY here would make the superblock
+       read-only for every later mount of it, a privileged container's too. */
+    else r = mount(m->source, target, m->fstype, m->flags & ~(PROPAGATION_FLAGS | MS_RDONLY), *m->data ? m->data : NULL);
     int e = errno;
     close(fd);
     errno = e;
     if (r < 0) FAIL("mount", "%s: %s", m->dest, strerror(errno));
-    if (bind && rest) {
+    if ((bind && rest) || (!bind && (m->flags & MS_RDONLY))) {
         /* The fd above points below the new mount; resolve again to reach the mount itself. */
         fd = open_in_root(rootfd, m->dest, O_PATH);
         if (fd < 0) FAIL("mount", "%s: reopen: %s", m->dest, strerror(errno));

@@ -13,7 +13,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: containerops-shim run|create <plan-file> [<report-fd>]\n"
-                    "       containerops-shim exec <plan-file>\n       containerops-shim --version\n");
+                    "       containerops-shim exec <plan-file>\n       containerops-shim pause\n"
+                    "       containerops-shim --version\n");
 }
 
 /* Where the front's one report line goes: stdout, or the fd named after the plan file. */
@@ -74,6 +75,10 @@ int main(int argc, char **argv)
     if (argc == 2 && !strcmp(argv[1], "--version")) {
         printf("%s\n", SHIM_VERSION);
         return 0;
+    }
+    if (argc == 2 && !strcmp(argv[1], "pause")) {
+        reset_signals();
+        return pause_main();
     }
     if (argc != 3 && argc != 4) {
         usage();

@@ -107,4 +107,7 @@ void monitor_main(struct plan *p, int create, int report_fd) __attribute__((nore
 /* exec.c */
 int exec_main(struct plan *p);
 
+/* pause.c: a new pid namespace's reaping init, for pods that share one. */
+int pause_main(void);
+
 #endif

@@ -5,6 +5,23 @@ using ContainerOps.TestSupport;
 
 namespace ContainerOps.Daemon.Tests;
 
+/// <summary>One <see cref="ClusterDaemon"/> with busybox as pod-tests/busybox:1 for a whole test class
+/// (IClassFixture); <see cref="PrepareAsync"/> adds what a class needs besides.</summary>
+public class ClusterDaemonFixture : IAsyncLifetime
+{
+    public ClusterDaemon Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await ClusterDaemon.StartAsync("pod-tests/busybox:1");
+        await PrepareAsync();
+    }
+
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
 /// <summary>A private daemon for cluster tests, driven with kubectl 1.32 through its TLS port: its own node name, pod
 /// subnet (a random 10.x.y.0/24), a shortened crash-loop backoff, the busybox image, and a kubeconfig of its own.
 /// Disposing removes the pods first (their sandboxes hold mounts and a veth), then the daemon and what it made.</summary>
@@ -156,8 +173,13 @@ public sealed class ClusterDaemon : IAsyncDisposable
         for (var i = 0; i < 150 && System.IO.Directory.Exists(pods) && System.IO.Directory.GetDirectories(pods).Length > 0; i++) await Task.Delay(100);
         if (System.IO.Directory.Exists(pods))
             foreach (var dir in System.IO.Directory.GetDirectories(pods))
-                foreach (var m in new[] { "net", "ipc", "uts", "shm" })
+            {
+                // A pod that shares its pid namespace has a holder process (pause.pid).
+                if (File.Exists(Path.Combine(dir, "pause.pid")) && int.TryParse(File.ReadAllText(Path.Combine(dir, "pause.pid")), out var holder))
+                    try { Process.GetProcessById(holder).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+                foreach (var m in new[] { "net", "ipc", "uts", "shm", "pid" })
                     Shell.Run("umount", $"-l {Path.Combine(dir, m)}", check: false);
+            }
         Daemon.Dispose();
         _dir.Dispose();
     }

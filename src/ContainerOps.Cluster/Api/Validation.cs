@@ -200,6 +200,7 @@ public static partial class Validation
             errors.Add(FieldError.Required($"{path}.containers"));
         else Containers(containers, $"{path}.containers", errors);
         if (spec["initContainers"] is JsonArray init) Containers(init, $"{path}.initContainers", errors);
+        PodSecurityContext(spec, path, errors);
         var restart = Json.Str(spec["restartPolicy"]);
         string[] allowed = forJob ? ["OnFailure", "Never"] : ["Always", "OnFailure", "Never"];
         if (restart is not null && !allowed.Contains(restart)) errors.Add(FieldError.Unsupported($"{path}.restartPolicy", restart, allowed));
@@ -226,6 +227,7 @@ public static partial class Validation
             var pull = Json.Str(c["imagePullPolicy"]);
             if (pull is not null && pull is not ("Always" or "IfNotPresent" or "Never"))
                 errors.Add(FieldError.Unsupported($"{at}.imagePullPolicy", pull, ["Always", "IfNotPresent", "Never"]));
+            ContainerSecurityContext(c, at, errors);
         }
     }
 

@@ -7,8 +7,9 @@ namespace ContainerOps.Cluster.Node;
 /// </summary>
 public interface INodeRuntime
 {
-    /// <summary>Makes the pod's sandbox if it is not there (idempotent): its network, IPC and UTS namespaces, its
-    /// address on the pod network (none with host networking), /etc/hosts and /etc/resolv.conf.</summary>
+    /// <summary>Makes the pod's sandbox if it is not there (idempotent): its network, IPC and UTS namespaces (and pid
+    /// namespace when shared), its address on the pod network (none with host networking), /etc/hosts and
+    /// /etc/resolv.conf.</summary>
     Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct);
 
     /// <summary>Removes the sandbox: its address, veth, namespaces and files. Idempotent.</summary>
@@ -48,6 +49,9 @@ public interface INodeRuntime
     /// <summary>Runs one probe: a command in the container, an HTTP GET or a TCP connect to the pod's address. Never throws
     /// for the container's sake: a probe that cannot run is a failure with the reason.</summary>
     Task<(bool Success, string Output)> ProbeAsync(ProbeRequest request, CancellationToken ct);
+
+    /// <summary>The user an image's config runs as ("" for root by default); the image must be there.</summary>
+    string ImageUser(string image);
 
     /// <summary>Completes when the container's current run ends (at once if it does not run).</summary>
     Task WaitForExitAsync(string id, CancellationToken ct);
@@ -91,8 +95,10 @@ public static class PodLabels
     public const string Attempt = "io.kubernetes.container.restartCount";
 }
 
+/// <param name="SharePid">shareProcessNamespace: the pod's containers share one pid namespace, whose pid 1 is the
+/// sandbox's (not any container's).</param>
 public sealed record SandboxRequest(string PodUid, string Namespace, string Name, string Hostname, bool HostNetwork, string ResolvConf,
-    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases);
+    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases, bool SharePid = false);
 
 /// <summary>A pod's sandbox: its address on the pod network (null with host networking) and the host's.</summary>
 public sealed record SandboxStatus(string PodUid, string? Ip);
@@ -119,6 +125,8 @@ public sealed class PodContainerRequest
     public long NanoCpus { get; init; }
     /// <summary>Relative CPU weight from the cpu request (1024 per CPU, 2 for none, as the kubelet sets it).</summary>
     public long CpuShares { get; init; }
+    /// <summary>The container's securityContext in the engine's terms (<see cref="PodSecurity"/>).</summary>
+    public ContainerSecurity Security { get; init; } = new();
 }
 
 public enum ProbeAction { Exec, HttpGet, TcpSocket }
@@ -131,9 +139,11 @@ public sealed record PodMount(string HostPath, string ContainerPath, bool ReadOn
 public enum PodVolumeKind { EmptyDir, HostPath, Files }
 
 /// <summary>A volume as the engine makes it: <see cref="Files"/> (relative path → content, mode) for Files kinds;
-/// <see cref="Memory"/> puts an EmptyDir (and always a Secret's files) on tmpfs.</summary>
+/// <see cref="Memory"/> puts an EmptyDir (and always a Secret's files) on tmpfs. With <see cref="FsGroup"/> (the pod's
+/// fsGroup) an EmptyDir or Files volume is given to that group (group read-write, read-only for Files, set-gid
+/// directories) before its files are seen; <see cref="FsGroupOnRootMismatch"/> skips one whose directory already fits.</summary>
 public sealed record PodVolume(string Name, PodVolumeKind Kind, bool Memory = false, long SizeLimit = 0, string? Path = null, string? HostPathType = null,
-    IReadOnlyList<(string Path, byte[] Content, int Mode)>? Files = null);
+    IReadOnlyList<(string Path, byte[] Content, int Mode)>? Files = null, long? FsGroup = null, bool FsGroupOnRootMismatch = false);
 
 /// <summary>One container as the engine sees it.</summary>
 /// <summary>A container's cgroup counters at one moment: CPU time used since it started, and memory in use.</summary>
@@ -154,5 +164,9 @@ public sealed class ImageUnavailableException(string message, bool neverPull = f
     public bool NeverPull { get; } = neverPull;
 }
 
-/// <summary>The container cannot be made from its spec: CreateContainerError / CreateContainerConfigError.</summary>
-public sealed class ContainerConfigException(string message) : Exception(message);
+/// <summary>The container cannot be made from its spec: CreateContainerError, or with <see cref="ConfigError"/>
+/// CreateContainerConfigError (the spec asks for what the node must refuse, e.g. runAsNonRoot with a root image).</summary>
+public sealed class ContainerConfigException(string message, bool configError = false) : Exception(message)
+{
+    public bool ConfigError { get; } = configError;
+}

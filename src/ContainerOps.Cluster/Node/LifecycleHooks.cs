@@ -27,6 +27,10 @@ internal static class LifecycleHooks
         return false;
     }
 
+    /// <summary>The least a container gets for its stop signal after a hook or others used up the grace period (the
+    /// kubelet's minimum).</summary>
+    public const int MinimumGraceSeconds = 2;
+
     /// <summary>Runs preStop if the container has one, within <paramref name="grace"/>; returns the grace left for the stop
     /// signal (at least 2 s after a hook that used it all, as the kubelet allows).</summary>
     public static async Task<int> PreStopAsync(INodeRuntime runtime, ClusterObjects objects, JsonObject pod, RuntimeContainer c, string? podIp, int grace, CancellationToken ct)
@@ -36,7 +40,7 @@ internal static class LifecycleHooks
         var (ok, output) = await PodProber.RunHandlerAsync(runtime, spec, c, podIp, handler, TimeSpan.FromSeconds(grace), ct);
         if (!ok) Record(objects, pod, c.ContainerName, "FailedPreStopHook", "PreStop", handler, output);
         var left = grace - (int)Math.Ceiling((DateTimeOffset.UtcNow - started).TotalSeconds);
-        return Math.Max(2, left);
+        return Math.Max(MinimumGraceSeconds, left);
     }
 
     private static void Record(ClusterObjects objects, JsonObject pod, string container, string reason, string hook, JsonObject handler, string output)

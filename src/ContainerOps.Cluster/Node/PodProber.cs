@@ -91,7 +91,9 @@ internal sealed class PodProber(INodeRuntime runtime, ClusterObjects objects, Ac
                 {
                     Events.Record(objects, pod, "Normal", "Killing", $"Container {c.ContainerName} failed {kind.ToLowerInvariant()} probe, will be restarted", "kubelet", $"spec.containers{{{c.ContainerName}}}");
                     var grace = probe["terminationGracePeriodSeconds"]?.GetValue<long>() ?? pod["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
-                    await runtime.StopContainerAsync(c.Id, (int)Math.Min(int.MaxValue, grace));
+                    // Killed as any stop is: its preStop hook first, within the grace period.
+                    var left = await LifecycleHooks.PreStopAsync(runtime, objects, pod, c, podIp, (int)Math.Min(int.MaxValue, grace), ct);
+                    await runtime.StopContainerAsync(c.Id, left);
                     return false;
                 }
             }

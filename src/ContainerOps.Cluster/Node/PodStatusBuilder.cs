@@ -28,6 +28,9 @@ public static class PodStatusBuilder
         public bool InitDone { get; init; }
         /// <summary>Container names whose readiness probe currently fails (or has not passed yet).</summary>
         public IReadOnlySet<string> NotReady { get; init; } = new HashSet<string>();
+        /// <summary>Ended runs' termination messages by container id (<see cref="TerminationMessages"/>); a run not
+        /// in it keeps the message the previous status gave it.</summary>
+        public IReadOnlyDictionary<string, string> TerminationMessages { get; init; } = new Dictionary<string, string>();
     }
 
     public static JsonObject Build(Input input, JsonObject? previous)
@@ -40,7 +43,7 @@ public static class PodStatusBuilder
         var running = 0; var terminated = 0; var succeeded = 0; var ready = 0;
         foreach (var c in app)
         {
-            var (containerStatus, isRunning, exit) = ContainerStatus(input, c);
+            var (containerStatus, isRunning, exit) = ContainerStatus(input, c, previous);
             if (isRunning) running++;
             if (exit is { } code) { terminated++; if (code == 0) succeeded++; }
             if (containerStatus["ready"]?.GetValue<bool>() == true) ready++;
@@ -50,7 +53,7 @@ public static class PodStatusBuilder
         var sidecars = 0; var readySidecars = 0;
         foreach (var c in init)
         {
-            var (initStatus, _, _) = ContainerStatus(input, c);
+            var (initStatus, _, _) = ContainerStatus(input, c, previous);
             if (IsSidecar(c))
             {
                 sidecars++;
@@ -115,7 +118,7 @@ public static class PodStatusBuilder
         return (runs.ElementAtOrDefault(0), runs.ElementAtOrDefault(1));
     }
 
-    private static (JsonObject Status, bool Running, int? ExitCode) ContainerStatus(Input input, JsonObject c)
+    private static (JsonObject Status, bool Running, int? ExitCode) ContainerStatus(Input input, JsonObject c, JsonObject? previousStatus)
     {
         var name = Json.Str(c["name"]) ?? "";
         var (latest, previous) = Runs(input.Containers, name);
@@ -127,26 +130,26 @@ public static class PodStatusBuilder
         if (latest is null || latest.Created)
         {
             status["state"] = new JsonObject { ["waiting"] = WaitingState(waiting ?? new Waiting("ContainerCreating", null)) };
-            if (previous is not null) last = Terminated(previous);
+            if (previous is not null) last = Terminated(input, previous, previousStatus);
         }
         else if (running)
         {
             status["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Time(latest.StartedAt) } };
-            if (previous is not null) last = Terminated(previous);
+            if (previous is not null) last = Terminated(input, previous, previousStatus);
         }
         else if (waiting is not null)
         {
             // Exited and waiting to run again (CrashLoopBackOff): the run that ended is the last state.
             status["state"] = new JsonObject { ["waiting"] = WaitingState(waiting) };
-            last = Terminated(latest);
+            last = Terminated(input, latest, previousStatus);
             // Counted as stopped, as the kubelet counts a waiting container that ran before.
             exit = latest.ExitCode;
         }
         else
         {
-            status["state"] = Terminated(latest);
+            status["state"] = Terminated(input, latest, previousStatus);
             exit = latest.ExitCode;
-            if (previous is not null) last = Terminated(previous);
+            if (previous is not null) last = Terminated(input, previous, previousStatus);
         }
         status["lastState"] = last ?? new JsonObject();
         status["ready"] = running && !input.NotReady.Contains(name);
@@ -165,7 +168,7 @@ public static class PodStatusBuilder
         return o;
     }
 
-    private static JsonObject Terminated(RuntimeContainer c)
+    private static JsonObject Terminated(Input input, RuntimeContainer c, JsonObject? previousStatus)
     {
         var t = new JsonObject
         {
@@ -175,9 +178,21 @@ public static class PodStatusBuilder
             ["finishedAt"] = Time(c.FinishedAt),
             ["containerID"] = ContainerIdScheme + c.Id,
         };
-        if (c.Error is { Length: > 0 } error) t["message"] = error;
+        // As the kubelet: the engine's error, then what the container left as its termination message.
+        var message = c.Error ?? "";
+        if (!input.TerminationMessages.TryGetValue(c.Id, out var left)) message = PreviousMessage(previousStatus, c.Id) ?? message;
+        else if (left.Length > 0) message = message.Length > 0 ? $"{message}: {left}" : left;
+        if (message.Length > 0) t["message"] = message;
         return new JsonObject { ["terminated"] = t };
     }
+
+    /// <summary>The message an earlier status gave the run (its files may be gone with a finished pod's sandbox).</summary>
+    private static string? PreviousMessage(JsonObject? previous, string id) =>
+        new[] { "containerStatuses", "initContainerStatuses" }
+            .SelectMany(list => (previous?[list] as JsonArray)?.OfType<JsonObject>() ?? [])
+            .SelectMany(s => new[] { s["state"]?["terminated"], s["lastState"]?["terminated"] })
+            .Where(t => Json.Str(t?["containerID"]) == ContainerIdScheme + id)
+            .Select(t => Json.Str(t?["message"])).FirstOrDefault(m => m is not null);
 
     public static string TerminationReason(RuntimeContainer c) =>
         c.OomKilled ? "OOMKilled" : c.Error is { Length: > 0 } ? "StartError" : c.ExitCode == 0 ? "Completed" : "Error";

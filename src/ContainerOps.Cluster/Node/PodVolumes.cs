@@ -20,7 +20,7 @@ public static class PodVolumes
         foreach (var v in (pod["spec"]?["volumes"] as JsonArray)?.OfType<JsonObject>() ?? [])
         {
             var name = Json.Str(v["name"]) ?? "";
-            var volume = Describe(objects, pod, v, name);
+            var volume = PodSecurity.WithFsGroup(pod, Describe(objects, pod, v, name));
             result[name] = (await runtime.PrepareVolumeAsync(uid, volume, ct), volume.Kind == PodVolumeKind.Files);
         }
         return result;

@@ -25,6 +25,8 @@ internal sealed class PodWorker : IDisposable
     private Timer? _retry;
     private string? _podIp;
     private readonly PodProber _prober;
+    /// <summary>Termination messages of ended runs, by container id.</summary>
+    private readonly Dictionary<string, string> _messages = new();
 
     public Task Completion { get; }
     public string Key { get; private set; } = "";
@@ -129,7 +131,17 @@ internal sealed class PodWorker : IDisposable
             foreach (var c in stopped) await Runtime.StopContainerAsync(c.Id, 0);
             await Runtime.RemoveSandboxAsync(_uid);
             if (stopped.Count > 0)
-                WriteStatus(ns, name, pod, Runtime.ListPodContainers().Where(c => c.PodUid == _uid).ToList(), sandboxReady: false, initDone: true, failed: phase == "Failed");
+            {
+                var now = Runtime.ListPodContainers().Where(c => c.PodUid == _uid).ToList();
+                await ReadTerminationMessagesAsync(pod, now);
+                WriteStatus(ns, name, pod, now, sandboxReady: false, initDone: true, failed: phase == "Failed");
+            }
+            return false;
+        }
+
+        if (mine.Count == 0 && PodSecurity.SysctlRejection(spec) is { } rejection)
+        {
+            Reject(ns, name, pod, "SysctlForbidden", rejection);
             return false;
         }
 
@@ -138,7 +150,8 @@ internal sealed class PodWorker : IDisposable
         try
         {
             var hostname = (Json.Str(spec["hostname"]) ?? name) is var h && h.Length > 63 ? h[..63].TrimEnd('-', '.') : h;
-            var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec)), _stop.Token);
+            var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec),
+                SharePid: spec["shareProcessNamespace"]?.GetValue<bool>() == true), _stop.Token);
             _podIp = hostNetwork ? _agent.Registration.HostIp : sandbox.Ip;
             sandboxReady = true;
             _waiting.Remove("");
@@ -197,11 +210,23 @@ internal sealed class PodWorker : IDisposable
             foreach (var c in mine.Where(c => c.Running)) Watch(c);
         }
         _prober.Sync(pod, mine.Where(c => c.Running), _podIp);
+        await ReadTerminationMessagesAsync(pod, mine);
         WriteStatus(ns, name, pod, mine, sandboxReady, initDone && !failed, failed);
         // Completed with sidecars still running: the next sync stops them (no container exit would bring one).
         lock (_lock) pod = _pod;
         if (Json.Str(pod?["status"]?["phase"]) is "Succeeded" or "Failed" && mine.Any(c => c.Running)) Signal();
         return false;
+    }
+
+    /// <summary>The termination messages of the runs that have ended, read once per run (they do not change).</summary>
+    private async Task ReadTerminationMessagesAsync(JsonObject pod, IEnumerable<RuntimeContainer> containers)
+    {
+        foreach (var c in containers.Where(c => !c.Running && !c.Created && !_messages.ContainsKey(c.Id)))
+        {
+            try { _messages[c.Id] = await TerminationMessages.ReadAsync(Runtime, Options, _uid, LifecycleHooks.SpecOf(pod, c.ContainerName), c, _stop.Token); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _messages[c.Id] = $"Error on reading termination log: {e.Message}"; }
+        }
+        foreach (var gone in _messages.Keys.Where(id => !containers.Any(c => c.Id == id)).ToList()) _messages.Remove(gone);
     }
 
     private void WriteStatus(string ns, string name, JsonObject pod, List<RuntimeContainer> containers, bool sandboxReady, bool initDone, bool failed)
@@ -216,7 +241,29 @@ internal sealed class PodWorker : IDisposable
                 {
                     Pod = o, Containers = containers, Waiting = waiting, PodIp = sandboxReady ? _podIp : null, HostIp = _agent.Registration.HostIp,
                     SandboxReady = sandboxReady, InitDone = initDone, Failed = failed, NotReady = _prober.NotReady(containers.Where(c => c.Running)),
+                    TerminationMessages = _messages,
                 }, o["status"] as JsonObject);
+                return o;
+            }, statusOnly: true, dryRun: false);
+            lock (_lock) if (!_gone && Json.Str(written["metadata"]?["uid"]) == _uid) _pod = written;
+        }
+        catch (StatusException e) when (e.Code is 404 or 409) { }
+    }
+
+    /// <summary>The kubelet's admission refusal: the pod fails at once, nothing of it is made.</summary>
+    private void Reject(string ns, string name, JsonObject pod, string reason, string message)
+    {
+        Events.Record(Objects, pod, "Warning", reason, message, "kubelet");
+        try
+        {
+            var written = Objects.Update(ResourceKinds.Pod, ns, name, null, o =>
+            {
+                if (Json.Str(o["metadata"]?["uid"]) != _uid) return o;
+                var status = Json.Child(o, "status");
+                status["phase"] = "Failed";
+                status["reason"] = reason;
+                status["message"] = "Pod was rejected: " + message;
+                status["startTime"] ??= NodeRegistration.Now();
                 return o;
             }, statusOnly: true, dryRun: false);
             lock (_lock) if (!_gone && Json.Str(written["metadata"]?["uid"]) == _uid) _pod = written;
@@ -282,7 +329,10 @@ internal sealed class PodWorker : IDisposable
         try
         {
             var env = ContainerEnv.Build(Objects, pod, c, _podIp, _agent.Registration.HostIp);
+            var security = PodSecurity.For(pod, c, Runtime.ImageUser(image), Options);
             var volumes = await PodVolumes.PrepareAsync(Runtime, Objects, pod, _uid, _stop.Token);
+            var mounts = PodVolumes.Mounts(c, volumes);
+            if (TerminationMessages.Prepare(Options, _uid, c, attempt) is { } terminationLog) mounts.Add(terminationLog);
             var (memory, nanoCpus, shares) = Resources(c);
             List<string>? Expanded(string field) => (c[field] as JsonArray)?.Select(a => ContainerEnv.Expand(Json.Str(a) ?? "", env)).ToList();
             id = await Runtime.CreateContainerAsync(new PodContainerRequest
@@ -291,12 +341,13 @@ internal sealed class PodWorker : IDisposable
                 Env = env.Select(kv => kv.Key + "=" + kv.Value).ToList(), WorkingDir = Json.Str(c["workingDir"]),
                 Labels = labels, HostNetwork = pod["spec"]?["hostNetwork"]?.GetValue<bool>() == true,
                 Tty = c["tty"]?.GetValue<bool>() == true, Stdin = c["stdin"]?.GetValue<bool>() == true,
-                Mounts = PodVolumes.Mounts(c, volumes), MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
+                Mounts = mounts, MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
+                Security = security,
             }, _stop.Token);
         }
         catch (ContainerConfigException e)
         {
-            var reason = e.Message.Contains("not found", StringComparison.Ordinal) || e.Message.StartsWith("couldn't find key", StringComparison.Ordinal) || e.Message.StartsWith("fieldRef", StringComparison.Ordinal)
+            var reason = e.ConfigError || e.Message.Contains("not found", StringComparison.Ordinal) || e.Message.StartsWith("couldn't find key", StringComparison.Ordinal) || e.Message.StartsWith("fieldRef", StringComparison.Ordinal)
                 ? "CreateContainerConfigError" : "CreateContainerError";
             Fail(cname, new Waiting(reason, e.Message), e.Message, pod, "Failed", "Error: " + e.Message);
             return;
@@ -364,19 +415,33 @@ internal sealed class PodWorker : IDisposable
     }
 
     /// <summary>Stops every container of the pod (its preStop hook, the stop signal, then SIGKILL when the grace period
-    /// is over), removes them and the sandbox.</summary>
+    /// is over), removes them and the sandbox. As the kubelet, the app containers stop first, then the sidecars one at
+    /// a time in the reverse order of their definition (so they serve the app to its end), all within the one grace
+    /// period.</summary>
     private async Task TearDownAsync(List<RuntimeContainer> containers, int grace, JsonObject? pod = null)
     {
         _prober.Dispose();
-        await Task.WhenAll(containers.Where(c => c.Running).Select(async c =>
+        var running = containers.Where(c => c.Running).ToList();
+        if (pod is null) await Task.WhenAll(running.Select(c => Runtime.StopContainerAsync(c.Id, grace)));
+        else
         {
-            if (pod is null) { await Runtime.StopContainerAsync(c.Id, grace); return; }
-            Events.Record(Objects, pod, "Normal", "Killing", $"Stopping container {c.ContainerName}", "kubelet", $"spec.containers{{{c.ContainerName}}}");
-            var left = await LifecycleHooks.PreStopAsync(Runtime, Objects, pod, c, _podIp, grace, _stop.Token);
-            await Runtime.StopContainerAsync(c.Id, left);
-        }));
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(grace);
+            var spec = pod["spec"] as JsonObject ?? new JsonObject();
+            var sidecars = PodStatusBuilder.Specs(spec, "initContainers").Where(PodStatusBuilder.IsSidecar).Select(c => Json.Str(c["name"])).ToList();
+            await Task.WhenAll(running.Where(c => !sidecars.Contains(c.ContainerName)).Select(c => StopGracefullyAsync(pod, c, grace)));
+            foreach (var sidecar in Enumerable.Reverse(sidecars))
+                foreach (var c in running.Where(c => c.ContainerName == sidecar))
+                    await StopGracefullyAsync(pod, c, Math.Max(LifecycleHooks.MinimumGraceSeconds, (int)Math.Ceiling((deadline - DateTimeOffset.UtcNow).TotalSeconds)));
+        }
         foreach (var c in containers) await Runtime.RemoveContainerAsync(c.Id);
         await Runtime.RemoveSandboxAsync(_uid);
+    }
+
+    private async Task StopGracefullyAsync(JsonObject pod, RuntimeContainer c, int grace)
+    {
+        Events.Record(Objects, pod, "Normal", "Killing", $"Stopping container {c.ContainerName}", "kubelet", $"spec.containers{{{c.ContainerName}}}");
+        var left = await LifecycleHooks.PreStopAsync(Runtime, Objects, pod, c, _podIp, grace, _stop.Token);
+        await Runtime.StopContainerAsync(c.Id, left);
     }
 
     /// <summary>/etc/resolv.conf: for ClusterFirst (when the node has a cluster DNS) its address, the cluster search

@@ -330,7 +330,7 @@ public sealed partial class ContainerManager : IDisposable
             pidNamespace = $"/proc/{other.State.Pid}/ns/pid";
         }
         string? utsNamespace = null;
-        if (r.SandboxDir is { } sandbox) (hc, ipcNamespace, shmSource, utsNamespace) = PodSandboxes.Join(sandbox, hc, dir, CloneWithNetwork);
+        if (r.SandboxDir is { } sandbox) (hc, ipcNamespace, shmSource, utsNamespace, pidNamespace) = PodSandboxes.Join(sandbox, hc, dir, CloneWithNetwork);
         var mounts = Volumes.Resolve(r, rootfs, starting);
         return SpecBuilder.Build(new ContainerSpecInput
         {

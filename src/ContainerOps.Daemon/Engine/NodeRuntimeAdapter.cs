@@ -40,6 +40,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
     {
         if (request.HostNetwork) return new SandboxStatus(request.PodUid, null);
         var ip = await sandboxes.RunAsync(request.PodUid, request.Hostname, request.ResolvConf, request.HostAliases, ct);
+        if (request.SharePid) await sandboxes.HoldPidNamespaceAsync(request.PodUid, ct);
         return new SandboxStatus(request.PodUid, ip);
     }
 
@@ -94,6 +95,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
                 Memory = request.MemoryLimit, NanoCpus = request.NanoCpus, CpuShares = request.CpuShares,
             },
         };
+        ApplySecurity(create, request.Security);
         try
         {
             var created = await containers.CreateAsync(create, name, request.HostNetwork ? null : sandboxes.DirOf(request.PodUid));
@@ -104,6 +106,23 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
             throw new ContainerConfigException(e.Message);
         }
     }
+
+    /// <summary>A pod container's securityContext as `containerops run` options: --user, --group-add, --privileged,
+    /// --read-only, --cap-add/--cap-drop, --security-opt no-new-privileges and seccomp, --sysctl.</summary>
+    private static void ApplySecurity(ContainerCreateRequest create, ContainerSecurity security)
+    {
+        var hc = create.HostConfig;
+        create.User = security.User;
+        hc.GroupAdd = security.GroupAdd.ToList();
+        hc.Privileged = security.Privileged;
+        hc.ReadonlyRootfs = security.ReadOnlyRootfs;
+        hc.CapAdd = security.CapAdd.ToList();
+        hc.CapDrop = security.CapDrop.ToList();
+        hc.SecurityOpt = ["seccomp=" + security.Seccomp, .. security.NoNewPrivileges ? ["no-new-privileges"] : Array.Empty<string>()];
+        hc.Sysctls = new Dictionary<string, string>(security.Sysctls);
+    }
+
+    public string ImageUser(string image) => containers.Images.Inspect(image).Config.User ?? "";
 
     public Task<string> PrepareVolumeAsync(string podUid, PodVolume volume, CancellationToken ct) =>
         Task.FromResult(sandboxes.Volumes.Prepare(podUid, volume));

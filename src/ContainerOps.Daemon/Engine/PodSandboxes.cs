@@ -105,6 +105,59 @@ public sealed class PodSandboxes
         if (p.ExitCode != 0) throw new InvalidOperationException($"unshare exited {p.ExitCode}: {err.Trim()}");
     }
 
+    /// <summary>Gives the sandbox a pid namespace its containers share (shareProcessNamespace) unless it has a live one.
+    /// A pid namespace ends with its first process, which also inherits the namespace's orphans: that process is the
+    /// shim's `pause` (pid 1 in the pod, reaping), and the namespace is bind-mounted onto `pid` as the others are.</summary>
+    public async Task HoldPidNamespaceAsync(string podUid, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var dir = DirOf(podUid);
+            var pidFile = Path.Combine(dir, "pid");
+            if (PidHolder(dir) is not null) return;
+            // A namespace whose holder is gone cannot take new processes: it is let go and made again.
+            StopPidHolder(dir);
+            File.WriteAllText(pidFile, "");
+            var psi = new ProcessStartInfo(ContainerOps.Runtime.ShimLocator.Find()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add("pause");
+            using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot run containerops-shim pause");
+            var report = (await p.StandardOutput.ReadToEndAsync(ct)).Trim();
+            await p.WaitForExitAsync(ct);
+            if (!report.StartsWith("ok ", StringComparison.Ordinal) || !int.TryParse(report[3..], out var holder))
+                throw new InvalidOperationException($"holding the pod's pid namespace failed: {report} {(await p.StandardError.ReadToEndAsync(ct)).Trim()}");
+            File.WriteAllText(Path.Combine(dir, "pause.pid"), holder.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Libc.mount($"/proc/{holder}/ns/pid", pidFile, null, 4096 /* MS_BIND */, null) != 0)
+            {
+                var error = Libc.StrError(Libc.LastErrno);
+                StopPidHolder(dir);
+                throw new InvalidOperationException($"holding the pod's pid namespace failed: bind-mounting it: {error}");
+            }
+            _log.LogInformation("pod sandbox {Uid}: pid namespace held by {Pid}", podUid, holder);
+        }
+        finally { _lock.Release(); }
+    }
+
+    /// <summary>The pid of the sandbox's pid namespace holder if it is alive and still holds the namespace mounted on
+    /// `pid` (a recycled pid is not taken for it).</summary>
+    private static int? PidHolder(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, "pause.pid")) || !int.TryParse(File.ReadAllText(Path.Combine(dir, "pause.pid")), out var pid)) return null;
+        if (Libc.stat($"/proc/{pid}/ns/pid", out var live) != 0 || Libc.stat(Path.Combine(dir, "pid"), out var held) != 0) return null;
+        return live.Ino == held.Ino && live.Dev == held.Dev ? pid : null;
+    }
+
+    /// <summary>Ends the holder (the kernel kills what is left in the namespace) and lets the namespace's mount go.</summary>
+    private void StopPidHolder(string dir)
+    {
+        if (PidHolder(dir) is { } pid && Libc.kill(pid, 9) != 0)
+            _log.LogWarning("pod sandbox {Dir}: killing the pid namespace holder {Pid}: {Error}", dir, pid, Libc.StrError(Libc.LastErrno));
+        var mount = Path.Combine(dir, "pid");
+        while (SnapshotStore.IsMountPoint(mount))
+            if (Libc.umount2(mount, 2 /* MNT_DETACH */) != 0) break;
+        File.Delete(Path.Combine(dir, "pause.pid"));
+    }
+
     /// <summary>The pod network, made on the first pod (a daemon without pods has no pod bridge).</summary>
     private void EnsurePodNetwork()
     {
@@ -129,6 +182,7 @@ public sealed class PodSandboxes
         catch (ContainerOpsException e) { _log.LogWarning("pod sandbox {Uid}: releasing its address: {Message}", podUid, e.Message); }
         if (volumes) Volumes.Remove(podUid);
         if (!Directory.Exists(dir)) return;
+        StopPidHolder(dir);
         foreach (var mount in Namespaces.Append("shm").Select(n => Path.Combine(dir, n)))
             while (SnapshotStore.IsMountPoint(mount))
                 if (Libc.umount2(mount, 2 /* MNT_DETACH */) != 0) { _log.LogWarning("pod sandbox {Uid}: unmounting {Path}: {Error}", podUid, mount, Libc.StrError(Libc.LastErrno)); break; }
@@ -137,12 +191,17 @@ public sealed class PodSandboxes
     }
 
     /// <summary>What a container of the sandbox at <paramref name="sandboxDir"/> joins: its network namespace (as
-    /// `container:` mode with a path), IPC namespace and /dev/shm, UTS namespace; its hosts and resolv.conf are copied
-    /// into the container's directory <paramref name="containerDir"/>, whence the bundle binds them.</summary>
-    public static (HostConfig Host, string? Ipc, string? Shm, string? Uts) Join(string sandboxDir, HostConfig hc, string containerDir, Func<HostConfig, string, HostConfig> withNetwork)
+    /// `container:` mode with a path), IPC namespace and /dev/shm, UTS namespace, and its pid namespace when the pod
+    /// shares one; its hosts and resolv.conf are copied into the container's directory <paramref name="containerDir"/>,
+    /// whence the bundle binds them.</summary>
+    public static (HostConfig Host, string? Ipc, string? Shm, string? Uts, string? Pid) Join(string sandboxDir, HostConfig hc, string containerDir, Func<HostConfig, string, HostConfig> withNetwork)
     {
         foreach (var file in new[] { "hosts", "resolv.conf" })
             if (File.Exists(Path.Combine(sandboxDir, file))) File.Copy(Path.Combine(sandboxDir, file), Path.Combine(containerDir, file), overwrite: true);
-        return (withNetwork(hc, "container:" + Path.Combine(sandboxDir, "net")), Path.Combine(sandboxDir, "ipc"), Path.Combine(sandboxDir, "shm"), Path.Combine(sandboxDir, "uts"));
+        var host = withNetwork(hc, "container:" + Path.Combine(sandboxDir, "net"));
+        var pid = Path.Combine(sandboxDir, "pid");
+        if (!SnapshotStore.IsMountPoint(pid)) return (host, Path.Combine(sandboxDir, "ipc"), Path.Combine(sandboxDir, "shm"), Path.Combine(sandboxDir, "uts"), null);
+        host.PidMode = "container:" + pid;
+        return (host, Path.Combine(sandboxDir, "ipc"), Path.Combine(sandboxDir, "shm"), Path.Combine(sandboxDir, "uts"), pid);
     }
 }

@@ -35,10 +35,12 @@ public sealed partial class PodVolumeFiles(DaemonOptions options, ILogger log)
         }
         if (volume.Kind == PodVolumeKind.EmptyDir)
         {
-            File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32("777", 8));
+            // The set-gid bit an fsGroup gave it stays.
+            File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32("777", 8) | (File.GetUnixFileMode(dir) & UnixFileMode.SetGroup));
+            if (volume.FsGroup is { } gid) PodVolumeOwnership.SetGroup(dir, gid, readOnly: false, volume.FsGroupOnRootMismatch);
             return dir;
         }
-        WriteAtomically(dir, volume.Files ?? []);
+        WriteAtomically(dir, volume.Files ?? [], volume.FsGroup);
         return dir;
     }
 
@@ -67,7 +69,7 @@ public sealed partial class PodVolumeFiles(DaemonOptions options, ILogger log)
     }
 
     /// <summary>The kubelet's atomic writer: a new timestamped directory, then `..data` swapped to it by rename.</summary>
-    private static void WriteAtomically(string dir, IReadOnlyList<(string Path, byte[] Content, int Mode)> files)
+    private static void WriteAtomically(string dir, IReadOnlyList<(string Path, byte[] Content, int Mode)> files, long? fsGroup)
     {
         var stamp = Path.Combine(dir, "..." + DateTime.UtcNow.ToString("yyyy_MM_dd_HH_mm_ss.fffffff", System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(stamp);
@@ -80,6 +82,8 @@ public sealed partial class PodVolumeFiles(DaemonOptions options, ILogger log)
             File.WriteAllBytes(target, content);
             File.SetUnixFileMode(target, (UnixFileMode)mode);
         }
+        // The group gets the new files before they are swapped in, so no reader sees them without it.
+        if (fsGroup is { } gid) PodVolumeOwnership.SetGroup(stamp, gid, readOnly: true, onRootMismatch: false);
         var data = Path.Combine(dir, "..data");
         var old = File.Exists(data) || Directory.Exists(data) ? new FileInfo(data).LinkTarget : null;
         var temp = Path.Combine(dir, "..data_tmp");
@@ -98,6 +102,7 @@ public sealed partial class PodVolumeFiles(DaemonOptions options, ILogger log)
             if (!entry!.StartsWith("..", StringComparison.Ordinal) && !names.Contains(entry)) File.Delete(Path.Combine(dir, entry));
         if (old is { Length: > 0 } && old != Path.GetFileName(stamp) && Directory.Exists(Path.Combine(dir, old)))
             Directory.Delete(Path.Combine(dir, old), recursive: true);
+        if (fsGroup is { } group) PodVolumeOwnership.SetGroup(dir, group, readOnly: true, onRootMismatch: false);
     }
 
     /// <summary>The pod's volumes go: tmpfs mounts unmounted, directories removed (never what a hostPath names).</summary>
