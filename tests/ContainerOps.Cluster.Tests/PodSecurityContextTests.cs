@@ -39,8 +39,8 @@ public sealed class PodSecurityContextTests
         Assert.Null(s.User);
         Assert.Empty(s.GroupAdd);
         Assert.False(s.NoNewPrivileges); // allowPrivilegeEscalation unset allows escalation
-        Assert.Equal("unconfined", s.Seccomp);
-        Assert.Equal("builtin", For(Pod("null"), node: new NodeAgentOptions { SeccompDefault = true }).Seccomp);
+        Assert.Equal("builtin", s.Seccomp); // the engine's profile unless the node says otherwise
+        Assert.Equal("unconfined", For(Pod("null"), node: new NodeAgentOptions { SeccompDefault = false }).Seccomp);
         // runAsGroup alone: the image's user with that group.
         Assert.Equal("app:7", For(Pod("""{"runAsGroup": 7}"""), imageUser: "app:app").User);
         Assert.Equal("0:7", For(Pod("""{"runAsGroup": 7}"""), imageUser: "").User);

@@ -99,11 +99,15 @@ public sealed class PodSecurityTests(PodSecurityTests.Node node) : IClassFixture
                 image: pod-tests/busybox:1
                 securityContext: {privileged: true}
                 command: [{{status}}]
+              - name: unconfined
+                image: pod-tests/busybox:1
+                securityContext: {seccompProfile: {type: Unconfined}}
+                command: [{{status}}]
             """);
         var plain = await LogAsync("caps", "plain");
         Assert.Equal("00000000a80425fb", Field(plain, "CapEff")); // the 14 default capabilities
         Assert.Equal("0", Field(plain, "NoNewPrivs"));
-        Assert.Equal("0", Field(plain, "Seccomp")); // Kubernetes' default is Unconfined
+        Assert.Equal("2", Field(plain, "Seccomp")); // unset: the engine's default profile (this node's --seccomp-default)
         Assert.Equal("writable", Field(plain, "root"));
         Assert.Equal("ro", Field(plain, "sys"));
         Assert.Equal("1", Field(plain, "shm_rmid_forced"));
@@ -119,6 +123,7 @@ public sealed class PodSecurityTests(PodSecurityTests.Node node) : IClassFixture
         Assert.Equal(hostBounding, Field(privileged, "CapEff"));
         Assert.Equal("0", Field(privileged, "Seccomp"));
         Assert.Equal("rw", Field(privileged, "sys"));
+        Assert.Equal("0", Field(await LogAsync("caps", "unconfined"), "Seccomp")); // asked for: no filter
     }
 
     [Fact]

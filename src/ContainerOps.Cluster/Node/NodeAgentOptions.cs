@@ -20,9 +20,10 @@ public sealed class NodeAgentOptions
     public string? ClusterDns { get; set; }
     /// <summary>The cluster domain (`--cluster-domain`, cluster.local).</summary>
     public string ClusterDomain { get; set; } = "cluster.local";
-    /// <summary>Containers without a seccompProfile get the engine's default profile (`--seccomp-default`, as the
-    /// kubelet's flag); otherwise they run Unconfined, as Kubernetes' default is.</summary>
-    public bool SeccompDefault { get; set; }
+    /// <summary>Containers without a seccompProfile get the engine's default profile, as every container of the
+    /// engine does (the kubelet's `--seccomp-default`, which this node turns on: safe unless asked otherwise);
+    /// `--seccomp-default false` runs them Unconfined, as Kubernetes does by default.</summary>
+    public bool SeccompDefault { get; set; } = true;
     /// <summary>Where Localhost seccomp profiles are read from (the kubelet's /var/lib/kubelet/seccomp):
     /// STATE_ROOT/seccomp unless set (`--seccomp-profile-root`).</summary>
     public string SeccompProfileRoot { get => _seccompRoot ?? Path.Combine(StateRoot, "seccomp"); set => _seccompRoot = value; }

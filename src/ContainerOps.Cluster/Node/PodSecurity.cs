@@ -90,7 +90,7 @@ public static class PodSecurity
     }
 
     /// <summary>RuntimeDefault: the engine's default profile; Unconfined: none; Localhost: the profile file under the
-    /// node's seccomp directory; unset: the node's default (Unconfined, unless --seccomp-default, as the kubelet).</summary>
+    /// node's seccomp directory; unset: the node's default (the engine's profile unless --seccomp-default false, then Unconfined).</summary>
     private static string Seccomp(JsonObject? profile, NodeAgentOptions node)
     {
         var type = Json.Str(profile?["type"]);

@@ -4,7 +4,8 @@ namespace ContainerOps.Daemon.Engine;
 
 /// <summary>The node agent's daemon options: `--node-name NAME`, `--pod-subnet CIDR` (10.42.0.0/24 by default),
 /// `--pod-backoff SECONDS` (the first crash-loop delay, 10 s by default: tests shorten it), `--cluster-domain NAME` (cluster.local),
-/// `--seccomp-default` (pods without a seccompProfile get the default profile, as the kubelet's flag; Unconfined otherwise),
+/// `--seccomp-default true|false` (pods without a seccompProfile get the engine's default profile, true by default;
+/// false: Unconfined, as Kubernetes' default is),
 /// `--seccomp-profile-root DIR` (Localhost seccomp profiles; ROOT/seccomp by default), or CONTAINEROPS_NODE_NAME,
 /// CONTAINEROPS_POD_SUBNET, CONTAINEROPS_POD_BACKOFF.</summary>
 public sealed class NodeSettings
@@ -37,7 +38,10 @@ public sealed class NodeSettings
                     ? TimeSpan.FromSeconds(seconds) : throw new ArgumentException($"--hpa-sync-period needs a number of seconds, not \"{text}\"");
                 return true;
             case "--cluster-domain": Agent.ClusterDomain = value().Trim('.').ToLowerInvariant(); return true;
-            case "--seccomp-default": Agent.SeccompDefault = true; return true;
+            case "--seccomp-default":
+                var choice = value();
+                Agent.SeccompDefault = bool.TryParse(choice, out var on) ? on : throw new ArgumentException($"--seccomp-default takes true or false, not \"{choice}\"");
+                return true;
             case "--seccomp-profile-root": Agent.SeccompProfileRoot = Path.GetFullPath(value()); return true;
             default: return false;
         }
