@@ -88,4 +88,5 @@ internal sealed partial class NodeContext : JsonSerializerContext;
 [JsonSerializable(typeof(V1Lease))]
 [JsonSerializable(typeof(V1EndpointSlice))]
 [JsonSerializable(typeof(Eventsv1Event))]
+[JsonSerializable(typeof(V1StorageClass))]
 internal sealed partial class ModelsContext : JsonSerializerContext;

@@ -68,6 +68,7 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1Lease, "coordination.k8s.io", "v1", "leases", "Lease", true, false),
         K(ModelsContext.Default.V1EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
         K(ModelsContext.Default.Eventsv1Event, "events.k8s.io", "v1", "events", "Event", true, false, "ev"),
+        K(ModelsContext.Default.V1StorageClass, "storage.k8s.io", "v1", "storageclasses", "StorageClass", false, false, "sc"),
     ];
 
     public static ResourceKind? Find(string group, string version, string resource) =>
@@ -90,6 +91,8 @@ public static class ResourceKinds
     public static ResourceKind DaemonSet { get; } = All.First(k => k.Kind == "DaemonSet");
     public static ResourceKind ControllerRevision { get; } = All.First(k => k.Kind == "ControllerRevision");
     public static ResourceKind PersistentVolumeClaim { get; } = All.First(k => k.Kind == "PersistentVolumeClaim");
+    public static ResourceKind PersistentVolume { get; } = All.First(k => k.Kind == "PersistentVolume");
+    public static ResourceKind StorageClass { get; } = All.First(k => k.Kind == "StorageClass");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);
