@@ -25,9 +25,6 @@ public interface INodeStorage
 public sealed class LocalVolumeProvisioner(INodeStorage storage, string nodeName) : IController
 {
     private const string ClaimPrefix = "claim:", VolumePrefix = "volume:";
-    /// <summary>The label that marks a node's volume as a PersistentVolume's data (the volume engine refuses to remove
-    /// such a volume by hand).</summary>
-    public const string VolumeLabel = "io.kubernetes.persistentvolume";
 
     private Informer _claims = null!, _volumes = null!, _classes = null!;
     private ControllerContext _context = null!;
@@ -69,7 +66,7 @@ public sealed class LocalVolumeProvisioner(INodeStorage storage, string nodeName
         var claimName = Json.Str(claim["metadata"]?["name"]);
         _events.Normal(claim, "Provisioning", $"External provisioner is provisioning volume for claim \"{ns}/{claimName}\"");
         string path;
-        try { path = storage.CreateVolume(name, new Dictionary<string, string> { [VolumeLabel] = name, ["io.kubernetes.pvc.namespace"] = ns ?? "", ["io.kubernetes.pvc.name"] = claimName ?? "" }); }
+        try { path = storage.CreateVolume(name, new Dictionary<string, string> { ["io.kubernetes.pvc.namespace"] = ns ?? "", ["io.kubernetes.pvc.name"] = claimName ?? "" }); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _events.Warning(claim, "ProvisioningFailed", $"failed to provision volume with StorageClass \"{className}\": {e.Message}");
