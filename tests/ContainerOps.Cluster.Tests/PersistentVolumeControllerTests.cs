@@ -187,7 +187,9 @@ public sealed class PersistentVolumeControllerTests : IAsyncLifetime
         var path = Json.Str(volume["spec"]!["local"]!["path"])!;
         Assert.True(Directory.Exists(path));
         Assert.Contains("ProvisioningSucceeded", await EventReasonsAsync("data"));
-        Assert.Equal(["RWO", "Bound", "2Gi"], [await CellAsync($"{Claims}/data", "Access Modes"), await CellAsync($"{Claims}/data", "Status"), await CellAsync($"{Claims}/data", "Capacity")]);
+        Assert.Equal("RWO", await CellAsync($"{Claims}/data", "Access Modes"));
+        Assert.Equal("Bound", await CellAsync($"{Claims}/data", "Status"));
+        Assert.Equal("2Gi", await CellAsync($"{Claims}/data", "Capacity"));
         Assert.Equal("local-path (default)", await CellAsync("/apis/storage.k8s.io/v1/storageclasses/local-path", "Name"));
         Assert.Equal("default/data", await CellAsync($"/api/v1/persistentvolumes/pvc-{uid}", "Claim"));
 

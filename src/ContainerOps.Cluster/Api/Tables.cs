@@ -99,6 +99,16 @@ public static class Tables
             new("Last Schedule", "string", (o, now) => Since(o["status"]?["lastScheduleTime"], now)),
             AgeColumn,
         ],
+        ["HorizontalPodAutoscaler"] =
+        [
+            NameColumn,
+            new("Reference", "string", (o, _) => $"{Json.Str(o["spec"]?["scaleTargetRef"]?["kind"])}/{Json.Str(o["spec"]?["scaleTargetRef"]?["name"])}"),
+            new("Targets", "string", (o, _) => HpaTargets(o)),
+            new("MinPods", "string", (o, _) => o["spec"]?["minReplicas"] is { } min ? min.ToJsonString() : "<unset>"),
+            new("MaxPods", "integer", (o, _) => Int(o["spec"]?["maxReplicas"])),
+            new("Replicas", "integer", (o, _) => Int(o["status"]?["currentReplicas"])),
+            AgeColumn,
+        ],
         ["PersistentVolumeClaim"] =
         [
             NameColumn,
@@ -135,6 +145,29 @@ public static class Tables
             AgeColumn,
         ],
     };
+
+    /// <summary>The printer's TARGETS: "cpu: 20%/50%" per resource metric (current "<unknown>" until measured), at most
+    /// two, then "+ N more...".</summary>
+    private static string HpaTargets(JsonObject hpa)
+    {
+        var metrics = (hpa["spec"]?["metrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        if (metrics.Count == 0) return "<none>";
+        var current = (hpa["status"]?["currentMetrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        var shown = metrics.Take(2).Select(m =>
+        {
+            var type = Json.Str(m["type"]);
+            if (type is not ("Resource" or "ContainerResource")) return $"{type}: <unknown>";
+            var key = type == "Resource" ? "resource" : "containerResource";
+            var name = Json.Str(m[key]?["name"]);
+            var target = m[key]?["target"];
+            var now = current.FirstOrDefault(c => Json.Str(c["type"]) == type && Json.Str(c[key]?["name"]) == name)?[key]?["current"];
+            return target?["averageUtilization"] is { } percent
+                ? $"{name}: {(now?["averageUtilization"] is { } u ? u.ToJsonString() + "%" : "<unknown>")}/{percent.ToJsonString()}%"
+                : $"{name}: {Json.Str(now?["averageValue"]) ?? "<unknown>"}/{Json.Str(target?["averageValue"]) ?? Json.Str(target?["value"])}";
+        });
+        var text = string.Join(", ", shown);
+        return metrics.Count > 2 ? $"{text} + {metrics.Count - 2} more..." : text;
+    }
 
     /// <summary>kubectl's short access modes: RWO, ROX, RWX, RWOP.</summary>
     private static string AccessModes(JsonNode? modes) =>
