@@ -44,14 +44,18 @@ Describe 'PersistentVolumeClaims through the cmdlets' -Skip:([bool]$skipReason) 
         $claim.ShortAccessModes | Should -Be 'RWO'
         (Get-PersistentVolumeClaim -Selector app=db).Name | Should -Be 'data'
         (Get-PersistentVolumeClaim 'da*').Name | Should -Be 'data'
-        Get-PersistentVolumeClaim | Out-String | Should -Match 'NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+AGE'
-        Get-PersistentVolumeClaim | Out-String | Should -Match 'data\s+Pending\s+RWO\s+local-path'
+        $table = Get-PersistentVolumeClaim | Out-String -Width 200
+        $table | Should -Match 'NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+AGE'
+        $table | Should -Match 'data\s+Pending\s+RWO\s+local-path'
     }
 
-    It 'refuses a bad size with the field that is wrong' {
+    It 'refuses a bad size or access mode, saying what is wrong, and makes nothing' {
         New-PersistentVolumeClaim bad -Size lots -ErrorAction SilentlyContinue -ErrorVariable failed | Should -BeNullOrEmpty
         $failed | Should -Not -BeNullOrEmpty
-        "$($failed[0])" | Should -Match 'spec.resources.requests\[storage\]'
+        "$($failed[0])" | Should -Match "PersistentVolumeClaim.*'lots'"
+        New-PersistentVolumeClaim bad -Size 0 -ErrorAction SilentlyContinue -ErrorVariable zero | Should -BeNullOrEmpty
+        "$($zero[0])" | Should -Match 'spec.resources.requests\[storage\].*greater than zero'
+        { New-PersistentVolumeClaim bad -Size 1Gi -AccessMode Sometimes } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         Get-PersistentVolumeClaim bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
