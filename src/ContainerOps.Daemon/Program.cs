@@ -72,10 +72,11 @@ public static partial class Program
         var manager = app.Services.GetRequiredService<ContainerManager>();
         var sandboxes = app.Services.GetRequiredService<PodSandboxes>(); // before recovery, which keeps their addresses
         await manager.RecoverAsync();
-        var serviceControllers = ServiceNetworking.NodeControllers(options, app.Services.GetRequiredService<ContainerNetworking>());
+        var nodeControllers = ServiceNetworking.NodeControllers(options, app.Services.GetRequiredService<ContainerNetworking>())
+            .Append(_ => new ContainerOps.Cluster.Node.LocalVolumeProvisioner(new NodeStorage(app.Services.GetRequiredService<ContainerVolumes>()), options.Node.Agent.NodeName));
         await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
         // The controllers start with the control plane, like the node agent, and stop before the store closes.
-        await using var controllers = ControllerManager.StartWhenActive(cluster, options.Node.Controllers, app.Logger, serviceControllers);
+        await using var controllers = ControllerManager.StartWhenActive(cluster, options.Node.Controllers, app.Logger, nodeControllers);
         using var idleTrim = new IdleTrim();
         app.Use((context, next) => { idleTrim.Touch(); return next(context); });
         app.UseWebSockets(); // before the cluster API: kubectl exec and attach are WebSocket connections

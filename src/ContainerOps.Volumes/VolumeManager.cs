@@ -178,7 +178,8 @@ public sealed partial class VolumeManager
 
     /// <summary>Removes an unused volume. <paramref name="force"/>, as Docker's: no error when it does not exist, and the
     /// volume is forgotten even when its data cannot be deleted. A volume that a container uses is never removed.</summary>
-    public void Remove(string name, bool force)
+    /// <param name="byProvisioner">The cluster's provisioner removes a PersistentVolume's data; nobody else may.</param>
+    public void Remove(string name, bool force, bool byProvisioner = false)
     {
         lock (_lock)
         {
@@ -187,6 +188,9 @@ public sealed partial class VolumeManager
                 if (force) return;
                 throw NotFound(name);
             }
+            if (v.PersistentVolume is { } pv && !byProvisioner)
+                throw new ContainerOpsException(ErrorKind.Conflict, "VolumeHeldByCluster",
+                    $"volume {name} holds the data of PersistentVolume {pv}: delete its claim (kubectl delete pvc) to remove it", name);
             if (_references.TryGetValue(name, out var users) && users.Count > 0)
                 throw new ContainerOpsException(ErrorKind.Conflict, "VolumeInUse",
                     $"volume {name} is in use by container(s) {string.Join(", ", users.Select(u => u[..Math.Min(12, u.Length)]))}: remove them first", name);
@@ -231,7 +235,7 @@ public sealed partial class VolumeManager
         {
             foreach (var v in _volumes.Values.ToList())
             {
-                if (IsReferencedLocked(v.Name) || (!all && !v.Anonymous) || !Matches(v, labelFilters)) continue;
+                if (IsReferencedLocked(v.Name) || v.PersistentVolume is not null || (!all && !v.Anonymous) || !Matches(v, labelFilters)) continue;
                 try
                 {
                     result.SpaceReclaimed += RemoveLocked(v, force: false);

@@ -22,6 +22,11 @@ public sealed class VolumeRecord
 
     [JsonIgnore] public bool Anonymous => Labels.ContainsKey(AnonymousLabel);
 
+    /// <summary>The label of a volume that holds a cluster PersistentVolume's data (its value the volume's name): only
+    /// its provisioner removes it, when the claim goes with reclaim policy Delete.</summary>
+    public const string PersistentVolumeLabel = "io.kubernetes.persistentvolume";
+    [JsonIgnore] public string? PersistentVolume => Labels.TryGetValue(PersistentVolumeLabel, out var pv) ? pv : null;
+
     /// <summary>Whether something is mounted at the mount point while the volume is in use (type/device/o given).</summary>
     [JsonIgnore] public bool MountsDevice => Options.ContainsKey("type") || Options.ContainsKey("device");
 

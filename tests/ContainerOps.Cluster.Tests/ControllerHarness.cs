@@ -21,10 +21,11 @@ public sealed class ControllerHarness : IAsyncDisposable
     public ControllerManager Controllers { get; }
 
     /// <param name="kubelet">The status a new pod gets (null: it keeps the one it has); it may wait.</param>
-    public ControllerHarness(Func<JsonObject, Task<JsonObject?>>? kubelet = null)
+    /// <param name="nodeControllers">Controllers a node adds beside the built-in ones (its volume provisioner).</param>
+    public ControllerHarness(Func<JsonObject, Task<JsonObject?>>? kubelet = null, IEnumerable<Func<ControllerContext, IController>>? nodeControllers = null)
     {
         Objects = new ClusterObjects(Api.Store);
-        Controllers = new ControllerManager(Objects, new ControllerOptions(), NullLogger.Instance);
+        Controllers = new ControllerManager(Objects, new ControllerOptions(), NullLogger.Instance, nodeControllers is null ? null : ControllerManager.BuiltIn.Concat(nodeControllers));
         Controllers.Start();
         _kubelet = kubelet is null ? Task.CompletedTask : Task.Run(() => RunPodsAsync(kubelet));
     }

@@ -42,6 +42,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             catch (StatusException e) when (e.Code == 409) { }
         }
         EnsureKubernetesService();
+        Storage.EnsureDefaultClass(this);
     }
 
     /// <summary>The API server's own service, default/kubernetes, at the service range's first address (HTTPS on 443).</summary>
@@ -85,6 +86,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         if (obj["spec"] is not null) meta["generation"] = 1;
         else meta.Remove("generation");
         Defaults.Apply(kind, obj, creating: true);
+        Storage.Admit(Store, kind, obj);
         if (Validation.Validate(kind, obj, null) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
         var admission = Admit(kind, obj, null);
         if (dryRun) { admission.Rollback(); return obj; }

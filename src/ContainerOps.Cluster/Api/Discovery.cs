@@ -35,7 +35,7 @@ public static class Discovery
 
     public static JsonObject? Group(string name)
     {
-        var versions = ResourceKinds.All.Where(k => k.Group == name).Select(k => k.Version).Distinct().ToList();
+        var versions = ResourceKinds.Served.Where(k => k.Group == name).Select(k => k.Version).Distinct().ToList();
         if (versions.Count == 0) return null;
         var list = new JsonArray();
         foreach (var v in versions) list.Add((JsonNode)new JsonObject { ["groupVersion"] = $"{name}/{v}", ["version"] = v });
@@ -48,7 +48,7 @@ public static class Discovery
 
     public static JsonObject? ResourceList(string group, string version)
     {
-        var kinds = ResourceKinds.All.Where(k => k.Group == group && k.Version == version).ToList();
+        var kinds = ResourceKinds.Served.Where(k => k.Group == group && k.Version == version).ToList();
         if (kinds.Count == 0) return null;
         var resources = new JsonArray();
         foreach (var k in kinds)
@@ -108,7 +108,7 @@ public static class Discovery
     public static JsonObject OpenApiV3Root()
     {
         var paths = new JsonObject();
-        foreach (var gv in ResourceKinds.All.Select(k => (k.Group, k.Version)).Distinct())
+        foreach (var gv in ResourceKinds.Served.Select(k => (k.Group, k.Version)).Distinct())
         {
             var path = gv.Group.Length == 0 ? $"api/{gv.Version}" : $"apis/{gv.Group}/{gv.Version}";
             paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={Hash(path)}" };
@@ -118,7 +118,7 @@ public static class Discovery
 
     public static JsonObject? OpenApiV3(string group, string version)
     {
-        var kinds = ResourceKinds.All.Where(k => k.Group == group && k.Version == version).ToList();
+        var kinds = ResourceKinds.Served.Where(k => k.Group == group && k.Version == version).ToList();
         if (kinds.Count == 0) return null;
         var paths = new JsonObject();
         foreach (var k in kinds)

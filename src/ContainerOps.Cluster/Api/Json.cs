@@ -85,7 +85,9 @@ internal sealed partial class NodeContext : JsonSerializerContext;
 [JsonSerializable(typeof(V1Job))]
 [JsonSerializable(typeof(V1CronJob))]
 [JsonSerializable(typeof(V2HorizontalPodAutoscaler))]
+[JsonSerializable(typeof(V1HorizontalPodAutoscaler))]
 [JsonSerializable(typeof(V1Lease))]
 [JsonSerializable(typeof(V1EndpointSlice))]
 [JsonSerializable(typeof(Eventsv1Event))]
+[JsonSerializable(typeof(V1StorageClass))]
 internal sealed partial class ModelsContext : JsonSerializerContext;

@@ -110,6 +110,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             rest = rest[2..];
         }
         var kind = ResourceKinds.Find(group, version, rest[0]) ?? throw StatusException.PathNotFound();
+        // A version converted from another's stored objects: the store and object layer work on the stored kind, and
+        // bodies convert at the edges (ToServed, FromServed).
+        if (kind.StoredAs is { } stored) { ctx.Items[ServedKindKey] = kind; kind = stored; }
         if (ns is not null && !kind.Namespaced) throw StatusException.PathNotFound();
         var name = rest.Length > 1 ? rest[1] : null;
         var sub = rest.Length > 2 ? rest[2] : null;
@@ -140,6 +143,34 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             "DELETE" when sub is null => DeleteAsync(ctx, kind, ns, name),
             _ => throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource"),
         };
+    }
+
+    private const string ServedKindKey = "containerops.served-kind";
+
+    /// <summary>The version the request was made at, when it is not the stored one.</summary>
+    private static ResourceKind? ServedKind(HttpContext ctx) => ctx.Items.TryGetValue(ServedKindKey, out var k) ? k as ResourceKind : null;
+
+    /// <summary>A stored object (or list of them) as the version the request was made at.</summary>
+    private static JsonNode ToServed(HttpContext ctx, JsonNode body)
+    {
+        if (ServedKind(ctx) is not { } served || body is not JsonObject o) return body;
+        if (Json.Str(o["kind"]) == served.Kind) return served.FromStored(o);
+        if (Json.Str(o["kind"]) == served.ListKind && o["items"] is JsonArray items)
+        {
+            var list = (JsonObject)o.DeepClone();
+            list["apiVersion"] = served.ApiVersion;
+            list["items"] = new JsonArray(items.OfType<JsonObject>().Select(i => (JsonNode)served.FromStored(i)).ToArray());
+            return list;
+        }
+        return body;
+    }
+
+    /// <summary>A body sent at a converted version, checked for unknown fields against that version, as stored.</summary>
+    private JsonObject FromServed(HttpContext ctx, string? ns, JsonObject body, List<string> warnings)
+    {
+        if (ServedKind(ctx) is not { } served) return body;
+        objects.CheckFields(served, ns, body, Validation(ctx.Request), warnings);
+        return served.ToStored(body);
     }
 
     private Task ConnectAsync(HttpContext ctx, string ns, string name, string sub)
@@ -198,8 +229,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
             w.WriteStartObject();
+            var served = ServedKind(ctx);
             w.WriteString("kind", kind.ListKind);
-            w.WriteString("apiVersion", kind.ApiVersion);
+            w.WriteString("apiVersion", (served ?? kind).ApiVersion);
             w.WriteStartObject("metadata");
             w.WriteString("resourceVersion", list.Revision.ToString());
             if (continueToken is not null)
@@ -210,7 +242,8 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             w.WriteEndObject();
             w.WriteStartArray("items");
             foreach (var item in list.Items)
-                if (!selecting || Matches(ClusterObjects.Parse(item.Value), labels, fields)) w.WriteRawValue(item.Value, skipInputValidation: true);
+                if (!selecting || Matches(ClusterObjects.Parse(item.Value), labels, fields))
+                    w.WriteRawValue(served is null ? item.Value : Json.Bytes(served.FromStored(ClusterObjects.Parse(item.Value))), skipInputValidation: true);
             w.WriteEndArray();
             w.WriteEndObject();
         }
@@ -248,7 +281,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         var columnsSent = false;
         async Task Send(string type, JsonObject o)
         {
-            JsonNode obj = o;
+            JsonNode obj = ToServed(ctx, o);
             if (table is { } include)
             {
                 obj = Tables.Build(kind, [o], null, null, include, !columnsSent, DateTimeOffset.UtcNow);
@@ -305,17 +338,19 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
 
     private async Task CreateAsync(HttpContext ctx, ResourceKind kind, string? ns)
     {
-        var body = await ReadObjectAsync(ctx.Request);
+        var servedWarnings = new List<string>();
+        var body = FromServed(ctx, ns, await ReadObjectAsync(ctx.Request), servedWarnings);
         var created = objects.Create(kind, ns, body, Validation(ctx.Request), DryRun(ctx.Request), out var warnings);
-        Warn(ctx, warnings);
+        Warn(ctx, [.. servedWarnings, .. warnings]);
         await WriteAsync(ctx, 201, created);
     }
 
     private async Task ReplaceAsync(HttpContext ctx, ResourceKind kind, string? ns, string name, bool statusOnly)
     {
-        var body = await ReadObjectAsync(ctx.Request);
+        var servedWarnings = new List<string>();
+        var body = FromServed(ctx, ns, await ReadObjectAsync(ctx.Request), servedWarnings);
         var updated = objects.Replace(kind, ns, name, body, statusOnly, Validation(ctx.Request), DryRun(ctx.Request), out var warnings, Manager(ctx.Request));
-        Warn(ctx, warnings);
+        Warn(ctx, [.. servedWarnings, .. warnings]);
         await WriteAsync(ctx, 200, updated);
     }
 
@@ -341,11 +376,13 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         long? expected = patch is JsonObject po && long.TryParse(Json.Str(po["metadata"]?["resourceVersion"]), out var rv) ? rv : null;
         var validation = Validation(ctx.Request);
         var warnings = new List<string>();
+        var served = ServedKind(ctx);
         var updated = objects.Update(kind, ns, name, expected, current =>
         {
-            var patched = apply(current) as JsonObject ?? throw StatusException.BadRequest("the patch does not result in an object");
-            objects.CheckFields(kind, ns, patched, validation, warnings);
-            return patched;
+            // A patch made at a converted version applies to the object as that version shows it.
+            var patched = apply(served is null ? current : served.FromStored(current)) as JsonObject ?? throw StatusException.BadRequest("the patch does not result in an object");
+            objects.CheckFields(served ?? kind, ns, patched, validation, warnings);
+            return served is null ? patched : served.ToStored(patched);
         }, statusOnly, DryRun(ctx.Request), Manager(ctx.Request));
         Warn(ctx, warnings);
         await WriteAsync(ctx, 200, updated);
@@ -356,6 +393,8 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     private async Task ApplyAsync(HttpContext ctx, ResourceKind kind, string? ns, string name, bool statusOnly, JsonNode patch)
     {
         if (statusOnly) throw StatusException.UnsupportedMediaType("server-side apply of the status subresource is not served; apply the object, or patch its status");
+        if (ServedKind(ctx) is { } served)
+            throw StatusException.UnsupportedMediaType($"server-side apply of {served.ApiVersion} {served.Kind} is not served; apply it as {kind.ApiVersion}");
         var manager = ctx.Request.Query["fieldManager"].ToString();
         if (manager.Length == 0) throw StatusException.BadRequest("fieldManager is required for apply requests");
         var force = ctx.Request.Query["force"].ToString() is "true" or "1";
@@ -540,6 +579,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
 
     private static async Task WriteAsync(HttpContext ctx, int code, JsonNode body)
     {
+        body = ToServed(ctx, body);
         ctx.Response.StatusCode = code;
         ctx.Response.ContentType = "application/json";
         await ctx.Response.Body.WriteAsync(Json.Bytes(body), ctx.RequestAborted);

@@ -18,6 +18,11 @@ public sealed class ResourceKind
     public bool HasStatus { get; init; }
     /// <summary>Deserialises into the model and serialises back: what the model did not keep is unknown to it.</summary>
     public required Func<JsonNode, JsonNode> RoundTrip { get; init; }
+    /// <summary>A version served over another version's stored objects (autoscaling/v1 over v2): the kind they are
+    /// stored as, and how an object converts each way. Null for the kinds stored as served.</summary>
+    public ResourceKind? StoredAs { get; init; }
+    public Func<JsonObject, JsonObject> FromStored { get; init; } = o => o;
+    public Func<JsonObject, JsonObject> ToStored { get; init; } = o => o;
 
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
     public string GroupVersion => ApiVersion;
@@ -68,10 +73,24 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1Lease, "coordination.k8s.io", "v1", "leases", "Lease", true, false),
         K(ModelsContext.Default.V1EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
         K(ModelsContext.Default.Eventsv1Event, "events.k8s.io", "v1", "events", "Event", true, false, "ev"),
+        K(ModelsContext.Default.V1StorageClass, "storage.k8s.io", "v1", "storageclasses", "StorageClass", false, false, "sc"),
     ];
 
+    /// <summary>autoscaling/v1 HorizontalPodAutoscalers, converted to and from the stored autoscaling/v2 ones; listed
+    /// after v2, so v2 stays the group's preferred version.</summary>
+    private static readonly ResourceKind HorizontalPodAutoscalerV1 = new()
+    {
+        Group = "autoscaling", Version = "v1", Resource = "horizontalpodautoscalers", Kind = "HorizontalPodAutoscaler", Namespaced = true, HasStatus = true, ShortNames = ["hpa"],
+        RoundTrip = node => JsonSerializer.SerializeToNode(node.Deserialize(ModelsContext.Default.V1HorizontalPodAutoscaler)!, ModelsContext.Default.V1HorizontalPodAutoscaler)!,
+        StoredAs = All.First(k => k.Kind == "HorizontalPodAutoscaler"),
+        FromStored = Api.HorizontalPodAutoscalerV1.FromStored, ToStored = Api.HorizontalPodAutoscalerV1.ToStored,
+    };
+
+    /// <summary>Every kind at every version served: <see cref="All"/> and the versions converted from them.</summary>
+    public static readonly IReadOnlyList<ResourceKind> Served = [.. All, HorizontalPodAutoscalerV1];
+
     public static ResourceKind? Find(string group, string version, string resource) =>
-        All.FirstOrDefault(k => k.Group == group && k.Version == version && k.Resource == resource);
+        Served.FirstOrDefault(k => k.Group == group && k.Version == version && k.Resource == resource);
 
     public static ResourceKind Namespace => All[0];
     public static ResourceKind ServiceAccount => All.First(k => k.Kind == "ServiceAccount");
@@ -90,7 +109,9 @@ public static class ResourceKinds
     public static ResourceKind DaemonSet { get; } = All.First(k => k.Kind == "DaemonSet");
     public static ResourceKind ControllerRevision { get; } = All.First(k => k.Kind == "ControllerRevision");
     public static ResourceKind PersistentVolumeClaim { get; } = All.First(k => k.Kind == "PersistentVolumeClaim");
+    public static ResourceKind PersistentVolume { get; } = All.First(k => k.Kind == "PersistentVolume");
+    public static ResourceKind StorageClass { get; } = All.First(k => k.Kind == "StorageClass");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
-    public static IEnumerable<IGrouping<string, ResourceKind>> Groups => All.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);
+    public static IEnumerable<IGrouping<string, ResourceKind>> Groups => Served.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);
 }

@@ -99,7 +99,82 @@ public static class Tables
             new("Last Schedule", "string", (o, now) => Since(o["status"]?["lastScheduleTime"], now)),
             AgeColumn,
         ],
+        ["HorizontalPodAutoscaler"] =
+        [
+            NameColumn,
+            new("Reference", "string", (o, _) => $"{Json.Str(o["spec"]?["scaleTargetRef"]?["kind"])}/{Json.Str(o["spec"]?["scaleTargetRef"]?["name"])}"),
+            new("Targets", "string", (o, _) => HpaTargets(o)),
+            new("MinPods", "string", (o, _) => o["spec"]?["minReplicas"] is { } min ? min.ToJsonString() : "<unset>"),
+            new("MaxPods", "integer", (o, _) => Int(o["spec"]?["maxReplicas"])),
+            new("Replicas", "integer", (o, _) => Int(o["status"]?["currentReplicas"])),
+            AgeColumn,
+        ],
+        ["PersistentVolumeClaim"] =
+        [
+            NameColumn,
+            new("Status", "string", (o, _) => o["metadata"]?["deletionTimestamp"] is not null ? "Terminating" : Json.Str(o["status"]?["phase"]) ?? "Pending"),
+            new("Volume", "string", (o, _) => Json.Str(o["spec"]?["volumeName"]) ?? ""),
+            new("Capacity", "string", (o, _) => Json.Str(o["status"]?["capacity"]?["storage"]) ?? ""),
+            new("Access Modes", "string", (o, _) => AccessModes(o["status"]?["accessModes"])),
+            new("StorageClass", "string", (o, _) => Json.Str(o["spec"]?["storageClassName"]) ?? "<unset>"),
+            new("VolumeAttributesClass", "string", (o, _) => Json.Str(o["spec"]?["volumeAttributesClassName"]) ?? "<unset>"),
+            AgeColumn,
+            new("VolumeMode", "string", (o, _) => Json.Str(o["spec"]?["volumeMode"]) ?? "Filesystem", 1),
+        ],
+        ["PersistentVolume"] =
+        [
+            NameColumn,
+            new("Capacity", "string", (o, _) => Json.Str(o["spec"]?["capacity"]?["storage"]) ?? ""),
+            new("Access Modes", "string", (o, _) => AccessModes(o["spec"]?["accessModes"])),
+            new("Reclaim Policy", "string", (o, _) => Json.Str(o["spec"]?["persistentVolumeReclaimPolicy"]) ?? ""),
+            new("Status", "string", (o, _) => o["metadata"]?["deletionTimestamp"] is not null ? "Terminating" : Json.Str(o["status"]?["phase"]) ?? ""),
+            new("Claim", "string", (o, _) => o["spec"]?["claimRef"] is JsonObject r ? $"{Json.Str(r["namespace"])}/{Json.Str(r["name"])}" : ""),
+            new("StorageClass", "string", (o, _) => Json.Str(o["spec"]?["storageClassName"]) ?? ""),
+            new("VolumeAttributesClass", "string", (o, _) => Json.Str(o["spec"]?["volumeAttributesClassName"]) ?? "<unset>"),
+            new("Reason", "string", (o, _) => Json.Str(o["status"]?["reason"]) ?? ""),
+            AgeColumn,
+            new("VolumeMode", "string", (o, _) => Json.Str(o["spec"]?["volumeMode"]) ?? "Filesystem", 1),
+        ],
+        ["StorageClass"] =
+        [
+            new("Name", "string", (o, _) => Json.Str(o["metadata"]?["name"]) + (Storage.IsDefault(o) ? " (default)" : ""), Format: "name"),
+            new("Provisioner", "string", (o, _) => Json.Str(o["provisioner"])),
+            new("ReclaimPolicy", "string", (o, _) => Json.Str(o["reclaimPolicy"]) ?? "Delete"),
+            new("VolumeBindingMode", "string", (o, _) => Json.Str(o["volumeBindingMode"]) ?? "Immediate"),
+            new("AllowVolumeExpansion", "string", (o, _) => o["allowVolumeExpansion"] is JsonValue v && v.TryGetValue<bool>(out var b) && b ? "true" : "false"),
+            AgeColumn,
+        ],
     };
+
+    /// <summary>The printer's TARGETS: "cpu: 20%/50%" per resource metric (current "<unknown>" until measured), at most
+    /// two, then "+ N more...".</summary>
+    private static string HpaTargets(JsonObject hpa)
+    {
+        var metrics = (hpa["spec"]?["metrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        if (metrics.Count == 0) return "<none>";
+        var current = (hpa["status"]?["currentMetrics"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        var shown = metrics.Take(2).Select(m =>
+        {
+            var type = Json.Str(m["type"]);
+            if (type is not ("Resource" or "ContainerResource")) return $"{type}: <unknown>";
+            var key = type == "Resource" ? "resource" : "containerResource";
+            var name = Json.Str(m[key]?["name"]);
+            var target = m[key]?["target"];
+            var now = current.FirstOrDefault(c => Json.Str(c["type"]) == type && Json.Str(c[key]?["name"]) == name)?[key]?["current"];
+            return target?["averageUtilization"] is { } percent
+                ? $"{name}: {(now?["averageUtilization"] is { } u ? u.ToJsonString() + "%" : "<unknown>")}/{percent.ToJsonString()}%"
+                : $"{name}: {Json.Str(now?["averageValue"]) ?? "<unknown>"}/{Json.Str(target?["averageValue"]) ?? Json.Str(target?["value"])}";
+        });
+        var text = string.Join(", ", shown);
+        return metrics.Count > 2 ? $"{text} + {metrics.Count - 2} more..." : text;
+    }
+
+    /// <summary>kubectl's short access modes: RWO, ROX, RWX, RWOP.</summary>
+    private static string AccessModes(JsonNode? modes) =>
+        string.Join(",", (modes as JsonArray)?.Select(m => Json.Str(m) switch
+        {
+            "ReadWriteOnce" => "RWO", "ReadOnlyMany" => "ROX", "ReadWriteMany" => "RWX", "ReadWriteOncePod" => "RWOP", var other => other,
+        }) ?? []);
 
     private static Column[] ColumnsFor(ResourceKind kind) => ByKind.GetValueOrDefault(kind.Kind) ?? [NameColumn, AgeColumn];
 

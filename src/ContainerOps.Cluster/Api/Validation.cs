@@ -77,6 +77,7 @@ public static partial class Validation
             if (annotations.ToJsonString().Length > 256 * 1024) errors.Add(new FieldError("Too long", "metadata.annotations", "must have at most 262144 bytes"));
         }
 
+        Storage.Validate(kind, o, old, errors);
         var spec = o["spec"] as JsonObject;
         switch (kind.Kind)
         {

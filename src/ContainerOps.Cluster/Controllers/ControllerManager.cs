@@ -23,6 +23,8 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new HorizontalPodAutoscalerController(),
         _ => new StatefulSetController(),
         _ => new DaemonSetController(),
+        _ => new PersistentVolumeBinder(),
+        _ => new StorageProtectionController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];

@@ -13,8 +13,15 @@ public static class NodeAffinity
         if (pod["spec"]?["nodeSelector"] is JsonObject selector)
             foreach (var (key, value) in selector)
                 if (!labels.TryGetValue(key, out var have) || have != Json.Str(value)) return false;
-        if (pod["spec"]?["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?["nodeSelectorTerms"] is not JsonArray terms)
-            return true;
+        return pod["spec"]?["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?["nodeSelectorTerms"] is not JsonArray terms
+            || MatchesTerms(terms, node);
+    }
+
+    /// <summary>Whether <paramref name="node"/> satisfies nodeSelectorTerms (a pod's required affinity, a
+    /// PersistentVolume's nodeAffinity.required).</summary>
+    public static bool MatchesTerms(JsonArray terms, JsonObject node)
+    {
+        var labels = LabelSelector.LabelsOf(node["metadata"]?["labels"]);
         var fields = new Dictionary<string, string> { ["metadata.name"] = Json.Str(node["metadata"]?["name"]) ?? "" };
         // Terms are ORed; an empty term matches nothing, as in Kubernetes.
         return terms.OfType<JsonObject>().Any(term =>

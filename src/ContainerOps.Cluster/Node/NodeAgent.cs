@@ -50,7 +50,10 @@ public sealed class NodeAgent : IAsyncDisposable
             if (Handle(pod)) uids.Add(Json.Str(pod["metadata"]?["uid"]) ?? "");
         }
         RemoveOrphans(uids);
-        _watchLoop = Task.WhenAll(Task.Run(() => FollowAsync(list.Revision)), Task.Run(() => FollowNodeAsync(list.Revision)));
+        var nodeKey = ResourceKinds.Node.Key(null, Options.NodeName);
+        _watchLoop = Task.WhenAll(Task.Run(() => FollowAsync(list.Revision)),
+            Task.Run(() => RetryPendingOnChangesAsync(nodeKey, k => k == nodeKey, $"node {Options.NodeName}", list.Revision)),
+            Task.Run(() => RetryPendingOnChangesAsync(ResourceKinds.PersistentVolumeClaim.Key(null, null), _ => true, "claims", list.Revision)));
         Log.LogInformation("node {Node} registered; {Count} pod(s) on it", Options.NodeName, uids.Count);
     }
 
@@ -125,19 +128,19 @@ public sealed class NodeAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>A change to this Node (a label, a taint) may let pending pods on it: they are tried again.</summary>
-    private async Task FollowNodeAsync(long revision)
+    /// <summary>A change to this Node (a label, a taint) or to a claim (bound now) may let pending pods on it: they are
+    /// tried again.</summary>
+    private async Task RetryPendingOnChangesAsync(string prefix, Func<string, bool> relevant, string what, long revision)
     {
-        var key = ResourceKinds.Node.Key(null, Options.NodeName);
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                using var watch = Objects.Store.Watch(key, revision);
+                using var watch = Objects.Store.Watch(prefix, revision);
                 await foreach (var e in watch.ReadAllAsync(_stop.Token))
                 {
                     revision = e.Object.Revision;
-                    if (e.Object.Key != key || e.Type == WatchEventType.Deleted) continue;
+                    if (!relevant(e.Object.Key) || e.Type == WatchEventType.Deleted) continue;
                     foreach (var item in Objects.Store.List(ResourceKinds.Pod.Key(null, null)).Items)
                     {
                         var pod = ClusterObjects.Parse(item.Value);
@@ -152,7 +155,7 @@ public sealed class NodeAgent : IAsyncDisposable
             catch (Exception e) when (e is ObjectDisposedException) { return; }
             catch (Exception e)
             {
-                Log.LogWarning("following node {Node}: {Message}", Options.NodeName, e.Message);
+                Log.LogWarning("following {What}: {Message}", what, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ContinueWith(_ => { });
             }
         }

@@ -5,7 +5,8 @@ namespace ContainerOps.Cluster.Node;
 
 /// <summary>
 /// The scheduler of a one-node cluster, until the real one exists: a pod without spec.nodeName is bound to this node
-/// when the node satisfies its nodeSelector and required node affinity and it tolerates the node's NoSchedule/NoExecute taints; otherwise it
+/// when the node satisfies its nodeSelector and required node affinity, it tolerates the node's NoSchedule/NoExecute taints, and its
+/// PersistentVolumeClaims are bound to volumes the node reaches (<see cref="PodClaims"/>); otherwise it
 /// stays Pending with PodScheduled=False (Unschedulable) and one FailedScheduling event that says why.
 /// </summary>
 public sealed class PodBinder(ClusterObjects objects, string nodeName)
@@ -20,6 +21,12 @@ public sealed class PodBinder(ClusterObjects objects, string nodeName)
         var node = objects.Store.Get(ResourceKinds.Node.Key(null, nodeName)) is { } stored ? ClusterObjects.Parse(stored.Value) : null;
         if (node is null) return false;
         var why = Unfit(pod, node);
+        if (why is null)
+        {
+            var (claims, claimsWhy) = PodClaims.Check(objects, pod, node);
+            if (claims == PodClaims.Verdict.Wait) return false; // the claims' binding wakes the pod again
+            why = claimsWhy;
+        }
         if (why is null)
         {
             try

@@ -7,7 +7,7 @@ namespace ContainerOps.Cluster.Node;
 
 /// <summary>
 /// A pod's volumes as the engine is asked for them (emptyDir, hostPath, configMap, secret, downwardAPI, projected of
-/// those), and a container's volumeMounts as host binds (with subPath and readOnly). A missing ConfigMap, Secret or
+/// those, persistentVolumeClaim as its bound volume's path), and a container's volumeMounts as host binds (with subPath and readOnly). A missing ConfigMap, Secret or
 /// key that is not optional is a <see cref="ContainerConfigException"/>.
 /// </summary>
 public static class PodVolumes
@@ -21,7 +21,8 @@ public static class PodVolumes
         {
             var name = Json.Str(v["name"]) ?? "";
             var volume = PodSecurity.WithFsGroup(pod, Describe(objects, pod, v, name));
-            result[name] = (await runtime.PrepareVolumeAsync(uid, volume, ct), volume.Kind == PodVolumeKind.Files);
+            var readOnly = volume.Kind == PodVolumeKind.Files || v["persistentVolumeClaim"]?["readOnly"]?.GetValue<bool>() == true;
+            result[name] = (await runtime.PrepareVolumeAsync(uid, volume, ct), readOnly);
         }
         return result;
     }
@@ -54,7 +55,13 @@ public static class PodVolumes
             }
             return Files(name, secretSeen, files);
         }
-        throw new ContainerConfigException($"volume {name}: only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported on this node");
+        if (v["persistentVolumeClaim"] is JsonObject claim)
+        {
+            // The bound volume's directory on this node, bound like a hostPath.
+            var (path, type) = PodClaims.VolumePath(objects, ns, Json.Str(claim["claimName"]) ?? "");
+            return new PodVolume(name, PodVolumeKind.HostPath, Path: path, HostPathType: type);
+        }
+        throw new ContainerConfigException($"volume {name}: only emptyDir, hostPath, configMap, secret, downwardAPI, projected and persistentVolumeClaim volumes are supported on this node");
     }
 
     private static PodVolume Files(string name, bool memory, List<(string, byte[], int)> files) => new(name, PodVolumeKind.Files, Memory: memory, Files: files);

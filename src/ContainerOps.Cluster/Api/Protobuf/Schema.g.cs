@@ -45,6 +45,7 @@ internal static partial class Schema
         [("scheduling.k8s.io/v1", "PriorityClass")] = "scheduling/v1.PriorityClass",
         [("coordination.k8s.io/v1", "Lease")] = "coordination/v1.Lease",
         [("events.k8s.io/v1", "Event")] = "events/v1.Event",
+        [("storage.k8s.io/v1", "StorageClass")] = "storage/v1.StorageClass",
     };
 
     /// <summary>Each message's fields: number, JSON name, value kind, flags and, for messages, the message.</summary>
@@ -1834,6 +1835,15 @@ internal static partial class Schema
             new(4, "effect", T.String, F.OmitEmpty),
             new(5, "tolerationSeconds", T.Int64, F.Pointer | F.OmitEmpty),
         ],
+        ["core/v1.TopologySelectorLabelRequirement"] =
+        [
+            new(1, "key", T.String, F.None),
+            new(2, "values", T.String, F.Repeated),
+        ],
+        ["core/v1.TopologySelectorTerm"] =
+        [
+            new(1, "matchLabelExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySelectorLabelRequirement"),
+        ],
         ["core/v1.TopologySpreadConstraint"] =
         [
             new(1, "maxSkew", T.Int32, F.None),
@@ -2280,6 +2290,17 @@ internal static partial class Schema
             new(3, "globalDefault", T.Bool, F.OmitEmpty),
             new(4, "description", T.String, F.OmitEmpty),
             new(5, "preemptionPolicy", T.String, F.Pointer | F.OmitEmpty),
+        ],
+        ["storage/v1.StorageClass"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "provisioner", T.String, F.None),
+            new(3, "parameters", T.String, F.OmitEmpty | F.Map),
+            new(4, "reclaimPolicy", T.String, F.Pointer | F.OmitEmpty),
+            new(5, "mountOptions", T.String, F.OmitEmpty | F.Repeated),
+            new(6, "allowVolumeExpansion", T.Bool, F.Pointer | F.OmitEmpty),
+            new(7, "volumeBindingMode", T.String, F.Pointer | F.OmitEmpty),
+            new(8, "allowedTopologies", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySelectorTerm"),
         ],
     };
 }

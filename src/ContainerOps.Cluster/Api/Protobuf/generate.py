@@ -26,6 +26,7 @@ PACKAGES = {
     "scheduling/v1": ("scheduling.k8s.io", "v1"),
     "coordination/v1": ("coordination.k8s.io", "v1"),
     "events/v1": ("events.k8s.io", "v1"),
+    "storage/v1": ("storage.k8s.io", "v1"),
 }
 
 # The kinds a client may send as protobuf, by package.
@@ -43,6 +44,7 @@ ROOTS = {
     "scheduling/v1": ["PriorityClass"],
     "coordination/v1": ["Lease"],
     "events/v1": ["Event"],
+    "storage/v1": ["StorageClass"],
 }
 
 # Go types whose protobuf and JSON forms are not their struct's: the decoder knows each by its kind.
