@@ -71,6 +71,7 @@ internal static class ImageRoutes
             if (repo != null && Str(req, "tag") is { } tag) repo += ":" + tag;
             var image = await m.ImageEngine.CommitAsync(c.Id, c.ImageId, repo, Str(req, "author"), Str(req, "comment") ?? Str(req, "message"),
                 Strs(req, "changes"), ctx.RequestAborted);
+            m.Emit(c.Id, "commit", ("comment", Str(req, "comment") ?? Str(req, "message") ?? ""));
             return Json.Ok(new ImageLoadResponse { Images = [image] }, J.ImageLoadResponse);
         });
         app.MapGet("/containers/{id}/changes", (string id, ContainerManager m) =>
@@ -84,6 +85,7 @@ internal static class ImageRoutes
             ctx.Response.ContentType = "application/x-tar";
             await ctx.Response.StartAsync();
             await m.ImageEngine.ExportContainerAsync(c.Id, ctx.Response.Body, ctx.RequestAborted);
+            m.Emit(c.Id, "export");
         });
     }
 
