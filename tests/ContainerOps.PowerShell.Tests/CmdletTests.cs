@@ -329,6 +329,26 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void GetContainerEventWritesTheKeptEventsAndPassesFilters()
+    {
+        _sh.Client.Add("web");
+        var id = _sh.Client.InspectContainerAsync("web").Result.Id;
+        _sh.Client.Events.AddRange([
+            new EventMessage { Type = "container", Action = "die", TimeNano = 1764928800_500000000, Actor = new EventActor { ID = id, Attributes = new() { ["name"] = "web", ["exitCode"] = "3" } } },
+            new EventMessage { Type = "image", Action = "tag", TimeNano = 1764928801_000000000, Actor = new EventActor { ID = "sha256:1", Attributes = new() { ["name"] = "app:1" } } },
+        ]);
+        var all = _sh.Run("Get-ContainerEvent").Select(o => Assert.IsType<ContainerEvent>(o.BaseObject)).ToList();
+        Assert.Equal(["die", "tag"], all.Select(e => e.Action));
+        Assert.Equal(("web", "3"), (all[0].Name, all[0].Attributes["exitCode"]));
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1764928800_500), all[0].Time);
+        Assert.Equal("events since=0 until=set filters=", _sh.Client.Calls.Last());
+
+        Assert.Equal(["tag"], _sh.Run("Get-ContainerEvent -Type image").Select(o => ((ContainerEvent)o.BaseObject).Action));
+        _sh.Run("Get-Container web | Get-ContainerEvent -Filter @{ event = 'die', 'oom'; label = 'tier=web' }");
+        Assert.Equal($"events since=0 until=set filters=container={id};event=die,oom;label=tier=web", _sh.Client.Calls.Last());
+    }
+
+    [Fact]
     public void GetContainerProcessMapsColumns()
     {
         _sh.Client.Add("web");
@@ -376,6 +396,7 @@ public class ContainerCmdletTests : IDisposable
     [Theory]
     [InlineData("Wait-Container forever", "wait forever")]
     [InlineData("Get-ContainerLog forever -Follow", "logs follow=True tail= stdout=True stderr=True forever")]
+    [InlineData("Get-ContainerEvent -Wait -Container forever", "events since= until= filters=container=forever")]
     public void StoppingThePipelineCancelsTheCall(string script, string call)
     {
         _sh.Client.Add("forever");

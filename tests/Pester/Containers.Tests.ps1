@@ -176,4 +176,33 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
             $err.TargetObject | Should -Not -BeNullOrEmpty
         }
     }
+
+    Context 'events' {
+        It 'Get-ContainerEvent shows what a container went through, with its exit code' {
+            $name = "$prefix-events"
+            New-Container pester-busybox -Name $name -Command sh, -c, 'exit 4' -Wait -Rm -ErrorAction SilentlyContinue | Out-Null
+            $events = @(Get-ContainerEvent -Container $name)
+            $events.Action | Should -Be @('create', 'start', 'die', 'destroy')
+            ($events | Where-Object Action -eq 'die').Attributes['exitCode'] | Should -Be '4'
+            Get-ContainerEvent -Type container -Filter @{ event = 'die' } | Where-Object Name -eq $name | Should -HaveCount 1
+            Get-ContainerEvent -Container $name | Format-Table | Out-String | Should -Match 'die \(4\)'
+        }
+
+        It 'Get-ContainerEvent -Wait streams new events until -Until' {
+            $name = "$prefix-live"
+            $job = Start-ThreadJob { Get-ContainerEvent -Wait -Container $using:name -Until (Get-Date).AddSeconds(8) }
+            Start-Sleep -Seconds 1
+            New-Container pester-busybox -Name $name -Command true -Wait -Rm | Out-Null
+            $seen = @($job | Wait-Job -Timeout 20 | Receive-Job)
+            $job | Remove-Job -Force
+            $seen.Action | Should -Contain 'destroy'
+        }
+
+        It 'refuses an unknown filter by name' {
+            $err = $null
+            try { Get-ContainerEvent -Filter @{ pod = 'x' } -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Match '^InvalidFilter'
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        }
+    }
 }
