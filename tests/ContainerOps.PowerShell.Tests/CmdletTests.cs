@@ -427,6 +427,37 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void ProcessParametersBecomeTheHostConfigTheCliMakes()
+    {
+        _sh.Run("New-Container busybox -Name tuned -Ulimit nofile=512:1024, nproc=64 -GroupAdd audio, 55 -Pid host -CgroupParent mine " +
+            "-CpuQuota 50000 -CpuPeriod 100000 -MemoryReservation 32MB -OomScoreAdj -500 -OomKillDisable -Device /dev/fuse, /dev/null:/dev/n2:r " +
+            "-DeviceCgroupRule 'c 1:3 rwm' -Domainname example.org -LogDriver json-file -LogOption @{ 'max-size' = '1m'; 'max-file' = '2' }");
+        Assert.Empty(_sh.Errors);
+        var r = _sh.Client.LastCreate!;
+        var h = r.HostConfig;
+        Assert.Equal(["nofile 512 1024", "nproc 64 64"], h.Ulimits.Select(u => $"{u.Name} {u.Soft} {u.Hard}"));
+        Assert.Equal(["audio", "55"], h.GroupAdd);
+        Assert.Equal(("host", "mine"), (h.PidMode, h.CgroupParent));
+        Assert.Equal((50000L, 100000L, 32L << 20), (h.CpuQuota, h.CpuPeriod, h.MemoryReservation));
+        Assert.Equal((-500, true), (h.OomScoreAdj, h.OomKillDisable));
+        Assert.Equal(["/dev/fuse /dev/fuse rwm", "/dev/null /dev/n2 r"], h.Devices.Select(d => $"{d.PathOnHost} {d.PathInContainer} {d.CgroupPermissions}"));
+        Assert.Equal(["c 1:3 rwm"], h.DeviceCgroupRules);
+        Assert.Equal("example.org", r.Domainname);
+        Assert.Equal("json-file", h.LogConfig!.Type);
+        Assert.Equal(("1m", "2"), (h.LogConfig.Config["max-size"], h.LogConfig.Config["max-file"]));
+    }
+
+    [Theory]
+    [InlineData("-Ulimit nofile", "ulimit")]
+    [InlineData("-Device /a:/b:rw:x", "device")]
+    public void BadProcessParametersAreRefusedBeforeCreating(string args, string named)
+    {
+        _sh.Run("New-Container busybox -Name never " + args);
+        Assert.Contains(_sh.Errors, e => e.Exception.Message.Contains($"invalid {named}"));
+        Assert.Null(_sh.Client.LastCreate);
+    }
+
+    [Fact]
     public void HealthParametersBecomeTheHealthcheck()
     {
         _sh.Run("New-Container busybox -Name web -HealthCommand 'wget -q localhost' -HealthInterval 1m30s -HealthTimeout ([TimeSpan]::FromSeconds(2)) " +

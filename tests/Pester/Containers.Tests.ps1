@@ -76,6 +76,12 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
             $out | Should -Be 'hi there'
         }
 
+        It 'gives the process the limits, groups, OOM score and domain name asked for' {
+            $out = New-Container pester-busybox -Command sh, -c, 'ulimit -n; id -G; cat /proc/self/oom_score_adj; domainname' `
+                -Ulimit nofile=512:1024 -GroupAdd 55 -OomScoreAdj 300 -Domainname pester.example -Wait -Rm
+            $out | Should -Be @('512', '0 55', '300', 'pester.example')
+        }
+
         It 'reports a missing image as an error with an id and category' {
             $err = $null
             try { New-Container pester-no-such-image:1 -ErrorAction Stop } catch { $err = $_ }
