@@ -77,7 +77,7 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
         }
 
         It 'gives the process the limits, groups, OOM score and domain name asked for' {
-            $out = New-Container pester-busybox -Command sh, -c, 'ulimit -n; id -G; cat /proc/self/oom_score_adj; domainname' `
+            $out = New-Container pester-busybox -Command sh, -c, 'ulimit -n; id -G; cat /proc/self/oom_score_adj /proc/sys/kernel/domainname' `
                 -Ulimit nofile=512:1024 -GroupAdd 55 -OomScoreAdj 300 -Domainname pester.example -Wait -Rm
             $out | Should -Be @('512', '0 55', '300', 'pester.example')
         }
