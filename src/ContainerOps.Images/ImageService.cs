@@ -88,7 +88,7 @@ public sealed partial class ImageService : IImageService
 
     // ---------------- import / load ----------------
 
-    public Task<ImageLoadResponse> ImportRootfsAsync(Stream tar, string? reference, IEnumerable<string> changes, CancellationToken ct = default)
+    public Task<ImageLoadResponse> ImportRootfsAsync(Stream tar, string? reference, IEnumerable<string> changes, CancellationToken ct = default, string? comment = null)
     {
         var changeList = changes.ToList();
         var name = reference is null or "" ? null : ImageReference.Parse(reference, "reference");
@@ -120,7 +120,7 @@ public sealed partial class ImageService : IImageService
                         {
                             ["created"] = configDoc["created"]!.GetValue<string>(),
                             ["created_by"] = "import",
-                            ["comment"] = "Imported from tarball",
+                            ["comment"] = comment is { Length: > 0 } ? comment : "Imported from tarball",
                         });
                         var plan = new ImagePlan
                         {
