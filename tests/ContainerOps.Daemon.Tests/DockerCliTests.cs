@@ -22,9 +22,13 @@ public class DockerCliTests
     internal static (int Code, string Out, string Err) Docker(PrivateDaemon d, params string[] args) => DockerWithInput(d, null, args);
 
     /// <summary>Runs the docker CLI with <paramref name="input"/> on its stdin (closed after it), or no stdin at all.</summary>
-    internal static (int Code, string Out, string Err) DockerWithInput(PrivateDaemon d, string? input, params string[] args)
+    internal static (int Code, string Out, string Err) DockerWithInput(PrivateDaemon d, string? input, params string[] args) =>
+        DockerAt(DockerPath!, d, input, args);
+
+    /// <summary>Runs the docker CLI at <paramref name="binary"/> (another version than the one on PATH) against the daemon.</summary>
+    internal static (int Code, string Out, string Err) DockerAt(string binary, PrivateDaemon d, string? input, params string[] args)
     {
-        var psi = new ProcessStartInfo(DockerPath!, args)
+        var psi = new ProcessStartInfo(binary, args)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null, UseShellExecute = false,
         };
