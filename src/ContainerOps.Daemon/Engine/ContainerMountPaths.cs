@@ -1,4 +1,5 @@
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Runtime.Spec;
 
 namespace ContainerOps.Daemon.Engine;
@@ -12,12 +13,12 @@ public static class ContainerMountPaths
     /// <summary>The mount <paramref name="containerPath"/> lies in (the deepest one), or null for the root filesystem.</summary>
     public static MountedPath? Resolve(IEnumerable<ContainerMount> mounts, string containerPath, Func<string, string> volumeData, string container)
     {
-        var path = Normalize(containerPath);
+        var path = ContainerPaths.Clean(containerPath);
         ContainerMount? best = null;
         foreach (var m in mounts)
         {
-            var dest = Normalize(m.Destination);
-            if ((path == dest || path.StartsWith(dest == "/" ? "/" : dest + "/", StringComparison.Ordinal)) && (best is null || dest.Length > Normalize(best.Destination).Length))
+            var dest = ContainerPaths.Clean(m.Destination);
+            if ((path == dest || path.StartsWith(dest == "/" ? "/" : dest + "/", StringComparison.Ordinal)) && (best is null || dest.Length > ContainerPaths.Clean(best.Destination).Length))
                 best = m;
         }
         if (best is null) return null;
@@ -25,23 +26,10 @@ public static class ContainerMountPaths
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "PathOnTmpfs",
                 $"{containerPath} is on the tmpfs mounted at {best.Destination} in container {container}: copying from or to a tmpfs is not supported", container, "path");
         var root = best.Type == "volume" ? volumeData(best.Name!) : best.Source;
-        var dest2 = Normalize(best.Destination);
+        var dest2 = ContainerPaths.Clean(best.Destination);
         var rest = path == dest2 ? "/" : path[dest2.Length..];
         if (containerPath.EndsWith('/') && rest != "/") rest += "/";
         var name = path == "/" ? "/" : path[(path.LastIndexOf('/') + 1)..];
         return new MountedPath(root, rest, name, best.ReadOnly);
-    }
-
-    /// <summary>An absolute path without empty, "." and ".." segments (".." stops at the root, as in the container).</summary>
-    public static string Normalize(string path)
-    {
-        var parts = new List<string>();
-        foreach (var p in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (p == ".") continue;
-            if (p == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
-            parts.Add(p);
-        }
-        return "/" + string.Join('/', parts);
     }
 }
