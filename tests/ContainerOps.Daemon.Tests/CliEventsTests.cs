@@ -10,11 +10,11 @@ public class CliEventsTests
     {
         using var d = new PrivateDaemon();
         await d.ImportBusyboxAsync("cliev/busybox:1");
-        Assert.Throws<InvalidOperationException>(() => d.Cli("run --name cli-ev --network none cliev/busybox:1 sh -c 'exit 2'"));
+        Assert.Throws<InvalidOperationException>(() => d.Cli("run --name cli-ev --network none cliev/busybox:1 sh -c \"exit 2\""));
         d.Cli("rm cli-ev");
         await Task.Delay(1100); // --until 0s is a whole second, as docker's
 
-        Assert.Equal("cli-ev 2\n", d.Cli("events --since 1m --until 0s --filter event=die --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'"));
+        Assert.Equal("cli-ev 2\n", d.Cli("events --since 1m --until 0s --filter event=die --format \"{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}\""));
         var line = d.Cli("events --since 1m --until 0s --filter container=cli-ev --filter event=destroy");
         Assert.Matches(@"^\d{4}-\d\d-\d\dT[\d:]+\.\d{9}(Z|[+-]\d\d:\d\d) container destroy [0-9a-f]{64} \(image=cliev/busybox:1, name=cli-ev\)\n$", line);
         var json = d.Cli("events --since 1m --until 0s --filter type=container --filter event=create --format json");

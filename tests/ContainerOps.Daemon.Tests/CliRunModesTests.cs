@@ -39,8 +39,8 @@ public class CliRunModesTests
         Assert.Contains("sometimes", Refused(d, "run --rm --pull sometimes modes/busybox:1 true").Message);
         Assert.Empty(await d.Client.ListContainersAsync(all: true));
 
-        Assert.Equal("out\n", d.Cli("run --rm -a stdout --network none modes/busybox:1 sh -c 'echo out; echo err >&2'"));
-        Assert.Equal("", d.Cli("run --rm -a stderr --network none modes/busybox:1 sh -c 'echo out; echo err >&2'"));
+        Assert.Equal("out\n", d.Cli("run --rm -a stdout --network none modes/busybox:1 sh -c \"echo out; echo err >&2\""));
+        Assert.Equal("", d.Cli("run --rm -a stderr --network none modes/busybox:1 sh -c \"echo out; echo err >&2\""));
         Assert.Contains("--attach and --detach", Refused(d, "run -d -a stdout modes/busybox:1 true").Message);
     }
 }
