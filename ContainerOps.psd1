@@ -26,6 +26,7 @@
         'Invoke-ContainerCommand'
         'Enter-Container'
         'Get-ContainerLog'
+        'Get-ContainerEvent'
         'Get-ContainerProcess'
         'Get-ContainerStatistic'
         'Import-ContainerImage'

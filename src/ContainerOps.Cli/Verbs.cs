@@ -210,6 +210,13 @@ internal static class Verbs
                 F("force", 'f', "Do not prompt for confirmation")),
             ImageOps.SystemPrune, "Other commands"),
 
+        new(Spec("events", "events [OPTIONS]", "Get real time events from the server", 0, 0,
+                L("filter", 'f', "Filter output based on conditions provided (type, event, container, image, label, volume, network)", "filter"),
+                V("since", null, "Show all events created since timestamp (RFC 3339, Unix seconds, or relative like 10m)"),
+                V("until", null, "Stream events until this timestamp"),
+                V("format", null, "Format output: json, or a template like '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'")),
+            SystemEvents.Run, "Other commands"),
+
         new(Spec("kubeconfig", "kubeconfig [OPTIONS]", "Print a kubeconfig for kubectl with the daemon's cluster address, CA and an admin client certificate", 0, 0,
                 V("output", 'o', "Write it to FILE (mode 0600) instead of standard output", "FILE")),
             Cluster.Kubeconfig, "Cluster commands"),

@@ -226,6 +226,17 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
         return GetNdjsonAsync(q.ToString(), Json.LogEntry, ct);
     }
 
+    public IAsyncEnumerable<EventMessage> GetEventsAsync(DateTimeOffset? since = null, DateTimeOffset? until = null,
+        IReadOnlyDictionary<string, List<string>>? filters = null, CancellationToken ct = default)
+    {
+        var q = new List<string>();
+        if (since is { } s) q.Add("since=" + Core.Events.EventTimes.Format(s));
+        if (until is { } u) q.Add("until=" + Core.Events.EventTimes.Format(u));
+        if (filters is { Count: > 0 })
+            q.Add("filters=" + E(JsonSerializer.Serialize(filters.ToDictionary(kv => kv.Key, kv => kv.Value), Json.DictionaryStringListString)));
+        return GetNdjsonAsync("events" + (q.Count > 0 ? "?" + string.Join('&', q) : ""), Json.EventMessage, ct);
+    }
+
     public Task<ContainerProcessList> TopContainerAsync(string idOrName, CancellationToken ct = default) =>
         GetJsonAsync($"containers/{E(idOrName)}/top", Json.ContainerProcessList, ct);
 

@@ -35,6 +35,11 @@ public interface IContainerOpsClient : IDisposable
     IAsyncEnumerable<LogEntry> GetLogsAsync(string idOrName, bool follow = false, int? tail = null, DateTimeOffset? since = null,
         bool stdout = true, bool stderr = true, CancellationToken ct = default);
     Task<ContainerProcessList> TopContainerAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>The daemon's events (Docker's `/events`): with <paramref name="since"/> the kept ones from then first;
+    /// the sequence ends at <paramref name="until"/> (at once when it is past), else when <paramref name="ct"/> fires.
+    /// <paramref name="filters"/>: type, event, container, image, label, volume, network, each with alternatives.</summary>
+    IAsyncEnumerable<EventMessage> GetEventsAsync(DateTimeOffset? since = null, DateTimeOffset? until = null,
+        IReadOnlyDictionary<string, List<string>>? filters = null, CancellationToken ct = default);
     Task<ContainerStats> StatsContainerAsync(string idOrName, CancellationToken ct = default);
     /// <summary>Runs a command in a running container without a terminal; output arrives as frames, the last one has Stream "exit" and ExitCode.
     /// <paramref name="stdin"/>, when given, is copied to the command's standard input and then closed.</summary>

@@ -61,6 +61,7 @@ public static partial class Program
             cluster.Listen(k);
         });
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new Core.Events.EventBus());
         builder.Services.AddSingleton<ContainerNetworking>();
         builder.Services.AddSingleton<ContainerVolumes>();
         builder.Services.AddSingleton<ContainerManager>();

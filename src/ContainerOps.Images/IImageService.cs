@@ -13,7 +13,8 @@ public interface IImageService
     /// <summary>Resolves a reference ("busybox", "busybox:1.0", "docker.io/library/busybox:latest", "sha256:…", a unique id prefix).
     /// Throws ContainerOpsException NotFound ("ImageNotFound").</summary>
     ImageDetails Inspect(string nameOrId);
-    Task<ImageLoadResponse> ImportRootfsAsync(Stream tar, string? reference, IEnumerable<string> changes, CancellationToken ct = default);
+    /// <param name="comment">The history entry's comment (`docker import --message`); default "Imported from tarball".</param>
+    Task<ImageLoadResponse> ImportRootfsAsync(Stream tar, string? reference, IEnumerable<string> changes, CancellationToken ct = default, string? comment = null);
     Task<ImageLoadResponse> LoadArchiveAsync(Stream archive, CancellationToken ct = default);
     void Tag(string source, string target);
     /// <summary><paramref name="inUse"/> says whether a container uses the image id; used images are refused unless forced

@@ -332,7 +332,9 @@ public sealed partial class ImageService
             };
             var manifestDigest = _content.Write(JsonSerializer.SerializeToUtf8Bytes(manifest, ImagesJsonContext.Default.JsonObject));
             _refs.Add(manifestDigest, names);
-            return Summary(Record(manifestDigest));
+            var summary = Summary(Record(manifestDigest));
+            EmitTags(summary.Id, names);
+            return summary;
         }
     }
 }

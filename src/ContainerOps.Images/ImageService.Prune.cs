@@ -30,6 +30,8 @@ public sealed partial class ImageService
                 _refs.RemoveImage(manifest);
                 _cache.Remove(manifest);
                 response.Deleted.Add(rec.Id);
+                foreach (var _ in tags) Emit("untag", rec.Id, rec.Id);
+                Emit("delete", rec.Id, rec.Id);
                 gone.Add(rec);
             }
             var removed = new ImageRemoveResponse();

@@ -130,6 +130,7 @@ public sealed partial class ImageService
                 lock (_lock) return StorePlans([plan], prepared, ct)[0];
             }, ct);
             RememberSources(name.Repository, layers.Select(l => l.Digest).Append(configDesc.Digest));
+            Emit("pull", ImageNames.Familiar(shown), ImageNames.Familiar(name.Repository));
             return summary;
         }
         finally

@@ -88,7 +88,7 @@ public sealed partial class ImageService : IImageService
 
     // ---------------- import / load ----------------
 
-    public Task<ImageLoadResponse> ImportRootfsAsync(Stream tar, string? reference, IEnumerable<string> changes, CancellationToken ct = default)
+    public Task<ImageLoadResponse> ImportRootfsAsync(Stream tar, string? reference, IEnumerable<string> changes, CancellationToken ct = default, string? comment = null)
     {
         var changeList = changes.ToList();
         var name = reference is null or "" ? null : ImageReference.Parse(reference, "reference");
@@ -120,7 +120,7 @@ public sealed partial class ImageService : IImageService
                         {
                             ["created"] = configDoc["created"]!.GetValue<string>(),
                             ["created_by"] = "import",
-                            ["comment"] = "Imported from tarball",
+                            ["comment"] = comment is { Length: > 0 } ? comment : "Imported from tarball",
                         });
                         var plan = new ImagePlan
                         {
@@ -129,7 +129,9 @@ public sealed partial class ImageService : IImageService
                             Names = name == null ? [] : [name.ToString()],
                         };
                         var prepared = new Dictionary<string, PreparedSnapshot> { [chain] = new(snapTmp, result.DiffId) };
-                        return new ImageLoadResponse { Images = StorePlans([plan], prepared, ct) };
+                        var images = StorePlans([plan], prepared, ct);
+                        foreach (var image in images) { EmitTags(image.Id, plan.Names); Emit("import", image.Id, image.Id); }
+                        return new ImageLoadResponse { Images = images };
                     }
                 }
                 catch
@@ -152,7 +154,9 @@ public sealed partial class ImageService : IImageService
         {
             var plans = ArchiveFormats.Plan(staged);
             if (plans.Count == 0) throw StagedArchive.Corrupt("archive holds no images");
-            return new ImageLoadResponse { Images = StorePlans(plans, new Dictionary<string, PreparedSnapshot>(), ct) };
+            var images = StorePlans(plans, new Dictionary<string, PreparedSnapshot>(), ct);
+            foreach (var image in images) Emit("load", image.Id, image.Id);
+            return new ImageLoadResponse { Images = images };
         }
     }, ct);
 
@@ -295,6 +299,7 @@ public sealed partial class ImageService : IImageService
         {
             var rec = Resolve(source, out _);
             _refs.Add(rec.ManifestDigest, [name.ToString()]);
+            Emit("tag", rec.Id, ImageNames.Familiar(name.ToString()));
         }
     }
 
@@ -309,6 +314,7 @@ public sealed partial class ImageService : IImageService
             {
                 _refs.Untag(byTag);
                 response.Untagged.Add(byTag);
+                Emit("untag", rec.Id, rec.Id);
                 return response;
             }
             if (byTag == null && tags.Count > 1 && !force)
@@ -320,13 +326,15 @@ public sealed partial class ImageService : IImageService
                     throw new ContainerOpsException(ErrorKind.Conflict, "ImageInUse",
                         $"unable to remove image {nameOrId}: it is used by a container (image {rec.Id})", nameOrId);
                 // Forced: the names go, the content stays while containers use it.
-                foreach (var t in tags) { _refs.Untag(t); response.Untagged.Add(t); }
+                foreach (var t in tags) { _refs.Untag(t); response.Untagged.Add(t); Emit("untag", rec.Id, rec.Id); }
                 return response;
             }
             response.Untagged.AddRange(tags);
             _refs.RemoveImage(rec.ManifestDigest);
             _cache.Remove(rec.ManifestDigest);
             response.Deleted.Add(rec.Id);
+            foreach (var _ in tags) Emit("untag", rec.Id, rec.Id);
+            Emit("delete", rec.Id, rec.Id);
             CollectGarbage(rec, response);
             return response;
         }

@@ -173,6 +173,7 @@ public sealed partial class NetworkManager
                 {
                     Save(n, durable: false);
                     if (_dns.ContainsKey(n.Id)) UpdateNamesLocked(n);
+                    Emit("connect", n, containerId);
                 }
             }
             catch (Exception ex)
@@ -273,6 +274,7 @@ public sealed partial class NetworkManager
         }
         if (e.HostVeth is not null) TryDeleteLink(e.HostVeth);
         e.HostVeth = null;
+        Emit("disconnect", n, e.ContainerId);
     }
 
     /// <summary>A renamed container answers to its new name.</summary>

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Events;
 using ContainerOps.Network.Dns;
 using ContainerOps.Network.Ipam;
 using ContainerOps.Network.Nat;
@@ -128,6 +129,7 @@ public sealed partial class NetworkManager : IDisposable
                 throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "NetworkSetupFailed", $"network {record.Name}: {e.Message}", record.Name, inner: e);
             }
             _log.LogInformation("created network {Name} ({Id}) on {Bridge}, subnet {Subnet}", record.Name, id[..12], record.BridgeName, record.Subnet);
+            Emit("create", record);
             return new NetworkCreateResponse { Id = id };
         }
     }
@@ -293,7 +295,17 @@ public sealed partial class NetworkManager : IDisposable
                     $"network {n.Name} has active endpoints ({string.Join(", ", n.Endpoints.Values.Select(e => e.ContainerName))})", n.Name);
             RemoveLocked(n);
             _log.LogInformation("removed network {Name} ({Id})", n.Name, n.Id[..12]);
+            Emit("destroy", n);
         }
+    }
+
+    /// <summary>A network event as dockerd's: the network's id, its name and type, and the container when one joins or leaves.</summary>
+    private void Emit(string action, NetworkRecord n, string? containerId = null)
+    {
+        if (_options.Events is not { } events) return;
+        var attributes = new Dictionary<string, string> { ["name"] = n.Name, ["type"] = "bridge" };
+        if (containerId is not null) attributes["container"] = containerId;
+        events.Publish(EventTypes.Network, action, n.Id, attributes);
     }
 
     private void RemoveLocked(NetworkRecord n)
@@ -315,6 +327,7 @@ public sealed partial class NetworkManager : IDisposable
             {
                 RemoveLocked(n);
                 removed.Add(n.Name);
+                Emit("destroy", n);
             }
             return removed;
         }

@@ -1,4 +1,5 @@
 using System.Net;
+using ContainerOps.Core.Events;
 
 namespace ContainerOps.Network;
 
@@ -18,4 +19,6 @@ public sealed class NetworkOptions
     public int DnsPort { get; init; } = 53;
     /// <summary>Prefix of user networks' bridge names, followed by the network id cut to 15 characters in all.</summary>
     public string BridgePrefix { get; init; } = "co-";
+    /// <summary>Where network events go (the daemon's bus); none when the engine is used alone.</summary>
+    public EventBus? Events { get; init; }
 }

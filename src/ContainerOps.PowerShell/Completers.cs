@@ -66,3 +66,30 @@ public sealed class ImageReferenceCompleter : IArgumentCompleter
         CommandAst commandAst, IDictionary fakeBoundParameters) =>
         Completion.Query((client, ct) => client.ListImagesAsync(false, ct), i => i.RepoTags.Select(t => (t, i.Id)), wordToComplete);
 }
+
+/// <summary>Completes -Ulimit with the limit names docker knows, ready for their values (nofile=).</summary>
+public sealed class UlimitCompleter : IArgumentCompleter
+{
+    private static readonly string[] Names =
+        ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Names.Where(n => n.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
+            .Select(n => new CompletionResult(n + "=", n + "=", CompletionResultType.ParameterValue, $"RLIMIT_{n.ToUpperInvariant()}: SOFT[:HARD]"));
+}
+
+/// <summary>Completes a namespace mode (-Pid): host, or container: followed by a container's name.</summary>
+public sealed class NamespaceModeCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        if ("host".StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
+            yield return new CompletionResult("host", "host", CompletionResultType.ParameterValue, "the host's namespace");
+        if (!"container:".StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase) && !wordToComplete.StartsWith("container:", StringComparison.OrdinalIgnoreCase)) yield break;
+        var prefix = wordToComplete.Length > "container:".Length ? wordToComplete["container:".Length..] : "";
+        foreach (var r in new ContainerNameCompleter().CompleteArgument(commandName, parameterName, prefix, commandAst, fakeBoundParameters))
+            yield return new CompletionResult("container:" + r.CompletionText, "container:" + r.ListItemText, CompletionResultType.ParameterValue, r.ToolTip);
+    }
+}

@@ -300,6 +300,70 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
     [Parameter]
     public string? Ipc { get; set; }
 
+    /// <summary>Resource limits of the container's processes (`--ulimit`): NAME=SOFT[:HARD], e.g. nofile=1024:2048.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(UlimitCompleter))]
+    public string[]? Ulimit { get; set; }
+
+    /// <summary>More groups for the container's user (`--group-add`): names from the image's /etc/group, or numbers.</summary>
+    [Parameter]
+    public string[]? GroupAdd { get; set; }
+
+    /// <summary>PID namespace (`--pid`): host, or container:NAME to share another container's.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(NamespaceModeCompleter))]
+    [Alias("PidMode")]
+    public string? Pid { get; set; }
+
+    /// <summary>The cgroup the container's cgroup is made under (`--cgroup-parent`).</summary>
+    [Parameter]
+    public string? CgroupParent { get; set; }
+
+    /// <summary>CPU time per period in microseconds (`--cpu-quota`); with -CpuPeriod.</summary>
+    [Parameter]
+    [ValidateRange(-1, long.MaxValue)]
+    public long CpuQuota { get; set; }
+
+    /// <summary>The CFS period in microseconds (`--cpu-period`; 1000 to 1000000, default 100000).</summary>
+    [Parameter]
+    [ValidateRange(0, 1_000_000)]
+    public long CpuPeriod { get; set; }
+
+    /// <summary>Memory soft limit in bytes (`--memory-reservation`; 64MB works).</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long MemoryReservation { get; set; }
+
+    /// <summary>How much the kernel prefers this container when it kills for memory (`--oom-score-adj`, -1000 to 1000).</summary>
+    [Parameter]
+    [ValidateRange(-1000, 1000)]
+    public int? OomScoreAdj { get; set; }
+
+    /// <summary>Do not let the kernel's OOM killer kill the container's processes (`--oom-kill-disable`; cgroup v1).</summary>
+    [Parameter]
+    public SwitchParameter OomKillDisable { get; set; }
+
+    /// <summary>Host devices in the container (`--device`): /host[:/container[:rwm]].</summary>
+    [Parameter]
+    public string[]? Device { get; set; }
+
+    /// <summary>Rules for the devices cgroup (`--device-cgroup-rule`): 'c 1:3 rwm', 'b *:* r'.</summary>
+    [Parameter]
+    public string[]? DeviceCgroupRule { get; set; }
+
+    /// <summary>The container's NIS domain name (`--domainname`).</summary>
+    [Parameter]
+    public string? Domainname { get; set; }
+
+    /// <summary>The log driver (`--log-driver`): json-file, the one ContainerOps has.</summary>
+    [Parameter]
+    public string? LogDriver { get; set; }
+
+    /// <summary>Log driver options (`--log-opt`): a hashtable or KEY=VALUE strings, e.g. @{ 'max-size' = '10m'; 'max-file' = '3' }.</summary>
+    [Parameter]
+    [Alias("LogOpt")]
+    public object[]? LogOption { get; set; }
+
     /// <summary>The OCI runtime: builtin (default), crun or runc (`--runtime`).</summary>
     [Parameter]
     [ValidateSet("builtin", "crun", "runc")]
@@ -426,7 +490,28 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         if (VolumesFrom is not null) h.VolumesFrom = VolumesFrom.ToList();
         h.ShmSize = ShmSize;
         h.IpcMode = Ipc;
+        ApplyProcessOptions(request);
         return request;
+    }
+
+    /// <summary>-Ulimit … -LogOption, as the CLI's --ulimit … --log-opt put them in the request.</summary>
+    private void ApplyProcessOptions(ContainerCreateRequest request)
+    {
+        var h = request.HostConfig;
+        foreach (var u in Ulimit ?? []) h.Ulimits.Add(ProcessSpecs.ParseUlimit(u));
+        if (GroupAdd is not null) h.GroupAdd.AddRange(GroupAdd);
+        h.PidMode = Pid;
+        h.CgroupParent = CgroupParent;
+        h.CpuQuota = CpuQuota;
+        h.CpuPeriod = CpuPeriod;
+        h.MemoryReservation = MemoryReservation;
+        if (OomScoreAdj is int adj) h.OomScoreAdj = adj;
+        if (OomKillDisable) h.OomKillDisable = true;
+        foreach (var d in Device ?? []) h.Devices.Add(ProcessSpecs.ParseDevice(d));
+        if (DeviceCgroupRule is not null) h.DeviceCgroupRules.AddRange(DeviceCgroupRule);
+        if (LogDriver is not null || LogOption is not null)
+            h.LogConfig = new LogConfig { Type = LogDriver ?? "", Config = ToDictionary(LogOption) };
+        request.Domainname = Domainname;
     }
 
     /// <summary>The -Health* parameters as docker's --health-* flags: null when none is given (the image's check applies).</summary>

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Events;
 using ContainerOps.Images.Snapshots;
 using ContainerOps.Runtime.Native;
 using ContainerOps.Runtime.Shim;
@@ -31,10 +32,14 @@ public sealed partial class VolumeManager
     /// <summary>Volume → running containers that have it mounted (device-backed volumes are mounted while this is not empty).</summary>
     private readonly Dictionary<string, HashSet<string>> _mountedBy = new(StringComparer.Ordinal);
 
-    public VolumeManager(string root, ILogger? log = null)
+    /// <summary>Where volume events go (the daemon's bus); none when the engine is used alone.</summary>
+    private readonly EventBus? _events;
+
+    public VolumeManager(string root, ILogger? log = null, EventBus? events = null)
     {
         _root = Path.GetFullPath(root);
         _log = log ?? NullLogger.Instance;
+        _events = events;
         Directory.CreateDirectory(_root);
         foreach (var dir in Directory.GetDirectories(_root))
         {
@@ -99,6 +104,7 @@ public sealed partial class VolumeManager
             _volumes[name] = record;
             created = true;
             _log.LogInformation("created volume {Name}", name);
+            _events?.Publish(EventTypes.Volume, "create", name, new Dictionary<string, string> { ["driver"] = LocalDriver });
             return ToApi(record, null);
         }
     }
@@ -215,6 +221,7 @@ public sealed partial class VolumeManager
         try { Directory.Delete(trash, true); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log.LogWarning("volume {Name}: its data was not all deleted: {Message}", v.Name, e.Message); }
         _log.LogInformation("removed volume {Name}", v.Name);
+        _events?.Publish(EventTypes.Volume, "destroy", v.Name, new Dictionary<string, string> { ["driver"] = LocalDriver });
         return size;
     }
 
@@ -328,16 +335,18 @@ public sealed partial class VolumeManager
         }
     }
 
-    /// <summary>A container that used the volume has stopped: the device is unmounted after the last one.</summary>
-    public void Unmount(string name, string containerId)
+    /// <summary>A container that used the volume has stopped: the device is unmounted after the last one. Returns
+    /// whether the container had it mounted (false when called again for the same stop).</summary>
+    public bool Unmount(string name, string containerId)
     {
         lock (_lock)
         {
             if (!_mountedBy.TryGetValue(name, out var s)) s = new();
-            s.Remove(containerId);
-            if (s.Count > 0) return;
+            var wasMounted = s.Remove(containerId);
+            if (s.Count > 0) return wasMounted;
             _mountedBy.Remove(name);
             if (_volumes.TryGetValue(name, out var v) && v.MountsDevice) UnmountAll(DataPath(name));
+            return wasMounted;
         }
     }
 

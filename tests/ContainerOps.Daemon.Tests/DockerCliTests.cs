@@ -19,12 +19,16 @@ public class DockerCliTests
     public static string? DockerPath { get; } =
         new[] { "/usr/local/bin/docker", "/usr/bin/docker" }.FirstOrDefault(File.Exists);
 
-    private static (int Code, string Out, string Err) Docker(PrivateDaemon d, params string[] args) => DockerWithInput(d, null, args);
+    internal static (int Code, string Out, string Err) Docker(PrivateDaemon d, params string[] args) => DockerWithInput(d, null, args);
 
     /// <summary>Runs the docker CLI with <paramref name="input"/> on its stdin (closed after it), or no stdin at all.</summary>
-    private static (int Code, string Out, string Err) DockerWithInput(PrivateDaemon d, string? input, params string[] args)
+    internal static (int Code, string Out, string Err) DockerWithInput(PrivateDaemon d, string? input, params string[] args) =>
+        DockerAt(DockerPath!, d, input, args);
+
+    /// <summary>Runs the docker CLI at <paramref name="binary"/> (another version than the one on PATH) against the daemon.</summary>
+    internal static (int Code, string Out, string Err) DockerAt(string binary, PrivateDaemon d, string? input, params string[] args)
     {
-        var psi = new ProcessStartInfo(DockerPath!, args)
+        var psi = new ProcessStartInfo(binary, args)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null, UseShellExecute = false,
         };
@@ -43,7 +47,7 @@ public class DockerCliTests
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
-    private static string Ok(PrivateDaemon d, params string[] args)
+    internal static string Ok(PrivateDaemon d, params string[] args)
     {
         var (code, output, error) = Docker(d, args);
         Assert.True(code == 0, $"docker {string.Join(' ', args)} exited {code}: {error}{output}\n{d.Output}");

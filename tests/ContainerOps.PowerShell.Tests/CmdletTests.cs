@@ -329,6 +329,26 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void GetContainerEventWritesTheKeptEventsAndPassesFilters()
+    {
+        _sh.Client.Add("web");
+        var id = _sh.Client.InspectContainerAsync("web").Result.Id;
+        _sh.Client.Events.AddRange([
+            new EventMessage { Type = "container", Action = "die", TimeNano = 1764928800_500000000, Actor = new EventActor { ID = id, Attributes = new() { ["name"] = "web", ["exitCode"] = "3" } } },
+            new EventMessage { Type = "image", Action = "tag", TimeNano = 1764928801_000000000, Actor = new EventActor { ID = "sha256:1", Attributes = new() { ["name"] = "app:1" } } },
+        ]);
+        var all = _sh.Run("Get-ContainerEvent").Select(o => Assert.IsType<ContainerEvent>(o.BaseObject)).ToList();
+        Assert.Equal(["die", "tag"], all.Select(e => e.Action));
+        Assert.Equal(("web", "3"), (all[0].Name, all[0].Attributes["exitCode"]));
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1764928800_500), all[0].Time);
+        Assert.Equal("events since=0 until=set filters=", _sh.Client.Calls.Last());
+
+        Assert.Equal(["tag"], _sh.Run("Get-ContainerEvent -Type image").Select(o => ((ContainerEvent)o.BaseObject).Action));
+        _sh.Run("Get-Container web | Get-ContainerEvent -Filter @{ event = 'die', 'oom'; label = 'tier=web' }");
+        Assert.Equal($"events since=0 until=set filters=container={id};event=die,oom;label=tier=web", _sh.Client.Calls.Last());
+    }
+
+    [Fact]
     public void GetContainerProcessMapsColumns()
     {
         _sh.Client.Add("web");
@@ -376,6 +396,7 @@ public class ContainerCmdletTests : IDisposable
     [Theory]
     [InlineData("Wait-Container forever", "wait forever")]
     [InlineData("Get-ContainerLog forever -Follow", "logs follow=True tail= stdout=True stderr=True forever")]
+    [InlineData("Get-ContainerEvent -Wait -Container forever", "events since= until= filters=container=forever")]
     public void StoppingThePipelineCancelsTheCall(string script, string call)
     {
         _sh.Client.Add("forever");
@@ -403,6 +424,37 @@ public class ContainerCmdletTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => _sh.Client.Calls.Any(c => c.StartsWith("logs follow=True")), TimeSpan.FromSeconds(10)));
         Assert.True(Task.Run(ps.Stop).Wait(TimeSpan.FromSeconds(15)), "Stop did not return");
         Assert.Contains(_sh.Client.Calls, c => c.StartsWith(expected));
+    }
+
+    [Fact]
+    public void ProcessParametersBecomeTheHostConfigTheCliMakes()
+    {
+        _sh.Run("New-Container busybox -Name tuned -Ulimit nofile=512:1024, nproc=64 -GroupAdd audio, 55 -Pid host -CgroupParent mine " +
+            "-CpuQuota 50000 -CpuPeriod 100000 -MemoryReservation 32MB -OomScoreAdj -500 -OomKillDisable -Device /dev/fuse, /dev/null:/dev/n2:r " +
+            "-DeviceCgroupRule 'c 1:3 rwm' -Domainname example.org -LogDriver json-file -LogOption @{ 'max-size' = '1m'; 'max-file' = '2' }");
+        Assert.Empty(_sh.Errors);
+        var r = _sh.Client.LastCreate!;
+        var h = r.HostConfig;
+        Assert.Equal(["nofile 512 1024", "nproc 64 64"], h.Ulimits.Select(u => $"{u.Name} {u.Soft} {u.Hard}"));
+        Assert.Equal(["audio", "55"], h.GroupAdd);
+        Assert.Equal(("host", "mine"), (h.PidMode, h.CgroupParent));
+        Assert.Equal((50000L, 100000L, 32L << 20), (h.CpuQuota, h.CpuPeriod, h.MemoryReservation));
+        Assert.Equal((-500, true), (h.OomScoreAdj, h.OomKillDisable));
+        Assert.Equal(["/dev/fuse /dev/fuse rwm", "/dev/null /dev/n2 r"], h.Devices.Select(d => $"{d.PathOnHost} {d.PathInContainer} {d.CgroupPermissions}"));
+        Assert.Equal(["c 1:3 rwm"], h.DeviceCgroupRules);
+        Assert.Equal("example.org", r.Domainname);
+        Assert.Equal("json-file", h.LogConfig!.Type);
+        Assert.Equal(("1m", "2"), (h.LogConfig.Config["max-size"], h.LogConfig.Config["max-file"]));
+    }
+
+    [Theory]
+    [InlineData("-Ulimit nofile", "ulimit")]
+    [InlineData("-Device /a:/b:rw:x", "device")]
+    public void BadProcessParametersAreRefusedBeforeCreating(string args, string named)
+    {
+        _sh.Run("New-Container busybox -Name never " + args);
+        Assert.Contains(_sh.Errors, e => e.Exception.Message.Contains($"invalid {named}"));
+        Assert.Null(_sh.Client.LastCreate);
     }
 
     [Fact]

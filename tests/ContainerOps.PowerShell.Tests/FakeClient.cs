@@ -15,6 +15,7 @@ internal sealed class FakeClient : IContainerOpsClient
     public ExecCreateRequest? LastExec { get; private set; }
     public string? LastExecStdin { get; private set; }
     public List<LogEntry> Logs { get; } = new();
+    public List<EventMessage> Events { get; } = new();
     public List<StreamFrame> ExecFrames { get; } = new();
     public int ExitCode { get; set; }
     /// <summary>State.Health by container name; a container listed here has a health check.</summary>
@@ -129,6 +130,19 @@ internal sealed class FakeClient : IContainerOpsClient
             yield return e;
         }
         if (follow && Find(idOrName).Name.StartsWith("forever", StringComparison.Ordinal)) await Task.Delay(Timeout.Infinite, ct);
+    }
+
+    /// <summary>The events kept in <see cref="Events"/>, filtered by type only; with no until it then waits for <paramref name="ct"/>.</summary>
+    public async IAsyncEnumerable<EventMessage> GetEventsAsync(DateTimeOffset? since = null, DateTimeOffset? until = null,
+        IReadOnlyDictionary<string, List<string>>? filters = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        Calls.Add($"events since={since?.ToUnixTimeSeconds()} until={(until is null ? "" : "set")} filters={string.Join(";", (filters ?? new Dictionary<string, List<string>>()).OrderBy(kv => kv.Key).Select(kv => kv.Key + "=" + string.Join(",", kv.Value)))}");
+        foreach (var e in Events.Where(e => filters?.GetValueOrDefault("type") is not { } types || types.Contains(e.Type)))
+        {
+            await Task.Yield();
+            yield return e;
+        }
+        if (until is null) await Task.Delay(Timeout.Infinite, ct);
     }
 
     public Task<ContainerProcessList> TopContainerAsync(string idOrName, CancellationToken ct = default)

@@ -76,6 +76,12 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
             $out | Should -Be 'hi there'
         }
 
+        It 'gives the process the limits, groups, OOM score and domain name asked for' {
+            $out = New-Container pester-busybox -Command sh, -c, 'ulimit -n; id -G; cat /proc/self/oom_score_adj /proc/sys/kernel/domainname' `
+                -Ulimit nofile=512:1024 -GroupAdd 55 -OomScoreAdj 300 -Domainname pester.example -Wait -Rm
+            $out | Should -Be @('512', '0 55', '300', 'pester.example')
+        }
+
         It 'reports a missing image as an error with an id and category' {
             $err = $null
             try { New-Container pester-no-such-image:1 -ErrorAction Stop } catch { $err = $_ }
@@ -174,6 +180,37 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
             try { Start-Container "$prefix-missing" -ErrorAction Stop } catch { $err = $_ }
             $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
             $err.TargetObject | Should -Not -BeNullOrEmpty
+        }
+    }
+
+    Context 'events' {
+        It 'Get-ContainerEvent shows what a container went through, with its exit code' {
+            $name = "$prefix-events"
+            New-Container pester-busybox -Name $name -Command sh, -c, 'exit 4' -Wait -Rm -ErrorAction SilentlyContinue | Out-Null
+            $events = @(Get-ContainerEvent -Container $name)
+            # An attached run also shows attach; the rest is the container's life in order.
+            $events.Action | Where-Object { $_ -ne 'attach' } | Should -Be @('create', 'start', 'die', 'destroy')
+            ($events | Where-Object Action -eq 'die').Attributes['exitCode'] | Should -Be '4'
+            Get-ContainerEvent -Type container -Filter @{ event = 'die' } | Where-Object Name -eq $name | Should -HaveCount 1
+            Get-ContainerEvent -Container $name | Format-Table | Out-String | Should -Match 'die \(4\)'
+        }
+
+        It 'Get-ContainerEvent -Wait streams new events until -Until' {
+            $name = "$prefix-live"
+            $manifest = Join-Path $instance.Repo 'ContainerOps.psd1'
+            $job = Start-ThreadJob { Import-Module $using:manifest; Get-ContainerEvent -Wait -Container $using:name -Until (Get-Date).AddSeconds(8) }
+            Start-Sleep -Seconds 1
+            New-Container pester-busybox -Name $name -Command true -Wait -Rm | Out-Null
+            $seen = @($job | Wait-Job -Timeout 20 | Receive-Job)
+            $job | Remove-Job -Force
+            $seen.Action | Should -Contain 'destroy'
+        }
+
+        It 'refuses an unknown filter by name' {
+            $err = $null
+            try { Get-ContainerEvent -Filter @{ pod = 'x' } -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Match '^InvalidFilter'
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         }
     }
 }

@@ -15,24 +15,65 @@ internal static class Containers
 
     public static async Task<int> Create(CliContext c, ParsedArgs a)
     {
-        var created = await c.Client.CreateContainerAsync(RunOptions.ToRequest(a), c.Cancel);
-        foreach (var w in created.Warnings) c.Err.WriteLine($"WARNING: {w}");
+        var request = RunOptions.ToRequest(a);
+        var modes = RunModes.Parse(a, detach: false);
+        var created = await CreateAsync(c, request, modes);
         c.Out.WriteLine(created.Id);
         return 0;
+    }
+
+    /// <summary>Pulls as --pull says, creates, and writes --cidfile: the file is made before the create (so a second
+    /// run with the same file fails at once, as docker's) and removed again when the create fails.</summary>
+    private static async Task<ContainerCreateResponse> CreateAsync(CliContext c, ContainerCreateRequest request, RunModes modes)
+    {
+        await PullAsync(c, request.Image, modes.Pull);
+        FileStream? cidFile = null;
+        if (modes.CidFile is { } path)
+        {
+            try { cidFile = new FileStream(path, FileMode.CreateNew, FileAccess.Write); }
+            catch (IOException e) { throw new UsageException($"failed to create the container ID file {path}: {e.Message}"); }
+        }
+        ContainerCreateResponse created;
+        try { created = await c.Client.CreateContainerAsync(request, c.Cancel); }
+        catch
+        {
+            cidFile?.Dispose();
+            if (modes.CidFile is { } p) File.Delete(p);
+            throw;
+        }
+        if (cidFile is not null)
+            await using (cidFile) await cidFile.WriteAsync(System.Text.Encoding.ASCII.GetBytes(created.Id));
+        foreach (var w in created.Warnings) c.Err.WriteLine($"WARNING: {w}");
+        return created;
+    }
+
+    /// <summary>--pull always|missing|never; without it the image must be there already.</summary>
+    private static async Task PullAsync(CliContext c, string image, string? pull)
+    {
+        if (pull is null or "never") return;
+        if (pull == "missing")
+        {
+            try { await c.Client.InspectImageAsync(image, c.Cancel); return; }
+            catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { }
+            c.Err.WriteLine($"Unable to find image '{image}' locally");
+        }
+        await c.Client.PullImageAsync(image, ct: c.Cancel);
+        c.Err.WriteLine($"Status: Downloaded {image}");
     }
 
     public static async Task<int> Run(CliContext c, ParsedArgs a)
     {
         var request = RunOptions.ToRequest(a);
         var detach = a.Flag("detach");
+        var modes = RunModes.Parse(a, detach);
+        if ((request.Tty || request.OpenStdin) && modes.Attach is { } streams && !(streams.Contains("stdin") && streams.Contains("stdout") && (request.Tty || streams.Contains("stderr"))))
+            throw new UsageException("--attach with -i or -t must name stdin and stdout (and stderr without -t): an interactive run shows every stream in this release");
         var remove = request.HostConfig.AutoRemove;
         // Attached, the exit status is read first and the container removed here; the daemon's own removal could
         // take it away before its status was read.
         if (!detach) request.HostConfig.AutoRemove = false;
         var client = c.Client;
-        var created = await client.CreateContainerAsync(request, c.Cancel);
-        foreach (var w in created.Warnings) c.Err.WriteLine($"WARNING: {w}");
-        var id = created.Id;
+        var id = (await CreateAsync(c, request, modes)).Id;
 
         if (detach)
         {
@@ -60,13 +101,21 @@ internal static class Containers
                 if (remove) await RemoveQuietly(client, id);
                 throw;
             }
+            var keys = DetachKeys.Parse(modes.DetachKeys ?? DetachKeys.Default);
             await using (session)
-                code = await TerminalBridge.RunAsync(session, request.Tty && TerminalBridge.StdinIsTerminal, c.Cancel);
+            {
+                (code, var detached) = await TerminalBridge.RunAsync(session, request.Tty && TerminalBridge.StdinIsTerminal, keys, c.Cancel);
+                if (detached)
+                {
+                    if (remove) c.Err.WriteLine($"containerops: detached from {id[..12]}; it keeps running and is not removed when it ends (containerops rm)");
+                    return 0;
+                }
+            }
         }
         else
         {
             await StartOrCleanUp(client, id, remove);
-            code = await FollowUntilExit(c, id, since: null);
+            code = await FollowUntilExit(c, id, since: null, modes.ShowsStdout, modes.ShowsStderr, modes.SigProxy);
         }
         if (remove) await RemoveQuietly(client, id);
         return code;
@@ -82,14 +131,14 @@ internal static class Containers
         }
     }
 
-    /// <summary>Copies the container's output until it stops, passing Ctrl+C and SIGTERM on to it (as docker's sig-proxy);
-    /// returns its exit status.</summary>
-    private static async Task<int> FollowUntilExit(CliContext c, string id, DateTimeOffset? since)
+    /// <summary>Copies the container's output (the streams asked for) until it stops, passing Ctrl+C and SIGTERM on to it
+    /// unless <paramref name="sigProxy"/> is off (then they end this process as usual); returns its exit status.</summary>
+    private static async Task<int> FollowUntilExit(CliContext c, string id, DateTimeOffset? since, bool stdout = true, bool stderr = true, bool sigProxy = true)
     {
         var client = c.Client;
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, s => { s.Cancel = true; Forward(client, id, "INT"); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, s => { s.Cancel = true; Forward(client, id, "TERM"); });
-        await Output.WriteLogsAsync(c, client.GetLogsAsync(id, follow: true, since: since, ct: c.Cancel), timestamps: false, flushEach: true);
+        using var sigint = sigProxy ? PosixSignalRegistration.Create(PosixSignal.SIGINT, s => { s.Cancel = true; Forward(client, id, "INT"); }) : null;
+        using var sigterm = sigProxy ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, s => { s.Cancel = true; Forward(client, id, "TERM"); }) : null;
+        await Output.WriteLogsAsync(c, client.GetLogsAsync(id, follow: true, since: since, stdout: stdout, stderr: stderr, ct: c.Cancel), timestamps: false, flushEach: true);
         var result = await client.WaitContainerAsync(id, c.Cancel);
         if (result.Error is { Length: > 0 } error) c.Err.WriteLine($"containerops: {error}");
         return result.StatusCode;

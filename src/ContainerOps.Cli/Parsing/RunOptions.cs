@@ -74,6 +74,10 @@ public static class RunOptions
         new("log-opt", null, OptionKind.List, "Log driver options (max-size=, max-file=)"),
         new("domainname", null, OptionKind.Value, "Container NIS domain name"),
         new("init", null, OptionKind.Flag, "Run an init inside the container that forwards signals and reaps processes (not supported)"),
+        new("cidfile", null, OptionKind.Value, "Write the container ID to the file (refused if it exists)"),
+        new("pull", null, OptionKind.Value, "Pull image before running (\"always\", \"missing\", \"never\")"),
+        new("platform", null, OptionKind.Value, "Set platform if server is multi-platform capable (this host's only)"),
+        new("attach", 'a', OptionKind.List, "Attach to STDIN, STDOUT or STDERR"),
     };
 
     /// <summary>Flags docker has that ContainerOps cannot honour yet: refused by name, never taken and ignored.</summary>
@@ -86,6 +90,8 @@ public static class RunOptions
     public static readonly OptionSpec[] RunOnly =
     {
         new("detach", 'd', OptionKind.Flag, "Run container in background and print container ID"),
+        new("sig-proxy", null, OptionKind.Flag, "Proxy received signals to the process (default true)"),
+        new("detach-keys", null, OptionKind.Value, "Override the key sequence for detaching a container (default ctrl-p,ctrl-q)"),
     };
 
     public static readonly CommandSpec CreateSpec = new()
@@ -193,24 +199,15 @@ public static class RunOptions
     /// <summary>NAME=SOFT[:HARD] as docker's --ulimit (the hard limit is the soft one when not given).</summary>
     public static Ulimit ParseUlimit(string text)
     {
-        var (name, value) = KeyValue(text, "ulimit", requireValue: true);
-        var parts = value.Split(':');
-        if (parts.Length > 2 || !long.TryParse(parts[0], out var soft) || (parts.Length == 2 ? !long.TryParse(parts[1], out var hard) : !long.TryParse(parts[0], out hard)))
-            throw new UsageException($"invalid argument \"{text}\" for \"--ulimit\" flag: expected NAME=SOFT[:HARD] with numbers");
-        return new Ulimit { Name = name, Soft = soft, Hard = hard };
+        try { return ProcessSpecs.ParseUlimit(text); }
+        catch (ArgumentException e) { throw new UsageException($"invalid argument \"{text}\" for \"--ulimit\" flag: {e.Message}"); }
     }
 
     /// <summary>/host[:/container[:permissions]] as docker's --device.</summary>
     public static DeviceMapping ParseDevice(string text)
     {
-        var parts = text.Split(':');
-        if (parts.Length > 3 || parts[0].Length == 0)
-            throw new UsageException($"invalid argument \"{text}\" for \"--device\" flag: expected /host[:/container[:rwm]]");
-        var mapping = new DeviceMapping { PathOnHost = parts[0], PathInContainer = parts[0] };
-        if (parts.Length == 2 && parts[1].Length > 0 && parts[1].All(ch => ch is 'r' or 'w' or 'm')) mapping.CgroupPermissions = parts[1];
-        else if (parts.Length >= 2) mapping.PathInContainer = parts[1];
-        if (parts.Length == 3) mapping.CgroupPermissions = parts[2];
-        return mapping;
+        try { return ProcessSpecs.ParseDevice(text); }
+        catch (ArgumentException e) { throw new UsageException($"invalid argument \"{text}\" for \"--device\" flag: {e.Message}"); }
     }
 
     /// <summary>The --health-* options as Docker's CLI turns them into Config.Healthcheck: null when none is given, so the

@@ -52,8 +52,9 @@ public static class Units
     /// <summary>A Go-style duration: a sequence of numbers with units ns, us, ms, s, m, h (10s, 5m, 1h30m, 1.5h).</summary>
     public static TimeSpan ParseDuration(string text) => GoDuration.Parse(text);
 
-    /// <summary><c>logs --since</c>: an RFC 3339 time (or a date), Unix seconds, or a duration before <paramref name="now"/>.</summary>
-    public static DateTimeOffset ParseSince(string text, DateTimeOffset now)
+    /// <summary><c>logs --since</c>, <c>events --since/--until</c>: an RFC 3339 time (or a date), Unix seconds, or a
+    /// duration before <paramref name="now"/>.</summary>
+    public static DateTimeOffset ParseSince(string text, DateTimeOffset now, string flag = "--since")
     {
         var s = text.Trim();
         if (s.Length > 0 && char.IsDigit(s[^1]) && decimal.TryParse(s, NumberStyles.AllowDecimalPoint, Inv, out var unix))
@@ -64,7 +65,7 @@ public static class Units
         try { return now - ParseDuration(s); }
         catch (FormatException)
         {
-            throw new UsageException($"invalid argument \"{text}\" for \"--since\" flag: expected an RFC 3339 time or a duration like 10s or 5m");
+            throw new UsageException($"invalid argument \"{text}\" for \"{flag}\" flag: expected an RFC 3339 time or a duration like 10s or 5m");
         }
     }
 

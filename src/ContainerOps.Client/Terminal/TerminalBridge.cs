@@ -13,8 +13,15 @@ public static class TerminalBridge
 {
     public static bool StdinIsTerminal => RawTerminal.IsTerminal(0);
 
-    public static async Task<int> RunAsync(InteractiveSession session, bool tty, CancellationToken ct)
+    public static async Task<int> RunAsync(InteractiveSession session, bool tty, CancellationToken ct) =>
+        (await RunAsync(session, tty, null, ct).ConfigureAwait(false)).ExitCode;
+
+    /// <summary>As <see cref="RunAsync(InteractiveSession, bool, CancellationToken)"/>; on a terminal, typing
+    /// <paramref name="detachKeys"/> leaves the container running and returns with Detached set (exit code 0).</summary>
+    public static async Task<(int ExitCode, bool Detached)> RunAsync(InteractiveSession session, bool tty, byte[]? detachKeys, CancellationToken ct)
     {
+        var matcher = tty && detachKeys is { Length: > 0 } ? new DetachKeyMatcher(detachKeys) : null;
+        var detached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var stdout = StandardStreams.Open(1);
         using var raw = tty ? RawTerminal.Enter(0) : null;
@@ -39,7 +46,11 @@ public static class TerminalBridge
                 {
                     var n = RawTerminal.Read(0, buffer);
                     if (n < 0) break;
-                    if (n > 0) await session.Stream.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false);
+                    if (n == 0) continue;
+                    if (matcher is null) { await session.Stream.WriteAsync(buffer.AsMemory(0, n), done.Token).ConfigureAwait(false); continue; }
+                    var (forward, detach) = matcher.Feed(buffer.AsSpan(0, n));
+                    if (forward.Length > 0) await session.Stream.WriteAsync(forward, done.Token).ConfigureAwait(false);
+                    if (detach) { detached.TrySetResult(); break; }
                 }
             }
             else
@@ -53,7 +64,8 @@ public static class TerminalBridge
         });
         try
         {
-            await Task.WhenAny(output, session.ExitCode).WaitAsync(ct).ConfigureAwait(false);
+            await Task.WhenAny(output, session.ExitCode, detached.Task).WaitAsync(ct).ConfigureAwait(false);
+            if (detached.Task.IsCompleted) return (0, true);
             // An exit can overtake the last output: let it drain briefly.
             await Task.WhenAny(output, Task.Delay(500, CancellationToken.None)).ConfigureAwait(false);
         }
@@ -62,7 +74,7 @@ public static class TerminalBridge
             done.Cancel();
             await Task.WhenAny(Task.WhenAll(input, output).ContinueWith(_ => { }, TaskScheduler.Default), Task.Delay(1000, CancellationToken.None)).ConfigureAwait(false);
         }
-        return await session.ExitCode.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        return (await session.ExitCode.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false), false);
     }
 
     /// <summary>[height, width] of this process's terminal, for a request's ConsoleSize; null without one.</summary>

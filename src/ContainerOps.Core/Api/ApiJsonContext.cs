@@ -48,6 +48,7 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(NetworkConnectRequest))]
 [JsonSerializable(typeof(NetworkDisconnectRequest))]
 [JsonSerializable(typeof(NetworkPruneResponse))]
+[JsonSerializable(typeof(EventMessage))]
 [JsonSerializable(typeof(SystemVersion))]
 [JsonSerializable(typeof(SystemInfo))]
 [JsonSerializable(typeof(Dictionary<string, string>))]

@@ -6,8 +6,8 @@ using ContainerOps.Images.Archives;
 namespace ContainerOps.Daemon.Api;
 
 /// <summary>`/containers/{id}/archive` (HEAD stat, GET a tar, PUT a tar): what `docker cp` speaks, on the container's
-/// root filesystem, running (frozen meanwhile) or not. Paths under the container's volume mounts are not reached this
-/// way yet.</summary>
+/// root filesystem or, for paths in its bind and volume mounts, on the mount's source; running (frozen meanwhile) or
+/// not. A copy of a directory that has mounts below it holds the root filesystem's files only.</summary>
 internal static class DockerArchiveRoutes
 {
     private const string StatHeader = "X-Docker-Container-Path-Stat";
@@ -17,8 +17,8 @@ internal static class DockerArchiveRoutes
         app.MapMethods("/containers/{id}/archive", ["HEAD"], async (string id, HttpContext ctx, ContainerManager m) =>
         {
             var (containerId, path) = Target(id, ctx.Request, m);
-            ctx.Response.Headers[StatHeader] = StatValue(await m.WithFilesStillAsync(containerId,
-                () => m.ImageEngine.WithContainerRootfsAsync(containerId, root => ContainerFiles.Stat(root, path))));
+            ctx.Response.Headers[StatHeader] = StatValue(await WithFilesAsync(m, containerId, path, writing: false,
+                (root, at, name) => ContainerFiles.Stat(root, at, name), ctx.RequestAborted));
             return Results.Ok();
         });
         app.MapGet("/containers/{id}/archive", async (string id, HttpContext ctx, ContainerManager m) =>
@@ -29,12 +29,12 @@ internal static class DockerArchiveRoutes
             Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
             try
             {
-                var stat = await m.WithFilesStillAsync(containerId, () => m.ImageEngine.WithContainerRootfsAsync(containerId, root =>
+                var stat = await WithFilesAsync(m, containerId, path, writing: false, (root, at, name) =>
                 {
                     using var file = File.Create(temp);
-                    ContainerFiles.WriteTar(root, path, file);
-                    return ContainerFiles.Stat(root, path);
-                }, ctx.RequestAborted));
+                    ContainerFiles.WriteTar(root, at, file, name);
+                    return ContainerFiles.Stat(root, at, name);
+                }, ctx.RequestAborted);
                 ctx.Response.Headers[StatHeader] = StatValue(stat);
                 ctx.Response.ContentType = "application/x-tar";
                 await using var tar = File.OpenRead(temp);
@@ -46,17 +46,33 @@ internal static class DockerArchiveRoutes
         app.MapPut("/containers/{id}/archive", async (string id, HttpContext ctx, ContainerManager m) =>
         {
             var (containerId, path) = Target(id, ctx.Request, m);
-            if (m.Inspect(containerId).HostConfig.ReadonlyRootfs)
-                throw new ContainerOpsException(ErrorKind.Conflict, "ReadOnlyRootfs", $"container {id}'s root filesystem is read-only: nothing can be copied into it", id, "path");
             var keepOwners = ctx.Request.Query["copyUIDGID"].ToString() is "1" or "true";
             // The body is read to the end while the container is frozen: a slow client keeps it frozen, as with Docker.
-            await m.WithFilesStillAsync(containerId, () => m.ImageEngine.WithContainerRootfsAsync(containerId, root =>
+            await WithFilesAsync(m, containerId, path, writing: true, (root, at, _) =>
             {
-                ContainerFiles.Extract(root, path, ctx.Request.Body, keepOwners, ctx.RequestAborted);
+                ContainerFiles.Extract(root, at, ctx.Request.Body, keepOwners, ctx.RequestAborted);
                 return true;
-            }, ctx.RequestAborted));
+            }, ctx.RequestAborted);
             return Results.Ok();
         });
+    }
+
+    /// <summary>Runs <paramref name="work"/> with the root the path resolves in, the path within it and the name of its
+    /// last part: a mount's source when the path lies in a bind or volume mount, else the container's root filesystem.
+    /// Writing is refused into a read-only mount, and into a read-only root filesystem outside the writable mounts.</summary>
+    private static Task<T> WithFilesAsync<T>(ContainerManager m, string containerId, string path, bool writing,
+        Func<string, string, string?, T> work, CancellationToken ct)
+    {
+        var mounted = ContainerMountPaths.Resolve(m.MountsOf(containerId), path, m.Volumes.Volumes.DataPath, containerId[..12]);
+        if (mounted is null)
+        {
+            if (writing && m.Inspect(containerId).HostConfig.ReadonlyRootfs)
+                throw new ContainerOpsException(ErrorKind.Conflict, "ReadOnlyRootfs", $"container {containerId[..12]}'s root filesystem is read-only: nothing can be copied into it", containerId, "path");
+            return m.WithFilesStillAsync(containerId, () => m.ImageEngine.WithContainerRootfsAsync(containerId, root => work(root, path, null), ct));
+        }
+        if (writing && mounted.ReadOnly)
+            throw new ContainerOpsException(ErrorKind.Conflict, "ReadOnlyMount", $"{path} is on a read-only mount in container {containerId[..12]}: nothing can be copied into it", containerId, "path");
+        return m.WithFilesStillAsync(containerId, () => Task.Run(() => work(mounted.Root, mounted.Path, mounted.Path == "/" ? mounted.Name : null), ct));
     }
 
     private static (string ContainerId, string Path) Target(string id, HttpRequest request, ContainerManager m)

@@ -62,6 +62,7 @@ internal static class DockerStreams
         // The run is followed from now; the upgrade answers the client before the container starts.
         var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), CancellationToken.None);
         await using var hijacked = await HijackedStream.UpgradeAsync(context, config.Tty, id);
+        manager.Emit(id, "attach");
         using var outputEnded = new CancellationTokenSource();
         var input = stdin ? RelayInputAsync(manager, id, hijacked.Input, outputEnded.Token) : Task.CompletedTask;
         try

@@ -113,6 +113,7 @@ internal static partial class DockerSystemRoutes
                 Runtimes = new() { ["builtin"] = new InfoRuntime { Path = "containerops-shim" }, ["crun"] = new InfoRuntime { Path = "crun" }, ["runc"] = new InfoRuntime { Path = "runc" } },
                 SecurityOptions = ["name=seccomp,profile=builtin", "name=no-new-privileges"],
                 DriverStatus = [["Backing Filesystem", "overlay"]],
+                NEventsListener = m.Events.ListenerCount,
             };
             return Json.Ok(info, ApiJsonContext.Default.SystemInfo);
         });

@@ -71,6 +71,7 @@ internal static class ImageRoutes
             if (repo != null && Str(req, "tag") is { } tag) repo += ":" + tag;
             var image = await m.ImageEngine.CommitAsync(c.Id, c.ImageId, repo, Str(req, "author"), Str(req, "comment") ?? Str(req, "message"),
                 Strs(req, "changes"), ctx.RequestAborted);
+            m.Emit(c.Id, "commit", ("comment", Str(req, "comment") ?? Str(req, "message") ?? ""));
             return Json.Ok(new ImageLoadResponse { Images = [image] }, J.ImageLoadResponse);
         });
         app.MapGet("/containers/{id}/changes", (string id, ContainerManager m) =>
@@ -84,6 +85,7 @@ internal static class ImageRoutes
             ctx.Response.ContentType = "application/x-tar";
             await ctx.Response.StartAsync();
             await m.ImageEngine.ExportContainerAsync(c.Id, ctx.Response.Body, ctx.RequestAborted);
+            m.Emit(c.Id, "export");
         });
     }
 
@@ -316,7 +318,12 @@ internal static class ImageRoutes
     private static async Task Pull(HttpContext ctx, ContainerManager m)
     {
         var req = ctx.Request;
-        var from = Str(req, "fromImage") ?? throw Invalid("fromImage", "fromImage is required");
+        if (Str(req, "fromSrc") is { } source)
+        {
+            await Import(ctx, m, source);
+            return;
+        }
+        var from = Str(req, "fromImage") ?? throw Invalid("fromImage", "fromImage (a pull) or fromSrc (an import) is required");
         if (Str(req, "tag") is { } tag && !from.Contains('@') && from.LastIndexOf(':') <= from.LastIndexOf('/')) from += (tag.StartsWith("sha256:") ? "@" : ":") + tag;
         var options = RegistryOptionsFor(req, m, from);
         await Stream(ctx, async (post, ct) =>
@@ -325,6 +332,25 @@ internal static class ImageRoutes
             var image = await m.ImageEngine.PullAsync(from, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
             return new ProgressFrame { ImageId = image.Id, Digest = image.Digest, Tags = image.RepoTags, Status = "Downloaded " + from };
         });
+    }
+
+    /// <summary>`docker import`: POST /images/create?fromSrc=- with a root filesystem tarball as the body, named by
+    /// repo[:tag], with `changes` (Dockerfile instructions) applied to its config. Answered as dockerd does, with one
+    /// progress line whose status is the new image's id.</summary>
+    private static async Task Import(HttpContext ctx, ContainerManager m, string source)
+    {
+        var req = ctx.Request;
+        if (source != "-")
+            throw Invalid("fromSrc", $"fromSrc '{source}': importing from a URL is not supported; download the tarball and send it as the body with fromSrc=-");
+        if (Str(req, "platform") is { } platform && !(platform is "linux" || platform.StartsWith("linux/amd64", StringComparison.Ordinal)))
+            throw Invalid("platform", $"platform '{platform}' is not supported: images are imported for linux/amd64");
+        var repo = Str(req, "repo");
+        if (repo != null && Str(req, "tag") is { } tag) repo += ":" + tag;
+        var loaded = await m.Images.ImportRootfsAsync(req.Body, repo, Strs(req, "changes"), ctx.RequestAborted, Str(req, "message"));
+        var id = loaded.Images.Single().Id;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(new ProgressFrame { Status = id, ImageId = id }, J.ProgressFrame));
+        await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
     }
 
     private static async Task Push(HttpContext ctx, ContainerManager m)

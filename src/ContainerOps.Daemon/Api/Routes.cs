@@ -22,6 +22,7 @@ internal static class Routes
         VolumeRoutes.Map(app);
         DockerExecRoutes.Map(app);
         DockerArchiveRoutes.Map(app);
+        EventRoutes.Map(app);
 
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>

@@ -94,6 +94,7 @@ internal sealed class Sessions
             var request = JsonSerializer.Deserialize(first.Value.Data, ApiJsonContext.Default.ExecCreateRequest)
                 ?? throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRequestBody", "the exec request is empty");
             (process, _) = _manager.Exec(id, request);
+            _manager.Emit(id, ContainerManager.ExecAction("exec_start", request.Cmd));
             var pumps = new List<Task>();
             if (process.Terminal is { } terminal) pumps.Add(PumpAsync(terminal, SessionStreams.Stdout, channel, ct));
             else
@@ -104,6 +105,7 @@ internal sealed class Sessions
             }
             var input = ReadInputAsync(channel, process, ct);
             var exitCode = await process.WaitForExitAsync(ct);
+            _manager.Emit(id, "exec_die", ("exitCode", exitCode.ToString()));
             // Output still in the pipes is delivered; children that keep them open do not hold the session.
             await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000, ct));
             await channel.SendControlAsync(new SessionControl { Exit = exitCode }, ct);
@@ -166,6 +168,7 @@ internal sealed class Sessions
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {record.Name} is not running", record.Name);
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(attachPath), ct);
+            _manager.Emit(record.Id, "attach");
             if (start) _manager.ReleaseCreated(record.Id);
             var stream = new NetworkStream(socket, ownsSocket: true);
             var input = RelayInputAsync(channel, socket, controlPath, ct);

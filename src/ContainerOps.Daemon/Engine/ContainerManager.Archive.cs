@@ -2,6 +2,9 @@ namespace ContainerOps.Daemon.Engine;
 
 public sealed partial class ContainerManager
 {
+    /// <summary>The container's mounts (binds, volumes, tmpfs), for `docker cp` to reach paths inside them.</summary>
+    public IReadOnlyList<Runtime.Spec.ContainerMount> MountsOf(string idOrName) => Find(idOrName).Record.Mounts;
+
     /// <summary>
     /// Runs <paramref name="action"/> on the container's files with the container frozen while it runs, as Docker does
     /// for `docker cp`: paths are resolved inside its root and then read on the host, and a process in the container

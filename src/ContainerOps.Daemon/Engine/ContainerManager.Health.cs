@@ -47,7 +47,11 @@ public sealed partial class ContainerManager
                 var state = r.State.Copy();
                 state.Health = health;
                 r.SaveState(entry.Dir, state);
-                if (changed) _log.LogInformation("container {Name} ({Id}) is {Status}", r.Name, r.Id[..12], health.Status);
+                if (changed)
+                {
+                    _log.LogInformation("container {Name} ({Id}) is {Status}", r.Name, r.Id[..12], health.Status);
+                    Emit(r, "health_status: " + health.Status);
+                }
             }
             finally { entry.Lock.Release(); }
         }

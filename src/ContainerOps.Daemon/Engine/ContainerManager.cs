@@ -84,14 +84,15 @@ public sealed partial class ContainerManager : IDisposable
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log, ContainerNetworking networking, ContainerVolumes volumes)
+    public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log, ContainerNetworking networking, ContainerVolumes volumes, Core.Events.EventBus? events = null)
     {
         _options = options;
+        Events = events ?? new Core.Events.EventBus();
         _log = log;
         Networking = networking;
         Volumes = volumes;
         Directory.CreateDirectory(ContainersDir);
-        Images = new ImageService(Path.Combine(options.Root, "images"));
+        Images = new ImageService(Path.Combine(options.Root, "images")) { Events = Events };
         _runtimeContext = options.ShimPath is { Length: > 0 } shim
             ? new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime"), ShimPath = shim }
             : new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime") };
@@ -253,6 +254,7 @@ public sealed partial class ContainerManager : IDisposable
             throw;
         }
         _log.LogInformation("created container {Name} ({Id}) from {Image}", record.Name, id[..12], request.Image);
+        Emit(record, "create");
         await Task.CompletedTask;
         return new ContainerCreateResponse { Id = id, Warnings = SpecBuilder.Warnings(hc) };
     }
@@ -428,6 +430,7 @@ public sealed partial class ContainerManager : IDisposable
             StartHealthCheck(entry);
             r.Save(entry.Dir);
             Watch(entry);
+            Emit(r, "start");
         }
         catch (Exception e)
         {
@@ -506,6 +509,8 @@ public sealed partial class ContainerManager : IDisposable
         try { Images.UnmountContainerRootfs(r.Id); } catch (ContainerOpsException e) { _log.LogWarning("unmount of {Id}: {Message}", r.Id[..12], e.Message); }
         try { Networking.Detach(r.Id); } catch (Exception e) { _log.LogWarning("network detach of {Id}: {Message}", r.Id[..12], e.Message); }
         Volumes.Unmount(r, _log);
+        if (status.OomKilled) Emit(r, "oom");
+        Emit(r, "die", ("exitCode", status.ExitCode.ToString()), ("execDuration", ((long)ranFor.TotalSeconds).ToString()));
         entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
         _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
 
@@ -584,7 +589,7 @@ public sealed partial class ContainerManager : IDisposable
             var runtime = Runtime(r.HostConfig.Runtime);
             if (r.State.Paused) { runtime.Resume(r.Id); r.State.Paused = false; }
             var signal = r.Config.StopSignal is { } s ? Signals.Parse(s) : Signals.SIGTERM;
-            try { runtime.Kill(r.Id, signal); } catch (ContainerOpsException) { }
+            try { runtime.Kill(r.Id, signal); Emit(r, "kill", ("signal", signal.ToString())); } catch (ContainerOpsException) { }
         }
         finally { entry.Lock.Release(); }
 
@@ -592,15 +597,17 @@ public sealed partial class ContainerManager : IDisposable
         if (grace < TimeSpan.Zero) { await exit; return; }
         if (await Task.WhenAny(exit, Task.Delay(grace)) != exit)
         {
-            try { Runtime(r.HostConfig.Runtime).Kill(r.Id, Signals.SIGKILL, all: true); } catch (ContainerOpsException) { }
+            try { Runtime(r.HostConfig.Runtime).Kill(r.Id, Signals.SIGKILL, all: true); Emit(r, "kill", ("signal", Signals.SIGKILL.ToString())); } catch (ContainerOpsException) { }
             await exit.WaitAsync(TimeSpan.FromSeconds(30));
         }
+        Emit(r, "stop");
     }
 
     public async Task RestartAsync(string idOrName, int? timeoutSeconds)
     {
         await StopAsync(idOrName, timeoutSeconds);
         await StartAsync(idOrName);
+        Emit(idOrName, "restart");
     }
 
     public async Task KillAsync(string idOrName, string signal)
@@ -617,6 +624,7 @@ public sealed partial class ContainerManager : IDisposable
             exit = entry.Exit.Task;
             var runtime = Runtime(entry.Record.HostConfig.Runtime);
             runtime.Kill(entry.Record.Id, number);
+            Emit(entry.Record, "kill", ("signal", number.ToString()));
             // A frozen process does not die of SIGKILL until it is thawed.
             if (number == Signals.SIGKILL && entry.Record.State.Paused)
             {
@@ -654,6 +662,7 @@ public sealed partial class ContainerManager : IDisposable
             if (pause) runtime.Pause(r.Id); else runtime.Resume(r.Id);
             r.State.Paused = pause;
             r.Save(entry.Dir);
+            Emit(r, pause ? "pause" : "unpause");
         }
         finally { entry.Lock.Release(); }
     }
@@ -700,6 +709,7 @@ public sealed partial class ContainerManager : IDisposable
             Directory.Delete(entry.Dir, true);
             entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = r.State.Running ? 137 : r.State.ExitCode });
             _log.LogInformation("removed container {Name} ({Id})", r.Name, r.Id[..12]);
+            Emit(r, "destroy");
         }
         finally { entry.Lock.Release(); }
     }
@@ -716,9 +726,11 @@ public sealed partial class ContainerManager : IDisposable
             {
                 if (_containers.Values.Any(e => e.Record.Name == newName && e != entry))
                     throw new ContainerOpsException(ErrorKind.Conflict, "NameInUse", $"the container name \"{newName}\" is already in use", newName, "Name");
+                var oldName = entry.Record.Name;
                 entry.Record.Name = newName;
                 entry.Record.Save(entry.Dir);
                 Networking.Networks.Rename(entry.Record.Id, newName);
+                Emit(entry.Record, "rename", ("oldName", oldName));
             }
         }
         finally { entry.Lock.Release(); }

@@ -16,7 +16,7 @@ public sealed class ContainerNetworking : IDisposable
 {
     public NetworkManager Networks { get; }
 
-    public ContainerNetworking(DaemonOptions options, ILogger<ContainerNetworking> log)
+    public ContainerNetworking(DaemonOptions options, ILogger<ContainerNetworking> log, Core.Events.EventBus? events = null)
     {
         Networks = new NetworkManager(new NetworkOptions
         {
@@ -27,6 +27,7 @@ public sealed class ContainerNetworking : IDisposable
             DnsUpstreams = options.DnsUpstreams.Count > 0 ? options.DnsUpstreams.Select(ParseUpstream).ToList() : null,
             DnsPort = options.DnsPort,
             BridgePrefix = options.BridgePrefix,
+            Events = events,
         }, log);
     }
 

@@ -1,3 +1,4 @@
+using ContainerOps.Core.Events;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Spec;
 using ContainerOps.Volumes;
@@ -17,9 +18,12 @@ public sealed class ContainerVolumes
 
     private readonly string _containersDir;
 
-    public ContainerVolumes(DaemonOptions options, ILogger<ContainerVolumes> log)
+    private readonly EventBus? _events;
+
+    public ContainerVolumes(DaemonOptions options, ILogger<ContainerVolumes> log, EventBus? events = null)
     {
-        Volumes = new VolumeManager(Path.Combine(options.Root, "volumes"), log);
+        _events = events;
+        Volumes = new VolumeManager(Path.Combine(options.Root, "volumes"), log, events);
         _containersDir = Path.Combine(options.Root, "containers");
     }
 
@@ -135,6 +139,11 @@ public sealed class ContainerVolumes
                 if (m.Type != "volume" || !starting) continue;
                 m.Source = Volumes.Mount(m.Name!, r.Id);
                 mounted.Add(m.Name!);
+                _events?.Publish(EventTypes.Volume, "mount", m.Name!, new Dictionary<string, string>
+                {
+                    ["driver"] = VolumeManager.LocalDriver, ["container"] = r.Id, ["destination"] = m.Destination,
+                    ["read/write"] = m.ReadOnly ? "false" : "true", ["propagation"] = m.Propagation,
+                });
                 if (!m.NoCopy) Volumes.Populate(m.Name!, rootfs, m.Destination);
             }
         }
@@ -154,7 +163,11 @@ public sealed class ContainerVolumes
         catch (ContainerOpsException e) { log.LogWarning("/dev/shm of {Id}: {Message}", r.Id[..12], e.Message); }
         foreach (var m in r.Mounts.Where(m => m.Type == "volume" && m.Name is { Length: > 0 }))
         {
-            try { Volumes.Unmount(m.Name!, r.Id); }
+            try
+            {
+                if (Volumes.Unmount(m.Name!, r.Id))
+                    _events?.Publish(EventTypes.Volume, "unmount", m.Name!, new Dictionary<string, string> { ["driver"] = VolumeManager.LocalDriver, ["container"] = r.Id });
+            }
             catch (ContainerOpsException e) { log.LogWarning("volume {Name} of {Id}: {Message}", m.Name, r.Id[..12], e.Message); }
         }
     }

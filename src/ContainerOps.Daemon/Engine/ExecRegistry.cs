@@ -46,6 +46,7 @@ public sealed class ExecRegistry
         if (request.ConsoleSize is { } size && size.All(v => v == 0)) request.ConsoleSize = null;
         var exec = new ExecInstance { Id = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant(), ContainerId = containerId, Request = request };
         _execs[exec.Id] = exec;
+        _manager.Emit(containerId, ContainerManager.ExecAction("exec_create", request.Cmd), ("execID", exec.Id));
         return exec;
     }
 
@@ -67,6 +68,7 @@ public sealed class ExecRegistry
         exec.Process = process;
         exec.Pid = process.Pid;
         exec.Running = true;
+        _manager.Emit(exec.ContainerId, ContainerManager.ExecAction("exec_start", request.Cmd), ("execID", exec.Id));
         return process;
     }
 
@@ -75,6 +77,7 @@ public sealed class ExecRegistry
         exec.ExitCode = exitCode;
         exec.EndedAt = DateTimeOffset.UtcNow;
         exec.Running = false;
+        _manager.Emit(exec.ContainerId, "exec_die", ("execID", exec.Id), ("exitCode", exitCode.ToString()));
     }
 
     public ExecInspectResponse Inspect(string id)

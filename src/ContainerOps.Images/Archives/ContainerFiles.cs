@@ -34,7 +34,8 @@ public static class ContainerFiles
         return name.Length == 0 ? "/" : name;
     }
 
-    public static ContainerPathStat Stat(string root, string containerPath)
+    /// <param name="name">The name to report (default: the path's last name); for a mount point reached through its source.</param>
+    public static ContainerPathStat Stat(string root, string containerPath, string? name = null)
     {
         var hostPath = Resolve(root, containerPath);
         if (!LayerWriter.Native.LStat(hostPath, out var st)) throw NotFound(containerPath);
@@ -52,15 +53,16 @@ public static class ContainerFiles
             0x6000 => GoModeDevice,
             _ => 0u,
         };
-        return new ContainerPathStat(BaseName(containerPath), st.Size, mode, st.MTime, "");
+        return new ContainerPathStat(name ?? BaseName(containerPath), st.Size, mode, st.MTime, "");
     }
 
     /// <summary>Writes <paramref name="containerPath"/> (a file, or a directory with everything below it) as a tar whose
     /// entries start with the path's last name, as Docker's archive does.</summary>
-    public static void WriteTar(string root, string containerPath, Stream output)
+    /// <param name="name">The name of the top entry (default: the path's last name); for a mount point reached through its source.</param>
+    public static void WriteTar(string root, string containerPath, Stream output, string? name = null)
     {
         var hostPath = Resolve(root, containerPath);
-        var name = BaseName(containerPath) is "/" ? "." : BaseName(containerPath);
+        name ??= BaseName(containerPath) is "/" ? "." : BaseName(containerPath);
         using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         tar.WriteEntry(hostPath, name);
         if (Directory.Exists(hostPath)) WriteTree(tar, new DirectoryInfo(hostPath), name);

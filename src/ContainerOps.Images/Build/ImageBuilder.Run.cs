@@ -230,18 +230,7 @@ internal sealed partial class ImageBuilder
         new JsonArray(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()).ToJsonString();
 
     /// <summary>An absolute, clean container path: relative ones start at WORKDIR; '..' stops at the root.</summary>
-    private static string ContainerPath(string path, string? workingDir)
-    {
-        var full = path.StartsWith('/') ? path : (workingDir ?? "/").TrimEnd('/') + "/" + path;
-        var parts = new List<string>();
-        foreach (var c in full.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (c == ".") continue;
-            if (c == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
-            parts.Add(c);
-        }
-        return "/" + string.Join('/', parts);
-    }
+    private static string ContainerPath(string path, string? workingDir) => Core.IO.ContainerPaths.Clean(path, workingDir);
 
     /// <summary>A stage built before (by name or index) or an image, for <c>COPY --from</c> and <c>--mount from=</c>.</summary>
     private LayerSource FromSource(string from, int line, string what)

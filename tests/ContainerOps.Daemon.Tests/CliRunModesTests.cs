@@ -1,0 +1,46 @@
+using ContainerOps.TestSupport;
+
+namespace ContainerOps.Daemon.Tests;
+
+/// <summary>`containerops run`'s --cidfile, --pull, --platform and -a against a private daemon, through the built CLI.</summary>
+public class CliRunModesTests
+{
+    private static InvalidOperationException Refused(PrivateDaemon d, string args) =>
+        Assert.Throws<InvalidOperationException>(() => d.Cli(args));
+
+    [Fact]
+    public async Task CidFilePullPlatformAndAttach()
+    {
+        using var d = new PrivateDaemon();
+        using var dir = new TempDir("comodes");
+        await d.ImportBusyboxAsync("modes/busybox:1");
+        var cid = Path.Combine(dir.Path, "web.cid");
+
+        var id = d.Cli($"run -d --cidfile {cid} --name cid-web --network none modes/busybox:1 sleep 1000").Trim();
+        try
+        {
+            Assert.Equal(id, File.ReadAllText(cid));
+            var e = Refused(d, $"create --cidfile {cid} --name cid-again modes/busybox:1 true");
+            Assert.Contains("exited 125", e.Message);
+            Assert.Contains("container ID file found", e.Message);
+        }
+        finally { d.Cli("rm -f cid-web"); }
+        Assert.DoesNotContain(await d.Client.ListContainersAsync(all: true), c => c.Name.TrimStart('/') == "cid-again");
+
+        // A create that fails leaves no id file behind.
+        var failed = Path.Combine(dir.Path, "failed.cid");
+        Refused(d, $"create --cidfile {failed} modes/no-such-image:1 true");
+        Assert.False(File.Exists(failed));
+
+        Assert.Equal("local\n", d.Cli("run --rm --pull never --network none modes/busybox:1 echo local"));
+        Assert.Equal("local\n", d.Cli("run --rm --pull missing --platform linux/amd64 --network none modes/busybox:1 echo local"));
+        var platform = Refused(d, "run --rm --platform linux/arm64 --network none modes/busybox:1 true");
+        Assert.Contains("\"linux/arm64\" is not supported", platform.Message);
+        Assert.Contains("sometimes", Refused(d, "run --rm --pull sometimes modes/busybox:1 true").Message);
+        Assert.Empty(await d.Client.ListContainersAsync(all: true));
+
+        Assert.Equal("out\n", d.Cli("run --rm -a stdout --network none modes/busybox:1 sh -c \"echo out; echo err >&2\""));
+        Assert.Equal("", d.Cli("run --rm -a stderr --network none modes/busybox:1 sh -c \"echo out; echo err >&2\""));
+        Assert.Contains("--attach and --detach", Refused(d, "run -d -a stdout modes/busybox:1 true").Message);
+    }
+}
