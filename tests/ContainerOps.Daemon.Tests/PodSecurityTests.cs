@@ -101,7 +101,8 @@ public sealed class PodSecurityTests(PodSecurityTests.Node node) : IClassFixture
                 command: [{{status}}]
               - name: unconfined
                 image: pod-tests/busybox:1
-                securityContext: {seccompProfile: {type: Unconfined}}
+                securityContext:
+                  seccompProfile: {type: Unconfined}
                 command: [{{status}}]
             """);
         var plain = await LogAsync("caps", "plain");
