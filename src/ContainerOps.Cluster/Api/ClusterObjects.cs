@@ -43,6 +43,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         }
         EnsureKubernetesService();
         Storage.EnsureDefaultClass(this);
+        PriorityClasses.EnsureSystemClasses(this);
     }
 
     /// <summary>The API server's own service, default/kubernetes, at the service range's first address (HTTPS on 443).</summary>
@@ -87,6 +88,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         else meta.Remove("generation");
         Defaults.Apply(kind, obj, creating: true);
         Storage.Admit(Store, kind, obj);
+        PriorityClasses.Admit(Store, kind, obj);
         if (Validation.Validate(kind, obj, null) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
         var admission = Admit(kind, obj, null);
         if (dryRun) { admission.Rollback(); return obj; }

@@ -10,6 +10,7 @@ internal static class Defaults
     public static void Apply(ResourceKind kind, JsonObject o, bool creating)
     {
         Storage.ApplyDefaults(kind, o, creating);
+        PriorityClasses.ApplyDefaults(kind, o);
         var spec = o["spec"] as JsonObject;
         switch (kind.Kind)
         {

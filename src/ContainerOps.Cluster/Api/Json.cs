@@ -89,5 +89,12 @@ internal sealed partial class NodeContext : JsonSerializerContext;
 [JsonSerializable(typeof(V1Lease))]
 [JsonSerializable(typeof(V1EndpointSlice))]
 [JsonSerializable(typeof(Eventsv1Event))]
+[JsonSerializable(typeof(V1Role))]
+[JsonSerializable(typeof(V1RoleBinding))]
+[JsonSerializable(typeof(V1ClusterRole))]
+[JsonSerializable(typeof(V1ClusterRoleBinding))]
+[JsonSerializable(typeof(V1Ingress))]
+[JsonSerializable(typeof(V1IngressClass))]
+[JsonSerializable(typeof(V1PriorityClass))]
 [JsonSerializable(typeof(V1StorageClass))]
 internal sealed partial class ModelsContext : JsonSerializerContext;

@@ -74,6 +74,15 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
         K(ModelsContext.Default.Eventsv1Event, "events.k8s.io", "v1", "events", "Event", true, false, "ev"),
         K(ModelsContext.Default.V1StorageClass, "storage.k8s.io", "v1", "storageclasses", "StorageClass", false, false, "sc"),
+        // Stored so that manifests and charts apply; roles are not enforced (every client holds the administrator's
+        // certificate) and no ingress controller runs yet.
+        K(ModelsContext.Default.V1Role, "rbac.authorization.k8s.io", "v1", "roles", "Role", true, false),
+        K(ModelsContext.Default.V1RoleBinding, "rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, false),
+        K(ModelsContext.Default.V1ClusterRole, "rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, false),
+        K(ModelsContext.Default.V1ClusterRoleBinding, "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, false),
+        K(ModelsContext.Default.V1Ingress, "networking.k8s.io", "v1", "ingresses", "Ingress", true, true, "ing"),
+        K(ModelsContext.Default.V1IngressClass, "networking.k8s.io", "v1", "ingressclasses", "IngressClass", false, false),
+        K(ModelsContext.Default.V1PriorityClass, "scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false, false, "pc"),
     ];
 
     /// <summary>autoscaling/v1 HorizontalPodAutoscalers, converted to and from the stored autoscaling/v2 ones; listed
@@ -109,6 +118,7 @@ public static class ResourceKinds
     public static ResourceKind DaemonSet { get; } = All.First(k => k.Kind == "DaemonSet");
     public static ResourceKind ControllerRevision { get; } = All.First(k => k.Kind == "ControllerRevision");
     public static ResourceKind PersistentVolumeClaim { get; } = All.First(k => k.Kind == "PersistentVolumeClaim");
+    public static ResourceKind PriorityClass { get; } = All.First(k => k.Kind == "PriorityClass");
     public static ResourceKind PersistentVolume { get; } = All.First(k => k.Kind == "PersistentVolume");
     public static ResourceKind StorageClass { get; } = All.First(k => k.Kind == "StorageClass");
 

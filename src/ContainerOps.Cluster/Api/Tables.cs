@@ -144,6 +144,30 @@ public static class Tables
             new("AllowVolumeExpansion", "string", (o, _) => o["allowVolumeExpansion"] is JsonValue v && v.TryGetValue<bool>(out var b) && b ? "true" : "false"),
             AgeColumn,
         ],
+        ["Ingress"] =
+        [
+            NameColumn,
+            new("Class", "string", (o, _) => Json.Str(o["spec"]?["ingressClassName"]) ?? "<none>"),
+            new("Hosts", "string", (o, _) => (o["spec"]?["rules"] as JsonArray)?.OfType<JsonObject>().Select(r => Json.Str(r["host"]) ?? "*")
+                .DefaultIfEmpty("*").Aggregate((a, b) => a + "," + b)),
+            new("Address", "string", (o, _) => (o["status"]?["loadBalancer"]?["ingress"] as JsonArray)?.OfType<JsonObject>()
+                .Select(i => Json.Str(i["ip"]) ?? Json.Str(i["hostname"])).OfType<string>().DefaultIfEmpty("").Aggregate((a, b) => a + "," + b) ?? ""),
+            new("Ports", "string", (o, _) => o["spec"]?["tls"] is JsonArray { Count: > 0 } ? "80, 443" : "80"),
+            AgeColumn,
+        ],
+        ["IngressClass"] = [NameColumn, new("Controller", "string", (o, _) => Json.Str(o["spec"]?["controller"])), new("Parameters", "string", (o, _) => "<none>"), AgeColumn],
+        ["PriorityClass"] =
+        [
+            NameColumn,
+            new("Value", "integer", (o, _) => o["value"]?.GetValue<long>() ?? 0),
+            new("Global-Default", "boolean", (o, _) => o["globalDefault"]?.GetValue<bool>() == true),
+            AgeColumn,
+            new("PreemptionPolicy", "string", (o, _) => Json.Str(o["preemptionPolicy"]) ?? "PreemptLowerPriority"),
+        ],
+        ["Role"] = [NameColumn, new("Created At", "string", (o, _) => Json.Str(o["metadata"]?["creationTimestamp"]))],
+        ["ClusterRole"] = [NameColumn, new("Created At", "string", (o, _) => Json.Str(o["metadata"]?["creationTimestamp"]))],
+        ["RoleBinding"] = [NameColumn, new("Role", "string", (o, _) => $"{Json.Str(o["roleRef"]?["kind"])}/{Json.Str(o["roleRef"]?["name"])}"), AgeColumn],
+        ["ClusterRoleBinding"] = [NameColumn, new("Role", "string", (o, _) => $"{Json.Str(o["roleRef"]?["kind"])}/{Json.Str(o["roleRef"]?["name"])}"), AgeColumn],
     };
 
     /// <summary>The printer's TARGETS: "cpu: 20%/50%" per resource metric (current "<unknown>" until measured), at most

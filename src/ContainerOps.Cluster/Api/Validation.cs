@@ -60,6 +60,9 @@ public static partial class Validation
             {
                 "Namespace" => Dns1123LabelError(name),
                 "Service" => Dns1035LabelError(name),
+                // Role names are path segments ("system:aggregate-to-edit"), as the API server checks them.
+                "Role" or "ClusterRole" or "RoleBinding" or "ClusterRoleBinding" => name is "." or ".." ? "may not be '.' or '..'"
+                    : name.IndexOfAny(['/', '%']) >= 0 ? "may not contain '/' or '%'" : null,
                 _ => Dns1123SubdomainError(name),
             };
             if (why is not null) errors.Add(FieldError.Invalid("metadata.name", name, why));
@@ -78,6 +81,7 @@ public static partial class Validation
         }
 
         Storage.Validate(kind, o, old, errors);
+        PriorityClasses.Validate(kind, o, old, errors);
         var spec = o["spec"] as JsonObject;
         switch (kind.Kind)
         {
