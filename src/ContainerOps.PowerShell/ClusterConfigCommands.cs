@@ -55,7 +55,7 @@ public abstract class ClusterDataCmdlet : ContainerOpsCmdlet
     protected void Write(JsonObject body)
     {
         var meta = new JsonObject { ["name"] = Name, ["namespace"] = Namespace };
-        if (Label is { Count: > 0 }) meta["labels"] = new JsonObject(Label.Cast<DictionaryEntry>().Select(e => KeyValuePair.Create(e.Key.ToString()!, (JsonNode?)(e.Value?.ToString() ?? ""))));
+        if (Label is { Count: > 0 }) meta["labels"] = ClusterLabels.ToJson(Label);
         body["metadata"] = meta;
         if (!ShouldProcess($"{Namespace}/{Name}", Force ? $"Create or replace {Kind}" : $"Create {Kind}")) return;
         try
@@ -182,7 +182,7 @@ public sealed class ClusterEventInfo
 
     public static ClusterEventInfo From(JsonObject e)
     {
-        string S(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
+        string S(JsonNode? n) => DeploymentInfo.S(n) ?? "";
         DateTime T(JsonNode? n) => DateTime.TryParse(S(n), null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var t) ? t : DateTime.MinValue;
         var involved = e["involvedObject"];
         var last = T(e["lastTimestamp"]);
@@ -291,7 +291,7 @@ public sealed class NewClusterNamespaceCommand : ContainerOpsCmdlet
         {
             if (!ShouldProcess(name, "Create namespace")) continue;
             var meta = new JsonObject { ["name"] = name };
-            if (Label is { Count: > 0 }) meta["labels"] = new JsonObject(Label.Cast<DictionaryEntry>().Select(e => KeyValuePair.Create(e.Key.ToString()!, (JsonNode?)(e.Value?.ToString() ?? ""))));
+            if (Label is { Count: > 0 }) meta["labels"] = ClusterLabels.ToJson(Label);
             var body = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = meta };
             try { WriteObject(ClusterNamespaceInfo.From(Run(ct => Namespaces.CreateAsync(Client, null, body, ct)))); }
             catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }

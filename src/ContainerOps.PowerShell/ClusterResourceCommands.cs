@@ -41,7 +41,7 @@ public sealed class ClusterResource
         };
     }
 
-    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    private static string? Str(JsonNode? n) => DeploymentInfo.S(n);
 }
 
 /// <summary>The kinds the cluster serves, for -Kind: asked of the API's discovery, which a cmdlet does once.</summary>
@@ -298,7 +298,7 @@ public sealed class SetClusterResourceCommand : ClusterResourceCmdlet
         static string Show(JsonNode? n) => n is null ? "(none)" : n.ToJsonString() is { Length: <= 40 } s ? s : n.ToJsonString()[..37] + "...";
     }
 
-    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    private static string? Str(JsonNode? n) => DeploymentInfo.S(n);
 }
 
 /// <summary>Removes cluster objects of any kind (`kubectl delete KIND NAME`). Dependents go after their owner

@@ -294,6 +294,13 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
 
 /// <summary>-Name as the Get- cmdlets of cluster objects take it: names or wildcards. A plain name that matches nothing
 /// is an error (ObjectNotFound, "{Kind}NotFound"); a wildcard that matches nothing is not.</summary>
+/// <summary>-Label of the cmdlets that make cluster objects: a hashtable as metadata.labels.</summary>
+internal static class ClusterLabels
+{
+    public static System.Text.Json.Nodes.JsonObject ToJson(System.Collections.Hashtable labels) =>
+        new(labels.Keys.Cast<object>().Select(k => KeyValuePair.Create(k.ToString()!, (System.Text.Json.Nodes.JsonNode?)(labels[k]?.ToString() ?? ""))));
+}
+
 internal static class NameFilter
 {
     public static IEnumerable<T> Select<T>(Cmdlet cmdlet, string[]? names, IEnumerable<T> items, Func<T, string> nameOf, string kind, string where)

@@ -326,7 +326,7 @@ public sealed class SetClusterServiceCommand : ContainerOpsCmdlet
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
             ["spec"] = spec,
         };
-        if (Label is { Count: > 0 }) service["metadata"]!["labels"] = Labels(Label);
+        if (Label is { Count: > 0 }) service["metadata"]!["labels"] = ClusterLabels.ToJson(Label);
         if (selector is { Count: > 0 }) spec["selector"] = new JsonObject(selector.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
         if (ports.Count > 0) spec["ports"] = new JsonArray(ports.Select(p => (JsonNode?)p).ToArray());
         Apply(spec, type);
@@ -358,7 +358,7 @@ public sealed class SetClusterServiceCommand : ContainerOpsCmdlet
                 var meta = s["metadata"]!.AsObject();
                 var labels = meta["labels"] as JsonObject;
                 if (labels is null) { labels = []; meta["labels"] = labels; }
-                foreach (var (k, v) in Labels(Label)) labels[k] = v?.DeepClone();
+                foreach (var (k, v) in ClusterLabels.ToJson(Label)) labels[k] = v?.DeepClone();
             }
             Apply(spec, Type ?? (ExternalName is not null ? "ExternalName" : ServiceInfo.S(spec["type"]) ?? "ClusterIP"));
         }, ct));
@@ -397,9 +397,6 @@ public sealed class SetClusterServiceCommand : ContainerOpsCmdlet
         }
         if (ExternalTrafficPolicy is not null) spec["externalTrafficPolicy"] = ExternalTrafficPolicy;
     }
-
-    private static JsonObject Labels(Hashtable labels) =>
-        new(labels.Keys.Cast<object>().Select(k => KeyValuePair.Create(k.ToString()!, (JsonNode?)(labels[k]?.ToString() ?? ""))));
 
     /// <summary>The service as written, with its endpoints as they are now.</summary>
     private ServiceInfo Info(JsonObject service)

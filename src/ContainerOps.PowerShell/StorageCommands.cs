@@ -130,7 +130,7 @@ public sealed class NewPersistentVolumeClaimCommand : ContainerOpsCmdlet
         if (!ShouldProcess($"{Namespace}/{Name}", $"Create claim of {Size}")) return;
         var meta = new JsonObject { ["name"] = Name };
         if (Label is { Count: > 0 })
-            meta["labels"] = new JsonObject(Label.Keys.Cast<object>().Select(k => KeyValuePair.Create(k.ToString()!, (JsonNode?)JsonValue.Create(Label[k]?.ToString() ?? ""))));
+            meta["labels"] = ClusterLabels.ToJson(Label);
         var spec = new JsonObject
         {
             ["accessModes"] = new JsonArray(AccessMode.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
