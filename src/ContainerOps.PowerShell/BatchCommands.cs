@@ -8,7 +8,7 @@ using ContainerOps.Core.Api;
 namespace ContainerOps.PowerShell;
 
 /// <summary>A cluster job (batch/v1 Job) as the cmdlets show it, with kubectl's STATUS, COMPLETIONS and DURATION.</summary>
-public sealed class ClusterJobInfo
+public sealed class ClusterJobInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -66,7 +66,7 @@ public sealed class ClusterJobInfo
 }
 
 /// <summary>A cron job (batch/v1 CronJob) as the cmdlets show it, with kubectl's columns.</summary>
-public sealed class CronJobInfo
+public sealed class CronJobInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -123,7 +123,7 @@ internal static class JobTemplates
 /// <example><code>Get-ClusterJob -CronJob nightly | Where-Object Status -eq Failed</code>The failed runs of a cron job.</example>
 [Cmdlet(VerbsCommon.Get, "ClusterJob", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(ClusterJobInfo))]
-public sealed class GetClusterJobCommand : ContainerOpsCmdlet
+public sealed class GetClusterJobCommand : GetClusterObjectsCommand<ClusterJobInfo>
 {
     /// <summary>Job names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -131,33 +131,16 @@ public sealed class GetClusterJobCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(ClusterJobNameCompleter))]
     public string[]? Name { get; set; }
 
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Jobs of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    /// <summary>A label selector: app=report,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
     /// <summary>Only the jobs this cron job started.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(CronJobNameCompleter))]
     public string? CronJob { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        List<JsonObject> items;
-        try { items = Run(ct => Client.ListJobsAsync(AllNamespaces ? null : Namespace, Selector, ct)); }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var shown = items.Select(ClusterJobInfo.From)
-            .Where(j => CronJob is null || string.Equals(j.CronJob, CronJob, StringComparison.Ordinal))
-            .OrderBy(j => j.Namespace, StringComparer.Ordinal).ThenBy(j => j.Name, StringComparer.Ordinal);
-        foreach (var j in NameFilter.Select(this, Name, shown, j => j.Name, "ClusterJob", $"in namespace {Namespace}")) WriteObject(j);
-    }
+    private protected override string[]? Names => Name;
+    private protected override string KindName => "ClusterJob";
+    private protected override async Task<IEnumerable<ClusterJobInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListJobsAsync(ns, Selector, ct)).Select(ClusterJobInfo.From)
+            .Where(j => CronJob is null || string.Equals(j.CronJob, CronJob, StringComparison.Ordinal));
 }
 
 /// <summary>
@@ -353,7 +336,7 @@ public sealed class RemoveClusterJobCommand : ClusterJobTargetCmdlet
 /// <example><code>Get-CronJob</code>The cron jobs of the default namespace.</example>
 [Cmdlet(VerbsCommon.Get, "CronJob", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(CronJobInfo))]
-public sealed class GetCronJobCommand : ContainerOpsCmdlet
+public sealed class GetCronJobCommand : GetClusterObjectsCommand<CronJobInfo>
 {
     /// <summary>Cron job names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -361,25 +344,10 @@ public sealed class GetCronJobCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(CronJobNameCompleter))]
     public string[]? Name { get; set; }
 
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Cron jobs of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    [Parameter]
-    public string? Selector { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        List<JsonObject> items;
-        try { items = Run(ct => Client.ListCronJobsAsync(AllNamespaces ? null : Namespace, Selector, ct)); }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var shown = items.Select(CronJobInfo.From).OrderBy(c => c.Namespace, StringComparer.Ordinal).ThenBy(c => c.Name, StringComparer.Ordinal);
-        foreach (var c in NameFilter.Select(this, Name, shown, c => c.Name, "CronJob", $"in namespace {Namespace}")) WriteObject(c);
-    }
+    private protected override string[]? Names => Name;
+    private protected override string KindName => "CronJob";
+    private protected override async Task<IEnumerable<CronJobInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListCronJobsAsync(ns, Selector, ct)).Select(CronJobInfo.From);
 }
 
 /// <summary>
@@ -598,18 +566,14 @@ public sealed class RemoveCronJobCommand : CronJobTargetCmdlet
     }
 }
 
-public sealed class ClusterJobNameCompleter : IArgumentCompleter
+public sealed class ClusterJobNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListJobsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            j => [(ClusterJobInfo.S(j["metadata"]?["name"]) ?? "", ClusterJobInfo.From(j).Status)], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListJobsAsync(ns, null, ct);
+    private protected override string Tip(JsonObject o) => ClusterJobInfo.From(o).Status;
 }
 
-public sealed class CronJobNameCompleter : IArgumentCompleter
+public sealed class CronJobNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListCronJobsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            c => [(ClusterJobInfo.S(c["metadata"]?["name"]) ?? "", ClusterJobInfo.S(c["spec"]?["schedule"]) ?? "")], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListCronJobsAsync(ns, null, ct);
+    private protected override string Tip(JsonObject o) => ClusterJobInfo.S(o["spec"]?["schedule"]) ?? "";
 }

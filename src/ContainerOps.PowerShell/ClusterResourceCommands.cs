@@ -9,7 +9,7 @@ namespace ContainerOps.PowerShell;
 
 /// <summary>Any cluster object, as Get-ClusterResource lists it: its kind, name, namespace and labels, and the whole
 /// object as the API has it (<see cref="Json"/>), which Set-ClusterResource takes back.</summary>
-public sealed class ClusterResource
+public sealed class ClusterResource : IClusterObjectInfo
 {
     public string Kind { get; init; } = "";
     public string ApiVersion { get; init; } = "";
@@ -67,7 +67,7 @@ internal sealed class ClusterKindCompleter : IArgumentCompleter
 /// <example><code>Get-ClusterResource deploy web | Set-ClusterResource -ServerSide</code>Applies web back as it is, server-side.</example>
 [Cmdlet(VerbsCommon.Get, "ClusterResource", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(ClusterResource))]
-public sealed class GetClusterResourceCommand : ClusterResourceCmdlet
+public sealed class GetClusterResourceCommand : GetClusterObjectsCommand<ClusterResource>
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -79,38 +79,26 @@ public sealed class GetClusterResourceCommand : ClusterResourceCmdlet
     [SupportsWildcards]
     public string[]? Name { get; set; }
 
-    /// <summary>The namespace of namespaced kinds (ignored for the others).</summary>
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
+    private List<ClusterResourceType>? _types; // discovered once for all the kinds a pipeline brings
+    private ClusterResourceType? _type;
 
-    /// <summary>Objects of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
+    private protected override string[]? Names => Name;
+    private protected override string KindName => _type?.Kind ?? Kind;
+    private protected override string Scope => _type is { Namespaced: false } ? "in the cluster" : base.Scope;
+    private protected override bool ListFailureTerminates => false; // an unknown kind is one bad input
 
-    /// <summary>A label selector: app=web,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
-    protected override void ProcessRecord()
+    private protected override async Task<IEnumerable<ClusterResource>> ListAsync(string? ns, CancellationToken ct)
     {
-        List<JsonObject> items;
-        ClusterResourceType type;
-        try
-        {
-            type = TypeOf(Kind);
-            items = Run(ct => ClusterResources.ListAsync(Client, type, AllNamespaces || !type.Namespaced ? null : Namespace, Selector, ct));
-        }
-        catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); return; }
-        var shown = items.Select(i =>
+        _types ??= await ClusterResources.DiscoverAsync(Client, ct);
+        var type = _type = ClusterResources.Resolve(_types, Kind);
+        var items = await ClusterResources.ListAsync(Client, type, type.Namespaced ? ns : null, Selector, ct);
+        return items.Select(i =>
         {
             // Lists leave kind and apiVersion out of their items.
             i["kind"] ??= type.Kind;
             i["apiVersion"] ??= type.ApiVersion;
             return ClusterResource.From(i);
-        }).OrderBy(r => r.Namespace, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal);
-        foreach (var r in NameFilter.Select(this, Name, shown, r => r.Name, type.Kind, type.Namespaced && !AllNamespaces ? $"in namespace {Namespace}" : "in the cluster"))
-            WriteObject(r);
+        });
     }
 }
 

@@ -7,7 +7,7 @@ using ContainerOps.Core.Api;
 namespace ContainerOps.PowerShell;
 
 /// <summary>A deployment as the cmdlets show it, with kubectl's READY, UP-TO-DATE and AVAILABLE.</summary>
-public sealed class DeploymentInfo
+public sealed class DeploymentInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -71,7 +71,7 @@ public sealed class DeploymentRevision
 /// <example><code>Get-Deployment web | Wait-Deployment</code>Waits for web's rollout.</example>
 [Cmdlet(VerbsCommon.Get, "Deployment", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(DeploymentInfo))]
-public sealed class GetDeploymentCommand : ContainerOpsCmdlet
+public sealed class GetDeploymentCommand : GetClusterObjectsCommand<DeploymentInfo>
 {
     /// <summary>Deployment names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -79,26 +79,10 @@ public sealed class GetDeploymentCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(DeploymentNameCompleter))]
     public string[]? Name { get; set; }
 
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Deployments of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    /// <summary>A label selector: app=web,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        List<JsonObject> items;
-        try { items = Run(ct => Client.ListDeploymentsAsync(AllNamespaces ? null : Namespace, Selector, ct)); }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var shown = items.Select(DeploymentInfo.From).OrderBy(d => d.Namespace, StringComparer.Ordinal).ThenBy(d => d.Name, StringComparer.Ordinal);
-        foreach (var d in NameFilter.Select(this, Name, shown, d => d.Name, "Deployment", $"in namespace {Namespace}")) WriteObject(d);
-    }
+    private protected override string[]? Names => Name;
+    private protected override string KindName => "Deployment";
+    private protected override async Task<IEnumerable<DeploymentInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListDeploymentsAsync(ns, Selector, ct)).Select(DeploymentInfo.From);
 }
 
 /// <summary>
@@ -509,10 +493,8 @@ public sealed class RestartDeploymentCommand : DeploymentTargetCmdlet
 }
 
 /// <summary>Completes deployment names of the default namespace (or the one bound).</summary>
-public sealed class DeploymentNameCompleter : IArgumentCompleter
+public sealed class DeploymentNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListDeploymentsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            d => [(d["metadata"]?["name"]?.GetValue<string>() ?? "", DeploymentInfo.From(d).Ready)], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListDeploymentsAsync(ns, null, ct);
+    private protected override string Tip(JsonObject d) => DeploymentInfo.From(d).Ready;
 }

@@ -7,7 +7,7 @@ using ContainerOps.Core.Api;
 namespace ContainerOps.PowerShell;
 
 /// <summary>A pod as the cmdlets show it, with kubectl's READY, STATUS and RESTARTS worked out.</summary>
-public sealed class PodInfo
+public sealed class PodInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -63,7 +63,7 @@ public sealed class PodInfo
 /// <example><code>Get-Pod web-* | Remove-Pod -Force</code>Removes the pods whose names start with web-.</example>
 [Cmdlet(VerbsCommon.Get, "Pod", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(PodInfo))]
-public sealed class GetPodCommand : ContainerOpsCmdlet
+public sealed class GetPodCommand : GetClusterObjectsCommand<PodInfo>
 {
     /// <summary>Pod names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -71,30 +71,14 @@ public sealed class GetPodCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(PodNameCompleter))]
     public string[]? Name { get; set; }
 
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Pods of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    /// <summary>A label selector: app=web,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
     /// <summary>A field selector: status.phase=Running, spec.nodeName=node1.</summary>
     [Parameter]
     public string? FieldSelector { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        List<JsonObject> pods;
-        try { pods = Run(ct => Client.ListPodsAsync(AllNamespaces ? null : Namespace, Selector, FieldSelector, ct)); }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var shown = pods.Select(PodInfo.From).OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal);
-        foreach (var pod in NameFilter.Select(this, Name, shown, p => p.Name, "Pod", $"in namespace {Namespace}")) WriteObject(pod);
-    }
+    private protected override string[]? Names => Name;
+    private protected override string KindName => "Pod";
+    private protected override async Task<IEnumerable<PodInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListPodsAsync(ns, Selector, FieldSelector, ct)).Select(PodInfo.From);
 }
 
 /// <summary>Runs a pod on the node: from -Name and -Image (with -Command, -Port, -Env, -Label), or from a manifest
@@ -398,10 +382,8 @@ internal static class PodWaiter
 }
 
 /// <summary>Completes pod names of the default namespace (or the one bound).</summary>
-public sealed class PodNameCompleter : IArgumentCompleter
+public sealed class PodNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListPodsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, null, ct),
-            p => [(p["metadata"]?["name"]?.GetValue<string>() ?? "", p["status"]?["phase"]?.GetValue<string>() ?? "")], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListPodsAsync(ns, null, null, ct);
+    private protected override string Tip(JsonObject o) => o["status"]?["phase"]?.GetValue<string>() ?? "";
 }

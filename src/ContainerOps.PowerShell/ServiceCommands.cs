@@ -9,7 +9,7 @@ namespace ContainerOps.PowerShell;
 
 /// <summary>A service as the cmdlets show it: kubectl's TYPE, CLUSTER-IP, EXTERNAL-IP and PORT(S), and how many ready
 /// endpoints it has.</summary>
-public sealed class ServiceInfo
+public sealed class ServiceInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -112,7 +112,7 @@ public sealed class EndpointInfo
 /// <example><code>Get-ClusterService web | Get-ClusterEndpoint</code>The pods behind web.</example>
 [Cmdlet(VerbsCommon.Get, "ClusterService", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(ServiceInfo))]
-public sealed class GetClusterServiceCommand : ContainerOpsCmdlet
+public sealed class GetClusterServiceCommand : GetClusterObjectsCommand<ServiceInfo>
 {
     /// <summary>Service names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -120,33 +120,17 @@ public sealed class GetClusterServiceCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(ServiceNameCompleter))]
     public string[]? Name { get; set; }
 
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Services of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    /// <summary>A label selector on the services' own labels: app=web,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
-    protected override void ProcessRecord()
+    /// <summary>Each service with the endpoint slices that name it.</summary>
+    private static IEnumerable<ServiceInfo> ShowAll(List<JsonObject> services, List<JsonObject> slices)
     {
-        List<JsonObject> services, slices;
-        var ns = AllNamespaces ? null : Namespace;
-        try
-        {
-            services = Run(ct => Client.ListServicesAsync(ns, Selector, ct));
-            slices = Run(ct => Client.ListEndpointSlicesAsync(ns, null, ct));
-        }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
         var slicesByService = slices.ToLookup(s => $"{ServiceInfo.S(s["metadata"]?["namespace"])}/{ServiceInfo.S(s["metadata"]?["labels"]?["kubernetes.io/service-name"])}");
-        var shown = services.Select(s => ServiceInfo.From(s, slicesByService[$"{ServiceInfo.S(s["metadata"]?["namespace"])}/{ServiceInfo.S(s["metadata"]?["name"])}"]))
-            .OrderBy(s => s.Namespace, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal);
-        foreach (var s in NameFilter.Select(this, Name, shown, s => s.Name, "Service", $"in namespace {Namespace}")) WriteObject(s);
+        return services.Select(s => ServiceInfo.From(s, slicesByService[$"{ServiceInfo.S(s["metadata"]?["namespace"])}/{ServiceInfo.S(s["metadata"]?["name"])}"]));
     }
+
+    private protected override string[]? Names => Name;
+    private protected override string KindName => "Service";
+    private protected override async Task<IEnumerable<ServiceInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        ShowAll(await Client.ListServicesAsync(ns, Selector, ct), await Client.ListEndpointSlicesAsync(ns, null, ct));
 }
 
 /// <summary>
@@ -552,10 +536,8 @@ public abstract class ServiceTargetCmdlet : ContainerOpsCmdlet
 }
 
 /// <summary>Completes service names of the default namespace (or the one bound).</summary>
-public sealed class ServiceNameCompleter : IArgumentCompleter
+public sealed class ServiceNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListServicesAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            s => [(ServiceInfo.S(s["metadata"]?["name"]) ?? "", $"{ServiceInfo.S(s["spec"]?["type"]) ?? "ClusterIP"} {ServiceInfo.S(s["spec"]?["clusterIP"])}")], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListServicesAsync(ns, null, ct);
+    private protected override string Tip(JsonObject o) => $"{ServiceInfo.S(o["spec"]?["type"]) ?? "ClusterIP"} {ServiceInfo.S(o["spec"]?["clusterIP"])}";
 }

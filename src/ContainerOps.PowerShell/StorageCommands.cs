@@ -8,7 +8,7 @@ namespace ContainerOps.PowerShell;
 
 /// <summary>A PersistentVolumeClaim as the cmdlets show it, with kubectl's STATUS, VOLUME, CAPACITY, ACCESS MODES and
 /// STORAGECLASS.</summary>
-public sealed class PersistentVolumeClaimInfo
+public sealed class PersistentVolumeClaimInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -59,7 +59,7 @@ public sealed class PersistentVolumeClaimInfo
 /// <example><code>Get-PersistentVolumeClaim -AllNamespaces | Where-Object Status -ne Bound</code>Claims still waiting for a volume.</example>
 [Cmdlet(VerbsCommon.Get, "PersistentVolumeClaim", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(PersistentVolumeClaimInfo))]
-public sealed class GetPersistentVolumeClaimCommand : ContainerOpsCmdlet
+public sealed class GetPersistentVolumeClaimCommand : GetClusterObjectsCommand<PersistentVolumeClaimInfo>
 {
     /// <summary>Claim names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -67,26 +67,10 @@ public sealed class GetPersistentVolumeClaimCommand : ContainerOpsCmdlet
     [ArgumentCompleter(typeof(PersistentVolumeClaimNameCompleter))]
     public string[]? Name { get; set; }
 
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Claims of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    /// <summary>A label selector: app=db,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        List<JsonObject> items;
-        try { items = Run(ct => Client.ListPersistentVolumeClaimsAsync(AllNamespaces ? null : Namespace, Selector, ct)); }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var shown = items.Select(PersistentVolumeClaimInfo.From).OrderBy(c => c.Namespace, StringComparer.Ordinal).ThenBy(c => c.Name, StringComparer.Ordinal);
-        foreach (var c in NameFilter.Select(this, Name, shown, c => c.Name, "PersistentVolumeClaim", $"in namespace {Namespace}")) WriteObject(c);
-    }
+    private protected override string[]? Names => Name;
+    private protected override string KindName => "PersistentVolumeClaim";
+    private protected override async Task<IEnumerable<PersistentVolumeClaimInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListPersistentVolumeClaimsAsync(ns, Selector, ct)).Select(PersistentVolumeClaimInfo.From);
 }
 
 /// <summary>
@@ -174,10 +158,8 @@ public sealed class RemovePersistentVolumeClaimCommand : ContainerOpsCmdlet
     }
 }
 
-public sealed class PersistentVolumeClaimNameCompleter : IArgumentCompleter
+public sealed class PersistentVolumeClaimNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListPersistentVolumeClaimsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            c => [(DeploymentInfo.S(c["metadata"]?["name"]) ?? "", PersistentVolumeClaimInfo.From(c).Status)], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListPersistentVolumeClaimsAsync(ns, null, ct);
+    private protected override string Tip(JsonObject o) => PersistentVolumeClaimInfo.From(o).Status;
 }

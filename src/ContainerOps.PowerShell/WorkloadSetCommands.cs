@@ -7,7 +7,7 @@ using ContainerOps.Core.Api;
 namespace ContainerOps.PowerShell;
 
 /// <summary>A StatefulSet as the cmdlets show it, with kubectl's READY, and its revisions.</summary>
-public sealed class StatefulSetInfo
+public sealed class StatefulSetInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -59,7 +59,7 @@ public sealed class StatefulSetInfo
 }
 
 /// <summary>A DaemonSet as the cmdlets show it, with kubectl's DESIRED, CURRENT, READY, UP-TO-DATE and AVAILABLE.</summary>
-public sealed class DaemonSetInfo
+public sealed class DaemonSetInfo : IClusterObjectInfo
 {
     public string Name { get; init; } = "";
     public string Namespace { get; init; } = "";
@@ -97,44 +97,12 @@ public sealed class DaemonSetInfo
     }
 }
 
-/// <summary>What the Get- cmdlets of apps/v1 sets share: one namespace or all, a label selector, names with wildcards,
-/// sorted by namespace and name.</summary>
-public abstract class GetWorkloadSetCommand<T> : ContainerOpsCmdlet
-{
-    [Parameter(ParameterSetName = "Namespace", ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Namespace { get; set; } = "default";
-
-    /// <summary>Sets of every namespace.</summary>
-    [Parameter(ParameterSetName = "All")]
-    public SwitchParameter AllNamespaces { get; set; }
-
-    /// <summary>A label selector: app=web,tier!=cache.</summary>
-    [Parameter]
-    public string? Selector { get; set; }
-
-    private protected abstract string[]? Names { get; }
-    private protected abstract string Kind { get; }
-    private protected abstract Task<List<JsonObject>> ListAsync(string? ns, CancellationToken ct);
-    private protected abstract T Show(JsonObject o);
-    private protected abstract (string Namespace, string Name) KeyOf(T item);
-
-    protected override void ProcessRecord()
-    {
-        List<JsonObject> items;
-        try { items = Run(ct => ListAsync(AllNamespaces ? null : Namespace, ct)); }
-        catch (ContainerOpsException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); return; }
-        var shown = items.Select(Show).OrderBy(i => KeyOf(i).Namespace, StringComparer.Ordinal).ThenBy(i => KeyOf(i).Name, StringComparer.Ordinal);
-        foreach (var item in NameFilter.Select(this, Names, shown, i => KeyOf(i).Name, Kind, $"in namespace {Namespace}")) WriteObject(item);
-    }
-}
-
 /// <summary>Lists StatefulSets (`kubectl get statefulsets`): of a namespace or all, by name (wildcards) or label selector.</summary>
 /// <example><code>Get-StatefulSet</code>The StatefulSets of the default namespace: READY and AGE.</example>
 /// <example><code>Get-StatefulSet web | Set-StatefulSet -Replicas 5</code>Scales web to five pods.</example>
 [Cmdlet(VerbsCommon.Get, "StatefulSet", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(StatefulSetInfo))]
-public sealed class GetStatefulSetCommand : GetWorkloadSetCommand<StatefulSetInfo>
+public sealed class GetStatefulSetCommand : GetClusterObjectsCommand<StatefulSetInfo>
 {
     /// <summary>StatefulSet names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -143,10 +111,9 @@ public sealed class GetStatefulSetCommand : GetWorkloadSetCommand<StatefulSetInf
     public string[]? Name { get; set; }
 
     private protected override string[]? Names => Name;
-    private protected override string Kind => "StatefulSet";
-    private protected override Task<List<JsonObject>> ListAsync(string? ns, CancellationToken ct) => Client.ListStatefulSetsAsync(ns, Selector, ct);
-    private protected override StatefulSetInfo Show(JsonObject o) => StatefulSetInfo.From(o);
-    private protected override (string Namespace, string Name) KeyOf(StatefulSetInfo item) => (item.Namespace, item.Name);
+    private protected override string KindName => "StatefulSet";
+    private protected override async Task<IEnumerable<StatefulSetInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListStatefulSetsAsync(ns, Selector, ct)).Select(StatefulSetInfo.From);
 }
 
 /// <summary>Scales a StatefulSet (`kubectl scale statefulset`): its controller then adds pods in ordinal order or
@@ -184,7 +151,7 @@ public sealed class SetStatefulSetCommand : ContainerOpsCmdlet
 /// <example><code>Get-DaemonSet -AllNamespaces | Where-Object Misscheduled -gt 0</code>Sets with pods on nodes they no longer select.</example>
 [Cmdlet(VerbsCommon.Get, "DaemonSet", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(DaemonSetInfo))]
-public sealed class GetDaemonSetCommand : GetWorkloadSetCommand<DaemonSetInfo>
+public sealed class GetDaemonSetCommand : GetClusterObjectsCommand<DaemonSetInfo>
 {
     /// <summary>DaemonSet names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -193,26 +160,21 @@ public sealed class GetDaemonSetCommand : GetWorkloadSetCommand<DaemonSetInfo>
     public string[]? Name { get; set; }
 
     private protected override string[]? Names => Name;
-    private protected override string Kind => "DaemonSet";
-    private protected override Task<List<JsonObject>> ListAsync(string? ns, CancellationToken ct) => Client.ListDaemonSetsAsync(ns, Selector, ct);
-    private protected override DaemonSetInfo Show(JsonObject o) => DaemonSetInfo.From(o);
-    private protected override (string Namespace, string Name) KeyOf(DaemonSetInfo item) => (item.Namespace, item.Name);
+    private protected override string KindName => "DaemonSet";
+    private protected override async Task<IEnumerable<DaemonSetInfo>> ListAsync(string? ns, CancellationToken ct) =>
+        (await Client.ListDaemonSetsAsync(ns, Selector, ct)).Select(DaemonSetInfo.From);
 }
 
 /// <summary>Completes StatefulSet names of the default namespace (or the one bound).</summary>
-public sealed class StatefulSetNameCompleter : IArgumentCompleter
+public sealed class StatefulSetNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListStatefulSetsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            s => [(s["metadata"]?["name"]?.GetValue<string>() ?? "", StatefulSetInfo.From(s).Ready)], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListStatefulSetsAsync(ns, null, ct);
+    private protected override string Tip(JsonObject o) => StatefulSetInfo.From(o).Ready;
 }
 
 /// <summary>Completes DaemonSet names of the default namespace (or the one bound).</summary>
-public sealed class DaemonSetNameCompleter : IArgumentCompleter
+public sealed class DaemonSetNameCompleter : ClusterNameCompleter
 {
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        Completion.Query<JsonObject>(async (client, ct) => await client.ListDaemonSetsAsync(fakeBoundParameters["Namespace"] as string ?? "default", null, ct),
-            d => [(d["metadata"]?["name"]?.GetValue<string>() ?? "", $"{DaemonSetInfo.From(d).Ready}/{DaemonSetInfo.From(d).Desired} ready")], wordToComplete);
+    private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListDaemonSetsAsync(ns, null, ct);
+    private protected override string Tip(JsonObject o) => $"{DaemonSetInfo.From(o).Ready}/{DaemonSetInfo.From(o).Desired} ready";
 }

@@ -78,7 +78,9 @@ public class HelpTests
         XElement Param(CommandParameterInfo p, bool inSyntax)
         {
             var prop = c.ImplementingType.GetProperty(p.Name)!;
-            var doc = members.GetValueOrDefault($"P:{prop.DeclaringType!.FullName}.{p.Name}");
+            // A property of a generic base (GetClusterObjectsCommand<T>) is documented under the open type: Name`1.
+            var declaring = prop.DeclaringType!.IsGenericType ? prop.DeclaringType.GetGenericTypeDefinition() : prop.DeclaringType;
+            var doc = members.GetValueOrDefault($"P:{declaring.FullName}.{p.Name}");
             var pipeline = p.ValueFromPipeline && p.ValueFromPipelineByPropertyName ? "True (ByValue, ByPropertyName)"
                 : p.ValueFromPipeline ? "True (ByValue)" : p.ValueFromPipelineByPropertyName ? "True (ByPropertyName)" : "False";
             var isSwitch = p.ParameterType == typeof(SwitchParameter);
