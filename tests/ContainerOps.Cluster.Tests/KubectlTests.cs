@@ -191,6 +191,34 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ExplainShowsTheFieldsAndTypesOfAKindAndOfAPathIntoIt()
+    {
+        var spec = _server.Ok("explain", "deployment.spec");
+        Assert.Contains("GROUP:      apps", spec);
+        Assert.Contains("FIELD: spec <DeploymentSpec>", spec);
+        Assert.Matches(@"replicas\s+<integer>", spec);
+        Assert.Matches(@"template\s+<PodTemplateSpec>", spec);
+        Assert.Matches(@"strategy\s+<DeploymentStrategy>", spec);
+        // Deeper: lists of a type, maps, an int-or-string, a quantity.
+        Assert.Matches(@"containers\s+<\[\]Container>", _server.Ok("explain", "pods.spec"));
+        Assert.Matches(@"nodeSelector\s+<map\[string\]string>", _server.Ok("explain", "pods.spec"));
+        Assert.Matches(@"maxSurge\s+<IntOrString>", _server.Ok("explain", "deploy.spec.strategy.rollingUpdate"));
+        Assert.Matches(@"port\s+<IntOrString>", _server.Ok("explain", "pod.spec.containers.livenessProbe.httpGet"));
+        // Fields of an embedded struct are the object's own (a probe's handler, a secret reference's name).
+        Assert.Matches(@"exec\s+<ExecAction>", _server.Ok("explain", "pod.spec.containers.livenessProbe"));
+        // Core kinds and the top of a kind.
+        var service = _server.Ok("explain", "service");
+        Assert.Contains("KIND:       Service", service);
+        Assert.Matches(@"apiVersion\s+<string>", service);
+        Assert.Matches(@"metadata\s+<ObjectMeta>", service);
+        // --recursive walks the whole tree.
+        Assert.Contains("matchLabels", _server.Ok("explain", "statefulset.spec.selector", "--recursive"));
+        var unknown = _server.Kubectl("explain", "deployment.spec.nosuchfield");
+        Assert.NotEqual(0, unknown.Exit);
+        Assert.Contains("nosuchfield", unknown.Err);
+    }
+
+    [Fact]
     public void AReplaceWithAStaleResourceVersionIsAConflict()
     {
         _server.Ok("create", "configmap", "cfg", "--from-literal=a=1");

@@ -16,6 +16,34 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     private static string S(JsonNode? n) => n?.GetValue<string>() ?? "";
 
     [Fact]
+    public async Task EveryOpenApiDocumentHasASchemaPerKindAndEveryReferenceResolves()
+    {
+        var (_, root) = await _api.GetAsync("/openapi/v3");
+        var documents = root["paths"]!.AsObject().Select(p => (Path: p.Key, Url: S(p.Value!["serverRelativeURL"]))).ToList();
+        Assert.Contains(documents, d => d.Path == "apis/apps/v1");
+        var kindsWithSchemas = 0;
+        foreach (var (path, url) in documents)
+        {
+            var (code, doc) = await _api.GetAsync(url);
+            Assert.Equal(200, code);
+            var schemas = doc["components"]!["schemas"]!.AsObject();
+            foreach (var m in System.Text.RegularExpressions.Regex.Matches(doc.ToJsonString(), "\"#/components/schemas/([^\"]+)\"").Cast<System.Text.RegularExpressions.Match>())
+                Assert.True(schemas.ContainsKey(m.Groups[1].Value), $"{path}: {m.Groups[1].Value} is referred to but not defined");
+            kindsWithSchemas += schemas.Count(s => s.Value!["x-kubernetes-group-version-kind"] is not null);
+        }
+        Assert.True(kindsWithSchemas >= 30, $"{kindsWithSchemas} kinds have schemas");
+        // A kind's schema: its type meta, its fields and where they lead.
+        var (_, apps) = await _api.GetAsync(documents.First(d => d.Path == "apis/apps/v1").Url);
+        var deployment = apps["components"]!["schemas"]!["io.k8s.api.apps.v1.Deployment"]!;
+        Assert.Equal("Deployment", S(deployment["x-kubernetes-group-version-kind"]![0]!["kind"]));
+        Assert.Equal("string", S(deployment["properties"]!["apiVersion"]!["type"]));
+        Assert.Equal("#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec", S(deployment["properties"]!["spec"]!["allOf"]![0]!["$ref"]));
+        Assert.Equal("#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", S(deployment["properties"]!["metadata"]!["allOf"]![0]!["$ref"]));
+        // The document's hash changes with the document, so clients that keep documents by hash read it again.
+        Assert.Matches("hash=[0-9A-F]{16}$", documents[0].Url);
+    }
+
+    [Fact]
     public async Task StartsWithItsNamespacesEachWithADefaultServiceAccount()
     {
         var (code, list) = await _api.GetAsync("/api/v1/namespaces");

@@ -4,8 +4,8 @@ namespace ContainerOps.Cluster.Api;
 
 /// <summary>The discovery documents (/api, /apis, /api/v1, /apis/{group}/{version}), /version, and the OpenAPI v3
 /// documents kubectl reads: per group-version, each kind's paths with its PATCH operation and its query parameters,
-/// which is how kubectl learns that the server validates fields itself (fieldValidation). Schemas are not served
-/// (so `kubectl explain` has nothing to show, and client-side apply uses kubectl's built-in patch metadata).</summary>
+/// which is how kubectl learns that the server validates fields itself (fieldValidation), and the kinds' schemas
+/// (<see cref="OpenApiSchemas"/>) that `kubectl explain` reads.</summary>
 public static class Discovery
 {
     public const string KubernetesVersion = "v1.32.0";
@@ -111,7 +111,8 @@ public static class Discovery
         foreach (var gv in ResourceKinds.Served.Select(k => (k.Group, k.Version)).Distinct())
         {
             var path = gv.Group.Length == 0 ? $"api/{gv.Version}" : $"apis/{gv.Group}/{gv.Version}";
-            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={Hash(path)}" };
+            // The hash is the document's: kubectl keeps documents by it, so a changed document is read again.
+            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={Hash(OpenApiV3(gv.Group, gv.Version)!.ToJsonString())}" };
         }
         return new JsonObject { ["paths"] = paths };
     }
@@ -150,7 +151,7 @@ public static class Discovery
         return new JsonObject
         {
             ["openapi"] = "3.0.0", ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
-            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = new JsonObject() },
+            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = OpenApiSchemas.For(kinds) },
         };
     }
 

@@ -62,4 +62,10 @@ internal static partial class Schema
         RootMessages.TryGetValue((apiVersion, kind), out var name) ? Messages[name] : null;
 
     public static Message Get(string name) => Messages[name];
+
+    /// <summary>The message name of an apiVersion and kind (core/v1.Pod), or null when it is not in the table.</summary>
+    public static string? RootName(string apiVersion, string kind) => RootMessages.GetValueOrDefault((apiVersion, kind));
+
+    /// <summary>A message's fields in declaration order, as the table has them.</summary>
+    public static IReadOnlyList<Field> FieldsOf(string name) => MessageFields[name];
 }

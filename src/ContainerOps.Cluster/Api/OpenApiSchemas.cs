@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Api.Protobuf;
+
+namespace ContainerOps.Cluster.Api;
+
+/// <summary>
+/// The OpenAPI v3 schemas of a group-version's kinds (components.schemas), for `kubectl explain`: each kind's fields,
+/// their types, and the types they hold, named as the API server names them (io.k8s.api.apps.v1.DeploymentSpec). They
+/// come from the message table the protobuf decoder uses (Protobuf/Schema.g.cs, generated from the Go types), so a
+/// field the API takes is a field explain shows. Descriptions are not carried: explain shows names and types.
+/// The PATCH operations declare no request body, so kubectl keeps computing client-side apply patches from its own
+/// compiled-in types rather than from these schemas.
+/// </summary>
+internal static class OpenApiSchemas
+{
+    /// <summary>The schemas of these kinds and of every type their fields reach.</summary>
+    public static JsonObject For(IEnumerable<ResourceKind> kinds)
+    {
+        var schemas = new JsonObject();
+        var pending = new Queue<string>();
+        var roots = new Dictionary<string, ResourceKind>();
+        foreach (var k in kinds)
+            if (Schema.RootName(k.ApiVersion, k.Kind) is { } root) { roots[root] = k; pending.Enqueue(root); }
+        var seen = new HashSet<string>(pending);
+        while (pending.TryDequeue(out var message))
+        {
+            if (message.StartsWith("io.k8s.", StringComparison.Ordinal)) { schemas[message] = Scalar(message); continue; }
+            var properties = new JsonObject();
+            if (roots.TryGetValue(message, out var kind))
+            {
+                // The wire leaves type meta to the envelope; the JSON object has it.
+                properties["apiVersion"] = new JsonObject { ["type"] = "string" };
+                properties["kind"] = new JsonObject { ["type"] = "string" };
+            }
+            AddFields(message, properties, Reached);
+            var schema = new JsonObject { ["type"] = "object", ["properties"] = properties };
+            if (kind is not null)
+                schema["x-kubernetes-group-version-kind"] = new JsonArray(new JsonObject { ["group"] = kind.Group, ["kind"] = kind.Kind, ["version"] = kind.Version });
+            schemas[NameOf(message)] = schema;
+        }
+        return schemas;
+
+        void Reached(string message)
+        {
+            if (seen.Add(message)) pending.Enqueue(message);
+        }
+    }
+
+    /// <summary>The API server's schema name of a table message: apps/v1.Deployment → io.k8s.api.apps.v1.Deployment,
+    /// meta/v1.ObjectMeta → io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta.</summary>
+    public static string NameOf(string message)
+    {
+        var (groupVersion, type) = (message[..message.IndexOf('.')], message[(message.IndexOf('.') + 1)..]);
+        var dotted = groupVersion.Replace('/', '.');
+        return groupVersion.StartsWith("meta/", StringComparison.Ordinal) ? $"io.k8s.apimachinery.pkg.apis.{dotted}.{type}" : $"io.k8s.api.{dotted}.{type}";
+    }
+
+    /// <summary>A message's fields as properties; a struct embedded inline lends its fields.</summary>
+    private static void AddFields(string message, JsonObject properties, Action<string> reached)
+    {
+        foreach (var f in Schema.FieldsOf(message))
+        {
+            if (f.Has(FieldFlags.Inline)) { AddFields(f.Message!, properties, reached); continue; }
+            var value = Value(f, reached);
+            properties[f.Json] = f.Has(FieldFlags.Map) ? new JsonObject { ["type"] = "object", ["additionalProperties"] = value }
+                : f.Has(FieldFlags.Repeated) ? new JsonObject { ["type"] = "array", ["items"] = value }
+                : value;
+        }
+    }
+
+    // Two scalar types the API server names, so explain shows <Quantity> and <IntOrString> as it does for its own.
+    private const string QuantityName = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+    private const string IntOrStringName = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
+
+    // As the API server writes them: one of two types, no single type (so explain names the type).
+    private static JsonObject Scalar(string name) => name == QuantityName
+        ? new JsonObject { ["oneOf"] = new JsonArray(new JsonObject { ["type"] = "string" }, new JsonObject { ["type"] = "number" }) }
+        : new JsonObject { ["oneOf"] = new JsonArray(new JsonObject { ["type"] = "integer" }, new JsonObject { ["type"] = "string" }), ["format"] = "int-or-string" };
+    /// <summary>A reference to a table message (apps/v1.DeploymentSpec) or to one of the named scalars.</summary>
+    private static JsonObject Named(string name, Action<string> reached)
+    {
+        reached(name);
+        var schemaName = name.StartsWith("io.k8s.", StringComparison.Ordinal) ? name : NameOf(name);
+        return new JsonObject { ["allOf"] = new JsonArray(new JsonObject { ["$ref"] = "#/components/schemas/" + schemaName }) };
+    }
+
+    private static JsonObject Value(Field f, Action<string> reached)
+    {
+        switch (f.Kind)
+        {
+            case ValueKind.Message: return Named(f.Message!, reached);
+            case ValueKind.String: return new JsonObject { ["type"] = "string" };
+            case ValueKind.Quantity: return Named(QuantityName, reached);
+            case ValueKind.Int32: return new JsonObject { ["type"] = "integer", ["format"] = "int32" };
+            case ValueKind.Int64: return new JsonObject { ["type"] = "integer", ["format"] = "int64" };
+            case ValueKind.Bool: return new JsonObject { ["type"] = "boolean" };
+            case ValueKind.Bytes: return new JsonObject { ["type"] = "string", ["format"] = "byte" };
+            case ValueKind.Time or ValueKind.MicroTime: return new JsonObject { ["type"] = "string", ["format"] = "date-time" };
+            case ValueKind.IntOrString: return Named(IntOrStringName, reached);
+            default: return new JsonObject { ["type"] = "object" }; // RawJson: any JSON document
+        }
+    }
+}
