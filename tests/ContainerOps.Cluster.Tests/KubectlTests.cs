@@ -191,6 +191,25 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public void KubectlDiscoversEveryKindFromTheAggregatedDocumentsAlone()
+    {
+        // A cold cache: kubectl asks /api and /apis for the aggregated documents and needs nothing more.
+        var (exit, output, log) = _server.Kubectl("api-resources", "-o", "wide", "-v=6");
+        Assert.True(exit == 0, log);
+        Assert.Matches(@"GET https://[^ ]+/api\?timeout=\S+ 200 OK", log);
+        Assert.Matches(@"GET https://[^ ]+/apis\?timeout=\S+ 200 OK", log);
+        Assert.DoesNotMatch(@"GET https://[^ ]+/apis/apps/v1\?", log);
+        Assert.DoesNotMatch(@"GET https://[^ ]+/api/v1\?", log);
+        Assert.Matches(@"deployments\s+deploy\s+apps/v1\s+true\s+Deployment\s+create,delete,deletecollection,get,list,patch,update,watch\s+all", output);
+        Assert.Matches(@"nodes\s+no\s+v1\s+false\s+Node", output);
+        Assert.Matches(@"horizontalpodautoscalers\s+hpa\s+autoscaling/v2\s+true", output);
+        // Subresources come along: kubectl scale finds the Scale kind, get finds the status.
+        _server.Ok("create", "deployment", "web", "--image=nginx");
+        Assert.Equal("deployment.apps/web scaled", _server.Ok("scale", "deployment", "web", "--replicas=3").Trim());
+        Assert.Equal("3", _server.Ok("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"));
+    }
+
+    [Fact]
     public void ExplainShowsTheFieldsAndTypesOfAKindAndOfAPathIntoIt()
     {
         var spec = _server.Ok("explain", "deployment.spec");

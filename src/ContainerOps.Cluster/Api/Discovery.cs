@@ -78,6 +78,86 @@ public static class Discovery
         return new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}", ["resources"] = resources };
     }
 
+    /// <summary>The aggregated discovery document's media type (apidiscovery.k8s.io/v2): every group's versions and
+    /// resources in one answer to /api or /apis, which kubectl 1.30+ asks for first and then needs no request per
+    /// group-version.</summary>
+    public const string AggregatedMediaType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+    /// <summary>Whether an Accept header lists the aggregated document (v2; v2beta1 alone gets the classic one).</summary>
+    public static bool AcceptsAggregated(string accept)
+    {
+        foreach (var range in accept.Split(','))
+        {
+            var parameters = range.Split(';', StringSplitOptions.TrimEntries).Skip(1)
+                .Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.OrdinalIgnoreCase);
+            if (parameters.GetValueOrDefault("g") == "apidiscovery.k8s.io" && parameters.GetValueOrDefault("v") == "v2"
+                && parameters.GetValueOrDefault("as") == "APIGroupDiscoveryList") return true;
+        }
+        return false;
+    }
+
+    /// <summary>The aggregated document of the core group (/api) or of the named groups (/apis), from the same
+    /// resource lists the classic documents serve.</summary>
+    /// <param name="served">Groups served beside the stored kinds' (metrics.k8s.io): name, version, resource list.</param>
+    public static JsonObject Aggregated(bool core, IEnumerable<(string Group, string Version, JsonObject Resources)> served)
+    {
+        var items = new JsonArray();
+        var groups = core ? [""] : ResourceKinds.Groups.Select(g => g.Key).ToList();
+        foreach (var group in groups)
+        {
+            var versions = new JsonArray();
+            // The preferred version first, as the group document lists them.
+            foreach (var version in ResourceKinds.Served.Where(k => k.Group == group).Select(k => k.Version).Distinct())
+                versions.Add((JsonNode)VersionDiscovery(group, version, ResourceList(group, version)!));
+            items.Add((JsonNode)new JsonObject { ["metadata"] = new JsonObject { ["name"] = group }, ["versions"] = versions });
+        }
+        if (!core)
+            foreach (var (group, version, resources) in served)
+                items.Add((JsonNode)new JsonObject
+                {
+                    ["metadata"] = new JsonObject { ["name"] = group },
+                    ["versions"] = new JsonArray(VersionDiscovery(group, version, resources)),
+                });
+        return new JsonObject { ["kind"] = "APIGroupDiscoveryList", ["apiVersion"] = "apidiscovery.k8s.io/v2", ["metadata"] = new JsonObject(), ["items"] = items };
+    }
+
+    /// <summary>One version's resources in the aggregated shape: subresources (deployments/scale) under their resource.</summary>
+    private static JsonObject VersionDiscovery(string group, string version, JsonObject resourceList)
+    {
+        var resources = new JsonArray();
+        var byName = new Dictionary<string, JsonObject>();
+        foreach (var r in resourceList["resources"]!.AsArray().OfType<JsonObject>())
+        {
+            var name = Json.Str(r["name"])!;
+            var responseKind = new JsonObject
+            {
+                ["group"] = Json.Str(r["group"]) ?? group, ["version"] = Json.Str(r["version"]) ?? version, ["kind"] = Json.Str(r["kind"]),
+            };
+            if (name.IndexOf('/') is var slash and > 0)
+            {
+                if (!byName.TryGetValue(name[..slash], out var parent)) continue;
+                ((JsonArray)parent["subresources"]!).Add((JsonNode)new JsonObject
+                {
+                    ["subresource"] = name[(slash + 1)..], ["responseKind"] = responseKind, ["verbs"] = r["verbs"]!.DeepClone(),
+                });
+                continue;
+            }
+            var resource = new JsonObject
+            {
+                ["resource"] = name, ["responseKind"] = responseKind,
+                ["scope"] = r["namespaced"]?.GetValue<bool>() == true ? "Namespaced" : "Cluster",
+                ["singularResource"] = Json.Str(r["singularName"]) is { Length: > 0 } singular ? singular : Json.Str(r["kind"])!.ToLowerInvariant(),
+                ["verbs"] = r["verbs"]!.DeepClone(),
+            };
+            if (r["shortNames"] is { } shortNames) resource["shortNames"] = shortNames.DeepClone();
+            if (r["categories"] is { } categories) resource["categories"] = categories.DeepClone();
+            resource["subresources"] = new JsonArray();
+            byName[name] = resource;
+            resources.Add((JsonNode)resource);
+        }
+        return new JsonObject { ["version"] = version, ["resources"] = resources, ["freshness"] = "Current" };
+    }
+
     /// <summary>Sent as plain bytes: the media type clients ask for has an '@', which Go's media type parser (and so
     /// kubectl's response handling) refuses in a Content-Type.</summary>
     public const string OpenApiV2ProtobufType = "application/octet-stream";

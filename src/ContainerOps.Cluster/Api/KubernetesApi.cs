@@ -71,6 +71,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 if (segments is [_, "v3", "api", var cv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3("", cv) ?? throw StatusException.PathNotFound());
                 if (segments is [_, "v3", "apis", var g, var gv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3(g, gv) ?? throw StatusException.PathNotFound());
                 throw StatusException.PathNotFound();
+            case "api" or "apis" when segments.Length == 1 && Discovery.AcceptsAggregated(ctx.Request.Headers.Accept.ToString()):
+                return WriteAsync(ctx, 200, Discovery.Aggregated(core: segments[0] == "api",
+                    Metrics is not null ? [(MetricsApi.Group, MetricsApi.Version, MetricsApi.ResourceList())] : []), Discovery.AggregatedMediaType);
             case "api":
                 if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiVersions());
                 return ResourceAsync(ctx, "", segments[1], segments[2..]);
@@ -577,11 +580,11 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         throw StatusException.BadRequest("continue key is not valid");
     }
 
-    private static async Task WriteAsync(HttpContext ctx, int code, JsonNode body)
+    private static async Task WriteAsync(HttpContext ctx, int code, JsonNode body, string contentType = "application/json")
     {
         body = ToServed(ctx, body);
         ctx.Response.StatusCode = code;
-        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentType = contentType;
         await ctx.Response.Body.WriteAsync(Json.Bytes(body), ctx.RequestAborted);
     }
 }

@@ -38,7 +38,7 @@ internal static class MetricsApi
         ["preferredVersion"] = new JsonObject { ["groupVersion"] = GroupVersion, ["version"] = Version },
     };
 
-    private static JsonObject ResourceList() => new()
+    public static JsonObject ResourceList() => new()
     {
         ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = GroupVersion,
         ["resources"] = new JsonArray(
