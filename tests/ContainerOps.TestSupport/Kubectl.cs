@@ -18,20 +18,6 @@ public static class Kubectl
         }
     }
 
-    /// <summary>Debian 12's kubectl 1.20 (package kubernetes-client), unpacked into the repository's .tools/ rather than
-    /// installed: installing it would replace the machine's /usr/bin/kubectl.</summary>
-    public static string Debian120Path
-    {
-        get
-        {
-            var repo = new DirectoryInfo(AppContext.BaseDirectory);
-            while (repo is not null && !File.Exists(System.IO.Path.Combine(repo.FullName, "ContainerOps.sln"))) repo = repo.Parent;
-            var dir = System.IO.Path.Combine(repo?.FullName ?? System.IO.Path.GetTempPath(), ".tools", "kubectl-1.20");
-            var binary = System.IO.Path.Combine(dir, "usr", "bin", "kubectl");
-            if (File.Exists(binary)) return binary;
-            Directory.CreateDirectory(dir);
-            Shell.Run("sh", $"-c \"cd {dir} && apt-get download -q kubernetes-client && dpkg -x kubernetes-client_*.deb . && rm -f kubernetes-client_*.deb\"", timeoutMs: 600_000);
-            return File.Exists(binary) ? binary : throw new InvalidOperationException($"kubernetes-client did not unpack a kubectl into {dir}");
-        }
-    }
+    /// <summary>Debian 12's kubectl 1.20 (package kubernetes-client), unpacked into .tools/.</summary>
+    public static string Debian120Path => DebianTools.Unpacked("kubernetes-client", "kubectl-1.20", "usr/bin/kubectl");
 }
