@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark 7: the daemon itself, beside dockerd and podman's API service where they run here:
-#   - memory: RSS and PSS idle after a first `ps`, and RSS after COUNT (100) containers were started and removed
+#   - memory: RSS and PSS idle after a first `ps`, and RSS after COUNT (100) containers were started and removed, each
+#     twice: once the daemon's heap is collected (2 s quiet) and once its executable's pages are handed back (30 s)
 #   - cold start: exec → first /_ping answered (median of PINGS runs), and `containerops ps` against a stopped daemon
 #     (the auto-start included) in hyperfine, whose prepare step stops the daemon; podman's `ps` (no daemon at all)
 #     beside it. dockerd has no start on demand (systemd socket activation aside), so it has no such figure.
@@ -91,15 +92,19 @@ echo "== containerops ($(du -h "$daemon_bin" | cut -f1) daemon binary)"
 co_argv=("$daemon_bin" --root "$fs/root" --run-root "$work/run" --socket "$work/run/containerops.sock" --cgroup-parent "$cgparent")
 report "containerops: exec → first _ping" "$(python3 "$work/ping.py" "$pings" "$work/run/containerops.sock" "${co_argv[@]}")"
 (cd "$work/cwd" && "$co" ps >/dev/null)   # starts the daemon
-sleep 2
+sleep 3
 dpid=$(cat "$work/run/daemon.pid")
-report "containerops: idle after a first ps" "$(mem "$dpid")"
+report "containerops: idle after a first ps (3 s: heap collected)" "$(mem "$dpid")"
+sleep 30
+report "containerops: idle after a first ps (33 s: executable's pages handed back)" "$(mem "$dpid")"
 "$co" import "$work/busybox.tar" bench:latest >/dev/null
 for i in $(seq 1 "$n"); do "$co" run -d --name "bench$i" bench sleep 3600 >/dev/null; done
 report "containerops: $n containers running" "$(mem "$dpid")"
 "$co" ps -aq | xargs -r "$co" rm -f >/dev/null
 sleep 5
 report "containerops: after $n started and removed (5 s)" "$(mem "$dpid")"
+sleep 30
+report "containerops: after $n started and removed (35 s)" "$(mem "$dpid")"
 report "containerops: peak RSS" "$(awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$dpid/status")"
 cat > "$work/stop.sh" <<SH
 #!/bin/sh
