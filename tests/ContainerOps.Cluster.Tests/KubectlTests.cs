@@ -210,6 +210,28 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public void EventsListWithKubectlsColumns()
+    {
+        _server.KubectlWithInput("""
+            apiVersion: v1
+            kind: Event
+            metadata: {name: web.1}
+            involvedObject: {kind: Pod, name: web, namespace: default, fieldPath: "spec.containers{c}"}
+            reason: BackOff
+            message: Back-off restarting failed container c
+            type: Warning
+            count: 3
+            source: {component: kubelet}
+            """, "apply", "-f", "-");
+        var table = _server.Ok("get", "events").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$", table[0].Trim());
+        Assert.Matches(@"^\S+\s+Warning\s+BackOff\s+pod/web\s+Back-off restarting failed container c$", table[1].Trim());
+        var wide = _server.Ok("get", "events", "-o", "wide").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"SUBOBJECT\s+SOURCE\s+MESSAGE\s+FIRST SEEN\s+COUNT\s+NAME$", wide[0].Trim());
+        Assert.Matches(@"spec.containers\{c\}\s+kubelet\s+Back-off restarting failed container c\s+\S+\s+3\s+web.1$", wide[1].Trim());
+    }
+
+    [Fact]
     public void ExplainShowsTheFieldsAndTypesOfAKindAndOfAPathIntoIt()
     {
         var spec = _server.Ok("explain", "deployment.spec");

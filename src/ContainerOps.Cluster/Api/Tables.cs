@@ -77,6 +77,21 @@ public static class Tables
             new("Selector", "string", (o, _) => Selector(o["spec"]?["selector"]), 1),
         ],
         ["Namespace"] = [NameColumn, new("Status", "string", (o, _) => Json.Str(o["status"]?["phase"]) ?? "Active"), AgeColumn],
+        // core/v1 and events.k8s.io/v1 events (the latter name their fields note, regarding, deprecated…), as kubectl
+        // shows them: the name only with -o wide.
+        ["Event"] =
+        [
+            new("Last Seen", "string", (o, now) => Since(o["lastTimestamp"] ?? o["deprecatedLastTimestamp"] ?? o["eventTime"] ?? o["metadata"]?["creationTimestamp"], now, "<unknown>")),
+            new("Type", "string", (o, _) => Json.Str(o["type"])),
+            new("Reason", "string", (o, _) => Json.Str(o["reason"])),
+            new("Object", "string", (o, _) => (o["involvedObject"] ?? o["regarding"]) is { } about ? $"{Json.Str(about["kind"])?.ToLowerInvariant()}/{Json.Str(about["name"])}" : ""),
+            new("Subobject", "string", (o, _) => Json.Str((o["involvedObject"] ?? o["regarding"])?["fieldPath"]) ?? "", 1),
+            new("Source", "string", (o, _) => Json.Str(o["source"]?["component"]) ?? Json.Str(o["reportingController"]) ?? Json.Str(o["reportingComponent"]) ?? "", 1),
+            new("Message", "string", (o, _) => Json.Str(o["message"]) ?? Json.Str(o["note"])),
+            new("First Seen", "string", (o, now) => Since(o["firstTimestamp"] ?? o["deprecatedFirstTimestamp"] ?? o["eventTime"], now, "<unknown>"), 1),
+            new("Count", "integer", (o, _) => Math.Max(1, Int(o["count"] ?? o["deprecatedCount"] ?? o["series"]?["count"])), 1),
+            new("Name", "string", (o, _) => Json.Str(o["metadata"]?["name"]), 1, "name"),
+        ],
         ["ConfigMap"] = [NameColumn, new("Data", "integer", (o, _) => (o["data"] as JsonObject)?.Count + (o["binaryData"] as JsonObject)?.Count ?? (o["data"] as JsonObject)?.Count ?? 0), AgeColumn],
         ["Secret"] = [NameColumn, new("Type", "string", (o, _) => Json.Str(o["type"]) ?? "Opaque"), new("Data", "integer", (o, _) => (o["data"] as JsonObject)?.Count ?? 0), AgeColumn],
         ["ServiceAccount"] = [NameColumn, new("Secrets", "integer", (o, _) => (o["secrets"] as JsonArray)?.Count ?? 0), AgeColumn],
