@@ -21,6 +21,28 @@ public class AuthUnitTests
         Assert.Equal("UTF-8", q["charset"]);
     }
 
+    [Fact]
+    public void PullSecrets_AreTriedInOrder_BeforeTheFallback_AndCannotKeepLogins()
+    {
+        static string Auth(string user, string password) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+        var fallback = new InMemoryCredentialStore();
+        fallback.Store("registry.example:5000", new RegistryCredential("node", "node-secret"));
+        fallback.Store("other.example", new RegistryCredential("node", "other-secret"));
+        var store = new PullSecretCredentialStore(
+        [
+            """{"auths": {"https://registry.example:5000/v2/": {"auth": """ + $"\"{Auth("first", "one")}\"" + "}}}",
+            """{"auths": {"registry.example:5000": {"username": "second", "password": "two"}, "https://index.docker.io/v1/": {"auth": """ + $"\"{Auth("hub", "h")}\"" + "}}}",
+            """{"auths": {"broken.example": {"auth": "not base64!"}}}""",
+        ], fallback);
+
+        Assert.Equal("first", store.Get("registry.example:5000")!.Username); // the first secret that names it
+        Assert.Equal("hub", store.Get("docker.io")!.Username);               // Docker Hub under its v1 index URL
+        Assert.Equal("other-secret", store.Get("other.example")!.Secret);    // none of the pod's: the node's own
+        Assert.Null(store.Get("broken.example"));                            // an unreadable entry is no credential
+        Assert.Throws<InvalidOperationException>(() => store.Store("x.example", new RegistryCredential("u", "p")));
+        Assert.Throws<InvalidOperationException>(() => store.Erase("registry.example:5000"));
+    }
+
     /// <summary>A registry that wants Bearer tokens from a separate realm, in memory.</summary>
     private sealed class FakeTokenRegistry : HttpMessageHandler
     {

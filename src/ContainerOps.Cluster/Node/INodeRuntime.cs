@@ -18,9 +18,10 @@ public interface INodeRuntime
     /// <summary>The sandboxes that exist, by pod uid.</summary>
     IReadOnlyList<SandboxStatus> ListSandboxes();
 
-    /// <summary>Makes sure the image is there, as the pull policy says (Always, IfNotPresent, Never). Throws
-    /// <see cref="ImageUnavailableException"/> when it is not and cannot be pulled.</summary>
-    Task EnsureImageAsync(string image, string pullPolicy, CancellationToken ct);
+    /// <summary>Makes sure the image is there, as the pull policy says (Always, IfNotPresent, Never); a pull uses the
+    /// credentials of <paramref name="pullSecrets"/> (Docker config documents, <see cref="ImagePullSecrets"/>) before
+    /// the node's own. Throws <see cref="ImageUnavailableException"/> when it is not there and cannot be pulled.</summary>
+    Task EnsureImageAsync(string image, string pullPolicy, IReadOnlyList<string> pullSecrets, CancellationToken ct);
 
     /// <summary>Creates (does not start) a container in a pod's sandbox; returns its id. Throws
     /// <see cref="ContainerConfigException"/> when the request cannot become a container (no command, bad user…).</summary>

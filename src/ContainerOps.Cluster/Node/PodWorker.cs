@@ -305,7 +305,7 @@ internal sealed class PodWorker : IDisposable
             _waiting[cname] = (new Waiting("ImagePullBackOff", $"Back-off pulling image \"{image}\""), w.RetryAt, w.Failures);
             return;
         }
-        try { await Runtime.EnsureImageAsync(image, policy, _stop.Token); }
+        try { await Runtime.EnsureImageAsync(image, policy, ImagePullSecrets.Read(Objects, pod), _stop.Token); }
         catch (ImageUnavailableException e)
         {
             var failures = w.Waiting?.Reason is "ErrImagePull" or "ImagePullBackOff" ? w.Failures + 1 : 1;

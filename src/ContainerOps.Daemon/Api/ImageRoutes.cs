@@ -114,14 +114,15 @@ internal static class ImageRoutes
         return RegistryOptionsFor(m, insecure);
     }
 
-    /// <summary>The daemon's registry settings (insecure registries, certificates, credentials), for pulls it makes itself.</summary>
-    internal static RegistryOptions RegistryOptionsFor(ContainerManager m, List<string>? insecure = null) =>
+    /// <summary>The daemon's registry settings (insecure registries, certificates, credentials), for pulls it makes
+    /// itself; <paramref name="pullSecrets"/> (a pod's, as Docker config documents) are tried before its own logins.</summary>
+    internal static RegistryOptions RegistryOptionsFor(ContainerManager m, List<string>? insecure = null, IReadOnlyList<string>? pullSecrets = null) =>
         new RegistryOptions
         {
             Insecure = insecure ?? new List<string>(m.Options.InsecureRegistries),
             AllowInsecureLoopback = true,
             CertsDirectory = m.Options.RegistryCertsDirectory,
-            Credentials = Credentials(m),
+            Credentials = pullSecrets is { Count: > 0 } ? new PullSecretCredentialStore(pullSecrets, Credentials(m)) : Credentials(m),
         };
 
     private static DockerConfigCredentialStore Credentials(ContainerManager m) =>

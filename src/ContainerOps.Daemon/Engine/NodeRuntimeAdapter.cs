@@ -53,7 +53,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
     public IReadOnlyList<SandboxStatus> ListSandboxes() =>
         sandboxes.List().Select(uid => new SandboxStatus(uid, sandboxes.AddressOf(uid))).ToList();
 
-    public async Task EnsureImageAsync(string image, string pullPolicy, CancellationToken ct)
+    public async Task EnsureImageAsync(string image, string pullPolicy, IReadOnlyList<string> pullSecrets, CancellationToken ct)
     {
         bool Present()
         {
@@ -66,7 +66,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
             return;
         }
         if (pullPolicy == "IfNotPresent" && Present()) return;
-        try { await containers.ImageEngine.PullAsync(image, Api.ImageRoutes.RegistryOptionsFor(containers), null, ct); }
+        try { await containers.ImageEngine.PullAsync(image, Api.ImageRoutes.RegistryOptionsFor(containers, pullSecrets: pullSecrets), null, ct); }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             throw new ImageUnavailableException(e.Message);

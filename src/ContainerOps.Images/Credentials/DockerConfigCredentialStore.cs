@@ -106,7 +106,7 @@ public sealed class DockerConfigCredentialStore : ICredentialStore
         return host == "docker.io" ? RegistryHosts.DockerHubConfigKey : host;
     }
 
-    private static RegistryCredential? Decode(JsonObject entry)
+    internal static RegistryCredential? Decode(JsonObject entry)
     {
         if (entry["auth"] is JsonValue v && v.TryGetValue<string>(out var auth) && auth.Length > 0)
         {
