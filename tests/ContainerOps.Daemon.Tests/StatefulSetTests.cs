@@ -93,7 +93,9 @@ public sealed class StatefulSetTests : IAsyncLifetime
         Assert.Matches(@"(?m)^web\s+3/3\s", _cluster.Ok("get", "sts", "web"));
         Assert.Contains("partitioned roll out complete: 3 new pods have been updated", _cluster.Ok("rollout", "status", "sts/web"));
 
-        // The headless service's names: web-0.web resolves to web-0's address from another pod.
+        // The headless service's names: web-0.web resolves to web-0's address from another pod. The names follow the
+        // endpoints through two more steps (endpoint slices, then the DNS zone), so the asker waits for them as a
+        // client of a freshly scaled set would, up to ten seconds.
         var ip0 = byName["web-0"]["status"]!["podIP"]!.GetValue<string>();
         await _cluster.WaitForAsync("endpoints", "web", e => (e["subsets"]?[0]?["addresses"] as JsonArray)?.Count == 3);
         _cluster.Apply($$"""
@@ -103,7 +105,7 @@ public sealed class StatefulSetTests : IAsyncLifetime
             spec:
               terminationGracePeriodSeconds: 0
               containers:
-              - {name: c, image: {{Image}}, imagePullPolicy: IfNotPresent, command: [sh, -c, 'nslookup web-0.web.default.svc.cluster.local; nslookup web-2.web.default.svc.cluster.local; echo "WGET $(wget -q -O - http://web-1.web:8080/)"; echo DONE; exec sleep 3600']}
+              - {name: c, image: {{Image}}, imagePullPolicy: IfNotPresent, command: [sh, -c, 'for i in $(seq 50); do nslookup web-0.web.default.svc.cluster.local >/dev/null 2>&1 && nslookup web-1.web.default.svc.cluster.local >/dev/null 2>&1 && nslookup web-2.web.default.svc.cluster.local >/dev/null 2>&1 && break; sleep 0.2; done; nslookup web-0.web.default.svc.cluster.local; nslookup web-2.web.default.svc.cluster.local; echo "WGET $(wget -q -O - http://web-1.web:8080/)"; echo DONE; exec sleep 3600']}
             """);
         var log = await _cluster.LogsAsync("asker", "DONE");
         Assert.True(log.Contains($"Address: {ip0}"), log);
