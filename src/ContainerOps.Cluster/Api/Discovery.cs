@@ -67,6 +67,13 @@ public static class Discovery
                     ["name"] = k.Resource + "/status", ["singularName"] = "", ["namespaced"] = k.Namespaced, ["kind"] = k.Kind,
                     ["verbs"] = new JsonArray((JsonNode)"get", (JsonNode)"patch", (JsonNode)"update"),
                 });
+            // kubectl drain finds the eviction subresource, and its group and version, here.
+            if (k == ResourceKinds.Pod)
+                resources.Add((JsonNode)new JsonObject
+                {
+                    ["name"] = "pods/eviction", ["singularName"] = "", ["namespaced"] = true, ["group"] = "policy", ["version"] = "v1", ["kind"] = "Eviction",
+                    ["verbs"] = new JsonArray((JsonNode)"create"),
+                });
             // kubectl scale finds the Scale kind of a resource here.
             if (Scales.Has(k))
                 resources.Add((JsonNode)new JsonObject

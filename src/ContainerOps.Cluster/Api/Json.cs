@@ -97,4 +97,5 @@ internal sealed partial class NodeContext : JsonSerializerContext;
 [JsonSerializable(typeof(V1IngressClass))]
 [JsonSerializable(typeof(V1PriorityClass))]
 [JsonSerializable(typeof(V1StorageClass))]
+[JsonSerializable(typeof(V1PodDisruptionBudget))]
 internal sealed partial class ModelsContext : JsonSerializerContext;

@@ -121,6 +121,8 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         var sub = rest.Length > 2 ? rest[2] : null;
         if (kind == ResourceKinds.Pod && ns is not null && name is not null && sub is not null && rest.Length == 3 && sub is "log" or "exec" or "attach" or "portforward")
             return ConnectAsync(ctx, ns, name, sub);
+        if (kind == ResourceKinds.Pod && ns is not null && name is not null && sub == "eviction" && rest.Length == 3)
+            return ctx.Request.Method == "POST" ? EvictAsync(ctx, ns, name) : throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
         if (rest.Length > 3 || (sub is not null && !(sub == "status" && kind.HasStatus) && !(sub == "scale" && Scales.Has(kind)))) throw StatusException.PathNotFound();
         var q = ctx.Request.Query;
         watch |= q["watch"].ToString() is "1" or "true";
@@ -445,6 +447,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         var body = ctx.Request.Method is "PUT" or "PATCH" ? await ReadJsonAsync(ctx.Request) : null;
         await WriteAsync(ctx, 200, Scales.Handle(objects, kind, ns, name, ctx.Request.Method, (ctx.Request.ContentType ?? "").Split(';')[0].Trim(), body, DryRun(ctx.Request), Manager(ctx.Request)));
     }
+
+    private async Task EvictAsync(HttpContext ctx, string ns, string name) =>
+        await WriteAsync(ctx, 201, Evictions.Evict(objects, ns, name, await ReadObjectAsync(ctx.Request), DryRun(ctx.Request), DateTimeOffset.UtcNow));
 
     private async Task DeleteAsync(HttpContext ctx, ResourceKind kind, string? ns, string name)
     {

@@ -74,6 +74,8 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
         K(ModelsContext.Default.Eventsv1Event, "events.k8s.io", "v1", "events", "Event", true, false, "ev"),
         K(ModelsContext.Default.V1StorageClass, "storage.k8s.io", "v1", "storageclasses", "StorageClass", false, false, "sc"),
+        // Budgets the eviction subresource (kubectl drain) honours; DisruptionController keeps their status.
+        K(ModelsContext.Default.V1PodDisruptionBudget, "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true, "pdb"),
         // Stored so that manifests and charts apply; roles are not enforced (every client holds the administrator's
         // certificate) and no ingress controller runs yet.
         K(ModelsContext.Default.V1Role, "rbac.authorization.k8s.io", "v1", "roles", "Role", true, false),

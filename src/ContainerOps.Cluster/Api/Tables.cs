@@ -77,6 +77,28 @@ public static class Tables
             new("Selector", "string", (o, _) => Selector(o["spec"]?["selector"]), 1),
         ],
         ["Namespace"] = [NameColumn, new("Status", "string", (o, _) => Json.Str(o["status"]?["phase"]) ?? "Active"), AgeColumn],
+        ["PodDisruptionBudget"] =
+        [
+            NameColumn,
+            new("Min Available", "string", (o, _) => o["spec"]?["minAvailable"] is { } min ? min.ToJsonString().Trim('"') : "N/A"),
+            new("Max Unavailable", "string", (o, _) => o["spec"]?["maxUnavailable"] is { } max ? max.ToJsonString().Trim('"') : "N/A"),
+            new("Allowed Disruptions", "integer", (o, _) => Int(o["status"]?["disruptionsAllowed"])),
+            AgeColumn,
+        ],
+        ["Node"] =
+        [
+            NameColumn,
+            new("Status", "string", (o, _) => NodeStatus(o)),
+            new("Roles", "string", (o, _) => (o["metadata"]?["labels"] as JsonObject)?.Select(l => l.Key).Where(k => k.StartsWith("node-role.kubernetes.io/", StringComparison.Ordinal))
+                .Select(k => k["node-role.kubernetes.io/".Length..]).DefaultIfEmpty("<none>").Aggregate((a, b) => a + "," + b) ?? "<none>"),
+            AgeColumn,
+            new("Version", "string", (o, _) => Json.Str(o["status"]?["nodeInfo"]?["kubeletVersion"]) ?? ""),
+            new("Internal-IP", "string", (o, _) => Address(o, "InternalIP"), 1),
+            new("External-IP", "string", (o, _) => Address(o, "ExternalIP"), 1),
+            new("OS-Image", "string", (o, _) => Json.Str(o["status"]?["nodeInfo"]?["osImage"]) ?? "<unknown>", 1),
+            new("Kernel-Version", "string", (o, _) => Json.Str(o["status"]?["nodeInfo"]?["kernelVersion"]) ?? "<unknown>", 1),
+            new("Container-Runtime", "string", (o, _) => Json.Str(o["status"]?["nodeInfo"]?["containerRuntimeVersion"]) ?? "<unknown>", 1),
+        ],
         // core/v1 and events.k8s.io/v1 events (the latter name their fields note, regarding, deprecated…), as kubectl
         // shows them: the name only with -o wide.
         ["Event"] =
@@ -252,6 +274,17 @@ public static class Tables
             ["columnDefinitions"] = withColumns ? definitions : null, ["rows"] = rows,
         };
     }
+
+    /// <summary>kubectl's node STATUS: the Ready condition (Unknown when absent), and SchedulingDisabled when cordoned.</summary>
+    private static string NodeStatus(JsonObject node)
+    {
+        var ready = (node["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Json.Str(c["type"]) == "Ready");
+        var status = Json.Str(ready?["status"]) switch { "True" => "Ready", "False" => "NotReady", _ => "Unknown" };
+        return node["spec"]?["unschedulable"]?.GetValue<bool>() == true ? status + ",SchedulingDisabled" : status;
+    }
+
+    private static string Address(JsonObject node, string type) =>
+        Json.Str((node["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(a => Json.Str(a["type"]) == type)?["address"]) ?? "<none>";
 
     private static long Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<long>(out var x) ? x : 0;
 

@@ -129,6 +129,19 @@ public static partial class Validation
                 else if (minReplicas > maxReplicas) errors.Add(FieldError.Invalid("spec.minReplicas", minReplicas.ToString(), "must be less than or equal to maxReplicas"));
                 if (minReplicas < 0) errors.Add(FieldError.Invalid("spec.minReplicas", minReplicas.ToString(), "must be greater than or equal to 0"));
                 break;
+            case "PodDisruptionBudget":
+                if (spec is null) break;
+                if (spec["minAvailable"] is not null && spec["maxUnavailable"] is not null)
+                    errors.Add(FieldError.Invalid("spec", null, "minAvailable and maxUnavailable cannot be both set"));
+                foreach (var field in new[] { "minAvailable", "maxUnavailable" })
+                {
+                    if (spec[field] is not JsonValue bound) continue;
+                    if (bound.TryGetValue<long>(out var count) ? count < 0 : !(Json.Str(bound) is { } text && text.EndsWith('%') && int.TryParse(text[..^1], out var percent) && percent is >= 0 and <= 100))
+                        errors.Add(FieldError.Invalid($"spec.{field}", bound.ToJsonString().Trim('"'), "must be a non-negative integer or a percentage from 0% to 100%"));
+                }
+                if (spec["unhealthyPodEvictionPolicy"] is { } policyNode && Json.Str(policyNode) is not ("IfHealthyBudget" or "AlwaysAllow"))
+                    errors.Add(FieldError.Unsupported("spec.unhealthyPodEvictionPolicy", Json.Str(policyNode), ["AlwaysAllow", "IfHealthyBudget"]));
+                break;
             case "Service":
                 Service(spec ?? new JsonObject(), old?["spec"] as JsonObject, errors);
                 break;

@@ -25,6 +25,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new DaemonSetController(),
         _ => new PersistentVolumeBinder(),
         _ => new StorageProtectionController(),
+        _ => new DisruptionController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];

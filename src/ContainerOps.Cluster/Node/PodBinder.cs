@@ -67,8 +67,11 @@ public sealed class PodBinder(ClusterObjects objects, string nodeName)
     /// <summary>Why the pod cannot go on the node ("node(s) didn't match Pod's node affinity/selector"), or null.</summary>
     internal static string? Unfit(JsonObject pod, JsonObject node)
     {
-        if (!NodeAffinity.Matches(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
         var tolerations = (pod["spec"]?["tolerations"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        // A cordoned node (`kubectl cordon`: spec.unschedulable) takes only pods that tolerate its taint.
+        if (node["spec"]?["unschedulable"]?.GetValue<bool>() == true && !tolerations.Any(t => Tolerates(t, UnschedulableTaint)))
+            return "node(s) were unschedulable";
+        if (!NodeAffinity.Matches(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
         foreach (var taint in (node["spec"]?["taints"] as JsonArray)?.OfType<JsonObject>() ?? [])
         {
             var effect = Json.Str(taint["effect"]);
@@ -78,6 +81,8 @@ public sealed class PodBinder(ClusterObjects objects, string nodeName)
         }
         return null;
     }
+
+    private static readonly JsonObject UnschedulableTaint = new() { ["key"] = "node.kubernetes.io/unschedulable", ["effect"] = "NoSchedule" };
 
     internal static bool Tolerates(JsonObject toleration, JsonObject taint)
     {

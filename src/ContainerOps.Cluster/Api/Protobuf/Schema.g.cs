@@ -38,6 +38,7 @@ internal static partial class Schema
         [("networking.k8s.io/v1", "NetworkPolicy")] = "networking/v1.NetworkPolicy",
         [("discovery.k8s.io/v1", "EndpointSlice")] = "discovery/v1.EndpointSlice",
         [("policy/v1", "PodDisruptionBudget")] = "policy/v1.PodDisruptionBudget",
+        [("policy/v1", "Eviction")] = "policy/v1.Eviction",
         [("rbac.authorization.k8s.io/v1", "Role")] = "rbac/v1.Role",
         [("rbac.authorization.k8s.io/v1", "RoleBinding")] = "rbac/v1.RoleBinding",
         [("rbac.authorization.k8s.io/v1", "ClusterRole")] = "rbac/v1.ClusterRole",
@@ -2035,6 +2036,15 @@ internal static partial class Schema
             new(5, "reason", T.String, F.None),
             new(6, "message", T.String, F.None),
         ],
+        ["meta/v1.DeleteOptions"] =
+        [
+            new(1, "gracePeriodSeconds", T.Int64, F.Pointer | F.OmitEmpty),
+            new(2, "preconditions", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.Preconditions"),
+            new(3, "orphanDependents", T.Bool, F.Pointer | F.OmitEmpty),
+            new(4, "propagationPolicy", T.String, F.Pointer | F.OmitEmpty),
+            new(5, "dryRun", T.String, F.OmitEmpty | F.Repeated),
+            new(6, "ignoreStoreReadErrorWithClusterBreakingPotential", T.Bool, F.Pointer | F.OmitEmpty),
+        ],
         ["meta/v1.LabelSelector"] =
         [
             new(1, "matchLabels", T.String, F.OmitEmpty | F.Map),
@@ -2082,6 +2092,11 @@ internal static partial class Schema
             new(4, "uid", T.String, F.None),
             new(6, "controller", T.Bool, F.Pointer | F.OmitEmpty),
             new(7, "blockOwnerDeletion", T.Bool, F.Pointer | F.OmitEmpty),
+        ],
+        ["meta/v1.Preconditions"] =
+        [
+            new(1, "uid", T.String, F.Pointer | F.OmitEmpty),
+            new(2, "resourceVersion", T.String, F.Pointer | F.OmitEmpty),
         ],
         ["networking/v1.HTTPIngressPath"] =
         [
@@ -2211,6 +2226,11 @@ internal static partial class Schema
         [
             new(1, "name", T.String, F.OmitEmpty),
             new(2, "number", T.Int32, F.OmitEmpty),
+        ],
+        ["policy/v1.Eviction"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "deleteOptions", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.DeleteOptions"),
         ],
         ["policy/v1.PodDisruptionBudget"] =
         [

@@ -39,7 +39,7 @@ ROOTS = {
     "autoscaling/v2": ["HorizontalPodAutoscaler"],
     "networking/v1": ["Ingress", "IngressClass", "NetworkPolicy"],
     "discovery/v1": ["EndpointSlice"],
-    "policy/v1": ["PodDisruptionBudget"],
+    "policy/v1": ["PodDisruptionBudget", "Eviction"],
     "rbac/v1": ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"],
     "scheduling/v1": ["PriorityClass"],
     "coordination/v1": ["Lease"],
