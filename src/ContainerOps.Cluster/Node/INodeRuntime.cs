@@ -130,10 +130,11 @@ public sealed class PodContainerRequest
     public ContainerSecurity Security { get; init; } = new();
 }
 
-public enum ProbeAction { Exec, HttpGet, TcpSocket }
+public enum ProbeAction { Exec, HttpGet, TcpSocket, Grpc }
 
 public sealed record ProbeRequest(string ContainerId, ProbeAction Action, TimeSpan Timeout, IReadOnlyList<string>? Command = null,
-    string Host = "", int Port = 0, string Path = "/", string Scheme = "HTTP", IReadOnlyList<(string Name, string Value)>? Headers = null);
+    string Host = "", int Port = 0, string Path = "/", string Scheme = "HTTP", IReadOnlyList<(string Name, string Value)>? Headers = null,
+    string? GrpcService = null);
 
 public sealed record PodMount(string HostPath, string ContainerPath, bool ReadOnly);
 

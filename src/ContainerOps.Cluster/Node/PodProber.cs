@@ -139,8 +139,8 @@ internal sealed class PodProber(INodeRuntime runtime, ClusterObjects objects, Ac
     private Task<(bool, string)> ProbeOnceAsync(JsonObject pod, JsonObject spec, RuntimeContainer c, string? podIp, JsonObject probe, TimeSpan timeout, CancellationToken ct) =>
         RunHandlerAsync(runtime, spec, c, podIp, probe, timeout, ct);
 
-    /// <summary>Runs a probe's or a lifecycle hook's handler (they share the shape: exec, httpGet, tcpSocket; hooks
-    /// also sleep) against container <paramref name="c"/> of spec <paramref name="spec"/>: success, or failure with why.</summary>
+    /// <summary>Runs a probe's or a lifecycle hook's handler (they share the shape: exec, httpGet, tcpSocket; probes
+    /// also grpc, hooks also sleep) against container <paramref name="c"/> of spec <paramref name="spec"/>: success, or failure with why.</summary>
     internal static async Task<(bool, string)> RunHandlerAsync(INodeRuntime runtime, JsonObject spec, RuntimeContainer c, string? podIp, JsonObject handler, TimeSpan timeout, CancellationToken ct)
     {
         ProbeRequest request;
@@ -158,13 +158,19 @@ internal sealed class PodProber(INodeRuntime runtime, ClusterObjects objects, Ac
             if (Port(spec, tcp["port"]) is not { } port) return (false, $"port {tcp["port"]} is not a number or a port name of container {c.ContainerName}");
             request = new ProbeRequest(c.Id, ProbeAction.TcpSocket, timeout, Host: Json.Str(tcp["host"]) ?? podIp ?? "127.0.0.1", Port: port);
         }
+        else if (handler["grpc"] is JsonObject grpc)
+        {
+            // The port is a number (the API refuses names for grpc) and the host always the pod's address.
+            if (grpc["port"] is not JsonValue p || !p.TryGetValue<int>(out var port)) return (false, $"grpc port {grpc["port"]} is not a number");
+            request = new ProbeRequest(c.Id, ProbeAction.Grpc, timeout, Host: podIp ?? "127.0.0.1", Port: port, GrpcService: Json.Str(grpc["service"]));
+        }
         else if (handler["sleep"]?["seconds"] is JsonValue seconds && seconds.TryGetValue<long>(out var s))
         {
             var wait = TimeSpan.FromSeconds(Math.Max(0, s));
             await Task.Delay(wait < timeout ? wait : timeout, ct);
             return (true, "");
         }
-        else return (false, "the handler has no action this node supports (exec, httpGet, tcpSocket, sleep)");
+        else return (false, "the handler has no action this node supports (exec, httpGet, tcpSocket, grpc, sleep)");
         try { return await runtime.ProbeAsync(request, ct); }
         catch (Exception e) when (e is not OperationCanceledException) { return (false, e.Message); }
     }

@@ -133,6 +133,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         {
             ProbeAction.Exec => new Probes.ExecProbe(request.Command ?? [], args => containers.Exec(request.ContainerId, new ExecCreateRequest { Cmd = args.ToList() }).Process),
             ProbeAction.HttpGet => new Probes.HttpProbe(new Uri($"{request.Scheme.ToLowerInvariant()}://{request.Host}:{request.Port}{(request.Path.StartsWith('/') ? "" : "/")}{request.Path}"), request.Headers ?? []),
+            ProbeAction.Grpc => new Probes.GrpcProbe(request.Host, request.Port, request.GrpcService),
             _ => new Probes.TcpProbe(System.Net.IPAddress.Parse(request.Host), request.Port),
         };
         var result = await probe.RunAsync(request.Timeout, ct);
