@@ -28,6 +28,25 @@ public class RecoveryTests
     }
 
     [Fact]
+    public async Task RuntimeStateThatNoContainerOwnsGoesAtStart()
+    {
+        using var daemon = new PrivateDaemon();
+        var image = await daemon.ImportBusyboxAsync("recovery/busybox:1");
+        var running = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Name = "running", Image = image, Cmd = ["sleep", "1000"] })).Id;
+        await daemon.Client.StartContainerAsync(running);
+        daemon.Crash();
+        // A removal cut off after the record went, before the runtime's state did (as a daemon killed at random left it).
+        var orphan = Path.Combine(daemon.RunRoot, "runtime", new string('b', 64));
+        Directory.CreateDirectory(orphan);
+
+        daemon.Start();
+        Assert.False(Directory.Exists(orphan));
+        Assert.True(Directory.Exists(Path.Combine(daemon.RunRoot, "runtime", running)));
+        Assert.True((await daemon.Client.InspectContainerAsync("running")).State.Running);
+        Assert.Contains("removing the runtime state of " + new string('b', 64), daemon.Output);
+    }
+
+    [Fact]
     public async Task ARunningContainerWithADamagedRecordIsStoppedAndItsRecordKept()
     {
         using var daemon = new PrivateDaemon();

@@ -34,6 +34,24 @@ public sealed partial class ContainerManager
             try { await AdoptAsync(entry); }
             catch (Exception e) { _log.LogError(e, "cannot recover container {Id}", entry.Record.Id); }
         }
+        await RemoveUnownedRuntimeStateAsync();
+    }
+
+    /// <summary>Runtime state of an id that no record names: a removal cut off after the record went, or a create cut
+    /// off before it was saved. Whatever still runs for it is killed, and its state, cgroup and sockets go. The
+    /// runtime's own entries (the shim socket folder "s", dot folders of external runtimes) are not containers.</summary>
+    private async Task RemoveUnownedRuntimeStateAsync()
+    {
+        var root = Path.Combine(_options.RunRoot, "runtime");
+        if (!Directory.Exists(root)) return;
+        foreach (var dir in Directory.GetDirectories(root))
+        {
+            var id = Path.GetFileName(dir);
+            if (id == "s" || id.StartsWith('.') || _containers.ContainsKey(id)) continue;
+            _log.LogWarning("removing the runtime state of {Id}, which no container owns", id);
+            try { await Runtime(null).DeleteAsync(id, force: true); }
+            catch (Exception e) when (e is ContainerOpsException or IOException) { _log.LogError(e, "cannot remove the runtime state of {Id}", id); }
+        }
     }
 
     /// <summary>A build runs its RUN steps as containers of a runtime of its own (RUN_ROOT/build-runtime) on layers of its
