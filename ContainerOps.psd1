@@ -105,6 +105,10 @@
         'New-ClusterNamespace'
         'Get-ClusterNamespace'
         'Remove-ClusterNamespace'
+        'Get-ClusterNode'
+        'Disable-ClusterNode'
+        'Enable-ClusterNode'
+        'Clear-ClusterNode'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

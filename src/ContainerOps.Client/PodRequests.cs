@@ -31,6 +31,15 @@ public static class PodRequests
         return (JsonObject)(await CallAsync(client, HttpMethod.Delete, PodPath(ns, name), body, ct))!;
     }
 
+    /// <summary>Evicts a pod (policy/v1 Eviction, as `kubectl drain` does): deleted if its disruption budget allows it
+    /// now; otherwise a ResourceUnavailable error (TooManyRequests) to try again later.</summary>
+    public static async Task EvictPodAsync(this IContainerOpsClient client, string ns, string name, long? gracePeriodSeconds = null, CancellationToken ct = default)
+    {
+        var eviction = new JsonObject { ["apiVersion"] = "policy/v1", ["kind"] = "Eviction", ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns } };
+        if (gracePeriodSeconds is { } g) eviction["deleteOptions"] = new JsonObject { ["gracePeriodSeconds"] = g };
+        await CallAsync(client, HttpMethod.Post, PodPath(ns, name) + "/eviction", eviction, ct);
+    }
+
     /// <summary>A pod container's log, line by line (`kubectl logs`); with <paramref name="follow"/> until it stops.</summary>
     public static async IAsyncEnumerable<string> ReadPodLogAsync(this IContainerOpsClient client, string ns, string name, string? container,
         bool follow = false, int? tail = null, DateTimeOffset? since = null, bool previous = false, bool timestamps = false,
@@ -66,7 +75,9 @@ public static class PodRequests
         var code = status["code"]?.GetValue<int>() ?? 500;
         var kind = code switch
         {
-            404 => ErrorKind.NotFound, 409 => ErrorKind.Conflict, 400 or 422 => ErrorKind.InvalidArgument, 503 => ErrorKind.ResourceUnavailable, _ => ErrorKind.Internal,
+            404 => ErrorKind.NotFound, 409 => ErrorKind.Conflict, 400 or 422 => ErrorKind.InvalidArgument,
+            429 or 503 => ErrorKind.ResourceUnavailable, // 429: not now (an eviction a disruption budget holds back)
+            _ => ErrorKind.Internal,
         };
         return new ContainerOpsException(kind, status["reason"]?.GetValue<string>() ?? "ClusterError", status["message"]?.GetValue<string>() ?? e.Message, path, inner: e);
     }

@@ -46,6 +46,11 @@ public sealed class ResourceRequests(string groupVersionPath, string resource)
         }
     }
 
+    /// <summary>A JSON merge patch (fields set or, as null, removed) of the object: no read-modify-write race with
+    /// other writers of its other fields.</summary>
+    public async Task<JsonObject> PatchAsync(IContainerOpsClient client, string? ns, string name, JsonObject patch, CancellationToken ct) =>
+        (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Patch, ItemPath(ns, name), patch, ct, "application/merge-patch+json"))!;
+
     /// <param name="propagation">Background (dependents go after), Foreground (before) or Orphan (they stay).</param>
     public async Task<JsonObject> DeleteAsync(IContainerOpsClient client, string? ns, string name, string propagation, CancellationToken ct) =>
         (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Delete, ItemPath(ns, name),

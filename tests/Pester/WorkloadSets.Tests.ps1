@@ -109,4 +109,45 @@ spec:
         @(Get-Pod -Selector app=agent).Count | Should -Be 1
         Get-DaemonSet | Out-String | Should -Match 'agent\s+1\s+1\s+1\s+1\s+1\s+<none>'
     }
+
+    It 'cordons, drains within the disruption budget and uncordons the node' {
+        Wait-Until { (Get-StatefulSet db).Ready -eq '3/3' } 'db ready at 3'
+        @'
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: db}
+spec:
+  minAvailable: 2
+  selector: {matchLabels: {app: db}}
+'@ | kubectl --kubeconfig $kubeconfig apply -f - | Out-Null
+        Wait-Until { (kubectl --kubeconfig $kubeconfig get pdb db -o 'jsonpath={.status.disruptionsAllowed}') -eq '1' } 'the budget allows one disruption'
+        $node = Get-ClusterNode
+        @($node).Count | Should -Be 1
+        $node.PSObject.TypeNames | Should -Contain 'ContainerOps.PowerShell.ClusterNodeInfo'
+        $node.Status | Should -Be 'Ready'
+        Get-ClusterNode | Out-String | Should -Match 'NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION'
+
+        Disable-ClusterNode $node.Name -WhatIf | Should -BeNullOrEmpty
+        (Get-ClusterNode).Unschedulable | Should -BeFalse
+        (Disable-ClusterNode $node.Name).Status | Should -Be 'Ready,SchedulingDisabled'
+        ($node | Enable-ClusterNode).Unschedulable | Should -BeFalse
+
+        # The DaemonSet's pod stops a drain that was not told to leave it; the node stays cordoned.
+        Clear-ClusterNode $node.Name -TimeoutSec 10 -ErrorAction SilentlyContinue -ErrorVariable refused | Should -BeNullOrEmpty
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'NodeDrainRefused*'
+        "$($refused[0])" | Should -Match 'DaemonSet'
+        (Get-ClusterNode).Unschedulable | Should -BeTrue
+
+        # The budget lets one db pod go; the rest wait until the drain gives up.
+        $before = (Get-Pod -Selector app=db).Uid
+        Clear-ClusterNode $node.Name -IgnoreDaemonSet -TimeoutSec 12 -ErrorAction SilentlyContinue -ErrorVariable held | Should -BeNullOrEmpty
+        $held[0].FullyQualifiedErrorId | Should -BeLike 'NodeDrainTimeout*'
+        "$($held[0])" | Should -Match 'disruption budgets'
+        @((Get-Pod -Selector app=db).Uid | Where-Object { $_ -notin $before }).Count | Should -Be 1
+        @(Get-Pod -Selector app=agent).Count | Should -Be 1
+
+        Enable-ClusterNode $node.Name | Out-Null
+        Wait-Until { (Get-StatefulSet db).Ready -eq '3/3' } 'db ready again once uncordoned'
+        kubectl --kubeconfig $kubeconfig delete pdb db | Out-Null
+    }
 }
