@@ -109,6 +109,10 @@
         'Disable-ClusterNode'
         'Enable-ClusterNode'
         'Clear-ClusterNode'
+        'Wait-StatefulSet'
+        'Restart-StatefulSet'
+        'Wait-DaemonSet'
+        'Restart-DaemonSet'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -12,6 +12,21 @@ public static class WorkloadRequests
     public static Task<List<JsonObject>> ListDaemonSetsAsync(this IContainerOpsClient client, string? ns, string? labelSelector = null, CancellationToken ct = default) =>
         ResourceRequests.ListAtAsync(client, DeploymentRequests.Collection(ns, "daemonsets"), labelSelector, ct);
 
+    /// <summary>One StatefulSet or DaemonSet (<paramref name="resource"/>: statefulsets, daemonsets).</summary>
+    public static async Task<JsonObject> GetWorkloadSetAsync(this IContainerOpsClient client, string resource, string ns, string name, CancellationToken ct = default) =>
+        (JsonObject)(await PodRequests.CallAsync(client, HttpMethod.Get, $"{DeploymentRequests.Collection(ns, resource)}/{Uri.EscapeDataString(name)}", null, ct))!;
+
+    /// <summary>Replaces every pod of a StatefulSet or DaemonSet through its update strategy (`kubectl rollout
+    /// restart`: the kubectl.kubernetes.io/restartedAt annotation on the pod template); the set afterwards.</summary>
+    public static Task<JsonObject> RestartWorkloadSetAsync(this IContainerOpsClient client, string resource, string ns, string name, DateTime at, CancellationToken ct = default) =>
+        ResourceRequests.ReadModifyWriteAsync(client, $"{DeploymentRequests.Collection(ns, resource)}/{Uri.EscapeDataString(name)}", set =>
+        {
+            var template = set["spec"]?["template"] as JsonObject ?? throw new InvalidOperationException($"{resource} {ns}/{name} has no pod template");
+            var meta = template["metadata"] as JsonObject ?? (JsonObject)(template["metadata"] = new JsonObject());
+            var annotations = meta["annotations"] as JsonObject ?? (JsonObject)(meta["annotations"] = new JsonObject());
+            annotations["kubectl.kubernetes.io/restartedAt"] = at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+        }, ct);
+
     /// <summary>Sets a StatefulSet's replica count through its scale subresource; the set as it is afterwards.</summary>
     public static async Task<JsonObject> ScaleStatefulSetAsync(this IContainerOpsClient client, string ns, string name, int replicas, CancellationToken ct = default)
     {

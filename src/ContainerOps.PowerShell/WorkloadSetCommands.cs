@@ -178,3 +178,167 @@ public sealed class DaemonSetNameCompleter : ClusterNameCompleter
     private protected override Task<List<JsonObject>> ListAsync(IContainerOpsClient client, string ns, CancellationToken ct) => client.ListDaemonSetsAsync(ns, null, ct);
     private protected override string Tip(JsonObject o) => $"{DaemonSetInfo.From(o).Ready}/{DaemonSetInfo.From(o).Desired} ready";
 }
+
+/// <summary>What Wait- and Restart- of StatefulSets and DaemonSets share: the sets named, in one namespace, by name or
+/// from the pipeline (Get-StatefulSet web | Wait-StatefulSet).</summary>
+public abstract class WorkloadSetTargetCmdlet : ContainerOpsCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(WorkloadSetNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Namespace { get; set; } = "default";
+
+    /// <summary>statefulsets or daemonsets.</summary>
+    private protected abstract string Resource { get; }
+    private protected abstract object Show(JsonObject set);
+}
+
+/// <summary>Waits for rollouts of StatefulSets or DaemonSets (`kubectl rollout status`), with Write-Progress, until
+/// kubectl's condition holds, or -TimeoutSec passes (an OperationTimeout error saying what it still waits for).</summary>
+public abstract class WaitWorkloadSetCommand : WorkloadSetTargetCmdlet
+{
+    /// <summary>How long to wait for each set (seconds).</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; } = 600;
+
+    /// <summary>Done, or what the rollout waits for, in kubectl's words.</summary>
+    private protected abstract (bool Done, string Message) RolloutStatus(JsonObject set);
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(TimeoutSec);
+            var progress = new ProgressRecord(Math.Abs(name.GetHashCode()) % 100000, $"Rolling out {Resource} {Namespace}/{name}", "waiting");
+            try
+            {
+                while (true)
+                {
+                    JsonObject set;
+                    try { set = Run(ct => Client.GetWorkloadSetAsync(Resource, Namespace, name, ct)); }
+                    catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); break; }
+                    if (DeploymentInfo.S(set["spec"]?["updateStrategy"]?["type"]) is { } strategy && strategy != "RollingUpdate")
+                    {
+                        WriteError(new ErrorRecord(new InvalidOperationException($"rollout status is only available for RollingUpdate strategy type ({Namespace}/{name} is {strategy})"),
+                            "RolloutStatusUnavailable", ErrorCategory.InvalidOperation, Show(set)));
+                        break;
+                    }
+                    var (done, message) = RolloutStatus(set);
+                    if (done) { WriteObject(Show(set)); break; }
+                    if (DateTime.UtcNow > deadline)
+                    {
+                        WriteError(new ErrorRecord(new TimeoutException($"{Resource} {Namespace}/{name} did not finish its rollout in {TimeoutSec} s: {message}"),
+                            "RolloutWaitTimeout", ErrorCategory.OperationTimeout, Show(set)));
+                        break;
+                    }
+                    progress.StatusDescription = message;
+                    WriteProgress(progress);
+                    Thread.Sleep(250);
+                }
+            }
+            finally
+            {
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+            }
+        }
+    }
+
+    private protected static bool Observed(JsonObject set) =>
+        (set["status"]?["observedGeneration"]?.GetValue<long>() ?? 0) >= (set["metadata"]?["generation"]?.GetValue<long>() ?? 0);
+}
+
+/// <summary>Waits for StatefulSets' rollouts (`kubectl rollout status statefulset`): every pod ready and of the update
+/// revision, or, with a partition, every pod above it.</summary>
+/// <example><code>Restart-StatefulSet db; Wait-StatefulSet db -TimeoutSec 300</code>Replaces db's pods one by one and waits.</example>
+[Cmdlet(VerbsLifecycle.Wait, "StatefulSet")]
+[OutputType(typeof(StatefulSetInfo))]
+public sealed class WaitStatefulSetCommand : WaitWorkloadSetCommand
+{
+    private protected override string Resource => "statefulsets";
+    private protected override object Show(JsonObject set) => StatefulSetInfo.From(set);
+
+    private protected override (bool Done, string Message) RolloutStatus(JsonObject set)
+    {
+        if (!Observed(set)) return (false, "waiting for statefulset spec update to be observed");
+        var info = StatefulSetInfo.From(set);
+        if (info.ReadyReplicas < info.Replicas) return (false, $"Waiting for {info.Replicas - info.ReadyReplicas} pods to be ready");
+        if (info.Partition > 0)
+            return info.UpdatedReplicas < info.Replicas - info.Partition
+                ? (false, $"Waiting for partitioned roll out to finish: {info.UpdatedReplicas} out of {info.Replicas - info.Partition} new pods have been updated")
+                : (true, $"partitioned roll out complete: {info.UpdatedReplicas} new pods have been updated");
+        return info.UpdateRevision != info.CurrentRevision
+            ? (false, $"waiting for statefulset rolling update to complete {info.UpdatedReplicas} pods at revision {info.UpdateRevision}")
+            : (true, $"statefulset rolling update complete {info.Replicas} pods at revision {info.CurrentRevision}");
+    }
+}
+
+/// <summary>Waits for DaemonSets' rollouts (`kubectl rollout status daemonset`): a pod of the newest template available
+/// on every node that should run one.</summary>
+/// <example><code>Restart-DaemonSet agent | Wait-DaemonSet</code>Replaces agent's pods node by node and waits.</example>
+[Cmdlet(VerbsLifecycle.Wait, "DaemonSet")]
+[OutputType(typeof(DaemonSetInfo))]
+public sealed class WaitDaemonSetCommand : WaitWorkloadSetCommand
+{
+    private protected override string Resource => "daemonsets";
+    private protected override object Show(JsonObject set) => DaemonSetInfo.From(set);
+
+    private protected override (bool Done, string Message) RolloutStatus(JsonObject set)
+    {
+        if (!Observed(set)) return (false, "waiting for daemon set spec update to be observed");
+        var info = DaemonSetInfo.From(set);
+        if (info.UpToDate < info.Desired) return (false, $"{info.UpToDate} out of {info.Desired} new pods have been updated");
+        if (info.Available < info.UpToDate) return (false, $"{info.Available} of {info.UpToDate} updated pods are available");
+        return (true, $"daemon set \"{info.Name}\" successfully rolled out");
+    }
+}
+
+/// <summary>Replaces every pod of StatefulSets or DaemonSets through their update strategy (`kubectl rollout restart`).</summary>
+public abstract class RestartWorkloadSetCommand : WorkloadSetTargetCmdlet
+{
+    protected override void ProcessRecord()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var name in Name)
+        {
+            if (!ShouldProcess($"{Namespace}/{name}", "Restart pods")) continue;
+            try { WriteObject(Show(Run(ct => Client.RestartWorkloadSetAsync(Resource, Namespace, name, now, ct)))); }
+            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+        }
+    }
+}
+
+/// <summary>Replaces every pod of a StatefulSet, from the highest ordinal down, each after the one before is ready
+/// (`kubectl rollout restart statefulset`).</summary>
+/// <example><code>Restart-StatefulSet db; Wait-StatefulSet db</code>New pods for db, in order.</example>
+[Cmdlet(VerbsLifecycle.Restart, "StatefulSet", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(StatefulSetInfo))]
+public sealed class RestartStatefulSetCommand : RestartWorkloadSetCommand
+{
+    private protected override string Resource => "statefulsets";
+    private protected override object Show(JsonObject set) => StatefulSetInfo.From(set);
+}
+
+/// <summary>Replaces a DaemonSet's pods node by node, within its maxUnavailable (`kubectl rollout restart daemonset`).</summary>
+/// <example><code>Get-DaemonSet agent | Restart-DaemonSet | Wait-DaemonSet</code>New agent pods, then waits for them.</example>
+[Cmdlet(VerbsLifecycle.Restart, "DaemonSet", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(DaemonSetInfo))]
+public sealed class RestartDaemonSetCommand : RestartWorkloadSetCommand
+{
+    private protected override string Resource => "daemonsets";
+    private protected override object Show(JsonObject set) => DaemonSetInfo.From(set);
+}
+
+/// <summary>Completes StatefulSet or DaemonSet names, as the command's noun says.</summary>
+public sealed class WorkloadSetNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        (commandName.EndsWith("DaemonSet", StringComparison.OrdinalIgnoreCase) ? new DaemonSetNameCompleter() : (IArgumentCompleter)new StatefulSetNameCompleter())
+            .CompleteArgument(commandName, parameterName, wordToComplete, commandAst, fakeBoundParameters);
+}

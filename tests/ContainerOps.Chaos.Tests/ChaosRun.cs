@@ -360,6 +360,17 @@ public sealed class ChaosRun : IAsyncDisposable
     // ---------------------------------------------------------------- cleanup
 
     /// <summary>The daemon's log, for a failure report; the whole of it is kept beside CHAOS_LOG when that is set.</summary>
+    /// <summary>The daemon log's lines (over every restart) that name one of the containers a finding names, so a
+    /// failure says what the daemon did with them, not only what it did last.</summary>
+    public string DaemonLogAbout(IEnumerable<string> findings, int lines)
+    {
+        if (_daemon is null || !File.Exists(_daemon.LogPath)) return "";
+        var names = findings.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(f, @"chaos-[a-z]+-\d+").Select(m => m.Value)).ToHashSet();
+        if (names.Count == 0) return "";
+        var about = File.ReadLines(_daemon.LogPath).Where(l => names.Any(n => l.Contains(n + " ", StringComparison.Ordinal))).ToList();
+        return string.Join('\n', about.Skip(Math.Max(0, about.Count - lines)));
+    }
+
     public string DaemonLogTail(int lines)
     {
         if (_daemon is null || !File.Exists(_daemon.LogPath)) return "";

@@ -30,7 +30,8 @@ public class ChaosTests(ITestOutputHelper output)
             summary = run.Stats.ToString();
             violations = run.Violations.ToList();
             anomalies = run.Anomalies.ToList();
-            daemonLog = violations.Count + anomalies.Count > 0 ? run.DaemonLogTail(60) : "";
+            daemonLog = violations.Count + anomalies.Count > 0
+                ? run.DaemonLogTail(60) + "\n\ndaemon log (the lines about the containers above):\n" + run.DaemonLogAbout(violations.Concat(anomalies), 40) : "";
         }
         var replay = $"seed {settings.Seed} (replay with CHAOS_SEED={settings.Seed})";
         Log($"{replay}: {summary}; {violations.Count} violations, {anomalies.Count} anomalies");

@@ -110,6 +110,25 @@ spec:
         Get-DaemonSet | Out-String | Should -Match 'agent\s+1\s+1\s+1\s+1\s+1\s+<none>'
     }
 
+    It 'restarts the sets and waits for their rollouts' {
+        Wait-Until { (Get-StatefulSet db).Ready -eq '3/3' } 'db ready at 3'
+        $before = (Get-Pod -Selector app=db).Uid
+        Restart-StatefulSet db -WhatIf | Should -BeNullOrEmpty
+        (Get-StatefulSet db).UpdateRevision | Should -Be (Get-StatefulSet db).CurrentRevision
+        $restarted = Restart-StatefulSet db
+        $restarted.PSObject.TypeNames | Should -Contain 'ContainerOps.PowerShell.StatefulSetInfo'
+        $done = $restarted | Wait-StatefulSet -TimeoutSec 120
+        $done.Ready | Should -Be '3/3'
+        $done.UpdateRevision | Should -Be $done.CurrentRevision
+        @((Get-Pod -Selector app=db).Uid | Where-Object { $_ -in $before }).Count | Should -Be 0
+
+        $agent = (Get-Pod -Selector app=agent).Uid
+        (Get-DaemonSet agent | Restart-DaemonSet | Wait-DaemonSet -TimeoutSec 120).UpToDate | Should -Be 1
+        (Get-Pod -Selector app=agent).Uid | Should -Not -Be $agent
+        Wait-StatefulSet 'no-such-set' -TimeoutSec 5 -ErrorAction SilentlyContinue -ErrorVariable missing | Should -BeNullOrEmpty
+        $missing | Should -Not -BeNullOrEmpty
+    }
+
     It 'cordons, drains within the disruption budget and uncordons the node' {
         Wait-Until { (Get-StatefulSet db).Ready -eq '3/3' } 'db ready at 3'
         @'

@@ -28,7 +28,8 @@ public static class Evictions
         {
             var labels = LabelSelector.LabelsOf(pod["metadata"]?["labels"]);
             var budgets = objects.Store.List(Budgets.Key(ns, null)).Items.Select(i => ClusterObjects.Parse(i.Value))
-                .Where(b => b["spec"]?["selector"] is JsonObject s && LabelSelector.FromObject(s) is { IsEmpty: false } selector && selector.Matches(labels)).ToList();
+                // policy/v1: an empty selector selects every pod of the namespace, a missing one none.
+                .Where(b => b["spec"]?["selector"] is JsonObject s && LabelSelector.FromObject(s).Matches(labels)).ToList();
             if (budgets.Count > 1)
                 throw new StatusException(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
             if (budgets.Count == 1) Spend(objects, ns, budgets[0], pod, dryRun, now);
