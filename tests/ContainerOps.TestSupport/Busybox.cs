@@ -69,8 +69,21 @@ public sealed class TempDir : IDisposable
 
     public void Dispose()
     {
+        // What a failed test left mounted under the directory (a pod's namespace, a container's root filesystem) would
+        // keep the directory and itself: detached first, deepest first.
+        try
+        {
+            var prefix = Path.TrimEnd('/') + "/";
+            var mounts = File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')[4].Replace("\\040", " "))
+                .Where(m => m.StartsWith(prefix, StringComparison.Ordinal)).OrderByDescending(m => m.Length).ToList();
+            foreach (var mount in mounts) umount2(mount, MntDetach);
+        }
+        catch (IOException) { }
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
+
+    private const int MntDetach = 2;
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)] private static extern int umount2(string target, int flags);
 }
 
 public static class Shell
