@@ -38,7 +38,13 @@ public sealed class PrivateDaemon : IDisposable
         _extraArgs = extraArgs;
         Directory.CreateDirectory(Root);
         Directory.CreateDirectory(RunRoot);
-        Start();
+        try { Start(); }
+        catch
+        {
+            // No one will dispose a daemon that never came up: what it made goes now (a missing build, a refused option).
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The containerops executable the tests run (CONTAINEROPS_CLI, else bin/containerops of ./build.sh build).</summary>
