@@ -19,13 +19,18 @@ public static class WorkloadRequests
     /// <summary>Replaces every pod of a StatefulSet or DaemonSet through its update strategy (`kubectl rollout
     /// restart`: the kubectl.kubernetes.io/restartedAt annotation on the pod template); the set afterwards.</summary>
     public static Task<JsonObject> RestartWorkloadSetAsync(this IContainerOpsClient client, string resource, string ns, string name, DateTime at, CancellationToken ct = default) =>
-        ResourceRequests.ReadModifyWriteAsync(client, $"{DeploymentRequests.Collection(ns, resource)}/{Uri.EscapeDataString(name)}", set =>
-        {
-            var template = set["spec"]?["template"] as JsonObject ?? throw new InvalidOperationException($"{resource} {ns}/{name} has no pod template");
-            var meta = template["metadata"] as JsonObject ?? (JsonObject)(template["metadata"] = new JsonObject());
-            var annotations = meta["annotations"] as JsonObject ?? (JsonObject)(meta["annotations"] = new JsonObject());
-            annotations["kubectl.kubernetes.io/restartedAt"] = at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
-        }, ct);
+        ResourceRequests.ReadModifyWriteAsync(client, $"{DeploymentRequests.Collection(ns, resource)}/{Uri.EscapeDataString(name)}", set => MarkRestarted(set, at), ct);
+
+    /// <summary>What `kubectl rollout restart` writes into a Deployment, StatefulSet or DaemonSet: the pod template's
+    /// kubectl.kubernetes.io/restartedAt annotation, which changes the template and so replaces every pod.</summary>
+    public static void MarkRestarted(JsonObject workload, DateTime at)
+    {
+        var template = workload["spec"]?["template"] as JsonObject
+            ?? throw new InvalidOperationException($"{workload["kind"]} {workload["metadata"]?["name"]} has no pod template");
+        var meta = template["metadata"] as JsonObject ?? (JsonObject)(template["metadata"] = new JsonObject());
+        var annotations = meta["annotations"] as JsonObject ?? (JsonObject)(meta["annotations"] = new JsonObject());
+        annotations["kubectl.kubernetes.io/restartedAt"] = at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+    }
 
     /// <summary>Sets a StatefulSet's replica count through its scale subresource; the set as it is afterwards.</summary>
     public static async Task<JsonObject> ScaleStatefulSetAsync(this IContainerOpsClient client, string ns, string name, int replicas, CancellationToken ct = default)

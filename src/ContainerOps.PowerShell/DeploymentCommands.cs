@@ -479,16 +479,8 @@ public sealed class RestartDeploymentCommand : DeploymentTargetCmdlet
 {
     protected override void ProcessRecord()
     {
-        var now = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
-        Change("Restart pods", d =>
-        {
-            var template = d["spec"]!["template"]!.AsObject();
-            var meta = template["metadata"] as JsonObject;
-            if (meta is null) { meta = []; template["metadata"] = meta; }
-            var annotations = meta["annotations"] as JsonObject;
-            if (annotations is null) { annotations = []; meta["annotations"] = annotations; }
-            annotations["kubectl.kubernetes.io/restartedAt"] = now;
-        });
+        var now = DateTime.UtcNow;
+        Change("Restart pods", d => WorkloadRequests.MarkRestarted(d, now));
     }
 }
 

@@ -89,14 +89,14 @@ public abstract class SetClusterNodeSchedulingCommand : ContainerOpsCmdlet
     private protected ClusterNodeInfo? SetUnschedulable(string name, bool unschedulable, string action)
     {
         if (!ShouldProcess(name, action)) return null;
-        try
-        {
-            // A merge patch: one field, no read-modify-write race with the node's own status updates.
-            var patched = Run(ct => ClusterNodeInfo.Nodes.PatchAsync(Client, null, name, new JsonObject { ["spec"] = new JsonObject { ["unschedulable"] = unschedulable ? true : null } }, ct));
-            return ClusterNodeInfo.From(patched);
-        }
+        try { return PatchUnschedulable(name, unschedulable); }
         catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); return null; }
     }
+
+    /// <summary>A merge patch of spec.unschedulable: one field, no read-modify-write race with the node's own status
+    /// updates.</summary>
+    private protected ClusterNodeInfo PatchUnschedulable(string name, bool unschedulable) =>
+        ClusterNodeInfo.From(Run(ct => ClusterNodeInfo.Nodes.PatchAsync(Client, null, name, new JsonObject { ["spec"] = new JsonObject { ["unschedulable"] = unschedulable ? true : null } }, ct)));
 }
 
 /// <summary>Cordons nodes (`kubectl cordon`): new pods are kept off them, the ones there keep running.
@@ -169,7 +169,7 @@ public sealed class ClearClusterNodeCommand : SetClusterNodeSchedulingCommand
 
     private void Drain(string node)
     {
-        Run(ct => ClusterNodeInfo.Nodes.PatchAsync(Client, null, node, new JsonObject { ["spec"] = new JsonObject { ["unschedulable"] = true } }, ct));
+        PatchUnschedulable(node, true);
         var onNode = Run(ct => Client.ListPodsAsync(null, fieldSelector: "spec.nodeName=" + node, ct: ct));
         var evict = new List<JsonObject>();
         var refusals = new List<string>();

@@ -191,6 +191,11 @@ public static class Discovery
         return [.. Field(1, Text("2.0")), .. Field(2, [.. Field(1, Text("Kubernetes")), .. Field(2, Text(KubernetesVersion))]), .. Field(8, []), .. Field(9, [])];
     }
 
+    /// <summary>Each group-version document's hash: kubectl keeps documents by it, so a changed document is read again.
+    /// The documents do not change while the daemon runs, so each is built and hashed once, not at every root request.</summary>
+    private static readonly Lazy<Dictionary<(string Group, string Version), string>> DocumentHashes = new(() =>
+        ResourceKinds.Served.Select(k => (k.Group, k.Version)).Distinct().ToDictionary(gv => gv, gv => Hash(OpenApiV3(gv.Group, gv.Version)!.ToJsonString())));
+
     /// <summary>/openapi/v3: where each group-version's document is.</summary>
     public static JsonObject OpenApiV3Root()
     {
@@ -198,8 +203,7 @@ public static class Discovery
         foreach (var gv in ResourceKinds.Served.Select(k => (k.Group, k.Version)).Distinct())
         {
             var path = gv.Group.Length == 0 ? $"api/{gv.Version}" : $"apis/{gv.Group}/{gv.Version}";
-            // The hash is the document's: kubectl keeps documents by it, so a changed document is read again.
-            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={Hash(OpenApiV3(gv.Group, gv.Version)!.ToJsonString())}" };
+            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={DocumentHashes.Value[gv]}" };
         }
         return new JsonObject { ["paths"] = paths };
     }

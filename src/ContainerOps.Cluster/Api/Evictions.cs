@@ -14,6 +14,11 @@ public static class Evictions
 {
     private static readonly ResourceKind Budgets = ResourceKinds.All.First(k => k.Kind == "PodDisruptionBudget");
 
+    /// <summary>Whether the budget selects a pod with these labels. policy/v1: an empty selector selects every pod of
+    /// the namespace, a missing one none.</summary>
+    public static bool Selects(JsonObject budget, IReadOnlyDictionary<string, string> podLabels) =>
+        budget["spec"]?["selector"] is JsonObject selector && LabelSelector.FromObject(selector).Matches(podLabels);
+
     /// <summary>Evicts the pod; returns the Status of a success.</summary>
     public static JsonObject Evict(ClusterObjects objects, string ns, string name, JsonObject eviction, bool dryRun, DateTimeOffset now)
     {
@@ -28,8 +33,7 @@ public static class Evictions
         {
             var labels = LabelSelector.LabelsOf(pod["metadata"]?["labels"]);
             var budgets = objects.Store.List(Budgets.Key(ns, null)).Items.Select(i => ClusterObjects.Parse(i.Value))
-                // policy/v1: an empty selector selects every pod of the namespace, a missing one none.
-                .Where(b => b["spec"]?["selector"] is JsonObject s && LabelSelector.FromObject(s).Matches(labels)).ToList();
+                .Where(b => Selects(b, labels)).ToList();
             if (budgets.Count > 1)
                 throw new StatusException(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
             if (budgets.Count == 1) Spend(objects, ns, budgets[0], pod, dryRun, now);

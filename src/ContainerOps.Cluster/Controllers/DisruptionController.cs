@@ -35,9 +35,7 @@ public sealed class DisruptionController : IController
         });
     }
 
-    /// <summary>policy/v1: an empty selector selects every pod of the namespace, a missing one none.</summary>
-    internal static bool Selects(JsonObject budget, JsonObject pod) =>
-        budget["spec"]?["selector"] is JsonObject selector && LabelSelector.FromObject(selector).Matches(LabelSelector.LabelsOf(pod["metadata"]?["labels"]));
+    private static bool Selects(JsonObject budget, JsonObject pod) => Evictions.Selects(budget, LabelSelector.LabelsOf(pod["metadata"]?["labels"]));
 
     public Task<Reconciled> ReconcileAsync(string key, CancellationToken ct)
     {
