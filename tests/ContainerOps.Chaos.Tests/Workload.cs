@@ -159,6 +159,9 @@ public sealed class Workload(ChaosRun run)
             if (outcome == Outcome.Acknowledged) { c.Allowed.Clear(); c.Stopped = false; }
             if (outcome != Outcome.Refused) c.Widen(after);
             if (outcome == Outcome.CutOff) c.Stopped = false; // a start that may have run also reset the manual stop
+            // A start of a container that still runs changes nothing: the signal of a cut-off stop or kill may still
+            // end it (Pending is cleared once a check sees it not running, when a start makes a new process).
+            if (outcome == Outcome.Acknowledged) c.Widen([.. c.Pending]);
         }
     }
 
