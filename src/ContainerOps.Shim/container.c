@@ -550,6 +550,15 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         INIT_FAIL();
     }
 
+    /* Into the container's cgroups first, with the host's paths, unless we were cloned into it (v2) or are in a new
+     * user namespace (the monitor moves us then); the sync below tells the monitor it may go on. */
+    if (!init_in_new_userns(p) && !p->cgroup_joined)
+        for (int i = 0; i < p->ncgroups; i++)
+            if (join_cgroup_self(p->cgroups[i]) < 0) {
+                fmt_error(err, errlen, errno, "cgroup", "%s: %s", p->cgroups[i], strerror(errno));
+                INIT_FAIL();
+            }
+
     /* Join the namespaces given by path (pid was joined by the monitor before clone); a path to another kind of
        namespace is refused (EINVAL), not joined. */
     for (int k = 0; k < NS_COUNT; k++) {
@@ -573,7 +582,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     if (n != 1) _exit(1);
     close(sync_fd);
 
-    /* The cgroup namespace is created after the monitor moved us into the container's cgroups. */
+    /* The cgroup namespace is created once we are in the container's cgroups. */
     if (p->ns_set[NS_CGROUP] && !p->ns_path[NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
         fmt_error(err, errlen, errno, "namespace", "new cgroup namespace: %s", strerror(errno));
         INIT_FAIL();

@@ -102,10 +102,8 @@ int exec_main(struct plan *p)
             return setup_error(err);
         }
     }
-    char pidstr[32];
-    snprintf(pidstr, sizeof pidstr, "%d", (int)getpid());
     for (int i = 0; i < p->ncgroups; i++)
-        if (write_string_file(p->cgroups[i], pidstr) < 0) {
+        if (join_cgroup_self(p->cgroups[i]) < 0) {
             fmt_error(err, sizeof err, errno, "cgroup", "%s: %s", p->cgroups[i], strerror(errno));
             return setup_error(err);
         }

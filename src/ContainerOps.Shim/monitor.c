@@ -25,6 +25,35 @@
 #include <time.h>
 #include <unistd.h>
 
+/* On cgroup v2 the init is cloned straight into its cgroup (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no migration,
+ * so none of the global lock whose RCU grace period a move into a cgroup waits for. Returns -1 with cgroup_joined
+ * cleared where that cannot be done (v1, several hierarchies, a new user namespace, an older kernel): the init then
+ * moves itself. A failed clone3 that did apply returns -1 with cgroup_joined set. */
+static pid_t clone_into_cgroup(struct plan *p, unsigned long flags)
+{
+    p->cgroup_joined = 0;
+    if (p->ncgroups != 1 || init_in_new_userns(p) || cgroup_is_v1(p->cgroups[0])) return -1;
+    char dir[4096];
+    const char *slash = strrchr(p->cgroups[0], '/');
+    if (!slash || (size_t)(slash - p->cgroups[0]) >= sizeof dir) return -1;
+    memcpy(dir, p->cgroups[0], (size_t)(slash - p->cgroups[0]));
+    dir[slash - p->cgroups[0]] = 0;
+    int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_fd < 0) return -1;
+    struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; } args;
+    memset(&args, 0, sizeof args);
+    args.flags = (flags & ~(unsigned long)0xff) | 0x200000000ULL /* CLONE_INTO_CGROUP */;
+    args.exit_signal = flags & 0xff;
+    args.cgroup = (uint64_t)cgroup_fd;
+    p->cgroup_joined = 1; /* the child's copy of the plan says so */
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    int saved = errno;
+    if (pid != 0) close(cgroup_fd);
+    if (pid < 0 && (saved == ENOSYS || saved == E2BIG || saved == EINVAL)) p->cgroup_joined = 0;
+    errno = saved;
+    return pid;
+}
+
 #define LINE_MAX_BYTES 16384
 #define MAX_ATTACH 32
 #define MAX_CONTROL 8
@@ -591,7 +620,8 @@ void monitor_main(struct plan *p, int create, int report_fd)
         unsigned long flags = SIGCHLD;
         for (int k = 0; k < NS_COUNT; k++)
             if (p->ns_set[k] && !p->ns_path[k] && k != NS_CGROUP) flags |= (unsigned long)ns_clone_flag(k);
-        pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+        pid = clone_into_cgroup(p, flags);
+        if (pid < 0 && !p->cgroup_joined) pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
         if (pid < 0) { fmt_error(err, sizeof err, errno, "clone", "%s", strerror(errno)); fail(report_fd, err, 0); }
         if (pid == 0) {
             close(sync[1]);
@@ -614,7 +644,9 @@ void monitor_main(struct plan *p, int create, int report_fd)
 
     char pidstr[32];
     snprintf(pidstr, sizeof pidstr, "%d", (int)pid);
-    for (int i = 0; i < p->ncgroups; i++) {
+    /* Our own init moves itself (faster, see join_cgroup_self) unless it is in a new user namespace, where the
+     * cgroup files are not its to write; an external runtime's process is moved from here. */
+    for (int i = 0; i < p->ncgroups && (p->runtime || init_in_new_userns(p)); i++) {
         if (write_string_file(p->cgroups[i], pidstr) < 0) {
             fmt_error(err, sizeof err, errno, "cgroup", "%s: %s", p->cgroups[i], strerror(errno));
             fail(report_fd, err, pid);
@@ -783,3 +815,4 @@ void monitor_main(struct plan *p, int create, int report_fd)
     while (waitpid(-1, NULL, WNOHANG) > 0) {}
     _exit(0);
 }
+

@@ -47,6 +47,7 @@ struct plan {
     char **readonly; int nreadonly;
     char **sysctl_key, **sysctl_value; int nsysctls;
     char **cgroups; int ncgroups;
+    int cgroup_joined;          /* set by the monitor: the init was cloned into its cgroup (v2) */
     int has_uid, has_gid;
     uid_t uid; gid_t gid;
     int has_groups; gid_t *groups; int ngroups;
@@ -75,6 +76,11 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen);
 int write_all(int fd, const void *buf, size_t len);
 int write_file_atomic(const char *path, const char *data, size_t len);
 int write_string_file(const char *path, const char *s);
+int join_cgroup_self(const char *procs_file);
+/* Whether the hierarchy of a cgroup.procs file is cgroup v1 (its directory has a "tasks" file). */
+int cgroup_is_v1(const char *procs_file);
+/* Whether our own init is cloned into a new user namespace (then the monitor moves it into its cgroups). */
+static inline int init_in_new_userns(const struct plan *p) { return p->ns_set[NS_USER] && !p->ns_path[NS_USER]; }
 void fmt_error(char *buf, size_t len, int err, const char *stage, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 const char *ns_name(int kind);

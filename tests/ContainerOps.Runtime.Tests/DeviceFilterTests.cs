@@ -112,6 +112,9 @@ public sealed class DeviceFilterTests : IClassFixture<RuntimeFixture>
             Assert.Contains("mknod-ok", log);
             Assert.Contains("Operation not permitted", log);
             Assert.Contains("\"1\\n\"", log);
+            // The init was cloned into its cgroup (or moved there) before it ran anything.
+            var pid = runtime.GetStatus(b.Id).Pid;
+            Assert.Contains($"0::/{_f.CgroupParent.Trim('/')}/{b.Id}\n", File.ReadAllText($"/proc/{pid}/cgroup"));
             runtime.Pause(b.Id);
             Assert.Equal(RuntimeState.Paused, runtime.GetStatus(b.Id).State);
             runtime.Resume(b.Id);
