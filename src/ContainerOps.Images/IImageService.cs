@@ -24,6 +24,9 @@ public interface IImageService
     /// <summary>Prepares the container's writable layer over the image's layers and mounts it (overlay) at the returned path.
     /// Idempotent: mounting an already-mounted container returns the same path.</summary>
     string MountContainerRootfs(string containerId, string imageId);
+    /// <summary>Prepares the container's writable layer as <see cref="MountContainerRootfs"/> does, without the mount;
+    /// returns the path the mount would be at.</summary>
+    string PrepareContainerLayer(string containerId, string imageId);
     void UnmountContainerRootfs(string containerId);
     /// <summary>Unmounts and deletes the container's writable layer.</summary>
     void RemoveContainerLayer(string containerId);

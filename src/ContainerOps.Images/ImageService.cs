@@ -374,6 +374,17 @@ public sealed partial class ImageService : IImageService
         }
     }
 
+    /// <summary>The container's layer made ready as for a mount, without mounting it; returns the merged dir's path.</summary>
+    public string PrepareContainerLayer(string containerId, string imageId)
+    {
+        lock (_lock)
+        {
+            var rec = Resolve(imageId, out _);
+            EnsureSnapshots(rec);
+            return _snapshots.Prepare(containerId, rec.ChainIds);
+        }
+    }
+
     public void UnmountContainerRootfs(string containerId)
     {
         lock (_lock) _snapshots.Unmount(containerId);

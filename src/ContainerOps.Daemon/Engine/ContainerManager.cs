@@ -238,10 +238,15 @@ public sealed partial class ContainerManager : IDisposable
             Directory.CreateDirectory(dir);
             Networking.Reserve(record, request);
             Volumes.Prepare(record, image.Config.Volumes?.Keys, other => Find(other).Record);
-            // Validate the whole spec now (user names need the image's /etc/passwd), so a bad create leaves nothing.
-            var rootfs = Images.MountContainerRootfs(id, image.Id);
-            try { BuildSpec(record, rootfs, dir); }
-            finally { Images.UnmountContainerRootfs(id); }
+            // Validate the whole spec now, so a bad create leaves nothing. Only user and group names need the image's
+            // files (/etc/passwd, /etc/group); without them the layer is made ready and not mounted.
+            if (UserResolver.NeedsImageFiles(record.Config.User, hc.GroupAdd))
+            {
+                var rootfs = Images.MountContainerRootfs(id, image.Id);
+                try { BuildSpec(record, rootfs, dir); }
+                finally { Images.UnmountContainerRootfs(id); }
+            }
+            else BuildSpec(record, Images.PrepareContainerLayer(id, image.Id), dir);
             record.Save(dir);
         }
         catch

@@ -135,18 +135,10 @@ public sealed class SnapshotStore
     /// (base first). Idempotent: an existing mount is kept.</summary>
     public string Mount(string containerId, IReadOnlyList<string> chainIds)
     {
-        if (chainIds.Count == 0)
-            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ImageHasNoLayers", "the image has no layers to mount", containerId);
-        var dir = ContainerDir(containerId);
-        var merged = Path.Combine(dir, "merged");
+        var merged = MergedDir(containerId);
         if (IsMountPoint(merged)) return merged;
-        foreach (var c in chainIds)
-            if (!Exists(c))
-                throw new ContainerOpsException(ErrorKind.NotFound, "SnapshotNotFound", $"layer snapshot {c} is missing", containerId);
-        Directory.CreateDirectory(Path.Combine(dir, "upper"));
-        Directory.CreateDirectory(Path.Combine(dir, "work"));
-        Directory.CreateDirectory(merged);
-        AtomicFile.WriteAllText(Path.Combine(dir, "lowers"), string.Join('\n', chainIds) + "\n");
+        Prepare(containerId, chainIds);
+        var dir = ContainerDir(containerId);
         var lower = string.Join(':', chainIds.Reverse().Select(SnapshotFs));
         var data = $"lowerdir={lower},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         if (Encoding.UTF8.GetByteCount(data) >= 4096)
@@ -158,6 +150,26 @@ public sealed class SnapshotStore
             throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "MountFailed",
                 $"overlay mount of container {containerId} failed: {Libc.StrError(e)}", containerId);
         }
+        return merged;
+    }
+
+    /// <summary>The container's layer without the mount: its upper, work and merged dirs and the record of
+    /// <paramref name="chainIds"/>. Returns the (unmounted) merged dir.</summary>
+    public string Prepare(string containerId, IReadOnlyList<string> chainIds)
+    {
+        if (chainIds.Count == 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "ImageHasNoLayers", "the image has no layers to mount", containerId);
+        var dir = ContainerDir(containerId);
+        var merged = Path.Combine(dir, "merged");
+        foreach (var c in chainIds)
+            if (!Exists(c))
+                throw new ContainerOpsException(ErrorKind.NotFound, "SnapshotNotFound", $"layer snapshot {c} is missing", containerId);
+        Directory.CreateDirectory(Path.Combine(dir, "upper"));
+        Directory.CreateDirectory(Path.Combine(dir, "work"));
+        Directory.CreateDirectory(merged);
+        // Recorded at creation; a later start over the same chain leaves it alone (an fsynced write at every start).
+        if (!ContainerLowers(containerId).SequenceEqual(chainIds))
+            AtomicFile.WriteAllText(Path.Combine(dir, "lowers"), string.Join('\n', chainIds) + "\n");
         return merged;
     }
 

@@ -163,7 +163,8 @@ public static partial class SpecBuilder
     public static void WriteBundle(string bundleDir, OciSpec spec)
     {
         Directory.CreateDirectory(bundleDir);
-        AtomicFile.WriteAllBytes(Path.Combine(bundleDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec));
+        // Not durable: a bundle is written anew at every start, and nothing runs from it after a power loss.
+        AtomicFile.WriteAllBytes(Path.Combine(bundleDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.OciSpec), durable: false);
     }
 
     public static OciSpec ReadBundle(string bundleDir)

@@ -58,6 +58,12 @@ public static class UserResolver
         return new ResolvedUser(uid, gid, additional, home);
     }
 
+    /// <summary>Whether resolving <paramref name="user"/> and <paramref name="groupAdd"/> can fail without the image's
+    /// /etc/passwd and /etc/group: only names are looked up there; numbers are taken as they are.</summary>
+    public static bool NeedsImageFiles(string? user, IEnumerable<string>? groupAdd) =>
+        (user ?? "").Split(':').Any(part => part.Length > 0 && !uint.TryParse(part, out _))
+        || (groupAdd ?? []).Any(g => !uint.TryParse(g, out _));
+
     /// <summary>A group of `--group-add`: a number, or a name from the image's /etc/group.</summary>
     public static uint ResolveGroup(string rootfs, string group, string? containerName = null)
     {
