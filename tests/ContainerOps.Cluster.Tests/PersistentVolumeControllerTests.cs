@@ -186,7 +186,8 @@ public sealed class PersistentVolumeControllerTests : IAsyncLifetime
         Assert.Equal(Node, Json.Str(volume["spec"]!["nodeAffinity"]!["required"]!["nodeSelectorTerms"]![0]!["matchExpressions"]![0]!["values"]![0]));
         var path = Json.Str(volume["spec"]!["local"]!["path"])!;
         Assert.True(Directory.Exists(path));
-        Assert.Contains("ProvisioningSucceeded", await EventReasonsAsync("data"));
+        // The event follows the volume's creation, which the binder may act on first.
+        await ControllerHarness.EventuallyAsync(() => EventReasonsAsync("data"), r => r.Contains("ProvisioningSucceeded"), "ProvisioningSucceeded event");
         Assert.Equal("RWO", await CellAsync($"{Claims}/data", "Access Modes"));
         Assert.Equal("Bound", await CellAsync($"{Claims}/data", "Status"));
         Assert.Equal("2Gi", await CellAsync($"{Claims}/data", "Capacity"));
