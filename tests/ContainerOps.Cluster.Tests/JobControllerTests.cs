@@ -27,13 +27,35 @@ public sealed class JobControllerTests : IAsyncLifetime
             .Count(i => ClusterObjects.Parse(i.Value)["metadata"]!["deletionTimestamp"] is null && Json.Str(ClusterObjects.Parse(i.Value)["status"]?["phase"]) is "Pending" or "Running");
         _mostActive = Math.Max(_mostActive, running);
         await Task.Delay(30);
-        return Json.Str(pod["spec"]!["containers"]![0]!["image"]) switch
+        var image = Json.Str(pod["spec"]!["containers"]![0]!["image"]);
+        if (image!.StartsWith("exit-", StringComparison.Ordinal)) return Exited(int.Parse(image["exit-".Length..]));
+        return image switch
         {
             "ok" => new JsonObject { ["phase"] = "Succeeded" },
             "fail" => new JsonObject { ["phase"] = "Failed" },
+            // Its first pod is evicted (DisruptionTarget), the next succeed.
+            "evicted-once" => Interlocked.Increment(ref _evictions) == 1
+                ? new JsonObject
+                {
+                    ["phase"] = "Failed",
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "DisruptionTarget", ["status"] = "True", ["reason"] = "EvictionByEvictionAPI" }),
+                }
+                : new JsonObject { ["phase"] = "Succeeded" },
             _ => ControllerHarness.RunningAndReady(),
         };
     }
+
+    private int _evictions;
+
+    /// <summary>A failed pod whose container "c" ended with <paramref name="code"/>.</summary>
+    private static JsonObject Exited(int code) => new()
+    {
+        ["phase"] = "Failed",
+        ["containerStatuses"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "c", ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = code, ["reason"] = "Error" } },
+        }),
+    };
 
     private static string Job(string name, string image, string extra = "") => """
         {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"NAME"},
@@ -109,6 +131,55 @@ public sealed class JobControllerTests : IAsyncLifetime
         await EventuallyAsync(() => PodsAsync("held"), p => p.Count == 0, "pods stopped while suspended");
         await _api.PatchAsync("/apis/batch/v1/namespaces/default/jobs/held", """{"spec":{"suspend":false}}""", "application/merge-patch+json");
         await EventuallyAsync(() => PodsAsync("held"), p => p.Count == 2, "pods back when resumed");
+    }
+
+    [Fact]
+    public async Task APodFailurePolicyFailsTheJobAtAMatchingExitCodeAndLeavesOthersToTheBackoffLimit()
+    {
+        const string failOn42 = "\"podFailurePolicy\":{\"rules\":[{\"action\":\"FailJob\",\"onExitCodes\":{\"containerName\":\"c\",\"operator\":\"In\",\"values\":[42]}}]},";
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("fatal", "exit-42", failOn42))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("fatal"), j => Has(j, "Failed"), "failed by the policy");
+        Assert.True(Has(job, "FailureTarget", "PodFailurePolicy"));
+        var failedCondition = job["status"]!["conditions"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["type"]) == "Failed");
+        Assert.Equal("PodFailurePolicy", Json.Str(failedCondition["reason"]));
+        Assert.Matches(@"^Container c for pod default/fatal-\w+ failed with exit code 42 matching FailJob rule at index 0$", Json.Str(failedCondition["message"]));
+        Assert.Equal(1, job["status"]!["failed"]!.GetValue<int>());
+        Assert.Single(await PodsAsync("fatal")); // at once: the default backoff limit (6) would have made seven
+
+        // Another exit code matches no rule (NotIn 1, 2 does not hold for 1): counted, up to the backoff limit.
+        const string failUnlessKnown = "\"podFailurePolicy\":{\"rules\":[{\"action\":\"FailJob\",\"onExitCodes\":{\"operator\":\"NotIn\",\"values\":[1,2]}}]},";
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("known", "exit-1", "\"backoffLimit\":1," + failUnlessKnown))).Code);
+        job = await EventuallyAsync(() => GetJobAsync("known"), j => Has(j, "Failed"), "failed at the backoff limit");
+        Assert.True(Has(job, "Failed", "BackoffLimitExceeded"));
+        Assert.Equal(2, job["status"]!["failed"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AFailureThePolicyIgnoresIsNotCountedAndThePodIsReplaced()
+    {
+        const string ignoreDisruption = "\"podFailurePolicy\":{\"rules\":[{\"action\":\"Ignore\",\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}]},";
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("sturdy", "evicted-once", "\"backoffLimit\":0," + ignoreDisruption))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("sturdy"), j => Has(j, "Complete") || Has(j, "Failed"), "finished");
+        Assert.True(Has(job, "Complete"), job.ToJsonString());
+        Assert.Null(job["status"]!["failed"]);
+        Assert.Equal(2, (await PodsAsync("sturdy")).Count);
+    }
+
+    [Theory]
+    [InlineData("\"restartPolicy\":\"OnFailure\"", "{\"action\":\"Ignore\",\"onExitCodes\":{\"operator\":\"In\",\"values\":[3]}}", "spec.template.spec.restartPolicy", "only \"Never\" is supported when podFailurePolicy is specified")]
+    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailJob\",\"onExitCodes\":{\"operator\":\"In\",\"values\":[0]}}", "spec.podFailurePolicy.rules[0].onExitCodes.values[0]", "must not be 0 for the In operator")]
+    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailJob\",\"onExitCodes\":{\"containerName\":\"other\",\"operator\":\"In\",\"values\":[3]}}", "spec.podFailurePolicy.rules[0].onExitCodes.containerName", "must be one of the container or initContainer names")]
+    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailJob\",\"onExitCodes\":{\"operator\":\"In\",\"values\":[3]},\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}", "spec.podFailurePolicy.rules[0]", "specifying both OnExitCodes and OnPodConditions is not supported")]
+    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailIndex\",\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}", "spec.podFailurePolicy.rules[0].action", "supported values: \"Count\", \"FailJob\", \"Ignore\"")]
+    public async Task AWrongPodFailurePolicyIsRefusedNamingTheField(string restartPolicy, string rule, string field, string message)
+    {
+        var body = "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"wrong\"},\"spec\":{\"podFailurePolicy\":{\"rules\":[RULE]},"
+            .Replace("RULE", rule) + "\"template\":{\"spec\":{RESTART,\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}".Replace("RESTART", restartPolicy);
+        var (code, status) = await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", body);
+        Assert.Equal(422, code);
+        var cause = status["details"]!["causes"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["field"]) == field);
+        Assert.Contains(message, Json.Str(cause["message"]));
+        Assert.Equal(404, (await _api.GetAsync("/apis/batch/v1/namespaces/default/jobs/wrong")).Code);
     }
 
     [Fact]

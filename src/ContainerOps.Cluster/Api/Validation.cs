@@ -101,6 +101,7 @@ public static partial class Validation
                 if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
                 if (spec["template"]?["spec"] is JsonObject jobPod) PodSpec(jobPod, "spec.template.spec", errors, forJob: true);
                 else errors.Add(FieldError.Required("spec.template.spec"));
+                PodFailurePolicy(spec, errors);
                 if (old?["spec"]?["template"] is JsonNode oldTemplate && spec["template"] is JsonNode newTemplate && !JsonNode.DeepEquals(oldTemplate, newTemplate))
                     errors.Add(FieldError.Invalid("spec.template", null, "field is immutable"));
                 break;
@@ -112,6 +113,7 @@ public static partial class Validation
                 if (name is { Length: > 52 }) errors.Add(FieldError.Invalid("metadata.name", name, "must be no more than 52 characters"));
                 if (spec["jobTemplate"]?["spec"]?["template"]?["spec"] is JsonObject cronPod) PodSpec(cronPod, "spec.jobTemplate.spec.template.spec", errors, forJob: true);
                 else errors.Add(FieldError.Required("spec.jobTemplate.spec.template.spec"));
+                if (spec["jobTemplate"]?["spec"] is JsonObject jobTemplateSpec) PodFailurePolicy(jobTemplateSpec, errors, "spec.jobTemplate.spec");
                 if (spec["concurrencyPolicy"] is { } policy && Json.Str(policy) is not ("Allow" or "Forbid" or "Replace"))
                     errors.Add(FieldError.Unsupported("spec.concurrencyPolicy", Json.Str(policy), ["Allow", "Forbid", "Replace"]));
                 foreach (var field in new[] { "startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit" })

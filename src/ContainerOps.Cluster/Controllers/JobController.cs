@@ -9,7 +9,8 @@ namespace ContainerOps.Cluster.Controllers;
 /// `completions` succeed (NonIndexed), or one success per index 0…completions-1 (Indexed: the index in the
 /// batch.kubernetes.io/job-completion-index annotation and label, JOB_COMPLETION_INDEX in the environment, the host
 /// name NAME-INDEX). Failures beyond `backoffLimit` (failed pods, or restarts under restartPolicy OnFailure) and
-/// `activeDeadlineSeconds` fail the job and stop its pods; `suspend` stops them until resumed;
+/// `activeDeadlineSeconds` fail the job and stop its pods, as does a failure that `podFailurePolicy` says fails it
+/// (failures it ignores are not counted); `suspend` stops them until resumed;
 /// `ttlSecondsAfterFinished` removes a finished job with its pods. Conditions as Kubernetes 1.31 writes them:
 /// SuccessCriteriaMet then Complete; FailureTarget then Failed; Suspended. Finished pods are kept (as Kubernetes
 /// keeps them) and are what the counts come from; the counts never go down.
@@ -79,7 +80,16 @@ public sealed class JobController : IController
         var succeededPods = pods.Where(p => PodStates.Phase(p) == "Succeeded").ToList();
         var failedPods = pods.Where(p => PodStates.Phase(p) == "Failed").ToList();
         var succeeded = Math.Max(Int(status["succeeded"]), indexed ? 0 : succeededPods.Count);
-        var failed = Math.Max(Int(status["failed"]), failedPods.Count);
+        // spec.podFailurePolicy: a failure its rules ignore is not counted; one that matches a FailJob rule fails the job.
+        string? policyFailure = null;
+        var countedFailures = 0;
+        foreach (var pod in failedPods.OrderBy(p => PodStates.Time(p["metadata"]?["creationTimestamp"])))
+        {
+            var verdict = PodFailurePolicy.Judge(spec["podFailurePolicy"], pod);
+            if (verdict.Action == PodFailurePolicy.Action.FailJob) policyFailure ??= verdict.Message;
+            if (verdict.Action != PodFailurePolicy.Action.Ignore) countedFailures++;
+        }
+        var failed = Math.Max(Int(status["failed"]), countedFailures);
         var completed = indexed ? CompletedIndexes(status, succeededPods, completions ?? 0) : [];
         if (indexed) succeeded = completed.Count;
 
@@ -87,7 +97,9 @@ public sealed class JobController : IController
         string? failure = null, failureMessage = null;
         var backoffLimit = Int(spec["backoffLimit"], 6);
         var restarts = Json.Str(spec["template"]?["spec"]?["restartPolicy"]) == "OnFailure" ? active.Sum(PodStates.Restarts) : 0;
-        if (failed + restarts > backoffLimit)
+        if (policyFailure is not null)
+            (failure, failureMessage) = ("PodFailurePolicy", policyFailure);
+        else if (failed + restarts > backoffLimit)
             (failure, failureMessage) = ("BackoffLimitExceeded", "Job has reached the specified backoff limit");
         else if (spec["activeDeadlineSeconds"] is JsonValue deadlineNode && deadlineNode.TryGetValue<long>(out var deadline)
                  && !suspended && PodStates.Time(status["startTime"]) is { } started)
