@@ -90,6 +90,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         Storage.Admit(Store, kind, obj);
         PriorityClasses.Admit(Store, kind, obj);
         ServiceAccounts.Admit(Store, kind, ns, obj);
+        LimitRanges.Admit(Store, kind, ns, obj);
         if (Validation.Validate(kind, obj, null) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
         var admission = Admit(kind, obj, null);
         if (dryRun) { admission.Rollback(); return obj; }

@@ -23,8 +23,15 @@ internal static class Defaults
                 spec["finalizers"] ??= new JsonArray((JsonNode)"kubernetes");
                 if (creating || o["status"] is null) o["status"] = new JsonObject { ["phase"] = "Active" };
                 break;
+            case "LimitRange":
+                LimitRanges.ApplyDefaults(spec);
+                break;
             case "Pod":
-                if (spec is not null) PodSpec(spec);
+                if (spec is not null)
+                {
+                    PodSpec(spec);
+                    RequestsFromLimits(spec);
+                }
                 if (creating) o["status"] = new JsonObject { ["phase"] = "Pending" };
                 break;
             case "Deployment":
@@ -170,6 +177,20 @@ internal static class Defaults
         x = new JsonObject();
         o[field] = x;
         return x;
+    }
+
+    /// <summary>A pod's container with a limit and no request for a resource requests its limit (pods only, not
+    /// templates: as the API server defaults them).</summary>
+    private static void RequestsFromLimits(JsonObject spec)
+    {
+        foreach (var list in new[] { "containers", "initContainers" })
+            foreach (var c in (spec[list] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                if (c["resources"] is not JsonObject resources || resources["limits"] is not JsonObject { Count: > 0 } limits) continue;
+                var requests = resources["requests"] as JsonObject ?? [];
+                foreach (var (resource, value) in limits) if (!requests.ContainsKey(resource)) requests[resource] = value?.DeepClone();
+                resources["requests"] = requests;
+            }
     }
 
     private static void Template(JsonObject spec)

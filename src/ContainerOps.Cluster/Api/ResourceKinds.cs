@@ -123,6 +123,7 @@ public static class ResourceKinds
     public static ResourceKind PriorityClass { get; } = All.First(k => k.Kind == "PriorityClass");
     public static ResourceKind PersistentVolume { get; } = All.First(k => k.Kind == "PersistentVolume");
     public static ResourceKind StorageClass { get; } = All.First(k => k.Kind == "StorageClass");
+    public static ResourceKind LimitRange { get; } = All.First(k => k.Kind == "LimitRange");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => Served.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);
