@@ -94,4 +94,31 @@ public sealed class MoreKindsTests : IAsyncLifetime
         var reserved = _server.KubectlWithInput("apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: system-mine}\nvalue: 5\n", "apply", "-f", "-");
         Assert.Contains("priority class names with 'system-' prefix are reserved", reserved.Err);
     }
+
+    [Fact]
+    public void KubectlMeetsALimitRangesDefaultsAndAQuotasRefusal()
+    {
+        _server.Ok("create", "quota", "two-pods", "--hard=pods=2,count/configmaps=5");
+        var (code, _, _) = _server.KubectlWithInput("""
+            apiVersion: v1
+            kind: LimitRange
+            metadata: {name: sizes}
+            spec:
+              limits: [{type: Container, default: {memory: 128Mi}, max: {memory: 256Mi}}]
+            """, "apply", "-f", "-");
+        Assert.Equal(0, code);
+        _server.Ok("run", "first", "--image=busybox");
+        var resources = JsonNode.Parse(_server.Ok("get", "pod", "first", "-o", "jsonpath={.spec.containers[0].resources}"))!;
+        Assert.Equal("128Mi", (string?)resources["limits"]!["memory"]);
+        Assert.Equal("128Mi", (string?)resources["requests"]!["memory"]);
+        var tooBig = _server.Kubectl("run", "big", "--image=busybox", "--overrides={\"spec\":{\"containers\":[{\"name\":\"big\",\"image\":\"busybox\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}}]}}");
+        Assert.NotEqual(0, tooBig.Exit);
+        Assert.Contains("pods \"big\" is forbidden: maximum memory usage per Container is 256Mi, but limit is 1Gi", tooBig.Err);
+        _server.Ok("run", "second", "--image=busybox");
+        var third = _server.Kubectl("run", "third", "--image=busybox");
+        Assert.NotEqual(0, third.Exit);
+        Assert.Contains("Error from server (Forbidden): pods \"third\" is forbidden: exceeded quota: two-pods, requested: pods=1, used: pods=2, limited: pods=2", third.Err);
+        var table = _server.Ok("get", "quota", "two-pods");
+        Assert.Equal(["NAME", "AGE", "REQUEST", "LIMIT"], Row(table, 0));
+    }
 }

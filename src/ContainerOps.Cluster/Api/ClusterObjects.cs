@@ -92,6 +92,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         ServiceAccounts.Admit(Store, kind, ns, obj);
         LimitRanges.Admit(Store, kind, ns, obj);
         if (Validation.Validate(kind, obj, null) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
+        using var quota = ResourceQuotas.Admit(Store, kind, ns, obj); // held until the object is stored
         var admission = Admit(kind, obj, null);
         if (dryRun) { admission.Rollback(); return obj; }
         JsonObject stored;

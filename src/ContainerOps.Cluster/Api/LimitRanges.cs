@@ -131,7 +131,7 @@ internal static class LimitRanges
                 if (init) initMax[resource] = Math.Max(initMax.GetValueOrDefault(resource), value);
                 else sums[resource] = sums.GetValueOrDefault(resource) + value;
         foreach (var (resource, value) in initMax) sums[resource] = Math.Max(sums.GetValueOrDefault(resource), value);
-        return sums.ToDictionary(kv => kv.Key, kv => (Format(kv.Key, kv.Value), kv.Value));
+        return sums.ToDictionary(kv => kv.Key, kv => (Node.Quantity.Format(kv.Key, kv.Value), kv.Value));
     }
 
     /// <summary>One item's min, max and ratio against a container's, a pod's or a claim's amounts: at most one
@@ -190,16 +190,5 @@ internal static class LimitRanges
     {
         try { value = Node.Quantity.Value(text); return true; }
         catch (Node.ContainerConfigException) { value = 0; return false; }
-    }
-
-    /// <summary>A total in the shortest exact form: millicores for a fraction of a CPU, the largest binary suffix that
-    /// divides an amount of bytes.</summary>
-    private static string Format(string resource, decimal value)
-    {
-        if (value != decimal.Truncate(value)) return $"{decimal.Round(value * 1000)}m";
-        if (resource != "cpu" && value > 0)
-            foreach (var (suffix, factor) in new[] { ("Ti", 1024m * 1024 * 1024 * 1024), ("Gi", 1024m * 1024 * 1024), ("Mi", 1024m * 1024), ("Ki", 1024m) })
-                if (value % factor == 0) return (value / factor).ToString(CultureInfo.InvariantCulture) + suffix;
-        return value.ToString(CultureInfo.InvariantCulture);
     }
 }

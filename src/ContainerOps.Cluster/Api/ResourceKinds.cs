@@ -124,6 +124,8 @@ public static class ResourceKinds
     public static ResourceKind PersistentVolume { get; } = All.First(k => k.Kind == "PersistentVolume");
     public static ResourceKind StorageClass { get; } = All.First(k => k.Kind == "StorageClass");
     public static ResourceKind LimitRange { get; } = All.First(k => k.Kind == "LimitRange");
+    public static ResourceKind ResourceQuota { get; } = All.First(k => k.Kind == "ResourceQuota");
+    public static ResourceKind Service { get; } = All.First(k => k.Kind == "Service");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => Served.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);

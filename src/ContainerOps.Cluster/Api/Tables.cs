@@ -146,6 +146,18 @@ public static class Tables
             new("Replicas", "integer", (o, _) => Int(o["status"]?["currentReplicas"])),
             AgeColumn,
         ],
+        ["ResourceQuota"] =
+        [
+            NameColumn,
+            AgeColumn,
+            new("Request", "string", (o, _) => QuotaCell(o, limits: false)),
+            new("Limit", "string", (o, _) => QuotaCell(o, limits: true)),
+        ],
+        ["LimitRange"] =
+        [
+            NameColumn,
+            new("Created At", "date", (o, _) => Json.Str(o["metadata"]?["creationTimestamp"]) ?? ""),
+        ],
         ["PersistentVolumeClaim"] =
         [
             NameColumn,
@@ -236,6 +248,15 @@ public static class Tables
         {
             "ReadWriteOnce" => "RWO", "ReadOnlyMany" => "ROX", "ReadWriteMany" => "RWX", "ReadWriteOncePod" => "RWOP", var other => other,
         }) ?? []);
+
+    /// <summary>kubectl's quota cell: "RESOURCE: USED/HARD, …" over the hard resources, sorted, limits.* in their own column.</summary>
+    private static string QuotaCell(JsonObject quota, bool limits)
+    {
+        var hard = (quota["spec"]?["hard"] as JsonObject ?? []).Select(kv => kv.Key)
+            .Where(r => r.StartsWith("limits.", StringComparison.Ordinal) == limits).OrderBy(r => r, StringComparer.Ordinal);
+        string Amount(string field, string resource) => (Json.Str(quota["status"]?[field]?[resource]) ?? quota["status"]?[field]?[resource]?.ToJsonString()) ?? "0";
+        return string.Join(", ", hard.Select(r => $"{r}: {Amount("used", r)}/{Amount("hard", r)}"));
+    }
 
     private static Column[] ColumnsFor(ResourceKind kind) => ByKind.GetValueOrDefault(kind.Kind) ?? [NameColumn, AgeColumn];
 

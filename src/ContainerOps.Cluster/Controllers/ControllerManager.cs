@@ -26,6 +26,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new PersistentVolumeBinder(),
         _ => new StorageProtectionController(),
         _ => new DisruptionController(),
+        _ => new ResourceQuotaController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];

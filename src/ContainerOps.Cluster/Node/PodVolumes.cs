@@ -176,4 +176,15 @@ public static class Quantity
     }
 
     public static long Bytes(string text) => (long)Math.Ceiling(Value(text));
+
+    /// <summary>A total in the shortest exact form: millicores for a fraction, the largest binary suffix that divides
+    /// an amount of memory or storage, else the plain number (CPUs, counts).</summary>
+    public static string Format(string resource, decimal value)
+    {
+        if (value != decimal.Truncate(value)) return $"{decimal.Round(value * 1000)}m";
+        if ((resource.Contains("memory") || resource.Contains("storage")) && value > 0)
+            foreach (var (suffix, factor) in new[] { ("Ti", 1024m * 1024 * 1024 * 1024), ("Gi", 1024m * 1024 * 1024), ("Mi", 1024m * 1024), ("Ki", 1024m) })
+                if (value % factor == 0) return (value / factor).ToString(CultureInfo.InvariantCulture) + suffix;
+        return value.ToString(CultureInfo.InvariantCulture);
+    }
 }
