@@ -23,6 +23,37 @@ public sealed class SqliteClusterStoreTests : IDisposable
     private static string Text(StoredObject o) => Encoding.UTF8.GetString(o.Value);
 
     [Fact]
+    public async Task AListsRevisionIsThatOfTheSnapshotItsItemsComeFrom()
+    {
+        // One key written again and again: every revision is a write of it, so a list's revision must be exactly its
+        // item's. A later one (a write committed while the list's snapshot was taken) would make a watch from the
+        // list skip that write.
+        var first = _store.Create("deployments/default/web", Value("0"));
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            var rev = first.Revision;
+            for (var i = 1; i <= 3000 && !stop.IsCancellationRequested; i++) rev = _store.Update("deployments/default/web", rev, Value(i.ToString())).Revision;
+        });
+        var lists = 0;
+        try
+        {
+            while (!writer.IsCompleted)
+            {
+                var before = _store.CurrentRevision;
+                var list = _store.List("deployments/");
+                Assert.Equal(list.Revision, Assert.Single(list.Items).Revision);
+                // And it holds every write that was done before it began: a list after a write sees the write.
+                Assert.True(list.Revision >= before, $"a list begun at revision {before} read revision {list.Revision}");
+                lists++;
+            }
+        }
+        finally { stop.Cancel(); }
+        await writer;
+        Assert.True(lists > 10, $"only {lists} lists ran beside the writes");
+    }
+
+    [Fact]
     public void EveryWriteMakesTheNextGlobalRevision()
     {
         var a = _store.Create("pods/default/a", Value("a1"));

@@ -91,8 +91,28 @@ public sealed class ClusterDaemon : IAsyncDisposable
     public string Ok(params string[] args)
     {
         var (exit, stdout, err) = Kubectl(args);
-        Assert.True(exit == 0, $"kubectl {string.Join(' ', args)}: {err}{stdout}");
+        if (exit != 0) Assert.Fail($"kubectl {string.Join(' ', args)}: {err}{stdout}\n{Snapshot()}");
         return stdout;
+    }
+
+    /// <summary>What a failed step prints of the cluster, so that a failure seen once can be understood: the pods and
+    /// workloads, the latest events, the tail of the daemon's log.</summary>
+    public string Snapshot()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var args in new[] { new[] { "get", "deployments,replicasets,pods", "-o", "wide" }, ["get", "events", "--sort-by=.lastTimestamp"],
+                     ["get", "deployments,replicasets", "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name} {.status}{'\\n'}{range .metadata.managedFields[*]}  {.manager} {.operation} {.subresource} {.time}{'\\n'}{end}{end}"] })
+        {
+            try
+            {
+                var (_, stdout, err) = Kubectl(args);
+                text.Append($"\n--- kubectl {string.Join(' ', args)}\n").Append(string.Join('\n', (stdout + err).Split('\n').TakeLast(40)));
+            }
+            catch (Exception e) { text.Append($"\n--- kubectl {string.Join(' ', args)}: {e.Message}"); }
+        }
+        try { text.Append("\n--- daemon log (last 80 lines)\n").Append(string.Join('\n', File.ReadLines(Daemon.LogPath).TakeLast(80))); }
+        catch (IOException e) { text.Append(e.Message); }
+        return text.ToString();
     }
 
     /// <summary>`kubectl apply -f -` of <paramref name="manifest"/>, which must succeed: its standard output.</summary>

@@ -65,11 +65,27 @@ public sealed class SqliteClusterStore : IClusterStore
 
     public StoreList List(string prefix, long revision = 0, string? afterKey = null, int limit = 0)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (TryList(prefix, revision, afterKey, limit, lastAttempt: attempt == 3) is { } list) return list;
+        }
+    }
+
+    /// <summary>One list from one read snapshot; null when the revision asked for was written after the snapshot
+    /// began (a fresh snapshot will hold it).</summary>
+    private StoreList? TryList(string prefix, long revision, string? afterKey, int limit, bool lastAttempt)
+    {
         using var c = OpenRead();
         using var tx = c.BeginTransaction(deferred: true);
+        // The list's revision is its snapshot's. A write committed while the snapshot was being taken is not in it, so
+        // a later revision (the writer's counter) would make a watch from this list skip that write: a client would
+        // never see it (kubectl rollout status waited on a deployment whose last status write it had missed).
         var current = Scalar(c, "SELECT COALESCE(MAX(rev), 0) FROM kv", tx);
-        current = Math.Max(current, CurrentRevision);
-        if (revision > current) throw new RevisionTooNewException(revision, current);
+        if (revision > current)
+        {
+            if (!lastAttempt && revision <= CurrentRevision) return null;
+            throw new RevisionTooNewException(revision, Math.Max(current, CurrentRevision));
+        }
         if (revision == 0) revision = current;
         if (revision < CompactedRevision) throw new RevisionCompactedException(revision, CompactedRevision);
         using var cmd = c.CreateCommand();
