@@ -1,3 +1,5 @@
+using System.Text;
+using ContainerOps.Cluster.Api;
 using System.Text.Json.Nodes;
 
 namespace ContainerOps.Cluster.Tests;
@@ -14,6 +16,36 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         """;
 
     private static string S(JsonNode? n) => n?.GetValue<string>() ?? "";
+
+    [Fact]
+    public async Task AListOfOneNameNeverClaimsARevisionPastItsItem()
+    {
+        // kubectl rollout status lists one object by name and watches from the list's revision; with only that object
+        // written meanwhile, the list's revision must be its item's, or the watch skips the writes in between.
+        Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/configmaps", """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"hot"},"data":{"n":"0"}}""")).Code);
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            for (var i = 1; !stop.IsCancellationRequested; i++)
+                _api.Store.Update(ResourceKinds.ConfigMap.Key("default", "hot"), _api.Store.Get(ResourceKinds.ConfigMap.Key("default", "hot"))!.Revision,
+                    rev => Encoding.UTF8.GetBytes("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"hot","namespace":"default","resourceVersion":"REV"},"data":{"n":"N"}}"""
+                        .Replace("REV", rev.ToString()).Replace("N", i.ToString())));
+        });
+        try
+        {
+            for (var lists = 0; lists < 300; lists++)
+            {
+                var (code, list) = await _api.GetAsync("/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dhot&limit=500&resourceVersion=0");
+                Assert.Equal(200, code);
+                var item = Assert.Single(list["items"]!.AsArray())!;
+                Assert.Equal(S(list["metadata"]!["resourceVersion"]), S(item["metadata"]!["resourceVersion"]));
+            }
+            Assert.False(writer.IsCompleted, "the writer stopped before the lists were done");
+        }
+        finally { stop.Cancel(); }
+        await writer;
+    }
+
 
     [Fact]
     public async Task EveryOpenApiDocumentHasASchemaPerKindAndEveryReferenceResolves()

@@ -209,9 +209,13 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         StoreList list;
         if (fields.Name is { } only && (ns is not null || !kind.Namespaced) && revision == 0)
         {
-            // One name: one key, not a scan.
+            // One name: one key, not a scan. The revision is read before the object: a write in between is then in the
+            // watch that follows this list as well (seen twice at worst). Read after, it could be newer than the object
+            // returned, and that watch would skip the write (kubectl rollout status lists and watches one deployment
+            // by name, and waited 120 s on the last status write it had missed).
+            var before = Store.CurrentRevision;
             var one = Store.Get(kind.Key(ns, only));
-            list = new StoreList(one is null ? [] : [one], Store.CurrentRevision, false, 0);
+            list = new StoreList(one is null ? [] : [one], Math.Max(before, one?.Revision ?? 0), false, 0);
         }
         else
         {
