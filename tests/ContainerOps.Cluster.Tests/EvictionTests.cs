@@ -32,6 +32,23 @@ public sealed class EvictionTests : IAsyncLifetime
         _api.PostAsync($"{Pods}/{pod}/eviction", """{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"NAME","namespace":"default"}}""".Replace("NAME", pod));
 
     [Fact]
+    public async Task AnEvictedPodIsMarkedDisruptionTargetBeforeItGoes()
+    {
+        // On a node, so that its deletion waits for the node (30 s of grace) and the pod can be read meanwhile.
+        Assert.Equal(201, (await _api.PostAsync(Pods, """{"metadata":{"name":"placed"},"spec":{"nodeName":"n1","containers":[{"name":"c","image":"busybox"}]}}""")).Code);
+        Assert.Equal(200, (await _api.PatchAsync($"{Pods}/placed/status", """{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}""", "application/merge-patch+json")).Code);
+        Assert.Equal(201, (await EvictAsync("placed")).Code);
+        var (code, pod) = await _api.GetAsync($"{Pods}/placed");
+        Assert.Equal(200, code);
+        Assert.NotNull(pod["metadata"]!["deletionTimestamp"]);
+        var conditions = pod["status"]!["conditions"]!.AsArray().OfType<JsonObject>().ToList();
+        var target = Assert.Single(conditions, c => (string?)c["type"] == "DisruptionTarget");
+        Assert.Equal("True", (string?)target["status"]);
+        Assert.Equal("EvictionByEvictionAPI", (string?)target["reason"]);
+        Assert.Contains(conditions, c => (string?)c["type"] == "Ready"); // the others stay
+    }
+
+    [Fact]
     public async Task AnEvictionSpendsTheBudgetAndIsRefusedWhenNoneIsLeft()
     {
         await RunningPodAsync("web-1", ready: true);

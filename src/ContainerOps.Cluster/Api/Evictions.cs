@@ -8,7 +8,8 @@ namespace ContainerOps.Cluster.Api;
 /// eviction spends (status.disruptionsAllowed down by one, the pod in disruptedPods) in the same compare-and-swap
 /// write. A pod that is finished, pending or already being deleted needs no budget; one that is not ready may go when
 /// its budget is met anyway (IfHealthyBudget) or always (AlwaysAllow). A budget that forbids it is a 429, which
-/// clients retry; two budgets over one pod are refused, as the API server refuses them.
+/// clients retry; two budgets over one pod are refused, as the API server refuses them. An evicted pod that is still
+/// running is marked DisruptionTarget before it is deleted.
 /// </summary>
 public static class Evictions
 {
@@ -38,10 +39,36 @@ public static class Evictions
                 throw new StatusException(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
             if (budgets.Count == 1) Spend(objects, ns, budgets[0], pod, dryRun, now);
         }
+        if (!dryRun && phase is not ("Succeeded" or "Failed") && pod["metadata"]?["deletionTimestamp"] is null) MarkDisruptionTarget(objects, ns, name, now);
         long? grace = options?["gracePeriodSeconds"] is JsonValue g && g.TryGetValue<long>(out var seconds) ? Math.Max(0, seconds) : null;
         objects.Delete(ResourceKinds.Pod, ns, name, long.TryParse(Json.Str(options?["preconditions"]?["resourceVersion"]), out var rv) ? rv : null,
             Json.Str(options?["preconditions"]?["uid"]), dryRun, grace, Json.Str(options?["propagationPolicy"]));
         return new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["code"] = 201 };
+    }
+
+    /// <summary>As Kubernetes does before it deletes an evicted pod: the DisruptionTarget condition (reason
+    /// EvictionByEvictionAPI), so that whoever owns the pod can tell a disruption from a failure — a Job's
+    /// podFailurePolicy can ignore it. The node's status writes keep conditions they do not own.</summary>
+    private static void MarkDisruptionTarget(ClusterObjects objects, string ns, string name, DateTimeOffset now)
+    {
+        try
+        {
+            objects.Update(ResourceKinds.Pod, ns, name, null, pod =>
+            {
+                var status = pod["status"] as JsonObject ?? [];
+                var conditions = status["conditions"] as JsonArray ?? [];
+                foreach (var old in conditions.OfType<JsonObject>().Where(c => Json.Str(c["type"]) == "DisruptionTarget").ToList()) conditions.Remove(old);
+                conditions.Add((JsonNode)new JsonObject
+                {
+                    ["type"] = "DisruptionTarget", ["status"] = "True", ["reason"] = "EvictionByEvictionAPI", ["message"] = "Eviction API: evicting",
+                    ["lastTransitionTime"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
+                });
+                status["conditions"] = conditions;
+                pod["status"] = status;
+                return pod;
+            }, statusOnly: true, dryRun: false);
+        }
+        catch (StatusException e) when (e.Code == 404) { }
     }
 
     private static void Spend(ClusterObjects objects, string ns, JsonObject budget, JsonObject pod, bool dryRun, DateTimeOffset now)
