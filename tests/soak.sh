@@ -5,7 +5,8 @@
 #
 #   -n RUNS        how many runs (default 5)
 #   --load         keep both cores busy meanwhile (stress-ng --cpu N when installed, else a shell loop per core)
-#   --clone        each run on a fresh clone of HEAD in a temp folder, as CI does (default: this checkout)
+#   --clone        each run on a fresh clone, in a temp folder, of the commit HEAD was when the soak began, as CI
+#                  does (default: this checkout); commits made meanwhile do not change what is soaked
 #   --suite NAME   only that xunit project (e.g. ContainerOps.Runtime.Tests), against the built ./bin
 #   --filter EXPR  with --suite: a dotnet test filter, e.g. "FullyQualifiedName~DifferentialTests"
 #
@@ -45,6 +46,8 @@ if [ $load -eq 1 ]; then
   echo "soak: load on $cores cores (pids ${load_pids[*]})"
 fi
 
+rev=$(git rev-parse HEAD)
+[ $clone -eq 1 ] && echo "soak: commit $rev" | tee "$out/summary"
 failures=0
 for n in $(seq "$runs"); do
   log="$out/run-$n.log"
@@ -58,7 +61,7 @@ for n in $(seq "$runs"); do
     closing=$(grep -E '^ *(Total tests|Passed|Failed|Skipped): ' "$log" | sed 's/^ *//' | tr '\n' ' ')
   elif [ $clone -eq 1 ]; then
     dir=$(mktemp -d /tmp/containerops-soak.XXXXXX)
-    git clone -q "$repo" "$dir/repo"
+    git clone -q "$repo" "$dir/repo" && git -C "$dir/repo" checkout -q "$rev"
     (cd "$dir/repo" && CI=true bash .ci/run) >"$log" 2>&1 </dev/null
     code=$?
     rm -rf "$dir"
