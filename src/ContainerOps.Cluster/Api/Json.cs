@@ -16,6 +16,9 @@ internal static class Json
     public static string? Str(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
+    /// <summary>A string value's text, any other value as its JSON: a quantity may be written "2" or 2.</summary>
+    public static string? Scalar(JsonNode? node) => Str(node) ?? node?.ToJsonString();
+
     public static JsonObject? Obj(JsonNode? node) => node as JsonObject;
     public static JsonArray? Arr(JsonNode? node) => node as JsonArray;
 

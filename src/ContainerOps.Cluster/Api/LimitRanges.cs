@@ -79,8 +79,7 @@ internal static class LimitRanges
                         Check(item, "Container", Amounts(container, "requests"), Amounts(container, "limits"), problems);
                     break;
                 case "Pod":
-                    // A pod's total: its containers' sum, or its largest init container where that is more.
-                    Check(item, "Pod", PodTotal(containers, "requests"), PodTotal(containers, "limits"), problems);
+                    Check(item, "Pod", PodTotal(spec, "requests"), PodTotal(spec, "limits"), problems);
                     break;
             }
         if (problems.Count > 0)
@@ -118,21 +117,12 @@ internal static class LimitRanges
         var result = new Dictionary<string, (string, decimal)>();
         var node = holder?["resources"]?[field] as JsonObject;
         foreach (var (resource, value) in node ?? [])
-            if ((Json.Str(value) ?? value?.ToJsonString()) is { } text && TryValue(text, out var v)) result[resource] = (text, v);
+            if (Json.Scalar(value) is { } text && Node.Quantity.TryValue(text, out var v)) result[resource] = (text, v);
         return result;
     }
 
-    private static Dictionary<string, (string Text, decimal Value)> PodTotal(List<(JsonObject Container, bool Init)> containers, string field)
-    {
-        var sums = new Dictionary<string, decimal>();
-        var initMax = new Dictionary<string, decimal>();
-        foreach (var (container, init) in containers)
-            foreach (var (resource, (_, value)) in Amounts(container, field))
-                if (init) initMax[resource] = Math.Max(initMax.GetValueOrDefault(resource), value);
-                else sums[resource] = sums.GetValueOrDefault(resource) + value;
-        foreach (var (resource, value) in initMax) sums[resource] = Math.Max(sums.GetValueOrDefault(resource), value);
-        return sums.ToDictionary(kv => kv.Key, kv => (Node.Quantity.Format(kv.Key, kv.Value), kv.Value));
-    }
+    private static Dictionary<string, (string Text, decimal Value)> PodTotal(JsonObject spec, string field) =>
+        Node.PodResources.Total(spec, field).ToDictionary(kv => kv.Key, kv => (Node.Quantity.Format(kv.Key, kv.Value), kv.Value));
 
     /// <summary>One item's min, max and ratio against a container's, a pod's or a claim's amounts: at most one
     /// problem per resource and constraint, in Kubernetes' words.</summary>
@@ -183,12 +173,6 @@ internal static class LimitRanges
     private static IEnumerable<(string Resource, (string Text, decimal Value) Bound)> Bounds(JsonObject item, string field)
     {
         foreach (var (resource, value) in item[field] as JsonObject ?? [])
-            if ((Json.Str(value) ?? value?.ToJsonString()) is { } text && TryValue(text, out var v)) yield return (resource, (text, v));
-    }
-
-    private static bool TryValue(string text, out decimal value)
-    {
-        try { value = Node.Quantity.Value(text); return true; }
-        catch (Node.ContainerConfigException) { value = 0; return false; }
+            if (Json.Scalar(value) is { } text && Node.Quantity.TryValue(text, out var v)) yield return (resource, (text, v));
     }
 }

@@ -32,14 +32,16 @@ internal static class ResourceQuotas
             case "Pod" when kind.Group.Length == 0:
                 if (Json.Str(obj["status"]?["phase"]) is "Succeeded" or "Failed") break;
                 usage["pods"] = 1;
+                var requests = Node.PodResources.Total(spec, "requests");
+                var limits = Node.PodResources.Total(spec, "limits");
                 foreach (var resource in Compute)
                 {
-                    if (PodAmount(spec, "requests", resource) is { } request)
+                    if (requests.TryGetValue(resource, out var request))
                     {
                         usage[$"requests.{resource}"] = request;
                         usage[resource] = request;
                     }
-                    if (PodAmount(spec, "limits", resource) is { } limit) usage[$"limits.{resource}"] = limit;
+                    if (limits.TryGetValue(resource, out var limit)) usage[$"limits.{resource}"] = limit;
                 }
                 break;
             case "Service" when kind.Group.Length == 0:
@@ -55,28 +57,10 @@ internal static class ResourceQuotas
             case "ResourceQuota": usage["resourcequotas"] = 1; break;
             case "PersistentVolumeClaim":
                 usage["persistentvolumeclaims"] = 1;
-                if (Amount(spec?["resources"]?["requests"]?["storage"]) is { } storage) usage["requests.storage"] = storage;
+                if (Node.Quantity.TryValue(spec?["resources"]?["requests"]?["storage"], out var storage)) usage["requests.storage"] = storage;
                 break;
         }
         return usage;
-    }
-
-    /// <summary>The sum of the containers' amounts, or the largest init container's where that is more.</summary>
-    private static decimal? PodAmount(JsonObject? spec, string field, string resource)
-    {
-        decimal? sum = null, init = null;
-        foreach (var c in (spec?["containers"] as JsonArray ?? []).OfType<JsonObject>())
-            if (Amount(c["resources"]?[field]?[resource]) is { } v) sum = (sum ?? 0) + v;
-        foreach (var c in (spec?["initContainers"] as JsonArray ?? []).OfType<JsonObject>())
-            if (Amount(c["resources"]?[field]?[resource]) is { } v) init = Math.Max(init ?? 0, v);
-        return sum is null && init is null ? null : Math.Max(sum ?? 0, init ?? 0);
-    }
-
-    private static decimal? Amount(JsonNode? node)
-    {
-        if ((Json.Str(node) ?? node?.ToJsonString()) is not { } text) return null;
-        try { return Node.Quantity.Value(text); }
-        catch (Node.ContainerConfigException) { return null; }
     }
 
     /// <summary>The sum of <see cref="Usage"/> over the namespace's stored objects of the kinds a quota's hard
@@ -120,7 +104,7 @@ internal static class ResourceQuotas
     {
         var hard = new Dictionary<string, (string, decimal)>();
         foreach (var (resource, value) in quota["spec"]?["hard"] as JsonObject ?? [])
-            if ((Json.Str(value) ?? value?.ToJsonString()) is { } text && Amount(value) is { } v) hard[resource] = (text, v);
+            if (Json.Scalar(value) is { } text && Node.Quantity.TryValue(text, out var v)) hard[resource] = (text, v);
         return hard;
     }
 

@@ -151,7 +151,8 @@ public static class Storage
 
     private static void Quantity(string field, string text, List<FieldError> errors)
     {
-        try { if (Node.Quantity.Value(text) <= 0) errors.Add(FieldError.Invalid(field, text, "must be greater than zero")); }
-        catch (Node.ContainerConfigException) { errors.Add(FieldError.Invalid(field, text, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")); }
+        if (!Node.Quantity.TryValue(text, out var value))
+            errors.Add(FieldError.Invalid(field, text, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+        else if (value <= 0) errors.Add(FieldError.Invalid(field, text, "must be greater than zero"));
     }
 }

@@ -254,7 +254,7 @@ public static class Tables
     {
         var hard = (quota["spec"]?["hard"] as JsonObject ?? []).Select(kv => kv.Key)
             .Where(r => r.StartsWith("limits.", StringComparison.Ordinal) == limits).OrderBy(r => r, StringComparer.Ordinal);
-        string Amount(string field, string resource) => (Json.Str(quota["status"]?[field]?[resource]) ?? quota["status"]?[field]?[resource]?.ToJsonString()) ?? "0";
+        string Amount(string field, string resource) => Json.Scalar(quota["status"]?[field]?[resource]) ?? "0";
         return string.Join(", ", hard.Select(r => $"{r}: {Amount("used", r)}/{Amount("hard", r)}"));
     }
 

@@ -110,8 +110,8 @@ public static partial class Validation
                     errors.Add(FieldError.Forbidden(spec?["scopes"] is JsonArray { Count: > 0 } ? "spec.scopes" : "spec.scopeSelector",
                         "quota scopes are not supported by this server: a scoped quota would count every pod"));
                 foreach (var (resource, value) in spec?["hard"] as JsonObject ?? [])
-                    if ((Json.Str(value) ?? value?.ToJsonString()) is not { } text || !IsQuantity(text))
-                        errors.Add(FieldError.Invalid($"spec.hard[{resource}]", Json.Str(value) ?? value?.ToJsonString(), "must be a quantity"));
+                    if (!Node.Quantity.TryValue(value, out _))
+                        errors.Add(FieldError.Invalid($"spec.hard[{resource}]", Json.Scalar(value), "must be a quantity"));
                 break;
             case "CronJob":
                 if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
@@ -320,11 +320,5 @@ public static partial class Validation
         var newIp = Json.Str(spec["clusterIP"]);
         if (!string.IsNullOrEmpty(oldIp) && !string.IsNullOrEmpty(newIp) && oldIp != newIp)
             errors.Add(FieldError.Invalid("spec.clusterIP", newIp, "field is immutable"));
-    }
-
-    private static bool IsQuantity(string text)
-    {
-        try { Node.Quantity.Value(text); return true; }
-        catch (Node.ContainerConfigException) { return false; }
     }
 }

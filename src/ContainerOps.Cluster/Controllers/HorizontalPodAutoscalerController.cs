@@ -178,8 +178,7 @@ public sealed class HorizontalPodAutoscalerController : IController
     /// <summary>A Kubernetes quantity as a number (cores for CPU, bytes for memory), read by the node's own parser.</summary>
     private static double Quantity(string text)
     {
-        try { return (double)Node.Quantity.Value(text); }
-        catch (Node.ContainerConfigException e) { throw new FormatException(e.Message); }
+        return Node.Quantity.TryValue(text, out var value) ? (double)value : throw new FormatException($"\"{text}\" is not a quantity");
     }
 
     /// <summary>The behavior's smoothing: within the scale-down window the highest recent recommendation wins (so a

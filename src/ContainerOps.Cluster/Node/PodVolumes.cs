@@ -155,36 +155,3 @@ public static class PodVolumes
         return result;
     }
 }
-
-/// <summary>Kubernetes resource quantities: "128Mi", "1G", "500m", "250n", "0.5", "2" (the node's limits, the
-/// downward API and the autoscaler's targets all read them here).</summary>
-public static class Quantity
-{
-    public static decimal Value(string text)
-    {
-        text = text.Trim();
-        (string Suffix, decimal Factor)[] suffixes =
-        [
-            ("Ki", 1024m), ("Mi", 1024m * 1024), ("Gi", 1024m * 1024 * 1024), ("Ti", 1024m * 1024 * 1024 * 1024),
-            ("k", 1e3m), ("M", 1e6m), ("G", 1e9m), ("T", 1e12m), ("m", 0.001m), ("u", 0.000001m), ("n", 0.000000001m),
-        ];
-        foreach (var (suffix, factor) in suffixes)
-            if (text.EndsWith(suffix, StringComparison.Ordinal) && decimal.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
-                return n * factor;
-        return decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain) ? plain
-            : throw new ContainerConfigException($"\"{text}\" is not a quantity");
-    }
-
-    public static long Bytes(string text) => (long)Math.Ceiling(Value(text));
-
-    /// <summary>A total in the shortest exact form: millicores for a fraction, the largest binary suffix that divides
-    /// an amount of memory or storage, else the plain number (CPUs, counts).</summary>
-    public static string Format(string resource, decimal value)
-    {
-        if (value != decimal.Truncate(value)) return $"{decimal.Round(value * 1000)}m";
-        if ((resource.Contains("memory") || resource.Contains("storage")) && value > 0)
-            foreach (var (suffix, factor) in new[] { ("Ti", 1024m * 1024 * 1024 * 1024), ("Gi", 1024m * 1024 * 1024), ("Mi", 1024m * 1024), ("Ki", 1024m) })
-                if (value % factor == 0) return (value / factor).ToString(CultureInfo.InvariantCulture) + suffix;
-        return value.ToString(CultureInfo.InvariantCulture);
-    }
-}
