@@ -6,13 +6,15 @@ namespace ContainerOps.Cluster.Controllers;
 /// <summary>
 /// kube-controller-manager's resourcequota controller: each quota's status says its hard limits and what the
 /// namespace uses of them (the sum of <see cref="ResourceQuotas.Usage"/> over the stored objects), recounted when a
-/// quota changes, when a pod, service, configmap, secret or claim of its namespace changes, and every 30 s (for the
-/// count/… of other kinds). The admission (<see cref="ResourceQuotas.Admit"/>) counts afresh; this is what
+/// quota changes, when a pod, service, configmap, secret or claim of its namespace changes, and — only for a quota
+/// that counts other kinds (count/deployments.apps…), which no informer here watches — every 30 s. The admission (<see cref="ResourceQuotas.Admit"/>) counts afresh; this is what
 /// `kubectl describe quota` shows.
 /// </summary>
 public sealed class ResourceQuotaController : IController
 {
     private static readonly TimeSpan Resync = TimeSpan.FromSeconds(30);
+    private static readonly ResourceKind[] Watched =
+        [ResourceKinds.ResourceQuota, ResourceKinds.Pod, ResourceKinds.Service, ResourceKinds.ConfigMap, ResourceKinds.Secret, ResourceKinds.PersistentVolumeClaim];
     private ControllerContext _context = null!;
     private Informer _quotas = null!;
 
@@ -23,7 +25,7 @@ public sealed class ResourceQuotaController : IController
         _context = context;
         _quotas = context.Informers.For(ResourceKinds.ResourceQuota);
         _quotas.AddHandler(e => queue.Add(Informer.KeyOf(e.Object)));
-        foreach (var kind in new[] { ResourceKinds.Pod, ResourceKinds.Service, ResourceKinds.ConfigMap, ResourceKinds.Secret, ResourceKinds.PersistentVolumeClaim })
+        foreach (var kind in Watched.Where(k => k != ResourceKinds.ResourceQuota))
             context.Informers.For(kind).AddHandler(e =>
             {
                 foreach (var quota in _quotas.List(Json.Str(e.Object["metadata"]?["namespace"]))) queue.Add(Informer.KeyOf(quota));
@@ -35,7 +37,8 @@ public sealed class ResourceQuotaController : IController
         if (_quotas.Get(key) is not { } quota) return Task.FromResult(Reconciled.Done);
         var (ns, name) = Informer.SplitKey(key);
         var hard = ResourceQuotas.Hard(quota);
-        var objects = ResourceQuotas.KindsCounted(hard.Keys)
+        var kinds = ResourceQuotas.KindsCounted(hard.Keys);
+        var objects = kinds
             .SelectMany(k => _context.Objects.Store.List(k.Key(ns, null)).Items.Select(i => (k, ClusterObjects.Parse(i.Value))));
         var used = ResourceQuotas.Used(objects, hard.Keys);
         var status = new JsonObject
@@ -55,6 +58,6 @@ public sealed class ResourceQuotaController : IController
             }
             catch (StatusException e) when (e.Code == 404) { }
         }
-        return Task.FromResult(Reconciled.After(Resync));
+        return Task.FromResult(kinds.All(Watched.Contains) ? Reconciled.Done : Reconciled.After(Resync));
     }
 }
