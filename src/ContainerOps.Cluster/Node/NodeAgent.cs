@@ -141,23 +141,34 @@ public sealed class NodeAgent : IAsyncDisposable
                 {
                     revision = e.Object.Revision;
                     if (!relevant(e.Object.Key) || e.Type == WatchEventType.Deleted) continue;
-                    foreach (var item in Objects.Store.List(ResourceKinds.Pod.Key(null, null)).Items)
-                    {
-                        var pod = ClusterObjects.Parse(item.Value);
-                        if (string.IsNullOrEmpty(Json.Str(pod["spec"]?["nodeName"]))) Handle(pod);
-                    }
+                    RetryPending();
                 }
                 if (_stop.IsCancellationRequested) return;
+                // Dropped for falling behind: a change it skipped may have let a pod on, so all are tried again.
                 revision = Objects.Store.CurrentRevision;
+                RetryPending();
             }
             catch (OperationCanceledException) { return; }
-            catch (RevisionCompactedException) { revision = Objects.Store.CurrentRevision; }
+            catch (RevisionCompactedException)
+            {
+                revision = Objects.Store.CurrentRevision;
+                RetryPending();
+            }
             catch (Exception e) when (e is ObjectDisposedException) { return; }
             catch (Exception e)
             {
                 Log.LogWarning("following {What}: {Message}", what, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ContinueWith(_ => { });
             }
+        }
+    }
+
+    private void RetryPending()
+    {
+        foreach (var item in Objects.Store.List(ResourceKinds.Pod.Key(null, null)).Items)
+        {
+            var pod = ClusterObjects.Parse(item.Value);
+            if (string.IsNullOrEmpty(Json.Str(pod["spec"]?["nodeName"]))) Handle(pod);
         }
     }
 
