@@ -29,6 +29,12 @@ public sealed class JobControllerTests : IAsyncLifetime
         await Task.Delay(30);
         var image = Json.Str(pod["spec"]!["containers"]![0]!["image"]);
         if (image!.StartsWith("exit-", StringComparison.Ordinal)) return Exited(int.Parse(image["exit-".Length..]));
+        // "by-index:0,1,42": the pod of index i exits with the i-th code.
+        if (image.StartsWith("by-index:", StringComparison.Ordinal))
+        {
+            var code = int.Parse(image["by-index:".Length..].Split(',')[int.Parse(Json.Str(pod["metadata"]!["annotations"]![JobController.IndexAnnotation])!)]);
+            return code == 0 ? new JsonObject { ["phase"] = "Succeeded" } : Exited(code);
+        }
         return image switch
         {
             "ok" => new JsonObject { ["phase"] = "Succeeded" },
@@ -170,7 +176,8 @@ public sealed class JobControllerTests : IAsyncLifetime
     [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailJob\",\"onExitCodes\":{\"operator\":\"In\",\"values\":[0]}}", "spec.podFailurePolicy.rules[0].onExitCodes.values[0]", "must not be 0 for the In operator")]
     [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailJob\",\"onExitCodes\":{\"containerName\":\"other\",\"operator\":\"In\",\"values\":[3]}}", "spec.podFailurePolicy.rules[0].onExitCodes.containerName", "must be one of the container or initContainer names")]
     [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailJob\",\"onExitCodes\":{\"operator\":\"In\",\"values\":[3]},\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}", "spec.podFailurePolicy.rules[0]", "specifying both OnExitCodes and OnPodConditions is not supported")]
-    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailIndex\",\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}", "spec.podFailurePolicy.rules[0].action", "supported values: \"Count\", \"FailJob\", \"Ignore\"")]
+    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"Retry\",\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}", "spec.podFailurePolicy.rules[0].action", "supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\"")]
+    [InlineData("\"restartPolicy\":\"Never\"", "{\"action\":\"FailIndex\",\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]}", "spec.podFailurePolicy.rules[0].action", "requires the backoffLimitPerIndex to be set")]
     public async Task AWrongPodFailurePolicyIsRefusedNamingTheField(string restartPolicy, string rule, string field, string message)
     {
         var body = "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"wrong\"},\"spec\":{\"podFailurePolicy\":{\"rules\":[RULE]},"
@@ -180,6 +187,62 @@ public sealed class JobControllerTests : IAsyncLifetime
         var cause = status["details"]!["causes"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["field"]) == field);
         Assert.Contains(message, Json.Str(cause["message"]));
         Assert.Equal(404, (await _api.GetAsync("/apis/batch/v1/namespaces/default/jobs/wrong")).Code);
+    }
+
+    private static string Indexed(int completions, string extra) =>
+        $"\"completions\":{completions},\"parallelism\":{completions},\"completionMode\":\"Indexed\",{extra}";
+
+    private static List<JsonObject> OfIndex(List<JsonObject> pods, int index) =>
+        pods.Where(p => Json.Str(p["metadata"]!["annotations"]![JobController.IndexAnnotation]) == index.ToString())
+            .OrderBy(p => int.Parse(Json.Str(p["metadata"]!["annotations"]![JobController.IndexFailureCountAnnotation])!)).ToList();
+
+    [Fact]
+    public async Task ABackoffLimitPerIndexGivesUpOnlyTheIndexThatKeepsFailing()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("suites", "by-index:0,1,0,0", Indexed(4, "\"backoffLimitPerIndex\":1,")))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("suites"), j => Has(j, "Failed"), "failed with a failed index");
+        Assert.True(Has(job, "Failed", "FailedIndexes"), job.ToJsonString());
+        Assert.Equal("1", Json.Str(job["status"]!["failedIndexes"]));
+        Assert.Equal("0,2-3", Json.Str(job["status"]!["completedIndexes"]));
+        Assert.Equal(2, job["status"]!["failed"]!.GetValue<int>());
+        Assert.Equal(int.MaxValue, job["spec"]!["backoffLimit"]!.GetValue<int>());
+        // Index 1 was tried twice, its replacement knowing the failure before it; the others once.
+        var pods = await PodsAsync("suites");
+        Assert.Equal(["0", "1"], OfIndex(pods, 1).Select(p => Json.Str(p["metadata"]!["annotations"]![JobController.IndexFailureCountAnnotation])!));
+        Assert.All([0, 2, 3], i => Assert.Single(OfIndex(pods, i)));
+    }
+
+    [Fact]
+    public async Task AFailIndexRuleGivesTheIndexUpAtOnceAndMaxFailedIndexesEndsTheJob()
+    {
+        const string failIndexOn42 = "\"podFailurePolicy\":{\"rules\":[{\"action\":\"FailIndex\",\"onExitCodes\":{\"operator\":\"In\",\"values\":[42]}}]},";
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs",
+            Job("shards", "by-index:0,42,0", Indexed(3, "\"backoffLimitPerIndex\":3," + failIndexOn42)))).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("shards"), j => Has(j, "Failed"), "failed with a failed index");
+        Assert.True(Has(job, "Failed", "FailedIndexes"), job.ToJsonString());
+        Assert.Equal("1", Json.Str(job["status"]!["failedIndexes"]));
+        Assert.Equal("0,2", Json.Str(job["status"]!["completedIndexes"]));
+        Assert.Single(OfIndex(await PodsAsync("shards"), 1)); // not retried, though three retries were allowed
+
+        // Two indexes fail for good where one may: the job ends at once, its running index stopped.
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs",
+            Job("strict", "by-index:1,1,0,0", Indexed(4, "\"backoffLimitPerIndex\":0,\"maxFailedIndexes\":1,")))).Code);
+        job = await EventuallyAsync(() => GetJobAsync("strict"), j => Has(j, "Failed"), "failed past maxFailedIndexes");
+        Assert.True(Has(job, "Failed", "MaxFailedIndexesExceeded"), job.ToJsonString());
+        Assert.Equal("0-1", Json.Str(job["status"]!["failedIndexes"]));
+    }
+
+    [Theory]
+    [InlineData("\"backoffLimitPerIndex\":1,", "spec.backoffLimitPerIndex", "requires indexed completion mode")]
+    [InlineData("\"completionMode\":\"Indexed\",\"completions\":2,\"backoffLimitPerIndex\":1,\"maxFailedIndexes\":3,", "spec.maxFailedIndexes", "must be less than or equal to completions")]
+    [InlineData("\"completionMode\":\"Indexed\",\"completions\":2,\"maxFailedIndexes\":1,", "spec.backoffLimitPerIndex", "when maxFailedIndexes is specified")]
+    [InlineData("\"completionMode\":\"Indexed\",\"completions\":2,\"backoffLimitPerIndex\":-1,", "spec.backoffLimitPerIndex", "must be greater than or equal to 0")]
+    public async Task AWrongBackoffPerIndexIsRefusedNamingTheField(string extra, string field, string message)
+    {
+        var (code, status) = await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("wrong", "ok", extra));
+        Assert.Equal(422, code);
+        var cause = status["details"]!["causes"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["field"]) == field);
+        Assert.Contains(message, Json.Str(cause["message"]));
     }
 
     [Fact]

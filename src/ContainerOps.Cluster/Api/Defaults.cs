@@ -55,7 +55,8 @@ internal static class Defaults
                 break;
             case "Job":
                 if (spec is null) break;
-                spec["backoffLimit"] ??= 6;
+                // With a limit per index, only an explicit backoffLimit bounds the job's failures as a whole.
+                spec["backoffLimit"] ??= spec["backoffLimitPerIndex"] is null ? 6 : int.MaxValue;
                 spec["completions"] ??= 1;
                 spec["parallelism"] ??= 1;
                 spec["completionMode"] ??= "NonIndexed";

@@ -4,6 +4,36 @@ namespace ContainerOps.Cluster.Api;
 
 public static partial class Validation
 {
+    /// <summary>The API server's checks of backoffLimitPerIndex and maxFailedIndexes.</summary>
+    private static void IndexBackoff(JsonObject spec, List<FieldError> errors)
+    {
+        var indexed = Json.Str(spec["completionMode"]) == "Indexed";
+        int? completions = spec["completions"] is JsonValue c && c.TryGetValue<int>(out var cv) ? cv : null;
+        if (spec["backoffLimitPerIndex"] is { } perIndex)
+        {
+            if (perIndex is not JsonValue v || !v.TryGetValue<int>(out var limit) || limit < 0)
+                errors.Add(FieldError.InvalidRaw("spec.backoffLimitPerIndex", perIndex.ToJsonString(), "must be greater than or equal to 0"));
+            if (!indexed) errors.Add(FieldError.Forbidden("spec.backoffLimitPerIndex", "requires indexed completion mode"));
+            if (Json.Str(spec["template"]?["spec"]?["restartPolicy"]) is { } restart && restart != "Never")
+                errors.Add(FieldError.Invalid("spec.template.spec.restartPolicy", restart, "only \"Never\" is supported when backoffLimitPerIndex is specified"));
+            if (indexed && completions > MaxIndexesWithBackoffPerIndex)
+                errors.Add(FieldError.InvalidRaw("spec.completions", completions.Value.ToString(), $"must be less than or equal to {MaxIndexesWithBackoffPerIndex} when backoffLimitPerIndex is specified"));
+        }
+        if (spec["maxFailedIndexes"] is { } maxNode)
+        {
+            if (maxNode is not JsonValue v || !v.TryGetValue<int>(out var max) || max < 0)
+                errors.Add(FieldError.InvalidRaw("spec.maxFailedIndexes", maxNode.ToJsonString(), "must be greater than or equal to 0"));
+            else
+            {
+                if (completions is { } n && max > n) errors.Add(FieldError.InvalidRaw("spec.maxFailedIndexes", max.ToString(), "must be less than or equal to completions"));
+                if (max > MaxIndexesWithBackoffPerIndex) errors.Add(FieldError.InvalidRaw("spec.maxFailedIndexes", max.ToString(), $"must be less than or equal to {MaxIndexesWithBackoffPerIndex}"));
+            }
+            if (spec["backoffLimitPerIndex"] is null) errors.Add(FieldError.Required("spec.backoffLimitPerIndex", "when maxFailedIndexes is specified"));
+        }
+    }
+
+    private const int MaxIndexesWithBackoffPerIndex = 100_000;
+
     /// <summary>The API server's checks of spec.podFailurePolicy, against the Job's pod template.</summary>
     private static void PodFailurePolicy(JsonObject spec, List<FieldError> errors, string at = "spec")
     {
@@ -16,14 +46,15 @@ public static partial class Validation
         if (rules.Count > 20) errors.Add(FieldError.InvalidRaw($"{path}.rules", rules.Count.ToString(), "must have at most 20 items"));
         var containerNames = (podSpec?["initContainers"] as JsonArray ?? []).Concat(podSpec?["containers"] as JsonArray ?? [])
             .Select(c => Json.Str(c?["name"])).OfType<string>().ToHashSet();
-        // FailIndex belongs to backoffLimitPerIndex, which this server does not implement yet.
-        string[] actions = ["Count", "FailJob", "Ignore"];
+        string[] actions = ["Count", "FailIndex", "FailJob", "Ignore"];
         for (var i = 0; i < rules.Count; i++)
         {
             var rulePath = $"{path}.rules[{i}]";
             if (rules[i] is not JsonObject rule) { errors.Add(FieldError.Required(rulePath)); continue; }
             if (Json.Str(rule["action"]) is not { } action) errors.Add(FieldError.Required($"{rulePath}.action", $"valid values: {string.Join(", ", actions.Select(a => $"\"{a}\""))}"));
             else if (!actions.Contains(action)) errors.Add(FieldError.Unsupported($"{rulePath}.action", action, actions));
+            else if (action == "FailIndex" && spec["backoffLimitPerIndex"] is null)
+                errors.Add(FieldError.Invalid($"{rulePath}.action", action, "requires the backoffLimitPerIndex to be set"));
             var codes = rule["onExitCodes"] as JsonObject;
             var conditions = rule["onPodConditions"] as JsonArray;
             if (codes is not null && conditions is { Count: > 0 })

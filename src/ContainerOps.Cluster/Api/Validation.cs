@@ -102,6 +102,7 @@ public static partial class Validation
                 if (spec["template"]?["spec"] is JsonObject jobPod) PodSpec(jobPod, "spec.template.spec", errors, forJob: true);
                 else errors.Add(FieldError.Required("spec.template.spec"));
                 PodFailurePolicy(spec, errors);
+                IndexBackoff(spec, errors);
                 if (old?["spec"]?["template"] is JsonNode oldTemplate && spec["template"] is JsonNode newTemplate && !JsonNode.DeepEquals(oldTemplate, newTemplate))
                     errors.Add(FieldError.Invalid("spec.template", null, "field is immutable"));
                 break;

@@ -10,7 +10,10 @@ namespace ContainerOps.Cluster.Controllers;
 /// batch.kubernetes.io/job-completion-index annotation and label, JOB_COMPLETION_INDEX in the environment, the host
 /// name NAME-INDEX). Failures beyond `backoffLimit` (failed pods, or restarts under restartPolicy OnFailure) and
 /// `activeDeadlineSeconds` fail the job and stop its pods, as does a failure that `podFailurePolicy` says fails it
-/// (failures it ignores are not counted); `suspend` stops them until resumed;
+/// (failures it ignores are not counted). An Indexed job with `backoffLimitPerIndex` counts failures per index instead
+/// (in its pods' job-index-failure-count annotation): an index failed more often, or by a FailIndex rule, is given up
+/// (status.failedIndexes) while the others run on; the job fails once they are all done (FailedIndexes) or once more
+/// than `maxFailedIndexes` have failed (MaxFailedIndexesExceeded). `suspend` stops the pods until resumed;
 /// `ttlSecondsAfterFinished` removes a finished job with its pods. Conditions as Kubernetes 1.31 writes them:
 /// SuccessCriteriaMet then Complete; FailureTarget then Failed; Suspended. Finished pods are kept (as Kubernetes
 /// keeps them) and are what the counts come from; the counts never go down.
@@ -18,6 +21,8 @@ namespace ContainerOps.Cluster.Controllers;
 public sealed class JobController : IController
 {
     public const string IndexAnnotation = "batch.kubernetes.io/job-completion-index";
+    public const string IndexFailureCountAnnotation = "batch.kubernetes.io/job-index-failure-count";
+    public const string IndexIgnoredFailureCountAnnotation = "batch.kubernetes.io/job-index-ignored-failure-count";
     private ControllerContext _context = null!;
     private WorkQueue _queue = null!;
     private Informer _jobs = null!;
@@ -80,7 +85,12 @@ public sealed class JobController : IController
         var succeededPods = pods.Where(p => PodStates.Phase(p) == "Succeeded").ToList();
         var failedPods = pods.Where(p => PodStates.Phase(p) == "Failed").ToList();
         var succeeded = Math.Max(Int(status["succeeded"]), indexed ? 0 : succeededPods.Count);
-        // spec.podFailurePolicy: a failure its rules ignore is not counted; one that matches a FailJob rule fails the job.
+        int? limitPerIndex = indexed && spec["backoffLimitPerIndex"] is JsonValue lpi && lpi.TryGetValue<int>(out var lpiv) ? lpiv : null;
+        var completed = indexed ? CompletedIndexes(status, succeededPods, completions ?? 0) : [];
+        var failedIndexes = limitPerIndex is null ? new SortedSet<int>() : ParseIndexes(Json.Str(status["failedIndexes"]), completions ?? 0);
+        var indexFailures = new Dictionary<int, IndexFailures>();
+        // spec.podFailurePolicy: a failure its rules ignore is not counted; one that matches a FailJob rule fails the
+        // job, a FailIndex rule its index.
         string? policyFailure = null;
         var countedFailures = 0;
         foreach (var pod in failedPods.OrderBy(p => PodStates.Time(p["metadata"]?["creationTimestamp"])))
@@ -88,19 +98,31 @@ public sealed class JobController : IController
             var verdict = PodFailurePolicy.Judge(spec["podFailurePolicy"], pod);
             if (verdict.Action == PodFailurePolicy.Action.FailJob) policyFailure ??= verdict.Message;
             if (verdict.Action != PodFailurePolicy.Action.Ignore) countedFailures++;
+            if (limitPerIndex is { } limit && IndexOf(pod) is { } index)
+            {
+                // The newest failed pod of an index carries the index's count so far; its own failure adds one.
+                var before = IndexFailures.Of(pod);
+                var after = verdict.Action == PodFailurePolicy.Action.Ignore ? before with { Ignored = before.Ignored + 1 } : before with { Counted = before.Counted + 1 };
+                indexFailures[index] = after;
+                if (verdict.Action == PodFailurePolicy.Action.FailIndex || after.Counted > limit) failedIndexes.Add(index);
+            }
         }
+        failedIndexes.ExceptWith(completed);
         var failed = Math.Max(Int(status["failed"]), countedFailures);
-        var completed = indexed ? CompletedIndexes(status, succeededPods, completions ?? 0) : [];
         if (indexed) succeeded = completed.Count;
 
         Reconciled result = Reconciled.Done;
         string? failure = null, failureMessage = null;
-        var backoffLimit = Int(spec["backoffLimit"], 6);
+        var backoffLimit = Int(spec["backoffLimit"], limitPerIndex is null ? 6 : int.MaxValue);
         var restarts = Json.Str(spec["template"]?["spec"]?["restartPolicy"]) == "OnFailure" ? active.Sum(PodStates.Restarts) : 0;
         if (policyFailure is not null)
             (failure, failureMessage) = ("PodFailurePolicy", policyFailure);
         else if (failed + restarts > backoffLimit)
             (failure, failureMessage) = ("BackoffLimitExceeded", "Job has reached the specified backoff limit");
+        else if (spec["maxFailedIndexes"] is JsonValue mfi && mfi.TryGetValue<int>(out var maxFailedIndexes) && failedIndexes.Count > maxFailedIndexes)
+            (failure, failureMessage) = ("MaxFailedIndexesExceeded", "Job has exceeded the specified maximal number of failed indexes");
+        else if (failedIndexes.Count > 0 && completions is { } all && completed.Count + failedIndexes.Count >= all)
+            (failure, failureMessage) = ("FailedIndexes", "Job has failed indexes");
         else if (spec["activeDeadlineSeconds"] is JsonValue deadlineNode && deadlineNode.TryGetValue<long>(out var deadline)
                  && !suspended && PodStates.Time(status["startTime"]) is { } started)
         {
@@ -130,7 +152,7 @@ public sealed class JobController : IController
                 status["completionTime"] = stamp;
                 _events.Normal(job, "Completed", "Job completed");
             }
-            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null);
+            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes);
             return Task.FromResult(Finished(status) is { } done ? AfterFinish(job, done, [], now) : Reconciled.Done);
         }
 
@@ -143,7 +165,7 @@ public sealed class JobController : IController
                 _events.Normal(job, "Suspended", "Job suspended");
             }
             status.Remove("startTime");
-            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null);
+            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes);
             return Task.FromResult(Reconciled.Done);
         }
         if (Condition(status, "Suspended") is { } resumed && Json.Str(resumed["status"]) == "True")
@@ -159,7 +181,7 @@ public sealed class JobController : IController
 
         if (_expectations.Satisfied(key))
         {
-            if (indexed) ManageIndexed(key, job, active, completed, completions ?? 0, parallelism);
+            if (indexed) ManageIndexed(key, job, active, completed, failedIndexes, indexFailures, completions ?? 0, parallelism);
             else
             {
                 var wantActive = Math.Max(0, completions is { } target ? Math.Min(parallelism, target - succeeded) : succeeded > 0 ? 0 : parallelism);
@@ -168,36 +190,52 @@ public sealed class JobController : IController
                     DeletePods(key, job, active.OrderBy(p => p, Comparer<JsonObject>.Create(PodStates.CompareForDeletion)).Take(active.Count - wantActive).ToList());
             }
         }
-        WriteStatus(job, status, active.Count, active.Count(PodStates.IsReady), succeeded, failed, indexed ? completed : null);
+        WriteStatus(job, status, active.Count, active.Count(PodStates.IsReady), succeeded, failed, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes);
         return Task.FromResult(result);
     }
 
-    private void ManageIndexed(string key, JsonObject job, List<JsonObject> active, SortedSet<int> completed, int completions, int parallelism)
+    private void ManageIndexed(string key, JsonObject job, List<JsonObject> active, SortedSet<int> completed, SortedSet<int> failed,
+        Dictionary<int, IndexFailures> failures, int completions, int parallelism)
     {
         var running = active.Select(IndexOf).OfType<int>().ToHashSet();
-        // A second pod for an index (a stale cache's double) or one for a completed index goes.
-        var extra = active.GroupBy(IndexOf).SelectMany(g => g.Key is { } i && !completed.Contains(i) ? g.Skip(1) : g).ToList();
+        // A second pod for an index (a stale cache's double) or one for a completed or failed index goes.
+        var extra = active.GroupBy(IndexOf).SelectMany(g => g.Key is { } i && !completed.Contains(i) && !failed.Contains(i) ? g.Skip(1) : g).ToList();
         if (extra.Count > 0) DeletePods(key, job, extra);
-        var missing = Enumerable.Range(0, completions).Where(i => !completed.Contains(i) && !running.Contains(i))
+        var missing = Enumerable.Range(0, completions).Where(i => !completed.Contains(i) && !failed.Contains(i) && !running.Contains(i))
             .Take(Math.Max(0, parallelism - (active.Count - extra.Count))).Select(i => (int?)i).ToList();
-        if (missing.Count > 0) Create(key, job, missing);
+        if (missing.Count > 0) Create(key, job, missing, failures);
+    }
+
+    /// <summary>An index's failures so far under backoffLimitPerIndex: counted ones, and ones the policy ignored.</summary>
+    private readonly record struct IndexFailures(int Counted, int Ignored)
+    {
+        public static IndexFailures Of(JsonObject pod) => new(Annotation(pod, IndexFailureCountAnnotation), Annotation(pod, IndexIgnoredFailureCountAnnotation));
+
+        private static int Annotation(JsonObject pod, string name) =>
+            int.TryParse(Json.Str(pod["metadata"]?["annotations"]?[name]), out var n) && n > 0 ? n : 0;
     }
 
     private static int? IndexOf(JsonObject pod) =>
         int.TryParse(Json.Str(pod["metadata"]?["annotations"]?[IndexAnnotation]), out var i) ? i : null;
 
-    /// <summary>The indexes with a succeeded pod, with those status already lists ("0-2,5").</summary>
+    /// <summary>The indexes with a succeeded pod, with those status already lists.</summary>
     private static SortedSet<int> CompletedIndexes(JsonObject status, List<JsonObject> succeeded, int completions)
     {
+        var set = ParseIndexes(Json.Str(status["completedIndexes"]), completions);
+        foreach (var i in succeeded.Select(IndexOf).OfType<int>().Where(i => i >= 0 && i < completions)) set.Add(i);
+        return set;
+    }
+
+    /// <summary>A status list of indexes ("0-2,5") below <paramref name="completions"/>.</summary>
+    private static SortedSet<int> ParseIndexes(string? text, int completions)
+    {
         var set = new SortedSet<int>();
-        foreach (var part in (Json.Str(status["completedIndexes"]) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var part in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var range = part.Split('-');
             if (int.TryParse(range[0], out var from) && int.TryParse(range[^1], out var to))
-                for (var i = from; i <= to; i++) set.Add(i);
+                for (var i = Math.Max(0, from); i <= Math.Min(to, completions - 1); i++) set.Add(i);
         }
-        foreach (var i in succeeded.Select(IndexOf).OfType<int>()) set.Add(i);
-        set.RemoveWhere(i => i < 0 || i >= completions);
         return set;
     }
 
@@ -214,7 +252,7 @@ public sealed class JobController : IController
         return string.Join(",", parts);
     }
 
-    private void Create(string key, JsonObject job, List<int?> indexes)
+    private void Create(string key, JsonObject job, List<int?> indexes, Dictionary<int, IndexFailures>? failures = null)
     {
         _expectations.ExpectCreations(key, indexes.Count);
         var made = 0;
@@ -231,6 +269,13 @@ public sealed class JobController : IController
             {
                 Json.Child(meta, "annotations")[IndexAnnotation] = n.ToString();
                 Json.Child(meta, "labels")[IndexAnnotation] = n.ToString();
+                // Under backoffLimitPerIndex a replacement carries its index's failures so far (0 for a first pod).
+                if (job["spec"]?["backoffLimitPerIndex"] is not null)
+                {
+                    var so = failures?.GetValueOrDefault(n) ?? default;
+                    Json.Child(meta, "annotations")[IndexFailureCountAnnotation] = so.Counted.ToString();
+                    if (so.Ignored > 0) Json.Child(meta, "annotations")[IndexIgnoredFailureCountAnnotation] = so.Ignored.ToString();
+                }
                 spec["hostname"] ??= $"{NameOf(job)}-{n}";
                 foreach (var list in new[] { "containers", "initContainers" })
                     foreach (var container in (spec[list] as JsonArray ?? []).OfType<JsonObject>())
@@ -291,7 +336,8 @@ public sealed class JobController : IController
         return Reconciled.Done;
     }
 
-    private void WriteStatus(JsonObject job, JsonObject status, int active, int ready, int succeeded, int failed, SortedSet<int>? completed)
+    private void WriteStatus(JsonObject job, JsonObject status, int active, int ready, int succeeded, int failed, SortedSet<int>? completed,
+        SortedSet<int>? failedIndexes)
     {
         void Count(string field, int value) { if (value > 0) status[field] = value; else status.Remove(field); }
         Count("active", active);
@@ -303,6 +349,7 @@ public sealed class JobController : IController
             if (completed.Count > 0) status["completedIndexes"] = IndexesText(completed);
             else status.Remove("completedIndexes");
         }
+        if (failedIndexes is not null) status["failedIndexes"] = IndexesText(failedIndexes);
         if (JsonNode.DeepEquals(status, job["status"])) return;
         try
         {

@@ -7,11 +7,12 @@ namespace ContainerOps.Cluster.Controllers;
 /// A Job's spec.podFailurePolicy applied to one failed pod, as Kubernetes' job controller does: the first rule that
 /// matches decides. onExitCodes matches when a container (the named one, or any; init containers too) ended with a
 /// non-zero exit code that is (In) or is not (NotIn) among the values; onPodConditions when the pod has a condition of
-/// that type with that status (True unless given). No rule matching counts the failure, like a Count rule.
+/// that type with that status (True unless given). No rule matching counts the failure, like a Count rule; FailIndex
+/// (under backoffLimitPerIndex) counts it and gives its index up.
 /// </summary>
 public static class PodFailurePolicy
 {
-    public enum Action { Count, Ignore, FailJob }
+    public enum Action { Count, Ignore, FailJob, FailIndex }
 
     public readonly record struct Verdict(Action Action, int? RuleIndex, string? Message);
 
@@ -24,6 +25,7 @@ public static class PodFailurePolicy
             var action = Json.Str(rule["action"]) switch
             {
                 "FailJob" => Action.FailJob,
+                "FailIndex" => Action.FailIndex,
                 "Ignore" => Action.Ignore,
                 _ => Action.Count,
             };
