@@ -47,6 +47,7 @@ public sealed class ClusterHost : IDisposable
     private readonly object _gate = new();
     private ControlPlane? _plane;
     private ClusterCertificates? _certificates;
+    private readonly ServiceAccountTokens _tokens;
     private readonly List<Action<ClusterHost>> _onActivated = [];
     private string? _serverUrl;
 
@@ -59,6 +60,8 @@ public sealed class ClusterHost : IDisposable
     {
         _options = options;
         _directory = directory;
+        // Made on the first token request, beside the certificates.
+        _tokens = new ServiceAccountTokens(Path.Combine(directory, "pki", "service-account.key"));
     }
 
     /// <summary>The host for the cluster under <paramref name="stateRoot"/>; its control plane opens now when it has
@@ -123,7 +126,8 @@ public sealed class ClusterHost : IDisposable
             {
                 var objects = new ClusterObjects(store) { ServiceNetwork = _options.ServiceNetwork };
                 objects.EnsureInitialObjects();
-                plane = new ControlPlane(store, objects, new KubernetesApi(objects, _options.Api));
+                var api = new KubernetesApi(objects, _options.Api) { Tokens = _tokens };
+                plane = new ControlPlane(store, objects, api);
             }
             catch
             {
@@ -188,7 +192,10 @@ public sealed class ClusterHost : IDisposable
     {
         if (ctx.Request.IsHttps)
         {
-            if (ctx.Connection.ClientCertificate is null)
+            // A client certificate of this cluster's CA (checked at the handshake), else a service account token.
+            if (ctx.Connection.ClientCertificate is { } certificate)
+                ctx.Items[KubernetesApi.UserKey] = UserInfo.FromCertificate(certificate);
+            else if (BearerToken(ctx.Request) is not { } token || !TryAuthenticate(ctx, token))
             {
                 await WriteStatusAsync(ctx, StatusException.Unauthorized());
                 return;
@@ -217,6 +224,20 @@ public sealed class ClusterHost : IDisposable
             return;
         }
         await next(ctx);
+    }
+
+    private static string? BearerToken(HttpRequest request) =>
+        request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? header["Bearer ".Length..].Trim() : null;
+
+    private bool TryAuthenticate(HttpContext ctx, string token)
+    {
+        KubernetesApi api;
+        try { api = Api; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException) { return false; }
+        if (api.AuthenticateBearer(token, out _) is not { } user) return false;
+        ctx.Items[KubernetesApi.UserKey] = user;
+        return true;
     }
 
     private async Task ServeApiAsync(HttpContext ctx)
@@ -273,5 +294,6 @@ public sealed class ClusterHost : IDisposable
     {
         _plane?.Store.Dispose();
         _certificates?.Dispose();
+        _tokens.Dispose();
     }
 }

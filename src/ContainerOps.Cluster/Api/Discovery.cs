@@ -67,6 +67,8 @@ public static class Discovery
                     ["name"] = k.Resource + "/status", ["singularName"] = "", ["namespaced"] = k.Namespaced, ["kind"] = k.Kind,
                     ["verbs"] = new JsonArray((JsonNode)"get", (JsonNode)"patch", (JsonNode)"update"),
                 });
+            // kubectl create token finds the TokenRequest subresource here.
+            if (k == ResourceKinds.ServiceAccount) resources.Add((JsonNode)Authentication.TokenSubresource());
             // kubectl drain finds the eviction subresource, and its group and version, here.
             if (k == ResourceKinds.Pod)
                 resources.Add((JsonNode)new JsonObject

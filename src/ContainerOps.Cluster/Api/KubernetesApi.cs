@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Security;
 using ContainerOps.Cluster.Store;
 using Microsoft.AspNetCore.Http;
 
@@ -25,6 +26,17 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
 
     /// <summary>What the node measures (metrics.k8s.io, the autoscaler's input): the node agent, once it runs.</summary>
     public IResourceMetrics? Metrics { get; set; }
+
+    /// <summary>The signer of service account tokens; without one, token requests and reviews are refused.</summary>
+    public ServiceAccountTokens? Tokens { get; set; }
+
+    /// <summary>Where the host puts the request's <see cref="UserInfo"/> once it has authenticated it.</summary>
+    public const string UserKey = "containerops.user";
+
+    private static UserInfo UserOf(HttpContext ctx) => ctx.Items.TryGetValue(UserKey, out var u) && u is UserInfo user ? user : UserInfo.Local;
+
+    private ServiceAccountTokens TokensOrRefuse =>
+        Tokens ?? throw new StatusException(503, "ServiceUnavailable", "this server issues no service account tokens");
 
     /// <summary>The pod subresources that are connections to the node, with the verbs Kubernetes takes for each.</summary>
     private static bool IsPodConnection(string sub, string method) => (sub, method) switch
@@ -72,18 +84,52 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 if (segments is [_, "v3", "apis", var g, var gv]) return WriteAsync(ctx, 200, Discovery.OpenApiV3(g, gv) ?? throw StatusException.PathNotFound());
                 throw StatusException.PathNotFound();
             case "api" or "apis" when segments.Length == 1 && Discovery.AcceptsAggregated(ctx.Request.Headers.Accept.ToString()):
-                return WriteAsync(ctx, 200, Discovery.Aggregated(core: segments[0] == "api",
-                    Metrics is not null ? [(MetricsApi.Group, MetricsApi.Version, MetricsApi.ResourceList())] : []), Discovery.AggregatedMediaType);
+                return WriteAsync(ctx, 200, Discovery.Aggregated(core: segments[0] == "api", ServedGroups().Select(g => (g.Group, g.Version, g.Resources))),
+                    Discovery.AggregatedMediaType);
             case "api":
                 if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiVersions());
                 return ResourceAsync(ctx, "", segments[1], segments[2..]);
             case "apis":
-                if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiGroupList(Metrics is not null ? [MetricsApi.GroupDocument()] : []));
+                if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiGroupList(ServedGroups().Select(g => g.Document)));
                 if (segments[1] == MetricsApi.Group) return MetricsAsync(ctx, segments[2..]);
+                if (segments[1] == Authentication.Group) return AuthenticationAsync(ctx, segments[2..]);
                 if (segments.Length == 2) return WriteAsync(ctx, 200, Discovery.Group(segments[1]) ?? throw StatusException.PathNotFound());
                 return ResourceAsync(ctx, segments[1], segments[2], segments[3..]);
         }
         throw StatusException.PathNotFound();
+    }
+
+    /// <summary>The groups served beside the stored kinds': authentication (when tokens are issued), metrics (when a
+    /// node agent measures).</summary>
+    private IEnumerable<(string Group, string Version, JsonObject Document, JsonObject Resources)> ServedGroups()
+    {
+        if (Tokens is not null) yield return (Authentication.Group, Authentication.Version, Authentication.GroupDocument(), Authentication.ResourceList());
+        if (Metrics is not null) yield return (MetricsApi.Group, MetricsApi.Version, MetricsApi.GroupDocument(), MetricsApi.ResourceList());
+    }
+
+    private async Task AuthenticationAsync(HttpContext ctx, string[] rest)
+    {
+        var tokens = TokensOrRefuse;
+        switch (rest)
+        {
+            case []: await WriteAsync(ctx, 200, Authentication.GroupDocument()); return;
+            case [Authentication.Version]: await WriteAsync(ctx, 200, Authentication.ResourceList()); return;
+            case [Authentication.Version, "selfsubjectreviews" or "tokenreviews"] when ctx.Request.Method != "POST":
+                throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
+            // Nothing in a SelfSubjectReview's body matters (and its protobuf form is not in the message table).
+            case [Authentication.Version, "selfsubjectreviews"]: await WriteAsync(ctx, 201, Authentication.ReviewSelf(UserOf(ctx))); return;
+            case [Authentication.Version, "tokenreviews"]:
+                await WriteAsync(ctx, 201, Authentication.ReviewToken(objects, tokens, await ReadObjectAsync(ctx.Request), DateTimeOffset.UtcNow));
+                return;
+            default: throw StatusException.PathNotFound();
+        }
+    }
+
+    /// <summary>The user a bearer token stands for, or null with why.</summary>
+    public UserInfo? AuthenticateBearer(string token, out string problem)
+    {
+        problem = "this server issues no service account tokens";
+        return Tokens is { } tokens ? Authentication.Authenticate(objects, tokens, token, DateTimeOffset.UtcNow, null, out problem, out _) : null;
     }
 
     private async Task MetricsAsync(HttpContext ctx, string[] rest) => await WriteAsync(ctx, 200, await MetricsApi.ServeAsync(ctx, objects, Metrics, rest));
@@ -121,6 +167,8 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         var sub = rest.Length > 2 ? rest[2] : null;
         if (kind == ResourceKinds.Pod && ns is not null && name is not null && sub is not null && rest.Length == 3 && sub is "log" or "exec" or "attach" or "portforward")
             return ConnectAsync(ctx, ns, name, sub);
+        if (kind == ResourceKinds.ServiceAccount && ns is not null && name is not null && sub == "token" && rest.Length == 3)
+            return ctx.Request.Method == "POST" ? RequestTokenAsync(ctx, ns, name) : throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
         if (kind == ResourceKinds.Pod && ns is not null && name is not null && sub == "eviction" && rest.Length == 3)
             return ctx.Request.Method == "POST" ? EvictAsync(ctx, ns, name) : throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
         if (rest.Length > 3 || (sub is not null && !(sub == "status" && kind.HasStatus) && !(sub == "scale" && Scales.Has(kind)))) throw StatusException.PathNotFound();
@@ -450,6 +498,12 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     {
         var body = ctx.Request.Method is "PUT" or "PATCH" ? await ReadJsonAsync(ctx.Request) : null;
         await WriteAsync(ctx, 200, Scales.Handle(objects, kind, ns, name, ctx.Request.Method, (ctx.Request.ContentType ?? "").Split(';')[0].Trim(), body, DryRun(ctx.Request), Manager(ctx.Request)));
+    }
+
+    private async Task RequestTokenAsync(HttpContext ctx, string ns, string name)
+    {
+        var tokens = TokensOrRefuse;
+        await WriteAsync(ctx, 201, Authentication.RequestToken(objects, tokens, ns, name, await ReadObjectAsync(ctx.Request), DateTimeOffset.UtcNow));
     }
 
     private async Task EvictAsync(HttpContext ctx, string ns, string name) =>

@@ -78,7 +78,11 @@ public sealed class StatusException(int code, string reason, string message, Jso
     public static StatusException PathNotFound() => new(404, "NotFound", "the server could not find the requested resource");
 
     /// <summary>`Pod "web" is invalid: [a, b]` with one cause per field, as the API server words it.</summary>
-    public static StatusException Invalid(ResourceKind kind, string? name, IReadOnlyList<FieldError> errors)
+    public static StatusException Invalid(ResourceKind kind, string? name, IReadOnlyList<FieldError> errors) =>
+        Invalid(kind.Kind, kind.Group, name, errors);
+
+    /// <summary>The same for a kind that is not stored (a TokenRequest).</summary>
+    public static StatusException Invalid(string kind, string group, string? name, IReadOnlyList<FieldError> errors)
     {
         var causes = new JsonArray();
         foreach (var e in errors)
@@ -86,9 +90,9 @@ public sealed class StatusException(int code, string reason, string message, Jso
         var list = errors.Count == 1 ? errors[0].ToString() : "[" + string.Join(", ", errors) + "]";
         var details = new JsonObject
         {
-            ["name"] = name, ["group"] = kind.Group.Length > 0 ? kind.Group : null, ["kind"] = kind.Kind, ["causes"] = causes,
+            ["name"] = name, ["group"] = group.Length > 0 ? group : null, ["kind"] = kind, ["causes"] = causes,
         };
-        var label = kind.Group.Length > 0 ? $"{kind.Kind}.{kind.Group}" : kind.Kind;
+        var label = group.Length > 0 ? $"{kind}.{group}" : kind;
         return new StatusException(422, "Invalid", $"{label} \"{name}\" is invalid: {list}", details);
     }
 }

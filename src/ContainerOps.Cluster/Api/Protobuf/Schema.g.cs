@@ -47,6 +47,7 @@ internal static partial class Schema
         [("coordination.k8s.io/v1", "Lease")] = "coordination/v1.Lease",
         [("events.k8s.io/v1", "Event")] = "events/v1.Event",
         [("storage.k8s.io/v1", "StorageClass")] = "storage/v1.StorageClass",
+        [("authentication.k8s.io/v1", "TokenRequest")] = "authentication/v1.TokenRequest",
     };
 
     /// <summary>Each message's fields: number, JSON name, value kind, flags and, for messages, the message.</summary>
@@ -239,6 +240,30 @@ internal static partial class Schema
         [
             new(1, "type", T.String, F.OmitEmpty),
             new(2, "rollingUpdate", T.Message, F.Pointer | F.OmitEmpty, "apps/v1.RollingUpdateStatefulSetStrategy"),
+        ],
+        ["authentication/v1.BoundObjectReference"] =
+        [
+            new(1, "kind", T.String, F.OmitEmpty),
+            new(2, "apiVersion", T.String, F.OmitEmpty),
+            new(3, "name", T.String, F.OmitEmpty),
+            new(4, "uid", T.String, F.OmitEmpty),
+        ],
+        ["authentication/v1.TokenRequest"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "spec", T.Message, F.None, "authentication/v1.TokenRequestSpec"),
+            new(3, "status", T.Message, F.OmitEmpty, "authentication/v1.TokenRequestStatus"),
+        ],
+        ["authentication/v1.TokenRequestSpec"] =
+        [
+            new(1, "audiences", T.String, F.Repeated),
+            new(4, "expirationSeconds", T.Int64, F.Pointer),
+            new(3, "boundObjectRef", T.Message, F.Pointer, "authentication/v1.BoundObjectReference"),
+        ],
+        ["authentication/v1.TokenRequestStatus"] =
+        [
+            new(1, "token", T.String, F.None),
+            new(2, "expirationTimestamp", T.Time, F.None),
         ],
         ["autoscaling/v1.CrossVersionObjectReference"] =
         [

@@ -27,6 +27,7 @@ PACKAGES = {
     "coordination/v1": ("coordination.k8s.io", "v1"),
     "events/v1": ("events.k8s.io", "v1"),
     "storage/v1": ("storage.k8s.io", "v1"),
+    "authentication/v1": ("authentication.k8s.io", "v1"),
 }
 
 # The kinds a client may send as protobuf, by package.
@@ -45,6 +46,7 @@ ROOTS = {
     "coordination/v1": ["Lease"],
     "events/v1": ["Event"],
     "storage/v1": ["StorageClass"],
+    "authentication/v1": ["TokenRequest"],
 }
 
 # Go types whose protobuf and JSON forms are not their struct's: the decoder knows each by its kind.

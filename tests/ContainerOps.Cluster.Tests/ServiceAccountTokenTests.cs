@@ -1,0 +1,123 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Api;
+
+namespace ContainerOps.Cluster.Tests;
+
+/// <summary>Service account tokens through kubectl 1.32 over TLS: `kubectl create token` issues one, a client that
+/// presents it is that account (`kubectl auth whoami`), and it stops working when the account goes.</summary>
+public sealed class ServiceAccountTokenTests : IAsyncLifetime
+{
+    private TlsClusterServer _server = null!;
+    public Task InitializeAsync() { _server = new TlsClusterServer(); return Task.CompletedTask; }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private static JsonObject Claims(string token) =>
+        JsonNode.Parse(Base64Url.DecodeFromChars(token.Split('.')[1]))!.AsObject();
+
+    /// <summary>kubectl as a user with only <paramref name="token"/>: no client certificate.</summary>
+    private (int Exit, string Out, string Err) AsToken(string token, params string[] args)
+    {
+        _server.Ok("config", "set-credentials", "robot-user", "--token", token);
+        return _server.Kubectl(["--user", "robot-user", .. args]);
+    }
+
+    [Fact]
+    public void ATokenFromKubectlCreateTokenActsAsItsAccountUntilTheAccountGoes()
+    {
+        _server.Ok("create", "serviceaccount", "robot");
+        var token = _server.Ok("create", "token", "robot", "--duration", "15m").Trim();
+        var claims = Claims(token);
+        Assert.Equal("system:serviceaccount:default:robot", Json.Str(claims["sub"]));
+        Assert.Equal(900, claims["exp"]!.GetValue<long>() - claims["iat"]!.GetValue<long>());
+        Assert.Equal("https://kubernetes.default.svc.cluster.local", Json.Str(claims["aud"]![0]));
+
+        var (exit, whoami, err) = AsToken(token, "auth", "whoami", "-o", "json");
+        Assert.True(exit == 0, err);
+        var user = JsonNode.Parse(whoami)!["status"]!["userInfo"]!;
+        Assert.Equal("system:serviceaccount:default:robot", Json.Str(user["username"]));
+        Assert.Equal(["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"], user["groups"]!.AsArray().Select(g => Json.Str(g)!));
+        Assert.StartsWith("JTI=", Json.Str(user["extra"]!["authentication.kubernetes.io/credential-id"]![0]));
+        (exit, _, err) = AsToken(token, "get", "serviceaccounts");
+        Assert.True(exit == 0, err);
+
+        // The administrator's certificate is its own user.
+        var admin = JsonNode.Parse(_server.Ok("auth", "whoami", "-o", "json"))!["status"]!["userInfo"]!;
+        Assert.Equal("containerops-admin", Json.Str(admin["username"]));
+        Assert.Contains("system:masters", admin["groups"]!.AsArray().Select(g => Json.Str(g)));
+
+        // A token whose signature does not hold, and one of an account that is gone, are refused.
+        var forged = token[..token.LastIndexOf('.')] + ".AAAA";
+        (exit, _, err) = AsToken(forged, "get", "serviceaccounts");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Unauthorized", err);
+        _server.Ok("delete", "serviceaccount", "robot");
+        (exit, _, err) = AsToken(token, "get", "serviceaccounts");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Unauthorized", err);
+        // Made again under the same name, the account has a new uid: the old token stays refused.
+        _server.Ok("create", "serviceaccount", "robot");
+        (exit, _, _) = AsToken(token, "get", "serviceaccounts");
+        Assert.NotEqual(0, exit);
+    }
+
+    [Fact]
+    public void ATokenBoundToAPodNamesItAndEndsWithIt()
+    {
+        _server.Ok("create", "serviceaccount", "worker");
+        _server.Ok("run", "job-pod", "--image", "busybox", "--overrides", """{"spec":{"serviceAccountName":"worker"}}""");
+        var token = _server.Ok("create", "token", "worker", "--bound-object-kind", "Pod", "--bound-object-name", "job-pod").Trim();
+        var pod = Claims(token)["kubernetes.io"]!["pod"]!;
+        Assert.Equal("job-pod", Json.Str(pod["name"]));
+        var (exit, whoami, err) = AsToken(token, "auth", "whoami", "-o", "json");
+        Assert.True(exit == 0, err);
+        Assert.Equal("job-pod", Json.Str(JsonNode.Parse(whoami)!["status"]!["userInfo"]!["extra"]!["authentication.kubernetes.io/pod-name"]![0]));
+
+        _server.Ok("delete", "pod", "job-pod", "--grace-period", "0", "--force", "--wait=false");
+        (exit, _, err) = AsToken(token, "get", "pods");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Unauthorized", err);
+    }
+
+    [Theory]
+    [InlineData(new[] { "create", "token", "worker", "--duration", "5m" }, "may not specify a duration less than 10 minutes")]
+    [InlineData(new[] { "create", "token", "nobody" }, "serviceaccounts \"nobody\" not found")]
+    [InlineData(new[] { "create", "token", "worker", "--bound-object-kind", "Pod", "--bound-object-name", "absent" }, "pods \"absent\" not found")]
+    public void AWrongTokenRequestIsRefusedSayingWhy(string[] args, string message)
+    {
+        _server.Ok("create", "serviceaccount", "worker");
+        var (exit, _, err) = _server.Kubectl(args);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(message, err);
+    }
+
+    [Fact]
+    public async Task ATokenReviewSaysWhoseATokenIsAndForWhichAudiences()
+    {
+        _server.Ok("create", "serviceaccount", "checker");
+        var token = _server.Ok("create", "token", "checker", "--audience", "vault", "--audience", "https://kubernetes.default.svc.cluster.local").Trim();
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+        using var http = new HttpClient(handler);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var url = _server.Host.ServerUrl + "/apis/authentication.k8s.io/v1/tokenreviews";
+        async Task<JsonObject> ReviewAsync(string body)
+        {
+            using var response = await http.PostAsync(url, new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]!.AsObject();
+        }
+        const string review = """{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"TOKEN","audiences":["AUDIENCE"]}}""";
+        var status = await ReviewAsync(review.Replace("TOKEN", token).Replace("AUDIENCE", "vault"));
+        Assert.True(status["authenticated"]!.GetValue<bool>());
+        Assert.Equal("system:serviceaccount:default:checker", Json.Str(status["user"]!["username"]));
+        Assert.Equal(["vault"], status["audiences"]!.AsArray().Select(a => Json.Str(a)!));
+        status = await ReviewAsync(review.Replace("TOKEN", token).Replace("AUDIENCE", "other"));
+        Assert.False(status["authenticated"]!.GetValue<bool>());
+        Assert.Contains("audiences", Json.Str(status["error"]));
+        // Found where kubectl looks: the group, and the subresource on service accounts.
+        Assert.Contains("tokenreviews", _server.Ok("api-resources", "--api-group", "authentication.k8s.io", "-o", "name"));
+    }
+}
