@@ -22,10 +22,12 @@ public sealed class ControllerHarness : IAsyncDisposable
 
     /// <param name="kubelet">The status a new pod gets (null: it keeps the one it has); it may wait.</param>
     /// <param name="nodeControllers">Controllers a node adds beside the built-in ones (its volume provisioner).</param>
-    public ControllerHarness(Func<JsonObject, Task<JsonObject?>>? kubelet = null, IEnumerable<Func<ControllerContext, IController>>? nodeControllers = null)
+    /// <param name="options">The controllers' settings (defaults when null).</param>
+    public ControllerHarness(Func<JsonObject, Task<JsonObject?>>? kubelet = null, IEnumerable<Func<ControllerContext, IController>>? nodeControllers = null,
+        ControllerOptions? options = null)
     {
         Objects = new ClusterObjects(Api.Store);
-        Controllers = new ControllerManager(Objects, new ControllerOptions(), NullLogger.Instance, nodeControllers is null ? null : ControllerManager.BuiltIn.Concat(nodeControllers));
+        Controllers = new ControllerManager(Objects, options ?? new ControllerOptions(), NullLogger.Instance, nodeControllers is null ? null : ControllerManager.BuiltIn.Concat(nodeControllers));
         Controllers.Start();
         _kubelet = kubelet is null ? Task.CompletedTask : Task.Run(() => RunPodsAsync(kubelet));
     }

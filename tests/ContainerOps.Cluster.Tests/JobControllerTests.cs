@@ -15,7 +15,8 @@ public sealed class JobControllerTests : IAsyncLifetime
     private ApiServer _api => _harness.Api;
     private int _mostActive;
 
-    public JobControllerTests() => _harness = new ControllerHarness(FinishPodAsync);
+    // Failed pods are replaced after 50 ms here; one test makes its own harness with Kubernetes' 10 s halved.
+    public JobControllerTests() => _harness = new ControllerHarness(FinishPodAsync, options: new ControllerOptions { JobBackoff = TimeSpan.FromMilliseconds(50) });
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -104,6 +105,27 @@ public sealed class JobControllerTests : IAsyncLifetime
         Assert.True(Has(job, "FailureTarget"));
         Assert.Equal(3, job["status"]!["failed"]!.GetValue<int>());
         Assert.Equal(3, (await PodsAsync("broken")).Count);
+    }
+
+    [Fact]
+    public async Task AFailedPodIsReplacedOnlyAfterADelayThatDoublesPerFailure()
+    {
+        var seen = new List<DateTimeOffset>();
+        await using var harness = new ControllerHarness(pod =>
+        {
+            lock (seen) seen.Add(DateTimeOffset.UtcNow);
+            return Task.FromResult<JsonObject?>(new JsonObject { ["phase"] = "Failed" });
+        }, options: new ControllerOptions { JobBackoff = TimeSpan.FromSeconds(2) });
+        Assert.Equal(201, (await harness.Api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("patient", "fail", "\"backoffLimit\":2,"))).Code);
+        var job = await EventuallyAsync(async () => (await harness.Api.GetAsync("/apis/batch/v1/namespaces/default/jobs/patient")).Body,
+            j => Has(j, "Failed"), "failed at its backoff limit", 30);
+        Assert.Equal(3, job["status"]!["failed"]!.GetValue<int>());
+        Assert.Equal(3, seen.Count);
+        // 2 s, then 4 s, from failures whose times are known to the second.
+        var first = seen[1] - seen[0];
+        var second = seen[2] - seen[1];
+        Assert.True(first >= TimeSpan.FromSeconds(1), $"replaced after {first}");
+        Assert.True(second >= TimeSpan.FromSeconds(3) && second > first, $"replaced after {first}, then {second}");
     }
 
     [Fact]

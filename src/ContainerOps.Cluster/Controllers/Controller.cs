@@ -64,6 +64,10 @@ public sealed class ControllerOptions
     /// <summary>How often each HorizontalPodAutoscaler looks at its metrics (kube-controller-manager's
     /// --horizontal-pod-autoscaler-sync-period: 15 s).</summary>
     public TimeSpan HorizontalSyncPeriod { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>How long a Job waits before it replaces a failed pod, doubled per failure since its last success up to
+    /// <see cref="MaxJobBackoff"/> (kube-controller-manager: 10 s and 10 minutes).</summary>
+    public TimeSpan JobBackoff { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MaxJobBackoff { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>Runs one controller: its queue and N workers, each taking a key, reconciling it, and forgetting it on

@@ -14,7 +14,9 @@ namespace ContainerOps.Cluster.Controllers;
 /// (in its pods' job-index-failure-count annotation): an index failed more often, or by a FailIndex rule, is given up
 /// (status.failedIndexes) while the others run on; the job fails once they are all done (FailedIndexes) or once more
 /// than `maxFailedIndexes` have failed (MaxFailedIndexesExceeded). `suspend` stops the pods until resumed;
-/// `ttlSecondsAfterFinished` removes a finished job with its pods. Conditions as Kubernetes 1.31 writes them:
+/// `ttlSecondsAfterFinished` removes a finished job with its pods. A failed pod is replaced only after a delay
+/// (<see cref="ControllerOptions.JobBackoff"/>, doubled per failure since the last success — per index under
+/// backoffLimitPerIndex), so a job that keeps failing does not spin. Conditions as Kubernetes 1.31 writes them:
 /// SuccessCriteriaMet then Complete; FailureTarget then Failed; Suspended. Finished pods are kept (as Kubernetes
 /// keeps them) and are what the counts come from; the counts never go down.
 /// </summary>
@@ -93,11 +95,12 @@ public sealed class JobController : IController
         // job, a FailIndex rule its index.
         string? policyFailure = null;
         var countedFailures = 0;
+        var counted = new List<JsonObject>();
         foreach (var pod in failedPods.OrderBy(p => PodStates.Time(p["metadata"]?["creationTimestamp"])))
         {
             var verdict = PodFailurePolicy.Judge(spec["podFailurePolicy"], pod);
             if (verdict.Action == PodFailurePolicy.Action.FailJob) policyFailure ??= verdict.Message;
-            if (verdict.Action != PodFailurePolicy.Action.Ignore) countedFailures++;
+            if (verdict.Action != PodFailurePolicy.Action.Ignore) { countedFailures++; counted.Add(pod); }
             if (limitPerIndex is { } limit && IndexOf(pod) is { } index)
             {
                 // The newest failed pod of an index carries the index's count so far; its own failure adds one.
@@ -181,11 +184,13 @@ public sealed class JobController : IController
 
         if (_expectations.Satisfied(key))
         {
-            if (indexed) ManageIndexed(key, job, active, completed, failedIndexes, indexFailures, completions ?? 0, parallelism);
+            if (indexed) ManageIndexed(key, job, active, completed, failedIndexes, indexFailures, counted, succeededPods, completions ?? 0, parallelism, now, ref result);
             else
             {
                 var wantActive = Math.Max(0, completions is { } target ? Math.Min(parallelism, target - succeeded) : succeeded > 0 ? 0 : parallelism);
-                if (active.Count < wantActive) Create(key, job, Enumerable.Repeat<int?>(null, wantActive - active.Count).ToList());
+                var wait = Backoff(counted, succeededPods, now);
+                if (active.Count < wantActive && wait > TimeSpan.Zero) result = Sooner(result, wait);
+                else if (active.Count < wantActive) Create(key, job, Enumerable.Repeat<int?>(null, wantActive - active.Count).ToList());
                 else if (active.Count > wantActive)
                     DeletePods(key, job, active.OrderBy(p => p, Comparer<JsonObject>.Create(PodStates.CompareForDeletion)).Take(active.Count - wantActive).ToList());
             }
@@ -194,14 +199,56 @@ public sealed class JobController : IController
         return Task.FromResult(result);
     }
 
+    /// <summary>How long to wait yet before replacing failed pods: the delay doubled per failure after the last success,
+    /// counted from the last failure.</summary>
+    private TimeSpan Backoff(List<JsonObject> failed, List<JsonObject> succeeded, DateTimeOffset now)
+    {
+        var lastSuccess = succeeded.Count == 0 ? DateTimeOffset.MinValue : succeeded.Max(PodStates.FinishedAt);
+        var since = failed.Select(PodStates.FinishedAt).Where(t => t > lastSuccess).ToList();
+        return since.Count == 0 ? TimeSpan.Zero : Remaining(since.Count, since.Max(), now);
+    }
+
+    private TimeSpan Remaining(int failures, DateTimeOffset lastFailure, DateTimeOffset now)
+    {
+        var options = _context.Options;
+        var delay = options.JobBackoff * Math.Pow(2, Math.Min(failures - 1, 30));
+        if (delay > options.MaxJobBackoff) delay = options.MaxJobBackoff;
+        var left = lastFailure + delay - now;
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    private static Reconciled Sooner(Reconciled current, TimeSpan wait) =>
+        Reconciled.Sooner(current, Reconciled.After(wait + TimeSpan.FromMilliseconds(50)));
+
     private void ManageIndexed(string key, JsonObject job, List<JsonObject> active, SortedSet<int> completed, SortedSet<int> failed,
-        Dictionary<int, IndexFailures> failures, int completions, int parallelism)
+        Dictionary<int, IndexFailures> failures, List<JsonObject> counted, List<JsonObject> succeeded, int completions, int parallelism,
+        DateTimeOffset now, ref Reconciled result)
     {
         var running = active.Select(IndexOf).OfType<int>().ToHashSet();
         // A second pod for an index (a stale cache's double) or one for a completed or failed index goes.
         var extra = active.GroupBy(IndexOf).SelectMany(g => g.Key is { } i && !completed.Contains(i) && !failed.Contains(i) ? g.Skip(1) : g).ToList();
         if (extra.Count > 0) DeletePods(key, job, extra);
-        var missing = Enumerable.Range(0, completions).Where(i => !completed.Contains(i) && !failed.Contains(i) && !running.Contains(i))
+        // The job waits out its failures since the last success; under backoffLimitPerIndex each index its own.
+        var waiting = new HashSet<int>();
+        if (job["spec"]?["backoffLimitPerIndex"] is null)
+        {
+            if (Backoff(counted, succeeded, now) is var wait && wait > TimeSpan.Zero)
+            {
+                result = Sooner(result, wait);
+                return;
+            }
+        }
+        else
+            foreach (var (index, so) in failures)
+            {
+                var last = counted.Where(p => IndexOf(p) == index).Select(PodStates.FinishedAt).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
+                if (so.Counted > 0 && Remaining(so.Counted, last, now) is var wait && wait > TimeSpan.Zero)
+                {
+                    waiting.Add(index);
+                    result = Sooner(result, wait);
+                }
+            }
+        var missing = Enumerable.Range(0, completions).Where(i => !completed.Contains(i) && !failed.Contains(i) && !running.Contains(i) && !waiting.Contains(i))
             .Take(Math.Max(0, parallelism - (active.Count - extra.Count))).Select(i => (int?)i).ToList();
         if (missing.Count > 0) Create(key, job, missing, failures);
     }

@@ -23,6 +23,17 @@ public static class PodStates
     public static DateTimeOffset? ReadySince(JsonObject pod) =>
         IsReady(pod) ? Time(ReadyCondition(pod)?["lastTransitionTime"]) ?? Time(pod["metadata"]?["creationTimestamp"]) : null;
 
+    /// <summary>When a finished pod finished: its last container's end, else when it stopped being ready, else when
+    /// it was deleted or made (the earliest it can have been).</summary>
+    public static DateTimeOffset FinishedAt(JsonObject pod)
+    {
+        var statuses = (pod["status"]?["containerStatuses"] as JsonArray ?? []).Concat(pod["status"]?["initContainerStatuses"] as JsonArray ?? []);
+        var ended = statuses.Select(c => Time(c?["state"]?["terminated"]?["finishedAt"])).Max();
+        if (ended is { } t) return t;
+        if (ReadyCondition(pod) is { } ready && Json.Str(ready["status"]) == "False" && Time(ready["lastTransitionTime"]) is { } unready) return unready;
+        return Time(pod["metadata"]?["deletionTimestamp"]) ?? Time(pod["metadata"]?["creationTimestamp"]) ?? DateTimeOffset.MinValue;
+    }
+
     /// <summary>Ready for at least <paramref name="minReadySeconds"/>.</summary>
     public static bool IsAvailable(JsonObject pod, int minReadySeconds, DateTimeOffset now) =>
         ReadySince(pod) is { } since && (minReadySeconds == 0 || since.AddSeconds(minReadySeconds) <= now);

@@ -3,7 +3,7 @@ using ContainerOps.Cluster.Node;
 namespace ContainerOps.Daemon.Engine;
 
 /// <summary>The node agent's daemon options: `--node-name NAME`, `--pod-subnet CIDR` (10.42.0.0/24 by default),
-/// `--pod-backoff SECONDS` (the first crash-loop delay, 10 s by default: tests shorten it), `--cluster-domain NAME` (cluster.local),
+/// `--pod-backoff SECONDS` (the first crash-loop delay, and a Job's before it replaces a failed pod, 10 s by default: tests shorten it), `--cluster-domain NAME` (cluster.local),
 /// `--seccomp-default true|false` (pods without a seccompProfile get the engine's default profile, true by default;
 /// false: Unconfined, as Kubernetes' default is),
 /// `--seccomp-profile-root DIR` (Localhost seccomp profiles; ROOT/seccomp by default), or CONTAINEROPS_NODE_NAME,
@@ -47,7 +47,11 @@ public sealed class NodeSettings
         }
     }
 
-    private void SetBackoff(string text) =>
+    /// <summary>The first delay of a crash loop and of a Job's replacement for a failed pod (both 10 s in Kubernetes).</summary>
+    private void SetBackoff(string text)
+    {
         Agent.BaseBackoff = double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
             ? TimeSpan.FromSeconds(s) : throw new ArgumentException($"--pod-backoff needs a number of seconds, not \"{text}\"");
+        Controllers.JobBackoff = Agent.BaseBackoff;
+    }
 }
