@@ -1,45 +1,8 @@
 using System.Management.Automation;
 using System.Text.Json.Nodes;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using ContainerOps.Core.Text;
 
 namespace ContainerOps.PowerShell;
-
-/// <summary>The API's JSON as block YAML, strings quoted where a reader would take them for something else (so
-/// <see cref="ManifestReader"/> reads back exactly what was written).</summary>
-internal static class ManifestWriter
-{
-    public static string Write(JsonObject o)
-    {
-        var stream = new YamlStream(new YamlDocument(ToYaml(o)));
-        using var text = new StringWriter();
-        stream.Save(text, assignAnchors: false);
-        // YamlDotNet closes each document with "...", which manifests do not carry.
-        var yaml = text.ToString();
-        return yaml.EndsWith("...\n", StringComparison.Ordinal) ? yaml[..^4] : yaml.EndsWith("...\r\n", StringComparison.Ordinal) ? yaml[..^5] : yaml;
-    }
-
-    private static YamlNode ToYaml(JsonNode? node) => node switch
-    {
-        JsonObject o => new YamlMappingNode(o.Select(kv => new KeyValuePair<YamlNode, YamlNode>(Scalar(kv.Key), ToYaml(kv.Value)))),
-        JsonArray a => new YamlSequenceNode(a.Select(ToYaml)),
-        JsonValue v when v.TryGetValue<string>(out var s) => Scalar(s),
-        JsonValue v when v.TryGetValue<bool>(out var b) => new YamlScalarNode(b ? "true" : "false"),
-        JsonValue v => new YamlScalarNode(v.ToJsonString()),
-        _ => new YamlScalarNode("null"),
-    };
-
-    /// <summary>A string as a plain scalar when it reads back as that string, else double-quoted.</summary>
-    private static YamlScalarNode Scalar(string s)
-    {
-        var plain = new YamlScalarNode(s);
-        bool reread;
-        try { reread = ManifestReader.Read("v: " + s, "check") is [var doc] && doc["v"] is JsonValue v && v.TryGetValue<string>(out var back) && back == s; }
-        catch (FormatException) { reread = false; }
-        if (!reread || s.Length == 0 || s.Contains('\n') || s.Trim() != s) plain.Style = ScalarStyle.DoubleQuoted;
-        return plain;
-    }
-}
 
 /// <summary>Cluster objects as YAML manifests (`kubectl get -o yaml`): anything with a Json property (the Get-
 /// cmdlets of cluster objects) or JSON text. Several objects make one multi-document stream. -AsConfiguration leaves
@@ -70,7 +33,7 @@ public sealed class ConvertToClusterYamlCommand : PSCmdlet
             return;
         }
         if (AsConfiguration) o = SetClusterResourceCommand.AsConfiguration(o);
-        WriteObject((_first ? "" : "---\n") + ManifestWriter.Write(o));
+        WriteObject((_first ? "" : "---\n") + YamlJson.Write(o));
         _first = false;
     }
 }

@@ -82,9 +82,9 @@ public sealed class GetPodCommand : GetClusterObjectsCommand<PodInfo>
 }
 
 /// <summary>Runs a pod on the node: from -Name and -Image (with -Command, -Port, -Env, -Label), or from a manifest
-/// (-Manifest: a Pod in JSON). With -Wait, waits until it is Ready (Write-Progress meanwhile).</summary>
+/// (-Manifest: a Pod in YAML or JSON). With -Wait, waits until it is Ready (Write-Progress meanwhile).</summary>
 /// <example><code>Start-Pod -Name web -Image nginx:1.27 -Port 80 -Label @{app='web'} -Wait</code>A one-container pod, waited for until Ready.</example>
-/// <example><code>Get-Content pod.json -Raw | Start-Pod</code>A pod from a JSON manifest.</example>
+/// <example><code>Get-Content pod.yaml -Raw | Start-Pod</code>A pod from a manifest (YAML or JSON).</example>
 [Cmdlet(VerbsLifecycle.Start, "Pod", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Parameters")]
 [OutputType(typeof(PodInfo))]
 public sealed class StartPodCommand : ContainerOpsCmdlet
@@ -113,7 +113,7 @@ public sealed class StartPodCommand : ContainerOpsCmdlet
     [Parameter(ParameterSetName = "Parameters")]
     public Hashtable? Label { get; set; }
 
-    /// <summary>A Pod manifest in JSON.</summary>
+    /// <summary>A Pod manifest: one YAML (or JSON) document.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = "Manifest")]
     [ValidateNotNullOrEmpty]
     public string Manifest { get; set; } = "";
@@ -134,13 +134,13 @@ public sealed class StartPodCommand : ContainerOpsCmdlet
     {
         JsonObject pod;
         try { pod = ParameterSetName == "Manifest" ? FromManifest() : FromParameters(); }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidCastException)
+        catch (Exception ex) when (ex is FormatException or InvalidCastException)
         {
             WriteError(new ErrorRecord(ex, "InvalidPodManifest", ErrorCategory.InvalidData, Manifest));
             return;
         }
-        var name = pod["metadata"]?["name"]?.GetValue<string>() ?? "";
-        var ns = pod["metadata"]?["namespace"]?.GetValue<string>() ?? Namespace;
+        var name = pod["metadata"]?["name"] is JsonValue n && n.TryGetValue<string>(out var named) ? named : "";
+        var ns = pod["metadata"]?["namespace"] is JsonValue space && space.TryGetValue<string>(out var inNamespace) ? inNamespace : Namespace;
         if (!ShouldProcess($"{ns}/{name}", "Start pod")) return;
         JsonObject created;
         try { created = Run(ct => Client.CreatePodAsync(ns, pod, ct)); }
@@ -155,8 +155,9 @@ public sealed class StartPodCommand : ContainerOpsCmdlet
 
     private JsonObject FromManifest()
     {
-        var pod = JsonNode.Parse(Manifest) as JsonObject ?? throw new InvalidCastException("the manifest is not a JSON object");
-        if (pod["kind"]?.GetValue<string>() != "Pod") throw new InvalidCastException("the manifest is not a Pod");
+        var documents = ManifestReader.Read(Manifest, "the manifest");
+        if (documents is not [var pod]) throw new InvalidCastException($"the manifest holds {documents.Count} objects: Start-Pod takes one Pod");
+        if (pod["kind"] is not JsonValue kind || !kind.TryGetValue<string>(out var k) || k != "Pod") throw new InvalidCastException("the manifest is not a Pod");
         return pod;
     }
 

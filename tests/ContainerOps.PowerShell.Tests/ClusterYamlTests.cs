@@ -13,7 +13,7 @@ public sealed class ClusterYamlTests
              "data":{"port":"80","on":"true","none":"null","empty":"","text":"a: b # c","lines":"one\ntwo\n","spaced":" x "},
              "spec":{"replicas":3,"ratio":0.5,"enabled":false,"nothing":null,"list":[1,"2",{"k":"v"}]}}
             """)!;
-        var yaml = ManifestWriter.Write(o);
+        var yaml = ContainerOps.Core.Text.YamlJson.Write(o);
         Assert.StartsWith("apiVersion: v1\n", yaml.Replace("\r\n", "\n"));
         Assert.Contains("port: \"80\"", yaml);
         Assert.Contains("replicas: 3", yaml);

@@ -99,4 +99,26 @@ Describe 'Pods through the cmdlets' -Skip:([bool]$skipReason) {
         Start-Pod -Manifest '{"kind":"Service"}' -ErrorAction SilentlyContinue -ErrorVariable bad
         $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidPodManifest*'
     }
+
+    It 'starts a pod from a YAML manifest, and names the line of a broken one' {
+        $yaml = @"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: from-yaml
+  labels: {app: yaml}
+spec:
+  containers:
+  - name: c
+    image: pester-busybox:1
+    command: [sh, -c, 'exec sleep 3600']
+"@
+        $pod = $yaml | Start-Pod -Wait -TimeoutSec 60
+        $pod.Name | Should -Be 'from-yaml'
+        $pod.Labels['app'] | Should -Be 'yaml'
+        Start-Pod -Manifest "kind: Pod`nmetadata: [unclosed" -ErrorAction SilentlyContinue -ErrorVariable bad
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidPodManifest*'
+        $bad[0].Exception.Message | Should -Match 'the manifest:\d+:\d+'
+        Remove-Pod from-yaml -GracePeriod 0 -Force
+    }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ContainerOps.Cluster.Security;
 using ContainerOps.Cluster.Store;
+using ContainerOps.Core.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace ContainerOps.Cluster.Api;
@@ -199,6 +200,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     }
 
     private const string ServedKindKey = "containerops.served-kind";
+
+    private static bool WantsYaml(HttpRequest r) =>
+        r.Headers.Accept.ToString().Split(',')[0].Split(';')[0].Trim() == "application/yaml";
 
     /// <summary>The version the request was made at, when it is not the stored one.</summary>
     private static ResourceKind? ServedKind(HttpContext ctx) => ctx.Items.TryGetValue(ServedKindKey, out var k) ? k as ResourceKind : null;
@@ -603,8 +607,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     {
         var type = (r.ContentType ?? "application/json").Split(';')[0].Trim();
         var protobuf = type == ProtobufBodies.MediaType;
-        if (type.Contains("yaml", StringComparison.Ordinal) && type != "application/apply-patch+yaml")
-            throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json (send {type} as JSON)");
+        var yaml = type is "application/yaml" or "application/apply-patch+yaml";
+        if (type.Contains("yaml", StringComparison.Ordinal) && !yaml)
+            throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
         if (r.ContentLength > MaxBodyBytes) throw StatusException.TooLarge($"the request body is {r.ContentLength} bytes; the limit is {MaxBodyBytes}");
         using var buffer = new MemoryStream();
         var chunk = new byte[16384];
@@ -617,13 +622,31 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         if (buffer.Length == 0)
             return allowEmpty ? new JsonObject() : throw StatusException.BadRequest("the request has no body");
         if (protobuf) return ProtobufBodies.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        // JSON is YAML: a YAML body that is JSON (what kubectl sends) is read as JSON, the rest as YAML.
+        var first = buffer.GetBuffer().AsSpan(0, (int)buffer.Length).TrimStart(" \t\r\n"u8);
+        if (yaml && first.Length > 0 && first[0] != (byte)'{') return ReadYaml(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         try
         {
             return JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: new JsonDocumentOptions { MaxDepth = 100 })
                 ?? throw StatusException.BadRequest("the request body is null");
         }
+        catch (JsonException) when (yaml) { return ReadYaml(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)); }
         catch (JsonException e) { throw StatusException.BadRequest($"the request body is not valid JSON: {e.Message}"); }
         catch (InvalidOperationException e) { throw StatusException.BadRequest($"the request body is not valid JSON: {e.Message}"); }
+    }
+
+    private static JsonNode ReadYaml(string text)
+    {
+        List<JsonNode?> documents;
+        try { documents = YamlJson.Read(text, "the request body"); }
+        catch (FormatException e) { throw StatusException.BadRequest($"the request body is not valid YAML: {e.Message}"); }
+        var present = documents.Where(d => d is not null).ToList();
+        return present.Count switch
+        {
+            0 => throw StatusException.BadRequest("the request has no body"),
+            1 => present[0]!,
+            _ => throw StatusException.BadRequest($"the request body holds {present.Count} YAML documents; one object per request"),
+        };
     }
 
     private static string EncodeContinue(long revision, string lastKey) =>
@@ -647,6 +670,13 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     {
         body = ToServed(ctx, body);
         ctx.Response.StatusCode = code;
+        // A client that asks for YAML first (curl -H 'Accept: application/yaml') gets it, as from the API server.
+        if (contentType == "application/json" && WantsYaml(ctx.Request))
+        {
+            ctx.Response.ContentType = "application/yaml";
+            await ctx.Response.WriteAsync(YamlJson.Write(body), ctx.RequestAborted);
+            return;
+        }
         ctx.Response.ContentType = contentType;
         await ctx.Response.Body.WriteAsync(Json.Bytes(body), ctx.RequestAborted);
     }
