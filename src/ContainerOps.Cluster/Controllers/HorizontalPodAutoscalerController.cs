@@ -130,18 +130,27 @@ public sealed class HorizontalPodAutoscalerController : IController
         spec["metrics"] is JsonArray { Count: > 0 } given ? given.OfType<JsonObject>()
             : [new JsonObject { ["type"] = "Resource", ["resource"] = new JsonObject { ["name"] = "cpu", ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = 80 } } }];
 
-    /// <summary>What one Resource metric asks for: ceil(pods measured × usage / target), or the current count within
-    /// the tolerance.</summary>
+    /// <summary>What one Resource metric (the pods' whole usage) or ContainerResource metric (one container's) asks
+    /// for: ceil(pods measured × usage / target), or the current count within the tolerance.</summary>
     private static Recommendation Recommend(JsonObject metric, List<JsonObject> pods, Dictionary<string, PodUsage> usage, int current)
     {
-        if (Json.Str(metric["type"]) != "Resource" || metric["resource"] is not JsonObject resource)
-            throw new InvalidOperationException($"metric type {Json.Str(metric["type"])} is not supported: only Resource metrics (cpu, memory) are measured here");
+        var type = Json.Str(metric["type"]);
+        var field = type == "ContainerResource" ? "containerResource" : "resource";
+        if (type is not ("Resource" or "ContainerResource") || metric[field] is not JsonObject resource)
+            throw new InvalidOperationException($"metric type {type} is not supported: only Resource and ContainerResource metrics (cpu, memory) are measured here");
+        var container = type == "ContainerResource" ? Json.Str(resource["container"]) ?? "" : null;
         var name = Json.Str(resource["name"]) ?? "";
         if (name is not ("cpu" or "memory")) throw new InvalidOperationException($"resource {name} is not measured: only cpu and memory");
         var target = resource["target"] as JsonObject ?? [];
         var measured = pods.Where(p => usage.ContainsKey(Json.Str(p["metadata"]?["name"]) ?? "")).ToList();
         if (measured.Count == 0) throw new InvalidOperationException($"unable to get metrics for resource {name}: no metrics returned for the target's pods");
-        double Used(JsonObject p) => usage[Json.Str(p["metadata"]?["name"])!].Containers.Sum(c => name == "cpu" ? c.CpuNanoCores / 1e9 : c.MemoryBytes);
+        double Used(JsonObject p)
+        {
+            var measuredContainers = usage[Json.Str(p["metadata"]?["name"])!].Containers.Where(c => container is null || c.Name == container).ToList();
+            if (container is not null && measuredContainers.Count == 0)
+                throw new InvalidOperationException($"failed to get container metrics: container {container} not present in metrics for pod {Json.Str(p["metadata"]?["namespace"])}/{Json.Str(p["metadata"]?["name"])}");
+            return measuredContainers.Sum(c => name == "cpu" ? c.CpuNanoCores / 1e9 : c.MemoryBytes);
+        }
         var totalUsed = measured.Sum(Used);
         double ratio;
         JsonObject currentValue;
@@ -155,21 +164,23 @@ public sealed class HorizontalPodAutoscalerController : IController
         else
         {
             var percent = target["averageUtilization"] is JsonValue u && u.TryGetValue<int>(out var pct) ? pct : throw new FormatException($"{name}: target.averageUtilization is missing");
-            var requested = measured.Sum(p => Requested(p, name));
+            var requested = measured.Sum(p => Requested(p, name, container));
             if (requested <= 0) throw new InvalidOperationException($"failed to get {name} utilization: missing request for {name} in the target's pods");
             var utilization = 100 * totalUsed / requested;
             ratio = utilization / percent;
             currentValue = new JsonObject { ["averageUtilization"] = (int)Math.Round(utilization), ["averageValue"] = Format(name, totalUsed / measured.Count) };
         }
         var replicas = Math.Abs(ratio - 1) <= Tolerance ? current : (int)Math.Ceiling(ratio * measured.Count);
-        var what = name == "cpu" ? "cpu resource" : "memory resource";
+        var what = $"{name}{(container is null ? "" : " container")} resource";
         var label = Json.Str(target["type"]) == "AverageValue" ? what : $"{what} utilization (percentage of request)";
-        return new Recommendation(replicas, label,
-            new JsonObject { ["type"] = "Resource", ["resource"] = new JsonObject { ["name"] = name, ["current"] = currentValue } }, ratio > 1);
+        var status = new JsonObject { ["name"] = name };
+        if (container is not null) status["container"] = container;
+        status["current"] = currentValue;
+        return new Recommendation(replicas, label, new JsonObject { ["type"] = type, [field] = status }, ratio > 1);
     }
 
-    private static double Requested(JsonObject pod, string resource) =>
-        (pod["spec"]?["containers"] as JsonArray)?.OfType<JsonObject>()
+    private static double Requested(JsonObject pod, string resource, string? container) =>
+        (pod["spec"]?["containers"] as JsonArray)?.OfType<JsonObject>().Where(c => container is null || Json.Str(c["name"]) == container)
             .Sum(c => Json.Str(c["resources"]?["requests"]?[resource]) is { } q ? Quantity(q) : 0) ?? 0;
 
     private static string Format(string resource, double value) =>
