@@ -98,11 +98,47 @@ public sealed class ResourceQuotaTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AScopedQuotaIsRefusedRatherThanCountedWrongly()
+    public async Task AScopedQuotaCountsOnlyThePodsItsScopesMatch()
+    {
+        // At most one pod that asks for nothing, and 1 cpu among pods of the "batch" priority class.
+        Assert.Equal(201, (await Api.PostAsync("/apis/scheduling.k8s.io/v1/priorityclasses",
+            """{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"batch"},"value":100}""")).Code);
+        Assert.Equal(201, (await Api.PostAsync("/api/v1/namespaces/default/resourcequotas",
+            """{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"besteffort"},"spec":{"hard":{"pods":"1"},"scopes":["BestEffort"]}}""")).Code);
+        Assert.Equal(201, (await Api.PostAsync("/api/v1/namespaces/default/resourcequotas",
+            """{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"batch-cpu"},"spec":{"hard":{"requests.cpu":"1"},"scopeSelector":{"matchExpressions":[{"scopeName":"PriorityClass","operator":"In","values":["batch"]}]}}}""")).Code);
+
+        Assert.Equal(201, (await Api.PostAsync(Pods, Pod("free", ""))).Code);
+        var (code, status) = await Api.PostAsync(Pods, Pod("free-two", ""));
+        Assert.Equal(403, code);
+        Assert.StartsWith("pods \"free-two\" is forbidden: exceeded quota: besteffort, requested: pods=1, used: pods=1, limited: pods=1", Json.Str(status["message"]));
+        // A pod with requests is not BestEffort, and no batch pod: neither quota counts it.
+        Assert.Equal(201, (await Api.PostAsync(Pods, Pod("sized", """ "requests":{"cpu":"2"} """))).Code);
+
+        static string Batch(string name, string cpu) =>
+            """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME"},"spec":{"priorityClassName":"batch","containers":[{"name":"app","image":"busybox","resources":{"requests":{"cpu":"CPU"}}}]}}"""
+                .Replace("NAME", name).Replace("CPU", cpu);
+        Assert.Equal(201, (await Api.PostAsync(Pods, Batch("job-a", "600m"))).Code);
+        (code, status) = await Api.PostAsync(Pods, Batch("job-b", "600m"));
+        Assert.Equal(403, code);
+        Assert.Contains("exceeded quota: batch-cpu, requested: requests.cpu=600m, used: requests.cpu=600m, limited: requests.cpu=1", Json.Str(status["message"]));
+
+        await UsedAsync("besteffort", u => Json.Str(u["pods"]) == "1");
+        await UsedAsync("batch-cpu", u => Json.Str(u["requests.cpu"]) == "600m");
+    }
+
+    [Theory]
+    [InlineData(""" "hard":{"requests.cpu":"1"},"scopes":["BestEffort"] """, "spec.hard[requests.cpu]", "unsupported scope applied to resource")]
+    [InlineData(""" "hard":{"pods":"1"},"scopes":["Terminating","NotTerminating"] """, "spec.scopes", "conflicting scopes")]
+    [InlineData(""" "hard":{"services":"1"},"scopes":["NotBestEffort"] """, "spec.hard[services]", "unsupported scope applied to resource")]
+    [InlineData(""" "hard":{"pods":"1"},"scopeSelector":{"matchExpressions":[{"scopeName":"BestEffort","operator":"In","values":["x"]}]} """, "spec.scopeSelector.matchExpressions[0].operator", "must be 'Exists'")]
+    [InlineData(""" "hard":{"pods":"1"},"scopes":["CrossNamespacePodAffinity"] """, "spec.scopes", "not supported by this server")]
+    public async Task AWrongScopeIsRefusedNamingTheField(string spec, string field, string message)
     {
         var (code, status) = await Api.PostAsync("/api/v1/namespaces/default/resourcequotas",
-            """{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"scoped"},"spec":{"hard":{"pods":"1"},"scopes":["BestEffort"]}}""");
+            """{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"scoped"},"spec":{SPEC}}""".Replace("SPEC", spec));
         Assert.Equal(422, code);
-        Assert.Equal("spec.scopes", Json.Str(status["details"]!["causes"]![0]!["field"]));
+        var cause = status["details"]!["causes"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["field"]) == field);
+        Assert.Contains(message, Json.Str(cause["message"]));
     }
 }

@@ -9,8 +9,8 @@ namespace ContainerOps.Cluster.Api;
 /// limits, in Kubernetes' words. Counted: pods (not yet terminal), their requests and limits of cpu, memory and
 /// ephemeral-storage (a pod's amount being its containers' sum, or its largest init container where more), services
 /// (NodePort and LoadBalancer ones and their node ports too), configmaps, secrets, persistentvolumeclaims and their
-/// requests.storage, replicationcontrollers, resourcequotas, and count/RESOURCE[.GROUP] of every kind. Quota scopes are
-/// not implemented: a quota with scopes or a scopeSelector is refused rather than counted wrongly.
+/// requests.storage, replicationcontrollers, resourcequotas, and count/RESOURCE[.GROUP] of every kind. A scoped quota
+/// counts only the pods its scopes match (<see cref="QuotaScopes"/>).
 /// </summary>
 internal static class ResourceQuotas
 {
@@ -63,12 +63,14 @@ internal static class ResourceQuotas
         return usage;
     }
 
-    /// <summary>The sum of <see cref="Usage"/> over the namespace's stored objects of the kinds a quota's hard
-    /// resources name.</summary>
-    public static Dictionary<string, decimal> Used(IEnumerable<(ResourceKind Kind, JsonObject Object)> objects, IEnumerable<string> resources)
+    /// <summary>The sum of <see cref="Usage"/> over the namespace's stored objects of the kinds <paramref name="quota"/>
+    /// counts in <paramref name="resources"/>, as far as its scopes take them in.</summary>
+    public static Dictionary<string, decimal> Used(IClusterStore store, JsonObject quota, string ns, IEnumerable<string> resources)
     {
         var wanted = resources.ToHashSet();
         var used = wanted.ToDictionary(r => r, _ => 0m);
+        var objects = KindsCounted(wanted).SelectMany(k => store.List(k.Key(ns, null)).Items.Select(i => (Kind: k, Object: ClusterObjects.Parse(i.Value))))
+            .Where(x => QuotaScopes.Applies(quota, x.Kind, x.Object));
         foreach (var (kind, o) in objects)
             foreach (var (resource, amount) in Usage(kind, o))
                 if (wanted.Contains(resource)) used[resource] += amount;
@@ -125,12 +127,12 @@ internal static class ResourceQuotas
             {
                 var quotaName = Json.Str(quota["metadata"]?["name"]);
                 var hard = Hard(quota);
+                if (!QuotaScopes.Applies(quota, kind, obj)) continue;
                 if (kind == ResourceKinds.Pod && MissingCompute(obj, hard.Keys) is { } missing)
                     throw Forbidden(kind, name, $"failed quota: {quotaName}: must specify {missing}");
                 var touched = hard.Keys.Where(r => usage.GetValueOrDefault(r) > 0).ToList();
                 if (touched.Count == 0) continue;
-                var objects = KindsCounted(touched).SelectMany(k => store.List(k.Key(ns, null)).Items.Select(i => (k, ClusterObjects.Parse(i.Value))));
-                var used = Used(objects, touched);
+                var used = Used(store, quota, ns, touched);
                 var over = touched.Where(r => used[r] + usage[r] > hard[r].Value).OrderBy(r => r, StringComparer.Ordinal).ToList();
                 if (over.Count == 0) continue;
                 string List(Func<string, string> value) => string.Join(",", over.Select(r => $"{r}={value(r)}"));

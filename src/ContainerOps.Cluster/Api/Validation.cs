@@ -107,9 +107,7 @@ public static partial class Validation
                     errors.Add(FieldError.Invalid("spec.template", null, "field is immutable"));
                 break;
             case "ResourceQuota":
-                if (spec?["scopes"] is JsonArray { Count: > 0 } || spec?["scopeSelector"] is JsonObject)
-                    errors.Add(FieldError.Forbidden(spec?["scopes"] is JsonArray { Count: > 0 } ? "spec.scopes" : "spec.scopeSelector",
-                        "quota scopes are not supported by this server: a scoped quota would count every pod"));
+                if (spec is not null) QuotaScopes.Validate(spec, errors);
                 foreach (var (resource, value) in spec?["hard"] as JsonObject ?? [])
                     if (!Node.Quantity.TryValue(value, out _))
                         errors.Add(FieldError.Invalid($"spec.hard[{resource}]", Json.Scalar(value), "must be a quantity"));

@@ -38,9 +38,7 @@ public sealed class ResourceQuotaController : IController
         var (ns, name) = Informer.SplitKey(key);
         var hard = ResourceQuotas.Hard(quota);
         var kinds = ResourceQuotas.KindsCounted(hard.Keys);
-        var objects = kinds
-            .SelectMany(k => _context.Objects.Store.List(k.Key(ns, null)).Items.Select(i => (k, ClusterObjects.Parse(i.Value))));
-        var used = ResourceQuotas.Used(objects, hard.Keys);
+        var used = ResourceQuotas.Used(_context.Objects.Store, quota, ns!, hard.Keys);
         var status = new JsonObject
         {
             ["hard"] = new JsonObject(hard.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value.Text))),
