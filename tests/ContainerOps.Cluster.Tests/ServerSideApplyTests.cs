@@ -56,6 +56,27 @@ public sealed class ServerSideApplyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void PortsAreKeyedByPortAndProtocolSoOneNumberMayServeTcpAndUdp()
+    {
+        const string dns = "[{name: web, image: busybox:1, ports: [{containerPort: 53, protocol: UDP, name: dns}, {containerPort: 53, name: dns-tcp}]}]";
+        var (exit, _, err) = Apply(Deployment(1, containers: dns));
+        Assert.True(exit == 0, err);
+        var ports = Get()["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"]!.AsArray();
+        Assert.Equal(["dns", "dns-tcp"], ports.Select(p => Json.Str(p!["name"])!));
+        var portKeys = Entry(Get(), "kubectl", "Apply")!["fieldsV1"]!["f:spec"]!["f:template"]!["f:spec"]!["f:containers"]!
+            .AsObject().Single().Value!["f:ports"]!.AsObject().Select(kv => kv.Key).ToList();
+        Assert.Equal(["""k:{"containerPort":53,"protocol":"TCP"}""", """k:{"containerPort":53,"protocol":"UDP"}"""], portKeys.Order());
+
+        // Applied again without the UDP port: that one goes, the TCP one stays and is changed.
+        (exit, _, err) = Apply(Deployment(1, containers: "[{name: web, image: busybox:1, ports: [{containerPort: 53, name: tcp-only}]}]"));
+        Assert.True(exit == 0, err);
+        ports = Get()["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"]!.AsArray();
+        var port = Assert.Single(ports)!;
+        Assert.Equal("tcp-only", Json.Str(port["name"]));
+        Assert.Equal("TCP", Json.Str(port["protocol"]));
+    }
+
+    [Fact]
     public void KubectlAppliesServerSideAndTheManagerOwnsWhatItApplied()
     {
         var first = Apply(Deployment(1));

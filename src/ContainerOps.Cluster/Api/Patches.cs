@@ -124,7 +124,13 @@ public static class Patches
 
     private static string Escape(string s) => s.Replace("~", "~0").Replace("/", "~1");
 
-    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch)
+    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch) => Merge(target, patch, apply: false);
+
+    /// <summary>Server-side apply's merge: strategic merge, but with lists keyed as apply keys them
+    /// (<see cref="ApplyKeys"/>), so 53/TCP and 53/UDP stay two ports.</summary>
+    internal static JsonNode ApplyMerge(JsonNode target, JsonNode patch) => Merge(target, patch, apply: true);
+
+    private static JsonNode Merge(JsonNode target, JsonNode patch, bool apply)
     {
         if (patch is not JsonObject p) return patch.DeepClone();
         if (Json.Str(p["$patch"]) == "replace")
@@ -145,8 +151,8 @@ public static class Patches
             var current = result[key];
             result[key] = value switch
             {
-                JsonObject => StrategicMergePatch(current ?? new JsonObject(), value),
-                JsonArray list => MergeList(key, current as JsonArray, list),
+                JsonObject => Merge(current ?? new JsonObject(), value, apply),
+                JsonArray list => MergeList(key, current as JsonArray, list, apply),
                 _ => value.DeepClone(),
             };
         }
@@ -168,13 +174,28 @@ public static class Patches
     internal static bool IsSetList(string field) => MergedScalarLists.Contains(field);
 
     /// <summary>The key a list of objects is merged by, or null for a list replaced whole.</summary>
-    internal static string? ListMergeKey(string field, JsonArray list) => MergeKeyOf(field, list);
 
     private static string? MergeKeyOf(string field, JsonArray list) =>
         field == "ports" && list.OfType<JsonObject>().Any(e => e.ContainsKey("containerPort")) ? "containerPort"
         : MergeKeys.GetValueOrDefault(field);
 
-    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch)
+    /// <summary>The keys server-side apply identifies a list's items by (the API types' listMapKeys): those of
+    /// strategic merge, but two for ports (with the protocol, TCP when unset) and topology spread constraints.</summary>
+    internal static string[]? ApplyKeys(string field, JsonArray list) => MergeKeyOf(field, list) switch
+    {
+        null => null,
+        "containerPort" => ["containerPort", "protocol"],
+        "port" when field == "ports" => ["port", "protocol"],
+        "topologyKey" => ["topologyKey", "whenUnsatisfiable"],
+        var key => [key],
+    };
+
+    /// <summary>An item's value of an apply key, with the default the API gives a key field that is left out.</summary>
+    internal static JsonNode? KeyValue(JsonObject item, string key) => item[key] ?? (key == "protocol" ? JsonValue.Create("TCP") : null);
+
+    private static bool SameItem(JsonObject a, JsonObject b, string[] keys) => keys.All(k => JsonNode.DeepEquals(KeyValue(a, k), KeyValue(b, k)));
+
+    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch, bool apply)
     {
         if (MergedScalarLists.Contains(field))
         {
@@ -184,18 +205,18 @@ public static class Patches
             return set;
         }
         var mergeKey = MergeKeyOf(field, patch) ?? (current is not null ? MergeKeyOf(field, current) : null);
+        var keys = mergeKey is null ? null : apply ? ApplyKeys(field, patch) ?? (current is not null ? ApplyKeys(field, current) : null) : [mergeKey];
         // A `{"$patch": "replace"}` element replaces the whole list with the other elements.
-        if (mergeKey is null || current is null || patch.OfType<JsonObject>().Any(e => Json.Str(e["$patch"]) == "replace"))
+        if (keys is null || current is null || patch.OfType<JsonObject>().Any(e => Json.Str(e["$patch"]) == "replace"))
             return new JsonArray(patch.Where(e => e is not JsonObject o || Json.Str(o["$patch"]) is null).Select(e => e?.DeepClone()).ToArray());
         var result = (JsonArray)current.DeepClone();
         foreach (var element in patch)
         {
             if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
-            var key = pe[mergeKey];
-            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && JsonNode.DeepEquals(eo[mergeKey], key), (null!, -1)).Item2;
+            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && SameItem(eo, pe, keys), (null!, -1)).Item2;
             if (Json.Str(pe["$patch"]) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
-            if (index >= 0) result[index] = StrategicMergePatch(result[index]!, pe);
-            else result.Add(StrategicMergePatch(new JsonObject(), pe));
+            if (index >= 0) result[index] = Merge(result[index]!, pe, apply);
+            else result.Add(Merge(new JsonObject(), pe, apply));
         }
         return result;
     }

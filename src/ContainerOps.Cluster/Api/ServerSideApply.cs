@@ -48,10 +48,13 @@ public sealed class FieldSet
             case JsonArray a when Patches.IsSetList(field):
                 foreach (var item in a) set.Child("v:" + (item?.ToJsonString(Segments) ?? "null"));
                 break;
-            case JsonArray a when Patches.ListMergeKey(field, a) is { } key && a.All(i => i is JsonObject io && io[key] is JsonValue):
+            case JsonArray a when Patches.ApplyKeys(field, a) is { } keys && a.All(i => i is JsonObject io && Patches.KeyValue(io, keys[0]) is JsonValue):
                 foreach (var item in a.Cast<JsonObject>())
                 {
-                    var element = set.Child("k:" + new JsonObject { [key] = item[key]!.DeepClone() }.ToJsonString(Segments));
+                    var key = new JsonObject();
+                    foreach (var k in keys)
+                        if (Patches.KeyValue(item, k) is { } v) key[k] = v.DeepClone();
+                    var element = set.Child("k:" + key.ToJsonString(Segments));
                     element.Child(".");
                     foreach (var (name, v) in item) Walk(element.Child("f:" + name), v, name);
                 }
@@ -68,12 +71,25 @@ public sealed class FieldSet
         return child;
     }
 
-    public static FieldSet FromJson(JsonNode? fieldsV1)
+    public static FieldSet FromJson(JsonNode? fieldsV1, string? field = null)
     {
         var set = new FieldSet();
         if (fieldsV1 is JsonObject o)
-            foreach (var (segment, child) in o) set._children[segment] = FromJson(child);
+            foreach (var (segment, child) in o) set._children[Upgraded(segment, field)] = FromJson(child, segment.StartsWith("f:", StringComparison.Ordinal) ? segment[2..] : null);
         return set;
+    }
+
+    /// <summary>A port's key as this server wrote it before ports were keyed by their protocol too: TCP, the default.</summary>
+    private static string Upgraded(string segment, string? field)
+    {
+        if (field != "ports" || !segment.StartsWith("k:", StringComparison.Ordinal) || segment.Contains("\"protocol\"", StringComparison.Ordinal)) return segment;
+        try
+        {
+            if (JsonNode.Parse(segment[2..]) is not JsonObject key || key.Count != 1) return segment;
+            key["protocol"] = "TCP";
+            return "k:" + key.ToJsonString(Segments);
+        }
+        catch (System.Text.Json.JsonException) { return segment; }
     }
 
     public JsonObject ToJson()
@@ -157,7 +173,7 @@ public sealed class FieldSet
         {
             var match = segment[0] switch
             {
-                'k' => wanted is JsonObject keys && a[i] is JsonObject item && keys.All(k => JsonNode.DeepEquals(item[k.Key], k.Value)),
+                'k' => wanted is JsonObject keys && a[i] is JsonObject item && keys.All(k => JsonNode.DeepEquals(Patches.KeyValue(item, k.Key), k.Value)),
                 'v' => JsonNode.DeepEquals(a[i], wanted),
                 _ => false,
             };
@@ -228,8 +244,8 @@ public sealed class ManagedFieldsEntry
 /// them to the applier. Ownership is recorded in metadata.managedFields from an object's first apply on (objects
 /// never applied carry none, which the API allows); the fields such an object already had go to "before-first-apply",
 /// whose fields an apply may change without a conflict. Writes that are not applies then take the fields they change
-/// (operation Update). Lists are keyed by the merge keys strategic merge patch uses, one key each (the API server
-/// keys a few by two, e.g. container ports by port and protocol).
+/// (operation Update). Lists are keyed as the API types' listMapKeys key them: the merge keys of strategic merge patch,
+/// and two for ports (port and protocol, TCP when unset) and topology spread constraints.
 /// </summary>
 public static class ServerSideApply
 {
@@ -263,7 +279,7 @@ public static class ServerSideApply
         }
         if (conflicts.Count > 0) throw Conflict(kind, name, conflicts);
 
-        var merged = current is null ? (JsonObject)applied.DeepClone() : (JsonObject)Patches.StrategicMergePatch(current, WithoutNulls(applied));
+        var merged = current is null ? (JsonObject)applied.DeepClone() : (JsonObject)Patches.ApplyMerge(current, WithoutNulls(applied));
         // What this manager applied last time and leaves out now goes, unless someone else also owns it.
         if (mine is not null && current is not null)
             foreach (var leaf in mine.Fields.Leaves())
