@@ -182,8 +182,20 @@ public sealed class ClusterHost : IDisposable
     }
 
     /// <summary>Told the addresses the server listens on once it has started (a port 0 is then known).</summary>
-    public void Started(IEnumerable<string> addresses) =>
-        _serverUrl = addresses.FirstOrDefault(a => a.StartsWith("https://", StringComparison.Ordinal))?.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]");
+    public void Started(IEnumerable<string> addresses)
+    {
+        var bound = addresses.FirstOrDefault(a => a.StartsWith("https://", StringComparison.Ordinal));
+        _serverUrl = bound?.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]");
+        // default/kubernetes names where pods reach the API (nothing while it listens on loopback only).
+        IPEndPoint? listening = bound is not null && Uri.TryCreate(bound, UriKind.Absolute, out var uri) && IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip)
+            ? new IPEndPoint(ip, uri.Port) : null;
+        var hostAddress = IPAddress.TryParse(Node.NodeRegistration.DefaultRouteAddress(), out var host) ? host : null;
+        WhenActive(h =>
+        {
+            try { KubernetesEndpoints.Reconcile(h.Objects, listening, hostAddress); }
+            catch (StatusException) { } // written again at the next start
+        });
+    }
 
     /// <summary>https://host:port of the TLS listener, or null when there is none.</summary>
     public string? ServerUrl => _serverUrl;

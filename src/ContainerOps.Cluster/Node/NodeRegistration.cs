@@ -168,7 +168,7 @@ public sealed class NodeRegistration(ClusterObjects objects, NodeAgentOptions op
     }
 
     /// <summary>The IPv4 address of the interface the default route leaves by (/proc/net/route), if any.</summary>
-    private static string? DefaultRouteAddress()
+    public static string? DefaultRouteAddress()
     {
         try
         {
