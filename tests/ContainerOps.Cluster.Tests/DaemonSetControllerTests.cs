@@ -128,8 +128,10 @@ public sealed class DaemonSetControllerTests : IAsyncLifetime
         Assert.Equal(200, (await _harness.Api.DeleteAsync($"/api/v1/namespaces/default/pods/{Json.Str(victim["metadata"]!["name"])}")).Code);
         pods = await ControllerHarness.EventuallyAsync(() => PodsAsync("od"), p => p.Count == 3 && p.Any(x => NodeOf(x) == "ssd-1" && Image(x) == "agent:2"), "ssd-1's pod made again at the new template");
         Assert.Equal(2, pods.Count(p => Image(p) == "agent:1"));
-        var status = (await SetAsync("od"))["status"]!;
-        Assert.Equal(1, Int(status["updatedNumberScheduled"]));
+        // The status is written after the pod is made: it is waited for, not read at once.
+        await ControllerHarness.EventuallyAsync(() => SetAsync("od"), s => Int(s["status"]?["updatedNumberScheduled"]) == 1, "one pod updated in the status");
+        await Task.Delay(300);
+        Assert.Equal(1, Int((await SetAsync("od"))["status"]!["updatedNumberScheduled"]));
     }
 
     [Fact]
