@@ -72,16 +72,23 @@ public sealed class ClusterDaemon : IAsyncDisposable
 
     public (int Exit, string Out, string Err) KubectlWithInput(string? input, params string[] args)
     {
-        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--kubeconfig", Kubeconfig, "--cache-dir", Path.Combine(_dir.Path, "cache") }.Concat(args)) psi.ArgumentList.Add(a);
-        psi.Environment["HOME"] = _dir.Path;
-        using var p = Process.Start(psi)!;
+        using var p = StartKubectl(args);
         if (input is not null) p.StandardInput.Write(input);
         p.StandardInput.Close();
         var err = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
         Assert.True(p.WaitForExit((int)KubectlTimeout.TotalMilliseconds), "kubectl timed out");
         return (p.ExitCode, stdout, err.Result);
+    }
+
+    /// <summary>A kubectl left running (attach, logs -f, port-forward), its standard streams redirected; the caller
+    /// reads it, ends it and disposes of it.</summary>
+    public Process StartKubectl(params string[] args)
+    {
+        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { "--kubeconfig", Kubeconfig, "--cache-dir", Path.Combine(_dir.Path, "cache") }.Concat(args)) psi.ArgumentList.Add(a);
+        psi.Environment["HOME"] = _dir.Path;
+        return Process.Start(psi)!;
     }
 
     /// <summary>How long one kubectl call may take (longer for those that wait on rollouts).</summary>

@@ -196,7 +196,7 @@ public sealed class PodStreamTests : IAsyncLifetime
             spec:
               restartPolicy: Never
               containers:
-              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'sleep 1; for i in 1 2 3; do echo tick $i; sleep 0.3; done']}
+              - {name: c, image: pod-tests/busybox:1, command: [sh, -c, 'i=0; until [ -e /tmp/stop ]; do i=$((i+1)); echo tick $i; sleep 0.2; done; echo done']}
             """);
         await _cluster.WaitForAsync("pod", "reader", p => Str(p["status"]?["phase"]) == "Running");
         var fed = _cluster.KubectlWithInput("one\ntwo\n", "attach", "-i", "reader");
@@ -204,9 +204,23 @@ public sealed class PodStreamTests : IAsyncLifetime
         Assert.Contains("got one\ngot two\nbye\n", fed.Out);
         await _cluster.WaitForAsync("pod", "reader", p => Str(p["status"]?["phase"]) == "Succeeded");
 
+        // The chatter ticks until told to stop: attached first (a tick arrives), then stopped, its last words seen. No
+        // step depends on how fast the other goes.
         await _cluster.WaitForAsync("pod", "chatter", p => Str(p["status"]?["phase"]) == "Running");
-        var watched = _cluster.Kubectl("attach", "chatter");
-        Assert.True(watched.Exit == 0, watched.Err);
-        Assert.EndsWith("tick 3\n", watched.Out);
+        using var watcher = _cluster.StartKubectl("attach", "chatter");
+        try
+        {
+            var first = await watcher.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.StartsWith("tick ", first);
+            _cluster.Ok("exec", "chatter", "--", "touch", "/tmp/stop");
+            var rest = await watcher.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(watcher.WaitForExit(60_000), "kubectl attach did not end with the container");
+            Assert.True(watcher.ExitCode == 0, await watcher.StandardError.ReadToEndAsync());
+            Assert.EndsWith("done\n", rest);
+        }
+        finally
+        {
+            if (!watcher.HasExited) watcher.Kill(true);
+        }
     }
 }
