@@ -49,12 +49,7 @@ public static class Authentication
     private const long MaxExpirationSeconds = 1L << 32;
     private const string ClaimsKey = "kubernetes.io";
 
-    public static JsonObject GroupDocument() => new()
-    {
-        ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = Group,
-        ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = GroupVersion, ["version"] = Version }),
-        ["preferredVersion"] = new JsonObject { ["groupVersion"] = GroupVersion, ["version"] = Version },
-    };
+    public static JsonObject GroupDocument() => Discovery.ServedGroup(Group, Version);
 
     public static JsonObject ResourceList() => new()
     {

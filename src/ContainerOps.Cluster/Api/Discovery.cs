@@ -33,6 +33,14 @@ public static class Discovery
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
     }
 
+    /// <summary>The APIGroup document of a group served at one version beside the stored kinds (metrics, authentication).</summary>
+    public static JsonObject ServedGroup(string name, string version) => new()
+    {
+        ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = name,
+        ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = $"{name}/{version}", ["version"] = version }),
+        ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{name}/{version}", ["version"] = version },
+    };
+
     public static JsonObject? Group(string name)
     {
         var versions = ResourceKinds.Served.Where(k => k.Group == name).Select(k => k.Version).Distinct().ToList();

@@ -31,12 +31,7 @@ internal static class MetricsApi
     public const string Version = "v1beta1";
     private const string GroupVersion = Group + "/" + Version;
 
-    public static JsonObject GroupDocument() => new()
-    {
-        ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = Group,
-        ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = GroupVersion, ["version"] = Version }),
-        ["preferredVersion"] = new JsonObject { ["groupVersion"] = GroupVersion, ["version"] = Version },
-    };
+    public static JsonObject GroupDocument() => Discovery.ServedGroup(Group, Version);
 
     public static JsonObject ResourceList() => new()
     {
