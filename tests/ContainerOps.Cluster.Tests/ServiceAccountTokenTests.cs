@@ -82,6 +82,20 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
         Assert.Contains("Unauthorized", err);
     }
 
+    [Fact]
+    public void KubectlAuthCanISaysYesAndWhyForEveryUserSinceNoRolesAreEnforced()
+    {
+        Assert.Equal("yes", _server.Ok("auth", "can-i", "create", "deployments").Trim());
+        _server.Ok("create", "serviceaccount", "asker");
+        var token = _server.Ok("create", "token", "asker").Trim();
+        var (exit, answer, err) = AsToken(token, "auth", "can-i", "delete", "secrets", "-n", "kube-system");
+        Assert.True(exit == 0, err);
+        Assert.Equal("yes", answer.Trim());
+        (exit, answer, err) = AsToken(token, "auth", "can-i", "--list");
+        Assert.True(exit == 0, err);
+        Assert.Contains("*.*", answer);
+    }
+
     [Theory]
     [InlineData(new[] { "create", "token", "worker", "--duration", "5m" }, "may not specify a duration less than 10 minutes")]
     [InlineData(new[] { "create", "token", "nobody" }, "serviceaccounts \"nobody\" not found")]

@@ -94,6 +94,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 if (segments.Length == 1) return WriteAsync(ctx, 200, Discovery.ApiGroupList(ServedGroups().Select(g => g.Document)));
                 if (segments[1] == MetricsApi.Group) return MetricsAsync(ctx, segments[2..]);
                 if (segments[1] == Authentication.Group) return AuthenticationAsync(ctx, segments[2..]);
+                if (segments[1] == Authorization.Group) return AuthorizationAsync(ctx, segments[2..]);
                 if (segments.Length == 2) return WriteAsync(ctx, 200, Discovery.Group(segments[1]) ?? throw StatusException.PathNotFound());
                 return ResourceAsync(ctx, segments[1], segments[2], segments[3..]);
         }
@@ -105,6 +106,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     private IEnumerable<(string Group, string Version, JsonObject Document, JsonObject Resources)> ServedGroups()
     {
         if (Tokens is not null) yield return (Authentication.Group, Authentication.Version, Authentication.GroupDocument(), Authentication.ResourceList());
+        yield return (Authorization.Group, Authorization.Version, Authorization.GroupDocument(), Authorization.ResourceList());
         if (Metrics is not null) yield return (MetricsApi.Group, MetricsApi.Version, MetricsApi.GroupDocument(), MetricsApi.ResourceList());
     }
 
@@ -125,6 +127,29 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             default: throw StatusException.PathNotFound();
         }
     }
+
+    private async Task AuthorizationAsync(HttpContext ctx, string[] rest)
+    {
+        switch (rest)
+        {
+            case []: await WriteAsync(ctx, 200, Authorization.GroupDocument()); return;
+            case [Authorization.Version]: await WriteAsync(ctx, 200, Authorization.ResourceList()); return;
+            case [Authorization.Version, ..] when ctx.Request.Method != "POST":
+                throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
+            case [Authorization.Version, var resource]:
+                await WriteAsync(ctx, 201, Authorization.Review(resource, await ReviewSpecAsync(ctx.Request), null));
+                return;
+            case [Authorization.Version, "namespaces", var ns, "localsubjectaccessreviews"]:
+                await WriteAsync(ctx, 201, Authorization.Review("localsubjectaccessreviews", await ReviewSpecAsync(ctx.Request), ns));
+                return;
+            default: throw StatusException.PathNotFound();
+        }
+    }
+
+    /// <summary>A review's spec when it came as JSON; the answer does not depend on it (its protobuf form is not in
+    /// the message table), so it is only echoed.</summary>
+    private static async Task<JsonNode?> ReviewSpecAsync(HttpRequest r) =>
+        (r.ContentType ?? "").StartsWith("application/json", StringComparison.Ordinal) ? (await ReadObjectAsync(r))["spec"] : null;
 
     /// <summary>The user a bearer token stands for, or null with why.</summary>
     public UserInfo? AuthenticateBearer(string token, out string problem)
