@@ -131,6 +131,21 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
         status = await ReviewAsync(review.Replace("TOKEN", token).Replace("AUDIENCE", "other"));
         Assert.False(status["authenticated"]!.GetValue<bool>());
         Assert.Contains("audiences", Json.Str(status["error"]));
+        // A party that checks tokens itself finds the key through the OpenID discovery documents, and the signature holds.
+        var configuration = JsonNode.Parse(await http.GetStringAsync(_server.Host.ServerUrl + "/.well-known/openid-configuration"))!;
+        Assert.Equal("https://kubernetes.default.svc.cluster.local", Json.Str(configuration["issuer"]));
+        Assert.EndsWith("/openid/v1/jwks", Json.Str(configuration["jwks_uri"]));
+        var jwk = JsonNode.Parse(await http.GetStringAsync(_server.Host.ServerUrl + "/openid/v1/jwks"))!["keys"]![0]!;
+        using var key = System.Security.Cryptography.ECDsa.Create(new System.Security.Cryptography.ECParameters
+        {
+            Curve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256,
+            Q = new System.Security.Cryptography.ECPoint { X = Base64Url.DecodeFromChars(Json.Str(jwk["x"])), Y = Base64Url.DecodeFromChars(Json.Str(jwk["y"])) },
+        });
+        var parts = token.Split('.');
+        Assert.True(key.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), Base64Url.DecodeFromChars(parts[2]),
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+        Assert.Equal(Json.Str(jwk["kid"]), Json.Str(JsonNode.Parse(Base64Url.DecodeFromChars(parts[0]))!["kid"]));
+
         // Found where kubectl looks: the group, and the subresource on service accounts.
         Assert.Contains("tokenreviews", _server.Ok("api-resources", "--api-group", "authentication.k8s.io", "-o", "name"));
     }

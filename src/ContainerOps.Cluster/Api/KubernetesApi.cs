@@ -75,6 +75,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         switch (segments[0])
         {
             case "version" when segments.Length == 1: return WriteAsync(ctx, 200, Discovery.Version());
+            // Service account token discovery, as the API server serves it for parties that check tokens themselves.
+            case ".well-known" when segments is [_, "openid-configuration"]: return WriteAsync(ctx, 200, TokensOrRefuse.OpenIdConfiguration());
+            case "openid" when segments is [_, "v1", "jwks"]: return WriteAsync(ctx, 200, TokensOrRefuse.Jwks(), "application/jwk-set+json");
             case "healthz" or "livez" or "readyz":
                 ctx.Response.ContentType = "text/plain";
                 return ctx.Response.WriteAsync("ok");

@@ -95,6 +95,30 @@ public sealed class ServiceAccountTokens : IDisposable
         return claims;
     }
 
+    /// <summary>The public key as a JSON Web Key Set (/openid/v1/jwks), for a party that checks tokens itself.</summary>
+    public JsonObject Jwks()
+    {
+        var p = _key.Value.ExportParameters(includePrivateParameters: false);
+        return new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject
+            {
+                ["use"] = "sig", ["kty"] = "EC", ["kid"] = KeyId, ["crv"] = "P-256", ["alg"] = "ES256",
+                ["x"] = Base64Url.EncodeToString(p.Q.X), ["y"] = Base64Url.EncodeToString(p.Q.Y),
+            }),
+        };
+    }
+
+    /// <summary>The OpenID provider configuration (/.well-known/openid-configuration) that points to <see cref="Jwks"/>.</summary>
+    public JsonObject OpenIdConfiguration() => new()
+    {
+        ["issuer"] = Issuer,
+        ["jwks_uri"] = Issuer + "/openid/v1/jwks",
+        ["response_types_supported"] = new JsonArray("id_token"),
+        ["subject_types_supported"] = new JsonArray("public"),
+        ["id_token_signing_alg_values_supported"] = new JsonArray("ES256"),
+    };
+
     private static long? Seconds(JsonNode? node) => node is JsonValue v && v.TryGetValue<long>(out var n) ? n : null;
 
     public void Dispose()
