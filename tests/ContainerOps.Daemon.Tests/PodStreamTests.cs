@@ -154,7 +154,7 @@ public sealed class PodStreamTests : IAsyncLifetime
         var ttyOut = script.StandardOutput.ReadToEnd();
         Assert.True(script.WaitForExit(60_000), "kubectl exec -it timed out");
         var ttyExit = script.ExitCode;
-        Assert.True(ttyExit == 5, $"exit {ttyExit}: {ttyOut} {ttyErr.Result}");
+        Assert.True(ttyExit == 5, $"exit {ttyExit}: {ttyOut} {await ttyErr}");
         Assert.Contains("/dev/pts/", ttyOut);
         Assert.Contains("17 91", ttyOut);
 

@@ -134,7 +134,7 @@ public sealed class PodTests : IAsyncLifetime
         Assert.Contains(Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName), l => l!.StartsWith(veth, StringComparison.Ordinal));
         var deleted = Kubectl("delete", "pod", "pair", "--timeout=60s");
         Assert.True(deleted.Exit == 0, deleted.Err);
-        Assert.Empty((await _daemon.Client.ListContainersAsync(all: true)).Where(c => c.Labels.ContainsKey("io.kubernetes.pod.uid")));
+        Assert.DoesNotContain(await _daemon.Client.ListContainersAsync(all: true), c => c.Labels.ContainsKey("io.kubernetes.pod.uid"));
         Assert.False(Directory.Exists(Path.Combine(_daemon.RunRoot, "pods", uid)));
         Assert.DoesNotContain(Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName), l => l!.StartsWith(veth, StringComparison.Ordinal));
         Assert.DoesNotContain(Path.Combine(_daemon.RunRoot, "pods"), File.ReadAllText("/proc/self/mountinfo"));

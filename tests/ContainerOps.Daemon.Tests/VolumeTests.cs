@@ -238,7 +238,7 @@ public class VolumeTests
         Assert.Equal(3, d.Mounts.Count);
         Assert.Equal("before\n", File.ReadAllText(Path.Combine(keep.Mountpoint, "f")));
         Assert.Equal("ram\n", File.ReadAllText(Path.Combine((await c.InspectVolumeAsync("ram")).Mountpoint, "f")));
-        Assert.Equal(0, (await c.ListVolumesAsync(new Dictionary<string, List<string>> { ["dangling"] = ["true"] })).Count);
+        Assert.Empty(await c.ListVolumesAsync(new Dictionary<string, List<string>> { ["dangling"] = ["true"] }));
 
         await c.RemoveContainerAsync(id, force: true);
         Assert.Empty(MountsUnder((await c.InspectVolumeAsync("ram")).Mountpoint));
