@@ -46,6 +46,9 @@ public sealed class ControllerContext(ClusterObjects objects, SharedInformers in
     /// <summary>What the node measures (pods' CPU and memory), once a node agent runs: the autoscaler's input.</summary>
     public Func<IResourceMetrics?> Metrics { get; set; } = () => null;
 
+    /// <summary>The PEM of the authority the API's serving certificate chains to, once the host knows it.</summary>
+    public Func<string?> RootCertificate { get; set; } = () => null;
+
     /// <summary>An event recorder that names <paramref name="component"/> as the source.</summary>
     public EventRecorder Events(string component) => new(Objects, component, Clock);
 }

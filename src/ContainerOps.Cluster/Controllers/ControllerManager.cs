@@ -26,6 +26,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new PersistentVolumeBinder(),
         _ => new StorageProtectionController(),
         _ => new DisruptionController(),
+        _ => new RootCaPublisher(),
         _ => new ResourceQuotaController(),
     ];
 
@@ -57,6 +58,7 @@ public sealed class ControllerManager : IAsyncDisposable
         {
             var manager = new ControllerManager(active.Objects, options, log, nodeControllers is null ? null : BuiltIn.Concat(nodeControllers));
             manager.Context.Metrics = () => active.Api.Metrics;
+            manager.Context.RootCertificate = () => Security.ClusterCertificates.Pem(active.Certificates.Authority);
             manager.Start();
             starter.Manager = manager;
         });
