@@ -116,4 +116,17 @@ public class PlannerTests
             (check.Interval, check.Timeout, check.Retries, check.StartPeriod, check.StartInterval));
         Assert.DoesNotContain(warnings, w => w.StartsWith("services.backend.healthcheck", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Ulimits_go_to_the_daemon_as_dockers_HostConfig_Ulimits()
+    {
+        var p = Corpus.Load("webapp");
+        var web = p.Services["web"];
+        web.Ulimits["nofile"] = new Model.Ulimit { Soft = 1024, Hard = 2048 };
+        web.Ulimits["nproc"] = new Model.Ulimit { Soft = 64, Hard = 64 };
+        var warnings = new List<string>();
+        var request = ContainerRequestBuilder.Build(p, web, 1, "webapp-web-1", false, warnings);
+        Assert.Equal(["nofile 1024:2048", "nproc 64:64"], request.HostConfig.Ulimits.Select(u => $"{u.Name} {u.Soft}:{u.Hard}"));
+        Assert.DoesNotContain(warnings, w => w.Contains("ulimits", StringComparison.Ordinal));
+    }
 }

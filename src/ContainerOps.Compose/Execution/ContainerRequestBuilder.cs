@@ -101,7 +101,8 @@ public static class ContainerRequestBuilder
             var target = c.Target is { } t && t.StartsWith('/') ? t : "/" + (c.Target ?? c.Source);
             h.Binds.Add($"{config.File}:{target}:ro");
         }
-        if (service.Ulimits.Count > 0) warnings.Add($"services.{service.Name}.ulimits: the daemon does not set ulimits yet, not applied");
+        // The daemon checks names and values (as dockerd does for docker compose) and refuses the create with the field.
+        foreach (var (ulimit, value) in service.Ulimits) h.Ulimits.Add(new Core.Api.Ulimit { Name = ulimit, Soft = value.Soft, Hard = value.Hard });
         if (service.Init == true) warnings.Add($"services.{service.Name}.init: the daemon has no init process option yet, not applied");
         if (service.Healthcheck is { } check)
             r.Healthcheck = check.Disable ? new HealthConfig { Test = ["NONE"] } : new HealthConfig
