@@ -268,6 +268,19 @@ public sealed class JobControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACronJobsTemplateIsHeldToTheSameChecks()
+    {
+        var (code, status) = await _api.PostAsync("/apis/batch/v1/namespaces/default/cronjobs", """
+            {"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"nightly"},
+             "spec":{"schedule":"0 2 * * *","jobTemplate":{"spec":{"backoffLimitPerIndex":1,
+               "template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"ok"}]}}}}}}
+            """);
+        Assert.Equal(422, code);
+        var cause = status["details"]!["causes"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["field"]) == "spec.jobTemplate.spec.backoffLimitPerIndex");
+        Assert.Contains("requires indexed completion mode", Json.Str(cause["message"]));
+    }
+
+    [Fact]
     public async Task AFinishedJobGoesWithItsPodsAfterItsTtl()
     {
         Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("brief", "ok", "\"ttlSecondsAfterFinished\":1,"))).Code);

@@ -5,30 +5,30 @@ namespace ContainerOps.Cluster.Api;
 public static partial class Validation
 {
     /// <summary>The API server's checks of backoffLimitPerIndex and maxFailedIndexes.</summary>
-    private static void IndexBackoff(JsonObject spec, List<FieldError> errors)
+    private static void IndexBackoff(JsonObject spec, List<FieldError> errors, string at = "spec")
     {
         var indexed = Json.Str(spec["completionMode"]) == "Indexed";
         int? completions = spec["completions"] is JsonValue c && c.TryGetValue<int>(out var cv) ? cv : null;
         if (spec["backoffLimitPerIndex"] is { } perIndex)
         {
             if (perIndex is not JsonValue v || !v.TryGetValue<int>(out var limit) || limit < 0)
-                errors.Add(FieldError.InvalidRaw("spec.backoffLimitPerIndex", perIndex.ToJsonString(), "must be greater than or equal to 0"));
-            if (!indexed) errors.Add(FieldError.Forbidden("spec.backoffLimitPerIndex", "requires indexed completion mode"));
+                errors.Add(FieldError.InvalidRaw($"{at}.backoffLimitPerIndex", perIndex.ToJsonString(), "must be greater than or equal to 0"));
+            if (!indexed) errors.Add(FieldError.Forbidden($"{at}.backoffLimitPerIndex", "requires indexed completion mode"));
             if (Json.Str(spec["template"]?["spec"]?["restartPolicy"]) is { } restart && restart != "Never")
-                errors.Add(FieldError.Invalid("spec.template.spec.restartPolicy", restart, "only \"Never\" is supported when backoffLimitPerIndex is specified"));
+                errors.Add(FieldError.Invalid($"{at}.template.spec.restartPolicy", restart, "only \"Never\" is supported when backoffLimitPerIndex is specified"));
             if (indexed && completions > MaxIndexesWithBackoffPerIndex)
-                errors.Add(FieldError.InvalidRaw("spec.completions", completions.Value.ToString(), $"must be less than or equal to {MaxIndexesWithBackoffPerIndex} when backoffLimitPerIndex is specified"));
+                errors.Add(FieldError.InvalidRaw($"{at}.completions", completions.Value.ToString(), $"must be less than or equal to {MaxIndexesWithBackoffPerIndex} when backoffLimitPerIndex is specified"));
         }
         if (spec["maxFailedIndexes"] is { } maxNode)
         {
             if (maxNode is not JsonValue v || !v.TryGetValue<int>(out var max) || max < 0)
-                errors.Add(FieldError.InvalidRaw("spec.maxFailedIndexes", maxNode.ToJsonString(), "must be greater than or equal to 0"));
+                errors.Add(FieldError.InvalidRaw($"{at}.maxFailedIndexes", maxNode.ToJsonString(), "must be greater than or equal to 0"));
             else
             {
-                if (completions is { } n && max > n) errors.Add(FieldError.InvalidRaw("spec.maxFailedIndexes", max.ToString(), "must be less than or equal to completions"));
-                if (max > MaxIndexesWithBackoffPerIndex) errors.Add(FieldError.InvalidRaw("spec.maxFailedIndexes", max.ToString(), $"must be less than or equal to {MaxIndexesWithBackoffPerIndex}"));
+                if (completions is { } n && max > n) errors.Add(FieldError.InvalidRaw($"{at}.maxFailedIndexes", max.ToString(), "must be less than or equal to completions"));
+                if (max > MaxIndexesWithBackoffPerIndex) errors.Add(FieldError.InvalidRaw($"{at}.maxFailedIndexes", max.ToString(), $"must be less than or equal to {MaxIndexesWithBackoffPerIndex}"));
             }
-            if (spec["backoffLimitPerIndex"] is null) errors.Add(FieldError.Required("spec.backoffLimitPerIndex", "when maxFailedIndexes is specified"));
+            if (spec["backoffLimitPerIndex"] is null) errors.Add(FieldError.Required($"{at}.backoffLimitPerIndex", "when maxFailedIndexes is specified"));
         }
     }
 

@@ -120,7 +120,11 @@ public static partial class Validation
                 if (name is { Length: > 52 }) errors.Add(FieldError.Invalid("metadata.name", name, "must be no more than 52 characters"));
                 if (spec["jobTemplate"]?["spec"]?["template"]?["spec"] is JsonObject cronPod) PodSpec(cronPod, "spec.jobTemplate.spec.template.spec", errors, forJob: true);
                 else errors.Add(FieldError.Required("spec.jobTemplate.spec.template.spec"));
-                if (spec["jobTemplate"]?["spec"] is JsonObject jobTemplateSpec) PodFailurePolicy(jobTemplateSpec, errors, "spec.jobTemplate.spec");
+                if (spec["jobTemplate"]?["spec"] is JsonObject jobTemplateSpec)
+                {
+                    PodFailurePolicy(jobTemplateSpec, errors, "spec.jobTemplate.spec");
+                    IndexBackoff(jobTemplateSpec, errors, "spec.jobTemplate.spec");
+                }
                 if (spec["concurrencyPolicy"] is { } policy && Json.Str(policy) is not ("Allow" or "Forbid" or "Replace"))
                     errors.Add(FieldError.Unsupported("spec.concurrencyPolicy", Json.Str(policy), ["Allow", "Forbid", "Replace"]));
                 foreach (var field in new[] { "startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit" })
