@@ -12,15 +12,15 @@ public sealed class HorizontalPodAutoscalerTests : IAsyncLifetime
         options: new ControllerOptions { HorizontalSyncPeriod = TimeSpan.FromMilliseconds(200) });
     private ApiServer Api => _harness.Api;
 
-    /// <summary>Every running pod's app container uses 180m, its sidecar 10m.</summary>
+    /// <summary>A steady load: 360m of CPU spread over the running pods' app containers; each sidecar uses 10m.</summary>
     private sealed class MadeUpMetrics(ApiServer api) : IResourceMetrics
     {
         public async Task<IReadOnlyList<PodUsage>> PodsAsync(CancellationToken ct)
         {
             var (_, list) = await api.GetAsync("/api/v1/namespaces/default/pods");
-            return list["items"]!.AsArray().OfType<JsonObject>().Where(p => Json.Str(p["status"]?["phase"]) == "Running")
-                .Select(p => new PodUsage("default", Json.Str(p["metadata"]!["name"])!, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(15),
-                    [new ContainerUsage("app", 180_000_000, 50 << 20), new ContainerUsage("sidecar", 10_000_000, 10 << 20)]))
+            var running = list["items"]!.AsArray().OfType<JsonObject>().Where(p => Json.Str(p["status"]?["phase"]) == "Running").ToList();
+            return running.Select(p => new PodUsage("default", Json.Str(p["metadata"]!["name"])!, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(15),
+                    [new ContainerUsage("app", 360_000_000 / running.Count, 50 << 20), new ContainerUsage("sidecar", 10_000_000, 10 << 20)]))
                 .ToList();
         }
 
@@ -44,20 +44,24 @@ public sealed class HorizontalPodAutoscalerTests : IAsyncLifetime
               "spec":{"containers":[{"name":"app","image":"x","resources":{"requests":{"cpu":"100m"}}},
                                     {"name":"sidecar","image":"y","resources":{"requests":{"cpu":"100m"}}}]}}}}
             """)).Code);
-        // The app runs at 180 % of its request, the pod as a whole at 95 %: 2 × 180 / 60 = 6 replicas, not 4.
+        // Two pods: the app runs at 180 % of its request, the pod as a whole at 95 %: 2 × 180 / 60 = 6 replicas, not 4;
+        // at six the app runs at 60 %, the target, and it stays there.
         Assert.Equal(201, (await Api.PostAsync("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", """
             {"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"web"},
              "spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"},"minReplicas":1,"maxReplicas":10,
               "metrics":[{"type":"ContainerResource","containerResource":{"name":"cpu","container":"app","target":{"type":"Utilization","averageUtilization":60}}}]}}
             """)).Code);
+        static int? Utilization(JsonObject h) => h["status"]?["currentMetrics"]?[0]?["containerResource"]?["current"]?["averageUtilization"]?.GetValue<int>();
         var hpa = await ControllerHarness.EventuallyAsync(async () => (await Api.GetAsync("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web")).Body,
-            h => h["status"]?["desiredReplicas"]?.GetValue<int>() == 6, "six replicas wanted", 20);
+            h => h["status"]?["currentReplicas"]?.GetValue<int>() == 6 && Utilization(h) == 60, "six replicas at the target", 30);
+        Assert.Equal(6, hpa["status"]!["desiredReplicas"]!.GetValue<int>());
         var current = hpa["status"]!["currentMetrics"]![0]!;
         Assert.Equal("ContainerResource", Json.Str(current["type"]));
         Assert.Equal("app", Json.Str(current["containerResource"]!["container"]));
-        Assert.Equal(180, current["containerResource"]!["current"]!["averageUtilization"]!.GetValue<int>());
-        await ControllerHarness.EventuallyAsync(async () => (await Api.GetAsync("/apis/apps/v1/namespaces/default/deployments/web")).Body,
-            d => d["spec"]?["replicas"]?.GetValue<int>() == 6, "the deployment scaled to six");
+        var (_, events) = await Api.GetAsync("/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dweb,reason%3DSuccessfulRescale");
+        Assert.Contains(events["items"]!.AsArray(), e => Json.Str(e!["message"]) == "New size: 6; reason: cpu container resource utilization (percentage of request) above target");
+        await Task.Delay(600); // three more looks change nothing
+        Assert.Equal(6, (await Api.GetAsync("/apis/apps/v1/namespaces/default/deployments/web")).Body["spec"]!["replicas"]!.GetValue<int>());
 
         // A container the pods do not have cannot be measured, and the autoscaler says so.
         await Api.PatchAsync("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
