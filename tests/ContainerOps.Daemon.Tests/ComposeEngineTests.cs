@@ -61,6 +61,8 @@ public class ComposeEngineTests
                 image: {{Image}}
                 command: ["sleep", "600"]
                 tmpfs: ["/scratch"]
+                ulimits:
+                  nofile: {soft: 1024, hard: 2048 }
                 deploy: {replicas: 2}
             """;
         var project = Load(dir, yaml, name);
@@ -68,6 +70,8 @@ public class ComposeEngineTests
         var up = await engine.UpAsync(new UpOptions());
         Assert.Equal(new[] { $"{name}-init-1", $"{name}-probe-1", $"{name}-web-1", $"{name}-worker-1", $"{name}-worker-2" }, up.Select(c => c.Name).Order());
 
+        var worker = await daemon.Client.InspectContainerAsync($"{name}-worker-1");
+        Assert.Equal(["nofile 1024:2048"], worker.HostConfig.Ulimits.Select(u => $"{u.Name} {u.Soft}:{u.Hard}"));
         var web = await daemon.Client.InspectContainerAsync($"{name}-web-1");
         Assert.Equal(name, web.Config.Labels[ComposeLabels.Project]);
         Assert.Equal("web", web.Config.Labels[ComposeLabels.Service]);
