@@ -91,6 +91,7 @@ public sealed class JobController : IController
         var completed = indexed ? CompletedIndexes(status, succeededPods, completions ?? 0) : [];
         var failedIndexes = limitPerIndex is null ? new SortedSet<int>() : ParseIndexes(Json.Str(status["failedIndexes"]), completions ?? 0);
         var indexFailures = new Dictionary<int, IndexFailures>();
+        var indexLastFailure = new Dictionary<int, DateTimeOffset>();
         // spec.podFailurePolicy: a failure its rules ignore is not counted; one that matches a FailJob rule fails the
         // job, a FailIndex rule its index.
         string? policyFailure = null;
@@ -107,6 +108,8 @@ public sealed class JobController : IController
                 var before = IndexFailures.Of(pod);
                 var after = verdict.Action == PodFailurePolicy.Action.Ignore ? before with { Ignored = before.Ignored + 1 } : before with { Counted = before.Counted + 1 };
                 indexFailures[index] = after;
+                if (verdict.Action != PodFailurePolicy.Action.Ignore)
+                    indexLastFailure[index] = PodStates.FinishedAt(pod) is var at && indexLastFailure.TryGetValue(index, out var seen) && seen > at ? seen : at;
                 if (verdict.Action == PodFailurePolicy.Action.FailIndex || after.Counted > limit) failedIndexes.Add(index);
             }
         }
@@ -184,11 +187,12 @@ public sealed class JobController : IController
 
         if (_expectations.Satisfied(key))
         {
-            if (indexed) ManageIndexed(key, job, active, completed, failedIndexes, indexFailures, counted, succeededPods, completions ?? 0, parallelism, now, ref result);
+            // The job waits out its failures since the last success; under backoffLimitPerIndex each index its own.
+            var wait = limitPerIndex is null ? Backoff(counted, succeededPods, now) : TimeSpan.Zero;
+            if (indexed) ManageIndexed(key, job, active, completed, failedIndexes, indexFailures, indexLastFailure, wait, completions ?? 0, parallelism, now, ref result);
             else
             {
                 var wantActive = Math.Max(0, completions is { } target ? Math.Min(parallelism, target - succeeded) : succeeded > 0 ? 0 : parallelism);
-                var wait = Backoff(counted, succeededPods, now);
                 if (active.Count < wantActive && wait > TimeSpan.Zero) result = Sooner(result, wait);
                 else if (active.Count < wantActive) Create(key, job, Enumerable.Repeat<int?>(null, wantActive - active.Count).ToList());
                 else if (active.Count > wantActive)
@@ -221,32 +225,24 @@ public sealed class JobController : IController
         Reconciled.Sooner(current, Reconciled.After(wait + TimeSpan.FromMilliseconds(50)));
 
     private void ManageIndexed(string key, JsonObject job, List<JsonObject> active, SortedSet<int> completed, SortedSet<int> failed,
-        Dictionary<int, IndexFailures> failures, List<JsonObject> counted, List<JsonObject> succeeded, int completions, int parallelism,
+        Dictionary<int, IndexFailures> failures, Dictionary<int, DateTimeOffset> lastFailure, TimeSpan jobWait, int completions, int parallelism,
         DateTimeOffset now, ref Reconciled result)
     {
         var running = active.Select(IndexOf).OfType<int>().ToHashSet();
         // A second pod for an index (a stale cache's double) or one for a completed or failed index goes.
         var extra = active.GroupBy(IndexOf).SelectMany(g => g.Key is { } i && !completed.Contains(i) && !failed.Contains(i) ? g.Skip(1) : g).ToList();
         if (extra.Count > 0) DeletePods(key, job, extra);
-        // The job waits out its failures since the last success; under backoffLimitPerIndex each index its own.
-        var waiting = new HashSet<int>();
-        if (job["spec"]?["backoffLimitPerIndex"] is null)
+        if (jobWait > TimeSpan.Zero)
         {
-            if (Backoff(counted, succeeded, now) is var wait && wait > TimeSpan.Zero)
-            {
-                result = Sooner(result, wait);
-                return;
-            }
+            result = Sooner(result, jobWait);
+            return;
         }
-        else
-            foreach (var (index, so) in failures)
+        var waiting = new HashSet<int>();
+        foreach (var (index, so) in failures)
+            if (so.Counted > 0 && lastFailure.TryGetValue(index, out var last) && Remaining(so.Counted, last, now) is var wait && wait > TimeSpan.Zero)
             {
-                var last = counted.Where(p => IndexOf(p) == index).Select(PodStates.FinishedAt).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
-                if (so.Counted > 0 && Remaining(so.Counted, last, now) is var wait && wait > TimeSpan.Zero)
-                {
-                    waiting.Add(index);
-                    result = Sooner(result, wait);
-                }
+                waiting.Add(index);
+                result = Sooner(result, wait);
             }
         var missing = Enumerable.Range(0, completions).Where(i => !completed.Contains(i) && !failed.Contains(i) && !running.Contains(i) && !waiting.Contains(i))
             .Take(Math.Max(0, parallelism - (active.Count - extra.Count))).Select(i => (int?)i).ToList();
