@@ -244,24 +244,27 @@ public sealed class ClusterHost : IDisposable
 
     private bool TryAuthenticate(HttpContext ctx, string token)
     {
-        KubernetesApi api;
-        try { api = Api; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException) { return false; }
-        if (api.AuthenticateBearer(token, out _) is not { } user) return false;
+        if (OpenApi(out _) is not { } api || api.AuthenticateBearer(token, out _) is not { } user) return false;
         ctx.Items[KubernetesApi.UserKey] = user;
         return true;
     }
 
     private async Task ServeApiAsync(HttpContext ctx)
     {
-        KubernetesApi api;
-        try { api = Api; }
+        if (OpenApi(out var problem) is { } api) await api.HandleAsync(ctx);
+        else await WriteStatusAsync(ctx, problem!);
+    }
+
+    /// <summary>The API, its control plane opened if need be; null, with the 500 to answer, when its store cannot be.</summary>
+    private KubernetesApi? OpenApi(out StatusException? problem)
+    {
+        problem = null;
+        try { return Api; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
         {
-            await WriteStatusAsync(ctx, new StatusException(500, "InternalError", $"the cluster store {DatabasePath} cannot be opened: {e.Message}"));
-            return;
+            problem = new StatusException(500, "InternalError", $"the cluster store {DatabasePath} cannot be opened: {e.Message}");
+            return null;
         }
-        await api.HandleAsync(ctx);
     }
 
     private static async Task WriteStatusAsync(HttpContext ctx, StatusException status)

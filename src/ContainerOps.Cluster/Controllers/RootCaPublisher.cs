@@ -12,7 +12,6 @@ namespace ContainerOps.Cluster.Controllers;
 public sealed class RootCaPublisher : IController
 {
     public const string ConfigMapName = "kube-root-ca.crt";
-    private static readonly ResourceKind ConfigMaps = ResourceKinds.All.First(k => k.Kind == "ConfigMap");
     private ControllerContext _context = null!;
     private Informer _namespaces = null!, _configMaps = null!;
 
@@ -22,7 +21,7 @@ public sealed class RootCaPublisher : IController
     {
         _context = context;
         _namespaces = context.Informers.For(ResourceKinds.Namespace);
-        _configMaps = context.Informers.For(ConfigMaps);
+        _configMaps = context.Informers.For(ResourceKinds.ConfigMap);
         _namespaces.AddHandler(e => queue.Add(Json.Str(e.Object["metadata"]?["name"]) ?? ""));
         _configMaps.AddHandler(e =>
         {
@@ -40,7 +39,7 @@ public sealed class RootCaPublisher : IController
         try
         {
             if (existing is null)
-                _context.Objects.Create(ConfigMaps, ns, new JsonObject
+                _context.Objects.Create(ResourceKinds.ConfigMap, ns, new JsonObject
                 {
                     ["apiVersion"] = "v1", ["kind"] = "ConfigMap",
                     ["metadata"] = new JsonObject
@@ -51,7 +50,7 @@ public sealed class RootCaPublisher : IController
                     ["data"] = new JsonObject { ["ca.crt"] = pem },
                 }, FieldValidation.Strict, dryRun: false, out _);
             else
-                _context.Objects.Update(ConfigMaps, ns, ConfigMapName, null, o =>
+                _context.Objects.Update(ResourceKinds.ConfigMap, ns, ConfigMapName, null, o =>
                 {
                     o["data"] = new JsonObject { ["ca.crt"] = pem };
                     return o;
