@@ -31,10 +31,7 @@ internal static class QuotaScopes
         foreach (var node in spec["scopes"] as JsonArray ?? [])
         {
             var scope = Json.Str(node) ?? "";
-            if (!Supported.Contains(scope))
-                errors.Add(scope is "CrossNamespacePodAffinity" or "VolumeAttributesClass"
-                    ? FieldError.Forbidden("spec.scopes", $"the scope {scope} is not supported by this server")
-                    : FieldError.Unsupported("spec.scopes", scope, Supported));
+            if (!Supported.Contains(scope)) errors.Add(Unknown("spec.scopes", scope));
             else named.Add(scope);
         }
         var expressions = spec["scopeSelector"]?["matchExpressions"] as JsonArray ?? [];
@@ -48,9 +45,7 @@ internal static class QuotaScopes
             var values = (expressions[i]?["values"] as JsonArray ?? []).Select(Json.Str).OfType<string>().ToList();
             if (!Supported.Contains(scope))
             {
-                errors.Add(scope is "CrossNamespacePodAffinity" or "VolumeAttributesClass"
-                    ? FieldError.Forbidden($"{path}.scopeName", $"the scope {scope} is not supported by this server")
-                    : FieldError.Unsupported($"{path}.scopeName", scope, Supported));
+                errors.Add(Unknown($"{path}.scopeName", scope));
                 continue;
             }
             named.Add(scope);
@@ -71,6 +66,11 @@ internal static class QuotaScopes
             if (!allowed) errors.Add(FieldError.Invalid($"spec.hard[{resource}]", resource, "unsupported scope applied to resource"));
         }
     }
+
+    /// <summary>A scope Kubernetes has but this server does not count (refused by name), or one nobody has.</summary>
+    private static FieldError Unknown(string field, string scope) => scope is "CrossNamespacePodAffinity" or "VolumeAttributesClass"
+        ? FieldError.Forbidden(field, $"the scope {scope} is not supported by this server")
+        : FieldError.Unsupported(field, scope, Supported);
 
     /// <summary>Whether <paramref name="quota"/> counts <paramref name="obj"/>: any object when unscoped, else only a
     /// pod every scope matches.</summary>
