@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the test command again and again, to find the tests that fail one run in ten.
 #
-#   tests/soak.sh [-n RUNS] [--load] [--clone] [--suite NAME] [--filter EXPR]
+#   tests/soak.sh [-n RUNS] [--load] [--clone [--rev REV]] [--suite NAME] [--filter EXPR]
 #
 #   -n RUNS        how many runs (default 5)
 #   --load         keep both cores busy meanwhile (stress-ng --cpu N when installed, else a shell loop per core)
 #   --clone        each run on a fresh clone, in a temp folder, of the commit HEAD was when the soak began, as CI
 #                  does (default: this checkout); commits made meanwhile do not change what is soaked
+#   --rev REV      with --clone: soak that commit instead of HEAD (to add runs to an earlier soak of the same commit)
 #   --suite NAME   only that xunit project (e.g. ContainerOps.Runtime.Tests), against the built ./bin
 #   --filter EXPR  with --suite: a dotnet test filter, e.g. "FullyQualifiedName~DifferentialTests"
 #
@@ -15,15 +16,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-runs=5 load=0 clone=0 suite= filter=
+runs=5 load=0 clone=0 suite= filter= rev=HEAD
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) runs=$2; shift ;;
     --load) load=1 ;;
     --clone) clone=1 ;;
+    --rev) rev=$2; shift ;;
     --suite) suite=$2; shift ;;
     --filter) filter=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "soak.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -46,7 +48,8 @@ if [ $load -eq 1 ]; then
   echo "soak: load on $cores cores (pids ${load_pids[*]})"
 fi
 
-rev=$(git rev-parse HEAD)
+wanted=$rev
+rev=$(git rev-parse -q --verify "$wanted^{commit}") || { echo "soak.sh: no commit $wanted" >&2; exit 2; }
 [ $clone -eq 1 ] && echo "soak: commit $rev" | tee "$out/summary"
 failures=0
 for n in $(seq "$runs"); do
