@@ -28,6 +28,7 @@ public sealed class TlsClusterServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => Host.Listen(k));
         _app = builder.Build();
+        _app.UseWebSockets(); // as the daemon: kubectl's exec, attach and port-forward are WebSocket connections
         _app.Use(Host.InvokeAsync);
         _app.Run(ctx => { ctx.Response.StatusCode = 404; return Task.CompletedTask; });
         _app.StartAsync().GetAwaiter().GetResult();

@@ -68,6 +68,11 @@ public interface INodeRuntime
     /// <summary>Connects to a running container's own process, as `kubectl attach` asks: its output from now on, and
     /// its stdin when <paramref name="stdin"/> (the container must have been made with stdin open).</summary>
     IPodExecProcess Attach(string id, bool stdin);
+
+    /// <summary>A TCP connection to <paramref name="port"/> on the pod's own loopback address — inside its network
+    /// namespace, or the host's with host networking — as `kubectl port-forward` asks. Throws a SocketException when
+    /// nothing listens there, <see cref="ContainerConfigException"/> when the pod has no sandbox on this node.</summary>
+    Task<System.Net.Sockets.Socket> ConnectPortAsync(string podUid, bool hostNetwork, int port, CancellationToken ct);
 }
 
 /// <summary>A process a client is connected to: one started in a container (exec), or the container's own (attach).

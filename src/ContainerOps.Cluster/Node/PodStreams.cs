@@ -10,7 +10,8 @@ namespace ContainerOps.Cluster.Node;
 /// The kubelet's streaming endpoints for the pods on this node, reached through the API's pod subresources
 /// (<see cref="IPodConnections"/>): `log` with the parameters kubectl sends (container, follow, previous, tailLines,
 /// sinceSeconds, sinceTime, timestamps, limitBytes), `exec` and `attach` over the remote command protocol
-/// (<see cref="RemoteCommand"/>). Errors say what the kubelet says, so kubectl prints the same.
+/// (<see cref="RemoteCommand"/>), `portforward` (<see cref="PortForward"/>). Errors say what the kubelet says, so kubectl
+/// prints the same.
 /// </summary>
 public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConnections
 {
@@ -25,6 +26,7 @@ public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConn
             "log" => LogAsync(ctx, pod),
             "exec" => ExecAsync(ctx, pod, attach: false),
             "attach" => ExecAsync(ctx, pod, attach: true),
+            "portforward" => PortForwardAsync(ctx, pod),
             _ => throw StatusException.MethodNotAllowed($"pods/{subresource} is not served by this node"),
         };
     }
@@ -154,6 +156,14 @@ public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConn
         try { process = attach ? runtime.Attach(run.Id, stdin) : runtime.StartExec(run.Id, command, tty); }
         catch (ContainerConfigException e) { throw StatusException.BadRequest($"{(attach ? "attach to" : "exec in")} container \"{container}\" of pod \"{name}\": {e.Message}"); }
         using (process) await RemoteCommand.RunAsync(ctx, protocol, process, stdin, stdout, stderr, tty, command);
+    }
+
+    /// <summary>portforward: each connection kubectl forwards becomes one to the port on the pod's loopback address.</summary>
+    private Task PortForwardAsync(HttpContext ctx, JsonObject pod)
+    {
+        var uid = Json.Str(pod["metadata"]?["uid"]) ?? "";
+        var hostNetwork = pod["spec"]?["hostNetwork"] is JsonValue v && v.TryGetValue<bool>(out var host) && host;
+        return PortForward.ServeAsync(ctx, Json.Str(pod["metadata"]?["name"]) ?? "", uid, (port, ct) => runtime.ConnectPortAsync(uid, hostNetwork, port, ct));
     }
 
     /// <summary>A time as Go's RFC3339Nano writes it (UTC, trailing zeros of the fraction dropped), as the kubelet's timestamps are.</summary>

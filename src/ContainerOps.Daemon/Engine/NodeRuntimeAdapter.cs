@@ -140,6 +140,24 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         return (result.Succeeded, result.Output);
     }
 
+    public async Task<System.Net.Sockets.Socket> ConnectPortAsync(string podUid, bool hostNetwork, int port, CancellationToken ct)
+    {
+        System.Net.Sockets.Socket Open() => new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        var socket = hostNetwork ? Open()
+            : sandboxes.NetworkNamespaceOf(podUid) is { } netns ? ContainerOps.Network.Netlink.NetworkNamespace.Run(netns, Open)
+            : throw new ContainerConfigException("the pod's sandbox (its network namespace) does not exist on this node");
+        try
+        {
+            await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, ct);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     public Task StartContainerAsync(string id) => containers.StartAsync(id);
 
     public async Task StopContainerAsync(string id, int graceSeconds)

@@ -42,6 +42,10 @@ public sealed class PodSandboxes
     public IReadOnlyList<string> List() =>
         Directory.Exists(Root) ? Directory.GetDirectories(Root).Where(d => SnapshotStore.IsMountPoint(Path.Combine(d, "net"))).Select(d => Path.GetFileName(d)!).ToList() : [];
 
+    /// <summary>The file holding the sandbox's network namespace, or null when there is no sandbox.</summary>
+    public string? NetworkNamespaceOf(string podUid) =>
+        Path.Combine(DirOf(podUid), "net") is var net && SnapshotStore.IsMountPoint(net) ? net : null;
+
     /// <summary>The host name the sandbox's UTS namespace has (its containers set the same).</summary>
     public string? HostnameOf(string podUid) =>
         File.Exists(Path.Combine(DirOf(podUid), "hostname")) ? File.ReadAllText(Path.Combine(DirOf(podUid), "hostname")) : null;

@@ -7,11 +7,9 @@ namespace ContainerOps.Network.Netlink;
 /// <summary>
 /// A small rtnetlink client: links (bridges, veth pairs), addresses and routes, spoken directly over a NETLINK_ROUTE
 /// socket. There is no .NET library for it, and running `ip` for each step would cost a process start (milliseconds
-/// each) several times per container. A socket belongs to the network namespace it was opened in for its whole life:
-/// <see cref="OpenIn"/> opens one on a short-lived thread that has entered the container's namespace, so the daemon's
-/// own threads never change namespace.
+/// each) several times per container. <see cref="OpenIn"/> opens one in a container's network namespace.
 /// </summary>
-public sealed partial class RtNetlink : IDisposable
+public sealed class RtNetlink : IDisposable
 {
     private const ushort NLMSG_ERROR = 2, NLMSG_DONE = 3;
     private const ushort NLM_F_REQUEST = 1, NLM_F_ACK = 4, NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400, NLM_F_DUMP = 0x300;
@@ -37,36 +35,8 @@ public sealed partial class RtNetlink : IDisposable
         return new RtNetlink(fd);
     }
 
-    /// <summary>A socket in the network namespace <paramref name="nsFd"/> refers to. A dedicated thread enters the
-    /// namespace, opens the socket and leaves; if it cannot leave, it ends, and its namespace with it.</summary>
-    public static RtNetlink OpenIn(int nsFd)
-    {
-        RtNetlink? result = null;
-        Exception? error = null;
-        var thread = new Thread(() =>
-        {
-            int self = -1;
-            try
-            {
-                self = Native.OpenNamespace($"/proc/self/task/{gettid()}/ns/net");
-                if (Native.setns(nsFd, Native.CLONE_NEWNET) != 0) throw new NetlinkException(Marshal.GetLastPInvokeError(), "setns into the container's network namespace");
-                try { result = Open(); }
-                finally
-                {
-                    if (Native.setns(self, Native.CLONE_NEWNET) != 0)
-                        error = new NetlinkException(Marshal.GetLastPInvokeError(), "setns back to the host network namespace");
-                }
-            }
-            catch (Exception e) { error = e; }
-            finally { if (self >= 0) Native.close(self); }
-        }, 256 * 1024) { IsBackground = true, Name = "netns" };
-        thread.Start();
-        thread.Join();
-        if (error is not null) { result?.Dispose(); throw error; }
-        return result!;
-    }
-
-    [LibraryImport("libc")] private static partial int gettid();
+    /// <summary>A socket in the network namespace <paramref name="nsFd"/> refers to (<see cref="NetworkNamespace"/>).</summary>
+    public static RtNetlink OpenIn(int nsFd) => NetworkNamespace.Run(nsFd, Open);
 
     public void Dispose()
     {
