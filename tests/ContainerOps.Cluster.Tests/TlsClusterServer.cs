@@ -42,6 +42,9 @@ public sealed class TlsClusterServer : IAsyncDisposable
     /// <summary>Another kubectl (an older one) with this server's kubeconfig and a private cache.</summary>
     public (int Exit, string Out, string Err) KubectlAt(string binary, params string[] args) => Run(binary, "", args);
 
+    /// <summary>As <see cref="KubectlAt"/>, with standard input.</summary>
+    public (int Exit, string Out, string Err) KubectlAtWithInput(string binary, string stdin, params string[] args) => Run(binary, stdin, args);
+
     private (int Exit, string Out, string Err) Run(string binary, string stdin, string[] args)
     {
         using var p = Process.Start(StartWith(binary, args))!;

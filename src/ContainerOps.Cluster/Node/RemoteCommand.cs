@@ -8,7 +8,8 @@ using Microsoft.AspNetCore.Http;
 namespace ContainerOps.Cluster.Node;
 
 /// <summary>
-/// Kubernetes' remote command protocol over a WebSocket (v5.channel.k8s.io, and v4 for older clients), as `kubectl
+/// Kubernetes' remote command protocol over a WebSocket (v5.channel.k8s.io, and v4 for older clients; over SPDY, see
+/// <see cref="RemoteCommandOverSpdy"/>), as `kubectl
 /// exec` speaks it: each binary message starts with its channel — 0 stdin, 1 stdout, 2 stderr, 3 the final status,
 /// 4 terminal resize — and v5 adds 255, by which a side says it closed one of its channels (stdin's end). The
 /// status is a metav1.Status: Success, or Failure with reason NonZeroExitCode and the code as its ExitCode cause,
@@ -25,13 +26,18 @@ internal sealed class RemoteCommand
 
     private RemoteCommand(WebSocket socket) => _socket = socket;
 
+    /// <summary>The protocol the client asked for over SPDY (kubectl before 1.30): <see cref="RemoteCommandOverSpdy"/>.</summary>
+    public const string OverSpdy = "SPDY/3.1+" + V4;
+
     /// <summary>The protocol to speak with this request's client, or an error a client can read before any upgrade.</summary>
     public static string Negotiate(HttpContext ctx)
     {
         if (!ctx.WebSockets.IsWebSocketRequest)
-            throw StatusException.BadRequest(ctx.Request.Headers.Upgrade.ToString().Contains("SPDY", StringComparison.OrdinalIgnoreCase)
-                ? $"this server speaks the remote command protocol over WebSocket ({V5}, kubectl 1.30 or newer), not over SPDY"
-                : "Upgrade request required");
+        {
+            if (!Spdy.SpdyUpgrade.IsRequested(ctx)) throw StatusException.BadRequest("Upgrade request required");
+            Spdy.SpdyUpgrade.RequireProtocol(ctx, V4);
+            return OverSpdy;
+        }
         var offered = ctx.WebSockets.WebSocketRequestedProtocols;
         return offered.Contains(V5) ? V5 : offered.Contains(V4) ? V4
             : throw StatusException.BadRequest($"none of the offered protocols [{string.Join(", ", offered)}] is served; this server speaks {V5} and {V4}");
@@ -40,6 +46,11 @@ internal sealed class RemoteCommand
     /// <summary>Connects the client to <paramref name="process"/> until it ends, then sends its exit status and closes.</summary>
     public static async Task RunAsync(HttpContext ctx, string protocol, IPodExecProcess process, bool stdin, bool stdout, bool stderr, bool tty, IReadOnlyList<string> command)
     {
+        if (protocol == OverSpdy)
+        {
+            await RemoteCommandOverSpdy.RunAsync(ctx, process, stdin, stdout, stderr, tty, command);
+            return;
+        }
         using var socket = await ctx.WebSockets.AcceptWebSocketAsync(protocol);
         var session = new RemoteCommand(socket);
         var aborted = ctx.RequestAborted;
@@ -57,7 +68,7 @@ internal sealed class RemoteCommand
             var code = await process.WaitForExitAsync(aborted);
             // What is still in the pipes is delivered; a child that keeps them open does not hold the session.
             await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000, aborted));
-            await session.SendAsync(ErrorChannel, Encoding.UTF8.GetBytes(Status(code, command).ToJsonString()), aborted);
+            await session.SendAsync(ErrorChannel, StatusBytes(code, command), aborted);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, aborted);
             await Task.WhenAny(input, Task.Delay(1000, aborted));
         }
@@ -67,6 +78,9 @@ internal sealed class RemoteCommand
             if (!process.WaitForExitAsync(CancellationToken.None).IsCompleted) process.ClientGone();
         }
     }
+
+    /// <summary>The final status as the client reads it: Success, or Failure with the exit code as its cause.</summary>
+    internal static byte[] StatusBytes(int code, IReadOnlyList<string> command) => Encoding.UTF8.GetBytes(Status(code, command).ToJsonString());
 
     private static JsonObject Status(int code, IReadOnlyList<string> command) => code == 0
         ? new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Success" }
@@ -140,7 +154,7 @@ internal sealed class RemoteCommand
     }
 
     /// <summary>{"Width":80,"Height":24}, as kubectl sends a terminal's size; null when it is not one.</summary>
-    private static (int Width, int Height)? TerminalSize(ReadOnlySpan<byte> json)
+    internal static (int Width, int Height)? TerminalSize(ReadOnlySpan<byte> json)
     {
         try
         {

@@ -35,16 +35,23 @@ internal static class SpdyUpgrade
         var upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is not { IsUpgradableRequest: true } || !ctx.Request.Headers.Upgrade.ToString().Contains("SPDY/3.1", StringComparison.OrdinalIgnoreCase))
             throw StatusException.BadRequest("Upgrade request required");
+        if (RequireProtocol(ctx, protocol)) ctx.Response.Headers[VersionHeader] = protocol;
+        ctx.Response.Headers.Connection = "Upgrade";
+        ctx.Response.Headers.Upgrade = "SPDY/3.1";
+        return await upgrade.UpgradeAsync();
+    }
+
+    /// <summary>Refuses (403, as the kubelet) a direct SPDY upgrade whose offered protocols do not include
+    /// <paramref name="protocol"/>; true when the client named protocols at all (the answer then names the one taken).</summary>
+    public static bool RequireProtocol(HttpContext ctx, string protocol)
+    {
         var versions = ctx.Request.Headers[VersionHeader].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (versions.Count > 0 && !versions.Contains(protocol))
         {
             ctx.Response.Headers["X-Accepted-Stream-Protocol-Versions"] = protocol;
             throw new StatusException(403, "Forbidden", $"unable to upgrade: unable to negotiate protocol: client supports [{string.Join(" ", versions)}], server accepts [{protocol}]");
         }
-        if (versions.Count > 0) ctx.Response.Headers[VersionHeader] = protocol;
-        ctx.Response.Headers.Connection = "Upgrade";
-        ctx.Response.Headers.Upgrade = "SPDY/3.1";
-        return await upgrade.UpgradeAsync();
+        return versions.Count > 0;
     }
 
     /// <summary>The WebSocket handshake (RFC 6455 section 4.2.2) done here rather than by ASP.NET Core, which refuses a

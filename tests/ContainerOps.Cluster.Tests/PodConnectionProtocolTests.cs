@@ -11,9 +11,10 @@ namespace ContainerOps.Cluster.Tests;
 /// <summary>
 /// `kubectl port-forward` against the API with a stand-in node whose pod "ports" are loopback listeners of this test:
 /// kubectl 1.32 tunnels SPDY through a WebSocket, Debian's kubectl 1.20 upgrades to SPDY directly; both must carry bytes
-/// both ways, several connections in turn, and say why when nothing listens. Real pods are in the daemon's tests.
+/// both ways, several connections in turn, and say why when nothing listens; kubectl 1.20's exec over SPDY too. Real
+/// pods are in the daemon's tests.
 /// </summary>
-public sealed partial class PortForwardTests : IAsyncLifetime
+public sealed partial class PodConnectionProtocolTests : IAsyncLifetime
 {
     private TlsClusterServer _server = null!;
     private readonly StandInNode _node = new();
@@ -31,6 +32,7 @@ public sealed partial class PortForwardTests : IAsyncLifetime
               containers: [{name: web, image: busybox}]
             """, "apply", "-f", "-");
         _server.Ok("patch", "pod", "web", "--subresource=status", "--type=merge", "-p", """{"status":{"phase":"Running"}}""");
+        _node.PodUid = _server.Ok("get", "pod", "web", "-o", "jsonpath={.metadata.uid}");
         return Task.CompletedTask;
     }
 
@@ -85,6 +87,16 @@ public sealed partial class PortForwardTests : IAsyncLifetime
         forward.Kill(true);
         listener.Stop();
         await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Kubectl120ExecsOverSpdyWithInputOutputErrorsAndTheExitCode()
+    {
+        var (exit, output, err) = _server.KubectlAtWithInput(ContainerOps.TestSupport.Kubectl.Debian120Path, "hello\nworld\n", "exec", "-i", "web", "--", "tr", "a-z", "A-Z");
+        Assert.Equal("HELLO\nWORLD\n", output);
+        Assert.Contains("err", err);
+        Assert.Equal(3, exit);
+        Assert.Equal(["tr", "a-z", "A-Z"], Assert.Single(_node.Commands));
     }
 
     [Fact]
@@ -170,38 +182,4 @@ public sealed partial class PortForwardTests : IAsyncLifetime
 
     [GeneratedRegex(@"Forwarding from 127\.0\.0\.1:(\d+) ->")]
     private static partial Regex Forwarding();
-
-    /// <summary>A node whose pods' ports are this machine's loopback ports; nothing else is asked of it here.</summary>
-    private sealed class StandInNode : INodeRuntime
-    {
-        private int _connections;
-        public int Connections => _connections;
-
-        public async Task<Socket> ConnectPortAsync(string podUid, bool hostNetwork, int port, CancellationToken ct)
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try { await socket.ConnectAsync(IPAddress.Loopback, port, ct); }
-            catch { socket.Dispose(); throw; }
-            Interlocked.Increment(ref _connections);
-            return socket;
-        }
-
-        public IReadOnlyList<RuntimeContainer> ListPodContainers() => [];
-        public Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct) => throw new NotSupportedException();
-        public Task RemoveSandboxAsync(string podUid) => throw new NotSupportedException();
-        public IReadOnlyList<SandboxStatus> ListSandboxes() => throw new NotSupportedException();
-        public Task EnsureImageAsync(string image, string pullPolicy, IReadOnlyList<string> pullSecrets, CancellationToken ct) => throw new NotSupportedException();
-        public Task<string> CreateContainerAsync(PodContainerRequest request, CancellationToken ct) => throw new NotSupportedException();
-        public Task StartContainerAsync(string id) => throw new NotSupportedException();
-        public Task StopContainerAsync(string id, int graceSeconds) => throw new NotSupportedException();
-        public Task RemoveContainerAsync(string id) => throw new NotSupportedException();
-        public ContainerUsageSample? ReadUsage(string id) => throw new NotSupportedException();
-        public Task<string> PrepareVolumeAsync(string podUid, PodVolume volume, CancellationToken ct) => throw new NotSupportedException();
-        public Task<(bool Success, string Output)> ProbeAsync(ProbeRequest request, CancellationToken ct) => throw new NotSupportedException();
-        public string ImageUser(string image) => throw new NotSupportedException();
-        public Task WaitForExitAsync(string id, CancellationToken ct) => throw new NotSupportedException();
-        public IAsyncEnumerable<ContainerOps.Core.Api.LogEntry> ReadLogAsync(string id, bool follow, int? tail, DateTimeOffset? since, CancellationToken ct) => throw new NotSupportedException();
-        public IPodExecProcess StartExec(string id, IReadOnlyList<string> command, bool tty) => throw new NotSupportedException();
-        public IPodExecProcess Attach(string id, bool stdin) => throw new NotSupportedException();
-    }
 }
