@@ -83,9 +83,12 @@ public sealed class ClusterDaemon : IAsyncDisposable
 
     /// <summary>A kubectl left running (attach, logs -f, port-forward), its standard streams redirected; the caller
     /// reads it, ends it and disposes of it.</summary>
-    public Process StartKubectl(params string[] args)
+    public Process StartKubectl(params string[] args) => StartKubectlAt(ContainerOps.TestSupport.Kubectl.Path, args);
+
+    /// <summary>As <see cref="StartKubectl"/>, another kubectl binary (an older one).</summary>
+    public Process StartKubectlAt(string binary, params string[] args)
     {
-        var psi = new ProcessStartInfo(ContainerOps.TestSupport.Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var a in new[] { "--kubeconfig", Kubeconfig, "--cache-dir", Path.Combine(_dir.Path, "cache") }.Concat(args)) psi.ArgumentList.Add(a);
         psi.Environment["HOME"] = _dir.Path;
         return Process.Start(psi)!;

@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 namespace ContainerOps.Daemon.Tests;
 
 /// <summary>What kubectl reaches through a pod's connection subresources: `kubectl logs` with its flags, for running,
-/// restarted, finished and waiting containers, `kubectl exec` with its output, input and exit code, and `kubectl cp` through it.</summary>
+/// restarted, finished and waiting containers, `kubectl exec` with its output, input and exit code, `kubectl cp` through
+/// it, `kubectl attach`, and `kubectl port-forward` (1.32's WebSocket tunnel and 1.20's SPDY).</summary>
 public sealed class PodStreamTests : IAsyncLifetime
 {
     private ClusterDaemon _cluster = null!;
@@ -221,6 +222,43 @@ public sealed class PodStreamTests : IAsyncLifetime
         finally
         {
             if (!watcher.HasExited) watcher.Kill(true);
+        }
+    }
+
+    [Fact]
+    public async Task KubectlPortForwardReachesAServerOnThePodsOwnLoopback()
+    {
+        // httpd listens on 127.0.0.1 inside the pod: only a connection made in the pod's network namespace reaches it.
+        _cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: c
+                image: pod-tests/busybox:1
+                command: [sh, -c, 'mkdir -p /www && echo "served from the pod" > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www']
+                ports: [{name: http, containerPort: 8080}]
+            """);
+        await _cluster.WaitForAsync("pod", "web", p => Str(p["status"]?["phase"]) == "Running");
+        foreach (var (kubectl, port) in new[] { (ContainerOps.TestSupport.Kubectl.Path, "http"), (ContainerOps.TestSupport.Kubectl.Debian120Path, "8080") })
+        {
+            using var forward = _cluster.StartKubectlAt(kubectl, "port-forward", "pod/web", ":" + port);
+            try
+            {
+                var line = await forward.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                var local = Regex.Match(line ?? "", @"127\.0\.0\.1:(\d+) -> 8080");
+                Assert.True(local.Success, $"kubectl port-forward said: {line}");
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+                // Two requests: two forwarded connections on the one session.
+                for (var i = 0; i < 2; i++)
+                    Assert.Equal("served from the pod\n", await http.GetStringAsync($"http://127.0.0.1:{local.Groups[1].Value}/index.html"));
+            }
+            finally
+            {
+                if (!forward.HasExited) forward.Kill(true);
+            }
         }
     }
 }
