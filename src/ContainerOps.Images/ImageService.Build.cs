@@ -128,11 +128,12 @@ public sealed partial class ImageService
         WithContainerRootfsAsync(containerId, merged => LayerWriter.Write(merged, output, overlayUpper: false, ct), ct);
 
     /// <summary>Runs <paramref name="work"/> on the container's merged root filesystem: the running container's own mount,
-    /// or one made for the while (and removed after) when the container is not running.</summary>
+    /// or one made for the while (and removed after) when the container is not running. While it reads, the mount stays:
+    /// a container that exits meanwhile has its root unmounted when the last reader is done, not under it, and one that
+    /// starts meanwhile keeps the mount as its own.</summary>
     public Task<T> WithContainerRootfsAsync<T>(string containerId, Func<string, T> work, CancellationToken ct = default) => Task.Run(() =>
     {
         string merged;
-        bool mountedHere = false;
         lock (_lock)
         {
             merged = _snapshots.MergedDir(containerId);
@@ -142,13 +143,22 @@ public sealed partial class ImageService
                 if (lowers.Count == 0)
                     throw new ContainerOpsException(ErrorKind.NotFound, "ContainerLayerNotFound", $"container {containerId} has no root filesystem", containerId);
                 _snapshots.Mount(containerId, lowers);
-                mountedHere = true;
+                _unmountAfterReading.Add(containerId);
             }
+            _rootfsReaders[containerId] = _rootfsReaders.GetValueOrDefault(containerId) + 1;
         }
         try { return work(merged); }
         finally
         {
-            if (mountedHere) lock (_lock) _snapshots.Unmount(containerId);
+            lock (_lock)
+            {
+                if (--_rootfsReaders[containerId] == 0)
+                {
+                    _rootfsReaders.Remove(containerId);
+                    if (_unmountAfterReading.Remove(containerId) && SnapshotStore.IsMountPoint(merged)) _snapshots.Unmount(containerId);
+                    Monitor.PulseAll(_lock);
+                }
+            }
         }
     }, ct);
 

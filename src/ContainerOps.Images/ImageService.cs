@@ -19,6 +19,11 @@ namespace ContainerOps.Images;
 public sealed partial class ImageService : IImageService
 {
     private readonly object _lock = new();
+    /// <summary>Containers whose root filesystem is being read (export, archive), with how many readers.</summary>
+    private readonly Dictionary<string, int> _rootfsReaders = new();
+    /// <summary>Containers whose root a reader mounted, or that stopped while it was being read: unmounted when the last
+    /// reader is done (unless the container started again meanwhile).</summary>
+    private readonly HashSet<string> _unmountAfterReading = new();
     private readonly ContentStore _content;
     private readonly ReferenceStore _refs;
     private readonly SnapshotStore _snapshots;
@@ -367,6 +372,8 @@ public sealed partial class ImageService : IImageService
         lock (_lock)
         {
             var merged = _snapshots.MergedDir(containerId);
+            // Started again while its last run's root was being read: the mount is the new run's now.
+            _unmountAfterReading.Remove(containerId);
             if (SnapshotStore.IsMountPoint(merged)) return merged;
             var rec = Resolve(imageId, out _);
             EnsureSnapshots(rec);
@@ -387,12 +394,21 @@ public sealed partial class ImageService : IImageService
 
     public void UnmountContainerRootfs(string containerId)
     {
-        lock (_lock) _snapshots.Unmount(containerId);
+        lock (_lock)
+        {
+            if (_rootfsReaders.ContainsKey(containerId)) _unmountAfterReading.Add(containerId);
+            else _snapshots.Unmount(containerId);
+        }
     }
 
     public void RemoveContainerLayer(string containerId)
     {
-        lock (_lock) _snapshots.RemoveContainer(containerId);
+        lock (_lock)
+        {
+            // A reader still in the layer finishes first (and unmounts it, if the container's exit asked for that).
+            while (_rootfsReaders.ContainsKey(containerId)) Monitor.Wait(_lock);
+            _snapshots.RemoveContainer(containerId);
+        }
     }
 
     /// <summary>Re-extracts from the content store any snapshot of the image that is missing (e.g. after a crash).</summary>

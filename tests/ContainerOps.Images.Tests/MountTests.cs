@@ -41,6 +41,46 @@ public class MountTests
     }
 
     [Fact]
+    public async Task ARootBeingReadStaysMountedUntilTheReaderIsDoneWhenItsContainerStops()
+    {
+        using var f = new StoreFixture();
+        var tar = Archives.BusyboxLayer(f.Scratch(""));
+        var img = Assert.Single((await f.Service.ImportRootfsAsync(new MemoryStream(tar), "bb", [])).Images);
+        var root = f.Service.MountContainerRootfs("ctr-read", img.Id); // as a start does
+        using var reading = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var export = f.Service.WithContainerRootfsAsync("ctr-read", merged =>
+        {
+            reading.Release();
+            release.Wait();
+            return File.Exists(Path.Combine(merged, "etc/group"));
+        });
+        await reading.WaitAsync();
+        f.Service.UnmountContainerRootfs("ctr-read"); // the container exits while its root is read (docker export)
+        Assert.True(SnapshotStore.IsMountPoint(root), "the exit unmounted the root under its reader");
+        release.Release();
+        Assert.True(await export, "the reader saw the whole root");
+        Assert.False(SnapshotStore.IsMountPoint(root), "the last reader did not unmount what the exit asked to");
+
+        // A stopped container's root is mounted for the reader alone, and kept by a start that comes meanwhile.
+        export = f.Service.WithContainerRootfsAsync("ctr-read", merged =>
+        {
+            reading.Release();
+            release.Wait();
+            return true;
+        });
+        await reading.WaitAsync();
+        Assert.True(SnapshotStore.IsMountPoint(root));
+        Assert.Equal(root, f.Service.MountContainerRootfs("ctr-read", img.Id));
+        release.Release();
+        await export;
+        Assert.True(SnapshotStore.IsMountPoint(root), "the reader unmounted the root of a container that had started");
+        f.Service.UnmountContainerRootfs("ctr-read");
+        f.Service.RemoveContainerLayer("ctr-read");
+        Assert.Empty(f.Leaks());
+    }
+
+    [Fact]
     public void BadContainerIdIsRefused()
     {
         using var f = new StoreFixture();

@@ -54,6 +54,6 @@ public class TarEndTests
         var rootfs = f.Service.MountContainerRootfs("ctr-whole", img.Id);
         Assert.Equal("hello\n", File.ReadAllText(Path.Combine(rootfs, "hello.txt")));
         f.Service.RemoveContainerLayer("ctr-whole");
-        Assert.Single((await f.Service.ImportRootfsAsync(new MemoryStream(new byte[1024]), "empty", [])).Images.Where(i => i.RepoTags.Any(t => t.EndsWith("empty:latest"))));
+        Assert.Single((await f.Service.ImportRootfsAsync(new MemoryStream(new byte[1024]), "empty", [])).Images, i => i.RepoTags.Any(t => t.EndsWith("empty:latest")));
     }
 }
