@@ -124,7 +124,7 @@ public sealed class ClusterHost : IDisposable
             var store = new SqliteClusterStore(DatabasePath);
             try
             {
-                var objects = new ClusterObjects(store) { ServiceNetwork = _options.ServiceNetwork };
+                var objects = new ClusterObjects(store) { ServiceNetwork = _options.ServiceNetwork, MountServiceAccountTokens = true };
                 objects.EnsureInitialObjects();
                 var api = new KubernetesApi(objects, _options.Api) { Tokens = _tokens };
                 plane = new ControlPlane(store, objects, api);

@@ -65,6 +65,76 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public void PodsGetTheirAccountsTokenMountedUnlessThePodOrTheAccountSaysNo()
+    {
+        _server.KubectlWithInput("""
+            apiVersion: v1
+            kind: ServiceAccount
+            metadata: {name: quiet}
+            automountServiceAccountToken: false
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: plain}
+            spec:
+              initContainers: [{name: setup, image: busybox}]
+              containers: [{name: a, image: busybox}, {name: b, image: busybox}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: declined}
+            spec:
+              automountServiceAccountToken: false
+              containers: [{name: a, image: busybox}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: account-declines}
+            spec:
+              serviceAccountName: quiet
+              containers: [{name: a, image: busybox}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: pod-overrides}
+            spec:
+              serviceAccountName: quiet
+              automountServiceAccountToken: true
+              containers: [{name: a, image: busybox}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: own-mount}
+            spec:
+              volumes: [{name: mine, emptyDir: {}}]
+              containers: [{name: a, image: busybox, volumeMounts: [{name: mine, mountPath: /var/run/secrets/kubernetes.io/serviceaccount}]}]
+            """, "apply", "-f", "-");
+        JsonObject Pod(string name) => JsonNode.Parse(_server.Ok("get", "pod", name, "-o", "json"))!.AsObject();
+        static List<JsonObject> Access(JsonObject pod) =>
+            (pod["spec"]!["volumes"] as JsonArray ?? []).OfType<JsonObject>().Where(v => Json.Str(v["name"])!.StartsWith("kube-api-access-")).ToList();
+
+        var plain = Pod("plain");
+        var volume = Assert.Single(Access(plain));
+        var sources = volume["projected"]!["sources"]!.AsArray();
+        Assert.Equal(3607, sources[0]!["serviceAccountToken"]!["expirationSeconds"]!.GetValue<long>());
+        Assert.Equal("kube-root-ca.crt", Json.Str(sources[1]!["configMap"]!["name"]));
+        Assert.Equal("metadata.namespace", Json.Str(sources[2]!["downwardAPI"]!["items"]![0]!["fieldRef"]!["fieldPath"]));
+        foreach (var c in new[] { plain["spec"]!["initContainers"]![0]!, plain["spec"]!["containers"]![0]!, plain["spec"]!["containers"]![1]! })
+        {
+            var mount = Assert.Single(c["volumeMounts"]!.AsArray());
+            Assert.Equal(Json.Str(volume["name"]), Json.Str(mount!["name"]));
+            Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount", Json.Str(mount["mountPath"]));
+            Assert.True(mount["readOnly"]!.GetValue<bool>());
+        }
+        Assert.Empty(Access(Pod("declined")));
+        Assert.Empty(Access(Pod("account-declines")));
+        Assert.Single(Access(Pod("pod-overrides")));
+        var own = Pod("own-mount");
+        Assert.Empty(Access(own));
+        Assert.Single(own["spec"]!["containers"]![0]!["volumeMounts"]!.AsArray());
+    }
+
+    [Fact]
     public void ATokenBoundToAPodNamesItAndEndsWithIt()
     {
         _server.Ok("create", "serviceaccount", "worker");

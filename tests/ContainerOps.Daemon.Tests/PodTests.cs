@@ -1,3 +1,4 @@
+using System.Text;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using ContainerOps.Core.Api;
@@ -433,6 +434,85 @@ public sealed class PodTests : IAsyncLifetime
         Assert.False(Directory.Exists(Path.Combine(_daemon.Root, "pods", uid)));
         Assert.True(File.Exists(Path.Combine(host.Path, "from-host.txt")), "a hostPath's contents are the host's: they stay");
         Assert.DoesNotContain(uid, File.ReadAllText("/proc/self/mountinfo"));
+    }
+
+    [Fact]
+    public async Task ConfigMapSecretAndDownwardVolumesFollowTheirSourcesWhileThePodRuns()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: live-config}
+            data: {mode: slow}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: live-secret}
+            stringData: {token: one}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: live, labels: {stage: first}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              volumes:
+              - {name: config, configMap: {name: live-config}}
+              - {name: bundle, projected: {sources: [{secret: {name: live-secret}}, {downwardAPI: {items: [{path: stage, fieldRef: {fieldPath: "metadata.labels['stage']"}}]}}]}}
+              containers:
+              - name: c
+                image: pod-tests/busybox:1
+                command: [sleep, "3600"]
+                volumeMounts:
+                - {name: config, mountPath: /config}
+                - {name: config, mountPath: /pinned, subPath: mode}
+                - {name: bundle, mountPath: /bundle}
+            """);
+        await WaitForAsync("live", p => Str(p["status"]?["phase"]) == "Running");
+        string Read() => Kubectl("exec", "live", "--", "sh", "-c", "for f in /config/mode /bundle/token /bundle/stage /pinned; do printf '%s ' \"$(cat $f)\"; done").Out.Trim();
+        Assert.Equal("slow one first slow", Read());
+
+        // Each source changes while the container runs: the files follow, swapped whole; a subPath keeps what it had,
+        // as in Kubernetes.
+        Assert.Equal(0, Kubectl("patch", "configmap", "live-config", "-p", """{"data":{"mode":"fast"}}""").Exit);
+        Assert.Equal(0, Kubectl("patch", "secret", "live-secret", "-p", """{"data":{"token":"dHdv"}}""").Exit);
+        Assert.Equal(0, Kubectl("label", "pod", "live", "stage=second", "--overwrite").Exit);
+        await _cluster.EventuallyAsync(Read, text => text == "fast two second slow", "the volumes to follow their sources", seconds: 60);
+        var restarts = _cluster.Get("pod", "live")["status"]!["containerStatuses"]![0]!["restartCount"]!.GetValue<int>();
+        Assert.Equal(0, restarts);
+
+        // A source that goes away leaves the files as they were (the kubelet does not empty a volume under a container).
+        Assert.Equal(0, Kubectl("delete", "configmap", "live-config").Exit);
+        Assert.Equal(0, Kubectl("label", "pod", "live", "stage=third", "--overwrite").Exit);
+        await _cluster.EventuallyAsync(Read, text => text == "fast two third slow", "the downward volume to follow again", seconds: 60);
+    }
+
+    [Fact]
+    public async Task APodHasItsServiceAccountsTokenTheClustersCaAndItsNamespaceMounted()
+    {
+        Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: insider}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers: [{name: c, image: pod-tests/busybox:1, command: [sleep, "3600"]}]
+            """);
+        await WaitForAsync("insider", p => Str(p["status"]?["phase"]) == "Running");
+        string Read(string file) => Kubectl("exec", "insider", "--", "cat", "/var/run/secrets/kubernetes.io/serviceaccount/" + file).Out;
+        Assert.Equal("default", Read("namespace"));
+        var ca = Encoding.UTF8.GetString(Convert.FromBase64String(_cluster.Ok("config", "view", "--raw", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")));
+        Assert.Equal(ca.Trim(), Read("ca.crt").Trim());
+
+        // The token is the pod's account's, bound to the pod: the API says so when asked to review it.
+        var token = Read("token");
+        var review = JsonNode.Parse(KubectlWithInput("""{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"TOKEN"}}""".Replace("TOKEN", token),
+            "create", "-f", "-", "-o", "json").Out)!["status"]!;
+        Assert.True(review["authenticated"]!.GetValue<bool>(), review.ToJsonString());
+        Assert.Equal("system:serviceaccount:default:default", Str(review["user"]!["username"]));
+        Assert.Contains("insider", review["user"]!["extra"]!.ToJsonString());
+        // It lives on tmpfs, as a secret does, and the container cannot change it.
+        Assert.Contains("tmpfs", Kubectl("exec", "insider", "--", "sh", "-c", "grep serviceaccount /proc/mounts").Out);
+        Assert.NotEqual(0, Kubectl("exec", "insider", "--", "sh", "-c", "echo x > /var/run/secrets/kubernetes.io/serviceaccount/token").Exit);
     }
 
     [Fact]

@@ -24,6 +24,10 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
 
     /// <summary>Where services' cluster IPs and node ports come from.</summary>
     public ServiceNetworkOptions ServiceNetwork { get; init; } = new();
+
+    /// <summary>Whether pods get their service account's token mounted (kube-api-access-*), as Kubernetes' admission
+    /// gives them: true where the server issues tokens and a node writes them.</summary>
+    public bool MountServiceAccountTokens { get; init; }
     private ServiceAllocator? _services;
     public ServiceAllocator Services => _services ??= new ServiceAllocator(Store, ServiceNetwork);
 
@@ -89,7 +93,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         Defaults.Apply(kind, obj, creating: true);
         Storage.Admit(Store, kind, obj);
         PriorityClasses.Admit(Store, kind, obj);
-        ServiceAccounts.Admit(Store, kind, ns, obj);
+        ServiceAccounts.Admit(Store, kind, ns, obj, MountServiceAccountTokens);
         LimitRanges.Admit(Store, kind, ns, obj);
         if (Validation.Validate(kind, obj, null) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
         using var quota = ResourceQuotas.Admit(Store, kind, ns, obj); // held until the object is stored
@@ -441,7 +445,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
     internal string Timestamp() => _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
 
     /// <summary>Five characters from the API server's alphabet (no vowels, no look-alikes).</summary>
-    private static string RandomSuffix()
+    internal static string RandomSuffix()
     {
         const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
         return string.Create(5, 0, (span, _) => { for (var i = 0; i < span.Length; i++) span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)]; });

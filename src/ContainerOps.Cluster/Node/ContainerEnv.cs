@@ -41,6 +41,18 @@ public static class ContainerEnv
         return result;
     }
 
+    /// <summary>Whether a container of the pod takes environment from the ConfigMap or Secret <paramref name="name"/>
+    /// (null: any of that kind).</summary>
+    internal static bool Uses(JsonObject pod, string kind, string? name)
+    {
+        var (refField, keyField) = kind == "Secret" ? ("secretRef", "secretKeyRef") : ("configMapRef", "configMapKeyRef");
+        bool Named(JsonNode? reference) => reference is JsonObject r && (name is null || Json.Str(r["name"]) == name);
+        return new[] { "initContainers", "containers" }
+            .SelectMany(list => (pod["spec"]?[list] as JsonArray)?.OfType<JsonObject>() ?? [])
+            .Any(c => ((c["envFrom"] as JsonArray)?.OfType<JsonObject>() ?? []).Any(f => Named(f[refField]))
+                      || ((c["env"] as JsonArray)?.OfType<JsonObject>() ?? []).Any(e => Named(e["valueFrom"]?[keyField])));
+    }
+
     private static string? From(ClusterObjects objects, JsonObject pod, string ns, JsonObject from, string? podIp, string hostIp)
     {
         if (from["configMapKeyRef"] is JsonObject cm) return Key(objects, "ConfigMap", ns, cm);

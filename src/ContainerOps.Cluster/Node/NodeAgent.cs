@@ -26,6 +26,9 @@ public sealed class NodeAgent : IAsyncDisposable
     internal ILogger Log { get; }
     public NodeRegistration Registration { get; }
 
+    /// <summary>The signer of the service account tokens pods' volumes hold; without one, such volumes cannot be made.</summary>
+    public Security.ServiceAccountTokens? Tokens { get; init; }
+
     public NodeAgent(ClusterObjects objects, INodeRuntime runtime, NodeAgentOptions options, ILogger log)
     {
         Objects = objects;
@@ -51,9 +54,13 @@ public sealed class NodeAgent : IAsyncDisposable
         }
         RemoveOrphans(uids);
         var nodeKey = ResourceKinds.Node.Key(null, Options.NodeName);
+        // A change to this Node (a label, a taint) or to a claim (bound now) may let pending pods on it; a ConfigMap or
+        // Secret changes the volumes made of it.
         _watchLoop = Task.WhenAll(Task.Run(() => FollowAsync(list.Revision)),
-            Task.Run(() => RetryPendingOnChangesAsync(nodeKey, k => k == nodeKey, $"node {Options.NodeName}", list.Revision)),
-            Task.Run(() => RetryPendingOnChangesAsync(ResourceKinds.PersistentVolumeClaim.Key(null, null), _ => true, "claims", list.Revision)));
+            Task.Run(() => FollowChangesAsync(nodeKey, key => { if (key is null || key == nodeKey) RetryPending(); }, $"node {Options.NodeName}", list.Revision)),
+            Task.Run(() => FollowChangesAsync(ResourceKinds.PersistentVolumeClaim.Key(null, null), _ => RetryPending(), "claims", list.Revision)),
+            Task.Run(() => FollowChangesAsync(ResourceKinds.ConfigMap.Key(null, null), key => VolumeSourceChanged("ConfigMap", key), "configmaps", list.Revision)),
+            Task.Run(() => FollowChangesAsync(ResourceKinds.Secret.Key(null, null), key => VolumeSourceChanged("Secret", key), "secrets", list.Revision)));
         Log.LogInformation("node {Node} registered; {Count} pod(s) on it", Options.NodeName, uids.Count);
     }
 
@@ -128,9 +135,10 @@ public sealed class NodeAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>A change to this Node (a label, a taint) or to a claim (bound now) may let pending pods on it: they are
-    /// tried again.</summary>
-    private async Task RetryPendingOnChangesAsync(string prefix, Func<string, bool> relevant, string what, long revision)
+    /// <summary>Follows the objects under <paramref name="prefix"/>, calling <paramref name="changed"/> with the key of each
+    /// one made or changed (deletions ask nothing of the node), or with null when the watch was dropped and any of them
+    /// may have changed unseen.</summary>
+    private async Task FollowChangesAsync(string prefix, Action<string?> changed, string what, long revision)
     {
         while (!_stop.IsCancellationRequested)
         {
@@ -140,19 +148,17 @@ public sealed class NodeAgent : IAsyncDisposable
                 await foreach (var e in watch.ReadAllAsync(_stop.Token))
                 {
                     revision = e.Object.Revision;
-                    if (!relevant(e.Object.Key) || e.Type == WatchEventType.Deleted) continue;
-                    RetryPending();
+                    if (e.Type != WatchEventType.Deleted) changed(e.Object.Key);
                 }
                 if (_stop.IsCancellationRequested) return;
-                // Dropped for falling behind: a change it skipped may have let a pod on, so all are tried again.
                 revision = Objects.Store.CurrentRevision;
-                RetryPending();
+                changed(null);
             }
             catch (OperationCanceledException) { return; }
             catch (RevisionCompactedException)
             {
                 revision = Objects.Store.CurrentRevision;
-                RetryPending();
+                changed(null);
             }
             catch (Exception e) when (e is ObjectDisposedException) { return; }
             catch (Exception e)
@@ -161,6 +167,14 @@ public sealed class NodeAgent : IAsyncDisposable
                 await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ContinueWith(_ => { });
             }
         }
+    }
+
+    /// <summary>A ConfigMap or Secret changed (key null: any may have): each pod that uses it is told.</summary>
+    private void VolumeSourceChanged(string kind, string? key)
+    {
+        // Keys are "configmaps/NAMESPACE/NAME".
+        var parts = key?.Split('/', 3);
+        foreach (var worker in _workers.Values) worker.SourceChanged(kind, parts?[1], parts?[2]);
     }
 
     private void RetryPending()

@@ -2,32 +2,72 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using ContainerOps.Cluster.Api;
+using ContainerOps.Cluster.Security;
 
 namespace ContainerOps.Cluster.Node;
 
 /// <summary>
 /// A pod's volumes as the engine is asked for them (emptyDir, hostPath, configMap, secret, downwardAPI, projected of
-/// those, persistentVolumeClaim as its bound volume's path), and a container's volumeMounts as host binds (with subPath and readOnly). A missing ConfigMap, Secret or
+/// those and of service account tokens, persistentVolumeClaim as its bound volume's path), and a container's volumeMounts as host binds (with subPath and readOnly). A missing ConfigMap, Secret or
 /// key that is not optional is a <see cref="ContainerConfigException"/>.
 /// </summary>
 public static class PodVolumes
 {
     /// <summary>Each volume's host path, and whether it is read-only in every container (ConfigMap, Secret, downward
     /// API and projected volumes are, as in Kubernetes).</summary>
-    public static async Task<Dictionary<string, (string Path, bool ReadOnly)>> PrepareAsync(INodeRuntime runtime, ClusterObjects objects, JsonObject pod, string uid, CancellationToken ct)
+    public static async Task<Dictionary<string, (string Path, bool ReadOnly)>> PrepareAsync(INodeRuntime runtime, ClusterObjects objects, ServiceAccountTokens? tokens,
+        JsonObject pod, string uid, CancellationToken ct)
     {
         var result = new Dictionary<string, (string, bool)>(StringComparer.Ordinal);
         foreach (var v in (pod["spec"]?["volumes"] as JsonArray)?.OfType<JsonObject>() ?? [])
         {
             var name = Json.Str(v["name"]) ?? "";
-            var volume = PodSecurity.WithFsGroup(pod, Describe(objects, pod, v, name));
+            var volume = PodSecurity.WithFsGroup(pod, Describe(objects, tokens, pod, v, name));
             var readOnly = volume.Kind == PodVolumeKind.Files || v["persistentVolumeClaim"]?["readOnly"]?.GetValue<bool>() == true;
             result[name] = (await runtime.PrepareVolumeAsync(uid, volume, ct), readOnly);
         }
         return result;
     }
 
-    private static PodVolume Describe(ClusterObjects objects, JsonObject pod, JsonObject v, string name)
+    /// <summary>Whether a volume of the pod is made of the ConfigMap or Secret <paramref name="name"/> (null: any of that
+    /// kind), or, for kind "Pod", of the pod's own labels or annotations.</summary>
+    internal static bool Uses(JsonObject pod, string kind, string? name) =>
+        ((pod["spec"]?["volumes"] as JsonArray)?.OfType<JsonObject>() ?? []).Any(v => VolumeUses(v, kind, name));
+
+    private static bool VolumeUses(JsonObject volume, string kind, string? name)
+    {
+        bool Named(JsonNode? reference, string field) => reference is JsonObject r && (name is null || Json.Str(r[field]) == name);
+        // Labels and annotations, whole or one of them (metadata.labels['app']), are what can change in a running pod.
+        bool Downward(JsonNode? source) => ((source?["items"] as JsonArray)?.OfType<JsonObject>() ?? [])
+            .Any(i => Json.Str(i["fieldRef"]?["fieldPath"]) is { } path && (path.StartsWith("metadata.labels", StringComparison.Ordinal) || path.StartsWith("metadata.annotations", StringComparison.Ordinal)));
+        var sources = (volume["projected"]?["sources"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        return kind switch
+        {
+            "ConfigMap" => Named(volume["configMap"], "name") || sources.Any(s => Named(s["configMap"], "name")),
+            "Secret" => Named(volume["secret"], "secretName") || sources.Any(s => Named(s["secret"], "name")),
+            "Pod" => Downward(volume["downwardAPI"]) || sources.Any(s => Downward(s["downwardAPI"])),
+            "ServiceAccountToken" => sources.Any(s => s["serviceAccountToken"] is JsonObject),
+            _ => false,
+        };
+    }
+
+    /// <summary>Writes again the pod's volumes made of the <paramref name="changed"/> sources (see <see cref="Uses"/>);
+    /// returns why any could not be (it is left as it was).</summary>
+    public static async Task<List<string>> RewriteAsync(INodeRuntime runtime, ClusterObjects objects, ServiceAccountTokens? tokens, JsonObject pod, string uid,
+        IReadOnlyCollection<(string Kind, string? Name)> changed, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        foreach (var v in (pod["spec"]?["volumes"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            if (!changed.Any(c => VolumeUses(v, c.Kind, c.Name))) continue;
+            var name = Json.Str(v["name"]) ?? "";
+            try { await runtime.PrepareVolumeAsync(uid, PodSecurity.WithFsGroup(pod, Describe(objects, tokens, pod, v, name)), ct); }
+            catch (ContainerConfigException e) { problems.Add($"volume {name} is left as it was: {e.Message}"); }
+        }
+        return problems;
+    }
+
+    private static PodVolume Describe(ClusterObjects objects, ServiceAccountTokens? tokens, JsonObject pod, JsonObject v, string name)
     {
         var ns = Json.Str(pod["metadata"]?["namespace"]) ?? "default";
         if (v["emptyDir"] is JsonObject empty)
@@ -52,6 +92,7 @@ public static class PodVolumes
                 if (s["configMap"] is JsonObject pcm) files.AddRange(Source(objects, ns, "ConfigMap", pcm, mode));
                 if (s["secret"] is JsonObject ps) { files.AddRange(Source(objects, ns, "Secret", ps, mode)); secretSeen = true; }
                 if (s["downwardAPI"] is JsonObject pd) files.AddRange(Downward(pod, pd["items"] as JsonArray, mode));
+                if (s["serviceAccountToken"] is JsonObject pt) { files.Add((Json.Str(pt["path"]) ?? "token", Token(objects, tokens, pod, pt), mode)); secretSeen = true; }
             }
             return Files(name, secretSeen, files);
         }
@@ -62,6 +103,35 @@ public static class PodVolumes
             return new PodVolume(name, PodVolumeKind.HostPath, Path: path, HostPathType: type);
         }
         throw new ContainerConfigException($"volume {name}: only emptyDir, hostPath, configMap, secret, downwardAPI, projected and persistentVolumeClaim volumes are supported on this node");
+    }
+
+    /// <summary>The lifetime of the shortest-lived service account token the pod's volumes hold, or null for none: the
+    /// node writes a new one when 80 % of it has passed, as the kubelet does.</summary>
+    public static TimeSpan? TokenLifetime(JsonObject pod) =>
+        ((pod["spec"]?["volumes"] as JsonArray)?.OfType<JsonObject>() ?? [])
+            .SelectMany(v => (v["projected"]?["sources"] as JsonArray)?.OfType<JsonObject>() ?? [])
+            .Select(s => s["serviceAccountToken"]).OfType<JsonObject>()
+            .Select(t => (TimeSpan?)TimeSpan.FromSeconds(t["expirationSeconds"] is JsonValue e && e.TryGetValue<long>(out var seconds) ? seconds : 3600))
+            .Min();
+
+    /// <summary>A token of the pod's service account, bound to the pod (it dies with it), for the source's audience.</summary>
+    private static byte[] Token(ClusterObjects objects, ServiceAccountTokens? tokens, JsonObject pod, JsonObject source)
+    {
+        if (tokens is null) throw new ContainerConfigException("a serviceAccountToken volume source needs a server that issues tokens, and this one does not");
+        var meta = pod["metadata"]!;
+        var spec = new JsonObject
+        {
+            ["boundObjectRef"] = new JsonObject { ["kind"] = "Pod", ["apiVersion"] = "v1", ["name"] = Json.Str(meta["name"]), ["uid"] = Json.Str(meta["uid"]) },
+        };
+        if (source["expirationSeconds"] is { } expiration) spec["expirationSeconds"] = expiration.DeepClone();
+        if (Json.Str(source["audience"]) is { Length: > 0 } audience) spec["audiences"] = new JsonArray(audience);
+        try
+        {
+            var answer = Authentication.RequestToken(objects, tokens, Json.Str(meta["namespace"]) ?? "default",
+                Json.Str(pod["spec"]?["serviceAccountName"]) ?? "default", new JsonObject { ["spec"] = spec }, DateTimeOffset.UtcNow);
+            return Encoding.UTF8.GetBytes(Json.Str(answer["status"]?["token"]) ?? "");
+        }
+        catch (StatusException e) { throw new ContainerConfigException($"service account token: {e.Message}"); }
     }
 
     private static PodVolume Files(string name, bool memory, List<(string, byte[], int)> files) => new(name, PodVolumeKind.Files, Memory: memory, Files: files);

@@ -27,6 +27,12 @@ internal sealed class PodWorker : IDisposable
     private readonly PodProber _prober;
     /// <summary>Termination messages of ended runs, by container id.</summary>
     private readonly Dictionary<string, string> _messages = new();
+    /// <summary>What the pod's volumes are made of and has changed since they were written: (ConfigMap or Secret, name;
+    /// null for any), or ("Pod", null) for its own labels and annotations (downward API).</summary>
+    private readonly HashSet<(string Kind, string? Name)> _changedSources = new();
+    /// <summary>When the service account tokens in the pod's volumes are to be renewed.</summary>
+    private DateTimeOffset? _tokensDue;
+    private bool _adoptionChecked;
 
     public Task Completion { get; }
     public string Key { get; private set; } = "";
@@ -55,10 +61,32 @@ internal sealed class PodWorker : IDisposable
                 var same = _pod is not null && JsonNode.DeepEquals(_pod["spec"], pod["spec"])
                     && JsonNode.DeepEquals(_pod["metadata"]?["deletionTimestamp"], pod["metadata"]?["deletionTimestamp"])
                     && Json.Str(pod["status"]?["phase"]) is not ("Succeeded" or "Failed");
+                if (_pod is not null && (!JsonNode.DeepEquals(_pod["metadata"]?["labels"], pod["metadata"]?["labels"])
+                                         || !JsonNode.DeepEquals(_pod["metadata"]?["annotations"], pod["metadata"]?["annotations"]))
+                    && PodVolumes.Uses(pod, "Pod", null))
+                {
+                    _changedSources.Add(("Pod", null));
+                    same = false;
+                }
                 _pod = pod;
                 if (same) return;
                 Key = $"{Json.Str(pod["metadata"]?["namespace"])}/{Json.Str(pod["metadata"]?["name"])}";
             }
+        }
+        Signal();
+    }
+
+    /// <summary>A ConfigMap or Secret changed (<paramref name="ns"/> null: any may have). If this pod's volumes use it,
+    /// the next pass writes them again — running containers see the new files at once, swapped whole as the kubelet's
+    /// atomic writer does (not through a subPath, as in Kubernetes) — and a container waiting for it is tried again.</summary>
+    public void SourceChanged(string kind, string? ns, string? name)
+    {
+        lock (_lock)
+        {
+            if (_pod is null || _gone) return;
+            if (ns is not null && ns != (Json.Str(_pod["metadata"]?["namespace"]) ?? "default")) return;
+            if (!PodVolumes.Uses(_pod, kind, ns is null ? null : name) && !ContainerEnv.Uses(_pod, kind, ns is null ? null : name)) return;
+            _changedSources.Add((kind, ns is null ? null : name));
         }
         Signal();
     }
@@ -95,7 +123,9 @@ internal sealed class PodWorker : IDisposable
     private TimeSpan? NextRetry()
     {
         var now = DateTimeOffset.UtcNow;
-        return _waiting.Count == 0 ? null : _waiting.Values.Min(w => w.RetryAt) - now + TimeSpan.FromMilliseconds(10);
+        DateTimeOffset? next = _waiting.Count == 0 ? null : _waiting.Values.Min(w => w.RetryAt);
+        if (_tokensDue is { } due && (next is null || due < next)) next = due;
+        return next is { } at ? at - now + TimeSpan.FromMilliseconds(10) : null;
     }
 
     /// <summary>One pass. Returns true when the pod is finished with (gone from the store and from the node).</summary>
@@ -126,7 +156,8 @@ internal sealed class PodWorker : IDisposable
         if (phase is "Succeeded" or "Failed")
         {
             // Finished: nothing runs any more (sidecars are stopped), the sandbox goes; the exited containers stay for
-            // their logs.
+            // their logs. Nothing needs new tokens.
+            _tokensDue = null;
             var stopped = mine.Where(c => c.Running).ToList();
             foreach (var c in stopped) await Runtime.StopContainerAsync(c.Id, 0);
             await Runtime.RemoveSandboxAsync(_uid);
@@ -160,6 +191,8 @@ internal sealed class PodWorker : IDisposable
         {
             Fail("", new Waiting("ContainerCreating", null), e.Message, pod, "FailedCreatePodSandBox", $"Failed to create pod sandbox: {e.Message}");
         }
+
+        if (sandboxReady) await RewriteChangedVolumesAsync(pod, mine);
 
         var policy = Json.Str(spec["restartPolicy"]) ?? "Always";
         var initDone = true;
@@ -217,6 +250,38 @@ internal sealed class PodWorker : IDisposable
         if (Json.Str(pod?["status"]?["phase"]) is "Succeeded" or "Failed" && mine.Any(c => c.Running)) Signal();
         return false;
     }
+
+    /// <summary>The volumes made of sources that changed, written again for the containers that have them mounted (those
+    /// still to start get theirs written when they start). A source that cannot be read now (deleted, a key gone) leaves
+    /// the volume as it was, as the kubelet does.</summary>
+    private async Task RewriteChangedVolumesAsync(JsonObject pod, List<RuntimeContainer> mine)
+    {
+        List<(string Kind, string? Name)> changed;
+        lock (_lock)
+        {
+            changed = [.. _changedSources];
+            _changedSources.Clear();
+        }
+        // A pod adopted from an earlier daemon has tokens this one did not write and cannot date: new ones at once.
+        var tokensDue = _tokensDue is { } due ? due <= DateTimeOffset.UtcNow
+            : !_adoptionChecked && PodVolumes.TokenLifetime(pod) is not null && mine.Any(c => c.Running);
+        _adoptionChecked = true;
+        if (tokensDue) changed.Add(("ServiceAccountToken", null));
+        if (changed.Count == 0) return;
+        if (!mine.Any(c => c.Running || c.Created))
+        {
+            // Nothing has them mounted: the next container to start gets its volumes (and new tokens) written then.
+            if (tokensDue) _tokensDue = null;
+            return;
+        }
+        foreach (var problem in await PodVolumes.RewriteAsync(Runtime, Objects, _agent.Tokens, pod, _uid, changed, _stop.Token))
+            _agent.Log.LogWarning("pod {Pod}: {Message}", Key, problem);
+        if (changed.Any(c => c.Kind == "ServiceAccountToken")) TokensWritten(pod);
+    }
+
+    /// <summary>The pod's tokens were written now: new ones are due when 80 % of the shortest lifetime has passed.</summary>
+    private void TokensWritten(JsonObject pod) =>
+        _tokensDue = PodVolumes.TokenLifetime(pod) is { } lifetime ? DateTimeOffset.UtcNow + lifetime * 0.8 : null;
 
     /// <summary>The termination messages of the runs that have ended, read once per run (they do not change).</summary>
     private async Task ReadTerminationMessagesAsync(JsonObject pod, IEnumerable<RuntimeContainer> containers)
@@ -330,7 +395,8 @@ internal sealed class PodWorker : IDisposable
         {
             var env = ContainerEnv.Build(Objects, pod, c, _podIp, _agent.Registration.HostIp);
             var security = PodSecurity.For(pod, c, Runtime.ImageUser(image), Options);
-            var volumes = await PodVolumes.PrepareAsync(Runtime, Objects, pod, _uid, _stop.Token);
+            var volumes = await PodVolumes.PrepareAsync(Runtime, Objects, _agent.Tokens, pod, _uid, _stop.Token);
+            TokensWritten(pod);
             var mounts = PodVolumes.Mounts(c, volumes);
             if (TerminationMessages.Prepare(Options, _uid, c, attempt) is { } terminationLog) mounts.Add(terminationLog);
             var (memory, nanoCpus, shares) = Resources(c);

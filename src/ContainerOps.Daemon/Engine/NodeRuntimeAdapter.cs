@@ -19,7 +19,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         cluster.WhenActive(active =>
         {
             var runtime = new NodeRuntimeAdapter(containers, sandboxes);
-            var agent = new NodeAgent(active.Objects, runtime, options.Node.Agent, log);
+            var agent = new NodeAgent(active.Objects, runtime, options.Node.Agent, log) { Tokens = active.Api.Tokens };
             agent.Start();
             active.Api.PodConnections = new PodStreams(runtime, options.Node.Agent.NodeName);
             active.Api.Metrics = new NodeMetrics(runtime, options.Node.Agent.NodeName);
