@@ -45,7 +45,8 @@ public static class Authentication
     public const string Version = "v1";
     private const string GroupVersion = Group + "/" + Version;
     private const long MinExpirationSeconds = 600;
-    private const long DefaultExpirationSeconds = 3600;
+    /// <summary>A token's lifetime when its request names none.</summary>
+    internal const long DefaultExpirationSeconds = 3600;
     private const long MaxExpirationSeconds = 1L << 32;
     private const string ClaimsKey = "kubernetes.io";
 

@@ -42,10 +42,10 @@ internal static class ServiceAccounts
     private static void MountToken(JsonObject spec)
     {
         var containers = new[] { "initContainers", "containers" }.SelectMany(list => (spec[list] as JsonArray)?.OfType<JsonObject>() ?? []).ToList();
-        if (spec["volumes"] is not JsonArray volumes) spec["volumes"] = volumes = [];
         // A pod that mounts something of its own there already keeps it.
         if (containers.Any(c => ((c["volumeMounts"] as JsonArray)?.OfType<JsonObject>() ?? []).Any(m => Json.Str(m["mountPath"])?.TrimEnd('/') == TokenMountPath)))
             return;
+        if (spec["volumes"] is not JsonArray volumes) spec["volumes"] = volumes = [];
         var name = "kube-api-access-" + ClusterObjects.RandomSuffix();
         volumes.Add((JsonNode)new JsonObject
         {

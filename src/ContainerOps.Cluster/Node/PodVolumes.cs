@@ -38,14 +38,14 @@ public static class PodVolumes
     {
         bool Named(JsonNode? reference, string field) => reference is JsonObject r && (name is null || Json.Str(r[field]) == name);
         // Labels and annotations, whole or one of them (metadata.labels['app']), are what can change in a running pod.
-        bool Downward(JsonNode? source) => ((source?["items"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        bool ReadsLabelsOrAnnotations(JsonNode? source) => ((source?["items"] as JsonArray)?.OfType<JsonObject>() ?? [])
             .Any(i => Json.Str(i["fieldRef"]?["fieldPath"]) is { } path && (path.StartsWith("metadata.labels", StringComparison.Ordinal) || path.StartsWith("metadata.annotations", StringComparison.Ordinal)));
         var sources = (volume["projected"]?["sources"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
         return kind switch
         {
             "ConfigMap" => Named(volume["configMap"], "name") || sources.Any(s => Named(s["configMap"], "name")),
             "Secret" => Named(volume["secret"], "secretName") || sources.Any(s => Named(s["secret"], "name")),
-            "Pod" => Downward(volume["downwardAPI"]) || sources.Any(s => Downward(s["downwardAPI"])),
+            "Pod" => ReadsLabelsOrAnnotations(volume["downwardAPI"]) || sources.Any(s => ReadsLabelsOrAnnotations(s["downwardAPI"])),
             "ServiceAccountToken" => sources.Any(s => s["serviceAccountToken"] is JsonObject),
             _ => false,
         };
@@ -111,7 +111,7 @@ public static class PodVolumes
         ((pod["spec"]?["volumes"] as JsonArray)?.OfType<JsonObject>() ?? [])
             .SelectMany(v => (v["projected"]?["sources"] as JsonArray)?.OfType<JsonObject>() ?? [])
             .Select(s => s["serviceAccountToken"]).OfType<JsonObject>()
-            .Select(t => (TimeSpan?)TimeSpan.FromSeconds(t["expirationSeconds"] is JsonValue e && e.TryGetValue<long>(out var seconds) ? seconds : 3600))
+            .Select(t => (TimeSpan?)TimeSpan.FromSeconds(t["expirationSeconds"] is JsonValue e && e.TryGetValue<long>(out var seconds) ? seconds : Authentication.DefaultExpirationSeconds))
             .Min();
 
     /// <summary>A token of the pod's service account, bound to the pod (it dies with it), for the source's audience.</summary>

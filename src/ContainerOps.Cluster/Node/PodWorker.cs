@@ -81,12 +81,13 @@ internal sealed class PodWorker : IDisposable
     /// atomic writer does (not through a subPath, as in Kubernetes) — and a container waiting for it is tried again.</summary>
     public void SourceChanged(string kind, string? ns, string? name)
     {
+        var which = ns is null ? null : name;
         lock (_lock)
         {
             if (_pod is null || _gone) return;
             if (ns is not null && ns != (Json.Str(_pod["metadata"]?["namespace"]) ?? "default")) return;
-            if (!PodVolumes.Uses(_pod, kind, ns is null ? null : name) && !ContainerEnv.Uses(_pod, kind, ns is null ? null : name)) return;
-            _changedSources.Add((kind, ns is null ? null : name));
+            if (!PodVolumes.Uses(_pod, kind, which) && !ContainerEnv.Uses(_pod, kind, which)) return;
+            _changedSources.Add((kind, which));
         }
         Signal();
     }

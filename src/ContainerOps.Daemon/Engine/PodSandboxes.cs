@@ -40,7 +40,7 @@ public sealed class PodSandboxes
 
     /// <summary>The pod uids whose sandbox exists (its network namespace is held).</summary>
     public IReadOnlyList<string> List() =>
-        Directory.Exists(Root) ? Directory.GetDirectories(Root).Where(d => SnapshotStore.IsMountPoint(Path.Combine(d, "net"))).Select(d => Path.GetFileName(d)!).ToList() : [];
+        Directory.Exists(Root) ? Directory.GetDirectories(Root).Select(d => Path.GetFileName(d)!).Where(uid => NetworkNamespaceOf(uid) is not null).ToList() : [];
 
     /// <summary>The file holding the sandbox's network namespace, or null when there is no sandbox.</summary>
     public string? NetworkNamespaceOf(string podUid) =>
@@ -63,7 +63,7 @@ public sealed class PodSandboxes
         try
         {
             var dir = DirOf(podUid);
-            if (SnapshotStore.IsMountPoint(Path.Combine(dir, "net")) && AddressOf(podUid) is { } existing) return existing;
+            if (NetworkNamespaceOf(podUid) is not null && AddressOf(podUid) is { } existing) return existing;
             Remove(podUid, volumes: false);
             Directory.CreateDirectory(dir);
             try
