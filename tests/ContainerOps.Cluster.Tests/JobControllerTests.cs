@@ -157,6 +157,7 @@ public sealed class JobControllerTests : IAsyncLifetime
         await _api.PatchAsync("/apis/batch/v1/namespaces/default/jobs/held", """{"spec":{"suspend":true}}""", "application/merge-patch+json");
         job = await EventuallyAsync(() => GetJobAsync("held"), j => Has(j, "Suspended"), "suspended");
         await EventuallyAsync(() => PodsAsync("held"), p => p.Count == 0, "pods stopped while suspended");
+        Assert.Null((await GetJobAsync("held"))["status"]!["failed"]); // stopped by the controller: no failure
         await _api.PatchAsync("/apis/batch/v1/namespaces/default/jobs/held", """{"spec":{"suspend":false}}""", "application/merge-patch+json");
         await EventuallyAsync(() => PodsAsync("held"), p => p.Count == 2, "pods back when resumed");
     }
@@ -278,6 +279,67 @@ public sealed class JobControllerTests : IAsyncLifetime
         Assert.Equal(422, code);
         var cause = status["details"]!["causes"]!.AsArray().OfType<JsonObject>().Single(c => Json.Str(c["field"]) == "spec.jobTemplate.spec.backoffLimitPerIndex");
         Assert.Contains("requires indexed completion mode", Json.Str(cause["message"]));
+    }
+
+    private static bool IsTracked(JsonObject pod) =>
+        pod["metadata"]!["finalizers"]?.AsArray().Any(f => Json.Str(f) == JobController.TrackingFinalizer) == true;
+
+    [Fact]
+    public async Task CountsDoNotComeFromKeptPodsSoRemovingFinishedPodsLosesNone()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("tidy", "fail", "\"backoffLimit\":2,"))).Code);
+        // Someone (a user, a pod garbage collector) removes each failed pod as soon as the job has let it go.
+        var job = await EventuallyAsync(async () =>
+        {
+            foreach (var pod in await PodsAsync("tidy"))
+            {
+                if (Json.Str(pod["status"]?["phase"]) == "Pending") Assert.True(IsTracked(pod), "a new job pod carries the tracking finalizer");
+                if (Json.Str(pod["status"]?["phase"]) == "Failed" && !IsTracked(pod))
+                    await _api.DeleteAsync($"/api/v1/namespaces/default/pods/{Json.Str(pod["metadata"]!["name"])}");
+            }
+            return await GetJobAsync("tidy");
+        }, j => Has(j, "Failed"), "failed at its backoff limit although its failed pods were removed");
+        Assert.True(Has(job, "Failed", "BackoffLimitExceeded"));
+        Assert.Equal(3, job["status"]!["failed"]!.GetValue<int>());
+        Assert.Empty(job["status"]!["uncountedTerminatedPods"]!.AsObject());
+    }
+
+    [Fact]
+    public async Task ARunningPodDeletedCountsAsFailedAndIsReplacedUntilTheBackoffLimit()
+    {
+        Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job("fragile", "run", "\"backoffLimit\":1,"))).Code);
+        var first = (await EventuallyAsync(() => PodsAsync("fragile"), p => p.Count == 1 && Json.Str(p[0]["status"]?["phase"]) == "Running", "running")).Single();
+        Assert.True(IsTracked(first));
+        Assert.Equal(200, (await _api.DeleteAsync($"/api/v1/namespaces/default/pods/{Json.Str(first["metadata"]!["name"])}")).Code);
+        var job = await EventuallyAsync(() => GetJobAsync("fragile"), j => j["status"]?["failed"]?.GetValue<int>() == 1 && j["status"]?["active"]?.GetValue<int>() == 1,
+            "the deleted pod counted as failed and replaced");
+        Assert.False(Has(job, "Failed"));
+        var pods = await EventuallyAsync(() => PodsAsync("fragile"), p => p.Count == 1 && Json.Str(p[0]["metadata"]!["name"]) != Json.Str(first["metadata"]!["name"]),
+            "the deleted pod gone once counted, its replacement there");
+        Assert.Equal(200, (await _api.DeleteAsync($"/api/v1/namespaces/default/pods/{Json.Str(pods[0]["metadata"]!["name"])}")).Code);
+        job = await EventuallyAsync(() => GetJobAsync("fragile"), j => Has(j, "Failed"), "failed past its backoff limit");
+        Assert.True(Has(job, "Failed", "BackoffLimitExceeded"));
+        Assert.Equal(2, job["status"]!["failed"]!.GetValue<int>());
+        await EventuallyAsync(() => PodsAsync("fragile"), p => p.Count == 0, "no pod left held");
+    }
+
+    [Fact]
+    public async Task PodsOfADeletedOrOrphaningJobAreLetGo()
+    {
+        foreach (var (name, propagation) in new[] { ("dropped", "Background"), ("kept", "Orphan") })
+        {
+            Assert.Equal(201, (await _api.PostAsync("/apis/batch/v1/namespaces/default/jobs", Job(name, "run", "\"parallelism\":2,\"completions\":2,"))).Code);
+            await EventuallyAsync(() => PodsAsync(name), p => p.Count == 2 && p.All(IsTracked), "two tracked pods");
+            Assert.Equal(200, (await _api.SendAsync(HttpMethod.Delete, $"/apis/batch/v1/namespaces/default/jobs/{name}",
+                $$"""{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"{{propagation}}"}""")).Code);
+            if (propagation == "Background") await EventuallyAsync(() => PodsAsync(name), p => p.Count == 0, "its pods let go and removed");
+            else
+            {
+                var pods = await EventuallyAsync(() => PodsAsync(name), p => p.Count == 2 && p.All(x => !IsTracked(x) && x["metadata"]!["ownerReferences"] is null),
+                    "its pods kept, no longer owned, let go");
+                Assert.All(pods, p => Assert.Null(p["metadata"]!["deletionTimestamp"]));
+            }
+        }
     }
 
     [Fact]

@@ -17,14 +17,20 @@ namespace ContainerOps.Cluster.Controllers;
 /// `ttlSecondsAfterFinished` removes a finished job with its pods. A failed pod is replaced only after a delay
 /// (<see cref="ControllerOptions.JobBackoff"/>, doubled per failure since the last success — per index under
 /// backoffLimitPerIndex), so a job that keeps failing does not spin. Conditions as Kubernetes 1.31 writes them:
-/// SuccessCriteriaMet then Complete; FailureTarget then Failed; Suspended. Finished pods are kept (as Kubernetes
-/// keeps them) and are what the counts come from; the counts never go down.
+/// SuccessCriteriaMet (or FailureTarget) when the outcome is decided, Complete (or Failed) once every pod has been let
+/// go; Suspended. Finished pods are kept (as Kubernetes keeps them), but the counts do not come from them: every pod
+/// carries the batch.kubernetes.io/job-tracking finalizer until it is counted (<see cref="Track"/>), so removing a
+/// finished pod loses no count, and a pod deleted while it ran counts as failed and is replaced.
 /// </summary>
 public sealed class JobController : IController
 {
     public const string IndexAnnotation = "batch.kubernetes.io/job-completion-index";
     public const string IndexFailureCountAnnotation = "batch.kubernetes.io/job-index-failure-count";
     public const string IndexIgnoredFailureCountAnnotation = "batch.kubernetes.io/job-index-ignored-failure-count";
+    /// <summary>Every job pod carries it until the job has counted how it ended (<see cref="Track"/>).</summary>
+    public const string TrackingFinalizer = "batch.kubernetes.io/job-tracking";
+    /// <summary>Queue keys of tracked pods to let go that no job owns (job keys are namespace/name: no colon).</summary>
+    private const string OrphanKeyPrefix = "pod:";
     private ControllerContext _context = null!;
     private WorkQueue _queue = null!;
     private Informer _jobs = null!;
@@ -52,41 +58,73 @@ public sealed class JobController : IController
 
     private void OnPod(InformerEvent e)
     {
-        if (OwnerKey(e.Object) is not { } owner) return;
-        var podKey = Informer.KeyOf(e.Object);
-        if (e.Type == WatchEventType.Added && !OwnerReferences.IsBeingDeleted(e.Object)) _expectations.CreationObserved(owner);
-        if (e.Type == WatchEventType.Deleted || (OwnerReferences.IsBeingDeleted(e.Object) && (e.Old is null || !OwnerReferences.IsBeingDeleted(e.Old))))
-            _expectations.DeletionObserved(owner, podKey);
-        _queue.Add(owner);
+        var pod = e.Object;
+        var owner = OwnerKey(pod);
+        if (owner is not null)
+        {
+            var podKey = Informer.KeyOf(pod);
+            if (e.Type == WatchEventType.Added && !OwnerReferences.IsBeingDeleted(pod)) _expectations.CreationObserved(owner);
+            if (e.Type == WatchEventType.Deleted || (OwnerReferences.IsBeingDeleted(pod) && (e.Old is null || !OwnerReferences.IsBeingDeleted(e.Old))))
+                _expectations.DeletionObserved(owner, podKey);
+            _queue.Add(owner);
+        }
+        // A tracked pod no job of ours owns any more (its job gone or made again, or the pod orphaned) is let go.
+        if (e.Type != WatchEventType.Deleted && IsTracked(pod)
+            && (owner is null || _jobs.Get(owner) is not { } job || !OwnerReferences.IsControlledBy(pod, OwnerReferences.Uid(job)!)))
+            _queue.Add(OrphanKeyPrefix + Informer.KeyOf(pod));
     }
 
     private static int Int(JsonNode? n, int fallback = 0) => n is JsonValue v && v.TryGetValue<int>(out var i) ? i : fallback;
     private static string NameOf(JsonObject o) => Json.Str(o["metadata"]?["name"]) ?? "";
 
+    private List<JsonObject> PodsOf(string jobUid) => _pods.ListByOwner(jobUid).Where(p => OwnerReferences.IsControlledBy(p, jobUid)).ToList();
+
     public Task<Reconciled> ReconcileAsync(string key, CancellationToken ct)
     {
+        if (key.StartsWith(OrphanKeyPrefix, StringComparison.Ordinal)) return Task.FromResult(ReleaseOrphan(key[OrphanKeyPrefix.Length..]));
         if (_jobs.Get(key) is not { } cached)
         {
             _expectations.Forget(key);
             return Task.FromResult(Reconciled.Done);
         }
-        var job = (JsonObject)cached.DeepClone();
+        // The job as stored, not as cached: its status holds the pods counted but not yet let go (the counts must never
+        // come from a stale copy), and this controller is its status' only writer.
+        var cachedUid = OwnerReferences.Uid(cached)!;
+        var (ns, name) = Informer.SplitKey(key);
+        JsonObject? job;
+        try { job = _context.Objects.Get(ResourceKinds.Job, ns, name); }
+        catch (StatusException e) when (e.Code == 404) { job = null; }
+        if (job is null || OwnerReferences.Uid(job) != cachedUid)
+        {
+            // Gone, or made again under the same name: the old one's pods are let go; the new one comes through the watch.
+            Release(PodsOf(cachedUid));
+            return Task.FromResult(Reconciled.Done);
+        }
+        var uid = cachedUid;
         var now = _context.Clock.GetUtcNow();
-        var uid = OwnerReferences.Uid(job)!;
-        var pods = _pods.ListByOwner(uid).Where(p => OwnerReferences.IsControlledBy(p, uid)).ToList();
+        var pods = PodsOf(uid);
         var status = (JsonObject?)job["status"]?.DeepClone() ?? [];
+        if (OwnerReferences.IsBeingDeleted(job))
+        {
+            Release(pods);
+            return Task.FromResult(Reconciled.Done);
+        }
         if (Finished(status) is { } finishedAt) return Task.FromResult(AfterFinish(job, finishedAt, pods, now));
-        if (OwnerReferences.IsBeingDeleted(job)) return Task.FromResult(Reconciled.Done);
 
         var spec = job["spec"]!;
         var indexed = Json.Str(spec["completionMode"]) == "Indexed";
         int? completions = spec["completions"] is JsonValue c && c.TryGetValue<int>(out var cv) ? cv : null;
         var parallelism = Int(spec["parallelism"], 1);
         var suspended = spec["suspend"] is JsonValue s && s.TryGetValue<bool>(out var sv) && sv;
+        // Once the job has met its success criteria or its failure target, what is left is to stop its pods and let
+        // them go; Complete or Failed follows when none is held any more.
+        var ending = Condition(status, "SuccessCriteriaMet") is { } met && Json.Str(met["status"]) == "True" ? "SuccessCriteriaMet"
+            : Condition(status, "FailureTarget") is { } ft && Json.Str(ft["status"]) == "True" ? "FailureTarget" : null;
+        var release = Track(spec, status, pods, ended: ending is not null);
         var active = pods.Where(PodStates.IsActive).ToList();
         var succeededPods = pods.Where(p => PodStates.Phase(p) == "Succeeded").ToList();
-        var failedPods = pods.Where(p => PodStates.Phase(p) == "Failed").ToList();
-        var succeeded = Math.Max(Int(status["succeeded"]), indexed ? 0 : succeededPods.Count);
+        var failedPods = pods.Where(p => FailedNow(spec, p)).ToList();
+        var succeeded = Counted(status, "succeeded");
         int? limitPerIndex = indexed && spec["backoffLimitPerIndex"] is JsonValue lpi && lpi.TryGetValue<int>(out var lpiv) ? lpiv : null;
         var completed = indexed ? CompletedIndexes(status, succeededPods, completions ?? 0) : [];
         var failedIndexes = limitPerIndex is null ? new SortedSet<int>() : ParseIndexes(Json.Str(status["failedIndexes"]), completions ?? 0);
@@ -95,13 +133,12 @@ public sealed class JobController : IController
         // spec.podFailurePolicy: a failure its rules ignore is not counted; one that matches a FailJob rule fails the
         // job, a FailIndex rule its index.
         string? policyFailure = null;
-        var countedFailures = 0;
         var counted = new List<JsonObject>();
         foreach (var pod in failedPods.OrderBy(p => PodStates.Time(p["metadata"]?["creationTimestamp"])))
         {
             var verdict = PodFailurePolicy.Judge(spec["podFailurePolicy"], pod);
             if (verdict.Action == PodFailurePolicy.Action.FailJob) policyFailure ??= verdict.Message;
-            if (verdict.Action != PodFailurePolicy.Action.Ignore) { countedFailures++; counted.Add(pod); }
+            if (verdict.Action != PodFailurePolicy.Action.Ignore) counted.Add(pod);
             if (limitPerIndex is { } limit && IndexOf(pod) is { } index)
             {
                 // The newest failed pod of an index carries the index's count so far; its own failure adds one.
@@ -114,8 +151,34 @@ public sealed class JobController : IController
             }
         }
         failedIndexes.ExceptWith(completed);
-        var failed = Math.Max(Int(status["failed"]), countedFailures);
+        var failed = Counted(status, "failed");
         if (indexed) succeeded = completed.Count;
+
+        if (ending is not null)
+        {
+            DeletePods(key, job, active, release: true);
+            if (pods.Any(IsTracked) || status["uncountedTerminatedPods"] is JsonObject { Count: > 0 })
+            {
+                WriteStatus(job, status, 0, 0, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes, release);
+                return Task.FromResult(Reconciled.Done);
+            }
+            var stamp = Stamp(now);
+            if (ending == "FailureTarget")
+            {
+                var reached = Condition(status, "FailureTarget")!;
+                var (reason, message) = (Json.Str(reached["reason"]) ?? "", Json.Str(reached["message"]) ?? "");
+                SetCondition(status, "Failed", reason, message, stamp);
+                _events.Warning(job, reason, message);
+            }
+            else
+            {
+                SetCondition(status, "Complete", "CompletionsReached", "Reached expected number of succeeded pods", stamp);
+                status["completionTime"] = stamp;
+                _events.Normal(job, "Completed", "Job completed");
+            }
+            WriteStatus(job, status, 0, 0, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes, release);
+            return Task.FromResult(Finished(status) is { } done ? AfterFinish(job, done, [], now) : Reconciled.Done);
+        }
 
         Reconciled result = Reconciled.Done;
         string? failure = null, failureMessage = null;
@@ -143,35 +206,24 @@ public sealed class JobController : IController
 
         if (failure is not null || complete)
         {
-            DeletePods(key, job, active);
+            // The target first (its pods are stopped and let go under it); Complete or Failed once none is held.
             var stamp = Stamp(now);
-            if (failure is not null)
-            {
-                SetCondition(status, "FailureTarget", failure, failureMessage!, stamp);
-                SetCondition(status, "Failed", failure, failureMessage!, stamp);
-                _events.Warning(job, failure, failureMessage!);
-            }
-            else
-            {
-                SetCondition(status, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods", stamp);
-                SetCondition(status, "Complete", "CompletionsReached", "Reached expected number of succeeded pods", stamp);
-                status["completionTime"] = stamp;
-                _events.Normal(job, "Completed", "Job completed");
-            }
-            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes);
-            return Task.FromResult(Finished(status) is { } done ? AfterFinish(job, done, [], now) : Reconciled.Done);
+            if (failure is not null) SetCondition(status, "FailureTarget", failure, failureMessage!, stamp);
+            else SetCondition(status, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods", stamp);
+            WriteStatus(job, status, 0, 0, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes, release);
+            return Task.FromResult(Reconciled.After(TimeSpan.Zero));
         }
 
         if (suspended)
         {
-            DeletePods(key, job, active);
+            DeletePods(key, job, active, release: true);
             if (Condition(status, "Suspended") is not { } sc || Json.Str(sc["status"]) != "True")
             {
                 SetCondition(status, "Suspended", "JobSuspended", "Job suspended", Stamp(now));
                 _events.Normal(job, "Suspended", "Job suspended");
             }
             status.Remove("startTime");
-            WriteStatus(job, status, 0, 0, succeeded, failed, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes);
+            WriteStatus(job, status, 0, 0, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes, release);
             return Task.FromResult(Reconciled.Done);
         }
         if (Condition(status, "Suspended") is { } resumed && Json.Str(resumed["status"]) == "True")
@@ -196,11 +248,128 @@ public sealed class JobController : IController
                 if (active.Count < wantActive && wait > TimeSpan.Zero) result = Sooner(result, wait);
                 else if (active.Count < wantActive) Create(key, job, Enumerable.Repeat<int?>(null, wantActive - active.Count).ToList());
                 else if (active.Count > wantActive)
-                    DeletePods(key, job, active.OrderBy(p => p, Comparer<JsonObject>.Create(PodStates.CompareForDeletion)).Take(active.Count - wantActive).ToList());
+                    DeletePods(key, job, active.OrderBy(p => p, Comparer<JsonObject>.Create(PodStates.CompareForDeletion)).Take(active.Count - wantActive).ToList(), release: true);
             }
+            Hold(active.Where(p => !IsTracked(p)));
         }
-        WriteStatus(job, status, active.Count, active.Count(PodStates.IsReady), succeeded, failed, indexed ? completed : null, limitPerIndex is null ? null : failedIndexes);
+        WriteStatus(job, status, active.Count, active.Count(PodStates.IsReady), indexed ? completed : null, limitPerIndex is null ? null : failedIndexes, release);
         return Task.FromResult(result);
+    }
+
+    /// <summary>
+    /// Counts finished pods through the tracking finalizer every job pod carries, so counts never depend on finished
+    /// pods staying around: a pod that succeeded or failed (or was deleted before it finished: a failure) is first
+    /// listed in status.uncountedTerminatedPods, then let go (its finalizer removed), and once let go moved into
+    /// status.succeeded or status.failed. A crash between any two steps repeats none of them twice. A failure the pod
+    /// failure policy ignores is let go uncounted; so is everything once the job has ended (its counts are final).
+    /// Updates <paramref name="status"/> and returns the pods to let go once it is written.
+    /// </summary>
+    private static List<JsonObject> Track(JsonNode spec, JsonObject status, List<JsonObject> pods, bool ended)
+    {
+        var uncounted = status["uncountedTerminatedPods"] as JsonObject;
+        var succeeded = Uids(uncounted?["succeeded"]);
+        var failed = Uids(uncounted?["failed"]);
+        var byUid = pods.ToDictionary(p => OwnerReferences.Uid(p)!);
+        bool LetGo(string uid) => !byUid.TryGetValue(uid, out var p) || !IsTracked(p);
+        void Move(HashSet<string> from, string counter)
+        {
+            var done = from.Where(LetGo).ToList();
+            if (done.Count == 0) return;
+            status[counter] = Int(status[counter]) + done.Count;
+            from.ExceptWith(done);
+        }
+        Move(succeeded, "succeeded");
+        Move(failed, "failed");
+        var release = new List<JsonObject>();
+        foreach (var pod in pods.Where(IsTracked))
+        {
+            var uid = OwnerReferences.Uid(pod)!;
+            if (ended || succeeded.Contains(uid) || failed.Contains(uid)) { release.Add(pod); continue; }
+            if (PodStates.Phase(pod) == "Succeeded") succeeded.Add(uid);
+            else if (FailedNow(spec, pod))
+            {
+                if (PodFailurePolicy.Judge(spec["podFailurePolicy"], pod).Action != PodFailurePolicy.Action.Ignore) failed.Add(uid);
+            }
+            else continue;
+            release.Add(pod);
+        }
+        status["uncountedTerminatedPods"] = new JsonObject();
+        if (succeeded.Count > 0) status["uncountedTerminatedPods"]!["succeeded"] = new JsonArray(succeeded.Order().Select(u => (JsonNode)u).ToArray());
+        if (failed.Count > 0) status["uncountedTerminatedPods"]!["failed"] = new JsonArray(failed.Order().Select(u => (JsonNode)u).ToArray());
+        return release;
+    }
+
+    private static HashSet<string> Uids(JsonNode? list) => (list as JsonArray ?? []).Select(Json.Str).OfType<string>().ToHashSet();
+
+    /// <summary>What the job's decisions count: the counter, and the pods listed as counted but not yet let go.</summary>
+    private static int Counted(JsonObject status, string outcome) =>
+        Int(status[outcome]) + ((status["uncountedTerminatedPods"]?[outcome] as JsonArray)?.Count ?? 0);
+
+    /// <summary>A pod that failed: in phase Failed, or deleted before it finished by someone other than this controller
+    /// (it still carries the finalizer). Under a pod failure policy a deleted pod its node is still stopping waits for
+    /// what it ends with, which the policy may need.</summary>
+    private static bool FailedNow(JsonNode spec, JsonObject pod)
+    {
+        var phase = PodStates.Phase(pod);
+        if (phase == "Failed") return true;
+        if (phase == "Succeeded" || !OwnerReferences.IsBeingDeleted(pod) || !IsTracked(pod)) return false;
+        var stopping = Json.Str(pod["spec"]?["nodeName"]) is { Length: > 0 } && pod["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() != 0;
+        return spec["podFailurePolicy"] is null || !stopping;
+    }
+
+    private static bool IsTracked(JsonObject pod) => pod["metadata"]?["finalizers"] is JsonArray f && f.Any(x => Json.Str(x) == TrackingFinalizer);
+
+    /// <summary>Removes the tracking finalizer from <paramref name="pods"/> (a pod being deleted then goes).</summary>
+    private void Release(IEnumerable<JsonObject> pods)
+    {
+        foreach (var pod in pods.Where(IsTracked))
+            try
+            {
+                _context.Objects.Update(ResourceKinds.Pod, Json.Str(pod["metadata"]?["namespace"]), NameOf(pod), null, fresh =>
+                {
+                    if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(pod) && fresh["metadata"]?["finalizers"] is JsonArray f)
+                    {
+                        foreach (var x in f.Where(x => Json.Str(x) == TrackingFinalizer).ToList()) f.Remove(x);
+                        if (f.Count == 0) Json.Metadata(fresh).Remove("finalizers");
+                    }
+                    return fresh;
+                }, statusOnly: false, dryRun: false);
+            }
+            catch (StatusException e) when (e.Code is 404 or 409) { }
+    }
+
+    /// <summary>Puts the tracking finalizer on running pods that lack it (made before the job tracked its pods so, or
+    /// let go by a controller that stopped before deleting them); only while the pod is still running.</summary>
+    private void Hold(IEnumerable<JsonObject> pods)
+    {
+        foreach (var pod in pods)
+            try
+            {
+                _context.Objects.Update(ResourceKinds.Pod, Json.Str(pod["metadata"]?["namespace"]), NameOf(pod), null, fresh =>
+                {
+                    if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(pod) && PodStates.IsActive(fresh) && !IsTracked(fresh))
+                        Json.ChildArray(Json.Metadata(fresh), "finalizers").Add((JsonNode)TrackingFinalizer);
+                    return fresh;
+                }, statusOnly: false, dryRun: false);
+            }
+            catch (StatusException e) when (e.Code is 404 or 409) { }
+    }
+
+    /// <summary>A tracked pod whose job is gone, made again, or no longer its owner: let go, once the store agrees.</summary>
+    private Reconciled ReleaseOrphan(string podKey)
+    {
+        if (_pods.Get(podKey) is not { } pod || !IsTracked(pod)) return Reconciled.Done;
+        if (OwnerReferences.ControllerOf(pod) is { } owner && Json.Str(owner["kind"]) == "Job")
+        {
+            try
+            {
+                var job = _context.Objects.Get(ResourceKinds.Job, Json.Str(pod["metadata"]?["namespace"]), Json.Str(owner["name"]) ?? "");
+                if (OwnerReferences.Uid(job) == Json.Str(owner["uid"])) return Reconciled.Done; // its job is there; the cache is behind
+            }
+            catch (StatusException e) when (e.Code == 404) { }
+        }
+        Release([pod]);
+        return Reconciled.Done;
     }
 
     /// <summary>How long to wait yet before replacing failed pods: the delay doubled per failure after the last success,
@@ -307,6 +476,7 @@ public sealed class JobController : IController
             foreach (var field in new[] { "labels", "annotations", "finalizers" })
                 if (template["metadata"]?[field] is { } value) meta[field] = value.DeepClone();
             meta["ownerReferences"] = new JsonArray(OwnerReferences.ControllerRefTo(job));
+            Json.ChildArray(meta, "finalizers").Add((JsonNode)TrackingFinalizer);
             var spec = (JsonObject?)template["spec"]?.DeepClone() ?? [];
             if (index is { } n)
             {
@@ -344,9 +514,12 @@ public sealed class JobController : IController
         for (var i = created; i < indexes.Count; i++) _expectations.CreationObserved(key);
     }
 
-    private void DeletePods(string key, JsonObject job, List<JsonObject> pods)
+    /// <param name="release">Pods the controller stops on its own account (suspended, fewer wanted, the job over):
+    /// let go first, so their end is no failure.</param>
+    private void DeletePods(string key, JsonObject job, List<JsonObject> pods, bool release = false)
     {
         if (pods.Count == 0) return;
+        if (release) Release(pods);
         _expectations.ExpectDeletions(key, pods.Select(Informer.KeyOf));
         foreach (var pod in pods)
         {
@@ -368,8 +541,8 @@ public sealed class JobController : IController
     /// <summary>A finished job: its active pods stopped; removed (with its pods) after ttlSecondsAfterFinished.</summary>
     private Reconciled AfterFinish(JsonObject job, DateTimeOffset finishedAt, List<JsonObject> pods, DateTimeOffset now)
     {
-        var active = pods.Where(PodStates.IsActive).ToList();
-        if (active.Count > 0) DeletePods(Informer.KeyOf(job), job, active);
+        DeletePods(Informer.KeyOf(job), job, pods.Where(PodStates.IsActive).ToList(), release: true);
+        Release(pods);
         if (job["spec"]?["ttlSecondsAfterFinished"] is not JsonValue ttlNode || !ttlNode.TryGetValue<long>(out var ttl) || OwnerReferences.IsBeingDeleted(job))
             return Reconciled.Done;
         var due = finishedAt.AddSeconds(ttl);
@@ -379,30 +552,34 @@ public sealed class JobController : IController
         return Reconciled.Done;
     }
 
-    private void WriteStatus(JsonObject job, JsonObject status, int active, int ready, int succeeded, int failed, SortedSet<int>? completed,
-        SortedSet<int>? failedIndexes)
+    /// <summary>Writes the job's status (the counters as <see cref="Track"/> left them; an Indexed job's succeeded is
+    /// its completed indexes), then lets <paramref name="release"/> go: never before the status that counts them is
+    /// stored.</summary>
+    private void WriteStatus(JsonObject job, JsonObject status, int active, int ready, SortedSet<int>? completed,
+        SortedSet<int>? failedIndexes, List<JsonObject> release)
     {
         void Count(string field, int value) { if (value > 0) status[field] = value; else status.Remove(field); }
         Count("active", active);
         status["ready"] = ready;
-        Count("succeeded", succeeded);
-        Count("failed", failed);
+        Count("succeeded", completed?.Count ?? Int(status["succeeded"]));
+        Count("failed", Int(status["failed"]));
         if (completed is not null)
         {
             if (completed.Count > 0) status["completedIndexes"] = IndexesText(completed);
             else status.Remove("completedIndexes");
         }
         if (failedIndexes is not null) status["failedIndexes"] = IndexesText(failedIndexes);
-        if (JsonNode.DeepEquals(status, job["status"])) return;
-        try
-        {
-            _context.Objects.Update(ResourceKinds.Job, Json.Str(job["metadata"]?["namespace"]), NameOf(job), null, fresh =>
+        if (!JsonNode.DeepEquals(status, job["status"]))
+            try
             {
-                if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(job)) fresh["status"] = status.DeepClone();
-                return fresh;
-            }, statusOnly: true, dryRun: false);
-        }
-        catch (StatusException e) when (e.Code == 404) { }
+                _context.Objects.Update(ResourceKinds.Job, Json.Str(job["metadata"]?["namespace"]), NameOf(job), null, fresh =>
+                {
+                    if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(job)) fresh["status"] = status.DeepClone();
+                    return fresh;
+                }, statusOnly: true, dryRun: false);
+            }
+            catch (StatusException e) when (e.Code == 404) { return; }
+        Release(release);
     }
 
     private static JsonObject? Condition(JsonObject status, string type) =>
