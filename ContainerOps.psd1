@@ -113,6 +113,10 @@
         'Restart-StatefulSet'
         'Wait-DaemonSet'
         'Restart-DaemonSet'
+        'Get-StatefulSetHistory'
+        'Undo-StatefulSet'
+        'Get-DaemonSetHistory'
+        'Undo-DaemonSet'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -32,6 +32,36 @@ public static class WorkloadRequests
         annotations["kubectl.kubernetes.io/restartedAt"] = at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
     }
 
+    /// <summary>A StatefulSet or DaemonSet and the ControllerRevisions it owns, lowest revision number first (`kubectl
+    /// rollout history`): each holds one pod template the set has had.</summary>
+    public static async Task<(JsonObject Set, List<JsonObject> Revisions)> GetWorkloadSetHistoryAsync(this IContainerOpsClient client, string resource, string ns, string name,
+        CancellationToken ct = default)
+    {
+        var set = await client.GetWorkloadSetAsync(resource, ns, name, ct);
+        var uid = set["metadata"]?["uid"]?.GetValue<string>();
+        var revisions = await ResourceRequests.ListAtAsync(client, DeploymentRequests.Collection(ns, "controllerrevisions"), null, ct);
+        return (set, revisions
+            .Where(r => (r["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
+                .Any(o => o["uid"]?.GetValue<string>() == uid && o["controller"]?.GetValue<bool>() == true) == true)
+            .OrderBy(RevisionNumber).ToList());
+    }
+
+    public static long RevisionNumber(JsonObject revision) => revision["revision"]?.GetValue<long>() ?? 0;
+
+    /// <summary>The pod template a ControllerRevision holds (its data is the patch that puts it back).</summary>
+    public static JsonObject TemplateOf(JsonObject revision)
+    {
+        var template = revision["data"]?["spec"]?["template"]?.DeepClone() as JsonObject ?? [];
+        template.Remove("$patch");
+        return template;
+    }
+
+    /// <summary>Rolls a StatefulSet or DaemonSet back to <paramref name="revision"/>'s pod template (`kubectl rollout
+    /// undo`); the controller then rolls it out, renumbering that revision as the newest. The set afterwards.</summary>
+    public static Task<JsonObject> RollBackWorkloadSetAsync(this IContainerOpsClient client, string resource, string ns, string name, JsonObject revision, CancellationToken ct = default) =>
+        ResourceRequests.ReadModifyWriteAsync(client, $"{DeploymentRequests.Collection(ns, resource)}/{Uri.EscapeDataString(name)}",
+            set => set["spec"]!["template"] = TemplateOf(revision), ct);
+
     /// <summary>Sets a StatefulSet's replica count through its scale subresource; the set as it is afterwards.</summary>
     public static async Task<JsonObject> ScaleStatefulSetAsync(this IContainerOpsClient client, string ns, string name, int replicas, CancellationToken ct = default)
     {

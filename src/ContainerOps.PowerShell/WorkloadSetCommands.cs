@@ -334,6 +334,136 @@ public sealed class RestartDaemonSetCommand : RestartWorkloadSetCommand
     private protected override object Show(JsonObject set) => DaemonSetInfo.From(set);
 }
 
+/// <summary>One revision of a StatefulSet or DaemonSet (a ControllerRevision), as `kubectl rollout history` lists it.</summary>
+public sealed class WorkloadSetRevision
+{
+    /// <summary>StatefulSet or DaemonSet.</summary>
+    public string Kind { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string Namespace { get; init; } = "";
+    public long Revision { get; init; }
+    /// <summary>The ControllerRevision's name (SET-HASH); its hash is the pods' controller-revision-hash label.</summary>
+    public string ControllerRevision { get; init; } = "";
+    /// <summary>The kubernetes.io/change-cause annotation of the template, as `kubectl rollout history` shows it.</summary>
+    public string? ChangeCause { get; init; }
+    public string[] Images { get; init; } = [];
+    /// <summary>Whether the set's pods are to be of this revision now (its updateRevision, or the newest).</summary>
+    public bool Current { get; init; }
+    public DateTime Created { get; init; }
+
+    internal static WorkloadSetRevision From(JsonObject set, JsonObject revision, long newest)
+    {
+        var template = WorkloadRequests.TemplateOf(revision);
+        return new WorkloadSetRevision
+        {
+            Kind = DeploymentInfo.S(set["kind"]) ?? "", Name = DeploymentInfo.S(set["metadata"]?["name"]) ?? "",
+            Namespace = DeploymentInfo.S(set["metadata"]?["namespace"]) ?? "", Revision = WorkloadRequests.RevisionNumber(revision),
+            ControllerRevision = DeploymentInfo.S(revision["metadata"]?["name"]) ?? "",
+            ChangeCause = DeploymentInfo.S(template["metadata"]?["annotations"]?["kubernetes.io/change-cause"]),
+            Images = (template["spec"]?["containers"] as JsonArray)?.OfType<JsonObject>().Select(c => DeploymentInfo.S(c["image"]) ?? "").ToArray() ?? [],
+            Current = WorkloadRequests.RevisionNumber(revision) == newest, Created = StatefulSetInfo.CreatedOf(revision),
+        };
+    }
+}
+
+/// <summary>Lists the revisions of StatefulSets or DaemonSets (`kubectl rollout history`), lowest first.</summary>
+public abstract class GetWorkloadSetHistoryCommand : WorkloadSetTargetCmdlet
+{
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+            try
+            {
+                var (set, revisions) = Run(ct => Client.GetWorkloadSetHistoryAsync(Resource, Namespace, name, ct));
+                var newest = revisions.Count == 0 ? 0 : revisions.Max(WorkloadRequests.RevisionNumber);
+                foreach (var revision in revisions) WriteObject(WorkloadSetRevision.From(set, revision, newest));
+            }
+            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+    }
+}
+
+/// <summary>Lists a StatefulSet's revisions (`kubectl rollout history statefulset`).</summary>
+/// <example><code>Get-StatefulSetHistory db</code>db's revisions, with their images; the last is the current one.</example>
+[Cmdlet(VerbsCommon.Get, "StatefulSetHistory")]
+[OutputType(typeof(WorkloadSetRevision))]
+public sealed class GetStatefulSetHistoryCommand : GetWorkloadSetHistoryCommand
+{
+    private protected override string Resource => "statefulsets";
+    private protected override object Show(JsonObject set) => StatefulSetInfo.From(set);
+}
+
+/// <summary>Lists a DaemonSet's revisions (`kubectl rollout history daemonset`).</summary>
+/// <example><code>Get-DaemonSet agent | Get-DaemonSetHistory</code>agent's revisions.</example>
+[Cmdlet(VerbsCommon.Get, "DaemonSetHistory")]
+[OutputType(typeof(WorkloadSetRevision))]
+public sealed class GetDaemonSetHistoryCommand : GetWorkloadSetHistoryCommand
+{
+    private protected override string Resource => "daemonsets";
+    private protected override object Show(JsonObject set) => DaemonSetInfo.From(set);
+}
+
+/// <summary>Rolls StatefulSets or DaemonSets back (`kubectl rollout undo`): the pod template becomes that of the
+/// revision before the newest, or of -ToRevision; the controller then replaces the pods through the update strategy.</summary>
+public abstract class UndoWorkloadSetCommand : WorkloadSetTargetCmdlet
+{
+    /// <summary>The revision to go back to; 0 (the default): the one before the newest.</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long ToRevision { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+            try
+            {
+                var (_, revisions) = Run(ct => Client.GetWorkloadSetHistoryAsync(Resource, Namespace, name, ct));
+                var newest = revisions.Count == 0 ? 0 : revisions.Max(WorkloadRequests.RevisionNumber);
+                var target = ToRevision == 0
+                    ? revisions.Where(r => WorkloadRequests.RevisionNumber(r) < newest).MaxBy(WorkloadRequests.RevisionNumber)
+                    : revisions.FirstOrDefault(r => WorkloadRequests.RevisionNumber(r) == ToRevision);
+                if (target is null)
+                {
+                    var what = ToRevision == 0 ? "no revision before the newest" : $"no revision {ToRevision}";
+                    WriteError(new ErrorRecord(new ItemNotFoundException($"{Singular} {Namespace}/{name} has {what}"), "WorkloadSetRevisionNotFound", ErrorCategory.ObjectNotFound, name));
+                    continue;
+                }
+                var number = WorkloadRequests.RevisionNumber(target);
+                if (number == newest)
+                {
+                    WriteWarning($"{Singular} {Namespace}/{name} is already at revision {number}: nothing to undo");
+                    continue;
+                }
+                if (!ShouldProcess($"{Namespace}/{name}", $"Roll back to revision {number}")) continue;
+                WriteObject(Show(Run(ct => Client.RollBackWorkloadSetAsync(Resource, Namespace, name, target, ct))));
+            }
+            catch (ContainerOpsException ex) { WriteError(ErrorRecords.From(ex)); }
+    }
+
+    private string Singular => Resource.TrimEnd('s');
+}
+
+/// <summary>Rolls a StatefulSet back (`kubectl rollout undo statefulset`); its pods are replaced from the highest
+/// ordinal down.</summary>
+/// <example><code>Undo-StatefulSet db; Wait-StatefulSet db</code>Back to the revision before, and waits for the pods.</example>
+/// <example><code>Undo-StatefulSet db -ToRevision 1</code>Back to revision 1 (see Get-StatefulSetHistory).</example>
+[Cmdlet(VerbsCommon.Undo, "StatefulSet", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(StatefulSetInfo))]
+public sealed class UndoStatefulSetCommand : UndoWorkloadSetCommand
+{
+    private protected override string Resource => "statefulsets";
+    private protected override object Show(JsonObject set) => StatefulSetInfo.From(set);
+}
+
+/// <summary>Rolls a DaemonSet back (`kubectl rollout undo daemonset`); its pods are replaced node by node.</summary>
+/// <example><code>Undo-DaemonSet agent | Wait-DaemonSet</code>Back to the revision before, and waits.</example>
+[Cmdlet(VerbsCommon.Undo, "DaemonSet", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(DaemonSetInfo))]
+public sealed class UndoDaemonSetCommand : UndoWorkloadSetCommand
+{
+    private protected override string Resource => "daemonsets";
+    private protected override object Show(JsonObject set) => DaemonSetInfo.From(set);
+}
+
 /// <summary>Completes StatefulSet or DaemonSet names, as the command's noun says.</summary>
 public sealed class WorkloadSetNameCompleter : IArgumentCompleter
 {

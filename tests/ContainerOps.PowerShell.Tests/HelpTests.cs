@@ -52,7 +52,7 @@ public class HelpTests
         var commands = sh.Run("Get-Command -CommandType Cmdlet")
             .Select(o => (CmdletInfo)o.BaseObject).Where(c => c.ImplementingType.Assembly == typeof(ContainerOpsCmdlet).Assembly)
             .OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
-        Assert.Equal(100, commands.Count);
+        Assert.Equal(104, commands.Count);
         var root = new XElement(Msh + "helpItems", new XAttribute("schema", "maml"),
             new XAttribute(XNamespace.Xmlns + "maml", Maml), new XAttribute(XNamespace.Xmlns + "command", Command), new XAttribute(XNamespace.Xmlns + "dev", Dev));
         foreach (var c in commands) root.Add(CommandHelp(c, members));

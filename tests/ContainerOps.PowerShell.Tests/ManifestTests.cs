@@ -63,7 +63,7 @@ public sealed class ManifestTests : IDisposable
         Assert.Contains("Get-Container", names);
         Assert.Contains("Add-ContainerImageTag", names);
         Assert.Equal("ContainerOps", names[^1]);
-        Assert.Equal(101, names.Count); // 100 cmdlets and the module name
+        Assert.Equal(105, names.Count); // 104 cmdlets and the module name
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class ManifestTests : IDisposable
         Assert.Contains("256MB", lines[2]);
         var (names, more) = Run($"Import-Module '{_dir}/ContainerOps.psd1'; (Get-Command New-Container).ModuleName; @(Get-Command -Module ContainerOps).Count");
         Assert.Empty(more);
-        Assert.Equal(["ContainerOps", "100"], names.Select(o => o.ToString()));
+        Assert.Equal(["ContainerOps", "104"], names.Select(o => o.ToString()));
     }
 
     [Fact]
