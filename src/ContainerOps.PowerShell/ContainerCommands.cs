@@ -120,13 +120,19 @@ public sealed class GetContainerCommand : ContainerOpsCmdlet
 /// <example><code>New-Container busybox env -Environment @{ MODE = 'test' } -RestartPolicy on-failure -MaximumRetryCount 3</code>Creates (not starts) a container with an environment variable and a restart policy: `docker create -e MODE=test --restart on-failure:3 busybox env`.</example>
 [Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerSummary), typeof(string))]
-public sealed class NewContainerCommand : ContainerOpsCmdlet
+public sealed class NewContainerCommand : ImageTransferCmdlet
 {
     /// <summary>Image reference or id.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ImageReferenceCompleter))]
     public string Image { get; set; } = "";
+
+    /// <summary>When to pull the image from its registry (`docker run --pull`): Missing (the default) when it is not
+    /// here, Always before the container is made, Never (a missing image is an error).</summary>
+    [Parameter]
+    [ValidateSet("Missing", "Always", "Never")]
+    public string Pull { get; set; } = "Missing";
 
     /// <summary>The command and its arguments (overrides the image's CMD); everything after the image.</summary>
     [Parameter(Position = 1, ValueFromRemainingArguments = true)]
@@ -533,6 +539,19 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         };
     }
 
+    /// <summary>Pulls <see cref="Image"/> with Write-Progress per layer, as Receive-ContainerImage does.</summary>
+    private void PullImage()
+    {
+        var queue = new Queue();
+        var progress = new LayerProgress(this, "Pulling " + Image, "Resolving");
+        try
+        {
+            RunWithTicks(ct => Client.PullImageAsync(Image, false, queue, ct), Tick, () => progress.Drain(queue));
+            progress.Drain(queue);
+        }
+        finally { progress.Complete(); }
+    }
+
     protected override void ProcessRecord()
     {
         ContainerCreateRequest request;
@@ -557,7 +576,15 @@ public sealed class NewContainerCommand : ContainerOpsCmdlet
         ContainerCreateResponse created;
         try
         {
-            created = Run(ct => Client.CreateContainerAsync(request, ct));
+            if (Pull.Equals("Always", StringComparison.OrdinalIgnoreCase)) PullImage();
+            try { created = Run(ct => Client.CreateContainerAsync(request, ct)); }
+            catch (ContainerOpsException ex) when (Pull.Equals("Missing", StringComparison.OrdinalIgnoreCase) && ex.Error.Kind == ErrorKind.NotFound && ex.Error.Id == "ImageNotFound")
+            {
+                // Asking first would cost every create a request; a missing image costs the failed create only.
+                WriteVerbose($"Unable to find image '{Image}' locally; pulling it");
+                PullImage();
+                created = Run(ct => Client.CreateContainerAsync(request, ct));
+            }
         }
         catch (ContainerOpsException ex)
         {

@@ -92,9 +92,12 @@ public class CliImageTests
             var push = Run(a, $"push {image}");
             Assert.Contains("digest: sha256:", push);
 
+            // Not here: --pull never refuses; the default (missing, as docker's) pulls it and runs.
+            Assert.Contains("No such image", Assert.Throws<InvalidOperationException>(() => Run(b, $"run --rm --pull never {image}")).Message);
+            Assert.Equal("hello registry\n", Run(b, $"run --rm {image}"));
+            Assert.Single(await b.Client.ListImagesAsync());
             var pull = Run(b, $"pull {image}");
             Assert.Contains("Status: Downloaded image for " + image, pull);
-            Assert.Equal("hello registry\n", Run(b, $"run --rm {image}"));
 
             var history = Run(b, $"history {image}");
             Assert.Contains("RUN", history);

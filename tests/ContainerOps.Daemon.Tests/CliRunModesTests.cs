@@ -27,10 +27,13 @@ public class CliRunModesTests
         finally { d.Cli("rm -f cid-web"); }
         Assert.DoesNotContain(await d.Client.ListContainersAsync(all: true), c => c.Name.TrimStart('/') == "cid-again");
 
-        // A create that fails leaves no id file behind.
+        // A create that fails leaves no id file behind: here an image that is neither here nor to be pulled (the
+        // default --pull missing tries its registry, which this machine cannot reach).
         var failed = Path.Combine(dir.Path, "failed.cid");
-        Refused(d, $"create --cidfile {failed} modes/no-such-image:1 true");
+        var missing = Refused(d, $"create --cidfile {failed} modes/no-such-image:1 true");
+        Assert.Contains("Unable to find image 'modes/no-such-image:1' locally", missing.Message);
         Assert.False(File.Exists(failed));
+        Assert.DoesNotContain("Unable to find", Refused(d, "create --pull never modes/no-such-image:1 true").Message);
 
         Assert.Equal("local\n", d.Cli("run --rm --pull never --network none modes/busybox:1 echo local"));
         Assert.Equal("local\n", d.Cli("run --rm --pull missing --platform linux/amd64 --network none modes/busybox:1 echo local"));

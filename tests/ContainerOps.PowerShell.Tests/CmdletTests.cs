@@ -184,6 +184,34 @@ public class ContainerCmdletTests : IDisposable
     }
 
     [Fact]
+    public void NewContainerPullsAMissingImageAsDockerRunDoesUnlessToldNotTo()
+    {
+        _sh.Client.MissingImages.Add("app:2");
+        _sh.Run("New-Container app:2 -Name never -Pull Never");
+        Assert.StartsWith("ImageNotFound", Assert.Single(_sh.Errors).FullyQualifiedErrorId);
+        Assert.DoesNotContain(_sh.Client.Calls, c => c.StartsWith("pull", StringComparison.Ordinal));
+        _sh.Errors.Clear();
+
+        var made = Assert.Single(_sh.Run("New-Container app:2 -Name fresh"));
+        Assert.Empty(_sh.Errors);
+        Assert.Equal("fresh", Assert.IsType<ContainerSummary>(made.BaseObject).Name.TrimStart('/'));
+        Assert.Equal(["pull app:2", "create fresh"], _sh.Client.Calls.Where(c => c.StartsWith("pull", StringComparison.Ordinal) || c.StartsWith("create", StringComparison.Ordinal)));
+
+        // Present: no pull (and no question asked first); Always: a pull before every create.
+        _sh.Client.Calls.Clear();
+        _sh.Run("New-Container busybox -Name here");
+        Assert.DoesNotContain(_sh.Client.Calls, c => c.StartsWith("pull", StringComparison.Ordinal));
+        _sh.Run("New-Container busybox -Name again -Pull Always");
+        Assert.Contains("pull busybox", _sh.Client.Calls);
+
+        // A pull that fails is the error, and nothing is made.
+        _sh.Client.MissingImages.Add("gone:1");
+        _sh.Run("New-Container gone:1 -Name nothing");
+        Assert.Contains("gone:1", Assert.Single(_sh.Errors).Exception.Message);
+        Assert.DoesNotContain(_sh.Client.Containers, c => c.Name.TrimStart('/') == "nothing");
+    }
+
+    [Fact]
     public void NewContainerBuildsTheCreateRequest()
     {
         var output = _sh.Run("New-Container busybox echo hello world -Name web -Memory 256MB -Cpus 1.5 -Environment @{ A = 1 }, 'B=2' " +

@@ -47,6 +47,8 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task<ContainerCreateResponse> CreateContainerAsync(ContainerCreateRequest request, CancellationToken ct = default)
     {
         LastCreate = request;
+        if (MissingImages.Contains(request.Image))
+            throw new ContainerOpsException(ErrorKind.NotFound, "ImageNotFound", $"No such image: {request.Image}", request.Image);
         if (request.Name is not null && Containers.Any(c => c.Name == request.Name))
             throw new ContainerOpsException(ErrorKind.Conflict, "NameInUse", $"The name {request.Name} is in use.", request.Name, "Name");
         var c = Add(request.Name ?? $"auto{_next}", "created", request.Image);
@@ -232,7 +234,18 @@ internal sealed class FakeClient : IContainerOpsClient
         Images.Add(image);
         return Task.FromResult(new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags });
     }
-    public Task<ProgressFrame> PullImageAsync(string reference, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
+    /// <summary>Images a create does not find until they are pulled; one named gone… cannot be pulled either.</summary>
+    public HashSet<string> MissingImages { get; } = new(StringComparer.Ordinal);
+
+    public Task<ProgressFrame> PullImageAsync(string reference, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default)
+    {
+        Calls.Add($"pull {reference}");
+        if (reference.StartsWith("gone", StringComparison.Ordinal))
+            return Task.FromException<ProgressFrame>(new ContainerOpsException(ErrorKind.NotFound, "ImageNotFound", $"manifest not found: {reference}", reference));
+        MissingImages.Remove(reference);
+        progress?.Report(new ProgressFrame { Id = "layer1", Status = "Downloading", Current = 50, Total = 100 });
+        return Task.FromResult(new ProgressFrame { Status = "Downloaded", ImageId = "sha256:" + new string('a', 64) });
+    }
     public Task<ProgressFrame> PushImageAsync(string reference, string? target = null, bool insecure = false, IProgress<ProgressFrame>? progress = null, CancellationToken ct = default) => NotHere<ProgressFrame>();
     public Task<RegistryLoginResponse> LoginAsync(RegistryLoginRequest request, CancellationToken ct = default) => NotHere<RegistryLoginResponse>();
     public Task<RegistryLoginResponse> LogoutAsync(string server, CancellationToken ct = default) => NotHere<RegistryLoginResponse>();

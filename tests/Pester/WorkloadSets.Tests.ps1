@@ -129,6 +129,28 @@ spec:
         $missing | Should -Not -BeNullOrEmpty
     }
 
+    It 'lists the sets'' revisions and rolls them back' {
+        Wait-Until { (Get-StatefulSet db).Ready -eq '3/3' -and (Get-StatefulSet db).UpdateRevision -eq (Get-StatefulSet db).CurrentRevision } 'db rolled out'
+        $history = @(Get-StatefulSetHistory db)
+        $history.Count | Should -BeGreaterThan 1 -Because 'the restart made a second revision'
+        $history[-1].Current | Should -BeTrue
+        $newest = $history[-1].Revision
+        $restarted = (Get-StatefulSet db).Json | ConvertFrom-Json
+        $restarted.spec.template.metadata.annotations.'kubectl.kubernetes.io/restartedAt' | Should -Not -BeNullOrEmpty
+
+        $back = Undo-StatefulSet db | Wait-StatefulSet -TimeoutSec 120
+        $back.Ready | Should -Be '3/3'
+        ($back.Json | ConvertFrom-Json).spec.template.metadata.annotations.'kubectl.kubernetes.io/restartedAt' | Should -BeNullOrEmpty
+        # Going back renumbers the old revision as the newest, as the controller history does.
+        (Get-StatefulSetHistory db)[-1].Revision | Should -BeGreaterThan $newest
+        kubectl --kubeconfig $kubeconfig rollout history statefulset/db | Out-String | Should -Match "(?m)^$($newest + 1)\s"
+
+        (Get-DaemonSet agent | Get-DaemonSetHistory).Count | Should -BeGreaterThan 1
+        (Get-DaemonSet agent | Undo-DaemonSet | Wait-DaemonSet -TimeoutSec 120).UpToDate | Should -Be 1
+        Undo-DaemonSet agent -ToRevision 99 -ErrorAction SilentlyContinue -ErrorVariable nothing | Should -BeNullOrEmpty
+        $nothing[0].FullyQualifiedErrorId | Should -BeLike 'WorkloadSetRevisionNotFound*'
+    }
+
     It 'cordons, drains within the disruption budget and uncordons the node' {
         Wait-Until { (Get-StatefulSet db).Ready -eq '3/3' } 'db ready at 3'
         @'

@@ -26,7 +26,7 @@ internal static class Containers
     /// run with the same file fails at once, as docker's) and removed again when the create fails.</summary>
     private static async Task<ContainerCreateResponse> CreateAsync(CliContext c, ContainerCreateRequest request, RunModes modes)
     {
-        await PullAsync(c, request.Image, modes.Pull);
+        if (modes.Pull == "always") await PullAsync(c, request.Image);
         FileStream? cidFile = null;
         if (modes.CidFile is { } path)
         {
@@ -34,7 +34,7 @@ internal static class Containers
             catch (IOException e) { throw new UsageException($"failed to create the container ID file {path}: {e.Message}"); }
         }
         ContainerCreateResponse created;
-        try { created = await c.Client.CreateContainerAsync(request, c.Cancel); }
+        try { created = await CreateOrPullAsync(c, request, modes.Pull ?? "missing"); }
         catch
         {
             cidFile?.Dispose();
@@ -47,16 +47,22 @@ internal static class Containers
         return created;
     }
 
-    /// <summary>--pull always|missing|never; without it the image must be there already.</summary>
-    private static async Task PullAsync(CliContext c, string image, string? pull)
+    /// <summary>Creates the container; under --pull missing (docker's default) an image that is not there is pulled
+    /// and the create tried once more. Asking the daemon first would cost every run a request; a create that finds no
+    /// image costs one only when the image is missing.</summary>
+    private static async Task<ContainerCreateResponse> CreateOrPullAsync(CliContext c, ContainerCreateRequest request, string pull)
     {
-        if (pull is null or "never") return;
-        if (pull == "missing")
+        try { return await c.Client.CreateContainerAsync(request, c.Cancel); }
+        catch (ContainerOpsException e) when (pull == "missing" && e.Error.Kind == ErrorKind.NotFound && e.Error.Id == "ImageNotFound")
         {
-            try { await c.Client.InspectImageAsync(image, c.Cancel); return; }
-            catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { }
-            c.Err.WriteLine($"Unable to find image '{image}' locally");
+            c.Err.WriteLine($"Unable to find image '{request.Image}' locally");
         }
+        await PullAsync(c, request.Image);
+        return await c.Client.CreateContainerAsync(request, c.Cancel);
+    }
+
+    private static async Task PullAsync(CliContext c, string image)
+    {
         await c.Client.PullImageAsync(image, ct: c.Cancel);
         c.Err.WriteLine($"Status: Downloaded {image}");
     }

@@ -10,7 +10,7 @@ public sealed class RunModes
 {
     /// <summary>Where to write the new container's id (docker's --cidfile); null: nowhere.</summary>
     public string? CidFile { get; init; }
-    /// <summary>always, missing or never; null when not given (the image must be there, as before --pull existed).</summary>
+    /// <summary>always, missing or never; null when not given, which is missing (docker's default).</summary>
     public string? Pull { get; init; }
     /// <summary>Streams an attached run shows: null when -a was not given (all of them).</summary>
     public IReadOnlySet<string>? Attach { get; init; }

@@ -75,7 +75,7 @@ public static class RunOptions
         new("domainname", null, OptionKind.Value, "Container NIS domain name"),
         new("init", null, OptionKind.Flag, "Run an init inside the container that forwards signals and reaps processes (not supported)"),
         new("cidfile", null, OptionKind.Value, "Write the container ID to the file (refused if it exists)"),
-        new("pull", null, OptionKind.Value, "Pull image before running (\"always\", \"missing\", \"never\")"),
+        new("pull", null, OptionKind.Value, "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")"),
         new("platform", null, OptionKind.Value, "Set platform if server is multi-platform capable (this host's only)"),
         new("attach", 'a', OptionKind.List, "Attach to STDIN, STDOUT or STDERR"),
     };
