@@ -255,6 +255,11 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
     [Parameter]
     public SwitchParameter ReadOnly { get; set; }
 
+    /// <summary>Runs an init as the container's pid 1 (`docker run --init`): it starts the command, passes signals on to
+    /// it (so Stop-Container ends a program that never set up a SIGTERM handler at once) and reaps orphaned processes.</summary>
+    [Parameter]
+    public SwitchParameter Init { get; set; }
+
     /// <summary>All capabilities, all devices, no masked paths (`--privileged`).</summary>
     [Parameter]
     public SwitchParameter Privileged { get; set; }
@@ -476,6 +481,7 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         if (DnsOption is not null) h.DnsOptions = DnsOption.ToList();
         h.AutoRemove = Rm && !Wait;
         h.Privileged = Privileged;
+        if (Init) h.Init = true;
         h.ReadonlyRootfs = ReadOnly;
         if (CapabilityAdd is not null) h.CapAdd = CapabilityAdd.ToList();
         if (CapabilityDrop is not null) h.CapDrop = CapabilityDrop.ToList();

@@ -14,6 +14,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: containerops-shim run|create <plan-file> [<report-fd>]\n"
                     "       containerops-shim exec <plan-file>\n       containerops-shim pause\n"
+                    "       containerops-shim init -- <command> [<arg>...]\n"
                     "       containerops-shim --version\n");
 }
 
@@ -75,6 +76,12 @@ int main(int argc, char **argv)
     if (argc == 2 && !strcmp(argv[1], "--version")) {
         printf("%s\n", SHIM_VERSION);
         return 0;
+    }
+    /* As a container's init: /sbin/docker-init -- CMD…, or containerops-shim init -- CMD…. */
+    {
+        const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+        if (!strcmp(name, "docker-init") && argc >= 3 && !strcmp(argv[1], "--")) return init_main(argv + 2);
+        if (argc >= 4 && !strcmp(argv[1], "init") && !strcmp(argv[2], "--")) return init_main(argv + 3);
     }
     if (argc == 2 && !strcmp(argv[1], "pause")) {
         reset_signals();

@@ -115,5 +115,7 @@ int exec_main(struct plan *p);
 
 /* pause.c: a new pid namespace's reaping init, for pods that share one. */
 int pause_main(void);
+/* init.c: the container init of `--init` (argv after "--"); returns its exit status. */
+int init_main(char **cmd);
 
 #endif

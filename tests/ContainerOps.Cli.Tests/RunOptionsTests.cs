@@ -155,7 +155,7 @@ public class HealthOptionsTests
             "--cgroup-parent", "batch", "--cpu-quota", "50000", "--cpu-period", "100000", "--memory-reservation", "32m",
             "--oom-score-adj", "-500", "--oom-kill-disable", "--device", "/dev/fuse", "--device", "/dev/null:/dev/n2:r",
             "--device", "/dev/zero:rw", "--device-cgroup-rule", "c 1:3 rwm", "--log-driver", "json-file", "--log-opt", "max-size=1m",
-            "--domainname", "example.org", "img");
+            "--domainname", "example.org", "--init", "img");
         var h = r.HostConfig;
         Assert.Equal(new[] { ("nofile", 512L, 1024L), ("nproc", 64L, 64L) }, h.Ulimits.Select(u => (u.Name, u.Soft, u.Hard)));
         Assert.Equal(new[] { "audio", "55" }, h.GroupAdd);
@@ -170,10 +170,11 @@ public class HealthOptionsTests
         Assert.Equal("json-file", h.LogConfig!.Type);
         Assert.Equal("1m", h.LogConfig.Config["max-size"]);
         Assert.Equal("example.org", r.Domainname);
+        Assert.True(h.Init);
+        Assert.Null(Request("img").HostConfig.Init);
     }
 
     [Theory]
-    [InlineData("--init", "--init is not supported")]
     [InlineData("--ulimit=nofile", "--ulimit")]
     [InlineData("--ulimit=nofile=a:b", "--ulimit")]
     [InlineData("--device=/a:/b:rw:x", "--device")]

@@ -129,4 +129,16 @@ public class PlannerTests
         Assert.Equal(["nofile 1024:2048", "nproc 64:64"], request.HostConfig.Ulimits.Select(u => $"{u.Name} {u.Soft}:{u.Hard}"));
         Assert.DoesNotContain(warnings, w => w.Contains("ulimits", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Init_goes_to_the_daemon_as_dockers_HostConfig_Init()
+    {
+        var p = Corpus.Load("webapp");
+        var web = p.Services["web"];
+        var warnings = new List<string>();
+        Assert.Null(ContainerRequestBuilder.Build(p, web, 1, "webapp-web-1", false, warnings).HostConfig.Init);
+        web.Init = true;
+        Assert.True(ContainerRequestBuilder.Build(p, web, 1, "webapp-web-1", false, warnings).HostConfig.Init);
+        Assert.DoesNotContain(warnings, w => w.Contains("init", StringComparison.Ordinal));
+    }
 }

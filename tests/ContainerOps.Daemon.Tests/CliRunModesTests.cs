@@ -46,4 +46,27 @@ public class CliRunModesTests
         Assert.Equal("", d.Cli("run --rm -a stderr --network none modes/busybox:1 sh -c \"echo out; echo err >&2\""));
         Assert.Contains("--attach and --detach", Refused(d, "run -d -a stdout modes/busybox:1 true").Message);
     }
+
+    /// <summary>--init: the init is pid 1 and the command its child; a signal reaches a command that, as pid 1, would
+    /// ignore it; orphans are reaped.</summary>
+    [Fact]
+    public async Task InitRunsTheCommandAsItsChildPassesSignalsOnAndReapsOrphans()
+    {
+        using var d = new PrivateDaemon();
+        await d.ImportBusyboxAsync("init/busybox:1");
+        Assert.Matches(@"(?m)^\s*1\s+docker-init\s*$", d.Cli("run --rm --init --network none init/busybox:1 ps -o pid,comm"));
+        Assert.Equal("0\n", d.Cli("run --rm --init --network none init/busybox:1 sh -c \"(sleep 0.2 &); sleep 1; ps -o stat | grep -c ^Z\"", check: false));
+
+        var id = d.Cli("run -d --init --network none init/busybox:1 sleep 300").Trim();
+        try
+        {
+            var stopping = System.Diagnostics.Stopwatch.StartNew();
+            d.Cli($"stop -t 30 {id}");
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), $"stop took {stopping.Elapsed}: SIGTERM did not reach sleep");
+            var stopped = await d.Client.InspectContainerAsync(id);
+            Assert.Equal(143, stopped.State.ExitCode);
+            Assert.True(stopped.HostConfig.Init);
+        }
+        finally { d.Cli($"rm -f {id}"); }
+    }
 }

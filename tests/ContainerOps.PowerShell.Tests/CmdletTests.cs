@@ -215,7 +215,7 @@ public class ContainerCmdletTests : IDisposable
     public void NewContainerBuildsTheCreateRequest()
     {
         var output = _sh.Run("New-Container busybox echo hello world -Name web -Memory 256MB -Cpus 1.5 -Environment @{ A = 1 }, 'B=2' " +
-                             "-Label app=web -RestartPolicy on-failure -MaximumRetryCount 3 -Network host -Volume /tmp:/data:ro -ReadOnly -CapabilityDrop ALL");
+                             "-Label app=web -RestartPolicy on-failure -MaximumRetryCount 3 -Network host -Volume /tmp:/data:ro -ReadOnly -CapabilityDrop ALL -Init");
         Assert.Empty(_sh.Errors);
         var r = _sh.Client.LastCreate!;
         Assert.Equal("busybox", r.Image);
@@ -225,6 +225,7 @@ public class ContainerCmdletTests : IDisposable
         Assert.Equal(1_500_000_000L, r.HostConfig.NanoCpus);
         Assert.Equal(["A=1", "B=2"], r.Env);
         Assert.Equal("web", r.Labels["app"]);
+        Assert.True(r.HostConfig.Init);
         Assert.Equal("on-failure", r.HostConfig.RestartPolicy.Name);
         Assert.Equal(3, r.HostConfig.RestartPolicy.MaximumRetryCount);
         Assert.Equal("host", r.HostConfig.NetworkMode);

@@ -17,9 +17,9 @@ public sealed class SpecBuilderTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    private ContainerSpecInput Input(HostConfig? hc = null, string? user = null, IReadOnlyList<string>? args = null) => new()
+    private ContainerSpecInput Input(HostConfig? hc = null, string? user = null, IReadOnlyList<string>? args = null, string? initBinary = null) => new()
     {
-        Id = "abc123", RootfsPath = _root.Path, Args = args ?? new[] { "/bin/true" }, HostConfig = hc ?? new HostConfig(), User = user,
+        Id = "abc123", RootfsPath = _root.Path, Args = args ?? new[] { "/bin/true" }, HostConfig = hc ?? new HostConfig(), User = user, InitBinary = initBinary,
     };
 
     private static ContainerOpsException Refused(Action a) => Assert.Throws<ContainerOpsException>(a);
@@ -145,6 +145,22 @@ public sealed class SpecBuilderTests : IDisposable
         Assert.Contains(spec.Linux.Devices!, d => d is { Path: "/dev/other-null", Type: "c", Major: 1, Minor: 3 });
         Assert.Contains(spec.Linux.Resources.Devices!, r => r is { Allow: true, Type: "c", Major: 1, Minor: 3, Access: "rw" });
         Assert.Contains(spec.Linux.Resources.Devices!, r => r is { Allow: true, Type: "b", Major: 8, Minor: null, Access: "r" });
+    }
+
+    [Fact]
+    public void Init_runs_the_command_under_the_mounted_init()
+    {
+        var binary = Path.Combine(_root.Path, "init-binary");
+        File.WriteAllText(binary, "");
+        var spec = SpecBuilder.Build(Input(new HostConfig { Init = true }, args: ["sleep", "5"], initBinary: binary));
+        Assert.Equal(["/sbin/docker-init", "--", "sleep", "5"], spec.Process.Args);
+        var mount = Assert.Single(spec.Mounts, m => m.Destination == "/sbin/docker-init");
+        Assert.Equal(("bind", binary), (mount.Type, mount.Source));
+        Assert.Contains("ro", mount.Options!);
+
+        Assert.Equal(["sleep", "5"], SpecBuilder.Build(Input(new HostConfig { Init = false }, args: ["sleep", "5"], initBinary: binary)).Process.Args);
+        var e = Refused(() => SpecBuilder.Build(Input(new HostConfig { Init = true })));
+        Assert.Equal(("InitUnavailable", "HostConfig.Init"), (e.Error.Id, e.Error.Field));
     }
 
     [Theory]

@@ -73,18 +73,13 @@ public static class RunOptions
         new("log-driver", null, OptionKind.Value, "Logging driver for the container (json-file)"),
         new("log-opt", null, OptionKind.List, "Log driver options (max-size=, max-file=)"),
         new("domainname", null, OptionKind.Value, "Container NIS domain name"),
-        new("init", null, OptionKind.Flag, "Run an init inside the container that forwards signals and reaps processes (not supported)"),
+        new("init", null, OptionKind.Flag, "Run an init inside the container that forwards signals and reaps processes"),
         new("cidfile", null, OptionKind.Value, "Write the container ID to the file (refused if it exists)"),
         new("pull", null, OptionKind.Value, "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")"),
         new("platform", null, OptionKind.Value, "Set platform if server is multi-platform capable (this host's only)"),
         new("attach", 'a', OptionKind.List, "Attach to STDIN, STDOUT or STDERR"),
     };
 
-    /// <summary>Flags docker has that ContainerOps cannot honour yet: refused by name, never taken and ignored.</summary>
-    private static readonly Dictionary<string, string> Refused = new(StringComparer.Ordinal)
-    {
-        ["init"] = "--init is not supported: ContainerOps has no init to run as the container's pid 1 yet",
-    };
 
     /// <summary>Options only <c>run</c> has.</summary>
     public static readonly OptionSpec[] RunOnly =
@@ -171,12 +166,11 @@ public static class RunOptions
     }
 
     /// <summary>--ulimit, --group-add, --pid, --cgroup-parent, CFS quota and period, memory reservation, OOM options, devices,
-    /// the log driver and --domainname, as the docker CLI puts them in HostConfig.</summary>
+    /// the log driver, --domainname and --init, as the docker CLI puts them in HostConfig.</summary>
     private static void ApplyProcessOptions(ParsedArgs a, ContainerCreateRequest r)
     {
-        foreach (var (flag, reason) in Refused)
-            if (a.Has(flag)) throw new UsageException(reason);
         var h = r.HostConfig;
+        if (a.Flag("init")) h.Init = true;
         foreach (var u in a.Values("ulimit")) h.Ulimits.Add(ParseUlimit(u));
         h.GroupAdd.AddRange(a.Values("group-add"));
         h.PidMode = a.Value("pid");

@@ -103,7 +103,7 @@ public static class ContainerRequestBuilder
         }
         // The daemon checks names and values (as dockerd does for docker compose) and refuses the create with the field.
         foreach (var (ulimit, value) in service.Ulimits) h.Ulimits.Add(new Core.Api.Ulimit { Name = ulimit, Soft = value.Soft, Hard = value.Hard });
-        if (service.Init == true) warnings.Add($"services.{service.Name}.init: the daemon has no init process option yet, not applied");
+        h.Init = service.Init;
         if (service.Healthcheck is { } check)
             r.Healthcheck = check.Disable ? new HealthConfig { Test = ["NONE"] } : new HealthConfig
             {

@@ -97,6 +97,9 @@ public sealed class HostConfig
     public List<string> DnsOptions { get; set; } = new();
     public bool AutoRemove { get; set; }
     public bool Privileged { get; set; }
+    /// <summary>`--init`: an init (this platform's docker-init) runs as the container's pid 1, starts the command,
+    /// forwards signals to it and reaps orphans. Null: not asked (as false).</summary>
+    public bool? Init { get; set; }
     public bool ReadonlyRootfs { get; set; }
     public List<string> CapAdd { get; set; } = new();
     public List<string> CapDrop { get; set; } = new();

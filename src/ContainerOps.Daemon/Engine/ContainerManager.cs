@@ -353,6 +353,7 @@ public sealed partial class ContainerManager : IDisposable
             Tty = r.Config.Tty,
             OpenStdin = r.Config.OpenStdin,
             HostConfig = hc,
+            InitBinary = hc.Init == true ? _runtimeContext.ShimPath : null,
             CgroupParent = _options.CgroupParent,
             HostnameFile = Path.Combine(dir, "hostname"),
             HostsFile = Path.Combine(dir, "hosts"),

@@ -20,6 +20,9 @@ public sealed class ContainerSpecInput
     /// <summary>`--pid container:X`: X's pid namespace (/proc/PID/ns/pid).</summary>
     public string? PidNamespacePath { get; init; }
     public bool Tty { get; init; }
+    /// <summary>The host's init binary (the static shim), bind-mounted at <see cref="SpecBuilder.InitPath"/> when
+    /// HostConfig.Init asks for one.</summary>
+    public string? InitBinary { get; init; }
     public bool OpenStdin { get; init; }
     public HostConfig HostConfig { get; init; } = new();
     /// <summary>cgroup parent name/path (v1: relative dir in every hierarchy; v2: relative to the unified root).</summary>

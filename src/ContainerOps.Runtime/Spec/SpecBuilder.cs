@@ -116,7 +116,23 @@ public static partial class SpecBuilder
             spec.Mounts.RemoveAll(d => d.Destination == m.Destination);
             spec.Mounts.Add(MountRequests.ToOci(m));
         }
+        if (hc.Init == true) ApplyInit(spec, input, target);
         return spec;
+    }
+
+    /// <summary>Where `--init` puts the init in the container, as Docker does.</summary>
+    public const string InitPath = "/sbin/docker-init";
+
+    /// <summary>`--init`: the host's init binary, read-only at <see cref="InitPath"/>, runs the command as its child
+    /// (`/sbin/docker-init -- CMD…`), for any runtime, since it is only a mount and the arguments.</summary>
+    private static void ApplyInit(OciSpec spec, ContainerSpecInput input, string target)
+    {
+        if (input.InitBinary is not { Length: > 0 } binary || !File.Exists(binary))
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InitUnavailable",
+                $"--init needs the init binary (the containerops-shim), which is not at '{input.InitBinary}'", target, "HostConfig.Init");
+        spec.Mounts.RemoveAll(m => m.Destination == InitPath);
+        spec.Mounts.Add(new OciMount { Destination = InitPath, Type = "bind", Source = binary, Options = new() { "bind", "rprivate", "ro" } });
+        spec.Process!.Args.InsertRange(0, [InitPath, "--"]);
     }
 
     /// <summary>A bundle's config.json to start from, as `runc spec` writes one: `sh` on a terminal in ./rootfs (read-only),
