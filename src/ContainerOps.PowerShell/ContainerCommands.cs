@@ -199,8 +199,9 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
     [Parameter]
     public string? CpusetCpus { get; set; }
 
-    /// <summary>none (default: a private network namespace with loopback only), host, bridge (the default network), or the
-    /// name of a network made with New-ContainerNetwork (`--network`).</summary>
+    /// <summary>bridge (the default network, which is the default, as with `docker run`), none (a private network
+    /// namespace with loopback only), host, container:NAME, or the name of a network made with New-ContainerNetwork
+    /// (`--network`).</summary>
     [Parameter]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
@@ -460,7 +461,7 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         };
         request.Healthcheck = BuildHealthcheck();
         var h = request.HostConfig;
-        if (Network is not null) h.NetworkMode = Network;
+        h.NetworkMode = Network ?? "default";
         if (NetworkAlias is { Length: > 0 } || IPv4Address is not null)
         {
             if (Network is null or "none" or "host" or "bridge" || Network.StartsWith("container:", StringComparison.Ordinal))

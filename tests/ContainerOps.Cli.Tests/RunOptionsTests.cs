@@ -75,7 +75,7 @@ public class RunOptionsTests
         var r = Request("img");
         Assert.Null(r.Cmd);
         Assert.Null(r.Entrypoint);
-        Assert.Equal("none", r.HostConfig.NetworkMode);
+        Assert.Equal("default", r.HostConfig.NetworkMode);
         Assert.Equal("no", r.HostConfig.RestartPolicy.Name);
         Assert.False(r.HostConfig.AutoRemove);
     }

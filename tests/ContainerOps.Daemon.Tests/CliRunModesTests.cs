@@ -47,6 +47,35 @@ public class CliRunModesTests
         Assert.Contains("--attach and --detach", Refused(d, "run -d -a stdout modes/busybox:1 true").Message);
     }
 
+    /// <summary>As docker run: the default bridge network unless --network says otherwise, so -p works alone.</summary>
+    [Fact]
+    public async Task RunPutsAContainerOnTheDefaultNetworkSoAPortCanBePublishedAlone()
+    {
+        using var d = new PrivateDaemon();
+        await d.ImportBusyboxAsync("net/busybox:1");
+        Assert.Matches(@"inet \d+\.\d+\.\d+\.\d+/\d+", d.Cli("run --rm net/busybox:1 ip -o -4 addr show eth0"));
+        Assert.DoesNotContain("eth0", d.Cli("run --rm --network none net/busybox:1 ip -o link"));
+
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var id = d.Cli($"run -d -p 127.0.0.1:{port}:8080 net/busybox:1 httpd -f -p 8080 -h /etc").Trim();
+        try
+        {
+            Assert.Equal("default", (await d.Client.InspectContainerAsync(id)).HostConfig.NetworkMode);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            string? body = null;
+            for (var attempt = 0; body is null && attempt < 50; attempt++)
+            {
+                try { body = await http.GetStringAsync($"http://127.0.0.1:{port}/passwd"); }
+                catch (HttpRequestException) { await Task.Delay(100); }
+            }
+            Assert.Contains("root:", body);
+        }
+        finally { d.Cli($"rm -f {id}"); }
+    }
+
     /// <summary>--init: the init is pid 1 and the command its child; a signal reaches a command that, as pid 1, would
     /// ignore it; orphans are reaped.</summary>
     [Fact]

@@ -17,7 +17,7 @@ trap cleanup EXIT
 examples/make-busybox-rootfs.sh "$work/busybox.tar"
 $co import "$work/busybox.tar" bench:latest >/dev/null
 start=$(date +%s%N)
-for i in $(seq 1 "$n"); do $co run -d --name "bulk$i" bench sleep 3600 >/dev/null; done
+for i in $(seq 1 "$n"); do $co run -d --network none --name "bulk$i" bench sleep 3600 >/dev/null; done
 end=$(date +%s%N)
 echo "started $n containers in $(( (end - start) / 1000000 )) ms ($(( (end - start) / 1000 / n )) us each)"
 pids=$(pgrep -f "containerops-shim" || true)

@@ -22,6 +22,6 @@ podman import "$work/busybox.tar" co-bench-busybox >/dev/null
 podman_global="--runtime runc --cgroup-manager cgroupfs"
 podman_flags="--ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --network none"
 hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-markdown "$work/result.md" \
-  -n containerops "$repo/bin/containerops run --rm co-bench-busybox true" \
+  -n containerops "$repo/bin/containerops run --rm --network none co-bench-busybox true" \
   -n podman "podman $podman_global run --rm $podman_flags co-bench-busybox true" 2>&1 | grep -v '^$'
 cat "$work/result.md"

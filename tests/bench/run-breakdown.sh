@@ -22,11 +22,11 @@ trap cleanup EXIT
 examples/make-busybox-rootfs.sh "$work/busybox.tar" >/dev/null
 bin/containerops import "$work/busybox.tar" co-breakdown:latest >/dev/null
 runs=${RUNS:-30}
-for _ in 1 2 3 4 5; do bin/containerops run --rm co-breakdown true; done   # warm
-hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/hyperfine.json" -n "containerops run --rm" "$repo/bin/containerops run --rm co-breakdown true" >/dev/null 2>&1
+for _ in 1 2 3 4 5; do bin/containerops run --rm --network none co-breakdown true; done   # warm
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/hyperfine.json" -n "containerops run --rm" "$repo/bin/containerops run --rm --network none co-breakdown true" >/dev/null 2>&1
 python3 -c "import json,statistics as s; t=json.load(open('$work/hyperfine.json'))['results'][0]['times']; print(f'untraced (hyperfine, {len(t)} runs): median {s.median(t)*1000:.2f} ms, mean {s.mean(t)*1000:.2f} ms, min {min(t)*1000:.2f} ms')"
 events=sched:sched_process_exec,sched:sched_process_exit,sched:sched_process_fork,syscalls:sys_enter_sendto,syscalls:sys_exit_recvmsg,syscalls:sys_enter_mount
 perf record -q -o "$work/perf.data" -a -e "$events" -- \
-  bash -c "for i in \$(seq $runs); do '$repo/bin/containerops' run --rm co-breakdown true; done" >/dev/null 2>&1
+  bash -c "for i in \$(seq $runs); do '$repo/bin/containerops' run --rm --network none co-breakdown true; done" >/dev/null 2>&1
 perf script -i "$work/perf.data" -F comm,pid,tid,time,event,trace 2>/dev/null > "$work/perf.txt"
 python3 tests/bench/run-breakdown.py "$work/perf.txt"

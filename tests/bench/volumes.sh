@@ -26,9 +26,9 @@ podman volume create co-bench-vol >/dev/null
 podman_global="--runtime runc --cgroup-manager cgroupfs"
 podman_flags="--ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --network none"
 hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-markdown "$work/result.md" \
-  -n "containerops -v" "$co run --rm -v co-bench-vol:/data co-bench-busybox true" \
+  -n "containerops -v" "$co run --rm --network none -v co-bench-vol:/data co-bench-busybox true" \
   -n "podman -v" "podman $podman_global run --rm $podman_flags -v co-bench-vol:/data co-bench-busybox true" \
-  -n "containerops" "$co run --rm co-bench-busybox true" \
+  -n "containerops" "$co run --rm --network none co-bench-busybox true" \
   -n "podman" "podman $podman_global run --rm $podman_flags co-bench-busybox true" 2>&1 | grep -v '^$'
 bench_daemon_alive
 cat "$work/result.md"

@@ -25,7 +25,7 @@ public static class RunOptions
         new("cpu-shares", 'c', OptionKind.Value, "CPU shares (relative weight)", "int"),
         new("pids-limit", null, OptionKind.Value, "Tune container pids limit (-1 for unlimited)", "int"),
         new("cpuset-cpus", null, OptionKind.Value, "CPUs in which to allow execution (0-3, 0,1)"),
-        new("network", null, OptionKind.Value, "Connect a container to a network (none, host, container:<id>, bridge, or a network's name)"),
+        new("network", null, OptionKind.Value, "Connect a container to a network (bridge, the default; none, host, container:<id>, or a network's name)"),
         new("network-alias", null, OptionKind.List, "Add network-scoped alias for the container"),
         new("ip", null, OptionKind.Value, "IPv4 address (e.g., 172.30.100.104) on a user-defined network"),
         new("publish", 'p', OptionKind.List, "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/tcp|udp], ranges as 8000-8009)"),
@@ -127,7 +127,8 @@ public static class RunOptions
         foreach (var l in a.Values("label")) { var (k, v) = KeyValue(l, "label", requireValue: false); r.Labels[k] = v; }
 
         var h = r.HostConfig;
-        if (a.Value("network") is string net) h.NetworkMode = net;
+        // As docker: the default bridge network unless --network says otherwise (the API's own default is none).
+        h.NetworkMode = a.Value("network") ?? "default";
         ApplyNetworkOptions(a, r);
         h.AutoRemove = a.Flag("rm");
         h.Privileged = a.Flag("privileged");
