@@ -580,7 +580,8 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     ssize_t n;
     do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);
-    close(sync_fd);
+    int runtime_hooks = has_hooks(p, "prestart") || has_hooks(p, "createRuntime");
+    if (!runtime_hooks) close(sync_fd);
 
     /* The cgroup namespace is created once we are in the container's cgroups. */
     if (p->ns_set[NS_CGROUP] && !p->ns_path[NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
@@ -620,6 +621,22 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         if (do_symlink(rootfd, p->symlink_target[i], p->symlink_path[i], err, errlen) < 0) INIT_FAIL();
     for (int i = 0; i < p->nsysctls; i++)
         if (do_sysctl(rootfd, p->sysctl_key[i], p->sysctl_value[i], err, errlen) < 0) INIT_FAIL();
+    /* The hooks' state names the container's pid on the host: /proc is still the host's here. */
+    pid_t host_pid = getpid();
+    if (p->nhooks) {
+        char self[32];
+        ssize_t len = readlink("/proc/self", self, sizeof self - 1);
+        if (len > 0) { self[len] = 0; host_pid = (pid_t)atoi(self); }
+    }
+    /* The mounts are made, the root not yet changed: the runtime's hooks (prestart, createRuntime) run now in the
+       host's namespaces, by the monitor, then the container's own (createContainer) here (PLAN.md "hooks"). */
+    if (runtime_hooks) {
+        report(report_fd, "hooks");
+        do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
+        if (n != 1) _exit(1);
+        close(sync_fd);
+    }
+    if (run_hooks(p, "createContainer", "creating", host_pid, err, errlen) < 0) INIT_FAIL();
     if (do_pivot(rootfd, err, errlen) < 0) INIT_FAIL();
     close(rootfd);
     for (int i = 0; i < p->nmasked; i++)
@@ -672,6 +689,8 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         close(w);
         close(fifo);
     }
+    /* Started: the startContainer hooks run in the container, just before its process. */
+    if (run_hooks(p, "startContainer", "created", host_pid, err, errlen) < 0) { report(out_fd, err); _exit(1); }
     if (filter && p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, errlen) < 0) { report(out_fd, err); _exit(1); }
     int e = process_exec(p, err, errlen);
     report(out_fd, err);

@@ -661,6 +661,23 @@ void monitor_main(struct plan *p, int create, int report_fd)
         fmt_error(err, sizeof err, saved, "sync", "%s", strerror(saved));
         fail(report_fd, err, pid);
     }
+    /* The init stops before it changes its root; the runtime's hooks run here, in the host's namespaces, then it goes
+       on. A failing hook ends the container: nothing is left (PLAN.md "hooks"). */
+    if (!p->runtime && (has_hooks(p, "prestart") || has_hooks(p, "createRuntime"))) {
+        char line[1100];
+        read_verdict(rep[0], line, sizeof line);
+        if (!strncmp(line, "error ", 6)) fail(report_fd, line, pid);
+        if (strncmp(line, "hooks", 5)) {
+            fmt_error(err, sizeof err, EIO, "init", "exited during setup");
+            fail(report_fd, err, pid);
+        }
+        if (run_hooks(p, "prestart", "created", pid, err, sizeof err) < 0 || run_hooks(p, "createRuntime", "creating", pid, err, sizeof err) < 0)
+            fail(report_fd, err, pid);
+        if (write_all(sync[1], "1", 1) < 0) {
+            fmt_error(err, sizeof err, errno, "sync", "after hooks: %s", strerror(errno));
+            fail(report_fd, err, pid);
+        }
+    }
     close(sync[1]);
     if (cons[0] >= 0) {
         close(cons[1]);

@@ -283,6 +283,24 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
         }
         else if (!strcmp(kw, "env")) { NEED(1); GROW(p->env, p->nenv + 1); p->env[p->nenv++] = a[0]; p->env[p->nenv] = NULL; }
         else if (!strcmp(kw, "cwd")) { NEED(1); p->cwd = a[0]; }
+        else if (!strcmp(kw, "hook")) {
+            NEED(3);
+            GROW(p->hooks, p->nhooks);
+            struct plan_hook *h = &p->hooks[p->nhooks];
+            memset(h, 0, sizeof *h);
+            h->phase = a[0];
+            NUM(a[1], h->timeout, 10);
+            h->path = a[2];
+            GROW(h->args, 0); h->args[0] = NULL;
+            GROW(h->env, 0); h->env[0] = NULL;
+            p->nhooks++;
+        } else if (!strcmp(kw, "hook_arg") || !strcmp(kw, "hook_env")) {
+            NEED(1);
+            if (p->nhooks == 0) { snprintf(msg, sizeof msg, "%s before any hook line", kw); goto fail; }
+            struct plan_hook *h = &p->hooks[p->nhooks - 1];
+            if (kw[5] == 'a') { GROW(h->args, h->nargs + 1); h->args[h->nargs++] = a[0]; h->args[h->nargs] = NULL; }
+            else { GROW(h->env, h->nenv + 1); h->env[h->nenv++] = a[0]; h->env[h->nenv] = NULL; }
+        } else if (!strcmp(kw, "hook_state")) { NEED(1); p->hook_state = a[0]; }
         else if (!strcmp(kw, "arg")) { NEED(1); GROW(p->args, p->nargs + 1); p->args[p->nargs++] = a[0]; p->args[p->nargs] = NULL; }
         else if (!strcmp(kw, "terminal")) { NEED(1); NUM(a[0], p->terminal, 10); }
         else if (!strcmp(kw, "stdin")) { NEED(1); NUM(a[0], p->open_stdin, 10); }

@@ -30,6 +30,16 @@ struct plan_rlimit {
     uint64_t soft, hard;
 };
 
+/* An OCI hook run by the shim: prestart and createRuntime by the monitor (host namespaces) before the root changes,
+ * createContainer by the init before pivot_root, startContainer by the init just before the process starts. */
+struct plan_hook {
+    char *phase;
+    int timeout;                /* seconds; 0: none */
+    char *path;
+    char **args; int nargs;     /* NULL-terminated; args[0] is argv[0] */
+    char **env; int nenv;       /* NULL-terminated */
+};
+
 struct plan {
     char *id;
     char *rootfs;
@@ -56,6 +66,8 @@ struct plan {
     int has_oom; int oom_score_adj;
     struct plan_rlimit *rlimits; int nrlimits;
     char *seccomp; unsigned int seccomp_flags;   /* BPF program file; SECCOMP_FILTER_FLAG_* */
+    struct plan_hook *hooks; int nhooks;
+    char *hook_state;           /* the hooks' state JSON members other than status and pid ("ociVersion":…,"id":…) */
     char **env; int nenv;
     char *cwd;
     char **args; int nargs;
@@ -117,5 +129,8 @@ int exec_main(struct plan *p);
 int pause_main(void);
 /* init.c: the container init of `--init` (argv after "--"); returns its exit status. */
 int init_main(char **cmd);
+/* hooks.c: whether the plan has hooks of a phase; runs them in order with the state on stdin (0, or -1 and err). */
+int has_hooks(const struct plan *p, const char *phase);
+int run_hooks(const struct plan *p, const char *phase, const char *status, pid_t pid, char *err, size_t errlen);
 
 #endif

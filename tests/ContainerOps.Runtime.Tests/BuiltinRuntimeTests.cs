@@ -162,7 +162,7 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
     }
 
     [Fact]
-    public async Task Poststart_and_poststop_hooks_get_the_state_on_stdin_and_setup_hooks_are_refused_by_field()
+    public async Task Poststart_and_poststop_hooks_get_the_state_on_stdin()
     {
         var dir = Path.Combine(_f.Root.Path, "hooks-" + Guid.NewGuid().ToString("N")[..6]);
         Directory.CreateDirectory(dir);
@@ -180,12 +180,79 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
         await _f.Runtime.DeleteAsync(b.Id, force: true);
         var poststop = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "poststop"))).RootElement;
         Assert.Equal("stopped", poststop.GetProperty("status").GetString());
+    }
 
-        var refused = _f.Bundle(new[] { "/bin/true" }, edit: s => s.Hooks = new OciHooks { CreateRuntime = [Writes("never")] });
-        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(refused)));
-        Assert.Equal(("HookUnsupported", "hooks.createRuntime"), (e.Error.Id, e.Error.Field));
-        Assert.False(File.Exists(Path.Combine(dir, "never")));
-        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(refused.Id).State);
+    [Fact]
+    public async Task Setup_hooks_run_in_order_where_the_spec_says_with_the_state_on_stdin()
+    {
+        var dir = Path.Combine(_f.Root.Path, "setup-hooks-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(dir);
+        // Each hook appends its name, whose root it sees (the host's has the test's directory) and the state on stdin.
+        OciHook Records(string name, string log) => new()
+        {
+            Path = "/bin/sh", Timeout = 10,
+            Args = ["sh", "-c", $"state=$(cat); root=container; [ -d {dir} ] && root=host; echo \"{name} $root $state\" >> {log}"],
+        };
+        var b = _f.Bundle(new[] { "/bin/sh", "-c", "echo process >> /hooklog/log" }, edit: s =>
+        {
+            s.Hooks = new OciHooks
+            {
+                Prestart = [Records("prestart", $"{dir}/log")], CreateRuntime = [Records("createRuntime", $"{dir}/log")],
+                CreateContainer = [Records("createContainer", $"{dir}/log")], StartContainer = [Records("startContainer", "/hooklog/log")],
+            };
+            s.Mounts.Add(new OciMount { Destination = "/hooklog", Type = "bind", Source = dir, Options = ["rbind", "rw"] });
+            s.Annotations = new() { ["org.example/test"] = "hooks" };
+        });
+        var created = _f.Runtime.Create(_f.Options(b));
+        try
+        {
+            var lines = File.ReadAllLines(Path.Combine(dir, "log"));
+            Assert.Equal(["prestart host", "createRuntime host", "createContainer host"], lines.Select(l => string.Join(' ', l.Split(' ').Take(2))));
+            var state = System.Text.Json.JsonDocument.Parse(lines[0][lines[0].IndexOf('{')..]).RootElement;
+            Assert.Equal((b.Id, created.Pid, "hooks", "created"), (state.GetProperty("id").GetString(), state.GetProperty("pid").GetInt32(),
+                state.GetProperty("annotations").GetProperty("org.example/test").GetString(), state.GetProperty("status").GetString()));
+            Assert.Equal(Path.GetFullPath(b.Bundle), state.GetProperty("bundle").GetString());
+            Assert.Equal(created.Pid, System.Text.Json.JsonDocument.Parse(lines[2][lines[2].IndexOf('{')..]).RootElement.GetProperty("pid").GetInt32());
+
+            _f.Runtime.Start(b.Id);
+            for (var i = 0; i < 100 && File.ReadAllLines(Path.Combine(dir, "log")).Length < 5; i++) await Task.Delay(50);
+            lines = File.ReadAllLines(Path.Combine(dir, "log"));
+            Assert.StartsWith("startContainer container ", lines[3]);
+            Assert.Equal(created.Pid, System.Text.Json.JsonDocument.Parse(lines[3][lines[3].IndexOf('{')..]).RootElement.GetProperty("pid").GetInt32());
+            Assert.Equal("process", lines[4]);
+        }
+        finally { await _f.Runtime.DeleteAsync(b.Id, force: true); }
+    }
+
+    [Fact]
+    public async Task A_failing_setup_hook_fails_the_create_and_leaves_nothing()
+    {
+        var dir = Path.Combine(_f.Root.Path, "failing-hook-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(dir);
+        foreach (var phase in new[] { "prestart", "createRuntime", "createContainer" })
+        {
+            var b = _f.Bundle(new[] { "/bin/sleep", "30" }, edit: s =>
+            {
+                var failing = new List<OciHook> { new() { Path = "/bin/sh", Args = ["sh", "-c", "echo no way; exit 3"] } };
+                s.Hooks = phase switch
+                {
+                    "prestart" => new OciHooks { Prestart = failing },
+                    "createRuntime" => new OciHooks { CreateRuntime = failing },
+                    _ => new OciHooks { CreateContainer = failing },
+                };
+                s.Hooks.Poststart = [new OciHook { Path = "/bin/sh", Args = ["sh", "-c", $"touch {dir}/{phase}"] }];
+            });
+            var e = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(b)));
+            Assert.Contains($"{phase} /bin/sh: exited 3: no way", e.Message);
+            Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(b.Id).State);
+            Assert.False(File.Exists(Path.Combine(dir, phase)), "the container did not start");
+        }
+        var slow = _f.Bundle(new[] { "/bin/true" }, edit: s => s.Hooks = new OciHooks { CreateRuntime = [new() { Path = "/bin/sleep", Args = ["sleep", "30"], Timeout = 1 }] });
+        var timedOut = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(slow)));
+        Assert.Contains("did not end within 1 s", timedOut.Message);
+        var relative = _f.Bundle(new[] { "/bin/true" }, edit: s => s.Hooks = new OciHooks { Prestart = [new() { Path = "sh" }] });
+        var refused = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(relative)));
+        Assert.Equal(("InvalidHook", "hooks.prestart[0].path"), (refused.Error.Id, refused.Error.Field));
     }
 
     [Fact]

@@ -82,7 +82,6 @@ public partial class BuiltinRuntime : IContainerRuntime
 
         var spec = SpecBuilder.ReadBundle(options.BundlePath);
         SpecValidation.Validate(spec, options.Id);
-        Hooks.RefuseSetupHooks(spec, options.Id);
         var rootfs = spec.Root?.Path ?? "rootfs";
         if (!Path.IsPathRooted(rootfs)) rootfs = Path.GetFullPath(Path.Combine(options.BundlePath, rootfs));
         if (!Directory.Exists(rootfs))
@@ -152,7 +151,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     protected virtual bool CreatesCgroups => true;
 
     protected virtual string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths) =>
-        PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths, SeccompFor(spec, options.Id));
+        PlanWriter.ForContainer(options.Id, spec, rootfs, _cgroups.ProcsFiles(cgroupsPath), paths, SeccompFor(spec, options.Id), Path.GetFullPath(options.BundlePath));
 
     /// <summary>The compiled filter of the spec's linux.seccomp (cached under the state root), or null without one.</summary>
     protected SeccompProgram? SeccompFor(OciSpec spec, string id) =>

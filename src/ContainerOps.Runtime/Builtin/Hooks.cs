@@ -5,24 +5,14 @@ using ContainerOps.Runtime.Spec;
 namespace ContainerOps.Runtime.Builtin;
 
 /// <summary>
-/// The spec's lifecycle hooks. `poststart` (after the container's process has started) and `poststop` (after the
-/// container is deleted) run here in the runtime's namespaces, with the container's state on stdin, as the spec has
-/// them: a failing one is a warning and the operation goes on. The hooks that run while the container is set up
-/// (`prestart`, `createRuntime`, `createContainer`, `startContainer`) need a pause in the shim before pivot_root that
-/// it does not have yet: a bundle with any of them is refused by field rather than run without them.
+/// The spec's lifecycle hooks that run after the setup. `poststart` (after the container's process has started) and
+/// `poststop` (after the container is deleted) run here in the runtime's namespaces, with the container's state on
+/// stdin, as the spec has them: a failing one is a warning and the operation goes on. The hooks that run while the
+/// container is set up (`prestart`, `createRuntime`, `createContainer`, `startContainer`) are the shim's, which
+/// stops before it changes the container's root for them (PlanWriter's hook lines).
 /// </summary>
 public static class Hooks
 {
-    public static void RefuseSetupHooks(OciSpec spec, string id)
-    {
-        if (spec.Hooks is not { } hooks) return;
-        foreach (var (phase, list) in new[] { ("prestart", hooks.Prestart), ("createRuntime", hooks.CreateRuntime),
-                     ("createContainer", hooks.CreateContainer), ("startContainer", hooks.StartContainer) })
-            if (list is { Count: > 0 })
-                throw new ContainerOpsException(ErrorKind.InvalidArgument, "HookUnsupported",
-                    $"container {id}: {phase} hooks are not supported by this runtime yet (poststart and poststop are)", id, $"hooks.{phase}");
-    }
-
     /// <summary>Runs <paramref name="hooks"/> in order with <paramref name="state"/> (the OCI state JSON) on stdin; a hook
     /// that fails or outlives its timeout is reported on stderr and the rest still run.</summary>
     public static void RunAndWarn(IReadOnlyList<OciHook>? hooks, string phase, string state)

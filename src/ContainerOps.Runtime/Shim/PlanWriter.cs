@@ -52,8 +52,9 @@ public static class PlanWriter
 
     /// <summary>The plan for `shim run|create`: a new container from <paramref name="spec"/>, rooted at <paramref name="rootfs"/>,
     /// its process filtered by <paramref name="seccomp"/> when given (the compiled form of the spec's linux.seccomp).</summary>
+    /// <param name="bundle">The bundle's absolute path, for the state the setup hooks read (needed only with hooks).</param>
     public static string ForContainer(string id, OciSpec spec, string rootfs, IReadOnlyList<string> cgroupProcsFiles, ShimPaths paths,
-        SeccompProgram? seccomp = null)
+        SeccompProgram? seccomp = null, string? bundle = null)
     {
         var process = spec.Process ?? throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle", "config.json has no process", id, "process");
         var linux = spec.Linux ?? new OciLinux();
@@ -110,8 +111,39 @@ public static class PlanWriter
         foreach (var p in linux.ReadonlyPaths ?? new()) plan.Line("readonly", p);
         foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
         ProcessLines(plan, process, seccomp);
+        HookLines(plan, spec, id, bundle ?? "");
         PathLines(plan, paths);
         return plan.ToString();
+    }
+
+    /// <summary>The hooks the shim runs while the container is set up (prestart, createRuntime, createContainer,
+    /// startContainer), in the spec's order, and the state they read less its status and pid, which the shim adds.
+    /// poststart and poststop stay the runtime's.</summary>
+    private static void HookLines(PlanBuilder plan, OciSpec spec, string id, string bundle)
+    {
+        if (spec.Hooks is not { } hooks) return;
+        var any = false;
+        foreach (var (phase, list) in new[] { ("prestart", hooks.Prestart), ("createRuntime", hooks.CreateRuntime),
+                     ("createContainer", hooks.CreateContainer), ("startContainer", hooks.StartContainer) })
+            foreach (var hook in list ?? [])
+            {
+                plan.Line("hook", phase, (hook.Timeout ?? 0).ToString(), hook.Path);
+                foreach (var arg in hook.Args ?? []) plan.Line("hook_arg", arg);
+                foreach (var env in hook.Env ?? []) plan.Line("hook_env", env);
+                any = true;
+            }
+        if (!any) return;
+        var state = System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json =>
+        {
+            json.WriteString("ociVersion", new OciState().OciVersion);
+            json.WriteString("id", id);
+            json.WriteString("bundle", bundle);
+            if (spec.Annotations is null) return;
+            json.WriteStartObject("annotations");
+            foreach (var (key, value) in spec.Annotations) json.WriteString(key, value);
+            json.WriteEndObject();
+        }, indented: false));
+        plan.Line("hook_state", state[1..^1]);
     }
 
     private static readonly (string Path, long Major, long Minor)[] DefaultDevices =

@@ -28,5 +28,18 @@ public static partial class SpecValidation
                         throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownCapability",
                             $"container {id}: unknown capability '{names[i]}'", id, $"process.capabilities.{set}[{i}]");
             }
+        if (spec.Hooks is { } hooks)
+            foreach (var (phase, list) in new[] { ("prestart", hooks.Prestart), ("createRuntime", hooks.CreateRuntime), ("createContainer", hooks.CreateContainer),
+                         ("startContainer", hooks.StartContainer), ("poststart", hooks.Poststart), ("poststop", hooks.Poststop) })
+                for (var i = 0; i < (list?.Count ?? 0); i++)
+                {
+                    var hook = list![i];
+                    if (!hook.Path.StartsWith('/'))
+                        throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidHook",
+                            $"container {id}: hook path '{hook.Path}' must be absolute", id, $"hooks.{phase}[{i}].path");
+                    if (hook.Timeout is <= 0)
+                        throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidHook",
+                            $"container {id}: hook timeout {hook.Timeout} must be more than 0 seconds", id, $"hooks.{phase}[{i}].timeout");
+                }
     }
 }
