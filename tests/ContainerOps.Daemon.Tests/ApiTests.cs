@@ -65,6 +65,30 @@ public class ApiTests(DaemonFixture fx)
         Assert.Equal("ImageNotFound", e.Error.Id);
     }
 
+    /// <summary>As dockerd: a create body that names no network mode (Docker.DotNet and Go clients leave it out or
+    /// empty) gets the default bridge network; one that names one keeps it.</summary>
+    [Fact]
+    public async Task ABodyWithoutANetworkModeGetsTheDefaultNetwork()
+    {
+        var ids = new List<string>();
+        try
+        {
+            foreach (var (body, expected) in new[]
+                     {
+                         ("""{"Image":"IMAGE","Cmd":["true"]}""", "default"),
+                         ("""{"Image":"IMAGE","Cmd":["true"],"HostConfig":{"NetworkMode":""}}""", "default"),
+                         ("""{"Image":"IMAGE","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}""", "none"),
+                     })
+            {
+                var created = await Client.SendJsonAsync(HttpMethod.Post, "containers/create", System.Text.Json.Nodes.JsonNode.Parse(body.Replace("IMAGE", DaemonFixture.Image)));
+                var id = created!["Id"]!.GetValue<string>();
+                ids.Add(id);
+                Assert.Equal(expected, (await Client.InspectContainerAsync(id)).HostConfig.NetworkMode);
+            }
+        }
+        finally { foreach (var id in ids) await Client.RemoveContainerAsync(id, force: true); }
+    }
+
     [Fact]
     public async Task UnknownContainerIsNotFound()
     {

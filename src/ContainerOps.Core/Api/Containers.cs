@@ -42,14 +42,15 @@ public sealed class ContainerCreateRequest
     /// <summary>Members of Docker's create body that ContainerOps has no field for (see <see cref="UnsupportedFields"/>).</summary>
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 
-    /// <summary>Go clients send null for empty lists and maps (`"Env": null`): they mean empty. Call after reading a body.</summary>
+    /// <summary>Go clients send null for empty lists and maps (`"Env": null`): they mean empty; a body without a network
+    /// mode means the default network, as for dockerd. Call after reading a body.</summary>
     public ContainerCreateRequest WithoutNulls()
     {
         Env ??= new();
         Labels ??= new();
         HostConfig ??= new();
         var h = HostConfig;
-        h.NetworkMode ??= "none";
+        if (!h.NetworkModeGiven || string.IsNullOrEmpty(h.NetworkMode)) h.NetworkMode = "default";
         h.ExtraHosts ??= new();
         h.Dns ??= new();
         h.DnsSearch ??= new();
@@ -83,9 +84,18 @@ public sealed class EmptyObject
 
 public sealed class HostConfig
 {
-    /// <summary>none | host | container:&lt;id&gt; | bridge (the default bridge network) | the name or id of a network.
-    /// Default: none.</summary>
-    public string NetworkMode { get; set; } = "none";
+    /// <summary>none | host | container:&lt;id&gt; | bridge or default (the default bridge network) | the name or id of a
+    /// network. Default: none for a request made in code; a create body that names no mode (or "") gets "default", as
+    /// dockerd gives it the default bridge (<see cref="ContainerCreateRequest.WithoutNulls"/>).</summary>
+    public string NetworkMode
+    {
+        get => _networkMode;
+        set { _networkMode = value; NetworkModeGiven = true; }
+    }
+    private string _networkMode = "none";
+
+    /// <summary>Whether <see cref="NetworkMode"/> was set (by a body that names it, or in code).</summary>
+    [JsonIgnore] public bool NetworkModeGiven { get; private set; }
     /// <summary>"80/tcp" → host bindings (`-p [ip:]host:container[/proto]`).</summary>
     public Dictionary<string, List<PortBinding>>? PortBindings { get; set; }
     /// <summary>Publishes every exposed port on a free host port (`-P`).</summary>
