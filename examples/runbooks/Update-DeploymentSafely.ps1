@@ -5,7 +5,7 @@
     The runbook for a release: the deployment's current revision is noted, the new image rolled out and waited for
     (Wait-Deployment: every pod of the new template available, within -TimeoutSec), then -Check runs (a script block
     given the deployment; $true means healthy). A rollout that does not finish in time, or a check that fails, is
-    undone (Undo-Deployment) and that rollback waited for. Output: one result object saying what happened.
+    undone (Undo-Deployment) and that rollback waited for (within -RollbackTimeoutSec). Output: one result object saying what happened.
     -WhatIf shows the change without making it.
 .EXAMPLE
     ./Update-DeploymentSafely.ps1 -Name web -Image nginx:1.28 -Check { param($d) (Invoke-WebRequest http://10.96.0.20/).StatusCode -eq 200 }
@@ -17,8 +17,11 @@ param(
     [Parameter(Mandatory)] [string] $Name,
     [Parameter(Mandatory)] [string] $Image,
     [string] $Namespace = 'default',
-    # How long the rollout (and a rollback) may take.
+    # How long the rollout may take before it counts as failed.
     [ValidateRange(1, 86400)] [int] $TimeoutSec = 300,
+    # How long a rollback may take: its own patience, since a short -TimeoutSec (to give up on a bad image soon) says
+    # nothing of how long the old pods need to come back.
+    [ValidateRange(1, 86400)] [int] $RollbackTimeoutSec = 300,
     # A health check after the rollout, given the deployment: anything but $true fails it.
     [scriptblock] $Check = { $true }
 )
@@ -47,7 +50,7 @@ if ($waitErrors) {
 
 Write-Warning "deployment $Namespace/${Name}: $($result.Reason); rolling back to revision $($before.Revision)"
 Undo-Deployment -Name $Name -Namespace $Namespace -Confirm:$false -ErrorAction Stop | Out-Null
-$back = Wait-Deployment -Name $Name -Namespace $Namespace -TimeoutSec $TimeoutSec -ErrorAction Stop
+$back = Wait-Deployment -Name $Name -Namespace $Namespace -TimeoutSec $RollbackTimeoutSec -ErrorAction Stop
 $result.RolledBack = $true
 $result.Revision = $back.Revision
 $result
