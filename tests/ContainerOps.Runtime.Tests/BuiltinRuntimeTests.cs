@@ -251,8 +251,10 @@ public sealed class BuiltinRuntimeTests : IClassFixture<RuntimeFixture>
         var timedOut = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(slow)));
         Assert.Contains("did not end within 1 s", timedOut.Message);
         var relative = _f.Bundle(new[] { "/bin/true" }, edit: s => s.Hooks = new OciHooks { Prestart = [new() { Path = "sh" }] });
-        var refused = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(relative)));
-        Assert.Equal(("InvalidHook", "hooks.prestart[0].path"), (refused.Error.Id, refused.Error.Field));
+        Assert.Contains("a hook's path must be absolute", (await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(relative)))).Message);
+        var noTime = _f.Bundle(new[] { "/bin/true" }, edit: s => s.Hooks = new OciHooks { CreateContainer = [new() { Path = "/bin/true", Timeout = 0 }] });
+        var refused = await Assert.ThrowsAsync<ContainerOpsException>(() => _f.Runtime.RunAsync(_f.Options(noTime)));
+        Assert.Equal(("InvalidHook", "hooks.createContainer[0].timeout"), (refused.Error.Id, refused.Error.Field));
     }
 
     [Fact]

@@ -33,10 +33,8 @@ public static partial class SpecValidation
                          ("startContainer", hooks.StartContainer), ("poststart", hooks.Poststart), ("poststop", hooks.Poststop) })
                 for (var i = 0; i < (list?.Count ?? 0); i++)
                 {
+                    // (A relative path is refused as the bundle is read.)
                     var hook = list![i];
-                    if (!hook.Path.StartsWith('/'))
-                        throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidHook",
-                            $"container {id}: hook path '{hook.Path}' must be absolute", id, $"hooks.{phase}[{i}].path");
                     if (hook.Timeout is <= 0)
                         throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidHook",
                             $"container {id}: hook timeout {hook.Timeout} must be more than 0 seconds", id, $"hooks.{phase}[{i}].timeout");
