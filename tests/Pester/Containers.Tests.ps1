@@ -84,10 +84,17 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
 
         It 'reports a missing image as an error with an id and category' {
             $err = $null
-            try { New-Container pester-no-such-image:1 -ErrorAction Stop } catch { $err = $_ }
+            try { New-Container pester-no-such-image:1 -Pull Never -ErrorAction Stop } catch { $err = $_ }
             $err | Should -Not -BeNullOrEmpty
-            $err.CategoryInfo.Category | Should -BeIn 'ObjectNotFound', 'InvalidArgument'
+            $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err.FullyQualifiedErrorId | Should -BeLike 'ImageNotFound*'
+            # By default the image is pulled first, as docker run does: here that fails too (no such image in its
+            # registry, or no way to reach it), with the pull's own error, and nothing is made.
+            $err = $null
+            try { New-Container pester-no-such-image:1 -Name pester-never-made -ErrorAction Stop } catch { $err = $_ }
+            $err.CategoryInfo.Category | Should -BeIn 'ObjectNotFound', 'ResourceUnavailable', 'PermissionDenied', 'InvalidArgument'
             $err.FullyQualifiedErrorId | Should -Not -BeNullOrEmpty
+            Get-Container -All -Name pester-never-made | Should -BeNullOrEmpty
         }
     }
 
