@@ -12,8 +12,9 @@
 # Each validation/*/*.t file runs from SUITE (it reads rootfs-amd64.tar.gz and runtimetest there) with RUNTIME set,
 # under a 120 s timeout; its TAP output goes to tests/results/conformance/NAME.tap. Every `ok`, `not ok` and
 # `# SKIP` line is counted; a file that ends without the number of results its plan announced, or with none, counts
-# one failure more — nothing passes because it printed nothing. The last lines are the totals and the failing
-# files with their failures.
+# one failure more — nothing passes because it printed nothing — except the lifecycle files that report only by an
+# empty plan and, when their check fails, an "error" diagnostic: one result each, passed or failed by that. The last
+# lines are the totals and the failing files with their failures.
 set -uo pipefail
 [ $# -ge 2 ] || { sed -n '2,17p' "$0"; exit 2; }
 suite=$(cd "$1" && pwd) || exit 2
@@ -41,7 +42,13 @@ for t in validation/*/*.t; do
   plan=$(grep -oE '^1\.\.[0-9]+' "$out/$name.tap" | head -1 | cut -d. -f3)
   results=$((ok + notok))
   extra=0
-  if [ "$results" -eq 0 ] || { [ -n "$plan" ] && [ "$results" -ne "$plan" ]; } || [ "$code" -ge 124 ]; then extra=1; fi
+  if [ "$results" -eq 0 ] && [ "$plan" = 0 ] && [ "$code" -eq 0 ]; then
+    # The lifecycle files (hooks, prestart, poststop…) print no result line: an empty plan, and a YAML diagnostic
+    # with an "error" when their one check fails. That is their result, read as one.
+    if grep -q '"error"' "$out/$name.tap"; then notok=1; else ok=1; fi
+  elif [ "$results" -eq 0 ] || { [ -n "$plan" ] && [ "$results" -ne "$plan" ]; } || [ "$code" -ge 124 ]; then
+    extra=1
+  fi
   passed=$((passed + ok - skip)); skipped=$((skipped + skip)); failed=$((failed + notok + extra))
   if [ $((notok + extra)) -gt 0 ]; then failing+=("$name: $notok failed$([ $extra -eq 1 ] && echo ", incomplete (exit $code, ${results}/${plan:-?} results)")"); fi
 done
