@@ -31,6 +31,38 @@ public sealed class PodDeletionTests : IAsyncLifetime
         Assert.Equal(404, (await _api.GetAsync("/api/v1/namespaces/default/pods/bound")).Code);
     }
 
+    /// <summary>A delete that names no revision is not refused because someone (a controller writing the status) wrote
+    /// the object between the API's read and its removal: it reads again and removes it.</summary>
+    [Fact]
+    public async Task ADeleteWithoutPreconditionsOutlastsConcurrentWrites()
+    {
+        var objects = new Api.ClusterObjects(_api.Store);
+        for (var round = 0; round < 30; round++)
+        {
+            var name = $"busy-{round}";
+            Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/configmaps",
+                """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"NAME"},"data":{"n":"0"}}""".Replace("NAME", name))).Code);
+            using var stop = new CancellationTokenSource();
+            var writer = Task.Run(() =>
+            {
+                // A busy writer: a write every millisecond or so, as a controller's status writes never come faster.
+                for (var n = 1; !stop.IsCancellationRequested; n++)
+                    try
+                    {
+                        objects.Update(Api.ResourceKinds.ConfigMap, "default", name, null, o => { o["data"]!["n"] = n.ToString(); return o; }, statusOnly: false, dryRun: false);
+                        Thread.Sleep(1);
+                    }
+                    catch (Api.StatusException) { return; } // gone
+            });
+            await Task.Delay(2);
+            var (code, body) = await _api.DeleteAsync($"/api/v1/namespaces/default/configmaps/{name}");
+            stop.Cancel();
+            await writer;
+            Assert.True(code == 200, $"round {round}: {code} {body.ToJsonString()}");
+            Assert.Equal(404, (await _api.GetAsync($"/api/v1/namespaces/default/configmaps/{name}")).Code);
+        }
+    }
+
     [Fact]
     public async Task AnUnboundPodGoesAtOnceAndAGracePeriodOnTheQueryIsTaken()
     {

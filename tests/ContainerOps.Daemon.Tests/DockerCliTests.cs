@@ -234,7 +234,9 @@ public class DockerCliTests
         try { Assert.Contains("sleep 1000", Run("--pid", "container:" + sleeper, "dockercli/busybox:1", "ps")); }
         finally { await d.Client.RemoveContainerAsync(sleeper, force: true); }
 
-        foreach (var (flag, field) in new[] { ("--init", "HostConfig.Init"), ("--blkio-weight=300", "HostConfig.BlkioWeight") })
+        // --init: the docker CLI sends HostConfig.Init; the command runs under the init, pid 1.
+        Assert.Matches(@"(?m)^\s*1\s+docker-init\s*$", Run("--init", "dockercli/busybox:1", "ps", "-o", "pid,comm"));
+        foreach (var (flag, field) in new[] { ("--blkio-weight=300", "HostConfig.BlkioWeight") })
         {
             var (code, _, error) = Docker(d, "run", "--rm", "--network", "none", flag, "dockercli/busybox:1", "true");
             Assert.True(code == 125, $"{flag}: exit {code} {error}");

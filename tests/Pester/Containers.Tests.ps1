@@ -94,7 +94,7 @@ Describe 'Containers through the cmdlets' -Skip:([bool]$skipReason) {
             try { New-Container pester-no-such-image:1 -Name pester-never-made -ErrorAction Stop } catch { $err = $_ }
             $err.CategoryInfo.Category | Should -BeIn 'ObjectNotFound', 'ResourceUnavailable', 'PermissionDenied', 'InvalidArgument'
             $err.FullyQualifiedErrorId | Should -Not -BeNullOrEmpty
-            Get-Container -All -Name pester-never-made | Should -BeNullOrEmpty
+            Get-Container -All -Name pester-never-made -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         }
     }
 

@@ -189,7 +189,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
                 admission.Commit();
                 return Finalized(kind, updated) ? RemoveFinalized(key, written) : Parse(written.Value);
             }
-            catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 10) { admission.Rollback(); }
+            catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 100) { admission.Rollback(); }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { admission.Rollback(); throw StatusException.Conflict(kind, name); }
             catch (StoreConflictException) { admission.Rollback(); throw StatusException.NotFound(kind, name); }
         }
@@ -231,7 +231,13 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
     /// <param name="gracePeriodSeconds">For a pod bound to a node and not finished: how long its containers get to stop
     /// (null: its spec's terminationGracePeriodSeconds). Such a pod is only marked (deletionTimestamp,
     /// deletionGracePeriodSeconds); the node agent stops it and then removes it. 0 removes it at once (--force).</param>
-    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null, string? propagation = null)
+    public JsonObject Delete(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds = null, string? propagation = null) =>
+        DeleteAttempt(kind, ns, name, expectedRevision, expectedUid, dryRun, gracePeriodSeconds, propagation, 0);
+
+    /// <summary>One try of <see cref="Delete"/>: an object changed between its read and its removal (a controller writing
+    /// its status) is read again and tried again, unless the caller named the revision it meant.</summary>
+    private JsonObject DeleteAttempt(ResourceKind kind, string? ns, string name, long? expectedRevision, string? expectedUid, bool dryRun, long? gracePeriodSeconds,
+        string? propagation, int attempt)
     {
         var finalizer = propagation switch
         {
@@ -293,6 +299,10 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             if (kind.Kind == "Service") Services.Released(result);
             Json.Metadata(result)["resourceVersion"] = deleted.Revision.ToString();
             return result;
+        }
+        catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale && expectedRevision is null && attempt < 100)
+        {
+            return DeleteAttempt(kind, ns, name, expectedRevision, expectedUid, dryRun, gracePeriodSeconds, propagation, attempt + 1);
         }
         catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { throw StatusException.Conflict(kind, name); }
         catch (StoreConflictException) { throw StatusException.NotFound(kind, name); }
