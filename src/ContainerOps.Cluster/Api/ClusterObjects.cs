@@ -258,10 +258,9 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             return MarkDeleted(kind, ns, name, Json.Str(current["metadata"]?["deletionTimestamp"]) ?? Timestamp(), o =>
             {
                 var meta = Json.Metadata(o);
-                var finalizers = Json.ChildArray(meta, "finalizers");
                 // One propagation at a time: the newer request's wins, as the API server does.
-                foreach (var other in finalizers.Where(f => Json.Str(f) is ForegroundFinalizer or OrphanFinalizer && Json.Str(f) != finalizer).ToList()) finalizers.Remove(other);
-                if (!finalizers.Any(f => Json.Str(f) == finalizer)) finalizers.Add((JsonNode)finalizer);
+                Finalizers.Remove(o, finalizer == ForegroundFinalizer ? OrphanFinalizer : ForegroundFinalizer);
+                Finalizers.Add(o, finalizer);
                 if (kind == ResourceKinds.Pod && meta["deletionGracePeriodSeconds"] is null)
                     meta["deletionGracePeriodSeconds"] = !NeedsGracefulDeletion(o) ? 0 : gracePeriodSeconds ?? o["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
             });

@@ -53,15 +53,9 @@ public static class Storage
         {
             // Absent (not ""): the default class, as the admission plugin does; "" asks for a PV without a class.
             if (o["spec"] is JsonObject spec && spec["storageClassName"] is null && DefaultClass(store) is { } name) spec["storageClassName"] = name;
-            AddFinalizer(o, ClaimProtectionFinalizer);
+            Finalizers.Add(o, ClaimProtectionFinalizer);
         }
-        else if (kind == ResourceKinds.PersistentVolume) AddFinalizer(o, VolumeProtectionFinalizer);
-    }
-
-    private static void AddFinalizer(JsonObject o, string finalizer)
-    {
-        var finalizers = Json.ChildArray(Json.Metadata(o), "finalizers");
-        if (!finalizers.Any(f => Json.Str(f) == finalizer)) finalizers.Add((JsonNode)finalizer);
+        else if (kind == ResourceKinds.PersistentVolume) Finalizers.Add(o, VolumeProtectionFinalizer);
     }
 
     /// <summary>The default class's name: of several, the newest (as Kubernetes 1.28 and later choose).</summary>

@@ -47,7 +47,7 @@ public sealed class GarbageCollector : IController
         var name = Json.Str(meta?["name"]) ?? "";
         var deleted = e.Type == Store.WatchEventType.Deleted;
         var deleting = deleted || OwnerReferences.IsBeingDeleted(o);
-        if (!deleted && (OwnerReferences.Of(o) is { Count: > 0 } || HasFinalizer(o, ClusterObjects.ForegroundFinalizer) || HasFinalizer(o, ClusterObjects.OrphanFinalizer)))
+        if (!deleted && (OwnerReferences.Of(o) is { Count: > 0 } || Finalizers.Has(o, ClusterObjects.ForegroundFinalizer) || Finalizers.Has(o, ClusterObjects.OrphanFinalizer)))
             _queue.Add(KeyOf(kind, ns, name));
         // An owner going or gone: its dependents are looked at again.
         if (deleting && OwnerReferences.Uid(o) is { } uid)
@@ -59,9 +59,6 @@ public sealed class GarbageCollector : IController
                 if (OwnerKind(owner) is { } ownerKind)
                     _queue.Add(KeyOf(ownerKind, ownerKind.Namespaced ? ns : null, Json.Str(owner["name"]) ?? ""));
     }
-
-    private static bool HasFinalizer(JsonObject o, string finalizer) =>
-        o["metadata"]?["finalizers"] is JsonArray f && f.Any(x => Json.Str(x) == finalizer);
 
     private static ResourceKind? OwnerKind(JsonObject reference) =>
         ResourceKinds.All.FirstOrDefault(k => k.ApiVersion == Json.Str(reference["apiVersion"]) && k.Kind == Json.Str(reference["kind"]));
@@ -80,8 +77,8 @@ public sealed class GarbageCollector : IController
         var o = ClusterObjects.Parse(stored.Value);
         if (OwnerReferences.IsBeingDeleted(o))
         {
-            if (HasFinalizer(o, ClusterObjects.OrphanFinalizer)) OrphanDependents(kind, ns, name, o);
-            else if (HasFinalizer(o, ClusterObjects.ForegroundFinalizer)) DeleteDependentsFirst(kind, ns, name, o);
+            if (Finalizers.Has(o, ClusterObjects.OrphanFinalizer)) OrphanDependents(kind, ns, name, o);
+            else if (Finalizers.Has(o, ClusterObjects.ForegroundFinalizer)) DeleteDependentsFirst(kind, ns, name, o);
             return Task.FromResult(Reconciled.Done);
         }
         if (OwnerReferences.Of(o) is { Count: > 0 } refs) CollectIfOwnersGone(kind, ns, name, o, refs, stored.Revision);
@@ -98,7 +95,7 @@ public sealed class GarbageCollector : IController
         if (stored is null) return OwnerState.Absent;
         var owner = ClusterObjects.Parse(stored.Value);
         if (OwnerReferences.Uid(owner) != Json.Str(reference["uid"])) return OwnerState.Absent;
-        return OwnerReferences.IsBeingDeleted(owner) && HasFinalizer(owner, ClusterObjects.ForegroundFinalizer) ? OwnerState.DeletingForeground : OwnerState.Present;
+        return OwnerReferences.IsBeingDeleted(owner) && Finalizers.Has(owner, ClusterObjects.ForegroundFinalizer) ? OwnerState.DeletingForeground : OwnerState.Present;
     }
 
     private void CollectIfOwnersGone(ResourceKind kind, string? ns, string name, JsonObject o, JsonArray refs, long revision)
@@ -133,7 +130,7 @@ public sealed class GarbageCollector : IController
                 Delete(dependentKind, Json.Str(dependent["metadata"]?["namespace"]), Json.Str(dependent["metadata"]?["name"])!, OwnerReferences.Uid(dependent), "Foreground");
         }
         // Dependents that do not block go along in the background; the owner waits only for those that do.
-        if (blocking == 0) Update(kind, ns, name, uid, fresh => RemoveFinalizer(fresh, ClusterObjects.ForegroundFinalizer));
+        if (blocking == 0) Update(kind, ns, name, uid, fresh => Finalizers.Remove(fresh, ClusterObjects.ForegroundFinalizer));
     }
 
     private void OrphanDependents(ResourceKind kind, string? ns, string name, JsonObject owner)
@@ -142,29 +139,11 @@ public sealed class GarbageCollector : IController
         foreach (var (dependentKind, dependent) in Dependents(uid).ToList())
             Update(dependentKind, Json.Str(dependent["metadata"]?["namespace"]), Json.Str(dependent["metadata"]?["name"])!, OwnerReferences.Uid(dependent),
                 fresh => OwnerReferences.RemoveReference(fresh, uid));
-        Update(kind, ns, name, uid, fresh => RemoveFinalizer(fresh, ClusterObjects.OrphanFinalizer));
+        Update(kind, ns, name, uid, fresh => Finalizers.Remove(fresh, ClusterObjects.OrphanFinalizer));
     }
 
-    private static void RemoveFinalizer(JsonObject o, string finalizer)
-    {
-        if (o["metadata"]?["finalizers"] is not JsonArray f) return;
-        foreach (var x in f.Where(x => Json.Str(x) == finalizer).ToList()) f.Remove(x);
-        if (f.Count == 0) Json.Metadata(o).Remove("finalizers");
-    }
-
-    /// <summary>Changes the object if it is still the one with <paramref name="uid"/>; one already gone is fine.</summary>
-    private void Update(ResourceKind kind, string? ns, string name, string? uid, Action<JsonObject> change)
-    {
-        try
-        {
-            _context.Objects.Update(kind, ns, name, null, fresh =>
-            {
-                if (OwnerReferences.Uid(fresh) == uid) change(fresh);
-                return fresh;
-            }, statusOnly: false, dryRun: false);
-        }
-        catch (StatusException e) when (e.Code == 404) { }
-    }
+    private void Update(ResourceKind kind, string? ns, string name, string? uid, Action<JsonObject> change) =>
+        ObjectWrites.ChangeIfSame(_context.Objects, kind, ns, name, uid, change);
 
     private void Delete(ResourceKind kind, string? ns, string name, string? uid, string propagation, long? revision = null)
     {

@@ -317,25 +317,13 @@ public sealed class JobController : IController
         return spec["podFailurePolicy"] is null || !stopping;
     }
 
-    private static bool IsTracked(JsonObject pod) => pod["metadata"]?["finalizers"] is JsonArray f && f.Any(x => Json.Str(x) == TrackingFinalizer);
+    private static bool IsTracked(JsonObject pod) => Finalizers.Has(pod, TrackingFinalizer);
 
     /// <summary>Removes the tracking finalizer from <paramref name="pods"/> (a pod being deleted then goes).</summary>
     private void Release(IEnumerable<JsonObject> pods)
     {
         foreach (var pod in pods.Where(IsTracked))
-            try
-            {
-                _context.Objects.Update(ResourceKinds.Pod, Json.Str(pod["metadata"]?["namespace"]), NameOf(pod), null, fresh =>
-                {
-                    if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(pod) && fresh["metadata"]?["finalizers"] is JsonArray f)
-                    {
-                        foreach (var x in f.Where(x => Json.Str(x) == TrackingFinalizer).ToList()) f.Remove(x);
-                        if (f.Count == 0) Json.Metadata(fresh).Remove("finalizers");
-                    }
-                    return fresh;
-                }, statusOnly: false, dryRun: false);
-            }
-            catch (StatusException e) when (e.Code is 404 or 409) { }
+            ChangePod(pod, fresh => Finalizers.Remove(fresh, TrackingFinalizer));
     }
 
     /// <summary>Puts the tracking finalizer on running pods that lack it (made before the job tracked its pods so, or
@@ -343,17 +331,11 @@ public sealed class JobController : IController
     private void Hold(IEnumerable<JsonObject> pods)
     {
         foreach (var pod in pods)
-            try
-            {
-                _context.Objects.Update(ResourceKinds.Pod, Json.Str(pod["metadata"]?["namespace"]), NameOf(pod), null, fresh =>
-                {
-                    if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(pod) && PodStates.IsActive(fresh) && !IsTracked(fresh))
-                        Json.ChildArray(Json.Metadata(fresh), "finalizers").Add((JsonNode)TrackingFinalizer);
-                    return fresh;
-                }, statusOnly: false, dryRun: false);
-            }
-            catch (StatusException e) when (e.Code is 404 or 409) { }
+            ChangePod(pod, fresh => { if (PodStates.IsActive(fresh)) Finalizers.Add(fresh, TrackingFinalizer); });
     }
+
+    private void ChangePod(JsonObject pod, Action<JsonObject> change) =>
+        ObjectWrites.ChangeIfSame(_context.Objects, ResourceKinds.Pod, Json.Str(pod["metadata"]?["namespace"]), NameOf(pod), OwnerReferences.Uid(pod), change);
 
     /// <summary>A tracked pod whose job is gone, made again, or no longer its owner: let go, once the store agrees.</summary>
     private Reconciled ReleaseOrphan(string podKey)
@@ -476,7 +458,6 @@ public sealed class JobController : IController
             foreach (var field in new[] { "labels", "annotations", "finalizers" })
                 if (template["metadata"]?[field] is { } value) meta[field] = value.DeepClone();
             meta["ownerReferences"] = new JsonArray(OwnerReferences.ControllerRefTo(job));
-            Json.ChildArray(meta, "finalizers").Add((JsonNode)TrackingFinalizer);
             var spec = (JsonObject?)template["spec"]?.DeepClone() ?? [];
             if (index is { } n)
             {
@@ -499,6 +480,7 @@ public sealed class JobController : IController
                         });
             }
             var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = spec };
+            Finalizers.Add(pod, TrackingFinalizer);
             try
             {
                 var createdPod = _context.Objects.Create(ResourceKinds.Pod, Json.Str(job["metadata"]?["namespace"]), pod, FieldValidation.Ignore, dryRun: false, out _);

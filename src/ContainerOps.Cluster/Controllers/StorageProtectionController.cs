@@ -63,12 +63,7 @@ public sealed class StorageProtectionController : IController
     {
         try
         {
-            _context.Objects.Update(kind, ns, name, null, o =>
-            {
-                if (o["metadata"]?["finalizers"] is JsonArray finalizers)
-                    foreach (var f in finalizers.Where(f => Json.Str(f) == finalizer).ToList()) finalizers.Remove(f);
-                return o;
-            }, statusOnly: false, dryRun: false);
+            _context.Objects.Update(kind, ns, name, null, o => { Finalizers.Remove(o, finalizer); return o; }, statusOnly: false, dryRun: false);
         }
         catch (StatusException e) when (e.Code == 404) { }
     }
