@@ -546,19 +546,6 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         };
     }
 
-    /// <summary>Pulls <see cref="Image"/> with Write-Progress per layer, as Receive-ContainerImage does.</summary>
-    private void PullImage()
-    {
-        var queue = new Queue();
-        var progress = new LayerProgress(this, "Pulling " + Image, "Resolving");
-        try
-        {
-            RunWithTicks(ct => Client.PullImageAsync(Image, false, queue, ct), Tick, () => progress.Drain(queue));
-            progress.Drain(queue);
-        }
-        finally { progress.Complete(); }
-    }
-
     protected override void ProcessRecord()
     {
         ContainerCreateRequest request;
@@ -583,13 +570,13 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         ContainerCreateResponse created;
         try
         {
-            if (Pull.Equals("Always", StringComparison.OrdinalIgnoreCase)) PullImage();
+            if (Pull.Equals("Always", StringComparison.OrdinalIgnoreCase)) PullWithProgress(Image, insecure: false);
             try { created = Run(ct => Client.CreateContainerAsync(request, ct)); }
             catch (ContainerOpsException ex) when (Pull.Equals("Missing", StringComparison.OrdinalIgnoreCase) && ex.Error.Kind == ErrorKind.NotFound && ex.Error.Id == "ImageNotFound")
             {
                 // Asking first would cost every create a request; a missing image costs the failed create only.
                 WriteVerbose($"Unable to find image '{Image}' locally; pulling it");
-                PullImage();
+                PullWithProgress(Image, insecure: false);
                 created = Run(ct => Client.CreateContainerAsync(request, ct));
             }
         }

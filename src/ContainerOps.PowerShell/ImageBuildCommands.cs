@@ -18,6 +18,21 @@ public abstract class ImageTransferCmdlet : ContainerOpsCmdlet
 
     private protected static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(150);
 
+    /// <summary>Pulls <paramref name="reference"/> with Write-Progress per layer (Receive-ContainerImage, and
+    /// New-Container for an image it does not find); the final frame.</summary>
+    private protected ProgressFrame PullWithProgress(string reference, bool insecure)
+    {
+        var queue = new Queue();
+        var progress = new LayerProgress(this, "Pulling " + reference, "Resolving");
+        try
+        {
+            var result = RunWithTicks(ct => Client.PullImageAsync(reference, insecure, queue, ct), Tick, () => progress.Drain(queue));
+            progress.Drain(queue);
+            return result;
+        }
+        finally { progress.Complete(); }
+    }
+
     /// <summary>The image summary of <paramref name="id"/> (config digest), or null when the daemon no longer lists it.</summary>
     private protected ImageSummary? FindImage(string id) => Run(ct => Client.ListImagesAsync(true, ct)).FirstOrDefault(i => i.Id == id);
 
@@ -241,17 +256,9 @@ public sealed class ReceiveContainerImageCommand : ImageTransferCmdlet
         foreach (var reference in Name)
         {
             if (!ShouldProcess(reference, "Pull image")) continue;
-            var queue = new Queue();
-            var progress = new LayerProgress(this, "Pulling " + reference, "Resolving");
             TryStep(() =>
             {
-                try
-                {
-                    var result = RunWithTicks(ct => Client.PullImageAsync(reference, Insecure, queue, ct), Tick, () => progress.Drain(queue));
-                    progress.Drain(queue);
-                    if (FindImage(result.ImageId!) is { } image) WriteObject(image);
-                }
-                finally { progress.Complete(); }
+                if (FindImage(PullWithProgress(reference, Insecure).ImageId!) is { } image) WriteObject(image);
             });
         }
     }
