@@ -133,16 +133,8 @@ public static class PlanWriter
                 any = true;
             }
         if (!any) return;
-        var state = System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json =>
-        {
-            json.WriteString("ociVersion", new OciState().OciVersion);
-            json.WriteString("id", id);
-            json.WriteString("bundle", bundle);
-            if (spec.Annotations is null) return;
-            json.WriteStartObject("annotations");
-            foreach (var (key, value) in spec.Annotations) json.WriteString(key, value);
-            json.WriteEndObject();
-        }, indented: false));
+        var members = new OciState { Id = id, Bundle = bundle, Annotations = spec.Annotations };
+        var state = System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json => members.WriteMembers(json, withStatusAndPid: false), indented: false));
         plan.Line("hook_state", state[1..^1]);
     }
 

@@ -175,18 +175,25 @@ public sealed class OciState
 
     /// <summary>As `state` prints it. Written directly rather than through the serializer, which the runtime command
     /// line does not load at all (see OciSpecReader).</summary>
-    public string ToJson() => System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json =>
+    public string ToJson() => System.Text.Encoding.UTF8.GetString(IndentedJson.Object(json => WriteMembers(json, withStatusAndPid: true)));
+
+    /// <summary>The state's members; without status and pid for the shim's setup hooks, whose shim adds them
+    /// (PlanWriter's hook_state line).</summary>
+    public void WriteMembers(System.Text.Json.Utf8JsonWriter json, bool withStatusAndPid)
     {
         json.WriteString("ociVersion", OciVersion);
         json.WriteString("id", Id);
-        json.WriteString("status", Status);
-        json.WriteNumber("pid", Pid);
+        if (withStatusAndPid)
+        {
+            json.WriteString("status", Status);
+            json.WriteNumber("pid", Pid);
+        }
         json.WriteString("bundle", Bundle);
         if (Annotations is null) return;
         json.WriteStartObject("annotations");
         foreach (var (key, value) in Annotations) json.WriteString(key, value);
         json.WriteEndObject();
-    }));
+    }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
