@@ -580,7 +580,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     ssize_t n;
     do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);
-    int runtime_hooks = has_hooks(p, "prestart") || has_hooks(p, "createRuntime");
+    int runtime_hooks = has_runtime_hooks(p);
     if (!runtime_hooks) close(sync_fd);
 
     /* The cgroup namespace is created once we are in the container's cgroups. */

@@ -22,6 +22,11 @@ int has_hooks(const struct plan *p, const char *phase)
     return 0;
 }
 
+int has_runtime_hooks(const struct plan *p)
+{
+    return has_hooks(p, "prestart") || has_hooks(p, "createRuntime");
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;

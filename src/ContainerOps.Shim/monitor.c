@@ -663,7 +663,7 @@ void monitor_main(struct plan *p, int create, int report_fd)
     }
     /* The init stops before it changes its root; the runtime's hooks run here, in the host's namespaces, then it goes
        on. A failing hook ends the container: nothing is left (PLAN.md "hooks"). */
-    if (!p->runtime && (has_hooks(p, "prestart") || has_hooks(p, "createRuntime"))) {
+    if (!p->runtime && has_runtime_hooks(p)) {
         char line[1100];
         read_verdict(rep[0], line, sizeof line);
         if (!strncmp(line, "error ", 6)) fail(report_fd, line, pid);

@@ -131,6 +131,8 @@ int pause_main(void);
 int init_main(char **cmd);
 /* hooks.c: whether the plan has hooks of a phase; runs them in order with the state on stdin (0, or -1 and err). */
 int has_hooks(const struct plan *p, const char *phase);
+/* Whether the init stops before pivot_root for the monitor to run prestart and createRuntime hooks: both sides ask this. */
+int has_runtime_hooks(const struct plan *p);
 int run_hooks(const struct plan *p, const char *phase, const char *status, pid_t pid, char *err, size_t errlen);
 
 #endif
