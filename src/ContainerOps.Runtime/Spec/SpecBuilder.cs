@@ -131,7 +131,7 @@ public static partial class SpecBuilder
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "InitUnavailable",
                 $"--init needs the init binary (the containerops-shim), which is not at '{input.InitBinary}'", target, "HostConfig.Init");
         spec.Mounts.RemoveAll(m => m.Destination == InitPath);
-        spec.Mounts.Add(new OciMount { Destination = InitPath, Type = "bind", Source = binary, Options = new() { "bind", "rprivate", "ro" } });
+        spec.Mounts.Add(BindFile(binary, InitPath, readOnly: true));
         spec.Process!.Args.InsertRange(0, [InitPath, "--"]);
     }
 
