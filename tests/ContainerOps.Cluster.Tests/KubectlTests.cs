@@ -232,6 +232,23 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ExplainDescribesKindsAndFieldsInTheApisWords()
+    {
+        // The words are the API's own, as the client models document them; these tests look for a few of them.
+        var deployment = _server.Ok("explain", "deployment");
+        Assert.Matches(@"DESCRIPTION:\s+Deployment enables declarative updates for Pods and ReplicaSets", deployment);
+        Assert.Matches(@"spec\s+<DeploymentSpec>\s+Specification of the desired behavior of the Deployment", deployment);
+        var replicas = _server.Ok("explain", "deployment.spec.replicas");
+        Assert.Matches(@"FIELD: replicas <integer>\s+DESCRIPTION:\s+Number of desired pods", replicas);
+        // A field of an embedded struct (a probe's handler) is described by the type it lands in.
+        Assert.Matches(@"exec\s+<ExecAction>\s+Exec specifies", _server.Ok("explain", "pod.spec.containers.livenessProbe"));
+        // A field named as a C# keyword (readOnly), and a type two groups share the name of (core and events Event).
+        Assert.Matches(@"readOnly\s+<boolean>\s+\S", _server.Ok("explain", "pod.spec.containers.volumeMounts"));
+        Assert.Matches(@"DESCRIPTION:\s+Event is a report of an event somewhere in the cluster.\s+Events have", _server.Ok("explain", "events", "--api-version=v1"));
+        Assert.Matches(@"DESCRIPTION:\s+Event is a report of an event somewhere in the cluster.\s+It generally", _server.Ok("explain", "events", "--api-version=events.k8s.io/v1"));
+    }
+
+    [Fact]
     public void ExplainShowsTheFieldsAndTypesOfAKindAndOfAPathIntoIt()
     {
         var spec = _server.Ok("explain", "deployment.spec");

@@ -204,7 +204,11 @@ public static class Discovery
     /// <summary>Each group-version document's hash: kubectl keeps documents by it, so a changed document is read again.
     /// The documents do not change while the daemon runs, so each is built and hashed once, not at every root request.</summary>
     private static readonly Lazy<Dictionary<(string Group, string Version), string>> DocumentHashes = new(() =>
-        ResourceKinds.Served.Select(k => (k.Group, k.Version)).Distinct().ToDictionary(gv => gv, gv => Hash(OpenApiV3(gv.Group, gv.Version)!.ToJsonString())));
+    {
+        var descriptions = ModelDescriptions.Load();
+        return ResourceKinds.Served.Select(k => (k.Group, k.Version)).Distinct()
+            .ToDictionary(gv => gv, gv => Hash(OpenApiV3(gv.Group, gv.Version, descriptions)!.ToJsonString()));
+    });
 
     /// <summary>/openapi/v3: where each group-version's document is.</summary>
     public static JsonObject OpenApiV3Root()
@@ -218,7 +222,9 @@ public static class Discovery
         return new JsonObject { ["paths"] = paths };
     }
 
-    public static JsonObject? OpenApiV3(string group, string version)
+    public static JsonObject? OpenApiV3(string group, string version) => OpenApiV3(group, version, null);
+
+    private static JsonObject? OpenApiV3(string group, string version, ModelDescriptions? descriptions)
     {
         var kinds = ResourceKinds.Served.Where(k => k.Group == group && k.Version == version).ToList();
         if (kinds.Count == 0) return null;
@@ -252,7 +258,7 @@ public static class Discovery
         return new JsonObject
         {
             ["openapi"] = "3.0.0", ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
-            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = OpenApiSchemas.For(kinds) },
+            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = OpenApiSchemas.For(kinds, descriptions ?? ModelDescriptions.Load()) },
         };
     }
 

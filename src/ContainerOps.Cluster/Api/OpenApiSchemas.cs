@@ -7,14 +7,15 @@ namespace ContainerOps.Cluster.Api;
 /// The OpenAPI v3 schemas of a group-version's kinds (components.schemas), for `kubectl explain`: each kind's fields,
 /// their types, and the types they hold, named as the API server names them (io.k8s.api.apps.v1.DeploymentSpec). They
 /// come from the message table the protobuf decoder uses (Protobuf/Schema.g.cs, generated from the Go types), so a
-/// field the API takes is a field explain shows. Descriptions are not carried: explain shows names and types.
+/// field the API takes is a field explain shows. Kinds, types and fields are described in the API's own words
+/// (<see cref="ModelDescriptions"/>).
 /// The PATCH operations declare no request body, so kubectl keeps computing client-side apply patches from its own
 /// compiled-in types rather than from these schemas.
 /// </summary>
 internal static class OpenApiSchemas
 {
     /// <summary>The schemas of these kinds and of every type their fields reach.</summary>
-    public static JsonObject For(IEnumerable<ResourceKind> kinds)
+    public static JsonObject For(IEnumerable<ResourceKind> kinds, ModelDescriptions descriptions)
     {
         var schemas = new JsonObject();
         var pending = new Queue<string>();
@@ -29,11 +30,13 @@ internal static class OpenApiSchemas
             if (roots.TryGetValue(message, out var kind))
             {
                 // The wire leaves type meta to the envelope; the JSON object has it.
-                properties["apiVersion"] = new JsonObject { ["type"] = "string" };
-                properties["kind"] = new JsonObject { ["type"] = "string" };
+                properties["apiVersion"] = Described(new JsonObject { ["type"] = "string" }, descriptions.OfField(message, "apiVersion"));
+                properties["kind"] = Described(new JsonObject { ["type"] = "string" }, descriptions.OfField(message, "kind"));
             }
-            AddFields(message, properties, Reached);
-            var schema = new JsonObject { ["type"] = "object", ["properties"] = properties };
+            AddFields(message, message, properties, descriptions, Reached);
+            var schema = Described(new JsonObject(), descriptions.OfMessage(message));
+            schema["type"] = "object";
+            schema["properties"] = properties;
             if (kind is not null)
                 schema["x-kubernetes-group-version-kind"] = new JsonArray(new JsonObject { ["group"] = kind.Group, ["kind"] = kind.Kind, ["version"] = kind.Version });
             schemas[NameOf(message)] = schema;
@@ -55,17 +58,26 @@ internal static class OpenApiSchemas
         return groupVersion.StartsWith("meta/", StringComparison.Ordinal) ? $"io.k8s.apimachinery.pkg.apis.{dotted}.{type}" : $"io.k8s.api.{dotted}.{type}";
     }
 
-    /// <summary>A message's fields as properties; a struct embedded inline lends its fields.</summary>
-    private static void AddFields(string message, JsonObject properties, Action<string> reached)
+    /// <summary>A message's fields as properties; a struct embedded inline lends its fields, which the enclosing
+    /// type's model (<paramref name="owner"/>) describes.</summary>
+    private static void AddFields(string message, string owner, JsonObject properties, ModelDescriptions descriptions, Action<string> reached)
     {
         foreach (var f in Schema.FieldsOf(message))
         {
-            if (f.Has(FieldFlags.Inline)) { AddFields(f.Message!, properties, reached); continue; }
+            if (f.Has(FieldFlags.Inline)) { AddFields(f.Message!, owner, properties, descriptions, reached); continue; }
             var value = Value(f, reached);
-            properties[f.Json] = f.Has(FieldFlags.Map) ? new JsonObject { ["type"] = "object", ["additionalProperties"] = value }
+            var property = f.Has(FieldFlags.Map) ? new JsonObject { ["type"] = "object", ["additionalProperties"] = value }
                 : f.Has(FieldFlags.Repeated) ? new JsonObject { ["type"] = "array", ["items"] = value }
                 : value;
+            properties[f.Json] = Described(property, descriptions.OfField(owner, f.Json) ?? descriptions.OfField(message, f.Json));
         }
+    }
+
+    // As the API server writes it: the description beside the type or the reference.
+    private static JsonObject Described(JsonObject schema, string? description)
+    {
+        if (description is not null) schema["description"] = description;
+        return schema;
     }
 
     // Two scalar types the API server names, so explain shows <Quantity> and <IntOrString> as it does for its own.
