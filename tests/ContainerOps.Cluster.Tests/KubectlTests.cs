@@ -152,6 +152,17 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ApplyRemovesListItemsAndFieldsTheFileNoLongerHas()
+    {
+        // kubectl computes a strategic merge patch from the last applied, the file and the live object: items dropped
+        // from a merged list (containers by name, env by name, ports by containerPort) must go, kept ones stay merged.
+        var (first, second) = ApplyTwice.Files(_server.Directory);
+        _server.Ok("apply", "-f", first);
+        Assert.Contains("deployment.apps/lists configured", _server.Ok("apply", "-f", second));
+        ApplyTwice.AssertSecondApplied(JsonNode.Parse(_server.Ok("get", "deployment", "lists", "-o", "json"))!);
+    }
+
+    [Fact]
     public void InvalidAndUnknownFieldsAreReportedAsKubectlPrintsThem()
     {
         var bad = WriteManifest("bad.yaml", """

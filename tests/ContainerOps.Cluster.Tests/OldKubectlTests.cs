@@ -25,6 +25,55 @@ public sealed class OldKubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Kubectl_1_20_apply_removes_list_items_and_fields_the_file_no_longer_has()
+    {
+        var (first, second) = ApplyTwice.Files(_server.Directory);
+        Ok("apply", "-f", first);
+        Assert.Contains("deployment.apps/lists configured", Ok("apply", "-f", second));
+        ApplyTwice.AssertSecondApplied(JsonNode.Parse(Ok("get", "deployment", "lists", "-o", "json"))!);
+    }
+
+    [Fact]
+    public void Kubectl_1_20_explains_kinds_and_fields_from_the_v2_document()
+    {
+        var spec = Ok("explain", "deployment.spec");
+        Assert.Contains("KIND:     Deployment", spec);
+        Assert.Matches(@"replicas\s+<integer>\s+Number of desired pods", spec);
+        Assert.Matches(@"template\s+<Object>", spec);
+        Assert.Matches(@"containers\s+<\[\]Object>", Ok("explain", "pods.spec"));
+        Assert.Matches(@"nodeSelector\s+<map\[string\]string>", Ok("explain", "pods.spec"));
+        Assert.Matches(@"maxSurge\s+<string>", Ok("explain", "deploy.spec.strategy.rollingUpdate"));
+        Assert.Matches(@"DESCRIPTION:\s+Event is a report of an event somewhere in the cluster.\s+Events have", Ok("explain", "events", "--api-version=v1"));
+        var (exit, _, err) = _server.KubectlAt(_kubectl, ["explain", "deployment.spec.nosuchfield"]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("nosuchfield", err);
+    }
+
+    [Fact]
+    public void Kubectl_1_20_refuses_an_unknown_field_before_sending_it()
+    {
+        // Its validation reads the v2 schema, as against any API server.
+        var file = Path.Combine(_server.Directory, "typo.yaml");
+        File.WriteAllText(file, """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: typo}
+            spec:
+              replicas: 1
+              selector: {matchLabels: {app: typo}}
+              template:
+                metadata: {labels: {app: typo}}
+                spec:
+                  containers: [{name: web, image: busybox, imagePullPolice: Always, resources: {limits: {cpu: 1}}, ports: [{containerPort: 80}]}]
+            """);
+        var (exit, _, err) = _server.KubectlAt(_kubectl, ["apply", "-f", file]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("unknown field \"imagePullPolice\"", err);
+        Assert.Contains("io.k8s.api.core.v1.Container", err);
+        Assert.Contains("deployment.apps/typo created", Ok("apply", "-f", file, "--validate=false"));
+    }
+
+    [Fact]
     public void Kubectl_1_20_applies_gets_and_deletes()
     {
         Assert.Contains("v1.20", Ok("version", "--client", "--short"));

@@ -179,27 +179,17 @@ public static class Discovery
     /// kubectl's response handling) refuses in a Content-Type.</summary>
     public const string OpenApiV2ProtobufType = "application/octet-stream";
 
+    /// <summary>/openapi/v2: the definitions of every served kind and the types they reach (no paths: kubectl reads the
+    /// definitions, for explain, validation and apply's patches).</summary>
     public static JsonObject OpenApiV2() => new()
     {
         ["swagger"] = "2.0", ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
-        ["paths"] = new JsonObject(), ["definitions"] = new JsonObject(),
+        ["paths"] = new JsonObject(),
+        ["definitions"] = OpenApiSchemas.For(ResourceKinds.Served, ModelDescriptions.Load(), OpenApiVersion.V2),
     };
 
-    /// <summary>The same document as the OpenAPI v2 protobuf message (gnostic's openapi_v2.Document): swagger (1),
-    /// info (2: title 1, version 2), paths (8) and definitions (9) empty. Written by hand: five fields.</summary>
-    public static byte[] OpenApiV2Protobuf()
-    {
-        static byte[] Field(int number, byte[] value) => [(byte)(number << 3 | 2), .. Varint(value.Length), .. value];
-        static byte[] Varint(int n)
-        {
-            var bytes = new List<byte>();
-            for (; n >= 0x80; n >>= 7) bytes.Add((byte)(n | 0x80));
-            bytes.Add((byte)n);
-            return [.. bytes];
-        }
-        static byte[] Text(string s) => System.Text.Encoding.UTF8.GetBytes(s);
-        return [.. Field(1, Text("2.0")), .. Field(2, [.. Field(1, Text("Kubernetes")), .. Field(2, Text(KubernetesVersion))]), .. Field(8, []), .. Field(9, [])];
-    }
+    /// <summary>The same document as protobuf, which kubectl 1.20 asks for.</summary>
+    public static byte[] OpenApiV2Protobuf() => Api.OpenApiV2Protobuf.Encode(OpenApiV2());
 
     /// <summary>Each group-version document's hash: kubectl keeps documents by it, so a changed document is read again.
     /// The documents do not change while the daemon runs, so each is built and hashed once, not at every root request.</summary>
@@ -258,7 +248,7 @@ public static class Discovery
         return new JsonObject
         {
             ["openapi"] = "3.0.0", ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
-            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = OpenApiSchemas.For(kinds, descriptions ?? ModelDescriptions.Load()) },
+            ["paths"] = paths, ["components"] = new JsonObject { ["schemas"] = OpenApiSchemas.For(kinds, descriptions ?? ModelDescriptions.Load(), OpenApiVersion.V3) },
         };
     }
 

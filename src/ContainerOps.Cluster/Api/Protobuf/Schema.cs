@@ -26,8 +26,10 @@ internal enum ValueKind
 [Flags]
 internal enum FieldFlags { None = 0, Pointer = 1, OmitEmpty = 2, Repeated = 4, Map = 8, Inline = 16 }
 
-/// <summary>One field of a message; <see cref="Message"/> names the nested message (or a map's value message).</summary>
-internal sealed record Field(int Number, string Json, ValueKind Kind, FieldFlags Flags, string? Message = null)
+/// <summary>One field of a message; <see cref="Message"/> names the nested message (or a map's value message).
+/// <see cref="PatchStrategy"/> and <see cref="MergeKey"/> are the Go field's patchStrategy and patchMergeKey tags: how a
+/// strategic merge patch treats it ("merge" lists by that key, "retainKeys").</summary>
+internal sealed record Field(int Number, string Json, ValueKind Kind, FieldFlags Flags, string? Message = null, string? PatchStrategy = null, string? MergeKey = null)
 {
     public bool Has(FieldFlags flag) => (Flags & flag) != 0;
 }

@@ -92,7 +92,7 @@ internal static partial class Schema
             new(7, "numberAvailable", T.Int32, F.OmitEmpty),
             new(8, "numberUnavailable", T.Int32, F.OmitEmpty),
             new(9, "collisionCount", T.Int32, F.Pointer | F.OmitEmpty),
-            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DaemonSetCondition"),
+            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DaemonSetCondition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["apps/v1.DaemonSetUpdateStrategy"] =
         [
@@ -119,7 +119,7 @@ internal static partial class Schema
             new(1, "replicas", T.Int32, F.Pointer | F.OmitEmpty),
             new(2, "selector", T.Message, F.Pointer, "meta/v1.LabelSelector"),
             new(3, "template", T.Message, F.None, "core/v1.PodTemplateSpec"),
-            new(4, "strategy", T.Message, F.OmitEmpty, "apps/v1.DeploymentStrategy"),
+            new(4, "strategy", T.Message, F.OmitEmpty, "apps/v1.DeploymentStrategy", PatchStrategy: "retainKeys"),
             new(5, "minReadySeconds", T.Int32, F.OmitEmpty),
             new(6, "revisionHistoryLimit", T.Int32, F.Pointer | F.OmitEmpty),
             new(7, "paused", T.Bool, F.OmitEmpty),
@@ -133,7 +133,7 @@ internal static partial class Schema
             new(7, "readyReplicas", T.Int32, F.OmitEmpty),
             new(4, "availableReplicas", T.Int32, F.OmitEmpty),
             new(5, "unavailableReplicas", T.Int32, F.OmitEmpty),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DeploymentCondition"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DeploymentCondition", PatchStrategy: "merge", MergeKey: "type"),
             new(8, "collisionCount", T.Int32, F.Pointer | F.OmitEmpty),
         ],
         ["apps/v1.DeploymentStrategy"] =
@@ -169,7 +169,7 @@ internal static partial class Schema
             new(4, "readyReplicas", T.Int32, F.OmitEmpty),
             new(5, "availableReplicas", T.Int32, F.OmitEmpty),
             new(3, "observedGeneration", T.Int64, F.OmitEmpty),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.ReplicaSetCondition"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.ReplicaSetCondition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["apps/v1.RollingUpdateDaemonSet"] =
         [
@@ -233,7 +233,7 @@ internal static partial class Schema
             new(6, "currentRevision", T.String, F.OmitEmpty),
             new(7, "updateRevision", T.String, F.OmitEmpty),
             new(9, "collisionCount", T.Int32, F.Pointer | F.OmitEmpty),
-            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.StatefulSetCondition"),
+            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.StatefulSetCondition", PatchStrategy: "merge", MergeKey: "type"),
             new(11, "availableReplicas", T.Int32, F.None),
         ],
         ["apps/v1.StatefulSetUpdateStrategy"] =
@@ -366,7 +366,7 @@ internal static partial class Schema
             new(3, "currentReplicas", T.Int32, F.OmitEmpty),
             new(4, "desiredReplicas", T.Int32, F.None),
             new(5, "currentMetrics", T.Message, F.Repeated, "autoscaling/v2.MetricStatus"),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.HorizontalPodAutoscalerCondition"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.HorizontalPodAutoscalerCondition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["autoscaling/v2.MetricIdentifier"] =
         [
@@ -495,7 +495,7 @@ internal static partial class Schema
         ],
         ["batch/v1.JobStatus"] =
         [
-            new(1, "conditions", T.Message, F.OmitEmpty | F.Repeated, "batch/v1.JobCondition"),
+            new(1, "conditions", T.Message, F.OmitEmpty | F.Repeated, "batch/v1.JobCondition", PatchStrategy: "merge", MergeKey: "type"),
             new(2, "startTime", T.Time, F.Pointer | F.OmitEmpty),
             new(3, "completionTime", T.Time, F.Pointer | F.OmitEmpty),
             new(4, "active", T.Int32, F.OmitEmpty),
@@ -723,14 +723,14 @@ internal static partial class Schema
             new(3, "command", T.String, F.OmitEmpty | F.Repeated),
             new(4, "args", T.String, F.OmitEmpty | F.Repeated),
             new(5, "workingDir", T.String, F.OmitEmpty),
-            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort"),
+            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort", PatchStrategy: "merge", MergeKey: "containerPort"),
             new(19, "envFrom", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvFromSource"),
-            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar"),
+            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar", PatchStrategy: "merge", MergeKey: "name"),
             new(8, "resources", T.Message, F.OmitEmpty, "core/v1.ResourceRequirements"),
             new(23, "resizePolicy", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerResizePolicy"),
             new(24, "restartPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount"),
-            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice"),
+            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount", PatchStrategy: "merge", MergeKey: "mountPath"),
+            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice", PatchStrategy: "merge", MergeKey: "devicePath"),
             new(10, "livenessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(11, "readinessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(22, "startupProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
@@ -799,9 +799,9 @@ internal static partial class Schema
             new(9, "started", T.Bool, F.Pointer | F.OmitEmpty),
             new(10, "allocatedResources", T.Quantity, F.OmitEmpty | F.Map),
             new(11, "resources", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ResourceRequirements"),
-            new(12, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMountStatus"),
+            new(12, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMountStatus", PatchStrategy: "merge", MergeKey: "mountPath"),
             new(13, "user", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ContainerUser"),
-            new(14, "allocatedResourcesStatus", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceStatus"),
+            new(14, "allocatedResourcesStatus", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceStatus", PatchStrategy: "merge", MergeKey: "name"),
         ],
         ["core/v1.ContainerUser"] =
         [
@@ -888,14 +888,14 @@ internal static partial class Schema
             new(3, "command", T.String, F.OmitEmpty | F.Repeated),
             new(4, "args", T.String, F.OmitEmpty | F.Repeated),
             new(5, "workingDir", T.String, F.OmitEmpty),
-            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort"),
+            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort", PatchStrategy: "merge", MergeKey: "containerPort"),
             new(19, "envFrom", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvFromSource"),
-            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar"),
+            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar", PatchStrategy: "merge", MergeKey: "name"),
             new(8, "resources", T.Message, F.OmitEmpty, "core/v1.ResourceRequirements"),
             new(23, "resizePolicy", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerResizePolicy"),
             new(24, "restartPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount"),
-            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice"),
+            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount", PatchStrategy: "merge", MergeKey: "mountPath"),
+            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice", PatchStrategy: "merge", MergeKey: "devicePath"),
             new(10, "livenessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(11, "readinessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(22, "startupProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
@@ -1158,7 +1158,7 @@ internal static partial class Schema
         ["core/v1.NamespaceStatus"] =
         [
             new(1, "phase", T.String, F.OmitEmpty),
-            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NamespaceCondition"),
+            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NamespaceCondition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["core/v1.Node"] =
         [
@@ -1232,7 +1232,7 @@ internal static partial class Schema
         ["core/v1.NodeSpec"] =
         [
             new(1, "podCIDR", T.String, F.OmitEmpty),
-            new(7, "podCIDRs", T.String, F.OmitEmpty | F.Repeated),
+            new(7, "podCIDRs", T.String, F.OmitEmpty | F.Repeated, PatchStrategy: "merge"),
             new(3, "providerID", T.String, F.OmitEmpty),
             new(4, "unschedulable", T.Bool, F.OmitEmpty),
             new(5, "taints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Taint"),
@@ -1244,8 +1244,8 @@ internal static partial class Schema
             new(1, "capacity", T.Quantity, F.OmitEmpty | F.Map),
             new(2, "allocatable", T.Quantity, F.OmitEmpty | F.Map),
             new(3, "phase", T.String, F.OmitEmpty),
-            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeCondition"),
-            new(5, "addresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeAddress"),
+            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(5, "addresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeAddress", PatchStrategy: "merge", MergeKey: "type"),
             new(6, "daemonEndpoints", T.Message, F.OmitEmpty, "core/v1.NodeDaemonEndpoints"),
             new(7, "nodeInfo", T.Message, F.OmitEmpty, "core/v1.NodeSystemInfo"),
             new(8, "images", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerImage"),
@@ -1321,7 +1321,7 @@ internal static partial class Schema
             new(1, "phase", T.String, F.OmitEmpty),
             new(2, "accessModes", T.String, F.OmitEmpty | F.Repeated),
             new(3, "capacity", T.Quantity, F.OmitEmpty | F.Map),
-            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PersistentVolumeClaimCondition"),
+            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PersistentVolumeClaimCondition", PatchStrategy: "merge", MergeKey: "type"),
             new(5, "allocatedResources", T.Quantity, F.OmitEmpty | F.Map),
             new(7, "allocatedResourceStatuses", T.String, F.OmitEmpty | F.Map),
             new(8, "currentVolumeAttributesClassName", T.String, F.Pointer | F.OmitEmpty),
@@ -1477,10 +1477,10 @@ internal static partial class Schema
         ],
         ["core/v1.PodSpec"] =
         [
-            new(1, "volumes", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Volume"),
-            new(20, "initContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Container"),
-            new(2, "containers", T.Message, F.Repeated, "core/v1.Container"),
-            new(34, "ephemeralContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EphemeralContainer"),
+            new(1, "volumes", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Volume", PatchStrategy: "merge,retainKeys", MergeKey: "name"),
+            new(20, "initContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Container", PatchStrategy: "merge", MergeKey: "name"),
+            new(2, "containers", T.Message, F.Repeated, "core/v1.Container", PatchStrategy: "merge", MergeKey: "name"),
+            new(34, "ephemeralContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EphemeralContainer", PatchStrategy: "merge", MergeKey: "name"),
             new(3, "restartPolicy", T.String, F.OmitEmpty),
             new(4, "terminationGracePeriodSeconds", T.Int64, F.Pointer | F.OmitEmpty),
             new(5, "activeDeadlineSeconds", T.Int64, F.Pointer | F.OmitEmpty),
@@ -1495,13 +1495,13 @@ internal static partial class Schema
             new(13, "hostIPC", T.Bool, F.OmitEmpty),
             new(27, "shareProcessNamespace", T.Bool, F.Pointer | F.OmitEmpty),
             new(14, "securityContext", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodSecurityContext"),
-            new(15, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference"),
+            new(15, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference", PatchStrategy: "merge", MergeKey: "name"),
             new(16, "hostname", T.String, F.OmitEmpty),
             new(17, "subdomain", T.String, F.OmitEmpty),
             new(18, "affinity", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Affinity"),
             new(19, "schedulerName", T.String, F.OmitEmpty),
             new(22, "tolerations", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Toleration"),
-            new(23, "hostAliases", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostAlias"),
+            new(23, "hostAliases", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostAlias", PatchStrategy: "merge", MergeKey: "ip"),
             new(24, "priorityClassName", T.String, F.OmitEmpty),
             new(25, "priority", T.Int32, F.Pointer | F.OmitEmpty),
             new(26, "dnsConfig", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodDNSConfig"),
@@ -1510,32 +1510,32 @@ internal static partial class Schema
             new(30, "enableServiceLinks", T.Bool, F.Pointer | F.OmitEmpty),
             new(31, "preemptionPolicy", T.String, F.Pointer | F.OmitEmpty),
             new(32, "overhead", T.Quantity, F.OmitEmpty | F.Map),
-            new(33, "topologySpreadConstraints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySpreadConstraint"),
+            new(33, "topologySpreadConstraints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySpreadConstraint", PatchStrategy: "merge", MergeKey: "topologyKey"),
             new(35, "setHostnameAsFQDN", T.Bool, F.Pointer | F.OmitEmpty),
             new(36, "os", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodOS"),
             new(37, "hostUsers", T.Bool, F.Pointer | F.OmitEmpty),
-            new(38, "schedulingGates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodSchedulingGate"),
-            new(39, "resourceClaims", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaim"),
+            new(38, "schedulingGates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodSchedulingGate", PatchStrategy: "merge", MergeKey: "name"),
+            new(39, "resourceClaims", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaim", PatchStrategy: "merge,retainKeys", MergeKey: "name"),
             new(40, "resources", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ResourceRequirements"),
         ],
         ["core/v1.PodStatus"] =
         [
             new(1, "phase", T.String, F.OmitEmpty),
-            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodCondition"),
+            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodCondition", PatchStrategy: "merge", MergeKey: "type"),
             new(3, "message", T.String, F.OmitEmpty),
             new(4, "reason", T.String, F.OmitEmpty),
             new(11, "nominatedNodeName", T.String, F.OmitEmpty),
             new(5, "hostIP", T.String, F.OmitEmpty),
-            new(16, "hostIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostIP"),
+            new(16, "hostIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostIP", PatchStrategy: "merge", MergeKey: "ip"),
             new(6, "podIP", T.String, F.OmitEmpty),
-            new(12, "podIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodIP"),
+            new(12, "podIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodIP", PatchStrategy: "merge", MergeKey: "ip"),
             new(7, "startTime", T.Time, F.Pointer | F.OmitEmpty),
             new(10, "initContainerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus"),
             new(8, "containerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus"),
             new(9, "qosClass", T.String, F.OmitEmpty),
             new(13, "ephemeralContainerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus"),
             new(14, "resize", T.String, F.OmitEmpty),
-            new(15, "resourceClaimStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaimStatus"),
+            new(15, "resourceClaimStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaimStatus", PatchStrategy: "merge,retainKeys", MergeKey: "name"),
         ],
         ["core/v1.PodTemplateSpec"] =
         [
@@ -1765,7 +1765,7 @@ internal static partial class Schema
         ["core/v1.ServiceAccount"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "secrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ObjectReference"),
+            new(2, "secrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ObjectReference", PatchStrategy: "merge", MergeKey: "name"),
             new(3, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference"),
             new(4, "automountServiceAccountToken", T.Bool, F.Pointer | F.OmitEmpty),
         ],
@@ -1786,7 +1786,7 @@ internal static partial class Schema
         ],
         ["core/v1.ServiceSpec"] =
         [
-            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ServicePort"),
+            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ServicePort", PatchStrategy: "merge", MergeKey: "port"),
             new(2, "selector", T.String, F.OmitEmpty | F.Map),
             new(3, "clusterIP", T.String, F.OmitEmpty),
             new(18, "clusterIPs", T.String, F.OmitEmpty | F.Repeated),
@@ -1810,7 +1810,7 @@ internal static partial class Schema
         ["core/v1.ServiceStatus"] =
         [
             new(1, "loadBalancer", T.Message, F.OmitEmpty, "core/v1.LoadBalancerStatus"),
-            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition"),
+            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["core/v1.SessionAffinityConfig"] =
         [
@@ -2105,8 +2105,8 @@ internal static partial class Schema
             new(10, "deletionGracePeriodSeconds", T.Int64, F.Pointer | F.OmitEmpty),
             new(11, "labels", T.String, F.OmitEmpty | F.Map),
             new(12, "annotations", T.String, F.OmitEmpty | F.Map),
-            new(13, "ownerReferences", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.OwnerReference"),
-            new(14, "finalizers", T.String, F.OmitEmpty | F.Repeated),
+            new(13, "ownerReferences", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.OwnerReference", PatchStrategy: "merge", MergeKey: "uid"),
+            new(14, "finalizers", T.String, F.OmitEmpty | F.Repeated, PatchStrategy: "merge"),
             new(17, "managedFields", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.ManagedFieldsEntry"),
         ],
         ["meta/v1.OwnerReference"] =
@@ -2266,7 +2266,7 @@ internal static partial class Schema
         ["policy/v1.PodDisruptionBudgetSpec"] =
         [
             new(1, "minAvailable", T.IntOrString, F.Pointer | F.OmitEmpty),
-            new(2, "selector", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.LabelSelector"),
+            new(2, "selector", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.LabelSelector", PatchStrategy: "replace"),
             new(3, "maxUnavailable", T.IntOrString, F.Pointer | F.OmitEmpty),
             new(4, "unhealthyPodEvictionPolicy", T.String, F.Pointer | F.OmitEmpty),
         ],
@@ -2278,7 +2278,7 @@ internal static partial class Schema
             new(4, "currentHealthy", T.Int32, F.None),
             new(5, "desiredHealthy", T.Int32, F.None),
             new(6, "expectedPods", T.Int32, F.None),
-            new(7, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition"),
+            new(7, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["rbac/v1.AggregationRule"] =
         [

@@ -224,6 +224,13 @@ class Generator:
             args = [str(number), f'"{json_name}"', f"T.{kind}", " | ".join(f"F.{f}" for f in flags) or "F.None"]
             if message:
                 args.append(f'"{message}"')
+            # How a strategic merge patch treats the field (kubectl reads it from the OpenAPI document).
+            strategy = tag_value(tag, "patchStrategy")
+            merge_key = tag_value(tag, "patchMergeKey")
+            if strategy:
+                args.append(f'PatchStrategy: "{strategy}"')
+            if merge_key:
+                args.append(f'MergeKey: "{merge_key}"')
             lines.append(f"            new({', '.join(args)}),")
         self.messages[key] = lines
         self.order.append(key)
