@@ -63,6 +63,63 @@ public sealed class PodDeletionTests : IAsyncLifetime
         }
     }
 
+    /// <summary>A delete decides to only mark an object (finalizers hold it, or its node has to stop it), and before the
+    /// mark is written someone else writes it so that it may go now (its last finalizer removed, the pod finished). The
+    /// delete reads again: it must not leave the object marked for ever with nothing left to finish it.</summary>
+    [Theory]
+    [InlineData("the last finalizer is removed")]
+    [InlineData("the pod finishes")]
+    public async Task ADeleteThatOnlyMarksGoesAtOnceWhenTheObjectMayGoByTheTimeItWrites(string cutIn)
+    {
+        var finalizer = cutIn == "the last finalizer is removed";
+        var pod = JsonNode.Parse(Pod("held", finalizer ? null : "n1"))!.AsObject();
+        if (finalizer) pod["metadata"]!["finalizers"] = new JsonArray("example.com/hold");
+        Assert.Equal(201, (await _api.PostAsync("/api/v1/namespaces/default/pods", pod.ToJsonString())).Code);
+        if (!finalizer) SetPhase("Running");
+
+        var store = new CutInStore(_api.Store);
+        store.BeforeNextUpdate = () =>
+        {
+            if (finalizer) new Api.ClusterObjects(_api.Store).Update(Api.ResourceKinds.Pod, "default", "held", null, o =>
+            {
+                o["metadata"]!.AsObject().Remove("finalizers");
+                return o;
+            }, statusOnly: false, dryRun: false);
+            else SetPhase("Succeeded");
+        };
+        new Api.ClusterObjects(store).Delete(Api.ResourceKinds.Pod, "default", "held", null, null, dryRun: false);
+
+        Assert.Null(store.BeforeNextUpdate);
+        Assert.Equal(404, (await _api.GetAsync("/api/v1/namespaces/default/pods/held")).Code);
+    }
+
+    private void SetPhase(string phase) => new Api.ClusterObjects(_api.Store).Update(Api.ResourceKinds.Pod, "default", "held", null, o =>
+    {
+        o["status"] = new JsonObject { ["phase"] = phase };
+        return o;
+    }, statusOnly: true, dryRun: false);
+
+    /// <summary>The API's store, with one write of the test's cut in just before the next update.</summary>
+    private sealed class CutInStore(Store.IClusterStore inner) : Store.IClusterStore
+    {
+        private Action? _beforeNextUpdate;
+        public Action? BeforeNextUpdate { get => _beforeNextUpdate; set => _beforeNextUpdate = value; }
+        public long CurrentRevision => inner.CurrentRevision;
+        public long CompactedRevision => inner.CompactedRevision;
+        public Store.StoredObject? Get(string key) => inner.Get(key);
+        public Store.StoreList List(string prefix, long revision = 0, string? afterKey = null, int limit = 0) => inner.List(prefix, revision, afterKey, limit);
+        public Store.StoredObject Create(string key, Func<long, byte[]> encode) => inner.Create(key, encode);
+        public Store.StoredObject Update(string key, long expectedRevision, Func<long, byte[]> encode)
+        {
+            Interlocked.Exchange(ref _beforeNextUpdate, null)?.Invoke();
+            return inner.Update(key, expectedRevision, encode);
+        }
+        public Store.StoredObject Delete(string key, long? expectedRevision = null) => inner.Delete(key, expectedRevision);
+        public Store.IStoreWatch Watch(string prefix, long afterRevision) => inner.Watch(prefix, afterRevision);
+        public void Compact(long revision) => inner.Compact(revision);
+        public void Dispose() { }
+    }
+
     [Fact]
     public async Task AnUnboundPodGoesAtOnceAndAGracePeriodOnTheQueryIsTaken()
     {

@@ -340,7 +340,13 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
             var o = Parse(stored.Value);
             Json.Metadata(o)["deletionTimestamp"] = timestamp;
             also?.Invoke(o);
-            try { return Parse(Store.Update(key, stored.Revision, Encode(o)).Value); }
+            try
+            {
+                var written = Store.Update(key, stored.Revision, Encode(o));
+                // Written by someone else since the caller decided to mark it, so that it may go now (its last finalizer
+                // removed, the pod finished): marked, nothing would ever finish it.
+                return Finalized(kind, o) ? RemoveFinalized(key, written) : Parse(written.Value);
+            }
             catch (StoreConflictException c) when (c.Kind == ConflictKind.Stale) { }
         }
     }
