@@ -154,34 +154,41 @@ public sealed class ClusterDaemon : IAsyncDisposable
     }
 
     /// <summary>One object as JSON (`kubectl get KIND NAME -o json`), which must exist.</summary>
-    public JsonObject Get(string kind, string name, string ns = "default")
+    public JsonObject Get(string kind, string name, string ns = "default") =>
+        TryGet(kind, name, ns) ?? throw new Xunit.Sdk.XunitException($"{kind} {name} not found in {ns}");
+
+    /// <summary>One object as JSON, or null when there is none (yet: a controller makes it).</summary>
+    public JsonObject? TryGet(string kind, string name, string ns = "default")
     {
         var (exit, text, err) = Kubectl("get", kind, name, "-n", ns, "-o", "json");
+        if (exit != 0 && err.Contains("NotFound", StringComparison.Ordinal)) return null;
         Assert.True(exit == 0, err);
         return JsonNode.Parse(text)!.AsObject();
     }
 
-    /// <summary>Waits until the object satisfies <paramref name="condition"/>; fails with it and the daemon's log.</summary>
+    /// <summary>Waits until the object is there and satisfies <paramref name="condition"/>; fails with it and the
+    /// daemon's log.</summary>
     public async Task<JsonObject> WaitForAsync(string kind, string name, Func<JsonObject, bool> condition, int seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        JsonObject o;
-        while (!condition(o = Get(kind, name)))
+        JsonObject? o;
+        while ((o = TryGet(kind, name)) is null || !condition(o))
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{kind} {name} did not get there in {seconds} s:\n{o.ToJsonString()}\n{Daemon.Output}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{kind} {name} did not get there in {seconds} s:\n{o?.ToJsonString() ?? "not found"}\n{Daemon.Output}");
             await Task.Delay(200);
         }
         return o;
     }
 
-    /// <summary>The log of a pod's first container (read through the container engine) once it contains <paramref name="marker"/>.</summary>
+    /// <summary>The log of a pod's first container (read through the container engine) once it contains <paramref name="marker"/>;
+    /// the pod may not be there yet (its controller makes it).</summary>
     public async Task<string> LogsAsync(string pod, string marker, int seconds = 90)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
         {
             var log = "";
-            var o = Get("pod", pod);
+            var o = TryGet("pod", pod) ?? new JsonObject();
             if (o["status"]?["containerStatuses"]?[0]?["containerID"]?.GetValue<string>() is { } id)
                 await foreach (var e in Daemon.Client.GetLogsAsync(id["containerops://".Length..])) log += e.Log;
             if (log.Contains(marker, StringComparison.Ordinal)) return log;
