@@ -29,7 +29,8 @@ public sealed class ControllerHarness : IAsyncDisposable
         Objects = new ClusterObjects(Api.Store);
         Controllers = new ControllerManager(Objects, options ?? new ControllerOptions(), NullLogger.Instance, nodeControllers is null ? null : ControllerManager.BuiltIn.Concat(nodeControllers));
         Controllers.Start();
-        _kubelet = kubelet is null ? Task.CompletedTask : Task.Run(() => RunPodsAsync(kubelet));
+        // The watch opens here, not on the thread pool: a pod the test makes before that thread runs must not be missed.
+        _kubelet = kubelet is null ? Task.CompletedTask : RunPodsAsync(Api.Store.Watch(ResourceKinds.Pod.Key(null, null), Api.Store.CurrentRevision), kubelet);
     }
 
     /// <summary>A stand-in node that marks every new pod Running and Ready, unless its first image is "never:ready".</summary>
@@ -42,9 +43,10 @@ public sealed class ControllerHarness : IAsyncDisposable
         ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True", ["lastTransitionTime"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") }),
     };
 
-    private async Task RunPodsAsync(Func<JsonObject, Task<JsonObject?>> kubelet)
+    private async Task RunPodsAsync(IStoreWatch watch, Func<JsonObject, Task<JsonObject?>> kubelet)
     {
-        using var watch = Api.Store.Watch(ResourceKinds.Pod.Key(null, null), Api.Store.CurrentRevision);
+        await Task.Yield();
+        using var _ = watch;
         try
         {
             await foreach (var e in watch.ReadAllAsync(_stop.Token))
