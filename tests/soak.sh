@@ -11,7 +11,7 @@
 #   --suite NAME   only that xunit project (e.g. ContainerOps.Runtime.Tests), against the built ./bin
 #   --filter EXPR  with --suite: a dotnet test filter, e.g. "FullyQualifiedName~DifferentialTests"
 #
-# Each run's output goes to tests/results/soak/run-N.log; the last lines are a table of runs (exit code,
+# Each run's output goes to tests/results/soak/run-N.log (with --clone, its trx files to run-N-results/); the last lines are a table of runs (exit code,
 # closing line, wall time) and the tests that failed, with how often. Exits non-zero when any run failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ done
 
 out="$repo/tests/results/soak"
 mkdir -p "$out"
-rm -f "$out"/run-*.log "$out"/summary
+rm -rf "$out"/run-*.log "$out"/run-*-results "$out"/summary
 
 load_pids=()
 stop_load() { [ ${#load_pids[@]} -gt 0 ] && kill "${load_pids[@]}" 2>/dev/null; wait "${load_pids[@]}" 2>/dev/null; load_pids=(); }
@@ -67,6 +67,8 @@ for n in $(seq "$runs"); do
     git clone -q "$repo" "$dir/repo" && git -C "$dir/repo" checkout -q "$rev"
     (cd "$dir/repo" && CI=true bash .ci/run) >"$log" 2>&1 </dev/null
     code=$?
+    # The clone goes; its trx files (each test's output and time) stay beside the run's log.
+    cp -r "$dir/repo/tests/results" "$out/run-$n-results" 2>/dev/null
     rm -rf "$dir"
     closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
   else
