@@ -60,7 +60,7 @@ public sealed class ServiceTrafficTests(ITestOutputHelper output) : IAsyncLifeti
         var pods = await _cluster.EventuallyAsync(() => _cluster.Items("get", "pods", "-l", "app=web").Where(ClusterDaemon.IsReady).ToList(), l => l.Count == count, $"{count} ready pods", 120);
         if (service)
         {
-            await _cluster.EventuallyAsync(() => _cluster.Get("endpoints", "web"), e => (e["subsets"]?[0]?["addresses"] as JsonArray)?.Count == count, $"{count} ready endpoints", 60);
+            await _cluster.EventuallyAsync(() => _cluster.TryGet("endpoints", "web"), e => (e?["subsets"]?[0]?["addresses"] as JsonArray)?.Count == count, $"{count} ready endpoints", 60);
             // The proxy follows the EndpointSlices a moment after the Endpoints: wait for its rules to hold every pod.
             var podIps = pods.Select(p => p["status"]!["podIP"]!.GetValue<string>()).ToList();
             await _cluster.EventuallyAsync(() => Shell.Run("nft", $"list table inet {_cluster.Daemon.NftTable}_svc", check: false),
