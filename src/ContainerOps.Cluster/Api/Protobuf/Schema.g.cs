@@ -48,6 +48,10 @@ internal static partial class Schema
         [("events.k8s.io/v1", "Event")] = "events/v1.Event",
         [("storage.k8s.io/v1", "StorageClass")] = "storage/v1.StorageClass",
         [("authentication.k8s.io/v1", "TokenRequest")] = "authentication/v1.TokenRequest",
+        [("authorization.k8s.io/v1", "SubjectAccessReview")] = "authorization/v1.SubjectAccessReview",
+        [("authorization.k8s.io/v1", "SelfSubjectAccessReview")] = "authorization/v1.SelfSubjectAccessReview",
+        [("authorization.k8s.io/v1", "LocalSubjectAccessReview")] = "authorization/v1.LocalSubjectAccessReview",
+        [("authorization.k8s.io/v1", "SelfSubjectRulesReview")] = "authorization/v1.SelfSubjectRulesReview",
     };
 
     /// <summary>Each message's fields: number, JSON name, value kind, flags and, for messages, the message.</summary>
@@ -264,6 +268,100 @@ internal static partial class Schema
         [
             new(1, "token", T.String, F.None),
             new(2, "expirationTimestamp", T.Time, F.None),
+        ],
+        ["authorization/v1.FieldSelectorAttributes"] =
+        [
+            new(1, "rawSelector", T.String, F.OmitEmpty),
+            new(2, "requirements", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.FieldSelectorRequirement"),
+        ],
+        ["authorization/v1.LabelSelectorAttributes"] =
+        [
+            new(1, "rawSelector", T.String, F.OmitEmpty),
+            new(2, "requirements", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelectorRequirement"),
+        ],
+        ["authorization/v1.LocalSubjectAccessReview"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "spec", T.Message, F.None, "authorization/v1.SubjectAccessReviewSpec"),
+            new(3, "status", T.Message, F.OmitEmpty, "authorization/v1.SubjectAccessReviewStatus"),
+        ],
+        ["authorization/v1.NonResourceAttributes"] =
+        [
+            new(1, "path", T.String, F.OmitEmpty),
+            new(2, "verb", T.String, F.OmitEmpty),
+        ],
+        ["authorization/v1.NonResourceRule"] =
+        [
+            new(1, "verbs", T.String, F.Repeated),
+            new(2, "nonResourceURLs", T.String, F.OmitEmpty | F.Repeated),
+        ],
+        ["authorization/v1.ResourceAttributes"] =
+        [
+            new(1, "namespace", T.String, F.OmitEmpty),
+            new(2, "verb", T.String, F.OmitEmpty),
+            new(3, "group", T.String, F.OmitEmpty),
+            new(4, "version", T.String, F.OmitEmpty),
+            new(5, "resource", T.String, F.OmitEmpty),
+            new(6, "subresource", T.String, F.OmitEmpty),
+            new(7, "name", T.String, F.OmitEmpty),
+            new(8, "fieldSelector", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.FieldSelectorAttributes"),
+            new(9, "labelSelector", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.LabelSelectorAttributes"),
+        ],
+        ["authorization/v1.ResourceRule"] =
+        [
+            new(1, "verbs", T.String, F.Repeated),
+            new(2, "apiGroups", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "resources", T.String, F.OmitEmpty | F.Repeated),
+            new(4, "resourceNames", T.String, F.OmitEmpty | F.Repeated),
+        ],
+        ["authorization/v1.SelfSubjectAccessReview"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "spec", T.Message, F.None, "authorization/v1.SelfSubjectAccessReviewSpec"),
+            new(3, "status", T.Message, F.OmitEmpty, "authorization/v1.SubjectAccessReviewStatus"),
+        ],
+        ["authorization/v1.SelfSubjectAccessReviewSpec"] =
+        [
+            new(1, "resourceAttributes", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.ResourceAttributes"),
+            new(2, "nonResourceAttributes", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.NonResourceAttributes"),
+        ],
+        ["authorization/v1.SelfSubjectRulesReview"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "spec", T.Message, F.None, "authorization/v1.SelfSubjectRulesReviewSpec"),
+            new(3, "status", T.Message, F.OmitEmpty, "authorization/v1.SubjectRulesReviewStatus"),
+        ],
+        ["authorization/v1.SelfSubjectRulesReviewSpec"] =
+        [
+            new(1, "namespace", T.String, F.OmitEmpty),
+        ],
+        ["authorization/v1.SubjectAccessReview"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "spec", T.Message, F.None, "authorization/v1.SubjectAccessReviewSpec"),
+            new(3, "status", T.Message, F.OmitEmpty, "authorization/v1.SubjectAccessReviewStatus"),
+        ],
+        ["authorization/v1.SubjectAccessReviewSpec"] =
+        [
+            new(1, "resourceAttributes", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.ResourceAttributes"),
+            new(2, "nonResourceAttributes", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.NonResourceAttributes"),
+            new(3, "user", T.String, F.OmitEmpty),
+            new(4, "groups", T.String, F.OmitEmpty | F.Repeated),
+            new(6, "uid", T.String, F.OmitEmpty),
+        ],
+        ["authorization/v1.SubjectAccessReviewStatus"] =
+        [
+            new(1, "allowed", T.Bool, F.None),
+            new(4, "denied", T.Bool, F.OmitEmpty),
+            new(2, "reason", T.String, F.OmitEmpty),
+            new(3, "evaluationError", T.String, F.OmitEmpty),
+        ],
+        ["authorization/v1.SubjectRulesReviewStatus"] =
+        [
+            new(1, "resourceRules", T.Message, F.Repeated, "authorization/v1.ResourceRule"),
+            new(2, "nonResourceRules", T.Message, F.Repeated, "authorization/v1.NonResourceRule"),
+            new(3, "incomplete", T.Bool, F.None),
+            new(4, "evaluationError", T.String, F.OmitEmpty),
         ],
         ["autoscaling/v1.CrossVersionObjectReference"] =
         [
@@ -2069,6 +2167,12 @@ internal static partial class Schema
             new(4, "propagationPolicy", T.String, F.Pointer | F.OmitEmpty),
             new(5, "dryRun", T.String, F.OmitEmpty | F.Repeated),
             new(6, "ignoreStoreReadErrorWithClusterBreakingPotential", T.Bool, F.Pointer | F.OmitEmpty),
+        ],
+        ["meta/v1.FieldSelectorRequirement"] =
+        [
+            new(1, "key", T.String, F.None),
+            new(2, "operator", T.String, F.None),
+            new(3, "values", T.String, F.OmitEmpty | F.Repeated),
         ],
         ["meta/v1.LabelSelector"] =
         [
