@@ -19,10 +19,15 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
         JsonNode.Parse(Base64Url.DecodeFromChars(token.Split('.')[1]))!.AsObject();
 
     /// <summary>kubectl as a user with only <paramref name="token"/>: no client certificate.</summary>
-    private (int Exit, string Out, string Err) AsToken(string token, params string[] args)
+    private (int Exit, string Out, string Err) AsToken(string token, params string[] args) => AsToken(_server, token, args);
+
+    /// <summary>The same against <paramref name="server"/>, through a context of its own (--user is also a flag of
+    /// some commands, such as kubectl create rolebinding).</summary>
+    internal static (int Exit, string Out, string Err) AsToken(TlsClusterServer server, string token, params string[] args)
     {
-        _server.Ok("config", "set-credentials", "robot-user", "--token", token);
-        return _server.Kubectl(["--user", "robot-user", .. args]);
+        server.Ok("config", "set-credentials", "robot-user", "--token", token);
+        server.Ok("config", "set-context", "robot", "--cluster", "containerops", "--user", "robot-user");
+        return server.Kubectl(["--context", "robot", .. args]);
     }
 
     [Fact]
@@ -41,7 +46,8 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
         Assert.Equal("system:serviceaccount:default:robot", Json.Str(user["username"]));
         Assert.Equal(["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"], user["groups"]!.AsArray().Select(g => Json.Str(g)!));
         Assert.StartsWith("JTI=", Json.Str(user["extra"]!["authentication.kubernetes.io/credential-id"]![0]));
-        (exit, _, err) = AsToken(token, "get", "serviceaccounts");
+        // Authenticated, it may read what every authenticated user may (RbacTests: what it may do beyond that).
+        (exit, _, err) = AsToken(token, "version", "-o", "json");
         Assert.True(exit == 0, err);
 
         // The administrator's certificate is its own user.
@@ -53,11 +59,11 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
         var forged = token[..token.LastIndexOf('.')] + ".AAAA";
         (exit, _, err) = AsToken(forged, "get", "serviceaccounts");
         Assert.NotEqual(0, exit);
-        Assert.Contains("Unauthorized", err);
+        Assert.Matches("Unauthorized|provide credentials", err); // 401, on the request or on the discovery before it
         _server.Ok("delete", "serviceaccount", "robot");
         (exit, _, err) = AsToken(token, "get", "serviceaccounts");
         Assert.NotEqual(0, exit);
-        Assert.Contains("Unauthorized", err);
+        Assert.Matches("Unauthorized|provide credentials", err); // 401, on the request or on the discovery before it
         // Made again under the same name, the account has a new uid: the old token stays refused.
         _server.Ok("create", "serviceaccount", "robot");
         (exit, _, _) = AsToken(token, "get", "serviceaccounts");
@@ -149,21 +155,7 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
         _server.Ok("delete", "pod", "job-pod", "--grace-period", "0", "--force", "--wait=false");
         (exit, _, err) = AsToken(token, "get", "pods");
         Assert.NotEqual(0, exit);
-        Assert.Contains("Unauthorized", err);
-    }
-
-    [Fact]
-    public void KubectlAuthCanISaysYesAndWhyForEveryUserSinceNoRolesAreEnforced()
-    {
-        Assert.Equal("yes", _server.Ok("auth", "can-i", "create", "deployments").Trim());
-        _server.Ok("create", "serviceaccount", "asker");
-        var token = _server.Ok("create", "token", "asker").Trim();
-        var (exit, answer, err) = AsToken(token, "auth", "can-i", "delete", "secrets", "-n", "kube-system");
-        Assert.True(exit == 0, err);
-        Assert.Equal("yes", answer.Trim());
-        (exit, answer, err) = AsToken(token, "auth", "can-i", "--list");
-        Assert.True(exit == 0, err);
-        Assert.Contains("*.*", answer);
+        Assert.Matches("Unauthorized|provide credentials", err); // 401, on the request or on the discovery before it
     }
 
     [Theory]
@@ -182,6 +174,7 @@ public sealed class ServiceAccountTokenTests : IAsyncLifetime
     public async Task ATokenReviewSaysWhoseATokenIsAndForWhichAudiences()
     {
         _server.Ok("create", "serviceaccount", "checker");
+        _server.Ok("create", "clusterrolebinding", "checker-delegator", "--clusterrole", "system:auth-delegator", "--serviceaccount", "default:checker");
         var token = _server.Ok("create", "token", "checker", "--audience", "vault", "--audience", "https://kubernetes.default.svc.cluster.local").Trim();
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
         using var http = new HttpClient(handler);

@@ -36,8 +36,8 @@ public sealed record UserInfo(string Username, string Uid, IReadOnlyList<string>
 /// of a ServiceAccount (`kubectl create token`) issues one, bound to the account and, if asked, to a pod or secret;
 /// a request that presents one as a bearer token acts as `system:serviceaccount:NS:NAME` for as long as the token has
 /// not expired and the account (and the bound object) still exist with the uids it names; TokenReview checks one for
-/// another party; SelfSubjectReview (`kubectl auth whoami`) says who the caller is. Authorization is not enforced:
-/// every authenticated user may do everything, as the administrator may.
+/// another party; SelfSubjectReview (`kubectl auth whoami`) says who the caller is. What the user may then do is
+/// RBAC's to say (<see cref="Rbac"/>).
 /// </summary>
 public static class Authentication
 {

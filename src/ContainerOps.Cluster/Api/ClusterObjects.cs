@@ -48,6 +48,7 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
         EnsureKubernetesService();
         Storage.EnsureDefaultClass(this);
         PriorityClasses.EnsureSystemClasses(this);
+        RbacDefaults.Ensure(this);
     }
 
     /// <summary>The API server's own service, default/kubernetes, at the service range's first address (HTTPS on 443).</summary>

@@ -68,6 +68,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
 
     private Task DispatchAsync(HttpContext ctx)
     {
+        Authorize(ctx);
         var path = ctx.Request.Path.Value ?? "/";
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var method = ctx.Request.Method;
@@ -102,6 +103,55 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
                 return ResourceAsync(ctx, segments[1], segments[2], segments[3..]);
         }
         throw StatusException.PathNotFound();
+    }
+
+    /// <summary>Settles who the request acts as (its user, or the one it impersonates when that user may) and refuses
+    /// it unless RBAC allows that user to make it.</summary>
+    private void Authorize(HttpContext ctx)
+    {
+        var user = UserOf(ctx);
+        var headers = ctx.Request.Headers;
+        if (headers.Keys.Any(k => k.StartsWith("Impersonate-", StringComparison.OrdinalIgnoreCase)))
+        {
+            user = Impersonate(user, headers);
+            ctx.Items[UserKey] = user;
+        }
+        var request = AccessRequest.From(ctx.Request);
+        if (!Rbac.Authorize(objects, user, request).Allowed) throw Rbac.Forbidden(user, request);
+    }
+
+    /// <summary>The user named by the Impersonate-User, -Group, -Uid and -Extra-KEY headers (kubectl --as, --as-group),
+    /// once <paramref name="actor"/> may impersonate each part of it.</summary>
+    private UserInfo Impersonate(UserInfo actor, IHeaderDictionary headers)
+    {
+        var name = headers["Impersonate-User"].ToString();
+        var groups = headers["Impersonate-Group"].Where(g => !string.IsNullOrEmpty(g)).Select(g => g!).ToList();
+        var uid = headers["Impersonate-Uid"].ToString();
+        const string extraPrefix = "Impersonate-Extra-";
+        var extra = headers.Where(h => h.Key.StartsWith(extraPrefix, StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(h => Uri.UnescapeDataString(h.Key[extraPrefix.Length..]).ToLowerInvariant(), h => h.Value.Select(v => v ?? "").ToArray());
+        if (name.Length == 0)
+            throw StatusException.BadRequest("requested impersonation of groups, a uid or extra values without impersonating a user (Impersonate-User)");
+        var checks = new List<AccessRequest>();
+        var account = name.Split(':') is ["system", "serviceaccount", var accountNs, var accountName] ? (accountNs, accountName) : default;
+        checks.Add(account.accountName is { } sa ? new AccessRequest("impersonate", "", "serviceaccounts", "", account.accountNs, sa)
+            : new AccessRequest("impersonate", "", "users", "", "", name));
+        checks.AddRange(groups.Select(g => new AccessRequest("impersonate", "", "groups", "", "", g)));
+        if (uid.Length > 0) checks.Add(new AccessRequest("impersonate", Authentication.Group, "uids", "", "", uid));
+        foreach (var (key, values) in extra)
+            checks.AddRange(values.Select(v => new AccessRequest("impersonate", Authentication.Group, "userextras", key, "", v)));
+        foreach (var check in checks)
+            if (!Rbac.Authorize(objects, actor, check).Allowed) throw Rbac.Forbidden(actor, check);
+        // As the API server: an account is in its groups, and everyone impersonated but the anonymous user is authenticated.
+        if (account.accountName is not null) groups.AddRange(["system:serviceaccounts", $"system:serviceaccounts:{account.accountNs}"]);
+        if (name != "system:anonymous") groups.Add("system:authenticated");
+        return new UserInfo(name, uid, groups.Distinct().ToList(), extra);
+    }
+
+    /// <summary>A role or binding write refused when it gives more than its writer holds.</summary>
+    private void ConfirmNoEscalation(HttpContext ctx, ResourceKind kind, string? ns, JsonObject o)
+    {
+        if (kind.Group == Rbac.Group) Rbac.ConfirmNoEscalation(objects, UserOf(ctx), kind, ns, o);
     }
 
     /// <summary>The groups served beside the stored kinds': authentication (when tokens are issued), metrics (when a
@@ -140,19 +190,14 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             case [Authorization.Version, ..] when ctx.Request.Method != "POST":
                 throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
             case [Authorization.Version, var resource]:
-                await WriteAsync(ctx, 201, Authorization.Review(resource, await ReviewSpecAsync(ctx.Request), null));
+                await WriteAsync(ctx, 201, Authorization.Review(objects, UserOf(ctx), resource, await ReadObjectAsync(ctx.Request), null));
                 return;
             case [Authorization.Version, "namespaces", var ns, "localsubjectaccessreviews"]:
-                await WriteAsync(ctx, 201, Authorization.Review("localsubjectaccessreviews", await ReviewSpecAsync(ctx.Request), ns));
+                await WriteAsync(ctx, 201, Authorization.Review(objects, UserOf(ctx), "localsubjectaccessreviews", await ReadObjectAsync(ctx.Request), ns));
                 return;
             default: throw StatusException.PathNotFound();
         }
     }
-
-    /// <summary>A review's spec when it came as JSON; the answer does not depend on it (its protobuf form is not in
-    /// the message table), so it is only echoed.</summary>
-    private static async Task<JsonNode?> ReviewSpecAsync(HttpRequest r) =>
-        (r.ContentType ?? "").StartsWith("application/json", StringComparison.Ordinal) ? (await ReadObjectAsync(r))["spec"] : null;
 
     /// <summary>The user a bearer token stands for, or null with why.</summary>
     public UserInfo? AuthenticateBearer(string token, out string problem)
@@ -429,6 +474,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     {
         var servedWarnings = new List<string>();
         var body = FromServed(ctx, ns, await ReadObjectAsync(ctx.Request), servedWarnings);
+        ConfirmNoEscalation(ctx, kind, ns, body);
         var created = objects.Create(kind, ns, body, Validation(ctx.Request), DryRun(ctx.Request), out var warnings);
         Warn(ctx, [.. servedWarnings, .. warnings]);
         await WriteAsync(ctx, 201, created);
@@ -438,6 +484,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
     {
         var servedWarnings = new List<string>();
         var body = FromServed(ctx, ns, await ReadObjectAsync(ctx.Request), servedWarnings);
+        ConfirmNoEscalation(ctx, kind, ns, body);
         var updated = objects.Replace(kind, ns, name, body, statusOnly, Validation(ctx.Request), DryRun(ctx.Request), out var warnings, Manager(ctx.Request));
         Warn(ctx, [.. servedWarnings, .. warnings]);
         await WriteAsync(ctx, 200, updated);
@@ -471,7 +518,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
             // A patch made at a converted version applies to the object as that version shows it.
             var patched = apply(served is null ? current : served.FromStored(current)) as JsonObject ?? throw StatusException.BadRequest("the patch does not result in an object");
             objects.CheckFields(served ?? kind, ns, patched, validation, warnings);
-            return served is null ? patched : served.ToStored(patched);
+            var stored = served is null ? patched : served.ToStored(patched);
+            ConfirmNoEscalation(ctx, kind, ns, stored);
+            return stored;
         }, statusOnly, DryRun(ctx.Request), Manager(ctx.Request));
         Warn(ctx, warnings);
         await WriteAsync(ctx, 200, updated);
@@ -505,6 +554,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         {
             var created = ServerSideApply.Apply(kind, name, null, applied, manager, force, objects.Timestamp());
             var managed = Json.Metadata(created)["managedFields"] as JsonArray;
+            ConfirmNoEscalation(ctx, kind, ns, created);
             try
             {
                 var stored = objects.Create(kind, ns, created, validation, dryRun, out warnings, managed);
@@ -518,6 +568,7 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         {
             var merged = ServerSideApply.Apply(kind, name, current, applied, manager, force, objects.Timestamp());
             objects.CheckFields(kind, ns, merged, validation, warnings);
+            ConfirmNoEscalation(ctx, kind, ns, merged);
             return merged;
         }, statusOnly: false, dryRun, manager, applying: true);
         Warn(ctx, warnings);

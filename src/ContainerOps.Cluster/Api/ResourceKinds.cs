@@ -126,6 +126,10 @@ public static class ResourceKinds
     public static ResourceKind LimitRange { get; } = All.First(k => k.Kind == "LimitRange");
     public static ResourceKind ResourceQuota { get; } = All.First(k => k.Kind == "ResourceQuota");
     public static ResourceKind Service { get; } = All.First(k => k.Kind == "Service");
+    public static ResourceKind Role { get; } = All.First(k => k.Kind == "Role");
+    public static ResourceKind RoleBinding { get; } = All.First(k => k.Kind == "RoleBinding");
+    public static ResourceKind ClusterRole { get; } = All.First(k => k.Kind == "ClusterRole");
+    public static ResourceKind ClusterRoleBinding { get; } = All.First(k => k.Kind == "ClusterRoleBinding");
 
     /// <summary>The API groups (besides the core one at /api), each with its versions.</summary>
     public static IEnumerable<IGrouping<string, ResourceKind>> Groups => Served.Where(k => k.Group.Length > 0).GroupBy(k => k.Group);

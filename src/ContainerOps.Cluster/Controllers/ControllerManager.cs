@@ -28,6 +28,7 @@ public sealed class ControllerManager : IAsyncDisposable
         _ => new DisruptionController(),
         _ => new RootCaPublisher(),
         _ => new ResourceQuotaController(),
+        _ => new ClusterRoleAggregationController(),
     ];
 
     private readonly List<ControllerRunner> _runners = [];
