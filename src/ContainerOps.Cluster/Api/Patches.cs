@@ -1,14 +1,20 @@
 using System.Text.Json.Nodes;
+using ContainerOps.Cluster.Api.Protobuf;
 
 namespace ContainerOps.Cluster.Api;
 
 /// <summary>The three patch types of the API: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge
 /// patch (lists merged by their merge keys, with the `$patch`, `$setElementOrder`, `$deleteFromPrimitiveList` and
-/// `$retainKeys` directives kubectl sends). Each returns a new document; the target is not changed.</summary>
+/// `$retainKeys` directives kubectl sends). Each returns a new document; the target is not changed.
+/// A strategic merge follows the Go types of the kinds in the message table: each list is merged by the merge key its
+/// field declares (`patchStrategy:"merge"`, `patchMergeKey`), or replaced whole when it declares none, as the API
+/// server does. Where the type is not known (fields the table does not reach) and for server-side apply, lists are
+/// keyed by their field's name (<see cref="MergeKeys"/>).</summary>
 public static class Patches
 {
-    /// <summary>The merge key of each list that is merged rather than replaced, by field name, as the API types declare
-    /// them (`patchMergeKey`). `ports` is keyed by containerPort in a container and by port in a Service.</summary>
+    /// <summary>The merge key of each list that is merged rather than replaced, by field name, where no Go type says:
+    /// the keys the API types declare under these names (`ports` is keyed by containerPort in a container and by
+    /// port in a Service).</summary>
     private static readonly Dictionary<string, string> MergeKeys = new(StringComparer.Ordinal)
     {
         ["containers"] = "name", ["initContainers"] = "name", ["ephemeralContainers"] = "name",
@@ -124,13 +130,16 @@ public static class Patches
 
     private static string Escape(string s) => s.Replace("~", "~0").Replace("/", "~1");
 
-    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch) => Merge(target, patch, apply: false);
+    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch) =>
+        Merge(target, patch, apply: false, target is JsonObject t && Json.Str(t["apiVersion"]) is { } apiVersion && Json.Str(t["kind"]) is { } kind
+            ? Schema.Root(apiVersion, kind) : null);
 
     /// <summary>Server-side apply's merge: strategic merge, but with lists keyed as apply keys them
     /// (<see cref="ApplyKeys"/>), so 53/TCP and 53/UDP stay two ports.</summary>
     internal static JsonNode ApplyMerge(JsonNode target, JsonNode patch) => Merge(target, patch, apply: true);
 
-    private static JsonNode Merge(JsonNode target, JsonNode patch, bool apply)
+    /// <param name="message">The Go type of the object merged, when the table has it.</param>
+    private static JsonNode Merge(JsonNode target, JsonNode patch, bool apply, Message? message = null)
     {
         if (patch is not JsonObject p) return patch.DeepClone();
         if (Json.Str(p["$patch"]) == "replace")
@@ -149,10 +158,12 @@ public static class Patches
             if (value is null) { result.Remove(key); continue; }
             if (value is JsonObject vo && Json.Str(vo["$patch"]) == "delete") { result.Remove(key); continue; }
             var current = result[key];
+            var field = message is null ? null : Schema.FieldByJson(message, key);
             result[key] = value switch
             {
-                JsonObject => Merge(current ?? new JsonObject(), value, apply),
-                JsonArray list => MergeList(key, current as JsonArray, list, apply),
+                // A map's keys are its own, not fields: merged as an object of unknown type.
+                JsonObject => Merge(current ?? new JsonObject(), value, apply, field is { Message: { } m } && !field.Has(FieldFlags.Map) ? Schema.Get(m) : null),
+                JsonArray list => MergeList(key, current as JsonArray, list, apply, field),
                 _ => value.DeepClone(),
             };
         }
@@ -162,7 +173,7 @@ public static class Patches
                 for (var i = prim.Count - 1; i >= 0; i--)
                     if (gone.Any(g => JsonNode.DeepEquals(g, prim[i]))) prim.RemoveAt(i);
             if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) && value is JsonArray order && result[key[17..]] is JsonArray list)
-                Reorder(key[17..], list, order);
+                Reorder(list, order, message is not null && Schema.FieldByJson(message, key[17..]) is { } f ? f.MergeKey : MergeKeyOf(key[17..], list));
         }
         if (retain is not null)
             foreach (var key in result.Select(kv => kv.Key).ToList())
@@ -195,8 +206,12 @@ public static class Patches
 
     private static bool SameItem(JsonObject a, JsonObject b, string[] keys) => keys.All(k => JsonNode.DeepEquals(KeyValue(a, k), KeyValue(b, k)));
 
-    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch, bool apply)
+    /// <summary>Whether a field's Go type says its list is merged (patchStrategy "merge", perhaps with "retainKeys").</summary>
+    private static bool Merged(Field field) => field.PatchStrategy?.Split(',').Contains("merge") == true;
+
+    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch, bool apply, Field? typed = null)
     {
+        if (typed is not null) return MergeTypedList(typed, current, patch);
         if (MergedScalarLists.Contains(field))
         {
             var set = current is null ? new JsonArray() : (JsonArray)current.DeepClone();
@@ -221,9 +236,33 @@ public static class Patches
         return result;
     }
 
-    private static void Reorder(string field, JsonArray list, JsonArray order)
+    /// <summary>A list whose Go field is known: merged by its declared key (a list of scalars as a set), else replaced.</summary>
+    private static JsonArray MergeTypedList(Field field, JsonArray? current, JsonArray patch)
     {
-        var mergeKey = MergeKeyOf(field, list);
+        static JsonArray Whole(JsonArray patch) =>
+            new(patch.Where(e => e is not JsonObject o || Json.Str(o["$patch"]) is null).Select(e => e?.DeepClone()).ToArray());
+        if (!Merged(field) || current is null || patch.OfType<JsonObject>().Any(e => Json.Str(e["$patch"]) == "replace")) return Whole(patch);
+        var result = (JsonArray)current.DeepClone();
+        if (field.MergeKey is not { } key)
+        {
+            foreach (var v in patch)
+                if (!result.Any(x => JsonNode.DeepEquals(x, v))) result.Add(v?.DeepClone());
+            return result;
+        }
+        var item = field.Message is { } m ? Schema.Get(m) : null;
+        foreach (var element in patch)
+        {
+            if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
+            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && JsonNode.DeepEquals(eo[key], pe[key]), (null!, -1)).Item2;
+            if (Json.Str(pe["$patch"]) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
+            if (index >= 0) result[index] = Merge(result[index]!, pe, apply: false, item);
+            else result.Add(Merge(new JsonObject(), pe, apply: false, item));
+        }
+        return result;
+    }
+
+    private static void Reorder(JsonArray list, JsonArray order, string? mergeKey)
+    {
         var items = list.Select(e => e?.DeepClone()).ToList();
         int Rank(JsonNode? e)
         {

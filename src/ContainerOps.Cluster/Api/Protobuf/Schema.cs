@@ -70,4 +70,14 @@ internal static partial class Schema
 
     /// <summary>A message's fields in declaration order, as the table has them.</summary>
     public static IReadOnlyList<Field> FieldsOf(string name) => MessageFields[name];
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, FrozenDictionary<string, Field>> ByJson = new();
+
+    /// <summary>The field of <paramref name="message"/> a JSON key names, looking through inline fields (TypeMeta);
+    /// null when the message has none of that name.</summary>
+    public static Field? FieldByJson(Message message, string json) =>
+        ByJson.GetOrAdd(message.Name, name => Flattened(name).GroupBy(f => f.Json).ToFrozenDictionary(g => g.Key, g => g.First())).GetValueOrDefault(json);
+
+    private static IEnumerable<Field> Flattened(string name) =>
+        FieldsOf(name).SelectMany(f => f.Has(FieldFlags.Inline) ? Flattened(f.Message!) : [f]);
 }
