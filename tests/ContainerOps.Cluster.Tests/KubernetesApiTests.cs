@@ -76,6 +76,20 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnUpdateOfAnObjectWithoutStatusWritesNoNullStatus()
+    {
+        const string path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
+        var (code, created) = await _api.PostAsync(path, """{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"b"},"spec":{"minAvailable":1}}""");
+        Assert.Equal(201, code);
+        Assert.False(created.ContainsKey("status"));
+        created["spec"]!["minAvailable"] = 2;
+        var (updatedCode, updated) = await _api.PutAsync($"{path}/b", created.ToJsonString());
+        Assert.Equal(200, updatedCode);
+        Assert.False(updated.ContainsKey("status"), updated.ToJsonString());
+        Assert.False((await _api.GetAsync($"{path}/b")).Body.ContainsKey("status"));
+    }
+
+    [Fact]
     public async Task StartsWithItsNamespacesEachWithADefaultServiceAccount()
     {
         var (code, list) = await _api.GetAsync("/api/v1/namespaces");

@@ -168,7 +168,12 @@ public sealed class ClusterObjects(IClusterStore store, TimeProvider? clock = nu
                 meta = Json.Metadata(updated);
                 meta.Remove("resourceVersion");
             }
-            else if (kind.HasStatus) updated["status"] = current["status"]?.DeepClone();
+            else if (kind.HasStatus)
+            {
+                // An object that has no status yet keeps none (not "status": null, which clients do not expect).
+                if (current["status"] is { } kept) updated["status"] = kept.DeepClone();
+                else updated.Remove("status");
+            }
             Defaults.Apply(kind, updated, creating: false);
             if (Validation.Validate(kind, updated, current) is { Count: > 0 } errors) throw StatusException.Invalid(kind, name, errors);
             if (!applying && oldMeta["managedFields"] is JsonArray { Count: > 0 })
