@@ -11,7 +11,8 @@ namespace ContainerOps.Cluster.Tests;
 /// <summary>
 /// `kubectl port-forward` against the API with a stand-in node whose pod "ports" are loopback listeners of this test:
 /// kubectl 1.32 tunnels SPDY through a WebSocket, Debian's kubectl 1.20 upgrades to SPDY directly; both must carry bytes
-/// both ways, several connections in turn, and say why when nothing listens; kubectl 1.20's exec over SPDY too. Real
+/// both ways, several connections in turn, and say why when nothing listens; kubectl 1.20's exec over SPDY too, and
+/// attach from both. Real
 /// pods are in the daemon's tests.
 /// </summary>
 public sealed partial class PodConnectionProtocolTests : IAsyncLifetime
@@ -87,6 +88,37 @@ public sealed partial class PodConnectionProtocolTests : IAsyncLifetime
         forward.Kill(true);
         listener.Stop();
         await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>kubectl attach -i to a container whose spec keeps stdin open: 1.32 through a WebSocket, 1.20 over SPDY;
+    /// input reaches the container's process, its output and errors come back.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void KubectlAttachesToTheContainersOwnProcess(bool debian120)
+    {
+        _server.KubectlWithInput("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: console}
+            spec:
+              nodeName: node-a
+              containers: [{name: web, image: busybox, stdin: true}]
+            """, "apply", "-f", "-");
+        _server.Ok("patch", "pod", "console", "--subresource=status", "--type=merge", "-p", """{"status":{"phase":"Running"}}""");
+        _node.PodUid = _server.Ok("get", "pod", "console", "-o", "jsonpath={.metadata.uid}");
+        var kubectl = debian120 ? ContainerOps.TestSupport.Kubectl.Debian120Path : ContainerOps.TestSupport.Kubectl.Path;
+        var (exit, output, err) = _server.KubectlAtWithInput(kubectl, "hello\nworld\n", "attach", "-i", "console");
+        Assert.True(output == "HELLO\nWORLD\n", $"exit {exit}: {output}{err}");
+        Assert.Contains("err", err);
+        Assert.Equal(1, _node.Attaches);
+        Assert.Empty(_node.Commands); // nothing was started in the container
+
+        // The web pod's spec does not keep stdin open: attaching with input is refused, saying why.
+        _node.PodUid = _server.Ok("get", "pod", "web", "-o", "jsonpath={.metadata.uid}");
+        (exit, _, err) = _server.KubectlAtWithInput(kubectl, "x\n", "attach", "-i", "web");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("stdin is not open in container \"web\" of pod \"web\"", err);
     }
 
     [Fact]

@@ -9,7 +9,8 @@ namespace ContainerOps.Cluster.Tests;
 /// <summary>
 /// A node for the API's pod connections without containers: a pod's ports are this machine's loopback ports, and its
 /// one container <see cref="Container"/> runs (for pod <see cref="PodUid"/>) a made-up command that answers its input
-/// upper-cased on stdout, says "err" on stderr and exits 3 when its input ends. Nothing else is asked of it.
+/// upper-cased on stdout, says "err" on stderr and exits 3 when its input ends; attaching finds the same process.
+/// Nothing else is asked of it.
 /// </summary>
 internal sealed class StandInNode : INodeRuntime
 {
@@ -82,5 +83,13 @@ internal sealed class StandInNode : INodeRuntime
     public string ImageUser(string image) => throw new NotSupportedException();
     public Task WaitForExitAsync(string id, CancellationToken ct) => throw new NotSupportedException();
     public IAsyncEnumerable<ContainerOps.Core.Api.LogEntry> ReadLogAsync(string id, bool follow, int? tail, DateTimeOffset? since, CancellationToken ct) => throw new NotSupportedException();
-    public IPodExecProcess Attach(string id, bool stdin) => throw new NotSupportedException();
+    /// <summary>How many times a client attached to the container's own process (the same upper-caser).</summary>
+    public int Attaches => _attaches;
+    private int _attaches;
+
+    public IPodExecProcess Attach(string id, bool stdin)
+    {
+        Interlocked.Increment(ref _attaches);
+        return new UpperCaser();
+    }
 }
