@@ -93,6 +93,41 @@ public sealed class KubectlTests : IAsyncLifetime
         return path;
     }
 
+    /// <summary>kubectl apply --prune with its default list of kinds (no allowlist) removes what the label's set no
+    /// longer holds; the list names ReplicationControllers, so the API must serve them.</summary>
+    [Fact]
+    public void ApplyPruneRemovesWhatTheLabelledSetNoLongerHolds()
+    {
+        const string both = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: one, labels: {set: demo}}
+            data: {a: "1"}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: two, labels: {set: demo}}
+            data: {b: "2"}
+            ---
+            apiVersion: v1
+            kind: ReplicationController
+            metadata: {name: legacy, labels: {set: demo}}
+            spec:
+              replicas: 0
+              template:
+                metadata: {labels: {app: legacy}}
+                spec: {containers: [{name: c, image: busybox}]}
+            """;
+        var (exit, output, err) = _server.KubectlWithInput(both, "apply", "--prune", "-l", "set=demo", "-f", "-");
+        Assert.True(exit == 0, err + output);
+        Assert.Contains("replicationcontroller/legacy created", output);
+        (exit, output, err) = _server.KubectlWithInput(both.Split("---")[0], "apply", "--prune", "-l", "set=demo", "-f", "-");
+        Assert.True(exit == 0, err + output);
+        Assert.Contains("configmap/two pruned", output);
+        Assert.Contains("replicationcontroller/legacy pruned", output);
+        Assert.Equal("configmap/one", _server.Ok("get", "configmaps,rc", "-l", "set=demo", "-o", "name").Trim());
+    }
+
     [Fact]
     public void ApplyGetReapplyAndDeleteAMultiDocumentFile()
     {

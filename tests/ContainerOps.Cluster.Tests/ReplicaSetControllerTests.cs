@@ -52,6 +52,37 @@ public sealed class ReplicaSetControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReplicationControllerKeepsItsCountBySelectorMapAndScales()
+    {
+        // No selector: the template's labels are the selector, and the controller's labels.
+        var (code, created) = await _api.PostAsync("/api/v1/namespaces/default/replicationcontrollers", """
+            {"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"legacy"},
+             "spec":{"replicas":2,"template":{"metadata":{"labels":{"app":"old"}},"spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}}}}
+            """);
+        Assert.True(code == 201, created.ToJsonString());
+        Assert.Equal("old", Json.Str(created["spec"]!["selector"]!["app"]));
+        Assert.Equal("old", Json.Str(created["metadata"]!["labels"]!["app"]));
+        var pods = await EventuallyAsync(() => PodsAsync("app=old"), p => p.Count == 2, "two pods");
+        Assert.All(pods, p => Assert.Equal("ReplicationController", Json.Str(p["metadata"]!["ownerReferences"]![0]!["kind"])));
+        await EventuallyAsync(async () => (await _api.GetAsync("/api/v1/namespaces/default/replicationcontrollers/legacy")).Body,
+            rc => rc["status"]?["replicas"]?.GetValue<int>() == 2, "status counts two");
+
+        // Scaled through its scale subresource, whose selector is the map written as a query.
+        var (_, scale) = await _api.GetAsync("/api/v1/namespaces/default/replicationcontrollers/legacy/scale");
+        Assert.Equal("app=old", Json.Str(scale["status"]!["selector"]));
+        Assert.Equal(200, (await _api.PatchAsync("/api/v1/namespaces/default/replicationcontrollers/legacy/scale", """{"spec":{"replicas":1}}""", "application/merge-patch+json")).Code);
+        await EventuallyAsync(() => PodsAsync("app=old"), p => p.Count == 1, "one pod left");
+
+        // A selector that the template's labels do not match is refused, as for a ReplicaSet.
+        var (badCode, bad) = await _api.PostAsync("/api/v1/namespaces/default/replicationcontrollers", """
+            {"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"bad"},
+             "spec":{"selector":{"app":"x"},"template":{"metadata":{"labels":{"app":"y"}},"spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}}}}
+            """);
+        Assert.Equal(422, badCode);
+        Assert.Contains("`selector` does not match template `labels`", Json.Str(bad["message"]));
+    }
+
+    [Fact]
     public async Task AReplicaSetKeepsItsCountAdoptsOrphansAndScalesDown()
     {
         // An orphan with matching labels made before the set is adopted, and counts.

@@ -45,6 +45,18 @@ internal static class Defaults
                 Template(spec);
                 if (creating) o.Remove("status");
                 break;
+            case "ReplicationController":
+                if (spec is null) break;
+                spec["replicas"] ??= 1;
+                // An empty selector is the template's labels, and so are the controller's own labels when it has none.
+                if (spec["template"]?["metadata"]?["labels"] is JsonObject { Count: > 0 } templateLabels)
+                {
+                    if (spec["selector"] is not JsonObject { Count: > 0 }) spec["selector"] = templateLabels.DeepClone();
+                    if (o["metadata"]?["labels"] is not JsonObject { Count: > 0 } && o["metadata"] is JsonObject rcMeta) rcMeta["labels"] = templateLabels.DeepClone();
+                }
+                Template(spec);
+                if (creating) o.Remove("status");
+                break;
             case "ReplicaSet" or "StatefulSet" or "DaemonSet":
                 if (spec is null) break;
                 if (kind.Kind != "DaemonSet") spec["replicas"] ??= 1;

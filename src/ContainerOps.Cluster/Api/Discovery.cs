@@ -10,7 +10,7 @@ public static class Discovery
 {
     public const string KubernetesVersion = "v1.32.0";
     private static readonly string[] ObjectVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-    private static readonly HashSet<string> InAll = ["pods", "services", "deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "cronjobs", "horizontalpodautoscalers"];
+    private static readonly HashSet<string> InAll = ["pods", "services", "deployments", "replicasets", "replicationcontrollers", "daemonsets", "statefulsets", "jobs", "cronjobs", "horizontalpodautoscalers"];
 
     public static JsonObject Version() => new()
     {

@@ -81,6 +81,7 @@ internal sealed partial class NodeContext : JsonSerializerContext;
 [JsonSerializable(typeof(V1ResourceQuota))]
 [JsonSerializable(typeof(V1Deployment))]
 [JsonSerializable(typeof(V1ReplicaSet))]
+[JsonSerializable(typeof(V1ReplicationController))]
 [JsonSerializable(typeof(V1DaemonSet))]
 [JsonSerializable(typeof(V1StatefulSet))]
 [JsonSerializable(typeof(V1ControllerRevision))]

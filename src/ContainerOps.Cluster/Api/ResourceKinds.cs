@@ -62,6 +62,8 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1PersistentVolume, "", "v1", "persistentvolumes", "PersistentVolume", false, true, "pv"),
         K(ModelsContext.Default.V1LimitRange, "", "v1", "limitranges", "LimitRange", true, false, "limits"),
         K(ModelsContext.Default.V1ResourceQuota, "", "v1", "resourcequotas", "ResourceQuota", true, true, "quota"),
+        // The ReplicaSet's forerunner, still in the core API (and in kubectl apply --prune's default list).
+        K(ModelsContext.Default.V1ReplicationController, "", "v1", "replicationcontrollers", "ReplicationController", true, true, "rc"),
         K(ModelsContext.Default.V1Deployment, "apps", "v1", "deployments", "Deployment", true, true, "deploy"),
         K(ModelsContext.Default.V1ReplicaSet, "apps", "v1", "replicasets", "ReplicaSet", true, true, "rs"),
         K(ModelsContext.Default.V1DaemonSet, "apps", "v1", "daemonsets", "DaemonSet", true, true, "ds"),
@@ -76,8 +78,8 @@ public static class ResourceKinds
         K(ModelsContext.Default.V1StorageClass, "storage.k8s.io", "v1", "storageclasses", "StorageClass", false, false, "sc"),
         // Budgets the eviction subresource (kubectl drain) honours; DisruptionController keeps their status.
         K(ModelsContext.Default.V1PodDisruptionBudget, "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true, "pdb"),
-        // Stored so that manifests and charts apply; roles are not enforced (every client holds the administrator's
-        // certificate) and no ingress controller runs yet.
+        // Roles and bindings are enforced (Rbac); Ingresses are stored so that manifests and charts apply: no ingress
+        // controller runs yet.
         K(ModelsContext.Default.V1Role, "rbac.authorization.k8s.io", "v1", "roles", "Role", true, false),
         K(ModelsContext.Default.V1RoleBinding, "rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, false),
         K(ModelsContext.Default.V1ClusterRole, "rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, false),
@@ -126,6 +128,7 @@ public static class ResourceKinds
     public static ResourceKind LimitRange { get; } = All.First(k => k.Kind == "LimitRange");
     public static ResourceKind ResourceQuota { get; } = All.First(k => k.Kind == "ResourceQuota");
     public static ResourceKind Service { get; } = All.First(k => k.Kind == "Service");
+    public static ResourceKind ReplicationController { get; } = All.First(k => k.Kind == "ReplicationController");
     public static ResourceKind Role { get; } = All.First(k => k.Kind == "Role");
     public static ResourceKind RoleBinding { get; } = All.First(k => k.Kind == "RoleBinding");
     public static ResourceKind ClusterRole { get; } = All.First(k => k.Kind == "ClusterRole");

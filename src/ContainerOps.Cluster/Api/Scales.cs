@@ -9,10 +9,11 @@ namespace ContainerOps.Cluster.Api;
 /// </summary>
 public static class Scales
 {
-    public static bool Has(ResourceKind kind) => kind.Kind is "Deployment" or "ReplicaSet" or "StatefulSet";
+    public static bool Has(ResourceKind kind) => kind.Kind is "Deployment" or "ReplicaSet" or "StatefulSet" or "ReplicationController";
 
     public static JsonObject Of(JsonObject o)
     {
+        var kind = ResourceKinds.All.FirstOrDefault(k => k.ApiVersion == Json.Str(o["apiVersion"]) && k.Kind == Json.Str(o["kind"]));
         var meta = o["metadata"];
         return new JsonObject
         {
@@ -23,7 +24,7 @@ public static class Scales
                 ["resourceVersion"] = meta?["resourceVersion"]?.DeepClone(), ["creationTimestamp"] = meta?["creationTimestamp"]?.DeepClone(),
             },
             ["spec"] = new JsonObject { ["replicas"] = o["spec"]?["replicas"]?.DeepClone() ?? 1 },
-            ["status"] = new JsonObject { ["replicas"] = o["status"]?["replicas"]?.DeepClone() ?? 0, ["selector"] = SelectorText(o["spec"]?["selector"] as JsonObject) },
+            ["status"] = new JsonObject { ["replicas"] = o["status"]?["replicas"]?.DeepClone() ?? 0, ["selector"] = SelectorText(kind is null ? o["spec"]?["selector"] as JsonObject : Workloads.SelectorOf(kind, o["spec"] as JsonObject)) },
         };
     }
 

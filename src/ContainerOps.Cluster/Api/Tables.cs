@@ -11,6 +11,16 @@ public static class Tables
     private static readonly Column NameColumn = new("Name", "string", (o, _) => Json.Str(o["metadata"]?["name"]), Format: "name");
     private static readonly Column AgeColumn = new("Age", "string", (o, now) => Age(o, now));
 
+    /// <summary>A ReplicaSet's columns, and a ReplicationController's.</summary>
+    private static readonly Column[] ReplicaColumns =
+    [
+        NameColumn,
+        new("Desired", "integer", (o, _) => Int(o["spec"]?["replicas"])),
+        new("Current", "integer", (o, _) => Int(o["status"]?["replicas"])),
+        new("Ready", "integer", (o, _) => Int(o["status"]?["readyReplicas"])),
+        AgeColumn,
+    ];
+
     private static readonly Dictionary<string, Column[]> ByKind = new()
     {
         ["Pod"] =
@@ -36,14 +46,8 @@ public static class Tables
             new("Images", "string", (o, _) => Join(o["spec"]?["template"]?["spec"]?["containers"], "image"), 1),
             new("Selector", "string", (o, _) => Selector(o["spec"]?["selector"]?["matchLabels"]), 1),
         ],
-        ["ReplicaSet"] =
-        [
-            NameColumn,
-            new("Desired", "integer", (o, _) => Int(o["spec"]?["replicas"])),
-            new("Current", "integer", (o, _) => Int(o["status"]?["replicas"])),
-            new("Ready", "integer", (o, _) => Int(o["status"]?["readyReplicas"])),
-            AgeColumn,
-        ],
+        ["ReplicationController"] = ReplicaColumns,
+        ["ReplicaSet"] = ReplicaColumns,
         ["StatefulSet"] =
         [
             NameColumn,

@@ -89,6 +89,13 @@ public static partial class Validation
                 if (spec is null) errors.Add(FieldError.Required("spec"));
                 else PodSpec(spec, "spec", errors, forJob: false);
                 break;
+            case "ReplicationController":
+                if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
+                // Its selector is a map of labels: checked as the label selector it means.
+                var asSet = (JsonObject)spec.DeepClone();
+                asSet["selector"] = Workloads.SelectorOf(kind, spec);
+                Workload(asSet, errors);
+                break;
             case "Deployment" or "ReplicaSet" or "DaemonSet" or "StatefulSet":
                 if (spec is null) { errors.Add(FieldError.Required("spec")); break; }
                 Workload(spec, errors);

@@ -15,6 +15,7 @@ public sealed class ControllerManager : IAsyncDisposable
     [
         _ => new GarbageCollector(),
         _ => new ReplicaSetController(),
+        _ => new ReplicaSetController(ResourceKinds.ReplicationController),
         _ => new EndpointsController(),
         _ => new EndpointSliceMirroringController(),
         _ => new DeploymentController(),

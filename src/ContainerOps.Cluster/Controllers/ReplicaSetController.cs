@@ -5,14 +5,17 @@ using ContainerOps.Cluster.Store;
 namespace ContainerOps.Cluster.Controllers;
 
 /// <summary>
-/// Keeps spec.replicas active pods matching each ReplicaSet's selector (kube-controller-manager's syncReplicaSet):
+/// Keeps spec.replicas active pods matching each ReplicaSet's selector (kube-controller-manager's syncReplicaSet), and
+/// each ReplicationController's, which is the same controller over the older kind (its replication manager):
 /// claims pods (adopts matching orphans, releases owned pods that stopped matching), creates the missing ones in
 /// slow-start batches (1, 2, 4…) or deletes the least valuable extra ones (<see cref="PodStates.CompareForDeletion"/>),
 /// and writes status. While its own creations and deletions are still on their way through the watch
 /// (<see cref="Expectations"/>) it only writes status, so it never creates twice.
 /// </summary>
-public sealed class ReplicaSetController : IController
+public sealed class ReplicaSetController(ResourceKind kind) : IController
 {
+    public ReplicaSetController() : this(ResourceKinds.ReplicaSet) { }
+
     /// <summary>Most pods created or deleted in one sync (kube-controller-manager's burstReplicas).</summary>
     private const int BurstReplicas = 500;
     private ControllerContext _context = null!;
@@ -22,7 +25,7 @@ public sealed class ReplicaSetController : IController
     private Expectations _expectations = null!;
     private EventRecorder _events = null!;
 
-    public string Name => "replicaset-controller";
+    public string Name => kind == ResourceKinds.ReplicationController ? "replication-controller" : "replicaset-controller";
 
     public void Register(ControllerContext context, WorkQueue queue)
     {
@@ -30,14 +33,14 @@ public sealed class ReplicaSetController : IController
         _queue = queue;
         _expectations = new Expectations(context.Options.ExpectationsTimeout, context.Clock);
         _events = context.Events(Name);
-        _sets = context.Informers.For(ResourceKinds.ReplicaSet);
+        _sets = context.Informers.For(kind);
         _pods = context.Informers.For(ResourceKinds.Pod);
         _sets.AddHandler(e => queue.Add(Informer.KeyOf(e.Object)));
         _pods.AddHandler(OnPod);
     }
 
     private string? OwnerKey(JsonObject pod) =>
-        OwnerReferences.ControllerOf(pod) is { } r && Json.Str(r["kind"]) == "ReplicaSet" && Json.Str(r["apiVersion"]) == "apps/v1"
+        OwnerReferences.ControllerOf(pod) is { } r && Json.Str(r["kind"]) == kind.Kind && Json.Str(r["apiVersion"]) == kind.ApiVersion
             ? Informer.KeyOf(Json.Str(pod["metadata"]?["namespace"]), Json.Str(r["name"]) ?? "") : null;
 
     private void OnPod(InformerEvent e)
@@ -73,7 +76,7 @@ public sealed class ReplicaSetController : IController
         var labels = LabelSelector.LabelsOf(pod["metadata"]?["labels"]);
         if (labels.Count == 0) yield break;
         foreach (var set in _sets.List(Json.Str(pod["metadata"]?["namespace"])))
-            if (set["spec"]?["selector"] is JsonObject s && LabelSelector.FromObject(s) is { IsEmpty: false } selector && selector.Matches(labels))
+            if (Workloads.SelectorOf(kind, set["spec"] as JsonObject) is { } s && LabelSelector.FromObject(s) is { IsEmpty: false } selector && selector.Matches(labels))
                 yield return set;
     }
 
@@ -85,11 +88,11 @@ public sealed class ReplicaSetController : IController
             return Task.FromResult(Reconciled.Done);
         }
         var (ns, _) = Informer.SplitKey(key);
-        var selector = LabelSelector.FromObject(set["spec"]?["selector"] as JsonObject ?? []);
+        var selector = LabelSelector.FromObject(Workloads.SelectorOf(kind, set["spec"] as JsonObject) ?? []);
         // Trusted only when nothing this set did is still on its way through the watch.
         var inSync = _expectations.Satisfied(key);
         var candidates = _pods.List(ns).Where(PodStates.IsActive);
-        var pods = OwnerReferences.Claim(_context.Objects, ResourceKinds.ReplicaSet, ResourceKinds.Pod, set, selector, candidates)
+        var pods = OwnerReferences.Claim(_context.Objects, kind, ResourceKinds.Pod, set, selector, candidates)
             .Where(PodStates.IsActive).ToList();
         string? failure = null;
         if (inSync && !OwnerReferences.IsBeingDeleted(set)) failure = ManageReplicas(key, set, pods);
@@ -207,7 +210,7 @@ public sealed class ReplicaSetController : IController
         {
             try
             {
-                _context.Objects.Update(ResourceKinds.ReplicaSet, Json.Str(set["metadata"]?["namespace"]), Json.Str(set["metadata"]?["name"])!, null, fresh =>
+                _context.Objects.Update(kind, Json.Str(set["metadata"]?["namespace"]), Json.Str(set["metadata"]?["name"])!, null, fresh =>
                 {
                     if (OwnerReferences.Uid(fresh) == OwnerReferences.Uid(set)) fresh["status"] = status;
                     return fresh;

@@ -24,6 +24,7 @@ internal static partial class Schema
         [("v1", "PersistentVolume")] = "core/v1.PersistentVolume",
         [("v1", "LimitRange")] = "core/v1.LimitRange",
         [("v1", "ResourceQuota")] = "core/v1.ResourceQuota",
+        [("v1", "ReplicationController")] = "core/v1.ReplicationController",
         [("apps/v1", "Deployment")] = "apps/v1.Deployment",
         [("apps/v1", "ReplicaSet")] = "apps/v1.ReplicaSet",
         [("apps/v1", "StatefulSet")] = "apps/v1.StatefulSet",
@@ -1709,6 +1710,36 @@ internal static partial class Schema
             new(6, "keyring", T.String, F.OmitEmpty),
             new(7, "secretRef", T.Message, F.Pointer | F.OmitEmpty, "core/v1.LocalObjectReference"),
             new(8, "readOnly", T.Bool, F.OmitEmpty),
+        ],
+        ["core/v1.ReplicationController"] =
+        [
+            new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
+            new(2, "spec", T.Message, F.OmitEmpty, "core/v1.ReplicationControllerSpec"),
+            new(3, "status", T.Message, F.OmitEmpty, "core/v1.ReplicationControllerStatus"),
+        ],
+        ["core/v1.ReplicationControllerCondition"] =
+        [
+            new(1, "type", T.String, F.None),
+            new(2, "status", T.String, F.None),
+            new(3, "lastTransitionTime", T.Time, F.OmitEmpty),
+            new(4, "reason", T.String, F.OmitEmpty),
+            new(5, "message", T.String, F.OmitEmpty),
+        ],
+        ["core/v1.ReplicationControllerSpec"] =
+        [
+            new(1, "replicas", T.Int32, F.Pointer | F.OmitEmpty),
+            new(4, "minReadySeconds", T.Int32, F.OmitEmpty),
+            new(2, "selector", T.String, F.OmitEmpty | F.Map),
+            new(3, "template", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodTemplateSpec"),
+        ],
+        ["core/v1.ReplicationControllerStatus"] =
+        [
+            new(1, "replicas", T.Int32, F.None),
+            new(2, "fullyLabeledReplicas", T.Int32, F.OmitEmpty),
+            new(4, "readyReplicas", T.Int32, F.OmitEmpty),
+            new(5, "availableReplicas", T.Int32, F.OmitEmpty),
+            new(3, "observedGeneration", T.Int64, F.OmitEmpty),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ReplicationControllerCondition", PatchStrategy: "merge", MergeKey: "type"),
         ],
         ["core/v1.ResourceClaim"] =
         [

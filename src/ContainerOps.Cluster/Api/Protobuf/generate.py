@@ -34,7 +34,7 @@ PACKAGES = {
 # The kinds a client may send as protobuf, by package.
 ROOTS = {
     "core/v1": ["Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Pod", "Endpoints", "Event", "Node",
-                "PersistentVolumeClaim", "PersistentVolume", "LimitRange", "ResourceQuota"],
+                "PersistentVolumeClaim", "PersistentVolume", "LimitRange", "ResourceQuota", "ReplicationController"],
     "apps/v1": ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "ControllerRevision"],
     "batch/v1": ["Job", "CronJob"],
     "autoscaling/v1": ["HorizontalPodAutoscaler"],
