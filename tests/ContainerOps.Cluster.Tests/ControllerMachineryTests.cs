@@ -149,9 +149,11 @@ public sealed class ControllerMachineryTests : IDisposable
     }
 
     [Fact]
-    public async Task ExpectationsHoldUntilObservedOrExpired()
+    public void ExpectationsHoldUntilObservedOrExpired()
     {
-        var expectations = new Expectations(TimeSpan.FromMilliseconds(300));
+        // A clock of the test's own: the real one could pass the 300 ms between two lines on a busy machine.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var expectations = new Expectations(TimeSpan.FromMilliseconds(300), clock);
         Assert.True(expectations.Satisfied("ns/rs"));
         expectations.ExpectCreations("ns/rs", 2);
         Assert.False(expectations.Satisfied("ns/rs"));
@@ -169,7 +171,7 @@ public sealed class ControllerMachineryTests : IDisposable
 
         expectations.ExpectCreations("ns/rs", 1);
         Assert.False(expectations.Satisfied("ns/rs"));
-        await Task.Delay(400);
+        clock.Advance(TimeSpan.FromMilliseconds(400));
         Assert.True(expectations.Satisfied("ns/rs"));
     }
 
@@ -215,8 +217,9 @@ public sealed class ControllerMachineryTests : IDisposable
         }
         Assert.Equal(4, controller.Calls["default/flaky"]);
         Assert.Equal(1, controller.MaxConcurrentPerKey);
-        // 21 changes to "hot", coalesced while queued: fewer reconciles than changes, at least one.
-        Assert.InRange(controller.Calls["default/hot"], 1, 20);
+        // 21 changes to "hot": at least one reconcile and at most one per change (changes that arrive while the key is
+        // queued are coalesced; on a busy machine each may be reconciled before the next arrives).
+        Assert.InRange(controller.Calls["default/hot"], 1, 21);
     }
 
     [Fact]

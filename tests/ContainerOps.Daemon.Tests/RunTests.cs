@@ -242,10 +242,13 @@ public class CrashTests
         // Logs kept flowing while the daemon was away, and still do.
         var before = 0;
         await foreach (var _ in c.GetLogsAsync("ticker")) before++;
-        Assert.True(before >= 10, $"only {before} lines");
-        await Task.Delay(600);
+        Assert.True(before >= 5, $"only {before} lines"); // a line each 0.2 s over the 2.5 s away, on a busy machine
         var after = 0;
-        await foreach (var _ in c.GetLogsAsync("ticker")) after++;
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); after <= before && DateTime.UtcNow < deadline; await Task.Delay(200))
+        {
+            after = 0;
+            await foreach (var _ in c.GetLogsAsync("ticker")) after++;
+        }
         Assert.True(after > before);
 
         // The re-adopted container is still managed: stop and remove it.

@@ -74,6 +74,13 @@ public sealed class ServiceTests : IAsyncLifetime
         return (await response.Content.ReadAsStringAsync()).Trim();
     }
 
+    /// <summary>The answer, or null while the service does not answer yet.</summary>
+    private static async Task<string?> TryGetAsync(HttpClient http, string url)
+    {
+        try { return await GetAsync(http, url); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return null; }
+    }
+
     private static Dictionary<string, int> Count(IEnumerable<string> answers) =>
         answers.GroupBy(a => a).ToDictionary(g => g.Key, g => g.Count());
 
@@ -93,8 +100,18 @@ public sealed class ServiceTests : IAsyncLifetime
         var nodePort = svc["spec"]!["ports"]![0]!["nodePort"]!.GetValue<int>();
         await _cluster.WaitForAsync("endpoints", "web", e => (e["subsets"]?[0]?["addresses"] as JsonArray)?.Count == 3);
 
-        // From the host: 300 requests over all three, none far from a third.
+        // The proxy follows the endpoints a moment later: wait until every pod has answered through the rules.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var seen = new HashSet<string>();
+        var rulesDeadline = DateTime.UtcNow.AddSeconds(30);
+        while (!pods.All(seen.Contains))
+        {
+            Assert.True(DateTime.UtcNow < rulesDeadline, $"only {string.Join(", ", seen)} answered through the service");
+            if (await TryGetAsync(http, $"http://{clusterIp}/") is { } answer) seen.Add(answer);
+            else await Task.Delay(100);
+        }
+
+        // From the host: 300 requests over all three, none far from a third.
         var answers = new List<string>();
         for (var i = 0; i < 300; i++) answers.Add(await GetAsync(http, $"http://{clusterIp}/"));
         var spread = Count(answers);
@@ -228,6 +245,12 @@ public sealed class ServiceTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "the service never reached the rules");
             await Task.Delay(100);
         }
+        // The rules hold the pod as well as the service once it answers through them: only then are they the ones to compare with.
+        while (await TryGetAsync(http, $"http://{clusterIp}/") != "web-a")
+        {
+            Assert.True(DateTime.UtcNow < deadline.AddSeconds(20), "the service never answered through its rules");
+            await Task.Delay(100);
+        }
         var before = Shell.Run("nft", $"list table inet {SvcTable}");
 
         _cluster.Daemon.Crash();
@@ -235,8 +258,12 @@ public sealed class ServiceTests : IAsyncLifetime
         _cluster.Daemon.Start();
         await _cluster.WriteKubeconfigAsync();
         await _cluster.WaitForAsync("pod", "web-a", ClusterDaemon.IsReady);
-        await Task.Delay(1000); // the first sync after the restart
-        Assert.Equal(before, Shell.Run("nft", $"list table inet {SvcTable}"));
+        // After the restart the rules come back to the same (its prober may take the pod out for a moment until its
+        // first probe): they must settle on exactly what they were.
+        var settled = DateTime.UtcNow.AddSeconds(30);
+        string after;
+        while ((after = Shell.Run("nft", $"list table inet {SvcTable}")) != before && DateTime.UtcNow < settled) await Task.Delay(250);
+        Assert.Equal(before, after);
         Assert.Equal("web-a", await GetAsync(http, $"http://{clusterIp}/"));
     }
 }

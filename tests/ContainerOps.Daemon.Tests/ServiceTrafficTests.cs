@@ -149,7 +149,9 @@ public sealed class ServiceTrafficTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(0, _cluster.Kubectl("delete", "pod", pods[0], "--wait=false").Exit);
         // Until the pod is gone and its replacement serves.
         await _cluster.EventuallyAsync(() => _cluster.Items("get", "pods", "-l", "app=web"), l => l.All(p => p["metadata"]!["name"]!.GetValue<string>() != pods[0]) && l.Count(ClusterDaemon.IsReady) == 3, "the pod replaced", 60);
-        await Task.Delay(1000);
+        // The proxy follows its endpoints a moment later: the load goes on until the replacement has served (or 30 s).
+        var servedDeadline = DateTime.UtcNow.AddSeconds(30);
+        while (served.Keys.Count() < 4 && DateTime.UtcNow < servedDeadline) await Task.Delay(200);
         stop.Cancel();
         await load;
         output.WriteLine($"{failures} failed; served: {string.Join(", ", served)}");

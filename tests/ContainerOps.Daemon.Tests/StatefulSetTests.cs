@@ -19,7 +19,7 @@ public sealed class StatefulSetTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    private static string StatefulSet(string name, int replicas, string extraSpec = "", string env = "v1") => $$$"""
+    private static string StatefulSet(string name, int replicas, string extraSpec = "", string env = "v1", int grace = 1) => $$$"""
         apiVersion: v1
         kind: Service
         metadata: {name: {{{name}}}}
@@ -39,7 +39,7 @@ public sealed class StatefulSetTests : IAsyncLifetime
           template:
             metadata: {labels: {app: {{{name}}}}}
             spec:
-              terminationGracePeriodSeconds: 1
+              terminationGracePeriodSeconds: {{{grace}}}
               containers:
               - name: c
                 image: {{{Image}}}
@@ -88,8 +88,8 @@ public sealed class StatefulSetTests : IAsyncLifetime
             Assert.True(Created(byName[$"web-{i}"]) >= previousReady, $"web-{i} was made before web-{i - 1} was ready");
             Assert.Equal($"web-{i}", byName[$"web-{i}"]["spec"]!["hostname"]!.GetValue<string>());
         }
-        var sts = _cluster.Json("get", "sts", "web");
-        Assert.Equal(3, sts["status"]!["readyReplicas"]!.GetValue<int>());
+        // The set writes its status a moment after its pods are ready.
+        var sts = await _cluster.WaitForAsync("sts", "web", o => o["status"]?["readyReplicas"]?.GetValue<int>() == 3);
         Assert.Matches(@"(?m)^web\s+3/3\s", _cluster.Ok("get", "sts", "web"));
         Assert.Contains("partitioned roll out complete: 3 new pods have been updated", _cluster.Ok("rollout", "status", "sts/web"));
 
@@ -163,7 +163,9 @@ public sealed class StatefulSetTests : IAsyncLifetime
     [Fact]
     public async Task ADaemonKilledInAScaleDownAndAScaleUpFinishesWithEachOrdinalOnce()
     {
-        _cluster.Apply(StatefulSet("db", 4));
+        // Each pod takes its whole grace period to stop (sleep ignores SIGTERM): 4 s each leaves the poll below time to
+        // see the scale-down begun with most pods still there, however busy the machine is.
+        _cluster.Apply(StatefulSet("db", 4, grace: 4));
         await ReadyAsync("db", "db-0", "db-1", "db-2", "db-3");
 
         // Killed as soon as the scale-down has begun (the top pod marked for deletion, the others still there).
@@ -180,7 +182,7 @@ public sealed class StatefulSetTests : IAsyncLifetime
         Assert.True(begun.Count < 6, "the scale-up was over before the crash");
         var pods = await FinishesWithOrdinalsOnceAsync("db-0", "db-1", "db-2", "db-3", "db-4", "db-5");
         Assert.Equal(6, pods.Select(p => p["metadata"]!["uid"]!.GetValue<string>()).Distinct().Count());
-        Assert.Equal(6, _cluster.Json("get", "sts", "db")["status"]!["readyReplicas"]!.GetValue<int>());
+        await _cluster.WaitForAsync("sts", "db", o => o["status"]?["readyReplicas"]?.GetValue<int>() == 6);
     }
 
     /// <summary>Waits for exactly these pods, ready; at every look, no pod name runs with two pod uids at once.</summary>

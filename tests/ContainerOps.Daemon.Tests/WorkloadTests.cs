@@ -52,8 +52,8 @@ public sealed class WorkloadTests : IAsyncLifetime
             """);
         var pods = await RunningAsync("rs", 3);
         Assert.All(pods, p => Assert.Equal("Running", p["status"]!["phase"]!.GetValue<string>()));
-        var rs = _cluster.Json("get", "rs", "rs");
-        Assert.Equal(3, rs["status"]!["readyReplicas"]!.GetValue<int>());
+        // The set writes its status a moment after its pods are ready.
+        var rs = await _cluster.WaitForAsync("rs", "rs", o => o["status"]?["readyReplicas"]?.GetValue<int>() == 3);
         Assert.All(pods, p => Assert.Equal(rs["metadata"]!["uid"]!.GetValue<string>(), p["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>()));
 
         var victim = pods[0]["metadata"]!["name"]!.GetValue<string>();
@@ -144,8 +144,7 @@ public sealed class WorkloadTests : IAsyncLifetime
         Assert.All(restarted, p => Assert.NotNull(p["metadata"]!["annotations"]?["kubectl.kubernetes.io/restartedAt"]));
         _cluster.Ok("scale", "deployment/web", "--replicas=5");
         await RunningAsync("web", 5);
-        var d = _cluster.Json("get", "deployment", "web");
-        Assert.Equal(5, d["status"]!["availableReplicas"]!.GetValue<int>());
+        var d = await _cluster.WaitForAsync("deployment", "web", o => o["status"]?["availableReplicas"]?.GetValue<int>() == 5);
         Assert.Equal(d["metadata"]!["generation"]!.GetValue<long>(), d["status"]!["observedGeneration"]!.GetValue<long>());
         Assert.Contains(d["status"]!["conditions"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "Available" && c["status"]!.GetValue<string>() == "True");
 

@@ -162,19 +162,21 @@ public class HealthMonitorTests
     {
         var probe = new ScriptedProbe(0, 1, 1, 1, 1);
         var changes = new List<string>();
-        var unhealthy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The health as it was when it turned unhealthy: probes go on every 30 ms until Stop, which a loaded machine
+        // may reach a probe or two later.
+        var unhealthy = new TaskCompletionSource<(int Streak, int Logged)>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var monitor = new HealthMonitor(Policy(30, retries: 3), probe, DateTimeOffset.UtcNow, null, (h, changed, _) =>
         {
             if (changed) lock (changes) changes.Add(h.Status);
-            if (h.Status == HealthStatus.Unhealthy) unhealthy.TrySetResult();
+            if (h.Status == HealthStatus.Unhealthy) unhealthy.TrySetResult((h.FailingStreak, h.Log.Count));
             return Task.CompletedTask;
         });
         _ = monitor.Start();
-        await unhealthy.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var (streak, logged) = await unhealthy.Task.WaitAsync(TimeSpan.FromSeconds(10));
         monitor.Stop();
         Assert.Equal([HealthStatus.Healthy, HealthStatus.Unhealthy], changes.Take(2));
-        Assert.Equal(3, monitor.Current.FailingStreak);
-        Assert.Equal(4, monitor.Current.Log.Count);
+        Assert.Equal(3, streak);
+        Assert.Equal(4, logged);
     }
 
     [Fact]

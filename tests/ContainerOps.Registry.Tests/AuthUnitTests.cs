@@ -94,12 +94,13 @@ public class AuthUnitTests
     [Fact]
     public async Task Bearer_ExpiredTokenIsFetchedAgain()
     {
-        var fake = new FakeTokenRegistry { ExpiresIn = 1 };
+        // Three seconds: long enough that the second request comes within it on a busy machine.
+        var fake = new FakeTokenRegistry { ExpiresIn = 3 };
         using var client = new RegistryClient("registry.example", new RegistryOptions { WrapHandler = _ => fake });
         await client.GetManifestAsync("team/app", "1");
         await client.GetManifestAsync("team/app", "1");
         Assert.Equal(1, fake.TokenRequests);
-        await Task.Delay(1200);
+        await Task.Delay(3300);
         await client.GetManifestAsync("team/app", "1");
         Assert.Equal(2, fake.TokenRequests);
     }

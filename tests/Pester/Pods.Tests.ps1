@@ -75,6 +75,9 @@ Describe 'Pods through the cmdlets' -Skip:([bool]$skipReason) {
         $after.Uid | Should -Not -Be $before.Uid
         $after.Labels['app'] | Should -Be 'web'
         (Wait-Pod web -Condition Ready -TimeoutSec 60).Uid | Should -Be $after.Uid
+        # Ready means started; the echo may reach the log a moment later.
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-PodLog web) -ne 'hi' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
         Get-PodLog web | Should -Be 'hi'
     }
 
