@@ -184,7 +184,8 @@ public static class Rbac
             wanted = [.. RulesOf(objects, roleKind, ns, roleName)];
         }
         else return;
-        var missing = wanted.SelectMany(Atoms).Where(a => !GrantsOf(objects, user, scope ?? "").Any(g => g.Rules.Any(r => Allows(r, a.Request)))).ToList();
+        var held = HeldRules(objects, user, scope);
+        var missing = wanted.SelectMany(Atoms).Where(a => !held.Any(r => Allows(r, a.Request))).ToList();
         if (missing.Count == 0) return;
         var groups = string.Join(" ", user.Groups.Select(g => $"\"{g}\""));
         throw new StatusException(403, "Forbidden",
@@ -194,8 +195,16 @@ public static class Rbac
 
     private static JsonObject Details(ResourceKind kind, string name) => new() { ["name"] = name, ["group"] = kind.Group, ["kind"] = kind.Resource };
 
-    private static bool Holds(ClusterObjects objects, UserInfo user, string? ns, JsonObject rule) =>
-        Atoms(rule).All(a => GrantsOf(objects, user, ns ?? "").Any(g => g.Rules.Any(r => Allows(r, a.Request))));
+    private static bool Holds(ClusterObjects objects, UserInfo user, string? ns, JsonObject rule)
+    {
+        var held = HeldRules(objects, user, ns);
+        return Atoms(rule).All(a => held.Any(r => Allows(r, a.Request)));
+    }
+
+    /// <summary>Every rule the user holds in <paramref name="ns"/> (cluster-wide ones when null), read once for a check
+    /// of many atoms.</summary>
+    private static List<JsonObject> HeldRules(ClusterObjects objects, UserInfo user, string? ns) =>
+        GrantsOf(objects, user, ns ?? "").SelectMany(g => g.Rules).ToList();
 
     /// <summary>A rule broken into the one-verb, one-group, one-resource, one-name requests it allows (or one-verb,
     /// one-path ones), each with how the refusal names it.</summary>
