@@ -6,7 +6,9 @@ namespace ContainerOps.Cluster.Api;
 /// The roles and bindings a new cluster starts with, as the API server's bootstrap policy has them: cluster-admin for
 /// system:masters; discovery, /version and the self reviews for every authenticated user; and the user-facing roles
 /// admin, edit and view, which aggregate the system:aggregate-to-* roles (and any role labelled to join them).
-/// Written when missing; a user's changes to them stay.
+/// Written when missing; at each start, as the API server reconciles them, what a default lacks is put back (rules,
+/// subjects, labels) unless its annotation `rbac.authorization.kubernetes.io/autoupdate` is "false"; what a user added
+/// stays.
 /// </summary>
 public static class RbacDefaults
 {
@@ -32,7 +34,35 @@ public static class RbacDefaults
             }
             catch (StatusException) { } // the controller gathers them when it starts
         }
-        foreach (var binding in ClusterRoleBindings().Where(b => !Exists(objects, ResourceKinds.ClusterRoleBinding, b))) Create(objects, ResourceKinds.ClusterRoleBinding, binding);
+        foreach (var role in roles.Except(missing).Where(r => r["aggregationRule"] is null))
+            PutBack(objects, ResourceKinds.ClusterRole, role, "rules");
+        var bindings = ClusterRoleBindings().ToList();
+        foreach (var binding in bindings)
+            if (!Exists(objects, ResourceKinds.ClusterRoleBinding, binding)) Create(objects, ResourceKinds.ClusterRoleBinding, binding);
+            else PutBack(objects, ResourceKinds.ClusterRoleBinding, binding, "subjects");
+    }
+
+    /// <summary>Adds to a stored default the items of <paramref name="list"/> and the labels it lacks, unless its
+    /// user turned that off (autoupdate "false"). Nothing is written when nothing lacks.</summary>
+    private static void PutBack(ClusterObjects objects, ResourceKind kind, JsonObject wanted, string list)
+    {
+        var name = Json.Str(wanted["metadata"]!["name"])!;
+        try
+        {
+            objects.Update(kind, null, name, null, o =>
+            {
+                if (Json.Str(o["metadata"]?["annotations"]?["rbac.authorization.kubernetes.io/autoupdate"]) == "false") return o;
+                var items = o[list] as JsonArray ?? [];
+                foreach (var item in (wanted[list] as JsonArray ?? []).OfType<JsonObject>())
+                    if (!items.Any(i => JsonNode.DeepEquals(i, item))) items.Add((JsonNode)item.DeepClone());
+                o[list] = items;
+                var labels = Json.Child(Json.Metadata(o), "labels");
+                foreach (var (key, value) in wanted["metadata"]!["labels"]!.AsObject())
+                    if (!labels.ContainsKey(key)) labels[key] = value?.DeepClone();
+                return o;
+            }, statusOnly: false, dryRun: false);
+        }
+        catch (StatusException e) when (e.Code is 404 or 409) { } // gone or changed meanwhile: the next start sees to it
     }
 
     private static bool Exists(ClusterObjects objects, ResourceKind kind, JsonObject o) =>
