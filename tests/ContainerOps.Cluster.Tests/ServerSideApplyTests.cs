@@ -55,6 +55,38 @@ public sealed class ServerSideApplyTests : IAsyncLifetime
         Assert.Equal(".spec.template.spec.containers[name=\"web\"].image", FieldSet.Describe(image));
     }
 
+    /// <summary>Lists are identified as the Go types' markers say, whatever the field is called: an EndpointSlice's
+    /// ports are atomic (one value, owned whole), a container's ports a map keyed by port and protocol.</summary>
+    [Fact]
+    public void ListsAreIdentifiedByTheirGoTypesMarkers()
+    {
+        var slice = (JsonObject)JsonNode.Parse("""
+            {"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"s"},"addressType":"IPv4",
+             "endpoints":[{"addresses":["10.0.0.1"],"conditions":{"ready":true}}],"ports":[{"name":"a","port":80,"protocol":"TCP"}]}
+            """)!;
+        var fields = FieldSet.Of(slice, status: false).ToJson();
+        Assert.Equal("{}", fields["f:ports"]!.ToJsonString()); // atomic: no items of its own
+        Assert.Equal("{}", fields["f:endpoints"]!.ToJsonString());
+        var pod = (JsonObject)JsonNode.Parse("""
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox","ports":[{"containerPort":53,"protocol":"UDP"}]}],
+             "tolerations":[{"key":"a","operator":"Exists"}]}}
+            """)!;
+        fields = FieldSet.Of(pod, status: false).ToJson();
+        Assert.NotNull(fields["f:spec"]!["f:containers"]!["k:{\"name\":\"c\"}"]!["f:ports"]!["k:{\"containerPort\":53,\"protocol\":\"UDP\"}"]);
+        Assert.Equal("{}", fields["f:spec"]!["f:tolerations"]!.ToJsonString());
+
+        // Through the API: a second manager applying other ports to the slice takes the whole list, or conflicts.
+        _server.KubectlWithInput(slice.ToJsonString(), "apply", "--server-side", "--field-manager", "first", "-f", "-");
+        slice["ports"] = new JsonArray(new JsonObject { ["name"] = "b", ["port"] = 81, ["protocol"] = "TCP" });
+        var (exit, _, err) = _server.KubectlWithInput(slice.ToJsonString(), "apply", "--server-side", "--field-manager", "second", "-f", "-");
+        Assert.NotEqual(0, exit);
+        Assert.Contains(".ports", err);
+        (exit, _, err) = _server.KubectlWithInput(slice.ToJsonString(), "apply", "--server-side", "--field-manager", "second", "--force-conflicts", "-f", "-");
+        Assert.True(exit == 0, err);
+        var ports = JsonNode.Parse(_server.Ok("get", "endpointslice", "s", "-o", "jsonpath={.ports}"))!.AsArray();
+        Assert.Equal(["b"], ports.Select(p => Json.Str(p!["name"])!));
+    }
+
     [Fact]
     public void PortsAreKeyedByPortAndProtocolSoOneNumberMayServeTcpAndUdp()
     {

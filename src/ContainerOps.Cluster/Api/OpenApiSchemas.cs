@@ -12,7 +12,8 @@ internal enum OpenApiVersion { V2, V3 }
 /// types, and the types they hold, named as the API server names them (io.k8s.api.apps.v1.DeploymentSpec). They come
 /// from the message table the protobuf decoder uses (Protobuf/Schema.g.cs, generated from the Go types), so a field the
 /// API takes is a field explain shows, with the Go types' patch strategies and merge keys
-/// (`x-kubernetes-patch-strategy`, `x-kubernetes-patch-merge-key`) that kubectl computes strategic merge patches from.
+/// (`x-kubernetes-patch-strategy`, `x-kubernetes-patch-merge-key`) that kubectl computes strategic merge patches from,
+/// and the list types server-side apply identifies items by (`x-kubernetes-list-type`, `x-kubernetes-list-map-keys`).
 /// Kinds, types and fields are described in the API's own words (<see cref="ModelDescriptions"/>).
 /// The v3 documents' PATCH operations declare no request body, so kubectl 1.27 and later keep computing client-side
 /// apply patches from their compiled-in types; kubectl 1.20 computes them from the v2 schema of the kind.
@@ -86,6 +87,8 @@ internal static class OpenApiSchemas
             Described(property, descriptions.OfField(owner, f.Json) ?? descriptions.OfField(message, f.Json));
             if (f.PatchStrategy is { } strategy) property["x-kubernetes-patch-strategy"] = strategy;
             if (f.MergeKey is { } key) property["x-kubernetes-patch-merge-key"] = key;
+            if (f.ListType is { } listType) property["x-kubernetes-list-type"] = listType;
+            if (f.ListMapKeys is { } mapKeys) property["x-kubernetes-list-map-keys"] = new JsonArray(mapKeys.Select(k => (JsonNode)k).ToArray());
             properties[f.Json] = property;
         }
     }

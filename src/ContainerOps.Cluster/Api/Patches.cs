@@ -130,13 +130,38 @@ public static class Patches
 
     private static string Escape(string s) => s.Replace("~", "~0").Replace("/", "~1");
 
-    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch) =>
-        Merge(target, patch, apply: false, target is JsonObject t && Json.Str(t["apiVersion"]) is { } apiVersion && Json.Str(t["kind"]) is { } kind
-            ? Schema.Root(apiVersion, kind) : null);
+    public static JsonNode StrategicMergePatch(JsonNode target, JsonNode patch) => Merge(target, patch, apply: false, RootOf(target));
+
+    /// <summary>The Go type of an object, when the message table has its kind.</summary>
+    internal static Message? RootOf(JsonNode? o) =>
+        o is JsonObject t && Json.Str(t["apiVersion"]) is { } apiVersion && Json.Str(t["kind"]) is { } kind ? Schema.Root(apiVersion, kind) : null;
+
+    /// <summary>How server-side apply treats a list.</summary>
+    internal enum ListKind { Atomic, Set, Map }
+
+    /// <summary>How server-side apply treats the list <paramref name="field"/>: by its Go field's +listType and
+    /// +listMapKey when the type is known (a list with a merge strategy but no marker is keyed by its merge key, or a
+    /// set without one; any other is atomic), else by the field-name table.</summary>
+    internal static (ListKind Kind, string[]? Keys) ApplyList(string field, JsonArray list, Field? typed)
+    {
+        if (typed is not null)
+            return typed.ListType switch
+            {
+                "map" when typed.ListMapKeys is { Length: > 0 } keys => (ListKind.Map, keys),
+                "set" => (ListKind.Set, null),
+                null when Merged(typed) => typed.MergeKey is { } key ? (ListKind.Map, [key]) : (ListKind.Set, null),
+                _ => (ListKind.Atomic, null),
+            };
+        if (IsSetList(field)) return (ListKind.Set, null);
+        return ApplyKeys(field, list) is { } byName ? (ListKind.Map, byName) : (ListKind.Atomic, null);
+    }
+
+    /// <summary>The message of a field's value (an object, or a list's items), or null for a map or an unknown type.</summary>
+    internal static Message? MessageOf(Field? field) => field is { Message: { } m } && !field.Has(FieldFlags.Map) ? Schema.Get(m) : null;
 
     /// <summary>Server-side apply's merge: strategic merge, but with lists keyed as apply keys them
     /// (<see cref="ApplyKeys"/>), so 53/TCP and 53/UDP stay two ports.</summary>
-    internal static JsonNode ApplyMerge(JsonNode target, JsonNode patch) => Merge(target, patch, apply: true);
+    internal static JsonNode ApplyMerge(JsonNode target, JsonNode patch) => Merge(target, patch, apply: true, RootOf(target));
 
     /// <param name="message">The Go type of the object merged, when the table has it.</param>
     private static JsonNode Merge(JsonNode target, JsonNode patch, bool apply, Message? message = null)
@@ -162,7 +187,7 @@ public static class Patches
             result[key] = value switch
             {
                 // A map's keys are its own, not fields: merged as an object of unknown type.
-                JsonObject => Merge(current ?? new JsonObject(), value, apply, field is { Message: { } m } && !field.Has(FieldFlags.Map) ? Schema.Get(m) : null),
+                JsonObject => Merge(current ?? new JsonObject(), value, apply, MessageOf(field)),
                 JsonArray list => MergeList(key, current as JsonArray, list, apply, field),
                 _ => value.DeepClone(),
             };
@@ -211,7 +236,7 @@ public static class Patches
 
     private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch, bool apply, Field? typed = null)
     {
-        if (typed is not null) return MergeTypedList(typed, current, patch);
+        if (typed is not null) return apply ? MergeAppliedList(field, typed, current, patch) : MergeTypedList(typed, current, patch);
         if (MergedScalarLists.Contains(field))
         {
             var set = current is null ? new JsonArray() : (JsonArray)current.DeepClone();
@@ -257,6 +282,29 @@ public static class Patches
             if (Json.Str(pe["$patch"]) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
             if (index >= 0) result[index] = Merge(result[index]!, pe, apply: false, item);
             else result.Add(Merge(new JsonObject(), pe, apply: false, item));
+        }
+        return result;
+    }
+
+    /// <summary>An applied list whose Go field is known, merged as server-side apply identifies its items.</summary>
+    private static JsonArray MergeAppliedList(string name, Field field, JsonArray? current, JsonArray patch)
+    {
+        var (kind, keys) = ApplyList(name, patch, field);
+        if (current is null || kind == ListKind.Atomic) return new JsonArray(patch.Select(e => e?.DeepClone()).ToArray());
+        var result = (JsonArray)current.DeepClone();
+        if (kind == ListKind.Set)
+        {
+            foreach (var v in patch)
+                if (!result.Any(x => JsonNode.DeepEquals(x, v))) result.Add(v?.DeepClone());
+            return result;
+        }
+        var item = MessageOf(field);
+        foreach (var element in patch)
+        {
+            if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
+            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && SameItem(eo, pe, keys!), (null!, -1)).Item2;
+            if (index >= 0) result[index] = Merge(result[index]!, pe, apply: true, item);
+            else result.Add(Merge(new JsonObject(), pe, apply: true, item));
         }
         return result;
     }

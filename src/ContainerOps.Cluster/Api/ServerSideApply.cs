@@ -22,41 +22,54 @@ public sealed class FieldSet
     public static FieldSet Of(JsonObject obj, bool status)
     {
         var set = new FieldSet();
+        var root = Patches.RootOf(obj);
         foreach (var (name, value) in obj)
         {
             if (name is "apiVersion" or "kind" || (name == "status") != status) continue;
+            var typed = FieldOf(root, name);
             if (name == "metadata" && value is JsonObject meta)
             {
                 var fields = new FieldSet();
+                var metaType = Patches.MessageOf(typed);
                 foreach (var (field, v) in meta)
-                    if (!ServerMetadata.Contains(field)) Walk(fields.Child("f:" + field), v, field);
+                    if (!ServerMetadata.Contains(field)) Walk(fields.Child("f:" + field), v, field, FieldOf(metaType, field));
                 if (!fields.IsEmpty) set._children["f:metadata"] = fields;
                 continue;
             }
-            Walk(set.Child("f:" + name), value, name);
+            Walk(set.Child("f:" + name), value, name, typed);
         }
         return set;
     }
 
-    private static void Walk(FieldSet set, JsonNode? value, string field)
+    private static Api.Protobuf.Field? FieldOf(Api.Protobuf.Message? message, string name) =>
+        message is null ? null : Api.Protobuf.Schema.FieldByJson(message, name);
+
+    /// <param name="typed">The Go field of the value, when its type is known: its lists are identified as its
+    /// markers say; else by the field-name table.</param>
+    private static void Walk(FieldSet set, JsonNode? value, string field, Api.Protobuf.Field? typed = null)
     {
         switch (value)
         {
             case JsonObject o:
-                foreach (var (name, v) in o) Walk(set.Child("f:" + name), v, name);
+                var message = Patches.MessageOf(typed);
+                foreach (var (name, v) in o) Walk(set.Child("f:" + name), v, name, FieldOf(message, name));
                 break;
-            case JsonArray a when Patches.IsSetList(field):
-                foreach (var item in a) set.Child("v:" + (item?.ToJsonString(Segments) ?? "null"));
-                break;
-            case JsonArray a when Patches.ApplyKeys(field, a) is { } keys && a.All(i => i is JsonObject io && Patches.KeyValue(io, keys[0]) is JsonValue):
-                foreach (var item in a.Cast<JsonObject>())
+            case JsonArray a:
+                var (kind, keys) = Patches.ApplyList(field, a, typed);
+                if (kind == Patches.ListKind.Set)
+                    foreach (var item in a) set.Child("v:" + (item?.ToJsonString(Segments) ?? "null"));
+                else if (kind == Patches.ListKind.Map && a.All(i => i is JsonObject io && Patches.KeyValue(io, keys![0]) is JsonValue))
                 {
-                    var key = new JsonObject();
-                    foreach (var k in keys)
-                        if (Patches.KeyValue(item, k) is { } v) key[k] = v.DeepClone();
-                    var element = set.Child("k:" + key.ToJsonString(Segments));
-                    element.Child(".");
-                    foreach (var (name, v) in item) Walk(element.Child("f:" + name), v, name);
+                    var itemType = Patches.MessageOf(typed);
+                    foreach (var item in a.Cast<JsonObject>())
+                    {
+                        var key = new JsonObject();
+                        foreach (var k in keys!)
+                            if (Patches.KeyValue(item, k) is { } v) key[k] = v.DeepClone();
+                        var element = set.Child("k:" + key.ToJsonString(Segments));
+                        element.Child(".");
+                        foreach (var (name, v) in item) Walk(element.Child("f:" + name), v, name, FieldOf(itemType, name));
+                    }
                 }
                 break;
         }

@@ -28,8 +28,11 @@ internal enum FieldFlags { None = 0, Pointer = 1, OmitEmpty = 2, Repeated = 4, M
 
 /// <summary>One field of a message; <see cref="Message"/> names the nested message (or a map's value message).
 /// <see cref="PatchStrategy"/> and <see cref="MergeKey"/> are the Go field's patchStrategy and patchMergeKey tags: how a
-/// strategic merge patch treats it ("merge" lists by that key, "retainKeys").</summary>
-internal sealed record Field(int Number, string Json, ValueKind Kind, FieldFlags Flags, string? Message = null, string? PatchStrategy = null, string? MergeKey = null)
+/// strategic merge patch treats it ("merge" lists by that key, "retainKeys"). <see cref="ListType"/> and
+/// <see cref="ListMapKeys"/> are its +listType and +listMapKey markers: how server-side apply identifies a list's items
+/// (atomic: the list is one value; set: by value; map: by those keys).</summary>
+internal sealed record Field(int Number, string Json, ValueKind Kind, FieldFlags Flags, string? Message = null, string? PatchStrategy = null, string? MergeKey = null,
+    string? ListType = null, string[]? ListMapKeys = null)
 {
     public bool Has(FieldFlags flag) => (Flags & flag) != 0;
 }

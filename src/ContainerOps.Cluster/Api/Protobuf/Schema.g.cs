@@ -97,7 +97,7 @@ internal static partial class Schema
             new(7, "numberAvailable", T.Int32, F.OmitEmpty),
             new(8, "numberUnavailable", T.Int32, F.OmitEmpty),
             new(9, "collisionCount", T.Int32, F.Pointer | F.OmitEmpty),
-            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DaemonSetCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DaemonSetCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["apps/v1.DaemonSetUpdateStrategy"] =
         [
@@ -138,7 +138,7 @@ internal static partial class Schema
             new(7, "readyReplicas", T.Int32, F.OmitEmpty),
             new(4, "availableReplicas", T.Int32, F.OmitEmpty),
             new(5, "unavailableReplicas", T.Int32, F.OmitEmpty),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DeploymentCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.DeploymentCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
             new(8, "collisionCount", T.Int32, F.Pointer | F.OmitEmpty),
         ],
         ["apps/v1.DeploymentStrategy"] =
@@ -174,7 +174,7 @@ internal static partial class Schema
             new(4, "readyReplicas", T.Int32, F.OmitEmpty),
             new(5, "availableReplicas", T.Int32, F.OmitEmpty),
             new(3, "observedGeneration", T.Int64, F.OmitEmpty),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.ReplicaSetCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.ReplicaSetCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["apps/v1.RollingUpdateDaemonSet"] =
         [
@@ -219,7 +219,7 @@ internal static partial class Schema
             new(1, "replicas", T.Int32, F.Pointer | F.OmitEmpty),
             new(2, "selector", T.Message, F.Pointer, "meta/v1.LabelSelector"),
             new(3, "template", T.Message, F.None, "core/v1.PodTemplateSpec"),
-            new(4, "volumeClaimTemplates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PersistentVolumeClaim"),
+            new(4, "volumeClaimTemplates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PersistentVolumeClaim", ListType: "atomic"),
             new(5, "serviceName", T.String, F.None),
             new(6, "podManagementPolicy", T.String, F.OmitEmpty),
             new(7, "updateStrategy", T.Message, F.OmitEmpty, "apps/v1.StatefulSetUpdateStrategy"),
@@ -238,7 +238,7 @@ internal static partial class Schema
             new(6, "currentRevision", T.String, F.OmitEmpty),
             new(7, "updateRevision", T.String, F.OmitEmpty),
             new(9, "collisionCount", T.Int32, F.Pointer | F.OmitEmpty),
-            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.StatefulSetCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(10, "conditions", T.Message, F.OmitEmpty | F.Repeated, "apps/v1.StatefulSetCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
             new(11, "availableReplicas", T.Int32, F.None),
         ],
         ["apps/v1.StatefulSetUpdateStrategy"] =
@@ -261,7 +261,7 @@ internal static partial class Schema
         ],
         ["authentication/v1.TokenRequestSpec"] =
         [
-            new(1, "audiences", T.String, F.Repeated),
+            new(1, "audiences", T.String, F.Repeated, ListType: "atomic"),
             new(4, "expirationSeconds", T.Int64, F.Pointer),
             new(3, "boundObjectRef", T.Message, F.Pointer, "authentication/v1.BoundObjectReference"),
         ],
@@ -273,12 +273,12 @@ internal static partial class Schema
         ["authorization/v1.FieldSelectorAttributes"] =
         [
             new(1, "rawSelector", T.String, F.OmitEmpty),
-            new(2, "requirements", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.FieldSelectorRequirement"),
+            new(2, "requirements", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.FieldSelectorRequirement", ListType: "atomic"),
         ],
         ["authorization/v1.LabelSelectorAttributes"] =
         [
             new(1, "rawSelector", T.String, F.OmitEmpty),
-            new(2, "requirements", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelectorRequirement"),
+            new(2, "requirements", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelectorRequirement", ListType: "atomic"),
         ],
         ["authorization/v1.LocalSubjectAccessReview"] =
         [
@@ -293,8 +293,8 @@ internal static partial class Schema
         ],
         ["authorization/v1.NonResourceRule"] =
         [
-            new(1, "verbs", T.String, F.Repeated),
-            new(2, "nonResourceURLs", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "verbs", T.String, F.Repeated, ListType: "atomic"),
+            new(2, "nonResourceURLs", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["authorization/v1.ResourceAttributes"] =
         [
@@ -310,10 +310,10 @@ internal static partial class Schema
         ],
         ["authorization/v1.ResourceRule"] =
         [
-            new(1, "verbs", T.String, F.Repeated),
-            new(2, "apiGroups", T.String, F.OmitEmpty | F.Repeated),
-            new(3, "resources", T.String, F.OmitEmpty | F.Repeated),
-            new(4, "resourceNames", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "verbs", T.String, F.Repeated, ListType: "atomic"),
+            new(2, "apiGroups", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(3, "resources", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(4, "resourceNames", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["authorization/v1.SelfSubjectAccessReview"] =
         [
@@ -347,7 +347,7 @@ internal static partial class Schema
             new(1, "resourceAttributes", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.ResourceAttributes"),
             new(2, "nonResourceAttributes", T.Message, F.Pointer | F.OmitEmpty, "authorization/v1.NonResourceAttributes"),
             new(3, "user", T.String, F.OmitEmpty),
-            new(4, "groups", T.String, F.OmitEmpty | F.Repeated),
+            new(4, "groups", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(6, "uid", T.String, F.OmitEmpty),
         ],
         ["authorization/v1.SubjectAccessReviewStatus"] =
@@ -359,8 +359,8 @@ internal static partial class Schema
         ],
         ["authorization/v1.SubjectRulesReviewStatus"] =
         [
-            new(1, "resourceRules", T.Message, F.Repeated, "authorization/v1.ResourceRule"),
-            new(2, "nonResourceRules", T.Message, F.Repeated, "authorization/v1.NonResourceRule"),
+            new(1, "resourceRules", T.Message, F.Repeated, "authorization/v1.ResourceRule", ListType: "atomic"),
+            new(2, "nonResourceRules", T.Message, F.Repeated, "authorization/v1.NonResourceRule", ListType: "atomic"),
             new(3, "incomplete", T.Bool, F.None),
             new(4, "evaluationError", T.String, F.OmitEmpty),
         ],
@@ -429,7 +429,7 @@ internal static partial class Schema
         [
             new(3, "stabilizationWindowSeconds", T.Int32, F.Pointer | F.OmitEmpty),
             new(1, "selectPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(2, "policies", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.HPAScalingPolicy"),
+            new(2, "policies", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.HPAScalingPolicy", ListType: "atomic"),
         ],
         ["autoscaling/v2.HorizontalPodAutoscaler"] =
         [
@@ -455,7 +455,7 @@ internal static partial class Schema
             new(1, "scaleTargetRef", T.Message, F.None, "autoscaling/v2.CrossVersionObjectReference"),
             new(2, "minReplicas", T.Int32, F.Pointer | F.OmitEmpty),
             new(3, "maxReplicas", T.Int32, F.None),
-            new(4, "metrics", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.MetricSpec"),
+            new(4, "metrics", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.MetricSpec", ListType: "atomic"),
             new(5, "behavior", T.Message, F.Pointer | F.OmitEmpty, "autoscaling/v2.HorizontalPodAutoscalerBehavior"),
         ],
         ["autoscaling/v2.HorizontalPodAutoscalerStatus"] =
@@ -464,8 +464,8 @@ internal static partial class Schema
             new(2, "lastScaleTime", T.Time, F.Pointer | F.OmitEmpty),
             new(3, "currentReplicas", T.Int32, F.OmitEmpty),
             new(4, "desiredReplicas", T.Int32, F.None),
-            new(5, "currentMetrics", T.Message, F.Repeated, "autoscaling/v2.MetricStatus"),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.HorizontalPodAutoscalerCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(5, "currentMetrics", T.Message, F.Repeated, "autoscaling/v2.MetricStatus", ListType: "atomic"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "autoscaling/v2.HorizontalPodAutoscalerCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["autoscaling/v2.MetricIdentifier"] =
         [
@@ -554,7 +554,7 @@ internal static partial class Schema
         ],
         ["batch/v1.CronJobStatus"] =
         [
-            new(1, "active", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ObjectReference"),
+            new(1, "active", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ObjectReference", ListType: "atomic"),
             new(4, "lastScheduleTime", T.Time, F.Pointer | F.OmitEmpty),
             new(5, "lastSuccessfulTime", T.Time, F.Pointer | F.OmitEmpty),
         ],
@@ -594,7 +594,7 @@ internal static partial class Schema
         ],
         ["batch/v1.JobStatus"] =
         [
-            new(1, "conditions", T.Message, F.OmitEmpty | F.Repeated, "batch/v1.JobCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(1, "conditions", T.Message, F.OmitEmpty | F.Repeated, "batch/v1.JobCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "atomic"),
             new(2, "startTime", T.Time, F.Pointer | F.OmitEmpty),
             new(3, "completionTime", T.Time, F.Pointer | F.OmitEmpty),
             new(4, "active", T.Int32, F.OmitEmpty),
@@ -613,13 +613,13 @@ internal static partial class Schema
         ],
         ["batch/v1.PodFailurePolicy"] =
         [
-            new(1, "rules", T.Message, F.Repeated, "batch/v1.PodFailurePolicyRule"),
+            new(1, "rules", T.Message, F.Repeated, "batch/v1.PodFailurePolicyRule", ListType: "atomic"),
         ],
         ["batch/v1.PodFailurePolicyOnExitCodesRequirement"] =
         [
             new(1, "containerName", T.String, F.Pointer | F.OmitEmpty),
             new(2, "operator", T.String, F.None),
-            new(3, "values", T.Int32, F.Repeated),
+            new(3, "values", T.Int32, F.Repeated, ListType: "set"),
         ],
         ["batch/v1.PodFailurePolicyOnPodConditionsPattern"] =
         [
@@ -630,11 +630,11 @@ internal static partial class Schema
         [
             new(1, "action", T.String, F.None),
             new(2, "onExitCodes", T.Message, F.Pointer | F.OmitEmpty, "batch/v1.PodFailurePolicyOnExitCodesRequirement"),
-            new(3, "onPodConditions", T.Message, F.OmitEmpty | F.Repeated, "batch/v1.PodFailurePolicyOnPodConditionsPattern"),
+            new(3, "onPodConditions", T.Message, F.OmitEmpty | F.Repeated, "batch/v1.PodFailurePolicyOnPodConditionsPattern", ListType: "atomic"),
         ],
         ["batch/v1.SuccessPolicy"] =
         [
-            new(1, "rules", T.Message, F.Repeated, "batch/v1.SuccessPolicyRule"),
+            new(1, "rules", T.Message, F.Repeated, "batch/v1.SuccessPolicyRule", ListType: "atomic"),
         ],
         ["batch/v1.SuccessPolicyRule"] =
         [
@@ -643,8 +643,8 @@ internal static partial class Schema
         ],
         ["batch/v1.UncountedTerminatedPods"] =
         [
-            new(1, "succeeded", T.String, F.OmitEmpty | F.Repeated),
-            new(2, "failed", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "succeeded", T.String, F.OmitEmpty | F.Repeated, ListType: "set"),
+            new(2, "failed", T.String, F.OmitEmpty | F.Repeated, ListType: "set"),
         ],
         ["coordination/v1.Lease"] =
         [
@@ -729,12 +729,12 @@ internal static partial class Schema
         ],
         ["core/v1.Capabilities"] =
         [
-            new(1, "add", T.String, F.OmitEmpty | F.Repeated),
-            new(2, "drop", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "add", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(2, "drop", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.CephFSPersistentVolumeSource"] =
         [
-            new(1, "monitors", T.String, F.Repeated),
+            new(1, "monitors", T.String, F.Repeated, ListType: "atomic"),
             new(2, "path", T.String, F.OmitEmpty),
             new(3, "user", T.String, F.OmitEmpty),
             new(4, "secretFile", T.String, F.OmitEmpty),
@@ -743,7 +743,7 @@ internal static partial class Schema
         ],
         ["core/v1.CephFSVolumeSource"] =
         [
-            new(1, "monitors", T.String, F.Repeated),
+            new(1, "monitors", T.String, F.Repeated, ListType: "atomic"),
             new(2, "path", T.String, F.OmitEmpty),
             new(3, "user", T.String, F.OmitEmpty),
             new(4, "secretFile", T.String, F.OmitEmpty),
@@ -805,13 +805,13 @@ internal static partial class Schema
         ["core/v1.ConfigMapProjection"] =
         [
             new(1, "", T.Message, F.Inline, "core/v1.LocalObjectReference"),
-            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath"),
+            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath", ListType: "atomic"),
             new(4, "optional", T.Bool, F.Pointer | F.OmitEmpty),
         ],
         ["core/v1.ConfigMapVolumeSource"] =
         [
             new(1, "", T.Message, F.Inline, "core/v1.LocalObjectReference"),
-            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath"),
+            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath", ListType: "atomic"),
             new(3, "defaultMode", T.Int32, F.Pointer | F.OmitEmpty),
             new(4, "optional", T.Bool, F.Pointer | F.OmitEmpty),
         ],
@@ -819,17 +819,17 @@ internal static partial class Schema
         [
             new(1, "name", T.String, F.None),
             new(2, "image", T.String, F.OmitEmpty),
-            new(3, "command", T.String, F.OmitEmpty | F.Repeated),
-            new(4, "args", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "command", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(4, "args", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(5, "workingDir", T.String, F.OmitEmpty),
-            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort", PatchStrategy: "merge", MergeKey: "containerPort"),
-            new(19, "envFrom", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvFromSource"),
-            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar", PatchStrategy: "merge", MergeKey: "name"),
+            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort", PatchStrategy: "merge", MergeKey: "containerPort", ListType: "map", ListMapKeys: ["containerPort", "protocol"]),
+            new(19, "envFrom", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvFromSource", ListType: "atomic"),
+            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
             new(8, "resources", T.Message, F.OmitEmpty, "core/v1.ResourceRequirements"),
-            new(23, "resizePolicy", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerResizePolicy"),
+            new(23, "resizePolicy", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerResizePolicy", ListType: "atomic"),
             new(24, "restartPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount", PatchStrategy: "merge", MergeKey: "mountPath"),
-            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice", PatchStrategy: "merge", MergeKey: "devicePath"),
+            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount", PatchStrategy: "merge", MergeKey: "mountPath", ListType: "map", ListMapKeys: ["mountPath"]),
+            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice", PatchStrategy: "merge", MergeKey: "devicePath", ListType: "map", ListMapKeys: ["devicePath"]),
             new(10, "livenessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(11, "readinessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(22, "startupProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
@@ -844,7 +844,7 @@ internal static partial class Schema
         ],
         ["core/v1.ContainerImage"] =
         [
-            new(1, "names", T.String, F.Repeated),
+            new(1, "names", T.String, F.Repeated, ListType: "atomic"),
             new(2, "sizeBytes", T.Int64, F.OmitEmpty),
         ],
         ["core/v1.ContainerPort"] =
@@ -898,9 +898,9 @@ internal static partial class Schema
             new(9, "started", T.Bool, F.Pointer | F.OmitEmpty),
             new(10, "allocatedResources", T.Quantity, F.OmitEmpty | F.Map),
             new(11, "resources", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ResourceRequirements"),
-            new(12, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMountStatus", PatchStrategy: "merge", MergeKey: "mountPath"),
+            new(12, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMountStatus", PatchStrategy: "merge", MergeKey: "mountPath", ListType: "map", ListMapKeys: ["mountPath"]),
             new(13, "user", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ContainerUser"),
-            new(14, "allocatedResourcesStatus", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceStatus", PatchStrategy: "merge", MergeKey: "name"),
+            new(14, "allocatedResourcesStatus", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceStatus", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
         ],
         ["core/v1.ContainerUser"] =
         [
@@ -912,7 +912,7 @@ internal static partial class Schema
         ],
         ["core/v1.DownwardAPIProjection"] =
         [
-            new(1, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.DownwardAPIVolumeFile"),
+            new(1, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.DownwardAPIVolumeFile", ListType: "atomic"),
         ],
         ["core/v1.DownwardAPIVolumeFile"] =
         [
@@ -923,7 +923,7 @@ internal static partial class Schema
         ],
         ["core/v1.DownwardAPIVolumeSource"] =
         [
-            new(1, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.DownwardAPIVolumeFile"),
+            new(1, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.DownwardAPIVolumeFile", ListType: "atomic"),
             new(2, "defaultMode", T.Int32, F.Pointer | F.OmitEmpty),
         ],
         ["core/v1.EmptyDirVolumeSource"] =
@@ -947,14 +947,14 @@ internal static partial class Schema
         ],
         ["core/v1.EndpointSubset"] =
         [
-            new(1, "addresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointAddress"),
-            new(2, "notReadyAddresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointAddress"),
-            new(3, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointPort"),
+            new(1, "addresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointAddress", ListType: "atomic"),
+            new(2, "notReadyAddresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointAddress", ListType: "atomic"),
+            new(3, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointPort", ListType: "atomic"),
         ],
         ["core/v1.Endpoints"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "subsets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointSubset"),
+            new(2, "subsets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EndpointSubset", ListType: "atomic"),
         ],
         ["core/v1.EnvFromSource"] =
         [
@@ -984,17 +984,17 @@ internal static partial class Schema
         [
             new(1, "name", T.String, F.None),
             new(2, "image", T.String, F.OmitEmpty),
-            new(3, "command", T.String, F.OmitEmpty | F.Repeated),
-            new(4, "args", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "command", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(4, "args", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(5, "workingDir", T.String, F.OmitEmpty),
-            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort", PatchStrategy: "merge", MergeKey: "containerPort"),
-            new(19, "envFrom", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvFromSource"),
-            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar", PatchStrategy: "merge", MergeKey: "name"),
+            new(6, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerPort", PatchStrategy: "merge", MergeKey: "containerPort", ListType: "map", ListMapKeys: ["containerPort", "protocol"]),
+            new(19, "envFrom", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvFromSource", ListType: "atomic"),
+            new(7, "env", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EnvVar", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
             new(8, "resources", T.Message, F.OmitEmpty, "core/v1.ResourceRequirements"),
-            new(23, "resizePolicy", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerResizePolicy"),
+            new(23, "resizePolicy", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerResizePolicy", ListType: "atomic"),
             new(24, "restartPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount", PatchStrategy: "merge", MergeKey: "mountPath"),
-            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice", PatchStrategy: "merge", MergeKey: "devicePath"),
+            new(9, "volumeMounts", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeMount", PatchStrategy: "merge", MergeKey: "mountPath", ListType: "map", ListMapKeys: ["mountPath"]),
+            new(21, "volumeDevices", T.Message, F.OmitEmpty | F.Repeated, "core/v1.VolumeDevice", PatchStrategy: "merge", MergeKey: "devicePath", ListType: "map", ListMapKeys: ["devicePath"]),
             new(10, "livenessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(11, "readinessProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
             new(22, "startupProbe", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Probe"),
@@ -1041,15 +1041,15 @@ internal static partial class Schema
         ],
         ["core/v1.ExecAction"] =
         [
-            new(1, "command", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "command", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.FCVolumeSource"] =
         [
-            new(1, "targetWWNs", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "targetWWNs", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(2, "lun", T.Int32, F.Pointer | F.OmitEmpty),
             new(3, "fsType", T.String, F.OmitEmpty),
             new(4, "readOnly", T.Bool, F.OmitEmpty),
-            new(5, "wwids", T.String, F.OmitEmpty | F.Repeated),
+            new(5, "wwids", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.FlexPersistentVolumeSource"] =
         [
@@ -1109,7 +1109,7 @@ internal static partial class Schema
             new(2, "port", T.IntOrString, F.None),
             new(3, "host", T.String, F.OmitEmpty),
             new(4, "scheme", T.String, F.OmitEmpty),
-            new(5, "httpHeaders", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HTTPHeader"),
+            new(5, "httpHeaders", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HTTPHeader", ListType: "atomic"),
         ],
         ["core/v1.HTTPHeader"] =
         [
@@ -1119,7 +1119,7 @@ internal static partial class Schema
         ["core/v1.HostAlias"] =
         [
             new(1, "ip", T.String, F.None),
-            new(2, "hostnames", T.String, F.OmitEmpty | F.Repeated),
+            new(2, "hostnames", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.HostIP"] =
         [
@@ -1138,7 +1138,7 @@ internal static partial class Schema
             new(4, "iscsiInterface", T.String, F.OmitEmpty),
             new(5, "fsType", T.String, F.OmitEmpty),
             new(6, "readOnly", T.Bool, F.OmitEmpty),
-            new(7, "portals", T.String, F.OmitEmpty | F.Repeated),
+            new(7, "portals", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(8, "chapAuthDiscovery", T.Bool, F.OmitEmpty),
             new(11, "chapAuthSession", T.Bool, F.OmitEmpty),
             new(10, "secretRef", T.Message, F.Pointer | F.OmitEmpty, "core/v1.SecretReference"),
@@ -1152,7 +1152,7 @@ internal static partial class Schema
             new(4, "iscsiInterface", T.String, F.OmitEmpty),
             new(5, "fsType", T.String, F.OmitEmpty),
             new(6, "readOnly", T.Bool, F.OmitEmpty),
-            new(7, "portals", T.String, F.OmitEmpty | F.Repeated),
+            new(7, "portals", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(8, "chapAuthDiscovery", T.Bool, F.OmitEmpty),
             new(11, "chapAuthSession", T.Bool, F.OmitEmpty),
             new(10, "secretRef", T.Message, F.Pointer | F.OmitEmpty, "core/v1.LocalObjectReference"),
@@ -1197,24 +1197,24 @@ internal static partial class Schema
         ],
         ["core/v1.LimitRangeSpec"] =
         [
-            new(1, "limits", T.Message, F.Repeated, "core/v1.LimitRangeItem"),
+            new(1, "limits", T.Message, F.Repeated, "core/v1.LimitRangeItem", ListType: "atomic"),
         ],
         ["core/v1.LinuxContainerUser"] =
         [
             new(1, "uid", T.Int64, F.None),
             new(2, "gid", T.Int64, F.None),
-            new(3, "supplementalGroups", T.Int64, F.OmitEmpty | F.Repeated),
+            new(3, "supplementalGroups", T.Int64, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.LoadBalancerIngress"] =
         [
             new(1, "ip", T.String, F.OmitEmpty),
             new(2, "hostname", T.String, F.OmitEmpty),
             new(3, "ipMode", T.String, F.Pointer | F.OmitEmpty),
-            new(4, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PortStatus"),
+            new(4, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PortStatus", ListType: "atomic"),
         ],
         ["core/v1.LoadBalancerStatus"] =
         [
-            new(1, "ingress", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LoadBalancerIngress"),
+            new(1, "ingress", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LoadBalancerIngress", ListType: "atomic"),
         ],
         ["core/v1.LocalObjectReference"] =
         [
@@ -1252,12 +1252,12 @@ internal static partial class Schema
         ],
         ["core/v1.NamespaceSpec"] =
         [
-            new(1, "finalizers", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "finalizers", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.NamespaceStatus"] =
         [
             new(1, "phase", T.String, F.OmitEmpty),
-            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NamespaceCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NamespaceCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["core/v1.Node"] =
         [
@@ -1273,7 +1273,7 @@ internal static partial class Schema
         ["core/v1.NodeAffinity"] =
         [
             new(1, "requiredDuringSchedulingIgnoredDuringExecution", T.Message, F.Pointer | F.OmitEmpty, "core/v1.NodeSelector"),
-            new(2, "preferredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PreferredSchedulingTerm"),
+            new(2, "preferredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PreferredSchedulingTerm", ListType: "atomic"),
         ],
         ["core/v1.NodeCondition"] =
         [
@@ -1315,26 +1315,26 @@ internal static partial class Schema
         ],
         ["core/v1.NodeSelector"] =
         [
-            new(1, "nodeSelectorTerms", T.Message, F.Repeated, "core/v1.NodeSelectorTerm"),
+            new(1, "nodeSelectorTerms", T.Message, F.Repeated, "core/v1.NodeSelectorTerm", ListType: "atomic"),
         ],
         ["core/v1.NodeSelectorRequirement"] =
         [
             new(1, "key", T.String, F.None),
             new(2, "operator", T.String, F.None),
-            new(3, "values", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "values", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.NodeSelectorTerm"] =
         [
-            new(1, "matchExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeSelectorRequirement"),
-            new(2, "matchFields", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeSelectorRequirement"),
+            new(1, "matchExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeSelectorRequirement", ListType: "atomic"),
+            new(2, "matchFields", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeSelectorRequirement", ListType: "atomic"),
         ],
         ["core/v1.NodeSpec"] =
         [
             new(1, "podCIDR", T.String, F.OmitEmpty),
-            new(7, "podCIDRs", T.String, F.OmitEmpty | F.Repeated, PatchStrategy: "merge"),
+            new(7, "podCIDRs", T.String, F.OmitEmpty | F.Repeated, PatchStrategy: "merge", ListType: "set"),
             new(3, "providerID", T.String, F.OmitEmpty),
             new(4, "unschedulable", T.Bool, F.OmitEmpty),
-            new(5, "taints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Taint"),
+            new(5, "taints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Taint", ListType: "atomic"),
             new(6, "configSource", T.Message, F.Pointer | F.OmitEmpty, "core/v1.NodeConfigSource"),
             new(2, "externalID", T.String, F.OmitEmpty),
         ],
@@ -1343,15 +1343,15 @@ internal static partial class Schema
             new(1, "capacity", T.Quantity, F.OmitEmpty | F.Map),
             new(2, "allocatable", T.Quantity, F.OmitEmpty | F.Map),
             new(3, "phase", T.String, F.OmitEmpty),
-            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeCondition", PatchStrategy: "merge", MergeKey: "type"),
-            new(5, "addresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeAddress", PatchStrategy: "merge", MergeKey: "type"),
+            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
+            new(5, "addresses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeAddress", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
             new(6, "daemonEndpoints", T.Message, F.OmitEmpty, "core/v1.NodeDaemonEndpoints"),
             new(7, "nodeInfo", T.Message, F.OmitEmpty, "core/v1.NodeSystemInfo"),
-            new(8, "images", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerImage"),
-            new(9, "volumesInUse", T.String, F.OmitEmpty | F.Repeated),
-            new(10, "volumesAttached", T.Message, F.OmitEmpty | F.Repeated, "core/v1.AttachedVolume"),
+            new(8, "images", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerImage", ListType: "atomic"),
+            new(9, "volumesInUse", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(10, "volumesAttached", T.Message, F.OmitEmpty | F.Repeated, "core/v1.AttachedVolume", ListType: "atomic"),
             new(11, "config", T.Message, F.Pointer | F.OmitEmpty, "core/v1.NodeConfigStatus"),
-            new(12, "runtimeHandlers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeRuntimeHandler"),
+            new(12, "runtimeHandlers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.NodeRuntimeHandler", ListType: "atomic"),
             new(13, "features", T.Message, F.Pointer | F.OmitEmpty, "core/v1.NodeFeatures"),
         ],
         ["core/v1.NodeSystemInfo"] =
@@ -1405,7 +1405,7 @@ internal static partial class Schema
         ],
         ["core/v1.PersistentVolumeClaimSpec"] =
         [
-            new(1, "accessModes", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "accessModes", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(4, "selector", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.LabelSelector"),
             new(2, "resources", T.Message, F.OmitEmpty, "core/v1.VolumeResourceRequirements"),
             new(3, "volumeName", T.String, F.OmitEmpty),
@@ -1418,9 +1418,9 @@ internal static partial class Schema
         ["core/v1.PersistentVolumeClaimStatus"] =
         [
             new(1, "phase", T.String, F.OmitEmpty),
-            new(2, "accessModes", T.String, F.OmitEmpty | F.Repeated),
+            new(2, "accessModes", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(3, "capacity", T.Quantity, F.OmitEmpty | F.Map),
-            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PersistentVolumeClaimCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(4, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PersistentVolumeClaimCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
             new(5, "allocatedResources", T.Quantity, F.OmitEmpty | F.Map),
             new(7, "allocatedResourceStatuses", T.String, F.OmitEmpty | F.Map),
             new(8, "currentVolumeAttributesClassName", T.String, F.Pointer | F.OmitEmpty),
@@ -1465,11 +1465,11 @@ internal static partial class Schema
         [
             new(1, "capacity", T.Quantity, F.OmitEmpty | F.Map),
             new(2, "", T.Message, F.Inline, "core/v1.PersistentVolumeSource"),
-            new(3, "accessModes", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "accessModes", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(4, "claimRef", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ObjectReference"),
             new(5, "persistentVolumeReclaimPolicy", T.String, F.OmitEmpty),
             new(6, "storageClassName", T.String, F.OmitEmpty),
-            new(7, "mountOptions", T.String, F.OmitEmpty | F.Repeated),
+            new(7, "mountOptions", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(8, "volumeMode", T.String, F.Pointer | F.OmitEmpty),
             new(9, "nodeAffinity", T.Message, F.Pointer | F.OmitEmpty, "core/v1.VolumeNodeAffinity"),
             new(10, "volumeAttributesClassName", T.String, F.Pointer | F.OmitEmpty),
@@ -1494,22 +1494,22 @@ internal static partial class Schema
         ],
         ["core/v1.PodAffinity"] =
         [
-            new(1, "requiredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodAffinityTerm"),
-            new(2, "preferredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.WeightedPodAffinityTerm"),
+            new(1, "requiredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodAffinityTerm", ListType: "atomic"),
+            new(2, "preferredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.WeightedPodAffinityTerm", ListType: "atomic"),
         ],
         ["core/v1.PodAffinityTerm"] =
         [
             new(1, "labelSelector", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.LabelSelector"),
-            new(2, "namespaces", T.String, F.OmitEmpty | F.Repeated),
+            new(2, "namespaces", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(3, "topologyKey", T.String, F.None),
             new(4, "namespaceSelector", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.LabelSelector"),
-            new(5, "matchLabelKeys", T.String, F.OmitEmpty | F.Repeated),
-            new(6, "mismatchLabelKeys", T.String, F.OmitEmpty | F.Repeated),
+            new(5, "matchLabelKeys", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(6, "mismatchLabelKeys", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.PodAntiAffinity"] =
         [
-            new(1, "requiredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodAffinityTerm"),
-            new(2, "preferredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.WeightedPodAffinityTerm"),
+            new(1, "requiredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodAffinityTerm", ListType: "atomic"),
+            new(2, "preferredDuringSchedulingIgnoredDuringExecution", T.Message, F.OmitEmpty | F.Repeated, "core/v1.WeightedPodAffinityTerm", ListType: "atomic"),
         ],
         ["core/v1.PodCondition"] =
         [
@@ -1522,9 +1522,9 @@ internal static partial class Schema
         ],
         ["core/v1.PodDNSConfig"] =
         [
-            new(1, "nameservers", T.String, F.OmitEmpty | F.Repeated),
-            new(2, "searches", T.String, F.OmitEmpty | F.Repeated),
-            new(3, "options", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodDNSConfigOption"),
+            new(1, "nameservers", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(2, "searches", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(3, "options", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodDNSConfigOption", ListType: "atomic"),
         ],
         ["core/v1.PodDNSConfigOption"] =
         [
@@ -1565,10 +1565,10 @@ internal static partial class Schema
             new(2, "runAsUser", T.Int64, F.Pointer | F.OmitEmpty),
             new(6, "runAsGroup", T.Int64, F.Pointer | F.OmitEmpty),
             new(3, "runAsNonRoot", T.Bool, F.Pointer | F.OmitEmpty),
-            new(4, "supplementalGroups", T.Int64, F.OmitEmpty | F.Repeated),
+            new(4, "supplementalGroups", T.Int64, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(12, "supplementalGroupsPolicy", T.String, F.Pointer | F.OmitEmpty),
             new(5, "fsGroup", T.Int64, F.Pointer | F.OmitEmpty),
-            new(7, "sysctls", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Sysctl"),
+            new(7, "sysctls", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Sysctl", ListType: "atomic"),
             new(9, "fsGroupChangePolicy", T.String, F.Pointer | F.OmitEmpty),
             new(10, "seccompProfile", T.Message, F.Pointer | F.OmitEmpty, "core/v1.SeccompProfile"),
             new(11, "appArmorProfile", T.Message, F.Pointer | F.OmitEmpty, "core/v1.AppArmorProfile"),
@@ -1576,10 +1576,10 @@ internal static partial class Schema
         ],
         ["core/v1.PodSpec"] =
         [
-            new(1, "volumes", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Volume", PatchStrategy: "merge,retainKeys", MergeKey: "name"),
-            new(20, "initContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Container", PatchStrategy: "merge", MergeKey: "name"),
-            new(2, "containers", T.Message, F.Repeated, "core/v1.Container", PatchStrategy: "merge", MergeKey: "name"),
-            new(34, "ephemeralContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EphemeralContainer", PatchStrategy: "merge", MergeKey: "name"),
+            new(1, "volumes", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Volume", PatchStrategy: "merge,retainKeys", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
+            new(20, "initContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Container", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
+            new(2, "containers", T.Message, F.Repeated, "core/v1.Container", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
+            new(34, "ephemeralContainers", T.Message, F.OmitEmpty | F.Repeated, "core/v1.EphemeralContainer", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
             new(3, "restartPolicy", T.String, F.OmitEmpty),
             new(4, "terminationGracePeriodSeconds", T.Int64, F.Pointer | F.OmitEmpty),
             new(5, "activeDeadlineSeconds", T.Int64, F.Pointer | F.OmitEmpty),
@@ -1594,47 +1594,47 @@ internal static partial class Schema
             new(13, "hostIPC", T.Bool, F.OmitEmpty),
             new(27, "shareProcessNamespace", T.Bool, F.Pointer | F.OmitEmpty),
             new(14, "securityContext", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodSecurityContext"),
-            new(15, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference", PatchStrategy: "merge", MergeKey: "name"),
+            new(15, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
             new(16, "hostname", T.String, F.OmitEmpty),
             new(17, "subdomain", T.String, F.OmitEmpty),
             new(18, "affinity", T.Message, F.Pointer | F.OmitEmpty, "core/v1.Affinity"),
             new(19, "schedulerName", T.String, F.OmitEmpty),
-            new(22, "tolerations", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Toleration"),
-            new(23, "hostAliases", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostAlias", PatchStrategy: "merge", MergeKey: "ip"),
+            new(22, "tolerations", T.Message, F.OmitEmpty | F.Repeated, "core/v1.Toleration", ListType: "atomic"),
+            new(23, "hostAliases", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostAlias", PatchStrategy: "merge", MergeKey: "ip", ListType: "map", ListMapKeys: ["ip"]),
             new(24, "priorityClassName", T.String, F.OmitEmpty),
             new(25, "priority", T.Int32, F.Pointer | F.OmitEmpty),
             new(26, "dnsConfig", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodDNSConfig"),
-            new(28, "readinessGates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodReadinessGate"),
+            new(28, "readinessGates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodReadinessGate", ListType: "atomic"),
             new(29, "runtimeClassName", T.String, F.Pointer | F.OmitEmpty),
             new(30, "enableServiceLinks", T.Bool, F.Pointer | F.OmitEmpty),
             new(31, "preemptionPolicy", T.String, F.Pointer | F.OmitEmpty),
             new(32, "overhead", T.Quantity, F.OmitEmpty | F.Map),
-            new(33, "topologySpreadConstraints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySpreadConstraint", PatchStrategy: "merge", MergeKey: "topologyKey"),
+            new(33, "topologySpreadConstraints", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySpreadConstraint", PatchStrategy: "merge", MergeKey: "topologyKey", ListType: "map", ListMapKeys: ["topologyKey", "whenUnsatisfiable"]),
             new(35, "setHostnameAsFQDN", T.Bool, F.Pointer | F.OmitEmpty),
             new(36, "os", T.Message, F.Pointer | F.OmitEmpty, "core/v1.PodOS"),
             new(37, "hostUsers", T.Bool, F.Pointer | F.OmitEmpty),
-            new(38, "schedulingGates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodSchedulingGate", PatchStrategy: "merge", MergeKey: "name"),
-            new(39, "resourceClaims", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaim", PatchStrategy: "merge,retainKeys", MergeKey: "name"),
+            new(38, "schedulingGates", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodSchedulingGate", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
+            new(39, "resourceClaims", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaim", PatchStrategy: "merge,retainKeys", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
             new(40, "resources", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ResourceRequirements"),
         ],
         ["core/v1.PodStatus"] =
         [
             new(1, "phase", T.String, F.OmitEmpty),
-            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
             new(3, "message", T.String, F.OmitEmpty),
             new(4, "reason", T.String, F.OmitEmpty),
             new(11, "nominatedNodeName", T.String, F.OmitEmpty),
             new(5, "hostIP", T.String, F.OmitEmpty),
-            new(16, "hostIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostIP", PatchStrategy: "merge", MergeKey: "ip"),
+            new(16, "hostIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.HostIP", PatchStrategy: "merge", MergeKey: "ip", ListType: "atomic"),
             new(6, "podIP", T.String, F.OmitEmpty),
-            new(12, "podIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodIP", PatchStrategy: "merge", MergeKey: "ip"),
+            new(12, "podIPs", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodIP", PatchStrategy: "merge", MergeKey: "ip", ListType: "map", ListMapKeys: ["ip"]),
             new(7, "startTime", T.Time, F.Pointer | F.OmitEmpty),
-            new(10, "initContainerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus"),
-            new(8, "containerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus"),
+            new(10, "initContainerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus", ListType: "atomic"),
+            new(8, "containerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus", ListType: "atomic"),
             new(9, "qosClass", T.String, F.OmitEmpty),
-            new(13, "ephemeralContainerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus"),
+            new(13, "ephemeralContainerStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ContainerStatus", ListType: "atomic"),
             new(14, "resize", T.String, F.OmitEmpty),
-            new(15, "resourceClaimStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaimStatus", PatchStrategy: "merge,retainKeys", MergeKey: "name"),
+            new(15, "resourceClaimStatuses", T.Message, F.OmitEmpty | F.Repeated, "core/v1.PodResourceClaimStatus", PatchStrategy: "merge,retainKeys", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
         ],
         ["core/v1.PodTemplateSpec"] =
         [
@@ -1677,7 +1677,7 @@ internal static partial class Schema
         ],
         ["core/v1.ProjectedVolumeSource"] =
         [
-            new(1, "sources", T.Message, F.Repeated, "core/v1.VolumeProjection"),
+            new(1, "sources", T.Message, F.Repeated, "core/v1.VolumeProjection", ListType: "atomic"),
             new(2, "defaultMode", T.Int32, F.Pointer | F.OmitEmpty),
         ],
         ["core/v1.QuobyteVolumeSource"] =
@@ -1691,7 +1691,7 @@ internal static partial class Schema
         ],
         ["core/v1.RBDPersistentVolumeSource"] =
         [
-            new(1, "monitors", T.String, F.Repeated),
+            new(1, "monitors", T.String, F.Repeated, ListType: "atomic"),
             new(2, "image", T.String, F.None),
             new(3, "fsType", T.String, F.OmitEmpty),
             new(4, "pool", T.String, F.OmitEmpty),
@@ -1702,7 +1702,7 @@ internal static partial class Schema
         ],
         ["core/v1.RBDVolumeSource"] =
         [
-            new(1, "monitors", T.String, F.Repeated),
+            new(1, "monitors", T.String, F.Repeated, ListType: "atomic"),
             new(2, "image", T.String, F.None),
             new(3, "fsType", T.String, F.OmitEmpty),
             new(4, "pool", T.String, F.OmitEmpty),
@@ -1739,7 +1739,7 @@ internal static partial class Schema
             new(4, "readyReplicas", T.Int32, F.OmitEmpty),
             new(5, "availableReplicas", T.Int32, F.OmitEmpty),
             new(3, "observedGeneration", T.Int64, F.OmitEmpty),
-            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ReplicationControllerCondition", PatchStrategy: "merge", MergeKey: "type"),
+            new(6, "conditions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ReplicationControllerCondition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["core/v1.ResourceClaim"] =
         [
@@ -1766,7 +1766,7 @@ internal static partial class Schema
         ["core/v1.ResourceQuotaSpec"] =
         [
             new(1, "hard", T.Quantity, F.OmitEmpty | F.Map),
-            new(2, "scopes", T.String, F.OmitEmpty | F.Repeated),
+            new(2, "scopes", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(3, "scopeSelector", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ScopeSelector"),
         ],
         ["core/v1.ResourceQuotaStatus"] =
@@ -1778,12 +1778,12 @@ internal static partial class Schema
         [
             new(1, "limits", T.Quantity, F.OmitEmpty | F.Map),
             new(2, "requests", T.Quantity, F.OmitEmpty | F.Map),
-            new(3, "claims", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceClaim"),
+            new(3, "claims", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceClaim", ListType: "map", ListMapKeys: ["name"]),
         ],
         ["core/v1.ResourceStatus"] =
         [
             new(1, "name", T.String, F.None),
-            new(2, "resources", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceHealth"),
+            new(2, "resources", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ResourceHealth", ListType: "map", ListMapKeys: ["resourceID"]),
         ],
         ["core/v1.SELinuxOptions"] =
         [
@@ -1820,13 +1820,13 @@ internal static partial class Schema
         ],
         ["core/v1.ScopeSelector"] =
         [
-            new(1, "matchExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ScopedResourceSelectorRequirement"),
+            new(1, "matchExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ScopedResourceSelectorRequirement", ListType: "atomic"),
         ],
         ["core/v1.ScopedResourceSelectorRequirement"] =
         [
             new(1, "scopeName", T.String, F.None),
             new(2, "operator", T.String, F.None),
-            new(3, "values", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "values", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.SeccompProfile"] =
         [
@@ -1855,7 +1855,7 @@ internal static partial class Schema
         ["core/v1.SecretProjection"] =
         [
             new(1, "", T.Message, F.Inline, "core/v1.LocalObjectReference"),
-            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath"),
+            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath", ListType: "atomic"),
             new(4, "optional", T.Bool, F.Pointer | F.OmitEmpty),
         ],
         ["core/v1.SecretReference"] =
@@ -1866,7 +1866,7 @@ internal static partial class Schema
         ["core/v1.SecretVolumeSource"] =
         [
             new(1, "secretName", T.String, F.OmitEmpty),
-            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath"),
+            new(2, "items", T.Message, F.OmitEmpty | F.Repeated, "core/v1.KeyToPath", ListType: "atomic"),
             new(3, "defaultMode", T.Int32, F.Pointer | F.OmitEmpty),
             new(4, "optional", T.Bool, F.Pointer | F.OmitEmpty),
         ],
@@ -1894,8 +1894,8 @@ internal static partial class Schema
         ["core/v1.ServiceAccount"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "secrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ObjectReference", PatchStrategy: "merge", MergeKey: "name"),
-            new(3, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference"),
+            new(2, "secrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ObjectReference", PatchStrategy: "merge", MergeKey: "name", ListType: "map", ListMapKeys: ["name"]),
+            new(3, "imagePullSecrets", T.Message, F.OmitEmpty | F.Repeated, "core/v1.LocalObjectReference", ListType: "atomic"),
             new(4, "automountServiceAccountToken", T.Bool, F.Pointer | F.OmitEmpty),
         ],
         ["core/v1.ServiceAccountTokenProjection"] =
@@ -1915,21 +1915,21 @@ internal static partial class Schema
         ],
         ["core/v1.ServiceSpec"] =
         [
-            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ServicePort", PatchStrategy: "merge", MergeKey: "port"),
+            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "core/v1.ServicePort", PatchStrategy: "merge", MergeKey: "port", ListType: "map", ListMapKeys: ["port", "protocol"]),
             new(2, "selector", T.String, F.OmitEmpty | F.Map),
             new(3, "clusterIP", T.String, F.OmitEmpty),
-            new(18, "clusterIPs", T.String, F.OmitEmpty | F.Repeated),
+            new(18, "clusterIPs", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(4, "type", T.String, F.OmitEmpty),
-            new(5, "externalIPs", T.String, F.OmitEmpty | F.Repeated),
+            new(5, "externalIPs", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(7, "sessionAffinity", T.String, F.OmitEmpty),
             new(8, "loadBalancerIP", T.String, F.OmitEmpty),
-            new(9, "loadBalancerSourceRanges", T.String, F.OmitEmpty | F.Repeated),
+            new(9, "loadBalancerSourceRanges", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(10, "externalName", T.String, F.OmitEmpty),
             new(11, "externalTrafficPolicy", T.String, F.OmitEmpty),
             new(12, "healthCheckNodePort", T.Int32, F.OmitEmpty),
             new(13, "publishNotReadyAddresses", T.Bool, F.OmitEmpty),
             new(14, "sessionAffinityConfig", T.Message, F.Pointer | F.OmitEmpty, "core/v1.SessionAffinityConfig"),
-            new(19, "ipFamilies", T.String, F.OmitEmpty | F.Repeated),
+            new(19, "ipFamilies", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(17, "ipFamilyPolicy", T.String, F.Pointer | F.OmitEmpty),
             new(20, "allocateLoadBalancerNodePorts", T.Bool, F.Pointer | F.OmitEmpty),
             new(21, "loadBalancerClass", T.String, F.Pointer | F.OmitEmpty),
@@ -1939,7 +1939,7 @@ internal static partial class Schema
         ["core/v1.ServiceStatus"] =
         [
             new(1, "loadBalancer", T.Message, F.OmitEmpty, "core/v1.LoadBalancerStatus"),
-            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition", PatchStrategy: "merge", MergeKey: "type"),
+            new(2, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["core/v1.SessionAffinityConfig"] =
         [
@@ -1993,11 +1993,11 @@ internal static partial class Schema
         ["core/v1.TopologySelectorLabelRequirement"] =
         [
             new(1, "key", T.String, F.None),
-            new(2, "values", T.String, F.Repeated),
+            new(2, "values", T.String, F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.TopologySelectorTerm"] =
         [
-            new(1, "matchLabelExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySelectorLabelRequirement"),
+            new(1, "matchLabelExpressions", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySelectorLabelRequirement", ListType: "atomic"),
         ],
         ["core/v1.TopologySpreadConstraint"] =
         [
@@ -2008,7 +2008,7 @@ internal static partial class Schema
             new(5, "minDomains", T.Int32, F.Pointer | F.OmitEmpty),
             new(6, "nodeAffinityPolicy", T.String, F.Pointer | F.OmitEmpty),
             new(7, "nodeTaintsPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(8, "matchLabelKeys", T.String, F.OmitEmpty | F.Repeated),
+            new(8, "matchLabelKeys", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["core/v1.TypedLocalObjectReference"] =
         [
@@ -2121,7 +2121,7 @@ internal static partial class Schema
         ],
         ["discovery/v1.Endpoint"] =
         [
-            new(1, "addresses", T.String, F.Repeated),
+            new(1, "addresses", T.String, F.Repeated, ListType: "set"),
             new(2, "conditions", T.Message, F.OmitEmpty, "discovery/v1.EndpointConditions"),
             new(3, "hostname", T.String, F.Pointer | F.OmitEmpty),
             new(4, "targetRef", T.Message, F.Pointer | F.OmitEmpty, "core/v1.ObjectReference"),
@@ -2138,7 +2138,7 @@ internal static partial class Schema
         ],
         ["discovery/v1.EndpointHints"] =
         [
-            new(1, "forZones", T.Message, F.OmitEmpty | F.Repeated, "discovery/v1.ForZone"),
+            new(1, "forZones", T.Message, F.OmitEmpty | F.Repeated, "discovery/v1.ForZone", ListType: "atomic"),
         ],
         ["discovery/v1.EndpointPort"] =
         [
@@ -2151,8 +2151,8 @@ internal static partial class Schema
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
             new(4, "addressType", T.String, F.None),
-            new(2, "endpoints", T.Message, F.Repeated, "discovery/v1.Endpoint"),
-            new(3, "ports", T.Message, F.Repeated, "discovery/v1.EndpointPort"),
+            new(2, "endpoints", T.Message, F.Repeated, "discovery/v1.Endpoint", ListType: "atomic"),
+            new(3, "ports", T.Message, F.Repeated, "discovery/v1.EndpointPort", ListType: "atomic"),
         ],
         ["discovery/v1.ForZone"] =
         [
@@ -2196,25 +2196,25 @@ internal static partial class Schema
             new(2, "preconditions", T.Message, F.Pointer | F.OmitEmpty, "meta/v1.Preconditions"),
             new(3, "orphanDependents", T.Bool, F.Pointer | F.OmitEmpty),
             new(4, "propagationPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(5, "dryRun", T.String, F.OmitEmpty | F.Repeated),
+            new(5, "dryRun", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(6, "ignoreStoreReadErrorWithClusterBreakingPotential", T.Bool, F.Pointer | F.OmitEmpty),
         ],
         ["meta/v1.FieldSelectorRequirement"] =
         [
             new(1, "key", T.String, F.None),
             new(2, "operator", T.String, F.None),
-            new(3, "values", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "values", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["meta/v1.LabelSelector"] =
         [
             new(1, "matchLabels", T.String, F.OmitEmpty | F.Map),
-            new(2, "matchExpressions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelectorRequirement"),
+            new(2, "matchExpressions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelectorRequirement", ListType: "atomic"),
         ],
         ["meta/v1.LabelSelectorRequirement"] =
         [
             new(1, "key", T.String, F.None),
             new(2, "operator", T.String, F.None),
-            new(3, "values", T.String, F.OmitEmpty | F.Repeated),
+            new(3, "values", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["meta/v1.ManagedFieldsEntry"] =
         [
@@ -2240,9 +2240,9 @@ internal static partial class Schema
             new(10, "deletionGracePeriodSeconds", T.Int64, F.Pointer | F.OmitEmpty),
             new(11, "labels", T.String, F.OmitEmpty | F.Map),
             new(12, "annotations", T.String, F.OmitEmpty | F.Map),
-            new(13, "ownerReferences", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.OwnerReference", PatchStrategy: "merge", MergeKey: "uid"),
-            new(14, "finalizers", T.String, F.OmitEmpty | F.Repeated, PatchStrategy: "merge"),
-            new(17, "managedFields", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.ManagedFieldsEntry"),
+            new(13, "ownerReferences", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.OwnerReference", PatchStrategy: "merge", MergeKey: "uid", ListType: "map", ListMapKeys: ["uid"]),
+            new(14, "finalizers", T.String, F.OmitEmpty | F.Repeated, PatchStrategy: "merge", ListType: "set"),
+            new(17, "managedFields", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.ManagedFieldsEntry", ListType: "atomic"),
         ],
         ["meta/v1.OwnerReference"] =
         [
@@ -2266,12 +2266,12 @@ internal static partial class Schema
         ],
         ["networking/v1.HTTPIngressRuleValue"] =
         [
-            new(1, "paths", T.Message, F.Repeated, "networking/v1.HTTPIngressPath"),
+            new(1, "paths", T.Message, F.Repeated, "networking/v1.HTTPIngressPath", ListType: "atomic"),
         ],
         ["networking/v1.IPBlock"] =
         [
             new(1, "cidr", T.String, F.None),
-            new(2, "except", T.String, F.OmitEmpty | F.Repeated),
+            new(2, "except", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["networking/v1.Ingress"] =
         [
@@ -2306,11 +2306,11 @@ internal static partial class Schema
         [
             new(1, "ip", T.String, F.OmitEmpty),
             new(2, "hostname", T.String, F.OmitEmpty),
-            new(4, "ports", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressPortStatus"),
+            new(4, "ports", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressPortStatus", ListType: "atomic"),
         ],
         ["networking/v1.IngressLoadBalancerStatus"] =
         [
-            new(1, "ingress", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressLoadBalancerIngress"),
+            new(1, "ingress", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressLoadBalancerIngress", ListType: "atomic"),
         ],
         ["networking/v1.IngressPortStatus"] =
         [
@@ -2336,8 +2336,8 @@ internal static partial class Schema
         [
             new(4, "ingressClassName", T.String, F.Pointer | F.OmitEmpty),
             new(1, "defaultBackend", T.Message, F.Pointer | F.OmitEmpty, "networking/v1.IngressBackend"),
-            new(2, "tls", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressTLS"),
-            new(3, "rules", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressRule"),
+            new(2, "tls", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressTLS", ListType: "atomic"),
+            new(3, "rules", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.IngressRule", ListType: "atomic"),
         ],
         ["networking/v1.IngressStatus"] =
         [
@@ -2345,7 +2345,7 @@ internal static partial class Schema
         ],
         ["networking/v1.IngressTLS"] =
         [
-            new(1, "hosts", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "hosts", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(2, "secretName", T.String, F.OmitEmpty),
         ],
         ["networking/v1.NetworkPolicy"] =
@@ -2355,13 +2355,13 @@ internal static partial class Schema
         ],
         ["networking/v1.NetworkPolicyEgressRule"] =
         [
-            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPort"),
-            new(2, "to", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPeer"),
+            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPort", ListType: "atomic"),
+            new(2, "to", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPeer", ListType: "atomic"),
         ],
         ["networking/v1.NetworkPolicyIngressRule"] =
         [
-            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPort"),
-            new(2, "from", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPeer"),
+            new(1, "ports", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPort", ListType: "atomic"),
+            new(2, "from", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyPeer", ListType: "atomic"),
         ],
         ["networking/v1.NetworkPolicyPeer"] =
         [
@@ -2378,9 +2378,9 @@ internal static partial class Schema
         ["networking/v1.NetworkPolicySpec"] =
         [
             new(1, "podSelector", T.Message, F.None, "meta/v1.LabelSelector"),
-            new(2, "ingress", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyIngressRule"),
-            new(3, "egress", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyEgressRule"),
-            new(4, "policyTypes", T.String, F.OmitEmpty | F.Repeated),
+            new(2, "ingress", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyIngressRule", ListType: "atomic"),
+            new(3, "egress", T.Message, F.OmitEmpty | F.Repeated, "networking/v1.NetworkPolicyEgressRule", ListType: "atomic"),
+            new(4, "policyTypes", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["networking/v1.ServiceBackendPort"] =
         [
@@ -2413,41 +2413,41 @@ internal static partial class Schema
             new(4, "currentHealthy", T.Int32, F.None),
             new(5, "desiredHealthy", T.Int32, F.None),
             new(6, "expectedPods", T.Int32, F.None),
-            new(7, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition", PatchStrategy: "merge", MergeKey: "type"),
+            new(7, "conditions", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.Condition", PatchStrategy: "merge", MergeKey: "type", ListType: "map", ListMapKeys: ["type"]),
         ],
         ["rbac/v1.AggregationRule"] =
         [
-            new(1, "clusterRoleSelectors", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelector"),
+            new(1, "clusterRoleSelectors", T.Message, F.OmitEmpty | F.Repeated, "meta/v1.LabelSelector", ListType: "atomic"),
         ],
         ["rbac/v1.ClusterRole"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "rules", T.Message, F.Repeated, "rbac/v1.PolicyRule"),
+            new(2, "rules", T.Message, F.Repeated, "rbac/v1.PolicyRule", ListType: "atomic"),
             new(3, "aggregationRule", T.Message, F.Pointer | F.OmitEmpty, "rbac/v1.AggregationRule"),
         ],
         ["rbac/v1.ClusterRoleBinding"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "subjects", T.Message, F.OmitEmpty | F.Repeated, "rbac/v1.Subject"),
+            new(2, "subjects", T.Message, F.OmitEmpty | F.Repeated, "rbac/v1.Subject", ListType: "atomic"),
             new(3, "roleRef", T.Message, F.None, "rbac/v1.RoleRef"),
         ],
         ["rbac/v1.PolicyRule"] =
         [
-            new(1, "verbs", T.String, F.Repeated),
-            new(2, "apiGroups", T.String, F.OmitEmpty | F.Repeated),
-            new(3, "resources", T.String, F.OmitEmpty | F.Repeated),
-            new(4, "resourceNames", T.String, F.OmitEmpty | F.Repeated),
-            new(5, "nonResourceURLs", T.String, F.OmitEmpty | F.Repeated),
+            new(1, "verbs", T.String, F.Repeated, ListType: "atomic"),
+            new(2, "apiGroups", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(3, "resources", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(4, "resourceNames", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
+            new(5, "nonResourceURLs", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
         ],
         ["rbac/v1.Role"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "rules", T.Message, F.Repeated, "rbac/v1.PolicyRule"),
+            new(2, "rules", T.Message, F.Repeated, "rbac/v1.PolicyRule", ListType: "atomic"),
         ],
         ["rbac/v1.RoleBinding"] =
         [
             new(1, "metadata", T.Message, F.OmitEmpty, "meta/v1.ObjectMeta"),
-            new(2, "subjects", T.Message, F.OmitEmpty | F.Repeated, "rbac/v1.Subject"),
+            new(2, "subjects", T.Message, F.OmitEmpty | F.Repeated, "rbac/v1.Subject", ListType: "atomic"),
             new(3, "roleRef", T.Message, F.None, "rbac/v1.RoleRef"),
         ],
         ["rbac/v1.RoleRef"] =
@@ -2477,10 +2477,10 @@ internal static partial class Schema
             new(2, "provisioner", T.String, F.None),
             new(3, "parameters", T.String, F.OmitEmpty | F.Map),
             new(4, "reclaimPolicy", T.String, F.Pointer | F.OmitEmpty),
-            new(5, "mountOptions", T.String, F.OmitEmpty | F.Repeated),
+            new(5, "mountOptions", T.String, F.OmitEmpty | F.Repeated, ListType: "atomic"),
             new(6, "allowVolumeExpansion", T.Bool, F.Pointer | F.OmitEmpty),
             new(7, "volumeBindingMode", T.String, F.Pointer | F.OmitEmpty),
-            new(8, "allowedTopologies", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySelectorTerm"),
+            new(8, "allowedTopologies", T.Message, F.OmitEmpty | F.Repeated, "core/v1.TopologySelectorTerm", ListType: "atomic"),
         ],
     };
 }

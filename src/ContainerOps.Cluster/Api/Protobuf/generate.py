@@ -74,7 +74,7 @@ META_IMPORT = "k8s.io/apimachinery/pkg/apis/meta/v1"
 class Package:
     def __init__(self, key, files):
         self.key = key
-        self.structs = {}   # name -> [(go name, type expr, tag)]
+        self.structs = {}   # name -> [(go name, type expr, tag, markers)]
         self.named = {}     # name -> underlying type expr
         self.imports = {}   # alias -> import path (one types.go per package)
         for path in files:
@@ -85,6 +85,7 @@ class Package:
         lines = open(path, encoding="utf-8").read().split("\n")
         in_import = False
         current = None
+        markers = []  # the +listType / +listMapKey markers of the comment above the next field
         for line in lines:
             if line.startswith("import ("):
                 in_import = True
@@ -106,19 +107,27 @@ class Package:
                     current = None
                     continue
                 stripped = line.strip()
-                if not stripped or stripped.startswith("//"):
+                if stripped.startswith("//"):
+                    marker = re.match(r'//\s*\+(listType|listMapKey)=(\S+)', stripped)
+                    if marker:
+                        markers.append((marker.group(1), marker.group(2)))
+                    continue
+                if not stripped:
+                    markers = []
                     continue
                 m = re.match(r'(\w+)\s+([^\s`]+)\s+`([^`]*)`', stripped) or re.match(r'()([\w.*]+)\s+`([^`]*)`', stripped)
                 if not m:
                     if "protobuf:" in stripped:
                         sys.exit(f"{self.key}: cannot read the field line {stripped!r}")
                     continue
-                self.structs[current].append((m.group(1), m.group(2), m.group(3)))
+                self.structs[current].append((m.group(1), m.group(2), m.group(3), markers))
+                markers = []
                 continue
             m = re.match(r'type (\w+) struct \{', line)
             if m:
                 current = m.group(1)
                 self.structs[current] = []
+                markers = []
                 continue
             m = re.match(r'type (\w+) (\S.*)$', line)
             if m and not m.group(2).startswith("interface"):
@@ -204,7 +213,7 @@ class Generator:
             return
         self.messages[key] = None
         lines = []
-        for go_name, expr, tag in pkg.structs[name]:
+        for go_name, expr, tag, markers in pkg.structs[name]:
             proto = tag_value(tag, "protobuf")
             json = tag_value(tag, "json")
             if proto is None or proto == "-" or json == "-" or f"{key}.{go_name}" in SKIPPED_FIELDS:
@@ -237,6 +246,17 @@ class Generator:
                 args.append(f'PatchStrategy: "{strategy}"')
             if merge_key:
                 args.append(f'MergeKey: "{merge_key}"')
+            # How server-side apply identifies a list's items: +listType (atomic, set, map) and +listMapKey.
+            list_type = next((v for k, v in markers if k == "listType"), None)
+            map_keys = [v for k, v in markers if k == "listMapKey"]
+            if list_type:
+                if not repeated:
+                    sys.exit(f"{key}.{go_name}: +listType on a field that is not a list")
+                args.append(f'ListType: "{list_type}"')
+            if map_keys:
+                if list_type != "map":
+                    sys.exit(f"{key}.{go_name}: +listMapKey without +listType=map")
+                args.append("ListMapKeys: [" + ", ".join(f'"{k}"' for k in map_keys) + "]")
             lines.append(f"            new({', '.join(args)}),")
         self.messages[key] = lines
         self.order.append(key)
