@@ -124,6 +124,10 @@ public sealed class RbacTests : IAsyncLifetime
         Assert.Contains("not currently held", err);
         Assert.Single(JsonNode.Parse(_server.Ok("get", "role", "pod-reader", "-n", "team", "-o", "json"))!["rules"]!.AsArray());
 
+        // A binding to a role that is not there is refused as not found.
+        (exit, _, err) = AsToken(token, "create", "rolebinding", "ghost", "-n", "team", "--role", "nobody", "--user", "carol");
+        Assert.Contains("roles.rbac.authorization.k8s.io \"nobody\" not found", err);
+
         // Once it may bind cluster-admin (by name), it may.
         _server.Ok("create", "clusterrole", "bind-admin", "--verb", "bind", "--resource", "clusterroles", "--resource-name", "cluster-admin");
         _server.Ok("create", "rolebinding", "lead-bind", "-n", "team", "--clusterrole", "bind-admin", "--serviceaccount", "team:lead");

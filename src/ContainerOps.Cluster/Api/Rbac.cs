@@ -181,6 +181,9 @@ public static class Rbac
             var roleName = Json.Str(o["roleRef"]?["name"]) ?? "";
             var roleResource = roleKind == "Role" ? "roles" : "clusterroles";
             if (Authorize(objects, user, new AccessRequest("bind", Group, roleResource, "", scope ?? "", roleName)).Allowed) return;
+            // A role that is not there cannot be checked: refused as the API server refuses it (NotFound).
+            var roleType = roleKind == "Role" ? ResourceKinds.Role : ResourceKinds.ClusterRole;
+            if (objects.Store.Get(roleType.Key(roleKind == "Role" ? ns : null, roleName)) is null) throw StatusException.NotFound(roleType, roleName);
             wanted = [.. RulesOf(objects, roleKind, ns, roleName)];
         }
         else return;
