@@ -43,25 +43,37 @@ public sealed class DnsResponder : IDisposable
     {
         _upstreams = upstreams;
         _forward = forward;
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _socket.Bind(listen);
-        Endpoint = (IPEndPoint)_socket.LocalEndPoint!;
-        _ = Task.Run(LoopAsync);
         // TCP on the same address and port, for answers too large for a datagram and clients that ask over TCP only.
-        // Without it (the port taken over TCP by something else) the server still answers over UDP.
+        // Without it (the port taken over TCP by something else) the server still answers over UDP. An ephemeral
+        // port (0) is chosen per protocol, so it is chosen again until it is free over TCP as well.
+        for (var attempt = 1; ; attempt++)
+        {
+            _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            _socket.Bind(listen);
+            Endpoint = (IPEndPoint)_socket.LocalEndPoint!;
+            _tcp = ListenTcp(Endpoint);
+            if (_tcp is not null || listen.Port != 0 || attempt == 20) break;
+            _socket.Dispose();
+        }
+        _ = Task.Run(LoopAsync);
+        if (_tcp is not null) _ = Task.Run(AcceptLoopAsync);
+    }
+
+    private static Socket? ListenTcp(IPEndPoint endpoint)
+    {
+        var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            _tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            _tcp.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            _tcp.Bind(Endpoint);
-            _tcp.Listen(64);
-            _ = Task.Run(AcceptLoopAsync);
+            tcp.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            tcp.Bind(endpoint);
+            tcp.Listen(64);
+            return tcp;
         }
         catch (SocketException)
         {
-            _tcp?.Dispose();
-            _tcp = null;
+            tcp.Dispose();
+            return null;
         }
     }
 
