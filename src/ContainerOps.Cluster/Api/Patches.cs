@@ -136,13 +136,14 @@ public static class Patches
     internal static Message? RootOf(JsonNode? o) =>
         o is JsonObject t && Json.Str(t["apiVersion"]) is { } apiVersion && Json.Str(t["kind"]) is { } kind ? Schema.Root(apiVersion, kind) : null;
 
-    /// <summary>How server-side apply treats a list.</summary>
+    /// <summary>How a list is merged: replaced whole, merged as a set of scalars, or item by item by its keys.</summary>
     internal enum ListKind { Atomic, Set, Map }
 
     /// <summary>How server-side apply treats the list <paramref name="field"/>: by its Go field's +listType and
     /// +listMapKey when the type is known (a list with a merge strategy but no marker is keyed by its merge key, or a
-    /// set without one; any other is atomic), else by the field-name table.</summary>
-    internal static (ListKind Kind, string[]? Keys) ApplyList(string field, JsonArray list, Field? typed)
+    /// set without one; any other is atomic), else by the field-name table (read from <paramref name="current"/> too
+    /// when the applied items do not tell).</summary>
+    internal static (ListKind Kind, string[]? Keys) ApplyList(string field, JsonArray list, Field? typed, JsonArray? current = null)
     {
         if (typed is not null)
             return typed.ListType switch
@@ -153,7 +154,17 @@ public static class Patches
                 _ => (ListKind.Atomic, null),
             };
         if (IsSetList(field)) return (ListKind.Set, null);
-        return ApplyKeys(field, list) is { } byName ? (ListKind.Map, byName) : (ListKind.Atomic, null);
+        return (ApplyKeys(field, list) ?? (current is null ? null : ApplyKeys(field, current))) is { } byName ? (ListKind.Map, byName) : (ListKind.Atomic, null);
+    }
+
+    /// <summary>How a strategic merge patch treats the list <paramref name="field"/>: by its Go field's patch strategy
+    /// and merge key when the type is known (merged without a key: a set), else by the field-name table.</summary>
+    private static (ListKind Kind, string[]? Keys) PatchList(string field, JsonArray patch, Field? typed, JsonArray? current)
+    {
+        if (typed is not null)
+            return !Merged(typed) ? (ListKind.Atomic, null) : typed.MergeKey is { } key ? (ListKind.Map, [key]) : (ListKind.Set, null);
+        if (IsSetList(field)) return (ListKind.Set, null);
+        return (MergeKeyOf(field, patch) ?? (current is null ? null : MergeKeyOf(field, current))) is { } byName ? (ListKind.Map, [byName]) : (ListKind.Atomic, null);
     }
 
     /// <summary>The message of a field's value (an object, or a list's items), or null for a map or an unknown type.</summary>
@@ -210,7 +221,6 @@ public static class Patches
     internal static bool IsSetList(string field) => MergedScalarLists.Contains(field);
 
     /// <summary>The key a list of objects is merged by, or null for a list replaced whole.</summary>
-
     private static string? MergeKeyOf(string field, JsonArray list) =>
         field == "ports" && list.OfType<JsonObject>().Any(e => e.ContainsKey("containerPort")) ? "containerPort"
         : MergeKeys.GetValueOrDefault(field);
@@ -234,77 +244,30 @@ public static class Patches
     /// <summary>Whether a field's Go type says its list is merged (patchStrategy "merge", perhaps with "retainKeys").</summary>
     private static bool Merged(Field field) => field.PatchStrategy?.Split(',').Contains("merge") == true;
 
-    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch, bool apply, Field? typed = null)
+    /// <summary>Merges a list as strategic merge (<paramref name="apply"/> false) or server-side apply identifies its
+    /// items. Strategic merge's directives apply only there: an element `{"$patch": "replace"}` replaces the list with
+    /// the other elements, and an item with `"$patch": "delete"` removes the item with its keys.</summary>
+    private static JsonArray MergeList(string field, JsonArray? current, JsonArray patch, bool apply, Field? typed)
     {
-        if (typed is not null) return apply ? MergeAppliedList(field, typed, current, patch) : MergeTypedList(typed, current, patch);
-        if (MergedScalarLists.Contains(field))
-        {
-            var set = current is null ? new JsonArray() : (JsonArray)current.DeepClone();
-            foreach (var v in patch)
-                if (!set.Any(x => JsonNode.DeepEquals(x, v))) set.Add(v?.DeepClone());
-            return set;
-        }
-        var mergeKey = MergeKeyOf(field, patch) ?? (current is not null ? MergeKeyOf(field, current) : null);
-        var keys = mergeKey is null ? null : apply ? ApplyKeys(field, patch) ?? (current is not null ? ApplyKeys(field, current) : null) : [mergeKey];
-        // A `{"$patch": "replace"}` element replaces the whole list with the other elements.
-        if (keys is null || current is null || patch.OfType<JsonObject>().Any(e => Json.Str(e["$patch"]) == "replace"))
-            return new JsonArray(patch.Where(e => e is not JsonObject o || Json.Str(o["$patch"]) is null).Select(e => e?.DeepClone()).ToArray());
-        var result = (JsonArray)current.DeepClone();
-        foreach (var element in patch)
-        {
-            if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
-            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && SameItem(eo, pe, keys), (null!, -1)).Item2;
-            if (Json.Str(pe["$patch"]) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
-            if (index >= 0) result[index] = Merge(result[index]!, pe, apply);
-            else result.Add(Merge(new JsonObject(), pe, apply));
-        }
-        return result;
-    }
-
-    /// <summary>A list whose Go field is known: merged by its declared key (a list of scalars as a set), else replaced.</summary>
-    private static JsonArray MergeTypedList(Field field, JsonArray? current, JsonArray patch)
-    {
-        static JsonArray Whole(JsonArray patch) =>
-            new(patch.Where(e => e is not JsonObject o || Json.Str(o["$patch"]) is null).Select(e => e?.DeepClone()).ToArray());
-        if (!Merged(field) || current is null || patch.OfType<JsonObject>().Any(e => Json.Str(e["$patch"]) == "replace")) return Whole(patch);
-        var result = (JsonArray)current.DeepClone();
-        if (field.MergeKey is not { } key)
-        {
-            foreach (var v in patch)
-                if (!result.Any(x => JsonNode.DeepEquals(x, v))) result.Add(v?.DeepClone());
-            return result;
-        }
-        var item = field.Message is { } m ? Schema.Get(m) : null;
-        foreach (var element in patch)
-        {
-            if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
-            var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && JsonNode.DeepEquals(eo[key], pe[key]), (null!, -1)).Item2;
-            if (Json.Str(pe["$patch"]) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
-            if (index >= 0) result[index] = Merge(result[index]!, pe, apply: false, item);
-            else result.Add(Merge(new JsonObject(), pe, apply: false, item));
-        }
-        return result;
-    }
-
-    /// <summary>An applied list whose Go field is known, merged as server-side apply identifies its items.</summary>
-    private static JsonArray MergeAppliedList(string name, Field field, JsonArray? current, JsonArray patch)
-    {
-        var (kind, keys) = ApplyList(name, patch, field);
-        if (current is null || kind == ListKind.Atomic) return new JsonArray(patch.Select(e => e?.DeepClone()).ToArray());
-        var result = (JsonArray)current.DeepClone();
+        var (kind, keys) = apply ? ApplyList(field, patch, typed, current) : PatchList(field, patch, typed, current);
+        string? DirectiveOf(JsonNode? e) => !apply && e is JsonObject o ? Json.Str(o["$patch"]) : null;
+        if (kind == ListKind.Atomic || patch.Any(e => DirectiveOf(e) == "replace"))
+            return new JsonArray(patch.Where(e => DirectiveOf(e) is null).Select(e => e?.DeepClone()).ToArray());
+        var result = current is null ? new JsonArray() : (JsonArray)current.DeepClone();
         if (kind == ListKind.Set)
         {
             foreach (var v in patch)
                 if (!result.Any(x => JsonNode.DeepEquals(x, v))) result.Add(v?.DeepClone());
             return result;
         }
-        var item = MessageOf(field);
+        var item = MessageOf(typed);
         foreach (var element in patch)
         {
             if (element is not JsonObject pe) { result.Add(element?.DeepClone()); continue; }
             var index = result.Select((e, i) => (e, i)).FirstOrDefault(x => x.e is JsonObject eo && SameItem(eo, pe, keys!), (null!, -1)).Item2;
-            if (index >= 0) result[index] = Merge(result[index]!, pe, apply: true, item);
-            else result.Add(Merge(new JsonObject(), pe, apply: true, item));
+            if (DirectiveOf(pe) == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
+            if (index >= 0) result[index] = Merge(result[index]!, pe, apply, item);
+            else result.Add(Merge(new JsonObject(), pe, apply, item));
         }
         return result;
     }

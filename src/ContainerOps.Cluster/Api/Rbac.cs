@@ -96,11 +96,15 @@ public static class Rbac
     /// <summary>A role's rules (none when it does not exist). A ClusterRole with an aggregationRule has the rules of
     /// the ClusterRoles its selectors match, read here as well as written into it by the aggregation controller, so a
     /// decision does not wait for that controller.</summary>
-    public static IReadOnlyList<JsonObject> RulesOf(ClusterObjects objects, string kind, string? ns, string name)
+    public static IReadOnlyList<JsonObject> RulesOf(ClusterObjects objects, string kind, string? ns, string name) =>
+        RulesOfRole(objects, kind, ns, name) ?? [];
+
+    /// <summary>The rules of a Role or ClusterRole, or null when there is no such role.</summary>
+    private static IReadOnlyList<JsonObject>? RulesOfRole(ClusterObjects objects, string kind, string? ns, string name)
     {
         var roleKind = kind == "Role" ? ResourceKinds.Role : ResourceKinds.ClusterRole;
-        if (kind == "Role" && ns is null) return [];
-        if (objects.Store.Get(roleKind.Key(kind == "Role" ? ns : null, name)) is not { } stored) return [];
+        if (kind == "Role" && ns is null) return null;
+        if (objects.Store.Get(roleKind.Key(kind == "Role" ? ns : null, name)) is not { } stored) return null;
         var role = ClusterObjects.Parse(stored.Value);
         return kind == "ClusterRole" && role["aggregationRule"] is JsonObject ? AggregatedRules(objects, role) : OwnRules(role);
     }
@@ -182,9 +186,8 @@ public static class Rbac
             var roleResource = roleKind == "Role" ? "roles" : "clusterroles";
             if (Authorize(objects, user, new AccessRequest("bind", Group, roleResource, "", scope ?? "", roleName)).Allowed) return;
             // A role that is not there cannot be checked: refused as the API server refuses it (NotFound).
-            var roleType = roleKind == "Role" ? ResourceKinds.Role : ResourceKinds.ClusterRole;
-            if (objects.Store.Get(roleType.Key(roleKind == "Role" ? ns : null, roleName)) is null) throw StatusException.NotFound(roleType, roleName);
-            wanted = [.. RulesOf(objects, roleKind, ns, roleName)];
+            wanted = [.. RulesOfRole(objects, roleKind, ns, roleName)
+                ?? throw StatusException.NotFound(roleKind == "Role" ? ResourceKinds.Role : ResourceKinds.ClusterRole, roleName)];
         }
         else return;
         var held = HeldRules(objects, user, scope);

@@ -11,9 +11,9 @@ public static class Scales
 {
     public static bool Has(ResourceKind kind) => kind.Kind is "Deployment" or "ReplicaSet" or "StatefulSet" or "ReplicationController";
 
-    public static JsonObject Of(JsonObject o)
+    /// <summary>The Scale of <paramref name="o"/>, an object of <paramref name="kind"/>.</summary>
+    public static JsonObject Of(ResourceKind kind, JsonObject o)
     {
-        var kind = ResourceKinds.All.FirstOrDefault(k => k.ApiVersion == Json.Str(o["apiVersion"]) && k.Kind == Json.Str(o["kind"]));
         var meta = o["metadata"];
         return new JsonObject
         {
@@ -24,18 +24,18 @@ public static class Scales
                 ["resourceVersion"] = meta?["resourceVersion"]?.DeepClone(), ["creationTimestamp"] = meta?["creationTimestamp"]?.DeepClone(),
             },
             ["spec"] = new JsonObject { ["replicas"] = o["spec"]?["replicas"]?.DeepClone() ?? 1 },
-            ["status"] = new JsonObject { ["replicas"] = o["status"]?["replicas"]?.DeepClone() ?? 0, ["selector"] = SelectorText(kind is null ? o["spec"]?["selector"] as JsonObject : Workloads.SelectorOf(kind, o["spec"] as JsonObject)) },
+            ["status"] = new JsonObject { ["replicas"] = o["status"]?["replicas"]?.DeepClone() ?? 0, ["selector"] = SelectorText(Workloads.SelectorOf(kind, o["spec"] as JsonObject)) },
         };
     }
 
     /// <summary>GET, PUT or PATCH (merge, strategic merge or JSON patch, applied to the Scale) of an object's scale.</summary>
     public static JsonObject Handle(ClusterObjects objects, ResourceKind kind, string? ns, string name, string method, string contentType, JsonNode? body, bool dryRun, string? manager = null)
     {
-        if (method == "GET") return Of(objects.Get(kind, ns, name));
+        if (method == "GET") return Of(kind, objects.Get(kind, ns, name));
         if (method is not ("PUT" or "PATCH")) throw StatusException.MethodNotAllowed("the server does not allow this method on the requested resource");
         var updated = objects.Update(kind, ns, name, null, current =>
         {
-            var scale = Of(current);
+            var scale = Of(kind, current);
             JsonNode written = method == "PUT" ? body! : contentType switch
             {
                 "application/merge-patch+json" => Patches.MergePatch(scale, body!),
@@ -49,7 +49,7 @@ public static class Scales
             current["spec"]!["replicas"] = Replicas(kind, name, written);
             return current;
         }, statusOnly: false, dryRun: dryRun, manager, subresource: "scale");
-        return Of(updated);
+        return Of(kind, updated);
     }
 
     /// <summary>The replica count a written Scale asks for, checked as the API server checks it.</summary>
