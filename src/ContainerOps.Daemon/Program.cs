@@ -68,6 +68,7 @@ public static partial class Program
         builder.Services.AddSingleton<PodSandboxes>();
         builder.Services.AddSingleton<Sessions>();
         builder.Services.AddSingleton<ExecRegistry>();
+        builder.Services.AddSingleton<ContainerInputs>();
 
         var app = builder.Build();
         var manager = app.Services.GetRequiredService<ContainerManager>();

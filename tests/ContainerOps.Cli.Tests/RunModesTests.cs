@@ -1,5 +1,5 @@
 using ContainerOps.Cli.Parsing;
-using ContainerOps.Client.Terminal;
+using ContainerOps.Core.Terminal;
 
 namespace ContainerOps.Cli.Tests;
 

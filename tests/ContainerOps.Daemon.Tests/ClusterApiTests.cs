@@ -22,15 +22,7 @@ public sealed class ClusterApiTests(ITestOutputHelper output) : IDisposable
 
     private string SocketPath => Path.Combine(_daemon.RunRoot, "containerops.sock");
 
-    private HttpClient Socket() => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (_, ct) =>
-        {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await s.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), ct);
-            return new NetworkStream(s, ownsSocket: true);
-        },
-    }) { BaseAddress = new Uri("http://containerops/") };
+    private HttpClient Socket() => UnixSocketHttp.Create(SocketPath, "http://containerops/");
 
     /// <summary>PrivateDaemon takes the daemon as started once its socket answers, which is before the TLS port is
     /// bound (a daemon started by a client is waited for until both are): the kubeconfig is asked again meanwhile.</summary>

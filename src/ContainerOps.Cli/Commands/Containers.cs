@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ContainerOps.Cli.Parsing;
 using ContainerOps.Client;
 using ContainerOps.Client.Terminal;
+using ContainerOps.Core.Terminal;
 using ContainerOps.Core.Api;
 
 namespace ContainerOps.Cli.Commands;

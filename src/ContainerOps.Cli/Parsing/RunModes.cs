@@ -50,7 +50,7 @@ public sealed class RunModes
         var detachKeys = a.Value("detach-keys");
         if (detachKeys is not null)
         {
-            try { ContainerOps.Client.Terminal.DetachKeys.Parse(detachKeys); }
+            try { ContainerOps.Core.Terminal.DetachKeys.Parse(detachKeys); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         return new RunModes

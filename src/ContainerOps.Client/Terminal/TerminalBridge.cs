@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.IO;
+using ContainerOps.Core.Terminal;
 
 namespace ContainerOps.Client.Terminal;
 

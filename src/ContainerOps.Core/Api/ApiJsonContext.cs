@@ -29,6 +29,7 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(ProgressFrame))]
 [JsonSerializable(typeof(CommitRequest))]
 [JsonSerializable(typeof(List<ContainerChange>))]
+[JsonSerializable(typeof(List<DockerContainerChange>))]
 [JsonSerializable(typeof(List<ImageHistoryEntry>))]
 [JsonSerializable(typeof(List<DockerImageHistoryItem>))]
 [JsonSerializable(typeof(PruneResponse))]

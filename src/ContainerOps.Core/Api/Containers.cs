@@ -25,6 +25,9 @@ public sealed class ContainerCreateRequest
     public Dictionary<string, string> Labels { get; set; } = new();
     public bool Tty { get; set; }
     public bool OpenStdin { get; set; }
+    /// <summary>The end of an attached client's input closes the container's stdin (`docker run -i` without a
+    /// terminal); otherwise it only ends that attach.</summary>
+    public bool StdinOnce { get; set; }
     public string? StopSignal { get; set; }
     /// <summary>Seconds; null means the default of 10.</summary>
     public int? StopTimeout { get; set; }

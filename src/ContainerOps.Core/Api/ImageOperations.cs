@@ -87,6 +87,16 @@ public sealed class ContainerChange
     public string Path { get; set; } = "";
 }
 
+/// <summary>One change as the Docker Engine API has it: Kind 0 (changed), 1 (added) or 2 (deleted).</summary>
+public sealed class DockerContainerChange
+{
+    public string Path { get; set; } = "";
+    public int Kind { get; set; }
+
+    public static DockerContainerChange Of(ContainerChange c) =>
+        new() { Path = c.Path, Kind = c.Kind switch { "A" => 1, "D" => 2, _ => 0 } };
+}
+
 /// <summary>One line of `docker history`, newest first; the image engine produces it as is.
 /// Id is the image id on the newest line, "&lt;missing&gt;" below it (as Docker shows for layers of pulled images).</summary>
 public sealed class ImageHistoryEntry

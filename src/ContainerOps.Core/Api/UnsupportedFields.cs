@@ -13,7 +13,7 @@ public static class UnsupportedFields
     /// id), or informational: accepted whatever their value.</summary>
     private static readonly HashSet<string> ClientSide = new(StringComparer.Ordinal)
     {
-        "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped", "OnBuild",
+        "AttachStdin", "AttachStdout", "AttachStderr", "ArgsEscaped", "OnBuild",
         "HostConfig.ConsoleSize", "HostConfig.ContainerIDFile",
     };
 

@@ -1,4 +1,4 @@
-namespace ContainerOps.Client.Terminal;
+namespace ContainerOps.Core.Terminal;
 
 /// <summary>
 /// The key sequence that detaches a terminal from a container and leaves it running (docker's --detach-keys, default

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Terminal;
 using ContainerOps.Daemon.Engine;
 
 namespace ContainerOps.Daemon.Api;
@@ -81,7 +82,9 @@ internal static class DockerExecRoutes
                 pumps.Add(request.AttachStderr ?? true ? DockerStreams.PumpAsync(process.Stderr!, DockerStreams.Stderr, hijacked) : process.Stderr!.CopyToAsync(Stream.Null));
                 if (!request.AttachStdin) process.Stdin!.Dispose();
             }
-            _ = request.AttachStdin ? RelayInputAsync(hijacked.Input, process.Terminal ?? process.Stdin!, closeAtEnd: process.Terminal is null) : Task.CompletedTask;
+            // A terminal's input is watched for the detach keys, as dockerd watches it: they end the attach, the process runs on.
+            var detachKeys = process.Terminal is null ? null : DetachKeys.Parse(request.DetachKeys is { Length: > 0 } keys ? keys : DetachKeys.Default);
+            _ = request.AttachStdin ? RelayInputAsync(hijacked.Input, process.Terminal ?? process.Stdin!, closeAtEnd: process.Terminal is null, detachKeys, ctx.Abort) : Task.CompletedTask;
             var code = await process.WaitForExitAsync();
             // Output still in the pipes is delivered; children that keep them open do not hold the stream.
             await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000));
@@ -95,16 +98,26 @@ internal static class DockerExecRoutes
         }
     }
 
-    private static async Task RelayInputAsync(Stream input, Stream stdin, bool closeAtEnd)
+    /// <summary>The client's input to the process; the detach keys, when given, are not passed on but end the attach
+    /// (<paramref name="detach"/> closes the connection; the process runs on).</summary>
+    private static async Task RelayInputAsync(Stream input, Stream stdin, bool closeAtEnd, byte[]? detachKeys, Action detach)
     {
+        var matcher = detachKeys is null ? null : new DetachKeyMatcher(detachKeys);
         var buffer = new byte[32768];
         try
         {
             int n;
             while ((n = await input.ReadAsync(buffer)) > 0)
             {
-                await stdin.WriteAsync(buffer.AsMemory(0, n));
-                await stdin.FlushAsync();
+                ReadOnlyMemory<byte> forward = buffer.AsMemory(0, n);
+                var detached = false;
+                if (matcher is not null) (forward, detached) = matcher.Feed(forward.Span);
+                if (forward.Length > 0)
+                {
+                    await stdin.WriteAsync(forward);
+                    await stdin.FlushAsync();
+                }
+                if (detached) { detach(); return; }
             }
             if (closeAtEnd) stdin.Dispose();
         }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Terminal;
 using ContainerOps.Daemon.Engine;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -50,35 +51,49 @@ internal static class DockerStreams
         await CopyAsync(entries, context.Response.Body, tty, Flag(context.Request, "timestamps"), context.RequestAborted);
     }
 
-    /// <summary>`POST /containers/{id}/attach?stream=1&amp;stdin=1&amp;stdout=1&amp;stderr=1` on a hijacked connection: the
-    /// output of the container's current or next run until it ends, and with stdin (for a container created with
-    /// OpenStdin) the client's input to the container until the client half-closes, which closes the container's stdin.</summary>
-    public static async Task AttachAsync(HttpContext context, ContainerManager manager, string id)
+    /// <summary>`POST /containers/{id}/attach?stream=1&amp;stdin=1&amp;stdout=1&amp;stderr=1&amp;detachKeys=` on a hijacked
+    /// connection: the output of the container's current or next run until it ends, and with stdin (for a container
+    /// created with OpenStdin) the client's input to the container. As dockerd: the end of that input closes the
+    /// container's stdin only for a container made to take one input without a terminal (StdinOnce, `docker run -i`);
+    /// otherwise it ends the attach and the container runs on, as it does when a terminal's input holds the detach keys
+    /// (the client's, else ctrl-p,ctrl-q).</summary>
+    public static async Task AttachAsync(HttpContext context, ContainerManager manager, ContainerInputs inputs, string id)
     {
         var request = context.Request;
         var config = manager.Inspect(id).Config;
         // As dockerd: input is taken only by a container that keeps its stdin open.
         var stdin = Flag(request, "stdin") && config.OpenStdin;
+        var detachKeys = stdin && config.Tty ? DetachKeysOf(request, id) : null;
+        using var attachEnded = new CancellationTokenSource();
         // The run is followed from now; the upgrade answers the client before the container starts.
-        var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), CancellationToken.None);
+        var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), attachEnded.Token);
         await using var hijacked = await HijackedStream.UpgradeAsync(context, config.Tty, id);
         manager.Emit(id, "attach");
-        using var outputEnded = new CancellationTokenSource();
-        var input = stdin ? RelayInputAsync(manager, id, hijacked.Input, outputEnded.Token) : Task.CompletedTask;
+        var input = stdin ? RelayInputAsync(manager, inputs, id, hijacked.Input, detachKeys, config.StdinOnce && !config.Tty, attachEnded) : Task.CompletedTask;
         try
         {
             await foreach (var e in output)
                 await hijacked.WriteAsync(e.Stream == "stderr" ? Stderr : Stdout, Encoding.UTF8.GetBytes(e.Log));
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
-        outputEnded.Cancel();
+        attachEnded.Cancel();
         await input;
     }
 
-    /// <summary>The client's input to the container's stdin through the shim's attach socket, once the container runs;
-    /// the end of the input shuts the socket's sending side (the shim closes the container's stdin).</summary>
-    private static async Task RelayInputAsync(ContainerManager manager, string id, Stream input, CancellationToken outputEnded)
+    /// <summary>The detach keys a request names (`detachKeys`), else Docker's ctrl-p,ctrl-q.</summary>
+    private static byte[] DetachKeysOf(HttpRequest request, string id)
     {
+        var text = request.Query["detachKeys"].ToString();
+        try { return DetachKeys.Parse(text.Length == 0 ? DetachKeys.Default : text); }
+        catch (ArgumentException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidDetachKeys", e.Message, id, "detachKeys"); }
+    }
+
+    /// <summary>The client's input to the container's stdin (the daemon's shared connection to it), once the
+    /// container runs. At the end of the input, or at the detach keys, it closes the container's stdin when
+    /// <paramref name="closeStdin"/>, else it ends the attach.</summary>
+    private static async Task RelayInputAsync(ContainerManager manager, ContainerInputs inputs, string id, Stream client, byte[]? detachKeys, bool closeStdin, CancellationTokenSource attach)
+    {
+        var ended = attach.Token;
         try
         {
             var since = DateTimeOffset.UtcNow;
@@ -86,19 +101,27 @@ internal static class DockerStreams
             while (!record.State.Running)
             {
                 if (record.State.FinishedAt >= since) return;
-                await Task.Delay(20, outputEnded);
+                await Task.Delay(20, ended);
             }
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(attachPath), outputEnded);
-            await using var shim = new NetworkStream(socket, ownsSocket: false);
-            // The shim also sends the output on this socket: it reaches the client through the log, so it is dropped here.
-            var drain = shim.CopyToAsync(Stream.Null, outputEnded);
+            var stdin = await inputs.OpenAsync(record.Id, attachPath, ended);
+            var matcher = detachKeys is null ? null : new DetachKeyMatcher(detachKeys);
             var buffer = new byte[32768];
-            int n;
-            while ((n = await input.ReadAsync(buffer, outputEnded)) > 0)
-                await socket.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, outputEnded);
-            socket.Shutdown(SocketShutdown.Send);
-            await drain;
+            try
+            {
+                int n;
+                while ((n = await client.ReadAsync(buffer, ended)) > 0)
+                {
+                    ReadOnlyMemory<byte> forward = buffer.AsMemory(0, n);
+                    var detached = false;
+                    if (matcher is not null) (forward, detached) = matcher.Feed(forward.Span);
+                    if (!forward.IsEmpty) await stdin.SendAsync(forward, ended);
+                    if (detached) break;
+                }
+            }
+            catch (IOException) { } // the client went away: as the end of its input
+            if (ended.IsCancellationRequested) return;
+            if (closeStdin) stdin.CloseStdin();
+            else attach.Cancel();
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ContainerOpsException) { }
     }

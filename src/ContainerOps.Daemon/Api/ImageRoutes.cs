@@ -74,10 +74,14 @@ internal static class ImageRoutes
             m.Emit(c.Id, "commit", ("comment", Str(req, "comment") ?? Str(req, "message") ?? ""));
             return Json.Ok(new ImageLoadResponse { Images = [image] }, J.ImageLoadResponse);
         });
-        app.MapGet("/containers/{id}/changes", (string id, ContainerManager m) =>
+        app.MapGet("/containers/{id}/changes", (string id, HttpContext ctx, ContainerManager m) =>
         {
             var c = m.Lookup(id);
-            return Json.Ok(VisibleChanges(m.ImageEngine.Diff(c.Id).Select(x => new ContainerChange { Kind = x.Letter, Path = x.Path })), J.ListContainerChange);
+            var changes = VisibleChanges(m.ImageEngine.Diff(c.Id).Select(x => new ContainerChange { Kind = x.Letter, Path = x.Path }));
+            // Docker clients read Kind as a number.
+            return DockerSystemRoutes.IsDockerClient(ctx)
+                ? Json.Ok(changes.Select(DockerContainerChange.Of).ToList(), J.ListDockerContainerChange)
+                : Json.Ok(changes, J.ListContainerChange);
         });
         app.MapGet("/containers/{id}/export", async (string id, HttpContext ctx, ContainerManager m) =>
         {
@@ -235,9 +239,11 @@ internal static class ImageRoutes
                     RuntimeStateRoot = Path.Combine(m.Options.RunRoot, "build-runtime"),
                     CgroupParent = m.Options.CgroupParent + "-build",
                 };
+                // `docker build -q`: a Docker client is sent the image id alone, as dockerd sends it.
+                var quiet = Flag(req, "q") && DockerSystemRoutes.IsDockerClient(ctx);
                 var progress = new CallbackProgress<BuildProgress>(p =>
                 {
-                    if (p.Kind != BuildProgressKind.Done) post(Frame(p)); // the final frame says it
+                    if (p.Kind != BuildProgressKind.Done && !quiet) post(Frame(p)); // the final frame says it
                 });
                 static ProgressFrame Frame(BuildProgress p) => new()
                 {
@@ -247,7 +253,8 @@ internal static class ImageRoutes
                     Stream = p.Kind == BuildProgressKind.Output ? p.Message : null,
                 };
                 var image = await m.ImageEngine.BuildAsync(request, progress, ct);
-                return new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Status = "Successfully built " + image.Id };
+                return quiet ? new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Stream = image.Id + "\n" }
+                    : new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Status = "Successfully built " + image.Id };
             });
         }
         finally

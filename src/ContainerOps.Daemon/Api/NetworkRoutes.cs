@@ -9,17 +9,10 @@ internal static class NetworkRoutes
 {
     private static readonly ApiJsonContext J = ApiJsonContext.Default;
 
-    private static Dictionary<string, string>? Filters(HttpRequest req)
-    {
-        if (req.Query["filters"].ToString() is not { Length: > 0 } f) return null;
-        try { return JsonSerializer.Deserialize(f, J.DictionaryStringString); }
-        catch (JsonException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", "filters must be a JSON object of strings: " + e.Message, null, "filters"); }
-    }
-
     public static void Map(WebApplication app)
     {
         var n = app.MapGroup("/networks");
-        n.MapGet("", (HttpRequest req, ContainerNetworking net) => Json.Ok(net.Networks.List(Filters(req)), J.ListNetworkResource));
+        n.MapGet("", (HttpRequest req, ContainerNetworking net) => Json.Ok(net.Networks.List(Filters.FirstValues(req)), J.ListNetworkResource));
         n.MapGet("/{id}", (string id, ContainerNetworking net) => Json.Ok(net.Networks.Inspect(id), J.NetworkResource));
         n.MapPost("/create", async (HttpRequest req, ContainerNetworking net) =>
         {

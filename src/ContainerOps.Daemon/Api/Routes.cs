@@ -33,13 +33,7 @@ internal static class Routes
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
         {
-            Dictionary<string, string>? filters = null;
-            if (req.Query["filters"].ToString() is { Length: > 0 } f)
-            {
-                try { filters = JsonSerializer.Deserialize(f, J.DictionaryStringString); }
-                catch (JsonException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", "filters must be a JSON object of strings: " + e.Message, null, "filters"); }
-            }
-            return Json.Ok(m.List(Flag(req, "all"), filters), J.ListContainerSummary);
+            return Json.Ok(m.List(Flag(req, "all"), Filters.FirstValues(req)), J.ListContainerSummary);
         });
         c.MapGet("/{id}/json", (string id, ContainerManager m) => Json.Ok(m.Inspect(id), J.ContainerDetails));
         c.MapPost("/{id}/start", async (string id, ContainerManager m) => { await m.StartAsync(id); return Results.NoContent(); });
@@ -63,9 +57,9 @@ internal static class Routes
             await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(await wait, J.ContainerWaitResponse));
             return Results.Empty;
         });
-        c.MapPost("/{id}/attach", async (string id, HttpContext ctx, ContainerManager m) =>
+        c.MapPost("/{id}/attach", async (string id, HttpContext ctx, ContainerManager m, ContainerInputs inputs) =>
         {
-            await DockerStreams.AttachAsync(ctx, m, id);
+            await DockerStreams.AttachAsync(ctx, m, inputs, id);
             return Results.Empty;
         });
         c.MapPost("/{id}/resize", async (string id, HttpRequest req, ContainerManager m) =>
@@ -137,7 +131,16 @@ internal static class Routes
             var changes = req.Query["changes"].Select(x => x ?? "").Where(x => x.Length > 0).ToList();
             return Json.Ok(await m.Images.ImportRootfsAsync(req.Body, repo.Length > 0 ? repo : null, changes, ctx.RequestAborted), J.ImageLoadResponse);
         });
-        i.MapPost("/load", async (HttpContext ctx, ContainerManager m) => Json.Ok(await m.Images.LoadArchiveAsync(ctx.Request.Body, ctx.RequestAborted), J.ImageLoadResponse));
+        i.MapPost("/load", async (HttpContext ctx, ContainerManager m) =>
+        {
+            var loaded = await m.Images.LoadArchiveAsync(ctx.Request.Body, ctx.RequestAborted);
+            if (!DockerSystemRoutes.IsDockerClient(ctx)) return Json.Ok(loaded, J.ImageLoadResponse);
+            // Docker clients print the lines of a JSON message stream, as dockerd sends them.
+            var lines = loaded.Images.SelectMany(image => image.RepoTags.Count == 0 ? [$"Loaded image ID: {image.Id}\n"]
+                : image.RepoTags.Select(tag => $"Loaded image: {ImageNames.Familiar(tag)}\n"));
+            var body = string.Concat(lines.Select(line => JsonSerializer.Serialize(new ProgressFrame { Stream = line }, J.ProgressFrame) + "\n"));
+            return Results.Text(body, "application/json");
+        });
         i.MapPost("/tag", (HttpRequest req, ContainerManager m) =>
         {
             m.Images.Tag(req.Query["source"].ToString(), req.Query["target"].ToString());

@@ -36,6 +36,10 @@ internal static class VolumeRoutes
 /// and {"k":{"v1":true}} (the docker CLI's).</summary>
 internal static class Filters
 {
+    /// <summary>One value per key, for the lists that filter by one (containers, networks).</summary>
+    public static Dictionary<string, string>? FirstValues(HttpRequest req) =>
+        Parse(req)?.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => kv.Value[0], StringComparer.Ordinal);
+
     public static Dictionary<string, List<string>>? Parse(HttpRequest req)
     {
         if (req.Query["filters"].ToString() is not { Length: > 0 } text) return null;

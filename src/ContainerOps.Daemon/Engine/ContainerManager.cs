@@ -120,7 +120,7 @@ public sealed partial class ContainerManager : IDisposable
             if (matches.Count > 1)
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "AmbiguousContainer", $"container id prefix '{idOrName}' matches several containers", idOrName);
         }
-        throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"no such container: {idOrName}", idOrName);
+        throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"No such container: {idOrName}", idOrName);
     }
 
     public bool IsRunning(string idOrName) => _containers.TryGetValue(Find(idOrName).Record.Id, out var e) && (e.Record.State.Running || e.Record.State.Restarting);
@@ -159,6 +159,10 @@ public sealed partial class ContainerManager : IDisposable
     // ---------------------------------------------------------------- create
 
     /// <param name="sandboxDir">A pod sandbox (<see cref="PodSandboxes"/>) whose namespaces the container joins.</param>
+    /// <summary>Docker clients send "" for what is not set (user, working directory, hostname): the image's or the
+    /// default then applies, as with dockerd.</summary>
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
     public async Task<ContainerCreateResponse> CreateAsync(ContainerCreateRequest request, string? name, string? sandboxDir = null)
     {
         name = string.IsNullOrEmpty(name) ? request.Name : name;
@@ -192,17 +196,18 @@ public sealed partial class ContainerManager : IDisposable
             Args = args.Skip(1).ToList(),
             Config = new ContainerConfig
             {
-                Hostname = request.Hostname ?? id[..12],
+                Hostname = NullIfEmpty(request.Hostname) ?? id[..12],
                 Domainname = request.Domainname ?? "",
-                User = request.User ?? image.Config.User ?? "",
+                User = NullIfEmpty(request.User) ?? image.Config.User ?? "",
                 Env = env,
                 Cmd = cmd,
                 Entrypoint = entrypoint,
                 Image = request.Image,
-                WorkingDir = request.WorkingDir ?? image.Config.WorkingDir ?? "",
+                WorkingDir = NullIfEmpty(request.WorkingDir) ?? image.Config.WorkingDir ?? "",
                 Labels = new Dictionary<string, string>(image.Config.Labels.Concat(request.Labels).GroupBy(kv => kv.Key).Select(g => g.Last())),
                 Tty = request.Tty,
                 OpenStdin = request.OpenStdin,
+                StdinOnce = request.StdinOnce,
                 StopSignal = request.StopSignal ?? image.Config.StopSignal,
                 StopTimeout = request.StopTimeout,
                 ExposedPorts = MergeExposedPorts(image.Config.ExposedPorts?.Keys, request.ExposedPorts?.Keys),

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.Terminal;
 using ContainerOps.Runtime;
 
 namespace ContainerOps.Daemon.Engine;
@@ -39,9 +40,15 @@ public sealed class ExecRegistry
         request.Env ??= new();
         var (containerId, _, running) = _manager.Lookup(container);
         if (!running)
-            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {container} is not running", container);
+            // dockerd's words, which scripts match: the full id, capitalised.
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"Container {containerId} is not running", container);
         if (request.Cmd.Count == 0)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", $"exec in {container} needs a command", container, "Cmd");
+        if (request.DetachKeys is { Length: > 0 } keys)
+        {
+            try { DetachKeys.Parse(keys); }
+            catch (ArgumentException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidDetachKeys", e.Message, container, "DetachKeys"); }
+        }
         // Docker clients send [0, 0] for "no size".
         if (request.ConsoleSize is { } size && size.All(v => v == 0)) request.ConsoleSize = null;
         var exec = new ExecInstance { Id = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant(), ContainerId = containerId, Request = request };
