@@ -27,7 +27,6 @@ public sealed class DockerdDifferentialTests(ITestOutputHelper output)
     private static readonly Dictionary<string, string> KnownDifferences = new(StringComparer.Ordinal)
     {
         ["run missing command"] = "the same exit status (127) and cause, in our runtime's words instead of runc's",
-        ["ps"] = "COMMAND joins the arguments without dockerd's quoting of those with spaces",
         ["image inspect built"] = "the classic builder adds the default PATH to an image whose base has no Env; ours adds it when a container is made",
         ["history"] = "history is written as BuildKit writes it (`RUN /bin/sh -c …`, `COPY src dest`), not as the classic builder's `#(nop)` lines",
         ["rmi built"] = "the classic builder keeps an image per step, which dockerd deletes with the last; ours keeps none",

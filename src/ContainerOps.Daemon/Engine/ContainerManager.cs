@@ -762,7 +762,8 @@ public sealed partial class ContainerManager : IDisposable
             result.Add(new ContainerSummary
             {
                 Id = r.Id, Name = r.Name, Image = r.Image, ImageId = r.ImageId,
-                Command = string.Join(' ', new[] { r.Path }.Concat(r.Args)), Created = r.Created,
+                // As dockerd shows it: an argument with a space in single quotes.
+                Command = string.Join(' ', new[] { r.Path }.Concat(r.Args.Select(a => a.Contains(' ') ? $"'{a}'" : a))), Created = r.Created,
                 State = ContainerRecord.StatusOf(s), Status = ContainerRecord.HumanStatus(s, now), ExitCode = s.ExitCode, RestartCount = r.RestartCount,
                 Labels = r.Config.Labels,
             });
