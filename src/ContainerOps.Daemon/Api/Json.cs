@@ -27,6 +27,15 @@ internal static class Json
     {
         context.Response.StatusCode = (int)ContainerOpsException.StatusFor(error.Kind);
         context.Response.ContentType = "application/json";
+        if (DockerSystemRoutes.IsDockerClient(context))
+        {
+            // dockerd's error body, {"message": "…"}: the Python SDK (docker-compose 1.29) reads that key alone.
+            await using var w = new Utf8JsonWriter(context.Response.Body);
+            w.WriteStartObject();
+            w.WriteString("message", error.Message);
+            w.WriteEndObject();
+            return;
+        }
         await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(error, ApiJsonContext.Default.ApiError));
     }
 }
