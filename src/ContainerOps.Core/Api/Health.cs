@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 namespace ContainerOps.Core.Api;
 
 /// <summary>Docker's Healthcheck (image config, container config and the create request's body): how a container is
@@ -6,12 +8,13 @@ public sealed class HealthConfig
 {
     /// <summary>[] inherit the image's; ["NONE"] disabled; ["CMD", arg...] exec'd directly; ["CMD-SHELL", command] run by the container's shell.</summary>
     public List<string>? Test { get; set; }
-    public long Interval { get; set; }
-    public long Timeout { get; set; }
-    public long StartPeriod { get; set; }
-    public long StartInterval { get; set; }
+    // Nanoseconds; 0 takes the default. The Python docker SDK sends null for what is not set: read as 0.
+    [JsonConverter(typeof(NullAsZeroInt64))] public long Interval { get; set; }
+    [JsonConverter(typeof(NullAsZeroInt64))] public long Timeout { get; set; }
+    [JsonConverter(typeof(NullAsZeroInt64))] public long StartPeriod { get; set; }
+    [JsonConverter(typeof(NullAsZeroInt64))] public long StartInterval { get; set; }
     /// <summary>Consecutive failures that make the container unhealthy; 0 takes the default (3).</summary>
-    public int Retries { get; set; }
+    [JsonConverter(typeof(NullAsZeroInt32))] public int Retries { get; set; }
 
     public bool Disabled => Test is ["NONE", ..];
 
@@ -73,4 +76,22 @@ public sealed class HealthcheckResult
     /// <summary>0 healthy, 1 unhealthy, -1 when the check could not run or timed out.</summary>
     public int ExitCode { get; set; }
     public string Output { get; set; } = "";
+}
+
+/// <summary>A number that a client may send as null, meaning not set (0).</summary>
+public sealed class NullAsZeroInt64 : JsonConverter<long>
+{
+    public override bool HandleNull => true;
+    public override long Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Null ? 0 : reader.GetInt64();
+    public override void Write(Utf8JsonWriter writer, long value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+}
+
+/// <inheritdoc cref="NullAsZeroInt64"/>
+public sealed class NullAsZeroInt32 : JsonConverter<int>
+{
+    public override bool HandleNull => true;
+    public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Null ? 0 : reader.GetInt32();
+    public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
 }
