@@ -108,7 +108,7 @@ internal static class Containers
                 if (remove) await RemoveQuietly(client, id);
                 throw;
             }
-            var keys = DetachKeys.Parse(modes.DetachKeys ?? DetachKeys.Default);
+            var keys = DetachKeys.ParseOrDefault(modes.DetachKeys);
             await using (session)
             {
                 (code, var detached) = await TerminalBridge.RunAsync(session, request.Tty && TerminalBridge.StdinIsTerminal, keys, c.Cancel);

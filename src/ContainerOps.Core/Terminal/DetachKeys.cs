@@ -8,6 +8,10 @@ public static class DetachKeys
 {
     public const string Default = "ctrl-p,ctrl-q";
 
+    /// <summary>The keys <paramref name="text"/> names, or the default ones when it names none (null or empty, as
+    /// Docker clients send an unset value).</summary>
+    public static byte[] ParseOrDefault(string? text) => Parse(string.IsNullOrEmpty(text) ? Default : text);
+
     public static byte[] Parse(string text)
     {
         var keys = new List<byte>();

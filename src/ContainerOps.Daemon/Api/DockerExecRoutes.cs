@@ -83,7 +83,7 @@ internal static class DockerExecRoutes
                 if (!request.AttachStdin) process.Stdin!.Dispose();
             }
             // A terminal's input is watched for the detach keys, as dockerd watches it: they end the attach, the process runs on.
-            var detachKeys = process.Terminal is null ? null : DetachKeys.Parse(request.DetachKeys is { Length: > 0 } keys ? keys : DetachKeys.Default);
+            var detachKeys = process.Terminal is null ? null : DetachKeys.ParseOrDefault(request.DetachKeys);
             _ = request.AttachStdin ? RelayInputAsync(hijacked.Input, process.Terminal ?? process.Stdin!, closeAtEnd: process.Terminal is null, detachKeys, ctx.Abort) : Task.CompletedTask;
             var code = await process.WaitForExitAsync();
             // Output still in the pipes is delivered; children that keep them open do not hold the stream.

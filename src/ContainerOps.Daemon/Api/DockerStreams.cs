@@ -83,8 +83,7 @@ internal static class DockerStreams
     /// <summary>The detach keys a request names (`detachKeys`), else Docker's ctrl-p,ctrl-q.</summary>
     private static byte[] DetachKeysOf(HttpRequest request, string id)
     {
-        var text = request.Query["detachKeys"].ToString();
-        try { return DetachKeys.Parse(text.Length == 0 ? DetachKeys.Default : text); }
+        try { return DetachKeys.ParseOrDefault(request.Query["detachKeys"].ToString()); }
         catch (ArgumentException e) { throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidDetachKeys", e.Message, id, "detachKeys"); }
     }
 
