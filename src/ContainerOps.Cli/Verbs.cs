@@ -84,6 +84,7 @@ internal static class Verbs
         new(Spec("images", "images [OPTIONS]", "List images", 0, 0,
                 F("all", 'a', "Show all images (default hides intermediate images)"),
                 F("quiet", 'q', "Only show image IDs"),
+                F("digests", null, "Show digests"),
                 F("no-trunc", null, "Don't truncate output"),
                 V("format", null, "Format output: table, or a template like 'table {{.Repository}}:{{.Tag}}\\t{{.ID}}'")),
             Images.List, "Image commands"),

@@ -1,5 +1,6 @@
 using ContainerOps.Core.Api;
 using ContainerOps.Images.Archives;
+using ContainerOps.Images.References;
 
 namespace ContainerOps.Images;
 
@@ -23,9 +24,9 @@ public sealed partial class ImageService
             foreach (var manifest in _refs.Images.ToList())
             {
                 var rec = Record(manifest);
-                var tags = _refs.TagsOf(manifest).ToList();
-                if (tags.Count > 0 && !all) continue;
+                if (_refs.TagsOf(manifest).Any() && !all) continue; // dangling: no tag, whatever digest references it has
                 if (inUse(rec.Id)) continue;
+                var tags = _refs.ReferencesOf(manifest).ToList();
                 response.Untagged.AddRange(tags);
                 _refs.RemoveImage(manifest);
                 _cache.Remove(manifest);
@@ -119,7 +120,7 @@ public sealed partial class ImageService
             foreach (var name in names)
             {
                 var rec = Resolve(name, out var byTag);
-                var tags = byTag != null ? [byTag] : _refs.TagsOf(rec.ManifestDigest).ToList();
+                var tags = byTag != null ? (ReferenceStore.IsDigestReference(byTag) ? [] : [byTag]) : _refs.TagsOf(rec.ManifestDigest).ToList();
                 var existing = items.FirstOrDefault(i => i.ManifestDigest == rec.ManifestDigest);
                 if (existing != null) { foreach (var t in tags) if (!existing.Tags.Contains(t)) existing.Tags.Add(t); continue; }
                 items.Add(new ArchiveWriter.Item(rec.ManifestDigest, rec.ConfigDigest, rec.LayerDigests.ToList(), rec.DiffIds.ToList(), tags));

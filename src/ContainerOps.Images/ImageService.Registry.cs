@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ContainerOps.Core;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.IO;
 using ContainerOps.Images.Archives;
@@ -29,12 +30,22 @@ public sealed partial class ImageService
     /// time, and each layer is unpacked into a private temporary snapshot while it downloads; nothing becomes visible
     /// before the blob's digest and the layer's diff ID are checked (a layer that could not be unpacked on the fly is
     /// unpacked from the downloaded file, which reports what is wrong with it).</summary>
-    public async Task<ImageSummary> PullAsync(string reference, RegistryOptions options, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
+    public async Task<ImageSummary> PullAsync(string reference, RegistryOptions options, IProgress<TransferProgress>? progress = null, CancellationToken ct = default) =>
+        (await PullImageAsync(reference, options, progress, ct)).Image;
+
+    /// <summary>What a pull did: the image, the digest the registry serves it under (an index's when the pull chose
+    /// from one), whether the image was stored already (then no layer is reported), and whether the reference already
+    /// named it (Docker's "Image is up to date").</summary>
+    public sealed record PulledImage(ImageSummary Image, string Digest, bool WasStored, bool UpToDate);
+
+    /// <summary><see cref="PullAsync"/>, saying what it did.</summary>
+    public async Task<PulledImage> PullImageAsync(string reference, RegistryOptions options, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
     {
         var name = ImageReference.Parse(reference, "reference");
         var shown = name.ToString();
         using var client = new RegistryClient(name.Domain, options, _connections);
         var manifest = await client.GetManifestAsync(name.Path, name.DigestValue ?? name.Tag!, ct);
+        var served = manifest.Digest;
         if (manifest.IsIndex)
         {
             var pick = RegistryClient.SelectPlatform(manifest, options.Os, options.Architecture, options.Variant, shown);
@@ -45,6 +56,21 @@ public sealed partial class ImageService
         var json = manifest.Json;
         var configDesc = Descriptor.FromJson(json["config"], "config");
         var layers = (json["layers"] as JsonArray ?? []).Select((n, i) => Descriptor.FromJson(n, $"layer {i}")).ToList();
+        var tagName = name.Tag != null ? new ImageReference(name.Domain, name.Path, name.Tag, null).ToString() : null;
+        var digestName = name.Repository + "@" + served;
+        bool wasStored, upToDate;
+        lock (_lock)
+        {
+            wasStored = _refs.Images.Contains(manifest.Digest);
+            upToDate = _refs.Resolve(tagName ?? digestName) == manifest.Digest;
+        }
+        // Every layer is announced first, in order (as Docker lists them before any download): present, or waiting
+        // for its turn. An image stored already reports none.
+        if (wasStored) progress = null;
+        foreach (var layer in layers)
+            progress?.Report(_content.Exists(layer.Digest)
+                ? new TransferProgress(layer.Digest, layer.Size, layer.Size, TransferState.Exists)
+                : new TransferProgress(layer.Digest, 0, layer.Size, TransferState.Waiting));
 
         // The config and the layers at the same time; the first failure cancels the rest and is the one reported.
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -82,7 +108,6 @@ public sealed partial class ImageService
                     if (_content.Exists(layer.Digest))
                     {
                         paths[i] = _content.PathOf(layer.Digest);
-                        progress?.Report(new TransferProgress(layer.Digest, layer.Size, layer.Size, TransferState.Exists));
                         return;
                     }
                     var tmp = _content.NewTempPath();
@@ -121,7 +146,7 @@ public sealed partial class ImageService
                 Config = config,
                 ConfigDigest = configDesc.Digest,
                 Layers = layers.Select((l, i) => new PlannedLayer(paths[i], l.Digest, l.Size, l.MediaType)).ToList(),
-                Names = name.Tag != null ? [new ImageReference(name.Domain, name.Path, name.Tag, null).ToString()] : [],
+                Names = tagName != null ? [tagName, digestName] : [digestName],
                 Manifest = manifest.Bytes,
                 Staged = staged,
             };
@@ -131,7 +156,7 @@ public sealed partial class ImageService
             }, ct);
             RememberSources(name.Repository, layers.Select(l => l.Digest).Append(configDesc.Digest));
             Emit("pull", ImageNames.Familiar(shown), ImageNames.Familiar(name.Repository));
-            return summary;
+            return new PulledImage(summary, served, wasStored, upToDate);
         }
         finally
         {
@@ -141,10 +166,14 @@ public sealed partial class ImageService
         }
     }
 
+    /// <summary>What a push sent: the manifest's digest and size.</summary>
+    public sealed record PushedImage(string Digest, long Size);
+
     /// <summary>Pushes a stored image to <paramref name="targetReference"/> (default: its own name). Blobs the
     /// registry has are skipped, blobs known in another repository of the same registry are mounted, the rest are
-    /// uploaded (a few at a time); the manifest goes last.</summary>
-    public async Task PushAsync(string localReference, string? targetReference, RegistryOptions options, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
+    /// uploaded (a few at a time); the manifest goes last. The image then also answers to repository@digest, as
+    /// Docker records it.</summary>
+    public async Task<PushedImage> PushAsync(string localReference, string? targetReference, RegistryOptions options, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
     {
         ImageRecord rec;
         byte[] manifestBytes;
@@ -161,6 +190,14 @@ public sealed partial class ImageService
             .Append(Descriptor.FromJson(json["config"], "config"))
             .DistinctBy(d => d.Digest).ToList();
 
+        // Reports name each layer's diff ID; every blob is announced first, the top layer first and the config last,
+        // in the order Docker lists a push.
+        var diffIds = rec.LayerDigests.Zip(rec.DiffIds).GroupBy(l => l.First).ToDictionary(g => g.Key, g => g.First().Second);
+        var outer = progress;
+        progress = outer == null ? null : new CallbackProgress<TransferProgress>(p => outer.Report(p with { DiffId = diffIds.GetValueOrDefault(p.Digest) }));
+        foreach (var blob in Enumerable.Reverse(blobs.SkipLast(1)).Append(blobs[^1]))
+            progress?.Report(new TransferProgress(blob.Digest, 0, blob.Size, TransferState.Waiting));
+
         using var client = new RegistryClient(target.Domain, options, _connections);
         await ForEachLimited(blobs, options.MaxConcurrentTransfers, async (blob, token) =>
         {
@@ -171,6 +208,9 @@ public sealed partial class ImageService
         }, ct);
         await client.PutManifestAsync(target.Path, target.Tag ?? target.DigestValue!, manifestBytes, mediaType, ct);
         RememberSources(target.Repository, blobs.Select(b => b.Digest));
+        lock (_lock)
+            if (_refs.Images.Contains(rec.ManifestDigest)) _refs.Add(rec.ManifestDigest, [target.Repository + "@" + rec.ManifestDigest]);
+        return new PushedImage(rec.ManifestDigest, manifestBytes.Length);
     }
 
     /// <summary>The config's diff IDs, or null when it is not the expected shape (StorePlans then says what is wrong).</summary>

@@ -64,6 +64,7 @@ public sealed partial class ImageService : IImageService
                 Id = rec.Id,
                 Digest = rec.ManifestDigest,
                 RepoTags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
+                RepoDigests = _refs.DigestReferencesOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
                 Created = Created(cfg),
                 Architecture = cfg["architecture"]?.GetValue<string>() ?? "amd64",
                 Os = cfg["os"]?.GetValue<string>() ?? "linux",
@@ -308,42 +309,55 @@ public sealed partial class ImageService : IImageService
         }
     }
 
+    /// <summary>Removes a name or, with the last name (or by id), the image, as dockerd does: a tag goes with the digest
+    /// references of its repository when no other tag of that repository is left; by id, an image with more than one tag
+    /// or named in more than one repository needs <paramref name="force"/>.</summary>
     public ImageRemoveResponse Remove(string nameOrId, bool force, Func<string, bool> inUse)
     {
         lock (_lock)
         {
-            var rec = Resolve(nameOrId, out var byTag);
-            var tags = _refs.TagsOf(rec.ManifestDigest).ToList();
+            var rec = Resolve(nameOrId, out var byName);
+            var names = _refs.ReferencesOf(rec.ManifestDigest).ToList();
             var response = new ImageRemoveResponse();
-            if (byTag != null && tags.Count > 1)
+            if (byName != null)
             {
-                _refs.Untag(byTag);
-                response.Untagged.Add(byTag);
-                Emit("untag", rec.Id, rec.Id);
-                return response;
+                var going = new List<string> { byName };
+                if (!ReferenceStore.IsDigestReference(byName))
+                {
+                    var repository = RepositoryOf(byName);
+                    if (!names.Any(n => n != byName && !ReferenceStore.IsDigestReference(n) && RepositoryOf(n) == repository))
+                        going.AddRange(names.Where(n => ReferenceStore.IsDigestReference(n) && RepositoryOf(n) == repository));
+                }
+                if (names.Except(going).Any())
+                {
+                    foreach (var n in going) { _refs.Untag(n); response.Untagged.Add(n); Emit("untag", rec.Id, rec.Id); }
+                    return response;
+                }
             }
-            if (byTag == null && tags.Count > 1 && !force)
+            else if (!force && (names.Count(n => !ReferenceStore.IsDigestReference(n)) > 1 || names.Select(RepositoryOf).Distinct().Count() > 1))
                 throw new ContainerOpsException(ErrorKind.Conflict, "ImageReferencedByMultipleTags",
-                    $"unable to delete {rec.Id} (must be forced): the image is tagged as {string.Join(", ", tags)}", nameOrId);
+                    $"unable to delete {rec.Id} (must be forced): the image is referenced in multiple repositories ({string.Join(", ", names.Select(ImageNames.Familiar))})", nameOrId);
             if (inUse(rec.Id))
             {
                 if (!force)
                     throw new ContainerOpsException(ErrorKind.Conflict, "ImageInUse",
                         $"unable to remove image {nameOrId}: it is used by a container (image {rec.Id})", nameOrId);
                 // Forced: the names go, the content stays while containers use it.
-                foreach (var t in tags) { _refs.Untag(t); response.Untagged.Add(t); Emit("untag", rec.Id, rec.Id); }
+                foreach (var n in names) { _refs.Untag(n); response.Untagged.Add(n); Emit("untag", rec.Id, rec.Id); }
                 return response;
             }
-            response.Untagged.AddRange(tags);
+            response.Untagged.AddRange(names);
             _refs.RemoveImage(rec.ManifestDigest);
             _cache.Remove(rec.ManifestDigest);
             response.Deleted.Add(rec.Id);
-            foreach (var _ in tags) Emit("untag", rec.Id, rec.Id);
+            foreach (var _ in names) Emit("untag", rec.Id, rec.Id);
             Emit("delete", rec.Id, rec.Id);
             CollectGarbage(rec, response);
             return response;
         }
     }
+
+    private static string RepositoryOf(string canonicalName) => ImageReference.Parse(canonicalName).Repository;
 
     /// <summary>Deletes the blobs and snapshots of <paramref name="gone"/> that no remaining image or container layer uses.</summary>
     private void CollectGarbage(ImageRecord gone, ImageRemoveResponse response)
@@ -438,7 +452,7 @@ public sealed partial class ImageService : IImageService
     }
 
     /// <summary>A reference, a full id or manifest digest (sha256:…), or a unique id prefix of at least 4 hex digits.
-    /// <paramref name="byTag"/> is the canonical name when a tag matched.</summary>
+    /// <paramref name="byTag"/> is the canonical name when a tag or a recorded digest reference matched.</summary>
     private ImageRecord Resolve(string nameOrId, out string? byTag)
     {
         byTag = null;
@@ -455,6 +469,12 @@ public sealed partial class ImageService : IImageService
         {
             if (r.DigestValue != null)
             {
+                var recorded = r.Repository + "@" + r.DigestValue;
+                if (_refs.Resolve(recorded) is { } pulled)
+                {
+                    byTag = recorded;
+                    return Record(pulled);
+                }
                 if (_refs.Images.Contains(r.DigestValue)) return Record(r.DigestValue);
             }
             else if (_refs.Resolve(r.ToString()) is { } m)
@@ -482,6 +502,7 @@ public sealed partial class ImageService : IImageService
         Id = rec.Id,
         Digest = rec.ManifestDigest,
         RepoTags = _refs.TagsOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
+        RepoDigests = _refs.DigestReferencesOf(rec.ManifestDigest).Select(ImageNames.Familiar).ToList(),
         Created = Created(rec.Config),
         Size = Size(rec),
         Labels = Labels(rec.Config["config"] as JsonObject),

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ContainerOps.Core;
 using ContainerOps.Core.Api;
 
 namespace ContainerOps.PowerShell;
@@ -257,7 +258,7 @@ public sealed class ImportContainerImageCommand : ContainerOpsCmdlet
         using var stream = File.OpenRead(file);
         var total = stream.Length;
         long sent = 0;
-        var progress = new SyncProgress(v => Interlocked.Exchange(ref sent, v));
+        var progress = new CallbackProgress<long>(v => Interlocked.Exchange(ref sent, v));
         var record = new ProgressRecord(1, Archive ? "Loading image archive" : "Importing root filesystem", System.IO.Path.GetFileName(file));
         try
         {
@@ -279,11 +280,5 @@ public sealed class ImportContainerImageCommand : ContainerOpsCmdlet
         {
             WriteApiError(ex);
         }
-    }
-
-    /// <summary>Reports on the caller's thread, without a synchronization context (unlike Progress&lt;T&gt;).</summary>
-    private sealed class SyncProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

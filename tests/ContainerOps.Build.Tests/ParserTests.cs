@@ -203,6 +203,16 @@ public class ParserTests
     }
 
     [Fact]
+    public void ABaseWithoutPath_GetsDockersDefaultPath_AfterItsOwnEnv()
+    {
+        Assert.Equal([DefaultEnvironment.Path, "A=1"], Evaluate("FROM scratch\nENV A=1").Env);
+        var withEnv = new JsonObject { ["Env"] = new JsonArray("LANG=C") };
+        Assert.Equal(["LANG=C", DefaultEnvironment.Path], Evaluate("FROM a", baseConfig: withEnv).Env);
+        var withPath = new JsonObject { ["Env"] = new JsonArray("PATH=/opt/bin") };
+        Assert.Equal(["PATH=/opt/bin"], Evaluate("FROM a", baseConfig: withPath).Env);
+    }
+
+    [Fact]
     public void Run_ExecAndShellForms()
     {
         var df = DockerfileParser.Parse("FROM a\nRUN [\"/bin/echo\", \"$HOME\"]\nRUN echo $HOME\nSHELL [\"/bin/bash\",\"-c\"]\nRUN echo x\nRUN [not json");

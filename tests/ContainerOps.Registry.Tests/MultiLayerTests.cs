@@ -61,6 +61,7 @@ public class MultiLayerTests
         var max = 0;
         foreach (var p in r.Items)
         {
+            if (p.State is TransferState.Waiting) continue; // announced, not yet moving
             if (p.State is TransferState.Done or TransferState.Exists or TransferState.Mounted) active.Remove(p.Digest);
             else active.Add(p.Digest);
             max = Math.Max(max, active.Count);

@@ -35,6 +35,44 @@ public class PushPullTests
     }
 
     [Fact]
+    public async Task PushAndPull_RecordTheRepositoryDigest_WhichGoesWithTheLastTagOfItsRepository()
+    {
+        using var reg = TestRegistry.Start(RegistryMode.PlainHttp);
+        using var src = await Store.WithBusybox();
+        var repo = $"{reg.Host}/test/busybox";
+        src.Images.Tag("local/busybox:1", repo + ":1");
+        var pushed = await src.Images.PushAsync(repo + ":1", null, Plain(reg));
+        var local = src.Images.Inspect("local/busybox:1");
+        Assert.Equal(local.Digest, pushed.Digest);
+        Assert.Equal([$"{repo}@{local.Digest}"], local.RepoDigests);
+        Assert.Equal(local.Id, src.Images.Inspect($"{repo}@{local.Digest}").Id);
+
+        // The pushed tag was the repository's last: its digest goes with it; the image stays, local/busybox:1 names it.
+        var removed = src.Images.Remove(repo + ":1", force: false, inUse: _ => false);
+        Assert.Equal([repo + ":1", $"{repo}@{local.Digest}"], removed.Untagged);
+        Assert.Empty(removed.Deleted);
+        Assert.Empty(src.Images.Inspect("local/busybox:1").RepoDigests);
+
+        using var dst = new Store();
+        var pulled = await dst.Images.PullImageAsync(repo + ":1", Plain(reg));
+        Assert.Equal(local.Digest, pulled.Digest);
+        Assert.False(pulled.WasStored);
+        Assert.False(pulled.UpToDate);
+        Assert.Equal([$"{repo}@{local.Digest}"], pulled.Image.RepoDigests);
+        // Untagging the digest alone leaves the tag; the tag, the last name, takes the image.
+        Assert.Equal([$"{repo}@{local.Digest}"], dst.Images.Remove($"{repo}@{local.Digest}", false, _ => false).Untagged);
+        Assert.Equal([repo + ":1"], dst.Images.Inspect(repo + ":1").RepoTags);
+        var gone = dst.Images.Remove(repo + ":1", false, _ => false);
+        Assert.Equal([local.Id], gone.Deleted.Take(1));
+        Assert.Empty(dst.Images.List());
+
+        // Pulled by digest alone: named by that digest, with no tag.
+        var byDigest = await dst.Images.PullImageAsync($"{repo}@{local.Digest}", Plain(reg));
+        Assert.Empty(byDigest.Image.RepoTags);
+        Assert.Equal([$"{repo}@{local.Digest}"], byDigest.Image.RepoDigests);
+    }
+
+    [Fact]
     public async Task PushingTwice_SkipsTheBlobsTheRegistryHas()
     {
         using var reg = TestRegistry.Start(RegistryMode.PlainHttp);
@@ -43,7 +81,9 @@ public class PushPullTests
         var second = new Recorder();
         await src.Images.PushAsync("local/busybox:1", $"{reg.Host}/test/busybox:2", Plain(reg), second);
         Assert.Equal([TransferState.Exists], second.FinalStates);
-        Assert.Equal(2, second.Items.Count); // config + one layer, nothing uploaded
+        // config + one layer, each announced and then found there: nothing uploaded
+        Assert.Equal(4, second.Items.Count);
+        Assert.DoesNotContain(second.Items, p => p.State == TransferState.Uploading);
     }
 
     [Fact]
@@ -70,8 +110,10 @@ public class PushPullTests
         using var dst = new Store();
         await dst.Images.PullAsync($"{reg.Host}/test/busybox:1", Plain(reg));
         var again = new Recorder();
-        await dst.Images.PullAsync($"{reg.Host}/test/busybox:1", Plain(reg), again);
-        Assert.Equal([TransferState.Exists], again.FinalStates);
+        var pulled = await dst.Images.PullImageAsync($"{reg.Host}/test/busybox:1", Plain(reg), again);
+        Assert.Empty(again.Items); // nothing moved, nothing to report
+        Assert.True(pulled.WasStored);
+        Assert.True(pulled.UpToDate);
     }
 
     [Fact]

@@ -19,22 +19,19 @@ internal static class Images
             return 0;
         }
         var now = DateTimeOffset.UtcNow;
+        var digests = a.Flag("digests") || (a.Value("format") ?? "").Contains(".Digest", StringComparison.Ordinal);
         var rows = new List<JsonObject>();
         foreach (var image in images)
-        {
-            var tags = image.RepoTags.Count > 0 ? image.RepoTags : new List<string> { "<none>:<none>" };
-            foreach (var tag in tags)
-            {
-                var (repo, t) = SplitTag(Output.FamiliarName(tag));
+            foreach (var (repo, tag, digest) in ImageRows.Of(image, digests))
                 rows.Add(new JsonObject
                 {
-                    ["Repository"] = repo, ["Tag"] = t, ["ID"] = Id(image.Id), ["CreatedSince"] = Human.Ago(image.Created, now),
+                    ["Repository"] = repo, ["Tag"] = tag, ["Digest"] = digest, ["ID"] = Id(image.Id), ["CreatedSince"] = Human.Ago(image.Created, now),
                     ["CreatedAt"] = image.Created.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture),
-                    ["Size"] = Human.Size(image.Size), ["Digest"] = image.Digest is { Length: > 0 } d ? d : "<none>", ["Containers"] = image.Containers,
+                    ["Size"] = Human.Size(image.Size), ["Containers"] = image.Containers,
                 });
-            }
-        }
-        var format = a.Value("format") is { Length: > 0 } f && f != "table" ? f : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+        var format = a.Value("format") is { Length: > 0 } f && f != "table" ? f
+            : digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+            : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
         c.Out.Write(GoTemplate.FormatRows(format, rows, ImageHeaders));
         return 0;
     }
@@ -44,16 +41,6 @@ internal static class Images
         ["Repository"] = "REPOSITORY", ["Tag"] = "TAG", ["ID"] = "IMAGE ID", ["CreatedSince"] = "CREATED", ["CreatedAt"] = "CREATED AT",
         ["Size"] = "SIZE", ["Digest"] = "DIGEST", ["Containers"] = "CONTAINERS",
     };
-
-    /// <summary>"registry:5000/app:1.0" → ("registry:5000/app", "1.0"): the tag follows the last colon after the last slash.</summary>
-    internal static (string Repository, string Tag) SplitTag(string reference)
-    {
-        var at = reference.IndexOf('@');
-        if (at >= 0) return (reference[..at], "<none>");
-        var slash = reference.LastIndexOf('/');
-        var colon = reference.LastIndexOf(':');
-        return colon > slash ? (reference[..colon], reference[(colon + 1)..]) : (reference, "latest");
-    }
 
     public static async Task<int> Import(CliContext c, ParsedArgs a)
     {

@@ -27,6 +27,7 @@ namespace ContainerOps.Core.Api;
 [JsonSerializable(typeof(List<DockerImageDeleteItem>))]
 [JsonSerializable(typeof(ImageBuildRequest))]
 [JsonSerializable(typeof(ProgressFrame))]
+[JsonSerializable(typeof(DockerJsonMessage))]
 [JsonSerializable(typeof(CommitRequest))]
 [JsonSerializable(typeof(List<ContainerChange>))]
 [JsonSerializable(typeof(List<DockerContainerChange>))]

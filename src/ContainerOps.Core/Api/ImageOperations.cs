@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ContainerOps.Core.Api;
 
 /// <summary>What <c>POST /build</c> takes besides the context tar in its body (sent as query parameters).</summary>
@@ -65,6 +67,58 @@ public sealed class ProgressFrame
     /// <summary>The final line: the references that now point at the image, or the pushed manifest digest.</summary>
     public List<string>? Tags { get; set; }
     public string? Digest { get; set; }
+    /// <summary>Docker clients only: bytes done and in all, which a terminal draws as a bar and a pipe leaves out
+    /// (an empty object on a line that only changes a layer's status).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DockerProgressDetail? ProgressDetail { get; set; }
+    /// <summary>Docker clients only: what a push sent, or the image a build made.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DockerAux? Aux { get; set; }
+}
+
+/// <summary>One line of a progress stream (pull, push, build) as dockerd writes it: its keys in its case, which clients
+/// that match keys exactly (the Python docker SDK, so docker-compose 1.29) need.</summary>
+public sealed class DockerJsonMessage
+{
+    [JsonPropertyName("status")] public string? Status { get; set; }
+    [JsonPropertyName("id")] public string? Id { get; set; }
+    [JsonPropertyName("progressDetail")] public DockerProgressDetail? ProgressDetail { get; set; }
+    [JsonPropertyName("stream")] public string? Stream { get; set; }
+    [JsonPropertyName("aux")] public DockerAux? Aux { get; set; }
+    [JsonPropertyName("error")] public string? Error { get; set; }
+    [JsonPropertyName("errorDetail")] public DockerErrorDetail? ErrorDetail { get; set; }
+
+    /// <summary>The frame in dockerd's shape; a build's status lines are part of its output stream there.</summary>
+    public static DockerJsonMessage Of(ProgressFrame f, bool statusAsStream) => new()
+    {
+        Status = statusAsStream ? null : f.Status,
+        Stream = statusAsStream && f.Status != null ? f.Status + "\n" : f.Stream,
+        Id = f.Id,
+        ProgressDetail = f.ProgressDetail,
+        Aux = f.Aux,
+        Error = f.Error?.Message,
+        ErrorDetail = f.Error is { } e ? new DockerErrorDetail { Message = e.Message } : null,
+    };
+}
+
+public sealed class DockerProgressDetail
+{
+    [JsonPropertyName("current")] public long? Current { get; set; }
+    [JsonPropertyName("total")] public long? Total { get; set; }
+}
+
+public sealed class DockerErrorDetail
+{
+    [JsonPropertyName("message")] public string Message { get; set; } = "";
+}
+
+/// <summary>A push's result (Tag, Digest, Size) or a build's image (ID), as dockerd sends them.</summary>
+public sealed class DockerAux
+{
+    public string? Tag { get; set; }
+    public string? Digest { get; set; }
+    public long? Size { get; set; }
+    public string? ID { get; set; }
 }
 
 /// <summary>`docker commit`: sent as query parameters of <c>POST /commit</c>.</summary>

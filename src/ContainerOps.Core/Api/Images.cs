@@ -7,6 +7,8 @@ public sealed class ImageSummary
     /// <summary>sha256:… of the manifest.</summary>
     public string Digest { get; set; } = "";
     public List<string> RepoTags { get; set; } = new();
+    /// <summary>repo@sha256:… for each repository the image was pulled from or pushed to.</summary>
+    public List<string> RepoDigests { get; set; } = new();
     [System.Text.Json.Serialization.JsonConverter(typeof(UnixTimeConverter))]
     public DateTimeOffset Created { get; set; }
     /// <summary>Sum of uncompressed layer sizes, bytes.</summary>
@@ -20,6 +22,8 @@ public sealed class ImageDetails
     public string Id { get; set; } = "";
     public string Digest { get; set; } = "";
     public List<string> RepoTags { get; set; } = new();
+    /// <summary>repo@sha256:… for each repository the image was pulled from or pushed to.</summary>
+    public List<string> RepoDigests { get; set; } = new();
     public DateTimeOffset Created { get; set; }
     public string Architecture { get; set; } = "amd64";
     public string Os { get; set; } = "linux";

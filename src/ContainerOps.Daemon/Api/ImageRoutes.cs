@@ -1,11 +1,13 @@
 using System.Formats.Tar;
 using System.Text.Json;
 using System.Threading.Channels;
+using ContainerOps.Core;
 using ContainerOps.Core.Api;
 using ContainerOps.Daemon.Engine;
 using ContainerOps.Images;
 using ContainerOps.Images.Build;
 using ContainerOps.Images.Credentials;
+using ContainerOps.Images.References;
 using ContainerOps.Images.Registry;
 
 namespace ContainerOps.Daemon.Api;
@@ -135,14 +137,21 @@ internal static class ImageRoutes
     // ---------------- NDJSON progress ----------------
 
     /// <summary>Starts an NDJSON answer and runs <paramref name="work"/>, writing every frame it posts as one line;
-    /// a failure becomes the last line (the status is already 200 by then, as with Docker).</summary>
-    private static async Task Stream(HttpContext ctx, Func<Action<ProgressFrame>, CancellationToken, Task<ProgressFrame>> work)
+    /// a failure becomes the last line (the status is already 200 by then, as with Docker). Docker clients get each
+    /// line in dockerd's shape (a build's status lines as output, with <paramref name="statusAsStream"/>), and, as from
+    /// dockerd, the answer starts with the first line: a failure before it (no such image or manifest) is an error
+    /// status of its own.</summary>
+    private static async Task Stream(HttpContext ctx, Func<Action<ProgressFrame>, CancellationToken, Task<ProgressFrame>> work, bool statusAsStream = false)
     {
+        var docker = DockerSystemRoutes.IsDockerClient(ctx);
         var channel = Channel.CreateUnbounded<ProgressFrame>(new UnboundedChannelOptions { SingleReader = true });
         var ct = ctx.RequestAborted;
+        var posted = 0;
+        ContainerOpsException? beforeFirstLine = null;
         var task = Task.Run(async () =>
         {
-            try { channel.Writer.TryWrite(await work(f => channel.Writer.TryWrite(f), ct)); }
+            try { channel.Writer.TryWrite(await work(f => { Interlocked.Increment(ref posted); channel.Writer.TryWrite(f); }, ct)); }
+            catch (ContainerOpsException e) when (docker && Volatile.Read(ref posted) == 0) { beforeFirstLine = e; }
             catch (ContainerOpsException e) { channel.Writer.TryWrite(new ProgressFrame { Error = e.Error }); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
@@ -156,6 +165,11 @@ internal static class ImageRoutes
             finally { channel.Writer.TryComplete(); }
         }, CancellationToken.None);
 
+        if (docker && !await channel.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            await task;
+            if (beforeFirstLine != null) throw beforeFirstLine;
+        }
         ctx.Response.ContentType = "application/x-ndjson";
         await ctx.Response.StartAsync(ct);
         await foreach (var frame in channel.Reader.ReadAllAsync(CancellationToken.None))
@@ -163,18 +177,15 @@ internal static class ImageRoutes
             if (ct.IsCancellationRequested) continue; // drain until the work notices
             try
             {
-                await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(frame, J.ProgressFrame), ct);
+                await ctx.Response.Body.WriteAsync(docker
+                    ? JsonSerializer.SerializeToUtf8Bytes(DockerJsonMessage.Of(frame, statusAsStream), J.DockerJsonMessage)
+                    : JsonSerializer.SerializeToUtf8Bytes(frame, J.ProgressFrame), ct);
                 await ctx.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
                 await ctx.Response.Body.FlushAsync(ct);
             }
             catch (Exception e) when (e is IOException or OperationCanceledException) { }
         }
         await task;
-    }
-
-    private sealed class CallbackProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 
     private static ProgressFrame Transfer(TransferProgress p) => new()
@@ -218,6 +229,7 @@ internal static class ImageRoutes
             throw Invalid("dockerfile", $"dockerfile '{dockerfile}' must be a path inside the build context");
 
         // The context arrives as a tar: unpack it into a private directory under the image root, then build from there.
+        var docker = DockerSystemRoutes.IsDockerClient(ctx);
         var contextDir = Path.Combine(m.Options.Root, "images", "build-contexts", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(contextDir);
         try
@@ -240,7 +252,7 @@ internal static class ImageRoutes
                     CgroupParent = m.Options.CgroupParent + "-build",
                 };
                 // `docker build -q`: a Docker client is sent the image id alone, as dockerd sends it.
-                var quiet = Flag(req, "q") && DockerSystemRoutes.IsDockerClient(ctx);
+                var quiet = Flag(req, "q") && docker;
                 var progress = new CallbackProgress<BuildProgress>(p =>
                 {
                     if (p.Kind != BuildProgressKind.Done && !quiet) post(Frame(p)); // the final frame says it
@@ -253,9 +265,18 @@ internal static class ImageRoutes
                     Stream = p.Kind == BuildProgressKind.Output ? p.Message : null,
                 };
                 var image = await m.ImageEngine.BuildAsync(request, progress, ct);
-                return quiet ? new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Stream = image.Id + "\n" }
-                    : new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Status = "Successfully built " + image.Id };
-            });
+                if (quiet) return new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Stream = image.Id + "\n" };
+                if (!docker) return new ProgressFrame { ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest, Status = "Successfully built " + image.Id };
+                // dockerd's ending: the id in aux (for --iidfile), then the short id and each tag.
+                post(new ProgressFrame { Aux = new DockerAux { ID = image.Id } });
+                post(new ProgressFrame { Status = "Successfully built " + image.Id["sha256:".Length..][..12] });
+                foreach (var t in image.RepoTags.SkipLast(1)) post(new ProgressFrame { Status = "Successfully tagged " + t });
+                return new ProgressFrame
+                {
+                    ImageId = image.Id, Tags = image.RepoTags, Digest = image.Digest,
+                    Status = image.RepoTags.Count > 0 ? "Successfully tagged " + image.RepoTags[^1] : null,
+                };
+            }, statusAsStream: docker);
         }
         finally
         {
@@ -334,12 +355,42 @@ internal static class ImageRoutes
         var from = Str(req, "fromImage") ?? throw Invalid("fromImage", "fromImage (a pull) or fromSrc (an import) is required");
         if (Str(req, "tag") is { } tag && !from.Contains('@') && from.LastIndexOf(':') <= from.LastIndexOf('/')) from += (tag.StartsWith("sha256:") ? "@" : ":") + tag;
         var options = RegistryOptionsFor(req, m, from);
+        if (DockerSystemRoutes.IsDockerClient(ctx))
+        {
+            await Stream(ctx, async (post, ct) => await DockerPull(m, from, options, post, ct));
+            return;
+        }
         await Stream(ctx, async (post, ct) =>
         {
             post(new ProgressFrame { Status = "Pulling from " + from });
             var image = await m.ImageEngine.PullAsync(from, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
             return new ProgressFrame { ImageId = image.Id, Digest = image.Digest, Tags = image.RepoTags, Status = "Downloaded " + from };
         });
+    }
+
+    /// <summary>A pull told as dockerd tells it: "TAG: Pulling from PATH", the layers, "Digest: …" and what changed.</summary>
+    private static async Task<ProgressFrame> DockerPull(ContainerManager m, string from, RegistryOptions options, Action<ProgressFrame> post, CancellationToken ct)
+    {
+        var name = ImageReference.Parse(from, "fromImage");
+        // Said once the manifest is in (before the first layer line, or after a pull that had none), as dockerd says it.
+        var header = new ProgressFrame { Id = name.Tag ?? name.DigestValue, Status = "Pulling from " + name.Path, ProgressDetail = new DockerProgressDetail() };
+        var headed = 0;
+        void Post(ProgressFrame f)
+        {
+            if (Interlocked.Exchange(ref headed, 1) == 0) post(header);
+            post(f);
+        }
+        var layers = new DockerTransferProgress(Post, push: false);
+        var pulled = await m.ImageEngine.PullImageAsync(from, options, layers, ct);
+        if (Interlocked.Exchange(ref headed, 1) == 0) post(header);
+        layers.PullComplete();
+        post(new ProgressFrame { Status = "Digest: " + pulled.Digest });
+        var shown = ImageNames.Familiar(name.ToString());
+        return new ProgressFrame
+        {
+            ImageId = pulled.Image.Id, Digest = pulled.Image.Digest, Tags = pulled.Image.RepoTags,
+            Status = pulled.UpToDate ? "Status: Image is up to date for " + shown : "Status: Downloaded newer image for " + shown,
+        };
     }
 
     /// <summary>`docker import`: POST /images/create?fromSrc=- with a root filesystem tarball as the body, named by
@@ -368,12 +419,32 @@ internal static class ImageRoutes
         if (Str(req, "tag") is { } tag) name += ":" + tag;
         var target = Str(req, "target");
         var options = RegistryOptionsFor(req, m, target ?? name);
+        var docker = DockerSystemRoutes.IsDockerClient(ctx);
         await Stream(ctx, async (post, ct) =>
         {
-            var id = m.Images.Inspect(name);
-            post(new ProgressFrame { Status = "The push refers to " + (target ?? name) });
-            await m.ImageEngine.PushAsync(name, target, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
-            return new ProgressFrame { ImageId = id.Id, Digest = id.Digest, Tags = [target ?? name], Status = "Pushed " + (target ?? name) };
+            var to = ImageReference.Parse(target ?? name, target != null ? "target" : "name");
+            if (!docker)
+            {
+                var id = m.Images.Inspect(name);
+                post(new ProgressFrame { Status = "The push refers to " + (target ?? name) });
+                await m.ImageEngine.PushAsync(name, target, options, new CallbackProgress<TransferProgress>(p => post(Transfer(p))), ct);
+                return new ProgressFrame { ImageId = id.Id, Digest = id.Digest, Tags = [target ?? name], Status = "Pushed " + (target ?? name) };
+            }
+            // As dockerd tells it: the repository, each layer, then "TAG: digest: … size: …" with the same in aux.
+            post(new ProgressFrame { Status = $"The push refers to repository [{to.Repository}]" });
+            try { m.Images.Inspect(name); }
+            catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound)
+            {
+                throw new ContainerOpsException(ErrorKind.NotFound, "ImageNotFound", "An image does not exist locally with the tag: " + ImageNames.Familiar(to.Repository), name, inner: e);
+            }
+            var pushed = await m.ImageEngine.PushAsync(name, target, options, new DockerTransferProgress(post, push: true), ct);
+            var tag = to.Tag ?? to.DigestValue;
+            post(new ProgressFrame { Status = $"{tag}: digest: {pushed.Digest} size: {pushed.Size}" });
+            return new ProgressFrame
+            {
+                Digest = pushed.Digest, Tags = [to.ToString()], ProgressDetail = new DockerProgressDetail(),
+                Aux = new DockerAux { Tag = tag, Digest = pushed.Digest, Size = pushed.Size },
+            };
         });
     }
 

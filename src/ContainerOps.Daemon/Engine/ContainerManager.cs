@@ -180,7 +180,7 @@ public sealed partial class ContainerManager : IDisposable
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "NoCommand", $"no command specified: image {request.Image} has no CMD or ENTRYPOINT and none was given", request.Image, "Cmd");
         var env = MergeEnv(image.Config.Env, request.Env);
         // As Docker does, a container whose image sets no PATH gets the usual one.
-        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal))) env.Insert(0, DefaultPath);
+        if (!DefaultEnvironment.SetsPath(env)) env.Insert(0, DefaultEnvironment.Path);
         var healthcheck = HealthConfig.Merge(image.Config.Healthcheck, request.Healthcheck);
         healthcheck?.Validate(name);
 
@@ -287,8 +287,6 @@ public sealed partial class ContainerManager : IDisposable
         if (hc.Runtime is { Length: > 0 } rt && rt is not ("builtin" or "crun" or "runc"))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownRuntime", $"runtime '{rt}' is not available (builtin, crun, runc)", target, "HostConfig.Runtime");
     }
-
-    internal const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     internal static List<string> MergeEnv(IEnumerable<string> imageEnv, IEnumerable<string> requestEnv)
     {

@@ -34,11 +34,17 @@ public sealed class BuildState
         ["BUILDPLATFORM"] = Platform, ["BUILDOS"] = "linux", ["BUILDARCH"] = "amd64", ["BUILDVARIANT"] = "",
     };
 
-    /// <summary>Starts from the base image's config (deep copy). Triggers (OnBuild) are not inherited.</summary>
+    /// <summary>Starts from the base image's config (deep copy). Triggers (OnBuild) are not inherited; a base that
+    /// sets no PATH gets Docker's default one, as Docker's builders write it into the image.</summary>
     public void Inherit(JsonObject? baseConfig)
     {
         Config = baseConfig?.DeepClone() as JsonObject ?? new JsonObject();
         Config.Remove("OnBuild");
+        if (!DefaultEnvironment.SetsPath(Env))
+        {
+            if (Config["Env"] is JsonArray env) env.Add((JsonNode)DefaultEnvironment.Path);
+            else Config["Env"] = new JsonArray(DefaultEnvironment.Path);
+        }
     }
 
     public List<string> Env => (Config["Env"] as JsonArray ?? []).Select(n => n?.GetValue<string>() ?? "").ToList();

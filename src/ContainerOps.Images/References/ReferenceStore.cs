@@ -6,6 +6,8 @@ namespace ContainerOps.Images.References;
 
 /// <summary>
 /// Names → manifest digests, plus the set of images (manifest digests) the store holds whether tagged or not.
+/// A name is a tag (<c>repo:tag</c>) or, as Docker records where an image was pulled from or pushed to, a digest
+/// reference (<c>repo@sha256:…</c>, the digest the registry serves it under: an index's when the pull chose from one).
 /// Persisted as one JSON document (<c>references.json</c>) replaced atomically on every change.
 /// Not thread-safe by itself: the image service serialises access.
 /// </summary>
@@ -45,7 +47,14 @@ public sealed class ReferenceStore
 
     public string? Resolve(string canonicalName) => _tags.GetValueOrDefault(canonicalName);
 
-    public IEnumerable<string> TagsOf(string manifestDigest) => _tags.Where(kv => kv.Value == manifestDigest).Select(kv => kv.Key);
+    /// <summary>Every name of the image: tags and digest references.</summary>
+    public IEnumerable<string> ReferencesOf(string manifestDigest) => _tags.Where(kv => kv.Value == manifestDigest).Select(kv => kv.Key);
+
+    public IEnumerable<string> TagsOf(string manifestDigest) => ReferencesOf(manifestDigest).Where(n => !IsDigestReference(n));
+
+    public IEnumerable<string> DigestReferencesOf(string manifestDigest) => ReferencesOf(manifestDigest).Where(IsDigestReference);
+
+    public static bool IsDigestReference(string canonicalName) => canonicalName.Contains('@');
 
     /// <summary>Records an image and points the given names at it (moving a name from another image if needed).</summary>
     public void Add(string manifestDigest, IEnumerable<string> canonicalNames)
@@ -64,7 +73,7 @@ public sealed class ReferenceStore
 
     public void RemoveImage(string manifestDigest)
     {
-        foreach (var n in TagsOf(manifestDigest).ToList()) _tags.Remove(n);
+        foreach (var n in ReferencesOf(manifestDigest).ToList()) _tags.Remove(n);
         _images.Remove(manifestDigest);
         Save();
     }

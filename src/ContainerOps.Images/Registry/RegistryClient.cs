@@ -410,7 +410,7 @@ public sealed class RegistryClient : IDisposable
             {
                 if (resp.StatusCode == HttpStatusCode.Created)
                 {
-                    progress?.Report(new TransferProgress(d.Digest, d.Size, d.Size, TransferState.Mounted));
+                    progress?.Report(new TransferProgress(d.Digest, d.Size, d.Size, TransferState.Mounted) { Source = from });
                     return TransferState.Mounted;
                 }
                 if (resp.StatusCode == HttpStatusCode.Accepted && resp.Headers.Location != null)

@@ -89,4 +89,10 @@ public enum TransferState
 }
 
 /// <summary>Progress of one blob: its digest, bytes done so far and its size.</summary>
-public sealed record TransferProgress(string Digest, long Current, long Total, TransferState State);
+public sealed record TransferProgress(string Digest, long Current, long Total, TransferState State)
+{
+    /// <summary>A pushed layer's diff ID (null for the config), which Docker names a pushed layer by.</summary>
+    public string? DiffId { get; init; }
+    /// <summary>Mounted: the repository (path in the same registry) the blob was mounted from.</summary>
+    public string? Source { get; init; }
+}

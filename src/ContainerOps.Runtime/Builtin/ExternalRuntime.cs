@@ -40,7 +40,7 @@ public sealed class ExternalRuntime : BuiltinRuntime
 
     public static string? Find(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(new[] { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" })
+            .Concat(DefaultEnvironment.PathDirectories.Split(':'))
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
     protected override string WritePlan(RunOptions options, OciSpec spec, string rootfs, string cgroupsPath, ShimPaths paths)

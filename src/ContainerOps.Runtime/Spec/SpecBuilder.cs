@@ -54,8 +54,7 @@ public static partial class SpecBuilder
                 $"hostname '{hostname}' is not a valid RFC 1123 host name", target, "Hostname");
 
         var env = new List<string>(input.Env);
-        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
-            env.Insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        if (!DefaultEnvironment.SetsPath(env)) env.Insert(0, DefaultEnvironment.Path);
         if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal))) env.Add("HOSTNAME=" + hostname);
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
         if (input.Tty && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal))) env.Add("TERM=xterm");
@@ -144,7 +143,7 @@ public static partial class SpecBuilder
         {
             Process = new OciProcess
             {
-                Terminal = true, Args = new() { "sh" }, Env = new() { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm" },
+                Terminal = true, Args = new() { "sh" }, Env = new() { DefaultEnvironment.Path, "TERM=xterm" },
                 Capabilities = new OciCapabilities { Bounding = caps, Effective = caps, Permitted = caps }, NoNewPrivileges = true,
                 Rlimits = new() { new OciRlimit { Type = "RLIMIT_NOFILE", Hard = 1024, Soft = 1024 } },
             },
