@@ -247,7 +247,7 @@ internal static class ImageRoutes
                     NoCache = Flag(req, "nocache"),
                     Secrets = secrets,
                     Allow = Strs(req, "allow"),
-                    ShimPath = m.Options.ShimPath,
+                    ShimPath = m.Options.EffectiveShimPath,
                     RuntimeStateRoot = Path.Combine(m.Options.RunRoot, "build-runtime"),
                     CgroupParent = m.Options.CgroupParent + "-build",
                 };

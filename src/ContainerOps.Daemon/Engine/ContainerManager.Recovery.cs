@@ -62,10 +62,7 @@ public sealed partial class ContainerManager
         var stateRoot = Path.Combine(_options.RunRoot, "build-runtime");
         if (Directory.Exists(stateRoot))
         {
-            var context = _options.ShimPath is { Length: > 0 } shim
-                ? new RuntimeContext { StateRoot = stateRoot, ShimPath = shim }
-                : new RuntimeContext { StateRoot = stateRoot };
-            var runtime = new BuiltinRuntime(context);
+            var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = stateRoot, ShimPath = _options.EffectiveShimPath });
             foreach (var dir in Directory.GetDirectories(stateRoot))
             {
                 var id = Path.GetFileName(dir);

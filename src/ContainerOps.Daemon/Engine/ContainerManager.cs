@@ -15,7 +15,10 @@ public sealed class DaemonOptions
     public string RunRoot { get; set; } = "/run/containerops";
     public string? SocketPath { get; set; }
     public string CgroupParent { get; set; } = "containerops";
+    /// <summary>The shim (`--shim`); unset, where <see cref="ShimLocator"/> finds it.</summary>
     public string? ShimPath { get; set; }
+    /// <summary>The shim every part of the daemon runs: <see cref="ShimPath"/> when given.</summary>
+    public string EffectiveShimPath => ShimPath is { Length: > 0 } shim ? shim : ShimLocator.Find();
     /// <summary>Registries (host[:port]) reached over plain HTTP or unverified TLS (`--insecure-registry`, repeated).</summary>
     public List<string> InsecureRegistries { get; set; } = new();
     /// <summary>certs.d-style folder of registry CAs and client certificates (`--certs-dir`; default /etc/containerops/certs.d).</summary>
@@ -93,9 +96,7 @@ public sealed partial class ContainerManager : IDisposable
         Volumes = volumes;
         Directory.CreateDirectory(ContainersDir);
         Images = new ImageService(Path.Combine(options.Root, "images")) { Events = Events };
-        _runtimeContext = options.ShimPath is { Length: > 0 } shim
-            ? new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime"), ShimPath = shim }
-            : new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime") };
+        _runtimeContext = new RuntimeContext { StateRoot = Path.Combine(options.RunRoot, "runtime"), ShimPath = options.EffectiveShimPath };
     }
 
     private string ContainersDir => Path.Combine(_options.Root, "containers");

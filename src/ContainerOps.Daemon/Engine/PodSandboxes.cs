@@ -123,7 +123,7 @@ public sealed class PodSandboxes
             // A namespace whose holder is gone cannot take new processes: it is let go and made again.
             StopPidHolder(dir);
             File.WriteAllText(pidFile, "");
-            var psi = new ProcessStartInfo(ContainerOps.Runtime.ShimLocator.Find()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var psi = new ProcessStartInfo(_options.EffectiveShimPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             psi.ArgumentList.Add("pause");
             using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot run containerops-shim pause");
             var report = (await p.StandardOutput.ReadToEndAsync(ct)).Trim();
