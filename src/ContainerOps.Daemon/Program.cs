@@ -76,7 +76,7 @@ public static partial class Program
         await manager.RecoverAsync();
         var nodeControllers = ServiceNetworking.NodeControllers(options, app.Services.GetRequiredService<ContainerNetworking>())
             .Append(_ => new ContainerOps.Cluster.Node.LocalVolumeProvisioner(new NodeStorage(app.Services.GetRequiredService<ContainerVolumes>()), options.Node.Agent.NodeName));
-        await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, options, app.Logger);
+        await using var nodeAgent = NodeRuntimeAdapter.StartAgent(cluster, manager, sandboxes, app.Services.GetRequiredService<ContainerInputs>(), options, app.Logger);
         // The controllers start with the control plane, like the node agent, and stop before the store closes.
         await using var controllers = ControllerManager.StartWhenActive(cluster, options.Node.Controllers, app.Logger, nodeControllers);
         using var idleTrim = new IdleTrim();

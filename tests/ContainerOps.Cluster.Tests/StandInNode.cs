@@ -87,9 +87,9 @@ internal sealed class StandInNode : INodeRuntime
     public int Attaches => _attaches;
     private int _attaches;
 
-    public IPodExecProcess Attach(string id, bool stdin)
+    public Task<IPodExecProcess> AttachAsync(string id, bool stdin, CancellationToken ct)
     {
         Interlocked.Increment(ref _attaches);
-        return new UpperCaser();
+        return Task.FromResult<IPodExecProcess>(new UpperCaser());
     }
 }

@@ -76,9 +76,14 @@ public sealed class ClusterDaemon : IAsyncDisposable
         if (input is not null) p.StandardInput.Write(input);
         p.StandardInput.Close();
         var err = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit((int)KubectlTimeout.TotalMilliseconds), "kubectl timed out");
-        return (p.ExitCode, stdout, err.Result);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        // A kubectl that never ends (an attach whose container never ends) fails the test instead of holding it.
+        if (!p.WaitForExit((int)KubectlTimeout.TotalMilliseconds))
+        {
+            p.Kill(true);
+            Assert.Fail($"kubectl {string.Join(' ', args)} did not end within {KubectlTimeout.TotalSeconds} s; it printed: {stdout.Result} {err.Result}");
+        }
+        return (p.ExitCode, stdout.Result, err.Result);
     }
 
     /// <summary>A kubectl left running (attach, logs -f, port-forward), its standard streams redirected; the caller

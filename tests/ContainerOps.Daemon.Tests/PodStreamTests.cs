@@ -226,6 +226,41 @@ public sealed class PodStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithoutStdinOnce_TheEndOfOneAttachedClientsInputLeavesTheStdinOpenForTheNext()
+    {
+        _cluster.Apply("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: keeper}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: c, image: pod-tests/busybox:1, stdin: true, command: [sh, -c, 'while read line; do echo "got $line"; done; echo bye']}
+            """);
+        await _cluster.WaitForAsync("pod", "keeper", p => Str(p["status"]?["phase"]) == "Running");
+        foreach (var word in new[] { "one", "two" })
+        {
+            using var client = _cluster.StartKubectl("attach", "-i", "keeper");
+            try
+            {
+                await client.StandardInput.WriteAsync(word + "\n");
+                client.StandardInput.Close(); // the end of this client's input, not of the container's
+                string? line;
+                do line = await client.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                while (line != null && line != "got " + word);
+                Assert.Equal("got " + word, line);
+            }
+            finally
+            {
+                if (!client.HasExited) client.Kill(true);
+            }
+        }
+        Assert.Equal("Running", Str(_cluster.Get("pod", "keeper")["status"]?["phase"]));
+        Assert.DoesNotContain("bye", _cluster.Kubectl("logs", "keeper").Out);
+    }
+
+    [Fact]
     public async Task KubectlPortForwardReachesAServerOnThePodsOwnLoopback()
     {
         // httpd listens on 127.0.0.1 inside the pod: only a connection made in the pod's network namespace reaches it.

@@ -66,8 +66,9 @@ public interface INodeRuntime
     IPodExecProcess StartExec(string id, IReadOnlyList<string> command, bool tty);
 
     /// <summary>Connects to a running container's own process, as `kubectl attach` asks: its output from now on, and
-    /// its stdin when <paramref name="stdin"/> (the container must have been made with stdin open).</summary>
-    IPodExecProcess Attach(string id, bool stdin);
+    /// its stdin when <paramref name="stdin"/> (the container must have been made with stdin open). The end of the
+    /// client's input closes the container's stdin only when it was made with stdinOnce (and no terminal).</summary>
+    Task<IPodExecProcess> AttachAsync(string id, bool stdin, CancellationToken ct);
 
     /// <summary>A TCP connection to <paramref name="port"/> on the pod's own loopback address — inside its network
     /// namespace, or the host's with host networking — as `kubectl port-forward` asks. Throws a SocketException when
@@ -123,6 +124,8 @@ public sealed class PodContainerRequest
     public bool HostNetwork { get; init; }
     public bool Tty { get; init; }
     public bool Stdin { get; init; }
+    /// <summary>Kubernetes' stdinOnce: the end of the first attached client's input closes the container's stdin.</summary>
+    public bool StdinOnce { get; init; }
     /// <summary>Host paths bound into the container (the pod's volumes).</summary>
     public IReadOnlyList<PodMount> Mounts { get; init; } = [];
     /// <summary>Bytes; 0: no limit.</summary>

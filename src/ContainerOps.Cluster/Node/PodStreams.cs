@@ -153,7 +153,7 @@ public sealed class PodStreams(INodeRuntime runtime, string nodeName) : IPodConn
         if (attach && stdin && LifecycleHooks.SpecOf(pod, container)?["stdin"]?.GetValue<bool>() != true)
             throw StatusException.BadRequest($"stdin is not open in container \"{container}\" of pod \"{name}\" (its spec has no stdin: true)");
         IPodExecProcess process;
-        try { process = attach ? runtime.Attach(run.Id, stdin) : runtime.StartExec(run.Id, command, tty); }
+        try { process = attach ? await runtime.AttachAsync(run.Id, stdin, ctx.RequestAborted) : runtime.StartExec(run.Id, command, tty); }
         catch (ContainerConfigException e) { throw StatusException.BadRequest($"{(attach ? "attach to" : "exec in")} container \"{container}\" of pod \"{name}\": {e.Message}"); }
         using (process) await RemoteCommand.RunAsync(ctx, protocol, process, stdin, stdout, stderr, tty, command);
     }

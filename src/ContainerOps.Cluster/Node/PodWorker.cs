@@ -408,6 +408,7 @@ internal sealed class PodWorker : IDisposable
                 Env = env.Select(kv => kv.Key + "=" + kv.Value).ToList(), WorkingDir = Json.Str(c["workingDir"]),
                 Labels = labels, HostNetwork = pod["spec"]?["hostNetwork"]?.GetValue<bool>() == true,
                 Tty = c["tty"]?.GetValue<bool>() == true, Stdin = c["stdin"]?.GetValue<bool>() == true,
+                StdinOnce = c["stdinOnce"]?.GetValue<bool>() == true,
                 Mounts = mounts, MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
                 Security = security,
             }, _stop.Token);

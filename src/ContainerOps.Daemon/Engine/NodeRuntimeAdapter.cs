@@ -8,17 +8,17 @@ namespace ContainerOps.Daemon.Engine;
 /// engine, named as the kubelet names them (k8s_CONTAINER_POD_NAMESPACE_UID_ATTEMPT), labelled with their pod, and
 /// joined to their pod's sandbox (<see cref="PodSandboxes"/>); images come from the image service by pull policy.
 /// </summary>
-public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes sandboxes) : INodeRuntime
+public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes sandboxes, ContainerInputs inputs) : INodeRuntime
 {
     /// <summary>The node agent over this daemon's engine, registered and following its pods, started with the control
     /// plane: on the first use of the cluster API, or at once when its store exists (see ClusterHost).</summary>
-    public static AgentStarter StartAgent(ContainerOps.Cluster.ClusterHost cluster, ContainerManager containers, PodSandboxes sandboxes, DaemonOptions options, ILogger log)
+    public static AgentStarter StartAgent(ContainerOps.Cluster.ClusterHost cluster, ContainerManager containers, PodSandboxes sandboxes, ContainerInputs inputs, DaemonOptions options, ILogger log)
     {
         options.Node.Agent.StateRoot = options.Root;
         var starter = new AgentStarter();
         cluster.WhenActive(active =>
         {
-            var runtime = new NodeRuntimeAdapter(containers, sandboxes);
+            var runtime = new NodeRuntimeAdapter(containers, sandboxes, inputs);
             var agent = new NodeAgent(active.Objects, runtime, options.Node.Agent, log) { Tokens = active.Api.Tokens };
             agent.Start();
             active.Api.PodConnections = new PodStreams(runtime, options.Node.Agent.NodeName);
@@ -88,6 +88,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
             Labels = new Dictionary<string, string>(request.Labels),
             Tty = request.Tty,
             OpenStdin = request.Stdin,
+            StdinOnce = request.StdinOnce,
             HostConfig = new HostConfig
             {
                 NetworkMode = request.HostNetwork ? "host" : "none",
@@ -204,9 +205,9 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         }
     }
 
-    public IPodExecProcess Attach(string id, bool stdin)
+    public async Task<IPodExecProcess> AttachAsync(string id, bool stdin, CancellationToken ct)
     {
-        try { return PodAttachment.Open(containers, id, stdin); }
+        try { return await PodAttachment.OpenAsync(containers, inputs, id, stdin, ct); }
         catch (ContainerOpsException e) when (e.Error.Kind is ErrorKind.NotFound or ErrorKind.Conflict)
         {
             throw new ContainerConfigException(e.Message);

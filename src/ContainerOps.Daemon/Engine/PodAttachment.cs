@@ -7,8 +7,10 @@ namespace ContainerOps.Daemon.Engine;
 
 /// <summary>
 /// `kubectl attach` to a pod container's own process, the way Docker's attach works here: the output from now on is
-/// followed from the container's log (split back into stdout and stderr), stdin goes through the shim's attach socket.
-/// Leaving detaches; the container runs on.
+/// followed from the container's log (split back into stdout and stderr), stdin goes through the daemon's one
+/// connection to the container's input (<see cref="ContainerInputs"/>). Leaving detaches; the container runs on. The end
+/// of the client's input closes the container's stdin only for a container made with stdinOnce and no terminal, as the
+/// kubelet does; otherwise the next client finds it open.
 /// </summary>
 internal sealed class PodAttachment : IPodExecProcess
 {
@@ -16,7 +18,6 @@ internal sealed class PodAttachment : IPodExecProcess
     private readonly string _id;
     private readonly Pipe _stdout = new(), _stderr = new();
     private readonly CancellationTokenSource _detached = new();
-    private volatile bool _clientGone;
 
     public Stream? Stdin { get; }
     public Stream Stdout { get; }
@@ -25,33 +26,30 @@ internal sealed class PodAttachment : IPodExecProcess
     Stream? IPodExecProcess.Stderr => Stderr;
     public Stream? Terminal => null;
 
-    private PodAttachment(ContainerManager containers, string id, Socket? input)
+    private PodAttachment(ContainerManager containers, string id, Stream? stdin)
     {
         (_containers, _id) = (containers, id);
-        Stdin = input is null ? null : new NetworkStream(input, ownsSocket: true);
+        Stdin = stdin;
         Stdout = _stdout.Reader.AsStream();
         Stderr = _stderr.Reader.AsStream();
     }
 
-    public static PodAttachment Open(ContainerManager containers, string id, bool stdin)
+    public static async Task<PodAttachment> OpenAsync(ContainerManager containers, ContainerInputs inputs, string id, bool stdin, CancellationToken ct)
     {
         var (attachPath, _, record, _) = containers.AttachPoints(id);
         if (!record.State.Running)
             throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"container {record.Name} is not running", record.Name);
-        Socket? socket = null;
+        Stream? input = null;
         if (stdin)
         {
-            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try { socket.Connect(new UnixDomainSocketEndPoint(attachPath)); }
-            catch (SocketException e)
+            try { input = new InputStream(await inputs.OpenAsync(record.Id, attachPath, ct), record.Config.StdinOnce && !record.Config.Tty); }
+            catch (Exception e) when (e is SocketException or IOException)
             {
-                socket.Dispose();
                 throw new ContainerOpsException(ErrorKind.Conflict, "AttachFailed", $"cannot attach to the input of container {record.Name}: {e.Message}", record.Name);
             }
         }
-        var attachment = new PodAttachment(containers, id, socket);
+        var attachment = new PodAttachment(containers, id, input);
         _ = attachment.CopyOutputAsync();
-        if (socket is not null) _ = attachment.DrainShimAsync(socket);
         return attachment;
     }
 
@@ -73,33 +71,36 @@ internal sealed class PodAttachment : IPodExecProcess
         }
     }
 
-    /// <summary>The shim also sends the output on the attach socket: it reaches the client through the log instead. It
-    /// ends with the container (the shim closes the socket), or when the client closed its input.</summary>
-    private async Task DrainShimAsync(Socket socket)
-    {
-        var buffer = new byte[32768];
-        try { while (await socket.ReceiveAsync(buffer, SocketFlags.None) > 0) { } }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
-        if (_clientGone) socket.Dispose();
-    }
-
     public void Resize(int rows, int columns) { }
 
-    /// <summary>Detaches. The input connection stays open until the container ends: the shim takes a closed one as the
-    /// end of the container's stdin, which a client that merely left must not cause.</summary>
-    public void ClientGone()
-    {
-        _clientGone = true;
-        _detached.Cancel();
-    }
+    /// <summary>Detaches: the client left without ending its input, which leaves the container's stdin open.</summary>
+    public void ClientGone() => _detached.Cancel();
 
     public async Task<int> WaitForExitAsync(CancellationToken ct = default) =>
         (int)(await _containers.WaitAsync(_id, "not-running", ct)).StatusCode;
 
-    public void Dispose()
+    public void Dispose() => _detached.Cancel();
+
+    /// <summary>The container's stdin as one client writes it; disposing it is the end of that client's input.</summary>
+    private sealed class InputStream(ContainerInputs.Input input, bool closesStdin) : Stream
     {
-        _detached.Cancel();
-        if (_clientGone) return;
-        Stdin?.Dispose();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => input.SendAsync(buffer.AsMemory(offset, count), CancellationToken.None).GetAwaiter().GetResult();
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) => input.SendAsync(buffer.AsMemory(offset, count), ct);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => new(input.SendAsync(buffer, ct));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && closesStdin) input.CloseStdin();
+            base.Dispose(disposing);
+        }
     }
 }
