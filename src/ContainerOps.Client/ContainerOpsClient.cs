@@ -40,6 +40,7 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
         };
         _http = new HttpClient(_handler, disposeHandler: false) { BaseAddress = new Uri("http://containerops/"), Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", DockerApiVersions.OwnClientUserAgent);
     }
 
     public string Endpoint => "unix://" + _socketPath;

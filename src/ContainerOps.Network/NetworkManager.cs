@@ -207,7 +207,8 @@ public sealed partial class NetworkManager : IDisposable
         return 1500;
     }
 
-    public List<NetworkResource> List(IDictionary<string, string>? filters)
+    /// <summary>The networks that pass Docker's list filters.</summary>
+    public List<NetworkResource> List(IReadOnlyDictionary<string, List<string>>? filters)
     {
         lock (_lock)
         {
@@ -221,21 +222,25 @@ public sealed partial class NetworkManager : IDisposable
         }
     }
 
-    private static bool Matches(NetworkRecord n, IDictionary<string, string> filters)
+    private static bool Matches(NetworkRecord n, IReadOnlyDictionary<string, List<string>> filters)
     {
-        foreach (var (key, value) in filters)
+        foreach (var (key, values) in filters)
         {
-            var ok = key switch
+            if (key == "label")
+            {
+                if (!DockerFilters.HasLabels(n.Labels, values)) return false;
+                continue;
+            }
+            bool One(string value) => key switch
             {
                 "name" => n.Name.Contains(value, StringComparison.Ordinal),
                 "id" => n.Id.StartsWith(value, StringComparison.Ordinal),
                 "driver" => n.Driver == value,
                 "type" => value == (n.IsDefault ? "builtin" : "custom"),
-                "label" => value.Split('=', 2) is var kv && n.Labels.TryGetValue(kv[0], out var v) && (kv.Length == 1 || v == kv[1]),
                 "dangling" => (value is "true" or "1") == (!n.IsDefault && n.Endpoints.Count == 0),
                 _ => throw Invalid("InvalidFilter", $"unknown filter '{key}' (name, id, driver, type, label, dangling)", key, "filters"),
             };
-            if (!ok) return false;
+            if (!values.Any(One)) return false;
         }
         return true;
     }

@@ -172,8 +172,7 @@ public sealed partial class VolumeManager
         return true;
     }
 
-    private static bool HasLabel(VolumeRecord v, string filter) =>
-        filter.Split('=', 2) is var kv && v.Labels.TryGetValue(kv[0], out var value) && (kv.Length == 1 || value == kv[1]);
+    private static bool HasLabel(VolumeRecord v, string filter) => DockerFilters.HasLabel(v.Labels, filter);
 
     private static bool ParseBool(string s, string filter) => s.ToLowerInvariant() switch
     {

@@ -7,6 +7,9 @@ public static class DockerApiVersions
     public const string Current = "1.47";
     /// <summary>The oldest a client may use (docker 1.12, as dockerd's minimum).</summary>
     public const string Minimum = "1.24";
+    /// <summary>The user agent of our own client: the daemon answers it in its own shapes, and any other client that
+    /// names itself but no API version (Docker.DotNet, curl) as dockerd would.</summary>
+    public const string OwnClientUserAgent = "containerops-client";
 }
 
 /// <summary>`GET /version` (Docker's types.Version).</summary>

@@ -11,8 +11,9 @@ namespace ContainerOps.Daemon.Api;
 /// </summary>
 internal static partial class DockerSystemRoutes
 {
-    /// <summary>Set on requests that came with a version prefix: they are Docker clients, and streams that Docker frames
-    /// differently from our own client (logs, attach) are framed as Docker's.</summary>
+    /// <summary>Set on requests from Docker clients — those that came with a version prefix, and those without one whose
+    /// user agent is not our own client's (Docker.DotNet, curl: dockerd answers them with its current API) — so that
+    /// streams Docker frames differently from our own client (logs, attach, progress) are framed as Docker's.</summary>
     public const string VersionedRequest = "docker-api-version";
 
     [GeneratedRegex(@"^/v(\d+\.\d+)(/.*)$")]
@@ -33,6 +34,9 @@ internal static partial class DockerSystemRoutes
                 context.Items[VersionedRequest] = version;
                 context.Request.Path = m.Groups[2].Value;
             }
+            else if (context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent
+                     && !agent.StartsWith(DockerApiVersions.OwnClientUserAgent, StringComparison.Ordinal))
+                context.Items[VersionedRequest] = DockerApiVersions.Current;
             context.Response.Headers["Api-Version"] = DockerApiVersions.Current;
             context.Response.Headers["Server"] = $"ContainerOps/{DaemonVersion} (linux)";
             await next(context);

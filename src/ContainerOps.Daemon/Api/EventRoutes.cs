@@ -44,10 +44,5 @@ internal static class EventRoutes
         });
     }
 
-    private static async Task WriteAsync(HttpContext ctx, EventMessage e)
-    {
-        await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(e, ApiJsonContext.Default.EventMessage));
-        await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
-        await ctx.Response.Body.FlushAsync();
-    }
+    private static Task WriteAsync(HttpContext ctx, EventMessage e) => Json.WriteLineAsync(ctx.Response.Body, e, ApiJsonContext.Default.EventMessage);
 }

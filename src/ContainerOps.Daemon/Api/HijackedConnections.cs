@@ -62,7 +62,7 @@ internal static class HijackedConnections
                 continue;
             }
             var header = System.Text.Encoding.ASCII.GetString(buffer.Slice(0, headerEnd).ToArray());
-            var lines = header.Split("\r\n");
+            var lines = header.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
             bool IsHeader(string line, string name) => line.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase);
             string Value(string line) => line[(line.IndexOf(':') + 1)..].Trim();
             var upgradeTcp = lines.Any(l => IsHeader(l, "Upgrade") && Value(l).Equals("tcp", StringComparison.OrdinalIgnoreCase));
@@ -97,11 +97,16 @@ internal static class HijackedConnections
         }
     }
 
-    /// <summary>The length of the header block up to and including its blank line, or -1 when it is not complete yet.</summary>
-    private static int HeaderEnd(ReadOnlySequence<byte> buffer)
+    /// <summary>The length of the header block up to and including its blank line, or -1 when it is not complete yet.
+    /// Lines may end in a bare LF, as some clients write them (Docker.DotNet) and dockerd accepts.</summary>
+    internal static int HeaderEnd(ReadOnlySequence<byte> buffer)
     {
         var reader = new SequenceReader<byte>(buffer);
-        return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8, advancePastDelimiter: true) ? (int)reader.Consumed : -1;
+        while (reader.TryAdvanceTo((byte)'\n'))
+        {
+            if (reader.IsNext((byte)'\n', advancePast: true) || reader.IsNext("\r\n"u8, advancePast: true)) return (int)reader.Consumed;
+        }
+        return -1;
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

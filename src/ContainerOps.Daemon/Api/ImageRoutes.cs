@@ -177,11 +177,8 @@ internal static class ImageRoutes
             if (ct.IsCancellationRequested) continue; // drain until the work notices
             try
             {
-                await ctx.Response.Body.WriteAsync(docker
-                    ? JsonSerializer.SerializeToUtf8Bytes(DockerJsonMessage.Of(frame, statusAsStream), J.DockerJsonMessage)
-                    : JsonSerializer.SerializeToUtf8Bytes(frame, J.ProgressFrame), ct);
-                await ctx.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
-                await ctx.Response.Body.FlushAsync(ct);
+                if (docker) await Json.WriteLineAsync(ctx.Response.Body, DockerJsonMessage.Of(frame, statusAsStream), J.DockerJsonMessage, ct);
+                else await Json.WriteLineAsync(ctx.Response.Body, frame, J.ProgressFrame, ct);
             }
             catch (Exception e) when (e is IOException or OperationCanceledException) { }
         }
@@ -408,8 +405,7 @@ internal static class ImageRoutes
         var loaded = await m.Images.ImportRootfsAsync(req.Body, repo, Strs(req, "changes"), ctx.RequestAborted, Str(req, "message"));
         var id = loaded.Images.Single().Id;
         ctx.Response.ContentType = "application/json";
-        await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(new ProgressFrame { Status = id, ImageId = id }, J.ProgressFrame));
-        await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
+        await Json.WriteLineAsync(ctx.Response.Body, new ProgressFrame { Status = id, ImageId = id }, J.ProgressFrame);
     }
 
     private static async Task Push(HttpContext ctx, ContainerManager m)

@@ -10,6 +10,18 @@ internal static class Json
     public static IResult Ok<T>(T value, JsonTypeInfo<T> type) =>
         Results.Bytes(JsonSerializer.SerializeToUtf8Bytes(value, type), "application/json");
 
+    /// <summary>Writes one line of a JSON stream — the value and its newline in one write, so they reach the client in
+    /// one chunk (the Python docker SDK fails on a chunk that holds only the newline) — and flushes it.</summary>
+    public static async Task WriteLineAsync<T>(Stream body, T value, JsonTypeInfo<T> type, CancellationToken ct = default)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(value, type);
+        var line = new byte[json.Length + 1];
+        json.CopyTo(line, 0);
+        line[^1] = (byte)'\n';
+        await body.WriteAsync(line, ct);
+        await body.FlushAsync(ct);
+    }
+
     public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, string what)
     {
         try

@@ -12,7 +12,7 @@ internal static class NetworkRoutes
     public static void Map(WebApplication app)
     {
         var n = app.MapGroup("/networks");
-        n.MapGet("", (HttpRequest req, ContainerNetworking net) => Json.Ok(net.Networks.List(Filters.FirstValues(req)), J.ListNetworkResource));
+        n.MapGet("", (HttpRequest req, ContainerNetworking net) => Json.Ok(net.Networks.List(Filters.Parse(req)), J.ListNetworkResource));
         n.MapGet("/{id}", (string id, ContainerNetworking net) => Json.Ok(net.Networks.Inspect(id), J.NetworkResource));
         n.MapPost("/create", async (HttpRequest req, ContainerNetworking net) =>
         {

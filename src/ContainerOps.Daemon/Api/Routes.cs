@@ -33,7 +33,7 @@ internal static class Routes
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
         {
-            return Json.Ok(m.List(Flag(req, "all"), Filters.FirstValues(req)), J.ListContainerSummary);
+            return Json.Ok(m.List(Flag(req, "all"), Filters.Parse(req)), J.ListContainerSummary);
         });
         c.MapGet("/{id}/json", (string id, ContainerManager m) => Json.Ok(m.Inspect(id), J.ContainerDetails));
         c.MapPost("/{id}/start", async (string id, ContainerManager m) => { await m.StartAsync(id); return Results.NoContent(); });
@@ -96,9 +96,7 @@ internal static class Routes
             await ctx.Response.StartAsync();
             await foreach (var e in entries)
             {
-                await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(e, J.LogEntry));
-                await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
-                await ctx.Response.Body.FlushAsync();
+                await Json.WriteLineAsync(ctx.Response.Body, e, J.LogEntry);
             }
         });
         c.MapGet("/{id}/top", (string id, ContainerManager m) => Json.Ok(m.Top(id), J.ContainerProcessList));

@@ -273,6 +273,8 @@ public sealed partial class ContainerManager : IDisposable
     private static void ValidateHostConfig(HostConfig hc, string? target)
     {
         LogDriver.Limits(hc.LogConfig, target);
+        // As dockerd: the driver asked for, else the default one, is what the container has (clients read it back).
+        if (hc.LogConfig is not { Type.Length: > 0 }) hc.LogConfig = new LogConfig { Type = "json-file", Config = hc.LogConfig?.Config ?? new() };
         var policy = hc.RestartPolicy ?? new RestartPolicy();
         hc.RestartPolicy = policy;
         if (policy.Name is "" or null) policy.Name = "no";
@@ -748,7 +750,8 @@ public sealed partial class ContainerManager : IDisposable
 
     // ---------------------------------------------------------------- queries
 
-    public List<ContainerSummary> List(bool all, IDictionary<string, string>? filters)
+    /// <summary>The containers (running ones unless <paramref name="all"/>) that pass Docker's list filters.</summary>
+    public List<ContainerSummary> List(bool all, IReadOnlyDictionary<string, List<string>>? filters)
     {
         var now = DateTimeOffset.UtcNow;
         var result = new List<ContainerSummary>();
@@ -770,22 +773,26 @@ public sealed partial class ContainerManager : IDisposable
         return result;
     }
 
-    private static bool Matches(ContainerRecord r, IDictionary<string, string> filters)
+    private static bool Matches(ContainerRecord r, IReadOnlyDictionary<string, List<string>> filters)
     {
-        foreach (var (key, value) in filters)
+        foreach (var (key, values) in filters)
         {
-            var ok = key switch
+            if (key == "label")
+            {
+                if (!DockerFilters.HasLabels(r.Config.Labels, values)) return false;
+                continue;
+            }
+            bool One(string value) => key switch
             {
                 "name" => r.Name.Contains(value, StringComparison.Ordinal),
                 "id" => r.Id.StartsWith(value, StringComparison.Ordinal),
                 "status" => r.StatusWord == value,
                 "ancestor" => r.Image == value || r.ImageId.StartsWith(value, StringComparison.Ordinal) || r.ImageId == "sha256:" + value,
-                "label" => value.Split('=', 2) is var kv && r.Config.Labels.TryGetValue(kv[0], out var v) && (kv.Length == 1 || v == kv[1]),
                 "exited" => !r.State.Running && r.State.FinishedAt is not null && r.State.ExitCode.ToString() == value,
                 "health" => (r.State.Health?.Status ?? "none") == value,
                 _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited, health)", key, "filters"),
             };
-            if (!ok) return false;
+            if (!values.Any(One)) return false;
         }
         return true;
     }
