@@ -222,16 +222,8 @@ public sealed partial class NetworkManager : IDisposable
         }
     }
 
-    private static bool Matches(NetworkRecord n, IReadOnlyDictionary<string, List<string>> filters)
-    {
-        foreach (var (key, values) in filters)
-        {
-            if (key == "label")
-            {
-                if (!DockerFilters.HasLabels(n.Labels, values)) return false;
-                continue;
-            }
-            bool One(string value) => key switch
+    private static bool Matches(NetworkRecord n, IReadOnlyDictionary<string, List<string>> filters) =>
+        DockerFilters.Pass(filters, n.Labels, (key, value) => key switch
             {
                 "name" => n.Name.Contains(value, StringComparison.Ordinal),
                 "id" => n.Id.StartsWith(value, StringComparison.Ordinal),
@@ -239,11 +231,7 @@ public sealed partial class NetworkManager : IDisposable
                 "type" => value == (n.IsDefault ? "builtin" : "custom"),
                 "dangling" => (value is "true" or "1") == (!n.IsDefault && n.Endpoints.Count == 0),
                 _ => throw Invalid("InvalidFilter", $"unknown filter '{key}' (name, id, driver, type, label, dangling)", key, "filters"),
-            };
-            if (!values.Any(One)) return false;
-        }
-        return true;
-    }
+            });
 
     public NetworkResource Inspect(string idOrName)
     {

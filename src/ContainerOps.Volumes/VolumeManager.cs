@@ -162,8 +162,8 @@ public sealed partial class VolumeManager
             {
                 "name" => values.Any(x => v.Name.Contains(x, StringComparison.Ordinal)),
                 "driver" => values.Any(x => x == v.Driver),
-                "label" => values.All(x => HasLabel(v, x)),
-                "label!" => values.All(x => !HasLabel(v, x)),
+                "label" => DockerFilters.HasLabels(v.Labels, values),
+                "label!" => !values.Any(x => DockerFilters.HasLabel(v.Labels, x)),
                 "dangling" => values.All(x => ParseBool(x, "dangling") == !IsReferencedLocked(v.Name)),
                 _ => throw Invalid("InvalidFilter", $"unknown volume filter '{key}' (name, driver, label, label!, dangling)", key, "filters"),
             };
@@ -171,8 +171,6 @@ public sealed partial class VolumeManager
         }
         return true;
     }
-
-    private static bool HasLabel(VolumeRecord v, string filter) => DockerFilters.HasLabel(v.Labels, filter);
 
     private static bool ParseBool(string s, string filter) => s.ToLowerInvariant() switch
     {

@@ -11,4 +11,9 @@ public static class DockerFilters
     /// <summary>Whether labels satisfy every label filter given.</summary>
     public static bool HasLabels(IReadOnlyDictionary<string, string> labels, IEnumerable<string> filters) =>
         filters.All(f => HasLabel(labels, f));
+
+    /// <summary>Whether an object passes <paramref name="filters"/>: its <paramref name="labels"/> every label filter, and
+    /// for each other key one of its values by <paramref name="matches"/>(key, value), which throws for an unknown key.</summary>
+    public static bool Pass(IReadOnlyDictionary<string, List<string>> filters, IReadOnlyDictionary<string, string> labels, Func<string, string, bool> matches) =>
+        filters.All(f => f.Key == "label" ? HasLabels(labels, f.Value) : f.Value.Any(value => matches(f.Key, value)));
 }

@@ -69,7 +69,7 @@ internal static class DockerStreams
         var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), attachEnded.Token);
         await using var hijacked = await HijackedStream.UpgradeAsync(context, config.Tty, id);
         manager.Emit(id, "attach");
-        var input = stdin ? RelayInputAsync(manager, inputs, id, hijacked.Input, detachKeys, config.StdinOnce && !config.Tty, attachEnded) : Task.CompletedTask;
+        var input = stdin ? RelayInputAsync(manager, inputs, id, hijacked.Input, detachKeys, ContainerInputs.EndOfInputClosesStdin(config), attachEnded) : Task.CompletedTask;
         try
         {
             await foreach (var e in output)

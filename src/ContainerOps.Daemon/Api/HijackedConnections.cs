@@ -99,7 +99,7 @@ internal static class HijackedConnections
 
     /// <summary>The length of the header block up to and including its blank line, or -1 when it is not complete yet.
     /// Lines may end in a bare LF, as some clients write them (Docker.DotNet) and dockerd accepts.</summary>
-    internal static int HeaderEnd(ReadOnlySequence<byte> buffer)
+    private static int HeaderEnd(ReadOnlySequence<byte> buffer)
     {
         var reader = new SequenceReader<byte>(buffer);
         while (reader.TryAdvanceTo((byte)'\n'))

@@ -372,14 +372,10 @@ internal static class ImageRoutes
         // Said once the manifest is in (before the first layer line, or after a pull that had none), as dockerd says it.
         var header = new ProgressFrame { Id = name.Tag ?? name.DigestValue, Status = "Pulling from " + name.Path, ProgressDetail = new DockerProgressDetail() };
         var headed = 0;
-        void Post(ProgressFrame f)
-        {
-            if (Interlocked.Exchange(ref headed, 1) == 0) post(header);
-            post(f);
-        }
-        var layers = new DockerTransferProgress(Post, push: false);
+        void Head() { if (Interlocked.Exchange(ref headed, 1) == 0) post(header); }
+        var layers = new DockerTransferProgress(f => { Head(); post(f); }, push: false);
         var pulled = await m.ImageEngine.PullImageAsync(from, options, layers, ct);
-        if (Interlocked.Exchange(ref headed, 1) == 0) post(header);
+        Head();
         layers.PullComplete();
         post(new ProgressFrame { Status = "Digest: " + pulled.Digest });
         var shown = ImageNames.Familiar(name.ToString());

@@ -48,6 +48,11 @@ public sealed class ContainerInputs
         }
     }
 
+    /// <summary>Whether the end of an attached client's input closes the container's stdin: only for a container made
+    /// to take one input without a terminal (StdinOnce: `docker run -i`, a pod's stdinOnce), as dockerd and the kubelet
+    /// do; otherwise the stdin stays open for the next client.</summary>
+    public static bool EndOfInputClosesStdin(ContainerOps.Core.Api.ContainerConfig config) => config.StdinOnce && !config.Tty;
+
     /// <summary>The container's stdin, connected at the first call of its run.</summary>
     public async Task<Input> OpenAsync(string containerId, string attachPath, CancellationToken ct)
     {

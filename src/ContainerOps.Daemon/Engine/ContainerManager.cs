@@ -773,16 +773,8 @@ public sealed partial class ContainerManager : IDisposable
         return result;
     }
 
-    private static bool Matches(ContainerRecord r, IReadOnlyDictionary<string, List<string>> filters)
-    {
-        foreach (var (key, values) in filters)
-        {
-            if (key == "label")
-            {
-                if (!DockerFilters.HasLabels(r.Config.Labels, values)) return false;
-                continue;
-            }
-            bool One(string value) => key switch
+    private static bool Matches(ContainerRecord r, IReadOnlyDictionary<string, List<string>> filters) =>
+        DockerFilters.Pass(filters, r.Config.Labels, (key, value) => key switch
             {
                 "name" => r.Name.Contains(value, StringComparison.Ordinal),
                 "id" => r.Id.StartsWith(value, StringComparison.Ordinal),
@@ -791,11 +783,7 @@ public sealed partial class ContainerManager : IDisposable
                 "exited" => !r.State.Running && r.State.FinishedAt is not null && r.State.ExitCode.ToString() == value,
                 "health" => (r.State.Health?.Status ?? "none") == value,
                 _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidFilter", $"unknown filter '{key}' (name, id, status, ancestor, label, exited, health)", key, "filters"),
-            };
-            if (!values.Any(One)) return false;
-        }
-        return true;
-    }
+            });
 
     public ContainerDetails Inspect(string idOrName)
     {

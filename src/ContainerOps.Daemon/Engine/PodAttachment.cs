@@ -42,7 +42,7 @@ internal sealed class PodAttachment : IPodExecProcess
         Stream? input = null;
         if (stdin)
         {
-            try { input = new InputStream(await inputs.OpenAsync(record.Id, attachPath, ct), record.Config.StdinOnce && !record.Config.Tty); }
+            try { input = new InputStream(await inputs.OpenAsync(record.Id, attachPath, ct), ContainerInputs.EndOfInputClosesStdin(record.Config)); }
             catch (Exception e) when (e is SocketException or IOException)
             {
                 throw new ContainerOpsException(ErrorKind.Conflict, "AttachFailed", $"cannot attach to the input of container {record.Name}: {e.Message}", record.Name);
