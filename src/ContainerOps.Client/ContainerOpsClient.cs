@@ -17,6 +17,8 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
     private readonly SocketsHttpHandler _handler;
     private readonly HttpClient _http;
     private readonly string _socketPath;
+    /// <summary>The connection <see cref="TryConnect"/> made, handed to the first request.</summary>
+    private Socket? _firstConnection;
 
     public ContainerOpsClient(string socketPath)
     {
@@ -25,6 +27,7 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
         {
             ConnectCallback = async (_, ct) =>
             {
+                if (Interlocked.Exchange(ref _firstConnection, null) is { } ready) return new NetworkStream(ready, ownsSocket: true);
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
@@ -63,8 +66,27 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
         }
     }
 
+    /// <summary>Whether a daemon accepts connections on the socket. The connection is kept for the first request: a
+    /// command learns that the daemon is there without a request of its own (a ping and its answer).</summary>
+    internal bool TryConnect()
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(_socketPath));
+            Interlocked.Exchange(ref _firstConnection, socket)?.Dispose();
+            return true;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return false;
+        }
+    }
+
     public void Dispose()
     {
+        Interlocked.Exchange(ref _firstConnection, null)?.Dispose();
         _http.Dispose();
         _handler.Dispose();
     }
@@ -143,7 +165,19 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
 
     private async IAsyncEnumerable<T> GetNdjsonAsync<T>(string path, JsonTypeInfo<T> type, [EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var line in ReadLinesAsync(path, ct))
+        var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
+        await foreach (var item in ReadNdjsonAsync(response, type, ct)) yield return item;
+    }
+
+    public async IAsyncEnumerable<string> ReadLinesAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
+        await foreach (var line in ReadLinesAsync(response, ct)) yield return line;
+    }
+
+    private static async IAsyncEnumerable<T> ReadNdjsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var line in ReadLinesAsync(response, ct))
         {
             if (line.Length == 0) continue;
             var item = JsonSerializer.Deserialize(line, type);
@@ -151,9 +185,10 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
         }
     }
 
-    public async IAsyncEnumerable<string> ReadLinesAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>The lines of <paramref name="response"/>'s body, which it disposes at the end.</summary>
+    private static async IAsyncEnumerable<string> ReadLinesAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, path, null, ct, HttpCompletionOption.ResponseHeadersRead);
+        using var _ = response;
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         while (true)
@@ -205,6 +240,25 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
     {
         using var response = await SendAsync(HttpMethod.Post, $"containers/{E(idOrName)}/wait", null, ct);
         return await ReadJson(response, Json.ContainerWaitResponse, ct);
+    }
+
+    public async Task<Task<ContainerWaitResponse>> RegisterWaitAsync(string idOrName, string condition, CancellationToken ct = default)
+    {
+        // The daemon sends the headers of a wait it holds at once, and the body when the condition is met.
+        var response = await SendAsync(HttpMethod.Post, $"containers/{E(idOrName)}/wait?condition={E(condition)}", null, ct, HttpCompletionOption.ResponseHeadersRead);
+        return ReadAndDispose(response, Json.ContainerWaitResponse, ct);
+    }
+
+    private static async Task<T> ReadAndDispose<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using (response) return await ReadJson(response, type, ct);
+    }
+
+    public async Task<IAsyncEnumerable<LogEntry>> AttachOutputAsync(string idOrName, bool stdout = true, bool stderr = true, CancellationToken ct = default)
+    {
+        var response = await SendAsync(HttpMethod.Post, $"containers/{E(idOrName)}/attach?stream=1&stdout={(stdout ? 1 : 0)}&stderr={(stderr ? 1 : 0)}",
+            null, ct, HttpCompletionOption.ResponseHeadersRead);
+        return ReadNdjsonAsync(response, Json.LogEntry, ct);
     }
 
     public Task RemoveContainerAsync(string idOrName, bool force = false, CancellationToken ct = default) =>

@@ -58,19 +58,11 @@ public static class DaemonLauncher
             $"the daemon did not answer at {client.Endpoint} within {options.StartTimeout.TotalSeconds:0} s; see {log}");
     }
 
-    private static bool Ping(ContainerOpsClient client, ClientOptions options)
-    {
+    /// <summary>Whether a daemon listens: a socket that accepts a connection (kept for the command's first request).
+    /// A socket file left by a daemon that is gone refuses it.</summary>
+    private static bool Ping(ContainerOpsClient client, ClientOptions options) =>
         // No socket, no daemon: not worth a connection attempt and the exception it ends in.
-        if (!File.Exists(options.EffectiveSocketPath)) return false;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            client.PingAsync(cts.Token).GetAwaiter().GetResult();
-            return true;
-        }
-        catch (ContainerOpsException) { return false; }
-        catch (OperationCanceledException) { return false; }
-    }
+        File.Exists(options.EffectiveSocketPath) && client.TryConnect();
 
     private static FileStream AcquireLock(string path, TimeSpan timeout)
     {

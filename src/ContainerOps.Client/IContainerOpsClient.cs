@@ -28,6 +28,12 @@ public interface IContainerOpsClient : IDisposable
     Task UnpauseContainerAsync(string idOrName, CancellationToken ct = default);
     /// <summary>Blocks until the container is not running; returns its exit status.</summary>
     Task<ContainerWaitResponse> WaitContainerAsync(string idOrName, CancellationToken ct = default);
+    /// <summary>Has the daemon wait for <paramref name="condition"/> (not-running, next-exit, removed) and returns once it
+    /// does, with the task of the exit status; registered before a start, it cannot miss the exit or the removal.</summary>
+    Task<Task<ContainerWaitResponse>> RegisterWaitAsync(string idOrName, string condition, CancellationToken ct = default);
+    /// <summary>The output of the container's current or next run, followed from before it starts (`run`): returns once
+    /// the daemon follows it; the entries end with the run, and an automatic removal waits until they are read.</summary>
+    Task<IAsyncEnumerable<LogEntry>> AttachOutputAsync(string idOrName, bool stdout = true, bool stderr = true, CancellationToken ct = default);
     Task RemoveContainerAsync(string idOrName, bool force = false, CancellationToken ct = default);
     Task RenameContainerAsync(string idOrName, string newName, CancellationToken ct = default);
     /// <summary>Log lines; with <paramref name="follow"/> the sequence ends when the container stops or <paramref name="ct"/> fires.

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ContainerOps.Cluster;
 using ContainerOps.Cluster.Controllers;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Daemon.Api;
 using ContainerOps.Daemon.Engine;
 
@@ -111,6 +112,8 @@ public static partial class Program
         SignalReady(readyFd);
         await app.WaitForShutdownAsync();
         manager.Dispose();
+        // Removed containers' layers and records still being deleted: a daemon that stops leaves none behind.
+        DeferredDelete.WaitForPending(TimeSpan.FromSeconds(10));
         GC.KeepAlive(instanceLock);
         return 0;
     }

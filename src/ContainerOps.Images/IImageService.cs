@@ -22,11 +22,12 @@ public interface IImageService
     ImageRemoveResponse Remove(string nameOrId, bool force, Func<string, bool> inUse);
 
     /// <summary>Prepares the container's writable layer over the image's layers and mounts it (overlay) at the returned path.
-    /// Idempotent: mounting an already-mounted container returns the same path.</summary>
-    string MountContainerRootfs(string containerId, string imageId);
+    /// Idempotent: mounting an already-mounted container returns the same path. A <paramref name="transient"/> layer
+    /// (one that goes with its container) is never synced to disk.</summary>
+    string MountContainerRootfs(string containerId, string imageId, bool transient = false);
     /// <summary>Prepares the container's writable layer as <see cref="MountContainerRootfs"/> does, without the mount;
     /// returns the path the mount would be at.</summary>
-    string PrepareContainerLayer(string containerId, string imageId);
+    string PrepareContainerLayer(string containerId, string imageId, bool transient = false);
     void UnmountContainerRootfs(string containerId);
     /// <summary>Unmounts and deletes the container's writable layer.</summary>
     void RemoveContainerLayer(string containerId);

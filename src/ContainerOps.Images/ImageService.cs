@@ -381,7 +381,7 @@ public sealed partial class ImageService : IImageService
 
     // ---------------- container layers ----------------
 
-    public string MountContainerRootfs(string containerId, string imageId)
+    public string MountContainerRootfs(string containerId, string imageId, bool transient = false)
     {
         lock (_lock)
         {
@@ -391,18 +391,18 @@ public sealed partial class ImageService : IImageService
             if (SnapshotStore.IsMountPoint(merged)) return merged;
             var rec = Resolve(imageId, out _);
             EnsureSnapshots(rec);
-            return _snapshots.Mount(containerId, rec.ChainIds);
+            return _snapshots.Mount(containerId, rec.ChainIds, transient);
         }
     }
 
     /// <summary>The container's layer made ready as for a mount, without mounting it; returns the merged dir's path.</summary>
-    public string PrepareContainerLayer(string containerId, string imageId)
+    public string PrepareContainerLayer(string containerId, string imageId, bool transient = false)
     {
         lock (_lock)
         {
             var rec = Resolve(imageId, out _);
             EnsureSnapshots(rec);
-            return _snapshots.Prepare(containerId, rec.ChainIds);
+            return _snapshots.Prepare(containerId, rec.ChainIds, transient);
         }
     }
 

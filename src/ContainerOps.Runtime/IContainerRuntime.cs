@@ -50,6 +50,9 @@ public sealed class RunOptions
     public required string Id { get; init; }
     /// <summary>Directory holding config.json (OCI runtime spec) and whose `root.path` is already mounted.</summary>
     public required string BundlePath { get; init; }
+    /// <summary>The spec just written to <see cref="BundlePath"/>, when the caller has it: the built-in runtime then does
+    /// not read and parse the bundle again. The runtime takes it over (it may add to it, as the default devices).</summary>
+    public Spec.OciSpec? Spec { get; init; }
     /// <summary>json-file log path; rotation limits.</summary>
     public required string LogPath { get; init; }
     public long LogMaxBytes { get; init; } = 10 * 1024 * 1024;

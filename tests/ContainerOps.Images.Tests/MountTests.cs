@@ -40,6 +40,41 @@ public class MountTests
         Assert.True(File.Exists(Path.Combine(f.Root, "snapshots", Archives.DiffId(tar)[7..], "fs/etc/group")));
     }
 
+    /// <summary>A layer that goes with its container is mounted volatile (never synced, not even at its unmount), and
+    /// mounts again after an unmount (overlay refuses a volatile upper it finds the marker of, unless it goes).</summary>
+    [Fact]
+    public async Task ATransientLayerIsVolatileAndMountsAgain()
+    {
+        using var f = new StoreFixture();
+        var tar = Archives.BusyboxLayer(f.Scratch(""));
+        var img = Assert.Single((await f.Service.ImportRootfsAsync(new MemoryStream(tar), "bb", [])).Images);
+        string Options(string merged) => File.ReadLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == merged);
+
+        var root = f.Service.MountContainerRootfs("ctr-rm", img.Id, transient: true);
+        Assert.Contains("volatile", Options(root));
+        File.WriteAllText(Path.Combine(root, "etc/written"), "1");
+        f.Service.UnmountContainerRootfs("ctr-rm");
+        Assert.Equal(root, f.Service.MountContainerRootfs("ctr-rm", img.Id, transient: true));
+        Assert.True(File.Exists(Path.Combine(root, "etc/written")));
+        f.Service.UnmountContainerRootfs("ctr-rm");
+
+        var kept = f.Service.MountContainerRootfs("ctr-kept", img.Id);
+        Assert.DoesNotContain("volatile", Options(kept));
+        f.Service.RemoveContainerLayer("ctr-kept");
+        f.Service.RemoveContainerLayer("ctr-rm");
+        Assert.Empty(f.Leaks());
+    }
+
+    [Fact]
+    public void IsMountPoint_TellsAMountRootFromADirectoryAndAMissingPath()
+    {
+        using var f = new StoreFixture();
+        Assert.True(SnapshotStore.IsMountPoint("/proc"));
+        Assert.False(SnapshotStore.IsMountPoint(f.Root)); // a plain directory
+        Assert.False(SnapshotStore.IsMountPoint("/no/such/path"));
+        Assert.Equal(true, ContainerOps.Runtime.Native.Libc.IsMountRoot("/proc"));
+    }
+
     [Fact]
     public async Task ARootBeingReadStaysMountedUntilTheReaderIsDoneWhenItsContainerStops()
     {

@@ -92,6 +92,10 @@ internal sealed class FakeClient : IContainerOpsClient
     public Task PauseContainerAsync(string idOrName, CancellationToken ct = default) => Record("pause", idOrName);
     public Task UnpauseContainerAsync(string idOrName, CancellationToken ct = default) => Record("unpause", idOrName);
 
+    public Task<Task<ContainerWaitResponse>> RegisterWaitAsync(string idOrName, string condition, CancellationToken ct = default) =>
+        throw new NotSupportedException("the cmdlets do not register waits");
+    public Task<IAsyncEnumerable<LogEntry>> AttachOutputAsync(string idOrName, bool stdout = true, bool stderr = true, CancellationToken ct = default) =>
+        throw new NotSupportedException("the cmdlets do not attach");
     public async Task<ContainerWaitResponse> WaitContainerAsync(string idOrName, CancellationToken ct = default)
     {
         var c = Find(idOrName);

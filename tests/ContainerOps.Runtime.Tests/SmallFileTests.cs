@@ -24,6 +24,19 @@ public sealed class SmallFileTests : IDisposable
     }
 
     [Fact]
+    public void WriteIfChanged_writes_a_new_or_different_content_and_leaves_the_same_alone()
+    {
+        var path = Path.Combine(_root.Path, "hosts");
+        Assert.True(SmallFile.WriteIfChanged(path, "127.0.0.1\tlocalhost\n"));
+        var written = File.GetLastWriteTimeUtc(path);
+        File.SetLastWriteTimeUtc(path, written.AddMinutes(-5));
+        Assert.False(SmallFile.WriteIfChanged(path, "127.0.0.1\tlocalhost\n"));
+        Assert.Equal(written.AddMinutes(-5), File.GetLastWriteTimeUtc(path)); // not touched
+        Assert.True(SmallFile.WriteIfChanged(path, "short\n"));
+        Assert.Equal("short\n", File.ReadAllText(path)); // a shorter content leaves nothing of the longer one
+    }
+
+    [Fact]
     public void Reads_proc_files_that_report_no_size()
     {
         Assert.Equal(0, new FileInfo("/proc/self/mountinfo").Length);

@@ -4,7 +4,7 @@ run-breakdown.sh) and prints where each run's time goes, step by step, as median
 
 The steps are cut at kernel events, so they cost nothing to observe: the CLI's exec, each request it sends and the
 first answer it reads, the shim's exec, the container init's clone, its first mount (the shim has moved it into its
-cgroups by then), the exec of the container's program, the CLI's exit."""
+cgroups by then), the exec of the container's program and its exit, the CLI's exit."""
 import re
 import statistics
 import sys
@@ -23,7 +23,7 @@ current = None
 for t, comm, pid, tid, event, trace in events:
     if event == 'sched:sched_process_exec' and re.search(r'filename=\S*bin/containerops pid', trace):
         current = {'pid': pid, 'exec': t, 'sends': [], 'answers': [], 'shim': None, 'init': None,
-                   'first_mount': None, 'program': None, 'exit': None}
+                   'first_mount': None, 'program': None, 'program_exit': None, 'exit': None}
         runs.append(current)
         continue
     if current is None:
@@ -48,8 +48,14 @@ for t, comm, pid, tid, event, trace in events:
         current['first_mount'] = t
     elif event == 'sched:sched_process_exec' and pid == current.get('init_pid') and current['program'] is None:
         current['program'] = t
+    elif event == 'sched:sched_process_exit' and pid == current.get('init_pid') and current['program'] is not None \
+            and current['program_exit'] is None:
+        current['program_exit'] = t
 
-NAMES = ['ping', 'create', 'start', 'logs', 'wait', 'remove']
+# The requests of `run --rm` without a terminal, in the order the CLI sends them: the create, the attach of the output
+# and the registration of the wait for the removal (both answered with their headers at once, before the start), the
+# start. The answers to the attach and the wait come at the end (the output and the removal).
+NAMES = ['create', 'attach', 'wait (removal)', 'start']
 rows = {}
 
 
@@ -60,21 +66,23 @@ def add(name, value):
 complete = 0
 for r in runs:
     s, a = r['sends'], r['answers']
-    if len(s) < 6 or len(a) < 6 or None in (r['shim'], r['init'], r['first_mount'], r['program'], r['exit']):
+    if len(s) < len(NAMES) or len(a) < len(NAMES) or None in (r['shim'], r['init'], r['first_mount'], r['program'], r['program_exit'], r['exit']):
         continue
     complete += 1
     add('CLI start (exec to first request)', s[0] - r['exec'])
     for i, name in enumerate(NAMES):
         if i > 0:
             add(f'  CLI between requests, before {name}', s[i] - a[i - 1])
-        add(f'request {name}', a[i] - s[i])
         if name == 'start':
+            add('request start', a[i] - s[i])
             add('  start: daemon before the shim (rootfs mount, bundle, records, cgroups, spawn)', r['shim'] - s[i])
             add('  start: shim exec to container clone (namespaces made)', r['init'] - r['shim'])
             add('  start: clone to first mount (cgroup attach, sync)', r['first_mount'] - r['init'])
             add('  start: mounts, pivot, exec of the program', r['program'] - r['first_mount'])
             add('  start: program exec to the answer (shim report, daemon records)', a[i] - r['program'])
-    add('CLI exit after the last answer', r['exit'] - a[5])
+        else:
+            add(f'request {name} (to its answer{" headers" if name != "create" else ""})', a[i] - s[i])
+    add('program exit to CLI exit (exit recorded, output ended, removal, answer)', r['exit'] - r['program_exit'])
     add('total (exec to exit)', r['exit'] - r['exec'])
 
 print(f'{complete} complete runs of {len(runs)}')

@@ -14,6 +14,9 @@ internal static class Containers
 {
     // ---- create / run ----
 
+    /// <summary>The create body's serializer metadata, made ahead (see <see cref="Verb.Warm"/>).</summary>
+    public static void WarmCreate() => _ = ApiJsonContext.Default.ContainerCreateRequest;
+
     public static async Task<int> Create(CliContext c, ParsedArgs a)
     {
         var request = RunOptions.ToRequest(a);
@@ -76,9 +79,10 @@ internal static class Containers
         if ((request.Tty || request.OpenStdin) && modes.Attach is { } streams && !(streams.Contains("stdin") && streams.Contains("stdout") && (request.Tty || streams.Contains("stderr"))))
             throw new UsageException("--attach with -i or -t must name stdin and stdout (and stderr without -t): an interactive run shows every stream in this release");
         var remove = request.HostConfig.AutoRemove;
-        // Attached, the exit status is read first and the container removed here; the daemon's own removal could
-        // take it away before its status was read.
-        if (!detach) request.HostConfig.AutoRemove = false;
+        // As docker run --rm, the daemon removes the container when it ends, and the run waits for that. An interactive
+        // run removes it here instead: one that is detached from keeps running and is not removed when it ends.
+        var interactive = request.Tty || request.OpenStdin;
+        if (!detach && interactive) request.HostConfig.AutoRemove = false;
         var client = c.Client;
         var id = (await CreateAsync(c, request, modes)).Id;
 
@@ -121,8 +125,12 @@ internal static class Containers
         }
         else
         {
+            // Followed from before the start, so a container that ends at once is not missed (nor removed before its
+            // output is read); with --rm the wait is for the removal, registered before the start for the same reason.
+            var output = await client.AttachOutputAsync(id, modes.ShowsStdout, modes.ShowsStderr, c.Cancel);
+            var removed = remove ? await client.RegisterWaitAsync(id, "removed", c.Cancel) : null;
             await StartOrCleanUp(client, id, remove);
-            code = await FollowUntilExit(c, id, since: null, modes.ShowsStdout, modes.ShowsStderr, modes.SigProxy);
+            return await FollowUntilExit(c, id, output, removed, modes.SigProxy);
         }
         if (remove) await RemoveQuietly(client, id);
         return code;
@@ -140,13 +148,17 @@ internal static class Containers
 
     /// <summary>Copies the container's output (the streams asked for) until it stops, passing Ctrl+C and SIGTERM on to it
     /// unless <paramref name="sigProxy"/> is off (then they end this process as usual); returns its exit status.</summary>
-    private static async Task<int> FollowUntilExit(CliContext c, string id, DateTimeOffset? since, bool stdout = true, bool stderr = true, bool sigProxy = true)
+    private static Task<int> FollowUntilExit(CliContext c, string id, DateTimeOffset? since) =>
+        FollowUntilExit(c, id, c.Client.GetLogsAsync(id, follow: true, since: since, ct: c.Cancel), exit: null, sigProxy: true);
+
+    /// <param name="exit">The status of a wait registered before the start (for the removal); null: waits after the output.</param>
+    private static async Task<int> FollowUntilExit(CliContext c, string id, IAsyncEnumerable<LogEntry> output, Task<ContainerWaitResponse>? exit, bool sigProxy)
     {
         var client = c.Client;
         using var sigint = sigProxy ? PosixSignalRegistration.Create(PosixSignal.SIGINT, s => { s.Cancel = true; Forward(client, id, "INT"); }) : null;
         using var sigterm = sigProxy ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, s => { s.Cancel = true; Forward(client, id, "TERM"); }) : null;
-        await Output.WriteLogsAsync(c, client.GetLogsAsync(id, follow: true, since: since, stdout: stdout, stderr: stderr, ct: c.Cancel), timestamps: false, flushEach: true);
-        var result = await client.WaitContainerAsync(id, c.Cancel);
+        await Output.WriteLogsAsync(c, output, timestamps: false, flushEach: true);
+        var result = await (exit ?? client.WaitContainerAsync(id, c.Cancel));
         if (result.Error is { Length: > 0 } error) c.Err.WriteLine($"containerops: {error}");
         return result.StatusCode;
     }

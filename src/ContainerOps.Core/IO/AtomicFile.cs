@@ -5,8 +5,8 @@ namespace ContainerOps.Core.IO;
 
 /// <summary>
 /// Crash-safe file replacement: write a temporary file beside the target, fsync it, rename it over the
-/// target, then fsync the directory. A reader sees the old content or the new one, never a torn file.
-/// Every piece of state the daemon and the stores keep on disk goes through here.
+/// target, then fsync the directory when the name is new. A reader sees the old content or the new one, never a torn
+/// file. Every piece of state the daemon and the stores keep on disk goes through here.
 /// </summary>
 public static partial class AtomicFile
 {
@@ -17,10 +17,15 @@ public static partial class AtomicFile
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
         var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + "." + Environment.CurrentManagedThreadId + ".tmp");
+        var replacing = durable && File.Exists(path);
         try
         {
             // A plain handle, no FileStream: its 4 KB buffer is one more allocation for a write that is done in one call.
-            using (var handle = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            // CreateNew, not Create: Create truncates, and on ext4 a truncated file is written back when it is closed
+            // (the auto_da_alloc heuristic), a second trip to the disk beside the fsync, or the only one where none is
+            // asked for. The name is this process's and thread's, so one that exists is a crashed writer's leftover.
+            if (File.Exists(tmp)) File.Delete(tmp);
+            using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 RandomAccess.Write(handle, content, 0);
                 if (durable) RandomAccess.FlushToDisk(handle);
@@ -32,7 +37,9 @@ public static partial class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
         }
-        if (durable) SyncDirectory(dir);
+        // A rename over an existing name needs no sync of the directory: after a crash it holds the old file or the new
+        // one, both whole. A new name is made durable.
+        if (durable && !replacing) SyncDirectory(dir);
     }
 
     public static void WriteAllText(string path, string content) => WriteAllBytes(path, Encoding.UTF8.GetBytes(content));

@@ -43,6 +43,21 @@ public static class SmallFile
         RandomAccess.Write(handle, bytes[..Encoding.UTF8.GetBytes(text, bytes)], 0);
     }
 
+    /// <summary>Writes <paramref name="text"/> unless the file holds it already (a container's hostname, hosts and
+    /// resolv.conf, made at create and checked again at each start). A new file is made without truncation: ext4 writes
+    /// a truncated file back to the disk when it is closed. Returns whether it wrote.</summary>
+    public static bool WriteIfChanged(string path, string text)
+    {
+        string? current = null;
+        try { current = ReadText(path); }
+        catch (FileNotFoundException) { }
+        if (current == text) return false;
+        using var handle = File.OpenHandle(path, current is null ? FileMode.CreateNew : FileMode.Create, FileAccess.Write);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        RandomAccess.Write(handle, bytes, 0);
+        return true;
+    }
+
     // Fills as much of the buffer as the file has from the offset on: 0 only at the end.
     private static int ReadFrom(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> buffer, long offset)
     {

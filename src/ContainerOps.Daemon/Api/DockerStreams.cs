@@ -65,19 +65,56 @@ internal static class DockerStreams
         var stdin = Flag(request, "stdin") && config.OpenStdin;
         var detachKeys = stdin && config.Tty ? DetachKeysOf(request, id) : null;
         using var attachEnded = new CancellationTokenSource();
-        // The run is followed from now; the upgrade answers the client before the container starts.
-        var output = manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), attachEnded.Token);
-        await using var hijacked = await HijackedStream.UpgradeAsync(context, config.Tty, id);
-        manager.Emit(id, "attach");
-        var input = stdin ? RelayInputAsync(manager, inputs, id, hijacked.Input, detachKeys, ContainerInputs.EndOfInputClosesStdin(config), attachEnded) : Task.CompletedTask;
+        HijackedStream? hijacked = null;
+        var input = Task.CompletedTask;
         try
         {
-            await foreach (var e in output)
-                await hijacked.WriteAsync(e.Stream == "stderr" ? Stderr : Stdout, Encoding.UTF8.GetBytes(e.Log));
+            // The run is followed from now; the upgrade answers the client before the container starts.
+            await FollowAttachedAsync(manager.AttachOutput(id, Flag(request, "stdout"), Flag(request, "stderr"), attachEnded.Token),
+                answer: async () =>
+                {
+                    hijacked = await HijackedStream.UpgradeAsync(context, config.Tty, id);
+                    manager.Emit(id, "attach");
+                    if (stdin) input = RelayInputAsync(manager, inputs, id, hijacked.Input, detachKeys, ContainerInputs.EndOfInputClosesStdin(config), attachEnded);
+                },
+                write: e => hijacked!.WriteAsync(e.Stream == "stderr" ? Stderr : Stdout, Encoding.UTF8.GetBytes(e.Log)),
+                attachEnded.Token);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
-        attachEnded.Cancel();
-        await input;
+        finally
+        {
+            attachEnded.Cancel();
+            await input;
+            if (hijacked is not null) await hijacked.DisposeAsync();
+        }
+    }
+
+    /// <summary>Follows an attached run's <paramref name="output"/>: its first step runs before <paramref name="answer"/>
+    /// (up to the wait for the start), so the follower counts as an attached reader before the client can start the
+    /// container, and an automatic removal waits until it has read the end; then each entry is written until the run
+    /// ends.</summary>
+    internal static async Task FollowAttachedAsync(IAsyncEnumerable<LogEntry> output, Func<Task> answer, Func<LogEntry, Task> write, CancellationToken ct)
+    {
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var entries = output.GetAsyncEnumerator(ended.Token);
+        var next = entries.MoveNextAsync().AsTask();
+        try
+        {
+            await answer();
+            while (await next)
+            {
+                await write(entries.Current);
+                next = entries.MoveNextAsync().AsTask();
+            }
+        }
+        finally
+        {
+            // An iterator is disposed only between steps: the one under way ends first.
+            ended.Cancel();
+            try { await next; }
+            catch (Exception e) when (e is OperationCanceledException or ContainerOpsException or IOException) { }
+            await entries.DisposeAsync();
+        }
     }
 
     /// <summary>The detach keys a request names (`detachKeys`), else Docker's ctrl-p,ctrl-q.</summary>

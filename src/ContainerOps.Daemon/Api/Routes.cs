@@ -10,6 +10,28 @@ internal static class Routes
     private static readonly ApiJsonContext J = ApiJsonContext.Default;
 
     private static bool Flag(HttpRequest r, string name) => r.Query[name].ToString() is "1" or "true" or "True";
+
+    /// <summary>Attach for our own client (`run` without a terminal): the output of the container's current or next run
+    /// as NDJSON log entries, until the run ends. The headers are sent once the daemon follows the run, so the client
+    /// starts the container after that and misses nothing; an automatic removal waits until the end has been read.</summary>
+    private static async Task AttachOutputAsync(HttpContext ctx, ContainerManager m, string id)
+    {
+        var req = ctx.Request;
+        var output = m.AttachOutput(id, !req.Query.ContainsKey("stdout") || Flag(req, "stdout"), !req.Query.ContainsKey("stderr") || Flag(req, "stderr"), ctx.RequestAborted);
+        try
+        {
+            await DockerStreams.FollowAttachedAsync(output,
+                answer: async () =>
+                {
+                    ctx.Response.ContentType = "application/x-ndjson";
+                    await ctx.Response.StartAsync();
+                    await ctx.Response.Body.FlushAsync();
+                },
+                write: e => Json.WriteLineAsync(ctx.Response.Body, e, J.LogEntry),
+                ctx.RequestAborted);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException) { } // the client went away
+    }
     private static int? Int(HttpRequest r, string name, string field) =>
         r.Query.ContainsKey(name) ? (int.TryParse(r.Query[name], out var v) ? v
             : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidParameter", $"{name} must be a number", null, field)) : null;
@@ -59,7 +81,8 @@ internal static class Routes
         });
         c.MapPost("/{id}/attach", async (string id, HttpContext ctx, ContainerManager m, ContainerInputs inputs) =>
         {
-            await DockerStreams.AttachAsync(ctx, m, inputs, id);
+            if (DockerSystemRoutes.IsDockerClient(ctx)) await DockerStreams.AttachAsync(ctx, m, inputs, id);
+            else await AttachOutputAsync(ctx, m, id);
             return Results.Empty;
         });
         c.MapPost("/{id}/resize", async (string id, HttpRequest req, ContainerManager m) =>

@@ -22,20 +22,36 @@ public sealed partial class ContainerManager
         try
         {
             // Not started yet: its output begins with the start that follows.
-            while (!r.State.Running && !(r.State.FinishedAt >= since) && !(entry.StartFailedAt >= since) && _containers.ContainsKey(r.Id))
-                await Task.Delay(20, ct);
+            while (true)
+            {
+                var changed = entry.NextChange;
+                if (r.State.Running || r.State.FinishedAt >= since || entry.StartFailedAt >= since || !_containers.ContainsKey(r.Id)) break;
+                await changed.WaitAsync(ct);
+            }
             if (!r.State.Running && entry.StartFailedAt >= since) yield break; // that start failed: no run, no output
             await foreach (var e in LogReader.ReadAsync(r.LogPath, follow: true, tail: null, since, stdout, stderr,
                                () => _containers.ContainsKey(r.Id) && r.State.Running, ct, () => entry.Exit.Task))
                 yield return e;
         }
-        finally { Interlocked.Decrement(ref entry.Readers); }
+        finally
+        {
+            Interlocked.Decrement(ref entry.Readers);
+            entry.Changed();
+        }
     }
 
     /// <summary>Before an automatic removal: readers attached to the run get its last output (at most 5 s).</summary>
     private static async Task WaitForAttachedReadersAsync(Entry entry)
     {
-        for (var i = 0; i < 250 && Volatile.Read(ref entry.Readers) > 0; i++) await Task.Delay(20);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            var changed = entry.NextChange;
+            var left = deadline - DateTime.UtcNow;
+            if (Volatile.Read(ref entry.Readers) == 0 || left <= TimeSpan.Zero) return;
+            try { await changed.WaitAsync(left); }
+            catch (TimeoutException) { return; }
+        }
     }
 
     /// <summary>`POST /containers/{id}/wait?condition=`: not-running (default) answers at once for a container that is not
@@ -58,8 +74,7 @@ public sealed partial class ContainerManager
         }
         finally { entry.Lock.Release(); }
         var status = await exit.WaitAsync(ct);
-        if (condition == "removed")
-            while (_containers.ContainsKey(r.Id)) await Task.Delay(20, ct);
+        if (condition == "removed") await entry.Removed.Task.WaitAsync(ct);
         return status;
     }
 }

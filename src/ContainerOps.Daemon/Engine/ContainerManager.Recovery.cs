@@ -1,4 +1,5 @@
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Runtime;
 using ContainerOps.Runtime.Builtin;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,7 @@ public sealed partial class ContainerManager
     public async Task RecoverAsync()
     {
         await CleanBuildLeftoversAsync();
+        DeferredDelete.Sweep(ContainersDir); // removals whose records' deletion was cut off
         foreach (var dir in Directory.GetDirectories(ContainersDir))
         {
             var record = ContainerRecord.Load(dir);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Core.Processes;
 using ContainerOps.Images;
 using ContainerOps.Runtime;
@@ -84,7 +85,16 @@ public sealed partial class ContainerManager : IDisposable
         public int Readers;
         /// <summary>When a start last failed: attached readers waiting for that run stop waiting.</summary>
         public DateTimeOffset? StartFailedAt;
+        /// <summary>Completed when the container is removed (`wait?condition=removed`).</summary>
+        public readonly TaskCompletionSource Removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public static TaskCompletionSource<ContainerWaitResponse> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes at the next change a waiter may be waiting for (a start, a failed start, an exit, a
+        /// removal, a reader gone). Take it before testing the condition, then wait: a change in between is not missed.</summary>
+        public Task NextChange => Volatile.Read(ref _changed).Task;
+
+        public void Changed() => Interlocked.Exchange(ref _changed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     public ContainerManager(DaemonOptions options, ILogger<ContainerManager> log, ContainerNetworking networking, ContainerVolumes volumes, Core.Events.EventBus? events = null)
@@ -248,11 +258,11 @@ public sealed partial class ContainerManager : IDisposable
             // files (/etc/passwd, /etc/group); without them the layer is made ready and not mounted.
             if (UserResolver.NeedsImageFiles(record.Config.User, hc.GroupAdd))
             {
-                var rootfs = Images.MountContainerRootfs(id, image.Id);
+                var rootfs = Images.MountContainerRootfs(id, image.Id, transient: hc.AutoRemove);
                 try { BuildSpec(record, rootfs, dir); }
                 finally { Images.UnmountContainerRootfs(id); }
             }
-            else BuildSpec(record, Images.PrepareContainerLayer(id, image.Id), dir);
+            else BuildSpec(record, Images.PrepareContainerLayer(id, image.Id, transient: hc.AutoRemove), dir);
             record.Save(dir);
         }
         catch
@@ -314,18 +324,23 @@ public sealed partial class ContainerManager : IDisposable
     {
         var hostNetwork = r.HostConfig.NetworkMode == "host";
         var hostname = hostNetwork ? Environment.MachineName : r.Config.Hostname;
-        File.WriteAllText(Path.Combine(dir, "hostname"), hostname + "\n");
-        File.WriteAllText(Path.Combine(dir, "hosts"), hostNetwork && File.Exists("/etc/hosts")
-            ? File.ReadAllText("/etc/hosts")
-            : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n");
-        File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
         var hc = r.HostConfig;
-        if (Networking.Files(r) is var (hosts, resolv))
+        string hosts, resolv;
+        if (Networking.Files(r) is var (networkHosts, networkResolv))
         {
-            File.WriteAllText(Path.Combine(dir, "hosts"), hosts);
-            File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolv);
+            (hosts, resolv) = (networkHosts, networkResolv);
             hc = CloneWithNetwork(hc, "bridge");
         }
+        else
+        {
+            hosts = hostNetwork && File.Exists("/etc/hosts")
+                ? File.ReadAllText("/etc/hosts")
+                : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n";
+            resolv = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
+        }
+        SmallFile.WriteIfChanged(Path.Combine(dir, "hostname"), hostname + "\n");
+        SmallFile.WriteIfChanged(Path.Combine(dir, "hosts"), hosts);
+        SmallFile.WriteIfChanged(Path.Combine(dir, "resolv.conf"), resolv);
         if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
         {
             var other = Find(hc.NetworkMode["container:".Length..]).Record;
@@ -409,7 +424,7 @@ public sealed partial class ContainerManager : IDisposable
         string? rootfs = null;
         try
         {
-            rootfs = Images.MountContainerRootfs(r.Id, r.ImageId);
+            rootfs = Images.MountContainerRootfs(r.Id, r.ImageId, transient: r.HostConfig.AutoRemove);
             var spec = BuildSpec(r, rootfs, entry.Dir, starting: true);
             var bundle = Path.Combine(entry.Dir, "bundle");
             SpecBuilder.WriteBundle(bundle, spec);
@@ -417,7 +432,7 @@ public sealed partial class ContainerManager : IDisposable
             var (logBytes, logFiles) = LogDriver.Limits(r.HostConfig.LogConfig, r.Name);
             var options = new RunOptions
             {
-                Id = r.Id, BundlePath = bundle, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly, LogMaxBytes = logBytes, LogMaxFiles = logFiles,
+                Id = r.Id, BundlePath = bundle, Spec = spec, LogPath = r.LogPath, OpenStdin = r.Config.OpenStdin || createOnly, LogMaxBytes = logBytes, LogMaxFiles = logFiles,
             };
             var startedAt = DateTimeOffset.UtcNow;
             RuntimeStatus status;
@@ -442,6 +457,7 @@ public sealed partial class ContainerManager : IDisposable
             StartHealthCheck(entry);
             r.Save(entry.Dir);
             Watch(entry);
+            entry.Changed();
             Emit(r, "start");
         }
         catch (Exception e)
@@ -459,6 +475,7 @@ public sealed partial class ContainerManager : IDisposable
             failed.ExitCode = error.CliExitCode;
             r.State = failed;
             entry.StartFailedAt = DateTimeOffset.UtcNow;
+            entry.Changed();
             r.Save(entry.Dir);
             if (error != e) throw error;
             throw;
@@ -524,6 +541,7 @@ public sealed partial class ContainerManager : IDisposable
         if (status.OomKilled) Emit(r, "oom");
         Emit(r, "die", ("exitCode", status.ExitCode.ToString()), ("execDuration", ((long)ranFor.TotalSeconds).ToString()));
         entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = status.ExitCode, OOMKilled = status.OomKilled });
+        entry.Changed();
         _log.LogInformation("container {Name} ({Id}) exited with {Code}{Oom}", r.Name, r.Id[..12], status.ExitCode, status.OomKilled ? " (OOM killed)" : "");
 
         if (r.HostConfig.AutoRemove)
@@ -718,8 +736,10 @@ public sealed partial class ContainerManager : IDisposable
             Volumes.Release(r, removeVolumes, _log);
             Images.RemoveContainerLayer(r.Id);
             _containers.TryRemove(r.Id, out _);
-            Directory.Delete(entry.Dir, true);
+            DeferredDelete.Directory(entry.Dir);
             entry.Exit.TrySetResult(new ContainerWaitResponse { StatusCode = r.State.Running ? 137 : r.State.ExitCode });
+            entry.Removed.TrySetResult();
+            entry.Changed();
             _log.LogInformation("removed container {Name} ({Id})", r.Name, r.Id[..12]);
             Emit(r, "destroy");
         }

@@ -33,7 +33,11 @@ public sealed class ContainerRecord
 
     public static string FilePath(string dir) => System.IO.Path.Combine(dir, "config.json");
 
-    public void Save(string dir) => AtomicFile.WriteAllBytes(FilePath(dir), JsonSerializer.SerializeToUtf8Bytes(this, DaemonJsonContext.Default.ContainerRecord));
+    /// <summary>Replaces the record on disk atomically. A container that goes when it ends (`--rm`) does not outlive a
+    /// reboot, so its record is not synced: after a power loss, one found is removed at start (as every ended
+    /// auto-remove container is) and one found unreadable is set aside; either way nothing half-written is used.</summary>
+    public void Save(string dir) => AtomicFile.WriteAllBytes(FilePath(dir),
+        JsonSerializer.SerializeToUtf8Bytes(this, DaemonJsonContext.Default.ContainerRecord), durable: !HostConfig.AutoRemove);
 
     /// <summary>Writes the record as it will be with <paramref name="state"/>, then makes that its state: a reader
     /// (inspect takes no lock) never sees a state that a crash before the write would lose.</summary>

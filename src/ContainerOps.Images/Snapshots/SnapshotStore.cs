@@ -110,9 +110,11 @@ public sealed class SnapshotStore
         return true;
     }
 
-    /// <summary>Removes temporary directories a crash left behind, and snapshots without their marker.</summary>
+    /// <summary>Removes temporary directories a crash left behind, snapshots without their marker, and container layers
+    /// whose deletion was cut off.</summary>
     public void CleanTemporary()
     {
+        DeferredDelete.Sweep(_containers);
         foreach (var d in Directory.EnumerateDirectories(_snapshots, ".*")) DeleteTree(d);
         foreach (var chainId in List().Where(c => !Exists(c)).ToList()) Remove(chainId);
     }
@@ -122,7 +124,9 @@ public sealed class SnapshotStore
     public string ContainerDir(string containerId) => Path.Combine(_containers, ValidContainerId(containerId));
     public string MergedDir(string containerId) => Path.Combine(ContainerDir(containerId), "merged");
 
-    public IEnumerable<string> ListContainers() => Directory.EnumerateDirectories(_containers).Select(p => Path.GetFileName(p)!);
+    /// <summary>The container layers (a layer being deleted, under a dot name, is none).</summary>
+    public IEnumerable<string> ListContainers() =>
+        Directory.EnumerateDirectories(_containers).Select(p => Path.GetFileName(p)!).Where(n => !n.StartsWith('.'));
 
     /// <summary>Chain IDs the container's layer sits on (recorded at creation).</summary>
     public IReadOnlyList<string> ContainerLowers(string containerId)
@@ -133,29 +137,41 @@ public sealed class SnapshotStore
 
     /// <summary>Creates the container's upper/work dirs if needed and overlay-mounts them over <paramref name="chainIds"/>
     /// (base first). Idempotent: an existing mount is kept.</summary>
-    public string Mount(string containerId, IReadOnlyList<string> chainIds)
+    /// <param name="transient">The layer goes with the container when it ends (`run --rm`): it is mounted "volatile"
+    /// (Linux 5.10), so its writes are never synced — without it, every unmount of an overlay syncs the whole file
+    /// system its upper layer is on. A kernel without the option mounts it as any other.</param>
+    public string Mount(string containerId, IReadOnlyList<string> chainIds, bool transient = false)
     {
         var merged = MergedDir(containerId);
         if (IsMountPoint(merged)) return merged;
-        Prepare(containerId, chainIds);
+        Prepare(containerId, chainIds, transient);
         var dir = ContainerDir(containerId);
         var lower = string.Join(':', chainIds.Reverse().Select(SnapshotFs));
         var data = $"lowerdir={lower},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         if (Encoding.UTF8.GetByteCount(data) >= 4096)
             throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "TooManyLayers",
                 $"overlay mount options for {chainIds.Count} layers exceed one page", containerId);
-        if (Libc.mount("overlay", merged, "overlay", 0, data) != 0)
+        if (transient)
         {
+            // A volatile mount leaves work/work/incompat/volatile behind, and overlay refuses to mount over it again
+            // (it cannot know the upper layer was synced): for a layer that is thrown away, the marker can go.
+            var incompatible = Path.Combine(dir, "work", "work", "incompat");
+            if (Directory.Exists(incompatible)) DeleteTree(incompatible);
+            if (Libc.mount("overlay", merged, "overlay", 0, data + ",volatile") == 0) return merged;
             var e = Marshal.GetLastPInvokeError();
-            throw new ContainerOpsException(ErrorKind.ResourceUnavailable, "MountFailed",
-                $"overlay mount of container {containerId} failed: {Libc.StrError(e)}", containerId);
+            if (e != EINVAL) throw MountFailed(containerId, e); // EINVAL: a kernel without the option
         }
+        if (Libc.mount("overlay", merged, "overlay", 0, data) != 0) throw MountFailed(containerId, Marshal.GetLastPInvokeError());
         return merged;
     }
 
+    private static ContainerOpsException MountFailed(string containerId, int errno) =>
+        new(ErrorKind.ResourceUnavailable, "MountFailed", $"overlay mount of container {containerId} failed: {Libc.StrError(errno)}", containerId);
+
     /// <summary>The container's layer without the mount: its upper, work and merged dirs and the record of
     /// <paramref name="chainIds"/>. Returns the (unmounted) merged dir.</summary>
-    public string Prepare(string containerId, IReadOnlyList<string> chainIds)
+    /// <param name="transient">The layer goes with its container (see <see cref="Mount"/>): its record is not synced.</param>
+    public string Prepare(string containerId, IReadOnlyList<string> chainIds, bool transient = false)
     {
         if (chainIds.Count == 0)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "ImageHasNoLayers", "the image has no layers to mount", containerId);
@@ -169,7 +185,7 @@ public sealed class SnapshotStore
         Directory.CreateDirectory(merged);
         // Recorded at creation; a later start over the same chain leaves it alone (an fsynced write at every start).
         if (!ContainerLowers(containerId).SequenceEqual(chainIds))
-            AtomicFile.WriteAllText(Path.Combine(dir, "lowers"), string.Join('\n', chainIds) + "\n");
+            AtomicFile.WriteAllBytes(Path.Combine(dir, "lowers"), Encoding.UTF8.GetBytes(string.Join('\n', chainIds) + "\n"), durable: !transient);
         return merged;
     }
 
@@ -190,16 +206,21 @@ public sealed class SnapshotStore
         }
     }
 
+    /// <summary>Unmounts the container's layer and deletes it; the deletion is finished in the background
+    /// (<see cref="DeferredDelete"/>), and a mount still inside the layer is refused before anything moves.</summary>
     public void RemoveContainer(string containerId)
     {
         Unmount(containerId);
         var dir = ContainerDir(containerId);
-        if (Directory.Exists(dir)) DeleteTree(dir);
+        if (!Directory.Exists(dir)) return;
+        ThrowIfMountedInside(dir);
+        DeferredDelete.Directory(dir);
     }
 
     public static bool IsMountPoint(string path)
     {
         var full = Path.GetFullPath(path);
+        if (Libc.IsMountRoot(full) is bool known) return known;
         foreach (var line in File.ReadLines("/proc/self/mountinfo"))
         {
             var f = line.Split(' ');
@@ -243,6 +264,12 @@ public sealed class SnapshotStore
     internal static void DeleteTree(string dir)
     {
         if (!Directory.Exists(dir) && !File.Exists(dir)) return;
+        ThrowIfMountedInside(dir);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static void ThrowIfMountedInside(string dir)
+    {
         var full = Path.GetFullPath(dir);
         foreach (var line in File.ReadLines("/proc/self/mountinfo"))
         {
@@ -250,6 +277,5 @@ public sealed class SnapshotStore
             if (mp.StartsWith(full + "/", StringComparison.Ordinal))
                 throw new ContainerOpsException(ErrorKind.Conflict, "MountPointBusy", $"{mp} is still mounted", mp);
         }
-        Directory.Delete(dir, recursive: true);
     }
 }

@@ -54,6 +54,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     /// <summary>The spec's poststart hooks, once the container's process runs.</summary>
     private static void RunPoststart(ContainerRuntimeRecord record)
     {
+        if (record.HasHooks == false) return;
         var spec = TryReadBundle(record.Bundle);
         if (spec?.Hooks?.Poststart is { Count: > 0 } hooks)
             Hooks.RunAndWarn(hooks, "poststart", HookState(record, spec, "running", record.Pid));
@@ -80,7 +81,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             Cleanup(dir, dir.Read()?.CgroupsPath);
         }
 
-        var spec = SpecBuilder.ReadBundle(options.BundlePath);
+        var spec = options.Spec ?? SpecBuilder.ReadBundle(options.BundlePath);
         SpecValidation.Validate(spec, options.Id);
         var rootfs = spec.Root?.Path ?? "rootfs";
         if (!Path.IsPathRooted(rootfs)) rootfs = Path.GetFullPath(Path.Combine(options.BundlePath, rootfs));
@@ -108,6 +109,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             {
                 Id = options.Id, Runtime = Name, Bundle = Path.GetFullPath(options.BundlePath), CgroupsPath = cgroupsPath,
                 Status = createOnly ? "created" : "running", Created = DateTimeOffset.UtcNow, Unmonitored = unmonitored,
+                HasHooks = spec.Hooks is { } hooks && (hooks.Poststart is { Count: > 0 } || hooks.Poststop is { Count: > 0 }),
             };
             dir.Write(record);
             if (CreatesCgroups)
@@ -412,7 +414,7 @@ public partial class BuiltinRuntime : IContainerRuntime
             try { await WaitAsync(id, timeout.Token); } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
         }
         Cleanup(dir, record.CgroupsPath);
-        if (TryReadBundle(record.Bundle) is { Hooks.Poststop: { Count: > 0 } poststop } spec)
+        if (record.HasHooks != false && TryReadBundle(record.Bundle) is { Hooks.Poststop: { Count: > 0 } poststop } spec)
             Hooks.RunAndWarn(poststop, "poststop", HookState(record, spec, "stopped", 0));
     }
 

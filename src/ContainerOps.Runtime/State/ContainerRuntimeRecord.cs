@@ -24,6 +24,9 @@ public sealed class ContainerRuntimeRecord
     public bool OomKilled { get; set; }
     /// <summary>No shim stays with the container (an OCI caller's `create`): the caller reaps it, no exit is recorded.</summary>
     public bool Unmonitored { get; set; }
+    /// <summary>Whether the spec has poststart or poststop hooks, so that a start and a delete read the bundle only when
+    /// there is one to run; null in records of earlier versions (the bundle is read).</summary>
+    public bool? HasHooks { get; set; }
 
     // Written and read with the JSON reader and writer, not the serializer: its metadata for this one type costs the
     // runtime command line a millisecond per start (see OciSpecReader). The member names are the serializer's camelCase.
@@ -41,6 +44,7 @@ public sealed class ContainerRuntimeRecord
         json.WriteString("created", Created);
         json.WriteBoolean("oomKilled", OomKilled);
         if (Unmonitored) json.WriteBoolean("unmonitored", true);
+        if (HasHooks is bool hooks) json.WriteBoolean("hasHooks", hooks);
     });
 
     /// <exception cref="JsonException">Not a record: malformed JSON or a member of the wrong kind.</exception>
@@ -68,6 +72,7 @@ public sealed class ContainerRuntimeRecord
                     case "created": record.Created = value.GetDateTimeOffset(); break;
                     case "oomKilled": record.OomKilled = value.GetBoolean(); break;
                     case "unmonitored": record.Unmonitored = value.GetBoolean(); break;
+                    case "hasHooks": record.HasHooks = value.GetBoolean(); break;
                 }
             }
         }
