@@ -100,9 +100,15 @@ public sealed class BuildFixture : IDisposable
         return Images.MountContainerRootfs(id, image);
     }
 
-    /// <summary>Build containers left in the image root (there must be none after a build).</summary>
-    public List<string> ContainerDirs() => Directory.EnumerateDirectories(Path.Combine(Root, "containers"))
-        .Select(p => Path.GetFileName(p)!).Where(n => !_containers.Contains(n)).ToList();
+    /// <summary>Build containers left in the image root (there must be none after a build). A removed layer is renamed
+    /// aside at once and deleted in the background: the deletions under way end first, so a tree that could not be
+    /// deleted is counted too.</summary>
+    public List<string> ContainerDirs()
+    {
+        Assert.True(ContainerOps.Core.IO.DeferredDelete.WaitForPending(TimeSpan.FromSeconds(30)), "deleting removed layers took more than 30 s");
+        return Directory.EnumerateDirectories(Path.Combine(Root, "containers"))
+            .Select(p => Path.GetFileName(p)!).Where(n => !_containers.Contains(n)).ToList();
+    }
 
     public void Dispose()
     {
