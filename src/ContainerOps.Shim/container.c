@@ -147,6 +147,12 @@ static int do_mount(int rootfd, struct plan_mount *m, char *err, size_t errlen)
        mqueue of its IPC namespace) is made read-only on the mount alone: MS_RDONLY here would make the superblock
        read-only for every later mount of it, a privileged container's too. */
     else r = mount(m->source, target, m->fstype, m->flags & ~(PROPAGATION_FLAGS | MS_RDONLY), *m->data ? m->data : NULL);
+    if (r < 0 && errno == EPERM && !bind && !strcmp(m->fstype, "sysfs")) {
+        /* A sysfs is mounted only by the owner of the network namespace: a container in a user namespace of its own
+         * that shares another's network namespace gets the host's /sys bound instead (as runc does); read-only below. */
+        bind = 1;
+        r = mount("/sys", target, NULL, MS_BIND | MS_REC, NULL);
+    }
     int e = errno;
     close(fd);
     errno = e;
@@ -580,6 +586,15 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     ssize_t n;
     do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);
+    if (init_in_new_userns(p)) {
+        /* Mapped now (the monitor wrote the maps before the sync): become the new namespace's root, from which the
+         * plan's own uid and gid are set later. A credential change clears the parent-death signal: set it again. */
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+            fmt_error(err, errlen, errno, "userns", "become root of the new user namespace (is id 0 mapped?): %s", strerror(errno));
+            INIT_FAIL();
+        }
+        if (!p->unmonitored) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    }
     int runtime_hooks = has_runtime_hooks(p);
     if (!runtime_hooks) close(sync_fd);
 

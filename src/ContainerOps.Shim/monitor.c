@@ -29,6 +29,30 @@
  * so none of the global lock whose RCU grace period a move into a cgroup waits for. Returns -1 with cgroup_joined
  * cleared where that cannot be done (v1, several hierarchies, a new user namespace, an older kernel): the init then
  * moves itself. A failed clone3 that did apply returns -1 with cgroup_joined set. */
+/* A new user namespace's maps, written from outside before the init goes on: until then its processes own nothing
+ * (a file they create would have no owner: EOVERFLOW). Each map is one write, as the kernel requires. This process has
+ * CAP_SETGID over the parent namespace, so gid_map needs no "setgroups deny" first. */
+static int write_id_maps(const struct plan *p, pid_t pid, char *err, size_t errlen)
+{
+    const char *names[2] = { "uid_map", "gid_map" };
+    const char *maps[2] = { p->uid_map, p->gid_map };
+    size_t lens[2] = { p->uid_map_len, p->gid_map_len };
+    for (int i = 0; i < 2; i++) {
+        if (!maps[i]) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, names[i]);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : write(fd, maps[i], lens[i]);
+        int e = errno;
+        if (fd >= 0) close(fd);
+        if (n != (ssize_t)lens[i]) {
+            fmt_error(err, errlen, n < 0 ? e : EIO, "userns", "write %s: %s", names[i], n < 0 ? strerror(e) : "short write");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static pid_t clone_into_cgroup(struct plan *p, unsigned long flags)
 {
     p->cgroup_joined = 0;
@@ -641,6 +665,8 @@ void monitor_main(struct plan *p, int create, int report_fd)
         if (child_out >= 0) close(child_out);
         if (child_err >= 0) close(child_err);
     }
+
+    if (!p->runtime && init_in_new_userns(p) && write_id_maps(p, pid, err, sizeof err) < 0) fail(report_fd, err, pid);
 
     char pidstr[32];
     snprintf(pidstr, sizeof pidstr, "%d", (int)pid);

@@ -317,6 +317,23 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
         else if (!strcmp(kw, "attach_socket")) { NEED(1); p->attach_socket = a[0]; }
         else if (!strcmp(kw, "control_socket")) { NEED(1); p->control_socket = a[0]; }
         else if (!strcmp(kw, "exec_fifo")) { NEED(1); p->exec_fifo = a[0]; }
+        else if (!strcmp(kw, "uidmap") || !strcmp(kw, "gidmap")) {
+            NEED(3);
+            unsigned long long inside, outside, count;
+            NUM(a[0], inside, 10); NUM(a[1], outside, 10); NUM(a[2], count, 10);
+            if (inside > UINT32_MAX || outside > UINT32_MAX || count == 0 || count > UINT32_MAX) {
+                snprintf(msg, sizeof msg, "bad range %s %s %s", a[0], a[1], a[2]); goto fail;
+            }
+            char **map = kw[0] == 'u' ? &p->uid_map : &p->gid_map;
+            size_t *maplen = kw[0] == 'u' ? &p->uid_map_len : &p->gid_map_len;
+            char line[64];
+            int n = snprintf(line, sizeof line, "%llu %llu %llu\n", inside, outside, count);
+            char *grown = realloc(*map, *maplen + (size_t)n + 1);
+            if (!grown) { err_no = ENOMEM; goto fail_msg; }
+            memcpy(grown + *maplen, line, (size_t)n + 1);
+            *map = grown;
+            *maplen += (size_t)n;
+        }
         else if (!strcmp(kw, "console_socket")) { NEED(1); p->console_socket = a[0]; }
         else if (!strcmp(kw, "runtime")) { NEED(2); p->runtime = a[0]; p->bundle = a[1]; }
         else {

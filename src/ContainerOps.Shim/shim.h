@@ -48,6 +48,8 @@ struct plan {
     char *domainname;
     int ns_set[NS_COUNT];       /* namespace line present */
     char *ns_path[NS_COUNT];    /* NULL: new namespace */
+    char *uid_map, *gid_map;    /* a new user namespace's maps as the kernel reads them ("C H N\n" lines); NULL: none */
+    size_t uid_map_len, gid_map_len;
     unsigned long propagation;
     int has_propagation;
     struct plan_mount *mounts; int nmounts;

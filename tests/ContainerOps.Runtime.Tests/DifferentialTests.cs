@@ -314,4 +314,57 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
         }
         finally { Runtime($"delete --force {b.Id}", check: false); }
     }
+    /// <summary>A container in a user namespace of its own, its ids shifted (root inside is 100000 on the host), as runc
+    /// makes it: the maps, the process's ids, the owner of files it did not map (nobody), a file it makes, the device
+    /// nodes it cannot create (the host's, bound), and a sysfs of its own network namespace.</summary>
+    [Theory]
+    [InlineData("runtime")]
+    [InlineData("cli")]
+    public void A_user_namespace_with_shifted_ids_is_made_as_under_runc(string front)
+    {
+        var runc = Builtin.ExternalRuntime.Find("runc") ?? throw new InvalidOperationException("runc is not installed (./build.sh deps test installs it)");
+        string[] command = { "/bin/sh", "-c",
+            "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c %u:%g /bin/busybox; " +
+            "touch /dev/shm/made && stat -c %u:%g /dev/shm/made; echo x > /dev/null && echo null-writable; " +
+            "ls /dev | grep -vE '^(console|core)$' | sort | tr '\\n' ' '; echo; cat /sys/class/net/lo/operstate; " +
+            "grep -E '^(CapEff|CapBnd)' /proc/self/status" };
+        static void UserNamespace(OciSpec s)
+        {
+            s.Linux!.Namespaces.Add(new OciNamespace { Type = "user" });
+            s.Linux.UidMappings = [new OciIdMapping { ContainerId = 0, HostId = 100000, Size = 65536 }];
+            s.Linux.GidMappings = [new OciIdMapping { ContainerId = 0, HostId = 100000, Size = 65536 }];
+        }
+        var theirs = RunWith("runc", new[] { runc }, command, "", UserNamespace);
+        Assert.True(theirs.Code == 0, "runc: " + theirs.Stderr);
+        Assert.StartsWith("         0     100000      65536\n         0     100000      65536\n0\n0\n65534:65534\n0:0\nnull-writable\n", theirs.Stdout);
+        var ours = RunWith("builtin", Ours(front), command, "", UserNamespace);
+        Assert.Equal(theirs, ours);
+    }
+
+    /// <summary>With the host's network namespace, which a new user namespace does not own, no sysfs can be mounted:
+    /// the host's /sys is bound, read-only (as crun does; runc 1.1 fails the container).</summary>
+    [Fact]
+    public void A_user_namespace_that_shares_the_host_network_gets_the_host_sys()
+    {
+        string[] command = { "/bin/sh", "-c", "cat /proc/self/uid_map; ls /sys/class/net | grep -qv '^lo$' && echo host-interfaces; touch /sys/x 2>/dev/null || echo sys-read-only" };
+        var ours = RunWith("builtin", Ours("runtime"), command, "", s =>
+        {
+            s.Linux!.Namespaces.RemoveAll(n => n.Type == "network");
+            s.Linux.Namespaces.Add(new OciNamespace { Type = "user" });
+            s.Linux.UidMappings = [new OciIdMapping { ContainerId = 0, HostId = 100000, Size = 65536 }];
+            s.Linux.GidMappings = [new OciIdMapping { ContainerId = 0, HostId = 100000, Size = 65536 }];
+        });
+        Assert.Equal((0, "         0     100000      65536\nhost-interfaces\nsys-read-only\n", ""), ours);
+    }
+
+    [Fact]
+    public void User_namespace_mappings_are_refused_where_they_cannot_apply()
+    {
+        var b = _f.Bundle(new[] { "true" }, edit: s => s.Linux!.UidMappings = [new OciIdMapping { ContainerId = 0, HostId = 100000, Size = 10 }]);
+        var e = Assert.Throws<Core.Api.ContainerOpsException>(() => SpecValidation.Validate(SpecBuilder.ReadBundle(b.Bundle), b.Id));
+        Assert.Equal(("MappingsWithoutUserNamespace", "linux.uidMappings"), (e.Error.Id, e.Error.Field));
+        b = _f.Bundle(new[] { "true" }, edit: s => s.Linux!.Namespaces.Add(new OciNamespace { Type = "user" }));
+        e = Assert.Throws<Core.Api.ContainerOpsException>(() => SpecValidation.Validate(SpecBuilder.ReadBundle(b.Bundle), b.Id));
+        Assert.Equal(("UserNamespaceWithoutMappings", "linux.uidMappings"), (e.Error.Id, e.Error.Field));
+    }
 }

@@ -70,6 +70,8 @@ public static class PlanWriter
             if (string.IsNullOrEmpty(ns.Path)) plan.Line("namespace", name);
             else plan.Line("namespace", name, ns.Path);
         }
+        foreach (var m in linux.UidMappings ?? []) plan.Line("uidmap", m.ContainerId.ToString(), m.HostId.ToString(), m.Size.ToString());
+        foreach (var m in linux.GidMappings ?? []) plan.Line("gidmap", m.ContainerId.ToString(), m.HostId.ToString(), m.Size.ToString());
         if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
         if (spec.Domainname is { Length: > 0 } domainname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("domainname", domainname);
         plan.Line("propagation", PropagationFlags(linux.RootfsPropagation).ToString());

@@ -93,6 +93,9 @@ public sealed class OciMount
 public sealed class OciLinux
 {
     public List<OciNamespace> Namespaces { get; set; } = new();
+    /// <summary>The new user namespace's uid and gid ranges (container id → host id, size).</summary>
+    public List<OciIdMapping>? UidMappings { get; set; }
+    public List<OciIdMapping>? GidMappings { get; set; }
     public List<OciDevice>? Devices { get; set; }
     public string? CgroupsPath { get; set; }
     public OciResources? Resources { get; set; }
@@ -109,6 +112,13 @@ public sealed class OciNamespace
 {
     public string Type { get; set; } = "";
     public string? Path { get; set; }
+}
+
+public sealed class OciIdMapping
+{
+    [JsonPropertyName("containerID")] public uint ContainerId { get; set; }
+    [JsonPropertyName("hostID")] public uint HostId { get; set; }
+    public uint Size { get; set; }
 }
 
 public sealed class OciDevice

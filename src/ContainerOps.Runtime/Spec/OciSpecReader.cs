@@ -186,6 +186,8 @@ public static class OciSpecReader
             {
                 case "namespaces": linux.Namespaces = List(value, path, (v, p) => Object(v, p, Namespace)!) ?? linux.Namespaces; break;
                 case "devices": linux.Devices = List(value, path, (v, p) => Object(v, p, Device)!); break;
+                case "uidMappings": linux.UidMappings = List(value, path, (v, p) => Object(v, p, IdMapping)!); break;
+                case "gidMappings": linux.GidMappings = List(value, path, (v, p) => Object(v, p, IdMapping)!); break;
                 case "cgroupsPath": linux.CgroupsPath = String(value, path); break;
                 case "resources": linux.Resources = Object(value, path, Resources); break;
                 case "sysctl": linux.Sysctl = StringMap(value, path); break;
@@ -211,6 +213,21 @@ public static class OciSpecReader
             }
         }
         return ns;
+    }
+
+    private static OciIdMapping IdMapping(JsonElement element, string at)
+    {
+        var mapping = new OciIdMapping();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "containerID": mapping.ContainerId = UInt32(value, path); break;
+                case "hostID": mapping.HostId = UInt32(value, path); break;
+                case "size": mapping.Size = UInt32(value, path); break;
+            }
+        }
+        return mapping;
     }
 
     private static OciDevice Device(JsonElement element, string at)

@@ -13,6 +13,9 @@ public static partial class SpecValidation
     [GeneratedRegex(@"^1\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")]
     private static partial Regex Version1();
 
+    /// <summary>The kernel's limit on the lines of a uid_map or gid_map (Linux 4.15 and later).</summary>
+    private const int MaxIdMappings = 340;
+
     public static void Validate(OciSpec spec, string id)
     {
         if (!Version1().IsMatch(spec.OciVersion))
@@ -28,6 +31,29 @@ public static partial class SpecValidation
                         throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnknownCapability",
                             $"container {id}: unknown capability '{names[i]}'", id, $"process.capabilities.{set}[{i}]");
             }
+        if (spec.Linux is { } linux)
+        {
+            // A new user namespace needs its ids mapped: without a map its processes own nothing and can create no file
+            // (EOVERFLOW). Maps without a new user namespace would be silently ignored.
+            var newUserNamespace = linux.Namespaces.Any(n => n.Type == "user" && string.IsNullOrEmpty(n.Path));
+            foreach (var (field, maps) in new[] { ("uidMappings", linux.UidMappings), ("gidMappings", linux.GidMappings) })
+            {
+                var count = maps?.Count ?? 0;
+                if (count > 0 && !newUserNamespace)
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "MappingsWithoutUserNamespace",
+                        $"container {id}: linux.{field} need a new user namespace (linux.namespaces has no \"user\" without a path)", id, $"linux.{field}");
+                if (count == 0 && newUserNamespace)
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "UserNamespaceWithoutMappings",
+                        $"container {id}: a new user namespace needs linux.{field}", id, $"linux.{field}");
+                if (count > MaxIdMappings)
+                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "TooManyMappings",
+                        $"container {id}: linux.{field} has {count} ranges; the kernel takes at most {MaxIdMappings}", id, $"linux.{field}");
+                for (var i = 0; i < count; i++)
+                    if (maps![i].Size == 0)
+                        throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMapping",
+                            $"container {id}: linux.{field}[{i}] maps no id (size 0)", id, $"linux.{field}[{i}].size");
+            }
+        }
         if (spec.Hooks is { } hooks)
             foreach (var (phase, list) in new[] { ("prestart", hooks.Prestart), ("createRuntime", hooks.CreateRuntime), ("createContainer", hooks.CreateContainer),
                          ("startContainer", hooks.StartContainer), ("poststart", hooks.Poststart), ("poststop", hooks.Poststop) })
