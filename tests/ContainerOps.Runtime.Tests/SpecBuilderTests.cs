@@ -59,6 +59,24 @@ public sealed class SpecBuilderTests : IDisposable
         Assert.Equal("HostConfig.CapAdd", e.Error.Field);
     }
 
+    /// <summary>As Docker, a privileged container has the host's devices (not its console, ptmx or pseudo-terminals,
+    /// which it gets of its own), each once, with the host's numbers; an unprivileged one has only the defaults.</summary>
+    [Fact]
+    public void A_privileged_container_gets_the_host_devices()
+    {
+        var privileged = SpecBuilder.Build(Input(new HostConfig { Privileged = true })).Linux!.Devices!;
+        var plain = SpecBuilder.Build(Input(new HostConfig())).Linux!.Devices!;
+        Assert.Equal(privileged.Count, privileged.Select(d => d.Path).Distinct().Count());
+        Assert.Single(privileged, d => d.Path == "/dev/null");
+        Assert.DoesNotContain(privileged, d => d.Path is "/dev/console" or "/dev/ptmx" || d.Path.StartsWith("/dev/pts/", StringComparison.Ordinal));
+        Assert.Contains(privileged, d => d.Path == "/dev/full" && (d.Type, d.Major, d.Minor) == ("c", 1, 7));
+        var hostBlockDevice = Directory.EnumerateFileSystemEntries("/dev").FirstOrDefault(p =>
+            Native.Libc.lstat(p, out var st) == 0 && (st.Mode & 0xF000) == 0x6000);
+        if (hostBlockDevice is not null) Assert.Contains(privileged, d => d.Path == hostBlockDevice && d.Type == "b");
+        Assert.True(privileged.Count > plain.Count);
+        Assert.All(plain, d => Assert.Contains(privileged, p => p.Path == d.Path));
+    }
+
     [Fact]
     public void Limits_are_validated_with_the_field_named()
     {

@@ -104,6 +104,13 @@ public static partial class SpecBuilder
     /// cgroup with the given permissions. --device-cgroup-rule: rules as Docker writes them ('c 1:3 rwm', 'b *:* m').</summary>
     private static void ApplyDevices(HostConfig hc, OciLinux linux, string target)
     {
+        // As Docker: a privileged container has every device of the host (its device cgroup allows them all).
+        if (hc.Privileged)
+        {
+            linux.Devices ??= new();
+            foreach (var device in HostDevices("/dev"))
+                if (!linux.Devices.Any(d => d.Path == device.Path)) linux.Devices.Add(device);
+        }
         if (hc.Devices.Count == 0 && hc.DeviceCgroupRules.Count == 0) return;
         linux.Resources ??= new OciResources();
         linux.Resources.Devices ??= new();
@@ -129,6 +136,34 @@ public static partial class SpecBuilder
             linux.Resources.Devices.Add(new OciDeviceRule { Allow = true, Type = type, Major = major, Minor = minor, Access = access });
         }
         foreach (var rule in hc.DeviceCgroupRules) linux.Resources.Devices.Add(ParseDeviceRule(rule, target));
+    }
+
+    /// <summary>Directories of /dev that hold no devices of the host's to give (file systems a container gets its own
+    /// of, or a container manager's), skipped as containerd skips them for Docker's privileged containers.</summary>
+    private static readonly HashSet<string> NotHostDeviceDirectories = new(StringComparer.Ordinal) { "pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev" };
+
+    /// <summary>The character and block devices under <paramref name="dir"/> with their numbers, mode and owner; symbolic
+    /// links, other files, the console and ptmx (a container gets its own, and ptmx a link to its devpts') are not
+    /// devices to give.</summary>
+    internal static IEnumerable<OciDevice> HostDevices(string dir)
+    {
+        IEnumerable<string> entries;
+        try { entries = Directory.EnumerateFileSystemEntries(dir).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { yield break; }
+        foreach (var path in entries.Order(StringComparer.Ordinal))
+        {
+            if (Libc.lstat(path, out var st) != 0) continue;
+            var kind = st.Mode & 0xF000;
+            if (kind == 0x4000)
+            {
+                if (NotHostDeviceDirectories.Contains(Path.GetFileName(path))) continue;
+                foreach (var device in HostDevices(path)) yield return device;
+                continue;
+            }
+            if (kind is not (0x2000 or 0x6000) || path is "/dev/console" or "/dev/ptmx") continue;
+            var (major, minor) = Libc.DeviceNumbers(st.RDev);
+            yield return new OciDevice { Path = path, Type = kind == 0x2000 ? "c" : "b", Major = major, Minor = minor, FileMode = st.Mode & 0xFFF, Uid = st.Uid, Gid = st.Gid };
+        }
     }
 
     private static void CheckAccess(string access, string what, string target, string field)
