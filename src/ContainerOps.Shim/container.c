@@ -168,6 +168,17 @@ static int do_mount(int rootfd, struct plan_mount *m, char *err, size_t errlen)
         errno = e;
         if (r < 0) FAIL("mount", "%s: remount: %s", m->dest, strerror(errno));
     }
+    if (m->propagation) {
+        /* The mount's own propagation (a bind that shares mounts with the host, say), on the mount itself. */
+        fd = open_in_root(rootfd, m->dest, O_PATH);
+        if (fd < 0) FAIL("mount", "%s: reopen: %s", m->dest, strerror(errno));
+        fdpath(target, sizeof target, fd);
+        r = mount(NULL, target, NULL, m->propagation, NULL);
+        e = errno;
+        close(fd);
+        errno = e;
+        if (r < 0) FAIL("mount", "%s: propagation: %s", m->dest, strerror(errno));
+    }
     return 0;
 }
 
@@ -300,8 +311,17 @@ static int unshare_pivot_mounts(const char *rootfs, char *err, size_t errlen)
 
 static int do_pivot(int rootfd, char *err, size_t errlen)
 {
-    if (fchdir(rootfd) < 0) FAIL("pivot_root", "chdir: %s", strerror(errno));
-    if (syscall(SYS_pivot_root, ".", ".") < 0) FAIL("pivot_root", "%s", strerror(errno));
+    /* The old root, to stand in after the pivot: there "." would name the new root (a propagation change resolves a
+       path without climbing onto the mount on top of it), and making it a slave would make every mount of the
+       container one too, a shared bind included. */
+    int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (oldroot < 0) FAIL("pivot_root", "open /: %s", strerror(errno));
+    int r = fchdir(rootfd) < 0 ? -1 : (int)syscall(SYS_pivot_root, ".", ".");
+    if (r == 0) r = fchdir(oldroot);
+    int e = errno;
+    close(oldroot);
+    errno = e;
+    if (r < 0) FAIL("pivot_root", "%s", strerror(errno));
     /* Never let the unmount of the old root propagate to the host. */
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) FAIL("pivot_root", "make old root slave: %s", strerror(errno));
     if (umount2(".", MNT_DETACH) < 0) FAIL("pivot_root", "unmount old root: %s", strerror(errno));

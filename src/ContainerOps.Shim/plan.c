@@ -219,11 +219,13 @@ int plan_load(const char *path, struct plan *p, char *err, size_t errlen)
             p->ns_set[k] = 1;
             p->ns_path[k] = na == 2 && *a[1] ? a[1] : NULL;
         } else if (!strcmp(kw, "mount")) {
-            NEED(5);
+            if (na != 5 && na != 6) NEED(5);
             GROW(p->mounts, p->nmounts);
             struct plan_mount *m = &p->mounts[p->nmounts++];
             m->source = a[0]; m->dest = a[1]; m->fstype = a[2]; m->data = a[4];
             NUM(a[3], m->flags, 10);
+            m->propagation = 0;
+            if (na == 6) NUM(a[5], m->propagation, 10);
         } else if (!strcmp(kw, "propagation")) { NEED(1); NUM(a[0], p->propagation, 10); p->has_propagation = 1; }
         else if (!strcmp(kw, "device")) {
             NEED(7);

@@ -14,6 +14,7 @@ enum ns_kind { NS_USER, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MOUNT, NS_CGROUP, NS_
 struct plan_mount {
     char *source, *dest, *fstype, *data;
     unsigned long flags;
+    unsigned long propagation;  /* MS_SHARED/MS_SLAVE/MS_UNBINDABLE (| MS_REC) applied after the mount; 0: stays private */
 };
 
 struct plan_device {

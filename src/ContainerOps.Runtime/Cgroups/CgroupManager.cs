@@ -114,9 +114,27 @@ public abstract class CgroupManager
     }
 }
 
-/// <summary>Mount table lines of /proc/self/mountinfo (mount point, fs type, super options).</summary>
+/// <summary>Mount table lines of /proc/self/mountinfo (mount point, fs type, super options, propagation).</summary>
 public sealed record MountInfo(string MountPoint, string FsType, string Source, string SuperOptions)
 {
+    /// <summary>The propagation fields: "shared:N" (a peer group), "master:N" (a slave of one), "unbindable".</summary>
+    public IReadOnlyList<string> Propagation { get; init; } = [];
+    public bool IsShared => Propagation.Any(p => p.StartsWith("shared:", StringComparison.Ordinal));
+    public bool IsSlave => Propagation.Any(p => p.StartsWith("master:", StringComparison.Ordinal));
+
+    /// <summary>The mount <paramref name="path"/> (absolute, symlinks resolved) is on: the deepest mount point above it,
+    /// the last mounted where several share one.</summary>
+    public static MountInfo? Containing(string path, IReadOnlyList<MountInfo> mounts)
+    {
+        MountInfo? best = null;
+        foreach (var m in mounts)
+        {
+            var under = m.MountPoint == "/" || path == m.MountPoint || path.StartsWith(m.MountPoint + "/", StringComparison.Ordinal);
+            if (under && (best is null || m.MountPoint.Length >= best.MountPoint.Length)) best = m;
+        }
+        return best;
+    }
+
     public static List<MountInfo> Read(string path = "/proc/self/mountinfo")
     {
         var result = new List<MountInfo>();
@@ -127,7 +145,7 @@ public sealed record MountInfo(string MountPoint, string FsType, string Source, 
             var left = line[..dash].Split(' ');
             var right = line[(dash + 3)..].Split(' ');
             if (left.Length < 5 || right.Length < 3) continue;
-            result.Add(new MountInfo(Unescape(left[4]), right[0], Unescape(right[1]), right[2]));
+            result.Add(new MountInfo(Unescape(left[4]), right[0], Unescape(right[1]), right[2]) { Propagation = left[6..] });
         }
         return result;
     }

@@ -92,7 +92,10 @@ public static class PlanWriter
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMount", $"bind mount source '{source}' for {m.Destination} must be absolute", id, "mounts");
             if (!m.Destination.StartsWith('/'))
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMount", $"mount destination '{m.Destination}' must be absolute", id, "mounts");
-            plan.Line("mount", source, m.Destination, type, flags.ToString(), data);
+            // A propagation other than the default (rprivate) is the mount's own, applied after it (6th argument).
+            var propagation = MountPropagation(m.Options);
+            if (propagation == 0) plan.Line("mount", source, m.Destination, type, flags.ToString(), data);
+            else plan.Line("mount", source, m.Destination, type, flags.ToString(), data, propagation.ToString());
         }
 
         // The runtime spec's default devices exist whether or not the spec lists them.
@@ -256,6 +259,17 @@ public static class PlanWriter
         _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPropagation", $"unknown rootfs propagation '{propagation}'", null, "linux.rootfsPropagation"),
     };
 
+    /// <summary>The propagation a mount's options ask for, as MS_* flags; 0 for private or none (every mount of the
+    /// container is private unless it says otherwise: the root is made so before any mount).</summary>
+    private static ulong MountPropagation(IEnumerable<string>? options)
+    {
+        ulong propagation = 0;
+        foreach (var o in options ?? [])
+            if (o is "shared" or "rshared" or "slave" or "rslave" or "unbindable" or "runbindable") propagation = PropagationFlags(o);
+            else if (o is "private" or "rprivate") propagation = 0;
+        return propagation;
+    }
+
     /// <summary>Mount options → MS_* flags plus the data string the file system gets (size=, mode=…).</summary>
     public static (ulong Flags, string Data) MountFlags(IEnumerable<string>? options)
     {
@@ -284,7 +298,7 @@ public static class PlanWriter
                 case "bind": flags |= MS_BIND; break;
                 case "rbind": flags |= MS_BIND | MS_REC; break;
                 case "defaults": break;
-                // Per-mount propagation is not applied by the shim: the root is made private before any mount.
+                // Propagation is not a flag of the mount itself (see MountPropagation).
                 case "private" or "rprivate" or "shared" or "rshared" or "slave" or "rslave" or "unbindable" or "runbindable": break;
                 default: data.Add(o); break;
             }

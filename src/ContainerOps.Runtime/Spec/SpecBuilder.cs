@@ -116,7 +116,35 @@ public static partial class SpecBuilder
             spec.Mounts.Add(MountRequests.ToOci(m));
         }
         if (hc.Init == true) ApplyInit(spec, input, target);
+        ApplyMountPropagation(spec, target);
         return spec;
+    }
+
+    /// <summary>As Docker: a bind that shares mounts with the host (shared) or receives them (slave) needs the
+    /// container's tree to stay connected to the host's — the root's propagation becomes rshared or rslave — and a source
+    /// on a mount that is itself shared (or, for slave, shared or a slave), which is checked here, before anything exists.</summary>
+    private static void ApplyMountPropagation(OciSpec spec, string target)
+    {
+        List<Cgroups.MountInfo>? table = null;
+        var (shared, slave) = (false, false);
+        foreach (var m in spec.Mounts)
+        {
+            var options = m.Options ?? [];
+            var wantsShared = options.Any(o => o is "shared" or "rshared");
+            var wantsSlave = !wantsShared && options.Any(o => o is "slave" or "rslave");
+            if (!wantsShared && !wantsSlave || m.Source is not { Length: > 0 } source) continue;
+            table ??= Cgroups.MountInfo.Read();
+            var on = Cgroups.MountInfo.Containing(Path.GetFullPath(source), table);
+            if (on is null) continue;
+            if (wantsShared && !on.IsShared)
+                throw Invalid("InvalidMount", $"path {source} is mounted on {on.MountPoint} but it is not a shared mount (mount --make-shared {on.MountPoint}, or ask for another propagation)", target, "HostConfig.Binds");
+            if (wantsSlave && !on.IsShared && !on.IsSlave)
+                throw Invalid("InvalidMount", $"path {source} is mounted on {on.MountPoint} but it is not a shared or slave mount (mount --make-shared {on.MountPoint}, or ask for another propagation)", target, "HostConfig.Binds");
+            shared |= wantsShared;
+            slave |= wantsSlave;
+        }
+        if (shared) spec.Linux!.RootfsPropagation = "rshared";
+        else if (slave && spec.Linux!.RootfsPropagation is null or "" or "private" or "rprivate") spec.Linux.RootfsPropagation = "rslave";
     }
 
     /// <summary>Where `--init` puts the init in the container, as Docker does.</summary>
