@@ -299,6 +299,20 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
             File.WriteAllText(resources, """{"pids":{"limit":60}}""");
             Runtime($"update --resources {resources} {b.Id}");
             Assert.Equal("60", File.ReadAllText(pidsMax).Trim());
+            // events, as runc's: --stats once; otherwise a line per interval until the container stops.
+            var stats = System.Text.Json.JsonDocument.Parse(Runtime($"events --stats {b.Id}")).RootElement;
+            Assert.Equal(("stats", b.Id), (stats.GetProperty("type").GetString(), stats.GetProperty("id").GetString()));
+            var data = stats.GetProperty("data");
+            Assert.Equal(60, data.GetProperty("pids").GetProperty("limit").GetInt64());
+            Assert.True(data.GetProperty("pids").GetProperty("current").GetInt64() >= 1);
+            Assert.True(data.GetProperty("memory").GetProperty("usage").GetProperty("usage").GetInt64() > 0);
+            Assert.True(data.GetProperty("cpu").GetProperty("usage").GetProperty("total").GetInt64() > 0);
+            Assert.Contains("is not a duration", Assert.Throws<InvalidOperationException>(() => Runtime($"events --interval soon {b.Id}")).Message);
+            var psi = new ProcessStartInfo(RuntimeBinary) { RedirectStandardOutput = true };
+            foreach (var arg in new[] { "--root", root, "events", "--interval", "100ms", b.Id }) psi.ArgumentList.Add(arg);
+            using var events = Process.Start(psi)!;
+            for (var n = 0; n < 2; n++)
+                Assert.Equal("stats", System.Text.Json.JsonDocument.Parse(events.StandardOutput.ReadLine()!).RootElement.GetProperty("type").GetString());
             // An exec into a paused container is refused at once, not left hanging in the frozen cgroup.
             Runtime($"pause {b.Id}");
             Assert.Contains("is paused", Assert.Throws<InvalidOperationException>(() => Runtime($"exec {b.Id} true")).Message);
@@ -308,6 +322,8 @@ public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (Status() != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(20);
             Assert.Equal("stopped", Status());
+            Assert.True(events.WaitForExit(10_000), "events did not end with the container");
+            Assert.Equal(0, events.ExitCode);
             Runtime($"delete {b.Id}");
             var gone = Assert.Throws<InvalidOperationException>(() => Runtime($"state {b.Id}"));
             Assert.Contains("does not exist", gone.Message);

@@ -81,6 +81,7 @@ public static class OciCommandLine
         var runtime = new BuiltinRuntime(new RuntimeContext { StateRoot = root });
         if (verb == "exec") return Exec(runtime, root, rest, program);
         if (verb == "update") return Update(runtime, rest, program);
+        if (verb == "events") return Events(runtime, rest, program);
 
         string? bundle = null, pidFile = null, consoleSocket = null;
         bool detach = false, force = false, all = false, quiet = false;
@@ -361,6 +362,92 @@ public static class OciCommandLine
         return exitCode;
     }
 
+    /// <summary>`events [--stats] [--interval DURATION] ID`, as runc's: one line of JSON per event on stdout — with
+    /// `--stats` the container's statistics once, otherwise every interval (default 5s) until it stops, and an "oom"
+    /// event whenever the kernel's OOM killer has struck in it since the last look. The statistics are runc's subset
+    /// that this runtime reads: CPU time, memory usage and limit, pids and their limit.</summary>
+    private static int Events(BuiltinRuntime runtime, string[] rest, string program)
+    {
+        string? id = null;
+        var once = false;
+        var interval = TimeSpan.FromSeconds(5);
+        for (var j = 0; j < rest.Length; j++)
+        {
+            var a = rest[j];
+            if (a == "--stats") { once = true; continue; }
+            if (a == "--interval" || a.StartsWith("--interval=", StringComparison.Ordinal))
+            {
+                var value = a.Length > "--interval".Length ? a["--interval=".Length..] : j + 1 < rest.Length ? rest[++j] : null;
+                if (value is null || !TryParseDuration(value, out interval) || interval <= TimeSpan.Zero)
+                    return Usage(program, $"events: --interval {value} is not a duration (5s, 500ms, 1m)");
+                continue;
+            }
+            if (a.StartsWith('-')) return Usage(program, $"unknown option {a} for events");
+            if (id is not null) return Usage(program, $"events: unexpected argument {a}");
+            id = a;
+        }
+        if (id is null) return Usage(program, "events: a container id is needed");
+        var stats = runtime.ReadStats(id); // a container that does not exist is an error at once
+        var oomKills = stats.OomKills;
+        while (true)
+        {
+            WriteEvent("stats", id, stats);
+            if (once) return 0;
+            Thread.Sleep(interval);
+            if (runtime.GetStatus(id).State is not (RuntimeState.Running or RuntimeState.Paused)) return 0;
+            try { stats = runtime.ReadStats(id); }
+            catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { return 0; }
+            if (stats.OomKills > oomKills) WriteEvent("oom", id, null);
+            oomKills = stats.OomKills;
+        }
+    }
+
+    private static void WriteEvent(string type, string id, CgroupStats? stats)
+    {
+        var line = IndentedJson.Object(json =>
+        {
+            json.WriteString("type", type);
+            json.WriteString("id", id);
+            if (stats is null) return;
+            json.WriteStartObject("data");
+            json.WriteStartObject("cpu");
+            json.WriteStartObject("usage");
+            json.WriteNumber("total", stats.CpuUsageNanos);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteStartObject("memory");
+            json.WriteStartObject("usage");
+            json.WriteNumber("usage", stats.MemoryUsage);
+            json.WriteNumber("limit", stats.MemoryLimit);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteStartObject("pids");
+            json.WriteNumber("current", stats.Pids);
+            if (stats.PidsLimit > 0) json.WriteNumber("limit", stats.PidsLimit);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }, indented: false);
+        Console.Out.WriteLine(System.Text.Encoding.UTF8.GetString(line));
+        Console.Out.Flush();
+    }
+
+    /// <summary>Go's durations as runc takes them: a number with ms, s, m or h.</summary>
+    private static bool TryParseDuration(string value, out TimeSpan duration)
+    {
+        duration = default;
+        var unit = value.EndsWith("ms", StringComparison.Ordinal) ? "ms" : value.Length > 0 ? value[^1..] : "";
+        if (!double.TryParse(value[..^unit.Length], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n)) return false;
+        duration = unit switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(n),
+            "s" => TimeSpan.FromSeconds(n),
+            "m" => TimeSpan.FromMinutes(n),
+            "h" => TimeSpan.FromHours(n),
+            _ => TimeSpan.Zero,
+        };
+        return unit is "ms" or "s" or "m" or "h";
+    }
+
     /// <summary>`update [--resources FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N] [--cpu-shares N]
     /// [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] [--pids-limit N] ID`, as runc's; flags override the file.</summary>
     private static int Update(BuiltinRuntime runtime, string[] rest, string program)
@@ -410,7 +497,7 @@ public static class OciCommandLine
     private static int Usage(string program, string? error)
     {
         if (error is not null) Console.Error.WriteLine($"{program}: {error}");
-        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|update|state|list|ps|features|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
+        (error is null ? Console.Out : Console.Error).WriteLine($"usage: {program} [--root DIR] create|start|run|exec|update|events|state|list|ps|features|kill|delete|pause|resume [--bundle DIR] [--pid-file F] [-d] [-f] [-a] <id> [signal]");
         return error is null ? 0 : 2;
     }
 }
