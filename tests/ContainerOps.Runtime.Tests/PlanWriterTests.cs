@@ -39,6 +39,28 @@ public sealed class PlanWriterTests
         Assert.Contains("seccomp\t/f.bpf\t0", exec.Split('\n'));
     }
 
+    /// <summary>A bind's own propagation is applied when it makes a difference: a shared one always, a private one
+    /// only under a root that is not private (one bind asked for rshared, so another's rprivate must be set).</summary>
+    [Fact]
+    public void A_binds_propagation_is_applied_where_the_root_does_not_give_it()
+    {
+        using var root = new TempDir("co-plan");
+        string MountLine(string rootPropagation, params string[] options)
+        {
+            var spec = SpecBuilder.Build(new ContainerSpecInput { Id = "p1", RootfsPath = root.Path, Args = new[] { "true" } });
+            spec.Linux!.RootfsPropagation = rootPropagation;
+            spec.Mounts.Add(new OciMount { Destination = "/data", Type = "bind", Source = root.Path, Options = ["rbind", .. options] });
+            return PlanWriter.ForContainer("p1", spec, root.Path, [], new ShimPaths()).Split('\n').Single(l => l.StartsWith("mount\t" + root.Path + "\t/data", StringComparison.Ordinal));
+        }
+        var sharedFlags = (PlanWriter.MS_REC | PlanWriter.MS_SHARED).ToString();
+        var privateFlags = (PlanWriter.MS_REC | PlanWriter.MS_PRIVATE).ToString();
+        Assert.EndsWith("\t" + sharedFlags, MountLine("rprivate", "rshared"));
+        Assert.Equal(5, MountLine("rprivate", "rprivate").Count(c => c == '\t'));   // private already: no 6th argument
+        Assert.Equal(5, MountLine("rprivate").Count(c => c == '\t'));
+        Assert.EndsWith("\t" + privateFlags, MountLine("rshared", "rprivate"));
+        Assert.EndsWith("\t" + sharedFlags, MountLine("rshared", "rprivate", "rshared")); // the last one named counts
+    }
+
     [Fact]
     public void Front_reports_map_to_dockers_error_kinds()
     {

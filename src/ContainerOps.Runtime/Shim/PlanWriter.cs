@@ -74,7 +74,8 @@ public static class PlanWriter
         foreach (var m in linux.GidMappings ?? []) plan.Line("gidmap", m.ContainerId.ToString(), m.HostId.ToString(), m.Size.ToString());
         if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
         if (spec.Domainname is { Length: > 0 } domainname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("domainname", domainname);
-        plan.Line("propagation", PropagationFlags(linux.RootfsPropagation).ToString());
+        var rootPropagation = PropagationFlags(linux.RootfsPropagation);
+        plan.Line("propagation", rootPropagation.ToString());
 
         var cgroupsPath = CgroupsPath(spec, id);
         foreach (var m in spec.Mounts)
@@ -92,10 +93,12 @@ public static class PlanWriter
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMount", $"bind mount source '{source}' for {m.Destination} must be absolute", id, "mounts");
             if (!m.Destination.StartsWith('/'))
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidMount", $"mount destination '{m.Destination}' must be absolute", id, "mounts");
-            // A propagation other than the default (rprivate) is the mount's own, applied after it (6th argument).
+            // The propagation a mount names is applied after it (6th argument), unless it is private under a private
+            // root, which it is already; under a shared or slave root (another bind asked for one) it must be set.
             var propagation = MountPropagation(m.Options);
-            if (propagation == 0) plan.Line("mount", source, m.Destination, type, flags.ToString(), data);
-            else plan.Line("mount", source, m.Destination, type, flags.ToString(), data, propagation.ToString());
+            if (propagation is not { } own || ((own & MS_PRIVATE) != 0 && (rootPropagation & MS_PRIVATE) != 0))
+                plan.Line("mount", source, m.Destination, type, flags.ToString(), data);
+            else plan.Line("mount", source, m.Destination, type, flags.ToString(), data, own.ToString());
         }
 
         // The runtime spec's default devices exist whether or not the spec lists them.
@@ -259,14 +262,13 @@ public static class PlanWriter
         _ => throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPropagation", $"unknown rootfs propagation '{propagation}'", null, "linux.rootfsPropagation"),
     };
 
-    /// <summary>The propagation a mount's options ask for, as MS_* flags; 0 for private or none (every mount of the
-    /// container is private unless it says otherwise: the root is made so before any mount).</summary>
-    private static ulong MountPropagation(IEnumerable<string>? options)
+    /// <summary>The propagation a mount's options name last, as MS_* flags; null when they name none.</summary>
+    private static ulong? MountPropagation(IEnumerable<string>? options)
     {
-        ulong propagation = 0;
+        ulong? propagation = null;
         foreach (var o in options ?? [])
-            if (o is "shared" or "rshared" or "slave" or "rslave" or "unbindable" or "runbindable") propagation = PropagationFlags(o);
-            else if (o is "private" or "rprivate") propagation = 0;
+            if (o is "private" or "rprivate" or "shared" or "rshared" or "slave" or "rslave" or "unbindable" or "runbindable")
+                propagation = PropagationFlags(o);
         return propagation;
     }
 
