@@ -24,7 +24,7 @@ public static partial class AtomicFile
             // CreateNew, not Create: Create truncates, and on ext4 a truncated file is written back when it is closed
             // (the auto_da_alloc heuristic), a second trip to the disk beside the fsync, or the only one where none is
             // asked for. The name is this process's and thread's, so one that exists is a crashed writer's leftover.
-            if (File.Exists(tmp)) File.Delete(tmp);
+            File.Delete(tmp);
             using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 RandomAccess.Write(handle, content, 0);
@@ -42,7 +42,7 @@ public static partial class AtomicFile
         if (durable && !replacing) SyncDirectory(dir);
     }
 
-    public static void WriteAllText(string path, string content) => WriteAllBytes(path, Encoding.UTF8.GetBytes(content));
+    public static void WriteAllText(string path, string content, bool durable = true) => WriteAllBytes(path, Encoding.UTF8.GetBytes(content), durable);
 
     /// <summary>Makes a rename or create in <paramref name="dir"/> durable: fsync(2) of the directory itself. Through
     /// libc because .NET will not open a directory as a file (it throws UnauthorizedAccessException).</summary>

@@ -21,9 +21,7 @@ public static class DeferredDelete
     public static void Directory(string dir)
     {
         if (!System.IO.Directory.Exists(dir)) return;
-        var full = Path.GetFullPath(dir);
-        var doomed = Path.Combine(Path.GetDirectoryName(full)!, Prefix + Guid.NewGuid().ToString("N"));
-        System.IO.Directory.Move(full, doomed);
+        var doomed = RenameAside(dir);
         lock (Gate) _pending++;
         ThreadPool.UnsafeQueueUserWorkItem(static path =>
         {
@@ -37,6 +35,16 @@ public static class DeferredDelete
                 }
             }
         }, doomed, preferLocal: false);
+    }
+
+    /// <summary>Renames <paramref name="dir"/> to a hidden name beside it and returns that name: whatever happens to its
+    /// deletion from here, nothing is left under the name it had.</summary>
+    public static string RenameAside(string dir)
+    {
+        var full = Path.GetFullPath(dir);
+        var doomed = Path.Combine(Path.GetDirectoryName(full)!, Prefix + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.Move(full, doomed);
+        return doomed;
     }
 
     /// <summary>Deletes the trees a crash or a failed deletion left in <paramref name="parent"/>.</summary>

@@ -32,6 +32,7 @@ internal static class Routes
         }
         catch (Exception e) when (e is IOException or OperationCanceledException) { } // the client went away
     }
+
     private static int? Int(HttpRequest r, string name, string field) =>
         r.Query.ContainsKey(name) ? (int.TryParse(r.Query[name], out var v) ? v
             : throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidParameter", $"{name} must be a number", null, field)) : null;

@@ -104,9 +104,7 @@ public sealed class SnapshotStore
         var dir = SnapshotDir(chainId);
         if (!Directory.Exists(dir)) return false;
         // Rename first so a crash half-way never leaves a partial snapshot under a valid name.
-        var doomed = Path.Combine(_snapshots, ".del-" + Guid.NewGuid().ToString("N"));
-        Directory.Move(dir, doomed);
-        DeleteTree(doomed);
+        DeleteTree(DeferredDelete.RenameAside(dir));
         return true;
     }
 
@@ -185,7 +183,7 @@ public sealed class SnapshotStore
         Directory.CreateDirectory(merged);
         // Recorded at creation; a later start over the same chain leaves it alone (an fsynced write at every start).
         if (!ContainerLowers(containerId).SequenceEqual(chainIds))
-            AtomicFile.WriteAllBytes(Path.Combine(dir, "lowers"), Encoding.UTF8.GetBytes(string.Join('\n', chainIds) + "\n"), durable: !transient);
+            AtomicFile.WriteAllText(Path.Combine(dir, "lowers"), string.Join('\n', chainIds) + "\n", durable: !transient);
         return merged;
     }
 
