@@ -329,6 +329,13 @@ static int do_pivot(int rootfd, char *err, size_t errlen)
     return 0;
 }
 
+/* The caller's mount namespace is shared: the root changes for this process alone. */
+static int do_chroot(int rootfd, char *err, size_t errlen)
+{
+    if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) FAIL("chroot", "%s", strerror(errno));
+    return 0;
+}
+
 static int do_masked(const char *path, char *err, size_t errlen)
 {
     struct stat st;
@@ -466,10 +473,11 @@ int process_creds(struct plan *p, char *err, size_t errlen)
     return 0;
 }
 
-int process_cwd(struct plan *p, char *err, size_t errlen)
+int process_cwd(struct plan *p, int verify, char *err, size_t errlen)
 {
     const char *cwd = p->cwd ? p->cwd : "/";
     if (chdir(cwd) < 0) FAIL("cwd", "chdir %s: %s", cwd, strerror(errno));
+    if (!verify) return 0;
     char buf[4096];
     /* A working directory reached through a leaked host fd is not below the new root. */
     if (!getcwd(buf, sizeof buf)) FAIL("cwd", "%s: getcwd: %s (outside the container root?)", cwd, strerror(errno));
@@ -635,14 +643,19 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     if (p->seccomp && seccomp_read(p->seccomp, &filter, &filter_len, err, errlen) < 0) INIT_FAIL();
 
     umask(0);
+    /* A mount namespace of its own (new, or joined by path: set up there, as runc does), or the caller's: then the
+       root changes by chroot alone and the plan has no mounts (main checked). */
+    int own_mounts = p->ns_set[NS_MOUNT];
+    /* The fifo is opened again through /proc, which a chroot without mounts leaves behind: the host's, held here. */
+    int host_proc = create && !own_mounts ? open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     unsigned long prop = p->has_propagation ? p->propagation : (MS_REC | MS_PRIVATE);
     /* An unbindable tree cannot be bind-mounted, the rootfs included: private until the root is in place, then
        unbindable (below, once the mounts are all made), as crun does. */
     unsigned long unbindable = prop & MS_UNBINDABLE ? prop : 0;
     if (unbindable) prop = (prop & MS_REC) | MS_PRIVATE;
-    if (mount(NULL, "/", NULL, prop, NULL) < 0) { fmt_error(err, errlen, errno, "propagation", "/: %s", strerror(errno)); INIT_FAIL(); }
-    if ((prop & MS_SHARED) && unshare_pivot_mounts(p->rootfs, err, errlen) < 0) INIT_FAIL();
-    if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    if (own_mounts && mount(NULL, "/", NULL, prop, NULL) < 0) { fmt_error(err, errlen, errno, "propagation", "/: %s", strerror(errno)); INIT_FAIL(); }
+    if (own_mounts && (prop & MS_SHARED) && unshare_pivot_mounts(p->rootfs, err, errlen) < 0) INIT_FAIL();
+    if (own_mounts && mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         fmt_error(err, errlen, errno, "rootfs", "bind %s: %s", p->rootfs, strerror(errno));
         INIT_FAIL();
     }
@@ -672,15 +685,20 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         close(sync_fd);
     }
     if (run_hooks(p, "createContainer", "creating", host_pid, err, errlen) < 0) INIT_FAIL();
-    if (do_pivot(rootfd, err, errlen) < 0) INIT_FAIL();
+    if (own_mounts ? do_pivot(rootfd, err, errlen) < 0 : do_chroot(rootfd, err, errlen) < 0) INIT_FAIL();
     close(rootfd);
+    /* pivot_root refused a shared root: the root in place is made shared now, a peer group of its own. */
+    if (own_mounts && (prop & MS_SHARED) && mount(NULL, "/", NULL, prop, NULL) < 0) {
+        fmt_error(err, errlen, errno, "propagation", "make / shared: %s", strerror(errno));
+        INIT_FAIL();
+    }
     for (int i = 0; i < p->nmasked; i++)
         if (do_masked(p->masked[i], err, errlen) < 0) INIT_FAIL();
     for (int i = 0; i < p->nreadonly; i++)
         if (remount_ro(p->readonly[i], 1, err, errlen, "readonly") < 0) INIT_FAIL();
     if (p->readonly_rootfs && remount_ro("/", 0, err, errlen, "readonly_rootfs") < 0) INIT_FAIL();
     /* Last of the mounts: masking and read-only paths bind-mount, which an unbindable tree refuses. */
-    if (unbindable && mount(NULL, "/", NULL, unbindable, NULL) < 0) {
+    if (own_mounts && unbindable && mount(NULL, "/", NULL, unbindable, NULL) < 0) {
         fmt_error(err, errlen, errno, "propagation", "make / unbindable: %s", strerror(errno));
         INIT_FAIL();
     }
@@ -701,9 +719,12 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     /* Without no_new_privs a filter can only be loaded with CAP_SYS_ADMIN, which the capability drop takes away: it is
        loaded now, before the credentials change (as runc does); with no_new_privs as late as possible, before execve. */
+    /* The profile may forbid getcwd: the working directory is verified before a filter loaded this early. */
+    int verified = filter && !p->no_new_privs;
+    if (verified && process_cwd(p, 1, err, errlen) < 0) INIT_FAIL();
     if (filter && !p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, errlen) < 0) INIT_FAIL();
     if (process_creds(p, err, errlen) < 0) INIT_FAIL();
-    if (process_cwd(p, err, errlen) < 0) INIT_FAIL();
+    if (process_cwd(p, !verified, err, errlen) < 0) INIT_FAIL();
     /* A change of credentials clears the parent-death signal: armed again. A shim that died in between has closed
      * its end of the report pipe. */
     if (!p->unmonitored) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -718,11 +739,12 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         char path[64];
         fdpath(path, sizeof path, fifo);
         int w;
-        do w = open(path, O_WRONLY | O_CLOEXEC); while (w < 0 && errno == EINTR);
+        do w = openat(host_proc, host_proc >= 0 ? path + 6 : path, O_WRONLY | O_CLOEXEC); while (w < 0 && errno == EINTR);
         if (w < 0) { fmt_error(err, errlen, errno, "exec_fifo", "%s: %s", p->exec_fifo, strerror(errno)); report(2, err); _exit(1); }
         write_all(w, "0", 1);
         close(w);
         close(fifo);
+        if (host_proc >= 0) close(host_proc);
     }
     /* Started: the startContainer hooks run in the container, just before its process. */
     if (run_hooks(p, "startContainer", "created", host_pid, err, errlen) < 0) { report(out_fd, err); _exit(1); }

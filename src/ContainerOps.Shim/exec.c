@@ -165,8 +165,10 @@ int exec_main(struct plan *p)
         if (process_early(p, err, sizeof err) < 0) goto fail;
         syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
         /* As in the init: before the capability drop unless no_new_privs lets an unprivileged process load it. */
+        int verified = filter && !p->no_new_privs; /* see container_init */
+        if (verified && process_cwd(p, 1, err, sizeof err) < 0) goto fail;
         if (filter && !p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, sizeof err) < 0) goto fail;
-        if (process_creds(p, err, sizeof err) < 0 || process_cwd(p, err, sizeof err) < 0) goto fail;
+        if (process_creds(p, err, sizeof err) < 0 || process_cwd(p, !verified, err, sizeof err) < 0) goto fail;
         if (filter && p->no_new_privs && seccomp_load(filter, filter_len, p->seccomp_flags, err, sizeof err) < 0) goto fail;
         int e = process_exec(p, err, sizeof err);
         fprintf(stderr, "%s\n", err);

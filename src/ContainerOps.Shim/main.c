@@ -129,8 +129,14 @@ int main(int argc, char **argv)
         fmt_error(err, sizeof err, EINVAL, "plan", "no arg lines");
         return print_line(err);
     }
-    if (!p.runtime && (!p.rootfs || !p.ns_set[NS_MOUNT] || p.ns_path[NS_MOUNT])) {
-        fmt_error(err, sizeof err, EINVAL, "plan", "a rootfs and a new mount namespace are required");
+    if (!p.runtime && !p.rootfs) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "a rootfs is required");
+        return print_line(err);
+    }
+    /* Without a mount namespace of the container's, a mount would change the caller's own mount table. */
+    if (!p.runtime && !p.ns_set[NS_MOUNT] && (p.nmounts || p.ndevices || p.nsymlinks || p.nsysctls || p.nmasked
+                                              || p.nreadonly || p.readonly_rootfs || p.has_propagation)) {
+        fmt_error(err, sizeof err, EINVAL, "plan", "mounts, devices, links, sysctls and propagation need a mount namespace");
         return print_line(err);
     }
     if (p.inherit_stdio && (p.terminal || p.runtime || p.log_path || p.open_stdin)) {

@@ -112,7 +112,7 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
  * Returns 0 or -1 with err filled (stage named). */
 int process_early(struct plan *p, char *err, size_t errlen);   /* rlimits, oom_score_adj */
 int process_creds(struct plan *p, char *err, size_t errlen);   /* bounding, groups/gid/uid, caps, nnp */
-int process_cwd(struct plan *p, char *err, size_t errlen);
+int process_cwd(struct plan *p, int verify, char *err, size_t errlen);
 /* The plan's BPF program, read while host paths are still reachable; loaded by seccomp_load with the plan's flags. */
 int seccomp_read(const char *path, void **prog, size_t *len, char *err, size_t errlen);
 int seccomp_load(void *prog, size_t len, unsigned int flags, char *err, size_t errlen);

@@ -9,7 +9,7 @@ namespace ContainerOps.Runtime.Tests;
 /// and under runc (and crun where it can run on this host's cgroup layout) must show the same observable results.
 /// </summary>
 [Collection("kernel")]
-public sealed class DifferentialTests : IClassFixture<RuntimeFixture>
+public sealed partial class DifferentialTests : IClassFixture<RuntimeFixture>
 {
     private readonly RuntimeFixture _f;
     public DifferentialTests(RuntimeFixture f) => _f = f;

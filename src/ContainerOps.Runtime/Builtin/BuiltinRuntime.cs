@@ -42,14 +42,72 @@ public partial class BuiltinRuntime : IContainerRuntime
         var record = dir.Read() ?? throw NotFound(id);
         if (record.Status != "created")
             throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotCreated", $"container {id} is not in the created state", id);
-        // Opening the fifo for reading releases the init, which has it open for writing; it writes one byte then execs.
-        using (var fifo = new FileStream(dir.ExecFifo, FileMode.Open, FileAccess.Read))
-            fifo.ReadByte();
+        AwaitRelease(id, dir.ExecFifo, record.Pid);
         File.Delete(dir.ExecFifo);
         record.Status = "running";
         dir.Write(record);
         RunPoststart(record);
     }
+
+    /// <summary>
+    /// The fifo a created init waits on. The init opens it again after its credentials changed, as the container's
+    /// user or a user namespace's root: writable by all (as runc makes it; the state directory keeps others out) and
+    /// owned by the host ids of the container's root.
+    /// </summary>
+    private static void MakeExecFifo(string path, OciLinux? linux)
+    {
+        if (Libc.mkfifo(path, Convert.ToInt32("622", 8)) != 0) Libc.ThrowErrno("mkfifo " + path);
+        if (Libc.fchmodat(Libc.Fs.AT_FDCWD, path, Convert.ToUInt32("622", 8), 0) != 0) Libc.ThrowErrno("chmod " + path); // past the umask
+        var uid = HostIdOfRoot(linux?.UidMappings);
+        var gid = HostIdOfRoot(linux?.GidMappings);
+        if ((uid | gid) != 0 && Libc.fchownat(Libc.Fs.AT_FDCWD, path, uid, gid, 0) != 0) Libc.ThrowErrno("chown " + path);
+    }
+
+    private static uint HostIdOfRoot(List<OciIdMapping>? mappings) =>
+        mappings?.FirstOrDefault(m => m.ContainerId == 0 && m.Size > 0) is { } m ? m.HostId : 0;
+
+    /// <summary>
+    /// Opening the fifo for reading releases the init, which waits to open it for writing; it writes one byte, then
+    /// execs. An init that died before (its error went to create's output) would leave a blocking open waiting for
+    /// ever: the fifo is opened without blocking and polled beside a pidfd of the init.
+    /// </summary>
+    private static unsafe void AwaitRelease(string id, string fifoPath, int initPid)
+    {
+        var fifo = Libc.open(fifoPath, Libc.Fs.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (fifo < 0) Libc.ThrowErrno("open " + fifoPath);
+        var pidfd = Libc.PidfdOpen(initPid);
+        try
+        {
+            if (pidfd < 0) throw InitGone(id);
+            var fds = stackalloc Libc.PollFd[2];
+            while (true)
+            {
+                fds[0] = new Libc.PollFd { Fd = fifo, Events = Libc.POLLIN };
+                fds[1] = new Libc.PollFd { Fd = pidfd, Events = Libc.POLLIN };
+                if (Libc.poll(fds, 2, -1) < 0)
+                {
+                    if (Libc.LastErrno == Libc.EINTR) continue;
+                    Libc.ThrowErrno("poll " + fifoPath);
+                }
+                if (fds[0].Revents != 0)
+                {
+                    byte b;
+                    var n = Libc.read(fifo, &b, 1);
+                    if (n == 1) return;
+                    if (n == 0) throw InitGone(id); // its writer closed without a word
+                }
+                if (fds[1].Revents != 0) throw InitGone(id);
+            }
+        }
+        finally
+        {
+            Libc.close(fifo);
+            if (pidfd >= 0) Libc.close(pidfd);
+        }
+    }
+
+    private static ContainerOpsException InitGone(string id) => new(ErrorKind.Conflict, "ContainerInitExited",
+        $"container {id}: its process exited before start (create's error output says why)", id);
 
     /// <summary>The spec's poststart hooks, once the container's process runs.</summary>
     private static void RunPoststart(ContainerRuntimeRecord record)
@@ -118,7 +176,7 @@ public partial class BuiltinRuntime : IContainerRuntime
                 _cgroups.Create(cgroupsPath, spec.Linux?.Resources, options.Id);
                 cgroupCreated = true;
             }
-            if (createOnly && Libc.mkfifo(dir.ExecFifo, Convert.ToInt32("600", 8)) != 0) Libc.ThrowErrno("mkfifo " + dir.ExecFifo);
+            if (createOnly) MakeExecFifo(dir.ExecFifo, spec.Linux);
 
             var paths = new ShimPaths
             {

@@ -50,6 +50,17 @@ public static partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkfifo(string path, int mode);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint read(int fd, void* buf, nuint count);
+
+    public const short POLLIN = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd { public int Fd; public short Events, Revents; }
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int poll(PollFd* fds, nuint count, int timeoutMs);
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint strerror_native(int errnum);
 

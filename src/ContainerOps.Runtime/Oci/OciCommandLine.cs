@@ -185,8 +185,11 @@ public static class OciCommandLine
                 var status = runtime.GetStatus(id);
                 if (status.State == RuntimeState.Unknown && !force)
                     throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
-                if (status.State is RuntimeState.Running or RuntimeState.Paused && !force)
-                    throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"container {id} is running: kill it first or use --force", id);
+                // Only a stopped container is deleted without force (the spec's delete): a created one has its init
+                // waiting, and deleting it would be a kill nobody asked for.
+                if (status.State is RuntimeState.Running or RuntimeState.Paused or RuntimeState.Created && !force)
+                    throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotStopped",
+                        $"container {id} is {StatusWord(status.State)}: kill it first or use --force", id);
                 runtime.DeleteAsync(id, force: true).GetAwaiter().GetResult();
                 return 0;
             }
@@ -486,10 +489,13 @@ public static class OciCommandLine
         return 0;
     }
 
+    private static string StatusWord(RuntimeState state) =>
+        state switch { RuntimeState.Created => "created", RuntimeState.Running => "running", RuntimeState.Paused => "paused", _ => "stopped" };
+
     internal static OciState StateOf(string id, RuntimeStatus status, ContainerRuntimeRecord? record) => new()
     {
         Id = id,
-        Status = status.State switch { RuntimeState.Created => "created", RuntimeState.Running => "running", RuntimeState.Paused => "paused", _ => "stopped" },
+        Status = StatusWord(status.State),
         Pid = status.State == RuntimeState.Exited ? 0 : status.Pid,
         Bundle = record?.Bundle ?? "",
     };

@@ -74,6 +74,11 @@ public static class PlanWriter
         foreach (var m in linux.GidMappings ?? []) plan.Line("gidmap", m.ContainerId.ToString(), m.HostId.ToString(), m.Size.ToString());
         if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
         if (spec.Domainname is { Length: > 0 } domainname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("domainname", domainname);
+        if (!linux.Namespaces.Any(n => n.Type == "mount"))
+        {
+            SharedMountNamespaceLines(plan, id, spec, linux, cgroupProcsFiles, process, seccomp, bundle, paths);
+            return plan.ToString();
+        }
         var rootPropagation = PropagationFlags(linux.RootfsPropagation);
         plan.Line("propagation", rootPropagation.ToString());
 
@@ -122,6 +127,30 @@ public static class PlanWriter
         HookLines(plan, spec, id, bundle ?? "");
         PathLines(plan, paths);
         return plan.ToString();
+    }
+
+    /// <summary>
+    /// A container without a mount namespace of its own shares the caller's mount table: the shim changes its root
+    /// to the rootfs (chroot) and makes no mount, device or /dev link, which would land in the caller's table (runc
+    /// makes none either). The mounts the spec lists are left out with a warning; a read-only root and sysctls,
+    /// which the container would count on, are refused.
+    /// </summary>
+    private static void SharedMountNamespaceLines(PlanBuilder plan, string id, OciSpec spec, OciLinux linux,
+        IReadOnlyList<string> cgroupProcsFiles, OciProcess process, SeccompProgram? seccomp, string? bundle, ShimPaths paths)
+    {
+        if (spec.Root?.Readonly == true)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle",
+                "root.readonly needs a mount namespace of the container's own (linux.namespaces has no \"mount\")", id, "root.readonly");
+        if (linux.Sysctl is { Count: > 0 })
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle",
+                "linux.sysctl needs a mount namespace of the container's own (linux.namespaces has no \"mount\")", id, "linux.sysctl");
+        var skipped = spec.Mounts.Count + (linux.MaskedPaths?.Count ?? 0) + (linux.ReadonlyPaths?.Count ?? 0);
+        if (skipped > 0)
+            Console.Error.WriteLine($"warning: container {id} shares the caller's mount namespace: its {skipped} mounts, masked and read-only paths are not made");
+        foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
+        ProcessLines(plan, process, seccomp);
+        HookLines(plan, spec, id, bundle ?? "");
+        PathLines(plan, paths);
     }
 
     /// <summary>The hooks the shim runs while the container is set up (prestart, createRuntime, createContainer,
