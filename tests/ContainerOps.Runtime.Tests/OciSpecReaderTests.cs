@@ -86,6 +86,44 @@ public sealed class OciSpecReaderTests : IDisposable
     }
 
     [Fact]
+    public void Every_resource_of_the_spec_is_read_and_written_back()
+    {
+        const string json = """
+            {"linux":{"resources":{
+              "memory":{"limit":1048576,"kernel":2097152},
+              "blockIO":{"weight":300,"leafWeight":200,"weightDevice":[{"major":8,"minor":0,"weight":500}],
+                "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1000}],"throttleWriteIOPSDevice":[{"major":8,"minor":16,"rate":20}]},
+              "hugepageLimits":[{"pageSize":"2MB","limit":4194304}],
+              "network":{"classID":1048577,"priorities":[{"name":"lo","priority":5}]},
+              "unified":{"memory.high":"900000"}}}}
+            """;
+        File.WriteAllText(Path.Combine(_root.Path, "config.json"), json);
+        var r = SpecBuilder.ReadBundle(_root.Path).Linux!.Resources!;
+        Assert.Equal(2097152L, r.Memory!.Kernel);
+        Assert.Equal(((ushort?)300, (ushort?)200), (r.BlockIo!.Weight, r.BlockIo.LeafWeight));
+        Assert.Equal((8L, 0L, (ushort?)500), (r.BlockIo.WeightDevice![0].Major, r.BlockIo.WeightDevice[0].Minor, r.BlockIo.WeightDevice[0].Weight));
+        Assert.Equal(1000UL, r.BlockIo.ThrottleReadBpsDevice![0].Rate);
+        Assert.Equal((16L, 20UL), (r.BlockIo.ThrottleWriteIopsDevice![0].Minor, r.BlockIo.ThrottleWriteIopsDevice[0].Rate));
+        Assert.Equal(("2MB", 4194304UL), (r.HugepageLimits![0].PageSize, r.HugepageLimits[0].Limit));
+        Assert.Equal((1048577U, "lo", 5U), (r.Network!.ClassId, r.Network.Priorities![0].Name, r.Network.Priorities[0].Priority));
+        Assert.Equal("900000", r.Unified!["memory.high"]);
+        // The serializer writes the spec's own member names.
+        var written = System.Text.Encoding.UTF8.GetString(Serialized(new OciSpec { Linux = new OciLinux { Resources = r } }));
+        foreach (var name in new[] { "\"blockIO\"", "\"throttleWriteIOPSDevice\"", "\"hugepageLimits\"", "\"pageSize\"", "\"classID\"", "\"kernel\"" })
+            Assert.Contains(name, written);
+    }
+
+    [Theory]
+    [InlineData("""{"linux":{"resources":{"rdma":{"mlx4_0":{"hcaHandles":3}}}}}""", "$.linux.resources.rdma: RDMA limits are not supported")]
+    [InlineData("""{"linux":{"resources":{"blockIO":{"weight":70000}}}}""", "$.linux.resources.blockIO.weight: expected a whole number from 0 to 65535")]
+    public void A_resource_this_runtime_cannot_apply_or_read_names_its_path(string json, string expected)
+    {
+        File.WriteAllText(Path.Combine(_root.Path, "config.json"), json);
+        var e = Assert.Throws<ContainerOpsException>(() => SpecBuilder.ReadBundle(_root.Path));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
     public void Malformed_json_is_an_invalid_bundle()
     {
         File.WriteAllText(Path.Combine(_root.Path, "config.json"), """{"process": """);

@@ -76,6 +76,28 @@ public abstract class CgroupManager
         catch (IOException) { return !Directory.Exists(dir); }
     }
 
+    /// <summary>A limit the spec asks for that this host cannot enforce: refused, naming the field and what is missing.</summary>
+    protected static ContainerOpsException Unavailable(string what, string missing, string field, string target) =>
+        new(ErrorKind.InvalidArgument, "CgroupSettingUnsupported", $"{what} cannot be enforced on this host: {missing}", target, field);
+
+    /// <summary>Writes <paramref name="file"/> when the host has it, else refuses as <see cref="Unavailable"/>.</summary>
+    protected static void WriteIfAvailable(string dir, string file, string value, string what, string target, string field)
+    {
+        if (!File.Exists(Path.Combine(dir, file))) throw Unavailable(what, $"the cgroup has no {file}", field, target);
+        WriteSetting(dir, file, value, target, field);
+    }
+
+    /// <summary>The kernel memory limit: Linux 6.x takes the write and enforces nothing — kernel memory is charged to
+    /// the memory limit instead. Written where the host has the file; when it does not stick, a warning says so (as
+    /// runc and Docker warn) rather than a refusal: the memory limit still bounds it.</summary>
+    protected static void WriteKernelMemory(string dir, string file, long limit, string target)
+    {
+        var path = Path.Combine(dir, file);
+        if (File.Exists(path)) WriteSetting(dir, file, limit.ToString(), target, "linux.resources.memory.kernel");
+        if (!File.Exists(path) || ReadLong(path) != limit)
+            Console.Error.WriteLine($"warning: {target}: linux.resources.memory.kernel is not enforced by this kernel; the memory limit covers kernel memory");
+    }
+
     protected static void WriteSetting(string dir, string file, string value, string target, string field)
     {
         try { SmallFile.WriteText(Path.Combine(dir, file), value); }

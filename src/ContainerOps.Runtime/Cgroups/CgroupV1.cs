@@ -8,6 +8,9 @@ namespace ContainerOps.Runtime.Cgroups;
 public sealed class CgroupV1 : CgroupManager
 {
     private static readonly string[] Controllers = { "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "blkio" };
+    /// <summary>Hierarchies a container joins only when its spec limits them: most containers never pay for their
+    /// directories.</summary>
+    private static readonly string[] OptionalControllers = { "hugetlb", "net_cls", "net_prio" };
     private readonly Dictionary<string, string> _mounts = new();
 
     public CgroupV1(IEnumerable<MountInfo> mounts)
@@ -17,7 +20,7 @@ public sealed class CgroupV1 : CgroupManager
             if (m.FsType == "cgroup2") HybridUnifiedMount ??= m.MountPoint;
             if (m.FsType != "cgroup") continue;
             var options = m.SuperOptions.Split(',');
-            foreach (var c in Controllers)
+            foreach (var c in Controllers.Concat(OptionalControllers))
                 if (options.Contains(c) && !_mounts.ContainsKey(c)) _mounts[c] = m.MountPoint;
         }
     }
@@ -49,7 +52,21 @@ public sealed class CgroupV1 : CgroupManager
             var dir = Path.Combine(mount, cgroupsPath.TrimStart('/'));
             if (seen.Add(dir)) list.Add((c, dir));
         }
+        foreach (var c in OptionalControllers)
+        {
+            if (!_mounts.TryGetValue(c, out var mount)) continue;
+            var dir = Path.Combine(mount, cgroupsPath.TrimStart('/'));
+            if (Directory.Exists(dir) && seen.Add(dir)) list.Add((c, dir));
+        }
         return list;
+    }
+
+    /// <summary>The optional hierarchies <paramref name="r"/> limits.</summary>
+    private static IEnumerable<string> OptionalControllersFor(OciResources? r)
+    {
+        if (r?.HugepageLimits is { Count: > 0 }) yield return "hugetlb";
+        if (r?.Network?.ClassId is not null) yield return "net_cls";
+        if (r?.Network?.Priorities is { Count: > 0 }) yield return "net_prio";
     }
 
     private string? Dir(string controller, string cgroupsPath) =>
@@ -65,6 +82,8 @@ public sealed class CgroupV1 : CgroupManager
                 if (controller == "cpuset") CreateCpusetChain(_mounts["cpuset"], cgroupsPath, created);
                 else CreateChain(dir, created);
             }
+            foreach (var controller in OptionalControllersFor(resources))
+                if (Dir(controller, cgroupsPath) is { } dir) CreateChain(dir, created);
             Apply(cgroupsPath, resources, target);
         }
         catch
@@ -131,6 +150,7 @@ public sealed class CgroupV1 : CgroupManager
             }
             if (memory.DisableOomKiller == true) WriteSetting(mem, "memory.oom_control", "1", target, "HostConfig.OomKillDisable");
             if (memory.KernelTcp is long tcp) WriteSetting(mem, "memory.kmem.tcp.limit_in_bytes", tcp.ToString(), target, "HostConfig.KernelMemoryTCP");
+            if (memory.Kernel is long kernel) WriteKernelMemory(mem, "memory.kmem.limit_in_bytes", kernel, target);
         }
         if (r.Cpu is { } cpu && Dir("cpu", cgroupsPath) is { } cpuDir)
         {
@@ -142,6 +162,18 @@ public sealed class CgroupV1 : CgroupManager
             WriteSetting(cpuset, "cpuset.cpus", cpus, target, "HostConfig.CpusetCpus");
         if (r.Pids is { } pids && Dir("pids", cgroupsPath) is { } pidsDir)
             WriteSetting(pidsDir, "pids.max", pids.Limit > 0 ? pids.Limit.ToString() : "max", target, "HostConfig.PidsLimit");
+        if (r.Cpu?.Mems is { Length: > 0 } mems && Dir("cpuset", cgroupsPath) is { } cpusetMems)
+            WriteSetting(cpusetMems, "cpuset.mems", mems, target, "HostConfig.CpusetMems");
+        if (r.BlockIo is { } io) ApplyBlockIo(cgroupsPath, io, target);
+        foreach (var hugepages in r.HugepageLimits ?? [])
+        {
+            var file = $"hugetlb.{hugepages.PageSize}.limit_in_bytes";
+            var dir = Dir("hugetlb", cgroupsPath) ?? throw Unavailable($"a {hugepages.PageSize} hugepage limit", "no hugetlb cgroup hierarchy is mounted", "linux.resources.hugepageLimits", target);
+            WriteIfAvailable(dir, file, hugepages.Limit.ToString(), $"a {hugepages.PageSize} hugepage limit", target, "linux.resources.hugepageLimits");
+        }
+        if (r.Network is { } network) ApplyNetwork(cgroupsPath, network, target);
+        if (r.Unified is { Count: > 0 })
+            throw Unavailable("linux.resources.unified", "its files are cgroup v2's and this host's controllers are v1", "linux.resources.unified", target);
         if (r.Devices is { Count: > 0 } rules && Dir("devices", cgroupsPath) is { } devices)
         {
             foreach (var rule in rules)
@@ -150,6 +182,44 @@ public sealed class CgroupV1 : CgroupManager
                 var line = type == "a" ? "a" : $"{type} {(rule.Major?.ToString() ?? "*")}:{(rule.Minor?.ToString() ?? "*")} {rule.Access ?? "rwm"}";
                 WriteSetting(devices, rule.Allow ? "devices.allow" : "devices.deny", line, target, "Linux.Resources.Devices");
             }
+        }
+    }
+
+    private void ApplyBlockIo(string cgroupsPath, OciBlockIo io, string target)
+    {
+        const string field = "linux.resources.blockIO";
+        var dir = Dir("blkio", cgroupsPath) ?? throw Unavailable("block I/O limits", "no blkio cgroup hierarchy is mounted", field, target);
+        // Weights need an I/O scheduler that has them (BFQ); without one the files are missing.
+        if (io.Weight is ushort weight) WriteIfAvailable(dir, "blkio.weight", weight.ToString(), "an I/O weight", target, field + ".weight");
+        if (io.LeafWeight is ushort leaf) WriteIfAvailable(dir, "blkio.leaf_weight", leaf.ToString(), "an I/O leaf weight", target, field + ".leafWeight");
+        foreach (var d in io.WeightDevice ?? [])
+        {
+            if (d.Weight is ushort w) WriteIfAvailable(dir, "blkio.weight_device", $"{d.Major}:{d.Minor} {w}", "a device's I/O weight", target, field + ".weightDevice");
+            if (d.LeafWeight is ushort lw) WriteIfAvailable(dir, "blkio.leaf_weight_device", $"{d.Major}:{d.Minor} {lw}", "a device's I/O leaf weight", target, field + ".weightDevice");
+        }
+        foreach (var (devices, file, name) in new[]
+        {
+            (io.ThrottleReadBpsDevice, "blkio.throttle.read_bps_device", "throttleReadBpsDevice"),
+            (io.ThrottleWriteBpsDevice, "blkio.throttle.write_bps_device", "throttleWriteBpsDevice"),
+            (io.ThrottleReadIopsDevice, "blkio.throttle.read_iops_device", "throttleReadIOPSDevice"),
+            (io.ThrottleWriteIopsDevice, "blkio.throttle.write_iops_device", "throttleWriteIOPSDevice"),
+        })
+            foreach (var d in devices ?? [])
+                WriteIfAvailable(dir, file, $"{d.Major}:{d.Minor} {d.Rate}", "an I/O throttle", target, $"{field}.{name}");
+    }
+
+    private void ApplyNetwork(string cgroupsPath, OciNetwork network, string target)
+    {
+        const string field = "linux.resources.network";
+        if (network.ClassId is uint classId)
+        {
+            var dir = Dir("net_cls", cgroupsPath) ?? throw Unavailable("a network class id", "no net_cls cgroup hierarchy is mounted", field + ".classID", target);
+            WriteSetting(dir, "net_cls.classid", classId.ToString(), target, field + ".classID");
+        }
+        if (network.Priorities is { Count: > 0 } priorities)
+        {
+            var dir = Dir("net_prio", cgroupsPath) ?? throw Unavailable("network priorities", "no net_prio cgroup hierarchy is mounted", field + ".priorities", target);
+            foreach (var p in priorities) WriteSetting(dir, "net_prio.ifpriomap", $"{p.Name} {p.Priority}", target, field + ".priorities");
         }
     }
 

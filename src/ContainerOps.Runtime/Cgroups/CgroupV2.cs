@@ -21,7 +21,7 @@ public sealed class CgroupV2 : CgroupManager
         {
             var current = _root;
             var available = SmallFile.ReadText(Path.Combine(_root, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var wanted = new[] { "cpu", "cpuset", "memory", "pids", "io" }.Where(available.Contains).ToList();
+            var wanted = new[] { "cpu", "cpuset", "memory", "pids", "io", "hugetlb" }.Where(available.Contains).ToList();
             foreach (var part in cgroupsPath.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
                 // Enable controllers for the children of every level on the way down (no-internal-process rule aside, the parent is ours).
@@ -63,6 +63,7 @@ public sealed class CgroupV2 : CgroupManager
                 throw Unsupported("memory swappiness", "HostConfig.MemorySwappiness", target);
             if (memory.DisableOomKiller == true) throw Unsupported("disabling the OOM killer", "HostConfig.OomKillDisable", target);
             if (memory.KernelTcp is not null) throw Unsupported("a kernel TCP memory limit", "HostConfig.KernelMemoryTCP", target);
+            if (memory.Kernel is long kernel) WriteKernelMemory(dir, "memory.kmem.limit_in_bytes", kernel, target); // v2 has none: the warning
         }
         if (r.Cpu is { } cpu)
         {
@@ -71,9 +72,46 @@ public sealed class CgroupV2 : CgroupManager
             if (cpu.Quota is long quota)
                 WriteSetting(dir, "cpu.max", $"{quota} {cpu.Period ?? SpecBuilder.CpuPeriod}", target, "HostConfig.NanoCpus");
             if (cpu.Cpus is { Length: > 0 } cpus) WriteSetting(dir, "cpuset.cpus", cpus, target, "HostConfig.CpusetCpus");
+            if (cpu.Mems is { Length: > 0 } mems) WriteSetting(dir, "cpuset.mems", mems, target, "HostConfig.CpusetMems");
+        }
+        if (r.BlockIo is { } io) ApplyBlockIo(dir, io, target);
+        foreach (var hugepages in r.HugepageLimits ?? [])
+            WriteIfAvailable(dir, $"hugetlb.{hugepages.PageSize}.max", hugepages.Limit.ToString(), $"a {hugepages.PageSize} hugepage limit", target, "linux.resources.hugepageLimits");
+        if (r.Network is { ClassId: not null } or { Priorities.Count: > 0 })
+            throw Unavailable("a network class id or priorities", "net_cls and net_prio are cgroup v1 controllers", "linux.resources.network", target);
+        foreach (var (file, value) in r.Unified ?? [])
+        {
+            // A name such as "../x" would leave the container's directory.
+            if (file.Contains('/') || file is "." or "..")
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidUnifiedResource", $"linux.resources.unified: '{file}' is not a cgroup file name", target, "linux.resources.unified");
+            WriteIfAvailable(dir, file, value, $"linux.resources.unified[{file}]", target, "linux.resources.unified");
         }
         if (r.Pids is { } pids) WriteSetting(dir, "pids.max", pids.Limit > 0 ? pids.Limit.ToString() : "max", target, "HostConfig.PidsLimit");
         if (r.Devices is { Count: > 0 } rules) DeviceFilter.Attach(dir, rules, target);
+    }
+
+    /// <summary>v1's blkio settings in v2's io files: weights on io.bfq.weight (BFQ) or io.weight, limits on io.max.</summary>
+    private static void ApplyBlockIo(string dir, OciBlockIo io, string target)
+    {
+        const string field = "linux.resources.blockIO";
+        var weightFile = File.Exists(Path.Combine(dir, "io.bfq.weight")) ? "io.bfq.weight" : "io.weight";
+        // v1's weights run 10-1000, v2's 1-10000: the conversion runc and crun use.
+        static string V2Weight(ushort w) => (1 + (w - 10L) * 9999 / 990).ToString();
+        var bfq = weightFile == "io.bfq.weight";
+        if (io.Weight is ushort weight) WriteIfAvailable(dir, weightFile, bfq ? weight.ToString() : "default " + V2Weight(weight), "an I/O weight", target, field + ".weight");
+        if (io.LeafWeight is not null) throw Unsupported("an I/O leaf weight", field + ".leafWeight", target);
+        foreach (var d in io.WeightDevice ?? [])
+        {
+            if (d.Weight is ushort w) WriteIfAvailable(dir, weightFile, $"{d.Major}:{d.Minor} {(bfq ? w.ToString() : V2Weight(w))}", "a device's I/O weight", target, field + ".weightDevice");
+            if (d.LeafWeight is not null) throw Unsupported("an I/O leaf weight", field + ".weightDevice", target);
+        }
+        foreach (var (devices, key, name) in new[]
+        {
+            (io.ThrottleReadBpsDevice, "rbps", "throttleReadBpsDevice"), (io.ThrottleWriteBpsDevice, "wbps", "throttleWriteBpsDevice"),
+            (io.ThrottleReadIopsDevice, "riops", "throttleReadIOPSDevice"), (io.ThrottleWriteIopsDevice, "wiops", "throttleWriteIOPSDevice"),
+        })
+            foreach (var d in devices ?? [])
+                WriteIfAvailable(dir, "io.max", $"{d.Major}:{d.Minor} {key}={d.Rate}", "an I/O limit", target, $"{field}.{name}");
     }
 
     public override IReadOnlyList<string> ProcsFiles(string cgroupsPath) => new[] { Path.Combine(Dir(cgroupsPath), "cgroup.procs") };

@@ -138,6 +138,55 @@ public sealed class OciResources
     public OciMemory? Memory { get; set; }
     public OciCpu? Cpu { get; set; }
     public OciPids? Pids { get; set; }
+    [JsonPropertyName("blockIO")] public OciBlockIo? BlockIo { get; set; }
+    public List<OciHugepageLimit>? HugepageLimits { get; set; }
+    public OciNetwork? Network { get; set; }
+    /// <summary>cgroup v2 files and their values, written as they are (v2 hosts only).</summary>
+    public Dictionary<string, string>? Unified { get; set; }
+}
+
+public sealed class OciBlockIo
+{
+    public ushort? Weight { get; set; }
+    public ushort? LeafWeight { get; set; }
+    public List<OciWeightDevice>? WeightDevice { get; set; }
+    public List<OciThrottleDevice>? ThrottleReadBpsDevice { get; set; }
+    public List<OciThrottleDevice>? ThrottleWriteBpsDevice { get; set; }
+    [JsonPropertyName("throttleReadIOPSDevice")] public List<OciThrottleDevice>? ThrottleReadIopsDevice { get; set; }
+    [JsonPropertyName("throttleWriteIOPSDevice")] public List<OciThrottleDevice>? ThrottleWriteIopsDevice { get; set; }
+}
+
+public sealed class OciWeightDevice
+{
+    public long Major { get; set; }
+    public long Minor { get; set; }
+    public ushort? Weight { get; set; }
+    public ushort? LeafWeight { get; set; }
+}
+
+public sealed class OciThrottleDevice
+{
+    public long Major { get; set; }
+    public long Minor { get; set; }
+    public ulong Rate { get; set; }
+}
+
+public sealed class OciHugepageLimit
+{
+    public string PageSize { get; set; } = "";
+    public ulong Limit { get; set; }
+}
+
+public sealed class OciNetwork
+{
+    [JsonPropertyName("classID")] public uint? ClassId { get; set; }
+    public List<OciInterfacePriority>? Priorities { get; set; }
+}
+
+public sealed class OciInterfacePriority
+{
+    public string Name { get; set; } = "";
+    public uint Priority { get; set; }
 }
 
 public sealed class OciDeviceRule
@@ -156,6 +205,8 @@ public sealed class OciMemory
     public long? Swap { get; set; }
     public ulong? Swappiness { get; set; }
     [JsonPropertyName("disableOOMKiller")] public bool? DisableOomKiller { get; set; }
+    /// <summary>The kernel memory limit, which Linux no longer enforces (it is refused, not dropped).</summary>
+    public long? Kernel { get; set; }
     [JsonPropertyName("kernelTCP")] public long? KernelTcp { get; set; }
 }
 

@@ -267,9 +267,107 @@ public static class OciSpecReader
                 case "memory": resources.Memory = Object(value, path, Memory); break;
                 case "cpu": resources.Cpu = Object(value, path, Cpu); break;
                 case "pids": resources.Pids = Object(value, path, Pids); break;
+                case "blockIO": resources.BlockIo = Object(value, path, BlockIo); break;
+                case "hugepageLimits": resources.HugepageLimits = List(value, path, (v, p) => Object(v, p, HugepageLimit)!); break;
+                case "network": resources.Network = Object(value, path, Network); break;
+                case "unified": resources.Unified = StringMap(value, path); break;
+                case "rdma" when value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any():
+                    throw new JsonException($"{path}: RDMA limits are not supported by this runtime", path, null, null);
             }
         }
         return resources;
+    }
+
+    private static OciBlockIo BlockIo(JsonElement element, string at)
+    {
+        var io = new OciBlockIo();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "weight": io.Weight = NullOr(value, path, UInt16); break;
+                case "leafWeight": io.LeafWeight = NullOr(value, path, UInt16); break;
+                case "weightDevice": io.WeightDevice = List(value, path, (v, p) => Object(v, p, WeightDevice)!); break;
+                case "throttleReadBpsDevice": io.ThrottleReadBpsDevice = List(value, path, (v, p) => Object(v, p, ThrottleDevice)!); break;
+                case "throttleWriteBpsDevice": io.ThrottleWriteBpsDevice = List(value, path, (v, p) => Object(v, p, ThrottleDevice)!); break;
+                case "throttleReadIOPSDevice": io.ThrottleReadIopsDevice = List(value, path, (v, p) => Object(v, p, ThrottleDevice)!); break;
+                case "throttleWriteIOPSDevice": io.ThrottleWriteIopsDevice = List(value, path, (v, p) => Object(v, p, ThrottleDevice)!); break;
+            }
+        }
+        return io;
+    }
+
+    private static OciWeightDevice WeightDevice(JsonElement element, string at)
+    {
+        var device = new OciWeightDevice();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "major": device.Major = Int64(value, path); break;
+                case "minor": device.Minor = Int64(value, path); break;
+                case "weight": device.Weight = NullOr(value, path, UInt16); break;
+                case "leafWeight": device.LeafWeight = NullOr(value, path, UInt16); break;
+            }
+        }
+        return device;
+    }
+
+    private static OciThrottleDevice ThrottleDevice(JsonElement element, string at)
+    {
+        var device = new OciThrottleDevice();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "major": device.Major = Int64(value, path); break;
+                case "minor": device.Minor = Int64(value, path); break;
+                case "rate": device.Rate = UInt64(value, path); break;
+            }
+        }
+        return device;
+    }
+
+    private static OciHugepageLimit HugepageLimit(JsonElement element, string at)
+    {
+        var limit = new OciHugepageLimit();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "pageSize": limit.PageSize = String(value, path) ?? ""; break;
+                case "limit": limit.Limit = UInt64(value, path); break;
+            }
+        }
+        return limit;
+    }
+
+    private static OciNetwork Network(JsonElement element, string at)
+    {
+        var network = new OciNetwork();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "classID": network.ClassId = NullOr(value, path, UInt32); break;
+                case "priorities": network.Priorities = List(value, path, (v, p) => Object(v, p, InterfacePriority)!); break;
+            }
+        }
+        return network;
+    }
+
+    private static OciInterfacePriority InterfacePriority(JsonElement element, string at)
+    {
+        var priority = new OciInterfacePriority();
+        foreach (var (name, value, path) in Members(element, at))
+        {
+            switch (name)
+            {
+                case "name": priority.Name = String(value, path) ?? ""; break;
+                case "priority": priority.Priority = UInt32(value, path); break;
+            }
+        }
+        return priority;
     }
 
     private static OciDeviceRule DeviceRule(JsonElement element, string at)
@@ -301,6 +399,7 @@ public static class OciSpecReader
                 case "swap": memory.Swap = NullOr(value, path, Int64); break;
                 case "swappiness": memory.Swappiness = NullOr(value, path, UInt64); break;
                 case "disableOOMKiller": memory.DisableOomKiller = NullOr(value, path, Bool); break;
+                case "kernel": memory.Kernel = NullOr(value, path, Int64); break;
                 case "kernelTCP": memory.KernelTcp = NullOr(value, path, Int64); break;
             }
         }
@@ -381,6 +480,9 @@ public static class OciSpecReader
 
     private static uint UInt32(JsonElement element, string path) =>
         element.ValueKind == JsonValueKind.Number && element.TryGetUInt32(out var value) ? value : throw Expected(path, "a whole number from 0 to 4294967295", element);
+
+    private static ushort UInt16(JsonElement element, string path) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetUInt16(out var value) ? value : throw Expected(path, "a whole number from 0 to 65535", element);
 
     private static int Int32(JsonElement element, string path) =>
         element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out var value) ? value : throw Expected(path, "a 32-bit whole number", element);
