@@ -436,6 +436,69 @@ public sealed class PodTests : IAsyncLifetime
         Assert.DoesNotContain(uid, File.ReadAllText("/proc/self/mountinfo"));
     }
 
+    /// <summary>Each QoS class puts its pods where the kubelet's cgroupfs layout does, under the daemon's parent:
+    /// kubepods/pod&lt;uid&gt;, kubepods/burstable/pod&lt;uid&gt;, kubepods/besteffort/pod&lt;uid&gt;; a pod's directory has
+    /// the pod's limits (its containers' memory limits and CPU quota summed when all have them, CPU weight from the
+    /// requests), the BestEffort tier the least weight; the directories go with the pods.</summary>
+    [Fact]
+    public async Task QosClassesPlaceThePodsInTheirCgroupsWithThePodsLimits()
+    {
+        Apply($$$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: qos-guaranteed}
+            spec:
+              containers:
+              - {name: a, image: {{{Image}}}, command: [sleep, "3600"], resources: {limits: {cpu: 300m, memory: 48Mi}} }
+              - {name: b, image: {{{Image}}}, command: [sleep, "3600"], resources: {limits: {cpu: 200m, memory: 16Mi}} }
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: qos-burstable}
+            spec:
+              containers:
+              - {name: a, image: {{{Image}}}, command: [sleep, "3600"], resources: {requests: {cpu: 250m}, limits: {memory: 32Mi}} }
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: qos-besteffort}
+            spec:
+              containers:
+              - {name: a, image: {{{Image}}}, command: [sleep, "3600"]}
+            """);
+        var v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+        string Setting(string relative, string v1Controller, string file) =>
+            File.ReadAllText(v2 ? $"/sys/fs/cgroup/{_daemon.CgroupParent}/{relative}/{file}" : $"/sys/fs/cgroup/{v1Controller}/{_daemon.CgroupParent}/{relative}/{file}").Trim();
+        var dirs = new List<string>();
+        foreach (var (name, qos, tier) in new[] { ("qos-guaranteed", "Guaranteed", ""), ("qos-burstable", "Burstable", "burstable/"), ("qos-besteffort", "BestEffort", "besteffort/") })
+        {
+            var pod = await WaitForAsync(name, p => Str(p["status"]?["phase"]) == "Running");
+            Assert.Equal(qos, Str(pod["status"]!["qosClass"]));
+            var podDir = $"kubepods/{tier}pod{Str(pod["metadata"]!["uid"])}";
+            dirs.Add(podDir);
+            var id = Str(Status(pod, "a")["containerID"])!["containerops://".Length..];
+            var pid = (await _daemon.Client.InspectContainerAsync(id)).State.Pid;
+            var line = File.ReadAllLines($"/proc/{pid}/cgroup").First(l => v2 ? l.StartsWith("0::") : l.Contains(":memory:"));
+            Assert.EndsWith($"/{_daemon.CgroupParent}/{podDir}/{id}", line);
+        }
+        // The guaranteed pod: 48Mi + 16Mi, 300m + 200m of quota, and the weight of 500m.
+        Assert.Equal((64L << 20).ToString(), v2 ? Setting(dirs[0], "", "memory.max") : Setting(dirs[0], "memory", "memory.limit_in_bytes"));
+        Assert.Equal(v2 ? "50000 100000" : "50000", v2 ? Setting(dirs[0], "", "cpu.max") : Setting(dirs[0], "cpu", "cpu.cfs_quota_us"));
+        if (!v2) Assert.Equal("512", Setting(dirs[0], "cpu", "cpu.shares"));
+        // The burstable pod: its one memory limit, no quota (no CPU limit), the weight of its request.
+        Assert.Equal((32L << 20).ToString(), v2 ? Setting(dirs[1], "", "memory.max") : Setting(dirs[1], "memory", "memory.limit_in_bytes"));
+        Assert.Equal(v2 ? "max 100000" : "-1", v2 ? Setting(dirs[1], "", "cpu.max") : Setting(dirs[1], "cpu", "cpu.cfs_quota_us"));
+        if (!v2)
+        {
+            Assert.Equal("256", Setting(dirs[1], "cpu", "cpu.shares"));
+            Assert.Equal("2", Setting("kubepods/besteffort", "cpu", "cpu.shares"));
+        }
+
+        Assert.Equal(0, Kubectl("delete", "pod", "qos-guaranteed", "qos-burstable", "qos-besteffort", "--grace-period=1", "--timeout=60s").Exit);
+        foreach (var dir in dirs)
+            Assert.False(Directory.Exists(v2 ? $"/sys/fs/cgroup/{_daemon.CgroupParent}/{dir}" : $"/sys/fs/cgroup/memory/{_daemon.CgroupParent}/{dir}"), dir + " stayed");
+    }
+
     [Fact]
     public async Task ConfigMapSecretAndDownwardVolumesFollowTheirSourcesWhileThePodRuns()
     {

@@ -12,7 +12,7 @@ public interface INodeRuntime
     /// /etc/resolv.conf.</summary>
     Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct);
 
-    /// <summary>Removes the sandbox: its address, veth, namespaces and files. Idempotent.</summary>
+    /// <summary>Removes the sandbox: its address, veth, namespaces and files, and the pod's cgroup. Idempotent.</summary>
     Task RemoveSandboxAsync(string podUid);
 
     /// <summary>The sandboxes that exist, by pod uid.</summary>
@@ -104,8 +104,9 @@ public static class PodLabels
 
 /// <param name="SharePid">shareProcessNamespace: the pod's containers share one pid namespace, whose pid 1 is the
 /// sandbox's (not any container's).</param>
+/// <param name="Cgroup">The pod's cgroup, made with the sandbox (with host networking too) and removed with it.</param>
 public sealed record SandboxRequest(string PodUid, string Namespace, string Name, string Hostname, bool HostNetwork, string ResolvConf,
-    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases, bool SharePid = false);
+    IReadOnlyList<(string Ip, IReadOnlyList<string> Names)> HostAliases, bool SharePid = false, PodCgroup? Cgroup = null);
 
 /// <summary>A pod's sandbox: its address on the pod network (null with host networking) and the host's.</summary>
 public sealed record SandboxStatus(string PodUid, string? Ip);
@@ -136,6 +137,8 @@ public sealed class PodContainerRequest
     public long CpuShares { get; init; }
     /// <summary>The container's securityContext in the engine's terms (<see cref="PodSecurity"/>).</summary>
     public ContainerSecurity Security { get; init; } = new();
+    /// <summary>The pod's cgroup (<see cref="PodCgroup.Parent"/>), the container's parent; null: the node's own.</summary>
+    public string? CgroupParent { get; init; }
 }
 
 public enum ProbeAction { Exec, HttpGet, TcpSocket, Grpc }

@@ -183,7 +183,7 @@ internal sealed class PodWorker : IDisposable
         {
             var hostname = (Json.Str(spec["hostname"]) ?? name) is var h && h.Length > 63 ? h[..63].TrimEnd('-', '.') : h;
             var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec),
-                SharePid: spec["shareProcessNamespace"]?.GetValue<bool>() == true), _stop.Token);
+                SharePid: spec["shareProcessNamespace"]?.GetValue<bool>() == true, Cgroup: PodCgroup.For(spec, _uid)), _stop.Token);
             _podIp = hostNetwork ? _agent.Registration.HostIp : sandbox.Ip;
             sandboxReady = true;
             _waiting.Remove("");
@@ -410,7 +410,7 @@ internal sealed class PodWorker : IDisposable
                 Tty = c["tty"]?.GetValue<bool>() == true, Stdin = c["stdin"]?.GetValue<bool>() == true,
                 StdinOnce = c["stdinOnce"]?.GetValue<bool>() == true,
                 Mounts = mounts, MemoryLimit = memory, NanoCpus = nanoCpus, CpuShares = shares,
-                Security = security,
+                Security = security, CgroupParent = PodCgroup.For((JsonObject)pod["spec"]!, _uid).Parent,
             }, _stop.Token);
         }
         catch (ContainerConfigException e)

@@ -8,7 +8,7 @@ namespace ContainerOps.Daemon.Engine;
 /// engine, named as the kubelet names them (k8s_CONTAINER_POD_NAMESPACE_UID_ATTEMPT), labelled with their pod, and
 /// joined to their pod's sandbox (<see cref="PodSandboxes"/>); images come from the image service by pull policy.
 /// </summary>
-public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes sandboxes, ContainerInputs inputs) : INodeRuntime
+public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes sandboxes, ContainerInputs inputs, PodCgroupTree cgroups) : INodeRuntime
 {
     /// <summary>The node agent over this daemon's engine, registered and following its pods, started with the control
     /// plane: on the first use of the cluster API, or at once when its store exists (see ClusterHost).</summary>
@@ -18,7 +18,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         var starter = new AgentStarter();
         cluster.WhenActive(active =>
         {
-            var runtime = new NodeRuntimeAdapter(containers, sandboxes, inputs);
+            var runtime = new NodeRuntimeAdapter(containers, sandboxes, inputs, new PodCgroupTree(options, log));
             var agent = new NodeAgent(active.Objects, runtime, options.Node.Agent, log) { Tokens = active.Api.Tokens };
             agent.Start();
             active.Api.PodConnections = new PodStreams(runtime, options.Node.Agent.NodeName);
@@ -38,6 +38,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
 
     public async Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct)
     {
+        if (request.Cgroup is { } cgroup) cgroups.Ensure(cgroup);
         if (request.HostNetwork) return new SandboxStatus(request.PodUid, null);
         var ip = await sandboxes.RunAsync(request.PodUid, request.Hostname, request.ResolvConf, request.HostAliases, ct);
         if (request.SharePid) await sandboxes.HoldPidNamespaceAsync(request.PodUid, ct);
@@ -47,6 +48,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
     public Task RemoveSandboxAsync(string podUid)
     {
         sandboxes.Remove(podUid);
+        cgroups.Remove(podUid);
         return Task.CompletedTask;
     }
 
@@ -94,6 +96,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
                 NetworkMode = request.HostNetwork ? "host" : "none",
                 Binds = request.Mounts.Select(m => $"{m.HostPath}:{m.ContainerPath}{(m.ReadOnly ? ":ro" : "")}").ToList(),
                 Memory = request.MemoryLimit, NanoCpus = request.NanoCpus, CpuShares = request.CpuShares,
+                CgroupParent = request.CgroupParent is { } parent ? cgroups.ContainerParentOf(parent) : null,
             },
         };
         ApplySecurity(create, request.Security);
