@@ -741,7 +741,12 @@ void container_init(struct plan *p, int create, int sync_fd, int report_fd,
         int w;
         do w = openat(host_proc, host_proc >= 0 ? path + 6 : path, O_WRONLY | O_CLOEXEC); while (w < 0 && errno == EINTR);
         if (w < 0) { fmt_error(err, errlen, errno, "exec_fifo", "%s: %s", p->exec_fifo, strerror(errno)); report(2, err); _exit(1); }
+        /* A starter killed after it opened the fifo is no reason to die of SIGPIPE: it asked for the start (the
+           runtime sees the release by the fifo this process no longer holds). */
+        struct sigaction ignore = { .sa_handler = SIG_IGN }, before;
+        sigaction(SIGPIPE, &ignore, &before);
         write_all(w, "0", 1);
+        sigaction(SIGPIPE, &before, NULL);
         close(w);
         close(fifo);
         if (host_proc >= 0) close(host_proc);

@@ -83,6 +83,33 @@ public sealed partial class DifferentialTests
         finally { Runtime($"delete --force {b.Id}", check: false); }
     }
 
+    /// <summary>A `start` killed after it released the init (the init took its byte from the fifo) but before it wrote
+    /// the record: the container runs, so `state` says running (the init no longer holds the fifo) and another `start`
+    /// is refused instead of waiting for ever on a fifo nobody will write.</summary>
+    [Fact]
+    public void A_start_cut_off_after_the_release_leaves_a_running_container()
+    {
+        var root = Path.Combine(_f.Root.Path, "cutstart-state");
+        var output = Path.Combine(_f.Root.Path, "cutstart.out");
+        var prefix = $"{RuntimeBinary} --root {root}";
+        var b = _f.Bundle(new[] { "/bin/sh", "-c", "echo started; exec sleep 60" });
+        try
+        {
+            Shell.Run("/bin/sh", $"-c \"exec {prefix} create --bundle {b.Bundle} {b.Id} </dev/null >{output} 2>&1\"");
+            Assert.Equal("created", StatusOf(prefix, b.Id));
+            // What `start` does before it records anything: the byte read from the fifo, and no more.
+            using (var fifo = new FileStream(new ContainerStateDir(root, b.Id).ExecFifo, FileMode.Open, FileAccess.Read))
+                Assert.Equal('0', (char)fifo.ReadByte());
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!File.ReadAllText(output).Contains("started") && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            Assert.Equal("started\n", File.ReadAllText(output));
+            Assert.Equal("running", StatusOf(prefix, b.Id));
+            var again = Assert.Throws<InvalidOperationException>(() => Shell.Run("/bin/sh", $"-c \"exec {prefix} start {b.Id}\"", timeoutMs: 20_000));
+            Assert.Contains("is not in the created state", again.Message);
+        }
+        finally { Shell.Run("/bin/sh", $"-c \"exec {prefix} delete --force {b.Id}\"", check: false); }
+    }
+
     /// <summary>Without no_new_privs the filter is loaded before the credentials change; the check that the working
     /// directory is inside the root (getcwd) now comes before it, so a profile that forbids getcwd still starts.</summary>
     [Theory]

@@ -39,6 +39,7 @@ public partial class BuiltinRuntime : IContainerRuntime
     public void Start(string id)
     {
         var dir = StateDir(id);
+        GetStatus(id); // settles a start cut off after the release: then the container is not created any more
         var record = dir.Read() ?? throw NotFound(id);
         if (record.Status != "created")
             throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotCreated", $"container {id} is not in the created state", id);
@@ -320,9 +321,33 @@ public partial class BuiltinRuntime : IContainerRuntime
             return Exited(dir, record, (128 + Libc.SIGKILL, Libc.SIGKILL, DateTimeOffset.UtcNow));
         }
         if (exit is not null) return Exited(dir, record, exit.Value);
+        if (record.Status == "created" && Released(dir, record))
+        {
+            // A start cut off between releasing the init and recording it: the process runs, and the record says so now.
+            record.Status = "running";
+            dir.Write(record);
+            try { File.Delete(dir.ExecFifo); } catch (IOException) { }
+        }
         var state = record.Status == "created" ? RuntimeState.Created
             : _cgroups.IsFrozen(record.CgroupsPath) ? RuntimeState.Paused : RuntimeState.Running;
         return new RuntimeStatus(id, state, record.Pid, 0, 0, null, false) { StartedAt = record.Created };
+    }
+
+    /// <summary>
+    /// Whether a created container's live init has been released by a `start` that did not get to record it (the caller
+    /// was killed in between). Until it is released the init holds the exec fifo open (its O_PATH descriptor, kept
+    /// from before its root changed); once released it closes it and execs.
+    /// </summary>
+    private static bool Released(ContainerStateDir dir, ContainerRuntimeRecord record)
+    {
+        if (Libc.stat(dir.ExecFifo, out var fifo) != 0) return true; // a start removes it once it has read the byte
+        try
+        {
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{record.Pid}/fd"))
+                if (Libc.stat(fd, out var st) == 0 && st.Dev == fifo.Dev && st.Ino == fifo.Ino) return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; } // gone: not released
+        return true;
     }
 
     /// <summary>The record, with the pid filled in when a launch was cut off before it could write it.</summary>
