@@ -355,6 +355,31 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
     [Parameter]
     public SwitchParameter OomKillDisable { get; set; }
 
+    /// <summary>The container's share of block I/O (`--blkio-weight`, 10 to 1000; 0: the default).</summary>
+    [Parameter]
+    [ValidateRange(0, 1000)]
+    public ushort BlkioWeight { get; set; }
+
+    /// <summary>Weights on single devices (`--blkio-weight-device`): @{ '/dev/vda' = 300 }.</summary>
+    [Parameter]
+    public Hashtable? BlkioWeightDevice { get; set; }
+
+    /// <summary>Bytes per second read from a device, at most (`--device-read-bps`): @{ '/dev/vda' = 1MB }.</summary>
+    [Parameter]
+    public Hashtable? DeviceReadBps { get; set; }
+
+    /// <summary>Bytes per second written to a device, at most (`--device-write-bps`): @{ '/dev/vda' = 1MB }.</summary>
+    [Parameter]
+    public Hashtable? DeviceWriteBps { get; set; }
+
+    /// <summary>Read operations per second on a device, at most (`--device-read-iops`): @{ '/dev/vda' = 100 }.</summary>
+    [Parameter]
+    public Hashtable? DeviceReadIops { get; set; }
+
+    /// <summary>Write operations per second on a device, at most (`--device-write-iops`): @{ '/dev/vda' = 100 }.</summary>
+    [Parameter]
+    public Hashtable? DeviceWriteIops { get; set; }
+
     /// <summary>Host devices in the container (`--device`): /host[:/container[:rwm]].</summary>
     [Parameter]
     public string[]? Device { get; set; }
@@ -507,6 +532,10 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         return request;
     }
 
+    /// <summary>A device throttle given as @{ path = rate }.</summary>
+    private static List<ThrottleDevice>? Throttles(Hashtable? table) =>
+        table?.Keys.Cast<object>().Select(k => new ThrottleDevice { Path = k.ToString()!, Rate = LanguagePrimitives.ConvertTo<ulong>(table[k]) }).ToList();
+
     /// <summary>-Ulimit … -LogOption, as the CLI's --ulimit … --log-opt put them in the request.</summary>
     private void ApplyProcessOptions(ContainerCreateRequest request)
     {
@@ -520,6 +549,13 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         h.MemoryReservation = MemoryReservation;
         if (OomScoreAdj is int adj) h.OomScoreAdj = adj;
         if (OomKillDisable) h.OomKillDisable = true;
+        h.BlkioWeight = BlkioWeight;
+        h.BlkioWeightDevice = BlkioWeightDevice?.Keys.Cast<object>()
+            .Select(k => new WeightDevice { Path = k.ToString()!, Weight = LanguagePrimitives.ConvertTo<ushort>(BlkioWeightDevice[k]) }).ToList();
+        h.BlkioDeviceReadBps = Throttles(DeviceReadBps);
+        h.BlkioDeviceWriteBps = Throttles(DeviceWriteBps);
+        h.BlkioDeviceReadIOps = Throttles(DeviceReadIops);
+        h.BlkioDeviceWriteIOps = Throttles(DeviceWriteIops);
         foreach (var d in Device ?? []) h.Devices.Add(ProcessSpecs.ParseDevice(d));
         if (DeviceCgroupRule is not null) h.DeviceCgroupRules.AddRange(DeviceCgroupRule);
         if (LogDriver is not null || LogOption is not null)

@@ -174,10 +174,29 @@ public class HealthOptionsTests
         Assert.Null(Request("img").HostConfig.Init);
     }
 
+    [Fact]
+    public void MapsBlockIoOptionsAsDockerDoes()
+    {
+        var h = Request("--blkio-weight", "300", "--blkio-weight-device", "/dev/vda:500", "--device-read-bps", "/dev/vda:1mb",
+            "--device-write-bps", "/dev/vdb:512k", "--device-read-iops", "/dev/vda:100", "--device-write-iops", "/dev/vda:20", "img").HostConfig;
+        Assert.Equal((ushort)300, h.BlkioWeight);
+        Assert.Equal(("/dev/vda", (ushort)500), (h.BlkioWeightDevice![0].Path, h.BlkioWeightDevice[0].Weight));
+        Assert.Equal(("/dev/vda", 1UL << 20), (h.BlkioDeviceReadBps![0].Path, h.BlkioDeviceReadBps[0].Rate));
+        Assert.Equal(("/dev/vdb", 512UL << 10), (h.BlkioDeviceWriteBps![0].Path, h.BlkioDeviceWriteBps[0].Rate));
+        Assert.Equal((100UL, 20UL), (h.BlkioDeviceReadIOps![0].Rate, h.BlkioDeviceWriteIOps![0].Rate));
+        var plain = Request("img").HostConfig;
+        Assert.Equal(0, plain.BlkioWeight);
+        Assert.Null(plain.BlkioDeviceReadBps);
+    }
+
     [Theory]
     [InlineData("--ulimit=nofile", "--ulimit")]
     [InlineData("--ulimit=nofile=a:b", "--ulimit")]
     [InlineData("--device=/a:/b:rw:x", "--device")]
+    [InlineData("--device-read-bps=/dev/vda", "--device-read-bps")]
+    [InlineData("--device-read-iops=/dev/vda:1mb", "--device-read-iops")]
+    [InlineData("--blkio-weight=heavy", "--blkio-weight")]
+    [InlineData("--blkio-weight-device=vda:300", "--blkio-weight-device")]
     public void RefusesByName(string flag, string message)
     {
         var e = Assert.Throws<UsageException>(() => Request(flag, "img"));

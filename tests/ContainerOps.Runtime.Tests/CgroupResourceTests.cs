@@ -1,6 +1,7 @@
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime.Cgroups;
 using ContainerOps.Runtime.Spec;
+using ContainerOps.TestSupport;
 
 namespace ContainerOps.Runtime.Tests;
 
@@ -14,17 +15,6 @@ public sealed class CgroupResourceTests
     private readonly CgroupManager _cgroups = CgroupManager.ForHost();
     private readonly string _path = "/containerops-test-res-" + Guid.NewGuid().ToString("N")[..8];
 
-    private static (long Major, long Minor) RootDisk()
-    {
-        // The block device under /: a whole disk's numbers (the throttle files take disks, not partitions).
-        foreach (var line in File.ReadAllLines("/proc/partitions").Skip(2))
-        {
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length == 4 && !f[3].StartsWith("zram") && !f[3].StartsWith("loop") && !char.IsDigit(f[3][^1])) return (long.Parse(f[0]), long.Parse(f[1]));
-        }
-        throw new InvalidOperationException("no disk in /proc/partitions");
-    }
-
     private string? SettingFile(string v1Controller, string file) =>
         _cgroups.Version == 1
             ? Path.Combine("/sys/fs/cgroup", v1Controller, _path.TrimStart('/'), file)
@@ -33,7 +23,7 @@ public sealed class CgroupResourceTests
     [Fact]
     public void An_io_throttle_is_written_to_the_cgroup()
     {
-        var (major, minor) = RootDisk();
+        var (_, _, major, minor) = HostDisk.First();
         var resources = new OciResources { BlockIo = new OciBlockIo { ThrottleReadBpsDevice = [new OciThrottleDevice { Major = major, Minor = minor, Rate = 1048576 }] } };
         try
         {

@@ -77,6 +77,35 @@ public sealed class SpecBuilderTests : IDisposable
         Assert.All(plain, d => Assert.Contains(privileged, p => p.Path == d.Path));
     }
 
+    /// <summary>Docker's block I/O options: devices named by path become their numbers; a path that is no block device,
+    /// or a weight out of 10..1000, is refused with the field named before anything exists.</summary>
+    [Fact]
+    public void Block_io_options_name_devices_by_their_numbers()
+    {
+        var disk = Directory.EnumerateFileSystemEntries("/dev").FirstOrDefault(p => Native.Libc.lstat(p, out var st) == 0 && (st.Mode & 0xF000) == 0x6000);
+        Assert.NotNull(disk);
+        Native.Libc.stat(disk!, out var st);
+        var (major, minor) = Native.Libc.DeviceNumbers(st.RDev);
+        var io = SpecBuilder.Build(Input(new HostConfig
+        {
+            BlkioWeight = 300, BlkioWeightDevice = [new WeightDevice { Path = disk!, Weight = 500 }],
+            BlkioDeviceReadBps = [new ThrottleDevice { Path = disk!, Rate = 1 << 20 }], BlkioDeviceWriteIOps = [new ThrottleDevice { Path = disk!, Rate = 100 }],
+        })).Linux!.Resources!.BlockIo!;
+        Assert.Equal((ushort?)300, io.Weight);
+        Assert.Equal((major, minor, (ushort?)500), (io.WeightDevice![0].Major, io.WeightDevice[0].Minor, io.WeightDevice[0].Weight));
+        Assert.Equal((major, minor, 1UL << 20), (io.ThrottleReadBpsDevice![0].Major, io.ThrottleReadBpsDevice[0].Minor, io.ThrottleReadBpsDevice[0].Rate));
+        Assert.Equal(100UL, io.ThrottleWriteIopsDevice![0].Rate);
+        Assert.Null(io.ThrottleWriteBpsDevice);
+        Assert.Null(SpecBuilder.Build(Input(new HostConfig())).Linux!.Resources?.BlockIo);
+
+        Assert.Equal(("InvalidBlkioWeight", "HostConfig.BlkioWeight"), Field(Refused(() => SpecBuilder.Build(Input(new HostConfig { BlkioWeight = 5 })))));
+        Assert.Equal(("InvalidDevice", "HostConfig.BlkioDeviceReadBps"),
+            Field(Refused(() => SpecBuilder.Build(Input(new HostConfig { BlkioDeviceReadBps = [new ThrottleDevice { Path = "/dev/null", Rate = 1 }] })))));
+        Assert.Equal(("InvalidDevice", "HostConfig.BlkioWeightDevice"),
+            Field(Refused(() => SpecBuilder.Build(Input(new HostConfig { BlkioWeightDevice = [new WeightDevice { Path = "/dev/no-such-disk", Weight = 100 }] })))));
+        static (string, string?) Field(ContainerOpsException e) => (e.Error.Id, e.Error.Field);
+    }
+
     [Fact]
     public void Limits_are_validated_with_the_field_named()
     {

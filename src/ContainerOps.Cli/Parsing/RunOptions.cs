@@ -68,6 +68,12 @@ public static class RunOptions
         new("memory-reservation", null, OptionKind.Value, "Memory soft limit", "bytes"),
         new("oom-score-adj", null, OptionKind.Value, "Tune host's OOM preferences (-1000 to 1000)", "int"),
         new("oom-kill-disable", null, OptionKind.Flag, "Disable OOM Killer (cgroup v1)"),
+        new("blkio-weight", null, OptionKind.Value, "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)", "uint16"),
+        new("blkio-weight-device", null, OptionKind.List, "Block IO weight (relative device weight) (/dev/vda:300)"),
+        new("device-read-bps", null, OptionKind.List, "Limit read rate (bytes per second) from a device (/dev/vda:1mb)"),
+        new("device-write-bps", null, OptionKind.List, "Limit write rate (bytes per second) to a device (/dev/vda:1mb)"),
+        new("device-read-iops", null, OptionKind.List, "Limit read rate (IO per second) from a device (/dev/vda:100)"),
+        new("device-write-iops", null, OptionKind.List, "Limit write rate (IO per second) to a device (/dev/vda:100)"),
         new("device", null, OptionKind.List, "Add a host device to the container (/host[:/container[:rwm]])"),
         new("device-cgroup-rule", null, OptionKind.List, "Add a rule to the cgroup allowed devices list ('c 1:3 rwm')"),
         new("log-driver", null, OptionKind.Value, "Logging driver for the container (json-file)"),
@@ -181,6 +187,16 @@ public static class RunOptions
         if (a.Value("memory-reservation") is string reservation) h.MemoryReservation = Units.ParseMemory(reservation, "memory-reservation");
         if (a.IntValue("oom-score-adj") is int adj) h.OomScoreAdj = adj;
         if (a.Flag("oom-kill-disable")) h.OomKillDisable = true;
+        if (a.Value("blkio-weight") is string weight) h.BlkioWeight = ParseWeight(weight, "blkio-weight", weight);
+        foreach (var d in a.Values("blkio-weight-device"))
+        {
+            var (path, value) = DeviceAndValue(d, "blkio-weight-device");
+            (h.BlkioWeightDevice ??= []).Add(new WeightDevice { Path = path, Weight = ParseWeight(value, "blkio-weight-device", d) });
+        }
+        h.BlkioDeviceReadBps = Throttles(a, "device-read-bps");
+        h.BlkioDeviceWriteBps = Throttles(a, "device-write-bps");
+        h.BlkioDeviceReadIOps = Throttles(a, "device-read-iops");
+        h.BlkioDeviceWriteIOps = Throttles(a, "device-write-iops");
         foreach (var d in a.Values("device")) h.Devices.Add(ParseDevice(d));
         h.DeviceCgroupRules.AddRange(a.Values("device-cgroup-rule"));
         if (a.Has("log-driver") || a.Has("log-opt"))
@@ -190,6 +206,33 @@ public static class RunOptions
         }
         r.Domainname = a.Value("domainname");
     }
+
+    /// <summary>DEVICE:VALUE, as docker's block I/O flags take them.</summary>
+    private static (string Path, string Value) DeviceAndValue(string text, string flag)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1 || !text.StartsWith('/'))
+            throw new UsageException($"invalid argument \"{text}\" for \"--{flag}\" flag: expected /dev/DEVICE:VALUE");
+        return (text[..colon], text[(colon + 1)..]);
+    }
+
+    /// <summary>A device throttle flag's values: sizes for the bps flags (1mb, 512k), plain numbers for the iops ones,
+    /// as docker's take them; null when the flag is not given.</summary>
+    private static List<ThrottleDevice>? Throttles(ParsedArgs a, string flag)
+    {
+        List<ThrottleDevice>? list = null;
+        foreach (var d in a.Values(flag))
+        {
+            var (path, value) = DeviceAndValue(d, flag);
+            var rate = flag.EndsWith("bps", StringComparison.Ordinal) ? (ulong)Units.ParseMemory(value, flag)
+                : ulong.TryParse(value, out var n) ? n : throw new UsageException($"invalid argument \"{d}\" for \"--{flag}\" flag: {value} is not a number");
+            (list ??= []).Add(new ThrottleDevice { Path = path, Rate = rate });
+        }
+        return list;
+    }
+
+    private static ushort ParseWeight(string value, string flag, string text) =>
+        ushort.TryParse(value, out var w) ? w : throw new UsageException($"invalid argument \"{text}\" for \"--{flag}\" flag: {value} is not a weight (10 to 1000)");
 
     /// <summary>NAME=SOFT[:HARD] as docker's --ulimit (the hard limit is the soft one when not given).</summary>
     public static Ulimit ParseUlimit(string text)

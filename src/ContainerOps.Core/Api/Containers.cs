@@ -167,6 +167,18 @@ public sealed class HostConfig
     public List<DeviceMapping> Devices { get; set; } = new();
     /// <summary>`--device-cgroup-rule 'c 1:3 rwm'`: more rules for the device cgroup.</summary>
     public List<string> DeviceCgroupRules { get; set; } = new();
+    /// <summary>`--blkio-weight`: 10..1000 (0: the default), the container's share of block I/O.</summary>
+    public ushort BlkioWeight { get; set; }
+    /// <summary>`--blkio-weight-device /dev/vda:300`: a weight on one device.</summary>
+    public List<WeightDevice>? BlkioWeightDevice { get; set; }
+    /// <summary>`--device-read-bps /dev/vda:1mb`: bytes per second read from a device, at most.</summary>
+    public List<ThrottleDevice>? BlkioDeviceReadBps { get; set; }
+    /// <summary>`--device-write-bps`: bytes per second written to a device, at most.</summary>
+    public List<ThrottleDevice>? BlkioDeviceWriteBps { get; set; }
+    /// <summary>`--device-read-iops`: read operations per second on a device, at most.</summary>
+    public List<ThrottleDevice>? BlkioDeviceReadIOps { get; set; }
+    /// <summary>`--device-write-iops`: write operations per second on a device, at most.</summary>
+    public List<ThrottleDevice>? BlkioDeviceWriteIOps { get; set; }
     /// <summary>json-file (the default) with max-size and max-file; other drivers are refused.</summary>
     public LogConfig? LogConfig { get; set; }
     /// <summary>Members of Docker's HostConfig that ContainerOps has no field for (see <see cref="UnsupportedFields"/>).</summary>
@@ -178,6 +190,20 @@ public sealed class Ulimit
     public string Name { get; set; } = "";
     public long Soft { get; set; }
     public long Hard { get; set; }
+}
+
+/// <summary>A block device named by its host path and a weight (Docker's WeightDevice).</summary>
+public sealed class WeightDevice
+{
+    public string Path { get; set; } = "";
+    public ushort Weight { get; set; }
+}
+
+/// <summary>A block device named by its host path and a rate (Docker's ThrottleDevice).</summary>
+public sealed class ThrottleDevice
+{
+    public string Path { get; set; } = "";
+    public ulong Rate { get; set; }
 }
 
 public sealed class DeviceMapping

@@ -5,7 +5,7 @@ namespace ContainerOps.Runtime.Spec;
 
 /// <summary>Docker's process, namespace and cgroup options of a create request in the OCI spec: --ulimit, --group-add,
 /// --pid, --cgroup-parent, --cpu-quota/--cpu-period, --memory-reservation, --oom-score-adj, --oom-kill-disable,
-/// --device, --device-cgroup-rule and --domainname. Each is checked here, before anything exists.</summary>
+/// --blkio-weight and the device throttles, --device, --device-cgroup-rule and --domainname. Each is checked here, before anything exists.</summary>
 public static partial class SpecBuilder
 {
     /// <summary>Docker's ulimit names and the rlimits they set.</summary>
@@ -91,6 +91,53 @@ public static partial class SpecBuilder
             throw Invalid("InvalidMemoryReservation", $"memory reservation {hc.MemoryReservation} must be below the memory limit {hc.Memory}", target, "HostConfig.MemoryReservation");
         if (hc.MemoryReservation > 0) (r.Memory ??= new OciMemory()).Reservation = hc.MemoryReservation;
         if (hc.OomKillDisable == true) (r.Memory ??= new OciMemory()).DisableOomKiller = true;
+    }
+
+    /// <summary>--blkio-weight, --blkio-weight-device and the four --device-read/write-bps/iops throttles, as Docker
+    /// sets them: devices named by path become the block device numbers the cgroup files take.</summary>
+    private static void ApplyBlockIo(HostConfig hc, OciResources r, string target)
+    {
+        var io = new OciBlockIo();
+        var any = false;
+        if (hc.BlkioWeight != 0)
+        {
+            if (hc.BlkioWeight is < 10 or > 1000)
+                throw Invalid("InvalidBlkioWeight", $"blkio weight {hc.BlkioWeight} is out of range 10..1000", target, "HostConfig.BlkioWeight");
+            io.Weight = hc.BlkioWeight;
+            any = true;
+        }
+        foreach (var d in hc.BlkioWeightDevice ?? [])
+        {
+            if (d.Weight is < 10 or > 1000)
+                throw Invalid("InvalidBlkioWeight", $"blkio weight {d.Weight} for {d.Path} is out of range 10..1000", target, "HostConfig.BlkioWeightDevice");
+            var (major, minor) = BlockDevice(d.Path, target, "HostConfig.BlkioWeightDevice");
+            (io.WeightDevice ??= []).Add(new OciWeightDevice { Major = major, Minor = minor, Weight = d.Weight });
+            any = true;
+        }
+        List<OciThrottleDevice>? Throttles(List<ThrottleDevice>? devices, string field)
+        {
+            if (devices is not { Count: > 0 }) return null;
+            any = true;
+            return devices.Select(d =>
+            {
+                var (major, minor) = BlockDevice(d.Path, target, field);
+                return new OciThrottleDevice { Major = major, Minor = minor, Rate = d.Rate };
+            }).ToList();
+        }
+        io.ThrottleReadBpsDevice = Throttles(hc.BlkioDeviceReadBps, "HostConfig.BlkioDeviceReadBps");
+        io.ThrottleWriteBpsDevice = Throttles(hc.BlkioDeviceWriteBps, "HostConfig.BlkioDeviceWriteBps");
+        io.ThrottleReadIopsDevice = Throttles(hc.BlkioDeviceReadIOps, "HostConfig.BlkioDeviceReadIOps");
+        io.ThrottleWriteIopsDevice = Throttles(hc.BlkioDeviceWriteIOps, "HostConfig.BlkioDeviceWriteIOps");
+        if (any) r.BlockIo = io;
+    }
+
+    private static (long Major, long Minor) BlockDevice(string path, string target, string field)
+    {
+        if (Libc.stat(path, out var st) != 0)
+            throw Invalid("InvalidDevice", $"{path}: no such device on this host", target, field);
+        if ((st.Mode & 0xF000) != 0x6000)
+            throw Invalid("InvalidDevice", $"{path} is not a block device", target, field);
+        return Libc.DeviceNumbers(st.RDev);
     }
 
     private static int? OomScoreAdj(HostConfig hc, string target) => hc.OomScoreAdj switch

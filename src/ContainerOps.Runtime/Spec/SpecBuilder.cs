@@ -309,6 +309,7 @@ public static partial class SpecBuilder
         ApplyCpuQuota(hc, cpu, target);
         if (any || cpu.Quota is not null || cpu.Period is not null) r.Cpu = cpu;
         ApplyMemoryOptions(hc, r, target);
+        ApplyBlockIo(hc, r, target);
 
         if (hc.PidsLimit < -1)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPidsLimit", $"pids limit {hc.PidsLimit} is invalid", target, "HostConfig.PidsLimit");
