@@ -20,7 +20,7 @@ public class BadFileTests
     [InlineData("unknown-top-level.yaml", "unknown-top-level.yaml:2:3: service: unknown top-level key (expected name, services, networks, volumes, secrets, configs, include or x-…)")]
     [InlineData("bad-volume.yaml", "bad-volume.yaml:4:15: services.web.volumes[0]: invalid volume \"data:relative/path\": the target \"relative/path\" is not an absolute path")]
     [InlineData("disabled-dependency.yaml", "services.web.depends_on: service \"debug\" is disabled by its profiles (debug)")]
-    [InlineData("unsupported-key.yaml", "unsupported-key.yaml:4:14: services.web.devices: not supported by containerops")]
+    [InlineData("unsupported-key.yaml", "unsupported-key.yaml:4:18: services.web.userns_mode: not supported by containerops")]
     [InlineData("duplicate-key.yaml", "duplicate-key.yaml:4:5: the key \"image\" is given twice")]
     [InlineData("extends-missing.yaml", "extends-missing.yaml:3:14: services.web.extends: extends: service \"base\" is not defined")]
     [InlineData("bad-test.yaml", "bad-test.yaml:5:13: services.web.healthcheck.test: a test list starts with CMD, CMD-SHELL or NONE")]

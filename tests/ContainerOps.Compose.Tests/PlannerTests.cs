@@ -141,4 +141,42 @@ public class PlannerTests
         Assert.True(ContainerRequestBuilder.Build(p, web, 1, "webapp-web-1", false, warnings).HostConfig.Init);
         Assert.DoesNotContain(warnings, w => w.Contains("init", StringComparison.Ordinal));
     }
+
+    /// <summary>The cgroup, process and device keys reach the daemon as docker compose sends them: `service:` in pid, ipc
+    /// and volumes_from names the service's first container, which is started first.</summary>
+    [Fact]
+    public void Resource_process_and_device_keys_go_to_the_daemon_as_docker_compose_sends_them()
+    {
+        var p = Corpus.Load("resources");
+        var app = p.Services["app"];
+        var h = ContainerRequestBuilder.Build(p, app, 1, "resources-app-1", false, new List<string>()).HostConfig;
+        Assert.Equal((512L, 50000L, 100000L, "0"), (h.CpuShares, h.CpuQuota, h.CpuPeriod, h.CpusetCpus));
+        Assert.Equal((64L << 20, 32L << 20, -1L), (h.Memory, h.MemoryReservation, h.MemorySwap));
+        Assert.Equal((true, 300, 16L << 20), (h.OomKillDisable, h.OomScoreAdj, h.ShmSize));
+        Assert.Equal(("container:resources-db-1", "container:resources-db-1", "batch"), (h.PidMode, h.IpcMode, h.CgroupParent));
+        Assert.Equal(["audio", "55"], h.GroupAdd);
+        Assert.Equal(["/dev/fuse:/dev/fuse:rwm", "/dev/null:/dev/n2:r"], h.Devices.Select(d => $"{d.PathOnHost}:{d.PathInContainer}:{d.CgroupPermissions ?? "rwm"}"));
+        Assert.Equal(["c 1:3 rwm"], h.DeviceCgroupRules);
+        Assert.Equal(["resources-db-1:ro"], h.VolumesFrom);
+        Assert.Equal((ushort)300, h.BlkioWeight);
+        Assert.Equal(("/dev/vda", (ushort)400), (h.BlkioWeightDevice![0].Path, h.BlkioWeightDevice[0].Weight));
+        Assert.Equal(("/dev/vda", 12UL << 20), (h.BlkioDeviceReadBps![0].Path, h.BlkioDeviceReadBps[0].Rate));
+        Assert.Equal(30UL, h.BlkioDeviceWriteIOps![0].Rate);
+        Assert.Equal("shareable", ContainerRequestBuilder.Build(p, p.Services["db"], 1, "resources-db-1", false, new List<string>()).HostConfig.IpcMode);
+        // The service whose containers app uses comes first, as a dependency would.
+        Assert.Equal(["db", "app"], ComposePlanner.Order(p, new HashSet<string> { "app", "db" }).Select(s => s.Name));
+        // `config` writes them back by key.
+        var config = Corpus.Config(p);
+        Assert.Contains("cpu_period: 100000", config);
+        Assert.True(config.IndexOf("blkio_config:", StringComparison.Ordinal) < config.IndexOf("cgroup_parent:", StringComparison.Ordinal));
+        Assert.Contains("pid: service:db", config);
+    }
+
+    [Fact]
+    public void A_pid_naming_a_service_that_does_not_exist_is_refused_with_its_path()
+    {
+        var e = Corpus.LoadBad("unknown-pid-service.yaml");
+        Assert.Contains("services.web.pid", e.Message);
+        Assert.Contains("service \"nosuch\" is not defined", e.Message);
+    }
 }

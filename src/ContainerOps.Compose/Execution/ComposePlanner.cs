@@ -102,11 +102,12 @@ public static class ComposePlanner
         return result;
     }
 
-    /// <summary>depends_on and network_mode: service:… (which must run first too).</summary>
+    /// <summary>depends_on and the services whose containers it uses (network_mode, pid, ipc, volumes_from), which must
+    /// run first too.</summary>
     public static IEnumerable<string> DependenciesOf(ServiceConfig s)
     {
         foreach (var d in s.DependsOn.Keys) yield return d;
-        if (s.NetworkMode is { } m && m.StartsWith("service:", StringComparison.Ordinal)) yield return m[8..];
+        foreach (var (_, used) in s.ServicesUsed()) yield return used;
     }
 
     /// <summary>Dependencies before dependents, otherwise by name.</summary>

@@ -104,6 +104,7 @@ public static class ContainerRequestBuilder
         // The daemon checks names and values (as dockerd does for docker compose) and refuses the create with the field.
         foreach (var (ulimit, value) in service.Ulimits) h.Ulimits.Add(new Core.Api.Ulimit { Name = ulimit, Soft = value.Soft, Hard = value.Hard });
         h.Init = service.Init;
+        ApplyResourceOptions(project, service, h);
         if (service.Healthcheck is { } check)
             r.Healthcheck = check.Disable ? new HealthConfig { Test = ["NONE"] } : new HealthConfig
             {
@@ -118,6 +119,43 @@ public static class ContainerRequestBuilder
     private static long Nanos(TimeSpan? d) => d is { } t ? t.Ticks * 100 : 0;
 
     /// <summary>A named volume's daemon name, or for an anonymous one a name of the container's own (kept across recreation).</summary>
+    /// <summary>The cgroup, process and device keys, as docker compose hands them to dockerd (which checks them).</summary>
+    private static void ApplyResourceOptions(ComposeProject project, ServiceConfig service, HostConfig h)
+    {
+        string Container(string serviceName) => ContainerName(project, project.Services[serviceName], 1);
+        string? Mode(string? mode) => mode is not null && mode.StartsWith("service:", StringComparison.Ordinal) ? "container:" + Container(mode[8..]) : mode;
+        h.CpuShares = service.CpuShares ?? 0;
+        h.CpuQuota = service.CpuQuota ?? 0;
+        h.CpuPeriod = service.CpuPeriod ?? 0;
+        h.CpusetCpus = service.Cpuset;
+        h.MemoryReservation = service.MemReservation ?? 0;
+        h.MemorySwap = service.MemswapLimit ?? 0;
+        h.OomKillDisable = service.OomKillDisable;
+        h.OomScoreAdj = service.OomScoreAdj ?? 0;
+        h.ShmSize = service.ShmSize ?? 0;
+        h.PidMode = Mode(service.Pid);
+        h.IpcMode = Mode(service.Ipc);
+        h.CgroupParent = service.CgroupParent;
+        h.GroupAdd.AddRange(service.GroupAdd);
+        foreach (var d in service.Devices) h.Devices.Add(ProcessSpecs.ParseDevice(d));
+        h.DeviceCgroupRules.AddRange(service.DeviceCgroupRules);
+        // volumes_from names a service (its first container) or container:NAME, either with :ro or :rw.
+        foreach (var from in service.VolumesFrom)
+            h.VolumesFrom.Add(from.StartsWith("container:", StringComparison.Ordinal) ? from[10..]
+                : from.IndexOf(':') is var colon and > 0 ? Container(from[..colon]) + from[colon..] : Container(from));
+        if (service.BlkioConfig is { } io)
+        {
+            h.BlkioWeight = io.Weight ?? 0;
+            if (io.WeightDevice.Count > 0) h.BlkioWeightDevice = io.WeightDevice.Select(d => new WeightDevice { Path = d.Path, Weight = d.Weight }).ToList();
+            static List<ThrottleDevice>? Throttles(List<(string Path, ulong Rate)> list) =>
+                list.Count == 0 ? null : list.Select(d => new ThrottleDevice { Path = d.Path, Rate = d.Rate }).ToList();
+            h.BlkioDeviceReadBps = Throttles(io.DeviceReadBps);
+            h.BlkioDeviceWriteBps = Throttles(io.DeviceWriteBps);
+            h.BlkioDeviceReadIOps = Throttles(io.DeviceReadIops);
+            h.BlkioDeviceWriteIOps = Throttles(io.DeviceWriteIops);
+        }
+    }
+
     public static string VolumeName(ComposeProject project, ServiceConfig service, ServiceVolume v, string containerName) =>
         v.Source is { } source ? project.Volumes[source].Name! : $"{containerName}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(v.Target)))[..12]}";
 

@@ -23,11 +23,15 @@ public static class ComposeValidator
             if (s.NetworkMode is { } mode)
             {
                 if (s.Networks is { Count: > 0 }) throw Error(at, "network_mode and networks cannot be used together");
-                if (mode.StartsWith("service:", StringComparison.Ordinal) && !project.Services.ContainsKey(mode[8..]))
-                    throw Error($"{at}.network_mode", $"service \"{mode[8..]}\" is not defined");
                 if (!(mode is "none" or "host" or "bridge" || mode.StartsWith("service:", StringComparison.Ordinal) || mode.StartsWith("container:", StringComparison.Ordinal)))
                     throw Error($"{at}.network_mode", $"invalid network_mode \"{mode}\": none, host, bridge, service:NAME or container:NAME");
             }
+            foreach (var (field, used) in s.ServicesUsed())
+                if (!project.Services.ContainsKey(used)) throw Error($"{at}.{field}", $"service \"{used}\" is not defined");
+            foreach (var (field, shared) in new[] { ("pid", s.Pid), ("ipc", s.Ipc) })
+                if (shared is not null && !(shared is "host" || (field == "ipc" && shared is "private" or "shareable" or "none")
+                                            || shared.StartsWith("service:", StringComparison.Ordinal) || shared.StartsWith("container:", StringComparison.Ordinal)))
+                    throw Error($"{at}.{field}", $"invalid {field} \"{shared}\": host, {(field == "ipc" ? "private, shareable, " : "")}service:NAME or container:NAME");
             foreach (var net in s.Networks?.Keys ?? Enumerable.Empty<string>())
                 if (!project.Networks.ContainsKey(net)) throw Error($"{at}.networks", $"network \"{net}\" is not defined in the top-level networks");
             for (var i = 0; i < s.Volumes.Count; i++)
@@ -67,7 +71,7 @@ public static class ComposeValidator
             if (project.Services.TryGetValue(name, out var s))
             {
                 foreach (var dep in s.DependsOn.Keys) Visit(dep);
-                if (s.NetworkMode is { } m && m.StartsWith("service:", StringComparison.Ordinal)) Visit(m[8..]);
+                foreach (var (_, used) in s.ServicesUsed()) Visit(used);
             }
             path.RemoveAt(path.Count - 1);
             state[name] = 2;

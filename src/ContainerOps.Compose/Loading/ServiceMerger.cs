@@ -60,6 +60,23 @@ public static class ServiceMerger
             Cpus = o.Cpus ?? b.Cpus,
             PidsLimit = o.PidsLimit ?? b.PidsLimit,
             Scale = o.Scale ?? b.Scale,
+            CpuShares = o.CpuShares ?? b.CpuShares,
+            CpuQuota = o.CpuQuota ?? b.CpuQuota,
+            CpuPeriod = o.CpuPeriod ?? b.CpuPeriod,
+            Cpuset = o.Cpuset ?? b.Cpuset,
+            MemReservation = o.MemReservation ?? b.MemReservation,
+            MemswapLimit = o.MemswapLimit ?? b.MemswapLimit,
+            OomKillDisable = o.OomKillDisable ?? b.OomKillDisable,
+            OomScoreAdj = o.OomScoreAdj ?? b.OomScoreAdj,
+            ShmSize = o.ShmSize ?? b.ShmSize,
+            Pid = o.Pid ?? b.Pid,
+            Ipc = o.Ipc ?? b.Ipc,
+            CgroupParent = o.CgroupParent ?? b.CgroupParent,
+            GroupAdd = Append(b.GroupAdd, o.GroupAdd),
+            Devices = Append(b.Devices, o.Devices),
+            DeviceCgroupRules = Append(b.DeviceCgroupRules, o.DeviceCgroupRules),
+            VolumesFrom = Append(b.VolumesFrom, o.VolumesFrom),
+            BlkioConfig = o.BlkioConfig ?? b.BlkioConfig,
         };
         return m;
     }

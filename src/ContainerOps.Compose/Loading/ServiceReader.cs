@@ -10,16 +10,16 @@ internal static class ServiceReader
     /// <summary>Keys of the spec that are accepted and have no effect here (each gives a warning).</summary>
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
-        "logging", "mem_swappiness", "oom_score_adj", "runtime", "pull_refresh_after", "develop", "post_start", "pre_stop",
+        "logging", "mem_swappiness", "runtime", "pull_refresh_after", "develop", "post_start", "pre_stop",
     };
 
     /// <summary>Keys of the spec that need something this engine lacks: using them is an error.</summary>
     private static readonly HashSet<string> UnsupportedKeys = new(StringComparer.Ordinal)
     {
-        "devices", "ipc", "pid", "cgroup", "cgroup_parent", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota",
-        "cpu_rt_period", "cpu_rt_runtime", "cpuset", "cpu_shares", "blkio_config", "device_cgroup_rules", "gpus", "isolation",
-        "links", "external_links", "mac_address", "memswap_limit", "mem_reservation", "storage_opt", "userns_mode",
-        "uts", "volumes_from", "group_add", "oom_kill_disable", "shm_size", "credential_spec", "annotations", "attach",
+        "cgroup", "cpu_count", "cpu_percent",
+        "cpu_rt_period", "cpu_rt_runtime", "gpus", "isolation",
+        "links", "external_links", "mac_address", "storage_opt", "userns_mode",
+        "uts", "credential_spec", "annotations", "attach",
         "label_file", "models", "provider", "use_api_socket", "env_from", "lifecycle_hooks", "dns_search_domains",
     };
 
@@ -96,12 +96,117 @@ internal static class ServiceReader
                 case "mem_limit": s.MemLimit = value.Bytes(); break;
                 case "cpus": s.Cpus = value.Double(); break;
                 case "pids_limit": s.PidsLimit = value.Long(); break;
+                case "cpu_shares": s.CpuShares = value.Long(); break;
+                case "cpu_quota": s.CpuQuota = Microseconds(value); break;
+                case "cpu_period": s.CpuPeriod = Microseconds(value); break;
+                case "cpuset": s.Cpuset = value.String(); break;
+                case "mem_reservation": s.MemReservation = value.Bytes(); break;
+                case "memswap_limit": s.MemswapLimit = value.ScalarOrNull() is "-1" ? -1 : value.Bytes(); break;
+                case "oom_kill_disable": s.OomKillDisable = value.Bool(); break;
+                case "oom_score_adj":
+                    s.OomScoreAdj = value.Int(-1000);
+                    if (s.OomScoreAdj > 1000) throw value.Error("must be between -1000 and 1000");
+                    break;
+                case "shm_size": s.ShmSize = value.Bytes(); break;
+                case "pid": s.Pid = value.String(); break;
+                case "ipc": s.Ipc = value.String(); break;
+                case "cgroup_parent": s.CgroupParent = value.String(); break;
+                case "group_add": s.GroupAdd = value.StringList(); break;
+                case "devices": s.Devices = ReadDevices(value); break;
+                case "device_cgroup_rules": s.DeviceCgroupRules = value.StringList(); break;
+                case "volumes_from": s.VolumesFrom = value.StringList(); break;
+                case "blkio_config": s.BlkioConfig = ReadBlkio(value); break;
                 case var k when IgnoredKeys.Contains(k): warnings.Add($"{value.Path}: not applied by containerops, ignored"); break;
                 case var k when UnsupportedKeys.Contains(k): throw value.Error("not supported by containerops");
                 default: throw value.Error("unknown key");
             }
         }
         return s;
+    }
+
+    /// <summary>A CFS quota or period: microseconds as a number, or a duration ("50ms").</summary>
+    private static long Microseconds(Node value) =>
+        long.TryParse(value.String(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var us)
+            ? us : (long)(value.Duration().Ticks / TimeSpan.TicksPerMicrosecond);
+
+    /// <summary>`devices`: the short form (/host[:/container[:rwm]]) or the long one (source, target, permissions).</summary>
+    private static List<string> ReadDevices(Node node)
+    {
+        var list = new List<string>();
+        foreach (var item in node.Items())
+        {
+            if (item.IsScalar)
+            {
+                try { Core.Api.ProcessSpecs.ParseDevice(item.String()); }
+                catch (ArgumentException e) { throw item.Error(e.Message); }
+                list.Add(item.String());
+                continue;
+            }
+            string? source = null, target = null, permissions = null;
+            foreach (var (key, value) in item.Entries())
+            {
+                switch (key)
+                {
+                    case "source": source = value.String(); break;
+                    case "target": target = value.String(); break;
+                    case "permissions": permissions = value.String(); break;
+                    default: RejectUnknown(value, key, "source", "target", "permissions"); break;
+                }
+            }
+            if (source is null) throw item.Error("a device needs a source");
+            list.Add(source + ":" + (target ?? source) + (permissions is null ? "" : ":" + permissions));
+        }
+        return list;
+    }
+
+    private static BlkioConfig ReadBlkio(Node node)
+    {
+        var b = new BlkioConfig();
+        List<(string, ulong)> Rates(Node list, bool bytes) => list.Items().Select(item =>
+        {
+            string? path = null;
+            ulong? rate = null;
+            foreach (var (key, value) in item.Entries())
+            {
+                switch (key)
+                {
+                    case "path": path = value.String(); break;
+                    case "rate": rate = bytes ? (ulong)value.Bytes() : (ulong)value.Long(); break;
+                    default: RejectUnknown(value, key, "path", "rate"); break;
+                }
+            }
+            return (path ?? throw item.Error("needs a path"), rate ?? throw item.Error("needs a rate"));
+        }).ToList();
+        foreach (var (key, value) in node.Entries())
+        {
+            switch (key)
+            {
+                case "weight": b.Weight = (ushort)value.Int(0); break;
+                case "weight_device":
+                    foreach (var item in value.Items())
+                    {
+                        string? path = null;
+                        ushort? weight = null;
+                        foreach (var (k, v) in item.Entries())
+                        {
+                            switch (k)
+                            {
+                                case "path": path = v.String(); break;
+                                case "weight": weight = (ushort)v.Int(0); break;
+                                default: RejectUnknown(v, k, "path", "weight"); break;
+                            }
+                        }
+                        b.WeightDevice.Add((path ?? throw item.Error("needs a path"), weight ?? throw item.Error("needs a weight")));
+                    }
+                    break;
+                case "device_read_bps": b.DeviceReadBps = Rates(value, bytes: true); break;
+                case "device_write_bps": b.DeviceWriteBps = Rates(value, bytes: true); break;
+                case "device_read_iops": b.DeviceReadIops = Rates(value, bytes: false); break;
+                case "device_write_iops": b.DeviceWriteIops = Rates(value, bytes: false); break;
+                default: RejectUnknown(value, key, "weight", "weight_device", "device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops"); break;
+            }
+        }
+        return b;
     }
 
     private static void RejectUnknown(Node node, string key, params string[] known)

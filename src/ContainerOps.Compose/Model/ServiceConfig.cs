@@ -57,9 +57,53 @@ public sealed class ServiceConfig
     public long? PidsLimit { get; set; }
     /// <summary>`scale:` (the older spelling of deploy.replicas).</summary>
     public int? Scale { get; set; }
+    /// <summary>`cpu_shares`, `cpu_quota` and `cpu_period` (microseconds), `cpuset`.</summary>
+    public long? CpuShares { get; set; }
+    public long? CpuQuota { get; set; }
+    public long? CpuPeriod { get; set; }
+    public string? Cpuset { get; set; }
+    /// <summary>`mem_reservation` and `memswap_limit` in bytes (-1: unlimited swap).</summary>
+    public long? MemReservation { get; set; }
+    public long? MemswapLimit { get; set; }
+    public bool? OomKillDisable { get; set; }
+    public int? OomScoreAdj { get; set; }
+    /// <summary>`shm_size` in bytes.</summary>
+    public long? ShmSize { get; set; }
+    /// <summary>`pid` and `ipc`: host, or `service:NAME` / `container:NAME` (and `shareable` for ipc).</summary>
+    public string? Pid { get; set; }
+    public string? Ipc { get; set; }
+    public string? CgroupParent { get; set; }
+    public List<string> GroupAdd { get; set; } = new();
+    /// <summary>`devices` as docker's `--device` takes them: /host[:/container[:rwm]].</summary>
+    public List<string> Devices { get; set; } = new();
+    public List<string> DeviceCgroupRules { get; set; } = new();
+    /// <summary>`volumes_from`: a service's name or `container:NAME`, with `:ro` or `:rw`.</summary>
+    public List<string> VolumesFrom { get; set; } = new();
+    public BlkioConfig? BlkioConfig { get; set; }
 
     /// <summary>How many containers `up` runs: deploy.replicas, else scale, else 1.</summary>
     public int Replicas => Deploy?.Replicas ?? Scale ?? 1;
+
+    /// <summary>Services whose containers this one uses, so they run first: named by `service:` in network_mode, pid
+    /// or ipc, or in volumes_from (without `container:`). depends_on is apart: it may name optional services.</summary>
+    public IEnumerable<(string Field, string Service)> ServicesUsed()
+    {
+        foreach (var (field, mode) in new[] { ("network_mode", NetworkMode), ("pid", Pid), ("ipc", Ipc) })
+            if (mode is not null && mode.StartsWith("service:", StringComparison.Ordinal)) yield return (field, mode[8..]);
+        foreach (var from in VolumesFrom)
+            if (!from.StartsWith("container:", StringComparison.Ordinal)) yield return ("volumes_from", from.Split(':')[0]);
+    }
+}
+
+/// <summary>`blkio_config`: the service's block I/O weight and per-device weights and throttles.</summary>
+public sealed class BlkioConfig
+{
+    public ushort? Weight { get; set; }
+    public List<(string Path, ushort Weight)> WeightDevice { get; set; } = new();
+    public List<(string Path, ulong Rate)> DeviceReadBps { get; set; } = new();
+    public List<(string Path, ulong Rate)> DeviceWriteBps { get; set; } = new();
+    public List<(string Path, ulong Rate)> DeviceReadIops { get; set; } = new();
+    public List<(string Path, ulong Rate)> DeviceWriteIops { get; set; } = new();
 }
 
 public sealed class BuildConfig

@@ -148,6 +148,34 @@ public static class ConfigTree
         m.AddSet("user", s.User);
         m.AddSet("volumes", s.Volumes.Count == 0 ? null : s.Volumes.Select(Volume).Cast<object?>().ToList());
         m.AddSet("working_dir", s.WorkingDir);
+        if (s.BlkioConfig is { } io)
+        {
+            var bm = new Map();
+            if (io.Weight is ushort w) bm.Add("weight", (int)w);
+            bm.AddSet("weight_device", io.WeightDevice.Count == 0 ? null : io.WeightDevice.Select(d => (object?)new Map().Add("path", d.Path).Add("weight", (int)d.Weight)).ToList());
+            foreach (var (key, list) in new[] { ("device_read_bps", io.DeviceReadBps), ("device_read_iops", io.DeviceReadIops),
+                                               ("device_write_bps", io.DeviceWriteBps), ("device_write_iops", io.DeviceWriteIops) })
+                bm.AddSet(key, list.Count == 0 ? null : list.Select(d => (object?)new Map().Add("path", d.Path).Add("rate", (long)d.Rate)).ToList());
+            m.Add("blkio_config", bm);
+        }
+        m.AddSet("cgroup_parent", s.CgroupParent);
+        if (s.CpuPeriod is long period) m.Add("cpu_period", period);
+        if (s.CpuQuota is long quota) m.Add("cpu_quota", quota);
+        if (s.CpuShares is long shares) m.Add("cpu_shares", shares);
+        m.AddSet("cpuset", s.Cpuset);
+        m.AddSet("device_cgroup_rules", Strings(s.DeviceCgroupRules));
+        m.AddSet("devices", Strings(s.Devices));
+        m.AddSet("group_add", Strings(s.GroupAdd));
+        m.AddSet("ipc", s.Ipc);
+        if (s.MemReservation is long reservation) m.Add("mem_reservation", reservation.ToString(CultureInfo.InvariantCulture));
+        if (s.MemswapLimit is long swap) m.Add("memswap_limit", swap.ToString(CultureInfo.InvariantCulture));
+        if (s.OomKillDisable is bool oom) m.Add("oom_kill_disable", oom);
+        if (s.OomScoreAdj is int adj) m.Add("oom_score_adj", adj);
+        m.AddSet("pid", s.Pid);
+        if (s.ShmSize is long shm) m.Add("shm_size", shm.ToString(CultureInfo.InvariantCulture));
+        m.AddSet("volumes_from", Strings(s.VolumesFrom));
+        // In the order docker compose writes them: by key.
+        m.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return m;
     }
 
