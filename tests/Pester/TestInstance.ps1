@@ -82,9 +82,16 @@ function Remove-TestInstance {
     nft delete table inet $Instance.NftTable 2>$null
     # The service proxy's table (`<table>_svc`): its rules outlive the daemon too, as services' traffic must.
     nft delete table inet "$($Instance.NftTable)_svc" 2>$null
-    # Cgroups are removed empty, never recursively: the parents of the containers and of the build containers.
+    # Cgroups are removed empty, never recursively: the parents of the containers and of the build containers, and
+    # the pods' tree (kubepods/<class>/pod<uid>) of pods the suite left to the cluster, deepest first — a directory
+    # that still holds a process stays, and the leak check names it.
     # On cgroup v2 they sit in /sys/fs/cgroup itself, on v1 in each controller's hierarchy.
     @('/sys/fs/cgroup') + @(Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object FullName) | ForEach-Object {
+        $pods = Join-Path $_ "$($Instance.CgroupParent)/kubepods"
+        if (Test-Path $pods) {
+            @(Get-ChildItem $pods -Directory -Recurse -ErrorAction Ignore | ForEach-Object FullName) + $pods |
+                Sort-Object { $_.Length } -Descending | ForEach-Object { try { [IO.Directory]::Delete($_) } catch { } }
+        }
         foreach ($parent in "$($Instance.CgroupParent)-build", $Instance.CgroupParent) {
             $dir = Join-Path $_ $parent
             if (Test-Path $dir) { try { [IO.Directory]::Delete($dir) } catch { } }

@@ -14,6 +14,8 @@ namespace ContainerOps.Daemon.Engine;
 public sealed class PodCgroupTree(DaemonOptions options, ILogger log)
 {
     private readonly Lazy<CgroupManager> _cgroups = new(() => CgroupManager.ForHost());
+    /// <summary>A tier emptied by one pod's removal is removed while another pod may be made in it: one at a time.</summary>
+    private readonly Lock _gate = new();
 
     /// <summary>The container parent for a pod's <see cref="PodCgroup.Parent"/>, relative to the cgroup root.</summary>
     public string ContainerParentOf(string podParent) => options.CgroupParent.Trim('/') + "/" + podParent;
@@ -22,6 +24,11 @@ public sealed class PodCgroupTree(DaemonOptions options, ILogger log)
 
     /// <summary>Makes the pod's directory with its limits the first time (a pod's resources do not change).</summary>
     public void Ensure(PodCgroup pod)
+    {
+        lock (_gate) EnsureLocked(pod);
+    }
+
+    private void EnsureLocked(PodCgroup pod)
     {
         var cgroups = _cgroups.Value;
         var path = PathOf(pod.Parent);
@@ -39,15 +46,21 @@ public sealed class PodCgroupTree(DaemonOptions options, ILogger log)
     }
 
     /// <summary>Removes the pod's directory wherever its class put it, killing what is left inside (its containers are
-    /// gone by now). A directory still busy is reported, not thrown: the next removal of the sandbox tries again.</summary>
+    /// gone by now), then the tiers and kubepods itself once no pod is left in them: no pod, no directory. A directory
+    /// still busy is reported, not thrown: the next removal of the sandbox tries again.</summary>
     public void Remove(string podUid)
     {
         var cgroups = _cgroups.Value;
-        foreach (var candidate in PodCgroup.Candidates(podUid))
+        lock (_gate)
         {
-            var path = PathOf(candidate);
-            try { cgroups.Remove(path); }
-            catch (ContainerOpsException e) { log.LogWarning("pod cgroup {Path}: {Message}", path, e.Message); }
+            foreach (var candidate in PodCgroup.Candidates(podUid))
+            {
+                var path = PathOf(candidate);
+                try { cgroups.Remove(path); }
+                catch (ContainerOpsException e) { log.LogWarning("pod cgroup {Path}: {Message}", path, e.Message); }
+            }
+            foreach (var tier in new[] { PodCgroup.Root + "/burstable", PodCgroup.Root + "/besteffort", PodCgroup.Root })
+                cgroups.TryRemoveEmpty(PathOf(tier));
         }
     }
 }

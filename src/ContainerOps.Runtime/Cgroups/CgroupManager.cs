@@ -70,6 +70,9 @@ public abstract class CgroupManager
 
     protected abstract bool TryRemoveDirectories(string cgroupsPath);
 
+    /// <summary>Removes the cgroup when it holds no process and no child, once, killing nothing; false when it stays.</summary>
+    public bool TryRemoveEmpty(string cgroupsPath) => !Exists(cgroupsPath) || TryRemoveDirectories(cgroupsPath);
+
     protected static bool TryRmdir(string dir)
     {
         try { if (Directory.Exists(dir)) Directory.Delete(dir); return true; }
