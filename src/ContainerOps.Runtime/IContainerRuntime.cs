@@ -115,6 +115,8 @@ public abstract class ExecProcess : IDisposable
     public abstract void Signal(int signal);
     /// <summary>Exit code with Docker's conventions (126/127 for exec failures, 128+signal).</summary>
     public abstract Task<int> WaitForExitAsync(CancellationToken ct = default);
+    /// <summary>Whether its output pipes (or terminal) still hold bytes nobody has read.</summary>
+    public virtual bool OutputPending => false;
     public abstract void Dispose();
 }
 

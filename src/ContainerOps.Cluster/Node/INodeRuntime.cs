@@ -89,6 +89,8 @@ public interface IPodExecProcess : IDisposable
     /// keeps running.</summary>
     void ClientGone();
     Task<int> WaitForExitAsync(CancellationToken ct = default);
+    /// <summary>Whether its output still holds bytes nobody has read (<see cref="ContainerOps.Core.IO.OutputDrain"/>).</summary>
+    bool OutputPending => false;
 }
 
 /// <summary>The labels the agent puts on a pod's containers, as the kubelet does.</summary>

@@ -67,7 +67,7 @@ internal sealed class RemoteCommand
         {
             var code = await process.WaitForExitAsync(aborted);
             // What is still in the pipes is delivered; a child that keeps them open does not hold the session.
-            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000, aborted));
+            await ContainerOps.Core.IO.OutputDrain.AfterExitAsync(Task.WhenAll(pumps), () => process.OutputPending, aborted);
             await session.SendAsync(ErrorChannel, StatusBytes(code, command), aborted);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, aborted);
             await Task.WhenAny(input, Task.Delay(1000, aborted));

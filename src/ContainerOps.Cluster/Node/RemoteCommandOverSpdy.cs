@@ -66,7 +66,7 @@ internal static class RemoteCommandOverSpdy
 
             var code = await process.WaitForExitAsync(session.Ended);
             // What is still in the pipes is delivered; a child that keeps them open does not hold the session.
-            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000, session.Ended));
+            await ContainerOps.Core.IO.OutputDrain.AfterExitAsync(Task.WhenAll(pumps), () => process.OutputPending, session.Ended);
             var error = Stream("error")!;
             await error.WriteAsync(RemoteCommand.StatusBytes(code, command), session.Ended);
             await error.CloseAsync();

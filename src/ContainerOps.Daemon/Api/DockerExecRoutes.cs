@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Core.Terminal;
 using ContainerOps.Daemon.Engine;
 
@@ -65,7 +66,7 @@ internal static class DockerExecRoutes
             _ = Task.Run(async () =>
             {
                 var code = await process.WaitForExitAsync();
-                await Task.WhenAny(Task.WhenAll(drains), Task.Delay(1000));
+                await OutputDrain.AfterExitAsync(Task.WhenAll(drains), () => process.OutputPending);
                 execs.Ended(exec, code);
                 process.Dispose();
             });
@@ -86,8 +87,7 @@ internal static class DockerExecRoutes
             var detachKeys = process.Terminal is null ? null : DetachKeys.ParseOrDefault(request.DetachKeys);
             _ = request.AttachStdin ? RelayInputAsync(hijacked.Input, process.Terminal ?? process.Stdin!, closeAtEnd: process.Terminal is null, detachKeys, ctx.Abort) : Task.CompletedTask;
             var code = await process.WaitForExitAsync();
-            // Output still in the pipes is delivered; children that keep them open do not hold the stream.
-            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000));
+            await OutputDrain.AfterExitAsync(Task.WhenAll(pumps), () => process.OutputPending);
             // Before the stream ends: the client asks for the exit code as soon as it has read the end.
             execs.Ended(exec, code);
         }

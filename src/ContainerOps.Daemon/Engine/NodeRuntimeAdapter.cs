@@ -226,6 +226,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
         public void Resize(int rows, int columns) => process.Resize(rows, columns);
         public void ClientGone() => process.Signal(9);
         public Task<int> WaitForExitAsync(CancellationToken ct = default) => process.WaitForExitAsync(ct);
+        public bool OutputPending => process.OutputPending;
         public void Dispose() => process.Dispose();
     }
 
