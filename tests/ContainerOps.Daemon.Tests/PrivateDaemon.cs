@@ -251,7 +251,13 @@ public sealed class PrivateDaemon : IDisposable
         var tar = Path.Combine(_dir.Path, "busybox.tar");
         if (!File.Exists(tar)) Busybox.CreateRootfsTar(tar);
         await using var fs = File.OpenRead(tar);
-        var r = await Client.ImportImageAsync(fs, reference, changes);
+        try { await Client.ImportImageAsync(fs, reference, changes); }
+        catch (ContainerOpsException e)
+        {
+            // A daemon that closes the upload early leaves the client a broken pipe: its own log says why.
+            var log = Output;
+            throw new InvalidOperationException($"importing {reference}: {e.Message}\ndaemon log (end):\n{log[Math.Max(0, log.Length - 4000)..]}", e);
+        }
         return reference;
     }
 }
