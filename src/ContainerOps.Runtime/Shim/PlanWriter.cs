@@ -74,11 +74,19 @@ public static class PlanWriter
         foreach (var m in linux.GidMappings ?? []) plan.Line("gidmap", m.ContainerId.ToString(), m.HostId.ToString(), m.Size.ToString());
         if (spec.Hostname is { Length: > 0 } hostname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("hostname", hostname);
         if (spec.Domainname is { Length: > 0 } domainname && linux.Namespaces.Any(n => n.Type == "uts")) plan.Line("domainname", domainname);
-        if (!linux.Namespaces.Any(n => n.Type == "mount"))
-        {
-            SharedMountNamespaceLines(plan, id, spec, linux, cgroupProcsFiles, process, seccomp, bundle, paths);
-            return plan.ToString();
-        }
+        if (linux.Namespaces.Any(n => n.Type == "mount")) MountLines(plan, id, spec, linux, cgroupProcsFiles);
+        else RefuseOrWarnWithoutMounts(id, spec, linux);
+        foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
+        ProcessLines(plan, process, seccomp);
+        HookLines(plan, spec, id, bundle ?? "");
+        PathLines(plan, paths);
+        return plan.ToString();
+    }
+
+    /// <summary>The root's propagation, the spec's mounts, devices, /dev links, sysctls, masked and read-only paths:
+    /// what a container with a mount namespace of its own gets.</summary>
+    private static void MountLines(PlanBuilder plan, string id, OciSpec spec, OciLinux linux, IReadOnlyList<string> cgroupProcsFiles)
+    {
         var rootPropagation = PropagationFlags(linux.RootfsPropagation);
         plan.Line("propagation", rootPropagation.ToString());
 
@@ -122,11 +130,6 @@ public static class PlanWriter
         foreach (var (key, value) in linux.Sysctl ?? new()) plan.Line("sysctl", key, value);
         foreach (var p in linux.MaskedPaths ?? new()) plan.Line("masked", p);
         foreach (var p in linux.ReadonlyPaths ?? new()) plan.Line("readonly", p);
-        foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
-        ProcessLines(plan, process, seccomp);
-        HookLines(plan, spec, id, bundle ?? "");
-        PathLines(plan, paths);
-        return plan.ToString();
     }
 
     /// <summary>
@@ -135,8 +138,7 @@ public static class PlanWriter
     /// makes none either). The mounts the spec lists are left out with a warning; a read-only root and sysctls,
     /// which the container would count on, are refused.
     /// </summary>
-    private static void SharedMountNamespaceLines(PlanBuilder plan, string id, OciSpec spec, OciLinux linux,
-        IReadOnlyList<string> cgroupProcsFiles, OciProcess process, SeccompProgram? seccomp, string? bundle, ShimPaths paths)
+    private static void RefuseOrWarnWithoutMounts(string id, OciSpec spec, OciLinux linux)
     {
         if (spec.Root?.Readonly == true)
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidBundle",
@@ -147,10 +149,6 @@ public static class PlanWriter
         var skipped = spec.Mounts.Count + (linux.MaskedPaths?.Count ?? 0) + (linux.ReadonlyPaths?.Count ?? 0);
         if (skipped > 0)
             Console.Error.WriteLine($"warning: container {id} shares the caller's mount namespace: its {skipped} mounts, masked and read-only paths are not made");
-        foreach (var procs in cgroupProcsFiles) plan.Line("cgroup", procs);
-        ProcessLines(plan, process, seccomp);
-        HookLines(plan, spec, id, bundle ?? "");
-        PathLines(plan, paths);
     }
 
     /// <summary>The hooks the shim runs while the container is set up (prestart, createRuntime, createContainer,
