@@ -78,6 +78,41 @@ public class LoaderTests
     }
 
     [Fact]
+    public void Extension_keys_are_accepted_in_include_entries_ipam_and_external_long_forms()
+    {
+        var dir = Directory.CreateTempSubdirectory("compose-x-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "db.yaml"), "services:\n  db:\n    image: busybox\n");
+            File.WriteAllText(Path.Combine(dir.FullName, "compose.yaml"), """
+                include:
+                  - path: db.yaml
+                    x-note: shared database
+                services:
+                  web:
+                    image: busybox
+                    networks: [front, outside]
+                networks:
+                  front:
+                    ipam:
+                      x-owner: ops
+                      config:
+                        - subnet: 10.9.0.0/24
+                          x-reserved: "yes"
+                  outside:
+                    external:
+                      name: corp
+                      x-managed-by: netops
+                """);
+            var project = ComposeLoader.Load(new ComposeLoadOptions { WorkingDirectory = dir.FullName, Environment = new Dictionary<string, string>(), ProjectName = "p" });
+            Assert.Equal(["db", "web"], project.Services.Keys);
+            Assert.Equal("10.9.0.0/24", project.Networks["front"].IpamConfig[0].Subnet);
+            Assert.Equal(("corp", true), (project.Networks["outside"].Name, project.Networks["outside"].External));
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void Json_output_carries_the_same_tree()
     {
         var json = ConfigWriter.ToJson(ConfigTree.FromProject(Corpus.Load("webapp")));

@@ -180,12 +180,12 @@ internal sealed class ComposeFileReader
                                             case "ip_range": p.IpRange = pv.String(); break;
                                             case "gateway": p.Gateway = pv.String(); break;
                                             case "aux_addresses": break;
-                                            default: throw pv.Error("unknown key (expected subnet, ip_range, gateway, aux_addresses)");
+                                            default: ServiceReader.RejectUnknown(pv, pk, "subnet", "ip_range", "gateway", "aux_addresses"); break;
                                         }
                                     n.IpamConfig.Add(p);
                                 }
                                 break;
-                            default: throw v.Error("unknown key (expected driver, config, options)");
+                            default: ServiceReader.RejectUnknown(v, k, "driver", "config", "options"); break;
                         }
                     break;
                 default: throw value.Error("unknown key (expected name, driver, driver_opts, external, internal, attachable, enable_ipv6, ipam, labels)");
@@ -227,7 +227,7 @@ internal sealed class ComposeFileReader
         if (value.IsScalar) return value.Bool();
         foreach (var (k, v) in value.Entries())
         {
-            if (k != "name") throw v.Error("unknown key (expected name)");
+            if (k != "name") { ServiceReader.RejectUnknown(v, k, "name"); continue; }
             if (target is NetworkConfig n) n.Name = v.String();
             else if (target is VolumeConfig vol) vol.Name = v.String();
         }
@@ -269,7 +269,7 @@ internal sealed class ComposeFileReader
                 case "path": paths = value.StringList(allowSingle: true); break;
                 case "project_directory": projectDirectory = value.String(); break;
                 case "env_file": envFiles = value.StringList(allowSingle: true); break;
-                default: throw value.Error("unknown key (expected path, project_directory, env_file)");
+                default: ServiceReader.RejectUnknown(value, key, "path", "project_directory", "env_file"); break;
             }
         if (paths is null || paths.Count == 0) throw node.Error("an include entry needs a path");
         return new IncludeEntry(paths, projectDirectory, envFiles, node);

@@ -209,7 +209,8 @@ internal static class ServiceReader
         return b;
     }
 
-    private static void RejectUnknown(Node node, string key, params string[] known)
+    /// <summary>An unknown key is an error that lists the known ones; an `x-` extension key is accepted wherever it stands.</summary>
+    internal static void RejectUnknown(Node node, string key, params string[] known)
     {
         if (!key.StartsWith("x-", StringComparison.Ordinal) && Array.IndexOf(known, key) < 0)
             throw node.Error($"unknown key (expected {string.Join(", ", known)})");
