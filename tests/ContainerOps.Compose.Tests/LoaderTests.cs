@@ -113,6 +113,22 @@ public class LoaderTests
     }
 
     [Fact]
+    public void A_reference_added_by_an_override_file_is_reported_at_its_place_in_that_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("compose-where-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "compose.yaml"), "services:\n  web:\n    image: busybox\n    networks: [front]\nnetworks:\n  front:\n");
+            File.WriteAllText(Path.Combine(dir.FullName, "compose.override.yaml"), "services:\n  web:\n    volumes:\n      - cache:/cache\n");
+            var e = Assert.Throws<ComposeFileException>(() =>
+                ComposeLoader.Load(new ComposeLoadOptions { WorkingDirectory = dir.FullName, Environment = new Dictionary<string, string>(), ProjectName = "p" }));
+            Assert.Equal(("compose.override.yaml", 4, 9), (e.File, e.Line, e.Column));
+            Assert.Equal("compose.override.yaml:4:9: services.web.volumes[0]: volume \"cache\" is not defined in the top-level volumes", e.Message);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void Json_output_carries_the_same_tree()
     {
         var json = ConfigWriter.ToJson(ConfigTree.FromProject(Corpus.Load("webapp")));

@@ -176,7 +176,7 @@ public class PlannerTests
     public void A_pid_naming_a_service_that_does_not_exist_is_refused_with_its_path()
     {
         var e = Corpus.LoadBad("unknown-pid-service.yaml");
-        Assert.Contains("services.web.pid", e.Message);
+        Assert.StartsWith("unknown-pid-service.yaml:4:10: services.web.pid", e.Message);
         Assert.Contains("service \"nosuch\" is not defined", e.Message);
     }
 }

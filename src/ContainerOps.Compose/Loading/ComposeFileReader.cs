@@ -99,8 +99,7 @@ internal sealed class ComposeFileReader
     /// <summary>A service, with `extends` applied: the base service (read in its own file's context) and this one merged.</summary>
     private ServiceConfig ReadService(Node root, string name, Node node, HashSet<string> chain)
     {
-        if (!chain.Add(root.File.Path + "#" + name))
-            throw node.Error($"extends cycle: {string.Join(" -> ", chain.Select(c => c[(c.IndexOf('#') + 1)..]))} -> {name}");
+        chain.Add(root.File.Path + "#" + name);
         var local = ServiceReader.Read(name, node, _warnings);
         var ext = node.IsNull ? default : node.Entries().FirstOrDefault(e => e.Key == "extends").Value;
         if (ext.Yaml is null) return local;
@@ -132,6 +131,9 @@ internal sealed class ComposeFileReader
         var baseNode = services.Yaml is not null && !services.IsNull ? services.Entries().FirstOrDefault(e => e.Key == baseName).Value : default;
         if (baseNode.Yaml is null)
             throw ext.Error($"extends: service \"{baseName}\" is not defined{(baseFile is null ? "" : $" in {baseFile}")}");
+        // The cycle is named at the `extends` that closes it.
+        if (chain.Contains(baseRoot.File.Path + "#" + baseName))
+            throw ext.Error($"extends cycle: {string.Join(" -> ", chain.Select(c => c[(c.IndexOf('#') + 1)..]))} -> {baseName}");
         var baseService = ReadService(baseRoot, baseName, baseNode, chain);
         chain.Remove(root.File.Path + "#" + name);
         var merged = ServiceMerger.Merge(baseService, local);

@@ -144,7 +144,7 @@ public static class ComposeLoader
         var dir = Path.GetDirectoryName(file)!;
         var paths = include.Paths.Select(p => Path.GetFullPath(p, dir)).ToList();
         foreach (var p in paths)
-            if (!File.Exists(p)) throw include.Where.Error($"included file {p} does not exist");
+            if (!File.Exists(p)) throw include.Where.Error($"included file {DisplayPath(p, cwd)} does not exist");
         var includedDir = include.ProjectDirectory is { } pd ? Path.GetFullPath(pd, dir) : Path.GetDirectoryName(paths[0])!;
         var includedEnv = new Dictionary<string, string>(env, StringComparer.Ordinal);
         var envFiles = include.EnvFiles.Count > 0 ? include.EnvFiles.Select(f => Path.GetFullPath(f, dir)).ToList() : new List<string> { Path.Join(includedDir, ".env") };
@@ -236,7 +236,8 @@ public static class ComposeLoader
             {
                 if (!File.Exists(file.Path))
                 {
-                    if (file.Required) throw new ComposeFileException($"env file {file.Path} not found", keyPath: $"services.{service.Name}.env_file");
+                    if (file.Required)
+                        throw new ComposeFileException($"env file {file.Path} not found", file.Position?.File, file.Position?.Line ?? 0, file.Position?.Column ?? 0, $"services.{service.Name}.env_file");
                     continue;
                 }
                 foreach (var (k, v) in DotEnvFile.Read(file.Path, n => env.GetValueOrDefault(n))) merged[k] = v;

@@ -77,6 +77,7 @@ public static class ServiceMerger
             DeviceCgroupRules = Append(b.DeviceCgroupRules, o.DeviceCgroupRules),
             VolumesFrom = Append(b.VolumesFrom, o.VolumesFrom),
             BlkioConfig = o.BlkioConfig ?? b.BlkioConfig,
+            Positions = MergeMap(b.Positions, o.Positions),
         };
         return m;
     }

@@ -26,10 +26,12 @@ internal static class ServiceReader
     public static ServiceConfig Read(string name, Node node, List<string> warnings)
     {
         var s = new ServiceConfig { Name = name };
+        s.Positions[""] = node.Position;
         if (node.IsNull) return s;
         foreach (var (key, value) in node.Entries())
         {
             if (key.StartsWith("x-", StringComparison.Ordinal)) continue;
+            s.Positions[key] = value.Position;
             switch (key)
             {
                 case "extends": break; // resolved by the project reader before this service is read
@@ -258,8 +260,8 @@ internal static class ServiceReader
         var items = node.IsScalar ? new List<Node> { node } : node.Items();
         foreach (var item in items)
         {
-            if (item.IsScalar) { result.Add(new EnvFileReference { Path = item.File.ResolvePath(item.String()) }); continue; }
-            var reference = new EnvFileReference();
+            if (item.IsScalar) { result.Add(new EnvFileReference { Path = item.File.ResolvePath(item.String()), Position = item.Position }); continue; }
+            var reference = new EnvFileReference { Position = item.Position };
             var hasPath = false;
             foreach (var (key, value) in item.Entries())
             {
@@ -396,7 +398,7 @@ internal static class ServiceReader
         if (node.IsMapping) return ReadVolumeLong(node);
         var spec = node.String();
         var parts = spec.Split(':');
-        var v = new ServiceVolume();
+        var v = new ServiceVolume { Position = node.Position };
         string? mode = null;
         switch (parts.Length)
         {
@@ -435,7 +437,7 @@ internal static class ServiceReader
 
     private static ServiceVolume ReadVolumeLong(Node node)
     {
-        var v = new ServiceVolume();
+        var v = new ServiceVolume { Position = node.Position };
         string? type = null;
         foreach (var (key, value) in node.Entries())
         {
@@ -501,12 +503,12 @@ internal static class ServiceReader
         var result = new SortedDictionary<string, ServiceNetwork>(StringComparer.Ordinal);
         if (node.IsSequence)
         {
-            foreach (var item in node.Items()) result[item.String()] = new ServiceNetwork();
+            foreach (var item in node.Items()) result[item.String()] = new ServiceNetwork { Position = item.Position };
             return result;
         }
         foreach (var (name, value) in node.Entries())
         {
-            var n = new ServiceNetwork();
+            var n = new ServiceNetwork { Position = value.Position };
             if (!value.IsNull)
                 foreach (var (key, v) in value.Entries())
                     switch (key)
@@ -529,12 +531,12 @@ internal static class ServiceReader
         var result = new SortedDictionary<string, ServiceDependency>(StringComparer.Ordinal);
         if (node.IsSequence)
         {
-            foreach (var item in node.Items()) result[item.String()] = new ServiceDependency();
+            foreach (var item in node.Items()) result[item.String()] = new ServiceDependency { Position = item.Position };
             return result;
         }
         foreach (var (name, value) in node.Entries())
         {
-            var d = new ServiceDependency();
+            var d = new ServiceDependency { Position = value.Position };
             var hasCondition = false;
             foreach (var (key, v) in value.Entries())
                 switch (key)
@@ -698,8 +700,8 @@ internal static class ServiceReader
         var result = new List<FileReference>();
         foreach (var item in node.Items())
         {
-            if (item.IsScalar) { result.Add(new FileReference { Source = item.String() }); continue; }
-            var r = new FileReference();
+            if (item.IsScalar) { result.Add(new FileReference { Source = item.String(), Position = item.Position }); continue; }
+            var r = new FileReference { Position = item.Position };
             foreach (var (key, v) in item.Entries())
                 switch (key)
                 {

@@ -1,3 +1,4 @@
+using ContainerOps.Compose.Model;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -77,6 +78,8 @@ internal readonly struct Node
     public bool IsSequence => Yaml is YamlSequenceNode;
     public bool IsScalar => Yaml is YamlScalarNode;
     public bool IsNull => Yaml is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" or "Null" or "NULL" };
+
+    public SourcePosition Position => new(File.DisplayPath, (int)Yaml.Start.Line, (int)Yaml.Start.Column);
 
     public ComposeFileException Error(string message) =>
         new(message, File.DisplayPath, (int)Yaml.Start.Line, (int)Yaml.Start.Column, Path);

@@ -80,6 +80,9 @@ public sealed class ServiceConfig
     /// <summary>`volumes_from`: a service's name or `container:NAME`, with `:ro` or `:rw`.</summary>
     public List<string> VolumesFrom { get; set; } = new();
     public BlkioConfig? BlkioConfig { get; set; }
+    /// <summary>Where the service ("") and each of its attributes were written, so that checks across the project can
+    /// name the file, line and column as the syntax errors do.</summary>
+    public SortedDictionary<string, SourcePosition> Positions { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>How many containers `up` runs: deploy.replicas, else scale, else 1.</summary>
     public int Replicas => Deploy?.Replicas ?? Scale ?? 1;
@@ -94,6 +97,9 @@ public sealed class ServiceConfig
             if (!from.StartsWith("container:", StringComparison.Ordinal)) yield return ("volumes_from", from.Split(':')[0]);
     }
 }
+
+/// <summary>A place in a compose file: the file as messages show it, line and column (1-based).</summary>
+public sealed record SourcePosition(string File, int Line, int Column);
 
 /// <summary>`blkio_config`: the service's block I/O weight and per-device weights and throttles.</summary>
 public sealed class BlkioConfig
@@ -122,6 +128,7 @@ public sealed class EnvFileReference
 {
     public string Path { get; set; } = "";
     public bool Required { get; set; } = true;
+    public SourcePosition? Position { get; set; }
 }
 
 /// <summary>A published or exposed port in the long syntax.</summary>
@@ -158,6 +165,7 @@ public sealed class ServiceVolume
     public long? TmpfsSize { get; set; }
     public int? TmpfsMode { get; set; }
     public string? Consistency { get; set; }
+    public SourcePosition? Position { get; set; }
 }
 
 public sealed class ServiceNetwork
@@ -166,6 +174,7 @@ public sealed class ServiceNetwork
     public string? Ipv4Address { get; set; }
     public string? Ipv6Address { get; set; }
     public int? Priority { get; set; }
+    public SourcePosition? Position { get; set; }
 }
 
 public sealed class ServiceDependency
@@ -176,6 +185,7 @@ public sealed class ServiceDependency
     public bool Restart { get; set; }
     /// <summary>false: a missing or disabled dependency is only a warning.</summary>
     public bool Required { get; set; } = true;
+    public SourcePosition? Position { get; set; }
 }
 
 public static class ServiceConditions
@@ -226,4 +236,5 @@ public sealed class FileReference
     public string? Uid { get; set; }
     public string? Gid { get; set; }
     public int? Mode { get; set; }
+    public SourcePosition? Position { get; set; }
 }
