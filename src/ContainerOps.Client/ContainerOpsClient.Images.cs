@@ -16,6 +16,7 @@ public sealed partial class ContainerOpsClient
         if (request.Target is { Length: > 0 } target) q.Append("&target=").Append(E(target));
         if (request.NoCache) q.Append("&nocache=1");
         if (request.BuildArgs.Count > 0) q.Append("&buildargs=").Append(E(JsonSerializer.Serialize(request.BuildArgs, Json.DictionaryStringString)));
+        if (request.Labels.Count > 0) q.Append("&labels=").Append(E(JsonSerializer.Serialize(request.Labels, Json.DictionaryStringString)));
         foreach (var a in request.Allow) q.Append("&allow=").Append(E(a));
         using var content = new ProgressStreamContent(contextTar, null);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");

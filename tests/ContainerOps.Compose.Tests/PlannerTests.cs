@@ -1,4 +1,5 @@
 using ContainerOps.Compose.Execution;
+using ContainerOps.Compose.Loading;
 using ContainerOps.Compose.Model;
 using ContainerOps.Core.Api;
 
@@ -178,5 +179,61 @@ public class PlannerTests
         var e = Corpus.LoadBad("unknown-pid-service.yaml");
         Assert.StartsWith("unknown-pid-service.yaml:4:10: services.web.pid", e.Message);
         Assert.Contains("service \"nosuch\" is not defined", e.Message);
+    }
+
+    /// <summary>Keys the Docker API carries reach the request; the others are said in a warning, never dropped silently.</summary>
+    [Fact]
+    public void Keys_the_api_carries_reach_the_request_and_the_others_are_warned_about()
+    {
+        using var dir = new ProjectDir("""
+            services:
+              s:
+                image: busybox
+                domainname: example.org
+                volumes:
+                  - {type: bind, source: /srv, target: /srv, read_only: true, bind: {propagation: rshared}}
+                  - /data:/data:rslave
+                  - {type: volume, source: data, target: /vol, volume: {subpath: sub}}
+                networks:
+                  front: {ipv6_address: "2001:db8::10"}
+                deploy:
+                  resources:
+                    reservations: {memory: 32m, cpus: '0.5'}
+                secrets:
+                  - {source: token, mode: 0400, uid: "1000"}
+                  - {source: plain, mode: 0444}
+            networks:
+              front:
+            volumes:
+              data:
+            secrets:
+              token: {file: ./token}
+              plain: {file: ./plain}
+            """);
+        foreach (var name in new[] { "token", "plain" })
+            File.SetUnixFileMode(dir.Write(name, "x"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var p = dir.Load();
+        var warnings = new List<string>();
+        var r = ContainerRequestBuilder.Build(p, p.Services["s"], 1, "p-s-1", false, warnings);
+        Assert.Equal("example.org", r.Domainname);
+        Assert.Contains("/srv:/srv:ro,rshared", r.HostConfig.Binds);
+        Assert.Contains("/data:/data:rslave", r.HostConfig.Binds);
+        Assert.Equal(32L << 20, r.HostConfig.MemoryReservation);
+        Assert.Equal(
+        [
+            "services.s.networks.front.ipv6_address: not applied by containerops (the daemon gives IPv4 endpoint addresses only), ignored",
+            "services.s.volumes[2].volume.subpath: not applied by containerops (the daemon mounts the whole volume), ignored",
+            "services.s.secrets[0]: uid and gid are not applied (the file is bind-mounted with its owner on the host), ignored",
+            "services.s.secrets[0]: mode 0400 is not applied (the file is bind-mounted read-only with its own mode 0644), ignored",
+            "services.s.deploy.resources.reservations.cpus: not applied by containerops (no scheduler reserves them), ignored",
+        ], warnings);
+    }
+
+    [Fact]
+    public void A_propagation_that_does_not_exist_is_refused_where_it_is_written()
+    {
+        using var dir = new ProjectDir("services:\n  s:\n    image: busybox\n    volumes:\n      - {type: bind, source: /srv, target: /srv, bind: {propagation: sideways}}\n");
+        var e = Assert.Throws<ComposeFileException>(() => dir.Load());
+        Assert.Equal("compose.yaml:5:70: services.s.volumes[0].bind.propagation: invalid propagation \"sideways\": [r]private, [r]shared or [r]slave", e.Message);
     }
 }

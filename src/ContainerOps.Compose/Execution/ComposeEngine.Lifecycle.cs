@@ -87,6 +87,7 @@ public sealed partial class ComposeEngine
             request.Tags.AddRange(b.Tags);
             foreach (var (k, v) in b.Args)
                 if ((v ?? Environment.GetEnvironmentVariable(k)) is string value) request.BuildArgs[k] = value;
+            foreach (var (k, v) in b.Labels) request.Labels[k] = v;
             await using var stream = File.OpenRead(tar);
             await _client.BuildImageAsync(stream, request, null, ct);
         }

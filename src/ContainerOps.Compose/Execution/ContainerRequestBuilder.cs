@@ -26,6 +26,7 @@ public static class ContainerRequestBuilder
             WorkingDir = service.WorkingDir,
             User = service.User,
             Hostname = service.Hostname,
+            Domainname = service.DomainName,
             Tty = service.Tty ?? false,
             OpenStdin = service.StdinOpen ?? false,
             StopSignal = service.StopSignal,
@@ -47,7 +48,7 @@ public static class ContainerRequestBuilder
             r.Labels[ComposeLabels.DependsOn] = string.Join(",", service.DependsOn.Select(d => $"{d.Key}:{d.Value.Condition}:{(d.Value.Restart ? "true" : "false")}"));
 
         var h = r.HostConfig;
-        SetNetworking(project, service, r);
+        SetNetworking(project, service, r, warnings);
         foreach (var p in service.Ports)
         {
             h.PortBindings ??= new();
@@ -72,11 +73,18 @@ public static class ContainerRequestBuilder
         if ((limits?.Pids ?? service.PidsLimit) is long pids) h.PidsLimit = pids;
         h.RestartPolicy = RestartPolicy(service.Restart);
         foreach (var t in service.Tmpfs) h.Tmpfs.Add(t);
-        foreach (var v in service.Volumes)
+        for (var i = 0; i < service.Volumes.Count; i++)
         {
+            var v = service.Volumes[i];
             switch (v.Type)
             {
-                case "bind": h.Binds.Add($"{v.Source}:{v.Target}{(v.ReadOnly ? ":ro" : "")}"); break;
+                case "bind":
+                    // Propagation travels among the bind's options, as in `-v /src:/dst:ro,rshared`.
+                    var bindOptions = new List<string>();
+                    if (v.ReadOnly) bindOptions.Add("ro");
+                    if (v.Propagation is { } propagation) bindOptions.Add(propagation);
+                    h.Binds.Add($"{v.Source}:{v.Target}{(bindOptions.Count > 0 ? ":" + string.Join(",", bindOptions) : "")}");
+                    break;
                 case "tmpfs":
                     var options = new List<string>();
                     if (v.TmpfsSize is long size) options.Add("size=" + size.ToString(CultureInfo.InvariantCulture));
@@ -86,25 +94,31 @@ public static class ContainerRequestBuilder
                 case "volume":
                     var volume = VolumeName(project, service, v, name);
                     h.Binds.Add($"{volume}:{v.Target}{(v.ReadOnly ? ":ro" : "")}{(v.NoCopy == true ? (v.ReadOnly ? ",nocopy" : ":nocopy") : "")}");
+                    if (v.Subpath is not null)
+                        warnings.Add($"services.{service.Name}.volumes[{i}].volume.subpath: not applied by containerops (the daemon mounts the whole volume), ignored");
                     break;
             }
         }
-        foreach (var s in service.Secrets)
+        for (var i = 0; i < service.Secrets.Count; i++)
         {
+            var s = service.Secrets[i];
             var secret = project.Secrets[s.Source];
             var target = s.Target is { } t && t.StartsWith('/') ? t : "/run/secrets/" + (s.Target ?? s.Source);
             h.Binds.Add($"{secret.File}:{target}:ro");
+            CheckFileOptions($"services.{service.Name}.secrets[{i}]", s, secret.File, warnings);
         }
-        foreach (var c in service.Configs)
+        for (var i = 0; i < service.Configs.Count; i++)
         {
+            var c = service.Configs[i];
             var config = project.Configs[c.Source];
             var target = c.Target is { } t && t.StartsWith('/') ? t : "/" + (c.Target ?? c.Source);
             h.Binds.Add($"{config.File}:{target}:ro");
+            CheckFileOptions($"services.{service.Name}.configs[{i}]", c, config.File, warnings);
         }
         // The daemon checks names and values (as dockerd does for docker compose) and refuses the create with the field.
         foreach (var (ulimit, value) in service.Ulimits) h.Ulimits.Add(new Core.Api.Ulimit { Name = ulimit, Soft = value.Soft, Hard = value.Hard });
         h.Init = service.Init;
-        ApplyResourceOptions(project, service, h);
+        ApplyResourceOptions(project, service, h, warnings);
         if (service.Healthcheck is { } check)
             r.Healthcheck = check.Disable ? new HealthConfig { Test = ["NONE"] } : new HealthConfig
             {
@@ -118,9 +132,24 @@ public static class ContainerRequestBuilder
 
     private static long Nanos(TimeSpan? d) => d is { } t ? t.Ticks * 100 : 0;
 
-    /// <summary>A named volume's daemon name, or for an anonymous one a name of the container's own (kept across recreation).</summary>
+    /// <summary>A secret or config is a read-only bind of its file, as docker compose makes it outside a swarm: the
+    /// owner cannot change, and the container sees the file's own mode, so a mode is met only when the file has it
+    /// already (less the write bits the read-only bind takes away). Anything else is said, not dropped.</summary>
+    private static void CheckFileOptions(string at, FileReference r, string? file, ICollection<string> warnings)
+    {
+        if (r.Uid is not null || r.Gid is not null)
+            warnings.Add($"{at}: uid and gid are not applied (the file is bind-mounted with its owner on the host), ignored");
+        if (r.Mode is not int mode) return;
+        const int permissions = 0x1ff, writeBits = 0x92; // 0777, 0222
+        int? own = file is not null && File.Exists(file) ? (int)File.GetUnixFileMode(file) & permissions : null;
+        if (own is int o && (mode == o || mode == (o & ~writeBits))) return;
+        warnings.Add($"{at}: mode {Octal(mode)} is not applied (the file is bind-mounted read-only{(own is int m ? $" with its own mode {Octal(m)}" : "")}), ignored");
+    }
+
+    private static string Octal(int mode) => "0" + Convert.ToString(mode, 8);
+
     /// <summary>The cgroup, process and device keys, as docker compose hands them to dockerd (which checks them).</summary>
-    private static void ApplyResourceOptions(ComposeProject project, ServiceConfig service, HostConfig h)
+    private static void ApplyResourceOptions(ComposeProject project, ServiceConfig service, HostConfig h, ICollection<string> warnings)
     {
         string Container(string serviceName) => ContainerName(project, project.Services[serviceName], 1);
         string? Mode(string? mode) => mode is not null && mode.StartsWith("service:", StringComparison.Ordinal) ? "container:" + Container(mode[8..]) : mode;
@@ -128,7 +157,12 @@ public static class ContainerRequestBuilder
         h.CpuQuota = service.CpuQuota ?? 0;
         h.CpuPeriod = service.CpuPeriod ?? 0;
         h.CpusetCpus = service.Cpuset;
-        h.MemoryReservation = service.MemReservation ?? 0;
+        // deploy.resources.reservations: the memory one is the soft limit docker compose sets; a CPU or pids
+        // reservation is for a scheduler to place the container, which a single daemon has not.
+        var reservations = service.Deploy?.Reservations;
+        h.MemoryReservation = service.MemReservation ?? reservations?.Memory ?? 0;
+        foreach (var (key, value) in new[] { ("cpus", (object?)reservations?.Cpus), ("pids", reservations?.Pids) })
+            if (value is not null) warnings.Add($"services.{service.Name}.deploy.resources.reservations.{key}: not applied by containerops (no scheduler reserves them), ignored");
         h.MemorySwap = service.MemswapLimit ?? 0;
         h.OomKillDisable = service.OomKillDisable;
         h.OomScoreAdj = service.OomScoreAdj ?? 0;
@@ -156,10 +190,11 @@ public static class ContainerRequestBuilder
         }
     }
 
+    /// <summary>A named volume's daemon name, or for an anonymous one a name of the container's own (kept across recreation).</summary>
     public static string VolumeName(ComposeProject project, ServiceConfig service, ServiceVolume v, string containerName) =>
         v.Source is { } source ? project.Volumes[source].Name! : $"{containerName}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(v.Target)))[..12]}";
 
-    private static void SetNetworking(ComposeProject project, ServiceConfig service, ContainerCreateRequest r)
+    private static void SetNetworking(ComposeProject project, ServiceConfig service, ContainerCreateRequest r, ICollection<string> warnings)
     {
         if (service.NetworkMode is { } mode)
         {
@@ -174,6 +209,8 @@ public static class ContainerRequestBuilder
         r.NetworkingConfig = new NetworkingConfig();
         foreach (var (key, n) in networks)
         {
+            if (n.Ipv6Address is not null)
+                warnings.Add($"services.{service.Name}.networks.{key}.ipv6_address: not applied by containerops (the daemon gives IPv4 endpoint addresses only), ignored");
             var aliases = new List<string> { service.Name };
             aliases.AddRange(n.Aliases.Where(a => a != service.Name));
             r.NetworkingConfig.EndpointsConfig[project.Networks[key].Name!] = new EndpointSettings

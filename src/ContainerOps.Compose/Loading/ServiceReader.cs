@@ -455,7 +455,11 @@ internal static class ServiceReader
                     foreach (var (k, o) in value.Entries())
                         switch (k)
                         {
-                            case "propagation": v.Propagation = o.String(); break;
+                            case "propagation":
+                                v.Propagation = o.String();
+                                if (v.Propagation is not ("private" or "rprivate" or "shared" or "rshared" or "slave" or "rslave"))
+                                    throw o.Error($"invalid propagation \"{v.Propagation}\": [r]private, [r]shared or [r]slave");
+                                break;
                             case "create_host_path": v.CreateHostPath = o.Bool(); break;
                             case "selinux": o.String(); break;
                             case "recursive": o.String(); break;

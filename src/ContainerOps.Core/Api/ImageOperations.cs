@@ -9,6 +9,8 @@ public sealed class ImageBuildRequest
     public string? Dockerfile { get; set; }
     public List<string> Tags { get; set; } = new();
     public Dictionary<string, string> BuildArgs { get; set; } = new();
+    /// <summary>Labels set on the built image (`--label`, Docker's `labels` query parameter).</summary>
+    public Dictionary<string, string> Labels { get; set; } = new();
     public string? Target { get; set; }
     public bool NoCache { get; set; }
     /// <summary>Secrets for RUN --mount=type=secret, by id. They travel in the <see cref="SecretsHeader"/> header

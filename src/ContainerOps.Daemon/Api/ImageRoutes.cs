@@ -214,6 +214,12 @@ internal static class ImageRoutes
             try { buildArgs = JsonSerializer.Deserialize(ba, J.DictionaryStringString) ?? new(); }
             catch (JsonException e) { throw Invalid("buildargs", "buildargs must be a JSON object of strings: " + e.Message); }
         }
+        Dictionary<string, string> labels = new();
+        if (Str(req, "labels") is { } lb)
+        {
+            try { labels = JsonSerializer.Deserialize(lb, J.DictionaryStringString) ?? new(); }
+            catch (JsonException e) { throw Invalid("labels", "labels must be a JSON object of strings: " + e.Message); }
+        }
         Dictionary<string, byte[]> secrets = new();
         if (req.Headers[ImageBuildRequest.SecretsHeader].ToString() is { Length: > 0 } sh)
         {
@@ -241,6 +247,7 @@ internal static class ImageRoutes
                     Tags = tags,
                     Target = Str(req, "target"),
                     BuildArgs = buildArgs,
+                    Labels = labels,
                     NoCache = Flag(req, "nocache"),
                     Secrets = secrets,
                     Allow = Strs(req, "allow"),
