@@ -1,4 +1,5 @@
 using ContainerOps.Compose.Execution;
+using ContainerOps.Compose.Model;
 
 namespace ContainerOps.Compose.Tests;
 
@@ -13,5 +14,47 @@ public class EngineTests
         var daemon = new FakeDaemon();
         await new ComposeEngine(daemon, dir.Load()).BuildAsync([], noCache: false);
         Assert.Equal("web", Assert.Single(daemon.Builds).Labels["org.example.team"]);
+    }
+
+    private static Dictionary<string, string> Labels(ComposeProject p, string service, int number = 1) => new()
+    {
+        [ComposeLabels.Project] = p.Name,
+        [ComposeLabels.Service] = service,
+        [ComposeLabels.ContainerNumber] = number.ToString(),
+        [ComposeLabels.ConfigHash] = ServiceHash.Compute(p.Services[service]),
+        [ComposeLabels.OneOff] = "False",
+    };
+
+    [Fact]
+    public async Task Up_with_build_recreates_a_container_whose_image_the_build_replaced()
+    {
+        using var dir = new ProjectDir("services:\n  app:\n    build: .\n  cache:\n    image: redis\n");
+        dir.Write("Dockerfile", "FROM busybox\n");
+        var p = dir.Load();
+        var daemon = new FakeDaemon();
+        daemon.Images["p-app"] = "sha256:old";
+        daemon.Images["redis"] = "sha256:redis";
+        daemon.NextImageIds["p-app"] = "sha256:new";
+        daemon.AddContainer("p-app-1", Labels(p, "app"), imageId: "sha256:old");
+        daemon.AddContainer("p-cache-1", Labels(p, "cache"), imageId: "sha256:redis");
+        daemon.Networks.Add("p_default");
+        await new ComposeEngine(daemon, p).UpAsync(new UpOptions { Build = true });
+        Assert.Contains("create p-app-1", daemon.Calls);
+        Assert.DoesNotContain("create p-cache-1", daemon.Calls);
+        Assert.Equal("sha256:new", daemon.Containers.Single(c => c.Name == "p-app-1").ImageId);
+    }
+
+    [Fact]
+    public async Task Up_recreates_a_container_whose_image_a_pull_has_replaced()
+    {
+        using var dir = new ProjectDir("services:\n  cache:\n    image: redis\n");
+        var p = dir.Load();
+        var daemon = new FakeDaemon();
+        daemon.Images["redis"] = "sha256:pulled-since";
+        daemon.AddContainer("p-cache-1", Labels(p, "cache"), imageId: "sha256:before");
+        daemon.Networks.Add("p_default");
+        await new ComposeEngine(daemon, p).UpAsync(new UpOptions());
+        Assert.Equal(["stop p-cache-1", "rename p-cache-1"], daemon.Calls.Take(2));
+        Assert.Contains("create p-cache-1", daemon.Calls);
     }
 }

@@ -60,6 +60,21 @@ public class PlannerTests
     }
 
     [Fact]
+    public void A_container_made_from_another_image_than_its_service_now_resolves_to_is_recreated()
+    {
+        var p = Corpus.Load("chain");
+        var db = Observed(p, "db", 1);
+        db.ImageId = "sha256:" + new string('a', 64);
+        var app = Observed(p, "app", 1);
+        app.ImageId = "sha256:" + new string('b', 64);
+        var images = new Dictionary<string, string> { ["db"] = new string('a', 64), ["app"] = "sha256:" + new string('c', 64) };
+        var options = new UpOptions { Services = { "db", "app" }, NoDeps = true };
+        Assert.Equal("db#1:Keep app#1:Recreate", Describe(ComposePlanner.Plan(p, new[] { db, app }, options, images)));
+        options.NoRecreate = true;
+        Assert.Equal("db#1:Keep app#1:Keep", Describe(ComposePlanner.Plan(p, new[] { db, app }, options, images)));
+    }
+
+    [Fact]
     public void Containers_of_removed_services_are_orphans_and_one_offs_are_not()
     {
         var p = Corpus.Load("profiles");

@@ -19,32 +19,30 @@ public sealed record ServiceLogLine(string Service, string Container, int Number
 
 public sealed partial class ComposeEngine
 {
-    /// <summary>Builds the image when asked (or when a build service's image is missing), else pulls a missing one.</summary>
-    private async Task EnsureImageAsync(ServiceConfig s, bool build, bool noBuild, CancellationToken ct)
+    /// <summary>Builds the image when asked (or when a build service's image is missing), else pulls a missing one.
+    /// Returns the ID of the image the service now resolves to, which `up` compares with its containers' images.</summary>
+    private async Task<string?> EnsureImageAsync(ServiceConfig s, bool build, bool noBuild, CancellationToken ct)
     {
         var image = ContainerRequestBuilder.ImageName(Project, s);
-        var present = await ImageExistsAsync(image, ct);
-        if (s.Build is not null && !noBuild && (build || !present || s.PullPolicy == "build"))
+        var present = await InspectImageOrNullAsync(image, ct);
+        if (s.Build is not null && !noBuild && (build || present is null || s.PullPolicy == "build"))
         {
             await BuildServiceAsync(s, noCache: false, ct);
-            return;
+            return (await InspectImageOrNullAsync(image, ct))?.Id;
         }
-        if (present && s.PullPolicy != "always") return;
-        if (s.PullPolicy == "never" && !present)
+        if (present is not null && s.PullPolicy != "always") return present.Id;
+        if (s.PullPolicy == "never" && present is null)
             throw new ComposeOperationException($"service \"{s.Name}\": image {image} is not present and pull_policy is never", s.Name);
         if (s.Image is null)
             throw new ComposeOperationException($"service \"{s.Name}\": image {image} has not been built (run with --build)", s.Name);
         await PullServiceAsync(s, ct);
+        return (await InspectImageOrNullAsync(image, ct))?.Id;
     }
 
-    private async Task<bool> ImageExistsAsync(string image, CancellationToken ct)
+    private async Task<ImageDetails?> InspectImageOrNullAsync(string image, CancellationToken ct)
     {
-        try
-        {
-            await _client.InspectImageAsync(image, ct);
-            return true;
-        }
-        catch (ContainerOpsException e) when (IsNotFound(e)) { return false; }
+        try { return await _client.InspectImageAsync(image, ct); }
+        catch (ContainerOpsException e) when (IsNotFound(e)) { return null; }
     }
 
     public async Task PullServiceAsync(ServiceConfig s, CancellationToken ct = default)
@@ -64,7 +62,7 @@ public sealed partial class ComposeEngine
     {
         foreach (var s in ComposePlanner.Order(Project, ComposePlanner.Selected(Project, services, noDeps: true)))
         {
-            if (s.Image is null || s.Build is not null && !await ImageExistsAsync(s.Image, ct) && s.PullPolicy == "build") continue;
+            if (s.Image is null || s.Build is not null && await InspectImageOrNullAsync(s.Image, ct) is null && s.PullPolicy == "build") continue;
             try { await PullServiceAsync(s, ct); }
             catch (ComposeOperationException e) when (ignoreFailures || s.Build is not null) { Warnings.Add(e.Message); }
         }

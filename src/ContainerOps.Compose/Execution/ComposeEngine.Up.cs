@@ -17,9 +17,12 @@ public sealed partial class ComposeEngine
         var plan = ComposePlanner.Plan(Project, observed, options);
         await PreflightAsync(plan, ct);
 
+        // Images first (built with --build, pulled when missing or by policy): a container whose image is no longer
+        // the one its service resolves to is recreated, as one whose configuration changed.
+        var imageIds = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var sp in plan.Services)
-            if (sp.Actions.Any(a => a.Kind is ContainerActionKind.Create or ContainerActionKind.Recreate))
-                await EnsureImageAsync(sp.Service, options.Build, options.NoBuild, ct);
+            if (await EnsureImageAsync(sp.Service, options.Build, options.NoBuild, ct) is { } imageId) imageIds[sp.Service.Name] = imageId;
+        plan = ComposePlanner.Plan(Project, observed, options, imageIds);
         await EnsureNetworksAsync(plan, ct);
         await EnsureVolumesAsync(plan, ct);
 

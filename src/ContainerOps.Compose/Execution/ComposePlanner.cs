@@ -10,7 +10,7 @@ public enum ContainerActionKind
     Keep,
     /// <summary>Exists with the current configuration but is not running.</summary>
     Start,
-    /// <summary>Its config hash differs (or --force-recreate): remove and create again under the same name.</summary>
+    /// <summary>Its config hash or its image differs (or --force-recreate): remove and create again under the same name.</summary>
     Recreate,
     Create,
     /// <summary>Beyond the wanted scale.</summary>
@@ -49,7 +49,10 @@ public sealed class UpOptions
 /// what to do. Pure: the executor applies the plan.</summary>
 public static class ComposePlanner
 {
-    public static ComposePlan Plan(ComposeProject project, IReadOnlyList<ContainerSummary> observed, UpOptions options)
+    /// <param name="imageIds">The ID of the image each service resolves to now (after builds and pulls), when known: a
+    /// container made from another image is recreated, as docker compose compares the image as well as the config hash.</param>
+    public static ComposePlan Plan(ComposeProject project, IReadOnlyList<ContainerSummary> observed, UpOptions options,
+        IReadOnlyDictionary<string, string>? imageIds = null)
     {
         foreach (var name in options.Scale.Keys.Concat(options.Services))
             if (!project.Services.ContainsKey(name)) throw new ComposeOperationException($"no such service: {name}");
@@ -67,7 +70,7 @@ public static class ComposePlanner
             {
                 var number = Number(c);
                 if (number < 1 || number > wanted || !taken.Add(number)) { actions.Add(new(ContainerActionKind.Remove, number, c.Name, c)); continue; }
-                var changed = Label(c, ComposeLabels.ConfigHash) != hash;
+                var changed = Label(c, ComposeLabels.ConfigHash) != hash || ImageChanged(c, imageIds?.GetValueOrDefault(service.Name));
                 var kind = options.ForceRecreate || changed && !options.NoRecreate ? ContainerActionKind.Recreate
                     : c.State == "running" ? ContainerActionKind.Keep : ContainerActionKind.Start;
                 actions.Add(new(kind, number, c.Name, c));
@@ -126,6 +129,11 @@ public static class ComposePlanner
             result.Add(s);
         }
     }
+
+    private static bool ImageChanged(ContainerSummary c, string? wanted) =>
+        wanted is not null && c.ImageId.Length > 0 && BareId(c.ImageId) != BareId(wanted);
+
+    private static string BareId(string id) => id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id;
 
     public static string? Label(ContainerSummary c, string key) => c.Labels.TryGetValue(key, out var v) ? v : null;
 
