@@ -75,11 +75,9 @@ public sealed partial class NetworkManager
     }
 
     /// <summary>02:42 followed by the IPv4 address: stable across restarts, so neighbours' ARP entries stay right.</summary>
-    private static string MacFor(IPAddress ip)
-    {
-        var b = ip.GetAddressBytes();
-        return $"02:42:{b[0]:x2}:{b[1]:x2}:{b[2]:x2}:{b[3]:x2}";
-    }
+    private static string MacFor(IPAddress ip) => string.Join(':', MacBytes(ip).Select(x => x.ToString("x2")));
+
+    private static byte[] MacBytes(IPAddress ip) => [0x02, 0x42, .. ip.GetAddressBytes()];
 
     /// <summary>Frees the container's addresses (on every network, or one), detaching first where attached.</summary>
     public void Release(string containerId, string? network = null)
@@ -154,7 +152,7 @@ public sealed partial class NetworkManager
                     // A connection DNATed back to its own sender (a pod through its service, a container through its
                     // published port) is bridged back out of the port it came in by: the bridge allows that only in
                     // hairpin mode.
-                    WriteSysctl($"/sys/class/net/{veth}/brport/hairpin_mode", "1");
+                    Host.SetHairpin(Host.GetLink(veth)?.Index ?? throw new InvalidOperationException($"{veth} did not appear"));
                     done.Add((n, e));
                     var link = inner.GetLink(e.Interface) ?? throw new InvalidOperationException($"{e.Interface} did not appear in the container");
                     inner.AddAddress(link.Index, IPAddress.Parse(e.IPv4Address), Ipv4Subnet.Parse(n.Subnet, "Subnet").PrefixLength);

@@ -352,6 +352,10 @@ public sealed partial class NetworkManager : IDisposable
             link = Host.GetLink(n.BridgeName) ?? throw new InvalidOperationException($"bridge {n.BridgeName} vanished after its creation");
         }
         var subnet = Ipv4Subnet.Parse(n.Subnet, "Subnet");
+        // A bridge takes the lowest MAC among its ports unless one is set: each container joining could change the
+        // gateway's MAC under its neighbours' ARP entries, and they would lose the gateway (DNS, egress, published
+        // ports) until those expire. A set address stays.
+        if (first) Host.SetMacAddress(link.Index, MacBytes(IPAddress.Parse(n.Gateway)));
         Host.AddAddress(link.Index, IPAddress.Parse(n.Gateway), subnet.PrefixLength);
         if ((link.Flags & RtNetlink.IFF_UP) == 0) Host.SetUp(link.Index);
         // Published ports are reachable on 127.0.0.1: packets DNATed from loopback may leave through this bridge.

@@ -127,6 +127,28 @@ public class KernelNetworkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheGatewayKeepsItsAddressAsContainersJoinAndTheirPortsAreHairpins()
+    {
+        using var t = new TestNetworks();
+        var net = t.CreateNetwork("mac");
+        var bridge = t.Manager.Inspect(net).Options["com.docker.network.bridge.name"];
+        string BridgeMac() => File.ReadAllText($"/sys/class/net/{bridge}/address").Trim();
+        var ids = new List<string>();
+        var gateway = "";
+        // Each joining port has a random address; unset, the bridge would take the lowest of them.
+        for (var i = 0; i < 6; i++)
+        {
+            var id = NewId();
+            ids.Add(id);
+            gateway = t.Manager.Reserve(id, $"mac{i}", net, null).Gateway;
+            t.Manager.Attach(id, t.Sleeper().Id, []);
+            var g = IPAddress.Parse(gateway).GetAddressBytes();
+            Assert.Equal($"02:42:{g[0]:x2}:{g[1]:x2}:{g[2]:x2}:{g[3]:x2}", BridgeMac());
+            Assert.Equal("1", File.ReadAllText($"/sys/class/net/{NetworkManager.VethName(id, net)}/brport/hairpin_mode").Trim());
+        }
+    }
+
+    [Fact]
     public void AfterRemovalNothingIsLeft()
     {
         var before = TestNetworks.Links();

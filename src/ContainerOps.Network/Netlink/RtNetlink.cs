@@ -12,6 +12,8 @@ namespace ContainerOps.Network.Netlink;
 public sealed class RtNetlink : IDisposable
 {
     private const ushort NLMSG_ERROR = 2, NLMSG_DONE = 3;
+    private const ushort RTM_SETLINK = 19, IFLA_PROTINFO = 12, IFLA_BRPORT_MODE = 4, NLA_F_NESTED = 0x8000;
+    private const byte AF_BRIDGE = 7;
     private const ushort NLM_F_REQUEST = 1, NLM_F_ACK = 4, NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400, NLM_F_DUMP = 0x300;
     private const ushort RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_NEWADDR = 20, RTM_GETADDR = 22, RTM_NEWROUTE = 24, RTM_GETROUTE = 26;
     private const ushort IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_MASTER = 10, IFLA_LINKINFO = 18, IFLA_NET_NS_FD = 28;
@@ -235,6 +237,22 @@ public sealed class RtNetlink : IDisposable
 
     public void SetUp(int index) =>
         Check(new NetlinkMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK).IfInfo(index, IFF_UP, IFF_UP), $"set link {index} up");
+
+    /// <summary>
+    /// Puts bridge port <paramref name="index"/> in hairpin mode, through netlink rather than /sys/class/net: sysfs shows
+    /// the links of the namespace it was mounted in, which need not be this process's.
+    /// </summary>
+    public void SetHairpin(int index)
+    {
+        var m = new NetlinkMessage(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK).IfInfo(index, family: AF_BRIDGE);
+        var port = m.Begin((ushort)(IFLA_PROTINFO | NLA_F_NESTED));
+        m.Attr(IFLA_BRPORT_MODE, [1]);
+        m.End(port);
+        Check(m, $"set bridge port {index} to hairpin mode");
+    }
+
+    public void SetMacAddress(int index, byte[] mac) =>
+        Check(new NetlinkMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK).IfInfo(index).Attr(IFLA_ADDRESS, mac), $"set link {index} address");
 
     public void SetMtu(int index, int mtu) =>
         Check(new NetlinkMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK).IfInfo(index).Attr(IFLA_MTU, (uint)mtu), $"set link {index} mtu");
