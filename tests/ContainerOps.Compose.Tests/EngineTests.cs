@@ -57,4 +57,35 @@ public class EngineTests
         Assert.Equal(["stop p-cache-1", "rename p-cache-1"], daemon.Calls.Take(2));
         Assert.Contains("create p-cache-1", daemon.Calls);
     }
+
+    private const string HealthGated = """
+        services:
+          db:
+            image: busybox
+            healthcheck: {test: "true", interval: 1s}
+          app:
+            image: busybox
+            depends_on:
+              db: {condition: service_healthy}
+        """;
+
+    private static FakeDaemon Daemon(params string[] images)
+    {
+        var daemon = new FakeDaemon();
+        foreach (var image in images) daemon.Images[image] = "sha256:" + image;
+        daemon.Networks.Add("p_default");
+        return daemon;
+    }
+
+    [Fact]
+    public async Task Up_with_no_deps_does_not_wait_on_the_dependencies_conditions()
+    {
+        using var dir = new ProjectDir(HealthGated);
+        var p = dir.Load();
+        var daemon = Daemon("busybox");
+        daemon.AddContainer("p-db-1", Labels(p, "db"), imageId: "sha256:busybox");
+        daemon.Health["p-db-1"] = "unhealthy";
+        await new ComposeEngine(daemon, p).UpAsync(new UpOptions { Services = { "app" }, NoDeps = true });
+        Assert.Equal(["create p-app-1", "start p-app-1"], daemon.Calls);
+    }
 }

@@ -159,8 +159,9 @@ public sealed partial class ComposeEngine
                 try { await depTask; }
                 catch (Exception) { throw new ComposeOperationException($"service \"{s.Name}\" was not started: its dependency \"{dep}\" failed", s.Name); }
             }
+            // Only the dependencies this up brings up are waited for: with --no-deps they are left as they are.
             foreach (var (dep, d) in s.DependsOn)
-                if (Project.Services.ContainsKey(dep)) await WaitConditionAsync(s.Name, dep, d.Condition, ct);
+                if (dependencies.ContainsKey(dep)) await WaitConditionAsync(s.Name, dep, d.Condition, ct);
             // A service's containers are independent of each other: its replicas are created and started together.
             await Task.WhenAll(sp.Actions.Select(action => ApplyAsync(s, action, ct)));
         }
