@@ -88,4 +88,43 @@ public class EngineTests
         await new ComposeEngine(daemon, p).UpAsync(new UpOptions { Services = { "app" }, NoDeps = true });
         Assert.Equal(["create p-app-1", "start p-app-1"], daemon.Calls);
     }
+
+    [Fact]
+    public async Task A_failed_dependency_stops_only_the_dependents_that_require_it()
+    {
+        using var dir = new ProjectDir("""
+            services:
+              db:
+                image: busybox
+              app:
+                image: busybox
+                depends_on:
+                  db: {condition: service_started, required: false}
+              worker:
+                image: busybox
+                depends_on: [db]
+            """);
+        var daemon = Daemon("busybox");
+        daemon.FailingStarts.Add("p-db-1");
+        var engine = new ComposeEngine(daemon, dir.Load());
+        var e = await Assert.ThrowsAsync<ComposeOperationException>(() => engine.UpAsync(new UpOptions()));
+        Assert.Contains("start p-app-1", daemon.Calls);
+        Assert.DoesNotContain("create p-worker-1", daemon.Calls);
+        Assert.Contains("service \"worker\" was not started: its dependency \"db\" failed", e.Message);
+        Assert.DoesNotContain("\"app\"", e.Message);
+        Assert.Contains("service \"app\": optional dependency \"db\" failed to start, ignored", engine.Warnings);
+    }
+
+    [Fact]
+    public async Task An_optional_dependency_that_never_becomes_healthy_is_a_warning()
+    {
+        using var dir = new ProjectDir(HealthGated.Replace("{condition: service_healthy}", "{condition: service_healthy, required: false}"));
+        var daemon = Daemon("busybox");
+        var engine = new ComposeEngine(daemon, dir.Load());
+        daemon.Health["p-db-1"] = "unhealthy";
+        await engine.UpAsync(new UpOptions());
+        Assert.Contains("start p-app-1", daemon.Calls);
+        Assert.Equal("service \"app\": optional dependency \"db\" did not meet service_healthy, ignored: dependency failed to start: container p-db-1 is unhealthy",
+            Assert.Single(engine.Warnings));
+    }
 }

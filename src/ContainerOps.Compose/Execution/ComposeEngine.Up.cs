@@ -154,14 +154,28 @@ public sealed partial class ComposeEngine
         var s = sp.Service;
         try
         {
+            // A dependency declared `required: false` that fails, or never meets its condition, is only a warning.
+            var failedOptional = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (dep, depTask) in dependencies)
             {
                 try { await depTask; }
+                catch (Exception) when (IsOptional(s, dep))
+                {
+                    failedOptional.Add(dep);
+                    Warn($"service \"{s.Name}\": optional dependency \"{dep}\" failed to start, ignored");
+                }
                 catch (Exception) { throw new ComposeOperationException($"service \"{s.Name}\" was not started: its dependency \"{dep}\" failed", s.Name); }
             }
             // Only the dependencies this up brings up are waited for: with --no-deps they are left as they are.
             foreach (var (dep, d) in s.DependsOn)
-                if (dependencies.ContainsKey(dep)) await WaitConditionAsync(s.Name, dep, d.Condition, ct);
+            {
+                if (!dependencies.ContainsKey(dep) || failedOptional.Contains(dep)) continue;
+                try { await WaitConditionAsync(s.Name, dep, d.Condition, ct); }
+                catch (Exception e) when (e is ComposeOperationException or ContainerOpsException && IsOptional(s, dep))
+                {
+                    Warn($"service \"{s.Name}\": optional dependency \"{dep}\" did not meet {d.Condition}, ignored: {e.Message}");
+                }
+            }
             // A service's containers are independent of each other: its replicas are created and started together.
             await Task.WhenAll(sp.Actions.Select(action => ApplyAsync(s, action, ct)));
         }
@@ -176,6 +190,16 @@ public sealed partial class ComposeEngine
             lock (failures) failures.Add(failure);
             throw failure;
         }
+    }
+
+    /// <summary>depends_on with `required: false`; a service whose containers this one uses (network_mode, pid, ipc,
+    /// volumes_from) is needed whatever depends_on says.</summary>
+    private static bool IsOptional(ServiceConfig s, string dependency) =>
+        s.DependsOn.TryGetValue(dependency, out var d) && !d.Required && !s.ServicesUsed().Any(u => u.Service == dependency);
+
+    private void Warn(string warning)
+    {
+        lock (Warnings) if (!Warnings.Contains(warning)) Warnings.Add(warning);
     }
 
     private async Task WaitConditionAsync(string service, string dependency, string condition, CancellationToken ct)
@@ -250,7 +274,7 @@ public sealed partial class ComposeEngine
         Report("Container", action.Name, "Creating", false);
         var warnings = new List<string>();
         var request = ContainerRequestBuilder.Build(Project, s, action.Number, action.Name, oneOff: false, warnings);
-        lock (Warnings) foreach (var w in warnings) if (!Warnings.Contains(w)) Warnings.Add(w);
+        foreach (var w in warnings) Warn(w);
         foreach (var v in s.Volumes.Where(v => v.Type == "bind" && v.CreateHostPath == true && v.Source is not null))
             Directory.CreateDirectory(v.Source!); // the short syntax creates a missing host folder, as docker compose does
         await _client.CreateContainerAsync(request, ct);
