@@ -127,4 +127,55 @@ public class EngineTests
         Assert.Equal("service \"app\": optional dependency \"db\" did not meet service_healthy, ignored: dependency failed to start: container p-db-1 is unhealthy",
             Assert.Single(engine.Warnings));
     }
+
+    private const string RestartOnDb = """
+        services:
+          db:
+            image: busybox
+          app:
+            image: busybox
+            depends_on:
+              db: {condition: service_started, restart: true}
+          report:
+            image: busybox
+            depends_on:
+              app: {condition: service_started, restart: true}
+          other:
+            image: busybox
+            depends_on: [db]
+        """;
+
+    [Fact]
+    public async Task Up_that_recreates_a_dependency_stops_its_restart_true_dependents_first_and_starts_them_after()
+    {
+        using var dir = new ProjectDir(RestartOnDb);
+        var p = dir.Load();
+        var daemon = Daemon("busybox");
+        var db = Labels(p, "db");
+        db[ComposeLabels.ConfigHash] = "old";
+        daemon.AddContainer("p-db-1", db, imageId: "sha256:busybox");
+        foreach (var service in new[] { "app", "report", "other" }) daemon.AddContainer($"p-{service}-1", Labels(p, service), imageId: "sha256:busybox");
+        await new ComposeEngine(daemon, p).UpAsync(new UpOptions());
+        var calls = daemon.Calls;
+        Assert.Contains("stop p-app-1", calls);
+        Assert.True(calls.IndexOf("stop p-app-1") < calls.IndexOf("stop p-db-1"), string.Join(", ", calls));
+        Assert.True(calls.IndexOf("create p-db-1") < calls.IndexOf("start p-app-1"), string.Join(", ", calls));
+        // Only a recreated dependency restarts its dependents: report's app is restarted, not recreated; other did not ask.
+        Assert.DoesNotContain(calls, c => c.EndsWith("p-report-1", StringComparison.Ordinal) || c.EndsWith("p-other-1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Restart_of_a_service_restarts_the_dependents_that_ask_for_it_after_it()
+    {
+        using var dir = new ProjectDir(RestartOnDb);
+        var p = dir.Load();
+        var daemon = Daemon("busybox");
+        foreach (var service in new[] { "db", "app", "report", "other" }) daemon.AddContainer($"p-{service}-1", Labels(p, service), imageId: "sha256:busybox");
+        var engine = new ComposeEngine(daemon, p);
+        await engine.RestartAsync(["db"], null);
+        Assert.Equal(["restart p-db-1", "restart p-app-1", "restart p-report-1"], daemon.Calls);
+        daemon.Calls.Clear();
+        await engine.RestartAsync(["db"], null, noDeps: true);
+        Assert.Equal(["restart p-db-1"], daemon.Calls);
+    }
 }

@@ -75,6 +75,17 @@ public class PlannerTests
     }
 
     [Fact]
+    public void A_recreated_dependency_restarts_the_running_dependents_that_ask_for_it()
+    {
+        // migrate names db with restart: true, app names db without it.
+        var p = Corpus.Load("chain");
+        var observed = new[] { Observed(p, "db", 1, hash: "old"), Observed(p, "migrate", 1), Observed(p, "app", 1), Observed(p, "worker", 1), Observed(p, "worker", 2) };
+        Assert.Equal("db#1:Recreate migrate#1:Restart app#1:Keep worker#1:Keep worker#2:Keep", Describe(ComposePlanner.Plan(p, observed, new UpOptions())));
+        Assert.Equal("db#1:Keep migrate#1:Keep app#1:Keep worker#1:Keep worker#2:Keep",
+            Describe(ComposePlanner.Plan(p, observed.Select((c, i) => i == 0 ? Observed(p, "db", 1) : c).ToList(), new UpOptions())));
+    }
+
+    [Fact]
     public void Containers_of_removed_services_are_orphans_and_one_offs_are_not()
     {
         var p = Corpus.Load("profiles");

@@ -332,7 +332,7 @@ internal static class Compose
 
     public static async Task<int> Restart(CliContext c, ComposeContext compose, ParsedArgs a)
     {
-        await compose.Engine.RestartAsync(a.Positionals, a.IntValue("timeout"), c.Cancel);
+        await compose.Engine.RestartAsync(a.Positionals, a.IntValue("timeout"), a.Flag("no-deps"), c.Cancel);
         return 0;
     }
 

@@ -71,6 +71,7 @@ internal static class ComposeVerbs
         (Spec("stop", "stop [OPTIONS] [SERVICE...]", "Stop services", 0, Many,
             V("timeout", 't', "Specify a shutdown timeout in seconds", "int")), Compose.Stop),
         (Spec("restart", "restart [OPTIONS] [SERVICE...]", "Restart service containers", 0, Many,
+            F("no-deps", null, "Don't restart dependent services"),
             V("timeout", 't', "Specify a shutdown timeout in seconds", "int")), Compose.Restart),
         (Spec("pull", "pull [OPTIONS] [SERVICE...]", "Pull service images", 0, Many,
             F("ignore-pull-failures", null, "Pull what it can and ignores images with pull failures"),

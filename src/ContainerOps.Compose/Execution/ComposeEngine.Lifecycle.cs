@@ -186,8 +186,11 @@ public sealed partial class ComposeEngine
             }));
     }
 
-    public async Task RestartAsync(IReadOnlyCollection<string> services, int? timeout, CancellationToken ct = default)
+    /// <summary>`restart`: the services' containers, dependencies first; services named come with those that depend on
+    /// them with `restart: true` (unless <paramref name="noDeps"/>), as docker compose restarts them.</summary>
+    public async Task RestartAsync(IReadOnlyCollection<string> services, int? timeout, bool noDeps = false, CancellationToken ct = default)
     {
+        if (services.Count > 0 && !noDeps) services = ComposePlanner.WithRestartDependents(Project, services);
         var containers = await ServiceContainersAsync(services, true, ct);
         foreach (var s in ComposePlanner.Order(Project, ComposePlanner.Selected(Project, services, noDeps: true)))
             await Task.WhenAll(containers.Where(c => ComposePlanner.Label(c, ComposeLabels.Service) == s.Name).Select(async c =>

@@ -33,6 +33,14 @@ public sealed partial class ComposeEngine
             if (!options.RemoveOrphans) break;
         }
 
+        // Dependents that restart around a recreated dependency stop before anything is recreated.
+        await Task.WhenAll(plan.Services.SelectMany(sp => sp.Actions.Where(a => a.Kind == ContainerActionKind.Restart).Select(async a =>
+        {
+            Report("Container", a.Name, "Stopping", false);
+            await _client.StopContainerAsync(a.Existing!.Id, StopTimeout(sp.Service), ct);
+            Report("Container", a.Name, "Stopped");
+        })));
+
         var tasks = new Dictionary<string, Task>(StringComparer.Ordinal);
         var failures = new List<ComposeOperationException>();
         // The plan lists dependencies first, so each service's task is given its dependencies' tasks as it starts.
@@ -252,7 +260,7 @@ public sealed partial class ComposeEngine
             case ContainerActionKind.Keep:
                 Report("Container", action.Name, "Running");
                 break;
-            case ContainerActionKind.Start:
+            case ContainerActionKind.Start or ContainerActionKind.Restart:
                 Report("Container", action.Name, "Starting", false);
                 await _client.StartContainerAsync(action.Name, ct);
                 Report("Container", action.Name, "Started");

@@ -15,6 +15,9 @@ public enum ContainerActionKind
     Create,
     /// <summary>Beyond the wanted scale.</summary>
     Remove,
+    /// <summary>Running as it should, but a dependency it names with `restart: true` is recreated: stopped before that
+    /// and started again after it.</summary>
+    Restart,
 }
 
 public sealed record ContainerAction(ContainerActionKind Kind, int Number, string Name, ContainerSummary? Existing);
@@ -79,6 +82,7 @@ public static class ComposePlanner
                 if (!taken.Contains(n)) actions.Add(new(ContainerActionKind.Create, n, ContainerRequestBuilder.ContainerName(project, service, n), null));
             plan.Services.Add(new ServicePlan(service, actions.OrderBy(a => a.Number).ToList()));
         }
+        RestartDependentsOfRecreated(plan);
         foreach (var c in observed)
         {
             var service = Label(c, ComposeLabels.Service);
@@ -86,6 +90,35 @@ public static class ComposePlanner
                 plan.Orphans.Add(c);
         }
         return plan;
+    }
+
+    /// <summary>depends_on with `restart: true`: when the dependency is recreated, its dependent's running containers
+    /// restart around it, as docker compose stops them before the recreate and starts them after.</summary>
+    private static void RestartDependentsOfRecreated(ComposePlan plan)
+    {
+        var recreated = plan.Services.Where(sp => sp.Actions.Any(a => a.Kind == ContainerActionKind.Recreate))
+            .Select(sp => sp.Service.Name).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < plan.Services.Count; i++)
+        {
+            var sp = plan.Services[i];
+            if (!sp.Service.DependsOn.Any(d => d.Value.Restart && recreated.Contains(d.Key))) continue;
+            plan.Services[i] = sp with { Actions = sp.Actions.Select(a => a.Kind == ContainerActionKind.Keep ? a with { Kind = ContainerActionKind.Restart } : a).ToList() };
+        }
+    }
+
+    /// <summary>The named services and, transitively, those whose depends_on on one of them says `restart: true`:
+    /// what `restart` restarts unless --no-deps.</summary>
+    public static HashSet<string> WithRestartDependents(ComposeProject project, IEnumerable<string> named)
+    {
+        var result = new HashSet<string>(named, StringComparer.Ordinal);
+        var stack = new Stack<string>(result);
+        while (stack.Count > 0)
+        {
+            var name = stack.Pop();
+            foreach (var s in project.Services.Values)
+                if (s.DependsOn.TryGetValue(name, out var d) && d.Restart && result.Add(s.Name)) stack.Push(s.Name);
+        }
+        return result;
     }
 
     /// <summary>The named services (all when none) and, unless <paramref name="noDeps"/>, everything they depend on.</summary>
