@@ -178,4 +178,72 @@ public class EngineTests
         await engine.RestartAsync(["db"], null, noDeps: true);
         Assert.Equal(["restart p-db-1"], daemon.Calls);
     }
+
+    [Fact]
+    public async Task Run_on_a_fresh_project_makes_the_services_image_networks_and_volumes()
+    {
+        using var dir = new ProjectDir("""
+            services:
+              tool:
+                image: alpine
+                networks: [back]
+                volumes: [data:/data, /scratch]
+            networks:
+              back:
+            volumes:
+              data:
+            """);
+        var p = dir.Load();
+        var daemon = new FakeDaemon();
+        await new ComposeEngine(daemon, p).PrepareRunAsync(p.Services["tool"], "p-tool-run-1", noDeps: true);
+        Assert.Equal(["pull alpine", "network p_back", "volume p_data", "volume " + ContainerRequestBuilder.VolumeName(p, p.Services["tool"], p.Services["tool"].Volumes[1], "p-tool-run-1")],
+            daemon.Calls);
+    }
+
+    private const string RunWithConditions = """
+        services:
+          db:
+            image: busybox
+            healthcheck: {test: "true", interval: 1s}
+          migrate:
+            image: busybox
+          app:
+            image: busybox
+            depends_on:
+              db: {condition: service_healthy}
+              migrate: {condition: service_completed_successfully}
+        """;
+
+    [Fact]
+    public async Task Run_starts_the_dependencies_and_waits_for_their_conditions()
+    {
+        using var dir = new ProjectDir(RunWithConditions);
+        var p = dir.Load();
+        var daemon = Daemon("busybox");
+        daemon.Health["p-db-1"] = "healthy";
+        await new ComposeEngine(daemon, p).PrepareRunAsync(p.Services["app"], "p-app-run-1", noDeps: false);
+        // db and migrate come up side by side; run then waits for migrate to end well (db was healthy at once).
+        Assert.Equal(["create p-db-1", "start p-db-1"], daemon.Calls.Where(c => c.EndsWith("p-db-1", StringComparison.Ordinal)));
+        Assert.Equal(["create p-migrate-1", "start p-migrate-1", "wait p-migrate-1"], daemon.Calls.Where(c => c.EndsWith("p-migrate-1", StringComparison.Ordinal)));
+        Assert.Equal("wait p-migrate-1", daemon.Calls[^1]);
+
+        daemon.ExitCodes["p-migrate-1"] = 3;
+        var e = await Assert.ThrowsAsync<ComposeOperationException>(() => new ComposeEngine(daemon, p).PrepareRunAsync(p.Services["app"], "p-app-run-2", noDeps: false));
+        Assert.Equal("service \"migrate\" didn't complete successfully: exit 3 (needed by \"app\")", e.Message);
+
+        daemon.ExitCodes.Clear();
+        daemon.Health["p-db-1"] = "unhealthy";
+        e = await Assert.ThrowsAsync<ComposeOperationException>(() => new ComposeEngine(daemon, p).PrepareRunAsync(p.Services["app"], "p-app-run-3", noDeps: false));
+        Assert.Equal("dependency failed to start: container p-db-1 is unhealthy", e.Message);
+    }
+
+    [Fact]
+    public async Task Run_with_no_deps_neither_starts_nor_waits_for_the_dependencies()
+    {
+        using var dir = new ProjectDir(RunWithConditions);
+        var p = dir.Load();
+        var daemon = Daemon("busybox");
+        await new ComposeEngine(daemon, p).PrepareRunAsync(p.Services["app"], "p-app-run-1", noDeps: true);
+        Assert.Empty(daemon.Calls);
+    }
 }

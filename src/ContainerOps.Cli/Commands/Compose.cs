@@ -372,15 +372,16 @@ internal static class Compose
         return await exec.Run(c, ArgParser.Parse(exec.Spec, args.ToArray()));
     }
 
-    /// <summary>`run SERVICE [CMD…]`: starts the service's dependencies (unless --no-deps), then one new container of
-    /// the service labelled as a one-off, attached (or detached with -d); --rm removes it when it ends.</summary>
+    /// <summary>`run SERVICE [CMD…]`: starts the service's dependencies (unless --no-deps) and waits for their
+    /// conditions, makes sure of the service's image, networks and volumes, then runs one new container of the service
+    /// labelled as a one-off, attached (or detached with -d); --rm removes it when it ends.</summary>
     public static async Task<int> Run(CliContext c, ComposeContext compose, ParsedArgs a)
     {
         var project = compose.Project;
         var engine = compose.Engine;
         var service = project.Services[a.Positionals[0]];
-        if (!a.Flag("no-deps") && service.DependsOn.Count > 0)
-            await engine.UpAsync(new UpOptions { Services = ComposePlanner.DependenciesOf(service).ToList() }, c.Cancel);
+        var name = a.Value("name") ?? $"{project.Name}-{service.Name}-run-{Guid.NewGuid().ToString("N")[..12]}";
+        await engine.PrepareRunAsync(service, name, a.Flag("no-deps"), c.Cancel);
         if (a.Positionals.Count > 1) service.Command = a.Positionals.Skip(1).ToList();
         if (a.Value("entrypoint") is string ep) service.Entrypoint = ComposeValues.SplitShellWords(ep);
         if (a.Value("user") is string u) service.User = u;
@@ -400,10 +401,11 @@ internal static class Compose
                 var slash = key.IndexOf('/');
                 service.Ports.Add(new ServicePort { Target = int.Parse(key[..slash], CultureInfo.InvariantCulture), Protocol = key[(slash + 1)..], Published = binding.HostPort.Length > 0 ? binding.HostPort : null, HostIp = binding.HostIp.Length > 0 ? binding.HostIp : null });
             }
-        var name = a.Value("name") ?? $"{project.Name}-{service.Name}-run-{Guid.NewGuid().ToString("N")[..12]}";
         service.ContainerName = null;
         var warnings = new List<string>();
         var request = ContainerRequestBuilder.Build(project, service, 1, name, oneOff: true, warnings);
+        foreach (var warning in warnings.Where(x => !engine.Warnings.Contains(x))) engine.Warnings.Add(warning);
+        compose.PrintWarnings();
         request.HostConfig.RestartPolicy = new RestartPolicy();
         var created = await c.Client.CreateContainerAsync(request, c.Cancel);
         try

@@ -13,9 +13,52 @@ public sealed partial class ComposeEngine
     /// services that were brought up.</summary>
     public async Task<IReadOnlyList<ContainerSummary>> UpAsync(UpOptions options, CancellationToken ct = default)
     {
+        var (plan, failures) = await ConvergeAsync(options, ct);
+        if (failures.Count > 0) throw Failure(failures);
+        if (options.Wait) await WaitServicesAsync(plan.Services.Select(s => s.Service), options.WaitTimeout, ct);
+        var names = plan.Services.Select(s => s.Service.Name).ToHashSet(StringComparer.Ordinal);
+        return (await ListContainersAsync(true, ct)).Where(c => names.Contains(ComposePlanner.Label(c, ComposeLabels.Service) ?? "")
+                                                             && ComposePlanner.Label(c, ComposeLabels.OneOff) != "True").ToList();
+    }
+
+    /// <summary>What `run` needs before its one-off container, on a project brought up or not: the service's
+    /// dependencies up (unless <paramref name="noDeps"/>) and meeting their conditions, then its image, its networks
+    /// and its volumes. As in `up`, a dependency declared `required: false` that fails is only a warning.</summary>
+    public async Task PrepareRunAsync(ServiceConfig service, string containerName, bool noDeps, CancellationToken ct = default)
+    {
+        await PreflightAsync([service], ct);
+        var failedOptional = new HashSet<string>(StringComparer.Ordinal);
+        var dependencies = ComposePlanner.DependenciesOf(service).Where(Project.Services.ContainsKey).Distinct().ToList();
+        if (!noDeps && dependencies.Count > 0)
+        {
+            var (_, failures) = await ConvergeAsync(new UpOptions { Services = dependencies }, ct);
+            if (failures.Any(f => f.Service is not { } failed || dependencies.Contains(failed) && !IsOptional(service, failed))) throw Failure(failures);
+            foreach (var f in failures)
+            {
+                Warn(f.Message);
+                failedOptional.Add(f.Service!);
+            }
+        }
+        await EnsureImageAsync(service, build: false, noBuild: false, ct);
+        await EnsureNetworksAsync([service], ct);
+        await EnsureVolumesAsync([(service, containerName)], ct);
+        if (!noDeps) await WaitDependenciesAsync(service, dep => Project.Services.ContainsKey(dep) && !failedOptional.Contains(dep), ct);
+    }
+
+    /// <summary>One exception for the services that failed, the first by name carrying the others' messages.</summary>
+    private static ComposeOperationException Failure(List<ComposeOperationException> failures)
+    {
+        var first = failures.OrderBy(f => f.Service, StringComparer.Ordinal).First();
+        return failures.Count == 1 ? first : new ComposeOperationException(string.Join("\n", failures.Select(f => f.Message)), first.Service, first);
+    }
+
+    /// <summary>`up` until its services are started: returns the plan and the services that failed (each failure
+    /// having stopped only what depends on it).</summary>
+    private async Task<(ComposePlan Plan, List<ComposeOperationException> Failures)> ConvergeAsync(UpOptions options, CancellationToken ct)
+    {
         var observed = await ListContainersAsync(true, ct);
         var plan = ComposePlanner.Plan(Project, observed, options);
-        await PreflightAsync(plan, ct);
+        await PreflightAsync(plan.Services.Select(sp => sp.Service), ct);
 
         // Images first (built with --build, pulled when missing or by policy): a container whose image is no longer
         // the one its service resolves to is recreated, as one whose configuration changed.
@@ -23,8 +66,9 @@ public sealed partial class ComposeEngine
         foreach (var sp in plan.Services)
             if (await EnsureImageAsync(sp.Service, options.Build, options.NoBuild, ct) is { } imageId) imageIds[sp.Service.Name] = imageId;
         plan = ComposePlanner.Plan(Project, observed, options, imageIds);
-        await EnsureNetworksAsync(plan, ct);
-        await EnsureVolumesAsync(plan, ct);
+        await EnsureNetworksAsync(plan.Services.Select(sp => sp.Service), ct);
+        await EnsureVolumesAsync(plan.Services.SelectMany(sp => sp.Actions
+            .Where(a => a.Kind is ContainerActionKind.Create or ContainerActionKind.Recreate).Select(a => (sp.Service, a.Name))), ct);
 
         foreach (var orphan in plan.Orphans)
         {
@@ -51,25 +95,16 @@ public sealed partial class ComposeEngine
         }
         try { await Task.WhenAll(tasks.Values); }
         catch when (failures.Count > 0 && !ct.IsCancellationRequested) { }
-        if (failures.Count > 0)
-        {
-            var first = failures.OrderBy(f => f.Service, StringComparer.Ordinal).First();
-            throw failures.Count == 1 ? first
-                : new ComposeOperationException(string.Join("\n", failures.Select(f => f.Message)), first.Service, first);
-        }
-        if (options.Wait) await WaitServicesAsync(plan.Services.Select(s => s.Service), options.WaitTimeout, ct);
-        var names = plan.Services.Select(s => s.Service.Name).ToHashSet(StringComparer.Ordinal);
-        return (await ListContainersAsync(true, ct)).Where(c => names.Contains(ComposePlanner.Label(c, ComposeLabels.Service) ?? "")
-                                                             && ComposePlanner.Label(c, ComposeLabels.OneOff) != "True").ToList();
+        return (plan, failures);
     }
 
     /// <summary>What can fail before anything exists: the daemon's support for what the files ask, host paths,
     /// external networks.</summary>
-    private async Task PreflightAsync(ComposePlan plan, CancellationToken ct)
+    private async Task PreflightAsync(IEnumerable<ServiceConfig> services, CancellationToken ct)
     {
-        foreach (var sp in plan.Services)
+        services = services.ToList();
+        foreach (var s in services)
         {
-            var s = sp.Service;
             for (var i = 0; i < s.Volumes.Count; i++)
             {
                 var v = s.Volumes[i];
@@ -85,7 +120,7 @@ public sealed partial class ComposeEngine
                     throw new ComposeOperationException($"{kind}.{key}: the file {obj.File} does not exist", s.Name);
             }
         }
-        foreach (var key in UsedNetworks(plan))
+        foreach (var key in UsedNetworks(services))
         {
             var n = Project.Networks[key];
             if (!n.External) continue;
@@ -97,13 +132,13 @@ public sealed partial class ComposeEngine
         }
     }
 
-    private IEnumerable<string> UsedNetworks(ComposePlan plan) =>
-        plan.Services.SelectMany(s => s.Service.Networks?.Keys ?? Enumerable.Empty<string>()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+    private static IEnumerable<string> UsedNetworks(IEnumerable<ServiceConfig> services) =>
+        services.SelectMany(s => s.Networks?.Keys ?? Enumerable.Empty<string>()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
 
-    private async Task EnsureNetworksAsync(ComposePlan plan, CancellationToken ct)
+    private async Task EnsureNetworksAsync(IEnumerable<ServiceConfig> services, CancellationToken ct)
     {
         var existing = (await _client.ListNetworksAsync(null, ct)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var key in UsedNetworks(plan))
+        foreach (var key in UsedNetworks(services))
         {
             var n = Project.Networks[key];
             if (n.External || existing.Contains(n.Name!)) continue;
@@ -130,30 +165,30 @@ public sealed partial class ComposeEngine
         }
     }
 
-    private async Task EnsureVolumesAsync(ComposePlan plan, CancellationToken ct)
+    /// <summary>The volumes of the containers about to be created: named ones, and anonymous ones under their container's name.</summary>
+    private async Task EnsureVolumesAsync(IEnumerable<(ServiceConfig Service, string Container)> containers, CancellationToken ct)
     {
-        foreach (var sp in plan.Services)
-            foreach (var action in sp.Actions.Where(a => a.Kind is ContainerActionKind.Create or ContainerActionKind.Recreate))
-                foreach (var v in sp.Service.Volumes.Where(v => v.Type == "volume"))
+        foreach (var (service, container) in containers)
+            foreach (var v in service.Volumes.Where(v => v.Type == "volume"))
+            {
+                var name = ContainerRequestBuilder.VolumeName(Project, service, v, container);
+                if (v.Source is { } key && Project.Volumes[key].External) continue;
+                try
                 {
-                    var name = ContainerRequestBuilder.VolumeName(Project, sp.Service, v, action.Name);
-                    if (v.Source is { } key && Project.Volumes[key].External) continue;
-                    try
-                    {
-                        await _client.InspectVolumeAsync(name, ct);
-                        continue;
-                    }
-                    catch (ContainerOpsException e) when (IsNotFound(e)) { }
-                    Report("Volume", name, "Creating", false);
-                    var labels = new Dictionary<string, string> { [ComposeLabels.Project] = Project.Name, [ComposeLabels.Version] = ComposeLabels.VersionValue };
-                    if (v.Source is { } source)
-                    {
-                        labels[ComposeLabels.Volume] = source;
-                        foreach (var (k, l) in Project.Volumes[source].Labels) labels[k] = l;
-                    }
-                    await _client.CreateVolumeAsync(new VolumeCreateRequest { Name = name, Driver = "local", Labels = labels }, ct);
-                    Report("Volume", name, "Created");
+                    await _client.InspectVolumeAsync(name, ct);
+                    continue;
                 }
+                catch (ContainerOpsException e) when (IsNotFound(e)) { }
+                Report("Volume", name, "Creating", false);
+                var labels = new Dictionary<string, string> { [ComposeLabels.Project] = Project.Name, [ComposeLabels.Version] = ComposeLabels.VersionValue };
+                if (v.Source is { } source)
+                {
+                    labels[ComposeLabels.Volume] = source;
+                    foreach (var (k, l) in Project.Volumes[source].Labels) labels[k] = l;
+                }
+                await _client.CreateVolumeAsync(new VolumeCreateRequest { Name = name, Driver = "local", Labels = labels }, ct);
+                Report("Volume", name, "Created");
+            }
     }
 
     private async Task RunServiceAsync(ServicePlan sp, IReadOnlyDictionary<string, Task> dependencies, List<ComposeOperationException> failures, CancellationToken ct)
@@ -175,15 +210,7 @@ public sealed partial class ComposeEngine
                 catch (Exception) { throw new ComposeOperationException($"service \"{s.Name}\" was not started: its dependency \"{dep}\" failed", s.Name); }
             }
             // Only the dependencies this up brings up are waited for: with --no-deps they are left as they are.
-            foreach (var (dep, d) in s.DependsOn)
-            {
-                if (!dependencies.ContainsKey(dep) || failedOptional.Contains(dep)) continue;
-                try { await WaitConditionAsync(s.Name, dep, d.Condition, ct); }
-                catch (Exception e) when (e is ComposeOperationException or ContainerOpsException && IsOptional(s, dep))
-                {
-                    Warn($"service \"{s.Name}\": optional dependency \"{dep}\" did not meet {d.Condition}, ignored: {e.Message}");
-                }
-            }
+            await WaitDependenciesAsync(s, dep => dependencies.ContainsKey(dep) && !failedOptional.Contains(dep), ct);
             // A service's containers are independent of each other: its replicas are created and started together.
             await Task.WhenAll(sp.Actions.Select(action => ApplyAsync(s, action, ct)));
         }
@@ -208,6 +235,21 @@ public sealed partial class ComposeEngine
     private void Warn(string warning)
     {
         lock (Warnings) if (!Warnings.Contains(warning)) Warnings.Add(warning);
+    }
+
+    /// <summary>Waits for the dependencies <paramref name="waitFor"/> picks to meet their depends_on conditions; an
+    /// optional one that does not is a warning.</summary>
+    private async Task WaitDependenciesAsync(ServiceConfig s, Func<string, bool> waitFor, CancellationToken ct)
+    {
+        foreach (var (dep, d) in s.DependsOn)
+        {
+            if (!waitFor(dep)) continue;
+            try { await WaitConditionAsync(s.Name, dep, d.Condition, ct); }
+            catch (Exception e) when (e is ComposeOperationException or ContainerOpsException && IsOptional(s, dep))
+            {
+                Warn($"service \"{s.Name}\": optional dependency \"{dep}\" did not meet {d.Condition}, ignored: {e.Message}");
+            }
+        }
     }
 
     private async Task WaitConditionAsync(string service, string dependency, string condition, CancellationToken ct)
