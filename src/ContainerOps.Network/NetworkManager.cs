@@ -39,6 +39,7 @@ public sealed partial class NetworkManager : IDisposable
         _options = options;
         _log = log ?? NullLogger.Instance;
         _nft = new Nftables(options.NftTable);
+        Resolution = new ContainerResolution(options);
         Directory.CreateDirectory(options.StateDirectory);
         foreach (var file in Directory.GetFiles(options.StateDirectory, "*.json"))
         {
@@ -50,6 +51,15 @@ public sealed partial class NetworkManager : IDisposable
     private RtNetlink Host => _host ??= RtNetlink.Open();
 
     public string NftTable => _options.NftTable;
+
+    /// <summary>Containers' /etc/hosts and /etc/resolv.conf, from the host's files.</summary>
+    public ContainerResolution Resolution { get; }
+
+    /// <summary>The default network's gateway (what `host-gateway` stands for off bridge networks), once it exists.</summary>
+    public string? DefaultGateway
+    {
+        get { lock (_lock) return _networks.Values.FirstOrDefault(n => n.IsDefault)?.Gateway; }
+    }
 
     /// <summary>Makes the default network's record when there is none, then brings the kernel in line with the records:
     /// user networks' bridges and DNS servers, and the nftables table, in one transaction. <paramref name="containers"/>
@@ -366,7 +376,7 @@ public sealed partial class NetworkManager : IDisposable
         {
             try
             {
-                var upstreams = _options.DnsUpstreams ?? DnsResponder.ReadResolvConf("/etc/resolv.conf");
+                var upstreams = _options.DnsUpstreams ?? Resolution.HostUpstreams();
                 var dns = new DnsResponder(new IPEndPoint(IPAddress.Parse(n.Gateway), _options.DnsPort), upstreams, forward: !n.Internal);
                 dns.UpstreamsFor = client => UpstreamsOf(n, client);
                 if (_zones.TryGetValue(n.Name, out var zone)) dns.Zone = zone;

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
+using ContainerOps.Core.Api;
 using ContainerOps.Network.Dns;
 using ContainerOps.Network.Ipam;
 using ContainerOps.Network.Nat;
+using ContainerOps.TestSupport;
 
 namespace ContainerOps.Network.Tests;
 
@@ -143,5 +145,139 @@ public class UnitTests
         Assert.Equal(0, replies[0][2] & 0x02);
         Assert.Equal(1, Answers(replies[1]));
         Assert.Equal([10, 1, 2, 3], replies[1][^4..]);
+    }
+
+    [Fact]
+    public void AResolvConfKeepsNameserversSearchAndOptions()
+    {
+        var r = ResolvConf.Parse("# a comment\nnameserver 10.0.0.2\nnameserver not-an-address\ndomain old.example\nsearch a.example b.example\n" +
+            "options edns0\noptions trust-ad\nnameserver\t::1\nsortlist 10.0.0.0\n");
+        Assert.Equal(["10.0.0.2", "::1"], r.Nameservers);
+        Assert.Equal(["a.example", "b.example"], r.Search);
+        Assert.Equal(["edns0", "trust-ad"], r.Options);
+        Assert.Equal("nameserver 10.0.0.2\nnameserver ::1\nsearch a.example b.example\noptions edns0 trust-ad\n", r.Render());
+        // A later domain line replaces the search list, as in resolv.conf(5); `--dns-search .` asks for none.
+        Assert.Equal(["c.example"], ResolvConf.Parse("search a.example\ndomain c.example\n").Search);
+        Assert.Equal("nameserver 10.0.0.2\nnameserver ::1\noptions edns0 trust-ad\n", r.Override([], ["."], []).Render());
+        Assert.Equal("nameserver 1.1.1.1\nsearch a.example b.example\noptions ndots:2\n", r.Override(["1.1.1.1"], [], ["ndots:2"]).Render());
+        Assert.True(ResolvConf.Parse("nameserver 127.0.0.53\n").NamesOnlyTheSystemdStub);
+        Assert.False(ResolvConf.Parse("nameserver 127.0.0.53\nnameserver 10.0.0.2\n").NamesOnlyTheSystemdStub);
+    }
+
+    /// <summary>The host's resolver files of a test, in a folder of its own: /etc/resolv.conf naming only systemd-resolved's
+    /// stub unless told otherwise, and systemd-resolved's list of upstreams.</summary>
+    private sealed class HostFiles : IDisposable
+    {
+        public readonly TempDir Dir = new("coresolv");
+        public string ResolvConf => Path.Combine(Dir.Path, "resolv.conf");
+        public string Systemd => Path.Combine(Dir.Path, "systemd-resolv.conf");
+        public string Hosts => Path.Combine(Dir.Path, "hosts");
+
+        public HostFiles(string resolvConf = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch stub.example\n",
+            string? systemd = "nameserver 192.0.2.10\nnameserver 127.0.0.1\nnameserver 192.0.2.11\nsearch real.example\n")
+        {
+            File.WriteAllText(ResolvConf, resolvConf);
+            if (systemd is not null) File.WriteAllText(Systemd, systemd);
+            File.WriteAllText(Hosts, "127.0.0.1\tlocalhost\n192.0.2.1\tthe-host");
+        }
+
+        public ContainerResolution Resolution() => new(Options());
+
+        public NetworkOptions Options() => new()
+        {
+            StateDirectory = Path.Combine(Dir.Path, "networks"), ResolvConfPath = ResolvConf, SystemdResolvConfPath = Systemd, HostsPath = Hosts,
+        };
+
+        public void Dispose() => Dir.Dispose();
+    }
+
+    private static HostConfig Mode(string mode, Action<HostConfig>? configure = null)
+    {
+        var hc = new HostConfig { NetworkMode = mode };
+        configure?.Invoke(hc);
+        return hc;
+    }
+
+    private static ContainerEndpoint Endpoint(string network, bool isDefault, string ip, string gateway) =>
+        new("id-" + network, network, isDefault, false, gateway, 24, new EndpointRecord { IPv4Address = ip, DefaultRoute = true });
+
+    [Fact]
+    public void WithHostNetworkingAContainerGetsTheHostsFilesWithItsOwnEntries()
+    {
+        using var host = new HostFiles();
+        var r = host.Resolution();
+        var (hosts, resolv) = r.Files(Mode("host", hc => hc.ExtraHosts = ["db.local:10.1.2.3", "gw.local:host-gateway"]), "box", [], "172.17.0.1");
+        Assert.Equal("127.0.0.1\tlocalhost\n192.0.2.1\tthe-host\n10.1.2.3\tdb.local\n172.17.0.1\tgw.local\n", hosts);
+        // The host's resolver as it is: its stub answers in the host's namespace.
+        Assert.Equal(File.ReadAllText(host.ResolvConf), resolv);
+
+        (_, resolv) = r.Files(Mode("host", hc => { hc.Dns = ["10.0.0.53"]; hc.DnsOptions = ["ndots:3"]; }), "box", [], null);
+        Assert.Equal("nameserver 10.0.0.53\nsearch stub.example\noptions ndots:3\n", resolv);
+        (_, resolv) = r.Files(Mode("host", hc => hc.DnsSearch = ["corp.example"]), "box", [], null);
+        Assert.Equal("nameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n", resolv);
+    }
+
+    [Fact]
+    public void WithoutNetworkAContainerGetsLocalhostItsEntriesAndTheUpstreamsBehindTheSystemdStub()
+    {
+        using var host = new HostFiles();
+        var r = host.Resolution();
+        var (hosts, resolv) = r.Files(Mode("none", hc => hc.ExtraHosts = ["db.local:10.1.2.3", "gw.local:host-gateway"]), "box", [], "172.17.0.1");
+        Assert.Equal("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n10.1.2.3\tdb.local\n172.17.0.1\tgw.local\n", hosts);
+        // systemd-resolved's own list, without its loopback entry, and its search domains.
+        Assert.Equal("nameserver 192.0.2.10\nnameserver 192.0.2.11\nsearch real.example\n", resolv);
+
+        (_, resolv) = r.Files(Mode("none", hc => { hc.Dns = ["10.0.0.53"]; hc.DnsSearch = ["corp.example"]; hc.DnsOptions = ["ndots:2"]; }), "box", [], null);
+        Assert.Equal("nameserver 10.0.0.53\nsearch corp.example\noptions ndots:2\n", resolv);
+    }
+
+    [Theory]
+    [InlineData("nameserver 127.0.0.53\n", null)]
+    [InlineData("nameserver 127.0.0.1\nnameserver ::1\n", null)]
+    [InlineData("nameserver 127.0.0.53\n", "nameserver 127.0.0.1\n")]
+    [InlineData("", null)]
+    public void WhenTheHostNamesNoServerAContainerCanReachItGetsDockersFallback(string resolvConf, string? systemd)
+    {
+        using var host = new HostFiles(resolvConf, systemd);
+        var (_, resolv) = host.Resolution().Files(Mode("default"), "box", [Endpoint("bridge", isDefault: true, "172.17.0.2", "172.17.0.1")], null);
+        Assert.Equal("nameserver 8.8.8.8\nnameserver 8.8.4.4\n", resolv);
+    }
+
+    [Fact]
+    public void OnBridgeNetworksTheUpstreamsBehindTheStubAreTheDefaultNetworksAndUserNetworksAskTheirGateway()
+    {
+        using var host = new HostFiles();
+        var r = host.Resolution();
+        var extra = Mode("default", hc => hc.ExtraHosts = ["gw.local:host-gateway"]);
+        var (hosts, resolv) = r.Files(extra, "box", [Endpoint("bridge", isDefault: true, "172.17.0.2", "172.17.0.1")], "172.17.0.1");
+        Assert.EndsWith("172.17.0.2\tbox\n172.17.0.1\tgw.local\n", hosts);
+        Assert.Equal("nameserver 192.0.2.10\nnameserver 192.0.2.11\nsearch real.example\n", resolv);
+
+        (hosts, resolv) = r.Files(Mode("app", hc => { hc.ExtraHosts = ["gw.local:host-gateway"]; hc.Dns = ["10.0.0.53"]; }), "box",
+            [Endpoint("app", isDefault: false, "10.5.0.2", "10.5.0.1")], "172.17.0.1");
+        Assert.EndsWith("10.5.0.2\tbox\n10.5.0.1\tgw.local\n", hosts);
+        // --dns is the upstream of the network's server there, not a nameserver line.
+        Assert.Equal("nameserver 10.5.0.1\nsearch real.example\n", resolv);
+
+        // A host without systemd-resolved: its own servers but loopback ones, its own search list and options.
+        using var plain = new HostFiles("nameserver 10.0.0.2\nnameserver 127.0.0.1\nsearch lan\noptions rotate\n", systemd: null);
+        (_, resolv) = plain.Resolution().Files(Mode("default"), "box", [Endpoint("bridge", isDefault: true, "172.17.0.2", "172.17.0.1")], null);
+        Assert.Equal("nameserver 10.0.0.2\nsearch lan\noptions rotate\n", resolv);
+    }
+
+    [Fact]
+    public void TheDnsServersAskSystemdResolvedsUpstreamsOnlyInPlaceOfItsStub()
+    {
+        static List<string> Upstreams(string resolvConf, string? systemd)
+        {
+            using var host = new HostFiles(resolvConf, systemd);
+            return host.Resolution().HostUpstreams().Select(e => e.ToString()).ToList();
+        }
+        // They run in the host's namespace: loopback servers work for them, only the stub is looked behind.
+        Assert.Equal(["192.0.2.10:53", "127.0.0.1:53", "192.0.2.11:53"], Upstreams("nameserver 127.0.0.53\n", "nameserver 192.0.2.10\nnameserver 127.0.0.1\nnameserver 192.0.2.11\n"));
+        Assert.Equal(["127.0.0.53:53"], Upstreams("nameserver 127.0.0.53\n", null));
+        Assert.Equal(["127.0.0.53:53"], Upstreams("nameserver 127.0.0.53\n", "# offline: no servers\n"));
+        Assert.Equal(["127.0.0.1:53"], Upstreams("nameserver 127.0.0.1\n", "nameserver 192.0.2.10\n"));
+        Assert.Equal(["127.0.0.53:53", "10.0.0.2:53"], Upstreams("nameserver 127.0.0.53\nnameserver 10.0.0.2\n", "nameserver 192.0.2.10\n"));
     }
 }

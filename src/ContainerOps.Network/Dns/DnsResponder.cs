@@ -274,19 +274,6 @@ public sealed class DnsResponder : IDisposable
         return [.. bytes];
     }
 
-    /// <summary>The nameservers of a resolv.conf, as UDP endpoints on port 53.</summary>
-    public static List<IPEndPoint> ReadResolvConf(string path)
-    {
-        var list = new List<IPEndPoint>();
-        if (!File.Exists(path)) return list;
-        foreach (var line in File.ReadAllLines(path))
-        {
-            var f = line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length >= 2 && f[0] == "nameserver" && IPAddress.TryParse(f[1], out var a)) list.Add(new IPEndPoint(a, 53));
-        }
-        return list;
-    }
-
     public void Dispose()
     {
         _stop.Cancel();
