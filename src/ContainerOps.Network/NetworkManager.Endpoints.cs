@@ -25,6 +25,9 @@ public sealed partial class NetworkManager
         lock (_lock)
         {
             var n = FindLocked(network is "default" ? DefaultNetworkName : network);
+            if (n.Driver is HostDriver or NullDriver)
+                throw new ContainerOpsException(ErrorKind.Conflict, "NetworkModeOnly",
+                    $"container {containerName} cannot be connected to network {n.Name}: {n.Name} is a network mode, chosen when a container is created (--network {n.Name})", containerName);
             if (n.Endpoints.ContainsKey(containerId))
                 throw new ContainerOpsException(ErrorKind.Conflict, "AlreadyConnected", $"container {containerName} is already connected to network {n.Name}", containerName);
             var subnet = Ipv4Subnet.Parse(n.Subnet, "Subnet");

@@ -24,6 +24,7 @@ namespace ContainerOps.Network;
 public sealed partial class NetworkManager : IDisposable
 {
     public const string DefaultNetworkName = "bridge";
+    public const string HostNetworkName = "host", NoneNetworkName = "none", HostDriver = "host", NullDriver = "null";
     private readonly NetworkOptions _options;
     private readonly ILogger _log;
     private readonly object _lock = new();
@@ -101,6 +102,8 @@ public sealed partial class NetworkManager : IDisposable
     {
         if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name) || request.Name.Length > 128)
             throw Invalid("InvalidNetworkName", $"network name '{request.Name}' is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", request.Name, "Name");
+        if (request.Name is HostNetworkName or NoneNetworkName)
+            throw new ContainerOpsException(ErrorKind.Conflict, "PredefinedNetwork", $"operation is not permitted on predefined {request.Name} network", request.Name, "Name");
         if (request.Driver is { Length: > 0 } d && d != "bridge")
             throw Invalid("UnsupportedNetworkDriver", $"network driver '{d}' is not supported (bridge)", request.Name, "Driver");
         if (request.EnableIPv6)
@@ -223,7 +226,7 @@ public sealed partial class NetworkManager : IDisposable
         lock (_lock)
         {
             var result = new List<NetworkResource>();
-            foreach (var n in _networks.Values.OrderBy(n => n.Name, StringComparer.Ordinal))
+            foreach (var n in _networks.Values.Concat(PredefinedLocked()).OrderBy(n => n.Name, StringComparer.Ordinal))
             {
                 if (filters is not null && !Matches(n, filters)) continue;
                 result.Add(Resource(n));
@@ -238,8 +241,8 @@ public sealed partial class NetworkManager : IDisposable
                 "name" => n.Name.Contains(value, StringComparison.Ordinal),
                 "id" => n.Id.StartsWith(value, StringComparison.Ordinal),
                 "driver" => n.Driver == value,
-                "type" => value == (n.IsDefault ? "builtin" : "custom"),
-                "dangling" => (value is "true" or "1") == (!n.IsDefault && n.Endpoints.Count == 0),
+                "type" => value == (n.Predefined ? "builtin" : "custom"),
+                "dangling" => (value is "true" or "1") == (!n.Predefined && n.Endpoints.Count == 0),
                 _ => throw Invalid("InvalidFilter", $"unknown filter '{key}' (name, id, driver, type, label, dangling)", key, "filters"),
             });
 
@@ -254,12 +257,12 @@ public sealed partial class NetworkManager : IDisposable
         return new NetworkResource
         {
             Name = n.Name, Id = n.Id, Created = n.Created, Driver = n.Driver, Internal = n.Internal, Attachable = n.Attachable,
-            IPAM = new IPAM { Config = [new IPAMConfig { Subnet = n.Subnet, Gateway = n.Gateway, IPRange = n.IPRange }] },
+            IPAM = new IPAM { Config = n.Subnet.Length > 0 ? [new IPAMConfig { Subnet = n.Subnet, Gateway = n.Gateway, IPRange = n.IPRange }] : [] },
             Containers = n.Endpoints.Values.ToDictionary(e => e.ContainerId, e => new NetworkContainer
             {
                 Name = e.ContainerName, EndpointID = e.EndpointId, MacAddress = e.MacAddress, IPv4Address = $"{e.IPv4Address}/{prefix}",
             }),
-            Options = new(n.Options) { ["com.docker.network.bridge.name"] = n.BridgeName, ["com.docker.network.driver.mtu"] = n.Mtu.ToString() },
+            Options = n.BridgeName.Length > 0 ? new(n.Options) { ["com.docker.network.bridge.name"] = n.BridgeName, ["com.docker.network.driver.mtu"] = n.Mtu.ToString() } : new(n.Options),
             Labels = new(n.Labels),
         };
     }
@@ -267,8 +270,9 @@ public sealed partial class NetworkManager : IDisposable
     private NetworkRecord FindLocked(string idOrName)
     {
         if (_networks.TryGetValue(idOrName, out var byId)) return byId;
-        if (_networks.Values.FirstOrDefault(n => n.Name == idOrName) is { } byName) return byName;
-        var matches = _networks.Values.Where(n => idOrName.Length > 0 && n.Id.StartsWith(idOrName, StringComparison.Ordinal)).Take(2).ToList();
+        var all = _networks.Values.Concat(PredefinedLocked()).ToList();
+        if (all.FirstOrDefault(n => n.Name == idOrName || n.Id == idOrName) is { } byName) return byName;
+        var matches = all.Where(n => idOrName.Length > 0 && n.Id.StartsWith(idOrName, StringComparison.Ordinal)).Take(2).ToList();
         if (matches.Count == 1) return matches[0];
         if (matches.Count > 1) throw Invalid("AmbiguousNetwork", $"network id prefix '{idOrName}' matches several networks", idOrName, null);
         throw new ContainerOpsException(ErrorKind.NotFound, "NetworkNotFound", $"network {idOrName} not found", idOrName);
@@ -291,7 +295,7 @@ public sealed partial class NetworkManager : IDisposable
         lock (_lock)
         {
             var n = FindLocked(idOrName);
-            if (n.IsDefault)
+            if (n.Predefined)
                 throw new ContainerOpsException(ErrorKind.Conflict, "PredefinedNetwork", $"{n.Name} is a pre-defined network and cannot be removed", n.Name);
             if (n.Endpoints.Count > 0)
                 throw new ContainerOpsException(ErrorKind.Conflict, "NetworkInUse",
@@ -300,6 +304,20 @@ public sealed partial class NetworkManager : IDisposable
             _log.LogInformation("removed network {Name} ({Id})", n.Name, n.Id[..12]);
             Emit("destroy", n);
         }
+    }
+
+    /// <summary>`host` and `none`, listed as Docker lists them (drivers host and null) though nothing of theirs is made:
+    /// their containers are in the host's network namespace, or in one with loopback alone. Their ids derive from the
+    /// default network's, so they stay what they are as long as it does.</summary>
+    private IEnumerable<NetworkRecord> PredefinedLocked()
+    {
+        var bridge = _networks.Values.FirstOrDefault(n => n.IsDefault);
+        foreach (var (name, driver) in new[] { (HostNetworkName, HostDriver), (NoneNetworkName, NullDriver) })
+            yield return new NetworkRecord
+            {
+                Id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{bridge?.Id}/{name}"))).ToLowerInvariant(),
+                Name = name, Driver = driver, Created = bridge?.Created ?? default,
+            };
     }
 
     /// <summary>A network event as dockerd's: the network's id, its name and type, and the container when one joins or leaves.</summary>

@@ -23,6 +23,8 @@ public sealed class NetworkRecord
     public bool Attachable { get; set; }
     /// <summary>The default `bridge` network: no name resolution between containers (as Docker's), and never removed.</summary>
     public bool IsDefault { get; set; }
+    /// <summary>`bridge`, `host` or `none`: made by the daemon, never removed.</summary>
+    [JsonIgnore] public bool Predefined => IsDefault || Driver is NetworkManager.HostDriver or NetworkManager.NullDriver;
     public Dictionary<string, string> Labels { get; set; } = new();
     public Dictionary<string, string> Options { get; set; } = new();
     /// <summary>By container id.</summary>

@@ -137,7 +137,7 @@ public class NetworkTests
         var rules = Nft(daemon);
         Assert.DoesNotContain(ip, rules);
         Assert.DoesNotContain(port.ToString(), rules);
-        Assert.Single(await daemon.Client.ListNetworksAsync());
+        Assert.Equal(["bridge", "host", "none"], (await daemon.Client.ListNetworksAsync()).Select(n => n.Name));
         Assert.Single(Directory.GetFiles(Path.Combine(daemon.Root, "networks")));
         await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.InspectNetworkAsync(net));
     }
@@ -195,6 +195,22 @@ public class NetworkTests
         Assert.DoesNotContain("nameserver 10.0.0.53", text);
         Assert.Contains("search example.test", text);
         Assert.Contains("options ndots:2", text);
+    }
+
+    [Fact]
+    public async Task HostAndNoneAreListedAndInspectedButCannotBeRemoved()
+    {
+        using var daemon = new PrivateDaemon();
+        var list = await daemon.Client.ListNetworksAsync();
+        Assert.Equal([("bridge", "bridge"), ("host", "host"), ("none", "null")], list.Select(n => (n.Name, n.Driver)));
+        Assert.All(list, n => Assert.Equal("local", n.Scope));
+        Assert.Equal(list[1].Id, (await daemon.Client.InspectNetworkAsync("host")).Id);
+        Assert.Equal("none", (await daemon.Client.InspectNetworkAsync(list[2].Id[..12])).Name);
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.RemoveNetworkAsync("host"));
+        Assert.Equal("host is a pre-defined network and cannot be removed", e.Error.Message);
+        var table = daemon.Cli("network ls");
+        Assert.Matches(@"\bhost\s+host\s+local\b", table);
+        Assert.Matches(@"\bnone\s+null\s+local\b", table);
     }
 
     private static string Nft(PrivateDaemon d) => TestSupport.Shell.Run("nft", $"list table inet {d.NftTable}");

@@ -221,7 +221,7 @@ public sealed class PrivateDaemon : IDisposable
                     try { Client.RemoveVolumeAsync(v.Name, force: true, cts.Token).GetAwaiter().GetResult(); }
                     catch (ContainerOpsException) { }
                 }
-                foreach (var n in Client.ListNetworksAsync(null, cts.Token).GetAwaiter().GetResult().Where(n => n.Name != "bridge"))
+                foreach (var n in Client.ListNetworksAsync(null, cts.Token).GetAwaiter().GetResult().Where(n => n.Name is not ("bridge" or "host" or "none")))
                 {
                     try { Client.RemoveNetworkAsync(n.Id, cts.Token).GetAwaiter().GetResult(); }
                     catch (ContainerOpsException) { }

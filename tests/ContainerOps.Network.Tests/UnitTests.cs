@@ -280,4 +280,45 @@ public class UnitTests
         Assert.Equal(["127.0.0.1:53"], Upstreams("nameserver 127.0.0.1\n", "nameserver 192.0.2.10\n"));
         Assert.Equal(["127.0.0.53:53", "10.0.0.2:53"], Upstreams("nameserver 127.0.0.53\nnameserver 10.0.0.2\n", "nameserver 192.0.2.10\n"));
     }
+
+    /// <summary>A manager over a default network's record written beforehand: nothing of the kernel is touched as long as
+    /// no bridge is needed (no network created, nothing attached).</summary>
+    private static NetworkManager ManagerWithDefaultNetwork(HostFiles host)
+    {
+        var options = host.Options();
+        Directory.CreateDirectory(options.StateDirectory);
+        new NetworkRecord
+        {
+            Id = new string('b', 64), Name = NetworkManager.DefaultNetworkName, IsDefault = true, BridgeName = "cotest-none0",
+            Subnet = "10.213.251.0/24", Gateway = "10.213.251.1", Created = DateTimeOffset.UnixEpoch,
+        }.Save(options.StateDirectory, durable: false);
+        return new NetworkManager(options);
+    }
+
+    [Fact]
+    public void HostAndNoneAreListedAndInspectedAsDockersButNeverRemovedOrJoined()
+    {
+        using var host = new HostFiles();
+        using var m = ManagerWithDefaultNetwork(host);
+        var list = m.List(null);
+        Assert.Equal([("bridge", "bridge"), ("host", "host"), ("none", "null")], list.Select(n => (n.Name, n.Driver)));
+        Assert.All(list, n => Assert.Equal("local", n.Scope));
+        var hostNet = m.Inspect("host");
+        Assert.Equal(64, hostNet.Id.Length);
+        Assert.Empty(hostNet.IPAM.Config);
+        Assert.Empty(hostNet.Options);
+        Assert.Equal("none", m.Inspect(list[2].Id[..10]).Name);
+        // The same ids for as long as the default network is the same.
+        using (var again = new NetworkManager(host.Options())) Assert.Equal(list.Select(n => n.Id), again.List(null).Select(n => n.Id));
+
+        Assert.Equal(["bridge", "host", "none"], m.List(new Dictionary<string, List<string>> { ["type"] = ["builtin"] }).Select(n => n.Name));
+        Assert.Equal(["host"], m.List(new Dictionary<string, List<string>> { ["driver"] = ["host"] }).Select(n => n.Name));
+        Assert.Empty(m.List(new Dictionary<string, List<string>> { ["dangling"] = ["true"] }));
+
+        var removal = Assert.Throws<ContainerOpsException>(() => m.Remove("host"));
+        Assert.Equal(("PredefinedNetwork", "host is a pre-defined network and cannot be removed"), (removal.Error.Id, removal.Error.Message));
+        Assert.Equal("PredefinedNetwork", Assert.Throws<ContainerOpsException>(() => m.Remove(list[2].Id)).Error.Id);
+        Assert.Equal("PredefinedNetwork", Assert.Throws<ContainerOpsException>(() => m.Create(new NetworkCreateRequest { Name = "none" })).Error.Id);
+        Assert.Equal("NetworkModeOnly", Assert.Throws<ContainerOpsException>(() => m.Reserve(new string('c', 64), "web", "host", null)).Error.Id);
+    }
 }
