@@ -98,6 +98,40 @@ public sealed partial class NetworkManager
         }
     }
 
+    /// <summary>`network disconnect --force`: frees the endpoint on <paramref name="network"/> of the container with that
+    /// id (or id prefix, or name: its container may be gone) whatever its state; a veth or ports that cannot be removed
+    /// are left to the kernel and the next rebuild. Nothing to free is no error.</summary>
+    public void ForceRelease(string network, string container)
+    {
+        lock (_lock)
+        {
+            var n = FindLocked(network);
+            var name = container.TrimStart('/');
+            var stale = n.Endpoints.Values.Where(e => e.ContainerId == container || e.ContainerName == name).ToList();
+            if (stale.Count == 0 && container.Length > 0)
+                stale = n.Endpoints.Values.Where(e => e.ContainerId.StartsWith(container, StringComparison.Ordinal)).Take(2).ToList() is [var one] ? [one] : [];
+            var failed = false;
+            foreach (var e in stale)
+            {
+                try { if (e.HostVeth is not null) DetachLocked(n, e); }
+                catch (Exception ex) when (ex is InvalidOperationException or NetlinkException or IOException)
+                {
+                    _log.LogWarning("forced disconnect of {Name} from {Network}: {Message}", e.ContainerName, n.Name, ex.Message);
+                    failed = true;
+                }
+                n.Endpoints.Remove(e.ContainerId);
+            }
+            if (stale.Count == 0) return;
+            Save(n);
+            if (_dns.ContainsKey(n.Id)) UpdateNamesLocked(n);
+            // Ports left in the maps would take the freed address's next holder's traffic: the table is written anew
+            // from the records, which no longer have them.
+            if (failed && _tableWritten)
+                try { RebuildLocked(); }
+                catch (InvalidOperationException ex) { _log.LogWarning("rebuilding table {Table}: {Message}", _nft.Table, ex.Message); }
+        }
+    }
+
     private List<NetworkRecord> NetworksOf(string containerId, string? network)
     {
         if (network is not null)

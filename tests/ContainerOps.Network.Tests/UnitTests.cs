@@ -321,4 +321,25 @@ public class UnitTests
         Assert.Equal("PredefinedNetwork", Assert.Throws<ContainerOpsException>(() => m.Create(new NetworkCreateRequest { Name = "none" })).Error.Id);
         Assert.Equal("NetworkModeOnly", Assert.Throws<ContainerOpsException>(() => m.Reserve(new string('c', 64), "web", "host", null)).Error.Id);
     }
+
+    [Fact]
+    public void AForcedReleaseFreesAnEndpointByIdPrefixOrNameAndOneAlreadyGoneIsNoError()
+    {
+        using var host = new HostFiles();
+        using var m = ManagerWithDefaultNetwork(host);
+        var (web, db) = (new string('1', 64), new string('2', 64));
+        m.Reserve(web, "web", "bridge", null);
+        m.Reserve(db, "db", "bridge", null);
+
+        m.ForceRelease("bridge", "web"); // by name: the container may be gone
+        m.ForceRelease("bridge", db[..12]);
+        Assert.Empty(m.Inspect("bridge").Containers);
+        m.ForceRelease("bridge", "web");
+        m.ForceRelease("bridge", db);
+        // Unforced, a container that is not connected is an error, as with Docker.
+        Assert.Equal("NotConnected", Assert.Throws<ContainerOpsException>(() => m.Release(web, "bridge")).Error.Id);
+        // What was freed is on disk: a restarted daemon does not see it either.
+        using var again = new NetworkManager(host.Options());
+        Assert.Empty(again.Inspect("bridge").Containers);
+    }
 }
