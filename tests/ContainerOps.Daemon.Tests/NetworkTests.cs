@@ -198,6 +198,48 @@ public class NetworkTests
     }
 
     [Fact]
+    public async Task AForcedDisconnectFreesStoppedAndStaleEndpointsAndOneAlreadyGoneIsNoError()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        var net = await Network(daemon.Client, "leave");
+        var stopped = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "leave" } })).Id;
+        var running = await Run(daemon.Client, "running", "leave", "exec sleep 600");
+        // Stale: the endpoint's veth removed behind the daemon's back.
+        var veth = ContainerOps.Network.NetworkManager.VethName(running, net);
+        TestSupport.Shell.Run("ip", $"link del {veth}");
+
+        await daemon.Client.DisconnectNetworkAsync("leave", stopped, force: true);
+        daemon.Cli($"network disconnect -f leave {running}");
+        Assert.Empty((await daemon.Client.InspectNetworkAsync("leave")).Containers);
+        Assert.Empty((await daemon.Client.InspectContainerAsync(running)).NetworkSettings.Networks);
+        Assert.DoesNotContain(veth, Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName));
+
+        await daemon.Client.DisconnectNetworkAsync("leave", stopped, force: true);
+        await daemon.Client.DisconnectNetworkAsync("leave", "no-such-container", force: true);
+        await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.DisconnectNetworkAsync("leave", stopped));
+        // The freed addresses are free: the network can go.
+        await daemon.Client.RemoveNetworkAsync("leave");
+    }
+
+    [Fact]
+    public async Task AnAliasOnTheDefaultNetworkIsRefusedAtConnect()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "named");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "named" } })).Id;
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.ConnectNetworkAsync("bridge", id, new EndpointSettings { Aliases = ["www"] }));
+        Assert.Equal("network-scoped alias is supported only for containers in user defined networks", e.Error.Message);
+        var cli = Assert.Throws<InvalidOperationException>(() => daemon.Cli($"network connect --alias www bridge {id}"));
+        Assert.Contains("network-scoped alias is supported only for containers in user defined networks", cli.Message);
+        Assert.DoesNotContain(id, (await daemon.Client.InspectNetworkAsync("bridge")).Containers.Keys);
+        // Without an alias it joins.
+        daemon.Cli($"network connect bridge {id}");
+        Assert.Contains(id, (await daemon.Client.InspectNetworkAsync("bridge")).Containers.Keys);
+    }
+
+    [Fact]
     public async Task HostAndNoneAreListedAndInspectedButCannotBeRemoved()
     {
         using var daemon = new PrivateDaemon();

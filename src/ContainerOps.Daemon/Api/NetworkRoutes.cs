@@ -24,24 +24,13 @@ internal static class NetworkRoutes
         n.MapPost("/{id}/connect", async (string id, HttpRequest req, ContainerManager m, ContainerNetworking net) =>
         {
             var body = await Json.ReadAsync(req, J.NetworkConnectRequest, "network connect request");
-            var c = m.Inspect(body.Container);
-            if (!ContainerNetworking.IsBridge(c.HostConfig))
-                throw new ContainerOpsException(ErrorKind.Conflict, "NotOnBridgeNetwork",
-                    $"container {c.Name.TrimStart('/')} uses network mode {c.HostConfig.NetworkMode} and cannot join a bridge network", c.Name.TrimStart('/'));
-            var network = net.Networks.ResolveName(id);
-            net.Networks.Reserve(c.Id, c.Name.TrimStart('/'), network, body.EndpointConfig, c.HostConfig.Dns);
-            if (c.State.Running && c.State.Pid > 0)
-            {
-                try { net.Networks.Attach(c.Id, c.State.Pid, [], network); }
-                catch { net.Networks.Release(c.Id, network); throw; }
-            }
+            net.Connect(id, m.Inspect(body.Container), body.EndpointConfig);
             return Results.Ok();
         });
         n.MapPost("/{id}/disconnect", async (string id, HttpRequest req, ContainerManager m, ContainerNetworking net) =>
         {
             var body = await Json.ReadAsync(req, J.NetworkDisconnectRequest, "network disconnect request");
-            var c = m.Inspect(body.Container);
-            net.Networks.Release(c.Id, net.Networks.ResolveName(id));
+            net.Disconnect(id, body.Container, body.Force, c => m.Lookup(c).Id);
             return Results.Ok();
         });
     }

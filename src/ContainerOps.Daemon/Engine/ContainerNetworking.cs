@@ -75,9 +75,7 @@ public sealed class ContainerNetworking : IDisposable
         {
             foreach (var (network, settings) in wanted)
             {
-                if (network == NetworkManager.DefaultNetworkName && settings?.Aliases is { Count: > 0 })
-                    throw new ContainerOpsException(ErrorKind.InvalidArgument, "AliasOnDefaultNetwork",
-                        "network-scoped aliases are only supported on user-defined networks", r.Name, "NetworkingConfig");
+                RefuseAliasOnDefaultNetwork(network, settings, r.Name);
                 Networks.Reserve(r.Id, r.Name, network, settings, hc.Dns);
             }
         }
@@ -86,6 +84,47 @@ public sealed class ContainerNetworking : IDisposable
             Networks.Release(r.Id);
             throw;
         }
+    }
+
+    /// <summary>As Docker: the default network has no names of its own, so no aliases either.</summary>
+    public static void RefuseAliasOnDefaultNetwork(string network, EndpointSettings? settings, string target)
+    {
+        if (network == NetworkManager.DefaultNetworkName && settings?.Aliases is { Count: > 0 })
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "AliasOnDefaultNetwork",
+                "network-scoped alias is supported only for containers in user defined networks", target, "Aliases");
+    }
+
+    /// <summary>`network connect`: the container's address on the network, attached at once when it runs.</summary>
+    public void Connect(string network, ContainerDetails c, EndpointSettings? settings)
+    {
+        var name = c.Name.TrimStart('/');
+        if (!IsBridge(c.HostConfig))
+            throw new ContainerOpsException(ErrorKind.Conflict, "NotOnBridgeNetwork",
+                $"container {name} uses network mode {c.HostConfig.NetworkMode} and cannot join a bridge network", name);
+        network = Networks.ResolveName(network);
+        RefuseAliasOnDefaultNetwork(network, settings, name);
+        Networks.Reserve(c.Id, name, network, settings, c.HostConfig.Dns);
+        if (c.State.Running && c.State.Pid > 0)
+        {
+            try { Networks.Attach(c.Id, c.State.Pid, [], network); }
+            catch { Networks.Release(c.Id, network); throw; }
+        }
+    }
+
+    /// <summary>`network disconnect`; with <paramref name="force"/> as Docker's: the endpoint goes whatever its state,
+    /// even when its container is gone (then it is found by the name or id given), and one already gone is no error.</summary>
+    /// <param name="containerId">The id of the container named by the request (throws NotFound).</param>
+    public void Disconnect(string network, string container, bool force, Func<string, string> containerId)
+    {
+        if (!force)
+        {
+            Networks.Release(containerId(container), network);
+            return;
+        }
+        string id;
+        try { id = containerId(container); }
+        catch (ContainerOpsException e) when (e.Error.Kind == ErrorKind.NotFound) { id = container; }
+        Networks.ForceRelease(network, id);
     }
 
     public void Release(string containerId) => Networks.Release(containerId);
