@@ -47,4 +47,22 @@ public class PublishOptionsTests
         Assert.Equal(["example.test"], r.HostConfig.DnsSearch);
         Assert.Equal(["ndots:2"], r.HostConfig.DnsOptions);
     }
+
+    /// <summary>The CLI passes them on in every mode, as docker's does: the daemon writes them for host and none, and
+    /// refuses them for container:NAME with Docker's "conflicting options" (its message says which and why).</summary>
+    [Theory]
+    [InlineData("host")]
+    [InlineData("none")]
+    [InlineData("bridge")]
+    [InlineData("container:db")]
+    public void HostsAndResolverOptionsAreSentInEveryNetworkMode(string mode)
+    {
+        var h = Request("--network", mode, "--add-host", "gw:host-gateway", "--dns", "10.0.0.53", "--dns-search", "example.test",
+            "--dns-option", "ndots:2", "busybox").HostConfig;
+        Assert.Equal(mode, h.NetworkMode);
+        Assert.Equal(["gw:host-gateway"], h.ExtraHosts);
+        Assert.Equal(["10.0.0.53"], h.Dns);
+        Assert.Equal(["example.test"], h.DnsSearch);
+        Assert.Equal(["ndots:2"], h.DnsOptions);
+    }
 }

@@ -197,6 +197,97 @@ public class NetworkTests
         Assert.Contains("options ndots:2", text);
     }
 
+    /// <summary>Waits for the container's end; its output.</summary>
+    private static async Task<string> OutputToEnd(IContainerOpsClient client, string id)
+    {
+        await client.WaitContainerAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
+        var output = new System.Text.StringBuilder();
+        await foreach (var e in client.GetLogsAsync(id)) output.Append(e.Log);
+        return output.ToString();
+    }
+
+    [Theory]
+    [InlineData("host")]
+    [InlineData("none")]
+    public async Task HostAndNoneModesHaveTheirAddedHostsAndNameServers(string mode)
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Image = Image, Cmd = ["cat", "/etc/hosts", "/etc/resolv.conf"],
+            HostConfig =
+            {
+                NetworkMode = mode, ExtraHosts = ["db.local:10.1.2.3", "gw.local:host-gateway"],
+                Dns = ["10.0.0.53"], DnsSearch = ["example.test"], DnsOptions = ["ndots:2"],
+            },
+        })).Id;
+        await daemon.Client.StartContainerAsync(id);
+        var text = await OutputToEnd(daemon.Client, id);
+        var gateway = (await daemon.Client.InspectNetworkAsync("bridge")).IPAM.Config[0].Gateway;
+        Assert.Contains("10.1.2.3\tdb.local\n", text);
+        Assert.Contains($"{gateway}\tgw.local\n", text);
+        Assert.Contains("nameserver 10.0.0.53\nsearch example.test\noptions ndots:2\n", text);
+        // With the host's network, the host's own entries come first.
+        if (mode == "host") Assert.StartsWith(File.ReadAllText("/etc/hosts").TrimEnd('\n'), text);
+        else Assert.StartsWith("127.0.0.1\tlocalhost\n", text);
+    }
+
+    [Fact]
+    public async Task TheDefaultNetworkGetsNoLoopbackNameServer()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        var id = await Run(daemon.Client, "resolv", "bridge", "cat /etc/resolv.conf");
+        var text = await OutputToEnd(daemon.Client, id);
+        // systemd-resolved's stub (127.0.0.53) is replaced by its upstreams, or Docker's fallback when there are none.
+        Assert.Contains("nameserver ", text);
+        Assert.DoesNotContain("nameserver 127.", text);
+        Assert.DoesNotContain("nameserver ::1", text);
+    }
+
+    [Fact]
+    public async Task AContainerModeContainerSharesTheFilesOfTheOneItJoinsAndRefusesOptionsThatWouldChangeThem()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "shared");
+        var gateway = (await daemon.Client.InspectNetworkAsync("shared")).IPAM.Config[0].Gateway;
+        var web = await Run(daemon.Client, "web", "shared", "exec sleep 600", r => r.HostConfig.ExtraHosts = ["db.local:10.1.2.3"]);
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Image = Image, Cmd = ["sh", "-c", "cat /etc/hosts /etc/resolv.conf; hostname; echo 10.9.9.9 written-by-joiner >> /etc/hosts"],
+            HostConfig = { NetworkMode = "container:web" },
+        })).Id;
+        await daemon.Client.StartContainerAsync(id);
+        var text = await OutputToEnd(daemon.Client, id);
+        Assert.Contains("10.1.2.3\tdb.local\n", text);
+        Assert.Contains($"nameserver {gateway}\n", text);
+        Assert.EndsWith("\nweb\n", text);
+        Assert.Equal("web", (await daemon.Client.InspectContainerAsync(id)).Config.Hostname);
+        // The very same files, bind-mounted: what one writes the other reads.
+        Assert.Contains("written-by-joiner", File.ReadAllText(Path.Combine(daemon.Root, "containers", web, "hosts")));
+
+        var conflicts = new (string Option, Action<ContainerCreateRequest> Set)[]
+        {
+            ("--hostname", r => r.Hostname = "other"),
+            ("--add-host", r => r.HostConfig.ExtraHosts = ["db.local:10.1.2.3"]),
+            ("--dns", r => r.HostConfig.Dns = ["10.0.0.53"]),
+            ("--dns-search", r => r.HostConfig.DnsSearch = ["example.test"]),
+            ("--dns-option", r => r.HostConfig.DnsOptions = ["ndots:2"]),
+            ("--publish", r => r.HostConfig.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = FreePort().ToString() }] }),
+        };
+        foreach (var (option, set) in conflicts)
+        {
+            var request = new ContainerCreateRequest { Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "container:web" } };
+            set(request);
+            var e = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.CreateContainerAsync(request));
+            Assert.StartsWith($"conflicting options: {option} and the network mode container:web: ", e.Error.Message);
+        }
+        var cli = Assert.Throws<InvalidOperationException>(() => daemon.Cli($"create --network container:web --add-host x:10.0.0.1 {Image} true"));
+        Assert.Contains("conflicting options: --add-host and the network mode container:web", cli.Message);
+    }
+
     [Fact]
     public async Task AForcedDisconnectFreesStoppedAndStaleEndpointsAndOneAlreadyGoneIsNoError()
     {

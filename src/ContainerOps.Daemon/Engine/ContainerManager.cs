@@ -322,31 +322,18 @@ public sealed partial class ContainerManager : IDisposable
     /// <param name="starting">false for the check at create: volumes are resolved, nothing is mounted.</param>
     private OciSpec BuildSpec(ContainerRecord r, string rootfs, string dir, bool starting = false)
     {
-        var hostNetwork = r.HostConfig.NetworkMode == "host";
-        var hostname = hostNetwork ? Environment.MachineName : r.Config.Hostname;
         var hc = r.HostConfig;
-        string hosts, resolv;
-        if (Networking.Files(r) is var (networkHosts, networkResolv))
+        // Where /etc/hostname, /etc/hosts and /etc/resolv.conf come from: the container's folder, or the joined one's.
+        var filesDir = dir;
+        if (ContainerNetworking.JoinedContainer(hc) is not null)
         {
-            (hosts, resolv) = (networkHosts, networkResolv);
-            hc = CloneWithNetwork(hc, "bridge");
+            (var netns, filesDir) = ContainerNetworking.Join(r, other => { var e = Find(other); return (e.Record, e.Dir); });
+            hc = CloneWithNetwork(hc, "container:" + netns);
         }
         else
         {
-            hosts = hostNetwork && File.Exists("/etc/hosts")
-                ? File.ReadAllText("/etc/hosts")
-                : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n";
-            resolv = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
-        }
-        SmallFile.WriteIfChanged(Path.Combine(dir, "hostname"), hostname + "\n");
-        SmallFile.WriteIfChanged(Path.Combine(dir, "hosts"), hosts);
-        SmallFile.WriteIfChanged(Path.Combine(dir, "resolv.conf"), resolv);
-        if (hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal))
-        {
-            var other = Find(hc.NetworkMode["container:".Length..]).Record;
-            if (!other.State.Running)
-                throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the network of {other.Name}: it is not running", other.Name, "HostConfig.NetworkMode");
-            hc = CloneWithNetwork(hc, $"container:/proc/{other.State.Pid}/ns/net");
+            Networking.WriteFiles(r, dir);
+            if (ContainerNetworking.IsBridge(hc)) hc = CloneWithNetwork(hc, "bridge");
         }
         var (ipcNamespace, shmSource) = Volumes.IpcOf(r, other => Find(other).Record, starting);
         string? pidNamespace = null;
@@ -376,9 +363,9 @@ public sealed partial class ContainerManager : IDisposable
             HostConfig = hc,
             InitBinary = hc.Init == true ? _runtimeContext.ShimPath : null,
             CgroupParent = _options.CgroupParent,
-            HostnameFile = Path.Combine(dir, "hostname"),
-            HostsFile = Path.Combine(dir, "hosts"),
-            ResolvConfFile = Path.Combine(dir, "resolv.conf"),
+            HostnameFile = Path.Combine(filesDir, "hostname"),
+            HostsFile = Path.Combine(filesDir, "hosts"),
+            ResolvConfFile = Path.Combine(filesDir, "resolv.conf"),
             Mounts = mounts,
             IpcNamespacePath = ipcNamespace,
             ShmSource = shmSource,

@@ -1,6 +1,6 @@
 using System.Net;
-using System.Text;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Network;
 using ContainerOps.Network.Ipam;
 using Microsoft.Extensions.Logging;
@@ -8,9 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace ContainerOps.Daemon.Engine;
 
 /// <summary>
-/// Where containers meet bridge networks: which networks a create asks for, the addresses reserved for it, its
-/// /etc/hosts and /etc/resolv.conf, attaching between the runtime's create and start, detaching when it exits,
-/// releasing when it is removed, and NetworkSettings for inspect. The network engine itself is ContainerOps.Network.
+/// Where containers meet networks: which networks a create asks for, the addresses reserved for it, its /etc/hostname,
+/// /etc/hosts and /etc/resolv.conf in every network mode, attaching between the runtime's create and start, detaching
+/// when it exits, releasing when it is removed, connect and disconnect, and NetworkSettings for inspect. The network
+/// engine itself is ContainerOps.Network.
 /// </summary>
 public sealed class ContainerNetworking : IDisposable
 {
@@ -36,7 +37,11 @@ public sealed class ContainerNetworking : IDisposable
 
     /// <summary>Whether the network mode is a bridge network (the default one, or a user-defined one by name or id).</summary>
     public static bool IsBridge(HostConfig hc) =>
-        hc.NetworkMode is not ("none" or "host" or "") && !hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal);
+        hc.NetworkMode is not ("none" or "host" or "") && JoinedContainer(hc) is null;
+
+    /// <summary>The container whose network a `container:NAME` mode joins; null in other modes.</summary>
+    public static string? JoinedContainer(HostConfig hc) =>
+        hc.NetworkMode.StartsWith("container:", StringComparison.Ordinal) ? hc.NetworkMode["container:".Length..] : null;
 
     /// <summary>Validates the request's network settings and reserves the container's addresses (rolled back by
     /// <see cref="Release"/> when the create fails later).</summary>
@@ -49,6 +54,7 @@ public sealed class ContainerNetworking : IDisposable
         foreach (var d in hc.Dns)
             if (!IPAddress.TryParse(d, out _))
                 throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidDns", $"DNS server '{d}' is not an IP address", r.Name, "HostConfig.Dns");
+        RefuseJoinConflicts(request, hc, r.Name);
         if (!IsBridge(hc))
         {
             if (hc.PortBindings is { Count: > 0 } || hc.PublishAllPorts)
@@ -93,6 +99,63 @@ public sealed class ContainerNetworking : IDisposable
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "AliasOnDefaultNetwork",
                 "network-scoped alias is supported only for containers in user defined networks", target, "Aliases");
     }
+
+    /// <summary>Docker's refusals for `container:NAME`: the joined container's network, host name, /etc/hosts and
+    /// /etc/resolv.conf are used as they are, so options that would change them conflict instead of being dropped.</summary>
+    public static void RefuseJoinConflicts(ContainerCreateRequest request, HostConfig hc, string target)
+    {
+        if (JoinedContainer(hc) is not { } joined) return;
+        if (joined.Length == 0)
+            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidNetworkMode",
+                "invalid network mode: invalid container format container:<name|id>", target, "HostConfig.NetworkMode");
+        (bool Given, string Option, string Field, string Why)[] conflicts =
+        [
+            (request.Hostname is { Length: > 0 }, "--hostname", "Hostname", $"the container takes the host name of {joined}"),
+            (hc.ExtraHosts.Count > 0, "--add-host", "HostConfig.ExtraHosts", $"the container shares /etc/hosts with {joined}"),
+            (hc.Dns.Count > 0, "--dns", "HostConfig.Dns", $"the container shares /etc/resolv.conf with {joined}"),
+            (hc.DnsSearch.Count > 0, "--dns-search", "HostConfig.DnsSearch", $"the container shares /etc/resolv.conf with {joined}"),
+            (hc.DnsOptions.Count > 0, "--dns-option", "HostConfig.DnsOptions", $"the container shares /etc/resolv.conf with {joined}"),
+            (request.NetworkingConfig?.EndpointsConfig?.Values.Any(e => e.MacAddress is { Length: > 0 }) == true, "--mac-address", "NetworkingConfig",
+                $"the container has the network interfaces of {joined}"),
+            (hc.PortBindings is { Count: > 0 } || hc.PublishAllPorts, "--publish", "HostConfig.PortBindings",
+                $"the container is in the network namespace of {joined}: publish the ports there"),
+            (request.ExposedPorts is { Count: > 0 }, "--expose", "ExposedPorts", $"the container is in the network namespace of {joined}: expose the ports there"),
+        ];
+        foreach (var c in conflicts)
+            if (c.Given)
+                throw new ContainerOpsException(ErrorKind.InvalidArgument, "ConflictingOptions",
+                    $"conflicting options: {c.Option} and the network mode container:{joined}: {c.Why}", target, c.Field);
+    }
+
+    /// <summary>For `container:NAME`, which must run: the network namespace to join, and the folder whose hostname, hosts
+    /// and resolv.conf the container shares, bind-mounting the same files as Docker does (those of the container at the
+    /// end of a chain of such joins, the one that has them). The container takes the joined one's host name too.</summary>
+    public static (string NetworkNamespace, string FilesDir) Join(ContainerRecord r, Func<string, (ContainerRecord Record, string Dir)> find)
+    {
+        var (target, dir) = find(JoinedContainer(r.HostConfig)!);
+        if (!target.State.Running)
+            throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotRunning", $"cannot join the network of {target.Name}: it is not running", target.Name, "HostConfig.NetworkMode");
+        var (owner, filesDir) = (target, dir);
+        var seen = new HashSet<string> { r.Id };
+        while (JoinedContainer(owner.HostConfig) is { } next && seen.Add(owner.Id)) (owner, filesDir) = find(next);
+        r.Config.Hostname = owner.HostConfig.NetworkMode == "host" ? Environment.MachineName : owner.Config.Hostname;
+        r.Config.Domainname = owner.Config.Domainname;
+        return ($"/proc/{target.State.Pid}/ns/net", filesDir);
+    }
+
+    /// <summary>Writes the container's /etc/hostname, /etc/hosts and /etc/resolv.conf into its folder (again at each
+    /// start, when something changed). Not for `container:` mode, which shares another's (<see cref="Join"/>).</summary>
+    public void WriteFiles(ContainerRecord r, string dir)
+    {
+        var (hosts, resolv) = Files(r);
+        SmallFile.WriteIfChanged(Path.Combine(dir, "hostname"), (r.HostConfig.NetworkMode == "host" ? Environment.MachineName : r.Config.Hostname) + "\n");
+        SmallFile.WriteIfChanged(Path.Combine(dir, "hosts"), hosts);
+        SmallFile.WriteIfChanged(Path.Combine(dir, "resolv.conf"), resolv);
+    }
+
+    /// <summary>/etc/hosts and /etc/resolv.conf of a container in network mode host or none, or on bridge networks.</summary>
+    public (string Hosts, string ResolvConf) Files(ContainerRecord r) =>
+        Networks.Resolution.Files(r.HostConfig, r.Config.Hostname, IsBridge(r.HostConfig) ? Networks.EndpointsOf(r.Id) : [], Networks.DefaultGateway);
 
     /// <summary>`network connect`: the container's address on the network, attached at once when it runs.</summary>
     public void Connect(string network, ContainerDetails c, EndpointSettings? settings)
@@ -184,40 +247,6 @@ public sealed class ContainerNetworking : IDisposable
         if (parts.Length > 2 || !int.TryParse(parts[0], out var port) || port is < 1 or > 65535 || proto is not ("tcp" or "udp"))
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidPort", $"port '{key}' is not PORT[/tcp|udp]", target, "HostConfig.PortBindings");
         return (port, proto);
-    }
-
-    /// <summary>/etc/hosts and /etc/resolv.conf of a container on bridge networks (null for other modes).</summary>
-    public (string Hosts, string ResolvConf)? Files(ContainerRecord r)
-    {
-        if (!IsBridge(r.HostConfig)) return null;
-        var endpoints = Networks.EndpointsOf(r.Id);
-        var primary = endpoints.FirstOrDefault(e => e.Endpoint.DefaultRoute) ?? endpoints.FirstOrDefault();
-        var hosts = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-        foreach (var e in endpoints) hosts.Append($"{e.Endpoint.IPv4Address}\t{r.Config.Hostname}\n");
-        foreach (var h in r.HostConfig.ExtraHosts)
-        {
-            var (name, ip) = (h.Split(':', 2)[0], h.Split(':', 2)[1]);
-            hosts.Append($"{(ip == "host-gateway" ? primary?.Gateway ?? "127.0.0.1" : ip)}\t{name}\n");
-        }
-        var resolv = new StringBuilder();
-        var hostResolv = File.Exists("/etc/resolv.conf") ? File.ReadAllLines("/etc/resolv.conf") : [];
-        var hc = r.HostConfig;
-        // On a user network the network's server answers, for the names of its containers, and passes the rest on to
-        // the container's --dns servers (or the host's); elsewhere --dns servers are the container's own.
-        if (primary is { IsDefault: false }) resolv.Append($"nameserver {primary.Gateway}\n");
-        else if (hc.Dns.Count > 0) foreach (var d in hc.Dns) resolv.Append($"nameserver {d}\n");
-        else
-            // The default network has no name server of ours: the host's, except those on its loopback.
-            foreach (var line in hostResolv.Where(l => l.StartsWith("nameserver", StringComparison.Ordinal)))
-                if (line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries) is [_, var a, ..] && IPAddress.TryParse(a, out var ip) && !IPAddress.IsLoopback(ip))
-                    resolv.Append(line.Trim()).Append('\n');
-        var search = hc.DnsSearch.Count > 0 ? hc.DnsSearch
-            : hostResolv.Where(l => l.StartsWith("search ", StringComparison.Ordinal)).SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)).ToList();
-        if (search.Count > 0) resolv.Append("search ").AppendJoin(' ', search).Append('\n');
-        var options = hc.DnsOptions.Count > 0 ? hc.DnsOptions
-            : hostResolv.Where(l => l.StartsWith("options ", StringComparison.Ordinal)).SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)).ToList();
-        if (options.Count > 0) resolv.Append("options ").AppendJoin(' ', options).Append('\n');
-        return (hosts.ToString(), resolv.ToString());
     }
 
     /// <summary>Container inspect's NetworkSettings: addresses per network and the published ports.</summary>
