@@ -222,7 +222,7 @@ public class KernelNetworkTests(ITestOutputHelper output)
         t.Manager.Attach(idA, a.Id, []);
         t.Manager.Attach(idB, b.Id, []);
 
-        (int Code, string Output) out1 = default;
+        (int Code, string Output) out1 = (-1, "");
         for (var i = 0; i < 20; i++)
         {
             out1 = TestNetworks.InNamespace(a, "wget -qO- http://10.213.251.2:8080/");
