@@ -307,9 +307,24 @@ public sealed partial class NetworkManager
             }
             e.Ports.Clear();
         }
-        if (e.HostVeth is not null) TryDeleteLink(e.HostVeth);
+        // The pair goes in the background (LinkReaper says why); a container whose namespace is gone already took
+        // it with it.
+        if (e.HostVeth is not null && Host.GetLink(e.HostVeth) is { } link) Reaper.Delete(link.Index);
         e.HostVeth = null;
         Emit("disconnect", n, e.ContainerId);
+    }
+
+    /// <summary>At daemon start: veths on this daemon's bridges that no endpoint holds (a daemon killed before its
+    /// background deletions ran, or before it wrote a removal down) are deleted.</summary>
+    private void DeleteStrayVeths()
+    {
+        var links = Host.Links();
+        var bridges = _networks.Values.Select(n => n.BridgeName).ToHashSet(StringComparer.Ordinal);
+        var bridgeIndexes = links.Where(l => bridges.Contains(l.Name)).Select(l => l.Index).ToHashSet();
+        var held = _networks.Values.SelectMany(n => n.Endpoints.Values).Select(e => e.HostVeth).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var l in links)
+            if (l.Name.StartsWith("veth", StringComparison.Ordinal) && bridgeIndexes.Contains(l.Master) && !held.Contains(l.Name))
+                TryDeleteLink(l.Name);
     }
 
     /// <summary>A renamed container answers to its new name.</summary>
@@ -372,6 +387,8 @@ public sealed partial class NetworkManager
         {
             foreach (var d in _dns.Values) d.Dispose();
             _dns.Clear();
+            _reaper?.Dispose();
+            _reaper = null;
             _host?.Dispose();
             _host = null;
         }

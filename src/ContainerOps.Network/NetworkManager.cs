@@ -34,6 +34,7 @@ public sealed partial class NetworkManager : IDisposable
     private readonly HashSet<string> _materialized = new(StringComparer.Ordinal);
     private bool _tableWritten;
     private RtNetlink? _host;
+    private LinkReaper? _reaper;
 
     public NetworkManager(NetworkOptions options, ILogger? log = null)
     {
@@ -50,6 +51,11 @@ public sealed partial class NetworkManager : IDisposable
     }
 
     private RtNetlink Host => _host ??= RtNetlink.Open();
+    private LinkReaper Reaper => _reaper ??= new LinkReaper(_log);
+
+    /// <summary>Waits until the links of detached endpoints, deleted in the background, are gone (shutdown, tests);
+    /// false when <paramref name="timeout"/> passed first.</summary>
+    public bool WaitForRemovedLinks(TimeSpan timeout) => _reaper?.WaitIdle(timeout) ?? true;
 
     public string NftTable => _options.NftTable;
 
@@ -81,6 +87,7 @@ public sealed partial class NetworkManager : IDisposable
                 }
                 if (changed) Save(n);
             }
+            DeleteStrayVeths();
             foreach (var n in _networks.Values)
             {
                 var needed = !n.IsDefault || n.Endpoints.Values.Any(e => e.HostVeth is not null) || Host.GetLink(n.BridgeName) is not null;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using ContainerOps.Client;
 using ContainerOps.Core.Api;
+using ContainerOps.TestSupport;
 
 namespace ContainerOps.Daemon.Tests;
 
@@ -132,8 +133,8 @@ public class NetworkTests
 
         await daemon.Client.RemoveContainerAsync(id, force: true);
         await daemon.Client.RemoveNetworkAsync("gone");
-        var links = Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName).ToList();
-        Assert.DoesNotContain(links, l => l!.StartsWith("veth" + id[..7], StringComparison.Ordinal) || l.StartsWith(daemon.BridgePrefix, StringComparison.Ordinal));
+        Assert.True(HostLinks.WaitUntilNone(l => l.StartsWith("veth" + id[..7], StringComparison.Ordinal) || l.StartsWith(daemon.BridgePrefix, StringComparison.Ordinal)),
+            string.Join(", ", HostLinks.Names()));
         var rules = Nft(daemon);
         Assert.DoesNotContain(ip, rules);
         Assert.DoesNotContain(port.ToString(), rules);
@@ -304,7 +305,7 @@ public class NetworkTests
         daemon.Cli($"network disconnect -f leave {running}");
         Assert.Empty((await daemon.Client.InspectNetworkAsync("leave")).Containers);
         Assert.Empty((await daemon.Client.InspectContainerAsync(running)).NetworkSettings.Networks);
-        Assert.DoesNotContain(veth, Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName));
+        Assert.True(HostLinks.WaitUntilNone(l => l == veth), $"{veth} is still there");
 
         await daemon.Client.DisconnectNetworkAsync("leave", stopped, force: true);
         await daemon.Client.DisconnectNetworkAsync("leave", "no-such-container", force: true);

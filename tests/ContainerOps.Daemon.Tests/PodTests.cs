@@ -137,7 +137,7 @@ public sealed class PodTests : IAsyncLifetime
         Assert.True(deleted.Exit == 0, deleted.Err);
         Assert.DoesNotContain(await _daemon.Client.ListContainersAsync(all: true), c => c.Labels.ContainsKey("io.kubernetes.pod.uid"));
         Assert.False(Directory.Exists(Path.Combine(_daemon.RunRoot, "pods", uid)));
-        Assert.DoesNotContain(Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName), l => l!.StartsWith(veth, StringComparison.Ordinal));
+        Assert.True(HostLinks.WaitUntilNone(l => l.StartsWith(veth, StringComparison.Ordinal)), $"{veth}… is still there");
         Assert.DoesNotContain(Path.Combine(_daemon.RunRoot, "pods"), File.ReadAllText("/proc/self/mountinfo"));
     }
 

@@ -235,6 +235,15 @@ public sealed class RtNetlink : IDisposable
         return true;
     }
 
+    /// <summary>Deletes a link by index; false when there was none.</summary>
+    public bool DeleteLink(int index)
+    {
+        var errno = Do(new NetlinkMessage(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK).IfInfo(index));
+        if (errno is Native.ENODEV) return false;
+        if (errno != 0) throw new NetlinkException(errno, $"delete link {index}");
+        return true;
+    }
+
     public void SetUp(int index) =>
         Check(new NetlinkMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK).IfInfo(index, IFF_UP, IFF_UP), $"set link {index} up");
 
