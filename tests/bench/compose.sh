@@ -11,47 +11,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 source tests/bench/lib.sh
-bench_install hyperfine busybox-static docker-compose podman podman-compose runc
+bench_install hyperfine busybox-static docker-compose podman-compose
 runs=${RUNS:-5}
 ps_count=${PS:-100}
-libpod_existed=$(ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent 2>/dev/null | head -1 || true)
 cleanup() {
   set +e
-  if [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then  # podman's private storage only, never the machine's
-    (cd "$work/project" 2>/dev/null && podman-compose -f podman.yaml -p cobench down >/dev/null 2>&1)
-    podman rm -af -t 1 >/dev/null 2>&1; podman pod rm -af >/dev/null 2>&1
-  fi
+  (cd "$work/project" 2>/dev/null && podman-compose -f podman.yaml -p cobench down >/dev/null 2>&1)
   "$co" compose -f "$work/project/compose.yaml" -p cobench down -t 1 >/dev/null 2>&1
   "$co" compose -f "$work/scale/compose.yaml" -p coscale down -t 1 >/dev/null 2>&1
-  # podman's cgroup parent, when it was made here.
-  if [ -z "$libpod_existed" ]; then
-    for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
-  fi
   bench_cleanup
 }
 trap cleanup EXIT
 BENCH_FS=root bench_fs
 bench_daemon
-# podman as it works on this kind of host (runc, cgroupfs, explicit ulimits), with everything under $work.
-mkdir -p "$work/podman"
-cat > "$work/podman/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$work/podman/root"
-runroot = "$work/podman/run"
-EOF
-cat > "$work/podman/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$work/podman/tmp"
-[network]
-network_config_dir = "$work/podman/networks"
-EOF
-export CONTAINERS_STORAGE_CONF=$work/podman/storage.conf CONTAINERS_CONF=$work/podman/containers.conf
+bench_podman
 
 examples/make-busybox-rootfs.sh "$work/busybox.tar" >/dev/null
 "$co" import "$work/busybox.tar" bench/busybox:1 >/dev/null

@@ -2,8 +2,10 @@
 # Deployments on one node, through the Kubernetes API on the daemon's socket: a deployment scaled 0 → COUNT (20) → 0,
 # timed until all COUNT pods are Ready (status.readyReplicas) and until none is left; a rolling update of ROLL (10)
 # replicas (maxSurge 25 %, maxUnavailable 25 %) timed from the template change to a complete rollout; the daemon's CPU
-# over 30 s idle with the controllers running and the ROLL pods up; a job of JOB (100) completions with parallelism
-# PAR (10), each pod `true`, timed from creation to Complete. A private daemon with its own roots, bridge
+# over 30 s idle with the controllers running and COUNT pods up; a job of JOB (100) completions with parallelism
+# PAR (10), each pod `true`, timed from creation to Complete; how far the autoscaler lags a CPU step: one pod
+# (request 100m) that starts spinning 20 s after it starts, an HPA at 50 % CPU (min 1, max 3, the default 15 s sync),
+# timed from the step to the scale-up (HPA=0 skips it). A private daemon with its own roots, bridge
 # names, nftables table and pod subnet. Needs root and ./build.sh build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,7 +66,8 @@ def complete(name, replicas):
             and s.get("replicas", 0) == replicas and s.get("availableReplicas", 0) == replicas)
 mode = sys.argv[2]
 if mode == "cleanup":
-    for name in ("scale", "roll"): call("DELETE", f"{base}/{name}", {"propagationPolicy": "Background"})
+    call("DELETE", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/hpa", {})
+    for name in ("scale", "roll", "hpa"): call("DELETE", f"{base}/{name}", {"propagationPolicy": "Background"})
     call("DELETE", "/apis/batch/v1/namespaces/default/jobs/batch", {"propagationPolicy": "Background"})
     time.sleep(1)
     for p in call("GET", "/api/v1/namespaces/default/pods")[1]["items"]:
@@ -87,6 +90,31 @@ if mode == "roll":
     call("PATCH", f"{base}/roll", {"spec": {"template": {"metadata": {"annotations": {"bench/rev": "2"}}}}}, "application/merge-patch+json")
     took = wait("rolling update", lambda: complete("roll", n) and len(pods("roll")) == n)
     print(f"rolling update of {n} replicas (maxSurge 25 %, maxUnavailable 25 %): complete in {took:.1f} s")
+if mode == "idle":
+    n = int(sys.argv[3])
+    call("PATCH", f"{base}/roll/scale", {"spec": {"replicas": n}}, "application/merge-patch+json")
+    wait(f"{n} ready", lambda: get("roll").get("status", {}).get("readyReplicas", 0) == n)
+if mode == "hpa":
+    from datetime import datetime
+    d = deployment("hpa", 1)
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    c["command"] = ["sh", "-c", "sleep 20; while :; do :; done"]
+    c["resources"] = {"requests": {"cpu": "100m"}}
+    assert call("POST", base, d)[0] == 201
+    wait("one pod ready", lambda: get("hpa").get("status", {}).get("readyReplicas", 0) == 1)
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "hpa"},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "hpa"}, "minReplicas": 1, "maxReplicas": 3,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}}
+    assert call("POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", hpa)[0] == 201
+    started = pods("hpa")[0]["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+    step = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() + 20
+    wait("scale-up", lambda: get("hpa")["spec"]["replicas"] > 1, 180)
+    print(f"autoscaler: one pod's CPU from 0 to a full core (request 100m, target 50 %): scaled up {time.time() - step:.1f} s after the step"
+          " (sync period 15 s)")
+    # Spinning pods would count in the idle figure.
+    call("DELETE", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/hpa", {})
+    call("DELETE", f"{base}/hpa", {"propagationPolicy": "Background"})
+    wait("spinning pods gone", lambda: len(pods("hpa")) == 0)
 if mode == "job":
     n, p = int(sys.argv[3]), int(sys.argv[4])
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "batch"},
@@ -104,8 +132,10 @@ sleep 2
 python3 "$work/deploy.py" "$work/run/containerops.sock" scale "$n"
 python3 "$work/deploy.py" "$work/run/containerops.sock" roll "$roll"
 python3 "$work/deploy.py" "$work/run/containerops.sock" job "$job" "$par"
+[ "${HPA:-1}" = 0 ] || python3 "$work/deploy.py" "$work/run/containerops.sock" hpa
+python3 "$work/deploy.py" "$work/run/containerops.sock" idle "$n"
 sleep 5
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 t0=$(ticks); sleep 30; t1=$(ticks)
 hz=$(getconf CLK_TCK)
-echo "daemon CPU idle over 30 s with the controllers running and $roll pods up: $(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN{printf "%.2f %%", d / hz / 30 * 100}') of one core"
+echo "daemon CPU idle over 30 s with the controllers running and $n pods up: $(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN{printf "%.2f %%", d / hz / 30 * 100}') of one core"

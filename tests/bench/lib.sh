@@ -8,6 +8,13 @@
 #                             started once; exports CONTAINEROPS_HOST for the CLI
 #   bench_registry            a private docker-registry on 127.0.0.1 (storage $fs/registry); sets $registry (host:port)
 #   bench_daemon_alive        fails when that daemon is no longer the one answering
+#   bench_netns NAME          a network namespace standing for a host of its own (lo, and a link bench0 with
+#                             198.18.0.1/24 and the default route), removed by bench_cleanup
+#   bench_dockerd [NETNS]     a private dockerd 20.10 (Debian's docker.io unpacked into .tools/, its own data and exec
+#                             roots and cgroup parent), inside NETNS when given (its bridge and iptables rules stay
+#                             there); extra dockerd flags in dockerd_flags; sets $dockerd_host; stopped by bench_cleanup
+#   bench_podman              podman with private storage, run root and network config under $work (runc, cgroupfs,
+#                             explicit ulimits: how podman works on this kind of host); its containers go in cleanup
 #   bench_cleanup             kills what was started, unmounts, removes $work and the daemon's cgroup directories
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 co="$repo/bin/containerops"
@@ -15,6 +22,11 @@ cgparent=containerops-bench-$$
 fs=
 daemon_pid=
 reg_pid=
+dockerd_pid=
+dockerd_host=
+dockerd_flags=()
+bench_netns_made=()
+podman_private=
 
 bench_install() {
   local missing=() p
@@ -39,11 +51,17 @@ bench_daemon() {
   export CONTAINEROPS_HOST=unix://$work/run/containerops.sock CONTAINEROPS_ROOT=$fs/root CONTAINEROPS_RUN_ROOT=$work/run \
     CONTAINEROPS_CGROUP_PARENT=$cgparent
   # From an empty directory: the daemon's web host watches its working directory.
-  (cd "$work/cwd" && exec "$co" daemon --root "$fs/root" --run-root "$work/run" --socket "$work/run/containerops.sock" \
+  (cd "$work/cwd" && exec ${BENCH_NETNS:+nsenter --net=/run/netns/$BENCH_NETNS} "$co" daemon --root "$fs/root" --run-root "$work/run" --socket "$work/run/containerops.sock" \
      --cgroup-parent "$cgparent" >"$work/daemon.log" 2>&1) &
   daemon_pid=$!
   local _
-  for _ in $(seq 300); do "$co" version >/dev/null 2>&1 && return 0; sleep 0.1; done
+  # Waits on the socket itself: a CLI command that found no daemon answering would start a second one.
+  for _ in $(seq 300); do
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$work/run/containerops.sock" 2>/dev/null \
+      && return 0
+    kill -0 "$daemon_pid" 2>/dev/null || break
+    sleep 0.1
+  done
   echo "the daemon did not start:" >&2; cat "$work/daemon.log" >&2; return 1
 }
 
@@ -78,8 +96,85 @@ bench_daemon_alive() {
   return 1
 }
 
+bench_netns() {
+  ip netns add "$1"
+  bench_netns_made+=("$1")
+  ip -n "$1" link set lo up
+  ip -n "$1" link add bench0 type veth peer name bench1  # (this kernel has no dummy links)
+  ip -n "$1" addr add 198.18.0.1/24 dev bench0
+  ip -n "$1" link set bench1 up
+  ip -n "$1" link set bench0 up
+  ip -n "$1" route add default via 198.18.0.254 dev bench0
+}
+
+bench_dockerd() {
+  local netns=${1:-} tools=$repo/.tools/docker-20.10
+  bench_install containerd runc libdevmapper1.02.1 iptables
+  command -v docker >/dev/null || { echo "the docker CLI is not installed" >&2; return 1; }
+  if [ ! -x "$tools/usr/sbin/dockerd" ]; then
+    mkdir -p "$tools"
+    (cd "$tools" && apt-get download -q docker.io >/dev/null && dpkg -x docker.io_*.deb . && rm -f docker.io_*.deb)
+  fi
+  [ -e /etc/docker/key.json ] || bench_dockerd_key=1   # dockerd 20.10 writes its trust key there whatever its roots
+  [ -d /etc/docker ] || bench_dockerd_etc=1
+  mkdir -p "$work/docker/data" "$work/docker/exec"
+  dockerd_host=unix://$work/docker.sock
+  PATH=$tools/usr/bin:$tools/usr/sbin:$PATH ${netns:+nsenter --net=/run/netns/$netns} "$tools/usr/sbin/dockerd" \
+    --data-root "$work/docker/data" --exec-root "$work/docker/exec" -H "$dockerd_host" --pidfile "$work/docker/dockerd.pid" \
+    --cgroup-parent "$cgparent-dockerd" --log-level warn "${dockerd_flags[@]}" >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  # A configuration of its own; an empty one, as podman reads it too once DOCKER_CONFIG names it.
+  mkdir -p "$work/cli"; [ -e "$work/cli/config.json" ] || echo '{}' > "$work/cli/config.json"
+  export DOCKER_CONFIG=$work/cli DOCKER_CLI_HINTS=false
+  local _
+  for _ in $(seq 300); do DOCKER_HOST=$dockerd_host docker version >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "dockerd did not start:" >&2; cat "$work/dockerd.log" >&2; return 1
+}
+
+bench_podman() {
+  bench_install podman runc netavark aardvark-dns
+  mkdir -p "$work/podman"
+  cat > "$work/podman/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$work/podman/root"
+runroot = "$work/podman/run"
+EOF
+  cat > "$work/podman/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$work/podman/tmp"
+[network]
+network_backend = "netavark"
+network_config_dir = "$work/podman/networks"
+EOF
+  export CONTAINERS_STORAGE_CONF=$work/podman/storage.conf CONTAINERS_CONF=$work/podman/containers.conf
+  podman_private=1
+  [ -n "$(ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent 2>/dev/null | head -1)" ] || bench_podman_cgroup=1
+}
+
 bench_cleanup() {
   set +e
+  if [ -n "$podman_private" ]; then  # podman's private storage only, never the machine's
+    podman rm -af -t 0 >/dev/null 2>&1; podman pod rm -af >/dev/null 2>&1
+    podman network prune -f >/dev/null 2>&1
+    # podman's cgroup parent, when it was made here.
+    if [ -n "${bench_podman_cgroup:-}" ]; then
+      for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
+    fi
+  fi
+  if [ -n "$dockerd_pid" ]; then
+    DOCKER_HOST=$dockerd_host docker ps -aq | xargs -r env DOCKER_HOST="$dockerd_host" docker rm -f >/dev/null
+    kill "$dockerd_pid"; wait "$dockerd_pid"
+    # A containerd or shim that outlived it runs from under $work.
+    pkill -KILL -f -- "$work/docker" 2>/dev/null
+    [ -n "${bench_dockerd_key:-}" ] && rm -f /etc/docker/key.json
+    [ -n "${bench_dockerd_etc:-}" ] && rmdir /etc/docker 2>/dev/null
+  fi
   if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; fi
   local other
   other=$(cat "${work:-/nonexistent}/run/daemon.pid" 2>/dev/null)
@@ -91,7 +186,8 @@ bench_cleanup() {
   local m
   for m in $(grep -F " $work/" /proc/mounts | awk '{print $2}' | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
   rm -rf "$work"
-  local d
+  local d n
+  for n in "${bench_netns_made[@]}"; do ip netns del "$n"; done
   for d in /sys/fs/cgroup/*/"$cgparent"* /sys/fs/cgroup/"$cgparent"*; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
   done
