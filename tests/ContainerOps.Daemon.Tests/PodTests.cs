@@ -491,12 +491,61 @@ public sealed class PodTests : IAsyncLifetime
         if (!v2)
         {
             Assert.Equal("256", Setting(dirs[1], "cpu", "cpu.shares"));
+            Assert.Equal("256", Setting("kubepods/burstable", "cpu", "cpu.shares")); // its one pod's 250m
             Assert.Equal("2", Setting("kubepods/besteffort", "cpu", "cpu.shares"));
         }
 
         Assert.Equal(0, Kubectl("delete", "pod", "qos-guaranteed", "qos-burstable", "qos-besteffort", "--grace-period=1", "--timeout=60s").Exit);
         foreach (var dir in dirs)
             Assert.False(Directory.Exists(v2 ? $"/sys/fs/cgroup/{_daemon.CgroupParent}/{dir}" : $"/sys/fs/cgroup/memory/{_daemon.CgroupParent}/{dir}"), dir + " stayed");
+    }
+
+    [Fact]
+    public async Task TheBurstableTierWeighsItsPodsRequestsAndThePodPidsLimitBoundsEveryPod()
+    {
+        await using var cluster = await ClusterDaemon.StartAsync(Image, "--pod-max-pids", "64");
+        cluster.Apply($$$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: tier-small}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: a, image: {{{Image}}}, command: [sleep, "3600"], resources: {requests: {cpu: 100m}} }
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: tier-large}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: a, image: {{{Image}}}, command: [sleep, "3600"], resources: {requests: {cpu: 250m}} }
+            """);
+        var v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+        string Setting(string relative, string v1Controller, string file) =>
+            File.ReadAllText(v2 ? $"/sys/fs/cgroup/{cluster.Daemon.CgroupParent}/{relative}/{file}" : $"/sys/fs/cgroup/{v1Controller}/{cluster.Daemon.CgroupParent}/{relative}/{file}").Trim();
+        // cpu.shares on v1; on v2 the weight Kubernetes converts them to.
+        string Weight(long shares) => v2 ? (1 + (shares - 2) * 9999 / 262142).ToString() : shares.ToString();
+        string TierWeight() => Setting("kubepods/burstable", "cpu", v2 ? "cpu.weight" : "cpu.shares");
+
+        var dirs = new List<string>();
+        foreach (var name in new[] { "tier-small", "tier-large" })
+        {
+            var pod = await cluster.WaitForAsync("pod", name, p => Str(p["status"]?["phase"]) == "Running");
+            Assert.Equal("Burstable", Str(pod["status"]!["qosClass"]));
+            dirs.Add($"kubepods/burstable/pod{Str(pod["metadata"]!["uid"])}");
+        }
+        // The tier: 100m + 250m = 350m, 358 shares; each pod its own request and the node's pids limit.
+        Assert.Equal(Weight(358), TierWeight());
+        Assert.Equal(Weight(102), Setting(dirs[0], "cpu", v2 ? "cpu.weight" : "cpu.shares"));
+        Assert.Equal(Weight(256), Setting(dirs[1], "cpu", v2 ? "cpu.weight" : "cpu.shares"));
+        foreach (var dir in dirs) Assert.Equal("64", Setting(dir, "pids", "pids.max"));
+
+        // One pod gone, the tier follows: 250m alone.
+        Assert.Equal(0, cluster.Kubectl("delete", "pod", "tier-small", "--timeout=60s").Exit);
+        for (var i = 0; i < 50 && TierWeight() != Weight(256); i++) await Task.Delay(100);
+        Assert.Equal(Weight(256), TierWeight());
+        Assert.False(Directory.Exists(v2 ? $"/sys/fs/cgroup/{cluster.Daemon.CgroupParent}/{dirs[0]}" : $"/sys/fs/cgroup/cpu/{cluster.Daemon.CgroupParent}/{dirs[0]}"), dirs[0] + " stayed");
     }
 
     [Fact]

@@ -9,6 +9,9 @@ public sealed class NodeAgentOptions
     /// <summary>Where the daemon keeps its state: the Node's ephemeral-storage is that file system's size.</summary>
     public string StateRoot { get; set; } = "/var/lib/containerops";
     public int MaxPods { get; set; } = 110;
+    /// <summary>The most processes and threads a pod's cgroup may hold (the kubelet's podPidsLimit, `--pod-max-pids`),
+    /// written to every pod's pids.max; -1: unlimited, Kubernetes' default.</summary>
+    public long PodPidsLimit { get; set; } = -1;
     public string KubeletVersion { get; set; } = "v1.32.0";
     public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>The first restart delay of a crashing container (then doubled up to <see cref="MaxBackoff"/>).</summary>

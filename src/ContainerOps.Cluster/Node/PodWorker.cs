@@ -183,7 +183,7 @@ internal sealed class PodWorker : IDisposable
         {
             var hostname = (Json.Str(spec["hostname"]) ?? name) is var h && h.Length > 63 ? h[..63].TrimEnd('-', '.') : h;
             var sandbox = await Runtime.RunSandboxAsync(new SandboxRequest(_uid, ns, name, hostname, hostNetwork, ResolvConf(spec, ns, Options), HostAliases(spec),
-                SharePid: spec["shareProcessNamespace"]?.GetValue<bool>() == true, Cgroup: PodCgroup.For(spec, _uid)), _stop.Token);
+                SharePid: spec["shareProcessNamespace"]?.GetValue<bool>() == true, Cgroup: PodCgroup.For(spec, _uid, Options.PodPidsLimit)), _stop.Token);
             _podIp = hostNetwork ? _agent.Registration.HostIp : sandbox.Ip;
             sandboxReady = true;
             _waiting.Remove("");

@@ -38,7 +38,7 @@ public sealed class NodeRuntimeAdapter(ContainerManager containers, PodSandboxes
 
     public async Task<SandboxStatus> RunSandboxAsync(SandboxRequest request, CancellationToken ct)
     {
-        if (request.Cgroup is { } cgroup) cgroups.Ensure(cgroup);
+        if (request.Cgroup is { } cgroup) cgroups.Ensure(request.PodUid, cgroup);
         if (request.HostNetwork) return new SandboxStatus(request.PodUid, null);
         var ip = await sandboxes.RunAsync(request.PodUid, request.Hostname, request.ResolvConf, request.HostAliases, ct);
         if (request.SharePid) await sandboxes.HoldPidNamespaceAsync(request.PodUid, ct);

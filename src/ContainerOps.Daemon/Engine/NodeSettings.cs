@@ -6,8 +6,9 @@ namespace ContainerOps.Daemon.Engine;
 /// `--pod-backoff SECONDS` (the first crash-loop delay, and a Job's before it replaces a failed pod, 10 s by default: tests shorten it), `--cluster-domain NAME` (cluster.local),
 /// `--seccomp-default true|false` (pods without a seccompProfile get the engine's default profile, true by default;
 /// false: Unconfined, as Kubernetes' default is),
-/// `--seccomp-profile-root DIR` (Localhost seccomp profiles; ROOT/seccomp by default), or CONTAINEROPS_NODE_NAME,
-/// CONTAINEROPS_POD_SUBNET, CONTAINEROPS_POD_BACKOFF.</summary>
+/// `--seccomp-profile-root DIR` (Localhost seccomp profiles; ROOT/seccomp by default),
+/// `--pod-max-pids N` (every pod cgroup's pids.max, the kubelet's podPidsLimit; -1, unlimited, by default), or
+/// CONTAINEROPS_NODE_NAME, CONTAINEROPS_POD_SUBNET, CONTAINEROPS_POD_BACKOFF, CONTAINEROPS_POD_MAX_PIDS.</summary>
 public sealed class NodeSettings
 {
     public NodeAgentOptions Agent { get; } = new();
@@ -22,6 +23,7 @@ public sealed class NodeSettings
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_NODE_NAME") is { Length: > 0 } name) Agent.NodeName = name;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_POD_SUBNET") is { Length: > 0 } subnet) PodSubnet = subnet;
         if (Environment.GetEnvironmentVariable("CONTAINEROPS_POD_BACKOFF") is { Length: > 0 } backoff) SetBackoff(backoff);
+        if (Environment.GetEnvironmentVariable("CONTAINEROPS_POD_MAX_PIDS") is { Length: > 0 } pids) SetPodMaxPids(pids);
     }
 
     /// <summary>Takes one of the options above (its value from <paramref name="value"/>); false when it is none of them.</summary>
@@ -43,8 +45,16 @@ public sealed class NodeSettings
                 Agent.SeccompDefault = bool.TryParse(choice, out var on) ? on : throw new ArgumentException($"--seccomp-default takes true or false, not \"{choice}\"");
                 return true;
             case "--seccomp-profile-root": Agent.SeccompProfileRoot = Path.GetFullPath(value()); return true;
+            case "--pod-max-pids": SetPodMaxPids(value()); return true;
             default: return false;
         }
+    }
+
+    /// <summary>The pods' pids limit: a positive count, or -1 for none (the kubelet takes any value below 1 as none).</summary>
+    private void SetPodMaxPids(string text)
+    {
+        Agent.PodPidsLimit = long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n) && (n > 0 || n == -1)
+            ? n : throw new ArgumentException($"--pod-max-pids needs a number of processes or -1 (unlimited), not \"{text}\"");
     }
 
     /// <summary>The first delay of a crash loop and of a Job's replacement for a failed pod (both 10 s in Kubernetes).</summary>
