@@ -347,5 +347,248 @@ public class NetworkTests
         Assert.Matches(@"\bnone\s+null\s+local\b", table);
     }
 
+    [Fact]
+    public async Task PublishAllPortsGivesEveryExposedPortAFreeHostPortThatAnswers()
+    {
+        using var daemon = new PrivateDaemon();
+        // EXPOSE from the image's config, and one more from the request's own Config.ExposedPorts.
+        await daemon.ImportBusyboxAsync("net-tests/exposed:1", "EXPOSE 80/tcp 81");
+        await Network(daemon.Client, "all");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Name = "all", Image = "net-tests/exposed:1", Hostname = "all",
+            Cmd = ["sh", "-c", "mkdir -p /www && echo served-by-$HOSTNAME > /www/index.html && httpd -p 81 -h /www && httpd -p 82 -h /www && exec httpd -f -p 80 -h /www"],
+            ExposedPorts = new() { ["82/tcp"] = new EmptyObject() },
+            HostConfig = { NetworkMode = "all", PublishAllPorts = true },
+        })).Id;
+        await daemon.Client.StartContainerAsync(id);
+
+        var ports = (await daemon.Client.InspectContainerAsync(id)).NetworkSettings.Ports;
+        Assert.Equal(["80/tcp", "81/tcp", "82/tcp"], ports.Keys.Order());
+        var hostPorts = new List<int>();
+        foreach (var key in new[] { "80/tcp", "81/tcp", "82/tcp" })
+        {
+            var binding = Assert.Single(ports[key]!);
+            Assert.Equal("0.0.0.0", binding.HostIp);
+            var hostPort = int.Parse(binding.HostPort!);
+            Assert.InRange(hostPort, 32768, 60999);
+            hostPorts.Add(hostPort);
+            Assert.Equal("served-by-all\n", await GetWithRetry($"http://127.0.0.1:{hostPort}/"));
+        }
+        Assert.Equal(3, hostPorts.Distinct().Count());
+    }
+
+    /// <summary>A UDP socket bound inside the network namespace of process <paramref name="pid"/> (setns on a thread of
+    /// its own, which then goes back): busybox's nc has no UDP mode, so the container's end of the datagrams is ours.</summary>
+    private static Socket UdpSocketInNamespaceOf(int pid, int port)
+    {
+        const int CloneNewNet = 0x40000000;
+        Socket? socket = null;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var own = File.OpenHandle("/proc/thread-self/ns/net");
+                using var target = File.OpenHandle($"/proc/{pid}/ns/net");
+                if (setns((int)target.DangerousGetHandle(), CloneNewNet) != 0) throw new IOException($"setns into pid {pid}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                try
+                {
+                    socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                    socket.Bind(new IPEndPoint(IPAddress.Any, port));
+                }
+                finally { setns((int)own.DangerousGetHandle(), CloneNewNet); }
+            }
+            catch (Exception e) { error = e; }
+        });
+        thread.Start();
+        thread.Join();
+        if (error is not null) { socket?.Dispose(); throw error; }
+        return socket!;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int setns(int fd, int nstype);
+
+    [Fact]
+    public async Task AUdpPublishedPortCarriesDatagramsBothWays()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "udp");
+        int port;
+        using (var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0))) port = ((IPEndPoint)probe.Client.LocalEndPoint!).Port;
+        var id = await Run(daemon.Client, "echo", "udp", "exec sleep 600",
+            r => r.HostConfig.PortBindings = new() { ["5353/udp"] = [new PortBinding { HostIp = "127.0.0.1", HostPort = port.ToString() }] });
+        var d = await daemon.Client.InspectContainerAsync(id);
+        Assert.Equal(port.ToString(), Assert.Single(d.NetworkSettings.Ports["5353/udp"]!).HostPort);
+        Assert.False(d.NetworkSettings.Ports.ContainsKey("5353/tcp"));
+
+        using var inside = UdpSocketInNamespaceOf(d.State.Pid, 5353);
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        client.Connect(IPAddress.Loopback, port);
+        var buffer = new byte[100];
+        // The first datagram may meet the rules before the container's end listens: sent again until one arrives.
+        UdpReceiveResult? reply = null;
+        for (var i = 0; i < 20 && reply is null; i++)
+        {
+            await client.SendAsync("ping-over-udp"u8.ToArray());
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(250));
+            try
+            {
+                var got = await inside.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), wait.Token);
+                Assert.Equal("ping-over-udp", System.Text.Encoding.ASCII.GetString(buffer, 0, got.ReceivedBytes));
+                // From the container's side the sender is the network's gateway or the host: never its own loopback.
+                Assert.False(IPAddress.IsLoopback(((IPEndPoint)got.RemoteEndPoint).Address), got.RemoteEndPoint.ToString());
+                await inside.SendToAsync("pong-over-udp"u8.ToArray(), SocketFlags.None, got.RemoteEndPoint);
+                using var back = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                reply = await client.ReceiveAsync(back.Token);
+            }
+            catch (OperationCanceledException) when (reply is null && i < 19) { }
+        }
+        Assert.NotNull(reply);
+        Assert.Equal("pong-over-udp", System.Text.Encoding.ASCII.GetString(reply.Value.Buffer));
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, port), reply.Value.RemoteEndPoint);
+    }
+
+    [Fact]
+    public async Task ThePortCommandPrintsDockersFormat()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "ports");
+        var (tcp, udp) = (FreePort(), FreePort());
+        await Run(daemon.Client, "mapped", "ports", "exec sleep 600", r =>
+        {
+            r.HostConfig.PortBindings = new()
+            {
+                ["80/tcp"] = [new PortBinding { HostPort = tcp.ToString() }],
+                ["53/udp"] = [new PortBinding { HostIp = "127.0.0.1", HostPort = udp.ToString() }],
+            };
+            r.ExposedPorts = new() { ["81/tcp"] = new EmptyObject() };
+        });
+
+        Assert.Equal($"53/udp -> 127.0.0.1:{udp}\n80/tcp -> 0.0.0.0:{tcp}\n", daemon.Cli("port mapped"));
+        Assert.Equal($"0.0.0.0:{tcp}\n", daemon.Cli("port mapped 80"));
+        Assert.Equal($"0.0.0.0:{tcp}\n", daemon.Cli("port mapped 80/tcp"));
+        Assert.Equal($"127.0.0.1:{udp}\n", daemon.Cli("port mapped 53/udp"));
+        // Exposed but not published, and published over another protocol: errors naming the port and the container.
+        var e = Assert.Throws<InvalidOperationException>(() => daemon.Cli("port mapped 81"));
+        Assert.Contains("no public port '81/tcp' published for mapped", e.Message, StringComparison.OrdinalIgnoreCase);
+        e = Assert.Throws<InvalidOperationException>(() => daemon.Cli("port mapped 53"));
+        Assert.Contains("no public port '53/tcp' published for mapped", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task ANetworkWithSubnetGatewayAndIpRangeGivesAddressesInTheRangeAndRefusesOnesOutsideTheSubnet()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        var subnet = NextSubnet();
+        var prefix = subnet[..subnet.LastIndexOf('.')];
+        daemon.Cli($"network create --subnet {subnet} --gateway {prefix}.254 --ip-range {prefix}.128/28 ranged");
+        var config = Assert.Single((await daemon.Client.InspectNetworkAsync("ranged")).IPAM.Config);
+        Assert.Equal((subnet, $"{prefix}.254", $"{prefix}.128/28"), (config.Subnet, config.Gateway, config.IPRange));
+
+        var addresses = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            // Kept (stopped) after their end: each holds its address, and the next one gets another.
+            var output = await OutputToEnd(daemon.Client, await Run(daemon.Client, $"ranged-{i}", "ranged", "ip -o -4 addr show eth0 && ip route"));
+            Assert.Contains($"default via {prefix}.254 dev eth0", output);
+            var address = System.Text.RegularExpressions.Regex.Match(output, @"inet ([0-9.]+)/24").Groups[1].Value;
+            var last = int.Parse(address.Split('.')[3]);
+            Assert.StartsWith(prefix + ".", address);
+            // The range's own first and last addresses are host addresses of the subnet: given too, as Docker does.
+            Assert.InRange(last, 128, 143);
+            addresses.Add(address);
+        }
+        Assert.Equal(3, addresses.Distinct().Count());
+        var held = daemon.Cli($"create --network ranged {Image} true").Trim();
+        var heldAt = (await daemon.Client.InspectContainerAsync(held)).NetworkSettings.Networks["ranged"];
+        Assert.Equal($"{prefix}.254", heldAt.Gateway);
+        Assert.InRange(int.Parse(heldAt.IPAddress!.Split('.')[3]), 128, 143);
+
+        // --ip outside the subnet: refused with the address and the subnet named; nothing is created.
+        var before = (await daemon.Client.ListContainersAsync(all: true)).Count;
+        var outside = "10.214.7.9";
+        var e = Assert.Throws<InvalidOperationException>(() => daemon.Cli($"create --network ranged --ip {outside} {Image} true"));
+        Assert.Contains($"address {outside} is not a free host address of network ranged ({subnet})", e.Message);
+        var api = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "ranged" },
+            NetworkingConfig = new NetworkingConfig { EndpointsConfig = { ["ranged"] = new EndpointSettings { IPAMConfig = new EndpointIPAMConfig { IPv4Address = outside } } } },
+        }));
+        Assert.Equal("InvalidAddress", api.Error.Id);
+        Assert.Equal(before, (await daemon.Client.ListContainersAsync(all: true)).Count);
+        // A gateway outside the subnet, and a range outside it, are refused at network create.
+        var other = NextSubnet();
+        e = Assert.Throws<InvalidOperationException>(() => daemon.Cli($"network create --subnet {other} --gateway {prefix}.200 bad-gw"));
+        Assert.Contains($"gateway {prefix}.200 is not a host address of subnet {other}", e.Message);
+        e = Assert.Throws<InvalidOperationException>(() => daemon.Cli($"network create --subnet {other} --ip-range {prefix}.128/28 bad-range"));
+        Assert.Contains($"ip range {prefix}.128/28 is not inside subnet {other}", e.Message);
+        Assert.DoesNotContain((await daemon.Client.ListNetworksAsync()).Select(n => n.Name), n => n.StartsWith("bad-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task NetworkPruneRemovesOnlyUnusedUserNetworks()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        foreach (var name in new[] { "running", "stopped", "idle1", "idle2" }) await Network(daemon.Client, name);
+        await Run(daemon.Client, "runner", "running", "exec sleep 600");
+        await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Name = "sitter", Image = Image, Cmd = ["true"], HostConfig = { NetworkMode = "stopped" } });
+        async Task<string> BridgeOf(string n) => (await daemon.Client.InspectNetworkAsync(n)).Options["com.docker.network.bridge.name"];
+        var idleBridges = new[] { await BridgeOf("idle1"), await BridgeOf("idle2") };
+        Assert.All(idleBridges, b => Assert.Contains(b, HostLinks.Names()));
+
+        var pruned = await daemon.Client.PruneNetworksAsync();
+        Assert.Equal(["idle1", "idle2"], pruned.NetworksDeleted.Order());
+        Assert.Equal(["bridge", "host", "none", "running", "stopped"], (await daemon.Client.ListNetworksAsync()).Select(n => n.Name).Order());
+        Assert.True(HostLinks.WaitUntilNone(l => idleBridges.Contains(l)), string.Join(", ", HostLinks.Names()));
+        // Nothing left to prune: an empty answer.
+        Assert.Empty((await daemon.Client.PruneNetworksAsync()).NetworksDeleted);
+
+        // Through the CLI: its container removed, `stopped` goes too; `running` stays, and so does what runs on it.
+        await Network(daemon.Client, "idle3");
+        await daemon.Client.RemoveContainerAsync("sitter");
+        var output = daemon.Cli("network prune -f");
+        Assert.StartsWith("Deleted Networks:\n", output);
+        Assert.Equal(["idle3", "stopped"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Order());
+        Assert.Equal(["bridge", "host", "none", "running"], (await daemon.Client.ListNetworksAsync()).Select(n => n.Name).Order());
+        Assert.Equal("", daemon.Cli("network prune -f"));
+        var (code, text) = await RunToEnd(daemon.Client, "running", "nslookup runner");
+        Assert.True(code == 0, text);
+    }
+
+    [Fact]
+    public async Task NamesKeepResolvingWhileOtherContainersComeAndGo()
+    {
+        using var daemon = new PrivateDaemon();
+        await daemon.ImportBusyboxAsync(Image);
+        await Network(daemon.Client, "busy");
+        var target = await Run(daemon.Client, "target", "busy", "exec sleep 600");
+        var ip = (await daemon.Client.InspectContainerAsync(target)).NetworkSettings.IPAddress;
+        var client = await Run(daemon.Client, "client", "busy",
+            $"for i in $(seq 50); do if nslookup target > /tmp/out 2>&1 && grep -q 'Address: {ip}$' /tmp/out; then echo ok; else echo FAIL $i; cat /tmp/out; fi; sleep 0.1; done");
+
+        // Containers of the same network created, started and removed meanwhile, until the lookups are done (10 at least).
+        var churned = 0;
+        var exited = daemon.Client.WaitContainerAsync(client);
+        while (!exited.IsCompleted || churned < 10)
+        {
+            var id = await Run(daemon.Client, $"churn-{churned}", "busy", "exec sleep 600");
+            await daemon.Client.RemoveContainerAsync(id, force: true);
+            churned++;
+            Assert.True(churned < 500, "the lookups never ended");
+        }
+        Assert.Equal(0, (await exited.WaitAsync(TimeSpan.FromSeconds(60))).StatusCode);
+        var output = new System.Text.StringBuilder();
+        await foreach (var e in daemon.Client.GetLogsAsync(client)) output.Append(e.Log);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 50 && lines.All(l => l == "ok"), $"after {churned} containers came and went:\n{output}");
+        Assert.True(churned >= 10);
+    }
+
     private static string Nft(PrivateDaemon d) => TestSupport.Shell.Run("nft", $"list table inet {d.NftTable}");
 }
