@@ -52,6 +52,61 @@ public class KernelNetworkTests(ITestOutputHelper output)
         Assert.Contains($"default via {epA.Gateway}", TestNetworks.InNamespace(a, "ip route").Output);
     }
 
+    /// <summary>An A query over UDP, awaited: rcode, addresses and how long the answer took (a 3 s limit).</summary>
+    private static async Task<(int Rcode, List<IPAddress> Addresses, long Ms)> TimedQuery(IPEndPoint server, string name)
+    {
+        var q = new List<byte> { 0x43, 0x21, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+        foreach (var label in name.Split('.')) { q.Add((byte)label.Length); q.AddRange(System.Text.Encoding.ASCII.GetBytes(label)); }
+        q.AddRange(new byte[] { 0, 0, 1, 0, 1 });
+        using var udp = new System.Net.Sockets.UdpClient(server.AddressFamily);
+        udp.Connect(server);
+        var sw = Stopwatch.StartNew();
+        await udp.SendAsync(q.ToArray());
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var reply = (await udp.ReceiveAsync(limit.Token)).Buffer;
+        var ms = sw.ElapsedMilliseconds;
+        var answers = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(reply.AsSpan(6));
+        var list = new List<IPAddress>();
+        for (int i = 0, at = q.Count; i < answers && at + 16 <= reply.Length; i++, at += 16) list.Add(new IPAddress(reply.AsSpan(at + 12, 4)));
+        return (reply[3] & 0xF, list, ms);
+    }
+
+    [Fact]
+    public async Task AnUpstreamThatNeverAnswersGivesServfailAfterASecondAndContainerNamesStillAnswerAtOnce()
+    {
+        // An upstream that takes queries and never answers: bound, never read.
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var t = new TestNetworks((IPEndPoint)silent.LocalEndPoint!);
+        var net = t.CreateNetwork("slow");
+        var a = t.Sleeper();
+        var id = NewId();
+        var ep = t.Manager.Reserve(id, "known", net, null);
+        t.Manager.Attach(id, a.Id, []);
+        var gw = new IPEndPoint(IPAddress.Parse(ep.Gateway), 53);
+
+        // Asked without blocking a thread: the name server runs in this process, on its thread pool.
+        var unknown = TimedQuery(gw, "unknown.invalid");
+        var another = TimedQuery(gw, "other.invalid");
+        await Task.Delay(100);
+        // Meanwhile, while the forwards wait on the upstream, known names answer without waiting for them.
+        for (var i = 0; i < 5; i++)
+        {
+            var (rcode, addresses, ms) = await TimedQuery(gw, "known");
+            Assert.Equal(0, rcode);
+            Assert.Equal([IPAddress.Parse(ep.Endpoint.IPv4Address)], addresses);
+            Assert.True(ms < 200, $"a known name took {ms} ms");
+        }
+        Assert.False(unknown.IsCompleted, "the unknown name was answered before the upstream's timeout");
+        var (unknownRcode, _, took) = await unknown;
+        Assert.Equal(2, unknownRcode);
+        Assert.InRange(took, 950, 2500);
+        Assert.Equal(2, (await another).Rcode);
+        // The queries did reach the upstream (then went unanswered).
+        Assert.True(silent.Available > 0);
+        output.WriteLine($"SERVFAIL after {took} ms");
+    }
+
     [Fact]
     public void TwoUserNetworksAreIsolated()
     {

@@ -25,8 +25,12 @@ public sealed class TestNetworks : IDisposable
     public string Table => "cotest_" + Tag;
     public string DefaultBridge => "ctb" + Tag;
 
-    public TestNetworks()
+    private readonly IPEndPoint _dnsUpstream;
+
+    /// <param name="dnsUpstream">Where the name servers forward unknown names (127.0.0.1:9, where nothing listens, unless given).</param>
+    public TestNetworks(IPEndPoint? dnsUpstream = null)
     {
+        _dnsUpstream = dnsUpstream ?? new IPEndPoint(IPAddress.Loopback, 9);
         Manager = NewManager();
         Manager.Recover(new Dictionary<string, bool>());
     }
@@ -36,7 +40,7 @@ public sealed class TestNetworks : IDisposable
         var m = new NetworkManager(new NetworkOptions
         {
             StateDirectory = Path.Combine(State.Path, "networks"), DefaultBridgeName = DefaultBridge, DefaultSubnet = NextSubnet(),
-            NftTable = Table, BridgePrefix = BridgePrefix, DnsUpstreams = [new IPEndPoint(IPAddress.Loopback, 9)],
+            NftTable = Table, BridgePrefix = BridgePrefix, DnsUpstreams = [_dnsUpstream],
         });
         _managers.Add(m);
         return m;
