@@ -6,7 +6,7 @@ using ContainerOps.TestSupport;
 namespace ContainerOps.Daemon.Tests;
 
 /// <summary>Volumes and mounts end to end with busybox containers on a private daemon (needs root): named and anonymous
-/// volumes, copy-up, binds, tmpfs, /dev/shm, IPC sharing, and a daemon killed while a volume is in use.</summary>
+/// volumes, copy-up, binds, bind-type volumes, tmpfs, /dev/shm, IPC sharing, and a daemon killed while a volume is in use.</summary>
 public class VolumeTests
 {
     private const string Image = "vol-tests/busybox:1";
@@ -189,6 +189,74 @@ public class VolumeTests
         e = await Assert.ThrowsAsync<ContainerOpsException>(() => c.StartContainerAsync(refused));
         Assert.Contains("shareable", e.Message);
         await c.RemoveContainerAsync(refused, force: true);
+    }
+
+    [Fact]
+    public async Task ABindTypeVolumeShowsItsDirectoryAndVolumeOptMakesOneWithThoseOptions()
+    {
+        using var daemon = new PrivateDaemon();
+        using var host = new TempDir("co-volopt");
+        await ImportImage(daemon);
+        var c = daemon.Client;
+        var dir = Directory.CreateDirectory(Path.Combine(host.Path, "shared")).FullName;
+        File.WriteAllText(Path.Combine(dir, "hello.txt"), "on-host\n");
+
+        Assert.Equal("bound\n", daemon.Cli($"volume create --opt type=none --opt o=bind --opt device={dir} bound"));
+        var v = await c.InspectVolumeAsync("bound");
+        Assert.Equal(("none", "bind", dir), (v.Options["type"], v.Options["o"], v.Options["device"]));
+        var (code, output) = await RunToEnd(c, "cat /data/hello.txt && echo from-container > /data/new.txt", h => h.Binds = ["bound:/data"]);
+        Assert.True(code == 0, output + daemon.Output);
+        Assert.Equal("on-host\n", output);
+        Assert.Equal("from-container\n", File.ReadAllText(Path.Combine(dir, "new.txt")));
+        // Mounted only while used; removing the volume leaves the directory's content alone.
+        Assert.Empty(MountsUnder(v.Mountpoint));
+        daemon.Cli("volume rm bound");
+        Assert.Equal(["hello.txt", "new.txt"], Directory.GetFiles(dir).Select(Path.GetFileName).Order());
+
+        // --mount with volume-opt= creates the named volume with those options, and the container sees the directory.
+        var other = Directory.CreateDirectory(Path.Combine(host.Path, "other")).FullName;
+        File.WriteAllText(Path.Combine(other, "f"), "other-dir\n");
+        output = daemon.Cli($"run --rm --mount type=volume,src=made,dst=/data,volume-opt=type=none,volume-opt=o=bind,volume-opt=device={other} {Image} cat /data/f");
+        Assert.Equal("other-dir\n", output);
+        var made = await c.InspectVolumeAsync("made");
+        Assert.Equal(("none", "bind", other), (made.Options["type"], made.Options["o"], made.Options["device"]));
+        Assert.DoesNotContain("com.docker.volume.anonymous", made.Labels.Keys);
+        Assert.Empty(MountsUnder(made.Mountpoint));
+    }
+
+    [Fact]
+    public async Task TmpfsModeIsAppliedAndIpcHostSharesTheHostsNamespaceWhilePrivateDoesNot()
+    {
+        using var daemon = new PrivateDaemon();
+        await ImportImage(daemon);
+        var c = daemon.Client;
+
+        var (code, output) = await RunToEnd(c, "stat -c %a /t /m", h =>
+        {
+            h.Tmpfs = ["/t:mode=1770"];
+            h.Mounts = [new Mount { Type = "tmpfs", Target = "/m", TmpfsOptions = new() { Mode = Convert.ToInt32("750", 8) } }];
+        });
+        Assert.True(code == 0, output);
+        Assert.Equal("1770\n750\n", output);
+        Assert.Equal("1770\n", daemon.Cli($"run --rm --tmpfs /t:mode=1770,size=1m {Image} stat -c %a /t"));
+        Assert.Equal("1777\n", daemon.Cli($"run --rm --tmpfs /t {Image} stat -c %a /t"));
+
+        var hostIpc = new FileInfo("/proc/self/ns/ipc").LinkTarget;
+        Assert.StartsWith("ipc:[", hostIpc);
+        (code, output) = await RunToEnd(c, "readlink /proc/self/ns/ipc", h => h.IpcMode = "host");
+        Assert.True(code == 0, output);
+        Assert.Equal(hostIpc, output.Trim());
+        Assert.Equal(hostIpc + "\n", daemon.Cli($"run --rm --ipc host {Image} readlink /proc/self/ns/ipc"));
+        // Private: a namespace of its own, neither the host's nor another private container's (both alive: a freed
+        // namespace's number is given again).
+        var held = await RunDetached(c, "ipc-held", "sleep 60", h => h.IpcMode = "private");
+        var heldIpc = new FileInfo($"/proc/{(await c.InspectContainerAsync(held)).State.Pid}/ns/ipc").LinkTarget;
+        var (_, own) = await RunToEnd(c, "readlink /proc/self/ns/ipc", h => h.IpcMode = "private");
+        Assert.StartsWith("ipc:[", own);
+        Assert.NotEqual(hostIpc, heldIpc);
+        Assert.NotEqual(hostIpc, own.Trim());
+        Assert.NotEqual(heldIpc, own.Trim());
+        Assert.NotEqual(hostIpc + "\n", daemon.Cli($"run --rm --ipc private {Image} readlink /proc/self/ns/ipc"));
     }
 
     [Fact]
