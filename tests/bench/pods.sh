@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Pods on one node: COUNT (20) pods created at once through the Kubernetes API on the daemon's socket, each timed from
-# its create request to the first list that shows it Running with an IP (p50, p99, max); the daemon's RSS and PSS with
-# no pod, with the COUNT pods running, and after they are deleted. A private daemon with its own roots, bridge names,
-# nftables table and pod subnet. Needs root and ./build.sh build.
+# its create request to the first list that shows it Ready with an IP (p50, p99, max); the daemon's RSS and PSS with
+# no pod, with the COUNT pods running, and after they are deleted; what each pod costs the node beyond its own process
+# (the PSS of its container's shim). Beside it (PODMAN=0 leaves it out), podman: COUNT times `podman pod create` then
+# `podman run -d --pod`, all at once, each timed until its run returns, and each pod's cost beyond its process (its
+# infra container's catatonit and the conmons). A private daemon with its own roots, bridge names, nftables table and
+# pod subnet; podman with private storage. Needs root and ./build.sh build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
@@ -27,9 +30,18 @@ cleanup() {
 trap cleanup EXIT
 bench_daemon
 pid=$daemon_pid
+[ "${PODMAN:-1}" = 0 ] || bench_podman
 busybox_tar=$work/busybox.tar
 examples/make-busybox-rootfs.sh "$busybox_tar" >/dev/null
 "$co" import "$busybox_tar" bench/busybox:1 --change 'CMD ["sh"]' >/dev/null
+# pss PATTERN: the summed PSS (KiB) of the processes whose command line matches PATTERN
+pss() {
+  local total=0 p
+  for p in $(pgrep -f -- "$1"); do
+    total=$((total + $(awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 mem() { awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END{printf "RSS %.1f MiB, PSS %.1f MiB", r/1024, p/1024}' "/proc/$pid/smaps_rollup"; }
 sleep 3
 echo "daemon idle, no pod: $(mem)"
@@ -63,18 +75,42 @@ while len(running) < n and time.monotonic() < deadline:
     now = time.monotonic()
     for p in json.loads(body)["items"]:
         name = p["metadata"]["name"]
-        if name not in running and p.get("status", {}).get("phase") == "Running" and p["status"].get("podIP"):
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
+        if name not in running and ready and p["status"].get("podIP"):
             running[name] = now - sent[name]
     time.sleep(0.02)
 lat = sorted(v * 1000 for v in running.values())
-if len(lat) < n: print(f"only {len(lat)} of {n} pods were Running after 120 s"); sys.exit(1)
+if len(lat) < n: print(f"only {len(lat)} of {n} pods were Ready after 120 s"); sys.exit(1)
 pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-print(f"{n} pods created at once → Running with an IP: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lat[-1]:.0f} ms")
+print(f"{n} pods created at once → Ready with an IP: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lat[-1]:.0f} ms")
 PY
 python3 "$work/pods.py" "$work/run/containerops.sock" create "$n"
 sleep 3
 echo "daemon with $n pods running: $(mem)"
+echo "per pod beyond its own process: $(awk -v k="$(pss "containerops-shim.*$work")" -v n="$n" 'BEGIN{printf "%.0f KiB PSS (its shim)", k / n}')"
 python3 "$work/pods.py" "$work/run/containerops.sock" delete "$n"
 for _ in $(seq 100); do [ -z "$(ls "$work/run/pods" 2>/dev/null)" ] && break; sleep 0.2; done
 sleep 3
 echo "daemon after the $n pods were deleted: $(mem)"
+
+[ "${PODMAN:-1}" = 0 ] && exit 0
+podman import "$busybox_tar" localhost/bench/busybox:1 >/dev/null
+cat > "$work/podman.py" <<'PY'
+import subprocess, sys, threading, time
+n, lat = int(sys.argv[1]), []
+def one(i):
+    t0 = time.monotonic()
+    subprocess.run(["podman", "pod", "create", "--name", f"bench-{i}"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["podman", "run", "-d", "--pod", f"bench-{i}", "localhost/bench/busybox:1", "sleep", "3600"], check=True, stdout=subprocess.DEVNULL)
+    lat.append((time.monotonic() - t0) * 1000)
+threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+lat.sort()
+if len(lat) < n: print(f"podman: only {len(lat)} of {n} pods started"); sys.exit(1)
+pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"podman: {n} pods (pod create + run --pod) at once → running: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lat[-1]:.0f} ms")
+PY
+python3 "$work/podman.py" "$n"
+sleep 3
+echo "podman per pod beyond its own process: $(awk -v c="$(pss "conmon.*$work/podman")" -v i="$(pss catatonit)" -v n="$n" 'BEGIN{printf "%.0f KiB PSS (conmon %.0f, infra %.0f)", (c + i) / n, c / n, i / n}')"
