@@ -13,8 +13,10 @@
 #   bench_dockerd [NETNS]     a private dockerd 20.10 (Debian's docker.io unpacked into .tools/, its own data and exec
 #                             roots and cgroup parent), inside NETNS when given (its bridge and iptables rules stay
 #                             there); extra dockerd flags in dockerd_flags; sets $dockerd_host; stopped by bench_cleanup
-#   bench_podman              podman with private storage, run root and network config under $work (runc, cgroupfs,
-#                             explicit ulimits: how podman works on this kind of host); its containers go in cleanup
+#   bench_podman [NETNS]      podman with private storage, run root and network config under $work (runc, cgroupfs,
+#                             explicit ulimits: how podman works on this kind of host), run inside NETNS (made when not
+#                             given) through a `podman` first on PATH, so that netavark's iptables chains stay there;
+#                             its containers go in cleanup
 #   bench_cleanup             kills what was started, unmounts, removes $work and the daemon's cgroup directories
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 co="$repo/bin/containerops"
@@ -133,7 +135,13 @@ bench_dockerd() {
 
 bench_podman() {
   bench_install podman runc netavark aardvark-dns
-  mkdir -p "$work/podman"
+  local netns=${1:-cobench-podman-$$} real
+  [ -n "${1:-}" ] || bench_netns "$netns"
+  real=$(command -v podman)
+  mkdir -p "$work/podman/bin"
+  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' "$netns" "$real" > "$work/podman/bin/podman"
+  chmod +x "$work/podman/bin/podman"
+  export PATH=$work/podman/bin:$PATH
   cat > "$work/podman/storage.conf" <<EOF
 [storage]
 driver = "overlay"

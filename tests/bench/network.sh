@@ -38,8 +38,8 @@ for e in $engines; do
       bench_dockerd "${netns[$e]}"
       cli[$e]="env DOCKER_HOST=$dockerd_host docker" image[$e]=bench/busybox:1 ;;
     podman)
-      bench_podman
-      cli[$e]="nsenter --net=/run/netns/${netns[$e]} podman" image[$e]=localhost/bench/busybox:1 ;;
+      bench_podman "${netns[$e]}"
+      cli[$e]=podman image[$e]=localhost/bench/busybox:1 ;;
     *) echo "unknown engine $e (ours, docker, podman)" >&2; exit 2 ;;
   esac
   ${cli[$e]} import "$work/busybox.tar" "${image[$e]}" >/dev/null

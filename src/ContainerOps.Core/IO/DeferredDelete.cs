@@ -13,8 +13,7 @@ public static class DeferredDelete
     /// <summary>The hidden name's start; listings of containers skip names that begin with a dot.</summary>
     public const string Prefix = ".del-";
 
-    private static readonly object Gate = new();
-    private static int _pending;
+    private static readonly PendingWork Pending = new();
 
     /// <summary>Renames <paramref name="dir"/> aside and deletes it in the background. Nothing happens when it does not
     /// exist. The rename's failure is thrown (the tree stays where it was); the deletion's is left to the next sweep.</summary>
@@ -22,18 +21,11 @@ public static class DeferredDelete
     {
         if (!System.IO.Directory.Exists(dir)) return;
         var doomed = RenameAside(dir);
-        lock (Gate) _pending++;
+        Pending.Begin();
         ThreadPool.UnsafeQueueUserWorkItem(static path =>
         {
             try { DeleteTree(path); }
-            finally
-            {
-                lock (Gate)
-                {
-                    _pending--;
-                    if (_pending == 0) Monitor.PulseAll(Gate);
-                }
-            }
+            finally { Pending.End(); }
         }, doomed, preferLocal: false);
     }
 
@@ -55,19 +47,7 @@ public static class DeferredDelete
     }
 
     /// <summary>Waits until every deletion started so far has ended, or the timeout passed; false on a timeout.</summary>
-    public static bool WaitForPending(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        lock (Gate)
-        {
-            while (_pending > 0)
-            {
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero || !Monitor.Wait(Gate, left)) return _pending == 0;
-            }
-            return true;
-        }
-    }
+    public static bool WaitForPending(TimeSpan timeout) => Pending.WaitIdle(timeout);
 
     // A tree that cannot go now (a mount still inside it, a file held busy) is left for the next sweep.
     private static void DeleteTree(string path)

@@ -1,3 +1,4 @@
+using ContainerOps.Core;
 using Microsoft.Extensions.Logging;
 
 namespace ContainerOps.Network.Netlink;
@@ -16,7 +17,7 @@ internal sealed class LinkReaper : IDisposable
     private readonly RtNetlink _netlink;
     private readonly ILogger _log;
     private readonly Thread _thread;
-    private int _pending;
+    private readonly PendingWork _pending = new();
     private bool _stopping;
 
     /// <summary>The socket is opened here, by the caller, so that it works in the caller's network namespace whatever
@@ -31,28 +32,16 @@ internal sealed class LinkReaper : IDisposable
 
     public void Delete(int index)
     {
+        _pending.Begin();
         lock (_gate)
         {
             _queue.Enqueue(index);
-            _pending++;
-            Monitor.PulseAll(_gate);
+            Monitor.Pulse(_gate);
         }
     }
 
     /// <summary>Waits until every link handed over so far is gone; false when <paramref name="timeout"/> passed first.</summary>
-    public bool WaitIdle(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        lock (_gate)
-        {
-            while (_pending > 0)
-            {
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left)) return _pending == 0;
-            }
-            return true;
-        }
-    }
+    public bool WaitIdle(TimeSpan timeout) => _pending.WaitIdle(timeout);
 
     private void Run()
     {
@@ -67,11 +56,7 @@ internal sealed class LinkReaper : IDisposable
             }
             try { _netlink.DeleteLink(index); }
             catch (NetlinkException e) { _log.LogWarning("cannot delete link {Index}: {Message}", index, e.Message); }
-            lock (_gate)
-            {
-                _pending--;
-                Monitor.PulseAll(_gate);
-            }
+            finally { _pending.End(); }
         }
     }
 
