@@ -90,9 +90,11 @@ for e in $engines; do
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000)) >> "$work/starts.$e"
   done
+  # the mean start of the first and of the last k (ten, or half of a smaller count)
   awk -v e="$e" -v n="$count" '{t[NR]=$1; s+=$1} END {
-      for (i = 1; i <= 10; i++) { f += t[i]; l += t[n - 10 + i] }
-      printf "%-8s total %6.2f s   mean start: first ten %6.1f ms, last ten %6.1f ms\n", e, s/1e6, f/1e4, l/1e4 }' "$work/starts.$e"
+      k = n >= 20 ? 10 : int(n / 2); if (k < 1) k = 1
+      for (i = 1; i <= k; i++) { f += t[i]; l += t[n - k + i] }
+      printf "%-8s total %6.2f s   mean start: first %d %6.1f ms, last %d %6.1f ms\n", e, s/1e6, k, f/k/1e3, k, l/k/1e3 }' "$work/starts.$e"
   rm_all "$e"
 done
 
