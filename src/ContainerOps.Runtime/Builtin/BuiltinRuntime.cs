@@ -43,7 +43,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         var record = dir.Read() ?? throw NotFound(id);
         if (record.Status != "created")
             throw new ContainerOpsException(ErrorKind.Conflict, "ContainerNotCreated", $"container {id} is not in the created state", id);
-        AwaitRelease(id, dir.ExecFifo, record.Pid);
+        AwaitRelease(id, dir.ExecFifo, record);
         File.Delete(dir.ExecFifo);
         record.Status = "running";
         dir.Write(record);
@@ -70,16 +70,26 @@ public partial class BuiltinRuntime : IContainerRuntime
     /// <summary>
     /// Opening the fifo for reading releases the init, which waits to open it for writing; it writes one byte, then
     /// execs. An init that died before (its error went to create's output) would leave a blocking open waiting for
-    /// ever: the fifo is opened without blocking and polled beside a pidfd of the init.
+    /// ever: the fifo is opened without blocking and polled beside a pidfd of the init. The pidfd comes first: once the
+    /// fifo is open a short-lived init may write, exec, exit and be reaped before the next instruction here.
     /// </summary>
-    private static unsafe void AwaitRelease(string id, string fifoPath, int initPid)
+    private static unsafe void AwaitRelease(string id, string fifoPath, ContainerRuntimeRecord record)
     {
+        var pidfd = Libc.PidfdOpen(record.Pid);
+        // Gone, or a zombie, or another process under a reused pid: it died before it was released.
+        if (pidfd < 0 || !IsAlive(record))
+        {
+            if (pidfd >= 0) Libc.close(pidfd);
+            throw InitGone(id);
+        }
         var fifo = Libc.open(fifoPath, Libc.Fs.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
-        if (fifo < 0) Libc.ThrowErrno("open " + fifoPath);
-        var pidfd = Libc.PidfdOpen(initPid);
+        if (fifo < 0)
+        {
+            Libc.close(pidfd);
+            Libc.ThrowErrno("open " + fifoPath);
+        }
         try
         {
-            if (pidfd < 0) throw InitGone(id);
             var fds = stackalloc Libc.PollFd[2];
             while (true)
             {
@@ -103,7 +113,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         finally
         {
             Libc.close(fifo);
-            if (pidfd >= 0) Libc.close(pidfd);
+            Libc.close(pidfd);
         }
     }
 
@@ -347,7 +357,9 @@ public partial class BuiltinRuntime : IContainerRuntime
                 if (Libc.stat(fd, out var st) == 0 && st.Dev == fifo.Dev && st.Ino == fifo.Ino) return false;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; } // gone: not released
-        return true;
+        // An init that is being killed closes its descriptors before it becomes a zombie: dying, not released.
+        return ContainerStateDir.ReadStat(record.Pid) is { } stat && stat.State is not ('Z' or 'X' or 'x')
+            && (stat.Flags & ContainerStateDir.ExitingFlag) == 0 && stat.StartTime == record.PidStartTime;
     }
 
     /// <summary>The record, with the pid filled in when a launch was cut off before it could write it.</summary>

@@ -175,9 +175,9 @@ public sealed class ContainerStateDir
     /// <summary>Start time of <paramref name="pid"/> in clock ticks since boot (field 22 of /proc/pid/stat), or -1.</summary>
     public static long ProcessStartTime(int pid) => ReadStat(pid) is { } s ? s.StartTime : -1;
 
-    /// <summary>State letter, parent pid and start time of a process (fields 3, 4 and 22 of /proc/pid/stat), or null when
-    /// there is no such process.</summary>
-    public static (char State, int Parent, long StartTime)? ReadStat(int pid)
+    /// <summary>State letter, parent pid, kernel flags and start time of a process (fields 3, 4, 9 and 22 of
+    /// /proc/pid/stat), or null when there is no such process.</summary>
+    public static (char State, int Parent, uint Flags, long StartTime)? ReadStat(int pid)
     {
         if (pid <= 0) return null;
         var path = $"/proc/{pid}/stat";
@@ -188,25 +188,28 @@ public sealed class ContainerStateDir
         try { stat = SmallFile.ReadText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
         // The fields after the command name, which is in parentheses and may itself hold spaces: state, ppid, ...;
-        // starttime is the 20th.
+        // flags is the 7th, starttime the 20th.
         var rest = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart(' ');
         if (rest.Length < 2) return null;
         var state = rest[0];
         int parent = 0;
+        uint flags = 0;
         for (var field = 0; field < 19; field++)
         {
             var space = rest.IndexOf(' ');
             if (space < 0) return null;
             rest = rest[(space + 1)..];
-            if (field == 0)
-            {
-                var end = rest.IndexOf(' ');
-                if (end < 0 || !int.TryParse(rest[..end], out parent)) return null;
-            }
+            var end = rest.IndexOf(' ');
+            if (field == 0 && (end < 0 || !int.TryParse(rest[..end], out parent))) return null;
+            if (field == 5 && (end < 0 || !uint.TryParse(rest[..end], out flags))) return null;
         }
         var last = rest.IndexOfAny(' ', '\n');
-        return long.TryParse(last < 0 ? rest : rest[..last], out var ticks) ? (state, parent, ticks) : null;
+        return long.TryParse(last < 0 ? rest : rest[..last], out var ticks) ? (state, parent, flags, ticks) : null;
     }
+
+    /// <summary>The kernel's PF_EXITING: the process has begun to exit (its descriptors may already be closed) but is
+    /// not yet a zombie.</summary>
+    public const uint ExitingFlag = 0x4;
 
     /// <summary>Whether <paramref name="pid"/> is the live (not zombie) process that started at <paramref name="startTime"/>.</summary>
     public static bool IsLive(int pid, long startTime) =>
