@@ -121,11 +121,15 @@ public sealed class JobControllerTests : IAsyncLifetime
             j => Has(j, "Failed"), "failed at its backoff limit", 30);
         Assert.Equal(3, job["status"]!["failed"]!.GetValue<int>());
         Assert.Equal(3, seen.Count);
-        // 2 s, then 4 s, from failures whose times are known to the second.
-        var first = seen[1] - seen[0];
-        var second = seen[2] - seen[1];
-        Assert.True(first >= TimeSpan.FromSeconds(1), $"replaced after {first}");
-        Assert.True(second >= TimeSpan.FromSeconds(3) && second > first, $"replaced after {first}, then {second}");
+        // 2 s, then 4 s. The stand-in kubelet writes no container state, so a pod's failure counts from its creation,
+        // known to the second: each replacement was created at least the delay after the pod before it, in whole
+        // seconds of the pods' own timestamps (the times the stand-in saw the pods would add its own lag under load).
+        var created = (await harness.Api.GetAsync("/api/v1/namespaces/default/pods?labelSelector=batch.kubernetes.io%2Fjob-name%3Dpatient")).Body["items"]!
+            .AsArray().Select(p => DateTimeOffset.Parse(Json.Str(p!["metadata"]!["creationTimestamp"])!, System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(3, created.Count);
+        var (first, second) = (created[1] - created[0], created[2] - created[1]);
+        Assert.True(first >= TimeSpan.FromSeconds(2), $"replaced after {first}");
+        Assert.True(second >= TimeSpan.FromSeconds(4), $"replaced after {first}, then {second}");
     }
 
     [Fact]
