@@ -9,7 +9,7 @@ using ContainerOps.Daemon.Engine;
 namespace ContainerOps.Daemon;
 
 /// <summary>`containerops-daemon [--root DIR] [--run-root DIR] [--socket PATH] [--cgroup-parent NAME] [--shim PATH] [--insecure-registry HOST[:PORT]]... [--certs-dir DIR] [--docker-config DIR]
-/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--cluster-address IP:PORT|none] [--service-cidr CIDR] [--detach]`.</summary>
+/// [--bridge-name NAME] [--bridge-subnet CIDR] [--bridge-prefix PREFIX] [--nft-table NAME] [--dns-upstream IP[:PORT]]... [--cluster-address IP:PORT|none] [--service-cidr CIDR] [--max-watches N] [--detach]`.</summary>
 public static partial class Program
 {
     public static async Task<int> Main(string[] args)
@@ -52,7 +52,11 @@ public static partial class Program
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // The image engine reads uploads with blocking I/O on worker threads.
         // The control plane: the cluster store in the state root and the Kubernetes API, on the socket and on its TLS port.
-        using var cluster = ClusterHost.Open(options.Root, new ClusterHostOptions { TlsEndpoint = ClusterHostOptions.ParseAddress(options.ClusterAddress), ServiceNetwork = options.ServiceNetwork });
+        using var cluster = ClusterHost.Open(options.Root, new ClusterHostOptions
+        {
+            TlsEndpoint = ClusterHostOptions.ParseAddress(options.ClusterAddress), ServiceNetwork = options.ServiceNetwork,
+            Api = new Cluster.Api.KubernetesApiOptions { MaxWatches = options.MaxWatches },
+        });
         builder.WebHost.ConfigureKestrel(k =>
         {
             // Docker clients half-close attach and exec connections and read on: HijackedConnections keeps them.
@@ -159,6 +163,7 @@ public static partial class Program
                 case "--dns-port": o.DnsPort = int.TryParse(Value(), out var port) && port is > 0 and < 65536 ? port : throw new ArgumentException("--dns-port needs a port number"); break;
                 case "--cluster-address": o.ClusterAddress = Value(); ClusterHostOptions.ParseAddress(o.ClusterAddress); break;
                 case "--service-cidr": o.ServiceNetwork = Cluster.Api.ServiceNetworkOptions.Parse(Value()); break;
+                case "--max-watches": o.MaxWatches = int.TryParse(Value(), out var watches) && watches > 0 ? watches : throw new ArgumentException("--max-watches needs a number of watches above 0"); break;
                 case "--detach": detach = true; break;
                 default: if (!o.Node.TryParse(a, Value)) throw new ArgumentException($"unknown option {a}"); break;
             }

@@ -386,7 +386,26 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
     }
 
+    private int _openWatches;
+
+    /// <summary>A watch holds a connection, a store subscription and a backlog for as long as it runs: past
+    /// <see cref="KubernetesApiOptions.MaxWatches"/> open at once a new one is refused with 429 and a Retry-After, as
+    /// the API server's flow control refuses what it cannot take, instead of letting a flood of them starve the rest.</summary>
     private async Task WatchAsync(HttpContext ctx, ResourceKind kind, string? ns)
+    {
+        if (Interlocked.Increment(ref _openWatches) > _options.MaxWatches)
+        {
+            Interlocked.Decrement(ref _openWatches);
+            ctx.Response.Headers.RetryAfter = "1";
+            throw new StatusException(429, "TooManyRequests",
+                $"too many watches are open ({_options.MaxWatches}, the server's --max-watches): close some or try again later",
+                new JsonObject { ["retryAfterSeconds"] = 1 });
+        }
+        try { await ServeWatchAsync(ctx, kind, ns); }
+        finally { Interlocked.Decrement(ref _openWatches); }
+    }
+
+    private async Task ServeWatchAsync(HttpContext ctx, ResourceKind kind, string? ns)
     {
         var q = ctx.Request.Query;
         var labels = LabelSelector.Parse(q["labelSelector"]);
@@ -701,6 +720,9 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         if (buffer.Length == 0)
             return allowEmpty ? new JsonObject() : throw StatusException.BadRequest("the request has no body");
         if (protobuf) return ProtobufBodies.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        // The JSON reader passes bytes that are not UTF-8 through inside strings; they would be stored as they came.
+        if (InvalidUtf8At(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } at)
+            throw StatusException.BadRequest($"the request body is not valid UTF-8: byte {at} (0x{buffer.GetBuffer()[at]:x2}) starts no character");
         // JSON is YAML: a YAML body that is JSON (what kubectl sends) is read as JSON, the rest as YAML.
         var first = buffer.GetBuffer().AsSpan(0, (int)buffer.Length).TrimStart(" \t\r\n"u8);
         if (yaml && first.Length > 0 && first[0] != (byte)'{') return ReadYaml(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
@@ -712,6 +734,18 @@ public sealed class KubernetesApi(ClusterObjects objects, KubernetesApiOptions? 
         catch (JsonException) when (yaml) { return ReadYaml(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)); }
         catch (JsonException e) { throw StatusException.BadRequest($"the request body is not valid JSON: {e.Message}"); }
         catch (InvalidOperationException e) { throw StatusException.BadRequest($"the request body is not valid JSON: {e.Message}"); }
+    }
+
+    /// <summary>The offset of the first byte that is not part of a valid UTF-8 sequence, or null when all are.</summary>
+    private static int? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes)) return null;
+        for (var at = 0; at < bytes.Length;)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[at..], out _, out var used) != System.Buffers.OperationStatus.Done) return at;
+            at += used;
+        }
+        return null;
     }
 
     private static JsonNode ReadYaml(string text)
@@ -767,4 +801,6 @@ public sealed class KubernetesApiOptions
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>A watch without timeoutSeconds ends after this, as the API server's (30 to 60 minutes) do.</summary>
     public TimeSpan MaxWatchTime { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>How many watches may be open at once (clients' watches; the controllers' informers are not counted).</summary>
+    public int MaxWatches { get; init; } = 10_000;
 }

@@ -42,6 +42,8 @@ public sealed class DaemonOptions
     public string ClusterAddress { get; set; } = "127.0.0.1:6443";
     /// <summary>Services' cluster IPs (`--service-cidr`).</summary>
     public ContainerOps.Cluster.Api.ServiceNetworkOptions ServiceNetwork { get; set; } = new();
+    /// <summary>`--max-watches`: how many API watches clients may hold open at once.</summary>
+    public int MaxWatches { get; set; } = new ContainerOps.Cluster.Api.KubernetesApiOptions().MaxWatches;
     public NodeSettings Node { get; } = new();
 }
 
