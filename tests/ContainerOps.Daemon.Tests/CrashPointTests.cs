@@ -191,6 +191,40 @@ public class CrashPointTests
         Assert.DoesNotContain(File.ReadAllText(Directory.GetFiles(Path.Combine(daemon.Root, "networks")).Single(f => File.ReadAllText(f).Contains("\"IsDefault\": true"))), id);
     }
 
+    /// <summary>A start on a network is a create (the namespace is joined to the network) and then a release; cut off
+    /// between the two, the next daemon removes the created init, which never ran its command. Cut off again right
+    /// after that kill, the daemon after it must not take the kill for the container's exit (the chaos harness saw a
+    /// sleeper reported as exited with 137): the container is created, as before the start, and starts again.</summary>
+    [Fact]
+    public async Task AStartCutOffBeforeTheReleaseStaysCreatedWhenItsCleanupIsCutOffToo()
+    {
+        using var daemon = new PrivateDaemon();
+        var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Name = "cut-created", Image = image, Cmd = Sleeper, HostConfig = new HostConfig { NetworkMode = "bridge" },
+        })).Id;
+        daemon.Crash();
+        daemon.Start(At("daemon-after-create"));
+        try { await daemon.Client.StartContainerAsync(id); }
+        catch (Exception e) when (e is ContainerOpsException or IOException or HttpRequestException) { }
+        Assert.True(daemon.WaitForExit(TimeSpan.FromSeconds(30)), $"the daemon did not reach daemon-after-create: {daemon.Output}");
+        Assert.NotEmpty(Shims(daemon, id)); // its shim, and the created init (still the shim's program) waiting for its release
+        // The next daemon's recovery removes the created init and is killed right after the kill.
+        daemon.Launch(At("runtime-delete-after-kill"));
+        Assert.True(daemon.WaitForExit(TimeSpan.FromSeconds(30)), $"the daemon did not reach runtime-delete-after-kill: {daemon.Output}");
+        daemon.Crash();
+        daemon.Start();
+
+        var d = await daemon.Client.InspectContainerAsync(id);
+        Assert.True(d.State.Status == "created" && d.State.ExitCode == 0, $"reported {d.State.Status} ({d.State.ExitCode}) for a start that never ran its command: {daemon.Output}");
+        for (var i = 0; i < 50 && Shims(daemon, id).Count > 0; i++) await Task.Delay(100);
+        AssertNothingRuns(daemon, id);
+        await daemon.Client.StartContainerAsync(id);
+        Assert.True((await daemon.Client.InspectContainerAsync(id)).State.Running);
+        await daemon.Client.RemoveContainerAsync(id, force: true);
+    }
+
     [Fact]
     public async Task AContainerWhoseShimIsKilledIsReportedExitedWith137()
     {

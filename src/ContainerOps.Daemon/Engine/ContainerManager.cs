@@ -430,6 +430,7 @@ public sealed partial class ContainerManager : IDisposable
                 // The container's network namespace exists once it is created: its networks are attached before it runs.
                 status = b.Create(options);
                 Networking.Attach(r, status.Pid);
+                CrashPoint.Hit("daemon-after-create");
                 if (!createOnly) b.Start(r.Id);
             }
             else if (createOnly && runtime is Runtime.Builtin.BuiltinRuntime builtin) status = builtin.Create(options);

@@ -305,7 +305,8 @@ public partial class BuiltinRuntime : IContainerRuntime
     {
         var dir = StateDir(id);
         var record = ReadSettled(dir);
-        if (record is null || record.Pid == 0) return RuntimeStatus.Unknown(id);
+        // Nothing wanted runs: a created container whose removal began (see DeleteAsync), or a launch without a pid.
+        if (record is null || record.Pid == 0 || record.Status == DeletingStatus) return RuntimeStatus.Unknown(id);
         // Without a shim nobody records how it ended: its OCI caller reaped it. Stopped, as runc says, code unknown (0).
         if (record.Unmonitored && !IsAlive(record)) return Exited(dir, record, (0, 0, DateTimeOffset.UtcNow));
         var exit = dir.ReadExit();
@@ -410,6 +411,9 @@ public partial class BuiltinRuntime : IContainerRuntime
         dir.Write(record);
     }
 
+    /// <summary>The record's status while a created container that never ran is being removed.</summary>
+    private const string DeletingStatus = "deleting";
+
     /// <summary>A start time no process has: the process was already gone when it was recorded.</summary>
     private const long Gone = -2;
 
@@ -502,11 +506,27 @@ public partial class BuiltinRuntime : IContainerRuntime
         {
             if (!force)
                 throw new ContainerOpsException(ErrorKind.Conflict, "ContainerRunning", $"container {id} is running: stop it first or force the removal", id);
+            // A created init killed here never ran its command. Marked first: a caller cut off from here on (a daemon
+            // killed in its recovery) must not find the kill recorded as the container's exit.
+            if (record.Status == "created" && !Released(dir, record))
+            {
+                record.Status = DeletingStatus;
+                dir.Write(record);
+            }
             if (_cgroups.IsFrozen(record.CgroupsPath)) _cgroups.Freeze(record.CgroupsPath, false);
             Libc.kill(record.Pid, Libc.SIGKILL);
+            CrashPoint.Hit("runtime-delete-after-kill");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            try { await WaitAsync(id, timeout.Token); } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            try
+            {
+                if (record.Status != DeletingStatus) await WaitAsync(id, timeout.Token);
+                else
+                    // Its status reads Unknown now: wait for the shim to have recorded the end (or to be gone) instead.
+                    while (record.Unmonitored ? IsAlive(record) : dir.ReadExit() is null && !ShimLost(record))
+                        await Task.Delay(2, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
         }
         Cleanup(dir, record.CgroupsPath);
         if (record.HasHooks != false && TryReadBundle(record.Bundle) is { Hooks.Poststop: { Count: > 0 } poststop } spec)
