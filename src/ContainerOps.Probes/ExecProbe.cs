@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using ContainerOps.Core.Api;
 using ContainerOps.Runtime;
 
@@ -19,8 +20,9 @@ public sealed class ExecProbe(IReadOnlyList<string> command, Func<IReadOnlyList<
         using (process)
         {
             var output = new LimitedOutput();
-            var pumps = new[] { process.Stdout, process.Stderr, process.Terminal }
-                .Where(s => s is not null).Select(s => PumpAsync(s!, output)).ToArray();
+            var pumps = new OutputPumps();
+            foreach (var stream in new[] { process.Stdout, process.Stderr, process.Terminal }.OfType<Stream>())
+                pumps.Add(stream, (data, _) => { output.Write(data.Span); return ValueTask.CompletedTask; });
             process.Stdin?.Dispose();
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
             limit.CancelAfter(timeout);
@@ -33,19 +35,8 @@ public sealed class ExecProbe(IReadOnlyList<string> command, Func<IReadOnlyList<
                 return new ProbeResult(begun, DateTimeOffset.UtcNow, -1, $"Health check exceeded timeout ({GoDuration.Format(timeout.Ticks * 100)})");
             }
             // Output still in the pipes is kept; a child that holds them open does not hold the probe.
-            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
+            await OutputDrain.AfterExitAsync(pumps, () => process.OutputPending);
             return new ProbeResult(begun, DateTimeOffset.UtcNow, exitCode, output.ToString());
         }
-    }
-
-    private static async Task PumpAsync(Stream source, LimitedOutput output)
-    {
-        var buffer = new byte[4096];
-        try
-        {
-            int n;
-            while ((n = await source.ReadAsync(buffer)) > 0) output.Write(buffer.AsSpan(0, n));
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
     }
 }

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -54,12 +55,14 @@ internal sealed class RemoteCommand
         using var socket = await ctx.WebSockets.AcceptWebSocketAsync(protocol);
         var session = new RemoteCommand(socket);
         var aborted = ctx.RequestAborted;
-        var pumps = new List<Task>();
-        if (process.Terminal is { } terminal) pumps.Add(session.PumpAsync(terminal, stdout ? StdoutChannel : null, aborted));
+        var pumps = new OutputPumps();
+        Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? To(byte channel, bool attached) =>
+            attached ? (data, ct) => new ValueTask(session.SendAsync(channel, data, ct)) : null;
+        if (process.Terminal is { } terminal) pumps.Add(terminal, To(StdoutChannel, stdout), aborted);
         else
         {
-            pumps.Add(session.PumpAsync(process.Stdout!, stdout ? StdoutChannel : null, aborted));
-            pumps.Add(session.PumpAsync(process.Stderr!, stderr ? StderrChannel : null, aborted));
+            pumps.Add(process.Stdout!, To(StdoutChannel, stdout), aborted);
+            pumps.Add(process.Stderr!, To(StderrChannel, stderr), aborted);
             if (!stdin) process.Stdin?.Dispose();
         }
         var input = session.ReceiveAsync(process, stdin ? process.Terminal ?? process.Stdin : null, closeStdin: process.Terminal is null, aborted);
@@ -67,7 +70,7 @@ internal sealed class RemoteCommand
         {
             var code = await process.WaitForExitAsync(aborted);
             // What is still in the pipes is delivered; a child that keeps them open does not hold the session.
-            await ContainerOps.Core.IO.OutputDrain.AfterExitAsync(Task.WhenAll(pumps), () => process.OutputPending, aborted);
+            await OutputDrain.AfterExitAsync(pumps, () => process.OutputPending, aborted);
             await session.SendAsync(ErrorChannel, StatusBytes(code, command), aborted);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, aborted);
             await Task.WhenAny(input, Task.Delay(1000, aborted));
@@ -104,18 +107,6 @@ internal sealed class RemoteCommand
     }
 
     /// <summary>Copies a process output to a channel (or drains it when the client did not ask for it).</summary>
-    private async Task PumpAsync(Stream output, byte? channel, CancellationToken ct)
-    {
-        var buffer = new byte[32768];
-        try
-        {
-            int n;
-            while ((n = await output.ReadAsync(buffer, ct)) > 0)
-                if (channel is { } c) await SendAsync(c, buffer.AsMemory(0, n), ct);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or WebSocketException) { }
-    }
-
     /// <summary>The client's messages: stdin data, terminal sizes, and (v5) the end of its stdin.</summary>
     private async Task ReceiveAsync(IPodExecProcess process, Stream? stdin, bool closeStdin, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Collections.Concurrent;
 using ContainerOps.Cluster.Node.Spdy;
 using Microsoft.AspNetCore.Http;
@@ -53,12 +54,15 @@ internal static class RemoteCommandOverSpdy
             await Task.WhenAll(accepted);
             SpdyStream? Stream(string type) => streams.TryGetValue(type, out var s) ? s : null;
 
-            var pumps = new List<Task>();
-            if (process.Terminal is { } terminal) pumps.Add(PumpAsync(terminal, Stream("stdout"), session.Ended));
+            var pumps = new OutputPumps();
+            // Each output stream is closed once its pipe ends.
+            void Pump(Stream output, SpdyStream? to) =>
+                pumps.Add(output, to is null ? null : (data, ct) => new ValueTask(to.WriteAsync(data, ct)), session.Ended, to is null ? null : to.CloseAsync);
+            if (process.Terminal is { } terminal) Pump(terminal, Stream("stdout"));
             else
             {
-                pumps.Add(PumpAsync(process.Stdout!, Stream("stdout"), session.Ended));
-                pumps.Add(PumpAsync(process.Stderr!, Stream("stderr"), session.Ended));
+                Pump(process.Stdout!, Stream("stdout"));
+                Pump(process.Stderr!, Stream("stderr"));
                 if (!stdin) process.Stdin?.Dispose();
             }
             if (Stream("stdin") is { } input) _ = FeedAsync(input, process.Terminal ?? process.Stdin, closeAtEnd: process.Terminal is null);
@@ -66,7 +70,7 @@ internal static class RemoteCommandOverSpdy
 
             var code = await process.WaitForExitAsync(session.Ended);
             // What is still in the pipes is delivered; a child that keeps them open does not hold the session.
-            await ContainerOps.Core.IO.OutputDrain.AfterExitAsync(Task.WhenAll(pumps), () => process.OutputPending, session.Ended);
+            await OutputDrain.AfterExitAsync(pumps, () => process.OutputPending, session.Ended);
             var error = Stream("error")!;
             await error.WriteAsync(RemoteCommand.StatusBytes(code, command), session.Ended);
             await error.CloseAsync();
@@ -82,19 +86,6 @@ internal static class RemoteCommandOverSpdy
     }
 
     /// <summary>Copies a process output to its stream and closes it (or drains it when the client did not ask for it).</summary>
-    private static async Task PumpAsync(Stream output, SpdyStream? stream, CancellationToken ct)
-    {
-        var buffer = new byte[32768];
-        try
-        {
-            int n;
-            while ((n = await output.ReadAsync(buffer, ct)) > 0)
-                if (stream is not null) await stream.WriteAsync(buffer.AsMemory(0, n), ct);
-            if (stream is not null) await stream.CloseAsync();
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.WebSockets.WebSocketException) { }
-    }
-
     private static async Task FeedAsync(SpdyStream input, Stream? target, bool closeAtEnd)
     {
         var buffer = new byte[32768];

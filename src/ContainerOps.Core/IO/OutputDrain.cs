@@ -8,6 +8,10 @@ namespace ContainerOps.Core.IO;
 /// </summary>
 public static class OutputDrain
 {
+    /// <summary>Waits for <paramref name="pumps"/> as long as the pipes hold output or a pump holds output it read.</summary>
+    public static Task AfterExitAsync(OutputPumps pumps, Func<bool> outputPending, CancellationToken ct = default) =>
+        AfterExitAsync(pumps.All, () => pumps.Busy || outputPending(), ct);
+
     public static async Task AfterExitAsync(Task pumps, Func<bool> outputPending, CancellationToken ct = default)
     {
         if (await Task.WhenAny(pumps, Task.Delay(1000, ct)) == pumps) return;

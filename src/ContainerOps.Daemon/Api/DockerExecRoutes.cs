@@ -75,19 +75,20 @@ internal static class DockerExecRoutes
         try
         {
             await using var hijacked = await HijackedStream.UpgradeAsync(ctx, request.Tty, exec.Id);
-            var pumps = new List<Task>();
-            if (process.Terminal is { } terminal) pumps.Add(DockerStreams.PumpAsync(terminal, DockerStreams.Stdout, hijacked));
+            var pumps = new OutputPumps();
+            Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> To(byte stream) => (data, _) => new ValueTask(hijacked.WriteAsync(stream, data));
+            if (process.Terminal is { } terminal) pumps.Add(terminal, To(DockerStreams.Stdout));
             else
             {
-                pumps.Add(request.AttachStdout ?? true ? DockerStreams.PumpAsync(process.Stdout!, DockerStreams.Stdout, hijacked) : process.Stdout!.CopyToAsync(Stream.Null));
-                pumps.Add(request.AttachStderr ?? true ? DockerStreams.PumpAsync(process.Stderr!, DockerStreams.Stderr, hijacked) : process.Stderr!.CopyToAsync(Stream.Null));
+                pumps.Add(process.Stdout!, request.AttachStdout ?? true ? To(DockerStreams.Stdout) : null);
+                pumps.Add(process.Stderr!, request.AttachStderr ?? true ? To(DockerStreams.Stderr) : null);
                 if (!request.AttachStdin) process.Stdin!.Dispose();
             }
             // A terminal's input is watched for the detach keys, as dockerd watches it: they end the attach, the process runs on.
             var detachKeys = process.Terminal is null ? null : DetachKeys.ParseOrDefault(request.DetachKeys);
             _ = request.AttachStdin ? RelayInputAsync(hijacked.Input, process.Terminal ?? process.Stdin!, closeAtEnd: process.Terminal is null, detachKeys, ctx.Abort) : Task.CompletedTask;
             var code = await process.WaitForExitAsync();
-            await OutputDrain.AfterExitAsync(Task.WhenAll(pumps), () => process.OutputPending);
+            await OutputDrain.AfterExitAsync(pumps, () => process.OutputPending);
             // Before the stream ends: the client asks for the exit code as soon as it has read the end.
             execs.Ended(exec, code);
         }

@@ -161,19 +161,6 @@ internal static class DockerStreams
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ContainerOpsException) { }
     }
-
-    /// <summary>Copies a process's output pipe (or terminal) to the client as frames of one stream.</summary>
-    public static async Task PumpAsync(Stream source, byte stream, HijackedStream target)
-    {
-        var buffer = new byte[32768];
-        try
-        {
-            int n;
-            while ((n = await source.ReadAsync(buffer)) > 0)
-                await target.WriteAsync(stream, buffer.AsMemory(0, n));
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
-    }
 }
 
 /// <summary>A connection a Docker client handed over (HTTP 101, Upgrade: tcp): its input, and output frames written one

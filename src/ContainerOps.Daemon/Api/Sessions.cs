@@ -1,3 +1,4 @@
+using ContainerOps.Core.IO;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
@@ -69,18 +70,6 @@ internal sealed class Sessions
         }
     }
 
-    private static async Task PumpAsync(Stream source, byte stream, Channel channel, CancellationToken ct)
-    {
-        var buffer = new byte[32768];
-        try
-        {
-            int n;
-            while ((n = await source.ReadAsync(buffer, ct)) > 0)
-                await channel.SendOutputAsync(stream, buffer.AsMemory(0, n), ct);
-        }
-        catch (Exception e) when (e is IOException or WebSocketException or OperationCanceledException or ObjectDisposedException) { }
-    }
-
     public async Task ExecAsync(HttpContext context, string id)
     {
         using var ws = await context.WebSockets.AcceptWebSocketAsync();
@@ -95,19 +84,20 @@ internal sealed class Sessions
                 ?? throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRequestBody", "the exec request is empty");
             (process, _) = _manager.Exec(id, request);
             _manager.Emit(id, ContainerManager.ExecAction("exec_start", request.Cmd));
-            var pumps = new List<Task>();
-            if (process.Terminal is { } terminal) pumps.Add(PumpAsync(terminal, SessionStreams.Stdout, channel, ct));
+            var pumps = new OutputPumps();
+            Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> To(byte stream) => (data, token) => new ValueTask(channel.SendOutputAsync(stream, data, token));
+            if (process.Terminal is { } terminal) pumps.Add(terminal, To(SessionStreams.Stdout), ct);
             else
             {
-                pumps.Add(PumpAsync(process.Stdout!, SessionStreams.Stdout, channel, ct));
-                pumps.Add(PumpAsync(process.Stderr!, SessionStreams.Stderr, channel, ct));
+                pumps.Add(process.Stdout!, To(SessionStreams.Stdout), ct);
+                pumps.Add(process.Stderr!, To(SessionStreams.Stderr), ct);
                 if (!request.AttachStdin) process.Stdin!.Dispose();
             }
             var input = ReadInputAsync(channel, process, ct);
             var exitCode = await process.WaitForExitAsync(ct);
             _manager.Emit(id, "exec_die", ("exitCode", exitCode.ToString()));
             // Output still in the pipes is delivered; children that keep them open do not hold the session.
-            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(1000, ct));
+            await OutputDrain.AfterExitAsync(pumps, () => process.OutputPending, ct);
             await channel.SendControlAsync(new SessionControl { Exit = exitCode }, ct);
             await channel.CloseAsync();
             _ = input;
