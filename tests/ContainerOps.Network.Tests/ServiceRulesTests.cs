@@ -71,6 +71,100 @@ public sealed class ServiceRulesTests
     }
 
     [Fact]
+    public void AChangeIsSentAsTheDifferenceAloneInAnOrderTheKernelTakes()
+    {
+        var other = Web(1) with { Name = "other", ClusterIp = "10.96.0.21" };
+        var before = ServiceRules.Build([Web(2, affinity: 600), other]);
+        Assert.Equal("", ServiceRules.RenderChanges("svc_t", before, ServiceRules.Build([Web(2, affinity: 600), other])));
+
+        // One endpoint more: its set and chain are declared, the service's chain filled again, its address added.
+        var grown = ServiceRules.RenderChanges("svc_t", before, ServiceRules.Build([Web(3, affinity: 600), other]));
+        Assert.DoesNotContain("other", grown);
+        Assert.DoesNotContain("flush table", grown);
+        Assert.DoesNotContain("delete", grown);
+        Assert.StartsWith("flush chain inet svc_t svc_default/web/tcp/80\ntable inet svc_t {\n  set affinity_default/web/tcp/80/10.42.0.4/8080 {", grown);
+        Assert.Contains("numgen random mod 3 vmap", grown);
+        Assert.DoesNotContain("set affinity_default/web/tcp/80/10.42.0.2/8080", grown); // kept, with its clients
+        Assert.EndsWith("}\nadd element inet svc_t hairpin { 10.42.0.4 . 10.42.0.4 }\n", grown);
+
+        // The service goes: its map element first, its chains flushed, then deleted, then the sets their rules named.
+        var gone = ServiceRules.RenderChanges("svc_t", before, ServiceRules.Build([other])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("delete element inet svc_t service-ips { 10.96.0.20 . tcp . 80 }", gone[0]);
+        Assert.Equal("delete element inet svc_t cluster-ips { 10.96.0.20 }", gone[1]);
+        Assert.Equal("delete element inet svc_t hairpin { 10.42.0.3 . 10.42.0.3 }", gone[2]);
+        int Line(string prefix) => Array.FindIndex(gone, l => l.StartsWith(prefix, StringComparison.Ordinal));
+        Assert.True(Line("flush chain inet svc_t svc_default/web") < Line("delete chain inet svc_t ep_default/web/tcp/80/10.42.0.2"));
+        Assert.True(Line("delete chain inet svc_t ep_default/web/tcp/80/10.42.0.2") < Line("delete set inet svc_t affinity_default/web/tcp/80/10.42.0.2"));
+        Assert.DoesNotContain(gone, l => l.StartsWith("add ", StringComparison.Ordinal) || l.StartsWith("table ", StringComparison.Ordinal));
+
+        // A changed timeout cannot be declared over the old set: it goes and comes back.
+        var retimed = ServiceRules.RenderChanges("svc_t", before, ServiceRules.Build([Web(2, affinity: 60), other]));
+        Assert.Contains("delete set inet svc_t affinity_default/web/tcp/80/10.42.0.2/8080\n", retimed);
+        Assert.Contains("timeout 60s", retimed);
+    }
+
+    /// <summary>Random changes sent as differences leave the kernel with the very table a whole script makes for the
+    /// same services (compared in nft's JSON listing, without handles and with elements in order).</summary>
+    [Fact]
+    public void DifferencesAddUpToTheTableAWholeScriptMakes()
+    {
+        if (Environment.UserName != "root") return;
+        var id = Guid.NewGuid().ToString("N")[..6];
+        var (partial, whole) = ($"cotest_svcp_{id}", $"cotest_svcw_{id}");
+        var proxy = new ServiceProxy(partial, hairpinSource: "10.42.0.1");
+        var random = new Random(7);
+        try
+        {
+            var services = new Dictionary<string, ProxyService>();
+            for (var round = 0; round < 12; round++)
+            {
+                for (var change = 0; change < 4; change++)
+                {
+                    var i = random.Next(8);
+                    if (random.Next(5) == 0) { services.Remove($"s{i}"); continue; }
+                    var endpoints = Enumerable.Range(0, random.Next(4)).Select(e => new ProxyEndpoint($"10.42.{i}.{random.Next(2, 6)}", 8080)).Distinct().ToList();
+                    services[$"s{i}"] = new ProxyService("t", $"s{i}", $"10.96.1.{i + 1}",
+                        [new ProxyPort(random.Next(2) == 0 ? "TCP" : "UDP", 80, random.Next(3) == 0 ? 30100 + i : 0, endpoints)],
+                        AffinitySeconds: random.Next(3) == 0 ? 60 + random.Next(2) : 0, LocalOnly: random.Next(2) == 0,
+                        ExternalIps: random.Next(4) == 0 ? [$"192.0.2.{i + 1}"] : null);
+                }
+                if (services.Count == 0) services["s0"] = new ProxyService("t", "s0", "10.96.1.1", [new ProxyPort("TCP", 80, 0, [])]);
+                proxy.Sync(services.Values.ToList());
+                if (round > 0) Assert.True(proxy.LastSyncWasPartial, $"round {round} rewrote the whole table");
+                new Nftables(whole).Apply(ServiceRules.Render(whole, services.Values, hairpinSource: "10.42.0.1"));
+                Assert.Equal(Normalized(whole), Normalized(partial));
+                new Nftables(whole).Delete();
+            }
+        }
+        finally
+        {
+            proxy.Remove();
+            if (new Nftables(whole).Exists()) new Nftables(whole).Delete();
+        }
+    }
+
+    /// <summary>A table's listing as nft's JSON, comparable across tables: no table name, no handles, rules grouped by
+    /// chain in their order, every other object and every set's elements sorted.</summary>
+    private static List<string> Normalized(string table)
+    {
+        var items = System.Text.Json.Nodes.JsonNode.Parse(Shell.Run("nft", $"-j list table inet {table}"))!["nftables"]!.AsArray();
+        var objects = new List<string>();
+        var rules = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var item in items.OfType<System.Text.Json.Nodes.JsonObject>())
+        {
+            var (kind, body) = (item.First().Key, item.First().Value!.AsObject());
+            body.Remove("handle");
+            body.Remove("table");
+            if (body["elem"] is System.Text.Json.Nodes.JsonArray elements)
+                body["elem"] = new System.Text.Json.Nodes.JsonArray(elements.Select(e => e!.ToJsonString()).Order(StringComparer.Ordinal)
+                    .Select(e => System.Text.Json.Nodes.JsonNode.Parse(e)).ToArray());
+            if (kind == "rule") { var chain = body["chain"]!.GetValue<string>(); body.Remove("chain"); (rules.TryGetValue(chain, out var l) ? l : rules[chain] = []).Add(body.ToJsonString()); }
+            else if (kind != "metainfo" && kind != "table") objects.Add($"{kind} {body.ToJsonString()}");
+        }
+        return [.. objects.Order(StringComparer.Ordinal), .. rules.Select(r => $"rules of {r.Key}: {string.Join(" | ", r.Value)}")];
+    }
+
+    [Fact]
     public void AChangeKeepsTheClientsOfTheAffinitySetsThatStay()
     {
         if (Environment.UserName != "root") return;

@@ -34,58 +34,112 @@ public static class ServiceRules
 {
     private const string MasqueradeMark = "0x4000";
 
+    /// <summary>The whole table as one script: its shared maps and sets declared, then flushed with the table's
+    /// chains, the chains and sets no longer wanted deleted, and everything declared again. Used when the proxy does
+    /// not know what the table holds (its first sync, after a restart, after a failed change).</summary>
     /// <param name="hairpinSource">The address hairpin connections are given (the pod bridge's gateway). With
     /// br_netfilter a connection DNATed back onto the bridge it came from is bridged, not routed, so it leaves through a
     /// bridge port, which has no address to masquerade to. Null: masquerade.</param>
-    /// <param name="existing">The chains and sets the table holds now (<see cref="Objects"/> of the last script
-    /// applied, or of the kernel's listing); empty when there is no table yet.</param>
-    public static string Render(string table, IEnumerable<ProxyService> services, string? hairpinSource = null, IReadOnlySet<string>? existing = null)
+    /// <param name="existing">The chains and sets the table holds now (<see cref="Objects"/> of the kernel's
+    /// listing); empty when there is no table yet.</param>
+    public static string Render(string table, IEnumerable<ProxyService> services, string? hairpinSource = null, IReadOnlySet<string>? existing = null) =>
+        Render(table, Build(services, hairpinSource), existing);
+
+    public static string Render(string table, ProxyTable wanted, IReadOnlySet<string>? existing = null)
     {
-        var list = services.OrderBy(s => s.Namespace, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
-        var body = new StringBuilder(4096 + list.Count * 512);
-        RenderBody(body, table, list, hairpinSource);
-        var sb = new StringBuilder(body.Length + 1024);
+        var sb = new StringBuilder(4096 + wanted.Objects.Sum(o => o.Value.Length) + wanted.Elements.Sum(e => e.Value.Count * 48));
         // The shared maps and sets are declared before they are flushed (flushing one that does not exist fails);
         // `flush table` empties every chain but leaves set elements alone.
-        sb.Append($"table inet {table} {{\n").Append(SharedSets).Append("}\n");
+        sb.Append($"table inet {table} {{\n");
+        foreach (var (shared, type) in Shared) sb.Append($"  {shared} {{\n    type {type}\n  }}\n");
+        sb.Append("}\n");
         sb.Append($"flush table inet {table}\n");
-        foreach (var shared in SharedSetNames) sb.Append(Command("flush", table, shared));
-        var wanted = Objects(body.ToString());
+        foreach (var (shared, _) in Shared) sb.Append(Command("flush", table, shared));
         // Nothing refers to a stale chain or set any more: the rules and the verdict maps were flushed above.
-        foreach (var stale in (existing ?? EmptySet).Where(o => !wanted.Contains(o)).Order(StringComparer.Ordinal))
+        foreach (var stale in (existing ?? EmptySet).Where(o => !wanted.Objects.ContainsKey(o) && !SharedNames.Contains(o)).Order(StringComparer.Ordinal))
             sb.Append(Command("delete", table, stale));
-        return sb.Append(body).ToString();
+        sb.Append($"table inet {table} {{\n");
+        foreach (var (shared, type) in Shared)
+        {
+            sb.Append($"  {shared} {{\n    type {type}\n");
+            Elements(sb, wanted.Elements[shared]);
+            sb.Append("  }\n");
+        }
+        foreach (var declaration in wanted.Objects.Values) sb.Append(declaration);
+        return sb.Append("}\n").ToString();
     }
 
-    /// <summary>"flush map inet T NAME" for the object "map NAME".</summary>
+    /// <summary>
+    /// Only what differs between the table as it is (<paramref name="current"/>, what the last script made) and as it
+    /// is wanted, as one script (one transaction), or "" when nothing does: with 1 000 services a change of one
+    /// endpoint is a few lines for nft to read instead of the whole table. In an order the kernel accepts: map
+    /// elements that lead to a chain leave before the chain; changed and stale chains are flushed before the chains
+    /// and sets their rules name are deleted; sets are declared before the chains that name them, chains before the
+    /// map elements that lead to them. A changed chain is flushed and filled again; an affinity set whose declaration
+    /// did not change is left alone, with the clients it holds.
+    /// </summary>
+    public static string RenderChanges(string table, ProxyTable current, ProxyTable wanted)
+    {
+        var sb = new StringBuilder();
+        var added = new Dictionary<string, List<string>>();
+        foreach (var (shared, _) in Shared)
+        {
+            var before = current.Elements[shared];
+            var after = wanted.Elements[shared];
+            var gone = before.Where(e => !after.Contains(e)).ToList();
+            if (gone.Count > 0)
+                sb.Append(Command("delete element", table, shared).TrimEnd('\n')).Append(" { ")
+                    .AppendJoin(", ", gone.Select(KeyOf)).Append(" }\n");
+            added[shared] = after.Where(e => !before.Contains(e)).ToList();
+        }
+        var changed = wanted.Objects.Where(o => current.Objects.TryGetValue(o.Key, out var was) && was != o.Value).Select(o => o.Key).ToList();
+        var stale = current.Objects.Keys.Where(o => !wanted.Objects.ContainsKey(o)).ToList();
+        foreach (var chain in changed.Concat(stale).Where(IsChain)) sb.Append(Command("flush", table, chain));
+        foreach (var chain in stale.Where(IsChain)) sb.Append(Command("delete", table, chain));
+        // A set declared again with other flags or timeout would be refused: it goes and comes back.
+        foreach (var set in stale.Concat(changed).Where(o => !IsChain(o))) sb.Append(Command("delete", table, set));
+        var declared = wanted.Objects.Where(o => !current.Objects.TryGetValue(o.Key, out var was) || was != o.Value).ToList();
+        if (declared.Count > 0)
+        {
+            sb.Append($"table inet {table} {{\n");
+            foreach (var (_, declaration) in declared.Where(o => !IsChain(o.Key))) sb.Append(declaration);
+            foreach (var (_, declaration) in declared.Where(o => IsChain(o.Key))) sb.Append(declaration);
+            sb.Append("}\n");
+        }
+        foreach (var (shared, elements) in added)
+            if (elements.Count > 0)
+                sb.Append(Command("add element", table, shared).TrimEnd('\n')).Append(" { ").AppendJoin(", ", elements).Append(" }\n");
+        return sb.ToString();
+    }
+
+    private static bool IsChain(string obj) => obj.StartsWith("chain ", StringComparison.Ordinal);
+
+    /// <summary>A map element's key ("10.96.0.20 . tcp . 80" of "10.96.0.20 . tcp . 80 : goto svc_…"), which is
+    /// what deleting it takes; a set element is its own key.</summary>
+    private static string KeyOf(string element) => element.IndexOf(" : ", StringComparison.Ordinal) is >= 0 and var i ? element[..i] : element;
+
+    /// <summary>"flush map inet T NAME" for the object "map NAME" (the verb may be two words: "delete element").</summary>
     private static string Command(string verb, string table, string obj)
     {
         var space = obj.IndexOf(' ');
-        return $"{verb} {obj[..space]} inet {table} {obj[(space + 1)..]}\n";
+        return verb.EndsWith(" element", StringComparison.Ordinal)
+            ? $"{verb} inet {table} {obj[(space + 1)..]}\n"
+            : $"{verb} {obj[..space]} inet {table} {obj[(space + 1)..]}\n";
     }
 
     private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
 
-    private const string SharedSets = """
-          map service-ips {
-            type ipv4_addr . inet_proto . inet_service : verdict
-          }
-          map service-nodeports {
-            type inet_proto . inet_service : verdict
-          }
-          set cluster-ips {
-            type ipv4_addr
-          }
-          set no-endpoint-nodeports {
-            type inet_proto . inet_service
-          }
-          set hairpin {
-            type ipv4_addr . ipv4_addr
-          }
+    /// <summary>The maps and sets every service shares, with their types; their elements are the services'.</summary>
+    private static readonly (string Name, string Type)[] Shared =
+    [
+        ("map service-ips", "ipv4_addr . inet_proto . inet_service : verdict"),
+        ("map service-nodeports", "inet_proto . inet_service : verdict"),
+        ("set cluster-ips", "ipv4_addr"),
+        ("set no-endpoint-nodeports", "inet_proto . inet_service"),
+        ("set hairpin", "ipv4_addr . ipv4_addr"),
+    ];
 
-        """;
-
-    private static readonly string[] SharedSetNames = ["map service-ips", "map service-nodeports", "set cluster-ips", "set no-endpoint-nodeports", "set hairpin"];
+    private static readonly HashSet<string> SharedNames = Shared.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The chains, sets and maps an nft text declares ("chain NAME", "set NAME", "map NAME"): of a script
     /// rendered here, or of `nft list table`, which prints the same shape.</summary>
@@ -100,16 +154,18 @@ public static class ServiceRules
         return objects;
     }
 
-    private static void RenderBody(StringBuilder sb, string table, List<ProxyService> list, string? hairpinSource)
+    /// <summary>The table as wanted for these services: every chain's and affinity set's declaration, and the
+    /// elements of the shared maps and sets.</summary>
+    public static ProxyTable Build(IEnumerable<ProxyService> services, string? hairpinSource = null)
     {
-        sb.Append($"table inet {table} {{\n");
-
+        var list = services.OrderBy(s => s.Namespace, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
         var ipElements = new List<string>();
         var nodePortElements = new List<string>();
         var noEndpointNodePorts = new List<string>();
         var clusterIps = new SortedSet<string>(StringComparer.Ordinal);
         var endpointIps = new SortedSet<string>(StringComparer.Ordinal);
-        var chains = new StringBuilder();
+        var objects = new OrderedDictionary<string, string>(StringComparer.Ordinal);
+        AppendFixedChains(objects, hairpinSource);
         foreach (var s in list)
             foreach (var p in s.Ports)
             {
@@ -128,78 +184,71 @@ public static class ServiceRules
                     if (hasEndpoints) nodePortElements.Add($"{proto} . {p.NodePort} : goto {NodePortChain(s, p)}");
                     else noEndpointNodePorts.Add($"{proto} . {p.NodePort}");
                 }
-                if (hasEndpoints) AppendServiceChains(chains, s, p, proto);
+                if (hasEndpoints) AppendServiceChains(objects, s, p, proto);
                 foreach (var e in p.Endpoints) endpointIps.Add(e.Address);
             }
-
-        sb.Append("  map service-ips {\n    type ipv4_addr . inet_proto . inet_service : verdict\n");
-        Elements(sb, ipElements);
-        sb.Append("  }\n  map service-nodeports {\n    type inet_proto . inet_service : verdict\n");
-        Elements(sb, nodePortElements);
-        sb.Append("  }\n  set cluster-ips {\n    type ipv4_addr\n");
-        Elements(sb, clusterIps);
-        sb.Append("  }\n  set no-endpoint-nodeports {\n    type inet_proto . inet_service\n");
-        Elements(sb, noEndpointNodePorts);
-        sb.Append("  }\n  set hairpin {\n    type ipv4_addr . ipv4_addr\n");
-        Elements(sb, endpointIps.Select(ip => $"{ip} . {ip}"));
-        sb.Append("  }\n");
-
-        // NAT: connections to a service are DNATed where they enter (prerouting) or leave the host (output).
-        sb.Append("  chain nat-prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    jump services\n  }\n");
-        sb.Append("  chain nat-output {\n    type nat hook output priority -100; policy accept;\n    jump services\n  }\n");
-        sb.Append("  chain nat-postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
-        sb.Append($"    meta mark & {MasqueradeMark} == {MasqueradeMark} masquerade\n");
-        // Hairpin: a pod reaching itself through a service; the answer must come back through the host.
-        sb.Append(hairpinSource is null ? "    ip saddr . ip daddr @hairpin masquerade\n  }\n" : $"    ip saddr . ip daddr @hairpin snat ip to {hairpinSource}\n  }}\n");
-        sb.Append("  chain services {\n    ip daddr . meta l4proto . th dport vmap @service-ips\n");
-        sb.Append("    fib daddr type local meta l4proto . th dport vmap @service-nodeports\n  }\n");
-        sb.Append($"  chain mark-for-masquerade {{\n    meta mark set meta mark | {MasqueradeMark}\n  }}\n");
-        // Rejections, in the filter hooks after NAT: what still goes to a cluster IP was not DNATed.
-        sb.Append("  chain reject-connection {\n    meta l4proto tcp reject with tcp reset\n    reject\n  }\n");
-        sb.Append("  chain filter-forward {\n    type filter hook forward priority filter; policy accept;\n");
-        sb.Append("    ip daddr @cluster-ips goto reject-connection\n  }\n");
-        sb.Append("  chain filter-output {\n    type filter hook output priority filter; policy accept;\n");
-        sb.Append("    ip daddr @cluster-ips goto reject-connection\n");
-        sb.Append("    fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto reject-connection\n  }\n");
-        sb.Append("  chain filter-input {\n    type filter hook input priority filter; policy accept;\n");
-        sb.Append("    fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto reject-connection\n  }\n");
-        sb.Append(chains);
-        sb.Append("}\n");
+        var elements = new Dictionary<string, OrderedElements>(StringComparer.Ordinal)
+        {
+            ["map service-ips"] = new OrderedElements(ipElements),
+            ["map service-nodeports"] = new OrderedElements(nodePortElements),
+            ["set cluster-ips"] = new OrderedElements(clusterIps),
+            ["set no-endpoint-nodeports"] = new OrderedElements(noEndpointNodePorts),
+            ["set hairpin"] = new OrderedElements(endpointIps.Select(ip => $"{ip} . {ip}")),
+        };
+        return new ProxyTable(objects, elements);
     }
 
-    private static void AppendServiceChains(StringBuilder sb, ProxyService s, ProxyPort p, string proto)
+    private static void AppendFixedChains(OrderedDictionary<string, string> objects, string? hairpinSource)
     {
-        var chain = ServiceChain(s, p);
+        // NAT: connections to a service are DNATed where they enter (prerouting) or leave the host (output).
+        objects["chain nat-prerouting"] = "  chain nat-prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    jump services\n  }\n";
+        objects["chain nat-output"] = "  chain nat-output {\n    type nat hook output priority -100; policy accept;\n    jump services\n  }\n";
+        // Hairpin: a pod reaching itself through a service; the answer must come back through the host.
+        objects["chain nat-postrouting"] = "  chain nat-postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+            + $"    meta mark & {MasqueradeMark} == {MasqueradeMark} masquerade\n"
+            + (hairpinSource is null ? "    ip saddr . ip daddr @hairpin masquerade\n  }\n" : $"    ip saddr . ip daddr @hairpin snat ip to {hairpinSource}\n  }}\n");
+        objects["chain services"] = "  chain services {\n    ip daddr . meta l4proto . th dport vmap @service-ips\n"
+            + "    fib daddr type local meta l4proto . th dport vmap @service-nodeports\n  }\n";
+        objects["chain mark-for-masquerade"] = $"  chain mark-for-masquerade {{\n    meta mark set meta mark | {MasqueradeMark}\n  }}\n";
+        // Rejections, in the filter hooks after NAT: what still goes to a cluster IP was not DNATed.
+        objects["chain reject-connection"] = "  chain reject-connection {\n    meta l4proto tcp reject with tcp reset\n    reject\n  }\n";
+        objects["chain filter-forward"] = "  chain filter-forward {\n    type filter hook forward priority filter; policy accept;\n"
+            + "    ip daddr @cluster-ips goto reject-connection\n  }\n";
+        objects["chain filter-output"] = "  chain filter-output {\n    type filter hook output priority filter; policy accept;\n"
+            + "    ip daddr @cluster-ips goto reject-connection\n"
+            + "    fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto reject-connection\n  }\n";
+        objects["chain filter-input"] = "  chain filter-input {\n    type filter hook input priority filter; policy accept;\n"
+            + "    fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto reject-connection\n  }\n";
+    }
+
+    /// <summary>A service port's chains (and affinity sets), each under its object name: the declarations follow one
+    /// another in this order in a full script, sets before the chains that name them.</summary>
+    private static void AppendServiceChains(OrderedDictionary<string, string> objects, ProxyService s, ProxyPort p, string proto)
+    {
         var endpoints = p.Endpoints.OrderBy(e => e.Address, StringComparer.Ordinal).ThenBy(e => e.Port).ToList();
         if (s.AffinitySeconds > 0)
             foreach (var e in endpoints)
-                sb.Append($"  set {AffinitySet(s, p, e)} {{\n    type ipv4_addr\n    flags dynamic,timeout\n    timeout {s.AffinitySeconds}s\n  }}\n");
+                objects[$"set {AffinitySet(s, p, e)}"] =
+                    $"  set {AffinitySet(s, p, e)} {{\n    type ipv4_addr\n    flags dynamic,timeout\n    timeout {s.AffinitySeconds}s\n  }}\n";
 
         // From the host itself (its own addresses, incl. 127.0.0.1): masquerade, so the answer comes back through it.
-        sb.Append($"  chain {chain} {{\n    fib saddr type local jump mark-for-masquerade\n");
-        AppendPick(sb, s, p, endpoints);
-        sb.Append("  }\n");
+        Chain(objects, ServiceChain(s, p), "    fib saddr type local jump mark-for-masquerade\n", s, p, endpoints);
+        // Node ports: from elsewhere too, unless externalTrafficPolicy Local keeps the client's address.
         if (p.NodePort > 0)
-        {
-            // Node ports: from elsewhere too, unless externalTrafficPolicy Local keeps the client's address.
-            sb.Append($"  chain {NodePortChain(s, p)} {{\n");
-            sb.Append(s.LocalOnly ? "    fib saddr type local jump mark-for-masquerade\n" : "    jump mark-for-masquerade\n");
-            AppendPick(sb, s, p, endpoints);
-            sb.Append("  }\n");
-        }
+            Chain(objects, NodePortChain(s, p), s.LocalOnly ? "    fib saddr type local jump mark-for-masquerade\n" : "    jump mark-for-masquerade\n", s, p, endpoints);
         if (s.ExternalIps is { Count: > 0 })
-        {
-            sb.Append($"  chain {ExternalChain(s, p)} {{\n    jump mark-for-masquerade\n");
-            AppendPick(sb, s, p, endpoints);
-            sb.Append("  }\n");
-        }
+            Chain(objects, ExternalChain(s, p), "    jump mark-for-masquerade\n", s, p, endpoints);
         if (s.AffinitySeconds == 0) return;
         foreach (var e in endpoints)
-        {
-            sb.Append($"  chain {EndpointChain(s, p, e)} {{\n");
-            sb.Append($"    update @{AffinitySet(s, p, e)} {{ ip saddr }}\n");
-            sb.Append($"    {Dnat(proto, e)}\n  }}\n");
-        }
+            objects[$"chain {EndpointChain(s, p, e)}"] =
+                $"  chain {EndpointChain(s, p, e)} {{\n    update @{AffinitySet(s, p, e)} {{ ip saddr }}\n    {Dnat(proto, e)}\n  }}\n";
+    }
+
+    private static void Chain(OrderedDictionary<string, string> objects, string name, string first, ProxyService s, ProxyPort p, List<ProxyEndpoint> endpoints)
+    {
+        var sb = new StringBuilder($"  chain {name} {{\n").Append(first);
+        AppendPick(sb, s, p, endpoints);
+        objects[$"chain {name}"] = sb.Append("  }\n").ToString();
     }
 
     private static string Dnat(string proto, ProxyEndpoint e) => $"meta l4proto {proto} dnat ip to {e.Address}:{e.Port.ToString(CultureInfo.InvariantCulture)}";
@@ -256,4 +305,19 @@ public static class ServiceRules
     private static string ExternalChain(ProxyService s, ProxyPort p) => $"external_{Base(s, p)}";
     private static string EndpointChain(ProxyService s, ProxyPort p, ProxyEndpoint e) => $"ep_{Base(s, p)}/{e.Address}/{e.Port}";
     private static string AffinitySet(ProxyService s, ProxyPort p, ProxyEndpoint e) => $"affinity_{Base(s, p)}/{e.Address}/{e.Port}";
+}
+
+/// <summary>The proxy's table as wanted: each chain's and affinity set's declaration under its object name ("chain
+/// NAME", "set NAME", in the order a full script declares them), and the elements of each shared map and set.</summary>
+public sealed record ProxyTable(OrderedDictionary<string, string> Objects, IReadOnlyDictionary<string, OrderedElements> Elements);
+
+/// <summary>Elements in the order they were given (a script lists them so) that answer Contains in constant time.</summary>
+public sealed class OrderedElements(IEnumerable<string> items) : IReadOnlyCollection<string>
+{
+    private readonly List<string> _items = items.Distinct(StringComparer.Ordinal).ToList();
+    private HashSet<string>? _lookup;
+    public int Count => _items.Count;
+    public bool Contains(string item) => (_lookup ??= new HashSet<string>(_items, StringComparer.Ordinal)).Contains(item);
+    public IEnumerator<string> GetEnumerator() => _items.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
