@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Services on one node: HTTP throughput to a busybox httpd pod through its ClusterIP vs straight to the pod IP (wrk,
-# both in one run, DURATION seconds each, from the host), and cluster DNS lookups of a service name from inside a pod's
-# network namespace (COUNT queries to the kube-dns address, p50/p99). A private daemon with its own roots, bridge
+# both in one run, DURATION seconds each, from the host); cluster DNS lookups of a service name from inside a pod's
+# network namespace (COUNT queries to the kube-dns address, p50/p99); and ROUNDS times each way, the time from the
+# pod's readiness changing (its exec probe, every second, tests a file the script removes and makes again) to traffic
+# through the ClusterIP stopping or flowing: measured from the pod's Ready condition as the API shows it (the node's
+# probe result written), and from the file's change (which adds up to a probe period). Rule updates at scale:
+# service-proxy.sh. A private daemon with its own roots, bridge
 # names, nftables tables and pod subnet. Needs root and ./build.sh build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,7 +13,8 @@ work=$(mktemp -d)
 source tests/bench/lib.sh
 duration=${DURATION:-10}
 count=${COUNT:-10000}
-bench_install python3 busybox-static wrk util-linux
+rounds=${ROUNDS:-5}
+bench_install python3 busybox-static wrk util-linux conntrack
 fs=$work/fs
 mkdir -p "$fs"
 tag=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -40,6 +45,39 @@ r = c.getresponse(); body = r.read()
 if r.status >= 300: sys.exit(f"{sys.argv[2]} {sys.argv[3]}: {r.status} {body.decode()}")
 print(body.decode())
 PY
+cat > "$work/readiness.py" <<'PY'
+import http.client, json, os, socket, statistics, sys, time
+class Unix(http.client.HTTPConnection):
+    def __init__(self, path): super().__init__("localhost"); self.path = path
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(self.path)
+sock, cluster_ip, ready_file, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+api = Unix(sock)
+def ready():
+    api.request("GET", "/api/v1/namespaces/default/pods/web"); pod = json.loads(api.getresponse().read())
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+def serves():
+    c = http.client.HTTPConnection(cluster_ip, 80, timeout=1)
+    try: c.request("GET", "/index.html"); return c.getresponse().status == 200
+    except OSError: return False
+    finally: c.close()
+def flip(make_ready):
+    (open(ready_file, "w").close() if make_ready else os.remove(ready_file))
+    start = time.perf_counter(); seen = flowing = None
+    while seen is None or flowing is None:
+        now = time.perf_counter()
+        if now - start > 15: sys.exit(f"readiness {'came' if make_ready else 'went'} but traffic did not follow in 15 s")
+        if seen is None and ready() == make_ready: seen = now
+        if flowing is None and serves() == make_ready: flowing = time.perf_counter()
+    return (flowing - seen) * 1000, (flowing - start) * 1000
+out, into = [], []
+for _ in range(rounds):
+    out.append(flip(False)); time.sleep(0.3); into.append(flip(True)); time.sleep(0.3)
+for what, xs in (("readiness fails -> no traffic", out), ("readiness passes -> traffic", into)):
+    after, total = [x[0] for x in xs], [x[1] for x in xs]
+    print(f"{what}: {statistics.median(after):.0f} ms median (max {max(after):.0f}) after the pod's Ready changed in the API, "
+          f"{statistics.median(total):.0f} ms median from the file's change (a 1 s probe period included), {len(xs)} rounds")
+PY
 cat > "$work/dns.py" <<'PY'
 import socket, struct, sys, time
 server, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -60,7 +98,8 @@ bench_daemon
 busybox_tar=$work/busybox.tar
 examples/make-busybox-rootfs.sh "$busybox_tar" >/dev/null
 "$co" import "$busybox_tar" bench/busybox:1 --change 'CMD ["sh"]' >/dev/null
-api POST /api/v1/namespaces/default/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"bench/busybox:1","command":["sh","-c","mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www"],"ports":[{"name":"http","containerPort":8080}]}]}}' >/dev/null
+mkdir -p "$work/www" && echo hello > "$work/www/index.html" && touch "$work/www/ready"
+api POST /api/v1/namespaces/default/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"bench/busybox:1","command":["httpd","-f","-p","8080","-h","/www"],"ports":[{"name":"http","containerPort":8080}],"volumeMounts":[{"name":"www","mountPath":"/www"}],"readinessProbe":{"exec":{"command":["test","-f","/www/ready"]},"periodSeconds":1,"failureThreshold":1}}],"volumes":[{"name":"www","hostPath":{"path":"'"$work/www"'"}}]}}' >/dev/null
 svc=$(api POST /api/v1/namespaces/default/services '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"port":80,"targetPort":"http"}]}}')
 cluster_ip=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["spec"]["clusterIP"])' "$svc")
 pod_ip=
@@ -70,9 +109,21 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 [ -n "$pod_ip" ] || { echo "the pod did not start" >&2; exit 1; }
-rps() { wrk -t2 -c32 -d"${duration}s" "$1" | awk '/Requests\/sec/{print $2}'; }
-direct=$(rps "http://$pod_ip:8080/")
-through=$(rps "http://$cluster_ip/")
-echo "wrk ${duration}s, 2 threads, 32 connections: pod IP $direct req/s, ClusterIP $through req/s ($(python3 -c "print(f'{100*$through/$direct:.1f}')") % of direct)"
+# busybox httpd closes each connection, so every request is a connection of its own, and each leaves a conntrack entry
+# in TIME_WAIT for two minutes. Left in place, one run's entries take the source ports the next run's masquerade
+# wants (same addresses, same pod port), and the NAT's search for a free one would be measured instead of the proxy:
+# the pod's entries are deleted before each run, and the two alternate.
+rps() {
+  conntrack -D -d "$pod_ip" >/dev/null 2>&1 || true
+  conntrack -D -r "$pod_ip" >/dev/null 2>&1 || true
+  wrk -t2 -c32 -d"${duration}s" "$1" | awk '/Requests\/sec/{print $2}'
+}
+direct=0 through=0
+for _ in 1 2; do
+  direct=$(python3 -c "print($direct + $(rps "http://$pod_ip:8080/") / 2)")
+  through=$(python3 -c "print($through + $(rps "http://$cluster_ip/") / 2)")
+done
+echo "wrk ${duration}s x 2 each, alternating, 2 threads, 32 connections: pod IP $direct req/s, ClusterIP $through req/s ($(python3 -c "print(f'{100*$through/$direct:.1f}')") % of direct)"
 uid=$(api GET /api/v1/namespaces/default/pods/web | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
 nsenter --net="$work/run/pods/$uid/net" python3 "$work/dns.py" 10.96.0.10 web.default.svc.cluster.local "$count"
+python3 "$work/readiness.py" "$work/run/containerops.sock" "$cluster_ip" "$work/www/ready" "$rounds"
