@@ -99,8 +99,10 @@ public sealed class ServiceRulesTests
 
         // A changed timeout cannot be declared over the old set: it goes and comes back.
         var retimed = ServiceRules.RenderChanges("svc_t", before, ServiceRules.Build([Web(2, affinity: 60), other]));
+        Assert.Contains("flush chain inet svc_t svc_default/web/tcp/80\nflush chain inet svc_t ep_default/web/tcp/80/10.42.0.2/8080\n", retimed);
         Assert.Contains("delete set inet svc_t affinity_default/web/tcp/80/10.42.0.2/8080\n", retimed);
         Assert.Contains("timeout 60s", retimed);
+        Assert.Contains("  chain ep_default/web/tcp/80/10.42.0.2/8080 {", retimed); // filled again
     }
 
     /// <summary>Random changes sent as differences leave the kernel with the very table a whole script makes for the
@@ -115,6 +117,14 @@ public sealed class ServiceRulesTests
         var random = new Random(7);
         try
         {
+            // An affinity timeout changes alone: its sets go and come back, the chains naming them emptied and filled.
+            proxy.Sync([Web(2, affinity: 600)]);
+            proxy.Sync([Web(2, affinity: 60)]);
+            Assert.True(proxy.LastSyncWasPartial, "a timeout change rewrote the whole table");
+            new Nftables(whole).Apply(ServiceRules.Render(whole, [Web(2, affinity: 60)], hairpinSource: "10.42.0.1"));
+            Assert.Equal(Normalized(whole), Normalized(partial));
+            new Nftables(whole).Delete();
+
             var services = new Dictionary<string, ProxyService>();
             for (var round = 0; round < 12; round++)
             {

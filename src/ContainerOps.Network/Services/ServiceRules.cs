@@ -94,11 +94,15 @@ public static class ServiceRules
         }
         var changed = wanted.Objects.Where(o => current.Objects.TryGetValue(o.Key, out var was) && was != o.Value).Select(o => o.Key).ToList();
         var stale = current.Objects.Keys.Where(o => !wanted.Objects.ContainsKey(o)).ToList();
-        foreach (var chain in changed.Concat(stale).Where(IsChain)) sb.Append(Command("flush", table, chain));
+        // A set declared again with other flags or timeout would be refused: it goes and comes back. The chains whose
+        // rules name a set that goes are emptied first (the kernel keeps a set in use) and filled again if they stay.
+        var setsGoing = stale.Concat(changed).Where(o => !IsChain(o)).Select(o => "@" + o[(o.IndexOf(' ') + 1)..] + " ").ToList();
+        var naming = current.Objects.Where(o => IsChain(o.Key) && setsGoing.Any(set => o.Value.Contains(set, StringComparison.Ordinal))).Select(o => o.Key);
+        var emptied = changed.Concat(stale).Where(IsChain).Concat(naming).Distinct().ToList();
+        foreach (var chain in emptied) sb.Append(Command("flush", table, chain));
         foreach (var chain in stale.Where(IsChain)) sb.Append(Command("delete", table, chain));
-        // A set declared again with other flags or timeout would be refused: it goes and comes back.
         foreach (var set in stale.Concat(changed).Where(o => !IsChain(o))) sb.Append(Command("delete", table, set));
-        var declared = wanted.Objects.Where(o => !current.Objects.TryGetValue(o.Key, out var was) || was != o.Value).ToList();
+        var declared = wanted.Objects.Where(o => !current.Objects.TryGetValue(o.Key, out var was) || was != o.Value || emptied.Contains(o.Key)).ToList();
         if (declared.Count > 0)
         {
             sb.Append($"table inet {table} {{\n");
