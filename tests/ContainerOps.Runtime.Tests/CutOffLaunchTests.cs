@@ -54,6 +54,27 @@ public sealed class CutOffLaunchTests : IClassFixture<RuntimeFixture>
         Assert.Empty(Cgroups(b.Id));
     }
 
+    /// <summary>A removal of a created container cut off right after its kill: the kill is not the container's exit
+    /// (it never ran its command), nothing reports it any more, and a plain `delete` finishes the removal.</summary>
+    [Fact]
+    public void A_delete_of_a_created_container_killed_after_the_kill_is_finished_by_a_plain_delete()
+    {
+        var b = _f.Bundle(new[] { "/bin/sh", "-c", "sleep 60" });
+        Assert.Equal(0, RuntimeCommand("none", "create", "--bundle", b.Bundle, b.Id));
+        var init = new ContainerStateDir(StateRoot, b.Id).Read()!.Pid;
+        Assert.Equal(137, RuntimeCommand("runtime-delete-after-kill", "delete", "--force", b.Id));
+
+        Assert.Equal(RuntimeState.Unknown, _f.Runtime.GetStatus(b.Id).State);
+        // Killed (a zombie until whoever inherited it reaps it).
+        bool Runs() => ContainerStateDir.ReadStat(init) is { State: not ('Z' or 'X' or 'x') };
+        for (var i = 0; i < 100 && Runs(); i++) Thread.Sleep(50);
+        Assert.False(Runs(), "the created init still runs");
+        Assert.NotEqual(0, RuntimeCommand("none", "state", b.Id)); // does not exist, as far as anyone asks
+        Assert.Equal(0, RuntimeCommand("none", "delete", b.Id));
+        Assert.False(Directory.Exists(Path.Combine(StateRoot, b.Id)), "its state is left");
+        Assert.Empty(Cgroups(b.Id));
+    }
+
     [Fact]
     public async Task A_run_killed_after_starting_the_shim_is_running_and_is_not_launched_twice()
     {

@@ -183,7 +183,8 @@ public static class OciCommandLine
             case "delete":
             {
                 var status = runtime.GetStatus(id);
-                if (status.State == RuntimeState.Unknown && !force)
+                // Unknown with a state directory: a launch or a removal that was cut off; what is left of it goes.
+                if (status.State == RuntimeState.Unknown && !force && !new ContainerStateDir(root, id).Exists)
                     throw new ContainerOpsException(ErrorKind.NotFound, "ContainerNotFound", $"container {id} does not exist", id);
                 // Only a stopped container is deleted without force (the spec's delete): a created one has its init
                 // waiting, and deleting it would be a kill nobody asked for.
