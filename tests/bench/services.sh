@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Services on one node: HTTP throughput to a busybox httpd pod through its ClusterIP vs straight to the pod IP (wrk,
-# both in one run, DURATION seconds each, from the host); cluster DNS lookups of a service name from inside a pod's
+# both in one run, DURATION seconds each, from another pod's network namespace and from the host); cluster DNS lookups of a service name from inside a pod's
 # network namespace (COUNT queries to the kube-dns address, p50/p99); and ROUNDS times each way, the time from the
 # pod's readiness changing (its exec probe, every second, tests a file the script removes and makes again) to traffic
 # through the ClusterIP stopping or flowing: measured from the pod's Ready condition as the API shows it (the node's
@@ -24,6 +24,7 @@ api() { python3 "$work/api.py" "$work/run/containerops.sock" "$@"; }
 cleanup() {
   set +e
   [ -f "$work/api.py" ] && api DELETE /api/v1/namespaces/default/pods/web '{"gracePeriodSeconds":0}' >/dev/null 2>&1
+  [ -f "$work/api.py" ] && api DELETE /api/v1/namespaces/default/pods/client '{"gracePeriodSeconds":0}' >/dev/null 2>&1
   [ -f "$work/api.py" ] && api DELETE /api/v1/namespaces/default/services/web >/dev/null 2>&1
   for _ in $(seq 100); do [ -z "$(ls "$work/run/pods" 2>/dev/null)" ] && break; sleep 0.2; done
   CONTAINEROPS_HOST=unix://$work/run/containerops.sock "$co" ps -aq 2>/dev/null | xargs -r "$co" rm -f >/dev/null 2>&1
@@ -113,17 +114,35 @@ done
 # in TIME_WAIT for two minutes. Left in place, one run's entries take the source ports the next run's masquerade
 # wants (same addresses, same pod port), and the NAT's search for a free one would be measured instead of the proxy:
 # the pod's entries are deleted before each run, and the two alternate.
+# rps [NETNS] URL: requests per second, from the host or from inside a network namespace.
 rps() {
+  local in=()
+  [ $# -eq 2 ] && { in=(nsenter --net="$1"); shift; }
   conntrack -D -d "$pod_ip" >/dev/null 2>&1 || true
   conntrack -D -r "$pod_ip" >/dev/null 2>&1 || true
-  wrk -t2 -c32 -d"${duration}s" "$1" | awk '/Requests\/sec/{print $2}'
+  "${in[@]}" wrk -t2 -c32 -d"${duration}s" "$1" | awk '/Requests\/sec/{print $2}'
 }
-direct=0 through=0
-for _ in 1 2; do
-  direct=$(python3 -c "print($direct + $(rps "http://$pod_ip:8080/") / 2)")
-  through=$(python3 -c "print($through + $(rps "http://$cluster_ip/") / 2)")
+# compare WHERE [NETNS]: the pod IP and the ClusterIP, two runs each, alternating.
+compare() {
+  local where=$1 direct=0 through=0
+  shift
+  for _ in 1 2; do
+    direct=$(python3 -c "print($direct + $(rps "$@" "http://$pod_ip:8080/") / 2)")
+    through=$(python3 -c "print($through + $(rps "$@" "http://$cluster_ip/") / 2)")
+  done
+  echo "wrk from $where, ${duration}s x 2 each, alternating, 2 threads, 32 connections: $(python3 -c "print(f'pod IP {$direct:.0f} req/s, ClusterIP {$through:.0f} req/s ({100*$through/$direct:.1f} % of direct)')")"
+}
+# From another pod (the usual way to a service: no masquerade) and from the host (masqueraded, as kube-proxy does).
+api POST /api/v1/namespaces/default/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"client"},"spec":{"containers":[{"name":"c","image":"bench/busybox:1","command":["sleep","3600"]}]}}' >/dev/null
+client_uid=
+for _ in $(seq 300); do
+  client_uid=$(api GET /api/v1/namespaces/default/pods/client | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["metadata"]["uid"] if p.get("status",{}).get("podIP") else "")')
+  [ -n "$client_uid" ] && break
+  sleep 0.2
 done
-echo "wrk ${duration}s x 2 each, alternating, 2 threads, 32 connections: pod IP $direct req/s, ClusterIP $through req/s ($(python3 -c "print(f'{100*$through/$direct:.1f}')") % of direct)"
+[ -n "$client_uid" ] || { echo "the client pod did not start" >&2; exit 1; }
+compare "another pod" "$work/run/pods/$client_uid/net"
+compare "the host"
 uid=$(api GET /api/v1/namespaces/default/pods/web | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
 nsenter --net="$work/run/pods/$uid/net" python3 "$work/dns.py" 10.96.0.10 web.default.svc.cluster.local "$count"
 python3 "$work/readiness.py" "$work/run/containerops.sock" "$cluster_ip" "$work/www/ready" "$rounds"
