@@ -10,8 +10,8 @@ public interface IServiceProxy
 
 /// <summary>
 /// The service proxy: builds the table wanted (<see cref="ServiceRules.Build"/>) and applies it with one `nft -f` run
-/// (one kernel transaction). The first sync, after a restart or after a failed change, rewrites the whole table in
-/// place from what the kernel lists (stale chains and sets deleted, the rest kept with the clients the affinity sets
+/// (one kernel transaction). The first sync, after a restart, after a failed change and once an hour rewrites the
+/// whole table in place from what the kernel lists (stale chains and sets deleted, the rest kept with the clients the affinity sets
 /// hold); from then on it knows what the table holds and sends only what differs, so a change of one endpoint among
 /// 1 000 services is a few lines. No service with a port left: the table goes entirely. The daemon removes it at
 /// shutdown-with-cleanup like the network engine's table (<see cref="Remove"/>); a restarted daemon syncs from the API
@@ -23,6 +23,8 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
     private readonly object _gate = new();
     private ProxyTable? _applied; // what the table holds after the last apply; null: not known, or no table
     private bool _removed;        // the table was deleted as no service had a port
+    private long _lastWhole;      // when the whole table was last written (Environment.TickCount64)
+    private const long WholeEveryMs = 3_600_000;
 
     public string Table => table;
 
@@ -43,6 +45,8 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
                 return;
             }
             var wanted = ServiceRules.Build(services, hairpinSource);
+            // As kube-proxy does, the whole table now and then: whatever changed it behind the proxy's back is put right.
+            if (Environment.TickCount64 - _lastWhole > WholeEveryMs) _applied = null;
             if (_applied is { } current)
             {
                 var changes = ServiceRules.RenderChanges(table, current, wanted);
@@ -62,6 +66,7 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
             // After a restart the kernel kept the table (and the clients its affinity sets hold): start from it.
             var existing = _nft.List() is { } listing ? ServiceRules.Objects(listing) : new HashSet<string>();
             _nft.Apply(ServiceRules.Render(table, wanted, existing));
+            _lastWhole = Environment.TickCount64;
             Applied(wanted, started, partial: false);
         }
     }
