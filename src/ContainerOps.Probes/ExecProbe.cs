@@ -1,5 +1,5 @@
-using ContainerOps.Core.IO;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Runtime;
 
 namespace ContainerOps.Probes;

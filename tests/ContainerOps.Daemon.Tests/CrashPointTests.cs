@@ -28,10 +28,10 @@ public class CrashPointTests
         daemon.Start();
     }
 
-    private static async Task<string> CreateAsync(PrivateDaemon daemon, string name, List<string> cmd)
+    private static async Task<string> CreateAsync(PrivateDaemon daemon, string name, List<string> cmd, HostConfig? host = null)
     {
         var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
-        return (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Name = name, Image = image, Cmd = cmd })).Id;
+        return (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest { Name = name, Image = image, Cmd = cmd, HostConfig = host ?? new() })).Id;
     }
 
     /// <summary>Run/create shims of this daemon's container <paramref name="id"/> (their plan is in its run root).</summary>
@@ -170,11 +170,7 @@ public class CrashPointTests
     public async Task ARemovalCutOffIsFinishedAtTheNextStartAndFreesTheAddress()
     {
         using var daemon = new PrivateDaemon();
-        var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
-        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
-        {
-            Name = "cut-removal", Image = image, Cmd = Sleeper, HostConfig = new HostConfig { NetworkMode = "bridge" },
-        })).Id;
+        var id = await CreateAsync(daemon, "cut-removal", Sleeper, new HostConfig { NetworkMode = "bridge" });
         await daemon.Client.StartContainerAsync(id);
         Assert.Contains(id, (await daemon.Client.InspectNetworkAsync("bridge")).Containers.Keys);
         var pid = (await daemon.Client.InspectContainerAsync(id)).State.Pid;
@@ -199,11 +195,7 @@ public class CrashPointTests
     public async Task AStartCutOffBeforeTheReleaseStaysCreatedWhenItsCleanupIsCutOffToo()
     {
         using var daemon = new PrivateDaemon();
-        var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
-        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
-        {
-            Name = "cut-created", Image = image, Cmd = Sleeper, HostConfig = new HostConfig { NetworkMode = "bridge" },
-        })).Id;
+        var id = await CreateAsync(daemon, "cut-created", Sleeper, new HostConfig { NetworkMode = "bridge" });
         daemon.Crash();
         daemon.Start(At("daemon-after-create"));
         try { await daemon.Client.StartContainerAsync(id); }

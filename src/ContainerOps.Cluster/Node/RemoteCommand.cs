@@ -1,9 +1,9 @@
-using ContainerOps.Core.IO;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ContainerOps.Cluster.Api;
+using ContainerOps.Core.IO;
 using Microsoft.AspNetCore.Http;
 
 namespace ContainerOps.Cluster.Node;
@@ -106,7 +106,6 @@ internal sealed class RemoteCommand
         finally { _sending.Release(); }
     }
 
-    /// <summary>Copies a process output to a channel (or drains it when the client did not ask for it).</summary>
     /// <summary>The client's messages: stdin data, terminal sizes, and (v5) the end of its stdin.</summary>
     private async Task ReceiveAsync(IPodExecProcess process, Stream? stdin, bool closeStdin, CancellationToken ct)
     {

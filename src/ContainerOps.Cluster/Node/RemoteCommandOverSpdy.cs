@@ -1,6 +1,6 @@
-using ContainerOps.Core.IO;
 using System.Collections.Concurrent;
 using ContainerOps.Cluster.Node.Spdy;
+using ContainerOps.Core.IO;
 using Microsoft.AspNetCore.Http;
 
 namespace ContainerOps.Cluster.Node;
@@ -85,7 +85,6 @@ internal static class RemoteCommandOverSpdy
         }
     }
 
-    /// <summary>Copies a process output to its stream and closes it (or drains it when the client did not ask for it).</summary>
     private static async Task FeedAsync(SpdyStream input, Stream? target, bool closeAtEnd)
     {
         var buffer = new byte[32768];

@@ -1,12 +1,12 @@
-using ContainerOps.Core.IO;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using ContainerOps.Core.Api;
+using ContainerOps.Core.IO;
 using ContainerOps.Daemon.Engine;
-using ContainerOps.Runtime;
 using ContainerOps.Runtime.Shim;
+using ContainerOps.Runtime;
 
 namespace ContainerOps.Daemon.Api;
 

@@ -10,9 +10,9 @@ public interface IServiceProxy
 
 /// <summary>
 /// The service proxy: builds the table wanted (<see cref="ServiceRules.Build"/>) and applies it with one `nft -f` run
-/// (one kernel transaction). The first sync, after a restart, after a failed change and once an hour rewrites the
-/// whole table in place from what the kernel lists (stale chains and sets deleted, the rest kept with the clients the affinity sets
-/// hold); from then on it knows what the table holds and sends only what differs, so a change of one endpoint among
+/// (one kernel transaction). The first sync, the first after a restart or a failed change, and the first an hour or
+/// more after the last whole one rewrite the whole table in place from what the kernel lists (stale chains and sets
+/// deleted, the rest kept with the clients the affinity sets hold); from then on it knows what the table holds and sends only what differs, so a change of one endpoint among
 /// 1 000 services is a few lines. No service with a port left: the table goes entirely. The daemon removes it at
 /// shutdown-with-cleanup like the network engine's table (<see cref="Remove"/>); a restarted daemon syncs from the API
 /// again, replacing what the kernel kept in the meantime (rules live in the kernel, so traffic kept flowing).
@@ -45,7 +45,8 @@ public sealed class ServiceProxy(string table, string? hairpinSource = null) : I
                 return;
             }
             var wanted = ServiceRules.Build(services, hairpinSource);
-            // As kube-proxy does, the whole table now and then: whatever changed it behind the proxy's back is put right.
+            // The whole table now and then, as kube-proxy writes it: whatever changed it behind the proxy's back is put
+            // right at the first change an hour or more after the last whole write.
             if (Environment.TickCount64 - _lastWhole > WholeEveryMs) _applied = null;
             if (_applied is { } current)
             {

@@ -359,8 +359,7 @@ public partial class BuiltinRuntime : IContainerRuntime
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; } // gone: not released
         // An init that is being killed closes its descriptors before it becomes a zombie: dying, not released.
-        return ContainerStateDir.ReadStat(record.Pid) is { } stat && stat.State is not ('Z' or 'X' or 'x')
-            && (stat.Flags & ContainerStateDir.ExitingFlag) == 0 && stat.StartTime == record.PidStartTime;
+        return ContainerStateDir.IsLive(record.Pid, record.PidStartTime, notExiting: true);
     }
 
     /// <summary>The record, with the pid filled in when a launch was cut off before it could write it.</summary>

@@ -209,9 +209,10 @@ public sealed class ContainerStateDir
 
     /// <summary>The kernel's PF_EXITING: the process has begun to exit (its descriptors may already be closed) but is
     /// not yet a zombie.</summary>
-    public const uint ExitingFlag = 0x4;
+    private const uint ExitingFlag = 0x4;
 
-    /// <summary>Whether <paramref name="pid"/> is the live (not zombie) process that started at <paramref name="startTime"/>.</summary>
-    public static bool IsLive(int pid, long startTime) =>
-        ReadStat(pid) is { } s && s.State is not ('Z' or 'X' or 'x') && s.StartTime == startTime;
+    /// <summary>Whether <paramref name="pid"/> is the live (not zombie) process that started at <paramref name="startTime"/>;
+    /// with <paramref name="notExiting"/>, also one that has not begun to exit.</summary>
+    public static bool IsLive(int pid, long startTime, bool notExiting = false) =>
+        ReadStat(pid) is { } s && s.State is not ('Z' or 'X' or 'x') && s.StartTime == startTime && !(notExiting && (s.Flags & ExitingFlag) != 0);
 }
