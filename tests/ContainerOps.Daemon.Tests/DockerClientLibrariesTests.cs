@@ -117,6 +117,56 @@ public sealed class DockerClientLibrariesTests
             """, output);
     }
 
+    /// <summary>Takes the exec's raw socket as docker-compose does (exec_start with socket=True) from a client slow to
+    /// read the 101 answer, as one is on a busy machine: the answer is read through a buffer before the socket is
+    /// taken, so output sent with it would be lost.</summary>
+    private const string SlowReaderScript = """
+        import sys, time, struct, http.client, docker
+        sock, container = sys.argv[1:3]
+        begin = http.client.HTTPResponse.begin
+        def slow_begin(self):
+            time.sleep(0.3)
+            return begin(self)
+        http.client.HTTPResponse.begin = slow_begin
+        api = docker.APIClient(base_url="unix://" + sock, version="auto")
+        for i in range(4):
+            exec_id = api.exec_create(container, ["sh", "-c", "echo out %d; echo err %d >&2" % (i, i)], stdin=True)["Id"]
+            s = api.exec_start(exec_id, socket=True)
+            data = b""
+            while True:
+                chunk = s.read(4096)
+                if not chunk:
+                    break
+                data += chunk
+            frames = []
+            while len(data) >= 8:
+                kind, length = struct.unpack(">BxxxL", data[:8])
+                frames.append("%d:%s" % (kind, data[8:8 + length].decode().strip()))
+                data = data[8 + length:]
+            print(" ".join(sorted(frames)), api.exec_inspect(exec_id)["ExitCode"])
+        """;
+
+    [PythonDockerFact]
+    public async Task ThePythonSdksRawExecSocketGetsTheOutputThatCameBeforeTheClientReadTheAnswer()
+    {
+        using var d = new PrivateDaemon();
+        await d.ImportBusyboxAsync("pyslow/busybox:1");
+        var id = (await d.Client.CreateContainerAsync(new ContainerOps.Core.Api.ContainerCreateRequest
+        {
+            Name = "pyslow", Image = "pyslow/busybox:1", Cmd = ["sleep", "1000"], HostConfig = new() { NetworkMode = "none" },
+        })).Id;
+        try
+        {
+            await d.Client.StartContainerAsync(id);
+            var script = Path.Combine(d.Root, "..", "pyslow.py");
+            File.WriteAllText(script, SlowReaderScript);
+            var (code, output, error) = Run("python3", [script, Socket(d), "pyslow"], null);
+            Assert.True(code == 0, $"{output}\n{error}\n{d.Output}");
+            Assert.Equal("1:out 0 2:err 0 0\n1:out 1 2:err 1 0\n1:out 2 2:err 2 0\n1:out 3 2:err 3 0\n", output);
+        }
+        finally { await d.Client.RemoveContainerAsync(id, force: true); }
+    }
+
     [Fact]
     public async Task DockerCompose129BringsAProjectUpInOrderRunsInItAndTakesItDown()
     {

@@ -1,9 +1,12 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.Terminal;
 using ContainerOps.Daemon.Engine;
+using ContainerOps.Runtime.Native;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace ContainerOps.Daemon.Api;
@@ -169,9 +172,11 @@ internal sealed class HijackedStream : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly bool _tty;
+    private readonly Socket? _unixSocket;
     private readonly SemaphoreSlim _write = new(1, 1);
+    private bool _answerRead;
 
-    private HijackedStream(Stream stream, bool tty) => (_stream, _tty) = (stream, tty);
+    private HijackedStream(Stream stream, bool tty, Socket? unixSocket) => (_stream, _tty, _unixSocket) = (stream, tty, unixSocket);
 
     public Stream Input => _stream;
 
@@ -185,14 +190,33 @@ internal sealed class HijackedStream : IAsyncDisposable
         context.Response.Headers.Upgrade = "tcp";
         context.Response.Headers.Connection = "Upgrade";
         HijackedConnections.MarkHijacked(context);
-        return new HijackedStream(await upgrade.UpgradeAsync(), tty);
+        var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
+        return new HijackedStream(await upgrade.UpgradeAsync(), tty, socket is { AddressFamily: AddressFamily.Unix } ? socket : null);
     }
 
     public async Task WriteAsync(byte stream, ReadOnlyMemory<byte> data)
     {
         await _write.WaitAsync();
-        try { await DockerStreams.WriteFrameAsync(_stream, _tty, stream, data, CancellationToken.None); }
+        try
+        {
+            if (!_answerRead) { await ClientReadTheAnswerAsync(); _answerRead = true; }
+            await DockerStreams.WriteFrameAsync(_stream, _tty, stream, data, CancellationToken.None);
+        }
         finally { _write.Release(); }
+    }
+
+    /// <summary>
+    /// The first output waits until the client has read the 101 answer, up to 5 s. Python's docker SDK reads the
+    /// answer through a buffered reader and then takes the raw socket (docker-compose's exec and attach): output that
+    /// came with the answer went into that buffer and was lost. On a Unix socket the answer is in the kernel once it is
+    /// flushed (<see cref="HijackedConnections"/>), and SIOCOUTQ counts what the client has not read of it.
+    /// </summary>
+    private async Task ClientReadTheAnswerAsync()
+    {
+        if (_unixSocket is null) return;
+        var limit = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 5;
+        for (var pause = 1; Libc.QueuedBytes(_unixSocket.SafeHandle, Libc.SIOCOUTQ) > 0 && Stopwatch.GetTimestamp() < limit; pause = Math.Min(pause * 2, 20))
+            await Task.Delay(pause);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -32,22 +33,27 @@ internal static class HijackedConnections
     {
         var marker = new Marker();
         connection.Items[MarkerKey] = marker;
-        await SetAsideUpgradeBodyAsync(connection);
+        await PrepareUpgradeAsync(connection);
         await next(new HalfCloseTolerantConnection(connection, marker));
     };
 
-    /// <summary>The body of an upgrade request that <see cref="SetAsideUpgradeBodyAsync"/> took off the connection.</summary>
+    /// <summary>The body of an upgrade request that <see cref="PrepareUpgradeAsync"/> took off the connection.</summary>
     public static byte[]? UpgradeRequestBody(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items is { } items && items.TryGetValue(BodyKey, out var body) ? body as byte[] : null;
 
     /// <summary>
-    /// Docker clients send `POST /exec/{id}/start` with a JSON body and ask for the upgrade in the same request; Kestrel
-    /// ignores an upgrade on a request with a body. Such a request is always the first on its connection (the client
-    /// dials a new one to hijack), so the connection's first header block is looked at before Kestrel sees it: when it
-    /// asks for `Upgrade: tcp` and has a body, the body is set aside (<see cref="UpgradeRequestBody"/>) and Kestrel
-    /// reads the request with Content-Length 0. Every other connection is left exactly as it came.
+    /// A connection whose first request asks for `Upgrade: tcp` (Docker's attach and exec start; the client dials a
+    /// new connection to hijack) is prepared before Kestrel sees it; every other connection is left exactly as it came.
+    /// <list type="bullet">
+    /// <item>Its output is sent on the socket as each flush is made rather than by the transport's own send loop, so
+    /// that once the 101 answer is flushed it is in the kernel and <see cref="HijackedStream"/> can tell from the
+    /// socket's queue whether the client has read it.</item>
+    /// <item>Docker clients send `POST /exec/{id}/start` with a JSON body and ask for the upgrade in the same request;
+    /// Kestrel ignores an upgrade on a request with a body. The body is set aside (<see cref="UpgradeRequestBody"/>)
+    /// and Kestrel reads the request with Content-Length 0.</item>
+    /// </list>
     /// </summary>
-    private static async Task SetAsideUpgradeBodyAsync(ConnectionContext connection)
+    private static async Task PrepareUpgradeAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
         while (true)
@@ -65,11 +71,19 @@ internal static class HijackedConnections
             var lines = header.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
             bool IsHeader(string line, string name) => line.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase);
             string Value(string line) => line[(line.IndexOf(':') + 1)..].Trim();
-            var upgradeTcp = lines.Any(l => IsHeader(l, "Upgrade") && Value(l).Equals("tcp", StringComparison.OrdinalIgnoreCase));
-            var lengthLine = lines.FirstOrDefault(l => IsHeader(l, "Content-Length"));
-            if (!upgradeTcp || lengthLine is null || !int.TryParse(Value(lengthLine), out var length) || length is <= 0 or > MaxBodyBytes)
+            if (!lines.Any(l => IsHeader(l, "Upgrade") && Value(l).Equals("tcp", StringComparison.OrdinalIgnoreCase)))
             {
                 input.AdvanceTo(buffer.Start);
+                return;
+            }
+            var output = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { AddressFamily: AddressFamily.Unix } socket
+                ? PipeWriter.Create(new NetworkStream(socket, ownsSocket: false))
+                : connection.Transport.Output;
+            var lengthLine = lines.FirstOrDefault(l => IsHeader(l, "Content-Length"));
+            if (lengthLine is null || !int.TryParse(Value(lengthLine), out var length) || length is <= 0 or > MaxBodyBytes)
+            {
+                input.AdvanceTo(buffer.Start);
+                connection.Transport = new DuplexPipe(input, output);
                 return;
             }
             if (buffer.Length < headerEnd + length)
@@ -92,7 +106,7 @@ internal static class HijackedConnections
                 catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionAbortedException or InvalidOperationException) { }
                 await pipe.Writer.CompleteAsync();
             });
-            connection.Transport = new DuplexPipe(pipe.Reader, connection.Transport.Output);
+            connection.Transport = new DuplexPipe(pipe.Reader, output);
             return;
         }
     }

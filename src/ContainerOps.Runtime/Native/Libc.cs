@@ -44,6 +44,24 @@ public static partial class Libc
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static unsafe partial int ioctl(int fd, ulong request, void* arg);
 
+    /// <summary>FIONREAD: bytes waiting to be read. SIOCOUTQ on a Unix socket: bytes sent that its peer has not read yet.</summary>
+    public const ulong FIONREAD = 0x541B, SIOCOUTQ = 0x5411;
+
+    /// <summary>The count a FIONREAD or SIOCOUTQ <paramref name="request"/> gives for <paramref name="handle"/>; 0 when
+    /// it is closed or the call fails.</summary>
+    public static unsafe int QueuedBytes(SafeHandle handle, ulong request)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int bytes = 0;
+            return ioctl((int)handle.DangerousGetHandle(), request, &bytes) == 0 ? bytes : 0;
+        }
+        catch (ObjectDisposedException) { return 0; }
+        finally { if (added) handle.DangerousRelease(); }
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial long syscall(long number, int arg1, int arg2);
 

@@ -94,21 +94,8 @@ internal sealed class ShimExecProcess : ExecProcess
 
     public override Task<int> WaitForExitAsync(CancellationToken ct = default) => _exit.WaitAsync(ct);
 
-    public override unsafe bool OutputPending
-    {
-        get
-        {
-            foreach (var stream in new[] { _stdout, _stderr, _terminal })
-            {
-                if (stream is null || stream.SafeFileHandle.IsClosed) continue;
-                int bytes = 0;
-                if (Libc.ioctl((int)stream.SafeFileHandle.DangerousGetHandle(), FIONREAD, &bytes) == 0 && bytes > 0) return true;
-            }
-            return false;
-        }
-    }
-
-    private const ulong FIONREAD = 0x541B;
+    public override bool OutputPending =>
+        new[] { _stdout, _stderr, _terminal }.Any(s => s is not null && Libc.QueuedBytes(s.SafeFileHandle, Libc.FIONREAD) > 0);
 
     public override void Dispose()
     {
