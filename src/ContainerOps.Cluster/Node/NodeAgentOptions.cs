@@ -19,6 +19,9 @@ public sealed class NodeAgentOptions
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(300);
     /// <summary>A container that ran this long before it exited starts its backoff from the beginning again.</summary>
     public TimeSpan BackoffReset { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>How long after they are written the service account tokens in a pod's volumes are renewed; null (the
+    /// default): at 80 % of the shortest token's lifetime, as the kubelet does.</summary>
+    public TimeSpan? TokenRenewal { get; set; }
     /// <summary>The cluster DNS service's address that ClusterFirst pods get as their name server (null: the host's resolvers).</summary>
     public string? ClusterDns { get; set; }
     /// <summary>The cluster domain (`--cluster-domain`, cluster.local).</summary>

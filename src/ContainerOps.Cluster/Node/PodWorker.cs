@@ -280,9 +280,10 @@ internal sealed class PodWorker : IDisposable
         if (changed.Any(c => c.Kind == "ServiceAccountToken")) TokensWritten(pod);
     }
 
-    /// <summary>The pod's tokens were written now: new ones are due when 80 % of the shortest lifetime has passed.</summary>
+    /// <summary>The pod's tokens were written now: new ones are due when 80 % of the shortest lifetime has passed
+    /// (or after the node's <see cref="NodeAgentOptions.TokenRenewal"/>).</summary>
     private void TokensWritten(JsonObject pod) =>
-        _tokensDue = PodVolumes.TokenLifetime(pod) is { } lifetime ? DateTimeOffset.UtcNow + lifetime * 0.8 : null;
+        _tokensDue = PodVolumes.TokenLifetime(pod) is { } lifetime ? DateTimeOffset.UtcNow + (Options.TokenRenewal ?? lifetime * 0.8) : null;
 
     /// <summary>The termination messages of the runs that have ended, read once per run (they do not change).</summary>
     private async Task ReadTerminationMessagesAsync(JsonObject pod, IEnumerable<RuntimeContainer> containers)

@@ -7,7 +7,9 @@ namespace ContainerOps.Daemon.Engine;
 /// `--seccomp-default true|false` (pods without a seccompProfile get the engine's default profile, true by default;
 /// false: Unconfined, as Kubernetes' default is),
 /// `--seccomp-profile-root DIR` (Localhost seccomp profiles; ROOT/seccomp by default),
-/// `--pod-max-pids N` (every pod cgroup's pids.max, the kubelet's podPidsLimit; -1, unlimited, by default), or
+/// `--pod-max-pids N` (every pod cgroup's pids.max, the kubelet's podPidsLimit; -1, unlimited, by default),
+/// `--pod-token-renewal SECONDS` (when the service account tokens in pods' volumes are renewed; at 80 % of their
+/// lifetime by default: tests shorten it), or
 /// CONTAINEROPS_NODE_NAME, CONTAINEROPS_POD_SUBNET, CONTAINEROPS_POD_BACKOFF, CONTAINEROPS_POD_MAX_PIDS.</summary>
 public sealed class NodeSettings
 {
@@ -46,6 +48,11 @@ public sealed class NodeSettings
                 return true;
             case "--seccomp-profile-root": Agent.SeccompProfileRoot = Path.GetFullPath(value()); return true;
             case "--pod-max-pids": SetPodMaxPids(value()); return true;
+            case "--pod-token-renewal":
+                var renewal = value();
+                Agent.TokenRenewal = double.TryParse(renewal, System.Globalization.CultureInfo.InvariantCulture, out var after) && after > 0
+                    ? TimeSpan.FromSeconds(after) : throw new ArgumentException($"--pod-token-renewal needs a number of seconds, not \"{renewal}\"");
+                return true;
             default: return false;
         }
     }
