@@ -117,6 +117,39 @@ public sealed class ControllerMachineryTests : IDisposable
         Assert.NotNull(informer.Get("default/after"));
     }
 
+    [Fact]
+    public async Task AnObjectBeingUpdatedIsNeverMissingFromItsOwnersListing()
+    {
+        // A Job controller that listed its pod while the informer applied an update to it found none and made a second.
+        var owner = CreateConfigMap("keeper");
+        CreateConfigMap("kept", owner: owner);
+        using var informers = new SharedInformers(_objects, NullLogger.Instance);
+        var informer = informers.For(ResourceKinds.ConfigMap);
+        var applied = 0;
+        informer.AddHandler(e => { if (Json.Str(e.Object["metadata"]!["name"]) == "kept") Interlocked.Increment(ref applied); });
+        informers.Start();
+        var ownerUid = OwnerReferences.Uid(owner)!;
+        using var done = new CancellationTokenSource();
+        var misses = 0L;
+        var reads = 0L;
+        var reader = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                if (!informer.ListByOwner(ownerUid).Any()) Interlocked.Increment(ref misses);
+                Interlocked.Increment(ref reads);
+            }
+        });
+        const int updates = 300;
+        for (var i = 0; i < updates; i++)
+            _objects.Update(ResourceKinds.ConfigMap, "default", "kept", null, o => { o["data"] = new JsonObject { ["n"] = i.ToString() }; return o; }, false, false);
+        for (var i = 0; i < 200 && Volatile.Read(ref applied) < updates + 1; i++) await Task.Delay(50);
+        done.Cancel();
+        await reader;
+        Assert.Equal(updates + 1, Volatile.Read(ref applied));
+        Assert.True(misses == 0, $"the owner's listing came back empty {misses} times in {reads} reads");
+    }
+
     private static InformerEvent Next(BlockingCollection<InformerEvent> seen, string name)
     {
         while (seen.TryTake(out var e, TimeSpan.FromSeconds(10)))

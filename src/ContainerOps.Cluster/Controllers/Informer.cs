@@ -133,12 +133,19 @@ public sealed class Informer : IDisposable
     {
         var key = KeyOf(o);
         _byKey.TryGetValue(key, out var old);
-        if (old is not null) Unindex(key, old);
-        if (type == WatchEventType.Deleted) _byKey.TryRemove(key, out _);
+        if (type == WatchEventType.Deleted)
+        {
+            _byKey.TryRemove(key, out _);
+            if (old is not null) Unindex(key, old, keep: []);
+        }
         else
         {
+            // The new copy is indexed before the old one's owners are let go, and an owner both name is never let go:
+            // a controller listing an owner's objects meanwhile (on another thread) must not find one missing, or it
+            // would make it again.
             _byKey[key] = o;
             Index(key, o);
+            if (old is not null) Unindex(key, old, keep: [.. OwnerUids(o)]);
         }
         if (type != WatchEventType.Deleted && old is null) type = WatchEventType.Added;
         else if (type == WatchEventType.Added && old is not null) type = WatchEventType.Modified;
@@ -158,9 +165,9 @@ public sealed class Informer : IDisposable
             _byOwner.GetOrAdd(uid, _ => new ConcurrentDictionary<string, byte>())[key] = 0;
     }
 
-    private void Unindex(string key, JsonObject o)
+    private void Unindex(string key, JsonObject o, IReadOnlyCollection<string> keep)
     {
-        foreach (var uid in OwnerUids(o))
+        foreach (var uid in OwnerUids(o).Except(keep))
             if (_byOwner.TryGetValue(uid, out var keys))
             {
                 keys.TryRemove(key, out _);
