@@ -76,14 +76,15 @@ internal static class HijackedConnections
                 input.AdvanceTo(buffer.Start);
                 return;
             }
-            var output = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { AddressFamily: AddressFamily.Unix } socket
+            // Made once the connection is taken over (not on each pass that waits for more of the body).
+            PipeWriter Output() => connection.Features.Get<IConnectionSocketFeature>()?.Socket is { AddressFamily: AddressFamily.Unix } socket
                 ? PipeWriter.Create(new NetworkStream(socket, ownsSocket: false))
                 : connection.Transport.Output;
             var lengthLine = lines.FirstOrDefault(l => IsHeader(l, "Content-Length"));
             if (lengthLine is null || !int.TryParse(Value(lengthLine), out var length) || length is <= 0 or > MaxBodyBytes)
             {
                 input.AdvanceTo(buffer.Start);
-                connection.Transport = new DuplexPipe(input, output);
+                connection.Transport = new DuplexPipe(input, Output());
                 return;
             }
             if (buffer.Length < headerEnd + length)
@@ -106,7 +107,7 @@ internal static class HijackedConnections
                 catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionAbortedException or InvalidOperationException) { }
                 await pipe.Writer.CompleteAsync();
             });
-            connection.Transport = new DuplexPipe(pipe.Reader, output);
+            connection.Transport = new DuplexPipe(pipe.Reader, Output());
             return;
         }
     }

@@ -5,8 +5,8 @@ using System.Text.Json;
 using ContainerOps.Core.Api;
 using ContainerOps.Core.IO;
 using ContainerOps.Daemon.Engine;
-using ContainerOps.Runtime.Shim;
 using ContainerOps.Runtime;
+using ContainerOps.Runtime.Shim;
 
 namespace ContainerOps.Daemon.Api;
 

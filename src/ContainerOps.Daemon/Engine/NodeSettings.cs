@@ -36,11 +36,7 @@ public sealed class NodeSettings
             case "--node-name": Agent.NodeName = value(); return true;
             case "--pod-subnet": PodSubnet = value(); return true;
             case "--pod-backoff": SetBackoff(value()); return true;
-            case "--hpa-sync-period":
-                var text = value();
-                Controllers.HorizontalSyncPeriod = double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
-                    ? TimeSpan.FromSeconds(seconds) : throw new ArgumentException($"--hpa-sync-period needs a number of seconds, not \"{text}\"");
-                return true;
+            case "--hpa-sync-period": Controllers.HorizontalSyncPeriod = Seconds(option, value()); return true;
             case "--cluster-domain": Agent.ClusterDomain = value().Trim('.').ToLowerInvariant(); return true;
             case "--seccomp-default":
                 var choice = value();
@@ -48,11 +44,7 @@ public sealed class NodeSettings
                 return true;
             case "--seccomp-profile-root": Agent.SeccompProfileRoot = Path.GetFullPath(value()); return true;
             case "--pod-max-pids": SetPodMaxPids(value()); return true;
-            case "--pod-token-renewal":
-                var renewal = value();
-                Agent.TokenRenewal = double.TryParse(renewal, System.Globalization.CultureInfo.InvariantCulture, out var after) && after > 0
-                    ? TimeSpan.FromSeconds(after) : throw new ArgumentException($"--pod-token-renewal needs a number of seconds, not \"{renewal}\"");
-                return true;
+            case "--pod-token-renewal": Agent.TokenRenewal = Seconds(option, value()); return true;
             default: return false;
         }
     }
@@ -67,8 +59,12 @@ public sealed class NodeSettings
     /// <summary>The first delay of a crash loop and of a Job's replacement for a failed pod (both 10 s in Kubernetes).</summary>
     private void SetBackoff(string text)
     {
-        Agent.BaseBackoff = double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
-            ? TimeSpan.FromSeconds(s) : throw new ArgumentException($"--pod-backoff needs a number of seconds, not \"{text}\"");
+        Agent.BaseBackoff = Seconds("--pod-backoff", text);
         Controllers.JobBackoff = Agent.BaseBackoff;
     }
+
+    /// <summary>A positive number of seconds given to <paramref name="option"/>, else a refusal naming it.</summary>
+    private static TimeSpan Seconds(string option, string text) =>
+        double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
+            ? TimeSpan.FromSeconds(s) : throw new ArgumentException($"{option} needs a number of seconds, not \"{text}\"");
 }

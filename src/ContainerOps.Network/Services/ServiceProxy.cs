@@ -12,8 +12,8 @@ public interface IServiceProxy
 /// The service proxy: builds the table wanted (<see cref="ServiceRules.Build"/>) and applies it with one `nft -f` run
 /// (one kernel transaction). The first sync, the first after a restart or a failed change, and the first an hour or
 /// more after the last whole one rewrite the whole table in place from what the kernel lists (stale chains and sets
-/// deleted, the rest kept with the clients the affinity sets hold); from then on it knows what the table holds and sends only what differs, so a change of one endpoint among
-/// 1 000 services is a few lines. No service with a port left: the table goes entirely. The daemon removes it at
+/// deleted, the rest kept with the clients the affinity sets hold); from then on it knows what the table holds and
+/// sends only what differs, so a change of one endpoint among 1 000 services is a few lines. No service with a port left: the table goes entirely. The daemon removes it at
 /// shutdown-with-cleanup like the network engine's table (<see cref="Remove"/>); a restarted daemon syncs from the API
 /// again, replacing what the kernel kept in the meantime (rules live in the kernel, so traffic kept flowing).
 /// </summary>
