@@ -22,6 +22,22 @@ public sealed class DockerAttachTests : IDisposable
 
     private HttpClient Http() => UnixSocketHttp.Create(SocketPath, "http://docker/v1.43/");
 
+    /// <summary>A connection that goes before its first request (a probe of the socket, as a script makes to see whether
+    /// the daemon is up) ends quietly: the daemon serves the next requests and logs no unhandled exception for it.</summary>
+    [Fact]
+    public async Task AConnectionClosedBeforeItsFirstRequestEndsQuietly()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await probe.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath));
+        }
+        using var http = Http();
+        Assert.Equal("OK", await http.GetStringAsync("_ping"));
+        await Task.Delay(500);
+        Assert.DoesNotContain("Unhandled exception", _daemon.Output);
+    }
+
     private async Task<string> RunAsync(string name, bool tty, bool stdinOnce, params string[] cmd)
     {
         await _daemon.ImportBusyboxAsync(Image);

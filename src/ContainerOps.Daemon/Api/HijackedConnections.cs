@@ -33,7 +33,9 @@ internal static class HijackedConnections
     {
         var marker = new Marker();
         connection.Items[MarkerKey] = marker;
-        await PrepareUpgradeAsync(connection);
+        try { await PrepareUpgradeAsync(connection); }
+        // A client that connects and goes before its first request (a probe of the socket) leaves nothing to serve.
+        catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested) { return; }
         await next(new HalfCloseTolerantConnection(connection, marker));
     };
 
