@@ -187,6 +187,33 @@ public class CrashPointTests
         Assert.DoesNotContain(File.ReadAllText(Directory.GetFiles(Path.Combine(daemon.Root, "networks")).Single(f => File.ReadAllText(f).Contains("\"IsDefault\": true"))), id);
     }
 
+    /// <summary>A container removed when it ends (--rm) keeps no record of its end or of its removal: cut off at either,
+    /// the next daemon removes it, with its anonymous volume, and nothing of it runs or stays.</summary>
+    [Theory]
+    [InlineData("daemon-exit-recorded")]
+    [InlineData("daemon-removing")]
+    public async Task AnAutoRemovedContainerCutOffAtItsEndIsRemovedByTheNextDaemon(string point)
+    {
+        using var daemon = new PrivateDaemon();
+        var image = await daemon.ImportBusyboxAsync("crash/busybox:1");
+        var id = (await daemon.Client.CreateContainerAsync(new ContainerCreateRequest
+        {
+            Name = "auto-" + point, Image = image, Cmd = ["sh", "-c", "sleep 0.3"],
+            HostConfig = new HostConfig { AutoRemove = true, Binds = ["/scratch"] },
+        })).Id;
+        var volume = Assert.Single((await daemon.Client.InspectContainerAsync(id)).Mounts).Name!;
+        await CrashAtAsync(daemon, point, c => c.StartContainerAsync(id));
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await daemon.Client.ListContainersAsync(all: true)).Any(s => s.Id == id) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        var e = await Assert.ThrowsAsync<ContainerOpsException>(() => daemon.Client.InspectContainerAsync(id));
+        Assert.Equal(ErrorKind.NotFound, e.Error.Kind);
+        AssertNothingRuns(daemon, id);
+        Assert.False(Directory.Exists(Path.Combine(daemon.Root, "containers", id)), "its record is left");
+        Assert.False(Directory.Exists(Path.Combine(daemon.Root, "images", "containers", id)), "its layer is left");
+        Assert.DoesNotContain(volume, (await daemon.Client.ListVolumesAsync()).Select(v => v.Name));
+    }
+
     /// <summary>A start on a network is a create (the namespace is joined to the network) and then a release; cut off
     /// between the two, the next daemon removes the created init, which never ran its command. Cut off again right
     /// after that kill, the daemon after it must not take the kill for the container's exit (the chaos harness saw a

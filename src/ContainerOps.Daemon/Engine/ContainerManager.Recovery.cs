@@ -196,7 +196,8 @@ public sealed partial class ContainerManager
         }
         if (r.HostConfig.AutoRemove && r.State.FinishedAt is not null)
         {
-            await RemoveAsync(r.Id, force: true);
+            // With its anonymous volumes, as the removal when it ends.
+            await RemoveAsync(r.Id, force: true, removeVolumes: true);
             return;
         }
         var policy = r.HostConfig.RestartPolicy.Name;
