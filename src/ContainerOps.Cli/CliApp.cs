@@ -4,11 +4,8 @@ using ContainerOps.Core.Api;
 
 namespace ContainerOps.Cli;
 
-/// <summary>One verb: its command line spec and what it does. <paramref name="Warm"/>, when given, is run on another
-/// thread as soon as the verb is known, while its arguments are parsed and the daemon connected: building the
-/// serializer's metadata for a large request (a container's create body: about 2 ms) is the longest single step of a
-/// short command, and the second core is idle then.</summary>
-internal sealed record Verb(CommandSpec Spec, Func<CliContext, ParsedArgs, Task<int>> Run, string Group = "Commands", Action? Warm = null);
+/// <summary>One verb: its command line spec and what it does.</summary>
+internal sealed record Verb(CommandSpec Spec, Func<CliContext, ParsedArgs, Task<int>> Run, string Group = "Commands");
 
 /// <summary>Entry point: global options, verb dispatch, and the mapping of errors to messages and exit statuses.</summary>
 internal static class CliApp
@@ -87,7 +84,6 @@ internal static class CliApp
         }
 
         var verb = name == "compose" ? null : Verbs.Find(name);
-        if (verb?.Warm is { } warm) ThreadPool.UnsafeQueueUserWorkItem(static w => w(), warm, preferLocal: false);
         if (verb is null && name != "compose")
         {
             Console.Error.WriteLine($"containerops: '{name}' is not a containerops command.");

@@ -17,8 +17,8 @@ internal static class Verbs
 
     public static readonly Verb[] All =
     {
-        new(RunOptions.RunSpec, Containers.Run, "Container commands", Containers.WarmCreate),
-        new(RunOptions.CreateSpec, Containers.Create, "Container commands", Containers.WarmCreate),
+        new(RunOptions.RunSpec, Containers.Run, "Container commands"),
+        new(RunOptions.CreateSpec, Containers.Create, "Container commands"),
         new(Spec("start", "start [OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", 1, Many,
                 F("attach", 'a', "Attach STDOUT/STDERR and forward signals"), F("interactive", 'i', "Attach container's STDIN")),
             Containers.Start, "Container commands"),

@@ -209,7 +209,12 @@ public sealed partial class ContainerOpsClient : IContainerOpsClient
     }
 
     public Task<ContainerCreateResponse> CreateContainerAsync(ContainerCreateRequest request, CancellationToken ct = default) =>
-        PostJsonAsync("containers/create" + (request.Name is { Length: > 0 } n ? "?name=" + E(n) : ""), request, Json.ContainerCreateRequest, Json.ContainerCreateResponse, ct);
+        PostJsonAsync("containers/create" + (request.Name is { Length: > 0 } n ? "?name=" + E(n) : ""), request, CreateBodyType(request), Json.ContainerCreateResponse, ct);
+
+    /// <summary>The generated writer alone (<see cref="CreateBodyJsonContext"/>) unless the body has a health check, whose
+    /// fields have converters of their own that only the serializer's metadata applies.</summary>
+    internal static JsonTypeInfo<ContainerCreateRequest> CreateBodyType(ContainerCreateRequest request) =>
+        request.Healthcheck is null ? CreateBodyJsonContext.Default.ContainerCreateRequest : Json.ContainerCreateRequest;
 
     public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(bool all = false, IDictionary<string, string>? filters = null, CancellationToken ct = default)
     {

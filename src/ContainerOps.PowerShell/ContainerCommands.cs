@@ -524,7 +524,7 @@ public sealed class NewContainerCommand : ImageTransferCmdlet
         h.Runtime = Runtime;
         if (Volume is not null) h.Binds = Volume.ToList();
         foreach (var m in Mount ?? []) h.Mounts.Add(MountSpecs.ParseMount(m));
-        if (Tmpfs is not null) h.Tmpfs = Tmpfs.ToList();
+        if (Tmpfs is not null) h.Tmpfs = new TmpfsList(Tmpfs);
         if (VolumesFrom is not null) h.VolumesFrom = VolumesFrom.ToList();
         h.ShmSize = ShmSize;
         h.IpcMode = Ipc;

@@ -203,3 +203,25 @@ public class HealthOptionsTests
         Assert.Contains(message, e.Message);
     }
 }
+
+public class CreateBodyJsonTests
+{
+    /// <summary>The client writes the create body with the generated writer alone (CreateBodyJsonContext); the daemon
+    /// reads it through the full contract (ApiJsonContext). Both must write the same JSON for whatever a run can set.</summary>
+    [Fact]
+    public void TheGeneratedWriterWritesTheBodyAsTheFullContractDoes()
+    {
+        var request = RunOptions.ToRequest(ArgParser.Parse(RunOptions.RunSpec, [
+            "-it", "--name", "web", "-e", "A=1", "-w", "/srv", "-u", "1000:1000", "-h", "box", "-l", "tier=front", "--entrypoint", "/bin/sh",
+            "-m", "256m", "--memory-swap", "-1", "--cpus", "1.5", "--pids-limit", "100", "--network", "net1", "--network-alias", "db",
+            "--restart", "on-failure:3", "--read-only", "--cap-add", "NET_ADMIN", "--security-opt", "no-new-privileges",
+            "-v", "/data:/data:ro", "--mount", "type=tmpfs,target=/cache,tmpfs-size=1m", "--tmpfs", "/run:size=1m", "-p", "8080:80",
+            "--expose", "9090", "--ulimit", "nofile=1024:2048", "--device", "/dev/null:/dev/xnull", "--log-opt", "max-size=1m",
+            "--add-host", "h:10.0.0.1", "--dns", "1.1.1.1", "--sysctl", "net.ipv4.ip_forward=1", "--stop-timeout", "20",
+            "web:1.0", "-c", "echo hi"]), _ => null);
+        var full = System.Text.Json.JsonSerializer.Serialize(request, Core.Api.ApiJsonContext.Default.ContainerCreateRequest);
+        var generated = System.Text.Json.JsonSerializer.Serialize(request, Core.Api.CreateBodyJsonContext.Default.ContainerCreateRequest);
+        Assert.Equal(full, generated);
+        Assert.Contains("\"Tmpfs\":{\"/run\":\"size=1m\"}", generated);
+    }
+}

@@ -65,6 +65,38 @@ public class ApiTests(DaemonFixture fx)
         Assert.Equal("ImageNotFound", e.Error.Id);
     }
 
+    /// <summary>A create body's member that ContainerOps has no field for is refused by its Docker name when it carries a
+    /// value, at the top level and in HostConfig; empty ones (Go clients send every member), the client's own and the
+    /// members it does have are taken, and the container is made.</summary>
+    [Fact]
+    public async Task ACreateBodyMemberWithoutAFieldIsRefusedByNameOnlyWhenItCarriesAValue()
+    {
+        foreach (var (member, field) in new[]
+                 {
+                     ("\"NetworkDisabled\":true", "NetworkDisabled"),
+                     ("\"HostConfig\":{\"NetworkMode\":\"none\",\"CpuRealtimeRuntime\":1000}", "HostConfig.CpuRealtimeRuntime"),
+                     ("\"HostConfig\":{\"MemorySwappiness\":30,\"Isolation\":\"hyperv\"}", "HostConfig.MemorySwappiness"),
+                 })
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse($$"""{"Image":"{{DaemonFixture.Image}}","Cmd":["true"],{{member}}}""");
+            var e = await Assert.ThrowsAsync<ContainerOpsException>(() => Client.SendJsonAsync(HttpMethod.Post, "containers/create", body));
+            Assert.Equal(("UnsupportedOption", field), (e.Error.Id, e.Error.Field));
+            Assert.Contains($"{field} is not supported", e.Error.Message);
+        }
+        var accepted = System.Text.Json.Nodes.JsonNode.Parse("""
+            {"Image":"IMAGE","Cmd":["true"],"AttachStdout":true,"NetworkDisabled":false,"MacAddress":"","OnBuild":null,
+             "Labels":{"k":"v"},"HostConfig":{"NetworkMode":"none","Memory":8388608,"CpuRealtimeRuntime":0,"MemorySwappiness":-1,
+             "ConsoleSize":[24,80],"Tmpfs":{"/scratch":"size=1m"}}}
+            """.Replace("IMAGE", DaemonFixture.Image));
+        var id = (await Client.SendJsonAsync(HttpMethod.Post, "containers/create", accepted))!["Id"]!.GetValue<string>();
+        try
+        {
+            var d = await Client.InspectContainerAsync(id);
+            Assert.Equal(("v", 8388608L, "/scratch:size=1m"), (d.Config.Labels["k"], d.HostConfig.Memory, Assert.Single(d.HostConfig.Tmpfs)));
+        }
+        finally { await Client.RemoveContainerAsync(id, force: true); }
+    }
+
     /// <summary>As dockerd: a create body that names no network mode (Docker.DotNet and Go clients leave it out or
     /// empty) gets the default bridge network; one that names one keeps it.</summary>
     [Fact]

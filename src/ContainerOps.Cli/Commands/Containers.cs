@@ -14,9 +14,6 @@ internal static class Containers
 {
     // ---- create / run ----
 
-    /// <summary>The create body's serializer metadata, made ahead (see <see cref="Verb.Warm"/>).</summary>
-    public static void WarmCreate() => _ = ApiJsonContext.Default.ContainerCreateRequest;
-
     public static async Task<int> Create(CliContext c, ParsedArgs a)
     {
         var request = RunOptions.ToRequest(a);

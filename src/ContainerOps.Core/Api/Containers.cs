@@ -42,8 +42,6 @@ public sealed class ContainerCreateRequest
     public List<string>? Shell { get; set; }
     /// <summary>"/path" → {}: anonymous volumes, as the docker CLI sends `-v /path` (taken as binds of the path alone).</summary>
     public Dictionary<string, EmptyObject>? Volumes { get; set; }
-    /// <summary>Members of Docker's create body that ContainerOps has no field for (see <see cref="UnsupportedFields"/>).</summary>
-    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 
     /// <summary>Go clients send null for empty lists and maps (`"Env": null`): they mean empty; a body without a network
     /// mode means the default network, as for dockerd. Call after reading a body.</summary>
@@ -136,8 +134,7 @@ public sealed class HostConfig
     /// <summary>`--mount`: bind (the source must exist), volume and tmpfs mounts.</summary>
     public List<Mount> Mounts { get; set; } = new();
     /// <summary>`--tmpfs path[:options]`.</summary>
-    [JsonConverter(typeof(TmpfsConverter))]
-    public List<string> Tmpfs { get; set; } = new();
+    public TmpfsList Tmpfs { get; set; } = new();
     /// <summary>`--volumes-from container[:ro|rw]`: that container's volumes and binds at the same paths.</summary>
     public List<string> VolumesFrom { get; set; } = new();
     /// <summary>Bytes of /dev/shm (0: 64 MB).</summary>
@@ -181,8 +178,6 @@ public sealed class HostConfig
     public List<ThrottleDevice>? BlkioDeviceWriteIOps { get; set; }
     /// <summary>json-file (the default) with max-size and max-file; other drivers are refused.</summary>
     public LogConfig? LogConfig { get; set; }
-    /// <summary>Members of Docker's HostConfig that ContainerOps has no field for (see <see cref="UnsupportedFields"/>).</summary>
-    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
 public sealed class Ulimit

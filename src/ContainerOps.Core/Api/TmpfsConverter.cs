@@ -3,13 +3,21 @@ using System.Text.Json.Serialization;
 
 namespace ContainerOps.Core.Api;
 
-/// <summary>HostConfig.Tmpfs on the wire is Docker's map (path → mount options); in here it is "path[:options]" entries.
-/// Reads either form, writes the map.</summary>
-public sealed class TmpfsConverter : JsonConverter<List<string>>
+/// <summary>HostConfig.Tmpfs: "path[:options]" entries, which are Docker's map (path → mount options) on the wire. The
+/// converter is the type's, not the property's, so that HostConfig keeps the serializer's generated fast path.</summary>
+[JsonConverter(typeof(TmpfsConverter))]
+public sealed class TmpfsList : List<string>
 {
-    public override List<string> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public TmpfsList() { }
+    public TmpfsList(IEnumerable<string> entries) : base(entries) { }
+}
+
+/// <summary>Reads either form (a list of entries or Docker's map), writes the map.</summary>
+public sealed class TmpfsConverter : JsonConverter<TmpfsList>
+{
+    public override TmpfsList Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var list = new List<string>();
+        var list = new TmpfsList();
         if (reader.TokenType == JsonTokenType.Null) return list;
         if (reader.TokenType == JsonTokenType.StartArray)
         {
@@ -27,7 +35,7 @@ public sealed class TmpfsConverter : JsonConverter<List<string>>
         return list;
     }
 
-    public override void Write(Utf8JsonWriter writer, List<string> value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, TmpfsList value, JsonSerializerOptions options)
     {
         writer.WriteStartObject();
         foreach (var entry in value)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace ContainerOps.Core.Api;
 
@@ -23,22 +24,29 @@ public static class UnsupportedFields
         ["HostConfig.MemorySwappiness"] = -1,
     };
 
-    /// <summary>Throws for the first member of <paramref name="request"/> (or its HostConfig) that is not applied but
-    /// carries a value, then forgets the rest (they were empty).</summary>
-    public static void Refuse(ContainerCreateRequest request, string? target)
+    /// <summary>Throws for the first member of <paramref name="body"/> (a create body) or of its HostConfig that the wire
+    /// types have no field for and that carries a value. Read from the body itself rather than kept aside while it is
+    /// deserialized: the types stay free of extension data, which keeps the serializer's generated fast path for them
+    /// (a client's create is the first request of a run, and building the serializer's metadata for it instead is its
+    /// longest step).</summary>
+    public static void Refuse(JsonElement body, string? target)
     {
-        Check(request.Extra, "", target);
-        Check(request.HostConfig.Extra, "HostConfig.", target);
-        request.Extra = null;
-        request.HostConfig.Extra = null;
+        if (body.ValueKind != JsonValueKind.Object) return;
+        Check(body, ApiJsonContext.Default.ContainerCreateRequest, "", target);
+        if (body.TryGetProperty("HostConfig", out var host) && host.ValueKind == JsonValueKind.Object)
+            Check(host, ApiJsonContext.Default.HostConfig, "HostConfig.", target);
     }
 
-    private static void Check(Dictionary<string, JsonElement>? members, string prefix, string? target)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, HashSet<string>> Known = new();
+
+    private static void Check(JsonElement members, JsonTypeInfo type, string prefix, string? target)
     {
-        foreach (var (name, value) in members ?? new())
+        var known = Known.GetOrAdd(type.Type, _ => type.Properties.Select(p => p.Name).ToHashSet(StringComparer.Ordinal));
+        foreach (var member in members.EnumerateObject())
         {
-            var path = prefix + name;
-            if (ClientSide.Contains(path) || !IsSet(value)) continue;
+            var path = prefix + member.Name;
+            var value = member.Value;
+            if (known.Contains(member.Name) || ClientSide.Contains(path) || !IsSet(value)) continue;
             if (UnsetNumbers.TryGetValue(path, out var unset) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n == unset) continue;
             throw new ContainerOpsException(ErrorKind.InvalidArgument, "UnsupportedOption",
                 $"{path} is not supported by ContainerOps: the container would not get what it asks for", target, path);

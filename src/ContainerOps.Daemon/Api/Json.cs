@@ -29,11 +29,25 @@ internal static class Json
             return await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted)
                 ?? throw new JsonException("empty body");
         }
-        catch (JsonException e)
-        {
-            throw new ContainerOpsException(ErrorKind.InvalidArgument, "InvalidRequestBody", $"the {what} is not valid JSON: {e.Message}", null, e.Path);
-        }
+        catch (JsonException e) { throw Invalid(what, e); }
     }
+
+    /// <summary>The body as a document, for a route that also looks at members its type has no field for; the value
+    /// itself from <see cref="Read{T}"/>.</summary>
+    public static async Task<JsonDocument> ReadDocumentAsync(HttpRequest request, string what)
+    {
+        try { return await JsonDocument.ParseAsync(request.Body, default, request.HttpContext.RequestAborted); }
+        catch (JsonException e) { throw Invalid(what, e); }
+    }
+
+    public static T Read<T>(JsonElement body, JsonTypeInfo<T> type, string what)
+    {
+        try { return body.Deserialize(type) ?? throw new JsonException("empty body"); }
+        catch (JsonException e) { throw Invalid(what, e); }
+    }
+
+    private static ContainerOpsException Invalid(string what, JsonException e) =>
+        new(ErrorKind.InvalidArgument, "InvalidRequestBody", $"the {what} is not valid JSON: {e.Message}", null, e.Path);
 
     public static async Task WriteErrorAsync(HttpContext context, ApiError error)
     {

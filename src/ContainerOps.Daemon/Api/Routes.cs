@@ -50,8 +50,9 @@ internal static class Routes
         var c = app.MapGroup("/containers");
         c.MapPost("/create", async (HttpRequest req, ContainerManager m) =>
         {
-            var body = (await Json.ReadAsync(req, J.ContainerCreateRequest, "container create request")).WithoutNulls();
-            UnsupportedFields.Refuse(body, req.Query["name"].ToString() is { Length: > 0 } n ? n : body.Name);
+            using var document = await Json.ReadDocumentAsync(req, "container create request");
+            var body = Json.Read(document.RootElement, J.ContainerCreateRequest, "container create request").WithoutNulls();
+            UnsupportedFields.Refuse(document.RootElement, req.Query["name"].ToString() is { Length: > 0 } n ? n : body.Name);
             return Json.Ok(await m.CreateAsync(body, req.Query["name"].ToString()), J.ContainerCreateResponse);
         });
         c.MapGet("/json", (HttpRequest req, ContainerManager m) =>
