@@ -5,15 +5,15 @@
 # (the PSS of its container's shim). Beside it (PODMAN=0 leaves it out), podman: COUNT times `podman pod create` then
 # `podman run -d --pod`, all at once, each timed until its run returns, and each pod's cost beyond its process (its
 # infra container's catatonit and the conmons). A private daemon with its own roots, bridge names, nftables table and
-# pod subnet; podman with private storage. Needs root and ./build.sh build.
+# pod subnet; podman with private storage. BENCH_FS=loop puts the daemon's state on a journaled ext4 (see lib.sh).
+# Needs root and ./build.sh build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 source tests/bench/lib.sh
 n=${COUNT:-20}
-bench_install python3 busybox-static procps
-fs=$work/fs
-mkdir -p "$fs"
+bench_install python3 busybox-static procps nftables iproute2
+BENCH_FS=${BENCH_FS:-root} bench_fs
 tag=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CONTAINEROPS_BRIDGE_NAME=cobp$tag CONTAINEROPS_BRIDGE_PREFIX=cp${tag:0:4} CONTAINEROPS_NFT_TABLE=cobench_$tag \
   CONTAINEROPS_POD_SUBNET=${POD_SUBNET:-10.243.$((RANDOM % 250)).0/24} CONTAINEROPS_CLUSTER_ADDRESS=none
@@ -80,7 +80,7 @@ while len(running) < n and time.monotonic() < deadline:
             running[name] = now - sent[name]
     time.sleep(0.02)
 lat = sorted(v * 1000 for v in running.values())
-if len(lat) < n: print(f"only {len(lat)} of {n} pods were Ready after 120 s"); sys.exit(1)
+if len(lat) < n: print(f"only {len(lat)} of {n} pods were Ready after 120 s"); print("bench-0:", json.dumps(json.loads(call("GET", "/api/v1/namespaces/default/pods/bench-0")[1]).get("status"))); sys.exit(1)
 pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
 print(f"{n} pods created at once → Ready with an IP: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lat[-1]:.0f} ms")
 PY
