@@ -32,16 +32,19 @@ public static class UnsupportedFields
     public static void Refuse(JsonElement body, string? target)
     {
         if (body.ValueKind != JsonValueKind.Object) return;
-        Check(body, ApiJsonContext.Default.ContainerCreateRequest, "", target);
+        Check(body, RequestMembers, "", target);
         if (body.TryGetProperty("HostConfig", out var host) && host.ValueKind == JsonValueKind.Object)
-            Check(host, ApiJsonContext.Default.HostConfig, "HostConfig.", target);
+            Check(host, HostConfigMembers, "HostConfig.", target);
     }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, HashSet<string>> Known = new();
+    /// <summary>The members the wire types have, by their names in JSON.</summary>
+    private static readonly HashSet<string> RequestMembers = Members(ApiJsonContext.Default.ContainerCreateRequest),
+        HostConfigMembers = Members(ApiJsonContext.Default.HostConfig);
 
-    private static void Check(JsonElement members, JsonTypeInfo type, string prefix, string? target)
+    private static HashSet<string> Members(JsonTypeInfo type) => type.Properties.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+
+    private static void Check(JsonElement members, HashSet<string> known, string prefix, string? target)
     {
-        var known = Known.GetOrAdd(type.Type, _ => type.Properties.Select(p => p.Name).ToHashSet(StringComparer.Ordinal));
         foreach (var member in members.EnumerateObject())
         {
             var path = prefix + member.Name;

@@ -502,6 +502,10 @@ public sealed partial class ContainerManager : IDisposable
         });
     }
 
+    /// <summary>A container that has ended and is removed automatically (--rm): its end and its removal are not written
+    /// to its record, since the next daemon removes it whatever the record says (see AdoptAsync).</summary>
+    private static bool EndsUnrecorded(ContainerRecord r) => r.HostConfig.AutoRemove && !r.State.Running;
+
     /// <summary>Called with the entry locked (or during recovery): records the exit, cleans the runtime up, applies the policy.</summary>
     private async Task RecordExitAsync(Entry entry, RuntimeStatus status, bool applyPolicy)
     {
@@ -520,9 +524,8 @@ public sealed partial class ContainerManager : IDisposable
         StopHealthCheck(entry);
         r.State = exited;
         r.RootfsPath = null;
-        // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code. A
-        // container removed when it ends needs no record of the end: the next daemon removes it whatever it finds.
-        if (!r.HostConfig.AutoRemove) r.Save(entry.Dir);
+        // On record before the runtime's copy of the exit (its exit file) goes: a crash in between keeps the code.
+        if (!EndsUnrecorded(r)) r.Save(entry.Dir);
         CrashPoint.Hit("daemon-exit-recorded");
         try { await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true); }
         catch (ContainerOpsException e) { _log.LogWarning("cleanup of {Id}: {Message}", r.Id[..12], e.Message); }
@@ -716,11 +719,10 @@ public sealed partial class ContainerManager : IDisposable
             StopHealthCheck(entry);
             r.ManuallyStopped = true;
             // Marked first: a removal cut off half-way (its process killed, its layer gone) is finished at the next
-            // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead". A
-            // container that ended and is removed automatically is removed by the next daemon without the mark.
+            // start, instead of leaving a container that has lost its exit status or its layer. Docker's "dead".
             r.State.Dead = true;
             r.RemoveVolumes = removeVolumes;
-            if (!(r.HostConfig.AutoRemove && !r.State.Running)) r.Save(entry.Dir);
+            if (!EndsUnrecorded(r)) r.Save(entry.Dir);
             CrashPoint.Hit("daemon-removing");
             await Runtime(r.HostConfig.Runtime).DeleteAsync(r.Id, force: true);
             Networking.Release(r.Id);
