@@ -13,47 +13,81 @@ namespace ContainerOps.Daemon;
 /// one kind of request and would otherwise stay resident for the daemon's life. The longer wait keeps a user's next
 /// command, a few seconds later, from reading them in again. An idle daemon has no timer running.
 /// </summary>
-internal sealed partial class IdleTrim : IDisposable
+public sealed partial class IdleTrim : IDisposable
 {
     private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ImageQuiet = TimeSpan.FromSeconds(30);
+    private enum Phase { Idle, AwaitQuiet, AwaitImageQuiet }
+
+    private readonly TimeSpan _quiet;
+    private readonly TimeSpan _imageQuiet;
+    private readonly Action _compact;
+    private readonly Action _pageOut;
+    private readonly Lock _gate = new();
     private readonly Timer _timer;
     private long _requests;
     private long _seen;
-    private int _armed;
-    private bool _collected; // the heap is compacted; the executable's pages are next
+    private volatile Phase _phase;
 
-    public IdleTrim() => _timer = new Timer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    public IdleTrim() : this(Quiet, ImageQuiet, CompactHeap, PageOutExecutable) { }
 
-    /// <summary>A request started.</summary>
+    /// <summary>The two waits and the two steps, given apart so that they can be tested in seconds.</summary>
+    public IdleTrim(TimeSpan quiet, TimeSpan imageQuiet, Action compact, Action pageOut)
+    {
+        (_quiet, _imageQuiet, _compact, _pageOut) = (quiet, imageQuiet, compact, pageOut);
+        _timer = new Timer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>A request started. While the short wait runs this is one increment; otherwise it (re)starts that
+    /// wait, also during the long one: a burst soon after a compaction is compacted once it ends, not when the
+    /// long wait would have ended.</summary>
     public void Touch()
     {
         Interlocked.Increment(ref _requests);
-        if (Interlocked.Exchange(ref _armed, 1) == 0) _timer.Change(Quiet, Timeout.InfiniteTimeSpan);
+        if (_phase == Phase.AwaitQuiet) return;
+        lock (_gate)
+        {
+            if (_phase == Phase.AwaitQuiet) return;
+            _phase = Phase.AwaitQuiet;
+            _timer.Change(_quiet, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private void Tick()
     {
-        var now = Interlocked.Read(ref _requests);
-        if (now != _seen)
+        lock (_gate)
         {
-            _seen = now;
-            _collected = false;
-            _timer.Change(Quiet, Timeout.InfiniteTimeSpan);
-            return;
+            var now = Interlocked.Read(ref _requests);
+            switch (_phase)
+            {
+                case Phase.AwaitQuiet when now != _seen: // requests came during the wait: wait again
+                    _seen = now;
+                    _timer.Change(_quiet, Timeout.InfiniteTimeSpan);
+                    return;
+                case Phase.AwaitQuiet:
+                    _compact();
+                    _phase = Phase.AwaitImageQuiet;
+                    _timer.Change(_imageQuiet - _quiet, Timeout.InfiniteTimeSpan);
+                    return;
+                case Phase.AwaitImageQuiet:
+                    _phase = Phase.Idle;
+                    break;
+                default: return; // a tick from a wait that a request has since replaced
+            }
         }
-        if (!_collected)
-        {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            _collected = true;
-            _timer.Change(ImageQuiet - Quiet, Timeout.InfiniteTimeSpan);
-            return;
-        }
-        Volatile.Write(ref _armed, 0);
-        PageOutExecutable();
-        _collected = false;
-        // A request that started while this one looked quiet arms the timer again.
-        if (Interlocked.Read(ref _requests) != now && Interlocked.Exchange(ref _armed, 1) == 0) _timer.Change(Quiet, Timeout.InfiniteTimeSpan);
+        _pageOut();
+    }
+
+    private static long s_allocatedAtCompaction;
+
+    /// <summary>Compacts the heap unless little was allocated since the last compaction (a script polling every few
+    /// seconds): then there is little to give back and the collection would only cost the pause.</summary>
+    private static void CompactHeap()
+    {
+        var allocated = GC.GetTotalAllocatedBytes();
+        if (allocated - s_allocatedAtCompaction < 4 << 20) return;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        s_allocatedAtCompaction = GC.GetTotalAllocatedBytes();
     }
 
     private const int MADV_PAGEOUT = 21;
