@@ -141,6 +141,56 @@ public sealed class PodTests : IAsyncLifetime
         Assert.DoesNotContain(Path.Combine(_daemon.RunRoot, "pods"), File.ReadAllText("/proc/self/mountinfo"));
     }
 
+    [Fact]
+    public async Task PodsCreatedAtOnceOnAFreshNodeEachGetTheirOwnSandboxAndAllGoWithTheirPods()
+    {
+        // Their workers ask for their sandboxes at once; the first also make the pod network.
+        var names = Enumerable.Range(0, 6).Select(i => $"burst-{i}").ToList();
+        var manifest = string.Join("---\n", names.Select(n => $"""
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: {n}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: c
+                image: {Image}
+                command: [sh, -c, 'echo "name $(hostname)"; exec sleep 3600']
+
+            """));
+        var applied = KubectlWithInput(manifest, "apply", "-f", "-");
+        Assert.True(applied.Exit == 0, applied.Err);
+        var pods = await Task.WhenAll(names.Select(n => WaitForAsync(n, p => Str(p["status"]?["phase"]) == "Running" && Str(p["status"]?["podIP"]) is not null)));
+        var ips = pods.Select(p => Str(p["status"]!["podIP"])!).ToList();
+        Assert.All(ips, ip => Assert.StartsWith(_cluster.SubnetPrefix, ip));
+        Assert.Equal(names.Count, ips.Distinct().Count());
+        foreach (var (pod, name) in pods.Zip(names))
+        {
+            var id = Str(Status(pod, "c")["containerID"])!["containerops://".Length..];
+            var log = "";
+            for (var deadline = DateTime.UtcNow.AddSeconds(20); !log.Contains($"name {name}") && DateTime.UtcNow < deadline; await Task.Delay(100))
+            {
+                log = "";
+                await foreach (var e in _daemon.Client.GetLogsAsync(id)) log += e.Log;
+            }
+            Assert.Contains($"name {name}", log);
+        }
+        var networks = await _daemon.Client.ListNetworksAsync();
+        Assert.Single(networks, n => n.Labels.ContainsKey("io.containerops.network.pods"));
+
+        var deleted = Kubectl(["delete", "pod", .. names, "--timeout=60s"]);
+        Assert.True(deleted.Exit == 0, deleted.Err);
+        Assert.DoesNotContain(await _daemon.Client.ListContainersAsync(all: true), c => c.Labels.ContainsKey("io.kubernetes.pod.uid"));
+        foreach (var uid in pods.Select(p => Str(p["metadata"]!["uid"])!))
+        {
+            Assert.False(Directory.Exists(Path.Combine(_daemon.RunRoot, "pods", uid)));
+            var veth = "veth" + ("pod" + uid.Replace("-", ""))[..7];
+            Assert.True(HostLinks.WaitUntilNone(l => l.StartsWith(veth, StringComparison.Ordinal)), $"{veth}… is still there");
+        }
+        Assert.DoesNotContain(Path.Combine(_daemon.RunRoot, "pods"), File.ReadAllText("/proc/self/mountinfo"));
+    }
+
     private static JsonNode Status(JsonObject pod, string container, string list = "containerStatuses") =>
         pod["status"]![list]!.AsArray().First(c => Str(c!["name"]) == container)!;
 
