@@ -8,7 +8,7 @@ namespace ContainerOps.Daemon;
 /// removed, a build, a pull) grows the heap, and a collector left alone shrinks it only when it next collects, which
 /// an idle daemon never needs to. So once no request has started for <see cref="Quiet"/>, one aggressive collection
 /// compacts the heap and returns its free regions to the system. Then, once the daemon has been quiet for
-/// <see cref="ImageQuiet"/>, the pages of its own executable that the work touched — code and constant data, clean
+/// <see cref="ImageQuiet"/>, the pages of its own executable that the work touched — code and type data never written, clean
 /// and read back from the file when next needed — are handed back too (MADV_PAGEOUT): most of them served start-up or
 /// one kind of request and would otherwise stay resident for the daemon's life. The longer wait keeps a user's next
 /// command, a few seconds later, from reading them in again. An idle daemon has no timer running.
@@ -92,9 +92,10 @@ public sealed partial class IdleTrim : IDisposable
 
     private const int MADV_PAGEOUT = 21;
 
-    /// <summary>Advises the kernel to reclaim the executable's read-only mappings. Writable ones (relocated and
-    /// runtime-built data) are anonymous memory that only swap could take, so they are left alone. Kernels before
-    /// 5.4 refuse the advice (EINVAL), which changes nothing.</summary>
+    /// <summary>Advises the kernel to reclaim the executable's mappings. Its data mapping is writable, but most of its
+    /// pages (the type data, stored ready to use at a fixed address) are never written and are the file's own: those
+    /// are reclaimed like code; the written ones are anonymous and stay unless there is swap. Kernels before 5.4
+    /// refuse the advice (EINVAL), which changes nothing.</summary>
     private static void PageOutExecutable()
     {
         if (Environment.ProcessPath is not { } self) return;
@@ -104,7 +105,7 @@ public sealed partial class IdleTrim : IDisposable
             {
                 // start-end perms offset dev inode path
                 var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-                if (fields.Length < 6 || fields[1].Contains('w') || fields[5].Trim() != self) continue;
+                if (fields.Length < 6 || fields[5].Trim() != self) continue;
                 var range = fields[0].Split('-');
                 var start = nint.Parse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
                 var end = nint.Parse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
