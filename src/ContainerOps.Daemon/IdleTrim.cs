@@ -8,9 +8,9 @@ namespace ContainerOps.Daemon;
 /// removed, a build, a pull) grows the heap, and a collector left alone shrinks it only when it next collects, which
 /// an idle daemon never needs to. So once no request has started for <see cref="Quiet"/>, one aggressive collection
 /// compacts the heap and returns its free regions to the system. Then, once the daemon has been quiet for
-/// <see cref="ImageQuiet"/>, the pages of its own executable that the work touched — code and type data never written, clean
-/// and read back from the file when next needed — are handed back too (MADV_PAGEOUT): most of them served start-up or
-/// one kind of request and would otherwise stay resident for the daemon's life. The longer wait keeps a user's next
+/// <see cref="ImageQuiet"/>, the pages of its own executable that the work touched — code and type data never
+/// written, clean and read back from the file when next needed — are handed back too (MADV_PAGEOUT): most of them
+/// served start-up or one kind of request and would otherwise stay resident for the daemon's life. The longer wait keeps a user's next
 /// command, a few seconds later, from reading them in again. An idle daemon has no timer running.
 /// </summary>
 public sealed partial class IdleTrim : IDisposable
