@@ -10,8 +10,8 @@ namespace ContainerOps.Daemon;
 /// compacts the heap and returns its free regions to the system. Then, once the daemon has been quiet for
 /// <see cref="ImageQuiet"/>, the pages of its own executable that the work touched — code and type data never
 /// written, clean and read back from the file when next needed — are handed back too (MADV_PAGEOUT): most of them
-/// served start-up or one kind of request and would otherwise stay resident for the daemon's life. The longer wait keeps a user's next
-/// command, a few seconds later, from reading them in again. An idle daemon has no timer running.
+/// served start-up or one kind of request and would otherwise stay resident for the daemon's life. The longer wait
+/// keeps a user's next command, a few seconds later, from reading them in again. An idle daemon has no timer running.
 /// </summary>
 public sealed partial class IdleTrim : IDisposable
 {
