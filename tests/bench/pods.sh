@@ -84,6 +84,8 @@ while len(running) < n and time.monotonic() < deadline:
     if not line: break
     now = time.monotonic()
     e = json.loads(line)
+    if e["type"] == "ERROR": print("the watch ended with an error:", json.dumps(e["object"])); break
+    if e["type"] not in ("ADDED", "MODIFIED"): continue  # a bookmark or a deletion says nothing of readiness
     p = e["object"]
     name = p["metadata"]["name"]
     ready = any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
